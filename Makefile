@@ -1,0 +1,146 @@
+# flushscope build.  Sources are found by directory, so adding a module or a
+# test suite needs no edit here:
+#   util/ parsers/ store/ analysis/  -> libfscore.a
+#   libflush/                        -> libflush.a (the engine; no dependency on the rest)
+#   cmd/*.c + flushscope.c           -> flushscope
+#   tests/check_<module>.c           -> one suite each, run by tests/runner.c
+#
+# make [all]            build ./flushscope (objects under $(O))
+# make check            build and run every Check suite
+# make check SANITIZE=address,undefined    the same under sanitizers (own build dir)
+# make install PREFIX=/usr/local DESTDIR=  binary and man pages
+# make bench / make fuzz                   long-running jobs, not part of check
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   := $(PREFIX)/bin
+MANDIR   := $(PREFIX)/share/man
+
+CC       ?= gcc
+PKGS     := libpcre2-8 sqlite3 ncursesw zlib
+PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECKCFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECKLIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ALLCFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
+	-I. -DFS_VERSION='"$(VERSION)"' $(PKGCFLAGS)
+LDLIBS   := $(PKGLIBS) -lpthread -lm
+
+# Sanitizer builds live in their own object directory so they never mix with
+# the normal build.
+SANITIZE ?=
+ifneq ($(SANITIZE),)
+O        ?= build-$(subst $(comma),-,$(SANITIZE))
+ALLCFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZE)
+else
+O        ?= build
+endif
+comma := ,
+
+CORE_SRC  := $(wildcard util/*.c parsers/*.c store/*.c analysis/*.c)
+FLUSH_SRC := $(wildcard libflush/*.c)
+CMD_SRC   := flushscope.c $(wildcard cmd/*.c)
+TEST_SRC  := $(wildcard tests/check_*.c)
+TEST_AUX  := $(filter-out tests/runner.c $(TEST_SRC),$(wildcard tests/*.c))
+
+CORE_OBJ  := $(CORE_SRC:%.c=$(O)/%.o)
+FLUSH_OBJ := $(FLUSH_SRC:%.c=$(O)/%.o)
+CMD_OBJ   := $(CMD_SRC:%.c=$(O)/%.o)
+TEST_OBJ  := $(TEST_SRC:%.c=$(O)/%.o) $(TEST_AUX:%.c=$(O)/%.o) $(O)/tests/runner.o
+
+# cmd objects go into a library too (all but main), so tests can call commands.
+CMDLIB_OBJ := $(filter-out $(O)/flushscope.o,$(CMD_OBJ))
+
+BIN       := flushscope
+TESTBIN   := $(O)/tests/check_all
+
+MAN1      := $(wildcard man/*.1)
+MAN5      := $(wildcard man/*.5)
+
+.PHONY: all check install uninstall clean bench fuzz deps check-valgrind
+
+all: $(BIN)
+
+$(O)/libfscore.a: $(CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/libflush.a: $(FLUSH_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/libfscmd.a: $(CMDLIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/flushscope: $(O)/flushscope.o $(O)/libfscmd.a $(O)/libfscore.a $(O)/libflush.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# ./flushscope is always the build of the current configuration.
+$(BIN): $(O)/flushscope
+	cp $< $@
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -MMD -MP -c -o $@ $<
+
+# The runner learns the suite names from the file names: tests/check_foo.c
+# must define `Suite *foo_suite(void)`.
+$(O)/tests/suites.h: $(TEST_SRC)
+	@mkdir -p $(dir $@)
+	@for f in $(TEST_SRC); do n=$${f#tests/check_}; n=$${n%.c}; \
+		echo "SUITE($$n)"; done > $@.tmp && mv $@.tmp $@
+
+$(O)/tests/runner.o: tests/runner.c $(O)/tests/suites.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(CHECKCFLAGS) -I$(O)/tests -MMD -MP -c -o $@ $<
+
+$(O)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(CHECKCFLAGS) -MMD -MP -c -o $@ $<
+
+$(TESTBIN): $(TEST_OBJ) $(O)/libfscmd.a $(O)/libfscore.a $(O)/libflush.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECKLIBS) $(LDLIBS)
+
+# FS_BIN lets tests run the real binary; FS_TESTDATA finds the fixtures;
+# FS_SHARED points at ../shared (spec, seeds) when it is there.
+check: deps $(BIN) $(TESTBIN)
+	FS_BIN=$(abspath $(O)/flushscope) FS_TESTDATA=$(abspath testdata) \
+	FS_SHARED=$(abspath ../shared) CK_DEFAULT_TIMEOUT=120 $(TESTBIN)
+
+check-valgrind: $(BIN)
+	valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+		./$(BIN) ingest -q -d $(O)/vg.db testdata/sample.log
+	rm -f $(O)/vg.db $(O)/vg.db-wal $(O)/vg.db-shm
+
+# Installs missing Debian packages (as root) or prints the command to run.
+deps:
+	@sh .ci/deps.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/$(BIN)
+	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/$(BIN)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
+
+bench: $(BIN)
+	@for b in bench/*.sh; do echo "== $$b"; sh $$b || exit 1; done
+
+fuzz:
+	@$(MAKE) -f fuzz/Makefile FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)
+
+clean:
+	rm -rf build build-* $(BIN)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

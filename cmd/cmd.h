@@ -1,0 +1,34 @@
+/*
+ * Shared by the front ends in cmd/: the command entry points and the small
+ * helpers every command uses for its command line and output.  No parsing,
+ * storage or engine logic lives in cmd/.
+ */
+#ifndef FS_CMD_CMD_H
+#define FS_CMD_CMD_H
+
+#include <stdio.h>
+
+#define CMD(name, fn, summary) int fn(int argc, char **argv);
+#include "cmd/commands.h"
+#undef CMD
+
+/* Output formats selected by --format. */
+enum fs_format { FS_FMT_TABLE = 0, FS_FMT_CSV, FS_FMT_JSON };
+
+/* Parses "table", "csv" or "json"; returns -1 if unknown. */
+int fs_format_parse(const char *s);
+
+/* Global options, set by flushscope.c before the command runs. */
+struct fs_global {
+	int quiet;		/* -q: no progress, no summary on stderr */
+	int color;		/* colour allowed (terminal and NO_COLOR unset) */
+};
+extern struct fs_global fs_global;
+
+/* Prints "flushscope <cmd>: message" to stderr (printf-style). */
+void fs_warn(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes s as a JSON string literal (with quotes) to f. */
+void fs_json_str(FILE *f, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,54 @@
+#include "util/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Clears an error record. */
+void
+fs_err_clear(struct fs_err *e)
+{
+	if (e == NULL)
+		return;
+	e->code = 0;
+	e->msg[0] = '\0';
+}
+
+/* Records a formatted error message; returns -1 so callers can `return fs_err_set(...)`. */
+int
+fs_err_set(struct fs_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return -1;
+	e->code = code ? code : -1;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Prefixes the stored message with more context. */
+int
+fs_err_prefix(struct fs_err *e, const char *fmt, ...)
+{
+	char old[sizeof(e->msg)];
+	va_list ap;
+	int n;
+
+	if (e == NULL)
+		return -1;
+	memcpy(old, e->msg, sizeof(old));
+	va_start(ap, fmt);
+	n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n + 2 < sizeof(e->msg)) {
+		memcpy(e->msg + n, ": ", 2);
+		strncpy(e->msg + n + 2, old, sizeof(e->msg) - (size_t)n - 3);
+		e->msg[sizeof(e->msg) - 1] = '\0';
+	}
+	if (e->code == 0)
+		e->code = -1;
+	return -1;
+}
