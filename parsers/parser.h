@@ -1,0 +1,79 @@
+/*
+ * parsers: bytes -> lines -> header -> body -> struct ps_event.
+ *
+ *   ps_reader   one input (a file, "-" for stdin, .gz read transparently):
+ *               yields lines of any length with their byte offsets.  CR
+ *               before LF is dropped; NUL bytes and invalid UTF-8 are passed
+ *               through; a final line without a newline is still a line.
+ *   ps_parser   recognises the psclog header (any PSC_LOG_FORMAT, detected
+ *               per source and re-detected when it changes mid-file, with an
+ *               optional syslog prefix), decodes the object prefixes and
+ *               classifies the message into the design's event vocabulary.
+ *
+ * One parser per source: format detection is per file.
+ */
+#ifndef FS_PARSERS_PARSER_H
+#define FS_PARSERS_PARSER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parsers/event.h"
+#include "util/err.h"
+
+/* ---- lines ---- */
+
+struct ps_reader;
+
+/*
+ * Opens path ("-" = stdin) and positions it at byte start_off of the
+ * (decompressed) stream.  Returns NULL with err set ("PATH: reason") on a
+ * missing or unreadable file, a directory, or a corrupt .gz header.
+ */
+struct ps_reader *ps_reader_open(const char *path, uint64_t start_off, struct fs_err *err);
+
+/*
+ * Next line.  Returns 1 and sets *line (not NUL-terminated, without the line
+ * terminator), *len and *off (offset of the line's first byte); 0 at end of
+ * input; -1 on a read or decompression error (err names the file and the
+ * line number where it happened).  The line stays valid until the next call.
+ */
+int ps_reader_next(struct ps_reader *r, const char **line, size_t *len,
+    uint64_t *off, struct fs_err *err);
+
+/* Byte offset just past the last line returned (where a resume would start). */
+uint64_t ps_reader_offset(const struct ps_reader *r);
+
+/* 1 if the input is gzip-compressed. */
+int ps_reader_is_gz(const struct ps_reader *r);
+
+/* Closes the input. */
+void ps_reader_close(struct ps_reader *r);
+
+/* ---- headers and bodies ---- */
+
+struct ps_parser;
+
+/*
+ * Creates a parser.  log_format is a PSC_LOG_FORMAT string to use for every
+ * line, or NULL to detect the format from the lines themselves.
+ */
+struct ps_parser *ps_parser_new(const char *log_format, struct fs_err *err);
+
+/*
+ * Parses one line.  Always fills *ev (ps_event_reset first; src_off and
+ * lineno set from the arguments).  Returns 1 if a psclog header was
+ * recognised (ev->kind may still be PS_EV_OTHER), 0 if the line is
+ * unparsed (no header matched).
+ */
+int ps_parser_parse(struct ps_parser *p, const char *line, size_t len,
+    uint64_t off, uint64_t lineno, struct ps_event *ev);
+
+/* The header formats seen so far (PSC_LOG_FORMAT strings), in order. */
+int ps_parser_nformats(const struct ps_parser *p);
+const char *ps_parser_format(const struct ps_parser *p, int i);
+
+/* Frees the parser. */
+void ps_parser_free(struct ps_parser *p);
+
+#endif
