@@ -4,3 +4,4 @@
  *     int cmd_<name>(int argc, char **argv);
  * returning an FS_EXIT_* status.  Add one line here per command.
  */
+CMD(spins, cmd_spins, "find, size and explain flush-thread spins (episodes, per-thread waste)")
