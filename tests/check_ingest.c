@@ -36,7 +36,7 @@ teardown(void)
 {
 	char cmd[600];
 
-	snprintf(cmd, sizeof(cmd), "chmod -R u+w %s; rm -rf %s", tmpdir, tmpdir);
+	snprintf(cmd, sizeof(cmd), "chattr -R -i %s 2>/dev/null; rm -rf %s", tmpdir, tmpdir);
 	ck_assert_int_eq(system(cmd), 0);
 }
 
@@ -417,7 +417,7 @@ END_TEST
 START_TEST(bad_input)
 {
 	static const char *const what[] = {
-		"missing", "directory", "corrupt-gz", "text-db", "foreign-db"
+		"missing", "directory", "corrupt-gz", "text-db", "foreign-db", "read-only-db"
 	};
 	const char *db = tp(0, "b.db"), *arg = NULL, *want = NULL;
 	char *before = NULL;
@@ -454,6 +454,22 @@ START_TEST(bad_input)
 		arg = td("seed-excerpt.log");
 		want = "not a flushscope database";
 		break;
+	case 5:
+		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td("seed-excerpt.log")), 0);
+		before = dump_db(db);
+		{
+			char cmd[700];
+
+			/* immutable even for root; skip where chattr is not supported */
+			snprintf(cmd, sizeof(cmd), "chattr +i %s 2>/dev/null", db);
+			if (system(cmd) != 0) {
+				free(before);
+				return;
+			}
+		}
+		arg = td("sample.log");
+		want = "read-only";
+		break;
 	}
 	if (_i < 3) {
 		/* something already stored must survive the failed run */
@@ -464,6 +480,12 @@ START_TEST(bad_input)
 	err_has(want);
 	if (_i >= 3)
 		err_has(db);
+	if (_i == 5) {
+		char cmd[700];
+
+		snprintf(cmd, sizeof(cmd), "chattr -i %s", db);
+		ck_assert_int_eq(system(cmd), 0);
+	}
 	if (before != NULL) {
 		char *after = dump_db(db);
 
@@ -594,7 +616,7 @@ ingest_suite(void)
 	tcase_add_test(tc, grown);
 	tcase_add_loop_test(tc, truncated_rotated, 0, 2);
 	tcase_add_test(tc, kill_resume);
-	tcase_add_loop_test(tc, bad_input, 0, 5);
+	tcase_add_loop_test(tc, bad_input, 0, 6);
 	tcase_add_test(tc, usage_errors);
 	tcase_add_test(tc, unparsed_and_stdin);
 	tcase_add_test(tc, disk_full);
