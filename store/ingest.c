@@ -457,43 +457,6 @@ on_pass(void *arg, const char *thread, int64_t start_us, int64_t end_us, int use
 
 /* ---- one line ---- */
 
-/*
- * 1 if a WRITE_READY line says the bmap itself joined the flush queue: era Z
- * `add to msl_bmapflushq`, era A `list_empty(1)` (its first queued write).
- */
-static int
-bmap_queued(const struct ps_event *ev)
-{
-	static const char first[] = "list_empty(1)";
-
-	if (!(ev->has & PS_HAS_BMAP))
-		return 0;
-	if (ev->msg_id == PS_MSG_Z_ADD_FLUSHQ)
-		return 1;
-	return ev->msg_id == PS_MSG_A_BIORQ_LIST_EMPTY && ev->msg.n >= sizeof(first) - 1 &&
-	    memcmp(ev->msg.p + ev->msg.n - (sizeof(first) - 1), first, sizeof(first) - 1) == 0;
-}
-
-/* Adds a bmap state change (ready: joined the queue; clean: left it). */
-static void
-add_state(struct st_batch *b, const struct ps_event *ev, int tno)
-{
-	struct st_state x;
-
-	memset(&x, 0, sizeof(x));
-	x.src_off = ev->src_off;
-	x.tno = tno;
-	x.ts_us = ev->ts_us;
-	x.fid = ev->bmap.fid;
-	x.bno = ev->bmap.bno;
-	x.bmap_addr = ev->bmap.addr;
-	x.kind = ev->kind == PS_EV_CLEAN ? PS_EV_CLEAN : PS_EV_WRITE_READY;
-	x.msg_id = ev->msg_id;
-	x.flags = ev->bmap.flags;
-	x.opcnt = ev->bmap.opcnt;
-	st_batch_add_state(b, &x);
-}
-
 /* Stores the rows one parsed line yields (only for lines not yet stored). */
 static void
 store_event(struct run *r, const struct ps_event *ev, int tno)
@@ -560,13 +523,25 @@ store_event(struct run *r, const struct ps_event *ev, int tno)
 				x.bmap_addr = ev->biorq.bmap_addr;
 		}
 		st_batch_add_write(b, &x);
-		if (bmap_queued(ev))
-			add_state(b, ev, tno);
 		break;
 	}
 	case PS_EV_CLEAN:
-		if (ev->has & PS_HAS_BMAP)
-			add_state(b, ev, tno);
+		if (ev->has & PS_HAS_BMAP) {
+			struct st_state x;
+
+			memset(&x, 0, sizeof(x));
+			x.src_off = ev->src_off;
+			x.tno = tno;
+			x.ts_us = ev->ts_us;
+			x.fid = ev->bmap.fid;
+			x.bno = ev->bmap.bno;
+			x.bmap_addr = ev->bmap.addr;
+			x.kind = PS_EV_CLEAN;
+			x.msg_id = ev->msg_id;
+			x.flags = ev->bmap.flags;
+			x.opcnt = ev->bmap.opcnt;
+			st_batch_add_state(b, &x);
+		}
 		break;
 	case PS_EV_OTHER:
 		if (ev->msg.n >= 12 && memcmp(ev->msg.p, "force expire", 12) == 0) {

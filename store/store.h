@@ -147,11 +147,7 @@ struct st_write {
 	int msg_id;			/* enum ps_msg */
 };
 
-/*
- * A bmap state change: it joined the flush queue (kind PS_EV_WRITE_READY,
- * "ready": era Z `add to msl_bmapflushq`, era A `list_empty(1)`) or left it
- * (PS_EV_CLEAN, "clean").
- */
+/* A bmap state change: the bmap left the flush queue (CLEAN). */
 struct st_state {
 	int64_t source_id;
 	uint64_t src_off;
@@ -161,7 +157,7 @@ struct st_state {
 	uint64_t fid;
 	int64_t bno;
 	uint64_t bmap_addr;
-	int kind;			/* PS_EV_WRITE_READY or PS_EV_CLEAN */
+	int kind;			/* enum ps_ev_kind (PS_EV_CLEAN) */
 	int msg_id;			/* enum ps_msg: which message */
 	uint32_t flags;			/* bmap flags as logged */
 	int32_t opcnt;
