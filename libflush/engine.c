@@ -1792,6 +1792,8 @@ run_real(struct fl_engine *e)
 	return e->failed ? -1 : rc;
 }
 
+static uint64_t proc_cpu(void);
+
 /* ---------------------------------------------------------------- public */
 
 /* Creates an engine after checking the configuration. */
@@ -1935,10 +1937,11 @@ fl_engine_run(struct fl_engine *e, struct fs_err *err)
 	if (e->real)
 		rc = run_real(e);
 	else {
-		uint64_t t0 = mono_ns();
+		uint64_t t0 = mono_ns(), c0 = proc_cpu();
 
 		rc = run_virtual(e);
 		e->st.wall_ns = mono_ns() - t0;	/* the event loop alone */
+		e->st.proc_cpu_ns = proc_cpu() - c0;
 	}
 	if (e->st.end_ns < e->st.last_input_ns)
 		e->st.end_ns = e->st.last_input_ns;	/* idle once the last input is in */
