@@ -67,6 +67,9 @@ struct fl_bmap {
 	struct fl_batch *partial;	/* a batch with chunks still to send */
 	int dirty;			/* era A BMAP_DIRTY: writes pending */
 	int any_held;			/* some unsent biorq has held set */
+	/* plan cache: plan_runs' answer at pc_now for state generation pc_gen */
+	uint64_t gen, pc_gen, pc_now, pc_next;
+	size_t pc_ns;
 	/* queue membership */
 	enum fl_q q;
 	struct fl_bmap *qprev, *qnext;
