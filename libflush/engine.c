@@ -965,7 +965,7 @@ core_input(struct fl_engine *e, struct fl_input *in, uint64_t now)
 			}
 		}
 		if (sig == 2)
-			fl_log_wakeup(e, now, 2, 0);
+			fl_log_wakeup(e, now, 2, 0, in->fid);
 		if (sig)
 			drv_signal(e);
 		return;
@@ -1038,7 +1038,7 @@ core_input(struct fl_engine *e, struct fl_input *in, uint64_t now)
 			if (newq)
 				list_push(&e->dirtyq, b, FLQ_DIRTY);
 			else
-				fl_log_wakeup(e, now, 4, 0);
+				fl_log_wakeup(e, now, 4, 0, b->fid);
 			index_bmap(e, b, now);
 			drv_signal(e);
 			break;
@@ -1127,7 +1127,7 @@ core_complete(struct fl_engine *e, struct fl_rpc *r, uint64_t now)
 			if (e->readyq.n > 0 || (e->ndh > 0 && e->dh[0]->hkey <= now))
 				drv_signal(e);
 		} else if (e->c.policy == FL_POL_SLASH2) {
-			fl_log_wakeup(e, now, 1, 1);
+			fl_log_wakeup(e, now, 1, 1, 0);
 			drv_signal(e);
 		}
 	}

@@ -181,7 +181,7 @@ void fl_log_restore(struct fl_engine *e, uint64_t t, unsigned k, struct fl_bmap 
 void fl_log_retire(struct fl_engine *e, uint64_t t, unsigned k, struct fl_bmap *b, int timeoq);
 void fl_log_done(struct fl_engine *e, uint64_t t, struct fl_rpc *r);
 void fl_log_unset_dirty(struct fl_engine *e, uint64_t t, struct fl_bmap *b);
-void fl_log_wakeup(struct fl_engine *e, uint64_t t, int reason, int from_rpc);
+void fl_log_wakeup(struct fl_engine *e, uint64_t t, int reason, int from_rpc, uint64_t fid);
 void fl_log_worktime(struct fl_engine *e, uint64_t t, unsigned k, uint64_t work, uint64_t wait);
 
 #endif
