@@ -163,7 +163,7 @@ cmd_synth(int argc, char **argv)
 	fl_synth_defaults(&sy);
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", lo, &li)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", lo, &li)) != -1) {
 		const char *a = optarg;
 
 		switch (opt) {
@@ -206,6 +206,9 @@ cmd_synth(int argc, char **argv)
 				goto bad;
 			break;
 		case 'h': synth_usage(stdout); return FS_EXIT_OK;
+		case ':':
+			fs_warn("synth", "option '%s' needs a value", argv[optind - 1]);
+			return FS_EXIT_USAGE;
 		default:
 			fs_warn("synth", "unknown option '%s'", argv[optind - 1]);
 			synth_usage(stderr);
