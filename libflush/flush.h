@@ -220,7 +220,7 @@ struct fl_stats {
 	/* real clock only (0 on the virtual clock, except wall_ns) */
 	uint64_t flush_cpu_ns;		/* CLOCK_THREAD_CPUTIME_ID of the flush thread(s) */
 	uint64_t flush_nvcsw, flush_nivcsw;	/* getrusage(RUSAGE_THREAD) of the flush thread(s) */
-	uint64_t proc_cpu_ns;		/* user+sys of the process during fl_engine_run */
+	uint64_t proc_cpu_ns;		/* user+sys of the process during fl_engine_run (virtual: its event loop) */
 	uint64_t wall_ns;		/* real duration of fl_engine_run (virtual clock: of its event loop) */
 	struct fl_pctl replay_late;	/* how late each input was injected (real clock) */
 };
@@ -240,7 +240,9 @@ struct fl_engine *fl_engine_new(const struct fl_config *c, struct fs_err *err);
 /*
  * Adds a write arrival: at at_ns the biorq [off, off+len) of bmap bno of
  * file fid becomes flushable; its age counts from ready_ns (the biorq's
- * timestamp; FL_READY_AT_ARRIVAL = at_ns).  off+len must fit in the bmap.
+ * timestamp; FL_READY_AT_ARRIVAL = the time it is actually injected, which
+ * on the real clock excludes the injector's own lateness from ready->issue).
+ * off+len must fit in the bmap.
  * Inputs may be added in any order before fl_engine_run; equal times keep
  * the order of the calls.
  */
