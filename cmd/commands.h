@@ -4,3 +4,4 @@
  *     int cmd_<name>(int argc, char **argv);
  * returning an FS_EXIT_* status.  Add one line here per command.
  */
+CMD(top, cmd_top, "watch a live client log like top: spinning bmaps, rates, outstanding RPCs")
