@@ -616,8 +616,21 @@ on_event(struct lv_model *m, struct lv_source *s, const struct ps_event *ev, int
 		b->exam_wasted = 1;	/* this examination is settled: useful */
 		set_state(b, LV_ACTIVE, ts);
 		break;
-	case PS_EV_WRITE_READY:
 	case PS_EV_REQUEUE:
+		if ((b = bmap_get(m, s->idx, ev->bmap.fid, ev->bmap.bno, ts)) == NULL)
+			return;
+		/*
+		 * Era A delivers the verdict at the REQUEUE: no `wasted` for
+		 * the open examination means it did work (an RPC line, which
+		 * names no bmap, was attributed to it).
+		 */
+		if (b->exam_pending && !b->exam_wasted)
+			run_reset(b, ts);
+		b->exam_pending = 0;
+		if (b->state == LV_CLEAN || b->state == LV_IDLE)
+			set_state(b, LV_ACTIVE, ts);
+		break;
+	case PS_EV_WRITE_READY:
 		if ((b = bmap_get(m, s->idx, ev->bmap.fid, ev->bmap.bno, ts)) == NULL)
 			return;
 		if (b->state == LV_CLEAN || b->state == LV_IDLE)
