@@ -33,6 +33,7 @@
 #define LV_MAX_THREADS	256
 #define LV_IDLE_US	(5LL * 1000000)	/* quiet this long: IDLE */
 #define LV_MIN_SPAN_US	250000		/* rate divisor floor */
+#define LV_MIN_RATE_US	200000		/* shortest wall interval for lines/s */
 
 struct lv_bmap {
 	int used;
@@ -98,6 +99,7 @@ struct lv_model {
 	int64_t anchor_ts, anchor_wall, now;
 	int64_t last_wall;
 	uint64_t last_lines, last_events;
+	double lines_rate, events_rate;
 	struct lv_row *rows;
 	size_t caprows;
 	struct lv_thread_row *trows;
@@ -814,17 +816,24 @@ lv_snapshot(struct lv_model *m, int64_t wall_us, const struct lv_view *v,
 	sum->episodes_done = m->episodes_done;
 	sum->outstanding = m->outstanding;
 	sum->log_now_us = m->now;
-	if (wall_us > 0 && m->last_wall > 0 && wall_us > m->last_wall) {
-		double dt = (double)(wall_us - m->last_wall) / 1e6;
+	/*
+	 * Wall-clock rates over the time since the previous rate base; a
+	 * snapshot taken sooner than LV_MIN_RATE_US after it (a key press
+	 * redrawing the screen) reuses the last rates and keeps the base.
+	 */
+	if (wall_us > 0 && (m->last_wall <= 0 || wall_us - m->last_wall >= LV_MIN_RATE_US)) {
+		if (m->last_wall > 0) {
+			double dt = (double)(wall_us - m->last_wall) / 1e6;
 
-		sum->lines_rate = (double)(m->lines - m->last_lines) / dt;
-		sum->events_rate = (double)(m->events - m->last_events) / dt;
-	}
-	if (wall_us > 0) {
+			m->lines_rate = (double)(m->lines - m->last_lines) / dt;
+			m->events_rate = (double)(m->events - m->last_events) / dt;
+		}
 		m->last_wall = wall_us;
 		m->last_lines = m->lines;
 		m->last_events = m->events;
 	}
+	sum->lines_rate = m->lines_rate;
+	sum->events_rate = m->events_rate;
 	for (k = 0; k < LV_SPARK; k++)
 		sum->spark[k] = -1;
 	if (m->now == INT64_MIN) {

@@ -65,7 +65,7 @@ main(int argc, char **argv)
 	double rate = 0;
 	uint64_t total = 0, pass = 0, xid = 1000;
 	int nspin = 2, nbusy = 3, life = 2000, c, i, outst = 75;
-	int64_t t0, start;
+	int64_t start;
 	unsigned next_bno = 1;
 	struct sbm { unsigned addr, bno; int64_t born; } *spin, *busy;
 
@@ -95,17 +95,21 @@ main(int argc, char **argv)
 		busy[i].bno = 1000 + (unsigned)i;
 		busy[i].addr = 0x990000 + (unsigned)i * 0x1000;
 	}
-	start = t0 = wall_us();
-	ts_us = rate > 0 ? t0 : 1282327206000000LL;
+	start = wall_us();
+	ts_us = rate > 0 ? start : 1282327206000000LL;
 	while (total == 0 || nlines < total) {
 		if (rate > 0) {
-			/* Pace: sleep while ahead of the target rate. */
+			/*
+			 * Pace: this pass is due when the lines so far fit the
+			 * rate; it is stamped with its due time, so the log's
+			 * periods stay regular even when a sleep overshoots.
+			 */
 			int64_t due = start + (int64_t)((double)nlines / rate * 1e6), now;
 
 			fflush(stdout);
 			while ((now = wall_us()) < due)
 				usleep((useconds_t)(due - now < 20000 ? due - now : 20000));
-			ts_us = now;
+			ts_us = due;
 		} else {
 			ts_us += 2100;
 		}

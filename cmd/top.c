@@ -412,6 +412,7 @@ screen_start(struct top *t, int stdin_is_log)
 		return -1;
 	}
 	set_term(t->scr);
+	set_escdelay(25);	/* Esc leaves the filter prompt at once */
 	cbreak();
 	noecho();
 	nonl();
@@ -696,7 +697,7 @@ run(struct top *t)
 {
 	struct fs_err err;
 	int64_t delay_us = (int64_t)(t->delay * 1e6), next, now;
-	int interactive = !t->batch, keyfd = -1, redraw = 1, printed_end = 0;
+	int interactive = !t->batch, keyfd = -1, redraw = 1, resnap = 0, printed_end = 0;
 
 	fs_err_clear(&err);
 	if (delay_us < 10000)
@@ -737,7 +738,7 @@ run(struct top *t)
 				if ((r = handle_key(t, ch)) == 1)
 					return FS_EXIT_OK;
 				if (r == 2)
-					redraw = 1;
+					redraw = resnap = 1;
 			}
 		}
 		now = now_us();
@@ -746,6 +747,7 @@ run(struct top *t)
 				if (take_snapshot(t, &err) < 0)
 					goto fail;
 				redraw = 1;
+				resnap = 0;
 				if (!interactive) {
 					print_batch(t);
 					t->iter++;
@@ -767,10 +769,10 @@ run(struct top *t)
 		}
 		if (interactive && redraw) {
 			/* A changed view shows at once (sort, filter, threads). */
-			if (!t->paused && t->mode == 0 && take_snapshot(t, &err) < 0)
+			if (resnap && !t->paused && t->mode == 0 && take_snapshot(t, &err) < 0)
 				goto fail;
 			draw(t);
-			redraw = 0;
+			redraw = resnap = 0;
 		}
 		if (t->ended && interactive) {
 			/* Nothing more will come: just wait for keys. */
