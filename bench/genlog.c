@@ -16,6 +16,7 @@
  * starts spinning.
  *
  *   genlog [-r LINES_PER_S] [-n LINES] [-s SPINNING] [-B BUSY] [-p PASSES]
+ *   genlog -f FILE -r LINES_PER_S     copy FILE to stdout at that rate
  *
  * -r 0 (default) writes as fast as it can with log time advancing 2.1 ms
  * per pass; with -r the lines are paced to that rate and stamped with the
@@ -59,9 +60,38 @@ bmap(unsigned addr, unsigned bno, unsigned mode, int opcnt)
 	printf("bmap@0x%x b:%x m:%u i:80000002d907b opcnt=%d ", addr, bno, mode, opcnt);
 }
 
+/* Copies path to stdout at rate lines per second (64 KiB writes). */
+static int
+copy_paced(const char *path, double rate)
+{
+	static char buf[65536];
+	FILE *in = fopen(path, "r");
+	uint64_t lines = 0;
+	int64_t start = wall_us(), due, now;
+	size_t n, i;
+
+	if (in == NULL) {
+		perror(path);
+		return 3;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+		if (fwrite(buf, 1, n, stdout) != n)
+			return 3;
+		fflush(stdout);
+		for (i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+		due = start + (int64_t)((double)lines / rate * 1e6);
+		while ((now = wall_us()) < due)
+			usleep((useconds_t)(due - now < 20000 ? due - now : 20000));
+	}
+	fclose(in);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	const char *copy = NULL;
 	double rate = 0;
 	uint64_t total = 0, pass = 0, xid = 1000;
 	int nspin = 2, nbusy = 3, life = 2000, c, i, outst = 75;
@@ -69,8 +99,9 @@ main(int argc, char **argv)
 	unsigned next_bno = 1;
 	struct sbm { unsigned addr, bno; int64_t born; } *spin, *busy;
 
-	while ((c = getopt(argc, argv, "r:n:s:B:p:")) != -1) {
+	while ((c = getopt(argc, argv, "f:r:n:s:B:p:")) != -1) {
 		switch (c) {
+		case 'f': copy = optarg; break;
 		case 'r': rate = atof(optarg); break;
 		case 'n': total = strtoull(optarg, NULL, 10); break;
 		case 's': nspin = atoi(optarg); break;
@@ -78,10 +109,12 @@ main(int argc, char **argv)
 		case 'p': life = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: genlog [-r LINES_PER_S] [-n LINES] [-s SPINNING] "
-			    "[-B BUSY] [-p PASSES]\n");
+			    "[-B BUSY] [-p PASSES] | genlog -f FILE -r LINES_PER_S\n");
 			return 2;
 		}
 	}
+	if (copy != NULL)
+		return copy_paced(copy, rate > 0 ? rate : 1e6);
 	spin = calloc((size_t)nspin + 1, sizeof(*spin));
 	busy = calloc((size_t)nbusy + 1, sizeof(*busy));
 	if (spin == NULL || busy == NULL)
