@@ -178,32 +178,41 @@ logtime(int64_t us, char *buf, size_t n)
 	return buf;
 }
 
-/* The sparkline of outstanding RPCs, UTF-8 blocks or ASCII. */
+/*
+ * The sparkline of outstanding RPCs from second `first` on, UTF-8 blocks
+ * or ASCII, scaled between the minimum and maximum of the minute (so 70
+ * against 89 shows); *minp and *maxp get those (-1 when nothing logged).
+ */
 static void
-sparkline(const struct lv_summary *s, int utf8, char *buf, size_t n, int64_t *maxp)
+sparkline(const struct lv_summary *s, int utf8, int first, char *buf, size_t n,
+    int64_t *minp, int64_t *maxp)
 {
 	static const char *const blocks[] = { "\u2581", "\u2582", "\u2583", "\u2584",
 	    "\u2585", "\u2586", "\u2587", "\u2588" };
 	static const char ascii[] = "_.-=+*#@";
-	int64_t mx = 0;
+	int64_t mx = -1, mn = -1;
 	size_t o = 0;
 	int k;
 
-	for (k = 0; k < LV_SPARK; k++)
+	for (k = 0; k < LV_SPARK; k++) {
+		if (s->spark[k] < 0)
+			continue;
 		if (s->spark[k] > mx)
 			mx = s->spark[k];
+		if (mn < 0 || s->spark[k] < mn)
+			mn = s->spark[k];
+	}
+	*minp = mn;
 	*maxp = mx;
 	buf[0] = '\0';
-	for (k = 0; k < LV_SPARK && o + 4 < n; k++) {
+	for (k = first < 0 ? 0 : first; k < LV_SPARK && o + 4 < n; k++) {
 		int lvl;
 
 		if (s->spark[k] < 0) {
 			buf[o++] = ' ';
 			continue;
 		}
-		lvl = mx > 0 ? (int)((s->spark[k] * 7 + mx - 1) / mx) : 0;
-		if (lvl > 7)
-			lvl = 7;
+		lvl = mx > mn ? (int)((s->spark[k] - mn) * 7 / (mx - mn)) : 3;
 		if (utf8) {
 			memcpy(buf + o, blocks[lvl], 3);
 			o += 3;
@@ -235,9 +244,12 @@ summary_lines(const struct top *t, char lines[4][256])
 	return 3;
 }
 
-/* One bmap row as text columns (shared by screen and batch). */
+/*
+ * One bmap row as text columns (shared by screen and batch).  narrow: an
+ * 80-column layout without the ADDRESS column.
+ */
 static void
-row_text(const struct lv_row *r, int multi, char *buf, size_t n)
+row_text(const struct lv_row *r, int multi, int narrow, char *buf, size_t n)
 {
 	char id[48], sid[64], rate[24], per[24], age[24], addr[24], outst[24];
 
@@ -251,15 +263,22 @@ row_text(const struct lv_row *r, int multi, char *buf, size_t n)
 		snprintf(outst, sizeof(outst), "%" PRId64, r->outstanding);
 	else
 		snprintf(outst, sizeof(outst), "-");
-	snprintf(buf, n, "%-22s %-14s %-14s %9s %7" PRIu64 " %8s %6s %-6s %7s",
-	    sid, addr, r->thread[0] ? r->thread : "-", human(r->wasted_rate, rate, sizeof(rate)),
-	    r->cycles, dur(r->period_us, per, sizeof(per)), outst, lv_state_name(r->state),
-	    dur(r->age_us, age, sizeof(age)));
+	if (narrow)
+		snprintf(buf, n, "%-19s %-12s %9s %7" PRIu64 " %8s %5s %-6s %7s",
+		    sid, r->thread[0] ? r->thread : "-", human(r->wasted_rate, rate, sizeof(rate)),
+		    r->cycles, dur(r->period_us, per, sizeof(per)), outst,
+		    lv_state_name(r->state), dur(r->age_us, age, sizeof(age)));
+	else
+		snprintf(buf, n, "%-22s %-14s %-14s %9s %7" PRIu64 " %8s %6s %-6s %7s",
+		    sid, addr, r->thread[0] ? r->thread : "-",
+		    human(r->wasted_rate, rate, sizeof(rate)), r->cycles,
+		    dur(r->period_us, per, sizeof(per)), outst, lv_state_name(r->state),
+		    dur(r->age_us, age, sizeof(age)));
 }
 
 /* The table header with the sort column marked. */
 static void
-header_text(const struct top *t, char *buf, size_t n)
+header_text(const struct top *t, int narrow, char *buf, size_t n)
 {
 	char h[LV_NSORT][24];
 	int i;
@@ -267,8 +286,12 @@ header_text(const struct top *t, char *buf, size_t n)
 	for (i = 0; i < LV_NSORT; i++)
 		snprintf(h[i], sizeof(h[i]), "%s%s", lv_sort_name(i),
 		    (int)t->view.sort == i ? (t->view.reverse ? "^" : "*") : "");
-	snprintf(buf, n, "%-22s %-14s %-14s %9s %7s %8s %6s %-6s %7s",
-	    h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]);
+	if (narrow)
+		snprintf(buf, n, "%-19s %-12s %9s %7s %8s %5s %-6s %7s",
+		    h[0], h[2], h[3], h[4], h[5], h[6], h[7], h[8]);
+	else
+		snprintf(buf, n, "%-22s %-14s %-14s %9s %7s %8s %6s %-6s %7s",
+		    h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]);
 }
 
 /* One thread row as text. */
@@ -304,7 +327,7 @@ static void
 print_batch(struct top *t)
 {
 	char sl[4][256], line[512], spark[LV_SPARK * 4 + 1], id[48];
-	int64_t mx;
+	int64_t mn, mx;
 	size_t i, lim = t->rows_max > 0 ? (size_t)t->rows_max : (size_t)-1;
 	int k, n;
 
@@ -320,6 +343,25 @@ print_batch(struct top *t)
 		    s->episodes_done, s->dirty, s->outstanding, s->lines_rate, s->events_rate,
 		    s->passes_rate, s->wasted_rate,
 		    s->log_now_us == INT64_MIN ? (int64_t)0 : s->log_now_us);
+		if (t->threads_view) {
+			printf("],\"threads\":[");
+			for (i = 0; i < t->ntrows && i < lim; i++) {
+				const struct lv_thread_row *r = &t->trows[i];
+
+				printf("%s{\"src\":%d,\"thread\":", i ? "," : "", r->src);
+				fs_json_str(stdout, r->thread, strlen(r->thread));
+				printf(",\"tid\":");
+				fs_json_str(stdout, r->tid, strlen(r->tid));
+				printf(",\"passes_per_s\":%.1f,\"wasted_per_s\":%.1f,\"passes\":%" PRIu64
+				    ",\"useless_passes\":%" PRIu64 ",\"examinations\":%" PRIu64
+				    ",\"wasted\":%" PRIu64 ",\"period_p50_us\":%" PRId64 "}",
+				    r->passes_rate, r->wasted_rate, r->passes, r->useless_passes,
+				    r->examinations, r->wasted, r->period_p50_us);
+			}
+			printf("]}\n");
+			fflush(stdout);
+			return;
+		}
 		for (i = 0; i < t->nrows && i < lim; i++) {
 			const struct lv_row *r = &t->rows[i];
 
@@ -333,6 +375,21 @@ print_batch(struct top *t)
 			    r->age_us);
 		}
 		printf("]}\n");
+		fflush(stdout);
+		return;
+	}
+	if (t->format == FS_FMT_CSV && t->threads_view) {
+		if (t->iter == 0)
+			printf("snapshot,src,thread,tid,passes_per_s,wasted_per_s,passes,useless_passes,"
+			    "examinations,wasted,period_p50_us\n");
+		for (i = 0; i < t->ntrows && i < lim; i++) {
+			const struct lv_thread_row *r = &t->trows[i];
+
+			printf("%d,%d,%s,%s,%.1f,%.1f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+			    ",%" PRId64 "\n", t->iter + 1, r->src, r->thread, r->tid, r->passes_rate,
+			    r->wasted_rate, r->passes, r->useless_passes, r->examinations, r->wasted,
+			    r->period_p50_us);
+		}
 		fflush(stdout);
 		return;
 	}
@@ -365,8 +422,8 @@ print_batch(struct top *t)
 	n = summary_lines(t, sl);
 	for (k = 0; k < n; k++)
 		printf("%s\n", sl[k]);
-	sparkline(&t->sum, 0, spark, sizeof(spark), &mx);
-	printf("Outstanding, last %ds (max %" PRId64 "): [%s]\n", LV_SPARK, mx, spark);
+	sparkline(&t->sum, 0, 0, spark, sizeof(spark), &mn, &mx);
+	printf("Outstanding, last %ds (%" PRId64 "..%" PRId64 "): [%s]\n", LV_SPARK, mn, mx, spark);
 	if (t->filter[0])
 		printf("Filter: %s\n", t->filter);
 	printf("\n");
@@ -377,10 +434,10 @@ print_batch(struct top *t)
 			printf("%s\n", line);
 		}
 	} else {
-		header_text(t, line, sizeof(line));
+		header_text(t, 0, line, sizeof(line));
 		printf("%s\n", line);
 		for (i = 0; i < t->nrows && i < lim; i++) {
-			row_text(&t->rows[i], t->nsrc > 1, line, sizeof(line));
+			row_text(&t->rows[i], t->nsrc > 1, 0, line, sizeof(line));
 			printf("%s\n", line);
 		}
 		if (i < t->nrows)
@@ -504,7 +561,7 @@ static void
 draw(struct top *t)
 {
 	char sl[4][256], line[512], spark[LV_SPARK * 4 + 1], title[512];
-	int64_t mx;
+	int64_t mn, mx;
 	int y = 0, n, k, bottom;
 	size_t i;
 
@@ -525,10 +582,16 @@ draw(struct top *t)
 	n = summary_lines(t, sl);
 	for (k = 0; k < n && y < LINES; k++)
 		put_line(y++, sl[k], 0);
-	sparkline(&t->sum, t->utf8, spark, sizeof(spark), &mx);
 	if (y < LINES) {
-		snprintf(line, sizeof(line), "Outstanding, last %ds (max %" PRId64 "): %s",
-		    LV_SPARK, mx, spark);
+		int lw;
+
+		/* The newest seconds that fit beside the label. */
+		sparkline(&t->sum, 0, 0, spark, sizeof(spark), &mn, &mx);
+		lw = snprintf(line, sizeof(line), "Outstanding, last %ds (%" PRId64 "..%" PRId64
+		    "): ", LV_SPARK, mn, mx);
+		sparkline(&t->sum, t->utf8, LV_SPARK - (COLS - lw - 1), spark, sizeof(spark),
+		    &mn, &mx);
+		snprintf(line + lw, sizeof(line) - (size_t)lw, "%s", spark);
 		put_line(y++, line, 0);
 	}
 	if (y < LINES) {
@@ -540,7 +603,7 @@ draw(struct top *t)
 		if (t->threads_view)
 			snprintf(line, sizeof(line), "%s", thread_header);
 		else
-			header_text(t, line, sizeof(line));
+			header_text(t, COLS < 100, line, sizeof(line));
 		attron(t->color ? COLOR_PAIR(CP_HEAD) : A_REVERSE);
 		put_line(y++, line, 1);
 		attrset(A_NORMAL);
@@ -554,7 +617,7 @@ draw(struct top *t)
 		for (i = 0; i < t->nrows && y < bottom; i++) {
 			const struct lv_row *r = &t->rows[i];
 
-			row_text(r, t->nsrc > 1, line, sizeof(line));
+			row_text(r, t->nsrc > 1, COLS < 100, line, sizeof(line));
 			if (r->state == LV_SPIN)
 				attron(t->color ? COLOR_PAIR(CP_SPIN) | A_BOLD : A_BOLD);
 			else if (r->state == LV_WASTE && t->color)
