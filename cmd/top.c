@@ -12,6 +12,7 @@
 #include <langinfo.h>
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "analysis/live.h"
 #include "cmd/cmd.h"
 #include "parsers/follow.h"
+#include "store/ingest.h"
 #include "util/err.h"
 
 #define TOP_PUMP_LINES	65536		/* lines between clock checks */
@@ -38,6 +40,146 @@ on_signal(int sig)
 	top_stop = 1;
 }
 
+/*
+ * --db: the followed files are recorded with the ingest engine (store/
+ * ingest.h, resumable by source offset) on a thread of their own: once at
+ * start, every `interval` seconds, and a last time when top stops.  Each
+ * pass stores only the lines added since the previous one.
+ */
+struct top_db {
+	const char *path;
+	double interval;
+	char **files;
+	int nfiles;
+	struct ig_ingest *ig;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started, stop;
+	/* under mu */
+	uint64_t stored;		/* lines stored by top so far */
+	int passes;
+	int failed;
+	char err[512];
+};
+
+/* One recording pass over every followed file. */
+static void
+db_pass(struct top_db *d)
+{
+	struct ig_result *res;
+	struct fs_err err;
+	int i;
+
+	if ((res = malloc(sizeof(*res))) == NULL)
+		return;
+	for (i = 0; i < d->nfiles; i++) {
+		fs_err_clear(&err);
+		if (ig_file(d->ig, d->files[i], res, &err) < 0) {
+			pthread_mutex_lock(&d->mu);
+			d->failed = 1;
+			snprintf(d->err, sizeof(d->err), "%s", err.msg);
+			pthread_mutex_unlock(&d->mu);
+			continue;
+		}
+		pthread_mutex_lock(&d->mu);
+		d->stored += res->lines;
+		pthread_mutex_unlock(&d->mu);
+	}
+	pthread_mutex_lock(&d->mu);
+	d->passes++;
+	pthread_mutex_unlock(&d->mu);
+	free(res);
+}
+
+/* The recording thread: a pass, then wait for the interval or the stop. */
+static void *
+db_main(void *arg)
+{
+	struct top_db *d = arg;
+	struct timespec ts;
+	int stop;
+
+	for (;;) {
+		db_pass(d);
+		pthread_mutex_lock(&d->mu);
+		if (!d->stop) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += (time_t)d->interval;
+			ts.tv_nsec += (long)((d->interval - floor(d->interval)) * 1e9);
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+		}
+		stop = d->stop;
+		pthread_mutex_unlock(&d->mu);
+		if (stop) {
+			db_pass(d);	/* what came since the last pass */
+			return NULL;
+		}
+	}
+}
+
+/* Opens the database and starts recording; 0, or -1 with err set. */
+static int
+db_start(struct top_db *d, struct fs_err *err)
+{
+	struct ig_options o;
+
+	ig_options_default(&o);
+	if ((d->ig = ig_new(d->path, &o, err)) == NULL)
+		return -1;
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	if (pthread_create(&d->th, NULL, db_main, d) != 0) {
+		ig_free(d->ig);
+		d->ig = NULL;
+		return fs_err_set(err, EAGAIN, "%s: cannot start the recording thread", d->path);
+	}
+	d->started = 1;
+	return 0;
+}
+
+/* Stops recording after a last pass; returns 0, or -1 if any pass failed. */
+static int
+db_stop(struct top_db *d, char *msg, size_t n)
+{
+	int failed;
+
+	if (!d->started)
+		return 0;
+	pthread_mutex_lock(&d->mu);
+	d->stop = 1;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	pthread_join(d->th, NULL);
+	ig_free(d->ig);
+	d->started = 0;
+	failed = d->failed;
+	snprintf(msg, n, "%s", d->err);
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
+	return failed ? -1 : 0;
+}
+
+/* The recording status line ("" without --db). */
+static void
+db_status(struct top_db *d, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	if (!d->started)
+		return;
+	pthread_mutex_lock(&d->mu);
+	if (d->failed)
+		snprintf(buf, n, "Recording to %.200s: FAILED: %.250s", d->path, d->err);
+	else
+		snprintf(buf, n, "Recording to %.200s: %" PRIu64 " lines stored, %d pass%s",
+		    d->path, d->stored, d->passes, d->passes == 1 ? "" : "es");
+	pthread_mutex_unlock(&d->mu);
+}
+
 struct top {
 	/* options */
 	double delay;
@@ -46,6 +188,7 @@ struct top {
 	struct lv_options lo;
 	struct lv_view view;
 	char filter[64];
+	struct top_db db;
 
 	/* state */
 	struct ps_follow *f;
@@ -106,6 +249,9 @@ usage(FILE *o)
 	    "      --log-format=FMT    PSC_LOG_FORMAT of the input (default: detect)\n"
 	    "      --poll=MS           longest wait between file checks (default 100)\n"
 	    "      --no-inotify        poll only\n"
+	    "      --db=FILE           also record the followed files into FILE with the\n"
+	    "                          ingest engine (at start, every --db-interval seconds\n"
+	    "                          (default 30) and at exit; files only, not stdin)\n"
 	    "  -h, --help              this help\n\n"
 	    "Keys: q quit, ?/h help, space/p pause, < > sort column, F sort menu, R reverse,\n"
 	    "/ filter, t threads view, Ctrl-L redraw.  See flushscope-top(1).\n", LV_WIN_MAX);
@@ -422,6 +568,9 @@ print_batch(struct top *t)
 	n = summary_lines(t, sl);
 	for (k = 0; k < n; k++)
 		printf("%s\n", sl[k]);
+	db_status(&t->db, line, sizeof(line));
+	if (line[0])
+		printf("%s\n", line);
 	sparkline(&t->sum, 0, 0, spark, sizeof(spark), &mn, &mx);
 	printf("Outstanding, last %ds (%" PRId64 "..%" PRId64 "): [%s]\n", LV_SPARK, mn, mx, spark);
 	if (t->filter[0])
@@ -594,6 +743,9 @@ draw(struct top *t)
 		snprintf(line + lw, sizeof(line) - (size_t)lw, "%s", spark);
 		put_line(y++, line, 0);
 	}
+	db_status(&t->db, line, sizeof(line));
+	if (line[0] && y < LINES)
+		put_line(y++, line, 0);
 	if (y < LINES) {
 		snprintf(line, sizeof(line), "%s%s", t->filter[0] ? "Filter: " : "", t->filter);
 		put_line(y++, line, 0);
@@ -870,6 +1022,8 @@ cmd_top(int argc, char **argv)
 		{ "log-format", required_argument, NULL, 'L' },
 		{ "poll", required_argument, NULL, 'P' },
 		{ "no-inotify", no_argument, NULL, 'I' },
+		{ "db", required_argument, NULL, 'D' },
+		{ "db-interval", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -888,6 +1042,7 @@ cmd_top(int argc, char **argv)
 	t.poll_ms = 100;
 	t.format = FS_FMT_TABLE;
 	t.view.sort = LV_SORT_WASTED;
+	t.db.interval = 30;
 	lv_options_default(&t.lo);
 	optind = 1;
 	opterr = 0;
@@ -979,6 +1134,17 @@ cmd_top(int argc, char **argv)
 		case 'I':
 			t.no_inotify = 1;
 			break;
+		case 'D':
+			t.db.path = optarg;
+			break;
+		case 'E':
+			v = strtod(optarg, &end);
+			if (*end != '\0' || !(v >= 1) || v > 86400) {
+				fs_warn("top", "bad --db-interval '%s' (seconds, >= 1)", optarg);
+				return FS_EXIT_USAGE;
+			}
+			t.db.interval = v;
+			break;
 		case 'h':
 			usage(stdout);
 			return FS_EXIT_OK;
@@ -1036,6 +1202,21 @@ cmd_top(int argc, char **argv)
 		}
 	}
 
+	if (t.db.path != NULL) {
+		if (stdin_is_log) {
+			fs_warn("top", "--db records files; it cannot re-read stdin");
+			rc = FS_EXIT_USAGE;
+			goto out;
+		}
+		t.db.files = t.paths;
+		t.db.nfiles = t.nsrc;
+		if (db_start(&t.db, &err) < 0) {
+			fs_warn("top", "%s", err.msg);
+			rc = FS_EXIT_RUNTIME;
+			goto out;
+		}
+	}
+
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -1052,6 +1233,15 @@ cmd_top(int argc, char **argv)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 out:
+	{
+		char msg[512];
+
+		if (db_stop(&t.db, msg, sizeof(msg)) < 0) {
+			fs_warn("top", "recording: %s", msg);
+			if (rc == FS_EXIT_OK)
+				rc = FS_EXIT_RUNTIME;
+		}
+	}
 	lv_free(t.m);
 	ps_follow_free(t.f);
 	free(t.gen);

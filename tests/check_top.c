@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "analysis/live.h"
+#include "store/store.h"
 
 #define T0 1282327206000000LL
 
@@ -572,6 +573,49 @@ START_TEST(test_batch_follow_rotation)
 }
 END_TEST
 
+/* Sums the lines of every source in a store. */
+static int
+sum_lines(void *arg, const struct st_source *src)
+{
+	*(uint64_t *)arg += src->lines;
+	return 0;
+}
+
+START_TEST(test_batch_db_records)
+{
+	const char *bin = getenv("FS_BIN");
+	char dir[] = "/tmp/fs-topdb-XXXXXX", path[128], db[128], cmd[1024];
+	char *buf = malloc(1 << 20);
+	struct st_store *st;
+	struct fs_err err;
+	uint64_t lines = 0;
+	int fd, n;
+
+	ck_assert_ptr_nonnull(bin);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/client.log", dir);
+	snprintf(db, sizeof(db), "%s/top.db", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	n = workload(buf, 1 << 20, 0, 40);
+	ck_assert_int_eq(write(fd, buf, strlen(buf)), (ssize_t)strlen(buf));
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "%s top -b -n 1 -d 0.1 --db %s %s > /dev/null", bin, db, path);
+	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 0);
+	fs_err_clear(&err);
+	st = st_open(db, ST_OPEN_READONLY, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	ck_assert_int_eq(st_query_sources(st, sum_lines, &lines, &err), 0);
+	ck_assert_uint_eq(lines, (uint64_t)n);
+	st_close(st);
+	/* stdin cannot be recorded: a usage error. */
+	snprintf(cmd, sizeof(cmd), "%s top -b --db %s - < /dev/null > /dev/null 2>&1", bin, db);
+	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_usage_errors)
 {
 	const char *bin = getenv("FS_BIN");
@@ -609,6 +653,7 @@ top_suite(void)
 	tcase_add_test(tc, test_model_bounded);
 	tcase_add_test(tb, test_batch_stdin_writer);
 	tcase_add_test(tb, test_batch_follow_rotation);
+	tcase_add_test(tb, test_batch_db_records);
 	tcase_add_test(tb, test_usage_errors);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tb);
