@@ -21,9 +21,11 @@
  * read chunk; longer lines are cut at max_line (the rest is skipped up to
  * the newline and counted in cut_lines).  The module never prints.
  *
- * Limitation (as for tail -F): a truncation followed, before the next
- * check, by a rewrite past the old read offset cannot be seen as one; the
- * check runs at every end of data and at least every poll_ms.
+ * Limitations (as for tail -F): a truncation followed, before the next
+ * check, by a rewrite past the old read offset cannot be seen as one; and
+ * when the path is rotated twice between two checks, the middle file is
+ * never opened (its lines are missed).  The check runs at every end of
+ * data and at least every poll_ms.
  */
 #ifndef FS_PARSERS_FOLLOW_H
 #define FS_PARSERS_FOLLOW_H

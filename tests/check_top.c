@@ -499,7 +499,7 @@ START_TEST(test_batch_stdin_writer)
 	pthread_join(th, NULL);
 	close(c.in);
 	/* Input ended: top prints a final snapshot and exits by itself. */
-	read_out(&c, out, 1 << 20, 0, NULL, 5000);
+	read_out(&c, out, 1 << 20, 0, NULL, 20000);
 	ck_assert_int_eq(waitpid(c.pid, &st, 0), c.pid);
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	snap = last_snapshot(out);
@@ -541,7 +541,7 @@ START_TEST(test_batch_follow_rotation)
 	ck_assert_int_eq(write(fd, buf, strlen(buf)), (ssize_t)strlen(buf));
 	spawn(&c, argv, 0);
 	/* Wait for the first snapshot: top is following now. */
-	have = read_out(&c, out, 1 << 21, 0, "FID:BNO", 5000);
+	have = read_out(&c, out, 1 << 21, 0, "FID:BNO", 20000);
 	ck_assert_ptr_nonnull(strstr(out, "FID:BNO"));
 	ck_assert_ptr_nonnull(strstr(out, "Lines: 0/s (0)"));
 	/* First half, then rotate, then the second half in the new file. */
@@ -555,7 +555,7 @@ START_TEST(test_batch_follow_rotation)
 	close(fd);
 	snprintf(expect, sizeof(expect), "Lines: 0/s (%d)", n1 + n2);
 	/* Eventually a snapshot shows exactly every new line (then nothing moves). */
-	have = read_out(&c, out, 1 << 21, have, expect, 5000);
+	have = read_out(&c, out, 1 << 21, have, expect, 20000);
 	kill(c.pid, SIGTERM);
 	read_out(&c, out, 1 << 21, have, NULL, 2000);
 	ck_assert_int_eq(waitpid(c.pid, &st, 0), c.pid);
