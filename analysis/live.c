@@ -237,18 +237,54 @@ bmap_free(struct lv_model *m, uint32_t i)
 	m->nused--;
 }
 
-/* Drops the least recently active record (the cap was reached). */
+/* Orders int64 values (qsort). */
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The cap was reached: drops the least recently active eighth of the
+ * records at once (at least one), so that a stream of new bmaps costs
+ * O(log n) amortised per record instead of a scan each.
+ */
 static void
 evict_oldest(struct lv_model *m)
 {
-	uint32_t i, best = UINT32_MAX;
+	int64_t *ts, cutoff;
+	uint32_t i, n = 0, dropped = 0, want;
 
+	if ((ts = malloc((size_t)m->nused * sizeof(*ts))) == NULL) {
+		/* No memory for the sort: drop the single oldest. */
+		uint32_t best = UINT32_MAX;
+
+		for (i = 0; i < m->npool; i++)
+			if (m->pool[i].used && (best == UINT32_MAX ||
+			    m->pool[i].last_ts < m->pool[best].last_ts))
+				best = i;
+		if (best != UINT32_MAX)
+			bmap_free(m, best);
+		return;
+	}
 	for (i = 0; i < m->npool; i++)
-		if (m->pool[i].used && (best == UINT32_MAX ||
-		    m->pool[i].last_ts < m->pool[best].last_ts))
-			best = i;
-	if (best != UINT32_MAX)
-		bmap_free(m, best);
+		if (m->pool[i].used)
+			ts[n++] = m->pool[i].last_ts;
+	if (n == 0) {
+		free(ts);
+		return;
+	}
+	qsort(ts, n, sizeof(*ts), cmp_i64);
+	want = n / 8 > 0 ? n / 8 : 1;
+	cutoff = ts[want - 1];
+	free(ts);
+	for (i = 0; i < m->npool && dropped < want; i++)
+		if (m->pool[i].used && m->pool[i].last_ts <= cutoff) {
+			bmap_free(m, i);
+			dropped++;
+		}
 }
 
 /* Doubles the hash table. */

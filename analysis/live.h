@@ -30,8 +30,8 @@
  *   age      time in the current state (a SPIN's age is its run's age).
  *
  * Memory: one record per bmap seen in the last linger_s seconds of log
- * time (clean ones) or 4 x linger_s (others), capped at max_rows (the
- * least recently active record is dropped first), plus the detectors'
+ * time (clean ones) or 4 x linger_s (others), capped at max_rows (at the
+ * cap the least recently active eighth is dropped), plus the detectors'
  * own per-bmap state.  Nothing grows with the number of lines.
  */
 #ifndef FS_ANALYSIS_LIVE_H
