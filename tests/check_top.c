@@ -251,6 +251,47 @@ START_TEST(test_model_seed)
 }
 END_TEST
 
+/* The engine's seed-like logs with their truth files (libflush synth). */
+static const char *const truth_logs[] = { "seedlike-A", "seedlike-Z" };
+
+START_TEST(test_model_matches_truth)
+{
+	const char *td = getenv("FS_TESTDATA");
+	char path[512], line[1024];
+	struct lv_model *m;
+	struct lv_summary sum;
+	const struct lv_row *rows;
+	size_t nrows, n;
+	struct fs_err err;
+	uint64_t lineno = 0, off = 0, truth = 0;
+	FILE *fp;
+
+	fs_err_clear(&err);
+	m = lv_new(NULL, &err);
+	ck_assert_int_eq(lv_add_source(m, &err), 0);
+	snprintf(path, sizeof(path), "%s/synth/%s.log", td ? td : "testdata", truth_logs[_i]);
+	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		n = strcspn(line, "\n");
+		lv_line(m, 0, line, n, off, ++lineno);
+		off += strlen(line);
+	}
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/synth/%s.truth", td ? td : "testdata", truth_logs[_i]);
+	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, "examine ", 8) == 0 && strstr(line, " wasted\n") != NULL)
+			truth++;
+	fclose(fp);
+	ck_assert_int_eq(lv_snapshot(m, 0, NULL, &sum, &rows, &nrows, &err), 0);
+	/* Top counts exactly the engine's wasted examinations (same detector). */
+	ck_assert_uint_gt(truth, 0);
+	ck_assert_uint_eq(sum.wasted, truth);
+	ck_assert_uint_eq(sum.unparsed, 0);
+	lv_free(m);
+}
+END_TEST
+
 START_TEST(test_model_quiet_log_decays)
 {
 	struct lv_model *m = seed_model();
@@ -649,6 +690,7 @@ top_suite(void)
 
 	tcase_add_loop_test(tc, test_model_cases, 0, (int)(sizeof(lv_cases) / sizeof(lv_cases[0])));
 	tcase_add_test(tc, test_model_seed);
+	tcase_add_loop_test(tc, test_model_matches_truth, 0, 2);
 	tcase_add_test(tc, test_model_quiet_log_decays);
 	tcase_add_test(tc, test_model_bounded);
 	tcase_add_test(tb, test_batch_stdin_writer);
