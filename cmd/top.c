@@ -600,14 +600,14 @@ print_batch(struct top *t)
 
 enum { CP_HEAD = 1, CP_SPIN, CP_WASTE, CP_BAR, CP_TITLE };
 
-/* Starts curses on the terminal (keyboard from /dev/tty when stdin is a log). */
+/* Starts curses on the terminal (keys from /dev/tty when stdin is a log or no tty). */
 static int
 screen_start(struct top *t, int stdin_is_log)
 {
 	const char *cs;
 
 	t->tty = NULL;
-	if (stdin_is_log) {
+	if (stdin_is_log || !isatty(STDIN_FILENO)) {
 		if ((t->tty = fopen("/dev/tty", "r")) == NULL)
 			return -1;
 	}
