@@ -983,9 +983,18 @@ on_biorq(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, int64_t 
 		q->live = 0;
 	}
 	if (!q->live) {
+		/*
+		 * A biorq not yet known: its first sighting on the flush thread
+		 * (consider, try flush, descheduling: at most one poll period
+		 * after it became ready) or the pass that sends it.  Lines of
+		 * biorqs already in flight or destroyed are not arrivals.
+		 */
+		if (ev->kind != PS_EV_WRITE_READY && ev->msg_id != PS_MSG_A_SET_INFLIGHT &&
+		    (ev->biorq.flags & 0x120) != 0)
+			return 0;
 		memset(q, 0, sizeof(*q));
 		q->live = 1;
-		q->ready_t = ts;	/* first sighting: at most one poll late */
+		q->ready_t = ts;
 		q->bmap = -1;
 	}
 	if (!q->have) {
@@ -999,7 +1008,7 @@ on_biorq(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, int64_t 
 	if (q->bmap < 0) {
 		int64_t bi = hmap_get(&x->bmap_by_addr, ev->biorq.bmap_addr, 0);
 
-		q->bmap = bi >= 0 ? bi : (ev->kind == PS_EV_SCHEDULE ? thr_bmap : -1);
+		q->bmap = bi >= 0 ? bi : (ev->kind != PS_EV_WRITE_READY ? thr_bmap : -1);
 	}
 	/* era A FORCE_EXPIRE (0x80): the application forced a flush */
 	if (era_a && (ev->biorq.flags & 0x80) && !q->forced && q->bmap >= 0) {
@@ -1157,7 +1166,7 @@ wl_extract_feed(struct wl_extractor *x, const struct ps_event *ev, struct fs_err
 		case PS_MSG_Z_FLUSHABLE: case PS_MSG_Z_TRY_FLUSH_BMAP: case PS_MSG_Z_SENDING_WRITE:
 		case PS_MSG_Z_RPC_CALLBACK: case PS_MSG_Z_REMOVE_FLUSHQ: case PS_MSG_Z_WAKEUP:
 		case PS_MSG_Z_WORK_TIME: case PS_MSG_M_CHECKING: case PS_MSG_M_TRY_FLUSH_BMAP:
-		case PS_MSG_M_STALL:
+		case PS_MSG_M_STALL: case PS_MSG_Z_RESCHED:
 			x->saw_z = 1;
 			break;
 		default:
@@ -1171,17 +1180,27 @@ wl_extract_feed(struct wl_extractor *x, const struct ps_event *ev, struct fs_err
 		    hmap_put(&x->bmap_by_addr, ev->bmap.addr, 0, (uint32_t)bi) < 0)
 			return fs_err_set(err, ENOMEM, "extract: out of memory");
 	}
-	if (ev->kind != PS_EV_OTHER) {
+	if (ev->kind != PS_EV_OTHER || (ev->has & PS_HAS_BIORQ)) {
 		if ((ti = thread_idx(x, ev)) < 0)
 			return fs_err_set(err, ENOMEM, "extract: out of memory");
 		t = &x->th[ti];
 		thr_bmap = t->cur;
 	}
 
+	if (ev->has & PS_HAS_BIORQ) {
+		switch (ev->msg_id) {
+		case PS_MSG_A_FLUSHRDY: case PS_MSG_Z_SCHED_FLUSH: case PS_MSG_A_CONSIDER:
+		case PS_MSG_A_TRY_FLUSH_BIORQ: case PS_MSG_A_SET_INFLIGHT: case PS_MSG_A_DESCHEDULING:
+			if (on_biorq(x, ev, ts, thr_bmap, err) < 0)
+				return -1;
+			break;
+		default:
+			break;
+		}
+	}
+
 	switch (ev->kind) {
 	case PS_EV_WRITE_READY:
-		if (ev->has & PS_HAS_BIORQ)
-			return on_biorq(x, ev, ts, thr_bmap, err);
 		if (bi >= 0 && ev->msg_id == PS_MSG_A_BIORQ_LIST_EMPTY) {
 			uint64_t qa;
 			struct xbiorq *q;
@@ -1230,8 +1249,6 @@ wl_extract_feed(struct wl_extractor *x, const struct ps_event *ev, struct fs_err
 			if (run_end(x, thr_bmap, ts, err) < 0)
 				return -1;
 		}
-		if (ev->has & PS_HAS_BIORQ)
-			return on_biorq(x, ev, ts, thr_bmap, err);
 		return 0;
 	case PS_EV_RPC_SEND:
 		if (thr_bmap >= 0 && x->bm[thr_bmap].exam_open && !x->bm[thr_bmap].exam_attr) {

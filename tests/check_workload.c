@@ -450,7 +450,7 @@ START_TEST(test_biorq_arrivals)
 	/* ... the first biorq line the offset and length */
 	feed(x, bm(mk(PS_EV_EXAMINE, PS_MSG_A_TRY_FLUSH_BMAP, T0 + 200, "msbflushthr"),
 	    0x881330, 1, 0));
-	ev = mk(PS_EV_SCHEDULE, PS_MSG_A_CONSIDER, T0 + 210, "msbflushthr");
+	ev = mk(PS_EV_OTHER, PS_MSG_A_CONSIDER, T0 + 210, "msbflushthr");
 	ev.has |= PS_HAS_BIORQ;
 	ev.biorq.addr = 0x7f95c4012a30;
 	ev.biorq.bmap_addr = 0x881330;
@@ -458,8 +458,16 @@ START_TEST(test_biorq_arrivals)
 	ev.biorq.len = 32768;
 	ev.biorq.flags = 514;
 	feed(x, ev);
+	ev.kind = PS_EV_SCHEDULE;
 	ev.msg_id = PS_MSG_A_SET_INFLIGHT;
 	ev.ts_us = T0 + 220;
+	ev.biorq.flags = 562;
+	feed(x, ev);
+	/* after completion: `destroying` of the same biorq is not an arrival */
+	ev.kind = PS_EV_OTHER;
+	ev.msg_id = PS_MSG_NONE;
+	ev.ts_us = T0 + 9000;
+	ev.biorq.flags = 770;
 	feed(x, ev);
 	/* a forced one, seen first in flight at FLUSHRDY (DEBUG) */
 	ev = mk(PS_EV_WRITE_READY, PS_MSG_A_FLUSHRDY, T0 + 300, "msfsthr04");
