@@ -4,7 +4,10 @@
  */
 #include "analysis/replay.h"
 
+#include "analysis/plot.h"
+
 #include <errno.h>
+#include <stdio.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -823,131 +826,129 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 	fprintf(f, "]}\n");
 }
 
-/* ---- SVG ---- */
+/* ---- SVG (charts drawn by analysis/plot.c) ---- */
 
-static const char *const colors[] = {
-	"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"
-};
-
-/* Writes text with XML special characters escaped. */
-static void
-xml_text(FILE *f, const char *s)
+/* Renders a chart to a string starting at its <svg> element; NULL on error. */
+static char *
+chart_str(struct pl_chart *c, double *height, struct fs_err *err)
 {
-	for (; *s; s++) {
-		if (*s == '<')
-			fputs("&lt;", f);
-		else if (*s == '>')
-			fputs("&gt;", f);
-		else if (*s == '&')
-			fputs("&amp;", f);
-		else
-			fputc(*s, f);
+	char *buf = NULL, *svg, *h;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (m == NULL) {
+		fs_err_set(err, ENOMEM, "plot: out of memory");
+		return NULL;
 	}
+	if (pl_chart_svg(c, m, err) < 0) {
+		fclose(m);
+		free(buf);
+		return NULL;
+	}
+	fclose(m);
+	if ((svg = strstr(buf, "<svg")) == NULL) {
+		free(buf);
+		fs_err_set(err, EINVAL, "plot: no <svg> element");
+		return NULL;
+	}
+	h = strstr(svg, "height='");
+	*height = h ? strtod(h + 8, NULL) : 300;
+	memmove(buf, svg, strlen(svg) + 1);
+	return buf;
 }
 
 /*
- * Two panels: left, flush-thread CPU per policy (real clock: one bar per
- * policy, the median, with each repeat as a dot; virtual: the wake-ups +
- * examinations proxy); right, the CDF of ready->issue latency per policy on
- * a log axis (1 us .. max).
+ * Two charts stacked in one SVG: the CDF of flush-thread CPU per policy
+ * (real clock: one point per repeat; virtual clock: the wake-ups +
+ * examinations proxy) and the CDF of ready->issue latency per policy on a
+ * log axis.
  */
 int
 rp_plot_svg(FILE *f, const struct rp_result *r, int n, struct fs_err *err)
 {
-	const double W = 900, H = 380, pl = 60, pt = 40, pw = 340, ph = 280, gap = 110;
-	double maxc = 0, lmax = 1, x0 = pl + pw + gap;
-	int i, real = n > 0 && r[0].clock == FL_CLOCK_REAL, k;
-	size_t j;
+	struct pl_chart *cpu = NULL, *lat = NULL;
+	char *s1 = NULL, *s2 = NULL;
+	double h1 = 0, h2 = 0, *x = NULL, *y = NULL;
+	int i, k, real = n > 0 && r[0].clock == FL_CLOCK_REAL, rc = -1;
+	size_t j, maxn = 2;
 
 	for (i = 0; i < n; i++) {
-		double c = real ? r[i].flush_cpu_ns / 1e6 : (double)(r[i].st.wakeups + r[i].st.exams);
-
-		if (real)
-			for (k = 0; k < r[i].repeats; k++)
-				c = fmax(c, r[i].cpu_runs[k] / 1e6);
-		maxc = fmax(maxc, c);
-		if (r[i].nlat > 0)
-			lmax = fmax(lmax, r[i].lat_ns[r[i].nlat - 1] / 1e3);
+		if (r[i].nlat + 1 > maxn)
+			maxn = r[i].nlat + 1;
+		if ((size_t)r[i].repeats + 1 > maxn)
+			maxn = (size_t)r[i].repeats + 1;
 	}
-	if (maxc <= 0)
-		maxc = 1;
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-	    "font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
-	fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-	/* left panel */
-	fprintf(f, "<text x=\"%.0f\" y=\"20\" font-size=\"14\">%s</text>\n", pl,
-	    real ? "flush-thread CPU (ms, median; dots = repeats)" :
-	    "CPU proxy: wake-ups + examinations (virtual clock)");
-	fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n",
-	    pl, pt + ph, pl + pw, pt + ph);
-	fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n",
-	    pl, pt, pl, pt + ph);
-	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%.3g</text>\n", pl - 4, pt + 4, maxc);
-	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">0</text>\n", pl - 4, pt + ph);
+	x = calloc(maxn, sizeof(*x));
+	y = calloc(maxn, sizeof(*y));
+	if (!x || !y) {
+		fs_err_set(err, ENOMEM, "plot: out of memory");
+		goto out;
+	}
+	if ((cpu = pl_chart_new(real ? "flush-thread CPU per run (CDF over repeats)" :
+	    "CPU proxy: wake-ups + examinations (virtual clock)", 1, err)) == NULL ||
+	    (lat = pl_chart_new("ready->issue latency (CDF per policy)", 1, err)) == NULL)
+		goto out;
+	pl_chart_xaxis(cpu, real ? "flush-thread CPU (ms)" : "wake-ups + examinations", 0);
+	pl_panel_yaxis(cpu, 0, "fraction of runs", 0);
+	pl_chart_xaxis(lat, "ready->issue (us)", 1);
+	pl_panel_yaxis(lat, 0, "fraction of writes", 0);
 	for (i = 0; i < n; i++) {
-		double bw = pw / (n * 1.5 + 0.5), x = pl + bw * 0.5 + i * bw * 1.5;
-		double c = real ? r[i].flush_cpu_ns / 1e6 : (double)(r[i].st.wakeups + r[i].st.exams);
-		double h = c / maxc * ph;
+		uint64_t *runs = r[i].cpu_runs;
+		int nr = r[i].repeats;
 
-		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n",
-		    x, pt + ph - h, bw, h, colors[i % 8]);
-		if (real)
-			for (k = 0; k < r[i].repeats; k++)
-				fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"black\"/>\n",
-				    x + bw / 2, pt + ph - r[i].cpu_runs[k] / 1e6 / maxc * ph);
-		fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">", x + bw / 2,
-		    pt + ph + 16);
-		xml_text(f, r[i].policy);
-		fprintf(f, "</text>\n");
-	}
-	/* right panel: CDFs on log10(us) from 1 us to lmax */
-	fprintf(f, "<text x=\"%.0f\" y=\"20\" font-size=\"14\">ready-&gt;issue latency CDF "
-	    "(us, log scale)</text>\n", x0);
-	fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n",
-	    x0, pt + ph, x0 + pw, pt + ph);
-	fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n",
-	    x0, pt, x0, pt + ph);
-	{
-		double lx = log10(fmax(lmax, 10));
-		int d;
+		if (real && runs != NULL) {
+			uint64_t *sorted = malloc((size_t)nr * sizeof(*sorted));
 
-		for (d = 0; d <= (int)ceil(lx); d++) {
-			double x = x0 + d / ceil(lx) * pw;
-
-			fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">1e%d</text>\n",
-			    x, pt + ph + 16, d);
-		}
-		fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">1</text>\n", x0 - 4, pt + 4);
-		fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">0</text>\n", x0 - 4, pt + ph);
-		for (i = 0; i < n; i++) {
-			size_t step;
-
-			if (r[i].nlat == 0)
-				continue;
-			step = r[i].nlat / 2000 + 1;
-			fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
-			    colors[i % 8]);
-			for (j = 0; j < r[i].nlat; j += step) {
-				double us = fmax(r[i].lat_ns[j] / 1e3, 1.0);
-				double x = x0 + log10(us) / ceil(lx) * pw;
-				double y = pt + ph - (double)(j + 1) / (double)r[i].nlat * ph;
-
-				fprintf(f, "%.1f,%.1f ", x, y);
+			if (sorted == NULL) {
+				fs_err_set(err, ENOMEM, "plot: out of memory");
+				goto out;
 			}
-			{
-				double us = fmax(r[i].lat_ns[r[i].nlat - 1] / 1e3, 1.0);
-
-				fprintf(f, "%.1f,%.1f", x0 + log10(us) / ceil(lx) * pw, pt);
+			memcpy(sorted, runs, (size_t)nr * sizeof(*sorted));
+			qsort(sorted, (size_t)nr, sizeof(*sorted), u64_cmp);
+			x[0] = sorted[0] / 1e6;
+			y[0] = 0;
+			for (k = 0; k < nr; k++) {
+				x[k + 1] = sorted[k] / 1e6;
+				y[k + 1] = (k + 1.0) / nr;
 			}
-			fprintf(f, "\"/>\n");
-			fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">", x0 + pw + 8,
-			    pt + 14 + 16 * i, colors[i % 8]);
-			xml_text(f, r[i].policy);
-			fprintf(f, "</text>\n");
+			free(sorted);
+			k = nr + 1;
+		} else {
+			x[0] = x[1] = (double)(r[i].st.wakeups + r[i].st.exams);
+			y[0] = 0;
+			y[1] = 1;
+			k = 2;
 		}
+		if (pl_series(cpu, 0, r[i].policy, x, y, (size_t)k, PL_STEP) < 0)
+			goto nomem;
+		if (r[i].nlat == 0)
+			continue;
+		for (j = 0; j < r[i].nlat; j++) {
+			x[j] = fmax(r[i].lat_ns[j] / 1e3, 1.0);	/* log axis: floor at 1 us */
+			y[j] = (j + 1.0) / (double)r[i].nlat;
+		}
+		if (pl_series(lat, 0, r[i].policy, x, y, r[i].nlat, PL_STEP) < 0)
+			goto nomem;
 	}
-	fprintf(f, "</svg>\n");
-	if (fflush(f) != 0 || ferror(f))
-		return fs_err_set(err, EIO, "plot: write error");
-	return 0;
+	if ((s1 = chart_str(cpu, &h1, err)) == NULL || (s2 = chart_str(lat, &h2, err)) == NULL)
+		goto out;
+	fprintf(f, "<?xml version='1.0' encoding='UTF-8'?>\n"
+	    "<svg xmlns='http://www.w3.org/2000/svg' width='960' height='%.0f'>\n"
+	    "<g>%s</g>\n<g transform='translate(0,%.0f)'>%s</g>\n</svg>\n", h1 + h2, s1, h1, s2);
+	if (fflush(f) != 0 || ferror(f)) {
+		fs_err_set(err, EIO, "plot: write error");
+		goto out;
+	}
+	rc = 0;
+	goto out;
+nomem:
+	fs_err_set(err, ENOMEM, "plot: out of memory");
+out:
+	free(s1);
+	free(s2);
+	free(x);
+	free(y);
+	pl_chart_free(cpu);
+	pl_chart_free(lat);
+	return rc;
 }
