@@ -4,3 +4,4 @@
  *     int cmd_<name>(int argc, char **argv);
  * returning an FS_EXIT_* status.  Add one line here per command.
  */
+CMD(synth, cmd_synth, "run the flush engine on a synthetic workload and write its log")

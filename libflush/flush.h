@@ -272,4 +272,34 @@ void fl_engine_free(struct fl_engine *e);
 /* Size-histogram bucket label ("<=4K" ... ">4M"). */
 const char *fl_size_bucket_name(int i);
 
+/*
+ * A parametric workload (flushscope synth): `files` files of `bmaps` bmaps
+ * each; writes of write_size bytes, sequential within each bmap (wrapping
+ * at 128 MiB), each to a bmap chosen with the seeded generator; `rate`
+ * writes per second on average, arriving in bursts of `burst` writes
+ * burst_gap_ns apart, bursts every burst/rate seconds (exponentially
+ * distributed if poisson).  close_at_end adds a forced flush of every file
+ * at the end (close).  Deterministic for a given seed.
+ */
+struct fl_synth {
+	uint64_t seed;
+	uint64_t duration_ns;
+	unsigned files, bmaps;
+	uint32_t write_size;
+	double rate;
+	unsigned burst;
+	uint64_t burst_gap_ns;
+	int poisson;
+	int close_at_end;
+	uint64_t fid_base;	/* first file id (default 0x80000002d907b as in the seed) */
+	uint32_t bno_base;	/* first bmap number (default 1) */
+	uint32_t bno_step;	/* bmap numbers bno_base, +step, ... (default 2: b:1, b:3 as in the seed) */
+};
+
+/* Fills the synth defaults (1 file, 2 bmaps, 32 KiB writes, 1000/s, 1 s, seed 1). */
+void fl_synth_defaults(struct fl_synth *s);
+
+/* Adds the workload's inputs to e; returns the number of writes, or -1. */
+long fl_synth_add(struct fl_engine *e, const struct fl_synth *s, struct fs_err *err);
+
 #endif
