@@ -237,11 +237,14 @@ observe(void *arg, const struct fl_trace_ev *ev)
 		o->last_visible[th] = o->pass_t[th];
 		break;
 	case FL_TR_BIORQ_SENT:
-		if (o->keep && ev->rpc != NULL && ev->id < o->nwrites &&
-		    push64(&o->lat, &o->nlat, &o->caplat,
-		    ev->rpc->issue_ns > o->ready_ns[ev->id] ?
-		    ev->rpc->issue_ns - o->ready_ns[ev->id] : 0) < 0)
-			o->oom = 1;
+		if (o->keep && ev->id < o->nwrites) {
+			/* the batch's first RPC if given, else the time it went in flight */
+			uint64_t at = ev->rpc != NULL ? ev->rpc->issue_ns : ev->t_ns;
+
+			if (push64(&o->lat, &o->nlat, &o->caplat, at > o->ready_ns[ev->id] ?
+			    at - o->ready_ns[ev->id] : 0) < 0)
+				o->oom = 1;
+		}
 		break;
 	default:
 		break;
