@@ -653,6 +653,12 @@ struct xbmap {
 	int64_t unset_dirty_t;	/* last `unset DIRTY` / `remove from flushq`; -1 */
 };
 
+/* A run of wasted examinations with no input of its own (pre-trace writes). */
+struct xrun {
+	int64_t bmap;
+	int64_t first, last, done;	/* done = -1: the trace ended first */
+};
+
 /* One flush (or other) thread. */
 struct xthread {
 	int64_t cur;		/* bmap index of the latest EXAMINE; -1 */
@@ -696,6 +702,10 @@ struct wl_extractor {
 	int64_t *bm_of_rpc;		/* bmap index per w.ev index */
 	size_t cap_bm_of_rpc;
 
+	struct xrun *runs;		/* runs explained by pre-trace writes */
+	size_t nrun, caprun;
+	int64_t first_pass;		/* start of the first pass seen; INT64_MIN */
+
 	int64_t *gaps;			/* pass-start gaps */
 	size_t ngaps, capgaps;
 
@@ -734,7 +744,7 @@ wl_extract_new(const struct wl_extract_opts *o, struct fs_err *err)
 	wl_init(&x->w);
 	wl_init(&x->arr);
 	wl_init(&x->inferred);
-	x->first_ts = x->last_ts = INT64_MIN;
+	x->first_ts = x->last_ts = x->first_pass = INT64_MIN;
 	return x;
 }
 
@@ -753,6 +763,7 @@ wl_extract_free(struct wl_extractor *x)
 	free(x->fifo);
 	free(x->bm_of_rpc);
 	free(x->gaps);
+	free(x->runs);
 	hmap_free(&x->bmap_by_key);
 	hmap_free(&x->bmap_by_addr);
 	hmap_free(&x->thread_by_key);
@@ -820,6 +831,8 @@ static int
 pass_start(struct wl_extractor *x, struct xthread *t, int64_t ts)
 {
 	x->passes++;
+	if (x->first_pass == INT64_MIN)
+		x->first_pass = ts;
 	if (t->last_pass_t != INT64_MIN && ts >= t->last_pass_t) {
 		if (grow((void **)&x->gaps, &x->capgaps, x->ngaps + 1, sizeof(*x->gaps)) < 0)
 			return -1;
@@ -833,32 +846,63 @@ pass_start(struct wl_extractor *x, struct xthread *t, int64_t ts)
  * A run of wasted examinations of b ended (useful examination at `now`, or
  * the trace ended: now = INT64_MIN).  If nothing explains why b was still
  * queued (no arrival or RPC of b seen before the run), b had writes in flight
- * from before the trace: infer one such write and its RPC, completing at
- * b's `unset DIRTY` if logged, else between the last wasted examination and
- * `now`, else half a poll period after the last wasted examination.
+ * from before the trace: remember the run; wl_extract_finish() infers one
+ * such write and its RPC (see infer_runs).  The reply came at b's
+ * `unset DIRTY` if logged, else between the last wasted examination and
+ * `now`; at the end of the trace it is decided later (-1).
  */
 static int
 run_end(struct wl_extractor *x, int64_t bi, int64_t now, struct fs_err *err)
 {
 	struct xbmap *b = &x->bm[bi];
-	struct wl_event e;
-	int64_t done, send;
+	struct xrun *r;
 
 	if (b->run_cnt == 0)
 		return 0;
 	if (!b->saw_input) {
+		if (grow((void **)&x->runs, &x->caprun, x->nrun + 1, sizeof(*x->runs)) < 0)
+			return fs_err_set(err, ENOMEM, "extract: out of memory");
+		r = &x->runs[x->nrun++];
+		r->bmap = bi;
+		r->first = b->run_first;
+		r->last = b->run_last;
 		if (b->unset_dirty_t > b->run_last)
-			done = b->unset_dirty_t;
+			r->done = b->unset_dirty_t;
 		else if (now != INT64_MIN)
-			done = b->run_last + (now - b->run_last) / 2;
+			r->done = b->run_last + (now - b->run_last) / 2;
 		else
-			done = b->run_last + x->o.poll_us / 2;
-		send = b->run_first - x->o.poll_us / 2;
+			r->done = -1;
+		b->saw_input = 1;
+	}
+	b->run_cnt = 0;
+	return 0;
+}
+
+/*
+ * Turns the remembered runs into inferred writes and RPCs, given the pass
+ * period P (observed, else the assumed poll).  For the replayed legacy
+ * engine to send the write in the pass before the run's first wasted
+ * examination and not earlier, it is ready in (first - 2P, first - P -
+ * max_age]: the middle of that interval.  Its RPC is sent at first - P and
+ * replies at the run's end (half a period after the last wasted examination
+ * when the trace ends first).
+ */
+static int
+infer_runs(struct wl_extractor *x, int64_t P, struct fs_err *err)
+{
+	struct wl_event e;
+	size_t i;
+
+	for (i = 0; i < x->nrun; i++) {
+		const struct xrun *r = &x->runs[i];
+		int64_t lo = r->first - 2 * P, hi = r->first - P - x->o.max_age_us;
+		int64_t send = r->first - P, done = r->done >= 0 ? r->done : r->last + P / 2;
+
 		memset(&e, 0, sizeof(e));
 		e.kind = WL_WRITE;
-		e.t_us = b->run_first - x->o.poll_us - x->o.max_age_us;
-		e.fid = b->fid;
-		e.bno = b->bno;
+		e.t_us = hi > lo ? lo + (hi - lo + 1) / 2 : r->first - P;
+		e.fid = x->bm[r->bmap].fid;
+		e.bno = x->bm[r->bmap].bno;
 		e.len = x->o.default_len;
 		e.lat_us = -1;
 		e.xid = -1;
@@ -872,9 +916,7 @@ run_end(struct wl_extractor *x, int64_t bi, int64_t now, struct fs_err *err)
 		e.lineno = x->seq++;
 		if (wl_add(&x->inferred, &e, err) < 0)
 			return -1;
-		b->saw_input = 1;
 	}
-	b->run_cnt = 0;
 	return 0;
 }
 
@@ -1305,7 +1347,7 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 	struct wl_workload *w = &x->w;
 	enum wl_fidelity arr_f, svc_f = WL_FID_BIORQ;
 	size_t i, nrpc_trace, nfit = 0, narr;
-	int64_t epoch;
+	int64_t epoch, period = -1;
 
 	wl_init(out);
 	/* Arrivals still waiting to go in flight. */
@@ -1319,6 +1361,12 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 	for (i = 0; i < x->nbm; i++)
 		if (run_end(x, (int64_t)i, INT64_MIN, err) < 0)
 			return -1;
+	if (x->ngaps > 0) {
+		qsort(x->gaps, x->ngaps, sizeof(*x->gaps), i64_cmp);
+		period = x->gaps[x->ngaps / 2];
+	}
+	if (infer_runs(x, period > 0 ? period : x->o.poll_us, err) < 0)
+		return -1;
 
 	/* Service model: unpaired RPCs draw from what was seen. */
 	nrpc_trace = w->n;
@@ -1391,6 +1439,13 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 	for (i = 0; i < w->n; i++)
 		if (w->ev[i].t_us < epoch)
 			epoch = w->ev[i].t_us;
+	/*
+	 * Phase: the replayed legacy engine passes at k * period from t = 0,
+	 * so put t = 0 a whole number of periods before the trace's first
+	 * pass; replayed passes then start in step with the recorded ones.
+	 */
+	if (x->first_pass != INT64_MIN && period > 0 && x->first_pass >= epoch)
+		epoch = x->first_pass - ((x->first_pass - epoch + period - 1) / period) * period;
 	for (i = 0; i < w->n; i++)
 		w->ev[i].t_us -= epoch;
 
@@ -1408,11 +1463,7 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 	out->obs.examinations = x->examinations;
 	out->obs.wasted_examinations = x->wasted;
 	out->obs.passes = x->passes;
-	if (x->ngaps > 0) {
-		qsort(x->gaps, x->ngaps, sizeof(*x->gaps), i64_cmp);
-		out->obs.pass_period_us = x->gaps[x->ngaps / 2];
-	} else
-		out->obs.pass_period_us = -1;
+	out->obs.pass_period_us = period;
 	out->obs.rpcs = x->rpcs;
 	out->obs.bytes = x->bytes;
 	out->obs.outstanding_max = x->outstanding_max > 0 ? x->outstanding_max : -1;
