@@ -192,6 +192,8 @@ struct obs {
 	size_t nlat, caplat;
 	int keep;
 	int oom;
+	int64_t pending, inflight;	/* writes not yet sent, RPCs not yet done */
+	uint64_t idle;			/* wake-ups with neither */
 };
 
 /* Appends to a growable uint64/int64 array. */
@@ -221,6 +223,19 @@ observe(void *arg, const struct fl_trace_ev *ev)
 	unsigned th = ev->thread < 64 ? ev->thread : 63;
 
 	switch (ev->kind) {
+	case FL_TR_ARRIVE:
+		o->pending++;
+		break;
+	case FL_TR_SEND:
+		o->inflight++;
+		break;
+	case FL_TR_DONE:
+		o->inflight--;
+		break;
+	case FL_TR_WAKE:
+		if (o->pending <= 0 && o->inflight <= 0)
+			o->idle++;
+		break;
 	case FL_TR_PASS:
 		o->pass_t[th] = (int64_t)ev->t_ns;
 		o->pass_seen[th] = 0;
@@ -237,6 +252,7 @@ observe(void *arg, const struct fl_trace_ev *ev)
 		o->last_visible[th] = o->pass_t[th];
 		break;
 	case FL_TR_BIORQ_SENT:
+		o->pending--;
 		if (o->keep && ev->id < o->nwrites) {
 			/* the batch's first RPC if given, else the time it went in flight */
 			uint64_t at = ev->rpc != NULL ? ev->rpc->issue_ns : ev->t_ns;
@@ -362,6 +378,7 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 			r->svc_sampled = s.nsampled;
 			r->svc_default = s.ndefault;
 			r->visible_passes = o.visible;
+			r->idle_wakeups = o.idle;
 			if (o.ngaps > 0) {
 				qsort(o.gaps, o.ngaps, sizeof(*o.gaps), u64_cmp);
 				r->pass_period_us = (int64_t)(((uint64_t *)o.gaps)[o.ngaps / 2] / 1000);
@@ -554,7 +571,8 @@ M(m_proc, r->proc_cpu_ns / 1e6)
 M(m_wake, r->st.wakeups)
 M(m_wto, r->st.wake_timeout)
 M(m_wsig, r->st.wake_signal)
-M(m_widle, r->st.wake_useless)
+M(m_widle, r->idle_wakeups)
+M(m_wuseless, r->st.wake_useless)
 M(m_pass, r->st.passes)
 M(m_exam, r->st.exams)
 M(m_wasted, r->st.wasted)
@@ -577,7 +595,8 @@ static const struct metric metrics[] = {
 	{ "wake-ups", "wakeups", 0, m_wake },
 	{ "  by timeout", "wake_timeout", 0, m_wto },
 	{ "  by signal", "wake_signal", 0, m_wsig },
-	{ "  idle (sent nothing)", "idle_wakeups", 0, m_widle },
+	{ "  idle (nothing to do)", "idle_wakeups", 0, m_widle },
+	{ "  useless (sent nothing)", "useless_wakeups", 0, m_wuseless },
 	{ "passes", "passes", 0, m_pass },
 	{ "examinations", "examinations", 0, m_exam },
 	{ "wasted examinations", "wasted_examinations", 0, m_wasted },
@@ -799,10 +818,10 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 		    ",\"calibrated\":%s,", i ? "," : "", r[i].policy, real ? "real" : "virtual",
 		    r[i].repeats, r[i].poll_ns / 1000, r[i].calibrated ? "true" : "false");
 		fprintf(f, "\"wakeups\":%" PRIu64 ",\"wake_timeout\":%" PRIu64 ",\"wake_signal\":%"
-		    PRIu64 ",\"idle_wakeups\":%" PRIu64 ",\"passes\":%" PRIu64 ",\"examinations\":%"
+		    PRIu64 ",\"idle_wakeups\":%" PRIu64 ",\"useless_wakeups\":%" PRIu64 ",\"passes\":%" PRIu64 ",\"examinations\":%"
 		    PRIu64 ",\"wasted_examinations\":%" PRIu64 ",\"rpcs\":%" PRIu64 ",\"bytes\":%"
-		    PRIu64 ",", s->wakeups, s->wake_timeout, s->wake_signal, s->wake_useless,
-		    s->passes, s->exams, s->wasted, s->rpcs, s->bytes_sent);
+		    PRIu64 ",", s->wakeups, s->wake_timeout, s->wake_signal, r[i].idle_wakeups,
+		    s->wake_useless, s->passes, s->exams, s->wasted, s->rpcs, s->bytes_sent);
 		if (real)
 			fprintf(f, "\"flush_cpu_ns\":%" PRIu64 ",\"proc_cpu_ns\":%" PRIu64 ",",
 			    r[i].flush_cpu_ns, r[i].proc_cpu_ns);

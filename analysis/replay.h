@@ -44,6 +44,7 @@ struct rp_result {
 	uint64_t *cpu_runs;		/* flush CPU of each repeat (real clock) */
 	int64_t pass_period_us;		/* median gap between visible passes (-1) */
 	uint64_t visible_passes;	/* passes that examined at least one bmap */
+	uint64_t idle_wakeups;		/* wake-ups with no unsent write and no RPC in flight */
 	uint64_t svc_recorded, svc_sampled, svc_default;	/* latency sources used */
 	uint64_t *lat_ns;		/* ready->issue per biorq (keep_samples) */
 	size_t nlat;
