@@ -717,9 +717,6 @@ start_batch(struct fl_engine *e, struct fl_bmap *b, const struct run *r, unsigne
 		if (!(i <= r->last && b->un[i]->batch == ba))
 			b->un[w++] = b->un[i];
 	b->nun = w;
-	fl_log_sched(e, now, k, ba);
-	if (!send_batch(e, ba, k, now))
-		b->partial = ba;
 	for (i = 0; i < n; i++) {
 		memset(&ev, 0, sizeof(ev));
 		ev.kind = FL_TR_BIORQ_SENT;
@@ -732,6 +729,9 @@ start_batch(struct fl_engine *e, struct fl_bmap *b, const struct run *r, unsigne
 		ev.id = ba->bq[i]->id;
 		trace(e, &ev);
 	}
+	fl_log_sched(e, now, k, ba);
+	if (!send_batch(e, ba, k, now))
+		b->partial = ba;
 	return n;
 }
 
@@ -1747,10 +1747,11 @@ run_real(struct fl_engine *e)
 			;
 		pthread_mutex_lock(&e->mu);
 		now = now_ns(e);
-		{
+		/* everything due by now goes in under one lock hold */
+		while (e->next_in < e->nin && e->in[e->next_in].at <= now) {
 			struct fl_input *in = &e->in[e->next_in++];
 
-			e->rlate[e->nrlate++] = now > in->at ? now - in->at : 0;
+			e->rlate[e->nrlate++] = now - in->at;
 			core_input(e, in, now);
 		}
 		pthread_mutex_unlock(&e->mu);
@@ -1924,6 +1925,8 @@ fl_engine_run(struct fl_engine *e, struct fs_err *err)
 		e->thr[i].until = FL_TIME_NEVER;
 	}
 	rc = e->real ? run_real(e) : run_virtual(e);
+	if (e->st.end_ns < e->st.last_input_ns)
+		e->st.end_ns = e->st.last_input_ns;	/* idle once the last input is in */
 	if (e->outstanding >= e->c.tun.window)
 		e->st.window_full_ns += e->st.end_ns - e->win_full_since;
 	pctl(e->lat, e->nlat, &e->st.ready_issue);

@@ -138,7 +138,7 @@ enum fl_trace_kind {
 	FL_TR_DONE,		/* RPC completed: rpc */
 	FL_TR_REQUEUE,		/* bmap put back on the dirty queue */
 	FL_TR_CLEAN,		/* bmap left the flush queues (no write pending) */
-	FL_TR_BIORQ_SENT	/* a biorq went in flight: id off len, rpc xid of its first RPC */
+	FL_TR_BIORQ_SENT	/* a biorq goes in flight (just before its batch's first SEND): id off len */
 };
 
 struct fl_trace_ev {
