@@ -8,6 +8,11 @@
 #include <string.h>
 
 #include "analysis/replay.h"
+#include "analysis/wlsource.h"
+
+#include <inttypes.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 Suite *replay_suite(void);
 
@@ -223,6 +228,234 @@ START_TEST(test_json_report)
 }
 END_TEST
 
+
+/* ---- closed loop: synth (legacy, known inputs) -> extract -> replay -> verify ---- */
+
+#define SYNTH_ARGS "synth --policy legacy --era A --seed 3 --duration 1 --bmaps 2 " \
+	"--rate 320 --burst 32 --burst-gap 10 --rpc-latency uniform:20:40"
+
+static char tmpdir[64];
+static char logpath[128], truthpath[128];
+
+/* Runs a shell command; returns its exit status. */
+static int
+sh(const char *cmd)
+{
+	int st = system(cmd);
+
+	ck_assert_msg(st != -1 && WIFEXITED(st), "could not run: %s", cmd);
+	return WEXITSTATUS(st);
+}
+
+/* Makes the synthetic seed-like log and its truth once per test. */
+static void
+make_synth(void)
+{
+	char cmd[512];
+	const char *bin = getenv("FS_BIN");
+
+	ck_assert_msg(bin != NULL, "FS_BIN not set (run through make check)");
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fs-replay-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(logpath, sizeof(logpath), "%s/seedlike-A.log", tmpdir);
+	snprintf(truthpath, sizeof(truthpath), "%s/seedlike-A.truth", tmpdir);
+	snprintf(cmd, sizeof(cmd), "'%s' %s --truth '%s' > '%s'", bin, SYNTH_ARGS, truthpath,
+	    logpath);
+	ck_assert_int_eq(sh(cmd), 0);
+}
+
+/* Removes the temporary directory. */
+static void
+rm_synth(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	(void)system(cmd);
+}
+
+struct truth_rpc {
+	int64_t xid;
+	uint64_t lat_ns;
+};
+
+/* Orders write events by bmap, offset, then time. */
+static int
+wcmp(const void *a, const void *b)
+{
+	const struct wl_event *x = a, *y = b;
+
+	if (x->fid != y->fid)
+		return x->fid < y->fid ? -1 : 1;
+	if (x->bno != y->bno)
+		return x->bno < y->bno ? -1 : 1;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->t_us < y->t_us ? -1 : x->t_us > y->t_us;
+}
+
+START_TEST(test_closed_loop)
+{
+	struct wl_workload w;
+	struct wl_extract_opts xo;
+	struct fs_err err;
+	struct wl_event *tw = NULL, *xw = NULL;
+	struct truth_rpc *tr = NULL;
+	size_t ntw = 0, ntr = 0, nxw = 0, i, k, cap = 4096;
+	int64_t twasted = -1;
+	char line[512], *paths[1];
+	FILE *f;
+	struct rp_result r;
+	struct rp_fidelity fid;
+
+	make_synth();
+	paths[0] = logpath;
+	wl_extract_opts_default(&xo);
+	ck_assert_msg(wl_load_logs(&w, paths, 1, &xo, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(w.fidelity, WL_FID_BIORQ);
+
+	/* the truth: arrive t_ns fid bno off len id / rpc xid fid bno off len issue done lat */
+	tw = calloc(cap, sizeof(*tw));
+	tr = calloc(cap, sizeof(*tr));
+	ck_assert_ptr_nonnull(f = fopen(truthpath, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		uint64_t t, tfid, off, len, id, iss, done, lat;
+		unsigned bno;
+		long long xid, v;
+
+		if (sscanf(line, "arrive %" SCNu64 " %" SCNx64 " %u %" SCNu64 " %" SCNu64 " %" SCNu64,
+		    &t, &tfid, &bno, &off, &len, &id) == 6) {
+			ck_assert_uint_lt(ntw, cap);
+			tw[ntw].t_us = (int64_t)(t / 1000);
+			tw[ntw].fid = tfid;
+			tw[ntw].bno = bno;
+			tw[ntw].off = off;
+			tw[ntw].len = (uint32_t)len;
+			ntw++;
+		} else if (sscanf(line, "rpc %lld %" SCNx64 " %u %" SCNu64 " %" SCNu64 " %" SCNu64
+		    " %" SCNu64 " %" SCNu64, &xid, &tfid, &bno, &off, &len, &iss, &done, &lat) == 8) {
+			ck_assert_uint_lt(ntr, cap);
+			tr[ntr].xid = xid;
+			tr[ntr].lat_ns = lat;
+			ntr++;
+		} else if (sscanf(line, "stat wasted %lld", &v) == 1)
+			twasted = v;
+	}
+	fclose(f);
+	ck_assert_uint_gt(ntw, 100);
+	ck_assert_uint_gt(ntr, 10);
+
+	/* arrivals: count exact, each ready time within one poll period */
+	xw = calloc(w.n, sizeof(*xw));
+	for (i = 0; i < w.n; i++)
+		if (w.ev[i].kind == WL_WRITE) {
+			xw[nxw] = w.ev[i];
+			xw[nxw].t_us += w.epoch_us - 1282327206000000ll;	/* synth's t = 0 */
+			nxw++;
+		}
+	ck_assert_uint_eq(nxw, ntw);
+	qsort(tw, ntw, sizeof(*tw), wcmp);
+	qsort(xw, nxw, sizeof(*xw), wcmp);
+	for (i = 0; i < ntw; i++) {
+		ck_assert_uint_eq(xw[i].fid, tw[i].fid);
+		ck_assert_uint_eq(xw[i].bno, tw[i].bno);
+		ck_assert_uint_eq(xw[i].off, tw[i].off);
+		ck_assert_uint_eq(xw[i].len, tw[i].len);
+		ck_assert_msg(llabs((long long)(xw[i].t_us - tw[i].t_us)) <= 2048,
+		    "arrival %zu: ready %" PRId64 " us, truth %" PRId64 " us", i, xw[i].t_us, tw[i].t_us);
+	}
+	/* RPC latencies: paired by xid, exact to the log's microsecond */
+	for (i = 0; i < ntr; i++) {
+		for (k = 0; k < w.n; k++)
+			if (w.ev[k].kind == WL_RPC && w.ev[k].xid == tr[i].xid)
+				break;
+		ck_assert_msg(k < w.n, "xid %lld not extracted", (long long)tr[i].xid);
+		ck_assert_int_eq(w.ev[k].lat_src, WL_LAT_XID);
+		ck_assert_msg(llabs((long long)(w.ev[k].lat_us * 1000) - (long long)tr[i].lat_ns) < 1000,
+		    "xid %lld: latency %" PRId64 " us, truth %" PRIu64 " ns", (long long)tr[i].xid,
+		    w.ev[k].lat_us, tr[i].lat_ns);
+	}
+	/* the trace's own count, and legacy replay reproducing it within 5 % */
+	ck_assert_int_eq(w.obs.wasted_examinations, twasted);
+	run(&w, "legacy", 1, &r);
+	rp_fidelity_check(&w, &r, &fid);
+	ck_assert_msg(fid.ok, "legacy wasted %" PRId64 " vs trace %" PRId64 ", period %" PRId64
+	    " vs %" PRId64, fid.replay_wasted, fid.trace_wasted, fid.replay_period_us,
+	    fid.trace_period_us);
+	ck_assert_int_le(llabs((long long)(fid.replay_wasted - twasted)) * 20, twasted);
+	rp_result_free(&r);
+	free(tw);
+	free(xw);
+	free(tr);
+	wl_free(&w);
+	rm_synth();
+}
+END_TEST
+
+/* verify through the binary: deadline passes, legacy as candidate fails with JUnit. */
+START_TEST(test_verify_command)
+{
+	char cmd[1024], junit[160], buf[8192];
+	const char *bin;
+	FILE *f;
+	size_t n;
+
+	make_synth();
+	bin = getenv("FS_BIN");
+	snprintf(junit, sizeof(junit), "%s/verify.xml", tmpdir);
+	snprintf(cmd, sizeof(cmd), "'%s' verify --baseline legacy --candidate deadline "
+	    "--junit '%s' '%s' >/dev/null", bin, junit, logpath);
+	ck_assert_int_eq(sh(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "'%s' verify --baseline deadline --candidate legacy "
+	    "--junit '%s' '%s' >/dev/null", bin, junit, logpath);
+	ck_assert_int_eq(sh(cmd), 1);
+	ck_assert_ptr_nonnull(f = fopen(junit, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "<testcase classname=\""));
+	ck_assert_ptr_nonnull(strstr(buf, "name=\"wasted\""));
+	ck_assert_ptr_nonnull(strstr(buf, "<failure message=\"wasted: "));
+	ck_assert_ptr_nonnull(strstr(buf, "<failure message=\"p99: ready-&gt;issue p99 "));
+	/* usage errors and unreadable traces */
+	snprintf(cmd, sizeof(cmd), "'%s' verify --baseline legacy '%s' 2>/dev/null", bin, logpath);
+	ck_assert_int_eq(sh(cmd), 2);
+	snprintf(cmd, sizeof(cmd), "'%s' verify --baseline legacy --candidate deadline "
+	    "/nonexistent.log 2>/dev/null", bin);
+	ck_assert_int_eq(sh(cmd), 3);
+	rm_synth();
+}
+END_TEST
+
+/* extract + replay through the binary; a bad workload names file and line. */
+START_TEST(test_extract_replay_commands)
+{
+	char cmd[1024], wl[160], bad[160];
+	const char *bin;
+	FILE *f;
+
+	make_synth();
+	bin = getenv("FS_BIN");
+	snprintf(wl, sizeof(wl), "%s/w.wl", tmpdir);
+	snprintf(bad, sizeof(bad), "%s/bad.wl", tmpdir);
+	snprintf(cmd, sizeof(cmd), "'%s' -q extract '%s' -o '%s'", bin, logpath, wl);
+	ck_assert_int_eq(sh(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "'%s' replay --workload '%s' --policy legacy,pendq,deadline,slash2 "
+	    "--format=json | grep -q '\"fidelity_check\":{\"ok\":true'", bin, wl);
+	ck_assert_int_eq(sh(cmd), 0);
+	ck_assert_ptr_nonnull(f = fopen(bad, "w"));
+	fputs("flushscope-workload 1\n0 write 1:0 0 4096\n5 write nope 0 1\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "'%s' replay '%s' 2>&1 | grep -q 'bad.wl:3: bad bmap'", bin, bad);
+	ck_assert_int_eq(sh(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "'%s' replay '%s' >/dev/null 2>&1", bin, bad);
+	ck_assert_int_eq(sh(cmd), 3);
+	snprintf(cmd, sizeof(cmd), "'%s' replay --policy fast '%s' >/dev/null 2>&1", bin, wl);
+	ck_assert_int_eq(sh(cmd), 2);
+	rm_synth();
+}
+END_TEST
+
 Suite *
 replay_suite(void)
 {
@@ -234,6 +467,11 @@ replay_suite(void)
 	tcase_add_test(tc, test_service_model);
 	tcase_add_test(tc, test_verify_verdicts);
 	tcase_add_test(tc, test_json_report);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("closed-loop");
+	tcase_add_test(tc, test_closed_loop);
+	tcase_add_test(tc, test_verify_command);
+	tcase_add_test(tc, test_extract_replay_commands);
 	suite_add_tcase(s, tc);
 	return s;
 }
