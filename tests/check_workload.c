@@ -10,6 +10,10 @@
 #include <string.h>
 
 #include "analysis/workload.h"
+#include "analysis/wlsource.h"
+#include "store/store.h"
+
+#include <unistd.h>
 
 Suite *workload_suite(void);
 
@@ -545,6 +549,126 @@ START_TEST(test_era_z_observed)
 }
 END_TEST
 
+
+/* ---- from a database ---- */
+
+/* The seed excerpt as the store keeps it: two episodes, thread figures, one RPC pair. */
+START_TEST(test_from_database)
+{
+	char dir[] = "/tmp/fs-wldb-XXXXXX", path[64], cmd[96];
+	struct fs_err err;
+	struct st_store *st;
+	struct st_source src;
+	struct st_batch *b;
+	struct sp_episode ep;
+	struct sp_thread_stats ts;
+	struct st_rpc r;
+	struct st_write wr;
+	struct wl_workload w;
+	const struct wl_event *e;
+	int i;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	ck_assert_msg((st = st_open(path, ST_OPEN_CREATE, &err)) != NULL, "%s", err.msg);
+	memset(&src, 0, sizeof(src));
+	snprintf(src.path, sizeof(src.path), "seed.log");
+	ck_assert_int_eq(st_source_add(st, &src, &err), 0);
+	b = st_batch_new();
+	st_batch_add_thread(b, 0, "msbflushthr", 11, "23667", 5);
+	for (i = 0; i < 2; i++) {
+		memset(&ep, 0, sizeof(ep));
+		snprintf(ep.thread, sizeof(ep.thread), "msbflushthr");
+		ep.fid = FID;
+		ep.bno = i == 0 ? 1 : 3;
+		ep.addr = i == 0 ? 0x881330 : 0x882110;
+		ep.start_us = T0 + 161331 + 16 * i;
+		ep.end_us = T0 + 165650 + 16 * i;
+		ep.cycles = 3;
+		ep.period_us = 2160;
+		ep.outstanding_min = ep.outstanding_max = 75;
+		st_batch_add_episode(b, 0, &ep);
+	}
+	memset(&ts, 0, sizeof(ts));
+	snprintf(ts.thread, sizeof(ts.thread), "msbflushthr");
+	ts.passes = 3;
+	ts.examinations = 6;
+	ts.wasted_examinations = 6;
+	ts.period_p50_us = 2160;
+	st_batch_add_thread_stats(b, 0, &ts);
+	/* a later write and its RPC on another bmap, paired by xid */
+	memset(&wr, 0, sizeof(wr));
+	wr.ts_us = T0 + 170000;
+	wr.src_off = 10;
+	wr.has_bmap = 1;
+	wr.fid = FID;
+	wr.bno = 7;
+	wr.bmap_addr = 0x883000;
+	wr.biorq_addr = 0x7f0000001000;
+	wr.off = 4096;
+	wr.len = 8192;
+	wr.msg_id = PS_MSG_A_FLUSHRDY;
+	st_batch_add_write(b, &wr);
+	memset(&r, 0, sizeof(r));
+	r.ts_us = T0 + 172000;
+	r.src_off = 20;
+	r.kind = ST_RPC_SEND;
+	r.xid = 2000;
+	r.off = 4096;
+	r.sz = 8192;
+	r.outstanding = r.rc = -1;
+	r.has_bmap = 1;
+	r.fid = FID;
+	r.bno = 7;
+	st_batch_add_rpc(b, &r);
+	r.kind = ST_RPC_DONE;
+	r.ts_us = T0 + 190000;
+	r.src_off = 30;
+	r.off = r.sz = -1;
+	r.has_bmap = 0;
+	st_batch_add_rpc(b, &r);
+	src.done_off = 40;
+	src.lines = 16;
+	st_batch_set_source(b, &src);
+	ck_assert_msg(st_commit(st, b, &err) == 0, "%s", err.msg);
+	st_batch_free(b);
+	st_close(st);
+
+	ck_assert_int_eq(wl_input_kind(path), WL_IN_DB);
+	ck_assert_msg(wl_load(&w, path, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(w.obs.wasted_examinations, 6);
+	ck_assert_int_eq(w.obs.passes, 3);
+	ck_assert_int_eq(w.obs.pass_period_us, 2160);
+	ck_assert_int_eq(w.fidelity, WL_FID_FITTED);	/* the spinning bmaps' writes are inferred */
+	ck_assert_uint_eq(wl_count(&w, WL_WRITE), 3);
+	ck_assert_uint_eq(wl_count(&w, WL_RPC), 3);
+	for (i = 0; (e = nth(&w, WL_RPC, (size_t)i)) != NULL; i++)
+		if (e->xid == 2000)
+			break;
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(e->lat_us, 18000);
+	ck_assert_int_eq(e->lat_src, WL_LAT_XID);
+	e = nth(&w, WL_WRITE, 2);
+	ck_assert_uint_eq(e->bno, 7);
+	ck_assert_uint_eq(e->off, 4096);
+	ck_assert_int_eq(w.epoch_us + e->t_us, T0 + 170000);
+	wl_free(&w);
+
+	/* not a database: a clear message naming the file */
+	{
+		FILE *f = fopen(path, "w");
+
+		ck_assert_ptr_nonnull(f);
+		fputs("SQLite format 3 but not really\n", f);
+		fclose(f);
+		ck_assert_int_eq(wl_load_db(&w, path, NULL, &err), -1);
+		ck_assert_msg(strstr(err.msg, path) != NULL, "%s", err.msg);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 Suite *
 workload_suite(void)
 {
@@ -563,6 +687,7 @@ workload_suite(void)
 	tcase_add_test(tx, test_run_pairing);
 	tcase_add_test(tx, test_biorq_arrivals);
 	tcase_add_test(tx, test_era_z_observed);
+	tcase_add_test(tx, test_from_database);
 	suite_add_tcase(s, tx);
 	return s;
 }
