@@ -62,8 +62,12 @@ void rp_result_free(struct rp_result *r);
 int rp_run(const struct wl_workload *w, const char *policy, const struct rp_options *o,
     struct rp_result *r, struct fs_err *err);
 
-/* Fidelity check of a legacy result against what the trace showed. */
+/*
+ * Fidelity check: the replay of the policy that wrote the trace (legacy for
+ * era A, slash2 for era Z: rp_fidelity_policy) against what the trace showed.
+ */
 struct rp_fidelity {
+	char policy[16];
 	int have_wasted, have_period;
 	int64_t trace_wasted, replay_wasted;
 	int64_t trace_period_us, replay_period_us;
@@ -71,8 +75,11 @@ struct rp_fidelity {
 	int ok;				/* both known ones within 5 % */
 };
 
-/* Compares a legacy replay with the trace's observed figures. */
-void rp_fidelity_check(const struct wl_workload *w, const struct rp_result *legacy,
+/* The policy whose replay should reproduce the trace: "slash2" for era Z, else "legacy". */
+const char *rp_fidelity_policy(const struct wl_workload *w);
+
+/* Compares that policy's replay with the trace's observed figures. */
+void rp_fidelity_check(const struct wl_workload *w, const struct rp_result *r,
     struct rp_fidelity *f);
 
 /* ---- verify ---- */

@@ -662,6 +662,7 @@ struct xrun {
 /* One flush (or other) thread. */
 struct xthread {
 	int64_t cur;		/* bmap index of the latest EXAMINE; -1 */
+	int64_t zpend;		/* era Z: biorq waiting for its bmap@ line; -1 */
 	int in_pass;
 	int64_t last_pass_t;	/* start of the previous pass; INT64_MIN */
 };
@@ -819,6 +820,7 @@ thread_idx(struct wl_extractor *x, const struct ps_event *ev)
 	if (grow((void **)&x->th, &x->capth, x->nth + 1, sizeof(*x->th)) < 0)
 		return -1;
 	x->th[x->nth].cur = -1;
+	x->th[x->nth].zpend = -1;
 	x->th[x->nth].in_pass = 0;
 	x->th[x->nth].last_pass_t = INT64_MIN;
 	if (hmap_put(&x->thread_by_key, k, ev->tid, (uint32_t)x->nth) < 0)
@@ -1010,7 +1012,7 @@ msg_biorq_addr(const struct ps_str *m, uint64_t *addr)
 /* Handles a line carrying a biorq (arrivals, forced flushes, in-flight). */
 static int
 on_biorq(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, int64_t thr_bmap,
-    struct fs_err *err)
+    struct xthread *t, struct fs_err *err)
 {
 	struct xbiorq *q;
 	int era_a;
@@ -1072,6 +1074,18 @@ on_biorq(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, int64_t 
 		if (biorq_emit(x, q, err) < 0)
 			return -1;
 		q->live = 0;
+	} else if (!era_a) {
+		/*
+		 * era Z: `sched flush` says all there is; emit it once its bmap
+		 * is known (now, or at the `add to msl_bmapflushq` line that
+		 * follows on the same thread).
+		 */
+		if (q->bmap >= 0) {
+			if (biorq_emit(x, q, err) < 0)
+				return -1;
+			q->live = 0;
+		} else
+			t->zpend = q - x->bq;
 	}
 	return 0;
 }
@@ -1229,11 +1243,22 @@ wl_extract_feed(struct wl_extractor *x, const struct ps_event *ev, struct fs_err
 		thr_bmap = t->cur;
 	}
 
+	if (t != NULL && t->zpend >= 0 && bi >= 0) {
+		struct xbiorq *q = &x->bq[t->zpend];
+
+		t->zpend = -1;
+		if (q->live && q->bmap < 0 && q->bmap_addr == ev->bmap.addr) {
+			q->bmap = bi;
+			if (biorq_emit(x, q, err) < 0)
+				return -1;
+			q->live = 0;
+		}
+	}
 	if (ev->has & PS_HAS_BIORQ) {
 		switch (ev->msg_id) {
 		case PS_MSG_A_FLUSHRDY: case PS_MSG_Z_SCHED_FLUSH: case PS_MSG_A_CONSIDER:
 		case PS_MSG_A_TRY_FLUSH_BIORQ: case PS_MSG_A_SET_INFLIGHT: case PS_MSG_A_DESCHEDULING:
-			if (on_biorq(x, ev, ts, thr_bmap, err) < 0)
+			if (on_biorq(x, ev, ts, thr_bmap, t, err) < 0)
 				return -1;
 			break;
 		default:

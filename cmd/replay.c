@@ -192,7 +192,7 @@ cmd_replay(int argc, char **argv)
 			wl_free(&w);
 			return FS_EXIT_RUNTIME;
 		}
-		if (strcmp(pols[i], "legacy") == 0 && fidp == NULL) {
+		if (strcmp(pols[i], rp_fidelity_policy(&w)) == 0 && fidp == NULL) {
 			rp_fidelity_check(&w, &res[i], &fid);
 			fidp = &fid;
 		}
@@ -207,8 +207,8 @@ cmd_replay(int argc, char **argv)
 	else
 		rp_print_table(stdout, &w, res, npol, fidp, o.speed);
 	if (fidp != NULL && !fidp->ok && fmt != FS_FMT_TABLE && !fs_global.quiet)
-		fs_warn("replay", "fidelity: legacy replay does not reproduce the trace within 5 %% "
-		    "(wasted examinations %lld vs %lld, pass period %lld us vs %lld us)",
+		fs_warn("replay", "fidelity: %s replay does not reproduce the trace within 5 %% "
+		    "(wasted examinations %lld vs %lld, pass period %lld us vs %lld us)", fidp->policy,
 		    (long long)fidp->replay_wasted, (long long)fidp->trace_wasted,
 		    (long long)fidp->replay_period_us, (long long)fidp->trace_period_us);
 	if (o.clock == FL_CLOCK_REAL && o.speed != 1.0 && fmt != FS_FMT_TABLE && !fs_global.quiet)
