@@ -196,7 +196,7 @@ START_TEST(test_json_report)
 		"\"clock\":\"virtual\"", "\"wakeups\":", "\"idle_wakeups\":", "\"examinations\":",
 		"\"wasted_examinations\":6", "\"rpcs\":2", "\"bytes\":65536",
 		"\"flush_cpu_ns\":null", "\"latency_us\":{\"p50\":", "\"p999\":", "\"max\":",
-		"\"drain_us\":", "\"policy\":\"deadline\"", "\"fidelity_check\":{\"ok\":true",
+		"\"drain_us\":", "\"policy\":\"deadline\"", "\"fidelity_check\":{\"policy\":\"legacy\",\"ok\":true",
 	};
 	struct wl_workload w;
 	struct rp_result r[2];
@@ -441,7 +441,7 @@ START_TEST(test_extract_replay_commands)
 	snprintf(cmd, sizeof(cmd), "'%s' -q extract '%s' -o '%s'", bin, logpath, wl);
 	ck_assert_int_eq(sh(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "'%s' replay --workload '%s' --policy legacy,pendq,deadline,slash2 "
-	    "--format=json | grep -q '\"fidelity_check\":{\"ok\":true'", bin, wl);
+	    "--format=json | grep -q '\"fidelity_check\":{\"policy\":\"legacy\",\"ok\":true'", bin, wl);
 	ck_assert_int_eq(sh(cmd), 0);
 	ck_assert_ptr_nonnull(f = fopen(bad, "w"));
 	fputs("flushscope-workload 1\n0 write 1:0 0 4096\n5 write nope 0 1\n", f);
