@@ -27,16 +27,19 @@ struct kv {
 	size_t kn, vn;
 };
 
+/* Hex digit values plus one; 0 for every other byte. */
+static const unsigned char hexv1[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
 /* Hex digit value or -1. */
 static inline int
 hexval(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return (int)hexv1[(unsigned char)c] - 1;
 }
 
 /* Parses hex (optional 0x) from v[0..n); stops at the first non-digit. */

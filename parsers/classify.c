@@ -68,6 +68,25 @@ num_after(const struct ps_str *m, const char *key, int base16)
 	return neg ? -v : v;
 }
 
+/* The decimal right after the literal prefix lit of m (known to match); -1 if none. */
+static int64_t
+num_at(const struct ps_str *m, size_t at)
+{
+	int64_t v = 0;
+	size_t i = at;
+	int neg = 0;
+
+	if (i < m->n && m->p[i] == '-') {
+		neg = 1;
+		i++;
+	}
+	if (i >= m->n || m->p[i] < '0' || m->p[i] > '9')
+		return -1;
+	for (; i < m->n && m->p[i] >= '0' && m->p[i] <= '9'; i++)
+		v = v * 10 + (m->p[i] - '0');
+	return neg ? -v : v;
+}
+
 /* 1 if the function may log client flush-path messages. */
 static int
 client_func(const struct ps_str *f)
@@ -172,7 +191,7 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 	case 'd':
 		if (STARTS(m, "done (outstandingRpcCnt=")) {
 			set(ev, PS_EV_RPC_DONE, PS_MSG_A_RPC_DONE);
-			ev->outstanding = num_after(&m, "outstandingRpcCnt=", 0);
+			ev->outstanding = num_at(&m, sizeof("done (outstandingRpcCnt=") - 1);
 		} else if (STARTS(m, "descheduling from timeoq")) {
 			set(ev, PS_EV_OTHER, PS_MSG_A_TIMEOQ_DESCHED);
 		} else if (STARTS(m, "descheduling")) {
@@ -227,7 +246,11 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 				set(ev, PS_EV_SCHEDULE, PS_MSG_A_TRY_FLUSH_BIORQ);
 			break;
 		}
-		ev->outstanding = num_after(&m, "(outstandingRpcCnt=", 0);
+		if (STARTS(m, "try flush (outstandingRpcCnt="))
+			ev->outstanding = num_at(&m,
+			    sizeof("try flush (outstandingRpcCnt=") - 1);
+		else
+			ev->outstanding = num_after(&m, "(outstandingRpcCnt=", 0);
 		if (ev->outstanding < 0)
 			set(ev, PS_EV_SCHEDULE, PS_MSG_Z_TRY_FLUSH_BMAP);
 		else if (st->seen_checking)

@@ -25,6 +25,29 @@ enum hf {
 	HF_TID, HF_PTID, HF_SUBSYS, HF_BASE, HF_DATE, HF_COUNT
 };
 
+/*
+ * Fast path.  When every field of a format is one of a few plain classes
+ * and is followed by a literal whose first byte cannot belong to it, the
+ * anchored regex never backtracks except over the literal digits after a
+ * digit run ("%06u00"), so a left-to-right scan gives the very same match
+ * as PCRE2.  Such formats (all the built-in defaults) are also compiled into
+ * this token program; tests compare both matchers on every sample line.
+ */
+enum fcls { FC_DIG, FC_HEX, FC_WORD };	/* \d+, [0-9a-fA-F]+, [^\s:]+ */
+
+#define FAST_MAX	48
+#define FAST_NOFIELD	255
+
+struct ftok {
+	unsigned char lit;	/* 1: literal bytes; 0: a field */
+	unsigned char cls;	/* enum fcls */
+	unsigned char hf;	/* enum hf, or FAST_NOFIELD */
+	unsigned char min;	/* minimum field length */
+	unsigned char ndig;	/* field: leading digits of the next literal */
+	unsigned short n;	/* literal length */
+	char s[14];		/* literal bytes (longer literals are split) */
+};
+
 /* How a %D<...> value turns into time. */
 enum dkind { D_NONE, D_EPOCH, D_STRPTIME };
 
@@ -37,6 +60,12 @@ struct ps_header {
 	int grp[HF_COUNT];	/* capture group number, 0 = not in format */
 	enum dkind dkind;
 	char *dfmt;		/* strftime format of the captured %D<..> */
+	/* The fast program (see "Fast path" below); nfast = 0 if none. */
+	struct ftok fast[FAST_MAX];
+	int nfast;
+	int fast_ok;		/* still eligible while compiling */
+	int use_fast;
+	unsigned char in_cls[3][256];	/* byte c is in class k: in_cls[k][c] */
 };
 
 /* Growable string used while building the pattern. */
@@ -201,6 +230,106 @@ open_group(struct ps_header *h, struct sbuf *b, int f, const char *name,
 		sb_add(b, "(?:");
 }
 
+/* Appends literal byte c to the fast program. */
+static void
+fast_lit(struct ps_header *h, char c)
+{
+	struct ftok *t;
+
+	if (!h->fast_ok)
+		return;
+	t = h->nfast > 0 ? &h->fast[h->nfast - 1] : NULL;
+	if (t == NULL || !t->lit || t->n == sizeof(t->s)) {
+		if (h->nfast == FAST_MAX) {
+			h->fast_ok = 0;
+			return;
+		}
+		t = &h->fast[h->nfast++];
+		memset(t, 0, sizeof(*t));
+		t->lit = 1;
+	}
+	t->s[t->n++] = c;
+}
+
+/* Appends a field to the fast program. */
+static void
+fast_field(struct ps_header *h, enum fcls cls, int hf, int min)
+{
+	struct ftok *t;
+
+	if (!h->fast_ok)
+		return;
+	if (h->nfast == FAST_MAX) {
+		h->fast_ok = 0;
+		return;
+	}
+	t = &h->fast[h->nfast++];
+	memset(t, 0, sizeof(*t));
+	t->cls = (unsigned char)cls;
+	t->hf = (unsigned char)(hf < 0 ? FAST_NOFIELD : hf);
+	t->min = (unsigned char)(min < 1 ? 1 : min > 200 ? 200 : min);
+}
+
+/* 1 if byte c belongs to class cls. */
+static inline int
+fast_in(enum fcls cls, unsigned char c)
+{
+	switch (cls) {
+	case FC_DIG:
+		return c >= '0' && c <= '9';
+	case FC_HEX:
+		return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+	default:
+		return !(c == ' ' || c == ':' || (c >= '\t' && c <= '\r'));
+	}
+}
+
+/*
+ * Checks that the program is deterministic: every field is followed by a
+ * literal whose first byte is outside the field's class; a digit field may
+ * be followed by literal digits only if a non-digit byte follows them in
+ * the same literal token.
+ */
+static void
+fast_finish(struct ps_header *h)
+{
+	unsigned k;
+	int i;
+
+	if (!h->fast_ok) {
+		h->nfast = 0;
+		return;
+	}
+	for (i = 0; i < h->nfast; i++) {
+		struct ftok *t = &h->fast[i], *nx;
+
+		if (t->lit)
+			continue;
+		if (i + 1 >= h->nfast || !h->fast[i + 1].lit)
+			goto no;
+		nx = &h->fast[i + 1];
+		if (t->cls == FC_DIG) {
+			for (k = 0; k < nx->n && nx->s[k] >= '0' && nx->s[k] <= '9'; k++)
+				;
+			if (k == nx->n)
+				goto no;
+			t->ndig = (unsigned char)k;
+			if (fast_in(FC_DIG, (unsigned char)nx->s[k]))
+				goto no;
+		} else if (fast_in((enum fcls)t->cls, (unsigned char)nx->s[0]))
+			goto no;
+	}
+	for (k = 0; k < 256; k++)
+		for (i = 0; i < 3; i++)
+			h->in_cls[i][k] = (unsigned char)fast_in((enum fcls)i,
+			    (unsigned char)k);
+	h->use_fast = 1;
+	return;
+no:
+	h->nfast = 0;
+	h->use_fast = 0;
+}
+
 /* Compiles a PSC_LOG_FORMAT string into an anchored PCRE2 pattern. */
 struct ps_header *
 ps_header_compile(const char *fmt, struct fs_err *err)
@@ -211,28 +340,29 @@ ps_header_compile(const char *fmt, struct fs_err *err)
 		const char *name;
 		const char *re;
 		int numeric;
+		int fcls;	/* fast-path class, -1 = not eligible */
 	} esc[] = {
-		{ 's', HF_SEC, "sec", "\\d+", 1 },
-		{ 'u', HF_USEC, "usec", "\\d+", 1 },
-		{ 'n', HF_THREAD, "thread", "[^\\s:]+", 0 },
-		{ 'F', HF_FUNC, "func", "[^\\s:]+", 0 },
-		{ 'f', HF_FILE, "file", "[^\\s:]+", 0 },
-		{ 'l', HF_LINE, "line", "\\d+", 1 },
-		{ 'L', HF_LEVEL, "level", "-?\\d+", 1 },
-		{ 'h', -1, "host", "[^\\s:]+", 0 },
-		{ 'H', -1, "fqdn", "[^\\s:]+", 0 },
-		{ 'r', -1, "rank", "-?\\d+", 1 },
-		{ 'i', HF_TID, "tid", "\\d+", 1 },
-		{ 'P', -1, "pid", "-?\\d+", 1 },
-		{ 'U', -1, "uid", "-?\\d+", 1 },
-		{ 't', -1, "subsys_id", "-?\\d+", 1 },
-		{ 'T', HF_SUBSYS, "subsys", "[^\\s:]+", 0 },
-		{ 'B', HF_BASE, "base", "[^\\s:]+", 0 },
-		{ 'N', -1, "prog", "[^\\s:]+", 0 },
-		{ 'I', HF_PTID, "ptid", "[0-9a-fA-F]+", 1 },
-		{ 'X', -1, "exe", "\\S*", 0 },
-		{ 'A', -1, "peer", "\\S*", 0 },
-		{ 'S', -1, "stack", "\\S*", 0 },
+		{ 's', HF_SEC, "sec", "\\d+", 1 , FC_DIG },
+		{ 'u', HF_USEC, "usec", "\\d+", 1 , FC_DIG },
+		{ 'n', HF_THREAD, "thread", "[^\\s:]+", 0 , FC_WORD },
+		{ 'F', HF_FUNC, "func", "[^\\s:]+", 0 , FC_WORD },
+		{ 'f', HF_FILE, "file", "[^\\s:]+", 0 , FC_WORD },
+		{ 'l', HF_LINE, "line", "\\d+", 1 , FC_DIG },
+		{ 'L', HF_LEVEL, "level", "-?\\d+", 1 , -1 },
+		{ 'h', -1, "host", "[^\\s:]+", 0 , FC_WORD },
+		{ 'H', -1, "fqdn", "[^\\s:]+", 0 , FC_WORD },
+		{ 'r', -1, "rank", "-?\\d+", 1 , -1 },
+		{ 'i', HF_TID, "tid", "\\d+", 1 , FC_DIG },
+		{ 'P', -1, "pid", "-?\\d+", 1 , -1 },
+		{ 'U', -1, "uid", "-?\\d+", 1 , -1 },
+		{ 't', -1, "subsys_id", "-?\\d+", 1 , -1 },
+		{ 'T', HF_SUBSYS, "subsys", "[^\\s:]+", 0 , FC_WORD },
+		{ 'B', HF_BASE, "base", "[^\\s:]+", 0 , FC_WORD },
+		{ 'N', -1, "prog", "[^\\s:]+", 0 , FC_WORD },
+		{ 'I', HF_PTID, "ptid", "[0-9a-fA-F]+", 1 , FC_HEX },
+		{ 'X', -1, "exe", "\\S*", 0 , -1 },
+		{ 'A', -1, "peer", "\\S*", 0 , -1 },
+		{ 'S', -1, "stack", "\\S*", 0 , -1 },
 	};
 	struct ps_header *h;
 	struct sbuf b = { 0 };
@@ -247,6 +377,7 @@ ps_header_compile(const char *fmt, struct fs_err *err)
 		fs_err_set(err, ENOMEM, "log format: out of memory");
 		return NULL;
 	}
+	h->fast_ok = 1;
 	sb_add(&b, "^");
 	for (p = fmt; *p != '\0'; p++) {
 		const char *spec, *q;
@@ -256,6 +387,7 @@ ps_header_compile(const char *fmt, struct fs_err *err)
 
 		if (*p != '%') {
 			sb_lit(&b, *p);
+			fast_lit(h, *p);
 			continue;
 		}
 		spec = p + 1;
@@ -263,8 +395,10 @@ ps_header_compile(const char *fmt, struct fs_err *err)
 			;
 		if (*q == '\0') {
 			/* A trailing '%' and flags without a letter: literal. */
-			for (; p < q; p++)
+			for (; p < q; p++) {
 				sb_lit(&b, *p);
+				fast_lit(h, *p);
+			}
 			break;
 		}
 		c = *q;
@@ -284,6 +418,7 @@ ps_header_compile(const char *fmt, struct fs_err *err)
 		}
 		p = q;
 		if (c == 'D') {
+			h->fast_ok = 0;
 			const char *end;
 
 			if (p[1] != '<') {
@@ -329,7 +464,26 @@ ps_header_compile(const char *fmt, struct fs_err *err)
 			/* Unknown letter: copied out with its '%'. */
 			sb_lit(&b, '%');
 			sb_lit(&b, c);
+			fast_lit(h, '%');
+			fast_lit(h, c);
 			continue;
+		}
+		{
+			/* Fast only with no flags, or "0<width>" on a number. */
+			int plain = q == spec;
+			const char *w;
+
+			if (!plain && esc[k].numeric && spec[0] == '0') {
+				for (w = spec + 1; w < q && isdigit((unsigned char)*w); w++)
+					;
+				plain = w == q;
+			}
+			if (esc[k].fcls < 0 || !plain)
+				h->fast_ok = 0;
+			else
+				fast_field(h, (enum fcls)esc[k].fcls,
+				    esc[k].f >= 0 && h->grp[esc[k].f] == 0 ? esc[k].f : -1,
+				    zero && width > 1 ? width : 1);
 		}
 		if (width > 0 && !left && !(zero && esc[k].numeric))
 			sb_add(&b, " *");
@@ -356,6 +510,7 @@ ps_header_compile(const char *fmt, struct fs_err *err)
 		fs_err_set(err, ENOMEM, "log format: out of memory");
 		goto fail;
 	}
+	fast_finish(h);
 	h->pat = b.p;
 	b.p = NULL;
 	h->code = pcre2_compile((PCRE2_SPTR)h->pat, PCRE2_ZERO_TERMINATED,
@@ -450,14 +605,66 @@ date_epoch(const struct ps_header *h, const char *s, size_t n)
 	return t == (time_t)-1 ? -1 : (int64_t)t;
 }
 
-/* Matches the header at line[0]; see header.h. */
-size_t
-ps_header_match(struct ps_header *h, const char *line, size_t len,
-    struct ps_event *ev)
+/* Where each header field lies in the line (n = 0 and p = NULL: absent). */
+struct spans {
+	const char *p[HF_COUNT];
+	size_t n[HF_COUNT];
+};
+
+/* Runs the fast program; returns the header length or 0. */
+static size_t
+fast_match(const struct ps_header *h, const char *line, size_t len,
+    struct spans *sp)
+{
+	size_t pos = 0;
+	int i;
+
+	for (i = 0; i < h->nfast; i++) {
+		const struct ftok *t = &h->fast[i];
+		size_t k;
+
+		if (t->lit) {
+			unsigned j;
+
+			if (len - pos < t->n)
+				return 0;
+			for (j = 0; j < t->n; j++)
+				if (line[pos + j] != t->s[j])
+					return 0;
+			pos += t->n;
+			continue;
+		}
+		{
+			const unsigned char *in = h->in_cls[t->cls];
+
+			for (k = pos; k < len && in[(unsigned char)line[k]]; k++)
+				;
+		}
+		k -= pos;
+		if (t->ndig > 0) {
+			/* "\d{min,}00": the run ends with the literal's digits. */
+			if (k < t->ndig || memcmp(line + pos + k - t->ndig,
+			    h->fast[i + 1].s, t->ndig) != 0)
+				return 0;
+			k -= t->ndig;
+		}
+		if (k < t->min)
+			return 0;
+		if (t->hf != FAST_NOFIELD) {
+			sp->p[t->hf] = line + pos;
+			sp->n[t->hf] = k;
+		}
+		pos += k;
+	}
+	return pos;
+}
+
+/* Runs the PCRE2 pattern; returns the header length or 0. */
+static size_t
+pcre_match(struct ps_header *h, const char *line, size_t len, struct spans *sp)
 {
 	PCRE2_SIZE *ov;
-	int rc, g;
-	int64_t sec = -1, usec = 0;
+	int rc, f;
 
 	if (h->jit)
 		rc = pcre2_jit_match(h->code, (PCRE2_SPTR)line, len, 0, 0,
@@ -468,62 +675,99 @@ ps_header_match(struct ps_header *h, const char *line, size_t len,
 	if (rc <= 0)
 		return 0;
 	ov = pcre2_get_ovector_pointer(h->md);
-#define GRP(f, S, N) ((g = h->grp[f]) != 0 && g < rc && \
-	ov[2 * g] != PCRE2_UNSET && ((S) = line + ov[2 * g], \
-	(N) = ov[2 * g + 1] - ov[2 * g], 1))
-	{
-		const char *s;
-		size_t n;
+	for (f = 0; f < HF_COUNT; f++) {
+		int g = h->grp[f];
 
-		if (GRP(HF_SEC, s, n))
-			sec = dec(s, n);
-		else if (GRP(HF_DATE, s, n) && h->dkind != D_NONE)
-			sec = date_epoch(h, s, n);
-		if (GRP(HF_USEC, s, n)) {
-			usec = dec(s, n);
-			/* More than 6 digits: a finer fraction (10 ns units). */
-			while (n-- > 6)
-				usec /= 10;
-		}
-		if (sec >= 0)
-			ev->ts_us = sec * 1000000 + usec;
-		if (GRP(HF_THREAD, s, n))
-			ev->thread = (struct ps_str){ s, n };
-		if (GRP(HF_TID, s, n)) {
-			ev->tid_s = (struct ps_str){ s, n };
-			ev->tid = (uint64_t)dec(s, n);
-		} else if (GRP(HF_PTID, s, n)) {
-			size_t i;
-			int ishex = 0;
-
-			ev->tid_s = (struct ps_str){ s, n };
-			/*
-			 * %I was "%lu" until ecbe42ea (2011-12) and "%lx"
-			 * after; a pthread_t printed in hex has a letter
-			 * in practice (0x7f...), so all digits = decimal.
-			 */
-			for (i = 0; i < n; i++)
-				if (!isdigit((unsigned char)s[i]))
-					ishex = 1;
-			ev->tid = ishex ? hex(s, n) : (uint64_t)dec(s, n);
-		}
-		if (GRP(HF_SUBSYS, s, n))
-			ev->subsys = (struct ps_str){ s, n };
-		if (GRP(HF_BASE, s, n))
-			ev->file = (struct ps_str){ s, n };
-		else if (GRP(HF_FILE, s, n))
-			ev->file = (struct ps_str){ s, n };
-		if (GRP(HF_FUNC, s, n))
-			ev->func = (struct ps_str){ s, n };
-		if (GRP(HF_LINE, s, n))
-			ev->srcline = (int)dec(s, n);
-		if (GRP(HF_LEVEL, s, n)) {
-			ev->level = (int)dec(s, n);
-			ev->has |= PS_HAS_LEVEL;
+		if (g != 0 && g < rc && ov[2 * g] != PCRE2_UNSET) {
+			sp->p[f] = line + ov[2 * g];
+			sp->n[f] = ov[2 * g + 1] - ov[2 * g];
 		}
 	}
-#undef GRP
-	return ov[1] > 0 ? ov[1] : 0;
+	return ov[1];
+}
+
+/* Fills the header fields of ev from the spans. */
+static void
+fill_fields(const struct ps_header *h, const struct spans *sp,
+    struct ps_event *ev)
+{
+	int64_t sec = -1, usec = 0;
+	const char *s;
+	size_t n;
+
+#define GET(f) ((s = sp->p[f]) != NULL && ((n = sp->n[f]), 1))
+	if (GET(HF_SEC))
+		sec = dec(s, n);
+	else if (GET(HF_DATE) && h->dkind != D_NONE)
+		sec = date_epoch(h, s, n);
+	if (GET(HF_USEC)) {
+		usec = dec(s, n);
+		/* More than 6 digits: a finer fraction (10 ns units). */
+		while (n-- > 6)
+			usec /= 10;
+	}
+	if (sec >= 0)
+		ev->ts_us = sec * 1000000 + usec;
+	if (GET(HF_THREAD))
+		ev->thread = (struct ps_str){ s, n };
+	if (GET(HF_TID)) {
+		ev->tid_s = (struct ps_str){ s, n };
+		ev->tid = (uint64_t)dec(s, n);
+	} else if (GET(HF_PTID)) {
+		size_t i;
+		int ishex = 0;
+
+		ev->tid_s = (struct ps_str){ s, n };
+		/*
+		 * %I was "%lu" until ecbe42ea (2011-12) and "%lx" after; a
+		 * pthread_t printed in hex has a letter in practice
+		 * (0x7f...), so all digits means decimal.
+		 */
+		for (i = 0; i < n; i++)
+			if (s[i] > '9')
+				ishex = 1;
+		ev->tid = ishex ? hex(s, n) : (uint64_t)dec(s, n);
+	}
+	if (GET(HF_SUBSYS))
+		ev->subsys = (struct ps_str){ s, n };
+	if (GET(HF_BASE))
+		ev->file = (struct ps_str){ s, n };
+	else if (GET(HF_FILE))
+		ev->file = (struct ps_str){ s, n };
+	if (GET(HF_FUNC))
+		ev->func = (struct ps_str){ s, n };
+	if (GET(HF_LINE))
+		ev->srcline = (int)dec(s, n);
+	if (GET(HF_LEVEL)) {
+		ev->level = (int)dec(s, n);
+		ev->has |= PS_HAS_LEVEL;
+	}
+#undef GET
+}
+
+/* Matches the header at line[0]; see header.h. */
+size_t
+ps_header_match(struct ps_header *h, const char *line, size_t len,
+    struct ps_event *ev)
+{
+	struct spans sp;
+	size_t hl;
+
+	memset(&sp, 0, sizeof(sp));
+	hl = h->use_fast ? fast_match(h, line, len, &sp) :
+	    pcre_match(h, line, len, &sp);
+	if (hl == 0)
+		return 0;
+	fill_fields(h, &sp, ev);
+	return hl;
+}
+
+/* Selects the hand-written matcher (on = 1) or PCRE2 (on = 0). */
+int
+ps_header_set_fast(struct ps_header *h, int on)
+{
+	h->use_fast = on && h->nfast > 0;
+	return h->nfast > 0;
 }
 
 /* The default formats of spec 1.3, newest first. */

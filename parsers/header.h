@@ -42,6 +42,15 @@ const char *ps_header_pattern(const struct ps_header *h);
 size_t ps_header_match(struct ps_header *h, const char *line, size_t len,
     struct ps_event *ev);
 
+/*
+ * Formats whose fields are plain (the built-in defaults among them) are
+ * also compiled into a hand-written left-to-right matcher that gives the
+ * same result as the pattern and is used by default.  on = 0 forces
+ * PCRE2, on = 1 the fast matcher where there is one.  Returns 1 if the
+ * format has a fast matcher.  For tests and benchmarks.
+ */
+int ps_header_set_fast(struct ps_header *h, int on);
+
 /* Frees a compiled header (NULL is fine). */
 void ps_header_free(struct ps_header *h);
 

@@ -455,6 +455,105 @@ START_TEST(test_builtin_formats)
 }
 END_TEST
 
+/* Header fields of two events equal? */
+static int
+same_header(const struct ps_event *a, const struct ps_event *b)
+{
+#define SS(f) (a->f.n == b->f.n && (a->f.n == 0 || a->f.p == b->f.p))
+	return a->ts_us == b->ts_us && SS(thread) && SS(tid_s) && a->tid == b->tid &&
+	    SS(subsys) && SS(file) && SS(func) && a->srcline == b->srcline &&
+	    a->level == b->level && a->has == b->has;
+#undef SS
+}
+
+/* Compares the fast matcher with PCRE2 on one line; returns 1 if matched. */
+static int
+fast_vs_pcre(struct ps_header *h, const char *line, size_t len)
+{
+	struct ps_event a, b;
+	size_t ha, hb;
+
+	ps_event_reset(&a);
+	ps_event_reset(&b);
+	ps_header_set_fast(h, 1);
+	ha = ps_header_match(h, line, len, &a);
+	ps_header_set_fast(h, 0);
+	hb = ps_header_match(h, line, len, &b);
+	ck_assert_msg(ha == hb, "format %s on [%.*s]: fast %zu, pcre %zu",
+	    ps_header_format(h), (int)len, line, ha, hb);
+	ck_assert_msg(same_header(&a, &b), "format %s on [%.*s]: fields differ",
+	    ps_header_format(h), (int)len, line);
+	return ha > 0;
+}
+
+/*
+ * The hand-written matcher of built-in format _i gives exactly PCRE2's
+ * result on every table line, on its prefixes and with single bytes
+ * replaced (separators, digits, hex, NUL, 0xff).
+ */
+START_TEST(test_fast_equals_pcre)
+{
+	static const char repl[] = { ' ', ':', '0', 'a', ']', '\t', '\0', '\xff', '.' };
+	struct fs_err err;
+	struct ps_header *h = ps_header_compile(ps_header_builtin(_i), &err);
+	char buf[4096];
+	int t, matched = 0;
+
+	ck_assert_ptr_nonnull(h);
+	ck_assert_msg(ps_header_set_fast(h, 1) == 1, "no fast matcher for %s",
+	    ps_header_format(h));
+	for (t = 0; t < ntl; t++) {
+		size_t len = strlen(tl[t].line), k, r;
+
+		if (len >= sizeof(buf))
+			continue;
+		matched += fast_vs_pcre(h, tl[t].line, len);
+		for (k = 0; k <= len && k < 160; k++) {
+			memcpy(buf, tl[t].line, len);
+			fast_vs_pcre(h, buf, k);
+			for (r = 0; r < sizeof(repl) && k < len; r++) {
+				buf[k] = repl[r];
+				fast_vs_pcre(h, buf, len);
+			}
+		}
+	}
+	/* The built-in formats that the tables use do match some lines. */
+	if (_i <= 2 || _i == 6)
+		ck_assert_int_gt(matched, 0);
+	ps_header_free(h);
+}
+END_TEST
+
+/* Formats with widths, flags or %D get no fast matcher; plain ones do. */
+START_TEST(test_fast_eligibility)
+{
+	static const struct {
+		const char *fmt;
+		int fast;
+	} c[] = {
+		{ "[%s:%06u %n:%i:%T:%F:%l] ", 1 },
+		{ "%s.%06u %n %F %l: ", 1 },
+		{ "[%s:%u %n]", 0 },		/* %n followed by ']' (in its class) */
+		{ "%D<%s>:%06u %n ", 0 },
+		{ "%-5n: ", 0 },
+		{ "%5l: ", 0 },
+		{ "%L %n ", 0 },		/* signed field */
+		{ "%s%u ", 0 },			/* field followed by a field */
+		{ "%s:%06u00", 0 },		/* digits at the very end */
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct fs_err err;
+		struct ps_header *h = ps_header_compile(c[k].fmt, &err);
+
+		ck_assert_ptr_nonnull(h);
+		ck_assert_msg(ps_header_set_fast(h, 1) == c[k].fast, "%s", c[k].fmt);
+		ps_header_free(h);
+	}
+}
+END_TEST
+
 /* Custom formats: widths, flags, %D<...>, %L, unknown letters, bare %D. */
 START_TEST(test_custom_formats)
 {
@@ -873,6 +972,8 @@ parsers_suite(void)
 	tcase_add_test(tl_tc, test_seeds);
 	suite_add_tcase(s, tl_tc);
 	tcase_add_loop_test(hd, test_builtin_formats, 0, ps_header_nbuiltin());
+	tcase_add_loop_test(hd, test_fast_equals_pcre, 0, ps_header_nbuiltin());
+	tcase_add_test(hd, test_fast_eligibility);
 	tcase_add_test(hd, test_custom_formats);
 	tcase_add_test(hd, test_forced_format);
 	tcase_add_test(hd, test_format_change);
