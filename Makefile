@@ -18,6 +18,15 @@ BINDIR   := $(PREFIX)/bin
 MANDIR   := $(PREFIX)/share/man
 
 CC       ?= gcc
+
+# Missing Debian packages are installed (as root) or named, before pkg-config
+# is asked anything: .ci/deps.sh prints the exact apt-get command otherwise.
+ifeq ($(filter clean uninstall,$(MAKECMDGOALS)),)
+ifneq ($(shell sh .ci/deps.sh >&2 && echo ok),ok)
+$(error missing build dependencies (see the message above))
+endif
+endif
+
 PKGS     := libpcre2-8 sqlite3 ncursesw zlib
 PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKGLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -63,7 +72,7 @@ TESTBIN   := $(O)/tests/check_all
 MAN1      := $(wildcard man/*.1)
 MAN5      := $(wildcard man/*.5)
 
-.PHONY: all check install uninstall clean bench fuzz deps check-valgrind
+.PHONY: all check install uninstall clean bench fuzz check-valgrind
 
 all: $(BIN)
 
@@ -110,7 +119,7 @@ $(TESTBIN): $(TEST_OBJ) $(O)/libfscmd.a $(O)/libfscore.a $(O)/libflush.a
 
 # FS_BIN lets tests run the real binary; FS_TESTDATA finds the fixtures;
 # FS_SHARED points at ../shared (spec, seeds) when it is there.
-check: deps $(BIN) $(TESTBIN)
+check: $(BIN) $(TESTBIN)
 	FS_BIN=$(abspath $(O)/flushscope) FS_TESTDATA=$(abspath testdata) \
 	FS_SHARED=$(abspath ../shared) CK_DEFAULT_TIMEOUT=120 $(TESTBIN)
 
@@ -118,10 +127,6 @@ check-valgrind: $(BIN)
 	valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
 		./$(BIN) ingest -q -d $(O)/vg.db testdata/sample.log
 	rm -f $(O)/vg.db $(O)/vg.db-wal $(O)/vg.db-shm
-
-# Installs missing Debian packages (as root) or prints the command to run.
-deps:
-	@sh .ci/deps.sh
 
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5

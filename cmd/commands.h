@@ -8,3 +8,4 @@ CMD(synth, cmd_synth, "run the flush engine on a synthetic workload and write it
 CMD(extract, cmd_extract, "write the workload (engine inputs) recovered from a log or database")
 CMD(replay, cmd_replay, "replay a recorded workload through libflush under several policies")
 CMD(verify, cmd_verify, "CI gate: candidate policy vs baseline on traces; JUnit output")
+CMD(ingest, cmd_ingest, "parse logs into a SQLite database (resumable) and find spins")
