@@ -837,7 +837,8 @@ progress_target(const struct sp_detector *d, const struct ps_event *ev, int ti)
 static int
 not_progress(const struct ps_event *ev)
 {
-	return ev->msg_id == PS_MSG_A_CONSIDER;
+	return ev->msg_id == PS_MSG_A_CONSIDER || ev->msg_id == PS_MSG_A_DESCHEDULING ||
+	    ev->msg_id == PS_MSG_Z_RESCHED;
 }
 
 /* Feeds one event. */

@@ -9,3 +9,4 @@ CMD(extract, cmd_extract, "write the workload (engine inputs) recovered from a l
 CMD(replay, cmd_replay, "replay a recorded workload through libflush under several policies")
 CMD(verify, cmd_verify, "CI gate: candidate policy vs baseline on traces; JUnit output")
 CMD(ingest, cmd_ingest, "parse logs into a SQLite database (resumable) and find spins")
+CMD(spins, cmd_spins, "find, size and explain flush-thread spins (episodes, per-thread waste)")
