@@ -360,6 +360,8 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 		c.tun.poll_ns = (uint64_t)w->obs.pass_period_us * 1000;
 		r->calibrated = 1;
 	}
+	if (opt->clock == FL_CLOCK_VIRTUAL && opt->exam_cost_ns > 0)
+		c.tun.exam_cost_ns = opt->exam_cost_ns;
 	r->poll_ns = c.tun.poll_ns;
 	nrep = opt->clock == FL_CLOCK_REAL && opt->repeat > 1 ? opt->repeat : 1;
 	r->repeats = nrep;
