@@ -141,6 +141,41 @@ START_TEST(test_service_model)
 }
 END_TEST
 
+
+/* One short real-clock run (the seed's 9 ms): CPU measured, nothing asserted about time. */
+START_TEST(test_real_clock_short)
+{
+	struct wl_workload w;
+	struct rp_options o;
+	struct rp_result r;
+	struct fs_err err;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	load(&w, seed_wl);
+	rp_options_default(&o);
+	o.clock = FL_CLOCK_REAL;
+	o.repeat = 1;
+	ck_assert_msg(rp_run(&w, "deadline", &o, &r, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(r.clock, FL_CLOCK_REAL);
+	ck_assert(!r.calibrated);		/* the real clock has its own overshoot */
+	ck_assert_uint_eq(r.st.rpcs, 2);
+	ck_assert_uint_eq(r.st.bytes_sent, 65536);
+	ck_assert_uint_eq(r.st.wasted, 0);
+	ck_assert_ptr_nonnull(r.cpu_runs);
+	m = open_memstream(&buf, &len);
+	rp_print_json(m, &w, &r, 1, NULL, 1.0);
+	fclose(m);
+	ck_assert_ptr_nonnull(strstr(buf, "\"clock\":\"real\""));
+	ck_assert_ptr_null(strstr(buf, "\"flush_cpu_ns\":null"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"replay_late_us\":{\"p99\":"));
+	free(buf);
+	rp_result_free(&r);
+	wl_free(&w);
+}
+END_TEST
+
 /* Returns the check named metric. */
 static const struct rp_check *
 find(const struct rp_check *c, int n, const char *metric)
@@ -515,6 +550,7 @@ replay_suite(void)
 	tcase_add_test(tc, test_service_model);
 	tcase_add_test(tc, test_verify_verdicts);
 	tcase_add_test(tc, test_json_report);
+	tcase_add_test(tc, test_real_clock_short);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("closed-loop");
 	tcase_add_test(tc, test_closed_loop);
