@@ -190,7 +190,7 @@ print_table(const struct sp_report *r, double scan_cost_us)
 
 	printf("EPISODES: %zu\n", r->neps);
 	if (r->neps > 0)
-		printf("%3s  %-20s %-22s %-14s %-26s %10s %7s %9s %11s  %s\n", "#", "THREAD",
+		printf("%3s  %-28s %-22s %-14s %-26s %10s %7s %9s %11s  %s\n", "#", "THREAD",
 		    "BMAP (fid:bmapno)", "ADDR", "START (UTC)", "DURATION", "CYCLES", "PERIOD",
 		    "OUTSTANDING", "CAUSE");
 	for (i = 0; i < r->neps; i++) {
@@ -202,13 +202,13 @@ print_table(const struct sp_report *r, double scan_cost_us)
 		fmt_dur(dur, sizeof(dur), (double)(e->end_us - e->start_us));
 		fmt_dur(per, sizeof(per), (double)e->period_us);
 		fmt_outst(out, sizeof(out), e);
-		printf("%3zu  %-20s %-22s 0x%-12" PRIx64 " %-26s %10s %7" PRIu64 " %9s %11s  %s\n",
+		printf("%3zu  %-28s %-22s 0x%-12" PRIx64 " %-26s %10s %7" PRIu64 " %9s %11s  %s\n",
 		    i + 1, th, bm, e->addr, st, dur, e->cycles, per, out, sp_cause_name(e->cause));
 	}
 	printf("\nTHREADS: %zu\n", r->nthreads);
 	if (r->nthreads == 0)
 		return;
-	printf("%-20s %8s %9s %8s %9s %9s %10s %11s%s\n", "THREAD", "PASSES", "PASSES/S",
+	printf("%-28s %8s %9s %8s %9s %9s %10s %11s%s\n", "THREAD", "PASSES", "PASSES/S",
 	    "USELESS", "EXAMS", "WASTED", "WASTED/S", "PERIOD p50",
 	    scan_cost_us > 0 ? "  CPU WASTED" : "");
 	for (i = 0; i < r->nthreads; i++) {
@@ -240,7 +240,7 @@ print_table(const struct sp_report *r, double scan_cost_us)
 			else
 				snprintf(cpu, sizeof(cpu), "%s", dur);
 		}
-		printf("%-20s %8" PRIu64 " %9s %8s %9" PRIu64 " %9" PRIu64 " %10s %11s%s%s\n", th,
+		printf("%-28s %8" PRIu64 " %9s %8s %9" PRIu64 " %9" PRIu64 " %10s %11s%s%s\n", th,
 		    t->passes, pps, useless, t->examinations, t->wasted_examinations, wps, per,
 		    cpu[0] ? "  " : "", cpu);
 	}

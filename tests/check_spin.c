@@ -4,6 +4,7 @@
  * excerpt end to end through the parser, and the `spins` command.
  */
 #include <check.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "analysis/spin.h"
 #include "analysis/spinreport.h"
 #include "parsers/event.h"
+#include "parsers/parser.h"
 #include "store/store.h"
 
 #define FID 0x80000002d907bULL
@@ -182,11 +184,11 @@ static const struct spin_case cases[] = {
 		{ 'F', 6000, "msflushthr5", 1, -1, 0 }, { 'T', 6005, "msflushthr5", 1, -1, 0 },
 		{ 'F', 9000, "msflushthr5", 1, -1, 0 },
 		END }, { 0, 0, 0, -1, -1, NULL, 0, 4, 1 } },
-	{ "era Z: removal from the queue ends the run", {
+	{ "era Z: removal by the reaper counts the open examination and ends the run", {
 		{ 'F', 0, "msflushthr5", 1, -1, 0 }, { 'F', 3000, "msflushthr5", 1, -1, 0 },
 		{ 'F', 6000, "msflushthr5", 1, -1, 0 }, { 'U', 7000, "msnbrqthr8", 1, -1, 0 },
 		{ 'F', 9000, "msflushthr5", 1, -1, 0 }, { 'F', 12000, "msflushthr5", 1, -1, 0 },
-		END }, { 0, 0, 0, -1, -1, NULL, 3, -1, -1 } },
+		END }, { 1, 3, 1, 3000, SP_CAUSE_INFLIGHT, NULL, 4, -1, -1 } },
 	{ "era Z: RPC naming the examined fid is progress", {
 		{ 'F', 0, "msflushthr5", 1, -1, 0 }, { 'Z', 5, "msflushthr5", 1, 17, 0 },
 		{ 'F', 3000, "msflushthr5", 1, -1, 0 }, { 'Z', 3005, "msflushthr5", 1, 17, 0 },
@@ -601,7 +603,7 @@ struct file_case {
 
 static const struct file_case file_cases[] = {
 	{ "seed-excerpt.log", 2, 6, 1, 3, 3, "msbflushthr" },
-	{ "spins/era-z.log", 1, 5, 3, 1, 4, "msflushthr3" },
+	{ "spins/era-z.log", 1, 6, 3, 1, 5, "msflushthr3" },
 	{ "spins/middle.log", 1, 3, 1, 1, 3, "msbflushthr0" },
 	{ "spins/no-spin-a.log", 0, 0, 1, 0, 0, NULL },
 	{ "spins/daemons.log", 0, 0, 0, 0, 0, NULL },
@@ -1029,6 +1031,171 @@ START_TEST(test_cmd_db)
 }
 END_TEST
 
+
+/* ---- synthetic logs with truth (flushscope synth, testdata/synth/) ---- */
+
+#define TRUTH_MAXB 16
+
+struct truth_bmap {
+	uint64_t fid;
+	uint32_t bno;
+	uint64_t wasted_truth, wasted_seen;
+	/* episodes rebuilt from the truth's examine lines with the same rule */
+	uint64_t run;
+	int64_t last_ns;
+	int neps;
+	uint64_t cycles_sum;
+};
+
+struct truth {
+	struct truth_bmap b[TRUTH_MAXB];
+	int nb;
+};
+
+/* Finds (or adds) a bmap in the truth table. */
+static struct truth_bmap *
+truth_bmap(struct truth *t, uint64_t fid, uint32_t bno)
+{
+	int i;
+
+	for (i = 0; i < t->nb; i++)
+		if (t->b[i].fid == fid && t->b[i].bno == bno)
+			return &t->b[i];
+	ck_assert_int_lt(t->nb, TRUTH_MAXB);
+	memset(&t->b[t->nb], 0, sizeof(t->b[0]));
+	t->b[t->nb].fid = fid;
+	t->b[t->nb].bno = bno;
+	return &t->b[t->nb++];
+}
+
+/* Ends a truth run (an episode if >= 3 cycles). */
+static void
+truth_run_end(struct truth_bmap *b)
+{
+	if (b->run >= 3) {
+		b->neps++;
+		b->cycles_sum += b->run;
+	}
+	b->run = 0;
+}
+
+/* Wasted-examination callback: counts per bmap. */
+static void
+truth_wasted(void *arg, const struct ps_event *ev, uint64_t fid, uint32_t bno)
+{
+	(void)ev;
+	truth_bmap(arg, fid, bno)->wasted_seen++;
+}
+
+static const char *const synth_logs[] = { "synth/seedlike-A", "synth/seedlike-Z" };
+
+/*
+ * The detector on a log written by the engine finds exactly the wasted
+ * examinations the engine says it made (per bmap), and the episodes the
+ * truth's own examine lines give under the same rule (3 cycles, 50 ms).
+ */
+START_TEST(test_synth_truth)
+{
+	char path[1100], line[512];
+	struct truth t;
+	int i, k;
+	struct collect c;
+	struct sp_callbacks cb = { &c, on_episode, NULL, NULL };
+	struct sp_detector *d;
+	struct ps_reader *rd;
+	struct ps_parser *ps;
+	struct ps_event ev;
+	struct fs_err err;
+	const char *l;
+	size_t len;
+	uint64_t off, lineno = 0, fid;
+	unsigned bno;
+	long long ns;
+	char what[16];
+	FILE *f;
+
+	memset(&t, 0, sizeof(t));
+	memset(&c, 0, sizeof(c));
+	snprintf(path, sizeof(path), "%s.truth", tdpath(synth_logs[_i]));
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *w;
+
+		if (sscanf(line, "bmap %" SCNx64 " %u", &fid, &bno) == 2 &&
+		    (w = strstr(line, " wasted=")) != NULL) {
+			truth_bmap(&t, fid, bno)->wasted_truth = strtoull(w + 8, NULL, 10);
+		} else if (sscanf(line, "examine %lld %*d %" SCNx64 " %u %15s", &ns, &fid, &bno,
+		    what) == 4) {
+			struct truth_bmap *b = truth_bmap(&t, fid, bno);
+
+			if (strcmp(what, "wasted") == 0) {
+				if (b->run > 0 && ns - b->last_ns > 50000000LL)
+					truth_run_end(b);
+				b->run++;
+				b->last_ns = ns;
+			} else {
+				truth_run_end(b);
+			}
+		} else if (sscanf(line, "clean %lld %" SCNx64 " %u", &ns, &fid, &bno) == 3) {
+			truth_run_end(truth_bmap(&t, fid, bno));
+		}
+	}
+	fclose(f);
+	for (i = 0; i < t.nb; i++)
+		truth_run_end(&t.b[i]);
+	ck_assert_int_gt(t.nb, 0);
+
+	cb.arg = &t;
+	cb.wasted = truth_wasted;
+	cb.episode = NULL;
+	snprintf(path, sizeof(path), "%s.log", tdpath(synth_logs[_i]));
+	rd = ps_reader_open(path, 0, &err);
+	ck_assert_msg(rd != NULL, "%s", err.msg);
+	ps = ps_parser_new(NULL, &err);
+	ck_assert_ptr_nonnull(ps);
+	/* episodes are collected through a second detector fed the same events */
+	{
+		struct sp_callbacks cb2 = { &c, on_episode, NULL, NULL };
+		struct sp_detector *d2 = sp_detector_new(NULL, &cb2, &err);
+
+		d = sp_detector_new(NULL, &cb, &err);
+		ck_assert_ptr_nonnull(d);
+		ck_assert_ptr_nonnull(d2);
+		while (ps_reader_next(rd, &l, &len, &off, &err) == 1) {
+			ps_parser_parse(ps, l, len, off, ++lineno, &ev);
+			sp_detector_feed(d, &ev);
+			sp_detector_feed(d2, &ev);
+		}
+		sp_detector_finish(d);
+		sp_detector_finish(d2);
+		sp_detector_free(d2);
+	}
+	sp_detector_free(d);
+	ps_parser_free(ps);
+	ps_reader_close(rd);
+
+	for (i = 0; i < t.nb; i++) {
+		struct truth_bmap *b = &t.b[i];
+		int n = 0;
+		uint64_t cyc = 0;
+
+		ck_assert_msg(b->wasted_seen == b->wasted_truth,
+		    "%s b:%u: %llu wasted examinations found, truth %llu", synth_logs[_i], b->bno,
+		    (unsigned long long)b->wasted_seen, (unsigned long long)b->wasted_truth);
+		for (k = 0; k < c.neps && k < MAXEP; k++)
+			if (c.ep[k].fid == b->fid && c.ep[k].bno == b->bno) {
+				n++;
+				cyc += c.ep[k].cycles;
+			}
+		ck_assert_msg(n == b->neps && cyc == b->cycles_sum,
+		    "%s b:%u: %d episodes (%llu cycles), truth %d (%llu)", synth_logs[_i], b->bno,
+		    n, (unsigned long long)cyc, b->neps, (unsigned long long)b->cycles_sum);
+	}
+	ck_assert_int_le(c.neps, MAXEP);
+}
+END_TEST
+
 Suite *spin_suite(void);
 
 Suite *
@@ -1049,6 +1216,8 @@ spin_suite(void)
 	tcase_add_test(tc, test_seed_post);
 	tcase_add_test(tc, test_filter);
 	tcase_add_test(tc, test_plot_svg);
+	tcase_add_loop_test(tc, test_synth_truth, 0,
+	    (int)(sizeof(synth_logs) / sizeof(synth_logs[0])));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("command");
 	tcase_add_loop_test(tc, test_cmd_cases, 0, (int)(sizeof(cmd_cases) / sizeof(cmd_cases[0])));
