@@ -55,7 +55,7 @@ enum ps_msg {
 	PS_MSG_M_CHECKING,		/* 2010-10..2011-08: checking for flush (outstandingRpcCnt=N) */
 	PS_MSG_Z_FLUSHABLE,		/* 2011-08..HEAD: flushable? [(outstandingRpcCnt=N)] */
 	/* SCHEDULE */
-	PS_MSG_A_CONSIDER,		/* era A: biorq consider for flush (NOTICE) */
+	PS_MSG_A_CONSIDER,		/* era A: biorq consider for flush (NOTICE); kind OTHER: not progress */
 	PS_MSG_A_TRY_FLUSH_BIORQ,	/* era A: biorq try flush */
 	PS_MSG_A_SET_INFLIGHT,		/* era A: set inflight */
 	PS_MSG_M_TRY_FLUSH_BMAP,	/* 2010-10..2011-08 bmap try flush (outstandingRpcCnt=N) */
@@ -76,6 +76,10 @@ enum ps_msg {
 	PS_MSG_Z_WAKEUP,		/* era Z: wakeup flusher: reason=%x wake=%d */
 	PS_MSG_Z_WORK_TIME,		/* era Z: work time (..),wait time (..) */
 	PS_MSG_M_STALL,			/* 2010-10..: stall flush (nrpcs = N, outstandingRpcCnt=N) */
+	/* Appended later (kind OTHER, but analysis may want to tell them apart). */
+	PS_MSG_A_DESCHEDULING,		/* era A bmap_flush_trycoalesce: biorq descheduling (not progress) */
+	PS_MSG_A_TIMEOQ_DESCHED,	/* era A msbrlsthr: descheduling from timeoq (new I/O arrived) */
+	PS_MSG_Z_RESCHED,		/* era Z bmap_flush_resched: resched rc=%d (10 s backoff) */
 	PS_MSG_COUNT
 };
 

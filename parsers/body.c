@@ -1,0 +1,396 @@
+/*
+ * Object prefixes (spec section 2): bmap@, biorq@, bmpce@, req@, fcmh@ of
+ * every era, decoded by hand (no regex) for speed.
+ *
+ * Every prefix is "name@%p" followed by space-separated key:value or
+ * key=value tokens.  The prefix ends
+ *   - era Z:  at " : " (req@: " :: ");
+ *   - era A:  after the era's last key (bmap opcnt=; biorq ts= and bmpce
+ *             biorq=, each followed by one flag-letter token that may be
+ *             empty, leaving two spaces; req@ and fcmh@ at " :: ").
+ * A prefix that does not decode leaves the message untouched (its PS_HAS_*
+ * bit is not set).
+ */
+#include "parsers/internal.h"
+
+#include <string.h>
+
+/* Cursor over the message. */
+struct cur {
+	const char *s;
+	size_t n, i;
+};
+
+/* One key/value token. */
+struct kv {
+	const char *k, *v;
+	size_t kn, vn;
+};
+
+/* Hex digit values plus one; 0 for every other byte. */
+static const unsigned char hexv1[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+/* Hex digit value or -1. */
+static inline int
+hexval(char c)
+{
+	return (int)hexv1[(unsigned char)c] - 1;
+}
+
+/* Parses hex (optional 0x) from v[0..n); stops at the first non-digit. */
+static uint64_t
+p_hex(const char *v, size_t n, size_t *used)
+{
+	uint64_t x = 0;
+	size_t i = 0;
+	int d;
+
+	if (n >= 2 && v[0] == '0' && (v[1] | 0x20) == 'x')
+		i = 2;
+	for (; i < n && (d = hexval(v[i])) >= 0; i++)
+		x = x * 16 + (uint64_t)d;
+	if (used)
+		*used = i;
+	return x;
+}
+
+/* Parses a signed decimal from v[0..n); stops at the first non-digit. */
+static int64_t
+p_dec(const char *v, size_t n, size_t *used)
+{
+	int64_t x = 0;
+	size_t i = 0;
+	int neg = 0;
+
+	if (n > 0 && v[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	for (; i < n && v[i] >= '0' && v[i] <= '9'; i++)
+		x = x * 10 + (v[i] - '0');
+	if (used)
+		*used = i;
+	return neg ? -x : x;
+}
+
+/* A number printed with %u or %#x (0x prefix means hex). */
+static uint64_t
+p_num(const char *v, size_t n, size_t *used)
+{
+	if (n >= 2 && v[0] == '0' && (v[1] | 0x20) == 'x')
+		return p_hex(v, n, used);
+	return (uint64_t)p_dec(v, n, used);
+}
+
+/* A %p value: 0x... or (nil). */
+static uint64_t
+p_ptr(const char *v, size_t n)
+{
+	if (n >= 2 && v[0] == '0' && (v[1] | 0x20) == 'x')
+		return p_hex(v, n, NULL);
+	return 0;
+}
+
+/* Reads "0x..." or "(nil)" at the cursor; 0 if neither. */
+static int
+read_ptr(struct cur *c, uint64_t *out)
+{
+	const char *s = c->s + c->i;
+	size_t n = c->n - c->i, k;
+
+	if (n >= 5 && memcmp(s, "(nil)", 5) == 0) {
+		*out = 0;
+		c->i += 5;
+		return 1;
+	}
+	if (n < 3 || s[0] != '0' || s[1] != 'x')
+		return 0;
+	*out = p_hex(s, n, &k);
+	if (k == 2)
+		return 0;
+	c->i += k;
+	return 1;
+}
+
+/*
+ * Reads " key=value" or " key:value" (key of letters/digits/'+'/'_',
+ * value up to the next space).  0 if the next token is not one.
+ */
+static int
+read_kv(struct cur *c, struct kv *kv)
+{
+	const char *s = c->s;
+	size_t i = c->i, k0;
+
+	if (i >= c->n || s[i] != ' ')
+		return 0;
+	i++;
+	k0 = i;
+	while (i < c->n && s[i] != '=' && s[i] != ':' && s[i] != ' ')
+		i++;
+	if (i >= c->n || i == k0 || s[i] == ' ')
+		return 0;
+	kv->k = s + k0;
+	kv->kn = i - k0;
+	i++;
+	kv->v = s + i;
+	while (i < c->n && s[i] != ' ')
+		i++;
+	kv->vn = (size_t)(s + i - kv->v);
+	c->i = i;
+	return 1;
+}
+
+/* Key equality. */
+static inline int
+key(const struct kv *kv, const char *k)
+{
+	size_t n = strlen(k);
+
+	return kv->kn == n && memcmp(kv->k, k, n) == 0;
+}
+
+/* Consumes " : " (era Z end of prefix); 1 if it was there. */
+static int
+eat_colon_end(struct cur *c)
+{
+	if (c->i + 3 <= c->n && c->s[c->i] == ' ' && c->s[c->i + 1] == ':' &&
+	    c->s[c->i + 2] == ' ') {
+		c->i += 3;
+		return 1;
+	}
+	if (c->i + 2 == c->n && c->s[c->i] == ' ' && c->s[c->i + 1] == ':') {
+		c->i += 2;
+		return 1;
+	}
+	return 0;
+}
+
+/* Consumes " <letters> " (era A; letters may be empty). */
+static int
+eat_letters(struct cur *c)
+{
+	size_t i = c->i;
+
+	if (i >= c->n || c->s[i] != ' ')
+		return 0;
+	i++;
+	while (i < c->n && c->s[i] != ' ')
+		i++;
+	if (i < c->n)
+		i++;	/* the space before the message */
+	c->i = i;
+	return 1;
+}
+
+/* Numeric flags of a "flg" / "fl" value: "8259", "0x406:WL+", "0x1:d". */
+static uint32_t
+flags_val(const struct kv *kv)
+{
+	return (uint32_t)p_num(kv->v, kv->vn, NULL);
+}
+
+/* bmap@ prefix (2.1).  c->i is just past '@'. */
+static int
+dec_bmap(struct cur *c, struct ps_event *ev)
+{
+	struct kv kv;
+
+	if (!read_ptr(c, &ev->bmap.addr))
+		return 0;
+	while (read_kv(c, &kv)) {
+		if (key(&kv, "b"))
+			ev->bmap.bno = (uint32_t)p_hex(kv.v, kv.vn, NULL);
+		else if (key(&kv, "bno"))
+			ev->bmap.bno = (uint32_t)p_num(kv.v, kv.vn, NULL);
+		else if (key(&kv, "m") || key(&kv, "flg"))
+			ev->bmap.flags = flags_val(&kv);
+		else if (key(&kv, "i") || key(&kv, "fid"))
+			ev->bmap.fid = p_hex(kv.v, kv.vn, NULL);
+		else if (key(&kv, "opcnt")) {
+			ev->bmap.opcnt = (int32_t)p_dec(kv.v, kv.vn, NULL);
+			if (!eat_colon_end(c) && c->i < c->n)
+				c->i++;	/* the space before the message */
+			ev->has |= PS_HAS_BMAP;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* biorq@ prefix (2.2). */
+static int
+dec_biorq(struct cur *c, struct ps_event *ev)
+{
+	struct kv kv;
+
+	if (!read_ptr(c, &ev->biorq.addr))
+		return 0;
+	while (read_kv(c, &kv)) {
+		if (key(&kv, "fl") || key(&kv, "flg"))
+			ev->biorq.flags = flags_val(&kv);
+		else if (key(&kv, "o") || key(&kv, "off"))
+			ev->biorq.off = (uint32_t)p_dec(kv.v, kv.vn, NULL);
+		else if (key(&kv, "l") || key(&kv, "len"))
+			ev->biorq.len = (uint32_t)p_dec(kv.v, kv.vn, NULL);
+		else if (key(&kv, "b") || key(&kv, "bmap"))
+			ev->biorq.bmap_addr = p_ptr(kv.v, kv.vn);
+		else if (key(&kv, "ts")) {
+			/* Era A: the flag letters, then the message. */
+			if (!eat_letters(c))
+				return 0;
+			ev->has |= PS_HAS_BIORQ;
+			return 1;
+		}
+		if (eat_colon_end(c)) {
+			ev->has |= PS_HAS_BIORQ;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* bmpce@ prefix (2.3). */
+static int
+dec_bmpce(struct cur *c, struct ps_event *ev)
+{
+	struct kv kv;
+
+	if (!read_ptr(c, &ev->bmpce.addr))
+		return 0;
+	while (read_kv(c, &kv)) {
+		if (key(&kv, "fl"))
+			ev->bmpce.flags = flags_val(&kv);
+		else if (key(&kv, "o") || key(&kv, "off"))
+			ev->bmpce.off = (uint32_t)p_hex(kv.v, kv.vn, NULL);
+		else if (key(&kv, "biorq")) {
+			if (!eat_letters(c))
+				return 0;
+			ev->has |= PS_HAS_BMPCE;
+			return 1;
+		}
+		if (eat_colon_end(c)) {
+			ev->has |= PS_HAS_BMPCE;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Finds needle in s[from..n); index or n. */
+static size_t
+find(const char *s, size_t n, size_t from, const char *needle)
+{
+	size_t nl = strlen(needle);
+	const char *p;
+
+	if (from >= n)
+		return n;
+	p = memmem(s + from, n - from, needle, nl);
+	return p ? (size_t)(p - s) : n;
+}
+
+/* req@ prefix (2.4): xid and opcode, then up to " :: ". */
+static int
+dec_req(struct cur *c, struct ps_event *ev)
+{
+	size_t e, k;
+	uint64_t addr;
+
+	if (!read_ptr(c, &addr))
+		return 0;
+	e = find(c->s, c->n, c->i, " :: ");
+	if (e == c->n)
+		return 0;
+	ev->req.addr = addr;
+	if (c->i + 2 < e && c->s[c->i] == ' ' && c->s[c->i + 1] == 'x') {
+		ev->req.xid = p_dec(c->s + c->i + 2, e - c->i - 2, &k);
+		c->i += 2 + k;
+	}
+	/* The opcode: the token " o%d->" . */
+	k = find(c->s, e, c->i, " o");
+	while (k < e) {
+		size_t used;
+		int64_t v = p_dec(c->s + k + 2, e - k - 2, &used);
+
+		if (used > 0 && k + 2 + used + 1 < e && c->s[k + 2 + used] == '-' &&
+		    c->s[k + 3 + used] == '>') {
+			ev->req.opc = (int32_t)v;
+			break;
+		}
+		k = find(c->s, e, k + 2, " o");
+	}
+	c->i = e + 4;
+	ev->has |= PS_HAS_REQ;
+	return 1;
+}
+
+/* fcmh@ prefix (2.5): skipped up to " :: " (era A) or " : " after mode=. */
+static int
+dec_fcmh(struct cur *c, struct ps_event *ev)
+{
+	uint64_t addr;
+	size_t e;
+
+	if (!read_ptr(c, &addr))
+		return 0;
+	e = find(c->s, c->n, c->i, " :: ");
+	if (e < c->n) {
+		c->i = e + 4;
+	} else {
+		e = find(c->s, c->n, c->i, " mode=");
+		if (e == c->n)
+			return 0;
+		e = find(c->s, c->n, e, " : ");
+		if (e == c->n)
+			return 0;
+		c->i = e + 3;
+	}
+	ev->has |= PS_HAS_FCMH;
+	return 1;
+}
+
+/* Decodes prefixes at the start of s[0..n); sets ev->msg. */
+void
+ps_body_decode(const char *s, size_t n, struct ps_event *ev)
+{
+	struct cur c = { s, n, 0 };
+	int round;
+
+	for (round = 0; round < 6 && c.i + 5 < n; round++) {
+		const char *p = s + c.i;
+		struct cur save = c;
+		int ok;
+
+		if (p[0] == 'b' && memcmp(p, "bmap@", 5) == 0) {
+			c.i += 5;
+			ok = dec_bmap(&c, ev);
+		} else if (p[0] == 'b' && c.i + 6 < n && memcmp(p, "biorq@", 6) == 0) {
+			c.i += 6;
+			ok = dec_biorq(&c, ev);
+		} else if (p[0] == 'b' && c.i + 6 < n && memcmp(p, "bmpce@", 6) == 0) {
+			c.i += 6;
+			ok = dec_bmpce(&c, ev);
+		} else if (p[0] == 'r' && memcmp(p, "req@", 4) == 0) {
+			c.i += 4;
+			ok = dec_req(&c, ev);
+		} else if (p[0] == 'f' && memcmp(p, "fcmh@", 5) == 0) {
+			c.i += 5;
+			ok = dec_fcmh(&c, ev);
+		} else
+			break;
+		if (!ok) {
+			c = save;
+			break;
+		}
+	}
+	if (c.i > n)
+		c.i = n;
+	ev->msg.p = s + c.i;
+	ev->msg.n = n - c.i;
+}

@@ -1,0 +1,278 @@
+/*
+ * Message -> event kind (spec sections 3.2-3.4, design "Normalised flush
+ * events").  Keyed on the message text after the object prefixes and on
+ * the function name (never on source line numbers):
+ *
+ *  - only client flush-path functions qualify (bmap_*, msl_*, ms*: e.g.
+ *    bmap_flush, msl_pages_schedflush, msflushthr_main); a header without
+ *    %F qualifies on the text alone;
+ *  - lines of MDS / IOS threads (slm*, sli*) are always OTHER.
+ *
+ * Era hints: a bmap-level "try flush (outstandingRpcCnt=N)" is the era-A
+ * EXAMINE, unless this source already showed "checking for flush" or
+ * "flushable?" (2010-10 and later), where it is a SCHEDULE.
+ */
+#include "parsers/internal.h"
+
+#include <string.h>
+
+/* 1 if the message starts with lit. */
+#define STARTS(m, lit) ((m).n >= sizeof(lit) - 1 && \
+	memcmp((m).p, lit, sizeof(lit) - 1) == 0)
+
+/* 1 if s[0..n) starts with the NUL-terminated p. */
+static inline int
+has_prefix(const char *s, size_t n, const char *p)
+{
+	size_t k = strlen(p);
+
+	return n >= k && memcmp(s, p, k) == 0;
+}
+
+/* Finds "key" in the message and parses the signed decimal after it. */
+static int64_t
+num_after(const struct ps_str *m, const char *key, int base16)
+{
+	size_t kn = strlen(key), i;
+	const char *p;
+	int64_t v = 0;
+	int neg = 0, any = 0;
+
+	if (m->n < kn)
+		return -1;
+	p = memmem(m->p, m->n, key, kn);
+	if (p == NULL)
+		return -1;
+	i = (size_t)(p - m->p) + kn;
+	if (base16 && i + 1 < m->n && m->p[i] == '0' && (m->p[i + 1] | 0x20) == 'x')
+		i += 2;
+	if (i < m->n && m->p[i] == '-') {
+		neg = 1;
+		i++;
+	}
+	for (; i < m->n; i++) {
+		char c = m->p[i];
+		int d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (base16 && (c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			d = (c | 0x20) - 'a' + 10;
+		else
+			break;
+		v = v * (base16 ? 16 : 10) + d;
+		any = 1;
+	}
+	if (!any)
+		return -1;
+	return neg ? -v : v;
+}
+
+/* The decimal right after the literal prefix lit of m (known to match); -1 if none. */
+static int64_t
+num_at(const struct ps_str *m, size_t at)
+{
+	int64_t v = 0;
+	size_t i = at;
+	int neg = 0;
+
+	if (i < m->n && m->p[i] == '-') {
+		neg = 1;
+		i++;
+	}
+	if (i >= m->n || m->p[i] < '0' || m->p[i] > '9')
+		return -1;
+	for (; i < m->n && m->p[i] >= '0' && m->p[i] <= '9'; i++)
+		v = v * 10 + (m->p[i] - '0');
+	return neg ? -v : v;
+}
+
+/* 1 if the function may log client flush-path messages. */
+static int
+client_func(const struct ps_str *f)
+{
+	if (f->n == 0)
+		return 1;
+	return has_prefix(f->p, f->n, "bmap_") || has_prefix(f->p, f->n, "msl_") ||
+	    (f->n >= 2 && f->p[0] == 'm' && f->p[1] == 's');
+}
+
+/* 1 if the thread is an MDS or IOS daemon thread. */
+static int
+daemon_thread(const struct ps_str *t)
+{
+	return has_prefix(t->p, t->n, "slm") || has_prefix(t->p, t->n, "sli");
+}
+
+/* Sets kind and msg id. */
+static inline void
+set(struct ps_event *ev, enum ps_ev_kind k, enum ps_msg id)
+{
+	ev->kind = k;
+	ev->msg_id = id;
+}
+
+/* Era-Z "sending WRITE RPC to iosid=%#x fid=%#018lx:%lu off=%u sz=%u ios=%u infl=%d". */
+static void
+sending_write(struct ps_event *ev)
+{
+	const struct ps_str *m = &ev->msg;
+	const char *p = memmem(m->p, m->n, " fid=", 5);
+
+	ev->rpc_off = num_after(m, " off=", 0);
+	ev->rpc_sz = num_after(m, " sz=", 0);
+	ev->outstanding = num_after(m, " infl=", 0);
+	if (p != NULL) {
+		struct ps_str rest = { p + 5, m->n - (size_t)(p + 5 - m->p) };
+		int64_t fid = num_after(&rest, "", 1);
+		const char *colon = memchr(rest.p, ':', rest.n);
+
+		if (fid >= 0)
+			ev->rpc_fid = (uint64_t)fid;
+		if (colon != NULL) {
+			struct ps_str b = { colon + 1, rest.n - (size_t)(colon + 1 - rest.p) };
+			int64_t bno = num_after(&b, "", 0);
+
+			if (bno >= 0)
+				ev->rpc_bno = (int32_t)bno;
+		}
+	}
+}
+
+/* Classifies ev (header and prefixes already decoded). */
+void
+ps_classify(struct ps_class_state *st, struct ps_event *ev)
+{
+	const struct ps_str m = ev->msg;
+
+	ev->kind = PS_EV_OTHER;
+	ev->msg_id = PS_MSG_NONE;
+	if (m.n < 3 || !client_func(&ev->func) || daemon_thread(&ev->thread))
+		return;
+	switch (m.p[0]) {
+	case 'a':
+		if (STARTS(m, "added to bmapTimeoutQ"))
+			set(ev, PS_EV_CLEAN, PS_MSG_A_ADDED_TIMEOQ);
+		else if (STARTS(m, "add to msl_bmapflushq"))
+			set(ev, PS_EV_WRITE_READY, PS_MSG_Z_ADD_FLUSHQ);
+		break;
+	case 'b':
+		if (STARTS(m, "biorq=0x") || STARTS(m, "biorq=(nil)")) {
+			const char *p = memchr(m.p, ' ', m.n);
+			struct ps_str r;
+
+			if (p == NULL)
+				break;
+			r = (struct ps_str){ p + 1, m.n - (size_t)(p + 1 - m.p) };
+			if (STARTS(r, "list_empty(")) {
+				set(ev, PS_EV_WRITE_READY, PS_MSG_A_BIORQ_LIST_EMPTY);
+			} else if (STARTS(r, "list_empty=")) {
+				set(ev, PS_EV_WRITE_READY, PS_MSG_Z_LIST_EMPTY);
+			}
+		}
+		break;
+	case 'B':
+		if (STARTS(m, "BIORQ_FLUSHRDY"))
+			set(ev, PS_EV_WRITE_READY, PS_MSG_A_FLUSHRDY);
+		break;
+	case 'c':
+		if (STARTS(m, "checking for flush")) {
+			set(ev, PS_EV_EXAMINE, PS_MSG_M_CHECKING);
+			ev->outstanding = num_after(&m, "outstandingRpcCnt=", 0);
+			st->seen_checking = 1;
+		} else if (STARTS(m, "consider for flush")) {
+			set(ev, PS_EV_OTHER, PS_MSG_A_CONSIDER);
+		} else if (STARTS(m, "callback to write RPC")) {
+			set(ev, PS_EV_RPC_DONE, PS_MSG_Z_RPC_CALLBACK);
+			ev->outstanding = num_after(&m, " infl=", 0);
+			ev->rpc_rc = num_after(&m, " rc=", 0);
+		}
+		break;
+	case 'd':
+		if (STARTS(m, "done (outstandingRpcCnt=")) {
+			set(ev, PS_EV_RPC_DONE, PS_MSG_A_RPC_DONE);
+			ev->outstanding = num_at(&m, sizeof("done (outstandingRpcCnt=") - 1);
+		} else if (STARTS(m, "descheduling from timeoq")) {
+			set(ev, PS_EV_OTHER, PS_MSG_A_TIMEOQ_DESCHED);
+		} else if (STARTS(m, "descheduling")) {
+			set(ev, PS_EV_OTHER, PS_MSG_A_DESCHEDULING);
+		}
+		break;
+	case 'f':
+		if (STARTS(m, "flushable?")) {
+			set(ev, PS_EV_EXAMINE, PS_MSG_Z_FLUSHABLE);
+			ev->outstanding = num_after(&m, "outstandingRpcCnt=", 0);
+			st->seen_checking = 1;
+		}
+		break;
+	case 'i':
+		if (STARTS(m, "is clean, descheduling"))
+			set(ev, PS_EV_CLEAN, PS_MSG_A_IS_CLEAN);
+		break;
+	case 'o':
+		if (STARTS(m, "off=") && (ev->has & PS_HAS_REQ)) {
+			set(ev, PS_EV_RPC_SEND, PS_MSG_A_RPC_OFF_SZ);
+			ev->rpc_off = num_after(&m, "off=", 0);
+			ev->rpc_sz = num_after(&m, " sz=", 0);
+		}
+		break;
+	case 'r':
+		if (STARTS(m, "restore to dirty list"))
+			set(ev, PS_EV_REQUEUE, PS_MSG_A_RESTORE);
+		else if (STARTS(m, "remove from msl_bmapflushq"))
+			set(ev, PS_EV_CLEAN, PS_MSG_Z_REMOVE_FLUSHQ);
+		else if (STARTS(m, "resched rc="))
+			set(ev, PS_EV_OTHER, PS_MSG_Z_RESCHED);
+		break;
+	case 's':
+		if (STARTS(m, "set inflight"))
+			set(ev, PS_EV_SCHEDULE, PS_MSG_A_SET_INFLIGHT);
+		else if (STARTS(m, "sched flush"))
+			set(ev, PS_EV_WRITE_READY, PS_MSG_Z_SCHED_FLUSH);
+		else if (STARTS(m, "sending WRITE RPC to")) {
+			set(ev, PS_EV_RPC_SEND, PS_MSG_Z_SENDING_WRITE);
+			sending_write(ev);
+		} else if (STARTS(m, "stall flush")) {
+			set(ev, PS_EV_OTHER, PS_MSG_M_STALL);
+			ev->outstanding = num_after(&m, "outstandingRpcCnt=", 0);
+		}
+		break;
+	case 't':
+		if (!STARTS(m, "try flush") ||
+		    (m.n > 9 && m.p[9] != ' '))
+			break;
+		if (!(ev->has & PS_HAS_BMAP)) {
+			if (ev->has & PS_HAS_BIORQ)
+				set(ev, PS_EV_SCHEDULE, PS_MSG_A_TRY_FLUSH_BIORQ);
+			break;
+		}
+		if (STARTS(m, "try flush (outstandingRpcCnt="))
+			ev->outstanding = num_at(&m,
+			    sizeof("try flush (outstandingRpcCnt=") - 1);
+		else
+			ev->outstanding = num_after(&m, "(outstandingRpcCnt=", 0);
+		if (ev->outstanding < 0)
+			set(ev, PS_EV_SCHEDULE, PS_MSG_Z_TRY_FLUSH_BMAP);
+		else if (st->seen_checking)
+			set(ev, PS_EV_SCHEDULE, PS_MSG_M_TRY_FLUSH_BMAP);
+		else
+			set(ev, PS_EV_EXAMINE, PS_MSG_A_TRY_FLUSH_BMAP);
+		break;
+	case 'u':
+		if (STARTS(m, "unset DIRTY"))
+			set(ev, PS_EV_CLEAN, PS_MSG_A_UNSET_DIRTY);
+		break;
+	case 'w':
+		if (STARTS(m, "wakeup flusher: reason=")) {
+			int64_t r = num_after(&m, "reason=", 1);
+
+			set(ev, PS_EV_WAKE, PS_MSG_Z_WAKEUP);
+			ev->wake_reason = r < 0 ? -1 : (int32_t)r;
+		} else if (STARTS(m, "work time (")) {
+			set(ev, PS_EV_PASS, PS_MSG_Z_WORK_TIME);
+		}
+		break;
+	default:
+		break;
+	}
+}

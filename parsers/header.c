@@ -1,0 +1,877 @@
+/*
+ * PSC_LOG_FORMAT -> PCRE2.  See header.h and spec section 1.2.
+ *
+ * Compilation walks the format like PFL's FMTSTR: a '%' is followed by any
+ * non-letter characters (printf flags, width, precision) up to the first
+ * letter.  Known letters become a capturing group (first occurrence) or a
+ * non-capturing one; unknown letters are copied out literally with their
+ * '%'; everything else is a literal.  The pattern is anchored.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "parsers/header.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pcre2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Header fields we extract. */
+enum hf {
+	HF_SEC, HF_USEC, HF_THREAD, HF_FUNC, HF_FILE, HF_LINE, HF_LEVEL,
+	HF_TID, HF_PTID, HF_SUBSYS, HF_BASE, HF_DATE, HF_COUNT
+};
+
+/*
+ * Fast path.  When every field of a format is one of a few plain classes
+ * and is followed by a literal whose first byte cannot belong to it, the
+ * anchored regex never backtracks except over the literal digits after a
+ * digit run ("%06u00"), so a left-to-right scan gives the very same match
+ * as PCRE2.  Such formats (all the built-in defaults) are also compiled into
+ * this token program; tests compare both matchers on every sample line.
+ */
+enum fcls { FC_DIG, FC_HEX, FC_WORD };	/* \d+, [0-9a-fA-F]+, [^\s:]+ */
+
+#define FAST_MAX	48
+#define FAST_NOFIELD	255
+
+struct ftok {
+	unsigned char lit;	/* 1: literal bytes; 0: a field */
+	unsigned char cls;	/* enum fcls */
+	unsigned char hf;	/* enum hf, or FAST_NOFIELD */
+	unsigned char min;	/* minimum field length */
+	unsigned char ndig;	/* field: leading digits of the next literal */
+	unsigned short n;	/* literal length */
+	char s[14];		/* literal bytes (longer literals are split) */
+};
+
+/* How a %D<...> value turns into time. */
+enum dkind { D_NONE, D_EPOCH, D_STRPTIME };
+
+struct ps_header {
+	char *fmt;
+	char *pat;
+	pcre2_code *code;
+	pcre2_match_data *md;
+	int jit;
+	int grp[HF_COUNT];	/* capture group number, 0 = not in format */
+	enum dkind dkind;
+	char *dfmt;		/* strftime format of the captured %D<..> */
+	/* The fast program (see "Fast path" below); nfast = 0 if none. */
+	struct ftok fast[FAST_MAX];
+	int nfast;
+	int fast_ok;		/* still eligible while compiling */
+	int use_fast;
+	unsigned char in_cls[3][256];	/* byte c is in class k: in_cls[k][c] */
+};
+
+/* Growable string used while building the pattern. */
+struct sbuf {
+	char *p;
+	size_t n, cap;
+	int oom;
+};
+
+/* Appends n bytes to b. */
+static void
+sb_addn(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->n + n + 1 > b->cap) {
+		size_t ncap = (b->cap ? b->cap * 2 : 256);
+		char *np;
+
+		while (ncap < b->n + n + 1)
+			ncap *= 2;
+		np = realloc(b->p, ncap);
+		if (np == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+/* Appends a NUL-terminated string to b. */
+static void
+sb_add(struct sbuf *b, const char *s)
+{
+	sb_addn(b, s, strlen(s));
+}
+
+/* Appends one literal character, escaped for PCRE2. */
+static void
+sb_lit(struct sbuf *b, char c)
+{
+	char tmp[8];
+
+	if (strchr("\\^$.|?*+()[]{}#/-", c) != NULL && c != '\0') {
+		tmp[0] = '\\';
+		tmp[1] = c;
+		sb_addn(b, tmp, 2);
+	} else if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f) {
+		snprintf(tmp, sizeof(tmp), "\\x{%02x}", (unsigned char)c);
+		sb_add(b, tmp);
+	} else
+		sb_addn(b, &c, 1);
+}
+
+/* The regex of one strftime conversion (without flags); NULL if unknown. */
+static const char *
+strftime_re(char c)
+{
+	switch (c) {
+	case 'Y': case 'G': return "\\d{4}";
+	case 'C': case 'y': case 'g': case 'm': case 'd': case 'H': case 'I':
+	case 'M': case 'S': case 'U': case 'V': case 'W': return "\\d{2}";
+	case 'e': case 'k': case 'l': return "[ \\d]?\\d";
+	case 'j': return "\\d{3}";
+	case 's': return "-?\\d+";
+	case 'u': case 'w': return "\\d";
+	case 'b': case 'h': case 'a': return "[A-Za-z]{3}";
+	case 'B': case 'A': case 'Z': return "[A-Za-z]+";
+	case 'p': case 'P': return "[AaPp][Mm]";
+	case 'z': return "[+-]\\d{4}";
+	case 'T': return "\\d{2}:\\d{2}:\\d{2}";
+	case 'R': return "\\d{2}:\\d{2}";
+	case 'F': return "\\d{4}-\\d{2}-\\d{2}";
+	case 'D': case 'x': return "\\d{2}/\\d{2}/\\d{2}";
+	case 'n': case 't': return "\\s";
+	case '%': return "%";
+	default: return NULL;
+	}
+}
+
+/*
+ * Translates the strftime format s[0..n) into a regex; notes whether it
+ * yields an epoch (%s) or enough of a date and time for mktime.
+ */
+static void
+strftime_to_re(struct sbuf *b, const char *s, size_t n, enum dkind *dk)
+{
+	int has_y = 0, has_m = 0, has_d = 0, has_h = 0, has_min = 0, epoch = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *re;
+		char c;
+
+		if (s[i] != '%' || i + 1 >= n) {
+			sb_lit(b, s[i]);
+			continue;
+		}
+		i++;
+		while (i < n && strchr("_-0^#EO", s[i]) != NULL && i + 1 < n)
+			i++;
+		c = s[i];
+		re = strftime_re(c);
+		sb_add(b, re != NULL ? re : ".*?");
+		switch (c) {
+		case 's': epoch = 1; break;
+		case 'Y': has_y = 1; break;
+		case 'm': case 'b': case 'h': case 'B': has_m = 1; break;
+		case 'd': case 'e': has_d = 1; break;
+		case 'F': has_y = has_m = has_d = 1; break;
+		case 'D': has_y = has_m = has_d = 1; break;
+		case 'H': case 'k': has_h = 1; break;
+		case 'M': has_min = 1; break;
+		case 'T': case 'R': has_h = has_min = 1; break;
+		default: break;
+		}
+	}
+	if (epoch)
+		*dk = D_EPOCH;
+	else if (has_y && has_m && has_d && has_h && has_min)
+		*dk = D_STRPTIME;
+	else
+		*dk = D_NONE;
+}
+
+/* Frees a compiled header. */
+void
+ps_header_free(struct ps_header *h)
+{
+	if (h == NULL)
+		return;
+	pcre2_match_data_free(h->md);
+	pcre2_code_free(h->code);
+	free(h->fmt);
+	free(h->pat);
+	free(h->dfmt);
+	free(h);
+}
+
+/* Opens a group for field f (named on first use) and returns its number. */
+static void
+open_group(struct ps_header *h, struct sbuf *b, int f, const char *name,
+    int *ngroups)
+{
+	if (f >= 0 && h->grp[f] == 0) {
+		(*ngroups)++;
+		h->grp[f] = *ngroups;
+		sb_add(b, "(?<");
+		sb_add(b, name);
+		sb_add(b, ">");
+	} else if (f < 0 && name != NULL) {
+		/* A field we capture by name only (no ps_event slot). */
+		(*ngroups)++;
+		sb_add(b, "(?<");
+		sb_add(b, name);
+		sb_add(b, ">");
+	} else
+		sb_add(b, "(?:");
+}
+
+/* Appends literal byte c to the fast program. */
+static void
+fast_lit(struct ps_header *h, char c)
+{
+	struct ftok *t;
+
+	if (!h->fast_ok)
+		return;
+	t = h->nfast > 0 ? &h->fast[h->nfast - 1] : NULL;
+	if (t == NULL || !t->lit || t->n == sizeof(t->s)) {
+		if (h->nfast == FAST_MAX) {
+			h->fast_ok = 0;
+			return;
+		}
+		t = &h->fast[h->nfast++];
+		memset(t, 0, sizeof(*t));
+		t->lit = 1;
+	}
+	t->s[t->n++] = c;
+}
+
+/* Appends a field to the fast program. */
+static void
+fast_field(struct ps_header *h, enum fcls cls, int hf, int min)
+{
+	struct ftok *t;
+
+	if (!h->fast_ok)
+		return;
+	if (h->nfast == FAST_MAX) {
+		h->fast_ok = 0;
+		return;
+	}
+	t = &h->fast[h->nfast++];
+	memset(t, 0, sizeof(*t));
+	t->cls = (unsigned char)cls;
+	t->hf = (unsigned char)(hf < 0 ? FAST_NOFIELD : hf);
+	t->min = (unsigned char)(min < 1 ? 1 : min > 200 ? 200 : min);
+}
+
+/* 1 if byte c belongs to class cls. */
+static inline int
+fast_in(enum fcls cls, unsigned char c)
+{
+	switch (cls) {
+	case FC_DIG:
+		return c >= '0' && c <= '9';
+	case FC_HEX:
+		return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+	default:
+		return !(c == ' ' || c == ':' || (c >= '\t' && c <= '\r'));
+	}
+}
+
+/*
+ * Checks that the program is deterministic: every field is followed by a
+ * literal whose first byte is outside the field's class; a digit field may
+ * be followed by literal digits only if a non-digit byte follows them in
+ * the same literal token.
+ */
+static void
+fast_finish(struct ps_header *h)
+{
+	unsigned k;
+	int i;
+
+	if (!h->fast_ok) {
+		h->nfast = 0;
+		return;
+	}
+	for (i = 0; i < h->nfast; i++) {
+		struct ftok *t = &h->fast[i], *nx;
+
+		if (t->lit)
+			continue;
+		if (i + 1 >= h->nfast || !h->fast[i + 1].lit)
+			goto no;
+		nx = &h->fast[i + 1];
+		if (t->cls == FC_DIG) {
+			for (k = 0; k < nx->n && nx->s[k] >= '0' && nx->s[k] <= '9'; k++)
+				;
+			if (k == nx->n)
+				goto no;
+			t->ndig = (unsigned char)k;
+			if (fast_in(FC_DIG, (unsigned char)nx->s[k]))
+				goto no;
+		} else if (fast_in((enum fcls)t->cls, (unsigned char)nx->s[0]))
+			goto no;
+	}
+	for (k = 0; k < 256; k++)
+		for (i = 0; i < 3; i++)
+			h->in_cls[i][k] = (unsigned char)fast_in((enum fcls)i,
+			    (unsigned char)k);
+	h->use_fast = 1;
+	return;
+no:
+	h->nfast = 0;
+	h->use_fast = 0;
+}
+
+/* Compiles a PSC_LOG_FORMAT string into an anchored PCRE2 pattern. */
+struct ps_header *
+ps_header_compile(const char *fmt, struct fs_err *err)
+{
+	static const struct {
+		char c;
+		int f;
+		const char *name;
+		const char *re;
+		int numeric;
+		int fcls;	/* fast-path class, -1 = not eligible */
+	} esc[] = {
+		{ 's', HF_SEC, "sec", "\\d+", 1 , FC_DIG },
+		{ 'u', HF_USEC, "usec", "\\d+", 1 , FC_DIG },
+		{ 'n', HF_THREAD, "thread", "[^\\s:]+", 0 , FC_WORD },
+		{ 'F', HF_FUNC, "func", "[^\\s:]+", 0 , FC_WORD },
+		{ 'f', HF_FILE, "file", "[^\\s:]+", 0 , FC_WORD },
+		{ 'l', HF_LINE, "line", "\\d+", 1 , FC_DIG },
+		{ 'L', HF_LEVEL, "level", "-?\\d+", 1 , -1 },
+		{ 'h', -1, "host", "[^\\s:]+", 0 , FC_WORD },
+		{ 'H', -1, "fqdn", "[^\\s:]+", 0 , FC_WORD },
+		{ 'r', -1, "rank", "-?\\d+", 1 , -1 },
+		{ 'i', HF_TID, "tid", "\\d+", 1 , FC_DIG },
+		{ 'P', -1, "pid", "-?\\d+", 1 , -1 },
+		{ 'U', -1, "uid", "-?\\d+", 1 , -1 },
+		{ 't', -1, "subsys_id", "-?\\d+", 1 , -1 },
+		{ 'T', HF_SUBSYS, "subsys", "[^\\s:]+", 0 , FC_WORD },
+		{ 'B', HF_BASE, "base", "[^\\s:]+", 0 , FC_WORD },
+		{ 'N', -1, "prog", "[^\\s:]+", 0 , FC_WORD },
+		{ 'I', HF_PTID, "ptid", "[0-9a-fA-F]+", 1 , FC_HEX },
+		{ 'X', -1, "exe", "\\S*", 0 , -1 },
+		{ 'A', -1, "peer", "\\S*", 0 , -1 },
+		{ 'S', -1, "stack", "\\S*", 0 , -1 },
+	};
+	struct ps_header *h;
+	struct sbuf b = { 0 };
+	unsigned char named[128] = { 0 };
+	int ngroups = 0, errcode;
+	PCRE2_SIZE erroff;
+	const char *p;
+
+	h = calloc(1, sizeof(*h));
+	if (h == NULL || (h->fmt = strdup(fmt)) == NULL) {
+		free(h);
+		fs_err_set(err, ENOMEM, "log format: out of memory");
+		return NULL;
+	}
+	h->fast_ok = 1;
+	sb_add(&b, "^");
+	for (p = fmt; *p != '\0'; p++) {
+		const char *spec, *q;
+		int width = 0, left = 0, zero = 0;
+		size_t k;
+		char c;
+
+		if (*p != '%') {
+			sb_lit(&b, *p);
+			fast_lit(h, *p);
+			continue;
+		}
+		spec = p + 1;
+		for (q = spec; *q != '\0' && !isalpha((unsigned char)*q); q++)
+			;
+		if (*q == '\0') {
+			/* A trailing '%' and flags without a letter: literal. */
+			for (; p < q; p++) {
+				sb_lit(&b, *p);
+				fast_lit(h, *p);
+			}
+			break;
+		}
+		c = *q;
+		/* Flags and width (precision is ignored: it only truncates). */
+		{
+			const char *w = spec;
+
+			while (w < q && strchr("-+ #0'", *w) != NULL) {
+				if (*w == '-')
+					left = 1;
+				if (*w == '0')
+					zero = 1;
+				w++;
+			}
+			while (w < q && isdigit((unsigned char)*w))
+				width = width * 10 + (*w++ - '0');
+		}
+		p = q;
+		if (c == 'D') {
+			h->fast_ok = 0;
+			const char *end;
+
+			if (p[1] != '<') {
+				/* Bare %D: prints "" and swallows the next character. */
+				if (p[1] != '\0')
+					p++;
+				continue;
+			}
+			end = strchr(p + 2, '>');
+			if (end == NULL) {
+				fs_err_set(err, -1, "log format \"%s\": %%D< without "
+				    "closing >", fmt);
+				goto fail;
+			}
+			if (h->grp[HF_DATE] == 0) {
+				free(h->dfmt);
+				h->dfmt = strndup(p + 2, (size_t)(end - p - 2));
+				if (h->dfmt == NULL) {
+					fs_err_set(err, ENOMEM, "log format: out of memory");
+					goto fail;
+				}
+			}
+			if (width > 0 && !left)
+				sb_add(&b, " *");
+			open_group(h, &b, HF_DATE, "date", &ngroups);
+			{
+				enum dkind dk;
+
+				strftime_to_re(&b, p + 2, (size_t)(end - p - 2), &dk);
+				if (h->grp[HF_DATE] == ngroups)
+					h->dkind = dk;
+			}
+			sb_add(&b, ")");
+			if (width > 0 && left)
+				sb_add(&b, " *");
+			p = end;
+			continue;
+		}
+		for (k = 0; k < sizeof(esc) / sizeof(esc[0]); k++)
+			if (esc[k].c == c)
+				break;
+		if (k == sizeof(esc) / sizeof(esc[0])) {
+			/* Unknown letter: copied out with its '%'. */
+			sb_lit(&b, '%');
+			sb_lit(&b, c);
+			fast_lit(h, '%');
+			fast_lit(h, c);
+			continue;
+		}
+		{
+			/* Fast only with no flags, or "0<width>" on a number. */
+			int plain = q == spec;
+			const char *w;
+
+			if (!plain && esc[k].numeric && spec[0] == '0') {
+				for (w = spec + 1; w < q && isdigit((unsigned char)*w); w++)
+					;
+				plain = w == q;
+			}
+			if (esc[k].fcls < 0 || !plain)
+				h->fast_ok = 0;
+			else
+				fast_field(h, (enum fcls)esc[k].fcls,
+				    esc[k].f >= 0 && h->grp[esc[k].f] == 0 ? esc[k].f : -1,
+				    zero && width > 1 ? width : 1);
+		}
+		if (width > 0 && !left && !(zero && esc[k].numeric))
+			sb_add(&b, " *");
+		if (esc[k].f >= 0)
+			open_group(h, &b, esc[k].f, esc[k].name, &ngroups);
+		else if (!named[(unsigned char)c]) {
+			named[(unsigned char)c] = 1;
+			open_group(h, &b, -1, esc[k].name, &ngroups);
+		} else
+			sb_add(&b, "(?:");
+		if (zero && esc[k].numeric && width > 1) {
+			char tmp[32];
+
+			snprintf(tmp, sizeof(tmp), "%s{%d,}",
+			    c == 'I' ? "[0-9a-fA-F]" : "\\d", width);
+			sb_add(&b, tmp);
+		} else
+			sb_add(&b, esc[k].re);
+		sb_add(&b, ")");
+		if (width > 0 && left)
+			sb_add(&b, " *");
+	}
+	if (b.oom) {
+		fs_err_set(err, ENOMEM, "log format: out of memory");
+		goto fail;
+	}
+	fast_finish(h);
+	h->pat = b.p;
+	b.p = NULL;
+	h->code = pcre2_compile((PCRE2_SPTR)h->pat, PCRE2_ZERO_TERMINATED,
+	    PCRE2_ANCHORED | PCRE2_DOTALL, &errcode, &erroff, NULL);
+	if (h->code == NULL) {
+		PCRE2_UCHAR msg[256];
+
+		pcre2_get_error_message(errcode, msg, sizeof(msg));
+		fs_err_set(err, -1, "log format \"%s\": cannot compile pattern "
+		    "at offset %zu: %s", fmt, (size_t)erroff, (char *)msg);
+		goto fail;
+	}
+	h->jit = pcre2_jit_compile(h->code, PCRE2_JIT_COMPLETE) == 0;
+	h->md = pcre2_match_data_create_from_pattern(h->code, NULL);
+	if (h->md == NULL) {
+		fs_err_set(err, ENOMEM, "log format: out of memory");
+		goto fail;
+	}
+	return h;
+fail:
+	free(b.p);
+	ps_header_free(h);
+	return NULL;
+}
+
+/* The format string. */
+const char *
+ps_header_format(const struct ps_header *h)
+{
+	return h->fmt;
+}
+
+/* The generated pattern. */
+const char *
+ps_header_pattern(const struct ps_header *h)
+{
+	return h->pat;
+}
+
+/* Parses n decimal digits (no sign check beyond a leading '-'). */
+static int64_t
+dec(const char *s, size_t n)
+{
+	int64_t v = 0;
+	int neg = 0;
+	size_t i = 0;
+
+	if (n > 0 && s[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	for (; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return neg ? -v : v;
+}
+
+/* Parses hex digits. */
+static uint64_t
+hex(const char *s, size_t n)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		v = v * 16 + (uint64_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/* Converts a captured %D<..> value to epoch seconds; -1 if it cannot. */
+static int64_t
+date_epoch(const struct ps_header *h, const char *s, size_t n)
+{
+	char tmp[128];
+	struct tm tm;
+	char *end;
+	time_t t;
+
+	if (n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(tmp, h->dfmt, &tm);
+	if (end == NULL)
+		return -1;
+	/* With %s, glibc's strptime filled tm from localtime: mktime inverts it. */
+	tm.tm_isdst = -1;
+	t = mktime(&tm);
+	return t == (time_t)-1 ? -1 : (int64_t)t;
+}
+
+/* Where each header field lies in the line (n = 0 and p = NULL: absent). */
+struct spans {
+	const char *p[HF_COUNT];
+	size_t n[HF_COUNT];
+};
+
+/* Runs the fast program; returns the header length or 0. */
+static size_t
+fast_match(const struct ps_header *h, const char *line, size_t len,
+    struct spans *sp)
+{
+	size_t pos = 0;
+	int i;
+
+	for (i = 0; i < h->nfast; i++) {
+		const struct ftok *t = &h->fast[i];
+		size_t k;
+
+		if (t->lit) {
+			unsigned j;
+
+			if (len - pos < t->n)
+				return 0;
+			for (j = 0; j < t->n; j++)
+				if (line[pos + j] != t->s[j])
+					return 0;
+			pos += t->n;
+			continue;
+		}
+		{
+			const unsigned char *in = h->in_cls[t->cls];
+
+			for (k = pos; k < len && in[(unsigned char)line[k]]; k++)
+				;
+		}
+		k -= pos;
+		if (t->ndig > 0) {
+			/* "\d{min,}00": the run ends with the literal's digits. */
+			if (k < t->ndig || memcmp(line + pos + k - t->ndig,
+			    h->fast[i + 1].s, t->ndig) != 0)
+				return 0;
+			k -= t->ndig;
+		}
+		if (k < t->min)
+			return 0;
+		if (t->hf != FAST_NOFIELD) {
+			sp->p[t->hf] = line + pos;
+			sp->n[t->hf] = k;
+		}
+		pos += k;
+	}
+	return pos;
+}
+
+/* Runs the PCRE2 pattern; returns the header length or 0. */
+static size_t
+pcre_match(struct ps_header *h, const char *line, size_t len, struct spans *sp)
+{
+	PCRE2_SIZE *ov;
+	int rc, f;
+
+	if (h->jit)
+		rc = pcre2_jit_match(h->code, (PCRE2_SPTR)line, len, 0, 0,
+		    h->md, NULL);
+	else
+		rc = pcre2_match(h->code, (PCRE2_SPTR)line, len, 0,
+		    PCRE2_ANCHORED, h->md, NULL);
+	if (rc <= 0)
+		return 0;
+	ov = pcre2_get_ovector_pointer(h->md);
+	for (f = 0; f < HF_COUNT; f++) {
+		int g = h->grp[f];
+
+		if (g != 0 && g < rc && ov[2 * g] != PCRE2_UNSET) {
+			sp->p[f] = line + ov[2 * g];
+			sp->n[f] = ov[2 * g + 1] - ov[2 * g];
+		}
+	}
+	return ov[1];
+}
+
+/* Fills the header fields of ev from the spans. */
+static void
+fill_fields(const struct ps_header *h, const struct spans *sp,
+    struct ps_event *ev)
+{
+	int64_t sec = -1, usec = 0;
+	const char *s;
+	size_t n;
+
+#define GET(f) ((s = sp->p[f]) != NULL && ((n = sp->n[f]), 1))
+	if (GET(HF_SEC))
+		sec = dec(s, n);
+	else if (GET(HF_DATE) && h->dkind != D_NONE)
+		sec = date_epoch(h, s, n);
+	if (GET(HF_USEC)) {
+		usec = dec(s, n);
+		/* More than 6 digits: a finer fraction (10 ns units). */
+		while (n-- > 6)
+			usec /= 10;
+	}
+	if (sec >= 0)
+		ev->ts_us = sec * 1000000 + usec;
+	if (GET(HF_THREAD))
+		ev->thread = (struct ps_str){ s, n };
+	if (GET(HF_TID)) {
+		ev->tid_s = (struct ps_str){ s, n };
+		ev->tid = (uint64_t)dec(s, n);
+	} else if (GET(HF_PTID)) {
+		size_t i;
+		int ishex = 0;
+
+		ev->tid_s = (struct ps_str){ s, n };
+		/*
+		 * %I was "%lu" until ecbe42ea (2011-12) and "%lx" after; a
+		 * pthread_t printed in hex has a letter in practice
+		 * (0x7f...), so all digits means decimal.
+		 */
+		for (i = 0; i < n; i++)
+			if (s[i] > '9')
+				ishex = 1;
+		ev->tid = ishex ? hex(s, n) : (uint64_t)dec(s, n);
+	}
+	if (GET(HF_SUBSYS))
+		ev->subsys = (struct ps_str){ s, n };
+	if (GET(HF_BASE))
+		ev->file = (struct ps_str){ s, n };
+	else if (GET(HF_FILE))
+		ev->file = (struct ps_str){ s, n };
+	if (GET(HF_FUNC))
+		ev->func = (struct ps_str){ s, n };
+	if (GET(HF_LINE))
+		ev->srcline = (int)dec(s, n);
+	if (GET(HF_LEVEL)) {
+		ev->level = (int)dec(s, n);
+		ev->has |= PS_HAS_LEVEL;
+	}
+#undef GET
+}
+
+/* Matches the header at line[0]; see header.h. */
+size_t
+ps_header_match(struct ps_header *h, const char *line, size_t len,
+    struct ps_event *ev)
+{
+	struct spans sp;
+	size_t hl;
+
+	memset(&sp, 0, sizeof(sp));
+	hl = h->use_fast ? fast_match(h, line, len, &sp) :
+	    pcre_match(h, line, len, &sp);
+	if (hl == 0)
+		return 0;
+	fill_fields(h, &sp, ev);
+	return hl;
+}
+
+/* Selects the hand-written matcher (on = 1) or PCRE2 (on = 0). */
+int
+ps_header_set_fast(struct ps_header *h, int on)
+{
+	h->use_fast = on && h->nfast > 0;
+	return h->nfast > 0;
+}
+
+/* The default formats of spec 1.3, newest first. */
+static const char *const builtin[] = {
+	"[%s.%06u00 %n:%I:%T %B %F %l]",	/* 424c682c 2017-06 HEAD */
+	"[%s:%06u %n:%i:%T:%F:%l] ",		/* 40e245b9 2009-12 era A */
+	"[%s.%06u00 %n:%I:%T %B %F %l] ",	/* 09e23489 2016-03-25 */
+	"[@%s.%06u00 %n:%I:%T %B %F %l] ",	/* 02f7add4 2016-03-21 */
+	"[@%s.%06u %n:%I:%T %B %F %l] ",	/* d9e3641b 2016-03-14 */
+	"[%s:%06u %n:%i:%T %B %F %l] ",		/* f6bdc6d7 2011-06 */
+	"[%s:%06u %n:%I:%T %B %F %l] ",		/* 118671e3 2011-10 */
+	"[%s:%06u %n:%i:%T %F %l] ",		/* e45cfb20 2010-11 */
+	"[%s:%06u %n:%i:%F:%l] ",		/* 3d004372 2009-09 */
+	"[%s:%06u %n:%F:%l] ",			/* dd431258 2009-07 */
+	"[%s:%06u %n:%F:%l]",			/* 56964d44 2008 */
+};
+
+/* Number of built-in formats. */
+int
+ps_header_nbuiltin(void)
+{
+	return (int)(sizeof(builtin) / sizeof(builtin[0]));
+}
+
+/* Built-in format i, or NULL. */
+const char *
+ps_header_builtin(int i)
+{
+	if (i < 0 || i >= ps_header_nbuiltin())
+		return NULL;
+	return builtin[i];
+}
+
+/* Length of "ident[pid]: " or "ident: " at s (0 if none). */
+static size_t
+ident_len(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && s[i] != ' ' && s[i] != ':' && s[i] != '[' && s[i] != '\t')
+		i++;
+	if (i == 0 || i >= n)
+		return 0;
+	if (s[i] == '[') {
+		i++;
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++;
+		if (i >= n || s[i] != ']')
+			return 0;
+		i++;
+	}
+	if (i + 1 < n && s[i] == ':' && s[i + 1] == ' ')
+		return i + 2;
+	return 0;
+}
+
+/* Length of a syslog prefix at the start of line, or 0. */
+size_t
+ps_header_syslog_len(const char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	if (n >= 16 && isalpha((unsigned char)s[0]) && isalpha((unsigned char)s[1]) &&
+	    isalpha((unsigned char)s[2]) && s[3] == ' ' &&
+	    (s[4] == ' ' || isdigit((unsigned char)s[4])) &&
+	    isdigit((unsigned char)s[5]) && s[6] == ' ' &&
+	    isdigit((unsigned char)s[7]) && isdigit((unsigned char)s[8]) &&
+	    s[9] == ':' && isdigit((unsigned char)s[10]) &&
+	    isdigit((unsigned char)s[11]) && s[12] == ':' &&
+	    isdigit((unsigned char)s[13]) && isdigit((unsigned char)s[14]) &&
+	    s[15] == ' ') {
+		i = 16;		/* "Mon DD HH:MM:SS " */
+	} else if (n >= 20 && isdigit((unsigned char)s[0]) &&
+	    isdigit((unsigned char)s[3]) && s[4] == '-' && s[7] == '-' &&
+	    s[10] == 'T') {
+		/* RFC 3339: 2019-01-16T12:31:50[.frac][Z|+hh:mm] */
+		i = 11;
+		while (i < n && s[i] != ' ')
+			i++;
+		if (i >= n)
+			return 0;
+		i++;
+	}
+	if (i > 0) {
+		/* Host, then the ident. */
+		k = i;
+		while (k < n && s[k] != ' ')
+			k++;
+		if (k >= n || k == i)
+			return 0;
+		k++;
+		{
+			size_t il = ident_len(s + k, n - k);
+
+			if (il > 0)
+				return k + il;
+		}
+		/* Some relays drop the host: "Mon DD HH:MM:SS ident[pid]: ". */
+		k = ident_len(s + i, n - i);
+		return k > 0 ? i + k : 0;
+	}
+	/* The LOG_PERROR echo in the log file: "ident[pid]: ". */
+	k = ident_len(s, n);
+	if (k > 0 && memchr(s, '[', k) != NULL)
+		return k;
+	return 0;
+}

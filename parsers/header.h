@@ -1,0 +1,68 @@
+/*
+ * The psclog header grammar: a PSC_LOG_FORMAT string compiled into an
+ * anchored, JIT-compiled PCRE2 pattern with one named group per escape
+ * (spec section 1.2).  Exposed so tests and fuzzers can drive it directly;
+ * ps_parser (parser.h) is the usual entry point.
+ *
+ * Group names: sec (%s), usec (%u), thread (%n), func (%F), file (%f),
+ * line (%l), level (%L), host (%h), fqdn (%H), rank (%r), tid (%i),
+ * pid (%P), uid (%U), subsys_id (%t), subsys (%T), base (%B), date (%D<..>),
+ * prog (%N), ptid (%I), exe (%X), peer (%A), stack (%S).  Only the first
+ * occurrence of an escape is captured.
+ *
+ * A ps_header owns its match data: one header must not be used by two
+ * threads at once.
+ */
+#ifndef FS_PARSERS_HEADER_H
+#define FS_PARSERS_HEADER_H
+
+#include <stddef.h>
+
+#include "parsers/event.h"
+#include "util/err.h"
+
+struct ps_header;
+
+/* Compiles a PSC_LOG_FORMAT string.  NULL with err set on failure. */
+struct ps_header *ps_header_compile(const char *fmt, struct fs_err *err);
+
+/* The format string the header was compiled from. */
+const char *ps_header_format(const struct ps_header *h);
+
+/* The PCRE2 pattern generated from the format (NUL-terminated). */
+const char *ps_header_pattern(const struct ps_header *h);
+
+/*
+ * Matches the header at line[0] (anchored).  On a match fills the header
+ * fields of ev (ts_us, thread, tid_s, tid, subsys, file, func, srcline,
+ * level and PS_HAS_LEVEL) and returns the header length in bytes (> 0, the
+ * message starts there); returns 0 if the line does not match.  ev is not
+ * reset.
+ */
+size_t ps_header_match(struct ps_header *h, const char *line, size_t len,
+    struct ps_event *ev);
+
+/*
+ * Formats whose fields are plain (the built-in defaults among them) are
+ * also compiled into a hand-written left-to-right matcher that gives the
+ * same result as the pattern and is used by default.  on = 0 forces
+ * PCRE2, on = 1 the fast matcher where there is one.  Returns 1 if the
+ * format has a fast matcher.  For tests and benchmarks.
+ */
+int ps_header_set_fast(struct ps_header *h, int on);
+
+/* Frees a compiled header (NULL is fine). */
+void ps_header_free(struct ps_header *h);
+
+/* The built-in default formats of spec 1.3 (newest first), and their count. */
+int ps_header_nbuiltin(void);
+const char *ps_header_builtin(int i);
+
+/*
+ * Length of a syslog prefix at the start of line ("Mon DD HH:MM:SS host
+ * ident[pid]: ", an RFC 3339 stamp instead of the BSD one, or the bare
+ * "ident[pid]: " that LOG_PERROR wrote), or 0 if there is none.
+ */
+size_t ps_header_syslog_len(const char *line, size_t len);
+
+#endif

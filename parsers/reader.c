@@ -1,0 +1,351 @@
+/*
+ * ps_reader: lines from a file, stdin or a gzip stream.
+ *
+ * Invariants:
+ *  - buf[pos, end) holds bytes not yet returned; buf_off is the stream
+ *    offset of buf[0] (offsets are in the decompressed stream).
+ *  - A line is found with memchr; when no '\n' is in the window the window
+ *    is moved to the start of buf and, if still full, buf is doubled, so a
+ *    line of any length is returned in one piece without per-line malloc.
+ *  - gzip is recognised by its magic bytes (1f 8b), never by the name;
+ *    concatenated members are read one after another.
+ */
+#include "parsers/parser.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define RD_BUFSZ	(1u << 20)	/* initial line buffer */
+#define RD_INSZ		(1u << 18)	/* compressed input chunk */
+
+struct ps_reader {
+	char *path;
+	int fd;
+	int own_fd;
+	int eof;			/* no more bytes will arrive in buf */
+	int gz;
+	z_stream zs;
+	int zs_init;
+	int z_end;			/* last inflate() returned Z_STREAM_END */
+	unsigned char *in;		/* compressed input */
+	size_t in_len;
+	int in_eof;
+	char *buf;
+	size_t cap, pos, end;
+	uint64_t buf_off;		/* stream offset of buf[0] */
+	uint64_t next_off;		/* offset just past the last line returned */
+	uint64_t lines;			/* lines returned so far */
+};
+
+/* Reads up to n raw bytes from the descriptor, retrying on EINTR. */
+static ssize_t
+raw_read(struct ps_reader *r, void *dst, size_t n)
+{
+	ssize_t k;
+
+	do
+		k = read(r->fd, dst, n);
+	while (k < 0 && errno == EINTR);
+	return k;
+}
+
+/* Describes where the reader is, for error messages ("line N"). */
+static uint64_t
+err_line(const struct ps_reader *r)
+{
+	return r->lines + 1;
+}
+
+/*
+ * Inflates into dst (at most n bytes).  Returns bytes produced, 0 at the
+ * clean end of the gzip stream, -1 on error (err set).
+ */
+static ssize_t
+gz_fill(struct ps_reader *r, char *dst, size_t n, struct fs_err *err)
+{
+	size_t want = n > UINT32_MAX ? UINT32_MAX : n, got;
+	ssize_t k;
+	int zr;
+
+	r->zs.next_out = (unsigned char *)dst;
+	r->zs.avail_out = (uInt)want;
+	for (;;) {
+		got = want - r->zs.avail_out;
+		if (r->zs.avail_in == 0 && !r->in_eof && got == 0) {
+			k = raw_read(r, r->in, RD_INSZ);
+			if (k < 0) {
+				fs_err_set(err, errno, "%s:%llu: read error: %s",
+				    r->path, (unsigned long long)err_line(r),
+				    strerror(errno));
+				return -1;
+			}
+			if (k == 0)
+				r->in_eof = 1;
+			r->zs.next_in = r->in;
+			r->zs.avail_in = (uInt)k;
+			continue;
+		}
+		if (r->z_end) {
+			/* Between members: another member, or the end. */
+			if (got > 0)
+				return (ssize_t)got;
+			if (r->zs.avail_in == 0)
+				return 0;	/* in_eof here */
+			if (r->zs.next_in[0] != 0x1f)
+				return 0;	/* trailing garbage: ignored, as gzip -d */
+			inflateReset(&r->zs);
+			r->z_end = 0;
+			continue;
+		}
+		if (r->zs.avail_out == 0)
+			return (ssize_t)got;
+		if (r->zs.avail_in == 0) {
+			if (got > 0)
+				return (ssize_t)got;
+			fs_err_set(err, -1, "%s:%llu: truncated gzip data "
+			    "(unexpected end of file)", r->path,
+			    (unsigned long long)err_line(r));
+			return -1;
+		}
+		zr = inflate(&r->zs, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END) {
+			r->z_end = 1;
+			continue;
+		}
+		if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			fs_err_set(err, -1, "%s:%llu: corrupt gzip data (%s)",
+			    r->path, (unsigned long long)err_line(r),
+			    r->zs.msg ? r->zs.msg : "inflate error");
+			return -1;
+		}
+	}
+}
+
+/* Appends more bytes at buf[end]; sets eof at the end.  -1 on error. */
+static int
+fill(struct ps_reader *r, struct fs_err *err)
+{
+	ssize_t k;
+
+	if (r->pos > 0 && (r->end == r->cap || r->pos >= r->cap / 2)) {
+		memmove(r->buf, r->buf + r->pos, r->end - r->pos);
+		r->buf_off += r->pos;
+		r->end -= r->pos;
+		r->pos = 0;
+	}
+	if (r->end == r->cap) {
+		size_t ncap = r->cap * 2;
+		char *nb = realloc(r->buf, ncap);
+
+		if (nb == NULL)
+			return fs_err_set(err, ENOMEM, "%s:%llu: line too long "
+			    "(out of memory at %zu bytes)", r->path,
+			    (unsigned long long)err_line(r), r->cap);
+		r->buf = nb;
+		r->cap = ncap;
+	}
+	if (r->gz)
+		k = gz_fill(r, r->buf + r->end, r->cap - r->end, err);
+	else {
+		k = raw_read(r, r->buf + r->end, r->cap - r->end);
+		if (k < 0)
+			fs_err_set(err, errno, "%s:%llu: read error: %s",
+			    r->path, (unsigned long long)err_line(r),
+			    strerror(errno));
+	}
+	if (k < 0)
+		return -1;
+	if (k == 0)
+		r->eof = 1;
+	r->end += (size_t)k;
+	return 0;
+}
+
+/* Frees everything the reader holds. */
+void
+ps_reader_close(struct ps_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->zs_init)
+		inflateEnd(&r->zs);
+	if (r->own_fd && r->fd >= 0)
+		close(r->fd);
+	free(r->in);
+	free(r->buf);
+	free(r->path);
+	free(r);
+}
+
+/* Skips start_off bytes of the stream (seek when possible). */
+static int
+skip_to(struct ps_reader *r, uint64_t start_off, struct fs_err *err)
+{
+	struct stat st;
+
+	if (!r->gz && start_off > r->end && fstat(r->fd, &st) == 0 &&
+	    S_ISREG(st.st_mode) && (uint64_t)st.st_size >= start_off &&
+	    lseek(r->fd, (off_t)start_off, SEEK_SET) == (off_t)start_off) {
+		r->buf_off = start_off;
+		r->next_off = start_off;
+		r->pos = r->end = 0;
+		r->eof = 0;
+		return 0;
+	}
+	while (r->buf_off + r->end < start_off && !r->eof) {
+		/* Drop everything buffered, then read more. */
+		r->buf_off += r->end;
+		r->pos = r->end = 0;
+		if (fill(r, err) < 0)
+			return -1;
+	}
+	if (r->buf_off + r->end < start_off)
+		return fs_err_set(err, -1, "%s: start offset %llu is past the "
+		    "end of the input (%llu bytes)", r->path,
+		    (unsigned long long)start_off,
+		    (unsigned long long)(r->buf_off + r->end));
+	r->pos = (size_t)(start_off - r->buf_off);
+	r->next_off = start_off;
+	return 0;
+}
+
+/* Opens path ("-" = stdin) positioned at start_off of the stream. */
+struct ps_reader *
+ps_reader_open(const char *path, uint64_t start_off, struct fs_err *err)
+{
+	struct ps_reader *r;
+	struct stat st;
+	ssize_t k;
+
+	r = calloc(1, sizeof(*r));
+	if (r == NULL || (r->path = strdup(path)) == NULL ||
+	    (r->buf = malloc(RD_BUFSZ)) == NULL) {
+		fs_err_set(err, ENOMEM, "%s: out of memory", path);
+		if (r)
+			free(r->path);
+		free(r);
+		return NULL;
+	}
+	r->cap = RD_BUFSZ;
+	r->fd = -1;
+	if (strcmp(path, "-") == 0) {
+		r->fd = STDIN_FILENO;
+	} else {
+		r->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (r->fd < 0) {
+			fs_err_set(err, errno, "%s: %s", path,
+			    errno == ENOENT ? "no such file" : strerror(errno));
+			goto fail;
+		}
+		r->own_fd = 1;
+	}
+	if (fstat(r->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fs_err_set(err, EISDIR, "%s: is a directory", path);
+		goto fail;
+	}
+	/* Sniff the magic bytes: read the first chunk into buf. */
+	while (r->end < 2) {
+		k = raw_read(r, r->buf + r->end, r->cap - r->end);
+		if (k < 0) {
+			fs_err_set(err, errno, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (k == 0) {
+			r->eof = 1;
+			break;
+		}
+		r->end += (size_t)k;
+	}
+	if (r->end >= 2 && (unsigned char)r->buf[0] == 0x1f &&
+	    (unsigned char)r->buf[1] == 0x8b) {
+		int zr;
+
+		r->gz = 1;
+		r->eof = 0;
+		r->in = malloc(RD_INSZ > r->end ? RD_INSZ : r->end);
+		if (r->in == NULL) {
+			fs_err_set(err, ENOMEM, "%s: out of memory", path);
+			goto fail;
+		}
+		memcpy(r->in, r->buf, r->end);
+		r->zs.next_in = r->in;
+		r->zs.avail_in = (uInt)r->end;
+		r->end = 0;
+		zr = inflateInit2(&r->zs, 15 + 16);
+		if (zr != Z_OK) {
+			fs_err_set(err, -1, "%s: cannot start gzip decoder", path);
+			goto fail;
+		}
+		r->zs_init = 1;
+		/* Decode the first bytes now so a corrupt header fails the open. */
+		if (fill(r, err) < 0)
+			goto fail;
+	}
+	if (skip_to(r, start_off, err) < 0)
+		goto fail;
+	return r;
+fail:
+	ps_reader_close(r);
+	return NULL;
+}
+
+/* Returns the next line (see parser.h). */
+int
+ps_reader_next(struct ps_reader *r, const char **line, size_t *len,
+    uint64_t *off, struct fs_err *err)
+{
+	size_t scan = r->pos;
+	char *nl;
+
+	for (;;) {
+		nl = memchr(r->buf + scan, '\n', r->end - scan);
+		if (nl != NULL)
+			break;
+		if (r->eof) {
+			if (r->pos == r->end)
+				return 0;
+			/* Final line without a newline. */
+			*line = r->buf + r->pos;
+			*len = r->end - r->pos;
+			*off = r->buf_off + r->pos;
+			if (*len > 0 && (*line)[*len - 1] == '\r')
+				(*len)--;
+			r->pos = r->end;
+			r->next_off = r->buf_off + r->end;
+			r->lines++;
+			return 1;
+		}
+		scan = r->end - r->pos;	/* bytes already searched */
+		if (fill(r, err) < 0)
+			return -1;
+		scan += r->pos;
+	}
+	*line = r->buf + r->pos;
+	*len = (size_t)(nl - *line);
+	*off = r->buf_off + r->pos;
+	if (*len > 0 && nl[-1] == '\r')
+		(*len)--;
+	r->pos = (size_t)(nl - r->buf) + 1;
+	r->next_off = r->buf_off + r->pos;
+	r->lines++;
+	return 1;
+}
+
+/* Offset just past the last line returned. */
+uint64_t
+ps_reader_offset(const struct ps_reader *r)
+{
+	return r->next_off;
+}
+
+/* 1 if the input is gzip-compressed. */
+int
+ps_reader_is_gz(const struct ps_reader *r)
+{
+	return r->gz;
+}

@@ -1,0 +1,989 @@
+/*
+ * parsers: reader, header grammar, prefixes, classifier.
+ *
+ * The line tables live in testdata/lines/NAME.lines: a "> LINE" is followed by
+ * "= key=value ..." (msg= last, taking the rest of the line) or "= ok=0";
+ * "#" lines are comments; "! format=FMT" forces a format for the lines
+ * after it.  Each file is parsed in order by one parser (format detection
+ * and era hints carry over), and each line is one loop test.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "parsers/header.h"
+#include "parsers/parser.h"
+
+Suite *parsers_suite(void);
+
+/* ---- table of sample lines ---- */
+
+struct tline {
+	char *file;		/* testdata/lines/x.lines */
+	int index;		/* index of this line within its file */
+	char *line;
+	char *expect;
+	char *format;		/* forced format, or NULL */
+};
+
+static struct tline *tl;
+static int ntl;
+
+static const char *const msg_names[PS_MSG_COUNT] = {
+	"NONE", "A_BIORQ_LIST_EMPTY", "A_FLUSHRDY", "Z_SCHED_FLUSH",
+	"Z_ADD_FLUSHQ", "Z_LIST_EMPTY", "A_TRY_FLUSH_BMAP", "M_CHECKING",
+	"Z_FLUSHABLE", "A_CONSIDER", "A_TRY_FLUSH_BIORQ", "A_SET_INFLIGHT",
+	"M_TRY_FLUSH_BMAP", "Z_TRY_FLUSH_BMAP", "A_RPC_OFF_SZ",
+	"Z_SENDING_WRITE", "A_RPC_DONE", "Z_RPC_CALLBACK", "A_RESTORE",
+	"A_ADDED_TIMEOQ", "A_IS_CLEAN", "A_UNSET_DIRTY", "Z_REMOVE_FLUSHQ",
+	"Z_WAKEUP", "Z_WORK_TIME", "M_STALL", "A_DESCHEDULING",
+	"A_TIMEOQ_DESCHED", "Z_RESCHED",
+};
+
+/* The testdata directory. */
+static const char *
+testdata(void)
+{
+	const char *d = getenv("FS_TESTDATA");
+
+	return d != NULL ? d : "testdata";
+}
+
+/* Strips a trailing newline. */
+static void
+chomp(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+}
+
+/* Loads one .lines file into tl. */
+static void
+load_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL, *fmt = NULL;
+	size_t cap = 0;
+	int idx = 0;
+
+	if (f == NULL)
+		return;
+	while (getline(&buf, &cap, f) > 0) {
+		chomp(buf);
+		if (strncmp(buf, "! format=", 9) == 0) {
+			fmt = strdup(buf + 9);
+		} else if (strncmp(buf, "> ", 2) == 0) {
+			tl = realloc(tl, sizeof(*tl) * (size_t)(ntl + 1));
+			tl[ntl] = (struct tline){ strdup(path), idx++, strdup(buf + 2),
+			    NULL, fmt };
+			ntl++;
+		} else if (strncmp(buf, "= ", 2) == 0 && ntl > 0 &&
+		    tl[ntl - 1].expect == NULL) {
+			tl[ntl - 1].expect = strdup(buf + 2);
+		}
+	}
+	free(buf);
+	fclose(f);
+}
+
+/* Sorts names. */
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Loads every testdata/lines/ *.lines file, in name order. */
+static void
+load_lines(void)
+{
+	char dir[4096], path[8192];
+	char *names[256];
+	int n = 0, i;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/lines", testdata());
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && n < 256) {
+		size_t l = strlen(de->d_name);
+
+		if (l > 6 && strcmp(de->d_name + l - 6, ".lines") == 0)
+			names[n++] = strdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, sizeof(names[0]), cmpstr);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		load_file(path);
+		free(names[i]);
+	}
+}
+
+/* Compares a slice with a string. */
+static int
+str_eq(struct ps_str s, const char *v)
+{
+	return s.n == strlen(v) && memcmp(s.p, v, s.n) == 0;
+}
+
+/* Checks one "key=value" against ev; returns NULL or a description. */
+static const char *
+check_key(const struct ps_event *ev, int ok, const char *k, const char *v,
+    char *why, size_t wn)
+{
+	long long iv = strtoll(v, NULL, 0);
+	unsigned long long uv = strtoull(v, NULL, 0);
+	int bad = 0;
+
+#define U(field) ((unsigned long long)(field) != uv)
+#define I(field) ((long long)(field) != iv)
+#define S(field) (!str_eq(field, v))
+	if (strcmp(k, "ok") == 0) bad = I(ok);
+	else if (strcmp(k, "ts_us") == 0) bad = I(ev->ts_us);
+	else if (strcmp(k, "thread") == 0) bad = S(ev->thread);
+	else if (strcmp(k, "tid") == 0) bad = U(ev->tid);
+	else if (strcmp(k, "tid_s") == 0) bad = S(ev->tid_s);
+	else if (strcmp(k, "subsys") == 0) bad = S(ev->subsys);
+	else if (strcmp(k, "file") == 0) bad = S(ev->file);
+	else if (strcmp(k, "func") == 0) bad = S(ev->func);
+	else if (strcmp(k, "line") == 0) bad = I(ev->srcline);
+	else if (strcmp(k, "level") == 0) bad = I(ev->level);
+	else if (strcmp(k, "syslog") == 0) bad = I(!!(ev->has & PS_HAS_SYSLOG));
+	else if (strcmp(k, "fcmh") == 0) bad = I(!!(ev->has & PS_HAS_FCMH));
+	else if (strcmp(k, "bmap.addr") == 0) bad = !(ev->has & PS_HAS_BMAP) || U(ev->bmap.addr);
+	else if (strcmp(k, "bmap.bno") == 0) bad = U(ev->bmap.bno);
+	else if (strcmp(k, "bmap.fid") == 0) bad = U(ev->bmap.fid);
+	else if (strcmp(k, "bmap.flags") == 0) bad = U(ev->bmap.flags);
+	else if (strcmp(k, "bmap.opcnt") == 0) bad = I(ev->bmap.opcnt);
+	else if (strcmp(k, "biorq.addr") == 0) bad = !(ev->has & PS_HAS_BIORQ) || U(ev->biorq.addr);
+	else if (strcmp(k, "biorq.bmap") == 0) bad = U(ev->biorq.bmap_addr);
+	else if (strcmp(k, "biorq.off") == 0) bad = U(ev->biorq.off);
+	else if (strcmp(k, "biorq.len") == 0) bad = U(ev->biorq.len);
+	else if (strcmp(k, "biorq.flags") == 0) bad = U(ev->biorq.flags);
+	else if (strcmp(k, "bmpce.addr") == 0) bad = !(ev->has & PS_HAS_BMPCE) || U(ev->bmpce.addr);
+	else if (strcmp(k, "bmpce.off") == 0) bad = U(ev->bmpce.off);
+	else if (strcmp(k, "bmpce.flags") == 0) bad = U(ev->bmpce.flags);
+	else if (strcmp(k, "req.addr") == 0) bad = !(ev->has & PS_HAS_REQ) || U(ev->req.addr);
+	else if (strcmp(k, "req.xid") == 0) bad = I(ev->req.xid);
+	else if (strcmp(k, "req.opc") == 0) bad = I(ev->req.opc);
+	else if (strcmp(k, "kind") == 0) bad = strcmp(ps_ev_kind_name(ev->kind), v) != 0;
+	else if (strcmp(k, "msg_id") == 0)
+		bad = (unsigned)ev->msg_id >= PS_MSG_COUNT ||
+		    strcmp(msg_names[ev->msg_id], v) != 0;
+	else if (strcmp(k, "outstanding") == 0) bad = I(ev->outstanding);
+	else if (strcmp(k, "rpc_off") == 0) bad = I(ev->rpc_off);
+	else if (strcmp(k, "rpc_sz") == 0) bad = I(ev->rpc_sz);
+	else if (strcmp(k, "rpc_rc") == 0) bad = I(ev->rpc_rc);
+	else if (strcmp(k, "rpc_fid") == 0) bad = U(ev->rpc_fid);
+	else if (strcmp(k, "rpc_bno") == 0) bad = I(ev->rpc_bno);
+	else if (strcmp(k, "wake_reason") == 0) bad = I(ev->wake_reason);
+	else if (strcmp(k, "msg") == 0) bad = S(ev->msg);
+	else {
+		snprintf(why, wn, "unknown key %s", k);
+		return why;
+	}
+#undef U
+#undef I
+#undef S
+	if (!bad)
+		return NULL;
+	snprintf(why, wn, "%s: expected %s", k, v);
+	return why;
+}
+
+/* Keys that must keep their "absent" value when the table omits them. */
+static void
+check_absent(const struct ps_event *ev, const char *expect)
+{
+	if (strstr(expect, "outstanding=") == NULL)
+		ck_assert_int_eq(ev->outstanding, -1);
+	if (strstr(expect, "rpc_off=") == NULL)
+		ck_assert_int_eq(ev->rpc_off, -1);
+	if (strstr(expect, "bmap.addr=") == NULL)
+		ck_assert(!(ev->has & PS_HAS_BMAP));
+	if (strstr(expect, "req.addr=") == NULL)
+		ck_assert(!(ev->has & PS_HAS_REQ));
+	if (strstr(expect, "kind=") == NULL)
+		ck_assert_int_eq(ev->kind, PS_EV_OTHER);
+}
+
+/* One table line: parse its file up to it, then compare every key. */
+START_TEST(test_line_table)
+{
+	struct tline *t;
+	struct ps_parser *p;
+	struct ps_event ev;
+	struct fs_err err;
+	char *exp, *kvs, *msg, *tok, *save = NULL, why[512];
+	int i, ok = 0, first;
+
+	ck_assert_msg(ntl > 0, "no testdata/lines/*.lines found");
+	t = &tl[_i];
+	ck_assert_msg(t->expect != NULL, "%s: line %d has no expectation",
+	    t->file, t->index);
+	p = ps_parser_new(t->format, &err);
+	ck_assert_msg(p != NULL, "%s", err.msg);
+	first = _i - t->index;
+	for (i = first; i <= _i; i++)
+		ok = ps_parser_parse(p, tl[i].line, strlen(tl[i].line),
+		    100, (uint64_t)(i - first + 1), &ev);
+	ck_assert_int_eq(ev.src_off, 100);
+	ck_assert_int_eq(ev.lineno, t->index + 1);
+	exp = strdup(t->expect);
+	msg = strstr(exp, " msg=");
+	if (strncmp(exp, "msg=", 4) == 0)
+		msg = exp - 1;
+	if (msg != NULL) {
+		*msg = '\0';
+		msg += 5;
+	}
+	kvs = exp;
+	for (tok = strtok_r(kvs, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(tok, '=');
+		const char *bad;
+
+		ck_assert_msg(eq != NULL, "bad expectation token %s", tok);
+		*eq = '\0';
+		bad = check_key(&ev, ok, tok, eq + 1, why, sizeof(why));
+		ck_assert_msg(bad == NULL, "%s line %d [%s]: %s", t->file,
+		    t->index, t->line, bad);
+	}
+	if (msg != NULL) {
+		const char *bad = check_key(&ev, ok, "msg", msg, why, sizeof(why));
+
+		ck_assert_msg(bad == NULL, "%s line %d: %s (got \"%.*s\")", t->file,
+		    t->index, bad, (int)ev.msg.n, ev.msg.p);
+	}
+	if (ok)
+		check_absent(&ev, t->expect);
+	else {
+		ck_assert_int_eq(ev.kind, PS_EV_OTHER);
+		ck_assert(ev.msg.p == tl[_i].line);
+	}
+	free(exp);
+	ps_parser_free(p);
+}
+END_TEST
+
+/* ---- seeds ---- */
+
+/* Checks every "[..." line of one seed file against its own text. */
+static int
+check_seed_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct ps_parser *p;
+	struct fs_err err;
+	struct ps_event ev;
+	char *buf = NULL;
+	size_t cap = 0;
+	int n = 0;
+
+	if (f == NULL)
+		return -1;
+	p = ps_parser_new(NULL, &err);
+	ck_assert_ptr_nonnull(p);
+	while (getline(&buf, &cap, f) > 0) {
+		long long sec, usec;
+		unsigned long long addr, fid;
+		unsigned bno, m, tid;
+		int opcnt, line;
+		char func[64];
+
+		chomp(buf);
+		if (buf[0] != '[')
+			continue;
+		n++;
+		ck_assert_int_eq(sscanf(buf, "[%lld:%lld msbflushthr:%u:bmap:%63[^:]:%d] "
+		    "bmap@%llx b:%x m:%u i:%llx opcnt=%d", &sec, &usec, &tid, func,
+		    &line, &addr, &bno, &m, &fid, &opcnt), 10);
+		ck_assert_int_eq(ps_parser_parse(p, buf, strlen(buf), 0, 1, &ev), 1);
+		ck_assert_int_eq(ev.ts_us, sec * 1000000 + usec);
+		ck_assert(str_eq(ev.thread, "msbflushthr"));
+		ck_assert_int_eq(ev.tid, tid);
+		ck_assert(str_eq(ev.subsys, "bmap"));
+		ck_assert(str_eq(ev.func, func));
+		ck_assert_int_eq(ev.srcline, line);
+		ck_assert(ev.has & PS_HAS_BMAP);
+		ck_assert_uint_eq(ev.bmap.addr, addr);
+		ck_assert_uint_eq(ev.bmap.bno, bno);
+		ck_assert_uint_eq(ev.bmap.flags, m);
+		ck_assert_uint_eq(ev.bmap.fid, fid);
+		ck_assert_int_eq(ev.bmap.opcnt, opcnt);
+		if (strstr(buf, "try flush (outstandingRpcCnt=75)") != NULL) {
+			ck_assert_int_eq(ev.kind, PS_EV_EXAMINE);
+			ck_assert_int_eq(ev.msg_id, PS_MSG_A_TRY_FLUSH_BMAP);
+			ck_assert_int_eq(ev.outstanding, 75);
+		} else {
+			ck_assert_msg(strstr(buf, "restore to dirty list") != NULL, "%s", buf);
+			ck_assert_int_eq(ev.kind, PS_EV_REQUEUE);
+			ck_assert_int_eq(ev.outstanding, -1);
+		}
+	}
+	free(buf);
+	fclose(f);
+	ps_parser_free(p);
+	return n;
+}
+
+/* Every line of shared/seeds/ and of testdata/seed-excerpt.log. */
+START_TEST(test_seeds)
+{
+	const char *shared = getenv("FS_SHARED");
+	char path[4096];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/seed-excerpt.log", testdata());
+	ck_assert_int_eq(check_seed_file(path), 13);
+	if (shared == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/seeds/bmap-flush-sleep-too-short.md", shared);
+	n = check_seed_file(path);
+	ck_assert(n == -1 || n == 13);
+	snprintf(path, sizeof(path), "%s/seeds/spinning-on-bmapflushq.md", shared);
+	n = check_seed_file(path);
+	ck_assert(n == -1 || n == 0);
+}
+END_TEST
+
+/* ---- header grammar ---- */
+
+/* Expands a PSC_LOG_FORMAT with fixed sample values (the FMTSTR rules). */
+static void
+expand(const char *fmt, int hex_tid, char *out, size_t on)
+{
+	size_t o = 0;
+	const char *p;
+
+	for (p = fmt; *p != '\0' && o + 64 < on; p++) {
+		char spec[16];
+		size_t sn = 0;
+
+		if (*p != '%') {
+			out[o++] = *p;
+			continue;
+		}
+		spec[sn++] = '%';
+		for (p++; *p != '\0' && !((*p >= 'a' && *p <= 'z') ||
+		    (*p >= 'A' && *p <= 'Z')) && sn < 10; p++)
+			spec[sn++] = *p;
+		spec[sn] = '\0';
+		switch (*p) {
+		case 's': strcat(spec, "ld"); o += (size_t)snprintf(out + o, on - o, spec, 1282327206L); break;
+		case 'u': strcat(spec, "lu"); o += (size_t)snprintf(out + o, on - o, spec, 161331UL); break;
+		case 'n': strcat(spec, "s"); o += (size_t)snprintf(out + o, on - o, spec, "msbflushthr"); break;
+		case 'i': strcat(spec, "d"); o += (size_t)snprintf(out + o, on - o, spec, 23667); break;
+		case 'I':
+			if (hex_tid) {
+				strcat(spec, "lx");
+				o += (size_t)snprintf(out + o, on - o, spec, 0x7f1c1affd700UL);
+			} else {
+				strcat(spec, "lu");
+				o += (size_t)snprintf(out + o, on - o, spec, 23667UL);
+			}
+			break;
+		case 'T': strcat(spec, "s"); o += (size_t)snprintf(out + o, on - o, spec, "bmap"); break;
+		case 'B': strcat(spec, "s"); o += (size_t)snprintf(out + o, on - o, spec, "bmap_flush.c"); break;
+		case 'F': strcat(spec, "s"); o += (size_t)snprintf(out + o, on - o, spec, "bmap_flush"); break;
+		case 'l': strcat(spec, "d"); o += (size_t)snprintf(out + o, on - o, spec, 639); break;
+		default: out[o++] = '%'; out[o++] = *p; break;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Every built-in format: detected as itself, with the same fields. */
+START_TEST(test_builtin_formats)
+{
+	const char *fmt = ps_header_builtin(_i);
+	const char *body = "bmap@0x881330 b:1 m:8259 i:80000002d907b opcnt=65 "
+	    "try flush (outstandingRpcCnt=75)";
+	char line[1024];
+	struct ps_parser *p, *pf;
+	struct fs_err err;
+	struct ps_event ev;
+	int hex_tid = strstr(fmt, "%I") != NULL;
+
+	ck_assert_ptr_nonnull(fmt);
+	expand(fmt, hex_tid, line, sizeof(line) - 200);
+	strcat(line, body);
+	p = ps_parser_new(NULL, &err);
+	pf = ps_parser_new(fmt, &err);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(pf);
+	ck_assert_int_eq(ps_parser_parse(pf, line, strlen(line), 0, 1, &ev), 1);
+	ck_assert_int_eq(ps_parser_parse(p, line, strlen(line), 0, 1, &ev), 1);
+	ck_assert_int_eq(ps_parser_nformats(p), 1);
+	ck_assert_msg(strcmp(ps_parser_format(p, 0), fmt) == 0,
+	    "line %s detected as %s, not %s", line, ps_parser_format(p, 0), fmt);
+	ck_assert_ptr_null(ps_parser_format(p, 1));
+	ck_assert_int_eq(ev.ts_us, 1282327206161331LL);
+	ck_assert(str_eq(ev.thread, "msbflushthr"));
+	ck_assert(str_eq(ev.func, "bmap_flush"));
+	ck_assert_int_eq(ev.srcline, 639);
+	if (strstr(fmt, "%i") != NULL || (strstr(fmt, "%I") != NULL && !hex_tid))
+		ck_assert_uint_eq(ev.tid, 23667);
+	else if (hex_tid) {
+		ck_assert_uint_eq(ev.tid, 0x7f1c1affd700ULL);
+		ck_assert(str_eq(ev.tid_s, "7f1c1affd700"));
+	} else
+		ck_assert_int_eq(ev.tid_s.n, 0);
+	if (strstr(fmt, "%T") != NULL)
+		ck_assert(str_eq(ev.subsys, "bmap"));
+	if (strstr(fmt, "%B") != NULL)
+		ck_assert(str_eq(ev.file, "bmap_flush.c"));
+	ck_assert(str_eq(ev.msg, body + 50));
+	ck_assert_int_eq(ev.kind, PS_EV_EXAMINE);
+	ck_assert_uint_eq(ev.bmap.addr, 0x881330);
+	ps_parser_free(p);
+	ps_parser_free(pf);
+}
+END_TEST
+
+/* Header fields of two events equal? */
+static int
+same_header(const struct ps_event *a, const struct ps_event *b)
+{
+#define SS(f) (a->f.n == b->f.n && (a->f.n == 0 || a->f.p == b->f.p))
+	return a->ts_us == b->ts_us && SS(thread) && SS(tid_s) && a->tid == b->tid &&
+	    SS(subsys) && SS(file) && SS(func) && a->srcline == b->srcline &&
+	    a->level == b->level && a->has == b->has;
+#undef SS
+}
+
+/* Compares the fast matcher with PCRE2 on one line; returns 1 if matched. */
+static int
+fast_vs_pcre(struct ps_header *h, const char *line, size_t len)
+{
+	struct ps_event a, b;
+	size_t ha, hb;
+
+	ps_event_reset(&a);
+	ps_event_reset(&b);
+	ps_header_set_fast(h, 1);
+	ha = ps_header_match(h, line, len, &a);
+	ps_header_set_fast(h, 0);
+	hb = ps_header_match(h, line, len, &b);
+	ck_assert_msg(ha == hb, "format %s on [%.*s]: fast %zu, pcre %zu",
+	    ps_header_format(h), (int)len, line, ha, hb);
+	ck_assert_msg(same_header(&a, &b), "format %s on [%.*s]: fields differ",
+	    ps_header_format(h), (int)len, line);
+	return ha > 0;
+}
+
+/*
+ * The hand-written matcher of built-in format _i gives exactly PCRE2's
+ * result on every table line, on its prefixes and with single bytes
+ * replaced (separators, digits, hex, NUL, 0xff).
+ */
+START_TEST(test_fast_equals_pcre)
+{
+	static const char repl[] = { ' ', ':', '0', 'a', ']', '\t', '\0', '\xff', '.' };
+	struct fs_err err;
+	struct ps_header *h = ps_header_compile(ps_header_builtin(_i), &err);
+	char buf[4096];
+	int t, matched = 0;
+
+	ck_assert_ptr_nonnull(h);
+	ck_assert_msg(ps_header_set_fast(h, 1) == 1, "no fast matcher for %s",
+	    ps_header_format(h));
+	for (t = 0; t < ntl; t++) {
+		size_t len = strlen(tl[t].line), k, r;
+
+		if (len >= sizeof(buf))
+			continue;
+		matched += fast_vs_pcre(h, tl[t].line, len);
+		for (k = 0; k <= len && k < 160; k++) {
+			memcpy(buf, tl[t].line, len);
+			fast_vs_pcre(h, buf, k);
+			for (r = 0; r < sizeof(repl) && k < len; r++) {
+				buf[k] = repl[r];
+				fast_vs_pcre(h, buf, len);
+			}
+		}
+	}
+	/* The built-in formats that the tables use do match some lines. */
+	if (_i <= 2 || _i == 6)
+		ck_assert_int_gt(matched, 0);
+	ps_header_free(h);
+}
+END_TEST
+
+/* Formats with widths, flags or %D get no fast matcher; plain ones do. */
+START_TEST(test_fast_eligibility)
+{
+	static const struct {
+		const char *fmt;
+		int fast;
+	} c[] = {
+		{ "[%s:%06u %n:%i:%T:%F:%l] ", 1 },
+		{ "%s.%06u %n %F %l: ", 1 },
+		{ "[%s:%u %n]", 0 },		/* %n followed by ']' (in its class) */
+		{ "%D<%s>:%06u %n ", 0 },
+		{ "%-5n: ", 0 },
+		{ "%5l: ", 0 },
+		{ "%L %n ", 0 },		/* signed field */
+		{ "%s%u ", 0 },			/* field followed by a field */
+		{ "%s:%06u00", 0 },		/* digits at the very end */
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct fs_err err;
+		struct ps_header *h = ps_header_compile(c[k].fmt, &err);
+
+		ck_assert_ptr_nonnull(h);
+		ck_assert_msg(ps_header_set_fast(h, 1) == c[k].fast, "%s", c[k].fmt);
+		ps_header_free(h);
+	}
+}
+END_TEST
+
+/* Custom formats: widths, flags, %D<...>, %L, unknown letters, bare %D. */
+START_TEST(test_custom_formats)
+{
+	static const struct {
+		const char *fmt, *line, *msg;
+		long long ts;
+		const char *thread, *func;
+		int srcline, level;
+	} c[] = {
+		{ "%D<%Y-%m-%d %H:%M:%S>.%06u %-12n %5l %L %F: ",
+		  "2019-01-16 12:31:50.158850 msflushthr5    813 4 bmap_flush: try flush",
+		  "try flush", 1547641910158850LL, "msflushthr5", "bmap_flush", 813, 4 },
+		{ "[%D<%s>:%06u %n %F %l]",
+		  "[1282327206:161331 msbflushthr bmap_flush 639]hello",
+		  "hello", 1282327206161331LL, "msbflushthr", "bmap_flush", 639, -1 },
+		{ "%D<%F %T> [%10n] %F:%-5l| ",
+		  "2010-08-20 17:20:06 [msbflushthr] bmap_flush:639  | x y",
+		  "x y", 1282324806000000LL, "msbflushthr", "bmap_flush", 639, -1 },
+		{ "%q{%s.%u} %n: ",
+		  "%q{1282327206.5} t1: m",
+		  "m", 1282327206000005LL, "t1", NULL, -1, -1 },
+		{ "[%s:%06u %n]%D (%F)",
+		  "[1282327206:000001 thr](fn)z",
+		  "z", 1282327206000001LL, "thr", "fn", -1, -1 },
+		{ "%D<%H:%M> %n %F ",
+		  "17:20 thr fn msg",
+		  "msg", INT64_MIN, "thr", "fn", -1, -1 },
+		{ "<%h:%H:%r:%P:%U:%t:%N:%X:%A:%S:%f> %n ",
+		  "<c1:c1.example.org:0:-1:-1:3:mount_slash:/bin/dd:12345-10.0.0.1@tcp:a:b:c:io.c> t x",
+		  "x", INT64_MIN, "t", NULL, -1, -1 },
+	};
+	size_t k;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct fs_err err;
+		struct ps_header *h = ps_header_compile(c[k].fmt, &err);
+		struct ps_event ev;
+		size_t hl;
+
+		ck_assert_msg(h != NULL, "%s", err.msg);
+		ck_assert_str_eq(ps_header_format(h), c[k].fmt);
+		ck_assert_ptr_nonnull(ps_header_pattern(h));
+		ps_event_reset(&ev);
+		hl = ps_header_match(h, c[k].line, strlen(c[k].line), &ev);
+		ck_assert_msg(hl > 0, "%s did not match %s (pattern %s)", c[k].fmt,
+		    c[k].line, ps_header_pattern(h));
+		ck_assert_str_eq(c[k].line + hl, c[k].msg);
+		ck_assert_int_eq(ev.ts_us, c[k].ts);
+		ck_assert(str_eq(ev.thread, c[k].thread));
+		if (c[k].func)
+			ck_assert(str_eq(ev.func, c[k].func));
+		ck_assert_int_eq(ev.srcline, c[k].srcline);
+		ck_assert_int_eq(ev.level, c[k].level);
+		ck_assert_int_eq(!!(ev.has & PS_HAS_LEVEL), c[k].level >= 0);
+		ck_assert_int_eq(ps_header_match(h, "nothing", 7, &ev), 0);
+		ps_header_free(h);
+	}
+	{
+		struct fs_err err;
+
+		ck_assert_ptr_null(ps_header_compile("[%D<%Y", &err));
+		ck_assert(strstr(err.msg, "%D<") != NULL);
+	}
+}
+END_TEST
+
+/* A forced custom format through ps_parser, with the body decoded. */
+START_TEST(test_forced_format)
+{
+	struct fs_err err;
+	struct ps_parser *p = ps_parser_new("%s.%06u %n %F %l: ", &err);
+	struct ps_event ev;
+	const char *l1 = "1282327206.161331 msbflushthr bmap_flush 639: bmap@0x881330 "
+	    "b:1 m:8259 i:80000002d907b opcnt=65 restore to dirty list";
+	const char *l2 = "[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:754] "
+	    "bmap@0x881330 b:1 m:8259 i:80000002d907b opcnt=65 restore to dirty list";
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(ps_parser_parse(p, l1, strlen(l1), 0, 1, &ev), 1);
+	ck_assert_int_eq(ev.kind, PS_EV_REQUEUE);
+	ck_assert_int_eq(ev.ts_us, 1282327206161331LL);
+	/* A forced format is the only one tried. */
+	ck_assert_int_eq(ps_parser_parse(p, l2, strlen(l2), 0, 2, &ev), 0);
+	ck_assert_int_eq(ps_parser_nformats(p), 1);
+	ps_parser_free(p);
+	ck_assert_ptr_null(ps_parser_new("%D<", &err));
+}
+END_TEST
+
+/* The format changes mid-file and back; unparsed lines in between. */
+START_TEST(test_format_change)
+{
+	const char *lines[] = {
+		"[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639] bmap@0x881330 b:1 m:8259 i:80000002d907b opcnt=65 try flush (outstandingRpcCnt=75)",
+		"not a log line",
+		"[1547659910.15902000 msflushthr5:7f1c1affd700:bmap bflush.c bmap_flush 765]bmap@0x881330 bno:1 flg:0x30006:WL+ fid:0x00080000002d907b opcnt=4 : flushable?",
+		"[1547659910.15903100 msflushthr5:7f1c1affd700:bmap bflush.c bmap_flush 813]bmap@0x881330 bno:1 flg:0x34006:WL+ fid:0x00080000002d907b opcnt=5 : try flush",
+		"[1282327206:161360 msbflushthr:23667:bmap:bmap_flush:754] bmap@0x881330 b:1 m:8259 i:80000002d907b opcnt=65 restore to dirty list",
+		"",
+	};
+	const int ok[] = { 1, 0, 1, 1, 1, 0 };
+	const enum ps_ev_kind kind[] = { PS_EV_EXAMINE, PS_EV_OTHER, PS_EV_EXAMINE,
+	    PS_EV_SCHEDULE, PS_EV_REQUEUE, PS_EV_OTHER };
+	struct fs_err err;
+	struct ps_parser *p = ps_parser_new(NULL, &err);
+	struct ps_event ev;
+	int i;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(ps_parser_nformats(p), 0);
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(ps_parser_parse(p, lines[i], strlen(lines[i]), 0,
+		    (uint64_t)i + 1, &ev), ok[i]);
+		ck_assert_int_eq(ev.kind, kind[i]);
+	}
+	ck_assert_int_eq(ps_parser_nformats(p), 2);
+	ck_assert_str_eq(ps_parser_format(p, 0), "[%s:%06u %n:%i:%T:%F:%l] ");
+	ck_assert_str_eq(ps_parser_format(p, 1), "[%s.%06u00 %n:%I:%T %B %F %l]");
+	ps_parser_free(p);
+}
+END_TEST
+
+/* Syslog prefixes recognised (or not) by ps_header_syslog_len. */
+START_TEST(test_syslog_len)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+	} c[] = {
+		{ "Jan 16 12:31:50 client1 mount_wokfs-prod[4242]: [x", 48 },
+		{ "Jan  6 12:31:50 client1 mount_wokfs: [x", 37 },
+		{ "Jan 16 12:31:50 mount_wokfs[1]: [x", 32 },
+		{ "2019-01-16T12:31:50.1+00:00 c1 slash2[7]: [x", 42 },
+		{ "mount_slash[4242]: [x", 19 },
+		{ "mount_slash: [x", 0 },
+		{ "[1282327206:161331 a:1:b:c:1] x", 0 },
+		{ "Jan 16 12:31:50 client1", 0 },
+		{ "", 0 },
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++)
+		ck_assert_msg(ps_header_syslog_len(c[k].s, strlen(c[k].s)) == c[k].len,
+		    "%s: got %zu", c[k].s, ps_header_syslog_len(c[k].s, strlen(c[k].s)));
+}
+END_TEST
+
+/* ---- reader ---- */
+
+/* Writes n bytes to a new temp file; returns its malloc'd path. */
+static char *
+tmpfile_with(const void *data, size_t n)
+{
+	char *path = strdup("/tmp/fs-check-parsers-XXXXXX");
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, n), (ssize_t)n);
+	close(fd);
+	return path;
+}
+
+/* Writes data gzip-compressed (members = number of gzip members). */
+static char *
+gzfile_with(const char *data, size_t n, int members)
+{
+	char *path = strdup("/tmp/fs-check-parsers-XXXXXX");
+	int fd = mkstemp(path), m;
+	size_t per = n / (size_t)members, done = 0;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	for (m = 0; m < members; m++) {
+		gzFile g = gzopen(path, m == 0 ? "wb" : "ab");
+		size_t k = m == members - 1 ? n - done : per;
+
+		ck_assert_ptr_nonnull(g);
+		if (k > 0)
+			ck_assert_int_eq(gzwrite(g, data + done, (unsigned)k), (int)k);
+		gzclose(g);
+		done += k;
+	}
+	return path;
+}
+
+/* Reads every line of path into a check of (expected lines, offsets). */
+static void
+expect_lines(const char *path, uint64_t start, const char *const *want,
+    const size_t *wlen, const uint64_t *woff, int n)
+{
+	struct fs_err err;
+	struct ps_reader *r = ps_reader_open(path, start, &err);
+	const char *line;
+	size_t len;
+	uint64_t off;
+	int i;
+
+	ck_assert_msg(r != NULL, "%s", err.msg);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 1);
+		ck_assert_uint_eq(len, wlen[i]);
+		ck_assert(memcmp(line, want[i], len) == 0);
+		ck_assert_uint_eq(off, woff[i]);
+	}
+	ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 0);
+	ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 0);
+	ps_reader_close(r);
+}
+
+/* CRLF, NUL, invalid UTF-8, empty lines, a final line without newline. */
+static const char edge[] = "a\r\nb\0c\n\xff\xfe\xc3(\n\n\r\nlast";
+static const char *const edge_want[] = { "a", "b\0c", "\xff\xfe\xc3(", "", "", "last" };
+static const size_t edge_len[] = { 1, 3, 4, 0, 0, 4 };
+static const uint64_t edge_off[] = { 0, 3, 7, 12, 13, 15 };
+
+START_TEST(test_reader_edges)
+{
+	char *path = tmpfile_with(edge, sizeof(edge) - 1);
+	struct fs_err err;
+	struct ps_reader *r;
+	const char *line;
+	size_t len;
+	uint64_t off;
+
+	expect_lines(path, 0, edge_want, edge_len, edge_off, 6);
+	/* Resume at the start of line 3. */
+	expect_lines(path, 7, edge_want + 2, edge_len + 2, edge_off + 2, 4);
+	r = ps_reader_open(path, 0, &err);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(ps_reader_is_gz(r), 0);
+	ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 1);
+	ck_assert_uint_eq(ps_reader_offset(r), 3);
+	ps_reader_close(r);
+	/* Past the end is an error naming the file. */
+	ck_assert_ptr_null(ps_reader_open(path, 1000, &err));
+	ck_assert(strstr(err.msg, path) != NULL);
+	unlink(path);
+	free(path);
+	/* An empty file has no lines. */
+	path = tmpfile_with("", 0);
+	expect_lines(path, 0, NULL, NULL, NULL, 0);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+/* The same through gzip (detected by magic bytes, not by name), 3 members. */
+START_TEST(test_reader_gz)
+{
+	char *path = gzfile_with(edge, sizeof(edge) - 1, 3);
+	struct fs_err err;
+	struct ps_reader *r;
+
+	r = ps_reader_open(path, 0, &err);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(ps_reader_is_gz(r), 1);
+	ps_reader_close(r);
+	expect_lines(path, 0, edge_want, edge_len, edge_off, 6);
+	expect_lines(path, 12, edge_want + 3, edge_len + 3, edge_off + 3, 3);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+/* A 10 MB line between two short ones, plain and gzip. */
+START_TEST(test_reader_long_line)
+{
+	size_t big = 10u << 20, n = big + 16;
+	char *data = malloc(n), *path;
+	const char *want[3];
+	size_t wlen[3] = { 1, big, 3 };
+	uint64_t woff[3] = { 0, 2, big + 3 };
+	int gz;
+
+	ck_assert_ptr_nonnull(data);
+	memcpy(data, "x\n", 2);
+	memset(data + 2, 'L', big);
+	data[2 + 5] = '\0';
+	memcpy(data + 2 + big, "\nend\n", 5);
+	want[0] = "x";
+	want[1] = data + 2;
+	want[2] = "end";
+	for (gz = 0; gz < 2; gz++) {
+		path = gz ? gzfile_with(data, big + 7, 1) : tmpfile_with(data, big + 7);
+		expect_lines(path, 0, want, wlen, woff, 3);
+		unlink(path);
+		free(path);
+	}
+	free(data);
+}
+END_TEST
+
+/* Missing file, directory, corrupt and truncated gzip: errors name the file. */
+START_TEST(test_reader_errors)
+{
+	struct fs_err err;
+	struct ps_reader *r;
+	const char *line;
+	size_t len, i;
+	uint64_t off;
+	char *text, *path, *gzp;
+	FILE *f;
+	long gzn;
+	char *gzdata;
+	int rc;
+
+	ck_assert_ptr_null(ps_reader_open("/nonexistent/x.log", 0, &err));
+	ck_assert_str_eq(err.msg, "/nonexistent/x.log: no such file");
+	ck_assert_ptr_null(ps_reader_open("/tmp", 0, &err));
+	ck_assert_str_eq(err.msg, "/tmp: is a directory");
+	if (geteuid() != 0) {
+		path = tmpfile_with("x\n", 2);
+		chmod(path, 0);
+		ck_assert_ptr_null(ps_reader_open(path, 0, &err));
+		ck_assert(strstr(err.msg, path) != NULL);
+		unlink(path);
+		free(path);
+	}
+	/* 200000 distinct lines, so the damage lies well past line 1. */
+	text = malloc(200000 * 40);
+	ck_assert_ptr_nonnull(text);
+	for (i = 0, len = 0; i < 200000; i++)
+		len += (size_t)sprintf(text + len, "line %zu %zx\n", i, i * 2654435761u);
+	gzp = gzfile_with(text, len, 1);
+	f = fopen(gzp, "rb");
+	fseek(f, 0, SEEK_END);
+	gzn = ftell(f);
+	rewind(f);
+	gzdata = malloc((size_t)gzn);
+	ck_assert_int_eq(fread(gzdata, 1, (size_t)gzn, f), (size_t)gzn);
+	fclose(f);
+	/* Truncated: half the compressed bytes. */
+	path = tmpfile_with(gzdata, (size_t)gzn / 2);
+	r = ps_reader_open(path, 0, &err);
+	ck_assert_ptr_nonnull(r);
+	i = 0;
+	while ((rc = ps_reader_next(r, &line, &len, &off, &err)) == 1)
+		i++;
+	ck_assert_int_eq(rc, -1);
+	ck_assert(i > 1000 && i < 200000);
+	ck_assert_msg(strstr(err.msg, path) != NULL && strstr(err.msg, "truncated") != NULL,
+	    "%s", err.msg);
+	{
+		char want[64];
+
+		snprintf(want, sizeof(want), ":%zu: ", i + 1);
+		ck_assert_msg(strstr(err.msg, want) != NULL, "%s (want %s)", err.msg, want);
+	}
+	ps_reader_close(r);
+	unlink(path);
+	free(path);
+	/* Corrupt: garbage in the middle of the deflate data. */
+	memset(gzdata + gzn / 2, 0x55, 64);
+	path = tmpfile_with(gzdata, (size_t)gzn);
+	r = ps_reader_open(path, 0, &err);
+	ck_assert_ptr_nonnull(r);
+	while ((rc = ps_reader_next(r, &line, &len, &off, &err)) == 1)
+		;
+	ck_assert_int_eq(rc, -1);
+	ck_assert_msg(strstr(err.msg, path) != NULL &&
+	    (strstr(err.msg, "corrupt") != NULL || strstr(err.msg, "truncated") != NULL),
+	    "%s", err.msg);
+	ps_reader_close(r);
+	unlink(path);
+	free(path);
+	/* A corrupt gzip header fails at open. */
+	memcpy(gzdata + 2, "\x99\xff\xff", 3);
+	path = tmpfile_with(gzdata, 16);
+	r = ps_reader_open(path, 0, &err);
+	if (r != NULL) {
+		while ((rc = ps_reader_next(r, &line, &len, &off, &err)) == 1)
+			;
+		ck_assert_int_eq(rc, -1);
+		ps_reader_close(r);
+	}
+	ck_assert(strstr(err.msg, path) != NULL);
+	unlink(path);
+	free(path);
+	unlink(gzp);
+	free(gzp);
+	free(gzdata);
+	free(text);
+}
+END_TEST
+
+/* "-" reads standard input. */
+START_TEST(test_reader_stdin)
+{
+	char *path = tmpfile_with(edge, sizeof(edge) - 1);
+	int saved = dup(0), fd = open(path, O_RDONLY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(dup2(fd, 0), 0);
+	close(fd);
+	expect_lines("-", 0, edge_want, edge_len, edge_off, 6);
+	dup2(saved, 0);
+	close(saved);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
+/* Builds the suite (loads the line tables first). */
+Suite *
+parsers_suite(void)
+{
+	Suite *s = suite_create("parsers");
+	TCase *tl_tc = tcase_create("lines");
+	TCase *hd = tcase_create("header");
+	TCase *rd = tcase_create("reader");
+
+	load_lines();
+	tcase_add_loop_test(tl_tc, test_line_table, 0, ntl > 0 ? ntl : 1);
+	tcase_add_test(tl_tc, test_seeds);
+	suite_add_tcase(s, tl_tc);
+	tcase_add_loop_test(hd, test_builtin_formats, 0, ps_header_nbuiltin());
+	tcase_add_loop_test(hd, test_fast_equals_pcre, 0, ps_header_nbuiltin());
+	tcase_add_test(hd, test_fast_eligibility);
+	tcase_add_test(hd, test_custom_formats);
+	tcase_add_test(hd, test_forced_format);
+	tcase_add_test(hd, test_format_change);
+	tcase_add_test(hd, test_syslog_len);
+	suite_add_tcase(s, hd);
+	tcase_add_test(rd, test_reader_edges);
+	tcase_add_test(rd, test_reader_gz);
+	tcase_add_test(rd, test_reader_long_line);
+	tcase_add_test(rd, test_reader_errors);
+	tcase_add_test(rd, test_reader_stdin);
+	suite_add_tcase(s, rd);
+	return s;
+}
