@@ -4,3 +4,4 @@
  *     int cmd_<name>(int argc, char **argv);
  * returning an FS_EXIT_* status.  Add one line here per command.
  */
+CMD(ingest, cmd_ingest, "parse logs into a SQLite database (resumable) and find spins")

@@ -45,8 +45,10 @@ fs_err_prefix(struct fs_err *e, const char *fmt, ...)
 	va_end(ap);
 	if (n >= 0 && (size_t)n + 2 < sizeof(e->msg)) {
 		memcpy(e->msg + n, ": ", 2);
-		strncpy(e->msg + n + 2, old, sizeof(e->msg) - (size_t)n - 3);
-		e->msg[sizeof(e->msg) - 1] = '\0';
+		size_t room = sizeof(e->msg) - (size_t)n - 3, ol = strnlen(old, sizeof(old));
+
+		memcpy(e->msg + n + 2, old, ol < room ? ol : room);
+		e->msg[n + 2 + (ol < room ? ol : room)] = '\0';
 	}
 	if (e->code == 0)
 		e->code = -1;

@@ -1,0 +1,214 @@
+/*
+ * bench/gen_era_a.c: writes a synthetic era-A (2010) SLASH2 client log of
+ * N lines to stdout, in the header format [%s:%06u %n:%i:%T:%F:%l] and the
+ * message texts of shared/spec/log-format.md section 3.2.
+ *
+ * A small simulation, deterministic for a seed: application threads queue
+ * writes on a few bmaps; the flush thread wakes every ~2.05 ms, examines
+ * each queued bmap (`try flush`), builds RPCs for new writes (biorq and
+ * bmpce lines, `set inflight`, `req@ ... off= sz= op=1`), then restores
+ * bmaps that still have writes in flight (`restore to dirty list`: the
+ * spin) or retires idle ones (`added to bmapTimeoutQ`); the RPC thread logs
+ * `done` replies 5-25 ms later and `unset DIRTY` on the last one.
+ *
+ * usage: gen_era_a [-n LINES] [-s SEED] [-b BMAPS] [-t START_US]
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAXB 64
+#define MAXRPC 4096
+
+struct bmap {
+	uint64_t addr, fid;
+	unsigned bno;
+	int queued;		/* on the dirty queue */
+	int newq;		/* writes ready, not yet sent */
+	int infl;		/* RPCs in flight */
+	int opcnt;
+	uint32_t off;
+};
+
+struct rpc {
+	int64_t done_us;
+	int b;
+	long xid;
+	uint64_t req;
+};
+
+static uint64_t rng = 88172645463325252ULL;
+static long nlines, maxlines;
+static int64_t now_us = 1282327206000000LL;
+
+/* xorshift64 */
+static uint64_t
+rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* Writes a header for thread/subsys/function/line at the current time. */
+static void
+hdr(const char *thr, int tid, const char *ss, const char *fn, int line)
+{
+	printf("[%lld:%06lld %s:%d:%s:%s:%d] ", (long long)(now_us / 1000000),
+	    (long long)(now_us % 1000000), thr, tid, ss, fn, line);
+	nlines++;
+}
+
+/* The bmap@ prefix. */
+static void
+bpre(const struct bmap *b, unsigned mode)
+{
+	printf("bmap@%#llx b:%x m:%u i:%llx opcnt=%d ", (unsigned long long)b->addr, b->bno,
+	    mode, (unsigned long long)b->fid, b->opcnt);
+}
+
+/* The req@ prefix. */
+static void
+rpre(uint64_t req, long xid, int done)
+{
+	printf("req@%#llx x%ld/t0 c0 o43->@12345-10.32.5.12@tcp10:30 lens 232/112 ref 1 res 0"
+	    " ret 0 fl %s/0/0 replyc %s rc 0/0 to=%d :: ", (unsigned long long)req, xid,
+	    done ? "Interpret:R" : "New:", done ? "0" : "deadbeef", done ? 60 : 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct bmap bm[MAXB];
+	static struct rpc rq[MAXRPC];
+	int nb = 6, nrq = 0, c, i, outstanding = 0;
+	long xid = 1000;
+
+	maxlines = 1000000;
+	while ((c = getopt(argc, argv, "n:s:b:t:")) != -1) {
+		if (c == 'n')
+			maxlines = atol(optarg);
+		else if (c == 's')
+			rng = strtoull(optarg, NULL, 10) * 2654435761ULL + 1;
+		else if (c == 't')
+			now_us = strtoll(optarg, NULL, 10);
+		else if (c == 'b')
+			nb = atoi(optarg) > MAXB ? MAXB : atoi(optarg);
+		else {
+			fprintf(stderr, "usage: gen_era_a [-n LINES] [-s SEED] [-b BMAPS] [-t START_US]\n");
+			return 2;
+		}
+	}
+	for (i = 0; i < nb; i++) {
+		bm[i].addr = 0x881330 + (uint64_t)i * 0xde0;
+		bm[i].fid = 0x80000002d907bULL + (uint64_t)(i / 4);
+		bm[i].bno = (unsigned)(i % 4) * 2 + 1;
+		bm[i].opcnt = 10 + i * 7;
+	}
+	while (nlines < maxlines) {
+		int j;
+
+		/* RPC replies that are due */
+		for (j = 0; j < nrq && nlines < maxlines; ) {
+			struct bmap *b;
+
+			if (rq[j].done_us > now_us) {
+				j++;
+				continue;
+			}
+			b = &bm[rq[j].b];
+			outstanding--;
+			hdr("msbflushrpcthr", 23668, "rpc", "bmap_flush_rpc_cb", 179);
+			rpre(rq[j].req, rq[j].xid, 1);
+			printf("done (outstandingRpcCnt=%d)\n", outstanding);
+			if (--b->infl == 0 && b->newq == 0 && nlines < maxlines) {
+				hdr("msbflushrpcthr", 23668, "bmap", "bmap_biorq_del", 320);
+				bpre(b, 8195);
+				printf("unset DIRTY nitems_pndg(0)\n");
+			}
+			rq[j] = rq[--nrq];
+		}
+		/* application writes */
+		for (i = 0; i < nb && nlines < maxlines; i++) {
+			struct bmap *b = &bm[i];
+
+			if (rnd() % 100 >= 3)
+				continue;
+			now_us += rnd() % 40;
+			b->newq++;
+			b->queued = 1;
+			hdr("msfsthr03", 23650, "bmap", "msl_pages_schedflush", 1185);
+			bpre(b, 8259);
+			printf("biorq=%#llx list_empty(%d)\n",
+			    (unsigned long long)(0x7f95c4012a30ULL + (rnd() % 4096) * 0x100),
+			    b->newq == 1);
+		}
+		/* one flush pass: phase 1, examine and send */
+		for (i = 0; i < nb && nlines < maxlines; i++) {
+			struct bmap *b = &bm[i];
+
+			if (!b->queued)
+				continue;
+			now_us += 5 + rnd() % 20;
+			hdr("msbflushthr", 23667, "bmap", "bmap_flush", 639);
+			bpre(b, 8259);
+			printf("try flush (outstandingRpcCnt=%d)\n", outstanding);
+			while (b->newq > 0 && nrq < MAXRPC && nlines < maxlines) {
+				uint64_t bq = 0x7f95c4012a30ULL + (rnd() % 4096) * 0x100;
+				uint32_t len = 32768u * (1 + (uint32_t)(rnd() % 4));
+
+				now_us += 3 + rnd() % 10;
+				hdr("msbflushthr", 23667, "gen", "bmap_flush", 674);
+				printf("biorq@%#llx fl=514 o=%u l=%u np=%u b=%#llx ts=%lld:%lld wR"
+				    " consider for flush\n", (unsigned long long)bq, b->off, len,
+				    len / 32768, (unsigned long long)b->addr,
+				    (long long)(now_us / 1000000), (long long)(now_us % 1000000) * 1000);
+				hdr("msbflushthr", 23667, "gen", "bmap_flush", 706);
+				printf("biorq@%#llx fl=530 o=%u l=%u np=%u b=%#llx ts=%lld:%lld wsR"
+				    " try flush\n", (unsigned long long)bq, b->off, len, len / 32768,
+				    (unsigned long long)b->addr, (long long)(now_us / 1000000),
+				    (long long)(now_us % 1000000) * 1000);
+				hdr("msbflushthr", 23667, "gen", "bmap_flush_inflight_set", 239);
+				printf("biorq@%#llx fl=562 o=%u l=%u np=%u b=%#llx ts=%lld:%lld wsiR"
+				    " set inflight\n", (unsigned long long)bq, b->off, len, len / 32768,
+				    (unsigned long long)b->addr, (long long)(now_us / 1000000),
+				    (long long)(now_us % 1000000) * 1000);
+				rq[nrq].req = 0x7f95c40c3a00ULL + (uint64_t)(xid % 512) * 0x200;
+				rq[nrq].xid = xid++;
+				rq[nrq].b = i;
+				rq[nrq].done_us = now_us + 5000 + (int64_t)(rnd() % 20000);
+				outstanding++;
+				hdr("msbflushthr", 23667, "rpc", "bmap_flush_create_rpc", 224);
+				rpre(rq[nrq].req, rq[nrq].xid, 0);
+				printf("off=%u sz=%u op=1\n", b->off, len);
+				nrq++;
+				b->off = (b->off + len) % (128u << 20);
+				b->newq--;
+				b->infl++;
+			}
+		}
+		/* phase 2: restore or retire */
+		for (i = 0; i < nb && nlines < maxlines; i++) {
+			struct bmap *b = &bm[i];
+
+			if (!b->queued)
+				continue;
+			now_us += 5 + rnd() % 15;
+			if (b->infl > 0 || b->newq > 0) {
+				hdr("msbflushthr", 23667, "bmap", "bmap_flush", 754);
+				bpre(b, 8259);
+				printf("restore to dirty list\n");
+			} else {
+				hdr("msbflushthr", 23667, "bmap", "bmap_flush", 662);
+				bpre(b, 515);
+				printf("added to bmapTimeoutQ\n");
+				b->queued = 0;
+			}
+		}
+		now_us += 2048 + rnd() % 100;
+	}
+	return 0;
+}

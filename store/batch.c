@@ -1,0 +1,325 @@
+/*
+ * store/batch.c: the in-memory batch of rows that st_commit writes in one
+ * transaction.  Backend independent: plain growable arrays plus one text
+ * arena; the backend walks them.
+ */
+#include "store/batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Grows an array to hold at least n+1 elements of size sz; 0 or -1. */
+static int
+grow(void **p, size_t *cap, size_t n, size_t sz)
+{
+	size_t nc;
+	void *np;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 256;
+	if ((np = realloc(*p, nc * sz)) == NULL)
+		return -1;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
+#define PUSH(b, arr, val) do {						\
+	if (grow((void **)&(b)->arr.v, &(b)->arr.cap, (b)->arr.n,	\
+	    sizeof(*(b)->arr.v)) != 0) {				\
+		(b)->oom = 1;						\
+		return;							\
+	}								\
+	(b)->arr.v[(b)->arr.n++] = (val);				\
+} while (0)
+
+/* A new empty batch. */
+struct st_batch *
+st_batch_new(void)
+{
+	return calloc(1, sizeof(struct st_batch));
+}
+
+/* Frees a batch and everything it holds. */
+void
+st_batch_free(struct st_batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->threads.v);
+	free(b->bmaps.v);
+	free(b->bmap_slot);
+	free(b->rpcs.v);
+	free(b->writes.v);
+	free(b->states.v);
+	free(b->forced.v);
+	free(b->unparsed.v);
+	free(b->lines.v);
+	free(b->episodes.v);
+	free(b->series.v);
+	free(b->bstats.v);
+	free(b->tstats.v);
+	free(b->text);
+	free(b);
+}
+
+/* Empties a batch, keeping its memory. */
+void
+st_batch_clear(struct st_batch *b)
+{
+	b->threads.n = b->bmaps.n = b->rpcs.n = b->writes.n = 0;
+	b->states.n = b->forced.n = b->unparsed.n = b->lines.n = 0;
+	b->episodes.n = b->series.n = b->bstats.n = b->tstats.n = 0;
+	if (b->bmap_slot != NULL)
+		memset(b->bmap_slot, 0, b->bmap_cap * sizeof(*b->bmap_slot));
+	b->text_n = 0;
+	b->has_source = 0;
+	b->replace_derived = 0;
+	b->oom = 0;
+}
+
+/* Rows held by the batch. */
+size_t
+st_batch_rows(const struct st_batch *b)
+{
+	return b->threads.n + b->bmaps.n + b->rpcs.n + b->writes.n + b->states.n +
+	    b->forced.n + b->unparsed.n + b->lines.n + b->episodes.n + b->series.n +
+	    b->bstats.n + b->tstats.n;
+}
+
+/* Approximate bytes of row data held. */
+size_t
+st_batch_bytes(const struct st_batch *b)
+{
+	return b->text_n + b->rpcs.n * sizeof(*b->rpcs.v) +
+	    b->writes.n * sizeof(*b->writes.v) + b->states.n * sizeof(*b->states.v) +
+	    b->series.n * sizeof(*b->series.v) + b->episodes.n * sizeof(*b->episodes.v) +
+	    (b->lines.n + b->unparsed.n) * sizeof(*b->lines.v);
+}
+
+/* Copies the source bookkeeping that goes with the batch. */
+void
+st_batch_set_source(struct st_batch *b, const struct st_source *src)
+{
+	b->src = *src;
+	b->has_source = 1;
+}
+
+/* Asks the commit to delete the source's derived rows first. */
+void
+st_batch_replace_derived(struct st_batch *b)
+{
+	b->replace_derived = 1;
+}
+
+/* Copies n bytes into the text arena; returns their offset or -1. */
+static ptrdiff_t
+text_add(struct st_batch *b, const char *s, size_t n)
+{
+	size_t off = b->text_n;
+
+	if (b->text_n + n + 1 > b->text_cap) {
+		size_t nc = b->text_cap ? b->text_cap : 65536;
+		char *np;
+
+		while (nc < b->text_n + n + 1)
+			nc *= 2;
+		if ((np = realloc(b->text, nc)) == NULL) {
+			b->oom = 1;
+			return -1;
+		}
+		b->text = np;
+		b->text_cap = nc;
+	}
+	if (n > 0)
+		memcpy(b->text + off, s, n);
+	b->text[off + n] = '\0';
+	b->text_n += n + 1;
+	return (ptrdiff_t)off;
+}
+
+/* Declares thread tno of the batch's source. */
+void
+st_batch_add_thread(struct st_batch *b, int tno, const char *name, size_t namelen,
+    const char *tid, size_t tidlen)
+{
+	struct st_bthread t;
+	ptrdiff_t a, c;
+
+	if ((a = text_add(b, name, namelen)) < 0 || (c = text_add(b, tid, tidlen)) < 0)
+		return;
+	t.tno = tno;
+	t.name = (size_t)a;
+	t.tid = (size_t)c;
+	PUSH(b, threads, t);
+}
+
+/* Hash slot index of (fid, bno) in the batch's bmap table. */
+static size_t
+bmap_hash(uint64_t fid, uint32_t bno, size_t cap)
+{
+	uint64_t x = fid * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)bno * 0xbf58476d1ce4e5b9ULL);
+
+	x ^= x >> 29;
+	return (size_t)(x & (cap - 1));
+}
+
+/* Rebuilds the bmap hash with capacity cap (a power of two); 0 or -1. */
+static int
+bmap_rehash(struct st_batch *b, size_t cap)
+{
+	uint32_t *ns = calloc(cap, sizeof(*ns));
+	size_t i;
+
+	if (ns == NULL)
+		return -1;
+	for (i = 0; i < b->bmaps.n; i++) {
+		size_t h = bmap_hash(b->bmaps.v[i].fid, b->bmaps.v[i].bno, cap);
+
+		while (ns[h] != 0)
+			h = (h + 1) & (cap - 1);
+		ns[h] = (uint32_t)i + 1;
+	}
+	free(b->bmap_slot);
+	b->bmap_slot = ns;
+	b->bmap_cap = cap;
+	return 0;
+}
+
+/* Records that bmap (fid, bno) was seen at addr at ts_us (deduplicated per batch). */
+void
+st_batch_note_bmap(struct st_batch *b, uint64_t fid, uint32_t bno, uint64_t addr,
+    int64_t ts_us)
+{
+	struct st_bbmap m;
+	size_t h;
+
+	if ((b->bmaps.n + 1) * 2 > b->bmap_cap &&
+	    bmap_rehash(b, b->bmap_cap ? b->bmap_cap * 2 : 1024) != 0) {
+		b->oom = 1;
+		return;
+	}
+	h = bmap_hash(fid, bno, b->bmap_cap);
+	while (b->bmap_slot[h] != 0) {
+		struct st_bbmap *e = &b->bmaps.v[b->bmap_slot[h] - 1];
+
+		if (e->fid == fid && e->bno == bno) {
+			e->addr = addr;
+			if (ts_us != INT64_MIN) {
+				if (e->first_us == INT64_MIN || ts_us < e->first_us)
+					e->first_us = ts_us;
+				if (e->last_us == INT64_MIN || ts_us > e->last_us)
+					e->last_us = ts_us;
+			}
+			return;
+		}
+		h = (h + 1) & (b->bmap_cap - 1);
+	}
+	m.fid = fid;
+	m.bno = bno;
+	m.addr = addr;
+	m.first_us = m.last_us = ts_us;
+	PUSH(b, bmaps, m);
+	b->bmap_slot[h] = (uint32_t)b->bmaps.n;
+}
+
+/* Adds an RPC row. */
+void
+st_batch_add_rpc(struct st_batch *b, const struct st_rpc *r)
+{
+	PUSH(b, rpcs, *r);
+}
+
+/* Adds a write-arrival row. */
+void
+st_batch_add_write(struct st_batch *b, const struct st_write *w)
+{
+	PUSH(b, writes, *w);
+}
+
+/* Adds a bmap state-change row. */
+void
+st_batch_add_state(struct st_batch *b, const struct st_state *s)
+{
+	PUSH(b, states, *s);
+}
+
+/* Adds a forced-flush row. */
+void
+st_batch_add_forced(struct st_batch *b, const struct st_forced *f)
+{
+	PUSH(b, forced, *f);
+}
+
+/* Adds a line (text copied) to one of the two line lists. */
+static void
+line_add(struct st_batch *b, int kept, uint64_t src_off, uint64_t lineno,
+    const char *text, size_t len)
+{
+	struct st_bline l;
+	ptrdiff_t t;
+
+	if ((t = text_add(b, text, len)) < 0)
+		return;
+	l.src_off = src_off;
+	l.lineno = lineno;
+	l.text = (size_t)t;
+	l.len = len;
+	if (kept)
+		PUSH(b, lines, l);
+	else
+		PUSH(b, unparsed, l);
+}
+
+/* Adds an unparsed-line sample. */
+void
+st_batch_add_unparsed(struct st_batch *b, uint64_t src_off, uint64_t lineno,
+    const char *text, size_t len)
+{
+	line_add(b, 0, src_off, lineno, text, len);
+}
+
+/* Adds the full text of a line (--keep-text). */
+void
+st_batch_add_line(struct st_batch *b, uint64_t src_off, uint64_t lineno,
+    const char *text, size_t len)
+{
+	line_add(b, 1, src_off, lineno, text, len);
+}
+
+/* Adds a spin episode made mostly by thread tno. */
+void
+st_batch_add_episode(struct st_batch *b, int tno, const struct sp_episode *ep)
+{
+	struct st_bepisode e;
+
+	e.tno = tno;
+	e.ep = *ep;
+	PUSH(b, episodes, e);
+}
+
+/* Adds one per-second series row. */
+void
+st_batch_add_series(struct st_batch *b, const struct st_series *s)
+{
+	PUSH(b, series, *s);
+}
+
+/* Adds per-bmap counters. */
+void
+st_batch_add_bmap_stat(struct st_batch *b, const struct st_bmap_stat *s)
+{
+	PUSH(b, bstats, *s);
+}
+
+/* Adds a thread's cumulative figures (replacing earlier ones). */
+void
+st_batch_add_thread_stats(struct st_batch *b, int tno, const struct sp_thread_stats *ts)
+{
+	struct st_bthrstat t;
+
+	t.tno = tno;
+	t.st = *ts;
+	PUSH(b, tstats, t);
+}

@@ -1,0 +1,102 @@
+/*
+ * ingest: log files -> reader -> parser -> spin detector -> store.
+ *
+ * The engine behind `flushscope ingest`.  One struct ig_ingest holds an open
+ * database; ig_file() ingests one input and reports what it did.
+ *
+ * Resumability (see flushscope-ingest(1), "RESUMING"):
+ *  - A file is recognised by its path, or by the checksum of its first
+ *    ST_HEAD_MAX bytes (a renamed/rotated-away copy).  Unchanged and already
+ *    complete: nothing is read, nothing is added.
+ *  - Otherwise the file is read from its start.  Lines before the source's
+ *    done_off are already stored: they only feed the spin detector (whose
+ *    state depends on everything before); lines from done_off on are stored.
+ *    The detector's results (episodes, per-second series, per-thread and
+ *    per-bmap figures) are replaced as a whole by this run.
+ *  - Every commit (each --commit-lines lines) carries the new done_off, so
+ *    a run killed at any moment leaves a consistent database, and the next
+ *    run ends with exactly the rows of an uninterrupted ingest.
+ *  - A file whose first bytes changed, or that is smaller than before, was
+ *    rotated or truncated: that is reported and it becomes a new source;
+ *    the old source's rows stay.
+ *
+ * Writes go to the database on a second thread (a queue of two batches), so
+ * parsing and SQLite overlap.  Memory is bounded by the batch size, the
+ * detector's live bmaps and the SQLite page cache, not by the input size.
+ */
+#ifndef FS_STORE_INGEST_H
+#define FS_STORE_INGEST_H
+
+#include <stdint.h>
+
+#include "analysis/spin.h"
+#include "parsers/event.h"
+#include "store/store.h"
+#include "util/err.h"
+
+struct ig_progress {
+	const char *path;
+	uint64_t bytes;			/* input bytes read so far (decompressed for .gz) */
+	uint64_t total;			/* file size if known (0 = unknown, e.g. stdin/.gz) */
+	uint64_t lines;			/* lines read so far in this file */
+	double seconds;			/* since this file started */
+};
+
+struct ig_options {
+	const char *log_format;		/* PSC_LOG_FORMAT to force, NULL = detect */
+	int keep_text;			/* store every line's text (table lines) */
+	uint64_t commit_lines;		/* lines per transaction; 0 = default (262144) */
+	struct sp_options sp;		/* spin detector options */
+	/* Called from the ingesting thread about 4 times a second; may be NULL. */
+	void (*progress)(void *arg, const struct ig_progress *p);
+	void *progress_arg;
+};
+
+/* Fills in defaults. */
+void ig_options_default(struct ig_options *o);
+
+enum ig_status {
+	IG_NEW = 0,		/* a source seen for the first time */
+	IG_RESUMED,		/* a grown file, or an interrupted ingest completed */
+	IG_UNCHANGED,		/* already fully ingested: nothing added */
+	IG_ROTATED		/* first bytes changed or file shrank: ingested as a new source */
+};
+
+/* Returns "new", "resumed", "unchanged" or "rotated". */
+const char *ig_status_name(enum ig_status s);
+
+#define IG_SAMPLE_MAX 200
+
+/* What one ig_file() call did (counts are of lines stored by this call). */
+struct ig_result {
+	int status;			/* enum ig_status */
+	int64_t source_id;
+	char note[512];			/* why it was rotated, etc.; "" if nothing */
+	uint64_t bytes;			/* bytes read */
+	uint64_t lines;			/* lines stored by this run */
+	uint64_t unparsed;
+	uint64_t events[PS_EV_NKINDS];
+	uint64_t episodes;		/* spin episodes of the whole source after this run */
+	uint64_t sample_lineno;		/* first unparsed line stored by this run (0 = none) */
+	char sample[IG_SAMPLE_MAX];	/* its text (truncated) */
+	char formats[ST_FORMATS_MAX];	/* header formats seen, '\n'-separated */
+	double seconds;
+};
+
+struct ig_ingest;
+
+/* Opens (creating if needed) the database at db_path. */
+struct ig_ingest *ig_new(const char *db_path, const struct ig_options *o, struct fs_err *err);
+
+/*
+ * Ingests one input ("-" = stdin).  Returns 0 and fills *res, or -1 with
+ * err naming the file (and line) on bad input or a database error; what
+ * was committed before the error stays, consistent.
+ */
+int ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res,
+    struct fs_err *err);
+
+/* Closes the database and frees everything. */
+void ig_free(struct ig_ingest *ig);
+
+#endif

@@ -1,0 +1,328 @@
+/*
+ * store: the one storage interface of flushscope.
+ *
+ * Everything that persists parsed logs or reads them back goes through this
+ * header; the first backend is SQLite (store/sqlite.c), a PostgreSQL backend
+ * is planned behind the same calls, so nothing outside store/ names a
+ * database library.  The schema is documented in flushscope-ingest(1) and
+ * README.md ("From a log to a first SQL query").
+ *
+ * Model:
+ *   source   one ingested input (file or stdin); every stored row carries
+ *            (source_id, src_off) = the byte offset of the line it came from
+ *            in that source's (decompressed) stream, so each row leads back
+ *            to its line.
+ *   thread   a logging thread of one source, numbered tno = 0, 1, ... in
+ *            order of first appearance in the source (stable across runs).
+ *   bmap     (fid, bno); its last address and first/last time seen.
+ *   rows     RPCs, write arrivals, bmap state changes, forced flushes,
+ *            unparsed-line samples, optionally the text of every line.
+ *   derived  spin episodes, per-thread stats, per-second series and per-bmap
+ *            counters of a source: written by the detector; a run that
+ *            re-reads a source replaces them (st_batch_replace_derived).
+ *
+ * Writing: fill a struct st_batch, then st_commit() writes it in ONE
+ * transaction together with the source's bookkeeping (done_off, counts),
+ * so a process killed at any moment leaves a consistent database whose
+ * sources row says exactly which lines are stored.
+ *
+ * Reading: st_query_*() call a callback per row (return nonzero from the
+ * callback to stop early).  Strings in rows passed to callbacks are valid
+ * only during the call.
+ *
+ * A struct st_store is used by one thread at a time.  Several processes may
+ * use one database at once (readers during an ingest: WAL, busy timeout).
+ */
+#ifndef FS_STORE_STORE_H
+#define FS_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "analysis/spin.h"
+#include "parsers/event.h"
+#include "util/err.h"
+
+/* Schema version stored in the database (SQLite: PRAGMA user_version). */
+#define ST_SCHEMA_VERSION 1
+
+/* ---- opening ---- */
+
+enum {
+	ST_OPEN_READONLY = 1 << 0,	/* never write; fail if the file is missing */
+	ST_OPEN_CREATE = 1 << 1		/* create the database if it is missing */
+};
+
+struct st_store;
+
+/*
+ * Opens (and with ST_OPEN_CREATE creates or migrates) the database at path.
+ * Returns NULL with err set ("PATH: reason") if the file is not a flushscope
+ * database, has a newer schema, is read-only when writing was asked for, or
+ * cannot be opened.
+ */
+struct st_store *st_open(const char *path, int flags, struct fs_err *err);
+
+/* Closes the database (NULL is fine). */
+void st_close(struct st_store *st);
+
+/* ---- sources ---- */
+
+#define ST_PATH_MAX 4096
+#define ST_FORMATS_MAX 2048
+#define ST_HEAD_MAX 4096	/* bytes hashed to recognise a file */
+
+enum st_source_state {
+	ST_SRC_PARTIAL = 0,	/* ingest started, not finished: derived rows incomplete */
+	ST_SRC_COMPLETE = 1	/* read to its end */
+};
+
+struct st_source {
+	int64_t id;			/* 0 until st_source_add */
+	char path[ST_PATH_MAX];		/* as given (absolute when known); "-" for stdin */
+	uint64_t dev, ino;		/* of the file at the last run (0 for stdin) */
+	uint64_t size;			/* raw file size at the last run */
+	uint64_t head_len;		/* bytes hashed: min(ST_HEAD_MAX, size at first run) */
+	uint64_t head_sum;		/* FNV-1a 64 of the first head_len raw bytes */
+	int gz;				/* gzip-compressed */
+	uint64_t done_off;		/* stream offset just past the last stored line */
+	uint64_t lines;			/* lines stored (= lines before done_off) */
+	uint64_t unparsed;		/* of which had no recognised header */
+	uint64_t events[PS_EV_NKINDS];	/* parsed lines by event kind */
+	char formats[ST_FORMATS_MAX];	/* header formats seen, '\n'-separated */
+	int state;			/* enum st_source_state */
+	int64_t updated;		/* unix time of the last commit */
+};
+
+/* Finds the most recent source with this path: 1 found, 0 none, -1 error. */
+int st_source_find_path(struct st_store *st, const char *path, struct st_source *out,
+    struct fs_err *err);
+
+/* Finds the most recent source whose first head_len bytes hash to head_sum. */
+int st_source_find_head(struct st_store *st, uint64_t head_sum, uint64_t head_len,
+    struct st_source *out, struct fs_err *err);
+
+/* Inserts src (its own transaction) and sets src->id; 0 or -1. */
+int st_source_add(struct st_store *st, struct st_source *src, struct fs_err *err);
+
+/* Calls cb for every source in id order; 0, -1 on error, or cb's nonzero value. */
+int st_query_sources(struct st_store *st, int (*cb)(void *arg, const struct st_source *s),
+    void *arg, struct fs_err *err);
+
+/* ---- row types (adding: tno identifies the thread; thread is NULL) ---- */
+
+enum st_rpc_kind { ST_RPC_SEND = 0, ST_RPC_DONE = 1 };
+
+struct st_rpc {
+	int64_t source_id;		/* set by queries; ignored when adding */
+	uint64_t src_off;		/* byte offset of the line */
+	int tno;			/* thread number within the source, -1 none */
+	const char *thread;		/* queries: thread name (NULL if none) */
+	int64_t ts_us;
+	int kind;			/* enum st_rpc_kind */
+	int64_t xid;			/* -1 if not logged */
+	int64_t off, sz;		/* RPC_SEND offset and size; -1 if not logged */
+	int64_t outstanding;		/* outstandingRpcCnt= / infl=; -1 if not logged */
+	int64_t rc;			/* reply rc (era Z); -1 if not logged */
+	int has_bmap;			/* fid/bno known (era Z) or attributed (era A) */
+	uint64_t fid;
+	int64_t bno;
+	uint64_t req_addr;		/* req@ pointer, 0 if none */
+};
+
+/* A write arrival (WRITE_READY). */
+struct st_write {
+	int64_t source_id;
+	uint64_t src_off;
+	int tno;
+	const char *thread;
+	int64_t ts_us;
+	int has_bmap;
+	uint64_t fid;
+	int64_t bno;
+	uint64_t bmap_addr;		/* 0 if unknown */
+	uint64_t biorq_addr;		/* 0 if unknown */
+	int64_t off, len;		/* within the bmap; -1 if not logged */
+	int msg_id;			/* enum ps_msg */
+};
+
+/* A bmap state change: the bmap left the flush queue (CLEAN). */
+struct st_state {
+	int64_t source_id;
+	uint64_t src_off;
+	int tno;
+	const char *thread;
+	int64_t ts_us;
+	uint64_t fid;
+	int64_t bno;
+	uint64_t bmap_addr;
+	int kind;			/* enum ps_ev_kind (PS_EV_CLEAN) */
+	int msg_id;			/* enum ps_msg: which message */
+	uint32_t flags;			/* bmap flags as logged */
+	int32_t opcnt;
+};
+
+/* A forced flush (era Z `force expire`, or a biorq marked FORCE_EXPIRE). */
+struct st_forced {
+	int64_t source_id;
+	uint64_t src_off;
+	int tno;
+	const char *thread;
+	int64_t ts_us;
+	int has_bmap;
+	uint64_t fid;
+	int64_t bno;
+	uint64_t biorq_addr;
+};
+
+/* Per thread and second: what the flush path did. */
+struct st_series {
+	int64_t source_id;
+	int tno;
+	const char *thread;
+	int64_t sec;			/* unix seconds */
+	uint64_t examinations, wasted;
+	uint64_t passes, useless_passes;
+	uint64_t rpcs_sent, rpcs_done;
+	int64_t max_outstanding;	/* -1 if none logged */
+};
+
+/* Per bmap (and source): examinations and wasted examinations. */
+struct st_bmap_stat {
+	int64_t source_id;
+	uint64_t fid;
+	uint32_t bno;
+	uint64_t examinations, wasted;
+};
+
+/* An episode as stored. */
+struct st_episode_row {
+	int64_t id;
+	int64_t source_id;
+	struct sp_episode ep;		/* thread/tid filled from the threads table */
+};
+
+/* Per-thread figures as stored. */
+struct st_thread_row {
+	int64_t source_id;
+	int tno;
+	struct sp_thread_stats st;
+};
+
+/* An unparsed-line sample or a stored line (--keep-text). */
+struct st_line {
+	int64_t source_id;
+	uint64_t src_off;
+	uint64_t lineno;
+	const char *text;
+	size_t len;
+};
+
+/* ---- batches ---- */
+
+struct st_batch;
+
+/* A new empty batch (NULL if out of memory). */
+struct st_batch *st_batch_new(void);
+
+/* Frees a batch. */
+void st_batch_free(struct st_batch *b);
+
+/* Empties a batch for reuse (keeps its memory). */
+void st_batch_clear(struct st_batch *b);
+
+/* Rows held, and bytes of memory they use (to bound batch size). */
+size_t st_batch_rows(const struct st_batch *b);
+size_t st_batch_bytes(const struct st_batch *b);
+
+/*
+ * The source's bookkeeping to write with the batch (copied).  Every batch
+ * must carry it: done_off/lines/counts advance in the same transaction as
+ * the rows.
+ */
+void st_batch_set_source(struct st_batch *b, const struct st_source *src);
+
+/* Delete the source's derived rows (episodes, series, thread and bmap stats) first. */
+void st_batch_replace_derived(struct st_batch *b);
+
+/*
+ * Adders.  They copy what they are given; an allocation failure is
+ * remembered and reported by st_commit (ENOMEM), so they return nothing.
+ */
+void st_batch_add_thread(struct st_batch *b, int tno, const char *name, size_t namelen,
+    const char *tid, size_t tidlen);
+void st_batch_note_bmap(struct st_batch *b, uint64_t fid, uint32_t bno, uint64_t addr,
+    int64_t ts_us);
+void st_batch_add_rpc(struct st_batch *b, const struct st_rpc *r);
+void st_batch_add_write(struct st_batch *b, const struct st_write *w);
+void st_batch_add_state(struct st_batch *b, const struct st_state *s);
+void st_batch_add_forced(struct st_batch *b, const struct st_forced *f);
+void st_batch_add_unparsed(struct st_batch *b, uint64_t src_off, uint64_t lineno,
+    const char *text, size_t len);
+void st_batch_add_line(struct st_batch *b, uint64_t src_off, uint64_t lineno,
+    const char *text, size_t len);
+/* Derived rows (added to existing counts if the same key is written twice). */
+void st_batch_add_episode(struct st_batch *b, int tno, const struct sp_episode *ep);
+void st_batch_add_series(struct st_batch *b, const struct st_series *s);
+void st_batch_add_bmap_stat(struct st_batch *b, const struct st_bmap_stat *s);
+void st_batch_add_thread_stats(struct st_batch *b, int tno, const struct sp_thread_stats *ts);
+
+/*
+ * Writes the batch and the source row in one transaction.  On error
+ * nothing of the batch is stored (the transaction is rolled back) and err
+ * says why ("DB: database or disk is full", ...).
+ */
+int st_commit(struct st_store *st, struct st_batch *b, struct fs_err *err);
+
+/* ---- queries ---- */
+
+/* Which rows a query returns.  st_filter_init sets "everything". */
+struct st_filter {
+	int64_t source_id;		/* 0 = every source */
+	int has_fid;			/* filter on fid (and bno when >= 0) */
+	uint64_t fid;
+	int64_t bno;			/* -1 = any */
+	const char *thread;		/* thread name, NULL = any */
+	int64_t since_us;		/* rows with ts >= since_us (INT64_MIN = unbounded) */
+	int64_t until_us;		/* rows with ts <= until_us (INT64_MAX = unbounded) */
+};
+
+/* Sets a filter that matches everything. */
+void st_filter_init(struct st_filter *f);
+
+/*
+ * Each query calls cb per matching row in log order (source, offset; for
+ * episodes start time) and returns 0, -1 with err set, or cb's nonzero
+ * return value when cb stopped it.  Time filters apply to: episodes
+ * (overlap of [start,end]), series (sec), the ts of the other rows.
+ */
+int st_query_episodes(struct st_store *st, const struct st_filter *f,
+    int (*cb)(void *arg, const struct st_episode_row *r), void *arg, struct fs_err *err);
+int st_query_thread_stats(struct st_store *st, const struct st_filter *f,
+    int (*cb)(void *arg, const struct st_thread_row *r), void *arg, struct fs_err *err);
+int st_query_series(struct st_store *st, const struct st_filter *f,
+    int (*cb)(void *arg, const struct st_series *r), void *arg, struct fs_err *err);
+int st_query_rpcs(struct st_store *st, const struct st_filter *f,
+    int (*cb)(void *arg, const struct st_rpc *r), void *arg, struct fs_err *err);
+int st_query_writes(struct st_store *st, const struct st_filter *f,
+    int (*cb)(void *arg, const struct st_write *r), void *arg, struct fs_err *err);
+int st_query_states(struct st_store *st, const struct st_filter *f,
+    int (*cb)(void *arg, const struct st_state *r), void *arg, struct fs_err *err);
+int st_query_forced(struct st_store *st, const struct st_filter *f,
+    int (*cb)(void *arg, const struct st_forced *r), void *arg, struct fs_err *err);
+int st_query_bmap_stats(struct st_store *st, const struct st_filter *f,
+    int (*cb)(void *arg, const struct st_bmap_stat *r), void *arg, struct fs_err *err);
+/* Unparsed samples (kept=0) or stored lines (kept=1) of one source (0 = all). */
+int st_query_lines(struct st_store *st, int64_t source_id, int kept,
+    int (*cb)(void *arg, const struct st_line *r), void *arg, struct fs_err *err);
+
+/*
+ * Writes every table's rows to out in a canonical order, without row ids
+ * and commit times: two databases holding the same data dump the same
+ * text (used to check that an interrupted-and-resumed ingest equals an
+ * uninterrupted one).
+ */
+int st_dump(struct st_store *st, FILE *out, struct fs_err *err);
+
+#endif

@@ -1,0 +1,579 @@
+/*
+ * tests/check_ingest.c: `flushscope ingest` end to end, running the real
+ * binary (FS_BIN): JSON summary counts, idempotent re-ingest, grown,
+ * truncated and rotated files, kill -9 and resume, bad inputs.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+Suite *ingest_suite(void);
+
+static char tmpdir[256];
+
+/* Creates a private temporary directory. */
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fs-check-ingest-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+/* Removes it. */
+static void
+teardown(void)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "chmod -R u+w %s; rm -rf %s", tmpdir, tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* A path in the temporary directory (one static buffer per slot). */
+static const char *
+tp(int slot, const char *name)
+{
+	static char buf[8][512];
+
+	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", tmpdir, name);
+	return buf[slot];
+}
+
+/* A path in testdata/. */
+static const char *
+td(const char *name)
+{
+	static char buf[512];
+	const char *d = getenv("FS_TESTDATA");
+
+	snprintf(buf, sizeof(buf), "%s/%s", d ? d : "testdata", name);
+	return buf;
+}
+
+/* The flushscope binary under test. */
+static const char *
+fsbin(void)
+{
+	const char *b = getenv("FS_BIN");
+
+	return b ? b : "./flushscope";
+}
+
+/* Reads a whole file into a malloc'd NUL-terminated string. */
+static char *
+slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long len;
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)len + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+	buf[len] = '\0';
+	fclose(f);
+	if (n != NULL)
+		*n = (size_t)len;
+	return buf;
+}
+
+/* Writes n bytes to a file (mode "w" or "a"). */
+static void
+spit(const char *path, const char *mode, const char *data, size_t n)
+{
+	FILE *f = fopen(path, mode);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fwrite(data, 1, n, f), n);
+	fclose(f);
+}
+
+/*
+ * Runs FS_BIN with args (NULL-terminated), stdin from in (or /dev/null),
+ * stdout/stderr into files out/err of the temp dir; returns the exit status
+ * (128+signal if killed).  If pid_out is set, returns at once with the pid.
+ */
+static int
+run_bin(const char *in, pid_t *pid_out, const char *const *args)
+{
+	const char *argv[32];
+	pid_t pid;
+	int n = 0, st;
+
+	argv[n++] = fsbin();
+	while (*args != NULL && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	if ((pid = fork()) == 0) {
+		int fd0 = open(in ? in : "/dev/null", O_RDONLY);
+		int fd1 = open(tp(7, "out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fd2 = open(tp(7, "err"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd0, 0);
+		dup2(fd1, 1);
+		dup2(fd2, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	if (pid_out != NULL) {
+		*pid_out = pid;
+		return 0;
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+#define RUN(...) run_bin(NULL, NULL, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* The canonical dump of a database. */
+static char *
+dump_db(const char *db)
+{
+	struct fs_err err;
+	struct st_store *st = st_open(db, ST_OPEN_READONLY, &err);
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	f = open_memstream(&buf, &n);
+	ck_assert_int_eq(st_dump(st, f, &err), 0);
+	fclose(f);
+	st_close(st);
+	return buf;
+}
+
+/*
+ * Every row of the dump `before` is still in `after` (bmaps rows excepted:
+ * they are shared by all sources and legitimately updated).
+ */
+static void
+assert_rows_kept(const char *before, const char *after)
+{
+	const char *p = before;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, "\n");
+		char *row = strndup(p, n + 1);
+
+		if (strncmp(row, "bmaps|", 6) != 0)
+			ck_assert_msg(strstr(after, row) != NULL, "row lost: %s", row);
+		free(row);
+		p += n + (p[n] == '\n');
+	}
+}
+
+/* Asserts that the captured stdout contains s. */
+static void
+out_has(const char *s)
+{
+	char *o = slurp(tp(7, "out"), NULL);
+
+	ck_assert_msg(strstr(o, s) != NULL, "stdout lacks '%s':\n%s", s, o);
+	free(o);
+}
+
+/* Asserts that the captured stderr contains s. */
+static void
+err_has(const char *s)
+{
+	char *e = slurp(tp(7, "err"), NULL);
+
+	ck_assert_msg(strstr(e, s) != NULL, "stderr lacks '%s':\n%s", s, e);
+	free(e);
+}
+
+/* Counts newline-terminated lines in a file. */
+static long
+count_lines(const char *path)
+{
+	size_t n, i;
+	char *s = slurp(path, &n);
+	long c = 0;
+
+	for (i = 0; i < n; i++)
+		c += s[i] == '\n';
+	free(s);
+	return c;
+}
+
+/* The seed excerpt: 13 lines, 6 EXAMINE, 7 REQUEUE, 2 episodes, zero unparsed. */
+START_TEST(seed_json)
+{
+	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "s.db"), "--format=json",
+	    td("seed-excerpt.log")), 0);
+	out_has("\"lines\":13,");
+	out_has("\"unparsed\":0,");
+	out_has("\"EXAMINE\":6,");
+	out_has("\"REQUEUE\":7,");
+	out_has("\"RPC_SEND\":0,");
+	out_has("\"formats\":[\"[%s:%06u %n:%i:%T:%F:%l] \"]");
+	out_has("\"episodes\":2,");
+	out_has("\"status\":\"new\"");
+}
+END_TEST
+
+/* The bundled sample parses completely; the table summary goes to stderr. */
+START_TEST(sample_table)
+{
+	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "s.db"), td("sample.log")), 0);
+	err_has("2500 lines");
+	err_has("unparsed  0\n");
+	err_has("EXAMINE ");
+	err_has("spin episodes");
+	{
+		size_t n;
+		char *o = slurp(tp(7, "out"), &n);
+
+		ck_assert_uint_eq(n, 0);	/* nothing on stdout in table mode */
+		free(o);
+	}
+}
+END_TEST
+
+/* Re-ingesting the same file adds nothing. */
+START_TEST(idempotent)
+{
+	char *a, *b;
+
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "i.db"), td("sample.log")), 0);
+	a = dump_db(tp(0, "i.db"));
+	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "i.db"), "--format=json",
+	    td("sample.log")), 0);
+	out_has("\"lines\":0,");
+	out_has("\"status\":\"unchanged\"");
+	b = dump_db(tp(0, "i.db"));
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+}
+END_TEST
+
+/* A grown file adds only the new lines and ends equal to a one-shot ingest. */
+START_TEST(grown)
+{
+	size_t n, half;
+	char *data = slurp(td("sample.log"), &n), *a, *b;
+	const char *log = tp(1, "g.log");
+
+	for (half = n / 2; data[half - 1] != '\n'; half++)
+		;
+	spit(log, "w", data, half);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "g.db"), log), 0);
+	spit(log, "a", data + half, n - half);
+	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "g.db"), "--format=json", log), 0);
+	out_has("\"status\":\"resumed\"");
+	{
+		char want[64];
+		long total = count_lines(td("sample.log")), first = 0;
+		size_t i;
+
+		for (i = 0; i < half; i++)
+			first += data[i] == '\n';
+		snprintf(want, sizeof(want), "\"lines\":%ld,", total - first);
+		out_has(want);
+	}
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(2, "g2.db"), log), 0);
+	a = dump_db(tp(0, "g.db"));
+	b = dump_db(tp(2, "g2.db"));
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	free(data);
+}
+END_TEST
+
+/* Counts sources. */
+static int
+count_src(void *arg, const struct st_source *s)
+{
+	(void)s;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* A truncated (0) or rotated (1) file is reported and becomes a new source. */
+START_TEST(truncated_rotated)
+{
+	size_t n;
+	char *data = slurp(td("sample.log"), &n);
+	const char *log = tp(1, "t.log");
+
+	spit(log, "w", data, n);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "t.db"), log), 0);
+	if (_i == 0)
+		spit(log, "w", data, n / 3);
+	else {
+		data[1] = '9';		/* a different first line: another file */
+		spit(log, "w", data, n);
+	}
+	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "t.db"), "--format=json", log), 0);
+	out_has("\"status\":\"rotated\"");
+	err_has(_i == 0 ? "truncated" : "rotated");
+	err_has("t.log");
+	{
+		struct fs_err err;
+		struct st_store *st = st_open(tp(0, "t.db"), ST_OPEN_READONLY, &err);
+		int nsrc = 0;
+
+		ck_assert_ptr_nonnull(st);
+		/* the old source is kept beside the new one */
+		ck_assert_int_eq(st_query_sources(st, count_src, &nsrc, &err), 0);
+		ck_assert_int_eq(nsrc, 2);
+		st_close(st);
+	}
+	free(data);
+}
+END_TEST
+
+/* Reads done_off of the newest source with path, or 0. */
+static uint64_t
+done_off(const char *db, const char *path, int *state)
+{
+	struct fs_err err;
+	struct st_store *st = st_open(db, ST_OPEN_READONLY, &err);
+	struct st_source s;
+	uint64_t off = 0;
+
+	*state = -1;
+	if (st == NULL)
+		return 0;
+	if (st_source_find_path(st, path, &s, &err) == 1) {
+		off = s.done_off;
+		*state = s.state;
+	}
+	st_close(st);
+	return off;
+}
+
+/* kill -9 during ingest, twice, then resume: same rows as an uninterrupted run. */
+START_TEST(kill_resume)
+{
+	const char *log = tp(1, "k.log"), *db = tp(0, "k.db");
+	char *data, *a, *b, abs[4096];
+	size_t n;
+	int i, kills = 0, attempt;
+
+	data = slurp(td("sample.log"), &n);
+	spit(log, "w", data, n);
+	for (i = 0; i < 29; i++)
+		spit(log, "a", data, n);
+	free(data);
+	ck_assert_ptr_nonnull(realpath(log, abs));
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		pid_t pid;
+		int st, state;
+		uint64_t off = 0, last;
+		struct timespec ms = { 0, 200000 };
+
+		last = done_off(db, abs, &state);
+		run_bin(NULL, &pid, (const char *const[]){ "ingest", "-q", "-d", db,
+		    "--commit-lines", "97", "--keep-text", log, NULL });
+		/* wait for a commit beyond the previous one, then kill at once */
+		for (i = 0; i < 200000; i++) {
+			off = done_off(db, abs, &state);
+			if (off > last || waitpid(pid, &st, WNOHANG) == pid)
+				break;
+			nanosleep(&ms, NULL);
+		}
+		if (kill(pid, SIGKILL) == 0 && waitpid(pid, &st, 0) == pid &&
+		    WIFSIGNALED(st))
+			kills++;
+		off = done_off(db, abs, &state);
+		if (state != ST_SRC_PARTIAL)
+			break;
+	}
+	ck_assert_msg(kills > 0, "the ingest always finished before it could be killed");
+	/* the database is consistent: readable, partial, then completed */
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, "--commit-lines", "97", "--keep-text",
+	    log), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(2, "k2.db"), "--keep-text", log), 0);
+	a = dump_db(db);
+	b = dump_db(tp(2, "k2.db"));
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+}
+END_TEST
+
+/* Bad inputs: exit 3 and a message naming the file. */
+START_TEST(bad_input)
+{
+	static const char *const what[] = {
+		"missing", "directory", "corrupt-gz", "text-db", "foreign-db"
+	};
+	const char *db = tp(0, "b.db"), *arg = NULL, *want = NULL;
+	char *before = NULL;
+
+	switch (_i) {
+	case 0:
+		arg = tp(1, "no-such.log");
+		want = "no-such.log";
+		break;
+	case 1:
+		arg = tmpdir;
+		want = tmpdir;
+		break;
+	case 2:
+		arg = tp(1, "bad.log.gz");
+		spit(arg, "w", "\x1f\x8b\x08\x00garbagegarbagegarbage\n", 26);
+		want = "bad.log.gz";
+		break;
+	case 3:
+		spit(db, "w", "not a database\n", 15);
+		arg = td("seed-excerpt.log");
+		want = "not a flushscope database";
+		break;
+	case 4:
+		if (system("command -v sqlite3 >/dev/null") != 0)
+			return;
+		{
+			char cmd[700];
+
+			snprintf(cmd, sizeof(cmd), "sqlite3 %s 'CREATE TABLE t(x); INSERT INTO t"
+			    " VALUES(1)'", db);
+			ck_assert_int_eq(system(cmd), 0);
+		}
+		arg = td("seed-excerpt.log");
+		want = "not a flushscope database";
+		break;
+	}
+	if (_i < 3) {
+		/* something already stored must survive the failed run */
+		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td("seed-excerpt.log")), 0);
+		before = dump_db(db);
+	}
+	ck_assert_msg(RUN("ingest", "-q", "-d", db, arg) == 3, "case %s", what[_i]);
+	err_has(want);
+	if (_i >= 3)
+		err_has(db);
+	if (before != NULL) {
+		char *after = dump_db(db);
+
+		/* the seed source is intact (a failed file may add its own partial source) */
+		assert_rows_kept(before, after);
+		free(after);
+		free(before);
+	}
+	if (_i == 3) {
+		char *s = slurp(db, NULL);
+
+		ck_assert_str_eq(s, "not a database\n");	/* untouched */
+		free(s);
+	}
+}
+END_TEST
+
+/* Usage errors exit 2. */
+START_TEST(usage_errors)
+{
+	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "u.db")), 2);
+	err_has("no input files");
+	ck_assert_int_eq(RUN("ingest", "--format=xml", td("seed-excerpt.log")), 2);
+	ck_assert_int_eq(RUN("ingest", "--bogus", td("seed-excerpt.log")), 2);
+	ck_assert_int_eq(RUN("ingest", "--help"), 0);
+	out_has("usage: flushscope ingest");
+}
+END_TEST
+
+/* Unparsed lines are counted, sampled with file:line, never dropped. */
+START_TEST(unparsed_and_stdin)
+{
+	const char *log = tp(1, "u.log");
+	size_t n;
+	char *data = slurp(td("seed-excerpt.log"), &n);
+
+	spit(log, "w", data, n);
+	spit(log, "a", "garbage line one\n", 17);
+	spit(log, "a", "garbage line two", 16);	/* no final newline */
+	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "u.db"), log), 0);
+	err_has("unparsed  2 (first: ");
+	err_has("u.log:14: garbage line one");
+	err_has("15 lines");
+	/* the same through stdin, JSON */
+	ck_assert_int_eq(run_bin(log, NULL, (const char *const[]){ "ingest", "-d",
+	    tp(0, "u2.db"), "--format=json", "-", NULL }), 0);
+	out_has("\"lines\":15,");
+	out_has("\"unparsed\":2,");
+	out_has("\"line\":14,");
+	free(data);
+}
+END_TEST
+
+/* A database write failure (file size limit: like a full disk) exits 3, keeps old rows. */
+START_TEST(disk_full)
+{
+	const char *db = tp(0, "f.db"), *log = tp(1, "f.log");
+	char *data, *before, *after;
+	size_t n;
+	int i;
+	pid_t pid;
+	int st;
+
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td("seed-excerpt.log")), 0);
+	before = dump_db(db);
+	data = slurp(td("sample.log"), &n);
+	spit(log, "w", data, n);
+	for (i = 0; i < 9; i++)
+		spit(log, "a", data, n);
+	free(data);
+	if ((pid = fork()) == 0) {
+		struct rlimit rl = { 2u << 20, 2u << 20 };
+		int fd = open(tp(7, "err"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		signal(SIGXFSZ, SIG_IGN);
+		setrlimit(RLIMIT_FSIZE, &rl);
+		dup2(fd, 2);
+		execl(fsbin(), fsbin(), "ingest", "-q", "-d", db, "--keep-text", log,
+		    (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status %d", st);
+	err_has(db);
+	after = dump_db(db);
+	assert_rows_kept(before, after);
+	free(before);
+	free(after);
+}
+END_TEST
+
+/* Builds the ingest suite. */
+Suite *
+ingest_suite(void)
+{
+	Suite *s = suite_create("ingest");
+	TCase *tc = tcase_create("cli");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, seed_json);
+	tcase_add_test(tc, sample_table);
+	tcase_add_test(tc, idempotent);
+	tcase_add_test(tc, grown);
+	tcase_add_loop_test(tc, truncated_rotated, 0, 2);
+	tcase_add_test(tc, kill_resume);
+	tcase_add_loop_test(tc, bad_input, 0, 5);
+	tcase_add_test(tc, usage_errors);
+	tcase_add_test(tc, unparsed_and_stdin);
+	tcase_add_test(tc, disk_full);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,406 @@
+/*
+ * tests/check_store.c: the storage interface (store/store.h) on SQLite:
+ * schema creation and refusal, sources, batch commits, queries, dump.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+Suite *store_suite(void);
+
+static char tmpdir[256];
+
+/* Creates a private temporary directory for one test. */
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fs-check-store-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+/* Removes the temporary directory. */
+static void
+teardown(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Path of a file in the temporary directory (static buffer per slot). */
+static const char *
+tpath(int slot, const char *name)
+{
+	static char buf[4][512];
+
+	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", tmpdir, name);
+	return buf[slot];
+}
+
+/* Writes text to a file. */
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Opens a new database and adds one source. */
+static struct st_store *
+open_with_source(struct st_source *src)
+{
+	struct fs_err err;
+	struct st_store *st = st_open(tpath(0, "t.db"), ST_OPEN_CREATE, &err);
+
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	memset(src, 0, sizeof(*src));
+	snprintf(src->path, sizeof(src->path), "/var/log/x.log");
+	src->head_sum = 42;
+	src->head_len = 4096;
+	ck_assert_int_eq(st_source_add(st, src, &err), 0);
+	ck_assert_int_gt(src->id, 0);
+	return st;
+}
+
+START_TEST(create_and_reopen)
+{
+	struct st_source src, got;
+	struct fs_err err;
+	struct st_store *st = open_with_source(&src);
+
+	st_close(st);
+	st = st_open(tpath(0, "t.db"), ST_OPEN_READONLY, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	ck_assert_int_eq(st_source_find_path(st, "/var/log/x.log", &got, &err), 1);
+	ck_assert_int_eq(got.id, src.id);
+	ck_assert_int_eq(got.state, ST_SRC_PARTIAL);
+	ck_assert_int_eq(st_source_find_path(st, "/nope", &got, &err), 0);
+	ck_assert_int_eq(st_source_find_head(st, 42, 4096, &got, &err), 1);
+	ck_assert_int_eq(st_source_find_head(st, 43, 4096, &got, &err), 0);
+	st_close(st);
+}
+END_TEST
+
+/* Bad databases: each is refused with a message naming the file. */
+START_TEST(refuse_foreign)
+{
+	static const char *const cases[] = { "text", "foreign", "newer", "missing-ro" };
+	const char *path = tpath(1, "bad.db");
+	struct fs_err err;
+	struct st_store *st;
+	char cmd[1200];
+	int flags = ST_OPEN_CREATE;
+
+	switch (_i) {
+	case 0:
+		write_file(path, "this is not a database, it is a log line\n"
+		    "[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639] x\n");
+		break;
+	case 1:
+		/* a database made by someone else: a table of theirs */
+		snprintf(cmd, sizeof(cmd), "sqlite3 %s 'CREATE TABLE theirs(x)' 2>/dev/null", path);
+		if (system(cmd) != 0)
+			return;		/* no sqlite3 shell: nothing to test */
+		break;
+	case 2:
+		{
+			struct st_store *o = st_open(path, ST_OPEN_CREATE, &err);
+
+			ck_assert_ptr_nonnull(o);
+			st_close(o);
+			snprintf(cmd, sizeof(cmd), "sqlite3 %s 'PRAGMA user_version=99'"
+			    " 2>/dev/null", path);
+			if (system(cmd) != 0)
+				return;		/* no sqlite3 shell: nothing to test */
+		}
+		break;
+	case 3:
+		flags = ST_OPEN_READONLY;
+		path = tpath(1, "missing.db");
+		break;
+	}
+	st = st_open(path, flags, &err);
+	ck_assert_msg(st == NULL, "case %s opened", cases[_i]);
+	ck_assert_msg(strstr(err.msg, path) != NULL, "case %s: '%s'", cases[_i], err.msg);
+	if (_i == 2)
+		ck_assert_msg(strstr(err.msg, "newer") != NULL, "%s", err.msg);
+	if (_i == 0 || _i == 1)
+		ck_assert_msg(strstr(err.msg, "not a flushscope database") != NULL, "%s",
+		    err.msg);
+}
+END_TEST
+
+START_TEST(readonly_file)
+{
+	struct st_source src;
+	struct fs_err err;
+	struct st_store *st = open_with_source(&src);
+
+	st_close(st);
+	ck_assert_int_eq(chmod(tpath(0, "t.db"), 0444), 0);
+	if (access(tpath(0, "t.db"), W_OK) == 0)
+		return;		/* root: permissions do not apply */
+	st = st_open(tpath(0, "t.db"), ST_OPEN_CREATE, &err);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err.msg, "read-only") != NULL, "%s", err.msg);
+}
+END_TEST
+
+struct collect {
+	int n;
+	int64_t a[16];
+	char s[16][160];
+};
+
+/* Collects RPC xids and thread names. */
+static int
+rpc_cb(void *arg, const struct st_rpc *r)
+{
+	struct collect *c = arg;
+
+	c->a[c->n] = r->xid;
+	snprintf(c->s[c->n], sizeof(c->s[0]), "%s", r->thread ? r->thread : "-");
+	c->n++;
+	return 0;
+}
+
+/* Collects episode cycle counts and thread names. */
+static int
+ep_cb(void *arg, const struct st_episode_row *r)
+{
+	struct collect *c = arg;
+
+	c->a[c->n] = (int64_t)r->ep.cycles;
+	snprintf(c->s[c->n], sizeof(c->s[0]), "%s/%s", r->ep.thread,
+	    sp_cause_name(r->ep.cause));
+	c->n++;
+	return 0;
+}
+
+/* Collects series wasted counts (summed) per row. */
+static int
+series_cb(void *arg, const struct st_series *r)
+{
+	struct collect *c = arg;
+
+	c->a[c->n++] = (int64_t)r->wasted;
+	return 0;
+}
+
+/* Stops after the first row. */
+static int
+stop_cb(void *arg, const struct st_rpc *r)
+{
+	(void)r;
+	(*(int *)arg)++;
+	return 7;
+}
+
+START_TEST(batch_commit_and_query)
+{
+	struct st_source src;
+	struct fs_err err;
+	struct st_store *st = open_with_source(&src);
+	struct st_batch *b = st_batch_new();
+	struct st_rpc r;
+	struct sp_episode ep;
+	struct st_series se;
+	struct st_filter f;
+	struct collect c;
+	int stops = 0;
+
+	st_batch_add_thread(b, 0, "msbflushthr", 11, "23667", 5);
+	st_batch_add_thread(b, 1, "msbflushrpcthr", 14, "23668", 5);
+	memset(&r, 0, sizeof(r));
+	r.tno = 0;
+	r.ts_us = 1000000;
+	r.kind = ST_RPC_SEND;
+	r.xid = 1412;
+	r.off = 1015808;
+	r.sz = 32768;
+	r.outstanding = -1;
+	r.rc = -1;
+	r.has_bmap = 1;
+	r.fid = 0x80000002d907bULL;
+	r.bno = 1;
+	r.src_off = 100;
+	st_batch_add_rpc(b, &r);
+	r.tno = 1;
+	r.kind = ST_RPC_DONE;
+	r.src_off = 300;
+	r.ts_us = 3000000;
+	r.xid = 1413;
+	st_batch_add_rpc(b, &r);
+	st_batch_note_bmap(b, 0x80000002d907bULL, 1, 0x881330, 1000000);
+	st_batch_note_bmap(b, 0x80000002d907bULL, 1, 0x881331, 2000000);
+	memset(&ep, 0, sizeof(ep));
+	ep.fid = 0x80000002d907bULL;
+	ep.bno = 1;
+	ep.start_us = 1000000;
+	ep.end_us = 1004000;
+	ep.cycles = 3;
+	ep.period_us = 2160;
+	ep.outstanding_min = ep.outstanding_max = 75;
+	ep.cause = SP_CAUSE_INFLIGHT;
+	st_batch_add_episode(b, 0, &ep);
+	memset(&se, 0, sizeof(se));
+	se.tno = 0;
+	se.sec = 1;
+	se.wasted = 3;
+	se.max_outstanding = 75;
+	st_batch_add_series(b, &se);
+	st_batch_add_series(b, &se);	/* same key: added up */
+	src.done_off = 400;
+	src.lines = 4;
+	src.events[PS_EV_RPC_SEND] = 1;
+	st_batch_set_source(b, &src);
+	ck_assert_int_gt((int)st_batch_rows(b), 0);
+	ck_assert_msg(st_commit(st, b, &err) == 0, "%s", err.msg);
+
+	st_filter_init(&f);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_cb, &c, &err), 0);
+	ck_assert_int_eq(c.n, 2);
+	ck_assert_int_eq(c.a[0], 1412);
+	ck_assert_str_eq(c.s[0], "msbflushthr");
+	ck_assert_str_eq(c.s[1], "msbflushrpcthr");
+
+	/* filters: thread, time */
+	f.thread = "msbflushrpcthr";
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_cb, &c, &err), 0);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_int_eq(c.a[0], 1413);
+	st_filter_init(&f);
+	f.until_us = 2000000;
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_cb, &c, &err), 0);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_int_eq(c.a[0], 1412);
+	st_filter_init(&f);
+	ck_assert_int_eq(st_query_rpcs(st, &f, stop_cb, &stops, &err), 7);
+	ck_assert_int_eq(stops, 1);
+
+	/* episodes by fid/bno */
+	f.has_fid = 1;
+	f.fid = 0x80000002d907bULL;
+	f.bno = 1;
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(st_query_episodes(st, &f, ep_cb, &c, &err), 0);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_int_eq(c.a[0], 3);
+	ck_assert_str_eq(c.s[0], "msbflushthr/inflight");
+	f.bno = 2;
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(st_query_episodes(st, &f, ep_cb, &c, &err), 0);
+	ck_assert_int_eq(c.n, 0);
+
+	st_filter_init(&f);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(st_query_series(st, &f, series_cb, &c, &err), 0);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_int_eq(c.a[0], 6);
+
+	/* replacing derived rows empties episodes and series */
+	st_batch_clear(b);
+	st_batch_replace_derived(b);
+	st_batch_set_source(b, &src);
+	ck_assert_int_eq(st_commit(st, b, &err), 0);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(st_query_episodes(st, &f, ep_cb, &c, &err), 0);
+	ck_assert_int_eq(c.n, 0);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_cb, &c, &err), 0);
+	ck_assert_int_eq(c.n, 2);
+
+	{
+		struct st_source got;
+
+		ck_assert_int_eq(st_source_find_path(st, src.path, &got, &err), 1);
+		ck_assert_uint_eq(got.done_off, 400);
+		ck_assert_uint_eq(got.events[PS_EV_RPC_SEND], 1);
+	}
+	st_batch_free(b);
+	st_close(st);
+}
+END_TEST
+
+/* The same rows committed in different batch splits dump identically. */
+START_TEST(dump_canonical)
+{
+	struct fs_err err;
+	char *out[2];
+	size_t outn[2];
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		struct st_source src;
+		struct st_store *st;
+		struct st_batch *b = st_batch_new();
+		FILE *mf;
+		int i;
+		char name[16];
+
+		snprintf(name, sizeof(name), "d%d.db", k);
+		st = st_open(tpath(2, name), ST_OPEN_CREATE, &err);
+		ck_assert_ptr_nonnull(st);
+		memset(&src, 0, sizeof(src));
+		snprintf(src.path, sizeof(src.path), "x");
+		ck_assert_int_eq(st_source_add(st, &src, &err), 0);
+		for (i = 0; i < 10; i++) {
+			struct st_write w;
+
+			memset(&w, 0, sizeof(w));
+			w.src_off = (uint64_t)i * 10;
+			w.tno = -1;
+			w.off = w.len = -1;
+			w.ts_us = i;
+			st_batch_add_write(b, &w);
+			src.done_off = w.src_off + 10;
+			if (k == 1 && i % 3 == 2) {
+				st_batch_set_source(b, &src);
+				ck_assert_int_eq(st_commit(st, b, &err), 0);
+				st_batch_clear(b);
+			}
+		}
+		st_batch_set_source(b, &src);
+		ck_assert_int_eq(st_commit(st, b, &err), 0);
+		mf = open_memstream(&out[k], &outn[k]);
+		ck_assert_int_eq(st_dump(st, mf, &err), 0);
+		fclose(mf);
+		st_batch_free(b);
+		st_close(st);
+	}
+	ck_assert_uint_gt(outn[0], 100);
+	ck_assert_str_eq(out[0], out[1]);
+	free(out[0]);
+	free(out[1]);
+}
+END_TEST
+
+/* Builds the store suite. */
+Suite *
+store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("sqlite");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, create_and_reopen);
+	tcase_add_loop_test(tc, refuse_foreign, 0, 4);
+	tcase_add_test(tc, readonly_file);
+	tcase_add_test(tc, batch_commit_and_query);
+	tcase_add_test(tc, dump_canonical);
+	suite_add_tcase(s, tc);
+	return s;
+}
