@@ -1,0 +1,990 @@
+/*
+ * Replay of a workload through libflush, the fidelity check, the verify
+ * comparison and the report writers.  See analysis/replay.h.
+ */
+#include "analysis/replay.h"
+
+#include "analysis/plot.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fills the replay defaults. */
+void
+rp_options_default(struct rp_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->clock = FL_CLOCK_VIRTUAL;
+	o->speed = 1.0;
+	o->repeat = 1;
+	o->calibrate = 1;
+}
+
+/* Frees a result's arrays. */
+void
+rp_result_free(struct rp_result *r)
+{
+	free(r->lat_ns);
+	free(r->cpu_runs);
+	r->lat_ns = NULL;
+	r->cpu_runs = NULL;
+	r->nlat = 0;
+}
+
+/*
+ * The service model handed to the engine's transport callback.  Recorded
+ * RPCs are grouped by bmap (sorted by fid, bno, then time); each group keeps
+ * a cursor past its used prefix so a lookup scans a bounded window.
+ */
+struct svc {
+	const struct wl_workload *w;
+	double speed;
+	const struct wl_event **rpc;	/* recorded RPCs sorted by (fid, bno, t) */
+	size_t nrpc;
+	char *used;
+	size_t *cursor;			/* per rpc index of a group's first entry */
+	const int64_t *samples;
+	size_t nsamples;
+	int64_t *own_samples;
+	uint64_t nsampled, nrecorded, ndefault;
+};
+
+/* Orders recorded RPCs by bmap, then time. */
+static int
+rpc_cmp(const void *a, const void *b)
+{
+	const struct wl_event *x = *(const struct wl_event *const *)a;
+	const struct wl_event *y = *(const struct wl_event *const *)b;
+
+	if (x->fid != y->fid)
+		return x->fid < y->fid ? -1 : 1;
+	if (x->bno != y->bno)
+		return x->bno < y->bno ? -1 : 1;
+	if (x->t_us != y->t_us)
+		return x->t_us < y->t_us ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Builds the service model of w. */
+static int
+svc_init(struct svc *s, const struct wl_workload *w, double speed, struct fs_err *err)
+{
+	size_t i, n = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->w = w;
+	s->speed = speed;
+	for (i = 0; i < w->n; i++)
+		if (w->ev[i].kind == WL_RPC)
+			n++;
+	s->rpc = calloc(n ? n : 1, sizeof(*s->rpc));
+	s->used = calloc(n ? n : 1, 1);
+	s->cursor = calloc(n ? n : 1, sizeof(*s->cursor));
+	if (!s->rpc || !s->used || !s->cursor)
+		return fs_err_set(err, ENOMEM, "replay: out of memory");
+	for (i = 0; i < w->n; i++)
+		if (w->ev[i].kind == WL_RPC)
+			s->rpc[s->nrpc++] = &w->ev[i];
+	qsort(s->rpc, s->nrpc, sizeof(*s->rpc), rpc_cmp);
+	for (i = 0; i < s->nrpc; i++)
+		s->cursor[i] = (i > 0 && s->rpc[i]->fid == s->rpc[i - 1]->fid &&
+		    s->rpc[i]->bno == s->rpc[i - 1]->bno) ? s->cursor[i - 1] : i;
+	s->samples = w->samples;
+	s->nsamples = w->nsamples;
+	if (s->nsamples == 0) {
+		/* a hand-written file may give latencies only on its rpc lines */
+		s->own_samples = calloc(s->nrpc ? s->nrpc : 1, sizeof(*s->own_samples));
+		if (s->own_samples == NULL)
+			return fs_err_set(err, ENOMEM, "replay: out of memory");
+		for (i = 0; i < w->n; i++)
+			if (w->ev[i].kind == WL_RPC && w->ev[i].lat_us >= 0)
+				s->own_samples[s->nsamples++] = w->ev[i].lat_us;
+		s->samples = s->own_samples;
+	}
+	return 0;
+}
+
+/* Frees the service model. */
+static void
+svc_free(struct svc *s)
+{
+	free(s->rpc);
+	free(s->used);
+	free(s->cursor);
+	free(s->own_samples);
+}
+
+/* Finds the first recorded RPC of (fid, bno); returns nrpc if none. */
+static size_t
+svc_group(const struct svc *s, uint64_t fid, uint32_t bno)
+{
+	size_t lo = 0, hi = s->nrpc;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct wl_event *e = s->rpc[mid];
+
+		if (e->fid < fid || (e->fid == fid && e->bno < bno))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->nrpc && s->rpc[lo]->fid == fid && s->rpc[lo]->bno == bno)
+		return lo;
+	return s->nrpc;
+}
+
+/* The transport callback: the latency of one RPC the engine issued. */
+static uint64_t
+svc_latency(void *arg, const struct fl_rpc_info *rpc)
+{
+	struct svc *s = arg;
+	size_t g = svc_group(s, rpc->fid, rpc->bno), i, k;
+	int64_t lat = -1;
+
+	if (g < s->nrpc) {
+		size_t start = s->cursor[g];
+
+		for (i = start, k = 0; i < s->nrpc && k < 256 &&
+		    s->rpc[i]->fid == rpc->fid && s->rpc[i]->bno == rpc->bno; i++, k++) {
+			const struct wl_event *e = s->rpc[i];
+
+			if (s->used[i])
+				continue;
+			if (e->off < (uint64_t)rpc->off + rpc->len && rpc->off < e->off + e->len) {
+				s->used[i] = 1;
+				lat = e->lat_us;
+				break;
+			}
+		}
+		while (start < s->nrpc && s->used[start] && s->rpc[start]->fid == rpc->fid &&
+		    s->rpc[start]->bno == rpc->bno)
+			start++;
+		s->cursor[g] = start;
+	}
+	if (lat >= 0)
+		s->nrecorded++;
+	else if (s->nsamples > 0) {
+		lat = s->samples[(s->nsampled * 2654435761u) % s->nsamples];
+		s->nsampled++;
+	} else {
+		lat = s->w->default_lat_us;
+		s->ndefault++;
+	}
+	return (uint64_t)((double)lat * 1000.0 / s->speed);
+}
+
+/* What the trace observer collects during one run. */
+struct obs {
+	int64_t pass_t[64];		/* start of the current pass per thread */
+	int pass_seen[64];		/* current pass examined something */
+	int64_t last_visible[64];	/* start of the previous visible pass */
+	int64_t *gaps;
+	size_t ngaps, capgaps;
+	uint64_t visible;
+	const uint64_t *ready_ns;	/* ready time per input write (id) */
+	size_t nwrites;
+	uint64_t *lat;
+	size_t nlat, caplat;
+	int keep;
+	int oom;
+	int64_t pending, inflight;	/* writes not yet sent, RPCs not yet done */
+	uint64_t idle;			/* wake-ups with neither */
+};
+
+/* Appends to a growable uint64/int64 array. */
+static int
+push64(void *arrp, size_t *n, size_t *cap, uint64_t v)
+{
+	uint64_t **arr = arrp;
+
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 1024;
+		uint64_t *na = realloc(*arr, nc * sizeof(**arr));
+
+		if (na == NULL)
+			return -1;
+		*arr = na;
+		*cap = nc;
+	}
+	(*arr)[(*n)++] = v;
+	return 0;
+}
+
+/* The engine's trace callback: visible passes and ready->issue samples. */
+static void
+observe(void *arg, const struct fl_trace_ev *ev)
+{
+	struct obs *o = arg;
+	unsigned th = ev->thread < 64 ? ev->thread : 63;
+
+	switch (ev->kind) {
+	case FL_TR_ARRIVE:
+		o->pending++;
+		break;
+	case FL_TR_SEND:
+		o->inflight++;
+		break;
+	case FL_TR_DONE:
+		o->inflight--;
+		break;
+	case FL_TR_WAKE:
+		if (o->pending <= 0 && o->inflight <= 0)
+			o->idle++;
+		break;
+	case FL_TR_PASS:
+		o->pass_t[th] = (int64_t)ev->t_ns;
+		o->pass_seen[th] = 0;
+		break;
+	case FL_TR_EXAMINE:
+		if (o->pass_seen[th])
+			break;
+		o->pass_seen[th] = 1;
+		o->visible++;
+		if (o->last_visible[th] >= 0 && o->pass_t[th] > o->last_visible[th] &&
+		    push64(&o->gaps, &o->ngaps, &o->capgaps,
+		    (uint64_t)(o->pass_t[th] - o->last_visible[th])) < 0)
+			o->oom = 1;
+		o->last_visible[th] = o->pass_t[th];
+		break;
+	case FL_TR_BIORQ_SENT:
+		o->pending--;
+		if (o->keep && ev->id < o->nwrites) {
+			/* the batch's first RPC if given, else the time it went in flight */
+			uint64_t at = ev->rpc != NULL ? ev->rpc->issue_ns : ev->t_ns;
+
+			if (push64(&o->lat, &o->nlat, &o->caplat, at > o->ready_ns[ev->id] ?
+			    at - o->ready_ns[ev->id] : 0) < 0)
+				o->oom = 1;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* Compares uint64 values for qsort. */
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One engine run of w under configuration c; fills st. */
+static int
+run_once(const struct wl_workload *w, const struct fl_config *c, double speed,
+    struct fl_stats *st, struct fs_err *err)
+{
+	struct fl_engine *e;
+	size_t i;
+	int rc = 0;
+
+	if ((e = fl_engine_new(c, err)) == NULL)
+		return -1;
+	for (i = 0; i < w->n && rc == 0; i++) {
+		const struct wl_event *ev = &w->ev[i];
+		uint64_t at = (uint64_t)((double)(ev->t_us < 0 ? 0 : ev->t_us) * 1000.0 / speed);
+
+		if (ev->kind == WL_WRITE)
+			rc = fl_engine_write(e, at, ev->fid, ev->bno, (uint32_t)ev->off, ev->len,
+			    FL_READY_AT_ARRIVAL, err);
+		else if (ev->kind == WL_FSYNC)
+			rc = fl_engine_force(e, at, ev->fid, ev->bno, err);
+		if (rc < 0)
+			fs_err_prefix(err, "workload line %" PRIu64, ev->lineno);
+	}
+	if (rc == 0)
+		rc = fl_engine_run(e, err);
+	if (rc == 0)
+		fl_engine_stats(e, st);
+	fl_engine_free(e);
+	return rc;
+}
+
+/* Runs one policy on a workload. */
+int
+rp_run(const struct wl_workload *w, const char *policy, const struct rp_options *opt,
+    struct rp_result *r, struct fs_err *err)
+{
+	struct fl_config c;
+	struct svc s;
+	struct obs o;
+	uint64_t *ready = NULL, *cpu = NULL, *proc = NULL;
+	struct fl_stats *sts = NULL;
+	size_t i, nw = 0;
+	int k, nrep, rc = -1, med;
+	double speed = opt->speed > 0 ? opt->speed : 1.0;
+
+	memset(r, 0, sizeof(*r));
+	r->pass_period_us = -1;
+	if (fl_config_init(&c, policy) < 0)
+		return fs_err_set(err, EINVAL, "unknown policy '%s' (legacy, pendq, deadline, slash2)",
+		    policy);
+	snprintf(r->policy, sizeof(r->policy), "%s", policy);
+	c.clock = opt->clock;
+	r->clock = opt->clock;
+	if (opt->clock == FL_CLOCK_VIRTUAL)
+		speed = 1.0;
+	if (opt->clock == FL_CLOCK_VIRTUAL && opt->calibrate && w->obs.pass_period_us > 0 &&
+	    w->era != 'Z' &&
+	    (c.policy == FL_POL_LEGACY || c.policy == FL_POL_PENDQ)) {
+		c.tun.poll_ns = (uint64_t)w->obs.pass_period_us * 1000;
+		r->calibrated = 1;
+	}
+	r->poll_ns = c.tun.poll_ns;
+	nrep = opt->clock == FL_CLOCK_REAL && opt->repeat > 1 ? opt->repeat : 1;
+	r->repeats = nrep;
+
+	for (i = 0; i < w->n; i++)
+		if (w->ev[i].kind == WL_WRITE)
+			nw++;
+	ready = calloc(nw ? nw : 1, sizeof(*ready));
+	cpu = calloc((size_t)nrep, sizeof(*cpu));
+	proc = calloc((size_t)nrep, sizeof(*proc));
+	sts = calloc((size_t)nrep, sizeof(*sts));
+	if (!ready || !cpu || !proc || !sts) {
+		fs_err_set(err, ENOMEM, "replay: out of memory");
+		goto out;
+	}
+	for (i = 0, nw = 0; i < w->n; i++)
+		if (w->ev[i].kind == WL_WRITE)
+			ready[nw++] = (uint64_t)((double)(w->ev[i].t_us < 0 ? 0 : w->ev[i].t_us) *
+			    1000.0 / speed);
+
+	for (k = 0; k < nrep; k++) {
+		memset(&o, 0, sizeof(o));
+		for (i = 0; i < 64; i++)
+			o.last_visible[i] = -1;
+		o.ready_ns = ready;
+		o.nwrites = nw;
+		o.keep = opt->keep_samples && k == 0;
+		if (svc_init(&s, w, speed, err) < 0) {
+			svc_free(&s);
+			goto out;
+		}
+		c.transport.kind = FL_LAT_CALLBACK;
+		c.transport.fn = svc_latency;
+		c.transport.arg = &s;
+		c.trace = observe;
+		c.trace_arg = &o;
+		rc = run_once(w, &c, speed, &sts[k], err);
+		if (k == 0) {
+			r->svc_recorded = s.nrecorded;
+			r->svc_sampled = s.nsampled;
+			r->svc_default = s.ndefault;
+			r->visible_passes = o.visible;
+			r->idle_wakeups = o.idle;
+			if (o.ngaps > 0) {
+				qsort(o.gaps, o.ngaps, sizeof(*o.gaps), u64_cmp);
+				r->pass_period_us = (int64_t)(((uint64_t *)o.gaps)[o.ngaps / 2] / 1000);
+			}
+			if (o.keep) {
+				qsort(o.lat, o.nlat, sizeof(*o.lat), u64_cmp);
+				r->lat_ns = o.lat;
+				r->nlat = o.nlat;
+				o.lat = NULL;
+			}
+		}
+		svc_free(&s);
+		free(o.gaps);
+		free(o.lat);
+		if (rc < 0) {
+			fs_err_prefix(err, "%s", policy);
+			goto out;
+		}
+		if (o.oom) {
+			rc = fs_err_set(err, ENOMEM, "replay: out of memory");
+			goto out;
+		}
+		cpu[k] = sts[k].flush_cpu_ns;
+		proc[k] = sts[k].proc_cpu_ns;
+	}
+	/* The median run by flush CPU supplies the counters. */
+	med = 0;
+	if (nrep > 1) {
+		uint64_t *sorted = malloc((size_t)nrep * sizeof(*sorted));
+
+		if (sorted == NULL) {
+			rc = fs_err_set(err, ENOMEM, "replay: out of memory");
+			goto out;
+		}
+		memcpy(sorted, cpu, (size_t)nrep * sizeof(*sorted));
+		qsort(sorted, (size_t)nrep, sizeof(*sorted), u64_cmp);
+		for (k = 0; k < nrep; k++)
+			if (cpu[k] == sorted[nrep / 2])
+				med = k;
+		free(sorted);
+	}
+	r->st = sts[med];
+	r->flush_cpu_ns = cpu[med];
+	{
+		qsort(proc, (size_t)nrep, sizeof(*proc), u64_cmp);
+		r->proc_cpu_ns = proc[nrep / 2];
+	}
+	r->cpu_runs = cpu;
+	cpu = NULL;
+	rc = 0;
+out:
+	free(ready);
+	free(cpu);
+	free(proc);
+	free(sts);
+	if (rc < 0)
+		rp_result_free(r);
+	return rc;
+}
+
+/* |a - b| / b, or 0 when both are 0. */
+static double
+dev(int64_t a, int64_t b)
+{
+	if (b == 0)
+		return a == 0 ? 0.0 : 1.0;
+	return fabs((double)(a - b)) / (double)b;
+}
+
+/* The policy that wrote a trace of w's era. */
+const char *
+rp_fidelity_policy(const struct wl_workload *w)
+{
+	return w->era == 'Z' ? "slash2" : "legacy";
+}
+
+/* Compares the replay of the trace's own policy with the trace. */
+void
+rp_fidelity_check(const struct wl_workload *w, const struct rp_result *r, struct rp_fidelity *f)
+{
+	memset(f, 0, sizeof(*f));
+	snprintf(f->policy, sizeof(f->policy), "%s", r->policy);
+	f->ok = 1;
+	f->trace_wasted = w->obs.wasted_examinations;
+	f->replay_wasted = (int64_t)r->st.wasted;
+	f->trace_period_us = w->obs.pass_period_us;
+	f->replay_period_us = r->pass_period_us;
+	if (f->trace_wasted >= 0) {
+		f->have_wasted = 1;
+		f->wasted_dev = dev(f->replay_wasted, f->trace_wasted);
+		if (f->wasted_dev > 0.05)
+			f->ok = 0;
+	}
+	/* era Z passes follow wake-ups, not a tick: only the count is compared */
+	if (w->era != 'Z' && f->trace_period_us > 0 && f->replay_period_us > 0) {
+		f->have_period = 1;
+		f->period_dev = dev(f->replay_period_us, f->trace_period_us);
+		if (f->period_dev > 0.05)
+			f->ok = 0;
+	}
+}
+
+/* ---- verify ---- */
+
+/* Fills the verify defaults. */
+void
+rp_thresholds_default(struct rp_thresholds *t)
+{
+	t->min_cpu_reduction = 0.9;
+	t->max_p99_regression_us = 500;
+	t->set_p99 = 0;
+	t->max_wasted = 0;
+}
+
+/* Adds one check to out[*n]. */
+static void
+add_check(struct rp_check *out, int *n, const char *metric, double b, double c, double lim,
+    int pass, const char *msg)
+{
+	struct rp_check *k = &out[(*n)++];
+
+	snprintf(k->metric, sizeof(k->metric), "%s", metric);
+	k->baseline = b;
+	k->candidate = c;
+	k->limit = lim;
+	k->pass = pass;
+	snprintf(k->msg, sizeof(k->msg), "%s", msg);
+}
+
+/* Compares candidate with baseline. */
+int
+rp_verify(const struct rp_result *b, const struct rp_result *c, const struct rp_thresholds *t,
+    struct rp_check *out)
+{
+	char msg[256];
+	int n = 0, real = c->clock == FL_CLOCK_REAL, i;
+	double bc, cc, red, bm, cm;
+
+	/* CPU */
+	if (real) {
+		bc = (double)b->flush_cpu_ns;
+		cc = (double)c->flush_cpu_ns;
+	} else {
+		bc = (double)(b->st.wakeups + b->st.exams);
+		cc = (double)(c->st.wakeups + c->st.exams);
+	}
+	red = bc > 0 ? 1.0 - cc / bc : 0.0;
+	snprintf(msg, sizeof(msg), real ?
+	    "cpu: flush-thread CPU %.3f ms vs baseline %.3f ms: reduction %.1f %% (minimum %.1f %%)" :
+	    "cpu (virtual clock proxy: wake-ups + examinations): %.0f vs baseline %.0f: "
+	    "reduction %.1f %% (minimum %.1f %%)",
+	    real ? cc / 1e6 : cc, real ? bc / 1e6 : bc, red * 100, t->min_cpu_reduction * 100);
+	add_check(out, &n, "cpu", bc, cc, t->min_cpu_reduction, red >= t->min_cpu_reduction, msg);
+
+	/* latency p99 and p99.9 */
+	for (i = 0; i < 2; i++) {
+		double bv = (double)(i == 0 ? b->st.ready_issue.p99 : b->st.ready_issue.p999) / 1000.0;
+		double cv = (double)(i == 0 ? c->st.ready_issue.p99 : c->st.ready_issue.p999) / 1000.0;
+		double tol = 0;
+
+		if (real)
+			tol = fmax(t->max_p99_regression_us, 0.05 * bv);
+		else if (t->set_p99)
+			tol = t->max_p99_regression_us;
+		snprintf(msg, sizeof(msg), "%s: ready->issue %s %.1f us vs baseline %.1f us "
+		    "(allowed %.1f us more%s)", i == 0 ? "p99" : "p999", i == 0 ? "p99" : "p99.9",
+		    cv, bv, tol, real ? ", real clock" : ", virtual clock: exact");
+		add_check(out, &n, i == 0 ? "p99" : "p999", bv, cv, bv + tol, cv <= bv + tol, msg);
+	}
+
+	/* RPC sizes: no more RPCs for the same bytes (mean size, 5 % tolerance) */
+	bm = b->st.rpcs ? (double)b->st.bytes_sent / (double)b->st.rpcs : 0;
+	cm = c->st.rpcs ? (double)c->st.bytes_sent / (double)c->st.rpcs : 0;
+	snprintf(msg, sizeof(msg), "rpc_size: mean RPC size %.0f B (%" PRIu64 " RPCs) vs baseline "
+	    "%.0f B (%" PRIu64 " RPCs); minimum %.0f B", cm, c->st.rpcs, bm, b->st.rpcs, bm * 0.95);
+	add_check(out, &n, "rpc_size", bm, cm, bm * 0.95, cm >= bm * 0.95, msg);
+
+	/* wasted examinations */
+	snprintf(msg, sizeof(msg), "wasted: %" PRIu64 " wasted examinations (baseline %" PRIu64
+	    ", maximum %" PRId64 ")", c->st.wasted, b->st.wasted, t->max_wasted);
+	add_check(out, &n, "wasted", (double)b->st.wasted, (double)c->st.wasted,
+	    (double)t->max_wasted, (int64_t)c->st.wasted <= t->max_wasted, msg);
+	return n;
+}
+
+/* ---- output ---- */
+
+/* One metric row of the report: a name and a value per result. */
+struct metric {
+	const char *name;	/* table label */
+	const char *key;	/* csv key */
+	int real_only;
+	double (*get)(const struct rp_result *r);
+};
+
+#define M(fn, expr) static double fn(const struct rp_result *r) { return (double)(expr); }
+M(m_cpu, r->flush_cpu_ns / 1e6)
+M(m_proc, r->proc_cpu_ns / 1e6)
+M(m_wake, r->st.wakeups)
+M(m_wto, r->st.wake_timeout)
+M(m_wsig, r->st.wake_signal)
+M(m_widle, r->idle_wakeups)
+M(m_wuseless, r->st.wake_useless)
+M(m_pass, r->st.passes)
+M(m_exam, r->st.exams)
+M(m_wasted, r->st.wasted)
+M(m_rpcs, r->st.rpcs)
+M(m_bytes, r->st.bytes_sent)
+M(m_p50, r->st.ready_issue.p50 / 1e3)
+M(m_p99, r->st.ready_issue.p99 / 1e3)
+M(m_p999, r->st.ready_issue.p999 / 1e3)
+M(m_max, r->st.ready_issue.max / 1e3)
+M(m_late, r->st.late_writes)
+M(m_latemax, r->st.late_max_ns / 1e3)
+M(m_drain, r->st.drain_ns / 1e3)
+M(m_rlate, r->st.replay_late.p99 / 1e3)
+M(m_rlatemax, r->st.replay_late.max / 1e3)
+#undef M
+
+static const struct metric metrics[] = {
+	{ "flush-thread CPU (ms)", "flush_cpu_ms", 1, m_cpu },
+	{ "process CPU (ms)", "proc_cpu_ms", 1, m_proc },
+	{ "wake-ups", "wakeups", 0, m_wake },
+	{ "  by timeout", "wake_timeout", 0, m_wto },
+	{ "  by signal", "wake_signal", 0, m_wsig },
+	{ "  idle (nothing to do)", "idle_wakeups", 0, m_widle },
+	{ "  useless (sent nothing)", "useless_wakeups", 0, m_wuseless },
+	{ "passes", "passes", 0, m_pass },
+	{ "examinations", "examinations", 0, m_exam },
+	{ "wasted examinations", "wasted_examinations", 0, m_wasted },
+	{ "RPCs", "rpcs", 0, m_rpcs },
+	{ "bytes", "bytes", 0, m_bytes },
+	{ "ready->issue p50 (us)", "latency_p50_us", 0, m_p50 },
+	{ "ready->issue p99 (us)", "latency_p99_us", 0, m_p99 },
+	{ "ready->issue p99.9 (us)", "latency_p999_us", 0, m_p999 },
+	{ "ready->issue max (us)", "latency_max_us", 0, m_max },
+	{ "late writes (past max age)", "late_writes", 0, m_late },
+	{ "lateness max (us)", "late_max_us", 0, m_latemax },
+	{ "drain (us)", "drain_us", 0, m_drain },
+	{ "replay lateness p99 (us)", "replay_late_p99_us", 1, m_rlate },
+	{ "replay lateness max (us)", "replay_late_max_us", 1, m_rlatemax },
+};
+#define NMETRICS (sizeof(metrics) / sizeof(metrics[0]))
+
+/* Formats a value compactly (integers without decimals). */
+static void
+fmtv(char *buf, size_t n, double v)
+{
+	if (fabs(v - floor(v)) < 1e-9 && fabs(v) < 1e15)
+		snprintf(buf, n, "%.0f", v);
+	else
+		snprintf(buf, n, "%.3f", v);
+}
+
+/* Prints the workload summary lines. */
+static void
+print_summary(FILE *f, const struct wl_workload *w, const struct rp_result *r, int n,
+    double speed)
+{
+	int i;
+
+	fprintf(f, "workload: fidelity %s (arrivals %s, service %s), era %c, %zu writes, "
+	    "%zu forced flushes, %zu recorded RPCs\n", wl_fidelity_name(w->fidelity),
+	    wl_fidelity_name(w->arrivals), wl_fidelity_name(w->service), w->era,
+	    wl_count(w, WL_WRITE), wl_count(w, WL_FSYNC), wl_count(w, WL_RPC));
+	if (w->arrivals != WL_FID_BIORQ)
+		fprintf(f, "note: no biorq lines: arrivals %s (ready time = RPC send time minus "
+		    "one poll period; inferred in-flight writes are fitted)\n",
+		    w->arrivals == WL_FID_RPC ? "come from the RPCs sent" : "are inferred");
+	if (n > 0) {
+		fprintf(f, "clock: %s", r[0].clock == FL_CLOCK_REAL ? "real" : "virtual");
+		if (r[0].clock == FL_CLOCK_REAL)
+			fprintf(f, ", %d repeat%s (medians), speed %gx", r[0].repeats,
+			    r[0].repeats == 1 ? "" : "s", speed);
+		fputc('\n', f);
+		for (i = 0; i < n; i++)
+			if (r[i].calibrated)
+				fprintf(f, "note: %s tick calibrated to the trace's pass period "
+				    "%" PRIu64 " us (usleep overshoot of the recorded machine)\n",
+				    r[i].policy, r[i].poll_ns / 1000);
+		if (r[0].clock == FL_CLOCK_REAL && speed != 1.0)
+			fprintf(f, "warning: --speed %g compresses time: polling cost per "
+			    "trace-second is understated by about %gx\n", speed, speed);
+		if (r[0].clock == FL_CLOCK_VIRTUAL)
+			fprintf(f, "note: virtual clock: CPU is not measured; wake-ups and "
+			    "examinations are the CPU proxy\n");
+	}
+}
+
+/* Prints the fidelity check. */
+static void
+print_fidelity(FILE *f, const struct rp_fidelity *fid)
+{
+	if (fid == NULL) {
+		fprintf(f, "fidelity check: not run (replay the policy that wrote the trace too: "
+		    "legacy for era A, slash2 for era Z)\n");
+		return;
+	}
+	fprintf(f, "fidelity check (%s vs trace): ", fid->policy);
+	if (fid->have_wasted)
+		fprintf(f, "wasted examinations %" PRId64 " vs %" PRId64 " (%.1f %%)",
+		    fid->replay_wasted, fid->trace_wasted, fid->wasted_dev * 100);
+	else
+		fprintf(f, "wasted examinations %" PRId64 " (trace: unknown)", fid->replay_wasted);
+	if (fid->have_period)
+		fprintf(f, ", pass period %" PRId64 " us vs %" PRId64 " us (%.1f %%)",
+		    fid->replay_period_us, fid->trace_period_us, fid->period_dev * 100);
+	else
+		fprintf(f, ", pass period %" PRId64 " us (trace: %" PRId64 " us; not compared)",
+		    fid->replay_period_us, fid->trace_period_us);
+	fprintf(f, ": %s\n", fid->ok ? "ok (within 5 %)" : "WARNING: not within 5 %");
+}
+
+/* Prints results side by side with ratios against the first. */
+void
+rp_print_table(FILE *f, const struct wl_workload *w, const struct rp_result *r, int n,
+    const struct rp_fidelity *fid, double speed)
+{
+	char v[64], cell[96];
+	size_t m;
+	int i, b, real = n > 0 && r[0].clock == FL_CLOCK_REAL;
+
+	print_summary(f, w, r, n, speed);
+	fprintf(f, "\n%-28s", "metric");
+	for (i = 0; i < n; i++)
+		fprintf(f, " %22s", r[i].policy);
+	fputc('\n', f);
+	for (m = 0; m < NMETRICS; m++) {
+		if (metrics[m].real_only && !real)
+			continue;
+		fprintf(f, "%-28s", metrics[m].name);
+		for (i = 0; i < n; i++) {
+			double x = metrics[m].get(&r[i]), base = metrics[m].get(&r[0]);
+
+			fmtv(v, sizeof(v), x);
+			if (i > 0 && base != 0)
+				snprintf(cell, sizeof(cell), "%s (%.2fx)", v, x / base);
+			else if (i > 0)
+				snprintf(cell, sizeof(cell), "%s (-)", v);
+			else
+				snprintf(cell, sizeof(cell), "%s", v);
+			fprintf(f, " %22s", cell);
+		}
+		fputc('\n', f);
+	}
+	for (b = 0; b < FL_SIZE_BUCKETS; b++) {
+		int any = 0;
+
+		for (i = 0; i < n; i++)
+			any |= r[i].st.rpc_size_hist[b] != 0;
+		if (!any)
+			continue;
+		snprintf(cell, sizeof(cell), "  RPCs %s", fl_size_bucket_name(b));
+		fprintf(f, "%-28s", cell);
+		for (i = 0; i < n; i++)
+			fprintf(f, " %22" PRIu64, r[i].st.rpc_size_hist[b]);
+		fputc('\n', f);
+	}
+	fprintf(f, "%-28s", "service: recorded/drawn/dflt");
+	for (i = 0; i < n; i++) {
+		snprintf(cell, sizeof(cell), "%" PRIu64 "/%" PRIu64 "/%" PRIu64, r[i].svc_recorded,
+		    r[i].svc_sampled, r[i].svc_default);
+		fprintf(f, " %22s", cell);
+	}
+	fprintf(f, "\n\n");
+	print_fidelity(f, fid);
+}
+
+/* Prints CSV rows: policy,clock,metric,value,ratio. */
+void
+rp_print_csv(FILE *f, const struct wl_workload *w, const struct rp_result *r, int n)
+{
+	size_t m;
+	int i, b;
+
+	fprintf(f, "policy,clock,fidelity,metric,value,ratio\n");
+	for (i = 0; i < n; i++) {
+		const char *clk = r[i].clock == FL_CLOCK_REAL ? "real" : "virtual";
+
+		for (m = 0; m < NMETRICS; m++) {
+			double x = metrics[m].get(&r[i]), base = metrics[m].get(&r[0]);
+			char v[64];
+
+			if (metrics[m].real_only && r[i].clock != FL_CLOCK_REAL)
+				continue;
+			fmtv(v, sizeof(v), x);
+			fprintf(f, "%s,%s,%s,%s,%s,", r[i].policy, clk,
+			    wl_fidelity_name(w->fidelity), metrics[m].key, v);
+			if (base != 0)
+				fprintf(f, "%.4f", x / base);
+			fputc('\n', f);
+		}
+		for (b = 0; b < FL_SIZE_BUCKETS; b++)
+			fprintf(f, "%s,%s,%s,rpc_size_%s,%" PRIu64 ",\n", r[i].policy, clk,
+			    wl_fidelity_name(w->fidelity), fl_size_bucket_name(b),
+			    r[i].st.rpc_size_hist[b]);
+	}
+}
+
+/* Prints a JSON number, or null for a negative "unknown". */
+static void
+jnum(FILE *f, int64_t v)
+{
+	if (v < 0)
+		fputs("null", f);
+	else
+		fprintf(f, "%" PRId64, v);
+}
+
+/* Prints the JSON report. */
+void
+rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, int n,
+    const struct rp_fidelity *fid, double speed)
+{
+	int i, b;
+
+	fprintf(f, "{\"fidelity\":\"%s\",\"arrivals\":\"%s\",\"service\":\"%s\",\"era\":\"%c\","
+	    "\"writes\":%zu,\"forced_flushes\":%zu,\"recorded_rpcs\":%zu,\"speed\":%g,",
+	    wl_fidelity_name(w->fidelity), wl_fidelity_name(w->arrivals),
+	    wl_fidelity_name(w->service), w->era, wl_count(w, WL_WRITE),
+	    wl_count(w, WL_FSYNC), wl_count(w, WL_RPC), speed);
+	fprintf(f, "\"trace\":{\"wasted_examinations\":");
+	jnum(f, w->obs.wasted_examinations);
+	fprintf(f, ",\"examinations\":");
+	jnum(f, w->obs.examinations);
+	fprintf(f, ",\"passes\":");
+	jnum(f, w->obs.passes);
+	fprintf(f, ",\"pass_period_us\":");
+	jnum(f, w->obs.pass_period_us);
+	fprintf(f, ",\"rpcs\":");
+	jnum(f, w->obs.rpcs);
+	fprintf(f, "},");
+	if (fid != NULL) {
+		fprintf(f, "\"fidelity_check\":{\"policy\":\"%s\",\"ok\":%s,\"replay_wasted\":%"
+		    PRId64 ",\"trace_wasted\":", fid->policy, fid->ok ? "true" : "false",
+		    fid->replay_wasted);
+		jnum(f, fid->trace_wasted);
+		fprintf(f, ",\"replay_pass_period_us\":");
+		jnum(f, fid->replay_period_us);
+		fprintf(f, ",\"trace_pass_period_us\":");
+		jnum(f, fid->trace_period_us);
+		fprintf(f, "},");
+	}
+	fprintf(f, "\"policies\":[");
+	for (i = 0; i < n; i++) {
+		const struct fl_stats *s = &r[i].st;
+		int real = r[i].clock == FL_CLOCK_REAL;
+
+		fprintf(f, "%s{\"policy\":\"%s\",\"clock\":\"%s\",\"repeats\":%d,\"poll_us\":%" PRIu64
+		    ",\"calibrated\":%s,", i ? "," : "", r[i].policy, real ? "real" : "virtual",
+		    r[i].repeats, r[i].poll_ns / 1000, r[i].calibrated ? "true" : "false");
+		fprintf(f, "\"wakeups\":%" PRIu64 ",\"wake_timeout\":%" PRIu64 ",\"wake_signal\":%"
+		    PRIu64 ",\"idle_wakeups\":%" PRIu64 ",\"useless_wakeups\":%" PRIu64 ",\"passes\":%" PRIu64 ",\"examinations\":%"
+		    PRIu64 ",\"wasted_examinations\":%" PRIu64 ",\"rpcs\":%" PRIu64 ",\"bytes\":%"
+		    PRIu64 ",", s->wakeups, s->wake_timeout, s->wake_signal, r[i].idle_wakeups,
+		    s->wake_useless, s->passes, s->exams, s->wasted, s->rpcs, s->bytes_sent);
+		if (real)
+			fprintf(f, "\"flush_cpu_ns\":%" PRIu64 ",\"proc_cpu_ns\":%" PRIu64 ",",
+			    r[i].flush_cpu_ns, r[i].proc_cpu_ns);
+		else
+			fprintf(f, "\"flush_cpu_ns\":null,\"proc_cpu_ns\":null,");
+		fprintf(f, "\"latency_us\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f},",
+		    s->ready_issue.p50 / 1e3, s->ready_issue.p99 / 1e3, s->ready_issue.p999 / 1e3,
+		    s->ready_issue.max / 1e3);
+		fprintf(f, "\"late_writes\":%" PRIu64 ",\"late_max_us\":%.3f,\"drain_us\":%.3f,",
+		    s->late_writes, s->late_max_ns / 1e3, s->drain_ns / 1e3);
+		if (real)
+			fprintf(f, "\"replay_late_us\":{\"p99\":%.3f,\"max\":%.3f},",
+			    s->replay_late.p99 / 1e3, s->replay_late.max / 1e3);
+		else
+			fprintf(f, "\"replay_late_us\":null,");
+		fprintf(f, "\"pass_period_us\":");
+		jnum(f, r[i].pass_period_us);
+		fprintf(f, ",\"rpc_sizes\":{");
+		for (b = 0; b < FL_SIZE_BUCKETS; b++)
+			fprintf(f, "%s\"%s\":%" PRIu64, b ? "," : "", fl_size_bucket_name(b),
+			    s->rpc_size_hist[b]);
+		fprintf(f, "}}");
+	}
+	fprintf(f, "]}\n");
+}
+
+/* ---- SVG (charts drawn by analysis/plot.c) ---- */
+
+/* Renders a chart to a string starting at its <svg> element; NULL on error. */
+static char *
+chart_str(struct pl_chart *c, double *height, struct fs_err *err)
+{
+	char *buf = NULL, *svg, *h;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (m == NULL) {
+		fs_err_set(err, ENOMEM, "plot: out of memory");
+		return NULL;
+	}
+	if (pl_chart_svg(c, m, err) < 0) {
+		fclose(m);
+		free(buf);
+		return NULL;
+	}
+	fclose(m);
+	if ((svg = strstr(buf, "<svg")) == NULL) {
+		free(buf);
+		fs_err_set(err, EINVAL, "plot: no <svg> element");
+		return NULL;
+	}
+	h = strstr(svg, "height='");
+	*height = h ? strtod(h + 8, NULL) : 300;
+	memmove(buf, svg, strlen(svg) + 1);
+	return buf;
+}
+
+/*
+ * Two charts stacked in one SVG: the CDF of flush-thread CPU per policy
+ * (real clock: one point per repeat; virtual clock: the wake-ups +
+ * examinations proxy) and the CDF of ready->issue latency per policy on a
+ * log axis.
+ */
+int
+rp_plot_svg(FILE *f, const struct rp_result *r, int n, struct fs_err *err)
+{
+	struct pl_chart *cpu = NULL, *lat = NULL;
+	char *s1 = NULL, *s2 = NULL;
+	double h1 = 0, h2 = 0, *x = NULL, *y = NULL;
+	int i, k, real = n > 0 && r[0].clock == FL_CLOCK_REAL, rc = -1;
+	size_t j, maxn = 2;
+
+	for (i = 0; i < n; i++) {
+		if (r[i].nlat + 1 > maxn)
+			maxn = r[i].nlat + 1;
+		if ((size_t)r[i].repeats + 1 > maxn)
+			maxn = (size_t)r[i].repeats + 1;
+	}
+	x = calloc(maxn, sizeof(*x));
+	y = calloc(maxn, sizeof(*y));
+	if (!x || !y) {
+		fs_err_set(err, ENOMEM, "plot: out of memory");
+		goto out;
+	}
+	if ((cpu = pl_chart_new(real ? "flush-thread CPU per run (CDF over repeats)" :
+	    "CPU proxy: wake-ups + examinations (virtual clock)", 1, err)) == NULL ||
+	    (lat = pl_chart_new("ready->issue latency (CDF per policy)", 1, err)) == NULL)
+		goto out;
+	pl_chart_xaxis(cpu, real ? "flush-thread CPU (ms)" : "wake-ups + examinations", 0);
+	pl_panel_yaxis(cpu, 0, "fraction of runs", 0);
+	pl_chart_xaxis(lat, "ready->issue (us)", 1);
+	pl_panel_yaxis(lat, 0, "fraction of writes", 0);
+	for (i = 0; i < n; i++) {
+		uint64_t *runs = r[i].cpu_runs;
+		int nr = r[i].repeats;
+
+		if (real && runs != NULL) {
+			uint64_t *sorted = malloc((size_t)nr * sizeof(*sorted));
+
+			if (sorted == NULL) {
+				fs_err_set(err, ENOMEM, "plot: out of memory");
+				goto out;
+			}
+			memcpy(sorted, runs, (size_t)nr * sizeof(*sorted));
+			qsort(sorted, (size_t)nr, sizeof(*sorted), u64_cmp);
+			x[0] = sorted[0] / 1e6;
+			y[0] = 0;
+			for (k = 0; k < nr; k++) {
+				x[k + 1] = sorted[k] / 1e6;
+				y[k + 1] = (k + 1.0) / nr;
+			}
+			free(sorted);
+			k = nr + 1;
+		} else {
+			x[0] = x[1] = (double)(r[i].st.wakeups + r[i].st.exams);
+			y[0] = 0;
+			y[1] = 1;
+			k = 2;
+		}
+		if (pl_series(cpu, 0, r[i].policy, x, y, (size_t)k, PL_STEP) < 0)
+			goto nomem;
+		if (r[i].nlat == 0)
+			continue;
+		for (j = 0; j < r[i].nlat; j++) {
+			x[j] = fmax(r[i].lat_ns[j] / 1e3, 1.0);	/* log axis: floor at 1 us */
+			y[j] = (j + 1.0) / (double)r[i].nlat;
+		}
+		if (pl_series(lat, 0, r[i].policy, x, y, r[i].nlat, PL_STEP) < 0)
+			goto nomem;
+	}
+	if ((s1 = chart_str(cpu, &h1, err)) == NULL || (s2 = chart_str(lat, &h2, err)) == NULL)
+		goto out;
+	fprintf(f, "<?xml version='1.0' encoding='UTF-8'?>\n"
+	    "<svg xmlns='http://www.w3.org/2000/svg' width='960' height='%.0f'>\n"
+	    "<g>%s</g>\n<g transform='translate(0,%.0f)'>%s</g>\n</svg>\n", h1 + h2, s1, h1, s2);
+	if (fflush(f) != 0 || ferror(f)) {
+		fs_err_set(err, EIO, "plot: write error");
+		goto out;
+	}
+	rc = 0;
+	goto out;
+nomem:
+	fs_err_set(err, ENOMEM, "plot: out of memory");
+out:
+	free(s1);
+	free(s2);
+	free(x);
+	free(y);
+	pl_chart_free(cpu);
+	pl_chart_free(lat);
+	return rc;
+}

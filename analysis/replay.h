@@ -1,0 +1,135 @@
+/*
+ * Replay: a workload (analysis/workload.h) fed to libflush under one
+ * queueing policy, and the comparison of policies that `replay` prints and
+ * `verify` turns into a CI verdict.
+ *
+ * Inputs only: writes (at their ready times) and forced flushes go to the
+ * engine; the recorded RPCs serve only as the service model: an RPC the
+ * replayed engine issues for bmap B at offset o gets the latency of the
+ * first unused recorded RPC of B overlapping [o, o+len); failing that, a
+ * latency drawn (deterministically) from the recorded samples; failing that,
+ * the workload's default latency.
+ */
+#ifndef FS_ANALYSIS_REPLAY_H
+#define FS_ANALYSIS_REPLAY_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "analysis/workload.h"
+#include "libflush/flush.h"
+#include "util/err.h"
+
+struct rp_options {
+	enum fl_clock clock;
+	double speed;		/* real clock: inputs and latencies compressed by this factor */
+	int repeat;		/* real clock: runs per policy; medians reported */
+	int calibrate;		/* virtual clock: tick = observed pass period (see rp_run) */
+	int keep_samples;	/* keep ready->issue samples (for plots) */
+};
+
+/* Defaults: virtual clock, speed 1, 1 run (3 on the real clock), calibrate on. */
+void rp_options_default(struct rp_options *o);
+
+/* One policy's outcome on one workload. */
+struct rp_result {
+	char policy[16];
+	enum fl_clock clock;
+	int repeats;
+	uint64_t poll_ns;		/* tick used (after calibration) */
+	int calibrated;
+	struct fl_stats st;		/* counters of the median run (by flush CPU) */
+	uint64_t flush_cpu_ns;		/* median over repeats (real clock), else 0 */
+	uint64_t proc_cpu_ns;		/* median over repeats (real clock), else 0 */
+	uint64_t *cpu_runs;		/* flush CPU of each repeat (real clock) */
+	int64_t pass_period_us;		/* median gap between visible passes (-1) */
+	uint64_t visible_passes;	/* passes that examined at least one bmap */
+	uint64_t idle_wakeups;		/* wake-ups with no unsent write and no RPC in flight */
+	uint64_t svc_recorded, svc_sampled, svc_default;	/* latency sources used */
+	uint64_t *lat_ns;		/* ready->issue per biorq (keep_samples) */
+	size_t nlat;
+};
+
+/* Frees the arrays of a result. */
+void rp_result_free(struct rp_result *r);
+
+/*
+ * Runs policy on w and fills r.  On the virtual clock with calibrate set and
+ * the trace's pass period known, the tick (poll) of legacy and pendq is the
+ * observed pass period: the recorded machine's usleep(2048) overshoot is an
+ * input, not a policy difference.  Returns -1 with err set.
+ */
+int rp_run(const struct wl_workload *w, const char *policy, const struct rp_options *o,
+    struct rp_result *r, struct fs_err *err);
+
+/*
+ * Fidelity check: the replay of the policy that wrote the trace (legacy for
+ * era A, slash2 for era Z: rp_fidelity_policy) against what the trace showed.
+ */
+struct rp_fidelity {
+	char policy[16];
+	int have_wasted, have_period;
+	int64_t trace_wasted, replay_wasted;
+	int64_t trace_period_us, replay_period_us;
+	double wasted_dev, period_dev;	/* |replay - trace| / trace */
+	int ok;				/* both known ones within 5 % */
+};
+
+/* The policy whose replay should reproduce the trace: "slash2" for era Z, else "legacy". */
+const char *rp_fidelity_policy(const struct wl_workload *w);
+
+/* Compares that policy's replay with the trace's observed figures. */
+void rp_fidelity_check(const struct wl_workload *w, const struct rp_result *r,
+    struct rp_fidelity *f);
+
+/* ---- verify ---- */
+
+struct rp_thresholds {
+	double min_cpu_reduction;	/* 0.9 */
+	double max_p99_regression_us;	/* 500 (real clock; also virtual if set_p99) */
+	int set_p99;			/* the user gave --max-p99-regression */
+	int64_t max_wasted;		/* 0 */
+};
+
+/* Fills the defaults above. */
+void rp_thresholds_default(struct rp_thresholds *t);
+
+#define RP_CHECK_MAX 8
+
+/* One metric's verdict for one trace. */
+struct rp_check {
+	char metric[32];		/* "cpu", "p99", "p999", "rpc_size", "wasted" */
+	double baseline, candidate, limit;
+	int pass;
+	char msg[256];			/* the numbers, in words */
+};
+
+/*
+ * Compares candidate with baseline on one trace.  Latency: candidate p99 and
+ * p99.9 no worse (exactly in virtual time; within max(threshold, 5 %) on the
+ * real clock).  RPC sizes: mean size no smaller than the baseline's (5 %
+ * tolerance), i.e. no more RPCs for the same bytes.  CPU: on the real clock
+ * 1 - cand/base flush CPU; on the virtual clock wake-ups + examinations as
+ * the proxy.  Wasted: candidate's wasted examinations <= max_wasted.
+ * Returns the number of checks written to out.
+ */
+int rp_verify(const struct rp_result *base, const struct rp_result *cand,
+    const struct rp_thresholds *t, struct rp_check *out);
+
+/* ---- output ---- */
+
+/* Prints results side by side (table), ratios against the first. */
+void rp_print_table(FILE *f, const struct wl_workload *w, const struct rp_result *r, int n,
+    const struct rp_fidelity *fid, double speed);
+
+/* Prints one CSV row per policy and metric. */
+void rp_print_csv(FILE *f, const struct wl_workload *w, const struct rp_result *r, int n);
+
+/* Prints one JSON object: fidelity and a policies array. */
+void rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, int n,
+    const struct rp_fidelity *fid, double speed);
+
+/* Writes an SVG with a CPU panel and ready->issue latency CDFs per policy. */
+int rp_plot_svg(FILE *f, const struct rp_result *r, int n, struct fs_err *err);
+
+#endif

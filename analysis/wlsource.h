@@ -1,0 +1,28 @@
+/*
+ * Workload inputs: a workload file, log files or a database, judged from
+ * their first bytes, all turned into a struct wl_workload.
+ */
+#ifndef FS_ANALYSIS_WLSOURCE_H
+#define FS_ANALYSIS_WLSOURCE_H
+
+#include "analysis/workload.h"
+#include "util/err.h"
+
+enum wl_input { WL_IN_LOG = 0, WL_IN_WORKLOAD, WL_IN_DB };
+
+/* Judges an input from its first bytes (missing files count as logs). */
+enum wl_input wl_input_kind(const char *path);
+
+/* Extracts one workload from log files read in the given order ("-" = stdin). */
+int wl_load_logs(struct wl_workload *w, char *const *paths, int n,
+    const struct wl_extract_opts *o, struct fs_err *err);
+
+/* Extracts the workload of everything ingested into the database at path. */
+int wl_load_db(struct wl_workload *w, const char *path, const struct wl_extract_opts *o,
+    struct fs_err *err);
+
+/* Loads one input of any kind (workload file, database or log). */
+int wl_load(struct wl_workload *w, const char *path, const struct wl_extract_opts *o,
+    struct fs_err *err);
+
+#endif

@@ -1,0 +1,1498 @@
+/*
+ * Workloads: the text format (reader and writer) and the extractor that
+ * recovers an engine's inputs from a stream of struct ps_event.
+ * See analysis/workload.h and man/flushscope-workload.5.
+ */
+#include "analysis/workload.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- names ---- */
+
+static const char *const fid_names[] = { "biorq", "rpc", "fitted" };
+static const char *const lat_names[] = { "none", "xid", "counter", "run", "fitted" };
+static const char *const kind_names[] = { "write", "fsync", "rpc" };
+
+/* Returns the name of a fidelity level. */
+const char *
+wl_fidelity_name(enum wl_fidelity f)
+{
+	return (unsigned)f < 3 ? fid_names[f] : "?";
+}
+
+/* Parses a fidelity name. */
+int
+wl_fidelity_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (strcmp(s, fid_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Returns the name of a latency source. */
+const char *
+wl_lat_src_name(enum wl_lat_src s)
+{
+	return (unsigned)s < 5 ? lat_names[s] : "?";
+}
+
+/* ---- the workload container ---- */
+
+/* Marks every observation unknown. */
+static void
+obs_unknown(struct wl_observed *o)
+{
+	o->lines = o->span_us = o->examinations = o->wasted_examinations = -1;
+	o->passes = o->pass_period_us = o->rpcs = o->bytes = -1;
+	o->outstanding_max = o->arrivals_dropped = -1;
+}
+
+/* Initialises an empty workload. */
+void
+wl_init(struct wl_workload *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->version = WL_VERSION;
+	w->fidelity = w->arrivals = w->service = WL_FID_FITTED;
+	w->poll_us = 2048;
+	w->era = '?';
+	w->default_lat_us = 10000;
+	obs_unknown(&w->obs);
+}
+
+/* Frees a workload's arrays. */
+void
+wl_free(struct wl_workload *w)
+{
+	free(w->ev);
+	free(w->samples);
+	w->ev = NULL;
+	w->samples = NULL;
+	w->n = w->cap = w->nsamples = w->capsamples = 0;
+}
+
+/* Grows an array of elements of size sz to hold at least need elements. */
+static int
+grow(void **p, size_t *cap, size_t need, size_t sz)
+{
+	size_t nc;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 64;
+	while (nc < need)
+		nc *= 2;
+	if ((np = realloc(*p, nc * sz)) == NULL)
+		return -1;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
+/* Appends one event. */
+int
+wl_add(struct wl_workload *w, const struct wl_event *e, struct fs_err *err)
+{
+	if (grow((void **)&w->ev, &w->cap, w->n + 1, sizeof(*w->ev)) < 0)
+		return fs_err_set(err, ENOMEM, "workload: out of memory");
+	w->ev[w->n++] = *e;
+	return 0;
+}
+
+/* Appends one service sample. */
+int
+wl_add_sample(struct wl_workload *w, int64_t lat_us, struct fs_err *err)
+{
+	if (grow((void **)&w->samples, &w->capsamples, w->nsamples + 1,
+	    sizeof(*w->samples)) < 0)
+		return fs_err_set(err, ENOMEM, "workload: out of memory");
+	w->samples[w->nsamples++] = lat_us;
+	return 0;
+}
+
+/* Orders events by time, then by their original position (stability). */
+static int
+ev_cmp(const void *a, const void *b)
+{
+	const struct wl_event *x = a, *y = b;
+
+	if (x->t_us != y->t_us)
+		return x->t_us < y->t_us ? -1 : 1;
+	if (x->lineno != y->lineno)
+		return x->lineno < y->lineno ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Sorts events by time.  qsort is not stable, so the position is folded in
+ * through lineno: events are renumbered by position first when two share a
+ * line number (events built in memory), which keeps equal times in order.
+ */
+void
+wl_sort(struct wl_workload *w)
+{
+	size_t i;
+	int sorted = 1;
+
+	for (i = 1; i < w->n; i++)
+		if (ev_cmp(&w->ev[i - 1], &w->ev[i]) > 0 ||
+		    w->ev[i - 1].lineno == w->ev[i].lineno) {
+			sorted = 0;
+			break;
+		}
+	if (sorted)
+		return;
+	/* Make the tie-breaker the current position, keeping file order. */
+	{
+		uint64_t *orig = malloc(w->n * sizeof(*orig));
+
+		for (i = 0; i < w->n; i++) {
+			if (orig)
+				orig[i] = w->ev[i].lineno;
+			w->ev[i].lineno = i;
+		}
+		qsort(w->ev, w->n, sizeof(*w->ev), ev_cmp);
+		if (orig) {
+			uint64_t *tmp = malloc(w->n * sizeof(*tmp));
+
+			if (tmp) {
+				for (i = 0; i < w->n; i++)
+					tmp[i] = orig[w->ev[i].lineno];
+				for (i = 0; i < w->n; i++)
+					w->ev[i].lineno = tmp[i];
+				free(tmp);
+			}
+			free(orig);
+		}
+	}
+}
+
+/* Counts events of one kind. */
+size_t
+wl_count(const struct wl_workload *w, enum wl_kind k)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < w->n; i++)
+		if (w->ev[i].kind == k)
+			c++;
+	return c;
+}
+
+/* ---- writer ---- */
+
+/* The observation names, in file order, with their field offsets. */
+static const struct {
+	const char *name;
+	size_t off;
+} obs_fields[] = {
+	{ "lines", offsetof(struct wl_observed, lines) },
+	{ "span_us", offsetof(struct wl_observed, span_us) },
+	{ "examinations", offsetof(struct wl_observed, examinations) },
+	{ "wasted_examinations", offsetof(struct wl_observed, wasted_examinations) },
+	{ "passes", offsetof(struct wl_observed, passes) },
+	{ "pass_period_us", offsetof(struct wl_observed, pass_period_us) },
+	{ "rpcs", offsetof(struct wl_observed, rpcs) },
+	{ "bytes", offsetof(struct wl_observed, bytes) },
+	{ "outstanding_max", offsetof(struct wl_observed, outstanding_max) },
+	{ "arrivals_dropped", offsetof(struct wl_observed, arrivals_dropped) },
+};
+#define NOBS (sizeof(obs_fields) / sizeof(obs_fields[0]))
+
+/* Writes the workload as text. */
+int
+wl_write(const struct wl_workload *w, FILE *f, const char *source, struct fs_err *err)
+{
+	size_t i;
+
+	fprintf(f, "flushscope-workload %d\n", WL_VERSION);
+	fprintf(f, "# The inputs of a flush engine; see flushscope-workload(5).\n");
+	if (source != NULL)
+		fprintf(f, "# source: %s\n", source);
+	fprintf(f, "fidelity %s\n", wl_fidelity_name(w->fidelity));
+	fprintf(f, "arrivals %s\n", wl_fidelity_name(w->arrivals));
+	fprintf(f, "service %s\n", wl_fidelity_name(w->service));
+	fprintf(f, "era %c\n", w->era);
+	fprintf(f, "epoch_us %" PRId64 "\n", w->epoch_us);
+	fprintf(f, "poll_us %" PRId64 "\n", w->poll_us);
+	fprintf(f, "default_latency_us %" PRId64 "\n", w->default_lat_us);
+	fprintf(f, "# what the trace itself showed (-1 = unknown)\n");
+	for (i = 0; i < NOBS; i++)
+		fprintf(f, "observed %s %" PRId64 "\n", obs_fields[i].name,
+		    *(const int64_t *)((const char *)&w->obs + obs_fields[i].off));
+	if (w->nsamples > 0)
+		fprintf(f, "# service latencies seen (the fitted distribution)\n");
+	for (i = 0; i < w->nsamples; i++)
+		fprintf(f, "sample %" PRId64 "\n", w->samples[i]);
+	fprintf(f, "# t_us kind bmap(fid:bno) [off len [latency_us source xid]]\n");
+	for (i = 0; i < w->n; i++) {
+		const struct wl_event *e = &w->ev[i];
+
+		fprintf(f, "%" PRId64 " %s %" PRIx64 ":%" PRIu32, e->t_us,
+		    kind_names[e->kind], e->fid, e->bno);
+		if (e->kind == WL_WRITE || e->kind == WL_RPC)
+			fprintf(f, " %" PRIu64 " %" PRIu32, e->off, e->len);
+		if (e->kind == WL_RPC) {
+			if (e->lat_us >= 0)
+				fprintf(f, " %" PRId64, e->lat_us);
+			else
+				fputs(" -", f);
+			fprintf(f, " %s", wl_lat_src_name(e->lat_src));
+			if (e->xid >= 0)
+				fprintf(f, " %" PRId64, e->xid);
+			else
+				fputs(" -", f);
+		}
+		fputc('\n', f);
+	}
+	if (fflush(f) != 0 || ferror(f))
+		return fs_err_set(err, errno ? errno : EIO, "write: %s", strerror(errno ? errno : EIO));
+	return 0;
+}
+
+/* ---- reader ---- */
+
+#define MAXTOK 16
+
+/* Parses a signed decimal integer token; returns -1 if it is not one. */
+static int
+parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (*s == '\0')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Parses an unsigned decimal integer no larger than max. */
+static int
+parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Parses "fid:bno": fid hex (optional 0x), bno decimal (or 0x hex). */
+static int
+parse_bmap(const char *s, uint64_t *fid, uint32_t *bno)
+{
+	const char *colon = strchr(s, ':');
+	char *end;
+	unsigned long long f, b;
+
+	if (colon == NULL || colon == s || colon[1] == '\0')
+		return -1;
+	if (!isxdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	f = strtoull(s, &end, 16);
+	if (errno != 0 || end != colon)
+		return -1;
+	if (!isdigit((unsigned char)colon[1]))
+		return -1;
+	b = strtoull(colon + 1, &end, 0);
+	if (errno != 0 || *end != '\0' || b > UINT32_MAX)
+		return -1;
+	*fid = f;
+	*bno = (uint32_t)b;
+	return 0;
+}
+
+/* Splits a line into whitespace-separated tokens, stopping at '#'. */
+static int
+tokenize(char *line, char **tok)
+{
+	int n = 0;
+	char *p = line;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (*p == '\0' || *p == '#')
+			break;
+		if (n == MAXTOK)
+			return -1;
+		tok[n++] = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '#')
+			p++;
+		if (*p == '#') {
+			*p = '\0';
+			break;
+		}
+		if (*p)
+			*p++ = '\0';
+	}
+	return n;
+}
+
+/* Parses one event line (tok[0] is the time). */
+static int
+read_event(struct wl_workload *w, char **tok, int nt, const char *name,
+    uint64_t ln, struct fs_err *err)
+{
+	struct wl_event e;
+	uint64_t u;
+	int k;
+
+	memset(&e, 0, sizeof(e));
+	e.lat_us = -1;
+	e.xid = -1;
+	e.lineno = ln;
+	if (parse_i64(tok[0], &e.t_us) < 0)
+		return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": bad time '%s'", name, ln, tok[0]);
+	if (nt < 3)
+		return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": expected 't_us kind fid:bno ...'",
+		    name, ln);
+	for (k = 0; k < 3; k++)
+		if (strcmp(tok[1], kind_names[k]) == 0)
+			break;
+	if (k == 3)
+		return fs_err_set(err, EINVAL,
+		    "%s:%" PRIu64 ": unknown event kind '%s' (write, fsync or rpc)", name, ln, tok[1]);
+	e.kind = (enum wl_kind)k;
+	if (parse_bmap(tok[2], &e.fid, &e.bno) < 0)
+		return fs_err_set(err, EINVAL,
+		    "%s:%" PRIu64 ": bad bmap '%s' (expected hex fid ':' bmap number)", name, ln, tok[2]);
+	if (e.kind == WL_FSYNC) {
+		if (nt != 3)
+			return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": fsync takes no more fields",
+			    name, ln);
+		return wl_add(w, &e, err);
+	}
+	if ((e.kind == WL_WRITE && nt != 5) || (e.kind == WL_RPC && nt != 5 && nt != 8))
+		return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": %s expects %s", name, ln, tok[1],
+		    e.kind == WL_WRITE ? "'t_us write fid:bno off len'" :
+		    "'t_us rpc fid:bno off len [latency_us source xid]'");
+	if (parse_u64(tok[3], 128ull << 20, &e.off) < 0)
+		return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": bad offset '%s' (0..134217728)",
+		    name, ln, tok[3]);
+	if (parse_u64(tok[4], 128ull << 20, &u) < 0 || u == 0)
+		return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": bad length '%s' (1..134217728)",
+		    name, ln, tok[4]);
+	e.len = (uint32_t)u;
+	if (e.off + e.len > (128ull << 20))
+		return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": off+len past the 128 MiB bmap",
+		    name, ln);
+	if (e.kind == WL_RPC && nt == 8) {
+		if (strcmp(tok[5], "-") != 0 && (parse_i64(tok[5], &e.lat_us) < 0 || e.lat_us < 0))
+			return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": bad latency '%s'",
+			    name, ln, tok[5]);
+		for (k = 0; k < 5; k++)
+			if (strcmp(tok[6], lat_names[k]) == 0)
+				break;
+		if (k == 5)
+			return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": unknown latency source '%s'",
+			    name, ln, tok[6]);
+		e.lat_src = (enum wl_lat_src)k;
+		if (strcmp(tok[7], "-") != 0 && (parse_i64(tok[7], &e.xid) < 0 || e.xid < 0))
+			return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": bad xid '%s'", name, ln, tok[7]);
+	}
+	return wl_add(w, &e, err);
+}
+
+/* Parses one header line. */
+static int
+read_header(struct wl_workload *w, char **tok, int nt, const char *name,
+    uint64_t ln, struct fs_err *err)
+{
+	int64_t v;
+	size_t i;
+	int f;
+
+	if (strcmp(tok[0], "fidelity") == 0 || strcmp(tok[0], "arrivals") == 0 ||
+	    strcmp(tok[0], "service") == 0) {
+		if (nt != 2 || (f = wl_fidelity_parse(tok[1])) < 0)
+			return fs_err_set(err, EINVAL,
+			    "%s:%" PRIu64 ": %s expects biorq, rpc or fitted", name, ln, tok[0]);
+		if (tok[0][0] == 'f')
+			w->fidelity = (enum wl_fidelity)f;
+		else if (tok[0][0] == 'a')
+			w->arrivals = (enum wl_fidelity)f;
+		else
+			w->service = (enum wl_fidelity)f;
+		return 0;
+	}
+	if (strcmp(tok[0], "era") == 0) {
+		if (nt != 2 || strlen(tok[1]) != 1 || strchr("AZ?", tok[1][0]) == NULL)
+			return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": era expects A, Z or ?",
+			    name, ln);
+		w->era = tok[1][0];
+		return 0;
+	}
+	if (strcmp(tok[0], "observed") == 0) {
+		if (nt != 3 || parse_i64(tok[2], &v) < 0)
+			return fs_err_set(err, EINVAL,
+			    "%s:%" PRIu64 ": observed expects a name and an integer", name, ln);
+		for (i = 0; i < NOBS; i++)
+			if (strcmp(tok[1], obs_fields[i].name) == 0)
+				*(int64_t *)((char *)&w->obs + obs_fields[i].off) = v;
+		return 0;	/* unknown observations are ignored (newer writers) */
+	}
+	if (nt != 2 || parse_i64(tok[1], &v) < 0)
+		goto unknown;
+	if (strcmp(tok[0], "epoch_us") == 0)
+		w->epoch_us = v;
+	else if (strcmp(tok[0], "poll_us") == 0 && v > 0)
+		w->poll_us = v;
+	else if (strcmp(tok[0], "default_latency_us") == 0 && v >= 0)
+		w->default_lat_us = v;
+	else if (strcmp(tok[0], "sample") == 0 && v >= 0)
+		return wl_add_sample(w, v, err);
+	else
+		goto unknown;
+	return 0;
+unknown:
+	return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": unknown or malformed line starting '%s'",
+	    name, ln, tok[0]);
+}
+
+/* Reads a workload from a stream. */
+int
+wl_read(struct wl_workload *w, FILE *f, const char *name, struct fs_err *err)
+{
+	char *line = NULL, *tok[MAXTOK];
+	size_t cap = 0;
+	ssize_t len;
+	uint64_t ln = 0;
+	int nt, seen_magic = 0, rc = 0;
+
+	wl_init(w);
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		ln++;
+		if ((size_t)len != strlen(line)) {
+			rc = fs_err_set(err, EINVAL, "%s:%" PRIu64 ": NUL byte in line", name, ln);
+			break;
+		}
+		if ((nt = tokenize(line, tok)) < 0) {
+			rc = fs_err_set(err, EINVAL, "%s:%" PRIu64 ": too many fields", name, ln);
+			break;
+		}
+		if (nt == 0)
+			continue;
+		if (!seen_magic) {
+			int64_t v;
+
+			if (strcmp(tok[0], "flushscope-workload") != 0 || nt != 2 ||
+			    parse_i64(tok[1], &v) < 0) {
+				rc = fs_err_set(err, EINVAL, "%s:%" PRIu64
+				    ": not a workload (expected 'flushscope-workload %d')",
+				    name, ln, WL_VERSION);
+				break;
+			}
+			if (v < 1 || v > WL_VERSION) {
+				rc = fs_err_set(err, EINVAL, "%s:%" PRIu64
+				    ": workload version %" PRId64 " not supported (up to %d)",
+				    name, ln, v, WL_VERSION);
+				break;
+			}
+			w->version = (int)v;
+			seen_magic = 1;
+			continue;
+		}
+		if (tok[0][0] == '-' || isdigit((unsigned char)tok[0][0]))
+			rc = read_event(w, tok, nt, name, ln, err);
+		else
+			rc = read_header(w, tok, nt, name, ln, err);
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0 && ferror(f))
+		rc = fs_err_set(err, EIO, "%s:%" PRIu64 ": read error", name, ln);
+	if (rc == 0 && !seen_magic)
+		rc = fs_err_set(err, EINVAL, "%s:%" PRIu64 ": empty, not a workload", name, ln);
+	free(line);
+	if (rc < 0) {
+		wl_free(w);
+		return -1;
+	}
+	wl_sort(w);
+	return 0;
+}
+
+/* Opens and reads a workload file. */
+int
+wl_read_file(struct wl_workload *w, const char *path, struct fs_err *err)
+{
+	FILE *f;
+	int rc;
+
+	if (strcmp(path, "-") == 0)
+		return wl_read(w, stdin, "<stdin>", err);
+	if ((f = fopen(path, "r")) == NULL)
+		return fs_err_set(err, errno, "%s: %s", path, strerror(errno));
+	rc = wl_read(w, f, path, err);
+	fclose(f);
+	return rc;
+}
+
+/* ---- extraction ---- */
+
+/*
+ * A small open-addressing map from a two-word key to a 32-bit index into
+ * one of the extractor's arrays.  Entries are never deleted: the arrays they
+ * point into are reused in place (a reused biorq address overwrites its
+ * record).
+ */
+struct hmap {
+	uint64_t *k1, *k2;
+	uint32_t *v;		/* index + 1; 0 = empty slot */
+	size_t cap, n;
+};
+
+/* Mixes a two-word key into a hash. */
+static uint64_t
+hmix(uint64_t a, uint64_t b)
+{
+	uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull);
+
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 29;
+	return h;
+}
+
+/* Looks a key up; returns the index or -1. */
+static int64_t
+hmap_get(const struct hmap *m, uint64_t a, uint64_t b)
+{
+	size_t i;
+
+	if (m->cap == 0)
+		return -1;
+	for (i = hmix(a, b) & (m->cap - 1); m->v[i] != 0; i = (i + 1) & (m->cap - 1))
+		if (m->k1[i] == a && m->k2[i] == b)
+			return (int64_t)m->v[i] - 1;
+	return -1;
+}
+
+/* Inserts or replaces a key; returns -1 when out of memory. */
+static int
+hmap_put(struct hmap *m, uint64_t a, uint64_t b, uint32_t idx)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		struct hmap nm;
+		size_t j, nc = m->cap ? m->cap * 2 : 256;
+
+		nm.cap = nc;
+		nm.n = 0;
+		nm.k1 = calloc(nc, sizeof(*nm.k1));
+		nm.k2 = calloc(nc, sizeof(*nm.k2));
+		nm.v = calloc(nc, sizeof(*nm.v));
+		if (!nm.k1 || !nm.k2 || !nm.v) {
+			free(nm.k1);
+			free(nm.k2);
+			free(nm.v);
+			return -1;
+		}
+		for (j = 0; j < m->cap; j++)
+			if (m->v[j] != 0)
+				(void)hmap_put(&nm, m->k1[j], m->k2[j], m->v[j] - 1);
+		free(m->k1);
+		free(m->k2);
+		free(m->v);
+		*m = nm;
+	}
+	for (i = hmix(a, b) & (m->cap - 1); m->v[i] != 0; i = (i + 1) & (m->cap - 1))
+		if (m->k1[i] == a && m->k2[i] == b) {
+			m->v[i] = idx + 1;
+			return 0;
+		}
+	m->k1[i] = a;
+	m->k2[i] = b;
+	m->v[i] = idx + 1;
+	m->n++;
+	return 0;
+}
+
+/* Frees a map. */
+static void
+hmap_free(struct hmap *m)
+{
+	free(m->k1);
+	free(m->k2);
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/* One bmap (fid, bno) as the extractor follows it. */
+struct xbmap {
+	uint64_t fid;
+	uint32_t bno;
+	int exam_open;		/* examined; outcome not yet known */
+	int exam_attr;		/* that examination had work attributed */
+	int64_t exam_t;		/* time of the latest examination */
+	int saw_input;		/* an arrival or RPC of this bmap has been seen */
+	uint64_t run_cnt;	/* wasted examinations in the current run */
+	int64_t run_first, run_last;
+	int64_t unset_dirty_t;	/* last `unset DIRTY` / `remove from flushq`; -1 */
+};
+
+/* A run of wasted examinations with no input of its own (pre-trace writes). */
+struct xrun {
+	int64_t bmap;
+	int64_t first, last, done;	/* done = -1: the trace ended first */
+};
+
+/* One flush (or other) thread. */
+struct xthread {
+	int64_t cur;		/* bmap index of the latest EXAMINE; -1 */
+	int64_t zpend;		/* era Z: biorq waiting for its bmap@ line; -1 */
+	int in_pass;
+	int64_t last_pass_t;	/* start of the previous pass; INT64_MIN */
+};
+
+/* One biorq address in its current lifetime. */
+struct xbiorq {
+	int live;		/* ready and not yet in flight */
+	int have;		/* off/len known */
+	int forced;		/* an fsync event was already emitted for it */
+	int64_t ready_t;
+	int64_t bmap;		/* bmap index, or -1 (then bmap_addr) */
+	uint64_t bmap_addr;
+	uint32_t off, len;
+};
+
+struct wl_extractor {
+	struct wl_extract_opts o;
+	struct wl_workload w;		/* rpc events (trace + inferred) */
+	struct wl_workload arr;		/* biorq-level arrivals and fsyncs */
+	struct wl_workload inferred;	/* inferred pre-trace writes */
+
+	struct xbmap *bm;
+	size_t nbm, capbm;
+	struct hmap bmap_by_key;	/* (fid, bno) -> bm */
+	struct hmap bmap_by_addr;	/* (addr, 0) -> bm (latest lifetime) */
+
+	struct xthread *th;
+	size_t nth, capth;
+	struct hmap thread_by_key;
+
+	struct xbiorq *bq;
+	size_t nbq, capbq;
+	struct hmap biorq_by_addr;
+
+	struct hmap rpc_by_xid;		/* (xid, 0) -> index in w.ev */
+	size_t *fifo;			/* w.ev indices of RPCs not yet paired */
+	size_t fifo_head, fifo_n, fifo_cap;
+	int64_t *bm_of_rpc;		/* bmap index per w.ev index */
+	size_t cap_bm_of_rpc;
+
+	struct xrun *runs;		/* runs explained by pre-trace writes */
+	size_t nrun, caprun;
+	int64_t first_pass;		/* start of the first pass seen; INT64_MIN */
+
+	int64_t *gaps;			/* pass-start gaps */
+	size_t ngaps, capgaps;
+
+	int64_t first_ts, last_ts;
+	int64_t examinations, wasted, passes, rpcs, bytes, outstanding_max;
+	int64_t dropped;
+	int64_t lines;
+	uint64_t seq;			/* order of emitted events, for stable sorting */
+	int saw_a, saw_z;
+};
+
+/* Fills the extraction defaults. */
+void
+wl_extract_opts_default(struct wl_extract_opts *o)
+{
+	o->poll_us = 2048;
+	o->max_age_us = 1000;
+	o->default_lat_us = 10000;
+	o->default_len = 32768;
+}
+
+/* Creates an extractor. */
+struct wl_extractor *
+wl_extract_new(const struct wl_extract_opts *o, struct fs_err *err)
+{
+	struct wl_extractor *x = calloc(1, sizeof(*x));
+
+	if (x == NULL) {
+		fs_err_set(err, ENOMEM, "extract: out of memory");
+		return NULL;
+	}
+	if (o != NULL)
+		x->o = *o;
+	else
+		wl_extract_opts_default(&x->o);
+	wl_init(&x->w);
+	wl_init(&x->arr);
+	wl_init(&x->inferred);
+	x->first_ts = x->last_ts = x->first_pass = INT64_MIN;
+	return x;
+}
+
+/* Frees an extractor. */
+void
+wl_extract_free(struct wl_extractor *x)
+{
+	if (x == NULL)
+		return;
+	wl_free(&x->w);
+	wl_free(&x->arr);
+	wl_free(&x->inferred);
+	free(x->bm);
+	free(x->th);
+	free(x->bq);
+	free(x->fifo);
+	free(x->bm_of_rpc);
+	free(x->gaps);
+	free(x->runs);
+	hmap_free(&x->bmap_by_key);
+	hmap_free(&x->bmap_by_addr);
+	hmap_free(&x->thread_by_key);
+	hmap_free(&x->biorq_by_addr);
+	hmap_free(&x->rpc_by_xid);
+	free(x);
+}
+
+/* Returns the index of bmap (fid, bno), creating it; -1 when out of memory. */
+static int64_t
+bmap_idx(struct wl_extractor *x, uint64_t fid, uint32_t bno)
+{
+	int64_t i = hmap_get(&x->bmap_by_key, fid, bno);
+	struct xbmap *b;
+
+	if (i >= 0)
+		return i;
+	if (grow((void **)&x->bm, &x->capbm, x->nbm + 1, sizeof(*x->bm)) < 0)
+		return -1;
+	b = &x->bm[x->nbm];
+	memset(b, 0, sizeof(*b));
+	b->fid = fid;
+	b->bno = bno;
+	b->unset_dirty_t = -1;
+	if (hmap_put(&x->bmap_by_key, fid, bno, (uint32_t)x->nbm) < 0)
+		return -1;
+	return (int64_t)x->nbm++;
+}
+
+/* FNV-1a of a slice. */
+static uint64_t
+fnv(struct ps_str s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < s.n; i++) {
+		h ^= (unsigned char)s.p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* Returns the index of the event's thread, creating it; -1 on ENOMEM. */
+static int64_t
+thread_idx(struct wl_extractor *x, const struct ps_event *ev)
+{
+	uint64_t k = fnv(ev->thread);
+	int64_t i = hmap_get(&x->thread_by_key, k, ev->tid);
+
+	if (i >= 0)
+		return i;
+	if (grow((void **)&x->th, &x->capth, x->nth + 1, sizeof(*x->th)) < 0)
+		return -1;
+	x->th[x->nth].cur = -1;
+	x->th[x->nth].zpend = -1;
+	x->th[x->nth].in_pass = 0;
+	x->th[x->nth].last_pass_t = INT64_MIN;
+	if (hmap_put(&x->thread_by_key, k, ev->tid, (uint32_t)x->nth) < 0)
+		return -1;
+	return (int64_t)x->nth++;
+}
+
+/* Records the start of a pass on thread t at time ts. */
+static int
+pass_start(struct wl_extractor *x, struct xthread *t, int64_t ts)
+{
+	x->passes++;
+	if (x->first_pass == INT64_MIN)
+		x->first_pass = ts;
+	if (t->last_pass_t != INT64_MIN && ts >= t->last_pass_t) {
+		if (grow((void **)&x->gaps, &x->capgaps, x->ngaps + 1, sizeof(*x->gaps)) < 0)
+			return -1;
+		x->gaps[x->ngaps++] = ts - t->last_pass_t;
+	}
+	t->last_pass_t = ts;
+	return 0;
+}
+
+/*
+ * A run of wasted examinations of b ended (useful examination at `now`, or
+ * the trace ended: now = INT64_MIN).  If nothing explains why b was still
+ * queued (no arrival or RPC of b seen before the run), b had writes in flight
+ * from before the trace: remember the run; wl_extract_finish() infers one
+ * such write and its RPC (see infer_runs).  The reply came at b's
+ * `unset DIRTY` if logged, else between the last wasted examination and
+ * `now`; at the end of the trace it is decided later (-1).
+ */
+static int
+run_end(struct wl_extractor *x, int64_t bi, int64_t now, struct fs_err *err)
+{
+	struct xbmap *b = &x->bm[bi];
+	struct xrun *r;
+
+	if (b->run_cnt == 0)
+		return 0;
+	if (!b->saw_input) {
+		if (grow((void **)&x->runs, &x->caprun, x->nrun + 1, sizeof(*x->runs)) < 0)
+			return fs_err_set(err, ENOMEM, "extract: out of memory");
+		r = &x->runs[x->nrun++];
+		r->bmap = bi;
+		r->first = b->run_first;
+		r->last = b->run_last;
+		if (b->unset_dirty_t > b->run_last)
+			r->done = b->unset_dirty_t;
+		else if (now != INT64_MIN)
+			r->done = b->run_last + (now - b->run_last) / 2;
+		else
+			r->done = -1;
+		b->saw_input = 1;
+	}
+	b->run_cnt = 0;
+	return 0;
+}
+
+/*
+ * Turns the remembered runs into inferred writes and RPCs, given the pass
+ * period P (observed, else the assumed poll).  For the replayed legacy
+ * engine to send the write in the pass before the run's first wasted
+ * examination and not earlier, it is ready in (first - 2P, first - P -
+ * max_age]: the middle of that interval.  Its RPC is sent at first - P and
+ * replies at the run's end (half a period after the last wasted examination
+ * when the trace ends first).
+ */
+static int
+infer_runs(struct wl_extractor *x, int64_t P, struct fs_err *err)
+{
+	struct wl_event e;
+	size_t i;
+
+	for (i = 0; i < x->nrun; i++) {
+		const struct xrun *r = &x->runs[i];
+		int64_t lo = r->first - 2 * P, hi = r->first - P - x->o.max_age_us;
+		int64_t send = r->first - P, done = r->done >= 0 ? r->done : r->last + P / 2;
+
+		memset(&e, 0, sizeof(e));
+		e.kind = WL_WRITE;
+		e.t_us = hi > lo ? lo + (hi - lo + 1) / 2 : r->first - P;
+		e.fid = x->bm[r->bmap].fid;
+		e.bno = x->bm[r->bmap].bno;
+		e.len = x->o.default_len;
+		e.lat_us = -1;
+		e.xid = -1;
+		e.lineno = x->seq++;
+		if (wl_add(&x->inferred, &e, err) < 0)
+			return -1;
+		e.kind = WL_RPC;
+		e.t_us = send;
+		e.lat_us = done > send ? done - send : 0;
+		e.lat_src = WL_LAT_RUN;
+		e.lineno = x->seq++;
+		if (wl_add(&x->inferred, &e, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The examination of b ended: wasted (1) or useful (0), at time now. */
+static int
+exam_outcome(struct wl_extractor *x, int64_t bi, int wasted, int64_t now, struct fs_err *err)
+{
+	struct xbmap *b = &x->bm[bi];
+
+	b->exam_open = 0;
+	if (wasted) {
+		x->wasted++;
+		if (b->run_cnt++ == 0)
+			b->run_first = b->exam_t;
+		b->run_last = b->exam_t;
+		return 0;
+	}
+	return run_end(x, bi, now, err);
+}
+
+/* Emits a biorq-level arrival (once it has a bmap and an offset/length). */
+static int
+biorq_emit(struct wl_extractor *x, struct xbiorq *q, struct fs_err *err)
+{
+	struct wl_event e;
+	int64_t bi = q->bmap;
+
+	if (bi < 0)
+		bi = hmap_get(&x->bmap_by_addr, q->bmap_addr, 0);
+	if (!q->have || bi < 0) {
+		x->dropped++;
+		return 0;
+	}
+	memset(&e, 0, sizeof(e));
+	e.kind = WL_WRITE;
+	e.t_us = q->ready_t;
+	e.fid = x->bm[bi].fid;
+	e.bno = x->bm[bi].bno;
+	e.off = q->off;
+	e.len = q->len;
+	e.lat_us = -1;
+	e.xid = -1;
+	e.lineno = x->seq++;
+	x->bm[bi].saw_input = 1;
+	return wl_add(&x->arr, &e, err);
+}
+
+/* Returns the biorq record for addr, creating an empty one; NULL on ENOMEM. */
+static struct xbiorq *
+biorq_get(struct wl_extractor *x, uint64_t addr)
+{
+	int64_t i = hmap_get(&x->biorq_by_addr, addr, 0);
+
+	if (i >= 0)
+		return &x->bq[i];
+	if (grow((void **)&x->bq, &x->capbq, x->nbq + 1, sizeof(*x->bq)) < 0)
+		return NULL;
+	memset(&x->bq[x->nbq], 0, sizeof(*x->bq));
+	x->bq[x->nbq].bmap = -1;
+	if (hmap_put(&x->biorq_by_addr, addr, 0, (uint32_t)x->nbq) < 0)
+		return NULL;
+	return &x->bq[x->nbq++];
+}
+
+/* Parses "biorq=0x..." out of an era-A list_empty message. */
+static int
+msg_biorq_addr(const struct ps_str *m, uint64_t *addr)
+{
+	char buf[64];
+	size_t i, n;
+	const char *p;
+
+	for (i = 0; i + 8 < m->n; i++)
+		if (memcmp(m->p + i, "biorq=0x", 8) == 0)
+			break;
+	if (i + 8 >= m->n)
+		return -1;
+	p = m->p + i + 8;
+	n = 0;
+	while (n < sizeof(buf) - 1 && i + 8 + n < m->n && isxdigit((unsigned char)p[n])) {
+		buf[n] = p[n];
+		n++;
+	}
+	if (n == 0)
+		return -1;
+	buf[n] = '\0';
+	*addr = strtoull(buf, NULL, 16);
+	return 0;
+}
+
+/* Handles a line carrying a biorq (arrivals, forced flushes, in-flight). */
+static int
+on_biorq(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, int64_t thr_bmap,
+    struct xthread *t, struct fs_err *err)
+{
+	struct xbiorq *q;
+	int era_a;
+
+	if ((q = biorq_get(x, ev->biorq.addr)) == NULL)
+		return fs_err_set(err, ENOMEM, "extract: out of memory");
+	era_a = ev->msg_id != PS_MSG_Z_SCHED_FLUSH;
+	if (ev->kind == PS_EV_WRITE_READY && q->live && !era_a) {
+		/* era Z: each `sched flush` is a new biorq; emit the old one */
+		if (biorq_emit(x, q, err) < 0)
+			return -1;
+		q->live = 0;
+	}
+	if (!q->live) {
+		/*
+		 * A biorq not yet known: its first sighting on the flush thread
+		 * (consider, try flush, descheduling: at most one poll period
+		 * after it became ready) or the pass that sends it.  Lines of
+		 * biorqs already in flight or destroyed are not arrivals.
+		 */
+		if (ev->kind != PS_EV_WRITE_READY && ev->msg_id != PS_MSG_A_SET_INFLIGHT &&
+		    (ev->biorq.flags & 0x120) != 0)
+			return 0;
+		memset(q, 0, sizeof(*q));
+		q->live = 1;
+		q->ready_t = ts;
+		q->bmap = -1;
+	}
+	if (!q->have) {
+		q->have = 1;
+		q->off = ev->biorq.off;
+		q->len = ev->biorq.len;
+	}
+	if (q->len == 0)
+		q->have = 0;
+	q->bmap_addr = ev->biorq.bmap_addr;
+	if (q->bmap < 0) {
+		int64_t bi = hmap_get(&x->bmap_by_addr, ev->biorq.bmap_addr, 0);
+
+		q->bmap = bi >= 0 ? bi : (ev->kind != PS_EV_WRITE_READY ? thr_bmap : -1);
+	}
+	/* era A FORCE_EXPIRE (0x80): the application forced a flush */
+	if (era_a && (ev->biorq.flags & 0x80) && !q->forced && q->bmap >= 0) {
+		struct wl_event e;
+
+		memset(&e, 0, sizeof(e));
+		e.kind = WL_FSYNC;
+		e.t_us = ts;
+		e.fid = x->bm[q->bmap].fid;
+		e.bno = x->bm[q->bmap].bno;
+		e.lat_us = -1;
+		e.xid = -1;
+		e.lineno = x->seq++;
+		q->forced = 1;
+		if (wl_add(&x->arr, &e, err) < 0)
+			return -1;
+	}
+	if (ev->msg_id == PS_MSG_A_SET_INFLIGHT) {
+		if (biorq_emit(x, q, err) < 0)
+			return -1;
+		q->live = 0;
+	} else if (!era_a) {
+		/*
+		 * era Z: `sched flush` says all there is; emit it once its bmap
+		 * is known (now, or at the `add to msl_bmapflushq` line that
+		 * follows on the same thread).
+		 */
+		if (q->bmap >= 0) {
+			if (biorq_emit(x, q, err) < 0)
+				return -1;
+			q->live = 0;
+		} else
+			t->zpend = q - x->bq;
+	}
+	return 0;
+}
+
+/* Pairs an RPC (w.ev index i) with its completion at time ts. */
+static int
+rpc_paired(struct wl_extractor *x, size_t i, int64_t ts, enum wl_lat_src src, struct fs_err *err)
+{
+	struct wl_event *e = &x->w.ev[i];
+
+	e->lat_us = ts >= e->t_us ? ts - e->t_us : 0;
+	e->lat_src = src;
+	return wl_add_sample(&x->w, e->lat_us, err);
+}
+
+/* Handles an RPC_SEND. */
+static int
+on_send(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, int64_t thr_bmap,
+    struct fs_err *err)
+{
+	struct wl_event e;
+	int64_t bi = thr_bmap;
+
+	x->rpcs++;
+	if (ev->rpc_sz > 0)
+		x->bytes += ev->rpc_sz;
+	if (ev->rpc_fid != 0 && ev->rpc_bno >= 0) {
+		if ((bi = bmap_idx(x, ev->rpc_fid, (uint32_t)ev->rpc_bno)) < 0)
+			return fs_err_set(err, ENOMEM, "extract: out of memory");
+	}
+	if (bi < 0 || ev->rpc_off < 0 || ev->rpc_sz <= 0) {
+		x->dropped++;
+		return 0;
+	}
+	memset(&e, 0, sizeof(e));
+	e.kind = WL_RPC;
+	e.t_us = ts;
+	e.fid = x->bm[bi].fid;
+	e.bno = x->bm[bi].bno;
+	e.off = (uint64_t)ev->rpc_off;
+	e.len = (uint32_t)ev->rpc_sz;
+	e.lat_us = -1;
+	e.lat_src = WL_LAT_NONE;
+	e.xid = (ev->has & PS_HAS_REQ) ? ev->req.xid : -1;
+	e.lineno = x->seq++;
+	if (wl_add(&x->w, &e, err) < 0)
+		return -1;
+	x->bm[bi].saw_input = 1;
+	if (grow((void **)&x->bm_of_rpc, &x->cap_bm_of_rpc, x->w.n, sizeof(*x->bm_of_rpc)) < 0 ||
+	    grow((void **)&x->fifo, &x->fifo_cap, x->fifo_n + 1, sizeof(*x->fifo)) < 0)
+		return fs_err_set(err, ENOMEM, "extract: out of memory");
+	x->bm_of_rpc[x->w.n - 1] = bi;
+	x->fifo[x->fifo_n++] = x->w.n - 1;
+	if (e.xid >= 0 && hmap_put(&x->rpc_by_xid, (uint64_t)e.xid, 0, (uint32_t)(x->w.n - 1)) < 0)
+		return fs_err_set(err, ENOMEM, "extract: out of memory");
+	return 0;
+}
+
+/* Drops paired RPCs from the front of the FIFO (and compacts it). */
+static void
+fifo_trim(struct wl_extractor *x)
+{
+	while (x->fifo_head < x->fifo_n && x->w.ev[x->fifo[x->fifo_head]].lat_us >= 0)
+		x->fifo_head++;
+	if (x->fifo_head > 4096 && x->fifo_head * 2 > x->fifo_n) {
+		memmove(x->fifo, x->fifo + x->fifo_head,
+		    (x->fifo_n - x->fifo_head) * sizeof(*x->fifo));
+		x->fifo_n -= x->fifo_head;
+		x->fifo_head = 0;
+	}
+}
+
+/* Handles an RPC_DONE: by xid when logged, else the oldest unpaired send. */
+static int
+on_done(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, struct fs_err *err)
+{
+	int64_t i;
+
+	if ((ev->has & PS_HAS_REQ) && ev->req.xid >= 0) {
+		i = hmap_get(&x->rpc_by_xid, (uint64_t)ev->req.xid, 0);
+		if (i < 0 || x->w.ev[i].lat_us >= 0)
+			return 0;	/* sent before the trace began, or a repeat */
+		if (rpc_paired(x, (size_t)i, ts, WL_LAT_XID, err) < 0)
+			return -1;
+	} else {
+		fifo_trim(x);
+		if (x->fifo_head >= x->fifo_n)
+			return 0;	/* an RPC sent before the trace began */
+		if (rpc_paired(x, x->fifo[x->fifo_head], ts, WL_LAT_COUNTER, err) < 0)
+			return -1;
+	}
+	fifo_trim(x);
+	return 0;
+}
+
+/* The last write of bmap bi completed at ts (`unset DIRTY`, `remove from flushq`). */
+static int
+on_bmap_done(struct wl_extractor *x, int64_t bi, int64_t ts, struct fs_err *err)
+{
+	size_t k;
+
+	x->bm[bi].unset_dirty_t = ts;
+	/* RPCs of bi still unpaired completed no later than now. */
+	if (x->fifo_n - x->fifo_head > 4096)
+		return 0;
+	for (k = x->fifo_head; k < x->fifo_n; k++) {
+		size_t i = x->fifo[k];
+
+		if (x->w.ev[i].lat_us < 0 && x->bm_of_rpc[i] == bi &&
+		    rpc_paired(x, i, ts, WL_LAT_RUN, err) < 0)
+			return -1;
+	}
+	fifo_trim(x);
+	return 0;
+}
+
+/* Feeds one event to the extractor. */
+int
+wl_extract_feed(struct wl_extractor *x, const struct ps_event *ev, struct fs_err *err)
+{
+	int64_t ts = ev->ts_us, ti = -1, bi = -1, thr_bmap = -1;
+	struct xthread *t = NULL;
+
+	x->lines++;
+	if (ts == INT64_MIN)
+		return 0;
+	if (x->first_ts == INT64_MIN)
+		x->first_ts = ts;
+	if (ts > x->last_ts)
+		x->last_ts = ts;
+	if (ev->msg_id >= PS_MSG_A_BIORQ_LIST_EMPTY && ev->msg_id < PS_MSG_COUNT) {
+		switch (ev->msg_id) {
+		case PS_MSG_Z_SCHED_FLUSH: case PS_MSG_Z_ADD_FLUSHQ: case PS_MSG_Z_LIST_EMPTY:
+		case PS_MSG_Z_FLUSHABLE: case PS_MSG_Z_TRY_FLUSH_BMAP: case PS_MSG_Z_SENDING_WRITE:
+		case PS_MSG_Z_RPC_CALLBACK: case PS_MSG_Z_REMOVE_FLUSHQ: case PS_MSG_Z_WAKEUP:
+		case PS_MSG_Z_WORK_TIME: case PS_MSG_M_CHECKING: case PS_MSG_M_TRY_FLUSH_BMAP:
+		case PS_MSG_M_STALL: case PS_MSG_Z_RESCHED:
+			x->saw_z = 1;
+			break;
+		default:
+			x->saw_a = 1;
+		}
+	}
+	if (ev->outstanding > x->outstanding_max)
+		x->outstanding_max = ev->outstanding;
+	if (ev->has & PS_HAS_BMAP) {
+		if ((bi = bmap_idx(x, ev->bmap.fid, ev->bmap.bno)) < 0 ||
+		    hmap_put(&x->bmap_by_addr, ev->bmap.addr, 0, (uint32_t)bi) < 0)
+			return fs_err_set(err, ENOMEM, "extract: out of memory");
+	}
+	if (ev->kind != PS_EV_OTHER || (ev->has & PS_HAS_BIORQ)) {
+		if ((ti = thread_idx(x, ev)) < 0)
+			return fs_err_set(err, ENOMEM, "extract: out of memory");
+		t = &x->th[ti];
+		thr_bmap = t->cur;
+	}
+
+	if (t != NULL && t->zpend >= 0 && bi >= 0) {
+		struct xbiorq *q = &x->bq[t->zpend];
+
+		t->zpend = -1;
+		if (q->live && q->bmap < 0 && q->bmap_addr == ev->bmap.addr) {
+			q->bmap = bi;
+			if (biorq_emit(x, q, err) < 0)
+				return -1;
+			q->live = 0;
+		}
+	}
+	if (ev->has & PS_HAS_BIORQ) {
+		switch (ev->msg_id) {
+		case PS_MSG_A_FLUSHRDY: case PS_MSG_Z_SCHED_FLUSH: case PS_MSG_A_CONSIDER:
+		case PS_MSG_A_TRY_FLUSH_BIORQ: case PS_MSG_A_SET_INFLIGHT: case PS_MSG_A_DESCHEDULING:
+			if (on_biorq(x, ev, ts, thr_bmap, t, err) < 0)
+				return -1;
+			break;
+		default:
+			break;
+		}
+	}
+
+	switch (ev->kind) {
+	case PS_EV_WRITE_READY:
+		if (bi >= 0 && ev->msg_id == PS_MSG_A_BIORQ_LIST_EMPTY) {
+			uint64_t qa;
+			struct xbiorq *q;
+
+			if (msg_biorq_addr(&ev->msg, &qa) < 0)
+				return 0;
+			if ((q = biorq_get(x, qa)) == NULL)
+				return fs_err_set(err, ENOMEM, "extract: out of memory");
+			if (!q->live) {
+				memset(q, 0, sizeof(*q));
+				q->live = 1;
+				q->ready_t = ts;
+			}
+			if (ts < q->ready_t)
+				q->ready_t = ts;
+			q->bmap = bi;
+			x->bm[bi].saw_input = 1;
+		}
+		return 0;
+	case PS_EV_EXAMINE:
+		if (bi < 0)
+			return 0;
+		x->examinations++;
+		if (ev->msg_id != PS_MSG_A_TRY_FLUSH_BMAP) {
+			/* era Z: a `flushable?` not followed by `try flush` was wasted */
+			if (x->bm[bi].exam_open && !x->bm[bi].exam_attr &&
+			    exam_outcome(x, bi, 1, ts, err) < 0)
+				return -1;
+		} else if (!t->in_pass) {
+			t->in_pass = 1;
+			if (pass_start(x, t, ts) < 0)
+				return fs_err_set(err, ENOMEM, "extract: out of memory");
+		}
+		x->bm[bi].exam_open = 1;
+		x->bm[bi].exam_attr = 0;
+		x->bm[bi].exam_t = ts;
+		t->cur = bi;
+		return 0;
+	case PS_EV_SCHEDULE:
+		if (bi >= 0 && ev->msg_id == PS_MSG_Z_TRY_FLUSH_BMAP) {
+			thr_bmap = bi;
+			t->cur = bi;
+		}
+		if (thr_bmap >= 0 && x->bm[thr_bmap].exam_open && !x->bm[thr_bmap].exam_attr) {
+			x->bm[thr_bmap].exam_attr = 1;
+			if (run_end(x, thr_bmap, ts, err) < 0)
+				return -1;
+		}
+		return 0;
+	case PS_EV_RPC_SEND:
+		if (thr_bmap >= 0 && x->bm[thr_bmap].exam_open && !x->bm[thr_bmap].exam_attr) {
+			x->bm[thr_bmap].exam_attr = 1;
+			if (run_end(x, thr_bmap, ts, err) < 0)
+				return -1;
+		}
+		return on_send(x, ev, ts, thr_bmap, err);
+	case PS_EV_RPC_DONE:
+		return on_done(x, ev, ts, err);
+	case PS_EV_REQUEUE:
+		if (bi >= 0 && x->bm[bi].exam_open &&
+		    exam_outcome(x, bi, !x->bm[bi].exam_attr, ts, err) < 0)
+			return -1;
+		t->in_pass = 0;
+		return 0;
+	case PS_EV_CLEAN:
+		if (bi < 0)
+			return 0;
+		if (ev->msg_id == PS_MSG_A_UNSET_DIRTY || ev->msg_id == PS_MSG_Z_REMOVE_FLUSHQ) {
+			if (on_bmap_done(x, bi, ts, err) < 0)
+				return -1;
+			if (ev->msg_id == PS_MSG_A_UNSET_DIRTY)
+				return 0;	/* the RPC thread, not an examination */
+		}
+		if (x->bm[bi].exam_open || x->bm[bi].run_cnt > 0) {
+			if (exam_outcome(x, bi, 0, ts, err) < 0)
+				return -1;
+		}
+		if (ev->msg_id == PS_MSG_A_IS_CLEAN)
+			t->in_pass = 0;
+		return 0;
+	case PS_EV_PASS:
+		return pass_start(x, t, ts) < 0 ?
+		    fs_err_set(err, ENOMEM, "extract: out of memory") : 0;
+	default:
+		return 0;
+	}
+}
+
+/* Compares two int64 values for qsort. */
+static int
+i64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Ends extraction and builds the workload. */
+int
+wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err *err)
+{
+	struct wl_workload *w = &x->w;
+	enum wl_fidelity arr_f, svc_f = WL_FID_BIORQ;
+	size_t i, nrpc_trace, nfit = 0, narr;
+	int64_t epoch, period = -1;
+
+	wl_init(out);
+	/* Arrivals still waiting to go in flight. */
+	for (i = 0; i < x->nbq; i++)
+		if (x->bq[i].live) {
+			if (biorq_emit(x, &x->bq[i], err) < 0)
+				return -1;
+			x->bq[i].live = 0;
+		}
+	/* Runs still open at the end of the trace. */
+	for (i = 0; i < x->nbm; i++)
+		if (run_end(x, (int64_t)i, INT64_MIN, err) < 0)
+			return -1;
+	if (x->ngaps > 0) {
+		qsort(x->gaps, x->ngaps, sizeof(*x->gaps), i64_cmp);
+		period = x->gaps[x->ngaps / 2];
+	}
+	if (infer_runs(x, period > 0 ? period : x->o.poll_us, err) < 0)
+		return -1;
+
+	/* Service model: unpaired RPCs draw from what was seen. */
+	nrpc_trace = w->n;
+	for (i = 0; i < nrpc_trace; i++) {
+		struct wl_event *e = &w->ev[i];
+
+		if (e->lat_us >= 0)
+			continue;
+		if (w->nsamples > 0) {
+			/* a deterministic spread over the empirical distribution */
+			e->lat_us = w->samples[(nfit++ * 2654435761u) % w->nsamples];
+			e->lat_src = WL_LAT_FITTED;
+		}
+	}
+	for (i = 0; i < nrpc_trace; i++) {
+		enum wl_fidelity f;
+
+		switch (w->ev[i].lat_src) {
+		case WL_LAT_XID:
+			f = WL_FID_BIORQ;
+			break;
+		case WL_LAT_COUNTER:
+		case WL_LAT_RUN:
+			f = WL_FID_RPC;
+			break;
+		default:
+			f = WL_FID_FITTED;
+		}
+		if (f > svc_f)
+			svc_f = f;
+	}
+	if (x->inferred.n > 0 && svc_f < WL_FID_RPC)
+		svc_f = WL_FID_RPC;	/* run-derived latencies */
+	if (nrpc_trace == 0 && x->inferred.n == 0)
+		svc_f = WL_FID_FITTED;
+
+	/* Arrivals: biorq lines if any; else the RPCs sent; plus inferred writes. */
+	narr = wl_count(&x->arr, WL_WRITE);
+	if (narr > 0) {
+		arr_f = WL_FID_BIORQ;
+		for (i = 0; i < x->arr.n; i++)
+			if (wl_add(w, &x->arr.ev[i], err) < 0)
+				return -1;
+	} else {
+		arr_f = nrpc_trace > 0 ? WL_FID_RPC : WL_FID_FITTED;
+		for (i = 0; i < x->arr.n; i++)		/* fsyncs */
+			if (wl_add(w, &x->arr.ev[i], err) < 0)
+				return -1;
+		for (i = 0; i < nrpc_trace; i++) {
+			struct wl_event e = w->ev[i];
+
+			/* ready at most one poll period before the send */
+			e.kind = WL_WRITE;
+			e.t_us -= x->o.poll_us;
+			e.lat_us = -1;
+			e.lat_src = WL_LAT_NONE;
+			e.xid = -1;
+			if (wl_add(w, &e, err) < 0)
+				return -1;
+		}
+	}
+	if (x->inferred.n > 0)
+		arr_f = WL_FID_FITTED;
+	for (i = 0; i < x->inferred.n; i++)
+		if (wl_add(w, &x->inferred.ev[i], err) < 0)
+			return -1;
+
+	/* Rebase on the earliest time so every t_us is >= 0. */
+	epoch = x->first_ts == INT64_MIN ? 0 : x->first_ts;
+	for (i = 0; i < w->n; i++)
+		if (w->ev[i].t_us < epoch)
+			epoch = w->ev[i].t_us;
+	/*
+	 * Phase: the replayed legacy engine passes at k * period from t = 0,
+	 * so put t = 0 a whole number of periods before the trace's first
+	 * pass; replayed passes then start in step with the recorded ones.
+	 */
+	if (x->first_pass != INT64_MIN && period > 0 && x->first_pass >= epoch)
+		epoch = x->first_pass - ((x->first_pass - epoch + period - 1) / period) * period;
+	for (i = 0; i < w->n; i++)
+		w->ev[i].t_us -= epoch;
+
+	*out = *w;
+	wl_init(w);	/* ownership moved */
+	out->epoch_us = epoch;
+	out->poll_us = x->o.poll_us;
+	out->default_lat_us = x->o.default_lat_us;
+	out->arrivals = arr_f;
+	out->service = svc_f;
+	out->fidelity = arr_f > svc_f ? arr_f : svc_f;
+	out->era = x->saw_z && !x->saw_a ? 'Z' : x->saw_a ? 'A' : '?';
+	out->obs.lines = x->lines;
+	out->obs.span_us = x->first_ts == INT64_MIN ? 0 : x->last_ts - x->first_ts;
+	out->obs.examinations = x->examinations;
+	out->obs.wasted_examinations = x->wasted;
+	out->obs.passes = x->passes;
+	out->obs.pass_period_us = period;
+	out->obs.rpcs = x->rpcs;
+	out->obs.bytes = x->bytes;
+	out->obs.outstanding_max = x->outstanding_max > 0 ? x->outstanding_max : -1;
+	out->obs.arrivals_dropped = x->dropped;
+	wl_sort(out);
+	return 0;
+}

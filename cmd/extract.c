@@ -1,0 +1,137 @@
+/*
+ * flushscope extract: the workload (the engine's inputs) recovered from a
+ * log or a database, written as a workload file (flushscope-workload(5)).
+ * Logic: analysis/workload.c, analysis/wlsource.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/wlsource.h"
+#include "cmd/cmd.h"
+#include "util/err.h"
+
+/* Prints the usage text. */
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: flushscope extract [-d DB | LOG...] [-o FILE] [--poll-us N] [--max-age-us N]\n"
+	    "                          [--latency-us N]\n"
+	    "\n"
+	    "Recovers the flush engine's inputs (write arrivals, forced flushes, the RPC\n"
+	    "service model) from logs or an ingested database and writes them as a\n"
+	    "workload file (flushscope-workload(5)) to stdout or FILE.\n"
+	    "\n"
+	    "  -d, --db DB        read the events of an ingested database\n"
+	    "  -o, --output FILE  write the workload to FILE (default stdout)\n"
+	    "      --poll-us N    poll period assumed for RPC-derived ready times (2048)\n"
+	    "      --max-age-us N coalescer max age assumed for inferred writes (1000)\n"
+	    "      --latency-us N RPC latency when none can be measured (10000)\n"
+	    "\nSee flushscope-extract(1).\n");
+}
+
+/* Parses a positive integer option. */
+static int
+parse_pos(const char *opt, const char *s, int64_t *out)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v <= 0) {
+		fs_warn("extract", "%s must be a positive integer, not '%s'", opt, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The extract command. */
+int
+cmd_extract(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "poll-us", required_argument, NULL, 'P' },
+		{ "max-age-us", required_argument, NULL, 'A' },
+		{ "latency-us", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *db = NULL, *out = NULL;
+	struct wl_extract_opts xo;
+	struct wl_workload w;
+	struct fs_err err;
+	FILE *f = stdout;
+	int c, rc;
+
+	wl_extract_opts_default(&xo);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:o:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'P':
+			if (parse_pos("--poll-us", optarg, &xo.poll_us) < 0)
+				return FS_EXIT_USAGE;
+			break;
+		case 'A':
+			if (parse_pos("--max-age-us", optarg, &xo.max_age_us) < 0)
+				return FS_EXIT_USAGE;
+			break;
+		case 'L':
+			if (parse_pos("--latency-us", optarg, &xo.default_lat_us) < 0)
+				return FS_EXIT_USAGE;
+			break;
+		case 'h':
+			usage(stdout);
+			return FS_EXIT_OK;
+		default:
+			usage(stderr);
+			return FS_EXIT_USAGE;
+		}
+	}
+	if ((db != NULL) == (optind < argc)) {
+		fs_warn("extract", db ? "give -d DB or LOG..., not both" : "no input: give -d DB or LOG...");
+		usage(stderr);
+		return FS_EXIT_USAGE;
+	}
+	fs_err_clear(&err);
+	if (db != NULL)
+		rc = wl_load_db(&w, db, &xo, &err);
+	else
+		rc = wl_load_logs(&w, argv + optind, argc - optind, &xo, &err);
+	if (rc < 0) {
+		fs_warn("extract", "%s", err.msg);
+		return FS_EXIT_RUNTIME;
+	}
+	if (out != NULL && (f = fopen(out, "w")) == NULL) {
+		fs_warn("extract", "%s: %s", out, strerror(errno));
+		wl_free(&w);
+		return FS_EXIT_RUNTIME;
+	}
+	rc = wl_write(&w, f, db ? db : argv[optind], &err);
+	if (out != NULL && fclose(f) != 0 && rc == 0)
+		rc = fs_err_set(&err, errno, "%s", strerror(errno));
+	if (rc < 0) {
+		fs_warn("extract", "%s: %s", out ? out : "<stdout>", err.msg);
+		wl_free(&w);
+		return FS_EXIT_RUNTIME;
+	}
+	if (!fs_global.quiet)
+		fprintf(stderr, "extract: %zu writes, %zu forced flushes, %zu RPCs; fidelity %s "
+		    "(arrivals %s, service %s); trace: %" PRId64 " wasted examinations in %"
+		    PRId64 " passes\n", wl_count(&w, WL_WRITE), wl_count(&w, WL_FSYNC),
+		    wl_count(&w, WL_RPC), wl_fidelity_name(w.fidelity), wl_fidelity_name(w.arrivals),
+		    wl_fidelity_name(w.service), w.obs.wasted_examinations, w.obs.passes);
+	wl_free(&w);
+	return FS_EXIT_OK;
+}

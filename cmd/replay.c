@@ -1,0 +1,235 @@
+/*
+ * flushscope replay: the recorded workload through libflush under several
+ * queueing policies, side by side.  Logic: analysis/replay.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analysis/replay.h"
+#include "analysis/wlsource.h"
+#include "cmd/cmd.h"
+#include "util/err.h"
+
+#define MAXPOL 8
+
+/* Prints the usage text. */
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: flushscope replay [-d DB | --workload FILE | LOG...] [--policy P,Q,...]\n"
+	    "                         [--clock virtual|real] [--speed X] [--repeat N]\n"
+	    "                         [--format=table|csv|json] [--plot FILE.svg] [--no-calibrate]\n"
+	    "\n"
+	    "Replays the workload recorded in a log, database or workload file through\n"
+	    "libflush under each policy (default legacy,deadline) and prints them side by\n"
+	    "side with ratios against the first.  Policies: legacy, pendq, deadline, slash2.\n"
+	    "\n"
+	    "  -d, --db DB          read the workload from an ingested database\n"
+	    "  -w, --workload FILE  read a workload file (flushscope-workload(5))\n"
+	    "  -p, --policy LIST    comma-separated policies, the first is the baseline\n"
+	    "      --clock C        virtual (default: deterministic counts) or real (CPU measured)\n"
+	    "      --speed X        real clock: compress time by X (understates polling cost)\n"
+	    "      --repeat N       real clock: runs per policy, medians reported (default 3)\n"
+	    "      --format F       table (default), csv or json\n"
+	    "      --plot FILE.svg  CPU and ready->issue latency CDFs per policy\n"
+	    "      --no-calibrate   virtual clock: keep the 2048 us tick instead of the trace's\n"
+	    "                       observed pass period\n"
+	    "\nSee flushscope-replay(1).\n");
+}
+
+/* Splits a comma-separated policy list in place. */
+static int
+split_policies(char *s, char **out, int max)
+{
+	int n = 0;
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(s, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (n == max)
+			return -1;
+		out[n++] = tok;
+	}
+	return n;
+}
+
+/* The replay command. */
+int
+cmd_replay(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "workload", required_argument, NULL, 'w' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "clock", required_argument, NULL, 'c' },
+		{ "speed", required_argument, NULL, 's' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "plot", required_argument, NULL, 'P' },
+		{ "no-calibrate", no_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char defpol[] = "legacy,deadline", *polstr = defpol, *pols[MAXPOL];
+	const char *db = NULL, *wlfile = NULL, *plot = NULL;
+	struct rp_options o;
+	struct rp_result res[MAXPOL];
+	struct rp_fidelity fid, *fidp = NULL;
+	struct wl_workload w;
+	struct wl_extract_opts xo;
+	struct fs_err err;
+	int c, fmt = FS_FMT_TABLE, npol, i, nsrc, rc = FS_EXIT_OK, repeat_set = 0;
+	char *end;
+
+	rp_options_default(&o);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:w:p:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'w':
+			wlfile = optarg;
+			break;
+		case 'p':
+			polstr = optarg;
+			break;
+		case 'c':
+			if (strcmp(optarg, "virtual") == 0)
+				o.clock = FL_CLOCK_VIRTUAL;
+			else if (strcmp(optarg, "real") == 0)
+				o.clock = FL_CLOCK_REAL;
+			else {
+				fs_warn("replay", "--clock must be virtual or real, not '%s'", optarg);
+				return FS_EXIT_USAGE;
+			}
+			break;
+		case 's':
+			o.speed = strtod(optarg, &end);
+			if (*end != '\0' || !(o.speed > 0)) {
+				fs_warn("replay", "--speed must be a positive number, not '%s'", optarg);
+				return FS_EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			o.repeat = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || o.repeat < 1 || o.repeat > 1000) {
+				fs_warn("replay", "--repeat must be 1..1000, not '%s'", optarg);
+				return FS_EXIT_USAGE;
+			}
+			repeat_set = 1;
+			break;
+		case 'f':
+			if ((fmt = fs_format_parse(optarg)) < 0) {
+				fs_warn("replay", "--format must be table, csv or json, not '%s'", optarg);
+				return FS_EXIT_USAGE;
+			}
+			break;
+		case 'P':
+			plot = optarg;
+			break;
+		case 'N':
+			o.calibrate = 0;
+			break;
+		case 'h':
+			usage(stdout);
+			return FS_EXIT_OK;
+		default:
+			usage(stderr);
+			return FS_EXIT_USAGE;
+		}
+	}
+	if (o.clock == FL_CLOCK_REAL && !repeat_set)
+		o.repeat = 3;
+	if (o.clock == FL_CLOCK_VIRTUAL && o.speed != 1.0)
+		fs_warn("replay", "--speed applies to the real clock only; ignored");
+	nsrc = (db != NULL) + (wlfile != NULL) + (optind < argc);
+	if (nsrc != 1) {
+		fs_warn("replay", nsrc ? "give only one of -d DB, --workload FILE or LOG..." :
+		    "no input: give -d DB, --workload FILE or LOG...");
+		usage(stderr);
+		return FS_EXIT_USAGE;
+	}
+	if ((npol = split_policies(polstr, pols, MAXPOL)) <= 0) {
+		fs_warn("replay", "--policy: give 1 to %d policies", MAXPOL);
+		return FS_EXIT_USAGE;
+	}
+	for (i = 0; i < npol; i++) {
+		if (fl_policy_parse(pols[i]) < 0) {
+			fs_warn("replay", "unknown policy '%s' (legacy, pendq, deadline, slash2)",
+			    pols[i]);
+			return FS_EXIT_USAGE;
+		}
+	}
+	o.keep_samples = plot != NULL;
+
+	wl_extract_opts_default(&xo);
+	fs_err_clear(&err);
+	if (db != NULL)
+		c = wl_load_db(&w, db, &xo, &err);
+	else if (wlfile != NULL)
+		c = wl_read_file(&w, wlfile, &err);
+	else if (argc - optind == 1)
+		c = wl_load(&w, argv[optind], &xo, &err);
+	else
+		c = wl_load_logs(&w, argv + optind, argc - optind, &xo, &err);
+	if (c < 0) {
+		fs_warn("replay", "%s", err.msg);
+		return FS_EXIT_RUNTIME;
+	}
+
+	for (i = 0; i < npol; i++) {
+		if (!fs_global.quiet && isatty(2))
+			fprintf(stderr, "replaying %s...\r", pols[i]);
+		if (rp_run(&w, pols[i], &o, &res[i], &err) < 0) {
+			fs_warn("replay", "%s", err.msg);
+			while (i-- > 0)
+				rp_result_free(&res[i]);
+			wl_free(&w);
+			return FS_EXIT_RUNTIME;
+		}
+		if (strcmp(pols[i], rp_fidelity_policy(&w)) == 0 && fidp == NULL) {
+			rp_fidelity_check(&w, &res[i], &fid);
+			fidp = &fid;
+		}
+	}
+	if (!fs_global.quiet && isatty(2))
+		fprintf(stderr, "%40s\r", "");
+
+	if (fmt == FS_FMT_JSON)
+		rp_print_json(stdout, &w, res, npol, fidp, o.speed);
+	else if (fmt == FS_FMT_CSV)
+		rp_print_csv(stdout, &w, res, npol);
+	else
+		rp_print_table(stdout, &w, res, npol, fidp, o.speed);
+	if (fidp != NULL && !fidp->ok && fmt != FS_FMT_TABLE && !fs_global.quiet)
+		fs_warn("replay", "fidelity: %s replay does not reproduce the trace within 5 %% "
+		    "(wasted examinations %lld vs %lld, pass period %lld us vs %lld us)", fidp->policy,
+		    (long long)fidp->replay_wasted, (long long)fidp->trace_wasted,
+		    (long long)fidp->replay_period_us, (long long)fidp->trace_period_us);
+	if (o.clock == FL_CLOCK_REAL && o.speed != 1.0 && fmt != FS_FMT_TABLE && !fs_global.quiet)
+		fs_warn("replay", "--speed %g: polling cost per trace-second is understated", o.speed);
+
+	if (plot != NULL) {
+		FILE *pf = fopen(plot, "w");
+
+		if (pf == NULL || rp_plot_svg(pf, res, npol, &err) < 0) {
+			fs_warn("replay", "%s: %s", plot, pf ? err.msg : strerror(errno));
+			rc = FS_EXIT_RUNTIME;
+		}
+		if (pf != NULL && fclose(pf) != 0 && rc == FS_EXIT_OK) {
+			fs_warn("replay", "%s: %s", plot, strerror(errno));
+			rc = FS_EXIT_RUNTIME;
+		}
+	}
+	for (i = 0; i < npol; i++)
+		rp_result_free(&res[i]);
+	wl_free(&w);
+	if (fflush(stdout) != 0)
+		return FS_EXIT_RUNTIME;
+	return rc;
+}

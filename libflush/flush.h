@@ -1,0 +1,305 @@
+/*
+ * libflush: the SLASH2 client write-back flush engine, runnable outside a
+ * mounted filesystem, with the queueing policy as the only thing that varies.
+ *
+ * One engine = files and bmaps (128 MiB), write requests (biorqs: offset,
+ * length, ready time), per-bmap queues of unsent (ready), in-flight and
+ * completed writes, the 2010 coalescer, a window of at most N outstanding
+ * RPCs, a queueing policy, a clock and a simulated RPC transport.
+ *
+ * Usage (identical for both clocks):
+ *
+ *	struct fl_config c;
+ *	fl_config_init(&c, "deadline");		// policy defaults (2010 tunables)
+ *	c.clock = FL_CLOCK_VIRTUAL;		// or FL_CLOCK_REAL
+ *	c.transport.kind = FL_LAT_FIXED; c.transport.fixed_ns = 20000000;
+ *	struct fl_engine *e = fl_engine_new(&c, &err);
+ *	fl_engine_write(e, at_ns, fid, bno, off, len, ready_ns, &err);	// inputs,
+ *	fl_engine_force(e, at_ns, fid, FL_BMAP_ALL, &err);		// any order
+ *	fl_engine_run(e, &err);		// inject at their times, run, drain, stop
+ *	fl_engine_stats(e, &st);	// counters
+ *	fl_engine_free(e);
+ *
+ * Times are nanoseconds from the start of the run (t = 0 when fl_engine_run
+ * starts).  On the virtual clock inputs are events of a deterministic
+ * discrete-event simulation (same counts and bytes on every run and machine);
+ * on the real clock a thread injects each input at its time with
+ * clock_nanosleep(TIMER_ABSTIME) on CLOCK_MONOTONIC while real flush threads
+ * and an RPC completion thread run, synchronised by a mutex and condition
+ * variables on CLOCK_MONOTONIC.  The engine core (queues, coalescer, window,
+ * policies, counters, log writer) is the same code under both clocks; only
+ * the driver that sleeps and wakes threads differs.
+ *
+ * Errors are returned through struct fs_err (util/err.h); nothing prints
+ * except the optional psclog writer, which writes to the FILE the caller gave.
+ */
+#ifndef FS_LIBFLUSH_FLUSH_H
+#define FS_LIBFLUSH_FLUSH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/err.h"
+
+/* Fixed 2010 client geometry. */
+#define FL_BMAP_SIZE		(128u << 20)	/* bytes per bmap (SLASH_BMAP_SIZE) */
+#define FL_LNET_MTU		(1u << 20)	/* coalesce target and RPC size limit */
+#define FL_BRW_PAGE		4096u		/* unit of PSCRPC_MAX_BRW_PAGES */
+#define FL_MAX_BRW_PAGES	256u		/* pages per write RPC */
+#define FL_BMPC_BUFSZ		32768u		/* page-cache page (np= in biorq lines) */
+
+#define FL_BMAP_ALL		UINT32_MAX	/* fl_engine_force: every bmap of the file */
+#define FL_READY_AT_ARRIVAL	UINT64_MAX	/* fl_engine_write: ready time = arrival */
+#define FL_TIME_NEVER		UINT64_MAX
+
+/* Queueing policies (names: fl_policy_name / fl_policy_parse). */
+enum fl_policy {
+	FL_POL_LEGACY = 0,	/* 2010: pop every dirty bmap, requeue while any write pending, usleep(poll) */
+	FL_POL_PENDQ,		/* in-flight-only bmaps park on a pending queue drained by completions; tick kept */
+	FL_POL_DEADLINE,	/* event-driven: condvar until work / useful completion / earliest max-age deadline */
+	FL_POL_SLASH2,		/* 2019 HEAD: wake on new work or expiry, bmaps stay queued, 2 s safety timeout */
+	FL_POL_COUNT
+};
+
+enum fl_clock { FL_CLOCK_VIRTUAL = 0, FL_CLOCK_REAL };
+
+/* psclog output of the engine's own activity. */
+enum fl_era { FL_ERA_NONE = 0, FL_ERA_A, FL_ERA_Z };
+
+/*
+ * Tunables.  fl_config_init fills the 2010 defaults (HEAD's for slash2):
+ * poll 2048 us, max age 1 ms (10 ms for slash2), window 128, coalesce
+ * 1 MiB, safety timeout 2 s, 1 flush thread, 256 pages per RPC.
+ */
+struct fl_tunables {
+	uint64_t poll_ns;		/* legacy/pendq sleep between passes */
+	uint64_t max_age_ns;		/* a run whose oldest member is this old is sent */
+	unsigned window;		/* max outstanding RPCs (MAX_OUTSTANDING_RPCS) */
+	uint32_t coalesce_size;		/* send a run once it reaches this (LNET_MTU) */
+	uint32_t max_pages;		/* FL_BRW_PAGE pages per RPC at most */
+	uint64_t safety_timeout_ns;	/* slash2 timed wait (msl_bflush_timeout) */
+	unsigned threads;		/* flush threads (1..64) */
+	/*
+	 * Virtual clock only: modelled CPU time of one bmap examination; the
+	 * flush thread is busy that long per examination before it sleeps
+	 * again (0 = passes take no virtual time; legacy then wakes exactly
+	 * every poll_ns).  Log lines of a pass are spread over it.
+	 */
+	uint64_t exam_cost_ns;
+};
+
+/* One write RPC, as the transport and the trace see it. */
+struct fl_rpc_info {
+	uint64_t xid;		/* 1, 2, ... in issue order (plus config xid_base) */
+	uint64_t fid;
+	uint32_t bno;		/* bmap number */
+	uint32_t off;		/* offset within the bmap */
+	uint32_t len;		/* bytes */
+	uint32_t nbiorqs;	/* biorqs whose bytes are (partly) in this RPC */
+	uint64_t issue_ns;
+	uint64_t done_ns;	/* completion time (valid once known) */
+	unsigned outstanding;	/* outstanding RPCs after this one was issued */
+	int forced;		/* sent because of fsync/close */
+	int expired;		/* sent because its oldest member reached max age */
+};
+
+/* Simulated RPC service time. */
+enum fl_lat_kind {
+	FL_LAT_FIXED = 0,	/* fixed_ns for every RPC */
+	FL_LAT_UNIFORM,		/* uniform in [a_ns, b_ns], seeded */
+	FL_LAT_EXP,		/* a_ns + exponential with mean b_ns, seeded */
+	FL_LAT_LIST,		/* list[i] for the i-th RPC issued; after the end, the last value repeats */
+	FL_LAT_CALLBACK		/* fn(arg, rpc) for each RPC (called with the engine lock held) */
+};
+
+struct fl_transport {
+	enum fl_lat_kind kind;
+	uint64_t fixed_ns;
+	uint64_t a_ns, b_ns;
+	uint64_t seed;
+	const uint64_t *list;	/* not copied: must outlive fl_engine_run */
+	size_t nlist;
+	uint64_t (*fn)(void *arg, const struct fl_rpc_info *rpc);
+	void *arg;
+};
+
+/* Parses "20" (ms, fixed), "20ms", "500us", "uniform:10:40" or "exp:5:20" (ms). */
+int fl_transport_parse(struct fl_transport *t, const char *spec, struct fs_err *err);
+
+/* What the engine did, for traces (synth --truth, tests).  See fl_config.trace. */
+enum fl_trace_kind {
+	FL_TR_ARRIVE = 0,	/* a write became flushable: fid bno off len id */
+	FL_TR_FORCE,		/* fsync/close: fid bno (FL_BMAP_ALL = file) */
+	FL_TR_WAKE,		/* flush thread woke: thread, reason (1 timeout, 2 signal) */
+	FL_TR_PASS,		/* a pass over the queue began: thread */
+	FL_TR_EXAMINE,		/* bmap examined: wasted = 1 if nothing progressed */
+	FL_TR_SEND,		/* RPC issued: rpc */
+	FL_TR_DONE,		/* RPC completed: rpc */
+	FL_TR_REQUEUE,		/* bmap put back on the dirty queue */
+	FL_TR_CLEAN,		/* bmap left the flush queues (no write pending) */
+	FL_TR_BIORQ_SENT	/* a biorq goes in flight (just before its batch's first SEND): id off len */
+};
+
+struct fl_trace_ev {
+	enum fl_trace_kind kind;
+	uint64_t t_ns;
+	unsigned thread;
+	int reason;
+	int wasted;
+	uint64_t fid;
+	uint32_t bno;
+	uint32_t off, len;
+	uint64_t id;			/* biorq id (input order, from 0) */
+	const struct fl_rpc_info *rpc;	/* SEND, DONE, BIORQ_SENT */
+};
+
+struct fl_config {
+	enum fl_policy policy;
+	enum fl_clock clock;
+	struct fl_tunables tun;
+	struct fl_transport transport;
+	/* psclog writer (era NONE or log NULL: no log). */
+	enum fl_era era;
+	FILE *log;
+	uint64_t log_epoch_s;		/* wall-clock seconds printed for t = 0 (default 1282327206) */
+	uint64_t log_epoch_us;		/* plus microseconds (default 0) */
+	uint64_t xid_base;		/* first xid is xid_base + 1 (default 1411, so x1412 as in the spec) */
+	/* Optional observer, called with the engine lock held; must not call the engine. */
+	void (*trace)(void *arg, const struct fl_trace_ev *ev);
+	void *trace_arg;
+};
+
+/* Fills c with the defaults of the named policy; -1 if the name is unknown. */
+int fl_config_init(struct fl_config *c, const char *policy);
+
+/* "legacy", "pendq", "deadline", "slash2". */
+const char *fl_policy_name(enum fl_policy p);
+
+/* Policy by name; -1 if unknown. */
+int fl_policy_parse(const char *name);
+
+/* Exact-order statistics of a sample set (nanoseconds). */
+struct fl_pctl {
+	uint64_t n, p50, p99, p999, max, mean;
+};
+
+#define FL_SIZE_BUCKETS 12	/* RPC sizes: <=4K, <=8K, ... <=4M, >4M (bucket i: <= 4096<<i) */
+
+/* Every counter, for every policy. */
+struct fl_stats {
+	/* flush thread */
+	uint64_t wakeups;		/* sleeps that ended (= wake_timeout + wake_signal) */
+	uint64_t wake_timeout;		/* by the end of a timed sleep (tick or deadline) */
+	uint64_t wake_signal;		/* by a signal (new work, completion, expiry, rearm) */
+	uint64_t wake_useless;		/* wake-ups after which no RPC was sent */
+	uint64_t passes;		/* passes over the queue */
+	uint64_t exams;			/* bmap examinations */
+	uint64_t wasted;		/* examinations with no progress while the bmap stays queued */
+	uint64_t wasted_inflight;	/*   ... waiting only for in-flight replies */
+	uint64_t wasted_throttled;	/*   ... sendable work but the window was full */
+	uint64_t wasted_notready;	/*   ... unsent writes not yet sendable (young, or held behind overlap) */
+	uint64_t requeues;		/* bmaps put back on the dirty queue */
+	uint64_t skipped_passes;	/* legacy/pendq: passes skipped, window full */
+	/* inputs and RPCs */
+	uint64_t writes, bytes_written, forces;
+	uint64_t rpcs, bytes_sent;
+	uint64_t rpcs_full, rpcs_expired, rpcs_forced;	/* why each RPC was sent */
+	uint64_t rpc_size_hist[FL_SIZE_BUCKETS];
+	unsigned max_outstanding;
+	uint64_t window_full_ns;	/* time spent with outstanding == window */
+	/* latency */
+	struct fl_pctl ready_issue;	/* per biorq: first RPC issue - ready time */
+	uint64_t late_writes;		/* biorqs issued after ready + max age */
+	uint64_t late_max_ns, late_total_ns;
+	uint64_t first_input_ns, last_input_ns;
+	uint64_t end_ns;		/* last completion */
+	uint64_t drain_ns;		/* end_ns - last_input_ns */
+	/* virtual clock */
+	uint64_t events;		/* discrete events processed */
+	/* real clock only (0 on the virtual clock) */
+	uint64_t flush_cpu_ns;		/* CLOCK_THREAD_CPUTIME_ID of the flush thread(s) */
+	uint64_t flush_nvcsw, flush_nivcsw;	/* getrusage(RUSAGE_THREAD) of the flush thread(s) */
+	uint64_t proc_cpu_ns;		/* user+sys of the process during fl_engine_run */
+	uint64_t wall_ns;		/* real duration of fl_engine_run */
+	struct fl_pctl replay_late;	/* how late each input was injected (real clock) */
+};
+
+/* Per-bmap counters (fl_engine_bmap_stats), bmaps in order of first use. */
+struct fl_bmap_stats {
+	uint64_t fid;
+	uint32_t bno;
+	uint64_t writes, exams, wasted, requeues, rpcs, bytes_sent;
+};
+
+struct fl_engine;
+
+/* Creates an engine; NULL with err set on a bad configuration. */
+struct fl_engine *fl_engine_new(const struct fl_config *c, struct fs_err *err);
+
+/*
+ * Adds a write arrival: at at_ns the biorq [off, off+len) of bmap bno of
+ * file fid becomes flushable; its age counts from ready_ns (the biorq's
+ * timestamp; FL_READY_AT_ARRIVAL = at_ns).  off+len must fit in the bmap.
+ * Inputs may be added in any order before fl_engine_run; equal times keep
+ * the order of the calls.
+ */
+int fl_engine_write(struct fl_engine *e, uint64_t at_ns, uint64_t fid, uint32_t bno,
+    uint32_t off, uint32_t len, uint64_t ready_ns, struct fs_err *err);
+
+/* Adds a forced flush (fsync/close) at at_ns of bmap bno, or every bmap of fid (FL_BMAP_ALL). */
+int fl_engine_force(struct fl_engine *e, uint64_t at_ns, uint64_t fid, uint32_t bno,
+    struct fs_err *err);
+
+/*
+ * Runs: injects every input at its time, lets the policy flush, then drains
+ * (waits until every write has been sent and acknowledged) and stops the
+ * threads.  Nothing is lost: an error is returned if a write could not be
+ * sent.  Call once.
+ */
+int fl_engine_run(struct fl_engine *e, struct fs_err *err);
+
+/* Copies the counters (valid after fl_engine_run). */
+void fl_engine_stats(const struct fl_engine *e, struct fl_stats *st);
+
+/* Number of bmaps seen, and the counters of the i-th (0-based); -1 if out of range. */
+size_t fl_engine_nbmaps(const struct fl_engine *e);
+int fl_engine_bmap_stats(const struct fl_engine *e, size_t i, struct fl_bmap_stats *bs);
+
+/* Frees the engine (NULL is fine). */
+void fl_engine_free(struct fl_engine *e);
+
+/* Size-histogram bucket label ("<=4K" ... ">4M"). */
+const char *fl_size_bucket_name(int i);
+
+/*
+ * A parametric workload (flushscope synth): `files` files of `bmaps` bmaps
+ * each; writes of write_size bytes, sequential within each bmap (wrapping
+ * at 128 MiB), each to a bmap chosen with the seeded generator; `rate`
+ * writes per second on average, arriving in bursts of `burst` writes
+ * burst_gap_ns apart, bursts every burst/rate seconds (exponentially
+ * distributed if poisson).  close_at_end adds a forced flush of every file
+ * at the end (close).  Deterministic for a given seed.
+ */
+struct fl_synth {
+	uint64_t seed;
+	uint64_t duration_ns;
+	unsigned files, bmaps;
+	uint32_t write_size;
+	double rate;
+	unsigned burst;
+	uint64_t burst_gap_ns;
+	int poisson;
+	int close_at_end;
+	uint64_t fid_base;	/* first file id (default 0x80000002d907b as in the seed) */
+	uint32_t bno_base;	/* first bmap number (default 1) */
+	uint32_t bno_step;	/* bmap numbers bno_base, +step, ... (default 2: b:1, b:3 as in the seed) */
+};
+
+/* Fills the synth defaults (1 file, 2 bmaps, 32 KiB writes, 1000/s, 1 s, seed 1). */
+void fl_synth_defaults(struct fl_synth *s);
+
+/* Adds the workload's inputs to e; returns the number of writes, or -1. */
+long fl_synth_add(struct fl_engine *e, const struct fl_synth *s, struct fs_err *err);
+
+#endif

@@ -1,0 +1,820 @@
+/*
+ * libflush: coalescer edge cases, the engine's invariants under every policy,
+ * the seed-like workload's wake-up and examination counts in virtual time,
+ * determinism of the log, and a short real-clock run with threads.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "libflush/flush.h"
+#include "util/err.h"
+
+/* One recorded trace event. */
+struct tev {
+	enum fl_trace_kind kind;
+	uint64_t t;
+	unsigned thread;
+	int reason, wasted;
+	uint64_t fid;
+	uint32_t bno, off, len;
+	uint64_t id, xid, issue, done;
+	unsigned outstanding;
+};
+
+struct rec {
+	struct tev *ev;
+	size_t n, cap;
+};
+
+/* Trace observer: appends the event to the recorder. */
+static void
+rec_cb(void *arg, const struct fl_trace_ev *ev)
+{
+	struct rec *r = arg;
+	struct tev *t;
+
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 1024;
+		r->ev = realloc(r->ev, r->cap * sizeof(*r->ev));
+		ck_assert_ptr_nonnull(r->ev);
+	}
+	t = &r->ev[r->n++];
+	memset(t, 0, sizeof(*t));
+	t->kind = ev->kind;
+	t->t = ev->t_ns;
+	t->thread = ev->thread;
+	t->reason = ev->reason;
+	t->wasted = ev->wasted;
+	t->fid = ev->fid;
+	t->bno = ev->bno;
+	t->off = ev->off;
+	t->len = ev->len;
+	t->id = ev->id;
+	if (ev->rpc != NULL) {
+		t->xid = ev->rpc->xid;
+		t->issue = ev->rpc->issue_ns;
+		t->done = ev->rpc->done_ns;
+		t->outstanding = ev->rpc->outstanding;
+	}
+}
+
+/* Makes a virtual-clock config for a policy with a trace recorder. */
+static void
+cfg(struct fl_config *c, const char *pol, struct rec *r)
+{
+	ck_assert_int_eq(fl_config_init(c, pol), 0);
+	c->transport.kind = FL_LAT_FIXED;
+	c->transport.fixed_ns = 1000000;
+	if (r != NULL) {
+		memset(r, 0, sizeof(*r));
+		c->trace = rec_cb;
+		c->trace_arg = r;
+	}
+}
+
+/* ------------------------------------------------------------ coalescer */
+
+struct wr {
+	uint32_t off, len;
+};
+
+struct coal_case {
+	const char *name;
+	struct wr w[40];
+	int nw;
+	int contig32;		/* if > 0: that many contiguous 32 KiB writes from 0 */
+	struct wr rpc[8];	/* expected RPCs in issue order */
+	int nrpc;
+	uint64_t first_issue;	/* expected issue time of the first RPC (deadline policy) */
+};
+
+static const struct coal_case coal_cases[] = {
+	{ "hole", { { 0, 32768 }, { 65536, 32768 } }, 2, 0,
+	  { { 0, 32768 }, { 65536, 32768 } }, 2, 1000000 },
+	{ "overlap", { { 0, 32768 }, { 16384, 32768 } }, 2, 0,
+	  { { 0, 49152 } }, 1, 1000000 },
+	{ "contiguous", { { 0, 4096 }, { 4096, 4096 }, { 8192, 100 } }, 3, 0,
+	  { { 0, 8292 } }, 1, 1000000 },
+	{ "exactly 1 MiB", { { 0 } }, 0, 32,
+	  { { 0, 1048576 } }, 1, 0 },
+	{ "larger than 1 MiB", { { 0, 3u << 20 } }, 1, 0,
+	  { { 0, 1048576 }, { 1048576, 1048576 }, { 2097152, 1048576 } }, 3, 0 },
+	{ "256-page limit", { { 2048, 1048576 } }, 1, 0,
+	  { { 2048, 1046528 }, { 1048576, 2048 } }, 2, 0 },
+	{ "1.5 MiB in 512K writes", { { 0, 524288 }, { 524288, 524288 }, { 1048576, 524288 } }, 3, 0,
+	  { { 0, 1048576 }, { 1048576, 524288 } }, 2, 0 },
+	{ "out of order arrival", { { 65536, 32768 }, { 0, 32768 }, { 32768, 32768 } }, 3, 0,
+	  { { 0, 98304 } }, 1, 1000000 },
+};
+
+/* Each coalescer case gives exactly the expected RPCs (deadline and legacy). */
+START_TEST(test_coalesce)
+{
+	const struct coal_case *cc = &coal_cases[_i];
+	const char *pols[] = { "deadline", "legacy" };
+	int p;
+
+	for (p = 0; p < 2; p++) {
+		struct fl_config c;
+		struct rec r;
+		struct fl_engine *e;
+		struct fs_err err;
+		int i, n = 0;
+
+		cfg(&c, pols[p], &r);
+		e = fl_engine_new(&c, &err);
+		ck_assert_ptr_nonnull(e);
+		for (i = 0; i < cc->nw; i++)
+			ck_assert_int_eq(fl_engine_write(e, 0, 7, 0, cc->w[i].off, cc->w[i].len,
+			    FL_READY_AT_ARRIVAL, &err), 0);
+		for (i = 0; i < cc->contig32; i++)
+			ck_assert_int_eq(fl_engine_write(e, 0, 7, 0, (uint32_t)i * 32768, 32768,
+			    FL_READY_AT_ARRIVAL, &err), 0);
+		ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+		for (i = 0; i < (int)r.n; i++) {
+			if (r.ev[i].kind != FL_TR_SEND)
+				continue;
+			ck_assert_msg(n < cc->nrpc, "%s/%s: extra RPC off=%u len=%u", cc->name,
+			    pols[p], r.ev[i].off, r.ev[i].len);
+			ck_assert_msg(r.ev[i].off == cc->rpc[n].off && r.ev[i].len == cc->rpc[n].len,
+			    "%s/%s: RPC %d is off=%u len=%u, want off=%u len=%u", cc->name, pols[p],
+			    n, r.ev[i].off, r.ev[i].len, cc->rpc[n].off, cc->rpc[n].len);
+			if (n == 0 && p == 0)
+				ck_assert_msg(r.ev[i].t == cc->first_issue, "%s: first issue at %llu",
+				    cc->name, (unsigned long long)r.ev[i].t);
+			ck_assert_uint_le(r.ev[i].len, 1048576);
+			n++;
+		}
+		ck_assert_int_eq(n, cc->nrpc);
+		free(r.ev);
+		fl_engine_free(e);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------ invariant helpers */
+
+static const char *const all_pols[] = { "legacy", "pendq", "deadline", "slash2" };
+
+/* A seeded generator for test workloads. */
+static uint64_t
+trng(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Every written byte goes out in exactly one RPC; nothing else is sent. */
+START_TEST(test_bytes_once)
+{
+	enum { SLOTS = 512, SLOT = 4096 };
+	struct fl_config c;
+	struct rec r;
+	struct fl_engine *e;
+	struct fs_err err;
+	struct fl_stats st;
+	unsigned char *cov = calloc(2 * SLOTS * SLOT, 1), *wr = calloc(2 * SLOTS * SLOT, 1);
+	int order[2 * SLOTS], i, n;
+	uint64_t s = 12345 + (uint64_t)_i, t = 0;
+	size_t k, twice = 0;
+
+	cfg(&c, all_pols[_i], &r);
+	c.transport.kind = FL_LAT_UNIFORM;
+	c.transport.a_ns = 100000;
+	c.transport.b_ns = 3000000;
+	e = fl_engine_new(&c, &err);
+	/* every 4 KiB slot of two bmaps once, in random order, random lengths */
+	for (i = 0; i < 2 * SLOTS; i++)
+		order[i] = i;
+	for (i = 2 * SLOTS - 1; i > 0; i--) {
+		int j = (int)(trng(&s) % (uint64_t)(i + 1)), x = order[i];
+
+		order[i] = order[j];
+		order[j] = x;
+	}
+	for (i = 0; i < 2 * SLOTS; i++) {
+		int slot = order[i] % SLOTS, bno = order[i] / SLOTS;
+		uint32_t len = 1 + (uint32_t)(trng(&s) % SLOT);
+
+		t += trng(&s) % 300000;
+		memset(wr + (size_t)order[i] * SLOT, 1, len);
+		ck_assert_int_eq(fl_engine_write(e, t, 9, (uint32_t)bno, (uint32_t)slot * SLOT, len,
+		    FL_READY_AT_ARRIVAL, &err), 0);
+	}
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	for (k = 0; k < r.n; k++) {
+		struct tev *v = &r.ev[k];
+
+		if (v->kind != FL_TR_SEND)
+			continue;
+		for (n = 0; n < (int)v->len; n++) {
+			size_t b = (size_t)v->bno * SLOTS * SLOT + v->off + (size_t)n;
+
+			if (cov[b] != 0)
+				twice++;
+			cov[b] = 1;
+		}
+	}
+	ck_assert_msg(twice == 0, "%s: %zu bytes sent twice", all_pols[_i], twice);
+	/* RPCs may carry the holes between coalesced writes only if written: none here */
+	ck_assert_msg(memcmp(cov, wr, 2 * SLOTS * SLOT) == 0, "%s: sent bytes != written bytes",
+	    all_pols[_i]);
+	fl_engine_stats(e, &st);
+	ck_assert_uint_eq(st.bytes_sent, st.bytes_written);
+	ck_assert_uint_eq(st.writes, 2 * SLOTS);
+	free(cov);
+	free(wr);
+	free(r.ev);
+	fl_engine_free(e);
+}
+END_TEST
+
+/* Overlapping writes: never two overlapping RPCs in flight; older data goes first. */
+START_TEST(test_overlap_order)
+{
+	struct fl_config c;
+	struct rec r;
+	struct fl_engine *e;
+	struct fs_err err;
+	uint64_t s = 99 + (uint64_t)_i, t = 0;
+	struct tev *infl[4096];
+	uint64_t sent_at[600];
+	uint32_t woff[600], wlen[600];
+	size_t ninfl = 0, k, j, bad = 0, nsend = 0;
+	int i;
+
+	cfg(&c, all_pols[_i], &r);
+	c.transport.kind = FL_LAT_UNIFORM;
+	c.transport.a_ns = 100000;
+	c.transport.b_ns = 5000000;
+	e = fl_engine_new(&c, &err);
+	for (i = 0; i < 600; i++) {
+		woff[i] = (uint32_t)(trng(&s) % (256 * 1024));
+		wlen[i] = 1 + (uint32_t)(trng(&s) % (128 * 1024));
+		t += trng(&s) % 400000;
+		ck_assert_int_eq(fl_engine_write(e, t, 5, 0, woff[i], wlen[i], FL_READY_AT_ARRIVAL,
+		    &err), 0);
+		sent_at[i] = UINT64_MAX;
+	}
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	for (k = 0; k < r.n; k++) {
+		struct tev *v = &r.ev[k];
+
+		if (v->kind == FL_TR_SEND) {
+			for (j = 0; j < ninfl; j++)
+				if (v->off < infl[j]->off + infl[j]->len &&
+				    infl[j]->off < v->off + v->len)
+					bad++;
+			if (ninfl < 4096)
+				infl[ninfl++] = v;
+			nsend++;
+		} else if (v->kind == FL_TR_DONE) {
+			for (j = 0; j < ninfl; j++)
+				if (infl[j]->xid == v->xid) {
+					infl[j] = infl[--ninfl];
+					break;
+				}
+		} else if (v->kind == FL_TR_BIORQ_SENT) {
+			/* the batch's first RPC is the next SEND */
+			if (v->id >= 600 || sent_at[v->id] != UINT64_MAX)
+				bad++;
+			else
+				sent_at[v->id] = nsend;
+		}
+	}
+	ck_assert_msg(bad == 0, "%s: %zu overlapping RPCs in flight together", all_pols[_i], bad);
+	/* an older overlapping write is never sent after a newer one */
+	for (i = 0; i < 600; i++)
+		for (j = (size_t)i + 1; j < 600; j++)
+			if (woff[i] < woff[j] + wlen[j] && woff[j] < woff[i] + wlen[i] &&
+			    sent_at[i] > sent_at[j])
+				ck_assert_msg(0, "%s: write %d sent after overlapping newer write %zu",
+				    all_pols[_i], i, j);
+	free(r.ev);
+	fl_engine_free(e);
+}
+END_TEST
+
+/* The window is never exceeded, even for a write needing more RPCs than the window. */
+START_TEST(test_window)
+{
+	struct fl_config c;
+	struct rec r;
+	struct fl_engine *e;
+	struct fs_err err;
+	struct fl_stats st;
+	size_t k;
+	int i;
+
+	cfg(&c, all_pols[_i], &r);
+	c.tun.window = 4;
+	c.transport.fixed_ns = 5000000;
+	e = fl_engine_new(&c, &err);
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(fl_engine_write(e, (uint64_t)i * 1000, 3, (uint32_t)(i % 3),
+		    (uint32_t)(i / 3) << 20, 1u << 20, FL_READY_AT_ARRIVAL, &err), 0);
+	/* 9 MiB in one write: 9 RPCs through a window of 4 */
+	ck_assert_int_eq(fl_engine_write(e, 200000, 4, 0, 0, 9u << 20, FL_READY_AT_ARRIVAL, &err), 0);
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	for (k = 0; k < r.n; k++)
+		if (r.ev[k].kind == FL_TR_SEND && r.ev[k].outstanding > 4)
+			ck_assert_msg(0, "window exceeded: %u", r.ev[k].outstanding);
+	fl_engine_stats(e, &st);
+	ck_assert_uint_eq(st.max_outstanding, 4);
+	ck_assert_uint_eq(st.rpcs, 109);
+	ck_assert_uint_eq(st.bytes_sent, st.bytes_written);
+	ck_assert_uint_gt(st.window_full_ns, 0);
+	free(r.ev);
+	fl_engine_free(e);
+}
+END_TEST
+
+/* Drain: writes still young at the end are sent and acknowledged before run returns. */
+START_TEST(test_drain)
+{
+	struct fl_config c;
+	struct fl_engine *e;
+	struct fs_err err;
+	struct fl_stats st;
+	int i;
+
+	cfg(&c, all_pols[_i], NULL);
+	c.tun.max_age_ns = 50000000;
+	e = fl_engine_new(&c, &err);
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(fl_engine_write(e, (uint64_t)i * 1000000, 1, 0,
+		    (uint32_t)i * 8192, 4096, FL_READY_AT_ARRIVAL, &err), 0);
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	fl_engine_stats(e, &st);
+	ck_assert_uint_eq(st.bytes_sent, 40960);
+	ck_assert_uint_eq(st.writes, 10);
+	ck_assert_uint_ge(st.drain_ns, 40000000);
+	ck_assert_uint_ge(st.end_ns, st.last_input_ns);
+	fl_engine_free(e);
+}
+END_TEST
+
+/* Forced flush sends young writes at once. */
+START_TEST(test_force)
+{
+	struct fl_config c;
+	struct rec r;
+	struct fl_engine *e;
+	struct fs_err err;
+	struct fl_stats st;
+	size_t k;
+
+	cfg(&c, all_pols[_i], &r);
+	c.tun.max_age_ns = 500000000;
+	e = fl_engine_new(&c, &err);
+	ck_assert_int_eq(fl_engine_write(e, 0, 1, 0, 0, 4096, FL_READY_AT_ARRIVAL, &err), 0);
+	ck_assert_int_eq(fl_engine_force(e, 10000000, 1, FL_BMAP_ALL, &err), 0);
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	fl_engine_stats(e, &st);
+	ck_assert_uint_eq(st.rpcs_forced, 1);
+	for (k = 0; k < r.n; k++)
+		if (r.ev[k].kind == FL_TR_SEND)
+			ck_assert_uint_le(r.ev[k].t, 10000000 + c.tun.poll_ns);
+	free(r.ev);
+	fl_engine_free(e);
+}
+END_TEST
+
+/* Expired writes go out within one poll period (tick policies) or at once (event-driven). */
+START_TEST(test_expiry_bound)
+{
+	struct fl_config c;
+	struct fl_engine *e;
+	struct fs_err err;
+	struct fl_stats st;
+	uint64_t s = 777, t = 0, bound;
+	int i;
+
+	cfg(&c, all_pols[_i], NULL);
+	e = fl_engine_new(&c, &err);
+	for (i = 0; i < 2000; i++) {
+		t += 1 + trng(&s) % 3000000;
+		ck_assert_int_eq(fl_engine_write(e, t, 2, (uint32_t)(i % 5), (uint32_t)i * 4096 %
+		    (64u << 20), 4096, FL_READY_AT_ARRIVAL, &err), 0);
+	}
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	fl_engine_stats(e, &st);
+	bound = (_i == 0 || _i == 1) ? c.tun.poll_ns : 0;
+	ck_assert_msg(st.late_max_ns <= bound, "%s: late by %llu ns (bound %llu)", all_pols[_i],
+	    (unsigned long long)st.late_max_ns, (unsigned long long)bound);
+	ck_assert_uint_gt(st.rpcs_expired, 0);
+	fl_engine_free(e);
+}
+END_TEST
+
+/* ------------------------------------------------------- determinism */
+
+/* Runs synth-like workload into a memory buffer; returns the log bytes. */
+static char *
+run_log(const char *pol, enum fl_era era, uint64_t seed, size_t *len)
+{
+	struct fl_config c;
+	struct fl_synth sy;
+	struct fl_engine *e;
+	struct fs_err err;
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	ck_assert_ptr_nonnull(f);
+	cfg(&c, pol, NULL);
+	ck_assert_int_eq(fl_transport_parse(&c.transport, "uniform:5:30", &err), 0);
+	c.transport.seed = seed;
+	c.era = era;
+	c.log = f;
+	fl_synth_defaults(&sy);
+	sy.seed = seed;
+	sy.duration_ns = 200000000;
+	sy.rate = 3000;
+	sy.burst = 8;
+	sy.poisson = 1;
+	e = fl_engine_new(&c, &err);
+	ck_assert_int_gt(fl_synth_add(e, &sy, &err), 0);
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	fl_engine_free(e);
+	fclose(f);
+	return buf;
+}
+
+/* Same seed, same bytes; another seed, other bytes. */
+START_TEST(test_same_seed_same_bytes)
+{
+	enum fl_era era = _i % 2 ? FL_ERA_Z : FL_ERA_A;
+	const char *pol = all_pols[_i / 2];
+	size_t n1, n2, n3;
+	char *a = run_log(pol, era, 42, &n1), *b = run_log(pol, era, 42, &n2),
+	    *d = run_log(pol, era, 43, &n3);
+
+	ck_assert_uint_gt(n1, 1000);
+	ck_assert_uint_eq(n1, n2);
+	ck_assert(memcmp(a, b, n1) == 0);
+	ck_assert(n1 != n3 || memcmp(a, d, n1) != 0);
+	free(a);
+	free(b);
+	free(d);
+}
+END_TEST
+
+/* ------------------------------------------------ seed-like workload */
+
+/* Seed-like: 2 bmaps, a burst of 75 x 1 MiB every 500 ms, replies taking 20-40 ms. */
+static struct fl_engine *
+seedlike(const char *pol, struct rec *r, struct fl_stats *st)
+{
+	struct fl_config c;
+	struct fl_synth sy;
+	struct fl_engine *e;
+	struct fs_err err;
+
+	cfg(&c, pol, r);
+	ck_assert_int_eq(fl_transport_parse(&c.transport, "uniform:20:40", &err), 0);
+	fl_synth_defaults(&sy);
+	sy.duration_ns = 2000000000;
+	sy.write_size = 1u << 20;
+	sy.burst = 75;
+	sy.burst_gap_ns = 0;
+	sy.rate = 150;
+	e = fl_engine_new(&c, &err);
+	ck_assert_int_eq(fl_synth_add(e, &sy, &err), 300);
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	fl_engine_stats(e, st);
+	return e;
+}
+
+/* legacy: one wake per 2048 us (488/s) and one wasted examination per waiting bmap per pass. */
+START_TEST(test_seedlike_legacy)
+{
+	struct rec r;
+	struct fl_stats st;
+	struct fl_engine *e = seedlike("legacy", &r, &st);
+	uint64_t expect_wasted = 0, per_s, prev_pass = 0;
+	int infl[2] = { 0, 0 }, unsent[2] = { 0, 0 };
+	size_t k;
+
+	/* wake-ups per second of run time */
+	per_s = st.wakeups * 1000000000ull / st.end_ns;
+	ck_assert_msg(per_s >= 487 && per_s <= 489, "legacy wakes %llu/s",
+	    (unsigned long long)per_s);
+	ck_assert_uint_eq(st.wake_timeout, st.wakeups);
+	for (k = 0; k < r.n; k++) {
+		struct tev *v = &r.ev[k];
+		int b = v->bno == 1 ? 0 : 1;
+
+		switch (v->kind) {
+		case FL_TR_ARRIVE: unsent[b]++; break;
+		case FL_TR_BIORQ_SENT: unsent[b]--; break;
+		case FL_TR_SEND: infl[b]++; break;
+		case FL_TR_DONE: infl[b]--; break;
+		case FL_TR_PASS:
+			/* a bmap waiting only for replies will be examined in vain */
+			expect_wasted += (infl[0] > 0 && unsent[0] == 0) +
+			    (infl[1] > 0 && unsent[1] == 0);
+			ck_assert_uint_eq(v->t - prev_pass, prev_pass ? 2048000 : v->t);
+			prev_pass = v->t;
+			break;
+		default: break;
+		}
+	}
+	ck_assert_uint_gt(st.wasted, 100);
+	ck_assert_uint_eq(st.wasted, expect_wasted);
+	ck_assert_uint_eq(st.wasted_inflight, st.wasted);
+	ck_assert_uint_ge(st.requeues, st.wasted);
+	free(r.ev);
+	fl_engine_free(e);
+}
+END_TEST
+
+/* deadline: no wake-up while idle, none useless, no wasted examination. */
+START_TEST(test_seedlike_deadline)
+{
+	struct rec r;
+	struct fl_stats st, lg;
+	struct fl_engine *e = seedlike("deadline", &r, &st), *l = seedlike("legacy", NULL, &lg);
+	int unsent = 0;
+	size_t k;
+
+	ck_assert_uint_eq(st.wasted, 0);
+	ck_assert_uint_eq(st.wake_useless, 0);
+	ck_assert_uint_gt(st.wakeups, 0);
+	for (k = 0; k < r.n; k++) {
+		struct tev *v = &r.ev[k];
+
+		if (v->kind == FL_TR_ARRIVE)
+			unsent++;
+		else if (v->kind == FL_TR_BIORQ_SENT)
+			unsent--;
+		else if (v->kind == FL_TR_WAKE)
+			ck_assert_msg(unsent > 0, "deadline woke at %llu with nothing to send",
+			    (unsigned long long)v->t);
+	}
+	ck_assert_uint_le(st.ready_issue.p99, lg.ready_issue.p99);
+	ck_assert_uint_le(st.ready_issue.p999, lg.ready_issue.p999);
+	ck_assert_uint_lt(st.wakeups * 10, lg.wakeups);
+	free(r.ev);
+	fl_engine_free(e);
+	fl_engine_free(l);
+}
+END_TEST
+
+/* pendq: no wasted examinations, but the 2048 us tick is kept. */
+START_TEST(test_seedlike_pendq)
+{
+	struct fl_stats st, lg;
+	struct fl_engine *e = seedlike("pendq", NULL, &st), *l = seedlike("legacy", NULL, &lg);
+
+	ck_assert_uint_eq(st.wasted, 0);
+	ck_assert_uint_eq(st.wakeups, lg.wakeups);
+	ck_assert_uint_gt(lg.wasted, 0);
+	ck_assert_uint_eq(st.rpcs, lg.rpcs);
+	fl_engine_free(e);
+	fl_engine_free(l);
+}
+END_TEST
+
+/*
+ * True if the line (up to its newline) is `[<s>:<6 digits> ` + mid ... and
+ * ends with " m:8259 i:80000002d907b opcnt=<n> " + tail.
+ */
+static int
+lmatch(const char *l, const char *mid, const char *tail)
+{
+	const char *nl = strchr(l, '\n'), *p;
+	size_t tl = strlen(tail);
+
+	if (nl == NULL || strncmp(l, "[1282327206:", 12) != 0 || l[18] != ' ' ||
+	    strncmp(l + 19, mid, strlen(mid)) != 0)
+		return 0;
+	if ((size_t)(nl - l) < tl || strncmp(nl - tl, tail, tl) != 0)
+		return 0;
+	p = strstr(l, " m:8259 i:80000002d907b opcnt=");
+	return p != NULL && p < nl - tl;
+}
+
+/* The seed-like era-A log shows the seed's spin: try, try, restore, restore, 2048 us apart. */
+START_TEST(test_seedlike_log_shape)
+{
+	struct fl_config c;
+	struct fl_synth sy;
+	struct fl_engine *e;
+	struct fs_err err;
+	char *buf = NULL, *p, *line[6];
+	size_t len, i;
+	int found = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cfg(&c, "legacy", NULL);
+	ck_assert_int_eq(fl_transport_parse(&c.transport, "uniform:20:40", &err), 0);
+	c.era = FL_ERA_A;
+	c.log = f;
+	fl_synth_defaults(&sy);
+	sy.duration_ns = 100000000;
+	sy.write_size = 1u << 20;
+	sy.burst = 75;
+	sy.rate = 750;
+	e = fl_engine_new(&c, &err);
+	ck_assert_int_gt(fl_synth_add(e, &sy, &err), 0);
+	ck_assert_int_eq(fl_engine_run(e, &err), 0);
+	fl_engine_free(e);
+	fclose(f);
+	/* find a spin pass: four consecutive lines of the seed's shape */
+	for (p = buf; p && *p && !found;) {
+		char *q = p;
+
+		for (i = 0; i < 6 && q && *q; i++) {
+			line[i] = q;
+			q = strchr(q, '\n');
+			if (q)
+				q++;
+		}
+		if (i == 6 && lmatch(line[0], "msbflushthr:23667:bmap:bmap_flush:639] bmap@0x881330 b:",
+		    "try flush (outstandingRpcCnt=75)") &&
+		    lmatch(line[1], "msbflushthr:23667:bmap:bmap_flush:639] bmap@0x882110 b:",
+		    "try flush (outstandingRpcCnt=75)") &&
+		    lmatch(line[2], "msbflushthr:23667:bmap:bmap_flush:754] bmap@0x881330 b:",
+		    "restore to dirty list") &&
+		    lmatch(line[3], "msbflushthr:23667:bmap:bmap_flush:754] bmap@0x882110 b:",
+		    "restore to dirty list") &&
+		    lmatch(line[4], "msbflushthr:23667:bmap:bmap_flush:639] bmap@0x881330 b:",
+		    "try flush (outstandingRpcCnt=75)"))
+			found = 1;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	ck_assert_msg(found, "no seed-shaped spin pass in the era-A log");
+	free(buf);
+}
+END_TEST
+
+/* ------------------------------------------------------------ real clock */
+
+/* Real threads: every policy sends everything, window respected, CPU measured. */
+START_TEST(test_real_clock)
+{
+	struct fl_config c;
+	struct fl_engine *e;
+	struct fs_err err;
+	struct fl_stats st;
+	int i;
+
+	cfg(&c, all_pols[_i], NULL);
+	c.clock = FL_CLOCK_REAL;
+	c.tun.window = 8;
+	c.tun.threads = _i == 3 ? 2 : 1;
+	c.transport.fixed_ns = 2000000;
+	e = fl_engine_new(&c, &err);
+	for (i = 0; i < 120; i++)
+		ck_assert_int_eq(fl_engine_write(e, (uint64_t)i * 500000, 8, (uint32_t)(i % 3),
+		    (uint32_t)(i / 3) * 65536, 65536, FL_READY_AT_ARRIVAL, &err), 0);
+	ck_assert_int_eq(fl_engine_force(e, 60000000, 8, FL_BMAP_ALL, &err), 0);
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	fl_engine_stats(e, &st);
+	ck_assert_uint_eq(st.bytes_sent, 120 * 65536);
+	ck_assert_uint_le(st.max_outstanding, 8);
+	ck_assert_uint_gt(st.wall_ns, 0);
+	ck_assert_uint_eq(st.replay_late.n, 121);
+	ck_assert_uint_gt(st.flush_cpu_ns, 0);
+	fl_engine_free(e);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ API */
+
+/* Bad inputs and configurations are refused with a message. */
+START_TEST(test_api_errors)
+{
+	struct fl_config c;
+	struct fl_engine *e;
+	struct fs_err err;
+	struct fl_transport t;
+
+	ck_assert_int_eq(fl_config_init(&c, "nope"), -1);
+	ck_assert_int_eq(fl_policy_parse("slash2"), FL_POL_SLASH2);
+	ck_assert_str_eq(fl_policy_name(FL_POL_PENDQ), "pendq");
+	cfg(&c, "legacy", NULL);
+	c.tun.window = 0;
+	fs_err_clear(&err);
+	ck_assert_ptr_null(fl_engine_new(&c, &err));
+	ck_assert_int_ne(err.code, 0);
+	cfg(&c, "legacy", NULL);
+	e = fl_engine_new(&c, &err);
+	ck_assert_int_eq(fl_engine_write(e, 0, 1, 0, FL_BMAP_SIZE - 10, 11, FL_READY_AT_ARRIVAL,
+	    &err), -1);
+	ck_assert_int_eq(fl_engine_write(e, 0, 1, 0, 0, 0, FL_READY_AT_ARRIVAL, &err), -1);
+	ck_assert_int_eq(fl_engine_run(e, &err), 0);
+	ck_assert_int_eq(fl_engine_run(e, &err), -1);
+	ck_assert_int_eq(fl_engine_write(e, 0, 1, 0, 0, 1, FL_READY_AT_ARRIVAL, &err), -1);
+	fl_engine_free(e);
+	memset(&t, 0, sizeof(t));
+	ck_assert_int_eq(fl_transport_parse(&t, "20", &err), 0);
+	ck_assert_uint_eq(t.fixed_ns, 20000000);
+	ck_assert_int_eq(fl_transport_parse(&t, "500us", &err), 0);
+	ck_assert_uint_eq(t.fixed_ns, 500000);
+	ck_assert_int_eq(fl_transport_parse(&t, "uniform:10:40", &err), 0);
+	ck_assert_int_eq(t.kind, FL_LAT_UNIFORM);
+	ck_assert_uint_eq(t.b_ns, 40000000);
+	ck_assert_int_eq(fl_transport_parse(&t, "exp:1:5", &err), 0);
+	ck_assert_int_eq(t.kind, FL_LAT_EXP);
+	ck_assert_int_eq(fl_transport_parse(&t, "uniform:40:10", &err), -1);
+	ck_assert_int_eq(fl_transport_parse(&t, "fast", &err), -1);
+}
+END_TEST
+
+/* Latencies from a caller-supplied list are used in issue order. */
+START_TEST(test_latency_list)
+{
+	static const uint64_t lat[] = { 5000000, 1000000, 3000000 };
+	struct fl_config c;
+	struct rec r;
+	struct fl_engine *e;
+	struct fs_err err;
+	size_t k;
+	int n = 0;
+
+	cfg(&c, "deadline", &r);
+	c.transport.kind = FL_LAT_LIST;
+	c.transport.list = lat;
+	c.transport.nlist = 3;
+	e = fl_engine_new(&c, &err);
+	for (k = 0; k < 4; k++)
+		ck_assert_int_eq(fl_engine_write(e, k * 10, 1, 0, (uint32_t)k << 20, 1u << 20,
+		    FL_READY_AT_ARRIVAL, &err), 0);
+	ck_assert_int_eq(fl_engine_run(e, &err), 0);
+	for (k = 0; k < r.n; k++)
+		if (r.ev[k].kind == FL_TR_SEND) {
+			ck_assert_uint_eq(r.ev[k].done - r.ev[k].issue, lat[n < 3 ? n : 2]);
+			n++;
+		}
+	ck_assert_int_eq(n, 4);
+	free(r.ev);
+	fl_engine_free(e);
+}
+END_TEST
+
+/* The command: same arguments give the same bytes; bad options exit 2. */
+START_TEST(test_cmd_synth)
+{
+	const char *bin = getenv("FS_BIN");
+	char cmd[1024];
+	int st;
+
+	if (bin == NULL)
+		return;
+	snprintf(cmd, sizeof(cmd), "%s synth --seed 5 --duration 0.05 --rate 2000 > /tmp/fl_ck_$PPID.1 && "
+	    "%s synth --seed 5 --duration 0.05 --rate 2000 > /tmp/fl_ck_$PPID.2 && "
+	    "cmp -s /tmp/fl_ck_$PPID.1 /tmp/fl_ck_$PPID.2; r=$?; rm -f /tmp/fl_ck_$PPID.*; exit $r",
+	    bin, bin);
+	st = system(cmd);
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	snprintf(cmd, sizeof(cmd), "%s synth --bogus 2>/dev/null", bin);
+	st = system(cmd);
+	ck_assert_int_eq(WEXITSTATUS(st), 2);
+	snprintf(cmd, sizeof(cmd), "%s synth --policy nope 2>/dev/null", bin);
+	st = system(cmd);
+	ck_assert_int_eq(WEXITSTATUS(st), 2);
+}
+END_TEST
+
+Suite *libflush_suite(void);
+
+Suite *
+libflush_suite(void)
+{
+	Suite *s = suite_create("libflush");
+	TCase *tc = tcase_create("coalescer");
+	TCase *ti = tcase_create("invariants");
+	TCase *ts = tcase_create("seedlike");
+	TCase *tr = tcase_create("real");
+
+	tcase_add_loop_test(tc, test_coalesce, 0, (int)(sizeof(coal_cases) / sizeof(coal_cases[0])));
+	tcase_add_test(tc, test_api_errors);
+	tcase_add_test(tc, test_latency_list);
+	suite_add_tcase(s, tc);
+	tcase_add_loop_test(ti, test_bytes_once, 0, 4);
+	tcase_add_loop_test(ti, test_overlap_order, 0, 4);
+	tcase_add_loop_test(ti, test_window, 0, 4);
+	tcase_add_loop_test(ti, test_drain, 0, 4);
+	tcase_add_loop_test(ti, test_force, 0, 4);
+	tcase_add_loop_test(ti, test_expiry_bound, 0, 4);
+	tcase_add_loop_test(ti, test_same_seed_same_bytes, 0, 8);
+	suite_add_tcase(s, ti);
+	tcase_add_test(ts, test_seedlike_legacy);
+	tcase_add_test(ts, test_seedlike_deadline);
+	tcase_add_test(ts, test_seedlike_pendq);
+	tcase_add_test(ts, test_seedlike_log_shape);
+	tcase_add_test(ts, test_cmd_synth);
+	suite_add_tcase(s, ts);
+	tcase_add_loop_test(tr, test_real_clock, 0, 4);
+	tcase_set_timeout(tr, 60);
+	suite_add_tcase(s, tr);
+	return s;
+}

@@ -1,0 +1,477 @@
+/*
+ * Replay through libflush (virtual clock): fidelity of legacy on a seed-like
+ * workload, the service model, verify verdicts, the JSON report.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/replay.h"
+#include "analysis/wlsource.h"
+
+#include <inttypes.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+Suite *replay_suite(void);
+
+/* The seed excerpt's shape: two bmaps whose only writes are in flight. */
+static const char seed_wl[] =
+    "flushscope-workload 1\n"
+    "fidelity fitted\n"
+    "observed wasted_examinations 6\n"
+    "observed pass_period_us 2160\n"
+    "0 write 80000002d907b:1 0 32768\n"
+    "1024 rpc 80000002d907b:1 0 32768 7000 run -\n"
+    "0 write 80000002d907b:3 0 32768\n"
+    "1024 rpc 80000002d907b:3 0 32768 7000 run -\n";
+
+/* Reads a workload from a string. */
+static void
+load(struct wl_workload *w, const char *text)
+{
+	struct fs_err err;
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_msg(wl_read(w, f, "test.wl", &err) == 0, "%s", err.msg);
+	fclose(f);
+}
+
+/* Runs one policy on the virtual clock. */
+static void
+run(const struct wl_workload *w, const char *pol, int calibrate, struct rp_result *r)
+{
+	struct rp_options o;
+	struct fs_err err;
+
+	rp_options_default(&o);
+	o.calibrate = calibrate;
+	o.keep_samples = 1;
+	ck_assert_msg(rp_run(w, pol, &o, r, &err) == 0, "%s", err.msg);
+}
+
+START_TEST(test_legacy_fidelity)
+{
+	struct wl_workload w;
+	struct rp_result r;
+	struct rp_fidelity f;
+
+	load(&w, seed_wl);
+	run(&w, "legacy", 1, &r);
+	ck_assert_uint_eq(r.poll_ns, 2160000);
+	ck_assert(r.calibrated);
+	rp_fidelity_check(&w, &r, &f);
+	ck_assert_int_eq(f.trace_wasted, 6);
+	ck_assert_int_eq(f.replay_wasted, 6);
+	ck_assert_int_eq(f.replay_period_us, 2160);
+	ck_assert(f.ok);
+	ck_assert_uint_eq(r.st.rpcs, 2);
+	ck_assert_uint_eq(r.svc_recorded, 2);
+	ck_assert_uint_eq(r.nlat, 2);
+	rp_result_free(&r);
+
+	/* without calibration the 2048 us tick is 5.2 % off the trace's period */
+	run(&w, "legacy", 0, &r);
+	rp_fidelity_check(&w, &r, &f);
+	ck_assert_int_eq(f.replay_period_us, 2048);
+	ck_assert(!f.ok);
+	rp_result_free(&r);
+	wl_free(&w);
+}
+END_TEST
+
+START_TEST(test_deadline_no_waste)
+{
+	struct wl_workload w;
+	struct rp_result l, d;
+
+	load(&w, seed_wl);
+	run(&w, "legacy", 1, &l);
+	run(&w, "deadline", 1, &d);
+	ck_assert(!d.calibrated);
+	ck_assert_uint_eq(d.st.wasted, 0);
+	ck_assert_uint_lt(d.st.wakeups, l.st.wakeups);
+	ck_assert_uint_le(d.st.ready_issue.p99, l.st.ready_issue.p99);
+	ck_assert_uint_eq(d.st.bytes_sent, l.st.bytes_sent);
+	rp_result_free(&l);
+	rp_result_free(&d);
+	wl_free(&w);
+}
+END_TEST
+
+/* Recorded latencies follow the bmap and offset, not the issue order. */
+START_TEST(test_service_model)
+{
+	static const char text[] =
+	    "flushscope-workload 1\n"
+	    "0 write a:0 0 4096\n"
+	    "0 write b:0 0 4096\n"
+	    "10 rpc b:0 0 4096 3000 xid 7\n"
+	    "20 rpc a:0 0 4096 50000 xid 8\n"
+	    "sample 1234\n";
+	struct wl_workload w;
+	struct rp_result r;
+
+	load(&w, text);
+	run(&w, "deadline", 1, &r);
+	ck_assert_uint_eq(r.svc_recorded, 2);
+	ck_assert_uint_eq(r.svc_sampled, 0);
+	/* the slow bmap a ends the run: 1 ms max age + 50 ms */
+	ck_assert_uint_eq(r.st.end_ns, 51000000);
+	rp_result_free(&r);
+	wl_free(&w);
+
+	/* nothing recorded for this bmap: drawn from the samples */
+	load(&w, "flushscope-workload 1\n0 write c:0 0 4096\nsample 1234\n");
+	run(&w, "deadline", 1, &r);
+	ck_assert_uint_eq(r.svc_sampled, 1);
+	ck_assert_uint_eq(r.st.end_ns, 1000000 + 1234000);
+	rp_result_free(&r);
+	wl_free(&w);
+
+	/* nothing at all: the default latency */
+	load(&w, "flushscope-workload 1\ndefault_latency_us 777\n0 write c:0 0 4096\n");
+	run(&w, "deadline", 1, &r);
+	ck_assert_uint_eq(r.svc_default, 1);
+	ck_assert_uint_eq(r.st.end_ns, 1000000 + 777000);
+	rp_result_free(&r);
+	wl_free(&w);
+}
+END_TEST
+
+/* Returns the check named metric. */
+static const struct rp_check *
+find(const struct rp_check *c, int n, const char *metric)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(c[i].metric, metric) == 0)
+			return &c[i];
+	ck_abort_msg("no check %s", metric);
+	return NULL;
+}
+
+START_TEST(test_verify_verdicts)
+{
+	struct wl_workload w;
+	struct rp_result l, d;
+	struct rp_thresholds t;
+	struct rp_check c[RP_CHECK_MAX];
+	int n;
+
+	load(&w, seed_wl);
+	run(&w, "legacy", 1, &l);
+	run(&w, "deadline", 1, &d);
+	rp_thresholds_default(&t);
+	t.min_cpu_reduction = 0.5;
+	n = rp_verify(&l, &d, &t, c);
+	ck_assert_int_eq(n, 5);
+	ck_assert_msg(find(c, n, "cpu")->pass, "%s", find(c, n, "cpu")->msg);
+	ck_assert(find(c, n, "p99")->pass);
+	ck_assert(find(c, n, "p999")->pass);
+	ck_assert(find(c, n, "rpc_size")->pass);
+	ck_assert(find(c, n, "wasted")->pass);
+	ck_assert_ptr_nonnull(strstr(find(c, n, "cpu")->msg, "virtual clock proxy"));
+
+	/* legacy as the candidate fails, and the message names metric and numbers */
+	n = rp_verify(&d, &l, &t, c);
+	ck_assert(!find(c, n, "cpu")->pass);
+	ck_assert(!find(c, n, "wasted")->pass);
+	ck_assert(!find(c, n, "p99")->pass);
+	ck_assert_ptr_nonnull(strstr(find(c, n, "wasted")->msg, "wasted: 6 wasted examinations"));
+	ck_assert_ptr_nonnull(strstr(find(c, n, "p99")->msg, "2160.0 us vs baseline 1000.0 us"));
+	rp_result_free(&l);
+	rp_result_free(&d);
+	wl_free(&w);
+}
+END_TEST
+
+START_TEST(test_json_report)
+{
+	static const char *const keys[] = {
+		"\"fidelity\":\"fitted\"", "\"policies\":[", "\"policy\":\"legacy\"",
+		"\"clock\":\"virtual\"", "\"wakeups\":", "\"idle_wakeups\":", "\"examinations\":",
+		"\"wasted_examinations\":6", "\"rpcs\":2", "\"bytes\":65536",
+		"\"flush_cpu_ns\":null", "\"latency_us\":{\"p50\":", "\"p999\":", "\"max\":",
+		"\"drain_us\":", "\"policy\":\"deadline\"", "\"fidelity_check\":{\"policy\":\"legacy\",\"ok\":true",
+	};
+	struct wl_workload w;
+	struct rp_result r[2];
+	struct rp_fidelity f;
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *m;
+
+	load(&w, seed_wl);
+	run(&w, "legacy", 1, &r[0]);
+	run(&w, "deadline", 1, &r[1]);
+	rp_fidelity_check(&w, &r[0], &f);
+	m = open_memstream(&buf, &len);
+	rp_print_json(m, &w, r, 2, &f, 1.0);
+	fclose(m);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		ck_assert_msg(strstr(buf, keys[i]) != NULL, "missing %s in %s", keys[i], buf);
+	free(buf);
+	buf = NULL;
+	m = open_memstream(&buf, &len);
+	ck_assert_int_eq(rp_plot_svg(m, r, 2, NULL), 0);
+	fclose(m);
+	ck_assert_ptr_nonnull(strstr(buf, "<svg"));
+	ck_assert_ptr_nonnull(strstr(buf, "deadline"));
+	free(buf);
+	rp_result_free(&r[0]);
+	rp_result_free(&r[1]);
+	wl_free(&w);
+}
+END_TEST
+
+
+/* ---- closed loop: synth (legacy, known inputs) -> extract -> replay -> verify ---- */
+
+#define SYNTH_ARGS "synth --policy legacy --era A --seed 3 --duration 1 --bmaps 2 " \
+	"--rate 320 --burst 32 --burst-gap 10 --rpc-latency uniform:20:40"
+
+static char tmpdir[64];
+static char logpath[128], truthpath[128];
+
+/* Runs a shell command; returns its exit status. */
+static int
+sh(const char *cmd)
+{
+	int st = system(cmd);
+
+	ck_assert_msg(st != -1 && WIFEXITED(st), "could not run: %s", cmd);
+	return WEXITSTATUS(st);
+}
+
+/* Makes the synthetic seed-like log and its truth once per test. */
+static void
+make_synth(void)
+{
+	char cmd[512];
+	const char *bin = getenv("FS_BIN");
+
+	ck_assert_msg(bin != NULL, "FS_BIN not set (run through make check)");
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fs-replay-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(logpath, sizeof(logpath), "%s/seedlike-A.log", tmpdir);
+	snprintf(truthpath, sizeof(truthpath), "%s/seedlike-A.truth", tmpdir);
+	snprintf(cmd, sizeof(cmd), "'%s' %s --truth '%s' > '%s'", bin, SYNTH_ARGS, truthpath,
+	    logpath);
+	ck_assert_int_eq(sh(cmd), 0);
+}
+
+/* Removes the temporary directory. */
+static void
+rm_synth(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	(void)system(cmd);
+}
+
+struct truth_rpc {
+	int64_t xid;
+	uint64_t lat_ns;
+};
+
+/* Orders write events by bmap, offset, then time. */
+static int
+wcmp(const void *a, const void *b)
+{
+	const struct wl_event *x = a, *y = b;
+
+	if (x->fid != y->fid)
+		return x->fid < y->fid ? -1 : 1;
+	if (x->bno != y->bno)
+		return x->bno < y->bno ? -1 : 1;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->t_us < y->t_us ? -1 : x->t_us > y->t_us;
+}
+
+START_TEST(test_closed_loop)
+{
+	struct wl_workload w;
+	struct wl_extract_opts xo;
+	struct fs_err err;
+	struct wl_event *tw = NULL, *xw = NULL;
+	struct truth_rpc *tr = NULL;
+	size_t ntw = 0, ntr = 0, nxw = 0, i, k, cap = 4096;
+	int64_t twasted = -1;
+	char line[512], *paths[1];
+	FILE *f;
+	struct rp_result r;
+	struct rp_fidelity fid;
+
+	make_synth();
+	paths[0] = logpath;
+	wl_extract_opts_default(&xo);
+	ck_assert_msg(wl_load_logs(&w, paths, 1, &xo, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(w.fidelity, WL_FID_BIORQ);
+
+	/* the truth: arrive t_ns fid bno off len id / rpc xid fid bno off len issue done lat */
+	tw = calloc(cap, sizeof(*tw));
+	tr = calloc(cap, sizeof(*tr));
+	ck_assert_ptr_nonnull(f = fopen(truthpath, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		uint64_t t, tfid, off, len, id, iss, done, lat;
+		unsigned bno;
+		long long xid, v;
+
+		if (sscanf(line, "arrive %" SCNu64 " %" SCNx64 " %u %" SCNu64 " %" SCNu64 " %" SCNu64,
+		    &t, &tfid, &bno, &off, &len, &id) == 6) {
+			ck_assert_uint_lt(ntw, cap);
+			tw[ntw].t_us = (int64_t)(t / 1000);
+			tw[ntw].fid = tfid;
+			tw[ntw].bno = bno;
+			tw[ntw].off = off;
+			tw[ntw].len = (uint32_t)len;
+			ntw++;
+		} else if (sscanf(line, "rpc %lld %" SCNx64 " %u %" SCNu64 " %" SCNu64 " %" SCNu64
+		    " %" SCNu64 " %" SCNu64, &xid, &tfid, &bno, &off, &len, &iss, &done, &lat) == 8) {
+			ck_assert_uint_lt(ntr, cap);
+			tr[ntr].xid = xid;
+			tr[ntr].lat_ns = lat;
+			ntr++;
+		} else if (sscanf(line, "stat wasted %lld", &v) == 1)
+			twasted = v;
+	}
+	fclose(f);
+	ck_assert_uint_gt(ntw, 100);
+	ck_assert_uint_gt(ntr, 10);
+
+	/* arrivals: count exact, each ready time within one poll period */
+	xw = calloc(w.n, sizeof(*xw));
+	for (i = 0; i < w.n; i++)
+		if (w.ev[i].kind == WL_WRITE) {
+			xw[nxw] = w.ev[i];
+			xw[nxw].t_us += w.epoch_us - 1282327206000000ll;	/* synth's t = 0 */
+			nxw++;
+		}
+	ck_assert_uint_eq(nxw, ntw);
+	qsort(tw, ntw, sizeof(*tw), wcmp);
+	qsort(xw, nxw, sizeof(*xw), wcmp);
+	for (i = 0; i < ntw; i++) {
+		ck_assert_uint_eq(xw[i].fid, tw[i].fid);
+		ck_assert_uint_eq(xw[i].bno, tw[i].bno);
+		ck_assert_uint_eq(xw[i].off, tw[i].off);
+		ck_assert_uint_eq(xw[i].len, tw[i].len);
+		ck_assert_msg(llabs((long long)(xw[i].t_us - tw[i].t_us)) <= 2048,
+		    "arrival %zu: ready %" PRId64 " us, truth %" PRId64 " us", i, xw[i].t_us, tw[i].t_us);
+	}
+	/* RPC latencies: paired by xid, exact to the log's microsecond */
+	for (i = 0; i < ntr; i++) {
+		for (k = 0; k < w.n; k++)
+			if (w.ev[k].kind == WL_RPC && w.ev[k].xid == tr[i].xid)
+				break;
+		ck_assert_msg(k < w.n, "xid %lld not extracted", (long long)tr[i].xid);
+		ck_assert_int_eq(w.ev[k].lat_src, WL_LAT_XID);
+		ck_assert_msg(llabs((long long)(w.ev[k].lat_us * 1000) - (long long)tr[i].lat_ns) < 1000,
+		    "xid %lld: latency %" PRId64 " us, truth %" PRIu64 " ns", (long long)tr[i].xid,
+		    w.ev[k].lat_us, tr[i].lat_ns);
+	}
+	/* the trace's own count, and legacy replay reproducing it within 5 % */
+	ck_assert_int_eq(w.obs.wasted_examinations, twasted);
+	run(&w, "legacy", 1, &r);
+	rp_fidelity_check(&w, &r, &fid);
+	ck_assert_msg(fid.ok, "legacy wasted %" PRId64 " vs trace %" PRId64 ", period %" PRId64
+	    " vs %" PRId64, fid.replay_wasted, fid.trace_wasted, fid.replay_period_us,
+	    fid.trace_period_us);
+	ck_assert_int_le(llabs((long long)(fid.replay_wasted - twasted)) * 20, twasted);
+	rp_result_free(&r);
+	free(tw);
+	free(xw);
+	free(tr);
+	wl_free(&w);
+	rm_synth();
+}
+END_TEST
+
+/* verify through the binary: deadline passes, legacy as candidate fails with JUnit. */
+START_TEST(test_verify_command)
+{
+	char cmd[1024], junit[160], buf[8192];
+	const char *bin;
+	FILE *f;
+	size_t n;
+
+	make_synth();
+	bin = getenv("FS_BIN");
+	snprintf(junit, sizeof(junit), "%s/verify.xml", tmpdir);
+	snprintf(cmd, sizeof(cmd), "'%s' verify --baseline legacy --candidate deadline "
+	    "--junit '%s' '%s' >/dev/null", bin, junit, logpath);
+	ck_assert_int_eq(sh(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "'%s' verify --baseline deadline --candidate legacy "
+	    "--junit '%s' '%s' >/dev/null", bin, junit, logpath);
+	ck_assert_int_eq(sh(cmd), 1);
+	ck_assert_ptr_nonnull(f = fopen(junit, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "<testcase classname=\""));
+	ck_assert_ptr_nonnull(strstr(buf, "name=\"wasted\""));
+	ck_assert_ptr_nonnull(strstr(buf, "<failure message=\"wasted: "));
+	ck_assert_ptr_nonnull(strstr(buf, "<failure message=\"p99: ready-&gt;issue p99 "));
+	/* usage errors and unreadable traces */
+	snprintf(cmd, sizeof(cmd), "'%s' verify --baseline legacy '%s' 2>/dev/null", bin, logpath);
+	ck_assert_int_eq(sh(cmd), 2);
+	snprintf(cmd, sizeof(cmd), "'%s' verify --baseline legacy --candidate deadline "
+	    "/nonexistent.log 2>/dev/null", bin);
+	ck_assert_int_eq(sh(cmd), 3);
+	rm_synth();
+}
+END_TEST
+
+/* extract + replay through the binary; a bad workload names file and line. */
+START_TEST(test_extract_replay_commands)
+{
+	char cmd[1024], wl[160], bad[160];
+	const char *bin;
+	FILE *f;
+
+	make_synth();
+	bin = getenv("FS_BIN");
+	snprintf(wl, sizeof(wl), "%s/w.wl", tmpdir);
+	snprintf(bad, sizeof(bad), "%s/bad.wl", tmpdir);
+	snprintf(cmd, sizeof(cmd), "'%s' -q extract '%s' -o '%s'", bin, logpath, wl);
+	ck_assert_int_eq(sh(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "'%s' replay --workload '%s' --policy legacy,pendq,deadline,slash2 "
+	    "--format=json | grep -q '\"fidelity_check\":{\"policy\":\"legacy\",\"ok\":true'", bin, wl);
+	ck_assert_int_eq(sh(cmd), 0);
+	ck_assert_ptr_nonnull(f = fopen(bad, "w"));
+	fputs("flushscope-workload 1\n0 write 1:0 0 4096\n5 write nope 0 1\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "'%s' replay '%s' 2>&1 | grep -q 'bad.wl:3: bad bmap'", bin, bad);
+	ck_assert_int_eq(sh(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "'%s' replay '%s' >/dev/null 2>&1", bin, bad);
+	ck_assert_int_eq(sh(cmd), 3);
+	snprintf(cmd, sizeof(cmd), "'%s' replay --policy fast '%s' >/dev/null 2>&1", bin, wl);
+	ck_assert_int_eq(sh(cmd), 2);
+	rm_synth();
+}
+END_TEST
+
+Suite *
+replay_suite(void)
+{
+	Suite *s = suite_create("replay");
+	TCase *tc = tcase_create("virtual");
+
+	tcase_add_test(tc, test_legacy_fidelity);
+	tcase_add_test(tc, test_deadline_no_waste);
+	tcase_add_test(tc, test_service_model);
+	tcase_add_test(tc, test_verify_verdicts);
+	tcase_add_test(tc, test_json_report);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("closed-loop");
+	tcase_add_test(tc, test_closed_loop);
+	tcase_add_test(tc, test_verify_command);
+	tcase_add_test(tc, test_extract_replay_commands);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,693 @@
+/*
+ * Workload format (round trip, reader errors with file:line) and the
+ * extractor (xid pairing, counter pairing, biorq arrivals, fidelity levels,
+ * the seed's pre-trace in-flight writes).
+ */
+#include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/workload.h"
+#include "analysis/wlsource.h"
+#include "store/store.h"
+
+#include <unistd.h>
+
+Suite *workload_suite(void);
+
+/* ---- format ---- */
+
+/* Builds a small workload with every kind of line. */
+static void
+sample_workload(struct wl_workload *w)
+{
+	struct fs_err err;
+	struct wl_event e;
+
+	wl_init(w);
+	w->fidelity = WL_FID_RPC;
+	w->arrivals = WL_FID_RPC;
+	w->service = WL_FID_BIORQ;
+	w->era = 'A';
+	w->epoch_us = 1282327206159214;
+	w->poll_us = 2048;
+	w->obs.wasted_examinations = 6;
+	w->obs.passes = 3;
+	w->obs.pass_period_us = 2159;
+	ck_assert_int_eq(wl_add_sample(w, 12065, &err), 0);
+	ck_assert_int_eq(wl_add_sample(w, 9000, &err), 0);
+	memset(&e, 0, sizeof(e));
+	e.xid = -1;
+	e.lat_us = -1;
+	e.kind = WL_WRITE;
+	e.t_us = 0;
+	e.fid = 0x80000002d907bull;
+	e.bno = 1;
+	e.off = 1015808;
+	e.len = 32768;
+	ck_assert_int_eq(wl_add(w, &e, &err), 0);
+	e.kind = WL_RPC;
+	e.t_us = 2048;
+	e.lat_us = 12065;
+	e.lat_src = WL_LAT_XID;
+	e.xid = 1412;
+	ck_assert_int_eq(wl_add(w, &e, &err), 0);
+	e.kind = WL_RPC;
+	e.t_us = 2048;
+	e.lat_us = -1;
+	e.lat_src = WL_LAT_NONE;
+	e.xid = -1;
+	e.bno = 3;
+	e.off = 0;
+	e.len = 1048576;
+	ck_assert_int_eq(wl_add(w, &e, &err), 0);
+	memset(&e, 0, sizeof(e));
+	e.kind = WL_FSYNC;
+	e.t_us = 5000;
+	e.fid = 0x1;
+	e.bno = 0;
+	e.xid = e.lat_us = -1;
+	ck_assert_int_eq(wl_add(w, &e, &err), 0);
+}
+
+START_TEST(test_round_trip)
+{
+	struct wl_workload w, r;
+	struct fs_err err;
+	char *buf = NULL, *buf2 = NULL;
+	size_t len = 0, len2 = 0, i;
+	FILE *f;
+
+	sample_workload(&w);
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(wl_write(&w, f, "test", &err), 0);
+	fclose(f);
+	f = fmemopen(buf, len, "r");
+	ck_assert_msg(wl_read(&r, f, "mem", &err) == 0, "%s", err.msg);
+	fclose(f);
+	ck_assert_uint_eq(r.n, w.n);
+	for (i = 0; i < w.n; i++) {
+		ck_assert_int_eq(r.ev[i].kind, w.ev[i].kind);
+		ck_assert_int_eq(r.ev[i].t_us, w.ev[i].t_us);
+		ck_assert_uint_eq(r.ev[i].fid, w.ev[i].fid);
+		ck_assert_uint_eq(r.ev[i].bno, w.ev[i].bno);
+		ck_assert_uint_eq(r.ev[i].off, w.ev[i].off);
+		ck_assert_uint_eq(r.ev[i].len, w.ev[i].len);
+		if (w.ev[i].kind == WL_RPC) {
+			ck_assert_int_eq(r.ev[i].lat_us, w.ev[i].lat_us);
+			ck_assert_int_eq(r.ev[i].lat_src, w.ev[i].lat_src);
+			ck_assert_int_eq(r.ev[i].xid, w.ev[i].xid);
+		}
+	}
+	ck_assert_int_eq(r.fidelity, WL_FID_RPC);
+	ck_assert_int_eq(r.service, WL_FID_BIORQ);
+	ck_assert_int_eq(r.era, 'A');
+	ck_assert_int_eq(r.epoch_us, w.epoch_us);
+	ck_assert_int_eq(r.obs.wasted_examinations, 6);
+	ck_assert_int_eq(r.obs.pass_period_us, 2159);
+	ck_assert_int_eq(r.obs.rpcs, -1);
+	ck_assert_uint_eq(r.nsamples, 2);
+	ck_assert_int_eq(r.samples[1], 9000);
+	/* writing what was read gives the same bytes */
+	f = open_memstream(&buf2, &len2);
+	ck_assert_int_eq(wl_write(&r, f, "test", &err), 0);
+	fclose(f);
+	ck_assert_uint_eq(len, len2);
+	ck_assert_int_eq(memcmp(buf, buf2, len), 0);
+	free(buf);
+	free(buf2);
+	wl_free(&w);
+	wl_free(&r);
+}
+END_TEST
+
+/* A hand-written file: comments, blank lines, unsorted events, 0x fids. */
+START_TEST(test_hand_written)
+{
+	static const char text[] =
+	    "# my workload\n"
+	    "\n"
+	    "flushscope-workload 1   # version\n"
+	    "fidelity biorq\n"
+	    "  5000 write 0x2a:3 0 4096   # late one\n"
+	    "0 write 2a:3 4096 4096\n"
+	    "0 fsync 2a:3\n";
+	struct wl_workload w;
+	struct fs_err err;
+	FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
+
+	ck_assert_msg(wl_read(&w, f, "hand.wl", &err) == 0, "%s", err.msg);
+	fclose(f);
+	ck_assert_uint_eq(w.n, 3);
+	ck_assert_int_eq(w.ev[0].t_us, 0);
+	ck_assert_int_eq(w.ev[0].kind, WL_WRITE);	/* file order kept at equal times */
+	ck_assert_uint_eq(w.ev[0].off, 4096);
+	ck_assert_int_eq(w.ev[1].kind, WL_FSYNC);
+	ck_assert_int_eq(w.ev[2].t_us, 5000);
+	ck_assert_uint_eq(w.ev[2].fid, 0x2a);
+	ck_assert_uint_eq(w.ev[2].lineno, 5);
+	ck_assert_int_eq(w.fidelity, WL_FID_BIORQ);
+	wl_free(&w);
+}
+END_TEST
+
+/* Bad files and the message each must produce (file:line: ...). */
+static const struct {
+	const char *text;
+	const char *msg;
+} bad[] = {
+	{ "", "bad.wl:0: empty, not a workload" },
+	{ "hello\n", "bad.wl:1: not a workload" },
+	{ "flushscope-workload 9\n", "bad.wl:1: workload version 9 not supported" },
+	{ "flushscope-workload 1\n# c\n0 write 2a:1 0\n", "bad.wl:3: write expects" },
+	{ "flushscope-workload 1\n0 read 2a:1 0 1\n", "bad.wl:2: unknown event kind 'read'" },
+	{ "flushscope-workload 1\n\n\n0 write zz:1 0 1\n", "bad.wl:4: bad bmap 'zz:1'" },
+	{ "flushscope-workload 1\n0 write 2a 0 1\n", "bad.wl:2: bad bmap '2a'" },
+	{ "flushscope-workload 1\nx1 write 2a:1 0 1\n", "bad.wl:2: unknown or malformed line starting 'x1'" },
+	{ "flushscope-workload 1\n1.5 write 2a:1 0 1\n", "bad.wl:2: bad time '1.5'" },
+	{ "flushscope-workload 1\n0 write 2a:1 0 0\n", "bad.wl:2: bad length '0'" },
+	{ "flushscope-workload 1\n0 write 2a:1 134217728 1\n", "bad.wl:2: off+len past" },
+	{ "flushscope-workload 1\n0 write 2a:1 -4 1\n", "bad.wl:2: bad offset '-4'" },
+	{ "flushscope-workload 1\n0 rpc 2a:1 0 1 10 guess -\n", "bad.wl:2: unknown latency source 'guess'" },
+	{ "flushscope-workload 1\n0 rpc 2a:1 0 1 -3 xid -\n", "bad.wl:2: bad latency '-3'" },
+	{ "flushscope-workload 1\n0 fsync 2a:1 7\n", "bad.wl:2: fsync takes no more fields" },
+	{ "flushscope-workload 1\nfidelity great\n", "bad.wl:2: fidelity expects biorq, rpc or fitted" },
+	{ "flushscope-workload 1\npolicy legacy\n", "bad.wl:2: unknown or malformed line starting 'policy'" },
+	{ "flushscope-workload 1\nobserved passes many\n", "bad.wl:2: observed expects" },
+};
+
+START_TEST(test_reader_errors)
+{
+	struct wl_workload w;
+	struct fs_err err;
+	FILE *f;
+	size_t n = strlen(bad[_i].text);
+
+	fs_err_clear(&err);
+	f = n ? fmemopen((void *)bad[_i].text, n, "r") : fopen("/dev/null", "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(wl_read(&w, f, "bad.wl", &err), -1);
+	fclose(f);
+	ck_assert_msg(strncmp(err.msg, bad[_i].msg, strlen(bad[_i].msg)) == 0,
+	    "case %d: got '%s', want '%s...'", _i, err.msg, bad[_i].msg);
+}
+END_TEST
+
+START_TEST(test_read_missing_file)
+{
+	struct wl_workload w;
+	struct fs_err err;
+
+	ck_assert_int_eq(wl_read_file(&w, "/nonexistent/x.wl", &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/x.wl"));
+}
+END_TEST
+
+/* ---- extraction ---- */
+
+#define FID 0x80000002d907bull
+#define T0 1282327206000000ll
+
+/* An event with a header: kind, message, time, thread name. */
+static struct ps_event
+mk(enum ps_ev_kind kind, enum ps_msg msg, int64_t ts, const char *thread)
+{
+	struct ps_event ev;
+
+	ps_event_reset(&ev);
+	ev.kind = kind;
+	ev.msg_id = msg;
+	ev.ts_us = ts;
+	ev.thread.p = thread;
+	ev.thread.n = strlen(thread);
+	ev.tid = 23667;
+	return ev;
+}
+
+/* Adds the bmap@ prefix. */
+static struct ps_event
+bm(struct ps_event ev, uint64_t addr, uint32_t bno, int64_t outstanding)
+{
+	ev.has |= PS_HAS_BMAP;
+	ev.bmap.addr = addr;
+	ev.bmap.fid = FID;
+	ev.bmap.bno = bno;
+	ev.outstanding = outstanding;
+	return ev;
+}
+
+/* Feeds an event, failing the test on error. */
+static void
+feed(struct wl_extractor *x, struct ps_event ev)
+{
+	struct fs_err err;
+
+	ck_assert_msg(wl_extract_feed(x, &ev, &err) == 0, "%s", err.msg);
+}
+
+/* Finishes extraction into w. */
+static void
+finish(struct wl_extractor *x, struct wl_workload *w)
+{
+	struct fs_err err;
+
+	ck_assert_msg(wl_extract_finish(x, w, &err) == 0, "%s", err.msg);
+	wl_extract_free(x);
+}
+
+/* Returns the i-th event of kind k (NULL if none). */
+static const struct wl_event *
+nth(const struct wl_workload *w, enum wl_kind k, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < w->n; j++)
+		if (w->ev[j].kind == k && i-- == 0)
+			return &w->ev[j];
+	return NULL;
+}
+
+/*
+ * The seed excerpt as events: INFO level, no biorq and no RPC lines; two
+ * bmaps spinning three times.  Fidelity fitted; two inferred in-flight
+ * writes; 6 wasted examinations, 3 passes, period about 2.16 ms.
+ */
+START_TEST(test_seed_shape)
+{
+	static const int64_t pass_t[3] = { 161331, 163490, 165650 };
+	struct wl_extractor *x = wl_extract_new(NULL, NULL);
+	struct wl_workload w;
+	const struct wl_event *e;
+	int i;
+
+	feed(x, bm(mk(PS_EV_REQUEUE, PS_MSG_A_RESTORE, T0 + 159214, "msbflushthr"),
+	    0x882110, 3, -1));
+	for (i = 0; i < 3; i++) {
+		int64_t t = T0 + pass_t[i];
+
+		feed(x, bm(mk(PS_EV_EXAMINE, PS_MSG_A_TRY_FLUSH_BMAP, t, "msbflushthr"),
+		    0x881330, 1, 75));
+		feed(x, bm(mk(PS_EV_EXAMINE, PS_MSG_A_TRY_FLUSH_BMAP, t + 16, "msbflushthr"),
+		    0x882110, 3, 75));
+		feed(x, bm(mk(PS_EV_REQUEUE, PS_MSG_A_RESTORE, t + 29, "msbflushthr"),
+		    0x881330, 1, -1));
+		feed(x, bm(mk(PS_EV_REQUEUE, PS_MSG_A_RESTORE, t + 43, "msbflushthr"),
+		    0x882110, 3, -1));
+	}
+	finish(x, &w);
+	ck_assert_int_eq(w.obs.examinations, 6);
+	ck_assert_int_eq(w.obs.wasted_examinations, 6);
+	ck_assert_int_eq(w.obs.passes, 3);
+	ck_assert_int_eq(w.obs.pass_period_us, 2160);
+	ck_assert_int_eq(w.obs.outstanding_max, 75);
+	ck_assert_int_eq(w.obs.rpcs, 0);
+	ck_assert_int_eq(w.fidelity, WL_FID_FITTED);
+	ck_assert_int_eq(w.arrivals, WL_FID_FITTED);
+	ck_assert_int_eq(w.era, 'A');
+	ck_assert_uint_eq(wl_count(&w, WL_WRITE), 2);
+	ck_assert_uint_eq(wl_count(&w, WL_RPC), 2);
+	/* the inferred writes were ready before the first wasted examination */
+	e = nth(&w, WL_WRITE, 0);
+	ck_assert_int_lt(w.epoch_us + e->t_us, T0 + 161331 - 2048);
+	/* and their replies come at the end of the run */
+	e = nth(&w, WL_RPC, 0);
+	ck_assert_int_eq(e->lat_src, WL_LAT_RUN);
+	ck_assert_int_gt(w.epoch_us + e->t_us + e->lat_us, T0 + 165650);
+	ck_assert_int_le(w.epoch_us + e->t_us + e->lat_us, T0 + 165650 + 2048);
+	wl_free(&w);
+}
+END_TEST
+
+/* An era-A RPC: examine, send (xid), restore; done later on the RPC thread. */
+static void
+feed_send(struct wl_extractor *x, int64_t t, uint32_t bno, int64_t xid, int64_t off, int64_t sz)
+{
+	struct ps_event ev;
+
+	feed(x, bm(mk(PS_EV_EXAMINE, PS_MSG_A_TRY_FLUSH_BMAP, t, "msbflushthr"),
+	    0x1000 + bno, bno, 3));
+	ev = mk(PS_EV_RPC_SEND, PS_MSG_A_RPC_OFF_SZ, t + 10, "msbflushthr");
+	if (xid >= 0) {
+		ev.has |= PS_HAS_REQ;
+		ev.req.xid = xid;
+	}
+	ev.rpc_off = off;
+	ev.rpc_sz = sz;
+	feed(x, ev);
+	feed(x, bm(mk(PS_EV_REQUEUE, PS_MSG_A_RESTORE, t + 20, "msbflushthr"),
+	    0x1000 + bno, bno, -1));
+}
+
+/* A done line, with an xid or without. */
+static void
+feed_done(struct wl_extractor *x, int64_t t, int64_t xid)
+{
+	struct ps_event ev = mk(PS_EV_RPC_DONE, PS_MSG_A_RPC_DONE, t, "msbflushrpcthr");
+
+	if (xid >= 0) {
+		ev.has |= PS_HAS_REQ;
+		ev.req.xid = xid;
+	}
+	ev.outstanding = 2;
+	feed(x, ev);
+}
+
+START_TEST(test_xid_pairing)
+{
+	struct wl_extractor *x = wl_extract_new(NULL, NULL);
+	struct wl_workload w;
+	const struct wl_event *e;
+
+	feed_send(x, T0, 1, 1412, 0, 32768);
+	feed_send(x, T0 + 2000, 2, 1413, 32768, 65536);
+	feed_done(x, T0 + 9000, 1413);	/* out of order: xids decide */
+	feed_done(x, T0 + 15000, 1412);
+	feed_done(x, T0 + 16000, 999);	/* sent before the trace: ignored */
+	finish(x, &w);
+	ck_assert_uint_eq(wl_count(&w, WL_RPC), 2);
+	e = nth(&w, WL_RPC, 0);
+	ck_assert_int_eq(e->xid, 1412);
+	ck_assert_int_eq(e->lat_us, 15000 - 10);
+	ck_assert_int_eq(e->lat_src, WL_LAT_XID);
+	e = nth(&w, WL_RPC, 1);
+	ck_assert_int_eq(e->xid, 1413);
+	ck_assert_int_eq(e->lat_us, 7000 - 10);
+	ck_assert_uint_eq(e->off, 32768);
+	ck_assert_uint_eq(e->len, 65536);
+	ck_assert_uint_eq(e->bno, 2);
+	ck_assert_int_eq(w.service, WL_FID_BIORQ);
+	/* no biorq lines: arrivals from the RPCs, one poll period early */
+	ck_assert_int_eq(w.arrivals, WL_FID_RPC);
+	ck_assert_int_eq(w.fidelity, WL_FID_RPC);
+	ck_assert_uint_eq(wl_count(&w, WL_WRITE), 2);
+	e = nth(&w, WL_WRITE, 0);
+	ck_assert_int_eq(w.epoch_us + e->t_us, T0 + 10 - 2048);
+	ck_assert_int_eq(w.obs.rpcs, 2);
+	ck_assert_int_eq(w.obs.bytes, 32768 + 65536);
+	ck_assert_int_eq(w.obs.wasted_examinations, 0);
+	ck_assert_uint_eq(w.nsamples, 2);
+	wl_free(&w);
+}
+END_TEST
+
+START_TEST(test_counter_pairing)
+{
+	struct wl_extractor *x = wl_extract_new(NULL, NULL);
+	struct wl_workload w;
+
+	feed_send(x, T0, 1, -1, 0, 4096);
+	feed_send(x, T0 + 2000, 1, -1, 4096, 4096);
+	feed_send(x, T0 + 4000, 2, -1, 0, 4096);
+	feed_done(x, T0 + 5000, -1);
+	feed_done(x, T0 + 6000, -1);
+	finish(x, &w);
+	ck_assert_int_eq(nth(&w, WL_RPC, 0)->lat_us, 5000 - 10);
+	ck_assert_int_eq(nth(&w, WL_RPC, 0)->lat_src, WL_LAT_COUNTER);
+	ck_assert_int_eq(nth(&w, WL_RPC, 1)->lat_us, 4000 - 10);
+	/* the third never completed: drawn from what was seen */
+	ck_assert_int_eq(nth(&w, WL_RPC, 2)->lat_src, WL_LAT_FITTED);
+	ck_assert(nth(&w, WL_RPC, 2)->lat_us == 4990 || nth(&w, WL_RPC, 2)->lat_us == 3990);
+	ck_assert_int_eq(w.service, WL_FID_FITTED);
+	ck_assert_int_eq(w.fidelity, WL_FID_FITTED);
+	wl_free(&w);
+}
+END_TEST
+
+/* The completion of a bmap's last write (`unset DIRTY`) gives a latency. */
+START_TEST(test_run_pairing)
+{
+	struct wl_extractor *x = wl_extract_new(NULL, NULL);
+	struct wl_workload w;
+
+	feed_send(x, T0, 1, -1, 0, 4096);
+	feed_send(x, T0 + 2100, 1, -1, 0, 0);	/* bad size: dropped */
+	feed(x, bm(mk(PS_EV_CLEAN, PS_MSG_A_UNSET_DIRTY, T0 + 7000, "msbflushrpcthr"),
+	    0x1001, 1, -1));
+	finish(x, &w);
+	ck_assert_uint_eq(wl_count(&w, WL_RPC), 1);
+	ck_assert_int_eq(nth(&w, WL_RPC, 0)->lat_us, 7000 - 10);
+	ck_assert_int_eq(nth(&w, WL_RPC, 0)->lat_src, WL_LAT_RUN);
+	ck_assert_int_eq(w.service, WL_FID_RPC);
+	ck_assert_int_eq(w.obs.arrivals_dropped, 1);
+	/* both examinations sent something (the dropped RPC too): none wasted */
+	ck_assert_int_eq(w.obs.wasted_examinations, 0);
+	wl_free(&w);
+}
+END_TEST
+
+/* Biorq-level arrivals: FLUSHRDY gives ready time, offset and length. */
+START_TEST(test_biorq_arrivals)
+{
+	struct wl_extractor *x = wl_extract_new(NULL, NULL);
+	struct wl_workload w;
+	struct ps_event ev;
+	static const char le[] = "biorq=0x7f95c4012a30 list_empty(0)";
+
+	/* era-A INFO: list_empty (bmap prefix) gives the time ... */
+	ev = bm(mk(PS_EV_WRITE_READY, PS_MSG_A_BIORQ_LIST_EMPTY, T0 + 100, "msfsthr03"),
+	    0x881330, 1, -1);
+	ev.msg.p = le;
+	ev.msg.n = sizeof(le) - 1;
+	feed(x, ev);
+	/* ... the first biorq line the offset and length */
+	feed(x, bm(mk(PS_EV_EXAMINE, PS_MSG_A_TRY_FLUSH_BMAP, T0 + 200, "msbflushthr"),
+	    0x881330, 1, 0));
+	ev = mk(PS_EV_OTHER, PS_MSG_A_CONSIDER, T0 + 210, "msbflushthr");
+	ev.has |= PS_HAS_BIORQ;
+	ev.biorq.addr = 0x7f95c4012a30;
+	ev.biorq.bmap_addr = 0x881330;
+	ev.biorq.off = 1015808;
+	ev.biorq.len = 32768;
+	ev.biorq.flags = 514;
+	feed(x, ev);
+	ev.kind = PS_EV_SCHEDULE;
+	ev.msg_id = PS_MSG_A_SET_INFLIGHT;
+	ev.ts_us = T0 + 220;
+	ev.biorq.flags = 562;
+	feed(x, ev);
+	/* after completion: `destroying` of the same biorq is not an arrival */
+	ev.kind = PS_EV_OTHER;
+	ev.msg_id = PS_MSG_NONE;
+	ev.ts_us = T0 + 9000;
+	ev.biorq.flags = 770;
+	feed(x, ev);
+	/* a forced one, seen first in flight at FLUSHRDY (DEBUG) */
+	ev = mk(PS_EV_WRITE_READY, PS_MSG_A_FLUSHRDY, T0 + 300, "msfsthr04");
+	ev.has |= PS_HAS_BIORQ;
+	ev.biorq.addr = 0x7f95c4099000;
+	ev.biorq.bmap_addr = 0x881330;
+	ev.biorq.off = 0;
+	ev.biorq.len = 4096;
+	ev.biorq.flags = 514 | 0x80;
+	feed(x, ev);
+	/* the same biorq's list_empty line must not add a second arrival */
+	{
+		static const char le2[] = "biorq=0x7f95c4099000 list_empty(1)";
+		struct ps_event e2 = bm(mk(PS_EV_WRITE_READY, PS_MSG_A_BIORQ_LIST_EMPTY,
+		    T0 + 301, "msfsthr04"), 0x881330, 1, -1);
+
+		e2.msg.p = le2;
+		e2.msg.n = sizeof(le2) - 1;
+		feed(x, e2);
+	}
+	finish(x, &w);
+	ck_assert_int_eq(w.arrivals, WL_FID_BIORQ);
+	ck_assert_uint_eq(wl_count(&w, WL_WRITE), 2);
+	ck_assert_uint_eq(wl_count(&w, WL_FSYNC), 1);
+	ck_assert_int_eq(w.epoch_us + nth(&w, WL_WRITE, 0)->t_us, T0 + 100);
+	ck_assert_uint_eq(nth(&w, WL_WRITE, 0)->off, 1015808);
+	ck_assert_uint_eq(nth(&w, WL_WRITE, 0)->len, 32768);
+	ck_assert_uint_eq(nth(&w, WL_WRITE, 0)->bno, 1);
+	ck_assert_int_eq(w.epoch_us + nth(&w, WL_WRITE, 1)->t_us, T0 + 300);
+	ck_assert_int_eq(w.epoch_us + nth(&w, WL_FSYNC, 0)->t_us, T0 + 300);
+	ck_assert_int_eq(w.obs.wasted_examinations, 0);
+	wl_free(&w);
+}
+END_TEST
+
+/* Era Z: `flushable?` not followed by `try flush` is wasted; passes from `work time`. */
+START_TEST(test_era_z_observed)
+{
+	struct wl_extractor *x = wl_extract_new(NULL, NULL);
+	struct wl_workload w;
+	struct ps_event ev;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		int64_t t = T0 + i * 2000000;
+
+		feed(x, mk(PS_EV_PASS, PS_MSG_Z_WORK_TIME, t, "msflushthr5"));
+		feed(x, bm(mk(PS_EV_EXAMINE, PS_MSG_Z_FLUSHABLE, t + 5, "msflushthr5"),
+		    0x881330, 1, -1));
+		if (i == 0) {
+			feed(x, bm(mk(PS_EV_SCHEDULE, PS_MSG_Z_TRY_FLUSH_BMAP, t + 6, "msflushthr5"),
+			    0x881330, 1, -1));
+			ev = mk(PS_EV_RPC_SEND, PS_MSG_Z_SENDING_WRITE, t + 7, "msflushthr5");
+			ev.rpc_fid = FID;
+			ev.rpc_bno = 1;
+			ev.rpc_off = 0;
+			ev.rpc_sz = 32768;
+			ev.outstanding = 17;
+			feed(x, ev);
+		}
+	}
+	ev = mk(PS_EV_RPC_DONE, PS_MSG_Z_RPC_CALLBACK, T0 + 7000000, "msnbrqthr8");
+	ev.outstanding = 16;
+	feed(x, ev);
+	finish(x, &w);
+	ck_assert_int_eq(w.era, 'Z');
+	ck_assert_int_eq(w.obs.examinations, 4);
+	ck_assert_int_eq(w.obs.wasted_examinations, 2);	/* the 4th is still open */
+	ck_assert_int_eq(w.obs.passes, 4);
+	ck_assert_int_eq(w.obs.pass_period_us, 2000000);
+	ck_assert_int_eq(nth(&w, WL_RPC, 0)->lat_us, 7000000 - 7);
+	ck_assert_int_eq(nth(&w, WL_RPC, 0)->lat_src, WL_LAT_COUNTER);
+	ck_assert_int_eq(w.obs.outstanding_max, 17);
+	wl_free(&w);
+}
+END_TEST
+
+
+/* ---- from a database ---- */
+
+/* The seed excerpt as the store keeps it: two episodes, thread figures, one RPC pair. */
+START_TEST(test_from_database)
+{
+	char dir[] = "/tmp/fs-wldb-XXXXXX", path[64], cmd[96];
+	struct fs_err err;
+	struct st_store *st;
+	struct st_source src;
+	struct st_batch *b;
+	struct sp_episode ep;
+	struct sp_thread_stats ts;
+	struct st_rpc r;
+	struct st_write wr;
+	struct wl_workload w;
+	const struct wl_event *e;
+	int i;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	ck_assert_msg((st = st_open(path, ST_OPEN_CREATE, &err)) != NULL, "%s", err.msg);
+	memset(&src, 0, sizeof(src));
+	snprintf(src.path, sizeof(src.path), "seed.log");
+	ck_assert_int_eq(st_source_add(st, &src, &err), 0);
+	b = st_batch_new();
+	st_batch_add_thread(b, 0, "msbflushthr", 11, "23667", 5);
+	for (i = 0; i < 2; i++) {
+		memset(&ep, 0, sizeof(ep));
+		snprintf(ep.thread, sizeof(ep.thread), "msbflushthr");
+		ep.fid = FID;
+		ep.bno = i == 0 ? 1 : 3;
+		ep.addr = i == 0 ? 0x881330 : 0x882110;
+		ep.start_us = T0 + 161331 + 16 * i;
+		ep.end_us = T0 + 165650 + 16 * i;
+		ep.cycles = 3;
+		ep.period_us = 2160;
+		ep.outstanding_min = ep.outstanding_max = 75;
+		st_batch_add_episode(b, 0, &ep);
+	}
+	memset(&ts, 0, sizeof(ts));
+	snprintf(ts.thread, sizeof(ts.thread), "msbflushthr");
+	ts.passes = 3;
+	ts.examinations = 6;
+	ts.wasted_examinations = 6;
+	ts.period_p50_us = 2160;
+	st_batch_add_thread_stats(b, 0, &ts);
+	/* a later write and its RPC on another bmap, paired by xid */
+	memset(&wr, 0, sizeof(wr));
+	wr.ts_us = T0 + 170000;
+	wr.src_off = 10;
+	wr.has_bmap = 1;
+	wr.fid = FID;
+	wr.bno = 7;
+	wr.bmap_addr = 0x883000;
+	wr.biorq_addr = 0x7f0000001000;
+	wr.off = 4096;
+	wr.len = 8192;
+	wr.msg_id = PS_MSG_A_FLUSHRDY;
+	st_batch_add_write(b, &wr);
+	memset(&r, 0, sizeof(r));
+	r.ts_us = T0 + 172000;
+	r.src_off = 20;
+	r.kind = ST_RPC_SEND;
+	r.xid = 2000;
+	r.off = 4096;
+	r.sz = 8192;
+	r.outstanding = r.rc = -1;
+	r.has_bmap = 1;
+	r.fid = FID;
+	r.bno = 7;
+	st_batch_add_rpc(b, &r);
+	r.kind = ST_RPC_DONE;
+	r.ts_us = T0 + 190000;
+	r.src_off = 30;
+	r.off = r.sz = -1;
+	r.has_bmap = 0;
+	st_batch_add_rpc(b, &r);
+	src.done_off = 40;
+	src.lines = 16;
+	st_batch_set_source(b, &src);
+	ck_assert_msg(st_commit(st, b, &err) == 0, "%s", err.msg);
+	st_batch_free(b);
+	st_close(st);
+
+	ck_assert_int_eq(wl_input_kind(path), WL_IN_DB);
+	ck_assert_msg(wl_load(&w, path, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(w.obs.wasted_examinations, 6);
+	ck_assert_int_eq(w.obs.passes, 3);
+	ck_assert_int_eq(w.obs.pass_period_us, 2160);
+	ck_assert_int_eq(w.fidelity, WL_FID_FITTED);	/* the spinning bmaps' writes are inferred */
+	ck_assert_uint_eq(wl_count(&w, WL_WRITE), 3);
+	ck_assert_uint_eq(wl_count(&w, WL_RPC), 3);
+	for (i = 0; (e = nth(&w, WL_RPC, (size_t)i)) != NULL; i++)
+		if (e->xid == 2000)
+			break;
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(e->lat_us, 18000);
+	ck_assert_int_eq(e->lat_src, WL_LAT_XID);
+	e = nth(&w, WL_WRITE, 2);
+	ck_assert_uint_eq(e->bno, 7);
+	ck_assert_uint_eq(e->off, 4096);
+	ck_assert_int_eq(w.epoch_us + e->t_us, T0 + 170000);
+	wl_free(&w);
+
+	/* not a database: a clear message naming the file */
+	{
+		FILE *f = fopen(path, "w");
+
+		ck_assert_ptr_nonnull(f);
+		fputs("SQLite format 3 but not really\n", f);
+		fclose(f);
+		ck_assert_int_eq(wl_load_db(&w, path, NULL, &err), -1);
+		ck_assert_msg(strstr(err.msg, path) != NULL, "%s", err.msg);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+Suite *
+workload_suite(void)
+{
+	Suite *s = suite_create("workload");
+	TCase *tc = tcase_create("format");
+	TCase *tx = tcase_create("extract");
+
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_hand_written);
+	tcase_add_loop_test(tc, test_reader_errors, 0, (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, test_read_missing_file);
+	suite_add_tcase(s, tc);
+	tcase_add_test(tx, test_seed_shape);
+	tcase_add_test(tx, test_xid_pairing);
+	tcase_add_test(tx, test_counter_pairing);
+	tcase_add_test(tx, test_run_pairing);
+	tcase_add_test(tx, test_biorq_arrivals);
+	tcase_add_test(tx, test_era_z_observed);
+	tcase_add_test(tx, test_from_database);
+	suite_add_tcase(s, tx);
+	return s;
+}
