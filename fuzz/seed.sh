@@ -8,7 +8,10 @@ header)
 	for f in '[%s:%06u %n:%i:%T:%F:%l] ' '[%s.%06u00 %n:%I:%T %B %F %l]' \
 	    '[%D<%Y-%m-%d %T>:%06u %n %F %l]' '[%s:%06u %n:%I:%T %B %F %l] ' '%-10n|%5L|%x%D'; do
 		i=$((i + 1)); printf '%s' "$f" > "$dir/fmt$i"
-	done ;;
+	done
+	# a builtin-shaped format, a NUL, then a real line of that shape
+	printf '[%%s:%%06u %%n:%%i:%%T:%%F:%%l] \000[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639] x' > "$dir/fmtline1"
+	printf '[%%s.%%06u00 %%n:%%I:%%T %%B %%F %%l]\000[1547659910.15902000 msflushthr5:7f1c1affd700:bmap bflush.c bmap_flush 765]x' > "$dir/fmtline2" ;;
 parser)
 	for f in testdata/*.log testdata/bad/*.log; do
 		[ -f "$f" ] && head -c 60000 "$f" > "$dir/$(basename "$f")"
