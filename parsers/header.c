@@ -721,8 +721,8 @@ fill_fields(const struct ps_header *h, const struct spans *sp,
 			usec /= 10;
 	}
 	/* A timestamp too large for microseconds in int64 is left unset. */
-	if (sec >= 0 && sec <= (INT64_MAX - 999999) / 1000000 && usec >= 0 &&
-	    usec <= 999999)
+	if (sec >= 0 && usec >= 0 && usec <= 999999 &&
+	    sec <= (INT64_MAX - usec) / 1000000)
 		ev->ts_us = sec * 1000000 + usec;
 	if (GET(HF_THREAD))
 		ev->thread = (struct ps_str){ s, n };
