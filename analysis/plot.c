@@ -602,13 +602,41 @@ pl_chart_svg(const struct pl_chart *c, FILE *f, struct fs_err *err)
 			fputs("</text>\n", f);
 		}
 		if (p == 0 && order != NULL) {
-			for (i = 0; i < nlab; i++) {
-				double bx = ax_map(&ax, (order[i]->x0 + order[i]->x1) / 2);
+			/* widest first; a label goes on the first of 3 rows where it fits */
+			double used[3][PL_LABELED_BANDS][2];
+			int nused[3] = { 0, 0, 0 }, row, j, placed = 0;
+
+			for (i = 0; i < c->nbands && placed < (int)nlab; i++) {
+				double bx = ax_map(&ax, (order[i]->x0 + order[i]->x1) / 2), w, lo, hi;
 
 				if (order[i]->label == NULL || isnan(bx))
 					continue;
+				w = 6.0 * (double)strlen(order[i]->label);
+				lo = bx - w / 2 - 4;
+				hi = bx + w / 2 + 4;
+				if (lo < x0) {
+					hi += x0 - lo;
+					lo = x0;
+				}
+				if (hi > x1) {
+					lo -= hi - x1;
+					hi = x1;
+				}
+				for (row = 0; row < 3; row++) {
+					for (j = 0; j < nused[row]; j++)
+						if (lo < used[row][j][1] && hi > used[row][j][0])
+							break;
+					if (j == nused[row])
+						break;
+				}
+				if (row == 3)
+					continue;
+				used[row][nused[row]][0] = lo;
+				used[row][nused[row]][1] = hi;
+				nused[row]++;
+				placed++;
 				fprintf(f, "<text x='%.1f' y='%.1f' class='bandl' text-anchor='middle'>",
-				    bx, ytop + 12 + 11.0 * (double)(i % 3));
+				    (lo + hi) / 2, ytop + 12 + 11.0 * row);
 				xml_text(f, order[i]->label);
 				fputs("</text>\n", f);
 			}

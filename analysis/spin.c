@@ -23,9 +23,13 @@
  *   by the examining thread) closes it as useful.  Era A (`try flush
  *   (outstandingRpcCnt=N)`): a REQUEUE of B closes an open examination as
  *   wasted.  Middle era (`checking for flush`) and era Z (`flushable?`): the
- *   next EXAMINE of B, by any thread, closes the open one as wasted.  An
+ *   next EXAMINE of B, by any thread, closes the open one as wasted; so does
+ *   B leaving the queue on another thread (`remove from msl_bmapflushq` by
+ *   the RPC reaper: the examination found nothing to send, B left only when
+ *   its in-flight writes completed).  The last examination of a bmap that is
+ *   still queued when the log ends is not decided and not counted.  An
  *   era-A examination followed by another EXAMINE of B without REQUEUE, or
- *   an examination open when B goes clean on another thread, is neither
+ *   open when B goes clean on another thread (`unset DIRTY`), is neither
  *   (the log does not say): it is not counted and ends B's run.
  *
  *   Attribution of lines without a bmap prefix: a biorq line names its bmap
@@ -837,14 +841,15 @@ progress_target(const struct sp_detector *d, const struct ps_event *ev, int ti)
 static int
 not_progress(const struct ps_event *ev)
 {
-	return ev->msg_id == PS_MSG_A_CONSIDER;
+	return ev->msg_id == PS_MSG_A_CONSIDER || ev->msg_id == PS_MSG_A_DESCHEDULING ||
+	    ev->msg_id == PS_MSG_Z_RESCHED;
 }
 
 /* Feeds one event. */
 void
 sp_detector_feed(struct sp_detector *d, const struct ps_event *ev)
 {
-	int ti;
+	int ti, how;
 	int64_t bi;
 
 	if (ev->outstanding >= 0)
@@ -889,8 +894,13 @@ sp_detector_feed(struct sp_detector *d, const struct ps_event *ev)
 		}
 		if (!(ev->has & PS_HAS_BMAP) || (bi = bmap_find(d, ev->bmap.fid, ev->bmap.bno)) < 0)
 			return;
-		exam_close(d, (uint32_t)bi,
-		    ti >= 0 && d->pool[bi].exam_thread == ti ? CLOSE_USEFUL : CLOSE_UNKNOWN);
+		if (ti >= 0 && d->pool[bi].exam_thread == ti)
+			how = CLOSE_USEFUL;	/* the examining thread retired it */
+		else if (d->pool[bi].exam_style == STYLE_Z)
+			how = CLOSE_WASTED;	/* left when its in-flight writes completed */
+		else
+			how = CLOSE_UNKNOWN;
+		exam_close(d, (uint32_t)bi, how);
 		bmap_retire(d, (uint32_t)bi);
 		return;
 	case PS_EV_PASS:

@@ -136,6 +136,22 @@ slot(struct sp_report *r, int64_t ts_us)
 	return s - r->t0_s;
 }
 
+/* Adds to one second of the time-line. */
+int
+sp_report_add_second(struct sp_report *r, int64_t sec, uint64_t wasted, int64_t outstanding)
+{
+	int64_t i;
+
+	if (sec > INT64_MAX / 1000000 || sec < INT64_MIN / 1000000 ||
+	    (i = slot(r, sec * 1000000)) < 0)
+		return -1;
+	r->wasted_s[i] = r->wasted_s[i] + wasted > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)(r->wasted_s[i] + wasted);
+	if (outstanding > r->outst_s[i])
+		r->outst_s[i] = outstanding > INT32_MAX ? INT32_MAX : (int32_t)outstanding;
+	return 0;
+}
+
 /* Detector callback: keep the episode. */
 static void
 cb_episode(void *arg, const struct sp_episode *ep)

@@ -60,9 +60,22 @@ void sp_report_free(struct sp_report *r);
 int sp_report_add_file(struct sp_report *r, const char *path, const struct sp_options *o,
     int64_t since_us, int64_t until_us, struct fs_err *err);
 
+/*
+ * Adds the episodes and thread figures stored in database path (made by
+ * `flushscope ingest`).  Returns -1 with err set if it cannot be read.
+ */
+int sp_report_add_db(struct sp_report *r, const char *path, struct fs_err *err);
+
 /* Adds one episode / one thread's figures (copied); -1 on no memory. */
 int sp_report_add_episode(struct sp_report *r, const struct sp_episode *ep);
 int sp_report_add_thread(struct sp_report *r, const struct sp_thread_stats *t);
+
+/*
+ * Adds to the time-line's second sec (unix seconds): wasted examinations,
+ * and an outstanding count (kept if higher; -1 = none).  -1 on no memory.
+ */
+int sp_report_add_second(struct sp_report *r, int64_t sec, uint64_t wasted,
+    int64_t outstanding);
 
 /* Drops the episodes (and, for f->thread, the threads) that do not match. */
 void sp_report_filter(struct sp_report *r, const struct sp_filter *f);

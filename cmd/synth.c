@@ -24,8 +24,9 @@ synth_usage(FILE *f)
 	    "         [--rate WRITES/S] [--burst N] [--burst-gap US] [--poisson] [--no-close]\n"
 	    "         [--rpc-latency MS|uniform:A:B|exp:MIN:MEAN] [--outstanding N]\n"
 	    "         [--max-age MS] [--poll US] [--timeout MS] [--threads N] [--exam-cost NS]\n"
-	    "         [--truth FILE] [--stats]\n"
-	    "Runs the flush engine on the virtual clock and writes its log to stdout.\n", f);
+	    "         [--truth FILE] [--stats] [--clock virtual|real]\n"
+	    "Runs the flush engine (on the virtual clock unless --clock real) on a parametric\n"
+	    "workload and writes its psclog to stdout.  See flushscope-synth(1).\n", f);
 }
 
 /* Parses an unsigned number with bounds; -1 if bad. */
@@ -92,9 +93,9 @@ truth_ev(void *arg, const struct fl_trace_ev *ev)
 	}
 }
 
-/* Writes the counters as "stat name value" lines (also used for --stats). */
+/* Writes the counters as "name value" lines; real adds the machine measurements. */
 static void
-print_stats(FILE *f, const char *pfx, const struct fl_stats *st)
+print_stats(FILE *f, const char *pfx, const struct fl_stats *st, int real)
 {
 	int i;
 
@@ -106,6 +107,11 @@ print_stats(FILE *f, const char *pfx, const struct fl_stats *st)
 	S(window_full_ns); S(ready_issue.p50); S(ready_issue.p99); S(ready_issue.p999);
 	S(ready_issue.max); S(late_writes); S(late_max_ns); S(late_total_ns); S(end_ns);
 	S(drain_ns); S(events);
+	if (real) {
+		/* measurements of this machine: not reproducible */
+		S(flush_cpu_ns); S(flush_nvcsw); S(flush_nivcsw); S(proc_cpu_ns); S(wall_ns);
+		S(replay_late.p99); S(replay_late.max);
+	}
 #undef S
 	for (i = 0; i < FL_SIZE_BUCKETS; i++)
 		fprintf(f, "%srpc_size%s %" PRIu64 "\n", pfx, fl_size_bucket_name(i),
@@ -138,6 +144,7 @@ cmd_synth(int argc, char **argv)
 		{ "exam-cost", required_argument, NULL, 'x' },
 		{ "truth", required_argument, NULL, 'u' },
 		{ "stats", no_argument, NULL, 'S' },
+		{ "clock", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -148,7 +155,7 @@ cmd_synth(int argc, char **argv)
 	struct fs_err err;
 	struct truth tr = { NULL };
 	const char *policy = "legacy", *truthpath = NULL, *lat = "uniform:20:40";
-	int era = FL_ERA_A, opt, want_stats = 0, rc = FS_EXIT_OK;
+	int era = FL_ERA_A, opt, want_stats = 0, rc = FS_EXIT_OK, real = 0;
 	double v, age = -1, poll = -1, tmo = -1, win = -1, thr = -1, cost = -1;
 	size_t i;
 
@@ -190,6 +197,14 @@ cmd_synth(int argc, char **argv)
 		case 'x': if (num(a, 0, 1e9, &cost) < 0) goto bad; break;
 		case 'u': truthpath = a; break;
 		case 'S': want_stats = 1; break;
+		case 'c':
+			if (strcmp(a, "real") == 0)
+				real = 1;
+			else if (strcmp(a, "virtual") == 0)
+				real = 0;
+			else
+				goto bad;
+			break;
 		case 'h': synth_usage(stdout); return FS_EXIT_OK;
 		default:
 			fs_warn("synth", "unknown option '%s'", argv[optind - 1]);
@@ -198,7 +213,7 @@ cmd_synth(int argc, char **argv)
 		}
 		continue;
 bad:
-		fs_warn("synth", "bad value '%s' for --%s", a, lo[0].name ? argv[optind - 1] : "");
+		fs_warn("synth", "bad value '%s' for %s", a, argv[optind - 1]);
 		return FS_EXIT_USAGE;
 	}
 	if (optind < argc) {
@@ -221,6 +236,7 @@ bad:
 	if (thr > 0) c.tun.threads = (unsigned)thr;
 	if (cost >= 0) c.tun.exam_cost_ns = (uint64_t)cost;
 	c.era = (enum fl_era)era;
+	c.clock = real ? FL_CLOCK_REAL : FL_CLOCK_VIRTUAL;
 	c.log = era == FL_ERA_NONE ? NULL : stdout;
 	if (truthpath != NULL) {
 		if ((tr.f = fopen(truthpath, "w")) == NULL) {
@@ -260,10 +276,10 @@ bad:
 			    PRIu64 "\n", bs.fid, bs.bno, bs.writes, bs.exams, bs.wasted,
 			    bs.requeues, bs.rpcs, bs.bytes_sent);
 		}
-		print_stats(tr.f, "stat ", &st);
+		print_stats(tr.f, "stat ", &st, real);
 	}
 	if (want_stats)
-		print_stats(stderr, "", &st);
+		print_stats(stderr, "", &st, 1);
 	fl_engine_free(e);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fs_warn("synth", "writing the log: %s", strerror(errno));

@@ -427,6 +427,8 @@ mark_held(struct fl_bmap *b)
 	size_t i, j;
 	int changed, any = 0;
 
+	if (b->ninfl == 0 && b->partial == NULL && !b->any_held)
+		return;		/* nothing in flight: nothing can be held */
 	for (i = 0; i < b->nun; i++) {
 		struct fl_biorq *q = b->un[i];
 
@@ -445,6 +447,7 @@ mark_held(struct fl_bmap *b)
 			    b->partial->start, b->partial->end - b->partial->start))
 				b->un[i]->held = any = 1;
 	}
+	b->any_held = any;
 	if (!any)
 		return;
 	do {
@@ -990,6 +993,8 @@ core_input(struct fl_engine *e, struct fl_input *in, uint64_t now)
 			uint64_t m;
 
 			fl_log_arrive(e, now, q, list_empty, !was_dirty);
+			if (b->q == FLQ_READY)
+				break;		/* already due: the pass will plan it */
 			if (index_bmap(e, b, now)) {
 				if (e->outstanding < e->c.tun.window)
 					drv_signal(e);
@@ -1905,7 +1910,10 @@ fl_engine_run(struct fl_engine *e, struct fs_err *err)
 	if (e->ran)
 		return fs_err_set(err, EINVAL, "libflush: fl_engine_run called twice");
 	e->ran = 1;
-	qsort(e->in, e->nin, sizeof(*e->in), in_cmp);
+	for (i = 1; i < e->nin && in_cmp(&e->in[i - 1], &e->in[i]) < 0; i++)
+		;
+	if (i < e->nin)
+		qsort(e->in, e->nin, sizeof(*e->in), in_cmp);
 	for (i = 0; i < e->nin; i++) {
 		struct fl_input *in = &e->in[i];
 
@@ -1924,7 +1932,14 @@ fl_engine_run(struct fl_engine *e, struct fs_err *err)
 		e->thr[i].k = (unsigned)i;
 		e->thr[i].until = FL_TIME_NEVER;
 	}
-	rc = e->real ? run_real(e) : run_virtual(e);
+	if (e->real)
+		rc = run_real(e);
+	else {
+		uint64_t t0 = mono_ns();
+
+		rc = run_virtual(e);
+		e->st.wall_ns = mono_ns() - t0;	/* the event loop alone */
+	}
 	if (e->st.end_ns < e->st.last_input_ns)
 		e->st.end_ns = e->st.last_input_ns;	/* idle once the last input is in */
 	if (e->outstanding >= e->c.tun.window)

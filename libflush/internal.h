@@ -66,6 +66,7 @@ struct fl_bmap {
 	size_t ninfl, capinfl;
 	struct fl_batch *partial;	/* a batch with chunks still to send */
 	int dirty;			/* era A BMAP_DIRTY: writes pending */
+	int any_held;			/* some unsent biorq has held set */
 	/* queue membership */
 	enum fl_q q;
 	struct fl_bmap *qprev, *qnext;

@@ -21,6 +21,7 @@
 #define IG_COMMIT_LINES_DEFAULT 262144
 #define IG_BATCH_BYTES_MAX (8u << 20)	/* close a batch at this much row data */
 #define IG_UNPARSED_SAMPLES 10		/* unparsed lines kept per source */
+#define IG_UNPARSED_TEXT 4096		/* bytes kept of each unparsed sample */
 #define IG_BSTAT_CAP (1u << 16)		/* per-bmap counters held before flushing */
 #define IG_MAX_THREADS 4096		/* distinct threads tracked per source */
 
@@ -836,7 +837,8 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 			res->lines++;
 			if (!parsed) {
 				if (r->src.unparsed < IG_UNPARSED_SAMPLES)
-					st_batch_add_unparsed(r->cur, off, lineno, line, len);
+					st_batch_add_unparsed(r->cur, off, lineno, line,
+					    len < IG_UNPARSED_TEXT ? len : IG_UNPARSED_TEXT);
 				if (res->sample_lineno == 0) {
 					size_t n = len < IG_SAMPLE_MAX - 1 ? len : IG_SAMPLE_MAX - 1;
 					size_t j;

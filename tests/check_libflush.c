@@ -784,6 +784,26 @@ START_TEST(test_cmd_synth)
 }
 END_TEST
 
+/* testdata/synth/seedlike-A.log is exactly what its documented command writes. */
+START_TEST(test_seedlike_fixture)
+{
+	const char *bin = getenv("FS_BIN"), *td = getenv("FS_TESTDATA");
+	char cmd[2048];
+	int st;
+
+	if (bin == NULL || td == NULL)
+		return;
+	snprintf(cmd, sizeof(cmd), "%s synth --policy legacy --era A --seed 1 --duration 5 "
+	    "--files 1 --bmaps 2 --write-size 1048576 --burst 75 --burst-gap 10 --rate 75 "
+	    "--rpc-latency uniform:20:40 --exam-cost 13000 --truth /tmp/fl_ck_$PPID.t | "
+	    "cmp -s - %s/synth/seedlike-A.log && cmp -s /tmp/fl_ck_$PPID.t "
+	    "%s/synth/seedlike-A.truth; r=$?; rm -f /tmp/fl_ck_$PPID.t; exit $r", bin, td, td);
+	st = system(cmd);
+	ck_assert_msg(WEXITSTATUS(st) == 0, "seedlike-A.log/.truth differ from a regeneration "
+	    "(see testdata/synth/README)");
+}
+END_TEST
+
 Suite *libflush_suite(void);
 
 Suite *
@@ -812,6 +832,7 @@ libflush_suite(void)
 	tcase_add_test(ts, test_seedlike_pendq);
 	tcase_add_test(ts, test_seedlike_log_shape);
 	tcase_add_test(ts, test_cmd_synth);
+	tcase_add_test(ts, test_seedlike_fixture);
 	suite_add_tcase(s, ts);
 	tcase_add_loop_test(tr, test_real_clock, 0, 4);
 	tcase_set_timeout(tr, 60);

@@ -4,13 +4,19 @@
  * excerpt end to end through the parser, and the `spins` command.
  */
 #include <check.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include "analysis/plot.h"
 #include "analysis/spin.h"
+#include "analysis/spinreport.h"
 #include "parsers/event.h"
+#include "parsers/parser.h"
+#include "store/store.h"
 
 #define FID 0x80000002d907bULL
 #define MAXEP 16
@@ -178,11 +184,11 @@ static const struct spin_case cases[] = {
 		{ 'F', 6000, "msflushthr5", 1, -1, 0 }, { 'T', 6005, "msflushthr5", 1, -1, 0 },
 		{ 'F', 9000, "msflushthr5", 1, -1, 0 },
 		END }, { 0, 0, 0, -1, -1, NULL, 0, 4, 1 } },
-	{ "era Z: removal from the queue ends the run", {
+	{ "era Z: removal by the reaper counts the open examination and ends the run", {
 		{ 'F', 0, "msflushthr5", 1, -1, 0 }, { 'F', 3000, "msflushthr5", 1, -1, 0 },
 		{ 'F', 6000, "msflushthr5", 1, -1, 0 }, { 'U', 7000, "msnbrqthr8", 1, -1, 0 },
 		{ 'F', 9000, "msflushthr5", 1, -1, 0 }, { 'F', 12000, "msflushthr5", 1, -1, 0 },
-		END }, { 0, 0, 0, -1, -1, NULL, 3, -1, -1 } },
+		END }, { 1, 3, 1, 3000, SP_CAUSE_INFLIGHT, NULL, 4, -1, -1 } },
 	{ "era Z: RPC naming the examined fid is progress", {
 		{ 'F', 0, "msflushthr5", 1, -1, 0 }, { 'Z', 5, "msflushthr5", 1, 17, 0 },
 		{ 'F', 3000, "msflushthr5", 1, -1, 0 }, { 'Z', 3005, "msflushthr5", 1, 17, 0 },
@@ -571,6 +577,625 @@ START_TEST(test_many_bmaps_and_stale)
 }
 END_TEST
 
+
+/* ---- whole files through reader, parser and detector ---- */
+
+/* Path of a file under $FS_TESTDATA (static buffer). */
+static const char *
+tdpath(const char *name)
+{
+	static char buf[1024];
+	const char *td = getenv("FS_TESTDATA");
+
+	snprintf(buf, sizeof(buf), "%s/%s", td ? td : "testdata", name);
+	return buf;
+}
+
+struct file_case {
+	const char *file;
+	int neps;
+	uint64_t wasted;	/* over all threads */
+	int nthreads;
+	uint32_t bno0;		/* rank 1 */
+	uint64_t cycles0;
+	const char *thread0;
+};
+
+static const struct file_case file_cases[] = {
+	{ "seed-excerpt.log", 2, 6, 1, 3, 3, "msbflushthr" },
+	{ "spins/era-z.log", 1, 6, 3, 1, 5, "msflushthr3" },
+	{ "spins/middle.log", 1, 3, 1, 1, 3, "msbflushthr0" },
+	{ "spins/no-spin-a.log", 0, 0, 1, 0, 0, NULL },
+	{ "spins/daemons.log", 0, 0, 0, 0, 0, NULL },
+};
+
+START_TEST(test_files)
+{
+	const struct file_case *fc = &file_cases[_i];
+	struct sp_report r;
+	struct sp_options o;
+	struct fs_err err;
+	uint64_t wasted = 0;
+	size_t i;
+
+	sp_options_default(&o);
+	sp_report_init(&r);
+	ck_assert_msg(sp_report_add_file(&r, tdpath(fc->file), &o, INT64_MIN, INT64_MAX, &err) == 0,
+	    "%s", err.msg);
+	sp_report_rank(&r);
+	for (i = 0; i < r.nthreads; i++)
+		wasted += r.threads[i].wasted_examinations;
+	ck_assert_msg((int)r.neps == fc->neps, "%s: %zu episodes", fc->file, r.neps);
+	ck_assert_msg(wasted == fc->wasted, "%s: %llu wasted", fc->file, (unsigned long long)wasted);
+	ck_assert_msg((int)r.nthreads == fc->nthreads, "%s: %zu threads", fc->file, r.nthreads);
+	ck_assert_uint_eq(r.unparsed, 0);
+	if (fc->neps > 0) {
+		ck_assert_uint_eq(r.eps[0].bno, fc->bno0);
+		ck_assert_uint_eq(r.eps[0].cycles, fc->cycles0);
+		ck_assert_uint_eq(r.eps[0].fid, FID);
+		ck_assert_str_eq(r.eps[0].thread, fc->thread0);
+	}
+	sp_report_free(&r);
+}
+END_TEST
+
+/* The must-pass check: the seed excerpt, parsed, gives the report's two episodes. */
+START_TEST(test_seed_file)
+{
+	struct sp_report r;
+	struct fs_err err;
+	size_t i;
+
+	sp_report_init(&r);
+	ck_assert_msg(sp_report_add_file(&r, tdpath("seed-excerpt.log"), NULL, INT64_MIN,
+	    INT64_MAX, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(r.neps, 2);
+	for (i = 0; i < 2; i++) {
+		const struct sp_episode *e = &r.eps[i];
+
+		ck_assert_uint_eq(e->fid, FID);
+		ck_assert(e->bno == 1 || e->bno == 3);
+		ck_assert_uint_eq(e->addr, e->bno == 1 ? 0x881330 : 0x882110);
+		ck_assert_uint_eq(e->cycles, 3);
+		ck_assert_int_ge(e->period_us, 2150);
+		ck_assert_int_le(e->period_us, 2170);
+		ck_assert_int_eq(e->outstanding_min, 75);
+		ck_assert_int_eq(e->outstanding_max, 75);
+		ck_assert_int_eq(e->cause, SP_CAUSE_INFLIGHT);
+		ck_assert_str_eq(e->thread, "msbflushthr");
+		ck_assert_str_eq(e->tid, "23667");
+	}
+	ck_assert_uint_ne(r.eps[0].bno, r.eps[1].bno);
+	ck_assert_int_eq(r.nthreads, 1);
+	ck_assert_uint_eq(r.threads[0].wasted_examinations, 6);
+	/* the time-line: all six wasted examinations in one second */
+	ck_assert_uint_eq(r.nsec, 1);
+	ck_assert_uint_eq(r.wasted_s[0], 6);
+	ck_assert_int_eq(r.outst_s[0], 75);
+	sp_report_free(&r);
+}
+END_TEST
+
+/* The seed post itself (shared/seeds/, markdown around the lines) gives the same. */
+START_TEST(test_seed_post)
+{
+	const char *sh = getenv("FS_SHARED");
+	char path[1024];
+	struct sp_report r;
+	struct fs_err err;
+
+	snprintf(path, sizeof(path), "%s/seeds/bmap-flush-sleep-too-short.md", sh ? sh : "../shared");
+	if (access(path, R_OK) != 0)
+		return;	/* the shared tree is not beside this checkout */
+	sp_report_init(&r);
+	ck_assert_msg(sp_report_add_file(&r, path, NULL, INT64_MIN, INT64_MAX, &err) == 0, "%s",
+	    err.msg);
+	ck_assert_int_eq(r.neps, 2);
+	ck_assert_uint_eq(r.eps[0].cycles + r.eps[1].cycles, 6);
+	sp_report_free(&r);
+}
+END_TEST
+
+/* Filters keep what matches and drop the rest. */
+START_TEST(test_filter)
+{
+	struct sp_report r;
+	struct sp_filter f;
+	struct fs_err err;
+
+	sp_report_init(&r);
+	ck_assert_int_eq(sp_report_add_file(&r, tdpath("seed-excerpt.log"), NULL, INT64_MIN,
+	    INT64_MAX, &err), 0);
+	memset(&f, 0, sizeof(f));
+	f.since_us = INT64_MIN;
+	f.until_us = INT64_MAX;
+	f.thread = "msbflushthr:23667";
+	sp_report_filter(&r, &f);
+	ck_assert_int_eq(r.neps, 2);
+	ck_assert_int_eq(r.nthreads, 1);
+	f.has_fid = 1;
+	f.fid = FID;
+	f.until_us = 1282327206161340LL;	/* b:1 starts at .161331, b:3 at .161347 */
+	sp_report_filter(&r, &f);
+	ck_assert_int_eq(r.neps, 1);
+	ck_assert_uint_eq(r.eps[0].bno, 1);
+	f.thread = "msbflushthr:1";
+	sp_report_filter(&r, &f);
+	ck_assert_int_eq(r.neps, 0);
+	ck_assert_int_eq(r.nthreads, 0);
+	ck_assert(sp_thread_match("msflushthr3", "msflushthr3", "7f"));
+	ck_assert(!sp_thread_match("msflushthr", "msflushthr3", "7f"));
+	sp_report_free(&r);
+}
+END_TEST
+
+/* The plot module writes well-formed, labelled SVG with the bands. */
+START_TEST(test_plot_svg)
+{
+	struct fs_err err;
+	struct pl_chart *c = pl_chart_new("a <title> & more", 2, &err);
+	double x[3] = { 0, 1, 2 }, y[3] = { 5, 0, 7 };
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_null(pl_chart_new("x", 0, &err));
+	pl_chart_xaxis(c, "time (s)", 0);
+	pl_panel_yaxis(c, 0, "wasted/s", 0);
+	pl_panel_yaxis(c, 1, "latency", 1);
+	ck_assert_int_eq(pl_series(c, 0, "series-one", x, y, 3, PL_STEP), 0);
+	ck_assert_int_eq(pl_series(c, 1, "series-two", x, y, 3, PL_POINTS), 0);
+	ck_assert_int_eq(pl_series(c, 5, "bad", x, y, 3, PL_LINE), -1);
+	ck_assert_int_eq(pl_band(c, 0.5, 1.5, "band-label"), 0);
+	ck_assert_int_eq(pl_chart_svg(c, f, &err), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "<svg xmlns='http://www.w3.org/2000/svg'"));
+	ck_assert_ptr_nonnull(strstr(buf, "a &lt;title&gt; &amp; more"));
+	ck_assert_ptr_nonnull(strstr(buf, ">series-one</text>"));
+	ck_assert_ptr_nonnull(strstr(buf, ">series-two</text>"));
+	ck_assert_ptr_nonnull(strstr(buf, ">band-label</text>"));
+	ck_assert_ptr_nonnull(strstr(buf, ">time (s)</text>"));
+	ck_assert_ptr_nonnull(strstr(buf, "class='band'"));
+	ck_assert_ptr_nonnull(strstr(buf, "</svg>\n"));
+	ck_assert_ptr_null(strstr(buf, "nan"));
+	pl_chart_free(c);
+	free(buf);
+}
+END_TEST
+
+/* ---- the command (FS_BIN) ---- */
+
+static char cmd_out[256];
+
+/* Runs FS_BIN with args (shell words), stdout to a temp file; returns the exit status. */
+static int
+run_fs(const char *args, char **out)
+{
+	const char *bin = getenv("FS_BIN");
+	const char *td = getenv("FS_TESTDATA");
+	char cmd[8192];
+	FILE *f;
+	long n;
+	int st;
+
+	ck_assert_msg(bin != NULL, "FS_BIN is not set (run through make check)");
+	snprintf(cmd_out, sizeof(cmd_out), "/tmp/fs-check-spin-%ld.out", (long)getpid());
+	snprintf(cmd, sizeof(cmd), "cd %s && %s spins %s > %s 2>/dev/null", td ? td : "testdata",
+	    bin, args, cmd_out);
+	st = system(cmd);
+	ck_assert(WIFEXITED(st));
+	if (out != NULL) {
+		f = fopen(cmd_out, "r");
+		ck_assert_ptr_nonnull(f);
+		fseek(f, 0, SEEK_END);
+		n = ftell(f);
+		rewind(f);
+		*out = calloc(1, (size_t)n + 1);
+		ck_assert_uint_eq(fread(*out, 1, (size_t)n, f), (size_t)n);
+		fclose(f);
+	}
+	unlink(cmd_out);
+	return WEXITSTATUS(st);
+}
+
+/* Occurrences of needle in hay. */
+static int
+count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (; (hay = strstr(hay, needle)) != NULL; hay += strlen(needle))
+		n++;
+	return n;
+}
+
+struct cmd_case {
+	const char *args;
+	int status;
+	int neps;		/* episodes in JSON output; -1: not JSON */
+};
+
+static const struct cmd_case cmd_cases[] = {
+	{ "--format=json seed-excerpt.log", 0, 2 },
+	{ "--format=json --fail-on-spin seed-excerpt.log", 1, 2 },
+	{ "--format=json --fail-on-spin spins/no-spin-a.log", 0, 0 },
+	{ "--format=json --fail-on-spin spins/daemons.log", 0, 0 },
+	{ "--format=json --fail-on-spin spins/era-z.log", 1, 1 },
+	{ "--format=json --fid 80000002d907b seed-excerpt.log", 0, 2 },
+	{ "--format=json --fid 0x123 --fail-on-spin seed-excerpt.log", 0, 0 },
+	{ "--format=json --thread msbflushthr seed-excerpt.log", 0, 2 },
+	{ "--format=json --thread msbflushthr:23667 seed-excerpt.log", 0, 2 },
+	{ "--format=json --thread msflushthr3 seed-excerpt.log", 0, 0 },
+	{ "--format=json --since 1282327207 seed-excerpt.log", 0, 0 },
+	{ "--format=json --until 1282327206.1 seed-excerpt.log", 0, 0 },
+	{ "--format=json --since 2010-08-20T18:00:06 --until 2010-08-20T18:00:07Z seed-excerpt.log", 0, 2 },
+	{ "--format=json --min-cycles 4 seed-excerpt.log", 0, 0 },
+	{ "--format=json --min-cycles 2 --max-gap 2ms seed-excerpt.log", 0, 0 },
+	{ "--format=json --max-gap 2.5ms seed-excerpt.log", 0, 2 },
+	{ "--format=json seed-excerpt.log spins/era-z.log", 0, 3 },
+	{ "--format=json - < seed-excerpt.log", 0, 2 },
+	{ "--format=xml seed-excerpt.log", 2, -1 },
+	{ "", 2, -1 },
+	{ "--max-gap soon seed-excerpt.log", 2, -1 },
+	{ "--min-cycles 0 seed-excerpt.log", 2, -1 },
+	{ "--since yesterday seed-excerpt.log", 2, -1 },
+	{ "--fid xyz seed-excerpt.log", 2, -1 },
+	{ "--no-such-option seed-excerpt.log", 2, -1 },
+	{ "-d x.db seed-excerpt.log", 2, -1 },
+	{ "no-such-file.log", 3, -1 },
+	{ "-d no-such-dir/x.db", 3, -1 },
+	{ "--help", 0, -1 },
+};
+
+START_TEST(test_cmd_cases)
+{
+	const struct cmd_case *cc = &cmd_cases[_i];
+	char *out = NULL;
+	int st = run_fs(cc->args, &out);
+
+	ck_assert_msg(st == cc->status, "spins %s: exit %d, want %d", cc->args, st, cc->status);
+	if (cc->neps >= 0) {
+		ck_assert_msg(strncmp(out, "{\"episodes\":[", 13) == 0, "spins %s: %s", cc->args, out);
+		ck_assert_msg(count_str(out, "\"cause\":") == cc->neps, "spins %s: %s", cc->args, out);
+	}
+	free(out);
+}
+END_TEST
+
+/* The JSON carries every key the issue names, with the seed's values. */
+START_TEST(test_cmd_json_keys)
+{
+	static const char *const keys[] = {
+		"\"thread\":\"msbflushthr\"", "\"tid\":\"23667\"", "\"fid\":\"80000002d907b\"",
+		"\"bmapno\":1,", "\"bmapno\":3,", "\"addr\":\"0x881330\"", "\"addr\":\"0x882110\"",
+		"\"start_us\":1282327206161331", "\"end_us\":1282327206165650", "\"cycles\":3,",
+		"\"period_us\":2160", "\"outstanding_min\":75", "\"outstanding_max\":75",
+		"\"cause\":\"inflight\"", "\"threads\":[", "\"passes\":3,", "\"useless_passes\":3,",
+		"\"wasted_examinations\":6,", "\"cpu_wasted_us\":18",
+	};
+	char *out = NULL;
+	size_t i;
+
+	ck_assert_int_eq(run_fs("--format=json --scan-cost 3us seed-excerpt.log", &out), 0);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		ck_assert_msg(strstr(out, keys[i]) != NULL, "missing %s in %s", keys[i], out);
+	free(out);
+}
+END_TEST
+
+/* Table and CSV forms carry the episode and thread lines. */
+START_TEST(test_cmd_table_csv)
+{
+	char *out = NULL;
+
+	ck_assert_int_eq(run_fs("seed-excerpt.log", &out), 0);
+	ck_assert_ptr_nonnull(strstr(out, "EPISODES: 2"));
+	ck_assert_ptr_nonnull(strstr(out, "80000002d907b:1"));
+	ck_assert_ptr_nonnull(strstr(out, "0x881330"));
+	ck_assert_ptr_nonnull(strstr(out, "2010-08-20 18:00:06.161331"));
+	ck_assert_ptr_nonnull(strstr(out, "2.160ms"));
+	ck_assert_ptr_nonnull(strstr(out, "inflight"));
+	ck_assert_ptr_nonnull(strstr(out, "msbflushthr:23667"));
+	ck_assert_ptr_nonnull(strstr(out, "100.0%"));
+	free(out);
+	ck_assert_int_eq(run_fs("--format=csv seed-excerpt.log", &out), 0);
+	ck_assert_int_eq(strncmp(out, "rank,thread,tid,fid,bmapno,addr,start_us,", 41), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\n1,msbflushthr,23667,80000002d907b,3,0x882110,"));
+	ck_assert_ptr_nonnull(strstr(out, "\n\nthread,tid,passes,useless_passes,"));
+	ck_assert_ptr_nonnull(strstr(out, "\nmsbflushthr,23667,3,3,6,6,"));
+	free(out);
+}
+END_TEST
+
+/* --plot writes a self-contained SVG with both panels and the episodes. */
+START_TEST(test_cmd_plot)
+{
+	char path[256], args[400];
+	char *svg;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "/tmp/fs-check-spin-%ld.svg", (long)getpid());
+	snprintf(args, sizeof(args), "--plot %s seed-excerpt.log", path);
+	ck_assert_int_eq(run_fs(args, NULL), 0);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	svg = calloc(1, (size_t)n + 1);
+	ck_assert_uint_eq(fread(svg, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	unlink(path);
+	ck_assert_int_eq(strncmp(svg, "<?xml", 5), 0);
+	ck_assert_ptr_nonnull(strstr(svg, "wasted examinations per second"));
+	ck_assert_ptr_nonnull(strstr(svg, "outstanding write RPCs"));
+	ck_assert_ptr_nonnull(strstr(svg, ">wasted exams/s</text>"));
+	ck_assert_ptr_nonnull(strstr(svg, ">outstanding RPCs</text>"));
+	ck_assert_ptr_nonnull(strstr(svg, "80000002d907b:1 (3x)"));
+	ck_assert_int_eq(count_str(svg, "class='band'"), 4);	/* 2 episodes x 2 panels */
+	ck_assert_ptr_null(strstr(svg, "href"));		/* nothing external */
+	ck_assert_ptr_nonnull(strstr(svg, "</svg>"));
+	free(svg);
+	snprintf(args, sizeof(args), "--plot /nonexistent-dir/x.svg seed-excerpt.log");
+	ck_assert_int_eq(run_fs(args, NULL), 3);
+}
+END_TEST
+
+/* -d DB reads what ingest stored through the store interface. */
+START_TEST(test_cmd_db)
+{
+	char db[200], args[600];
+	struct fs_err err;
+	struct st_store *st;
+	struct st_source src;
+	struct st_batch *b;
+	struct sp_episode ep;
+	struct sp_thread_stats ts;
+	struct st_series se;
+	char *out = NULL;
+
+	snprintf(db, sizeof(db), "/tmp/fs-check-spin-%ld.db", (long)getpid());
+	unlink(db);
+	st = st_open(db, ST_OPEN_CREATE, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	memset(&src, 0, sizeof(src));
+	snprintf(src.path, sizeof(src.path), "/var/log/client.log");
+	ck_assert_int_eq(st_source_add(st, &src, &err), 0);
+	b = st_batch_new();
+	ck_assert_ptr_nonnull(b);
+	st_batch_add_thread(b, 0, "msbflushthr", 11, "23667", 5);
+	memset(&ep, 0, sizeof(ep));
+	ep.fid = FID;
+	ep.bno = 1;
+	ep.addr = 0x881330;
+	ep.start_us = 1282327206161331LL;
+	ep.end_us = 1282327206165650LL;
+	ep.cycles = 3;
+	ep.period_us = 2160;
+	ep.outstanding_min = ep.outstanding_max = 75;
+	ep.cause = SP_CAUSE_INFLIGHT;
+	st_batch_add_episode(b, 0, &ep);
+	ep.fid = FID + 1;
+	ep.cycles = 7;
+	ep.cause = SP_CAUSE_THROTTLED;
+	st_batch_add_episode(b, 0, &ep);
+	memset(&ts, 0, sizeof(ts));
+	ts.passes = 3;
+	ts.useless_passes = 3;
+	ts.examinations = 6;
+	ts.wasted_examinations = 6;
+	ts.first_us = 1282327206161331LL;
+	ts.last_us = 1282327206165700LL;
+	st_batch_add_thread_stats(b, 0, &ts);
+	memset(&se, 0, sizeof(se));
+	se.sec = 1282327206;
+	se.wasted = 6;
+	se.max_outstanding = 75;
+	st_batch_add_series(b, &se);
+	src.lines = 13;
+	src.done_off = 1500;
+	src.state = ST_SRC_COMPLETE;
+	st_batch_set_source(b, &src);
+	ck_assert_msg(st_commit(st, b, &err) == 0, "%s", err.msg);
+	st_batch_free(b);
+	st_close(st);
+
+	snprintf(args, sizeof(args), "-d %s --format=json", db);
+	ck_assert_int_eq(run_fs(args, &out), 0);
+	ck_assert_int_eq(count_str(out, "\"cause\":"), 2);
+	ck_assert_ptr_nonnull(strstr(out, "\"rank\":1,\"thread\":\"msbflushthr\",\"tid\":\"23667\","
+	    "\"fid\":\"80000002d907c\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"cause\":\"throttled\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"wasted_examinations\":6,"));
+	free(out);
+	snprintf(args, sizeof(args), "-d %s --format=json --fid 80000002d907b --fail-on-spin", db);
+	ck_assert_int_eq(run_fs(args, &out), 1);
+	ck_assert_int_eq(count_str(out, "\"cause\":"), 1);
+	free(out);
+	snprintf(args, sizeof(args), "-d %s --format=json --min-cycles 5", db);
+	ck_assert_int_eq(run_fs(args, &out), 0);
+	ck_assert_int_eq(count_str(out, "\"cause\":"), 1);
+	free(out);
+	snprintf(args, sizeof(args), "-d %s --plot %s.svg", db, db);
+	ck_assert_int_eq(run_fs(args, NULL), 0);
+	snprintf(args, sizeof(args), "%s.svg", db);
+	ck_assert_int_eq(access(args, R_OK), 0);
+	unlink(args);
+	unlink(db);
+	snprintf(args, sizeof(args), "%s-wal", db);
+	unlink(args);
+	snprintf(args, sizeof(args), "%s-shm", db);
+	unlink(args);
+}
+END_TEST
+
+
+/* ---- synthetic logs with truth (flushscope synth, testdata/synth/) ---- */
+
+#define TRUTH_MAXB 16
+
+struct truth_bmap {
+	uint64_t fid;
+	uint32_t bno;
+	uint64_t wasted_truth, wasted_seen;
+	/* episodes rebuilt from the truth's examine lines with the same rule */
+	uint64_t run;
+	int64_t last_ns;
+	int neps;
+	uint64_t cycles_sum;
+};
+
+struct truth {
+	struct truth_bmap b[TRUTH_MAXB];
+	int nb;
+};
+
+/* Finds (or adds) a bmap in the truth table. */
+static struct truth_bmap *
+truth_bmap(struct truth *t, uint64_t fid, uint32_t bno)
+{
+	int i;
+
+	for (i = 0; i < t->nb; i++)
+		if (t->b[i].fid == fid && t->b[i].bno == bno)
+			return &t->b[i];
+	ck_assert_int_lt(t->nb, TRUTH_MAXB);
+	memset(&t->b[t->nb], 0, sizeof(t->b[0]));
+	t->b[t->nb].fid = fid;
+	t->b[t->nb].bno = bno;
+	return &t->b[t->nb++];
+}
+
+/* Ends a truth run (an episode if >= 3 cycles). */
+static void
+truth_run_end(struct truth_bmap *b)
+{
+	if (b->run >= 3) {
+		b->neps++;
+		b->cycles_sum += b->run;
+	}
+	b->run = 0;
+}
+
+/* Wasted-examination callback: counts per bmap. */
+static void
+truth_wasted(void *arg, const struct ps_event *ev, uint64_t fid, uint32_t bno)
+{
+	(void)ev;
+	truth_bmap(arg, fid, bno)->wasted_seen++;
+}
+
+static const char *const synth_logs[] = { "synth/seedlike-A", "synth/seedlike-Z" };
+
+/*
+ * The detector on a log written by the engine finds exactly the wasted
+ * examinations the engine says it made (per bmap), and the episodes the
+ * truth's own examine lines give under the same rule (3 cycles, 50 ms).
+ */
+START_TEST(test_synth_truth)
+{
+	char path[1100], line[512];
+	struct truth t;
+	int i, k;
+	struct collect c;
+	struct sp_callbacks cb = { &c, on_episode, NULL, NULL };
+	struct sp_detector *d;
+	struct ps_reader *rd;
+	struct ps_parser *ps;
+	struct ps_event ev;
+	struct fs_err err;
+	const char *l;
+	size_t len;
+	uint64_t off, lineno = 0, fid;
+	unsigned bno;
+	long long ns;
+	char what[16];
+	FILE *f;
+
+	memset(&t, 0, sizeof(t));
+	memset(&c, 0, sizeof(c));
+	snprintf(path, sizeof(path), "%s.truth", tdpath(synth_logs[_i]));
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *w;
+
+		if (sscanf(line, "bmap %" SCNx64 " %u", &fid, &bno) == 2 &&
+		    (w = strstr(line, " wasted=")) != NULL) {
+			truth_bmap(&t, fid, bno)->wasted_truth = strtoull(w + 8, NULL, 10);
+		} else if (sscanf(line, "examine %lld %*d %" SCNx64 " %u %15s", &ns, &fid, &bno,
+		    what) == 4) {
+			struct truth_bmap *b = truth_bmap(&t, fid, bno);
+
+			if (strcmp(what, "wasted") == 0) {
+				if (b->run > 0 && ns - b->last_ns > 50000000LL)
+					truth_run_end(b);
+				b->run++;
+				b->last_ns = ns;
+			} else {
+				truth_run_end(b);
+			}
+		} else if (sscanf(line, "clean %lld %" SCNx64 " %u", &ns, &fid, &bno) == 3) {
+			truth_run_end(truth_bmap(&t, fid, bno));
+		}
+	}
+	fclose(f);
+	for (i = 0; i < t.nb; i++)
+		truth_run_end(&t.b[i]);
+	ck_assert_int_gt(t.nb, 0);
+
+	cb.arg = &t;
+	cb.wasted = truth_wasted;
+	cb.episode = NULL;
+	snprintf(path, sizeof(path), "%s.log", tdpath(synth_logs[_i]));
+	rd = ps_reader_open(path, 0, &err);
+	ck_assert_msg(rd != NULL, "%s", err.msg);
+	ps = ps_parser_new(NULL, &err);
+	ck_assert_ptr_nonnull(ps);
+	/* episodes are collected through a second detector fed the same events */
+	{
+		struct sp_callbacks cb2 = { &c, on_episode, NULL, NULL };
+		struct sp_detector *d2 = sp_detector_new(NULL, &cb2, &err);
+
+		d = sp_detector_new(NULL, &cb, &err);
+		ck_assert_ptr_nonnull(d);
+		ck_assert_ptr_nonnull(d2);
+		while (ps_reader_next(rd, &l, &len, &off, &err) == 1) {
+			ps_parser_parse(ps, l, len, off, ++lineno, &ev);
+			sp_detector_feed(d, &ev);
+			sp_detector_feed(d2, &ev);
+		}
+		sp_detector_finish(d);
+		sp_detector_finish(d2);
+		sp_detector_free(d2);
+	}
+	sp_detector_free(d);
+	ps_parser_free(ps);
+	ps_reader_close(rd);
+
+	for (i = 0; i < t.nb; i++) {
+		struct truth_bmap *b = &t.b[i];
+		int n = 0;
+		uint64_t cyc = 0;
+
+		ck_assert_msg(b->wasted_seen == b->wasted_truth,
+		    "%s b:%u: %llu wasted examinations found, truth %llu", synth_logs[_i], b->bno,
+		    (unsigned long long)b->wasted_seen, (unsigned long long)b->wasted_truth);
+		for (k = 0; k < c.neps && k < MAXEP; k++)
+			if (c.ep[k].fid == b->fid && c.ep[k].bno == b->bno) {
+				n++;
+				cyc += c.ep[k].cycles;
+			}
+		ck_assert_msg(n == b->neps && cyc == b->cycles_sum,
+		    "%s b:%u: %d episodes (%llu cycles), truth %d (%llu)", synth_logs[_i], b->bno,
+		    n, (unsigned long long)cyc, b->neps, (unsigned long long)b->cycles_sum);
+	}
+	ck_assert_int_le(c.neps, MAXEP);
+}
+END_TEST
+
 Suite *spin_suite(void);
 
 Suite *
@@ -584,6 +1209,22 @@ spin_suite(void)
 	tcase_add_test(tc, test_options);
 	tcase_add_test(tc, test_long_run_median);
 	tcase_add_test(tc, test_many_bmaps_and_stale);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("files");
+	tcase_add_loop_test(tc, test_files, 0, (int)(sizeof(file_cases) / sizeof(file_cases[0])));
+	tcase_add_test(tc, test_seed_file);
+	tcase_add_test(tc, test_seed_post);
+	tcase_add_test(tc, test_filter);
+	tcase_add_test(tc, test_plot_svg);
+	tcase_add_loop_test(tc, test_synth_truth, 0,
+	    (int)(sizeof(synth_logs) / sizeof(synth_logs[0])));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("command");
+	tcase_add_loop_test(tc, test_cmd_cases, 0, (int)(sizeof(cmd_cases) / sizeof(cmd_cases[0])));
+	tcase_add_test(tc, test_cmd_json_keys);
+	tcase_add_test(tc, test_cmd_table_csv);
+	tcase_add_test(tc, test_cmd_plot);
+	tcase_add_test(tc, test_cmd_db);
 	suite_add_tcase(s, tc);
 	return s;
 }
