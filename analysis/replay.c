@@ -193,6 +193,7 @@ struct obs {
 	int keep;
 	int oom;
 	int64_t pending, inflight;	/* writes not yet sent, RPCs not yet done */
+	uint64_t last_done;		/* time of the last RPC completion */
 	uint64_t idle;			/* wake-ups with neither */
 };
 
@@ -231,6 +232,8 @@ observe(void *arg, const struct fl_trace_ev *ev)
 		break;
 	case FL_TR_DONE:
 		o->inflight--;
+		if (ev->t_ns > o->last_done)
+			o->last_done = ev->t_ns;
 		break;
 	case FL_TR_WAKE:
 		if (o->pending <= 0 && o->inflight <= 0)
@@ -279,7 +282,7 @@ u64_cmp(const void *a, const void *b)
 /* One engine run of w under configuration c; fills st. */
 static int
 run_once(const struct wl_workload *w, const struct fl_config *c, double speed,
-    struct fl_stats *st, struct fs_err *err)
+    const struct obs *o, struct fl_stats *st, struct fs_err *err)
 {
 	struct fl_engine *e;
 	size_t i;
@@ -299,10 +302,30 @@ run_once(const struct wl_workload *w, const struct fl_config *c, double speed,
 		if (rc < 0)
 			fs_err_prefix(err, "workload line %" PRIu64, ev->lineno);
 	}
+	/*
+	 * The trace went on until end_us: a forced flush of a file that has
+	 * no bmaps does nothing but keeps the engine running until then, so
+	 * a policy's idle cost over the whole trace is counted.
+	 */
+	if (rc == 0 && w->end_us > 0)
+		rc = fl_engine_force(e, (uint64_t)((double)w->end_us * 1000.0 / speed), 0,
+		    FL_BMAP_ALL, err);
 	if (rc == 0)
 		rc = fl_engine_run(e, err);
-	if (rc == 0)
+	if (rc == 0) {
+		uint64_t last = 0;
+
 		fl_engine_stats(e, st);
+		/*
+		 * Drain: from the last real input to the last completion (the
+		 * end-of-trace marker is neither).
+		 */
+		for (i = 0; i < w->n; i++)
+			if (w->ev[i].kind != WL_RPC && w->ev[i].t_us > 0)
+				last = (uint64_t)((double)w->ev[i].t_us * 1000.0 / speed);
+		st->end_ns = o->last_done;
+		st->drain_ns = o->last_done > last ? o->last_done - last : 0;
+	}
 	fl_engine_free(e);
 	return rc;
 }
@@ -337,6 +360,8 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 		c.tun.poll_ns = (uint64_t)w->obs.pass_period_us * 1000;
 		r->calibrated = 1;
 	}
+	if (opt->clock == FL_CLOCK_VIRTUAL && opt->exam_cost_ns > 0)
+		c.tun.exam_cost_ns = opt->exam_cost_ns;
 	r->poll_ns = c.tun.poll_ns;
 	nrep = opt->clock == FL_CLOCK_REAL && opt->repeat > 1 ? opt->repeat : 1;
 	r->repeats = nrep;
@@ -373,7 +398,7 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 		c.transport.arg = &s;
 		c.trace = observe;
 		c.trace_arg = &o;
-		rc = run_once(w, &c, speed, &sts[k], err);
+		rc = run_once(w, &c, speed, &o, &sts[k], err);
 		if (k == 0) {
 			r->svc_recorded = s.nrecorded;
 			r->svc_sampled = s.nsampled;

@@ -26,6 +26,7 @@ struct rp_options {
 	int repeat;		/* real clock: runs per policy; medians reported */
 	int calibrate;		/* virtual clock: tick = observed pass period (see rp_run) */
 	int keep_samples;	/* keep ready->issue samples (for plots) */
+	uint64_t exam_cost_ns;	/* virtual clock: modelled CPU time of one examination (0) */
 };
 
 /* Defaults: virtual clock, speed 1, 1 run (3 on the real clock), calibrate on. */

@@ -72,7 +72,8 @@ sp_report_add_thread(struct sp_report *r, const struct sp_thread_stats *t)
 
 /*
  * Returns the time-line slot of time ts_us, growing the time-line (also
- * backwards); NULL if it cannot (no memory, or beyond SR_MAX_SECONDS).
+ * backwards); -1 on no memory, -2 if the time-line would span more than
+ * SR_MAX_SECONDS (that second is left out).
  */
 static int64_t
 slot(struct sp_report *r, int64_t ts_us)
@@ -86,7 +87,7 @@ slot(struct sp_report *r, int64_t ts_us)
 		size_t shift = (size_t)(r->t0_s - s);
 
 		if (shift + r->nsec > SR_MAX_SECONDS)
-			return -1;
+			return -2;
 		need = r->nsec + shift;
 		if (need > r->capsec) {
 			uint32_t *w = realloc(r->wasted_s, need * sizeof(*w));
@@ -110,7 +111,7 @@ slot(struct sp_report *r, int64_t ts_us)
 		r->t0_s = s;
 	}
 	if ((uint64_t)(s - r->t0_s) >= SR_MAX_SECONDS)
-		return -1;
+		return -2;
 	need = (size_t)(s - r->t0_s) + 1;
 	if (need > r->capsec) {
 		size_t nc = r->capsec ? r->capsec : 64;
@@ -142,9 +143,10 @@ sp_report_add_second(struct sp_report *r, int64_t sec, uint64_t wasted, int64_t 
 {
 	int64_t i;
 
-	if (sec > INT64_MAX / 1000000 || sec < INT64_MIN / 1000000 ||
-	    (i = slot(r, sec * 1000000)) < 0)
-		return -1;
+	if (sec > INT64_MAX / 1000000 || sec < INT64_MIN / 1000000)
+		return 0;
+	if ((i = slot(r, sec * 1000000)) < 0)
+		return i == -1 ? -1 : 0;
 	r->wasted_s[i] = r->wasted_s[i] + wasted > UINT32_MAX ? UINT32_MAX :
 	    (uint32_t)(r->wasted_s[i] + wasted);
 	if (outstanding > r->outst_s[i])

@@ -61,10 +61,13 @@ int sp_report_add_file(struct sp_report *r, const char *path, const struct sp_op
     int64_t since_us, int64_t until_us, struct fs_err *err);
 
 /*
- * Adds the episodes and thread figures stored in database path (made by
- * `flushscope ingest`).  Returns -1 with err set if it cannot be read.
+ * Adds the episodes, thread figures and per-second series stored in
+ * database path (made by `flushscope ingest`); f (may be NULL) lets the
+ * store skip rows that cannot match (sp_report_filter still applies).
+ * Returns -1 with err set if it cannot be read.
  */
-int sp_report_add_db(struct sp_report *r, const char *path, struct fs_err *err);
+int sp_report_add_db(struct sp_report *r, const char *path, const struct sp_filter *f,
+    struct fs_err *err);
 
 /* Adds one episode / one thread's figures (copied); -1 on no memory. */
 int sp_report_add_episode(struct sp_report *r, const struct sp_episode *ep);
@@ -72,7 +75,8 @@ int sp_report_add_thread(struct sp_report *r, const struct sp_thread_stats *t);
 
 /*
  * Adds to the time-line's second sec (unix seconds): wasted examinations,
- * and an outstanding count (kept if higher; -1 = none).  -1 on no memory.
+ * and an outstanding count (kept if higher; -1 = none).  -1 on no memory;
+ * a second that would stretch the time-line past ~194 days is left out.
  */
 int sp_report_add_second(struct sp_report *r, int64_t sec, uint64_t wasted,
     int64_t outstanding);

@@ -5,6 +5,7 @@
 #include "analysis/spinreport.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/store.h"
 
@@ -54,7 +55,8 @@ db_series(void *arg, const struct st_series *s)
 
 /* Adds stored episodes, thread figures and the per-second time-line. */
 int
-sp_report_add_db(struct sp_report *r, const char *path, struct fs_err *err)
+sp_report_add_db(struct sp_report *r, const char *path, const struct sp_filter *flt,
+    struct fs_err *err)
 {
 	struct st_store *st;
 	struct st_filter f;
@@ -64,11 +66,23 @@ sp_report_add_db(struct sp_report *r, const char *path, struct fs_err *err)
 	if ((st = st_open(path, ST_OPEN_READONLY, err)) == NULL)
 		return -1;
 	st_filter_init(&f);
-	rc = st_query_episodes(st, &f, db_episode, &c, err);
-	if (rc == 0)
-		rc = st_query_thread_stats(st, &f, db_thread, &c, err);
+	/* the store narrows what it can; sp_report_filter does the rest exactly */
+	if (flt != NULL && flt->thread != NULL && strchr(flt->thread, ':') == NULL)
+		f.thread = flt->thread;
+	if (flt != NULL) {
+		f.since_us = flt->since_us;
+		f.until_us = flt->until_us;
+	}
+	rc = st_query_thread_stats(st, &f, db_thread, &c, err);
 	if (rc == 0)
 		rc = st_query_series(st, &f, db_series, &c, err);
+	if (flt != NULL && flt->has_fid) {
+		f.has_fid = 1;
+		f.fid = flt->fid;
+		f.bno = -1;
+	}
+	if (rc == 0)
+		rc = st_query_episodes(st, &f, db_episode, &c, err);
 	st_close(st);
 	if (c.nomem)
 		return fs_err_set(err, 12, "%s: out of memory reading the spin results", path);

@@ -222,6 +222,7 @@ wl_write(const struct wl_workload *w, FILE *f, const char *source, struct fs_err
 	fprintf(f, "service %s\n", wl_fidelity_name(w->service));
 	fprintf(f, "era %c\n", w->era);
 	fprintf(f, "epoch_us %" PRId64 "\n", w->epoch_us);
+	fprintf(f, "end_us %" PRId64 "\n", w->end_us);
 	fprintf(f, "poll_us %" PRId64 "\n", w->poll_us);
 	fprintf(f, "default_latency_us %" PRId64 "\n", w->default_lat_us);
 	fprintf(f, "# what the trace itself showed (-1 = unknown)\n");
@@ -456,6 +457,8 @@ read_header(struct wl_workload *w, char **tok, int nt, const char *name,
 		goto unknown;
 	if (strcmp(tok[0], "epoch_us") == 0)
 		w->epoch_us = v;
+	else if (strcmp(tok[0], "end_us") == 0 && v >= 0)
+		w->end_us = v;
 	else if (strcmp(tok[0], "poll_us") == 0 && v > 0)
 		w->poll_us = v;
 	else if (strcmp(tok[0], "default_latency_us") == 0 && v >= 0)
@@ -1477,6 +1480,7 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 	*out = *w;
 	wl_init(w);	/* ownership moved */
 	out->epoch_us = epoch;
+	out->end_us = x->last_ts == INT64_MIN ? 0 : x->last_ts - epoch;
 	out->poll_us = x->o.poll_us;
 	out->default_lat_us = x->o.default_lat_us;
 	out->arrivals = arr_f;

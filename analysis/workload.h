@@ -86,6 +86,7 @@ struct wl_workload {
 	enum wl_fidelity arrivals;	/* biorq, rpc (from RPC sends) or fitted */
 	enum wl_fidelity service;	/* biorq (xid), rpc (counter/run) or fitted */
 	int64_t epoch_us;		/* absolute time (µs since the Epoch) of t=0 */
+	int64_t end_us;			/* the trace's last timestamp (relative); 0 = none */
 	int64_t poll_us;		/* poll period assumed for RPC-derived ready times */
 	char era;			/* 'A', 'Z' or '?' */
 	struct wl_observed obs;

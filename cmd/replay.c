@@ -24,6 +24,7 @@ usage(FILE *f)
 	    "usage: flushscope replay [-d DB | --workload FILE | LOG...] [--policy P,Q,...]\n"
 	    "                         [--clock virtual|real] [--speed X] [--repeat N]\n"
 	    "                         [--format=table|csv|json] [--plot FILE.svg] [--no-calibrate]\n"
+	    "                         [--exam-cost NS]\n"
 	    "\n"
 	    "Replays the workload recorded in a log, database or workload file through\n"
 	    "libflush under each policy (default legacy,deadline) and prints them side by\n"
@@ -39,6 +40,7 @@ usage(FILE *f)
 	    "      --plot FILE.svg  CPU and ready->issue latency CDFs per policy\n"
 	    "      --no-calibrate   virtual clock: keep the 2048 us tick instead of the trace's\n"
 	    "                       observed pass period\n"
+	    "      --exam-cost NS   virtual clock: CPU time one bmap examination takes (0)\n"
 	    "\nSee flushscope-replay(1).\n");
 }
 
@@ -71,6 +73,7 @@ cmd_replay(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "plot", required_argument, NULL, 'P' },
 		{ "no-calibrate", no_argument, NULL, 'N' },
+		{ "exam-cost", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -134,6 +137,14 @@ cmd_replay(int argc, char **argv)
 			break;
 		case 'N':
 			o.calibrate = 0;
+			break;
+		case 'E':
+			o.exam_cost_ns = strtoull(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || o.exam_cost_ns > 1000000000ull) {
+				fs_warn("replay", "--exam-cost must be nanoseconds (0..1e9), not '%s'",
+				    optarg);
+				return FS_EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			usage(stdout);

@@ -41,6 +41,8 @@ usage(FILE *f)
 	    "      --window-limit N    outstanding count meaning throttled (default 128)\n"
 	    "      --scan-cost DURATION  CPU cost of one examination, for the CPU estimate\n"
 	    "      --format FMT        table (default), csv or json\n"
+	    "      --limit N           episodes listed (default: 50 in a table, all in csv/json;\n"
+	    "                          0 = all)\n"
 	    "      --plot FILE.svg     also draw the time-line as SVG\n"
 	    "      --fail-on-spin      exit 1 when any episode is found\n"
 	    "  -h, --help              this text\n"
@@ -181,19 +183,22 @@ json_num(FILE *f, double v)
 		fprintf(f, "%.6g", v);
 }
 
-/* Prints the report as a table. */
+/* Prints the report as a table (the first limit episodes; 0 = all). */
 static void
-print_table(const struct sp_report *r, double scan_cost_us)
+print_table(const struct sp_report *r, double scan_cost_us, size_t limit)
 {
 	char st[40], dur[24], per[24], out[32], bm[48], th[SP_NAME_MAX * 2 + 2];
-	size_t i;
+	size_t i, n = limit == 0 || limit > r->neps ? r->neps : limit;
 
-	printf("EPISODES: %zu\n", r->neps);
+	if (n < r->neps)
+		printf("EPISODES: %zu (the first %zu by cycles; --limit 0 lists all)\n", r->neps, n);
+	else
+		printf("EPISODES: %zu\n", r->neps);
 	if (r->neps > 0)
 		printf("%3s  %-28s %-22s %-14s %-26s %10s %7s %9s %11s  %s\n", "#", "THREAD",
 		    "BMAP (fid:bmapno)", "ADDR", "START (UTC)", "DURATION", "CYCLES", "PERIOD",
 		    "OUTSTANDING", "CAUSE");
-	for (i = 0; i < r->neps; i++) {
+	for (i = 0; i < n; i++) {
 		const struct sp_episode *e = &r->eps[i];
 
 		snprintf(th, sizeof(th), "%s:%s", e->thread, e->tid);
@@ -248,13 +253,13 @@ print_table(const struct sp_report *r, double scan_cost_us)
 
 /* Prints the report as CSV: the episodes, a blank line, the threads. */
 static void
-print_csv(const struct sp_report *r, double scan_cost_us)
+print_csv(const struct sp_report *r, double scan_cost_us, size_t limit)
 {
-	size_t i;
+	size_t i, n = limit == 0 || limit > r->neps ? r->neps : limit;
 
 	printf("rank,thread,tid,fid,bmapno,addr,start_us,end_us,duration_us,cycles,period_us,"
 	    "outstanding_min,outstanding_max,cause,first_off,last_off\n");
-	for (i = 0; i < r->neps; i++) {
+	for (i = 0; i < n; i++) {
 		const struct sp_episode *e = &r->eps[i];
 
 		printf("%zu,%s,%s,%" PRIx64 ",%" PRIu32 ",0x%" PRIx64 ",%lld,%lld,%lld,%" PRIu64
@@ -287,13 +292,13 @@ print_csv(const struct sp_report *r, double scan_cost_us)
 
 /* Prints the report as one JSON object. */
 static void
-print_json(const struct sp_report *r, double scan_cost_us)
+print_json(const struct sp_report *r, double scan_cost_us, size_t limit)
 {
 	char hex[40];
-	size_t i;
+	size_t i, n = limit == 0 || limit > r->neps ? r->neps : limit;
 
 	printf("{\"episodes\":[");
-	for (i = 0; i < r->neps; i++) {
+	for (i = 0; i < n; i++) {
 		const struct sp_episode *e = &r->eps[i];
 
 		printf("%s\n{\"rank\":%zu,\"thread\":", i ? "," : "", i + 1);
@@ -332,14 +337,15 @@ print_json(const struct sp_report *r, double scan_cost_us)
 		json_num(stdout, scan_cost_us > 0 ? scan_cost_us * (double)t->wasted_examinations : NAN);
 		putchar('}');
 	}
-	printf("],\n\"lines\":%" PRIu64 ",\"unparsed\":%" PRIu64 "}\n", r->lines, r->unparsed);
+	printf("],\n\"episodes_total\":%zu,\"lines\":%" PRIu64 ",\"unparsed\":%" PRIu64 "}\n",
+	    r->neps, r->lines, r->unparsed);
 }
 
 int
 cmd_spins(int argc, char **argv)
 {
 	enum { O_FID = 256, O_THREAD, O_SINCE, O_UNTIL, O_MINC, O_MAXGAP, O_WIN, O_SCAN,
-		O_FORMAT, O_PLOT, O_FAIL };
+		O_FORMAT, O_PLOT, O_FAIL, O_LIMIT };
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "fid", required_argument, NULL, O_FID },
@@ -353,6 +359,7 @@ cmd_spins(int argc, char **argv)
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "plot", required_argument, NULL, O_PLOT },
 		{ "fail-on-spin", no_argument, NULL, O_FAIL },
+		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -363,6 +370,7 @@ cmd_spins(int argc, char **argv)
 	const char *db = NULL, *plot = NULL;
 	double scan_cost_us = 0;
 	int fmt = FS_FMT_TABLE, fail_on_spin = 0, c, i, rc = FS_EXIT_OK, min_cycles_set = 0;
+	long long limit = -1;
 	long long v;
 	char *end;
 
@@ -436,6 +444,14 @@ cmd_spins(int argc, char **argv)
 		case O_FAIL:
 			fail_on_spin = 1;
 			break;
+		case O_LIMIT:
+			errno = 0;
+			limit = strtoll(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || errno != 0 || limit < 0) {
+				fs_warn(CMDNAME, "--limit: '%s' is not a count (0 = all)", optarg);
+				return FS_EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return FS_EXIT_OK;
@@ -459,7 +475,7 @@ cmd_spins(int argc, char **argv)
 	sp_report_init(&rep);
 	fs_err_clear(&err);
 	if (db != NULL) {
-		if (sp_report_add_db(&rep, db, &err) != 0) {
+		if (sp_report_add_db(&rep, db, &flt, &err) != 0) {
 			fs_warn(CMDNAME, "%s", err.msg);
 			sp_report_free(&rep);
 			return FS_EXIT_RUNTIME;
@@ -480,12 +496,14 @@ cmd_spins(int argc, char **argv)
 	sp_report_filter(&rep, &flt);
 	sp_report_rank(&rep);
 	if (rc == FS_EXIT_OK) {
+		if (limit < 0)
+			limit = fmt == FS_FMT_TABLE ? 50 : 0;
 		if (fmt == FS_FMT_JSON)
-			print_json(&rep, scan_cost_us);
+			print_json(&rep, scan_cost_us, (size_t)limit);
 		else if (fmt == FS_FMT_CSV)
-			print_csv(&rep, scan_cost_us);
+			print_csv(&rep, scan_cost_us, (size_t)limit);
 		else
-			print_table(&rep, scan_cost_us);
+			print_table(&rep, scan_cost_us, (size_t)limit);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			fs_warn(CMDNAME, "writing the output: %s", strerror(errno));
 			rc = FS_EXIT_RUNTIME;

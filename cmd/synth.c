@@ -155,7 +155,7 @@ cmd_synth(int argc, char **argv)
 	struct fs_err err;
 	struct truth tr = { NULL };
 	const char *policy = "legacy", *truthpath = NULL, *lat = "uniform:20:40";
-	int era = FL_ERA_A, opt, want_stats = 0, rc = FS_EXIT_OK, real = 0;
+	int era = FL_ERA_A, opt, want_stats = 0, rc = FS_EXIT_OK, real = 0, li = -1;
 	double v, age = -1, poll = -1, tmo = -1, win = -1, thr = -1, cost = -1;
 	size_t i;
 
@@ -163,7 +163,7 @@ cmd_synth(int argc, char **argv)
 	fl_synth_defaults(&sy);
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", lo, &li)) != -1) {
 		const char *a = optarg;
 
 		switch (opt) {
@@ -206,6 +206,9 @@ cmd_synth(int argc, char **argv)
 				goto bad;
 			break;
 		case 'h': synth_usage(stdout); return FS_EXIT_OK;
+		case ':':
+			fs_warn("synth", "option '%s' needs a value", argv[optind - 1]);
+			return FS_EXIT_USAGE;
 		default:
 			fs_warn("synth", "unknown option '%s'", argv[optind - 1]);
 			synth_usage(stderr);
@@ -213,7 +216,7 @@ cmd_synth(int argc, char **argv)
 		}
 		continue;
 bad:
-		fs_warn("synth", "bad value '%s' for %s", a, argv[optind - 1]);
+		fs_warn("synth", "bad value '%s' for --%s", a, li >= 0 ? lo[li].name : "?");
 		return FS_EXIT_USAGE;
 	}
 	if (optind < argc) {

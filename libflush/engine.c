@@ -536,7 +536,27 @@ plan_runs(struct fl_engine *e, struct fl_bmap *b, uint64_t now, uint64_t *next,
 	}
 	if (nruns != NULL)
 		*nruns = nr;
+	b->pc_gen = b->gen + 1;		/* +1 so that 0 never matches */
+	b->pc_now = now;
+	b->pc_next = *next;
+	b->pc_ns = ns;
 	return ns;
+}
+
+/*
+ * plan_runs without the runs, answered from the cache when nothing changed
+ * on the bmap and either the time is the same or no run has reached its
+ * deadline since (then the answer is identical).
+ */
+static size_t
+plan_query(struct fl_engine *e, struct fl_bmap *b, uint64_t now, uint64_t *next)
+{
+	if (b->pc_gen == b->gen + 1 && (now == b->pc_now || (b->pc_ns == 0 && now >= b->pc_now &&
+	    now < b->pc_next))) {
+		*next = b->pc_next;
+		return b->pc_ns;
+	}
+	return plan_runs(e, b, now, next, NULL, 0, NULL);
 }
 
 /* Number of RPC chunks needed from offset s to the end of the batch. */
@@ -685,6 +705,7 @@ start_batch(struct fl_engine *e, struct fl_bmap *b, const struct run *r, unsigne
 	}
 	ba->id = ++e->batch_id;
 	ba->b = b;
+	b->gen++;
 	ba->start = ba->next = r->start;
 	ba->end = r->end;
 	ba->forced = r->forced;
@@ -733,8 +754,10 @@ start_batch(struct fl_engine *e, struct fl_bmap *b, const struct run *r, unsigne
 		trace(e, &ev);
 	}
 	fl_log_sched(e, now, k, ba);
-	if (!send_batch(e, ba, k, now))
+	if (!send_batch(e, ba, k, now)) {
 		b->partial = ba;
+		b->gen++;
+	}
 	return n;
 }
 
@@ -756,6 +779,7 @@ examine(struct fl_engine *e, struct fl_bmap *b, unsigned k, uint64_t now)
 	b->sent_in_exam = 0;
 	fl_log_exam(e, now, k, b);
 	if (b->partial != NULL) {
+		b->gen++;
 		if (send_batch(e, b->partial, k, now))
 			b->partial = NULL;
 		else
@@ -791,7 +815,7 @@ count_wasted(struct fl_engine *e, struct fl_bmap *b, uint64_t now)
 	b->st.wasted++;
 	if (b->nun == 0 && b->partial == NULL)
 		e->st.wasted_inflight++;
-	else if (b->partial != NULL || plan_runs(e, b, now, &next, NULL, 0, NULL) > 0)
+	else if (b->partial != NULL || plan_query(e, b, now, &next) > 0)
 		e->st.wasted_throttled++;
 	else
 		e->st.wasted_notready++;
@@ -845,7 +869,7 @@ index_bmap(struct fl_engine *e, struct fl_bmap *b, uint64_t now)
 	size_t ns = 0;
 
 	if (b->partial == NULL && b->nun > 0)
-		ns = plan_runs(e, b, now, &next, NULL, 0, NULL);
+		ns = plan_query(e, b, now, &next);
 	else
 		next = FL_TIME_NEVER;
 	if (next != FL_TIME_NEVER)
@@ -919,6 +943,7 @@ core_input(struct fl_engine *e, struct fl_input *in, uint64_t now)
 				continue;
 			for (j = 0; j < b->nun; j++)
 				b->un[j]->flags |= FLB_FORCE;
+			b->gen++;
 			switch (e->c.policy) {
 			case FL_POL_LEGACY:
 			case FL_POL_PENDQ:
@@ -940,7 +965,7 @@ core_input(struct fl_engine *e, struct fl_input *in, uint64_t now)
 			}
 		}
 		if (sig == 2)
-			fl_log_wakeup(e, now, 2, 0);
+			fl_log_wakeup(e, now, 2, 0, in->fid);
 		if (sig)
 			drv_signal(e);
 		return;
@@ -969,6 +994,7 @@ core_input(struct fl_engine *e, struct fl_input *in, uint64_t now)
 		memmove(&b->un[pos + 1], &b->un[pos], (b->nun - pos) * sizeof(*b->un));
 		b->un[pos] = q;
 		b->nun++;
+		b->gen++;
 		q->flags |= FLB_WRITE | FLB_FLUSHRDY;
 		b->dirty = 1;
 		ev.kind = FL_TR_ARRIVE;
@@ -1012,7 +1038,7 @@ core_input(struct fl_engine *e, struct fl_input *in, uint64_t now)
 			if (newq)
 				list_push(&e->dirtyq, b, FLQ_DIRTY);
 			else
-				fl_log_wakeup(e, now, 4, 0);
+				fl_log_wakeup(e, now, 4, 0, b->fid);
 			index_bmap(e, b, now);
 			drv_signal(e);
 			break;
@@ -1051,6 +1077,7 @@ core_complete(struct fl_engine *e, struct fl_rpc *r, uint64_t now)
 	ba->nleft--;
 	if (ba->nleft == 0 && ba->next >= ba->end) {
 		/* the whole batch is acknowledged: its biorqs complete */
+		b->gen++;
 		for (i = 0; i < ba->nbq; i++) {
 			struct fl_biorq *q = ba->bq[i];
 
@@ -1100,7 +1127,7 @@ core_complete(struct fl_engine *e, struct fl_rpc *r, uint64_t now)
 			if (e->readyq.n > 0 || (e->ndh > 0 && e->dh[0]->hkey <= now))
 				drv_signal(e);
 		} else if (e->c.policy == FL_POL_SLASH2) {
-			fl_log_wakeup(e, now, 1, 1);
+			fl_log_wakeup(e, now, 1, 1, 0);
 			drv_signal(e);
 		}
 	}
@@ -1792,6 +1819,8 @@ run_real(struct fl_engine *e)
 	return e->failed ? -1 : rc;
 }
 
+static uint64_t proc_cpu(void);
+
 /* ---------------------------------------------------------------- public */
 
 /* Creates an engine after checking the configuration. */
@@ -1935,10 +1964,11 @@ fl_engine_run(struct fl_engine *e, struct fs_err *err)
 	if (e->real)
 		rc = run_real(e);
 	else {
-		uint64_t t0 = mono_ns();
+		uint64_t t0 = mono_ns(), c0 = proc_cpu();
 
 		rc = run_virtual(e);
 		e->st.wall_ns = mono_ns() - t0;	/* the event loop alone */
+		e->st.proc_cpu_ns = proc_cpu() - c0;
 	}
 	if (e->st.end_ns < e->st.last_input_ns)
 		e->st.end_ns = e->st.last_input_ns;	/* idle once the last input is in */

@@ -220,7 +220,7 @@ struct fl_stats {
 	/* real clock only (0 on the virtual clock, except wall_ns) */
 	uint64_t flush_cpu_ns;		/* CLOCK_THREAD_CPUTIME_ID of the flush thread(s) */
 	uint64_t flush_nvcsw, flush_nivcsw;	/* getrusage(RUSAGE_THREAD) of the flush thread(s) */
-	uint64_t proc_cpu_ns;		/* user+sys of the process during fl_engine_run */
+	uint64_t proc_cpu_ns;		/* user+sys of the process during fl_engine_run (virtual: its event loop) */
 	uint64_t wall_ns;		/* real duration of fl_engine_run (virtual clock: of its event loop) */
 	struct fl_pctl replay_late;	/* how late each input was injected (real clock) */
 };

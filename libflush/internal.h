@@ -67,6 +67,9 @@ struct fl_bmap {
 	struct fl_batch *partial;	/* a batch with chunks still to send */
 	int dirty;			/* era A BMAP_DIRTY: writes pending */
 	int any_held;			/* some unsent biorq has held set */
+	/* plan cache: plan_runs' answer at pc_now for state generation pc_gen */
+	uint64_t gen, pc_gen, pc_now, pc_next;
+	size_t pc_ns;
 	/* queue membership */
 	enum fl_q q;
 	struct fl_bmap *qprev, *qnext;
@@ -178,7 +181,7 @@ void fl_log_restore(struct fl_engine *e, uint64_t t, unsigned k, struct fl_bmap 
 void fl_log_retire(struct fl_engine *e, uint64_t t, unsigned k, struct fl_bmap *b, int timeoq);
 void fl_log_done(struct fl_engine *e, uint64_t t, struct fl_rpc *r);
 void fl_log_unset_dirty(struct fl_engine *e, uint64_t t, struct fl_bmap *b);
-void fl_log_wakeup(struct fl_engine *e, uint64_t t, int reason, int from_rpc);
+void fl_log_wakeup(struct fl_engine *e, uint64_t t, int reason, int from_rpc, uint64_t fid);
 void fl_log_worktime(struct fl_engine *e, uint64_t t, unsigned k, uint64_t work, uint64_t wait);
 
 #endif

@@ -344,18 +344,22 @@ fl_log_unset_dirty(struct fl_engine *e, uint64_t t, struct fl_bmap *b)
 	}
 }
 
-/* Era Z: bmap_flushq_wake (reason 1 RPCWAIT, 2 EXPIRE, 4 TIMEOADD). */
+/* Era Z: bmap_flushq_wake (reason 1 RPCWAIT, 2 EXPIRE, 4 TIMEOADD) by the writer of fid, or an RPC thread. */
 void
-fl_log_wakeup(struct fl_engine *e, uint64_t t, int reason, int from_rpc)
+fl_log_wakeup(struct fl_engine *e, uint64_t t, int reason, int from_rpc, uint64_t fid)
 {
+	char nm[32];
+	uint64_t tid;
+
 	if (!logging(e) || e->c.era != FL_ERA_Z)
 		return;
 	if (from_rpc)
 		hdr(e, t, "msnbrqthr8", Z_NBRQ_ID - 8 * Z_THR_STRIDE, "bmap", "bflush.c",
 		    "bmap_flushq_wake", 202);
-	else
-		hdr(e, t, "msfsthr07", Z_FS_ID - 7 * Z_THR_STRIDE, "bmap", "bflush.c",
-		    "bmap_flushq_wake", 202);
+	else {
+		fsthr(e, fid, nm, sizeof(nm), &tid);
+		hdr(e, t, nm, tid, "bmap", "bflush.c", "bmap_flushq_wake", 202);
+	}
 	fprintf(e->c.log, "wakeup flusher: reason=%x wake=1\n", reason);
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <regex.h>
 #include <sys/wait.h>
 
 #include "libflush/flush.h"
@@ -464,6 +465,41 @@ START_TEST(test_same_seed_same_bytes)
 }
 END_TEST
 
+/* Every line of every policy's log has its era's header shape (spec §1.3 regexes). */
+START_TEST(test_header_shape)
+{
+	static const char *const re[2] = {
+		"^\\[[0-9]+:[0-9]{6} [^: ]+:[0-9]+:(bmap|gen|rpc):[a-z_]+:[0-9]+\\] "
+		    "(bmap@0x[0-9a-f]+ b:[0-9a-f]+ m:[0-9]+ i:[0-9a-f]+ opcnt=[0-9]+ |"
+		    "biorq@0x[0-9a-f]+ fl=[0-9]+ o=[0-9]+ l=[0-9]+ np=[0-9]+ b=0x[0-9a-f]+ ts=[0-9]+:[0-9]+ [a-zA-Z]+ |"
+		    "req@0x[0-9a-f]+ x[0-9]+/t0 c0 o43->@[^ ]+ lens [0-9]+/[0-9]+ ref 1 res 0 ret 0 fl [A-Za-z]+:R?/0/0 replyc [0-9a-f]+ rc 0/0 to=[0-9]+ :: )"
+		    "[a-zA-Z(]",
+		"^\\[[0-9]+\\.[0-9]{6}00 [^: ]+:[0-9a-f]+:(bmap|rpc) [a-z]+\\.c [a-z_]+ [0-9]+\\]"
+		    "(bmap@0x[0-9a-f]+ bno:[0-9]+ flg:0x[0-9a-f]+:[A-Za-z+]+ fid:0x[0-9a-f]{16} opcnt=[0-9]+ : |"
+		    "biorq@0x[0-9a-f]+ flg=0x[0-9a-f]+:[a-zA-Z]+ ref=1 off=[0-9]+ len=[0-9]+ retry=0 buf=0x[0-9a-f]+ rqi=0x[0-9a-f]+ pfr=0x[0-9a-f]+ sliod=ffffffff npages=[0-9]+ bmap=0x[0-9a-f]+ exp=[0-9]+:[0-9]{9} : |"
+		    "req@0x[0-9a-f]+ x[0-9]+/t0 cb=\\(nil\\) c0 o42->@[^ ]+ lens [0-9]+/[0-9]+ ref 1 res 0 ret 0 fl New:/0/0 replyc deadbeef rc 0/0 to=0 sent=0 :: |)"
+		    "[a-zA-Z]"
+	};
+	regex_t rx;
+	size_t n, bad = 0, lines = 0;
+	char *buf = run_log(all_pols[_i / 2], _i % 2 ? FL_ERA_Z : FL_ERA_A, 7, &n), *p, *nl;
+
+	ck_assert_int_eq(regcomp(&rx, re[_i % 2], REG_EXTENDED | REG_NOSUB), 0);
+	for (p = buf; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		ck_assert_ptr_nonnull(nl);
+		*nl = '\0';
+		lines++;
+		if (regexec(&rx, p, 0, NULL, 0) != 0 && bad++ == 0)
+			fprintf(stderr, "bad line: %s\n", p);
+	}
+	ck_assert_uint_gt(lines, 100);
+	ck_assert_msg(bad == 0, "%zu of %zu lines do not have the era's shape", bad, lines);
+	regfree(&rx);
+	free(buf);
+}
+END_TEST
+
 /* ------------------------------------------------ seed-like workload */
 
 /* Seed-like: 2 bmaps, a burst of 75 x 1 MiB every 500 ms, replies taking 20-40 ms. */
@@ -826,6 +862,7 @@ libflush_suite(void)
 	tcase_add_loop_test(ti, test_force, 0, 4);
 	tcase_add_loop_test(ti, test_expiry_bound, 0, 4);
 	tcase_add_loop_test(ti, test_same_seed_same_bytes, 0, 8);
+	tcase_add_loop_test(ti, test_header_shape, 0, 8);
 	suite_add_tcase(s, ti);
 	tcase_add_test(ts, test_seedlike_legacy);
 	tcase_add_test(ts, test_seedlike_deadline);

@@ -835,6 +835,9 @@ static const struct cmd_case cmd_cases[] = {
 	{ "--format=json --max-gap 2.5ms seed-excerpt.log", 0, 2 },
 	{ "--format=json seed-excerpt.log spins/era-z.log", 0, 3 },
 	{ "--format=json - < seed-excerpt.log", 0, 2 },
+	{ "--format=json --limit 1 --fail-on-spin seed-excerpt.log", 1, 1 },
+	{ "--format=json --limit 0 seed-excerpt.log", 0, 2 },
+	{ "--limit -1 seed-excerpt.log", 2, -1 },
 	{ "--format=xml seed-excerpt.log", 2, -1 },
 	{ "", 2, -1 },
 	{ "--max-gap soon seed-excerpt.log", 2, -1 },
@@ -872,7 +875,7 @@ START_TEST(test_cmd_json_keys)
 		"\"start_us\":1282327206161331", "\"end_us\":1282327206165650", "\"cycles\":3,",
 		"\"period_us\":2160", "\"outstanding_min\":75", "\"outstanding_max\":75",
 		"\"cause\":\"inflight\"", "\"threads\":[", "\"passes\":3,", "\"useless_passes\":3,",
-		"\"wasted_examinations\":6,", "\"cpu_wasted_us\":18",
+		"\"wasted_examinations\":6,", "\"cpu_wasted_us\":18", "\"episodes_total\":2,",
 	};
 	char *out = NULL;
 	size_t i;
