@@ -133,9 +133,11 @@ check-long: $(BIN) $(TESTBIN)
 	FS_BIN=$(abspath $(O)/flushscope) FS_TESTDATA=$(abspath testdata) CK_RUN_SUITE=hardening \
 	CK_RUN_CASE=bounds FS_RSS_LINES=$(or $(FS_RSS_LINES),50000000) CK_DEFAULT_TIMEOUT=7200 $(TESTBIN)
 
-check-valgrind: $(BIN)
+# The build directory's binary: ./flushscope is whichever build ran last
+# (after a SANITIZE=... check it is instrumented, which valgrind cannot run).
+check-valgrind: $(O)/flushscope
 	valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
-		./$(BIN) ingest -q -d $(O)/vg.db testdata/sample.log
+		$(O)/flushscope ingest -q -d $(O)/vg.db testdata/sample.log
 	rm -f $(O)/vg.db $(O)/vg.db-wal $(O)/vg.db-shm
 
 install: $(BIN)
