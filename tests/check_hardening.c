@@ -698,12 +698,13 @@ START_TEST(locked_db)
 	if (env_long("FS_FAULT_RUNS", 30) <= 30)
 		return;
 	before = dump_db(db);
-	make_log(tp(1, "sample-copy.log"), 1);
+	gen_format_change(tp(1, "new.log"));	/* content the database lacks */
 	h = start_holder(db, "BEGIN IMMEDIATE; INSERT INTO sources(path) VALUES('x'); "
 	    "DELETE FROM sources WHERE path = 'x';", 15, "COMMIT;");
-	rc = RUN("ingest", "-q", "-d", db, tp(1, "sample-copy.log"));
+	rc = RUN("ingest", "-q", "-d", db, tp(1, "new.log"));
 	ck_assert_int_eq(rc, 3);
 	cap_has("err", db);
+	cap_has("err", "database is locked");
 	ck_assert_int_eq(wait_status(h, NULL), 0);
 	after = dump_db(db);
 	ck_assert_str_eq(after, before);
