@@ -480,6 +480,20 @@ draw_series(FILE *f, const struct pl_ser *s, const struct axis *ax, const struct
 	*lasty = py;
 }
 
+/* A band's pixel extent. */
+struct span {
+	double a, b;
+};
+
+/* Orders spans by their left edge. */
+static int
+span_cmp(const void *x, const void *y)
+{
+	double a = ((const struct span *)x)->a, b = ((const struct span *)y)->a;
+
+	return a < b ? -1 : a > b;
+}
+
 /* Compares bands by width, widest first. */
 static int
 band_cmp(const void *a, const void *b)
@@ -500,7 +514,8 @@ pl_chart_svg(const struct pl_chart *c, FILE *f, struct fs_err *err)
 	double xlo = INFINITY, xhi = -INFINITY, height;
 	struct axis ax;
 	const struct pl_bandrec **order = NULL;
-	size_t i, k, nlab;
+	struct span *spans = NULL;
+	size_t i, k, nlab, nspans = 0;
 	int p, ci = 0;
 
 	height = top + c->npanels * (c->ph + gap) + 40;
@@ -544,6 +559,33 @@ pl_chart_svg(const struct pl_chart *c, FILE *f, struct fs_err *err)
 		qsort(order, c->nbands, sizeof(*order), band_cmp);
 	}
 
+	/* bands as pixel spans, overlapping ones merged (thousands stay small) */
+	if (c->nbands > 0 && (spans = malloc(c->nbands * sizeof(*spans))) != NULL) {
+		for (i = 0; i < c->nbands; i++) {
+			double a = ax_map(&ax, c->bands[i].x0), b = ax_map(&ax, c->bands[i].x1);
+
+			if (isnan(a) || isnan(b))
+				continue;
+			if (b - a < 2) {
+				a -= 1;
+				b = a + 2;
+			}
+			spans[nspans].a = a;
+			spans[nspans].b = b;
+			nspans++;
+		}
+		qsort(spans, nspans, sizeof(*spans), span_cmp);
+		for (i = k = 0; i < nspans; i++) {
+			if (k > 0 && spans[i].a <= spans[k - 1].b + 0.5) {
+				if (spans[i].b > spans[k - 1].b)
+					spans[k - 1].b = spans[i].b;
+			} else {
+				spans[k++] = spans[i];
+			}
+		}
+		nspans = k;
+	}
+
 	for (p = 0; p < c->npanels; p++) {
 		const struct pl_panel *pn = &c->panel[p];
 		double ytop = top + p * (c->ph + gap), ybot = ytop + c->ph;
@@ -561,18 +603,9 @@ pl_chart_svg(const struct pl_chart *c, FILE *f, struct fs_err *err)
 		ay.p0 = ybot;
 		ay.p1 = ytop;
 
-		for (i = 0; i < c->nbands; i++) {
-			double bx0 = ax_map(&ax, c->bands[i].x0), bx1 = ax_map(&ax, c->bands[i].x1);
-
-			if (isnan(bx0) || isnan(bx1))
-				continue;
-			if (bx1 - bx0 < 2) {
-				bx0 -= 1;
-				bx1 = bx0 + 2;
-			}
+		for (i = 0; i < nspans; i++)
 			fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' class='band'/>\n",
-			    bx0, ytop, bx1 - bx0, (double)c->ph);
-		}
+			    spans[i].a, ytop, spans[i].b - spans[i].a, (double)c->ph);
 		draw_ticks(f, &ay, 1, x0, x1, 1);
 		draw_ticks(f, &ax, 0, ytop, ybot, p == c->npanels - 1);
 		fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%d' fill='none' stroke='#888'/>\n",
@@ -647,6 +680,7 @@ pl_chart_svg(const struct pl_chart *c, FILE *f, struct fs_err *err)
 	xml_text(f, c->xlabel);
 	fputs("</text>\n</svg>\n", f);
 	free(order);
+	free(spans);
 	if (fflush(f) != 0 || ferror(f))
 		return fs_err_set(err, errno ? errno : EIO, "plot: write error: %s", strerror(errno));
 	return 0;

@@ -76,6 +76,7 @@ st_batch_clear(struct st_batch *b)
 	b->text_n = 0;
 	b->has_source = 0;
 	b->replace_derived = 0;
+	b->has_expect = 0;
 	b->oom = 0;
 }
 
@@ -104,6 +105,14 @@ st_batch_set_source(struct st_batch *b, const struct st_source *src)
 {
 	b->src = *src;
 	b->has_source = 1;
+}
+
+/* Asks the commit to check the stored offset of the source first. */
+void
+st_batch_expect_offset(struct st_batch *b, uint64_t off)
+{
+	b->has_expect = 1;
+	b->expect_off = off;
 }
 
 /* Asks the commit to delete the source's derived rows first. */

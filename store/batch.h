@@ -42,6 +42,8 @@ struct st_batch {
 	struct st_source src;
 	int has_source;
 	int replace_derived;
+	int has_expect;			/* check the stored done_off first */
+	uint64_t expect_off;
 	int oom;			/* an adder failed to allocate */
 
 	ST_ARR(struct st_bthread) threads;

@@ -138,6 +138,7 @@ struct run {
 	struct ig_ingest *ig;
 	struct st_source src;
 	uint64_t resume_off;		/* lines before this are already stored */
+	uint64_t committed_off;		/* done_off as of the last batch handed over */
 	struct st_batch *cur;
 	int curi;
 	uint64_t batch_lines;
@@ -238,6 +239,8 @@ run_flush(struct run *r)
 {
 	if (r->failed)
 		return -1;
+	st_batch_expect_offset(r->cur, r->committed_off);
+	r->committed_off = r->src.done_off;
 	st_batch_set_source(r->cur, &r->src);
 	if (writer_submit(&r->ig->w, r->cur, &r->err) != 0) {
 		r->failed = 1;
@@ -808,6 +811,7 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 		goto out;
 	}
 	r->resume_off = r->src.done_off;
+	r->committed_off = r->src.done_off;
 	stored_end = r->src.done_off;
 	r->src.state = ST_SRC_PARTIAL;
 	st_batch_replace_derived(r->cur);

@@ -116,7 +116,7 @@ enum {
 	S_SRC_UPDATE, S_THREAD, S_BMAP, S_RPC, S_WRITE, S_STATE, S_FORCED,
 	S_UNPARSED, S_LINE, S_EPISODE, S_SERIES, S_BSTAT, S_TSTAT,
 	S_DEL_EP, S_DEL_SERIES, S_DEL_BSTAT, S_DEL_TSTAT,
-	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_BEGIN, S_COMMIT, S_ROLLBACK, S_SRC_OFF,
 	S_COUNT
 };
 
@@ -164,6 +164,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	[S_SRC_OFF] = "SELECT done_off FROM sources WHERE id=?",
 };
 
 struct st_store {
@@ -219,17 +220,23 @@ query_int(struct st_store *st, const char *sql, int64_t *out, struct fs_err *err
 	return 0;
 }
 
-/* Checks the database is ours, creating or migrating the schema when allowed. */
+/* Reads application_id, user_version and the number of schema objects. */
 static int
-schema_check(struct st_store *st, int flags, struct fs_err *err)
+schema_read(struct st_store *st, int64_t *appid, int64_t *ver, int64_t *ntables,
+    struct fs_err *err)
 {
-	int64_t appid, ver, ntables;
-	char sql[128];
-
-	if (query_int(st, "PRAGMA application_id", &appid, err) != 0 ||
-	    query_int(st, "PRAGMA user_version", &ver, err) != 0 ||
-	    query_int(st, "SELECT count(*) FROM sqlite_master", &ntables, err) != 0)
+	if (query_int(st, "PRAGMA application_id", appid, err) != 0 ||
+	    query_int(st, "PRAGMA user_version", ver, err) != 0 ||
+	    query_int(st, "SELECT count(*) FROM sqlite_master", ntables, err) != 0)
 		return -1;
+	return 0;
+}
+
+/* Checks what schema_read found; 1 = ours and current, 0 = needs creating/migrating. */
+static int
+schema_verdict(struct st_store *st, int flags, int64_t appid, int64_t ver, int64_t ntables,
+    struct fs_err *err)
+{
 	if (appid != ST_APP_ID) {
 		if (appid != 0 || ver != 0 || ntables != 0)
 			return fs_err_set(err, -1, "%s: not a flushscope database "
@@ -243,19 +250,42 @@ schema_check(struct st_store *st, int flags, struct fs_err *err)
 		    "flushscope understands (%d); upgrade flushscope", st->path, ver,
 		    ST_SCHEMA_VERSION);
 	if (ver == ST_SCHEMA_VERSION)
-		return 0;
+		return 1;
 	if (st->readonly)
 		return fs_err_set(err, -1, "%s: schema version %" PRId64 " needs migrating to %d; "
 		    "open it once for writing (flushscope ingest)", st->path, ver,
 		    ST_SCHEMA_VERSION);
+	return 0;
+}
+
+/*
+ * Checks the database is ours, creating or migrating the schema when
+ * allowed.  The decision is taken again inside an exclusive transaction,
+ * so two processes opening a new database at once create it once.
+ */
+static int
+schema_check(struct st_store *st, int flags, struct fs_err *err)
+{
+	int64_t appid, ver, ntables;
+	char sql[128];
+	int v;
+
+	if (schema_read(st, &appid, &ver, &ntables, err) != 0 ||
+	    (v = schema_verdict(st, flags, appid, ver, ntables, err)) < 0)
+		return -1;
+	if (v == 1)
+		return 0;
 	if (exec(st, "BEGIN EXCLUSIVE", err, "migrating the schema") != 0)
 		return -1;
-	for (; ver < ST_SCHEMA_VERSION; ver++)
+	if (schema_read(st, &appid, &ver, &ntables, err) != 0 ||
+	    (v = schema_verdict(st, flags, appid, ver, ntables, err)) < 0)
+		goto fail;
+	for (; v == 0 && ver < ST_SCHEMA_VERSION; ver++)
 		if (exec(st, migrations[ver], err, "migrating the schema") != 0)
 			goto fail;
 	snprintf(sql, sizeof(sql), "PRAGMA application_id=%d; PRAGMA user_version=%d",
 	    ST_APP_ID, ST_SCHEMA_VERSION);
-	if (exec(st, sql, err, "migrating the schema") != 0 ||
+	if ((v == 0 && exec(st, sql, err, "migrating the schema") != 0) ||
 	    exec(st, "COMMIT", err, "migrating the schema") != 0)
 		goto fail;
 	return 0;
@@ -769,6 +799,22 @@ st_commit(struct st_store *st, struct st_batch *b, struct fs_err *err)
 		return fs_err_set(err, ENOMEM, "%s: out of memory building a batch", st->path);
 	if (step_reset(st->stmt[S_BEGIN]) != 0)
 		return db_err(st, err, "starting a transaction");
+	if (b->has_expect && b->has_source) {
+		sqlite3_stmt *s = st->stmt[S_SRC_OFF];
+		int64_t cur = -1;
+
+		sqlite3_bind_int64(s, 1, b->src.id);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			cur = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		if (cur != (int64_t)b->expect_off) {
+			step_reset(st->stmt[S_ROLLBACK]);
+			return fs_err_set(err, EBUSY, "%s: source %lld (%s) was changed by another"
+			    " process (stored up to byte %lld, expected %llu); run again",
+			    st->path, (long long)b->src.id, b->src.path, (long long)cur,
+			    (unsigned long long)b->expect_off);
+		}
+	}
 	if (batch_write(st, b) != 0) {
 		db_err(st, err, "writing rows");
 		step_reset(st->stmt[S_ROLLBACK]);

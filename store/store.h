@@ -243,6 +243,13 @@ size_t st_batch_bytes(const struct st_batch *b);
  */
 void st_batch_set_source(struct st_batch *b, const struct st_source *src);
 
+/*
+ * Makes the commit fail (nothing written) unless the source's stored
+ * done_off is still off: two processes ingesting the same source at once
+ * cannot both store the same lines.
+ */
+void st_batch_expect_offset(struct st_batch *b, uint64_t off);
+
 /* Delete the source's derived rows (episodes, series, thread and bmap stats) first. */
 void st_batch_replace_derived(struct st_batch *b);
 

@@ -657,6 +657,22 @@ trace_episode(void *arg, const struct st_episode_row *e)
 	return 0;
 }
 
+/* A state row leads to a line where the bmap left the flush queue. */
+static int
+trace_state(void *arg, const struct st_state *r)
+{
+	struct trace_ctx *c = arg;
+	const char *line = c->file + r->src_off;
+	char *t = strndup(line, strcspn(line, "\n"));
+
+	c->rows++;
+	if (r->kind != PS_EV_CLEAN || (strstr(t, "added to bmapTimeoutQ") == NULL &&
+	    strstr(t, "unset DIRTY") == NULL && strstr(t, "is clean") == NULL))
+		c->bad++;
+	free(t);
+	return 0;
+}
+
 /* Every row leads back to its line through (source, byte offset). */
 START_TEST(traceable)
 {
@@ -683,6 +699,9 @@ START_TEST(traceable)
 	c.rows = 0;
 	ck_assert_int_eq(st_query_episodes(st, &f, trace_episode, &c, &err), 0);
 	ck_assert_int_gt(c.rows, 10);
+	c.rows = 0;
+	ck_assert_int_eq(st_query_states(st, &f, trace_state, &c, &err), 0);
+	ck_assert_int_gt(c.rows, 100);
 	ck_assert_int_eq(c.bad, 0);
 	st_close(st);
 	free(file);

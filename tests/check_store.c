@@ -197,6 +197,15 @@ series_cb(void *arg, const struct st_series *r)
 	return 0;
 }
 
+/* Counts write rows. */
+static int
+write_cb(void *arg, const struct st_write *r)
+{
+	(void)r;
+	((struct collect *)arg)->n++;
+	return 0;
+}
+
 /* Stops after the first row. */
 static int
 stop_cb(void *arg, const struct st_rpc *r)
@@ -388,6 +397,45 @@ START_TEST(dump_canonical)
 }
 END_TEST
 
+/* A batch expecting a stale offset is refused and writes nothing. */
+START_TEST(expect_offset)
+{
+	struct st_source src, got;
+	struct fs_err err;
+	struct st_store *st = open_with_source(&src);
+	struct st_batch *b = st_batch_new();
+	struct st_write w;
+	struct st_filter f;
+	struct collect c;
+
+	memset(&w, 0, sizeof(w));
+	w.tno = -1;
+	w.off = w.len = -1;
+	st_batch_add_write(b, &w);
+	src.done_off = 100;
+	st_batch_expect_offset(b, 0);
+	st_batch_set_source(b, &src);
+	ck_assert_msg(st_commit(st, b, &err) == 0, "%s", err.msg);
+	/* a second writer that also started from 0 */
+	src.done_off = 200;
+	st_batch_expect_offset(b, 0);
+	st_batch_set_source(b, &src);
+	ck_assert_int_eq(st_commit(st, b, &err), -1);
+	ck_assert_msg(strstr(err.msg, "another process") != NULL, "%s", err.msg);
+	ck_assert_int_eq(st_source_find_path(st, src.path, &got, &err), 1);
+	ck_assert_uint_eq(got.done_off, 100);
+	st_filter_init(&f);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(st_query_writes(st, &f, write_cb, &c, &err), 0);
+	ck_assert_int_eq(c.n, 1);
+	/* the right expectation goes through */
+	st_batch_expect_offset(b, 100);
+	ck_assert_int_eq(st_commit(st, b, &err), 0);
+	st_batch_free(b);
+	st_close(st);
+}
+END_TEST
+
 /* Builds the store suite. */
 Suite *
 store_suite(void)
@@ -401,6 +449,7 @@ store_suite(void)
 	tcase_add_test(tc, readonly_file);
 	tcase_add_test(tc, batch_commit_and_query);
 	tcase_add_test(tc, dump_canonical);
+	tcase_add_test(tc, expect_offset);
 	suite_add_tcase(s, tc);
 	return s;
 }
