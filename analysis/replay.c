@@ -330,6 +330,14 @@ run_once(const struct wl_workload *w, const struct fl_config *c, double speed,
 	return rc;
 }
 
+/* What the observer and the service model saw in one run. */
+struct runobs {
+	uint64_t rec, samp, dflt, visible, idle;
+	int64_t period;
+	uint64_t *lat;
+	size_t nlat;
+};
+
 /* Runs one policy on a workload. */
 int
 rp_run(const struct wl_workload *w, const char *policy, const struct rp_options *opt,
@@ -340,6 +348,7 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 	struct obs o;
 	uint64_t *ready = NULL, *cpu = NULL, *proc = NULL;
 	struct fl_stats *sts = NULL;
+	struct runobs *ro = NULL;
 	size_t i, nw = 0;
 	int k, nrep, rc = -1, med;
 	double speed = opt->speed > 0 ? opt->speed : 1.0;
@@ -373,7 +382,8 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 	cpu = calloc((size_t)nrep, sizeof(*cpu));
 	proc = calloc((size_t)nrep, sizeof(*proc));
 	sts = calloc((size_t)nrep, sizeof(*sts));
-	if (!ready || !cpu || !proc || !sts) {
+	ro = calloc((size_t)nrep, sizeof(*ro));
+	if (!ready || !cpu || !proc || !sts || !ro) {
 		fs_err_set(err, ENOMEM, "replay: out of memory");
 		goto out;
 	}
@@ -388,7 +398,7 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 			o.last_visible[i] = -1;
 		o.ready_ns = ready;
 		o.nwrites = nw;
-		o.keep = opt->keep_samples && k == 0;
+		o.keep = opt->keep_samples;
 		if (svc_init(&s, w, speed, err) < 0) {
 			svc_free(&s);
 			goto out;
@@ -399,22 +409,21 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 		c.trace = observe;
 		c.trace_arg = &o;
 		rc = run_once(w, &c, speed, &o, &sts[k], err);
-		if (k == 0) {
-			r->svc_recorded = s.nrecorded;
-			r->svc_sampled = s.nsampled;
-			r->svc_default = s.ndefault;
-			r->visible_passes = o.visible;
-			r->idle_wakeups = o.idle;
-			if (o.ngaps > 0) {
-				qsort(o.gaps, o.ngaps, sizeof(*o.gaps), u64_cmp);
-				r->pass_period_us = (int64_t)(((uint64_t *)o.gaps)[o.ngaps / 2] / 1000);
-			}
-			if (o.keep) {
-				qsort(o.lat, o.nlat, sizeof(*o.lat), u64_cmp);
-				r->lat_ns = o.lat;
-				r->nlat = o.nlat;
-				o.lat = NULL;
-			}
+		ro[k].rec = s.nrecorded;
+		ro[k].samp = s.nsampled;
+		ro[k].dflt = s.ndefault;
+		ro[k].visible = o.visible;
+		ro[k].idle = o.idle;
+		ro[k].period = -1;
+		if (o.ngaps > 0) {
+			qsort(o.gaps, o.ngaps, sizeof(*o.gaps), u64_cmp);
+			ro[k].period = (int64_t)(((uint64_t *)o.gaps)[o.ngaps / 2] / 1000);
+		}
+		if (o.keep) {
+			qsort(o.lat, o.nlat, sizeof(*o.lat), u64_cmp);
+			ro[k].lat = o.lat;
+			ro[k].nlat = o.nlat;
+			o.lat = NULL;
 		}
 		svc_free(&s);
 		free(o.gaps);
@@ -446,7 +455,17 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 				med = k;
 		free(sorted);
 	}
+	/* Everything but the CPU medians comes from that one run. */
 	r->st = sts[med];
+	r->svc_recorded = ro[med].rec;
+	r->svc_sampled = ro[med].samp;
+	r->svc_default = ro[med].dflt;
+	r->visible_passes = ro[med].visible;
+	r->idle_wakeups = ro[med].idle;
+	r->pass_period_us = ro[med].period;
+	r->lat_ns = ro[med].lat;
+	r->nlat = ro[med].nlat;
+	ro[med].lat = NULL;
 	r->flush_cpu_ns = cpu[med];
 	{
 		qsort(proc, (size_t)nrep, sizeof(*proc), u64_cmp);
@@ -456,6 +475,9 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 	cpu = NULL;
 	rc = 0;
 out:
+	for (k = 0; ro != NULL && k < nrep; k++)
+		free(ro[k].lat);
+	free(ro);
 	free(ready);
 	free(cpu);
 	free(proc);

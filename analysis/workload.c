@@ -1343,6 +1343,16 @@ wl_extract_feed(struct wl_extractor *x, const struct ps_event *ev, struct fs_err
 				return -1;
 			if (ev->msg_id == PS_MSG_A_UNSET_DIRTY)
 				return 0;	/* the RPC thread, not an examination */
+			/*
+			 * era Z: the reply thread takes B off the queue; a
+			 * `flushable?` of B still open found only writes in
+			 * flight: it was wasted.  The run ends with B leaving.
+			 */
+			if (x->bm[bi].exam_open && !x->bm[bi].exam_attr &&
+			    exam_outcome(x, bi, 1, ts, err) < 0)
+				return -1;
+			x->bm[bi].exam_open = 0;
+			return run_end(x, bi, ts, err);
 		}
 		if (x->bm[bi].exam_open || x->bm[bi].run_cnt > 0) {
 			if (exam_outcome(x, bi, 0, ts, err) < 0)

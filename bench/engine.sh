@@ -7,7 +7,8 @@
 #     of 75 x 1 MiB writes, replies in 20-40 ms), with ready->issue p99,
 #     and the ratios against legacy (target: deadline >= 95 % less CPU,
 #     p99 no worse).
-# Environment: FS_BIN (default ./flushscope), BENCH_SECONDS (default 4).
+# Environment: FS_BIN (default ./flushscope), BENCH_SECONDS (default 4),
+# BENCH_ROUNDS (default 3; the real-clock runs are interleaved, medians shown).
 set -eu
 BIN=${FS_BIN:-./flushscope}
 SECS=${BENCH_SECONDS:-4}
@@ -35,32 +36,39 @@ done
 speed slash2 1 100000 "  (1 file x 8 bmaps, 100000 writes/s)"
 
 echo
-echo "real clock: seed-like workload for ${SECS} s per policy (2 bmaps, 75 x 1 MiB every second, replies 20-40 ms)"
+ROUNDS=${BENCH_ROUNDS:-3}
+echo "real clock: seed-like workload, ${SECS} s per run, ${ROUNDS} interleaved rounds, medians"
+echo "(2 bmaps, 75 x 1 MiB writes together every second, replies 20-40 ms)"
 TMP=${TMPDIR:-/tmp}/flushscope-bench.$$
 trap 'rm -f "$TMP".*' EXIT
-for p in legacy pendq deadline slash2; do
-	"$BIN" synth --clock real --policy "$p" --era none --stats --duration "$SECS" \
-	    --files 1 --bmaps 2 --write-size 1048576 --burst 75 --burst-gap 0 --rate 75 \
-	    --rpc-latency uniform:20:40 2>"$TMP.$p" >/dev/null
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+	for p in legacy pendq deadline slash2; do
+		"$BIN" synth --clock real --policy "$p" --era none --stats --duration "$SECS" \
+		    --files 1 --bmaps 2 --write-size 1048576 --burst 75 --burst-gap 0 --rate 75 \
+		    --rpc-latency uniform:20:40 2>"$TMP.$p.$r" >/dev/null
+	done
+	r=$((r + 1))
 done
-printf '%-9s %12s %8s %8s %10s %10s %8s %12s %12s\n' policy flush_cpu_ms wakeups wasted nvcsw nivcsw "cpu/leg" "p99_ms" "p99/leg"
+# one line per policy: medians over the rounds
 for p in legacy pendq deadline slash2; do
-	awk -v p="$p" -v lf="$TMP.legacy" '
-	function get(f, k,   l, a) { while ((getline l < f) > 0) { split(l, a, " "); if (a[1] == k) { close(f); return a[2] } } close(f); return 0 }
-	BEGIN {
-		f = lf; sub(/legacy$/, p, f)
-		cpu = get(f, "flush_cpu_ns"); lcpu = get(lf, "flush_cpu_ns")
-		p99 = get(f, "ready_issue.p99"); lp99 = get(lf, "ready_issue.p99")
-		printf "%-9s %12.3f %8d %8d %10d %10d %8.4f %12.3f %12.3f\n", p, cpu / 1e6,
-		    get(f, "wakeups"), get(f, "wasted"), get(f, "flush_nvcsw"), get(f, "flush_nivcsw"),
-		    lcpu ? cpu / lcpu : 0, p99 / 1e6, lp99 ? p99 / lp99 : 0
-	}'
-done
-awk -v lf="$TMP.legacy" -v df="$TMP.deadline" '
-function get(f, k,   l, a) { while ((getline l < f) > 0) { split(l, a, " "); if (a[1] == k) { close(f); return a[2] } } close(f); return 0 }
-BEGIN {
-	lc = get(lf, "flush_cpu_ns"); dc = get(df, "flush_cpu_ns")
-	lp = get(lf, "ready_issue.p99"); dp = get(df, "ready_issue.p99")
+	for k in flush_cpu_ns ready_issue.p99 wakeups wasted flush_nvcsw flush_nivcsw; do
+		v=$(cat "$TMP.$p".* | awk -v k="$k" '$1 == k { print $2 }' | sort -n |
+		    awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+		printf '%s ' "$v"
+	done
+	echo "$p"
+done > "$TMP.med"
+awk '
+{ cpu[$7] = $1; p99[$7] = $2; wk[$7] = $3; ws[$7] = $4; nv[$7] = $5; ni[$7] = $6; ord[NR] = $7 }
+END {
+	printf "%-9s %12s %8s %8s %8s %8s %9s %10s %9s\n", "policy", "flush_cpu_ms", "wakeups", "wasted", "nvcsw", "nivcsw", "cpu/leg", "p99_ms", "p99/leg"
+	for (i = 1; i <= NR; i++) {
+		p = ord[i]
+		printf "%-9s %12.3f %8d %8d %8d %8d %9.4f %10.3f %9.3f\n", p, cpu[p] / 1e6, wk[p], ws[p], nv[p], ni[p],
+		    cpu["legacy"] ? cpu[p] / cpu["legacy"] : 0, p99[p] / 1e6, p99["legacy"] ? p99[p] / p99["legacy"] : 0
+	}
+	lc = cpu["legacy"]; dc = cpu["deadline"]; lp = p99["legacy"]; dp = p99["deadline"]
 	saved = 0
 	if (lc > 0)
 		saved = 100 * (1 - dc / lc)
@@ -76,4 +84,4 @@ BEGIN {
 		lat = "no worse"
 	printf "deadline vs legacy: %.1f %% less flush-thread CPU (target >= 95 %%): %s\n", saved, verdict
 	printf "deadline ready->issue p99 %.3f ms vs legacy %.3f ms: %s (tolerance max(0.5 ms, 5 %%))\n", dp / 1e6, lp / 1e6, lat
-}'
+}' "$TMP.med"

@@ -193,6 +193,8 @@ cmd_replay(int argc, char **argv)
 		return FS_EXIT_RUNTIME;
 	}
 
+	if (wl_count(&w, WL_WRITE) == 0 && !fs_global.quiet)
+		fs_warn("replay", "the workload has no writes: nothing to replay (see flushscope-extract(1))");
 	for (i = 0; i < npol; i++) {
 		if (!fs_global.quiet && isatty(2))
 			fprintf(stderr, "replaying %s...\r", pols[i]);

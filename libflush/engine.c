@@ -996,6 +996,8 @@ core_input(struct fl_engine *e, struct fl_input *in, uint64_t now)
 		b->nun++;
 		b->gen++;
 		q->flags |= FLB_WRITE | FLB_FLUSHRDY;
+		if (q->flags & FLB_READY_AT_ARR)
+			q->ready = now;		/* real clock: when it really arrived */
 		b->dirty = 1;
 		ev.kind = FL_TR_ARRIVE;
 		ev.off = q->off;
@@ -1896,6 +1898,8 @@ fl_engine_write(struct fl_engine *e, uint64_t at_ns, uint64_t fid, uint32_t bno,
 	in->bq.id = e->nwrites++;
 	in->bq.at = at_ns;
 	in->bq.ready = ready_ns == FL_READY_AT_ARRIVAL ? at_ns : ready_ns;
+	if (ready_ns == FL_READY_AT_ARRIVAL)
+		in->bq.flags |= FLB_READY_AT_ARR;
 	in->bq.off = off;
 	in->bq.len = len;
 	return 0;

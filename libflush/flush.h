@@ -240,7 +240,9 @@ struct fl_engine *fl_engine_new(const struct fl_config *c, struct fs_err *err);
 /*
  * Adds a write arrival: at at_ns the biorq [off, off+len) of bmap bno of
  * file fid becomes flushable; its age counts from ready_ns (the biorq's
- * timestamp; FL_READY_AT_ARRIVAL = at_ns).  off+len must fit in the bmap.
+ * timestamp; FL_READY_AT_ARRIVAL = the time it is actually injected, which
+ * on the real clock excludes the injector's own lateness from ready->issue).
+ * off+len must fit in the bmap.
  * Inputs may be added in any order before fl_engine_run; equal times keep
  * the order of the calls.
  */

@@ -16,6 +16,7 @@
 #define FLB_INFL	0x20
 #define FLB_FORCE	0x80
 #define FLB_FLUSHRDY	0x200
+#define FLB_READY_AT_ARR 0x10000	/* ready time = actual arrival (not logged) */
 
 struct fl_batch;
 
