@@ -72,7 +72,7 @@ TESTBIN   := $(O)/tests/check_all
 MAN1      := $(wildcard man/*.1)
 MAN5      := $(wildcard man/*.5)
 
-.PHONY: all check install uninstall clean bench fuzz check-valgrind
+.PHONY: all check install uninstall clean bench fuzz check-valgrind check-faults check-long
 
 all: $(BIN)
 
@@ -123,9 +123,21 @@ check: $(BIN) $(TESTBIN)
 	FS_BIN=$(abspath $(O)/flushscope) FS_TESTDATA=$(abspath testdata) \
 	FS_SHARED=$(abspath ../shared) CK_DEFAULT_TIMEOUT=120 $(TESTBIN)
 
-check-valgrind: $(BIN)
+# Long variants of the hardening suite: 500 SIGKILL-and-resume runs and a
+# lock held past the busy timeout; a 50 M-line stream for the peak RSS.
+check-faults: $(BIN) $(TESTBIN)
+	FS_BIN=$(abspath $(O)/flushscope) FS_TESTDATA=$(abspath testdata) CK_RUN_SUITE=hardening \
+	CK_RUN_CASE=faults FS_FAULT_RUNS=$(or $(FS_FAULT_RUNS),500) CK_DEFAULT_TIMEOUT=3600 $(TESTBIN)
+
+check-long: $(BIN) $(TESTBIN)
+	FS_BIN=$(abspath $(O)/flushscope) FS_TESTDATA=$(abspath testdata) CK_RUN_SUITE=hardening \
+	CK_RUN_CASE=bounds FS_RSS_LINES=$(or $(FS_RSS_LINES),50000000) CK_DEFAULT_TIMEOUT=7200 $(TESTBIN)
+
+# The build directory's binary: ./flushscope is whichever build ran last
+# (after a SANITIZE=... check it is instrumented, which valgrind cannot run).
+check-valgrind: $(O)/flushscope
 	valgrind --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
-		./$(BIN) ingest -q -d $(O)/vg.db testdata/sample.log
+		$(O)/flushscope ingest -q -d $(O)/vg.db testdata/sample.log
 	rm -f $(O)/vg.db $(O)/vg.db-wal $(O)/vg.db-shm
 
 install: $(BIN)

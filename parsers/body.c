@@ -71,8 +71,9 @@ p_dec(const char *v, size_t n, size_t *used)
 		neg = 1;
 		i = 1;
 	}
+	/* Saturates at INT64_MAX (a corrupt line can hold any digits). */
 	for (; i < n && v[i] >= '0' && v[i] <= '9'; i++)
-		x = x * 10 + (v[i] - '0');
+		x = x > (INT64_MAX - 9) / 10 ? INT64_MAX : x * 10 + (v[i] - '0');
 	if (used)
 		*used = i;
 	return neg ? -x : x;

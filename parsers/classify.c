@@ -82,8 +82,9 @@ num_at(const struct ps_str *m, size_t at)
 	}
 	if (i >= m->n || m->p[i] < '0' || m->p[i] > '9')
 		return -1;
+	/* Saturates at INT64_MAX (a corrupt line can hold any digits). */
 	for (; i < m->n && m->p[i] >= '0' && m->p[i] <= '9'; i++)
-		v = v * 10 + (m->p[i] - '0');
+		v = v > (INT64_MAX - 9) / 10 ? INT64_MAX : v * 10 + (m->p[i] - '0');
 	return neg ? -v : v;
 }
 

@@ -413,8 +413,12 @@ ps_header_compile(const char *fmt, struct fs_err *err)
 					zero = 1;
 				w++;
 			}
-			while (w < q && isdigit((unsigned char)*w))
-				width = width * 10 + (*w++ - '0');
+			/* Clamped: a huge width must not overflow the int. */
+			while (w < q && isdigit((unsigned char)*w)) {
+				if (width < 100000)
+					width = width * 10 + (*w - '0');
+				w++;
+			}
 		}
 		p = q;
 		if (c == 'D') {
@@ -550,11 +554,14 @@ ps_header_pattern(const struct ps_header *h)
 	return h->pat;
 }
 
-/* Parses n decimal digits (no sign check beyond a leading '-'). */
+/*
+ * Parses n decimal digits (no sign check beyond a leading '-').  Saturates
+ * at INT64_MAX: a corrupt line can carry any number of digits.
+ */
 static int64_t
 dec(const char *s, size_t n)
 {
-	int64_t v = 0;
+	uint64_t v = 0;
 	int neg = 0;
 	size_t i = 0;
 
@@ -562,9 +569,16 @@ dec(const char *s, size_t n)
 		neg = 1;
 		i = 1;
 	}
-	for (; i < n; i++)
-		v = v * 10 + (s[i] - '0');
-	return neg ? -v : v;
+	for (; i < n; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (v > ((uint64_t)INT64_MAX - d) / 10) {
+			v = (uint64_t)INT64_MAX;
+			break;
+		}
+		v = v * 10 + d;
+	}
+	return neg ? -(int64_t)v : (int64_t)v;
 }
 
 /* Parses hex digits. */
@@ -706,7 +720,9 @@ fill_fields(const struct ps_header *h, const struct spans *sp,
 		while (n-- > 6)
 			usec /= 10;
 	}
-	if (sec >= 0)
+	/* A timestamp too large for microseconds in int64 is left unset. */
+	if (sec >= 0 && usec >= 0 && usec <= 999999 &&
+	    sec <= (INT64_MAX - usec) / 1000000)
 		ev->ts_us = sec * 1000000 + usec;
 	if (GET(HF_THREAD))
 		ev->thread = (struct ps_str){ s, n };

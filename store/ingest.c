@@ -845,8 +845,19 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 					    len < IG_UNPARSED_TEXT ? len : IG_UNPARSED_TEXT);
 				if (res->sample_lineno == 0) {
 					size_t n = len < IG_SAMPLE_MAX - 1 ? len : IG_SAMPLE_MAX - 1;
+					size_t j;
 
-					memcpy(res->sample, line, n);
+					/*
+					 * The sample is for display: NUL and control
+					 * bytes become '?' so it is neither cut at a
+					 * NUL nor able to drive a terminal.  The
+					 * unparsed table keeps the exact bytes.
+					 */
+					for (j = 0; j < n; j++) {
+						unsigned char c = (unsigned char)line[j];
+
+						res->sample[j] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+					}
 					res->sample[n] = '\0';
 					res->sample_lineno = lineno;
 				}

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Writes the seed corpus of one fuzz target into a directory.
+set -eu
+t=$1 dir=$2
+case $t in
+header)
+	i=0
+	for f in '[%s:%06u %n:%i:%T:%F:%l] ' '[%s.%06u00 %n:%I:%T %B %F %l]' \
+	    '[%D<%Y-%m-%d %T>:%06u %n %F %l]' '[%s:%06u %n:%I:%T %B %F %l] ' '%-10n|%5L|%x%D'; do
+		i=$((i + 1)); printf '%s' "$f" > "$dir/fmt$i"
+	done
+	# a builtin-shaped format, a NUL, then a real line of that shape
+	printf '[%%s:%%06u %%n:%%i:%%T:%%F:%%l] \000[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639] x' > "$dir/fmtline1"
+	printf '[%%s.%%06u00 %%n:%%I:%%T %%B %%F %%l]\000[1547659910.15902000 msflushthr5:7f1c1affd700:bmap bflush.c bmap_flush 765]x' > "$dir/fmtline2" ;;
+parser)
+	for f in testdata/*.log testdata/bad/*.log; do
+		[ -f "$f" ] && head -c 60000 "$f" > "$dir/$(basename "$f")"
+	done ;;
+gz)
+	for f in testdata/bad/*.gz testdata/seed-excerpt.log; do
+		[ -f "$f" ] && cp "$f" "$dir/"
+	done ;;
+workload)
+	for f in testdata/*.wl testdata/*/*.wl; do
+		[ -f "$f" ] && cp "$f" "$dir/"
+	done
+	printf '# flushscope workload 1\n' > "$dir/min" ;;
+esac
+exit 0

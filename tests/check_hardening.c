@@ -1,0 +1,837 @@
+/*
+ * tests/check_hardening.c: flushscope on bad input and under faults, run
+ * through the real binary (FS_BIN).
+ *
+ *   - every file of testdata/bad/, plus a 10 MB line and a format change
+ *     mid-file generated here: exit status, counts (JSON summary and the
+ *     sources row) and the message naming file and line;
+ *   - regressions for the fuzzers' finds (overflowing numbers);
+ *   - SIGKILL at random points then resume: PRAGMA integrity_check and a
+ *     dump equal to an uninterrupted ingest (FS_FAULT_RUNS kills, 30 by
+ *     default with a fixed seed; `make check-faults` runs 500);
+ *   - file size limit (disk full), read-only database file and directory,
+ *     a database locked by another writer, a reader open during ingest;
+ *   - peak RSS of a long stream through ingest (FS_RSS_LINES lines, 1 M by
+ *     default; `make check-long` runs 50 M).
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "parsers/header.h"
+#include "parsers/parser.h"
+#include "store/store.h"
+
+Suite *hardening_suite(void);
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UNDER_SANITIZER 1	/* peak RSS then measures the sanitizer */
+#else
+#define UNDER_SANITIZER 0
+#endif
+
+/* Child set-up flags for run_opt(). */
+#define RO_NOBODY	(1 << 0)	/* drop root to nobody (so file modes bite) */
+#define RO_FSIZE	(1 << 1)	/* RLIMIT_FSIZE of 1 MB: a full disk */
+
+static char tmpdir[256];
+
+/* Creates a private temporary directory. */
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fs-check-hard-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+/* Removes it. */
+static void
+teardown(void)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "chmod -R u+w %s; rm -rf %s", tmpdir, tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* A path in the temporary directory (one static buffer per slot). */
+static const char *
+tp(int slot, const char *name)
+{
+	static char buf[8][512];
+
+	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", tmpdir, name);
+	return buf[slot];
+}
+
+/* A path in testdata/ (one static buffer per slot). */
+static const char *
+td(int slot, const char *name)
+{
+	static char buf[4][512];
+	const char *d = getenv("FS_TESTDATA");
+
+	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", d ? d : "testdata", name);
+	return buf[slot];
+}
+
+/* The flushscope binary under test. */
+static const char *
+fsbin(void)
+{
+	const char *b = getenv("FS_BIN");
+
+	return b ? b : "./flushscope";
+}
+
+/* An integer from the environment, or def. */
+static long
+env_long(const char *name, long def)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? strtol(v, NULL, 10) : def;
+}
+
+/* Reads a whole file into a malloc'd NUL-terminated string. */
+static char *
+slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long len;
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)len + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+	buf[len] = '\0';
+	fclose(f);
+	if (n != NULL)
+		*n = (size_t)len;
+	return buf;
+}
+
+/* Writes n bytes to a file (mode "w" or "a"). */
+static void
+spit(const char *path, const char *mode, const char *data, size_t n)
+{
+	FILE *f = fopen(path, mode);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fwrite(data, 1, n, f), n);
+	fclose(f);
+}
+
+/* Writes `copies` copies of testdata/sample.log to path. */
+static void
+make_log(const char *path, int copies)
+{
+	size_t n;
+	char *data = slurp(td(0, "sample.log"), &n);
+	int i;
+
+	spit(path, "w", "", 0);
+	for (i = 0; i < copies; i++)
+		spit(path, "a", data, n);
+	free(data);
+}
+
+/*
+ * Starts FS_BIN with args (NULL-terminated), stdin from in (or /dev/null),
+ * stdout/stderr into out/err of the temp dir, after the set-up in flags.
+ * Returns the pid.
+ */
+static pid_t
+start_opt(int flags, const char *in, const char *const *args)
+{
+	const char *argv[32];
+	pid_t pid;
+	int n = 0;
+
+	argv[n++] = fsbin();
+	while (*args != NULL && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	if ((pid = fork()) == 0) {
+		int fd0 = open(in ? in : "/dev/null", O_RDONLY);
+		int fd1 = open(tp(7, "out"), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		int fd2 = open(tp(7, "err"), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+
+		dup2(fd0, 0);
+		dup2(fd1, 1);
+		dup2(fd2, 2);
+		if (flags & RO_FSIZE) {
+			struct rlimit rl = { 1u << 20, 1u << 20 };
+
+			signal(SIGXFSZ, SIG_IGN);
+			setrlimit(RLIMIT_FSIZE, &rl);
+		}
+		if ((flags & RO_NOBODY) && geteuid() == 0 &&
+		    (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	return pid;
+}
+
+/* Waits for pid; returns its exit status (128+signal if killed). */
+static int
+wait_status(pid_t pid, struct rusage *ru)
+{
+	struct rusage r;
+	int st;
+
+	ck_assert_int_eq(wait4(pid, &st, 0, ru ? ru : &r), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Runs FS_BIN to completion; returns its exit status. */
+static int
+run_opt(int flags, const char *in, const char *const *args)
+{
+	return wait_status(start_opt(flags, in, args), NULL);
+}
+
+#define RUN(...) run_opt(0, NULL, (const char *const[]){ __VA_ARGS__, NULL })
+#define RUNF(fl, ...) run_opt(fl, NULL, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* The canonical dump of a database (st_dump). */
+static char *
+dump_db(const char *db)
+{
+	struct fs_err err;
+	struct st_store *st = st_open(db, ST_OPEN_READONLY, &err);
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	f = open_memstream(&buf, &n);
+	ck_assert_int_eq(st_dump(st, f, &err), 0);
+	fclose(f);
+	st_close(st);
+	return buf;
+}
+
+/* Asserts that PRAGMA integrity_check of db says "ok" (sqlite3 CLI). */
+static void
+assert_integrity(const char *db)
+{
+	char cmd[700], out[256] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA integrity_check' 2>&1", db);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	if (fgets(out, sizeof(out), p) == NULL)
+		out[0] = '\0';
+	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_msg(strcmp(out, "ok\n") == 0, "%s: integrity_check: %s", db, out);
+}
+
+/* Asserts that the captured stdout (slot "out") or stderr ("err") contains s. */
+static void
+cap_has(const char *which, const char *s)
+{
+	char *o = slurp(tp(7, which), NULL);
+
+	ck_assert_msg(strstr(o, s) != NULL, "std%s lacks '%s':\n%.2000s", which, s, o);
+	free(o);
+}
+
+/* Asserts that the captured stderr is empty. */
+static void
+err_empty(void)
+{
+	char *e = slurp(tp(7, "err"), NULL);
+
+	ck_assert_msg(e[0] == '\0', "unexpected stderr:\n%.2000s", e);
+	free(e);
+}
+
+/* Callback of st_query_sources: keeps the last source. */
+static int
+keep_source(void *arg, const struct st_source *s)
+{
+	*(struct st_source *)arg = *s;
+	return 0;
+}
+
+/* The only (or last) source row of db; 0 if there is none. */
+static int
+last_source(const char *db, struct st_source *out)
+{
+	struct fs_err err;
+	struct st_store *st = st_open(db, ST_OPEN_READONLY, &err);
+
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	memset(out, 0, sizeof(*out));
+	out->id = 0;
+	ck_assert_int_eq(st_query_sources(st, keep_source, out, &err), 0);
+	st_close(st);
+	return out->id != 0;
+}
+
+/* ---- the bad-input corpus ---- */
+
+/*
+ * One case: the input, the expected exit status, lines and unparsed lines
+ * stored, events by kind (OTHER, WRITE_READY, EXAMINE, SCHEDULE, RPC_SEND,
+ * RPC_DONE, REQUEUE, CLEAN, WAKE, PASS), the first unparsed line (0 =
+ * none), the number of header formats and the message expected on stderr
+ * ("" = stderr empty).  gen builds inputs too large or too odd to commit.
+ */
+struct bad_case {
+	const char *file;	/* in testdata/bad/, or a generated name */
+	int (*gen)(const char *path);
+	const char *opt;	/* an extra ingest option, or NULL */
+	int status;
+	int lines, unparsed;
+	int ev[PS_EV_NKINDS];
+	int sample_line;
+	int nformats;
+	const char *msg;	/* "%s" is replaced by the path */
+};
+
+static const char line_a1[] = "[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639] "
+    "bmap@0x881330 b:1 m:8259 i:80000002d907b opcnt=65 try flush (outstandingRpcCnt=75)\n";
+static const char line_a2[] = "[1282327206:161360 msbflushthr:23667:bmap:bmap_flush:754] "
+    "bmap@0x881330 b:1 m:8259 i:80000002d907b opcnt=65 restore to dirty list\n";
+static const char line_z1[] = "[1547659910.15902000 msflushthr5:7f1c1affd700:bmap bflush.c "
+    "bmap_flush 765]bmap@0x881330 bno:1 flg:0x30006:WL+ fid:0x00080000002d907b opcnt=4 : "
+    "flushable?\n";
+
+/* A 10 MB message between two good lines. */
+static int
+gen_10mb_line(const char *path)
+{
+	size_t n = 10u << 20;
+	char *big = malloc(n);
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', n);
+	spit(path, "w", line_a1, strlen(line_a1));
+	spit(path, "a", "[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639] ", 59);
+	spit(path, "a", big, n);
+	spit(path, "a", "\n", 1);
+	spit(path, "a", line_a2, strlen(line_a2));
+	free(big);
+	return 0;
+}
+
+/* 10 MB with no newline at all and no header: one unparsed line. */
+static int
+gen_10mb_garbage(const char *path)
+{
+	size_t n = 10u << 20;
+	char *big = malloc(n);
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'y', n);
+	spit(path, "w", big, n);
+	free(big);
+	return 0;
+}
+
+/* Three era-A lines, then the daemon restarted with the era-Z format. */
+static int
+gen_format_change(const char *path)
+{
+	int i;
+
+	spit(path, "w", "", 0);
+	for (i = 0; i < 3; i++)
+		spit(path, "a", line_a1, strlen(line_a1));
+	for (i = 0; i < 3; i++)
+		spit(path, "a", line_z1, strlen(line_z1));
+	return 0;
+}
+
+#define FMT_A "[%s:%06u %n:%i:%T:%F:%l] "
+
+static const struct bad_case bad_cases[] = {
+	/* file, gen, opt, status, lines, unparsed, events, sample line, formats, msg */
+	{ "empty.log", NULL, NULL, 0, 0, 0, { 0 }, 0, 0, "" },
+	{ "truncated-last-line.log", NULL, NULL, 0, 3, 0, { 1, 0, 1, 0, 0, 0, 1 }, 0, 1, "" },
+	{ "nul-bytes.log", NULL, NULL, 0, 3, 1, { 0, 0, 2 }, 2, 1, "" },
+	{ "invalid-utf8.log", NULL, NULL, 0, 2, 1, { 0, 0, 1 }, 2, 1, "" },
+	{ "crlf.log", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "" },
+	{ "mixed-formats.log", NULL, NULL, 0, 3, 0, { 0, 0, 2, 0, 0, 0, 1 }, 0, 2, "" },
+	{ "time-backwards.log", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "" },
+	{ "duplicated-lines.log", NULL, NULL, 0, 4, 0, { 0, 0, 2, 0, 0, 0, 2 }, 0, 1, "" },
+	{ "unparsed-line.log", NULL, NULL, 0, 3, 1, { 0, 0, 1, 0, 0, 0, 1 }, 2, 1, "" },
+	{ "good.log.gz", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "" },
+	{ "truncated.log.gz", NULL, NULL, 3, 0, 0, { 0 }, 0, 0,
+	    "flushscope ingest: %s:1: truncated gzip data (unexpected end of file)" },
+	{ "corrupt.log.gz", NULL, NULL, 3, 0, 0, { 0 }, 0, 0,
+	    "flushscope ingest: %s:1: corrupt gzip data (invalid bit length repeat)" },
+	{ "line-10mb.log", gen_10mb_line, NULL, 0, 3, 0, { 1, 0, 1, 0, 0, 0, 1 }, 0, 1, "" },
+	{ "garbage-10mb.log", gen_10mb_garbage, NULL, 0, 1, 1, { 0 }, 1, 0, "" },
+	{ "format-change.log", gen_format_change, NULL, 0, 6, 0, { 0, 0, 6 }, 0, 2, "" },
+	/* the same with the format forced: the era-Z half is unparsed, from line 4 */
+	{ "format-change.log", gen_format_change, "--log-format=" FMT_A, 0, 6, 3, { 0, 0, 3 },
+	    4, 1, "" },
+};
+
+/* Ingests one bad input and asserts status, counts, stored rows and message. */
+START_TEST(bad_corpus)
+{
+	const struct bad_case *c = &bad_cases[_i];
+	const char *db = tp(0, "bad.db");
+	char path[512], want[1024], evs[512];
+	const char *in;
+	struct st_source src;
+	int k, n, rc;
+
+	if (c->gen != NULL) {
+		snprintf(path, sizeof(path), "%s", tp(1, c->file));
+		c->gen(path);
+	} else
+		snprintf(path, sizeof(path), "%s/bad/%s", getenv("FS_TESTDATA") ? getenv("FS_TESTDATA") : "testdata", c->file);
+	in = path;
+	if (c->opt != NULL)
+		rc = RUN("ingest", "-d", db, "--format=json", c->opt, in);
+	else
+		rc = RUN("ingest", "-d", db, "--format=json", in);
+	ck_assert_msg(rc == c->status, "%s: exit %d, want %d", c->file, rc, c->status);
+	if (c->msg[0] == '\0')
+		err_empty();
+	else {
+		snprintf(want, sizeof(want), c->msg, in);
+		cap_has("err", want);
+	}
+	if (c->status == 0) {
+		/* the JSON summary: counts, events by kind, first unparsed line */
+		n = snprintf(evs, sizeof(evs), "{\"lines\":%d,\"unparsed\":%d,\"events\":{",
+		    c->lines, c->unparsed);
+		for (k = 0; k < PS_EV_NKINDS; k++)
+			n += snprintf(evs + n, sizeof(evs) - (size_t)n, "%s\"%s\":%d",
+			    k ? "," : "", ps_ev_kind_name((enum ps_ev_kind)k), c->ev[k]);
+		cap_has("out", evs);
+		if (c->sample_line > 0) {
+			snprintf(want, sizeof(want), "\"unparsed_sample\":{\"file\":\"%s\","
+			    "\"line\":%d,", in, c->sample_line);
+			cap_has("out", want);
+		} else
+			cap_has("out", "\"unparsed_sample\":null");
+	}
+	/* what the database holds */
+	assert_integrity(db);
+	if (last_source(db, &src)) {
+		ck_assert_int_eq(src.lines, c->lines);
+		ck_assert_int_eq(src.unparsed, c->unparsed);
+		for (k = 0; k < PS_EV_NKINDS; k++)
+			ck_assert_msg(src.events[k] == (uint64_t)c->ev[k], "%s: %s %d, want %d",
+			    c->file, ps_ev_kind_name((enum ps_ev_kind)k), (int)src.events[k],
+			    c->ev[k]);
+		for (n = 0, k = 0; src.formats[k] != '\0'; k++)
+			n += src.formats[k] == '\n';
+		n += src.formats[0] != '\0' && src.formats[strlen(src.formats) - 1] != '\n';
+		ck_assert_msg(n == c->nformats, "%s: %d formats (%s)", c->file, n, src.formats);
+		ck_assert_int_eq(src.state, c->status == 0 ? ST_SRC_COMPLETE : ST_SRC_PARTIAL);
+	} else
+		ck_assert_msg(c->status != 0, "%s: no source stored", c->file);
+	/* re-ingesting adds nothing and keeps the same status */
+	if (c->status == 0) {
+		char *a = dump_db(db), *b;
+
+		ck_assert_int_eq(c->opt ? RUN("ingest", "-q", "-d", db, c->opt, in) :
+		    RUN("ingest", "-q", "-d", db, in), 0);
+		b = dump_db(db);
+		ck_assert_str_eq(a, b);
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
+/* ---- regressions for the fuzzers' finds ---- */
+
+/* fuzz_header: a format width of 18 digits overflowed an int (UBSan). */
+START_TEST(fuzz_header_width)
+{
+	struct fs_err err;
+	struct ps_header *h = ps_header_compile("[%s:%111111111111111111%2>u", &err);
+
+	/* compiles or fails cleanly; either way no overflow (checked by UBSan) */
+	ps_header_free(h);
+	h = ps_header_compile("%099999999999999999999s %n", &err);
+	ps_header_free(h);
+}
+END_TEST
+
+/*
+ * fuzz_parser: a 23-digit seconds field overflowed int64 (UBSan); now the
+ * timestamp is left unknown, and over-long numbers in the body saturate.
+ */
+START_TEST(fuzz_parser_overflow)
+{
+	static const char line[] = "[12823272061282327206128:161331 msbflushthr:23667:bmap:"
+	    "bmap_flush:639] bmap@0x881330 b:1 m:8259 i:80000002d907b "
+	    "opcnt=99999999999999999999999 try flush (outstandingRpcCnt=99999999999999999999999)";
+	static const char near[] = "[9223372036854:775807 msbflushthr:23667:bmap:"
+	    "bmap_flush:639] bmap@0x881330 b:1 m:8259 i:80000002d907b opcnt=65 try flush "
+	    "(outstandingRpcCnt=75)";
+	struct fs_err err;
+	struct ps_parser *p = ps_parser_new(FMT_A, &err);
+	struct ps_event ev;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(ps_parser_parse(p, line, strlen(line), 0, 1, &ev), 1);
+	ck_assert(ev.ts_us == INT64_MIN);
+	ck_assert_int_eq(ev.kind, PS_EV_EXAMINE);
+	ck_assert(ev.outstanding == INT64_MAX);
+	/* the largest seconds that still fit are kept exactly */
+	ck_assert_int_eq(ps_parser_parse(p, near, strlen(near), 0, 2, &ev), 1);
+	ck_assert(ev.ts_us == INT64_C(9223372036854) * 1000000 + 775807);
+	ps_parser_free(p);
+}
+END_TEST
+
+/* ---- fault injection ---- */
+
+/* Microseconds of wall time. */
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Sleeps us microseconds. */
+static void
+sleep_us(int64_t us)
+{
+	struct timespec ts = { (time_t)(us / 1000000), (long)(us % 1000000) * 1000 };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+#define KILL_ARGS(db, log) "ingest", "-q", "-d", db, "--commit-lines", "250", \
+	"--keep-text", log
+
+/*
+ * SIGKILL at random points (fixed seed), FS_FAULT_RUNS times: after each
+ * kill the database passes integrity_check; every few kills the ingest is
+ * resumed to the end and the dump must equal the uninterrupted one.
+ */
+START_TEST(kill_random)
+{
+	const char *log = tp(1, "k.log"), *ref = tp(2, "ref.db"), *db = tp(0, "k.db");
+	long runs = env_long("FS_FAULT_RUNS", 30), i;
+	int64_t t0, span;
+	unsigned seed = 20261123;
+	char *want, *got;
+	int landed = 0, resumes = 0, since = 0;
+
+	make_log(log, 2);		/* 5 000 lines */
+	t0 = now_us();
+	ck_assert_int_eq(RUN(KILL_ARGS(ref, log)), 0);
+	span = now_us() - t0;		/* chooses kill points; never asserted */
+	want = dump_db(ref);
+	for (i = 0; i < runs; i++) {
+		pid_t pid = start_opt(0, NULL, (const char *const[]){ KILL_ARGS(db, log), NULL });
+		int rc;
+
+		sleep_us((int64_t)(rand_r(&seed) % (unsigned)(span * 3 / 4 + 1)));
+		kill(pid, SIGKILL);
+		rc = wait_status(pid, NULL);
+		ck_assert_msg(rc == 0 || rc == 128 + SIGKILL, "run %ld: status %d", i, rc);
+		landed += rc != 0;
+		/* aim the next kill inside the ingest: shorter after a miss */
+		span = rc == 0 ? span * 2 / 3 : span * 21 / 20;
+		if (access(db, F_OK) == 0)
+			assert_integrity(db);
+		/* resume to the end every 3rd kill (and after the last) */
+		if (++since == 3 || i == runs - 1) {
+			ck_assert_int_eq(RUN(KILL_ARGS(db, log)), 0);
+			got = dump_db(db);
+			ck_assert_msg(strcmp(got, want) == 0, "run %ld: resumed database differs", i);
+			free(got);
+			resumes++;
+			since = 0;
+			unlink(db);
+			unlink(tp(3, "k.db-wal"));
+			unlink(tp(3, "k.db-shm"));
+		}
+	}
+	ck_assert_msg(landed * 3 >= runs, "only %d of %ld kills landed", landed, runs);
+	fprintf(stderr, "hardening: %ld kill runs (%d killed mid-ingest), %d resumes, "
+	    "0 differences\n", runs, landed, resumes);
+	free(want);
+}
+END_TEST
+
+/*
+ * A full disk (RLIMIT_FSIZE 1 MB) on a database already holding a file:
+ * exit 3 naming the database, integrity ok, then without the limit the
+ * ingest resumes to exactly the rows of an ingest that never failed.
+ */
+START_TEST(disk_full_resume)
+{
+	const char *log = tp(1, "f.log"), *db = tp(0, "f.db"), *ref = tp(2, "fref.db");
+	char *want, *got;
+	int rc;
+
+	make_log(log, 8);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, td(0, "seed-excerpt.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, "--keep-text", log), 0);
+	want = dump_db(ref);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td(0, "seed-excerpt.log")), 0);
+	rc = RUNF(RO_FSIZE, "ingest", "-q", "-d", db, "--keep-text", log);
+	ck_assert_int_eq(rc, 3);
+	cap_has("err", "flushscope ingest: ");
+	cap_has("err", db);
+	assert_integrity(db);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, "--keep-text", log), 0);
+	got = dump_db(db);
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+}
+END_TEST
+
+/*
+ * A database the user cannot write (_i = 0: the file is read-only;
+ * 1: its directory is, so the WAL cannot be created): exit 3 with a
+ * message naming the database, nothing changed.
+ */
+START_TEST(read_only_db)
+{
+	char dir[300], db[400], cmd[2000];
+	char *before, *after;
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/ro", tmpdir);
+	snprintf(db, sizeof(db), "%s/r.db", dir);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td(0, "seed-excerpt.log")), 0);
+	/* no -wal/-shm left behind, and the files are nobody's to write */
+	before = dump_db(db);
+	if (_i == 0)
+		snprintf(cmd, sizeof(cmd), "chmod 0444 %s", db);
+	else	/* the reader's empty -wal/-shm go: SQLite must create them */
+		snprintf(cmd, sizeof(cmd), "rm -f %s-wal %s-shm; chmod 0666 %s; chmod 0555 %s",
+		    db, db, db, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	rc = RUNF(RO_NOBODY, "ingest", "-q", "-d", db, td(0, "sample.log"));
+	ck_assert_msg(rc == 3, "status %d", rc);
+	cap_has("err", "flushscope ingest: ");
+	cap_has("err", db);
+	snprintf(cmd, sizeof(cmd), "chmod 0755 %s; chmod 0644 %s", dir, db);
+	ck_assert_int_eq(system(cmd), 0);
+	after = dump_db(db);
+	ck_assert_str_eq(after, before);
+	free(before);
+	free(after);
+}
+END_TEST
+
+/*
+ * Starts `sqlite3 db SQL1 '.shell touch MARK; sleep SECS' SQL2` (a second
+ * process holding a lock or a snapshot) and waits until it holds it.
+ */
+static pid_t
+start_holder(const char *db, const char *sql1, int secs, const char *sql2)
+{
+	char shell[700];
+	const char *mark = tp(5, "held");
+	pid_t pid;
+	int i;
+
+	unlink(mark);
+	snprintf(shell, sizeof(shell), ".shell touch %s; sleep %d", mark, secs);
+	if ((pid = fork()) == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		execlp("sqlite3", "sqlite3", db, sql1, shell, sql2, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	for (i = 0; i < 3000 && access(mark, F_OK) != 0; i++)
+		sleep_us(10000);
+	ck_assert_msg(access(mark, F_OK) == 0, "sqlite3 never took its lock");
+	return pid;
+}
+
+/*
+ * Another writer holds the database (BEGIN IMMEDIATE) for 2 s: ingest
+ * waits (busy timeout) and then succeeds.  With FS_FAULT_RUNS > 30 (make
+ * check-faults) the lock is also held past the busy timeout: exit 3 and a
+ * message naming the database, nothing lost.
+ */
+START_TEST(locked_db)
+{
+	const char *db = tp(0, "l.db");
+	char *before, *after;
+	pid_t h;
+	int rc;
+
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td(0, "seed-excerpt.log")), 0);
+	h = start_holder(db, "BEGIN IMMEDIATE; INSERT INTO sources(path) VALUES('x'); "
+	    "DELETE FROM sources WHERE path = 'x';", 2, "COMMIT;");
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td(0, "sample.log")), 0);
+	ck_assert_int_eq(wait_status(h, NULL), 0);
+	assert_integrity(db);
+	if (env_long("FS_FAULT_RUNS", 30) <= 30)
+		return;
+	before = dump_db(db);
+	gen_format_change(tp(1, "new.log"));	/* content the database lacks */
+	h = start_holder(db, "BEGIN IMMEDIATE; INSERT INTO sources(path) VALUES('x'); "
+	    "DELETE FROM sources WHERE path = 'x';", 15, "COMMIT;");
+	rc = RUN("ingest", "-q", "-d", db, tp(1, "new.log"));
+	ck_assert_int_eq(rc, 3);
+	cap_has("err", db);
+	cap_has("err", "database is locked");
+	ck_assert_int_eq(wait_status(h, NULL), 0);
+	after = dump_db(db);
+	ck_assert_str_eq(after, before);
+	free(before);
+	free(after);
+}
+END_TEST
+
+/*
+ * A reader (sqlite3 holding a read transaction, as top --db or a user
+ * would) open during a whole ingest: the ingest succeeds and stores what
+ * an ingest without the reader stores.
+ */
+START_TEST(reader_during_ingest)
+{
+	const char *db = tp(0, "rd.db"), *ref = tp(2, "rdref.db"), *log = tp(1, "rd.log");
+	char *want, *got;
+	pid_t h;
+
+	make_log(log, 4);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, td(0, "seed-excerpt.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, "--commit-lines", "500", log), 0);
+	want = dump_db(ref);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td(0, "seed-excerpt.log")), 0);
+	h = start_holder(db, "BEGIN; SELECT count(*) FROM sources;", 2, "COMMIT;");
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, "--commit-lines", "500", log), 0);
+	ck_assert_int_eq(wait_status(h, NULL), 0);
+	assert_integrity(db);
+	got = dump_db(db);
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+}
+END_TEST
+
+/* ---- resource bounds ---- */
+
+/*
+ * Streams FS_RSS_LINES lines (copies of sample.log) through `ingest -`
+ * from a pipe and reads the child's peak RSS (wait4): it must stay below
+ * 64 MB whatever the length.  Skipped under sanitizers (their shadow
+ * memory is what would be measured).
+ */
+START_TEST(rss_bound)
+{
+	long want = env_long("FS_RSS_LINES", 1000000), copies, i;
+	const char *db = tp(0, "rss.db");
+	int pfd[2];
+	pid_t wr, pid;
+	struct rusage ru;
+	char needle[64];
+	size_t n;
+	char *data;
+
+	if (UNDER_SANITIZER)
+		return;
+	data = slurp(td(0, "sample.log"), &n);
+	copies = (want + 2499) / 2500;
+	ck_assert_int_eq(pipe(pfd), 0);
+	if ((wr = fork()) == 0) {
+		close(pfd[0]);
+		for (i = 0; i < copies; i++) {
+			size_t done = 0;
+
+			while (done < n) {
+				ssize_t w = write(pfd[1], data + done, n - done);
+
+				if (w <= 0)
+					_exit(1);
+				done += (size_t)w;
+			}
+		}
+		_exit(0);
+	}
+	ck_assert_int_gt(wr, 0);
+	close(pfd[1]);
+	if ((pid = fork()) == 0) {
+		int fd1 = open(tp(7, "out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fd2 = open(tp(7, "err"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(pfd[0], 0);
+		dup2(fd1, 1);
+		dup2(fd2, 2);
+		execl(fsbin(), fsbin(), "ingest", "-q", "-d", db, "--format=json", "-",
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[0]);
+	free(data);
+	ck_assert_int_eq(wait_status(pid, &ru), 0);
+	ck_assert_int_eq(wait_status(wr, NULL), 0);
+	snprintf(needle, sizeof(needle), "{\"lines\":%ld,", copies * 2500);
+	cap_has("out", needle);
+	fprintf(stderr, "hardening: ingest of %ld lines from a pipe: peak RSS %ld MB\n",
+	    copies * 2500, ru.ru_maxrss / 1024);
+	ck_assert_msg(ru.ru_maxrss < 64 * 1024, "peak RSS %ld kB for %ld lines",
+	    ru.ru_maxrss, copies * 2500);
+}
+END_TEST
+
+/* Builds the hardening suite. */
+Suite *
+hardening_suite(void)
+{
+	Suite *s = suite_create("hardening");
+	TCase *tc = tcase_create("bad-input");
+	TCase *tf = tcase_create("faults");
+	TCase *tr = tcase_create("bounds");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, bad_corpus, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_test(tc, fuzz_header_width);
+	tcase_add_test(tc, fuzz_parser_overflow);
+	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(tf, setup, teardown);
+	tcase_set_timeout(tf, 3600);
+	tcase_add_test(tf, kill_random);
+	tcase_add_test(tf, disk_full_resume);
+	tcase_add_loop_test(tf, read_only_db, 0, 2);
+	tcase_add_test(tf, locked_db);
+	tcase_add_test(tf, reader_during_ingest);
+	suite_add_tcase(s, tf);
+
+	tcase_add_checked_fixture(tr, setup, teardown);
+	tcase_set_timeout(tr, 3600);
+	tcase_add_test(tr, rss_bound);
+	suite_add_tcase(s, tr);
+	return s;
+}
