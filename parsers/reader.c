@@ -146,6 +146,8 @@ fill(struct ps_reader *r, struct fs_err *err)
 			return fs_err_set(err, ENOMEM, "%s:%llu: line too long "
 			    "(out of memory at %zu bytes)", r->path,
 			    (unsigned long long)err_line(r), r->cap);
+		/* Bytes past the data stay initialised (PCRE2's JIT reads ahead). */
+		memset(nb + r->cap, 0, ncap - r->cap);
 		r->buf = nb;
 		r->cap = ncap;
 	}
@@ -224,7 +226,7 @@ ps_reader_open(const char *path, uint64_t start_off, struct fs_err *err)
 
 	r = calloc(1, sizeof(*r));
 	if (r == NULL || (r->path = strdup(path)) == NULL ||
-	    (r->buf = malloc(RD_BUFSZ)) == NULL) {
+	    (r->buf = calloc(1, RD_BUFSZ)) == NULL) {
 		fs_err_set(err, ENOMEM, "%s: out of memory", path);
 		if (r)
 			free(r->path);

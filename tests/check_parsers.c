@@ -496,7 +496,13 @@ START_TEST(test_fast_equals_pcre)
 	static const char repl[] = { ' ', ':', '0', 'a', ']', '\t', '\0', '\xff', '.' };
 	struct fs_err err;
 	struct ps_header *h = ps_header_compile(ps_header_builtin(_i), &err);
-	char buf[4096];
+	/*
+	 * The PCRE2 JIT reads aligned blocks around the subject; keep them
+	 * initialised so valgrind stays quiet (a known false positive).
+	 */
+	static char area[4096 + 128];
+	char *buf = area + 64;
+	const size_t bufsz = 4096;
 	int t, matched = 0;
 
 	ck_assert_ptr_nonnull(h);
@@ -505,7 +511,7 @@ START_TEST(test_fast_equals_pcre)
 	for (t = 0; t < ntl; t++) {
 		size_t len = strlen(tl[t].line), k, r;
 
-		if (len >= sizeof(buf))
+		if (len >= bufsz)
 			continue;
 		matched += fast_vs_pcre(h, tl[t].line, len);
 		for (k = 0; k <= len && k < 160; k++) {
