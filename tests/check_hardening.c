@@ -163,7 +163,9 @@ start_opt(int flags, const char *in, const char *const *args)
 	pid_t pid;
 	int n = 0;
 
-	argv[n++] = fsbin();
+	/* nobody may not reach the build tree (a clone under a 0700 directory):
+	 * run the copy the test put in the temporary directory */
+	argv[n++] = (flags & RO_NOBODY) ? tp(6, "fs") : fsbin();
 	while (*args != NULL && n < 31)
 		argv[n++] = *args++;
 	argv[n] = NULL;
@@ -618,7 +620,7 @@ END_TEST
  */
 START_TEST(read_only_db)
 {
-	char dir[300], db[400], cmd[2000];
+	char dir[300], db[400], cmd[4096];
 	char *before, *after;
 	int rc;
 
@@ -635,7 +637,12 @@ START_TEST(read_only_db)
 		snprintf(cmd, sizeof(cmd), "rm -f %s-wal %s-shm; chmod 0666 %s; chmod 0555 %s",
 		    db, db, db, dir);
 	ck_assert_int_eq(system(cmd), 0);
-	rc = RUNF(RO_NOBODY, "ingest", "-q", "-d", db, td(0, "sample.log"));
+	/* the binary and the input, where nobody can read them */
+	snprintf(cmd, sizeof(cmd), "cp %s %s && chmod 0755 %s && cp %s %s && chmod 0644 %s",
+	    fsbin(), tp(6, "fs"), tp(6, "fs"), td(0, "sample.log"), tp(5, "in.log"),
+	    tp(5, "in.log"));
+	ck_assert_int_eq(system(cmd), 0);
+	rc = RUNF(RO_NOBODY, "ingest", "-q", "-d", db, tp(5, "in.log"));
 	ck_assert_msg(rc == 3, "status %d", rc);
 	cap_has("err", "flushscope ingest: ");
 	cap_has("err", db);
