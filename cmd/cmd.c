@@ -1,6 +1,8 @@
 #include "cmd/cmd.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct fs_global fs_global;
@@ -16,6 +18,35 @@ fs_format_parse(const char *s)
 	if (strcmp(s, "json") == 0)
 		return FS_FMT_JSON;
 	return -1;
+}
+
+/* Parses a --format value, complaining in the command's name. */
+int
+fs_opt_format(const char *cmd, const char *arg)
+{
+	int f = fs_format_parse(arg);
+
+	if (f < 0)
+		fs_warn(cmd, "--format must be table, csv or json, not '%s'", arg);
+	return f;
+}
+
+/* Parses an integer option within [min, max]. */
+int
+fs_opt_long(const char *cmd, const char *opt, const char *arg, long min,
+    long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
+		fs_warn(cmd, "%s must be %ld..%ld, not '%s'", opt, min, max, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 /* Prints a message prefixed with the command name to stderr. */

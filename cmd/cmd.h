@@ -18,6 +18,15 @@ enum fs_format { FS_FMT_TABLE = 0, FS_FMT_CSV, FS_FMT_JSON };
 /* Parses "table", "csv" or "json"; returns -1 if unknown. */
 int fs_format_parse(const char *s);
 
+/* Parses a --format value; prints the usage message for cmd and returns -1
+ * if it is not table, csv or json. */
+int fs_opt_format(const char *cmd, const char *arg);
+
+/* Parses an integer option in [min, max]; prints a message naming the
+ * option and returns -1 if it is not one. */
+int fs_opt_long(const char *cmd, const char *opt, const char *arg, long min,
+    long max, long *out);
+
 /* Global options, set by flushscope.c before the command runs. */
 struct fs_global {
 	int quiet;		/* -q: no progress, no summary on stderr */

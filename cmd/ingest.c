@@ -246,10 +246,8 @@ cmd_ingest(int argc, char **argv)
 			quiet = 1;
 			break;
 		case 'f':
-			if ((fmt = fs_format_parse(optarg)) < 0) {
-				fs_warn("ingest", "unknown --format '%s' (table, csv or json)", optarg);
+			if ((fmt = fs_opt_format("ingest", optarg)) < 0)
 				return FS_EXIT_USAGE;
-			}
 			break;
 		case 'c': {
 			char *end;

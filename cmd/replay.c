@@ -87,6 +87,7 @@ cmd_replay(int argc, char **argv)
 	struct fs_err err;
 	int c, fmt = FS_FMT_TABLE, npol, i, nsrc, rc = FS_EXIT_OK, repeat_set = 0;
 	char *end;
+	long lv;
 
 	rp_options_default(&o);
 	optind = 1;
@@ -119,18 +120,14 @@ cmd_replay(int argc, char **argv)
 			}
 			break;
 		case 'r':
-			o.repeat = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || o.repeat < 1 || o.repeat > 1000) {
-				fs_warn("replay", "--repeat must be 1..1000, not '%s'", optarg);
+			if (fs_opt_long("replay", "--repeat", optarg, 1, 1000, &lv) < 0)
 				return FS_EXIT_USAGE;
-			}
+			o.repeat = (int)lv;
 			repeat_set = 1;
 			break;
 		case 'f':
-			if ((fmt = fs_format_parse(optarg)) < 0) {
-				fs_warn("replay", "--format must be table, csv or json, not '%s'", optarg);
+			if ((fmt = fs_opt_format("replay", optarg)) < 0)
 				return FS_EXIT_USAGE;
-			}
 			break;
 		case 'P':
 			plot = optarg;

@@ -433,10 +433,8 @@ cmd_spins(int argc, char **argv)
 			}
 			break;
 		case O_FORMAT:
-			if ((fmt = fs_format_parse(optarg)) < 0) {
-				fs_warn(CMDNAME, "--format: '%s' (table, csv or json)", optarg);
+			if ((fmt = fs_opt_format(CMDNAME, optarg)) < 0)
 				return FS_EXIT_USAGE;
-			}
 			break;
 		case O_PLOT:
 			plot = optarg;

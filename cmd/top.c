@@ -1093,10 +1093,8 @@ cmd_top(int argc, char **argv)
 			}
 			break;
 		case 'f':
-			if ((rc = fs_format_parse(optarg)) < 0) {
-				fs_warn("top", "unknown format '%s' (table, csv, json)", optarg);
+			if ((rc = fs_opt_format("top", optarg)) < 0)
 				return FS_EXIT_USAGE;
-			}
 			t.format = (enum fs_format)rc;
 			break;
 		case 'w':

@@ -162,7 +162,7 @@ cmd_verify(int argc, char **argv)
 	struct fs_err err;
 	int c, fmt = FS_FMT_TABLE, i, k, nt, failed = 0, repeat_set = 0;
 	char *end;
-
+	long lv;
 	rp_thresholds_default(&th);
 	rp_options_default(&o);
 	wl_extract_opts_default(&xo);
@@ -212,18 +212,14 @@ cmd_verify(int argc, char **argv)
 			}
 			break;
 		case 'r':
-			o.repeat = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || o.repeat < 1 || o.repeat > 1000) {
-				fs_warn("verify", "--repeat must be 1..1000, not '%s'", optarg);
+			if (fs_opt_long("verify", "--repeat", optarg, 1, 1000, &lv) < 0)
 				return FS_EXIT_USAGE;
-			}
+			o.repeat = (int)lv;
 			repeat_set = 1;
 			break;
 		case 'f':
-			if ((fmt = fs_format_parse(optarg)) < 0) {
-				fs_warn("verify", "--format must be table, csv or json, not '%s'", optarg);
+			if ((fmt = fs_opt_format("verify", optarg)) < 0)
 				return FS_EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			usage(stdout);
