@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/testutil.h"
 #include "parsers/header.h"
 #include "parsers/parser.h"
 #include "store/store.h"
@@ -86,15 +87,6 @@ td(int slot, const char *name)
 	return buf[slot];
 }
 
-/* The flushscope binary under test. */
-static const char *
-fsbin(void)
-{
-	const char *b = getenv("FS_BIN");
-
-	return b ? b : "./flushscope";
-}
-
 /* An integer from the environment, or def. */
 static long
 env_long(const char *name, long def)
@@ -104,50 +96,17 @@ env_long(const char *name, long def)
 	return v != NULL && *v != '\0' ? strtol(v, NULL, 10) : def;
 }
 
-/* Reads a whole file into a malloc'd NUL-terminated string. */
-static char *
-slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long len;
-
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)len + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	buf[len] = '\0';
-	fclose(f);
-	if (n != NULL)
-		*n = (size_t)len;
-	return buf;
-}
-
-/* Writes n bytes to a file (mode "w" or "a"). */
-static void
-spit(const char *path, const char *mode, const char *data, size_t n)
-{
-	FILE *f = fopen(path, mode);
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fwrite(data, 1, n, f), n);
-	fclose(f);
-}
-
 /* Writes `copies` copies of testdata/sample.log to path. */
 static void
 make_log(const char *path, int copies)
 {
 	size_t n;
-	char *data = slurp(td(0, "sample.log"), &n);
+	char *data = tu_slurp(td(0, "sample.log"), &n);
 	int i;
 
-	spit(path, "w", "", 0);
+	tu_spit(path, "w", "", 0);
 	for (i = 0; i < copies; i++)
-		spit(path, "a", data, n);
+		tu_spit(path, "a", data, n);
 	free(data);
 }
 
@@ -165,7 +124,7 @@ start_opt(int flags, const char *in, const char *const *args)
 
 	/* nobody may not reach the build tree (a clone under a 0700 directory):
 	 * run the copy the test put in the temporary directory */
-	argv[n++] = (flags & RO_NOBODY) ? tp(6, "fs") : fsbin();
+	argv[n++] = (flags & RO_NOBODY) ? tp(6, "fs") : tu_fsbin();
 	while (*args != NULL && n < 31)
 		argv[n++] = *args++;
 	argv[n] = NULL;
@@ -252,7 +211,7 @@ assert_integrity(const char *db)
 static void
 cap_has(const char *which, const char *s)
 {
-	char *o = slurp(tp(7, which), NULL);
+	char *o = tu_slurp(tp(7, which), NULL);
 
 	ck_assert_msg(strstr(o, s) != NULL, "std%s lacks '%s':\n%.2000s", which, s, o);
 	free(o);
@@ -262,7 +221,7 @@ cap_has(const char *which, const char *s)
 static void
 err_empty(void)
 {
-	char *e = slurp(tp(7, "err"), NULL);
+	char *e = tu_slurp(tp(7, "err"), NULL);
 
 	ck_assert_msg(e[0] == '\0', "unexpected stderr:\n%.2000s", e);
 	free(e);
@@ -329,11 +288,11 @@ gen_10mb_line(const char *path)
 
 	ck_assert_ptr_nonnull(big);
 	memset(big, 'x', n);
-	spit(path, "w", line_a1, strlen(line_a1));
-	spit(path, "a", "[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639] ", 59);
-	spit(path, "a", big, n);
-	spit(path, "a", "\n", 1);
-	spit(path, "a", line_a2, strlen(line_a2));
+	tu_spit(path, "w", line_a1, strlen(line_a1));
+	tu_spit(path, "a", "[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639] ", 59);
+	tu_spit(path, "a", big, n);
+	tu_spit(path, "a", "\n", 1);
+	tu_spit(path, "a", line_a2, strlen(line_a2));
 	free(big);
 	return 0;
 }
@@ -347,7 +306,7 @@ gen_10mb_garbage(const char *path)
 
 	ck_assert_ptr_nonnull(big);
 	memset(big, 'y', n);
-	spit(path, "w", big, n);
+	tu_spit(path, "w", big, n);
 	free(big);
 	return 0;
 }
@@ -358,11 +317,11 @@ gen_format_change(const char *path)
 {
 	int i;
 
-	spit(path, "w", "", 0);
+	tu_spit(path, "w", "", 0);
 	for (i = 0; i < 3; i++)
-		spit(path, "a", line_a1, strlen(line_a1));
+		tu_spit(path, "a", line_a1, strlen(line_a1));
 	for (i = 0; i < 3; i++)
-		spit(path, "a", line_z1, strlen(line_z1));
+		tu_spit(path, "a", line_z1, strlen(line_z1));
 	return 0;
 }
 
@@ -639,7 +598,7 @@ START_TEST(read_only_db)
 	ck_assert_int_eq(system(cmd), 0);
 	/* the binary and the input, where nobody can read them */
 	snprintf(cmd, sizeof(cmd), "cp %s %s && chmod 0755 %s && cp %s %s && chmod 0644 %s",
-	    fsbin(), tp(6, "fs"), tp(6, "fs"), td(0, "sample.log"), tp(5, "in.log"),
+	    tu_fsbin(), tp(6, "fs"), tp(6, "fs"), td(0, "sample.log"), tp(5, "in.log"),
 	    tp(5, "in.log"));
 	ck_assert_int_eq(system(cmd), 0);
 	rc = RUNF(RO_NOBODY, "ingest", "-q", "-d", db, tp(5, "in.log"));
@@ -768,7 +727,7 @@ START_TEST(rss_bound)
 
 	if (UNDER_SANITIZER)
 		return;
-	data = slurp(td(0, "sample.log"), &n);
+	data = tu_slurp(td(0, "sample.log"), &n);
 	for (per = 0, i = 0; i < (long)n; i++)
 		per += data[i] == '\n';
 	copies = (want + per - 1) / per;
@@ -797,7 +756,7 @@ START_TEST(rss_bound)
 		dup2(pfd[0], 0);
 		dup2(fd1, 1);
 		dup2(fd2, 2);
-		execl(fsbin(), fsbin(), "ingest", "-q", "-d", db, "--format=json", "-",
+		execl(tu_fsbin(), tu_fsbin(), "ingest", "-q", "-d", db, "--format=json", "-",
 		    (char *)NULL);
 		_exit(127);
 	}

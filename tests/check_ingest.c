@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/testutil.h"
 #include "store/store.h"
 
 Suite *ingest_suite(void);
@@ -61,48 +62,6 @@ td(const char *name)
 	return buf;
 }
 
-/* The flushscope binary under test. */
-static const char *
-fsbin(void)
-{
-	const char *b = getenv("FS_BIN");
-
-	return b ? b : "./flushscope";
-}
-
-/* Reads a whole file into a malloc'd NUL-terminated string. */
-static char *
-slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long len;
-
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)len + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_int_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	buf[len] = '\0';
-	fclose(f);
-	if (n != NULL)
-		*n = (size_t)len;
-	return buf;
-}
-
-/* Writes n bytes to a file (mode "w" or "a"). */
-static void
-spit(const char *path, const char *mode, const char *data, size_t n)
-{
-	FILE *f = fopen(path, mode);
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fwrite(data, 1, n, f), n);
-	fclose(f);
-}
-
 /*
  * Runs FS_BIN with args (NULL-terminated), stdin from in (or /dev/null),
  * stdout/stderr into files out/err of the temp dir; returns the exit status
@@ -115,7 +74,7 @@ run_bin(const char *in, pid_t *pid_out, const char *const *args)
 	pid_t pid;
 	int n = 0, st;
 
-	argv[n++] = fsbin();
+	argv[n++] = tu_fsbin();
 	while (*args != NULL && n < 31)
 		argv[n++] = *args++;
 	argv[n] = NULL;
@@ -183,7 +142,7 @@ assert_rows_kept(const char *before, const char *after)
 static void
 out_has(const char *s)
 {
-	char *o = slurp(tp(7, "out"), NULL);
+	char *o = tu_slurp(tp(7, "out"), NULL);
 
 	ck_assert_msg(strstr(o, s) != NULL, "stdout lacks '%s':\n%s", s, o);
 	free(o);
@@ -193,7 +152,7 @@ out_has(const char *s)
 static void
 err_has(const char *s)
 {
-	char *e = slurp(tp(7, "err"), NULL);
+	char *e = tu_slurp(tp(7, "err"), NULL);
 
 	ck_assert_msg(strstr(e, s) != NULL, "stderr lacks '%s':\n%s", s, e);
 	free(e);
@@ -204,7 +163,7 @@ static long
 count_lines(const char *path)
 {
 	size_t n, i;
-	char *s = slurp(path, &n);
+	char *s = tu_slurp(path, &n);
 	long c = 0;
 
 	for (i = 0; i < n; i++)
@@ -239,7 +198,7 @@ START_TEST(sample_table)
 	err_has("spin episodes");
 	{
 		size_t n;
-		char *o = slurp(tp(7, "out"), &n);
+		char *o = tu_slurp(tp(7, "out"), &n);
 
 		ck_assert_uint_eq(n, 0);	/* nothing on stdout in table mode */
 		free(o);
@@ -269,14 +228,14 @@ END_TEST
 START_TEST(grown)
 {
 	size_t n, half;
-	char *data = slurp(td("sample.log"), &n), *a, *b;
+	char *data = tu_slurp(td("sample.log"), &n), *a, *b;
 	const char *log = tp(1, "g.log");
 
 	for (half = n / 2; data[half - 1] != '\n'; half++)
 		;
-	spit(log, "w", data, half);
+	tu_spit(log, "w", data, half);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "g.db"), log), 0);
-	spit(log, "a", data + half, n - half);
+	tu_spit(log, "a", data + half, n - half);
 	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "g.db"), "--format=json", log), 0);
 	out_has("\"status\":\"resumed\"");
 	{
@@ -312,16 +271,16 @@ count_src(void *arg, const struct st_source *s)
 START_TEST(truncated_rotated)
 {
 	size_t n;
-	char *data = slurp(td("sample.log"), &n);
+	char *data = tu_slurp(td("sample.log"), &n);
 	const char *log = tp(1, "t.log");
 
-	spit(log, "w", data, n);
+	tu_spit(log, "w", data, n);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "t.db"), log), 0);
 	if (_i == 0)
-		spit(log, "w", data, n / 3);
+		tu_spit(log, "w", data, n / 3);
 	else {
 		data[1] = '9';		/* a different first line: another file */
-		spit(log, "w", data, n);
+		tu_spit(log, "w", data, n);
 	}
 	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "t.db"), "--format=json", log), 0);
 	out_has("\"status\":\"rotated\"");
@@ -370,10 +329,10 @@ START_TEST(kill_resume)
 	size_t n;
 	int i, kills = 0, attempt;
 
-	data = slurp(td("sample.log"), &n);
-	spit(log, "w", data, n);
+	data = tu_slurp(td("sample.log"), &n);
+	tu_spit(log, "w", data, n);
 	for (i = 0; i < 29; i++)
-		spit(log, "a", data, n);
+		tu_spit(log, "a", data, n);
 	free(data);
 	ck_assert_ptr_nonnull(realpath(log, abs));
 
@@ -433,11 +392,11 @@ START_TEST(bad_input)
 		break;
 	case 2:
 		arg = tp(1, "bad.log.gz");
-		spit(arg, "w", "\x1f\x8b\x08\x00garbagegarbagegarbage\n", 26);
+		tu_spit(arg, "w", "\x1f\x8b\x08\x00garbagegarbagegarbage\n", 26);
 		want = "bad.log.gz";
 		break;
 	case 3:
-		spit(db, "w", "not a database\n", 15);
+		tu_spit(db, "w", "not a database\n", 15);
 		arg = td("seed-excerpt.log");
 		want = "not a flushscope database";
 		break;
@@ -495,7 +454,7 @@ START_TEST(bad_input)
 		free(before);
 	}
 	if (_i == 3) {
-		char *s = slurp(db, NULL);
+		char *s = tu_slurp(db, NULL);
 
 		ck_assert_str_eq(s, "not a database\n");	/* untouched */
 		free(s);
@@ -520,11 +479,11 @@ START_TEST(unparsed_and_stdin)
 {
 	const char *log = tp(1, "u.log");
 	size_t n;
-	char *data = slurp(td("seed-excerpt.log"), &n);
+	char *data = tu_slurp(td("seed-excerpt.log"), &n);
 
-	spit(log, "w", data, n);
-	spit(log, "a", "garbage line one\n", 17);
-	spit(log, "a", "garbage line two", 16);	/* no final newline */
+	tu_spit(log, "w", data, n);
+	tu_spit(log, "a", "garbage line one\n", 17);
+	tu_spit(log, "a", "garbage line two", 16);	/* no final newline */
 	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "u.db"), log), 0);
 	err_has("unparsed  2 (first: ");
 	err_has("u.log:14: garbage line one");
@@ -551,10 +510,10 @@ START_TEST(disk_full)
 
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td("seed-excerpt.log")), 0);
 	before = dump_db(db);
-	data = slurp(td("sample.log"), &n);
-	spit(log, "w", data, n);
+	data = tu_slurp(td("sample.log"), &n);
+	tu_spit(log, "w", data, n);
 	for (i = 0; i < 9; i++)
-		spit(log, "a", data, n);
+		tu_spit(log, "a", data, n);
 	free(data);
 	if ((pid = fork()) == 0) {
 		struct rlimit rl = { 2u << 20, 2u << 20 };
@@ -563,7 +522,7 @@ START_TEST(disk_full)
 		signal(SIGXFSZ, SIG_IGN);
 		setrlimit(RLIMIT_FSIZE, &rl);
 		dup2(fd, 2);
-		execl(fsbin(), fsbin(), "ingest", "-q", "-d", db, "--keep-text", log,
+		execl(tu_fsbin(), tu_fsbin(), "ingest", "-q", "-d", db, "--keep-text", log,
 		    (char *)NULL);
 		_exit(127);
 	}
@@ -586,9 +545,9 @@ START_TEST(spins_agree)
 	if (RUN("spins", "--help") != 0)
 		return;		/* no spins command in this build */
 	ck_assert_int_eq(RUN("spins", "--format=json", "-d", tp(0, "a.db")), 0);
-	a = slurp(tp(7, "out"), NULL);
+	a = tu_slurp(tp(7, "out"), NULL);
 	ck_assert_int_eq(RUN("spins", "--format=json", td("sample.log")), 0);
-	b = slurp(tp(7, "out"), NULL);
+	b = tu_slurp(tp(7, "out"), NULL);
 	/* the line count is known only when reading the file: compare up to it */
 	if ((pa = strstr(a, "\"lines\":")) != NULL)
 		*pa = '\0';
@@ -685,7 +644,7 @@ START_TEST(traceable)
 
 	ck_assert_int_eq(RUN("ingest", "-q", "--keep-text", "-d", tp(0, "tr.db"),
 	    td("sample.log")), 0);
-	file = slurp(td("sample.log"), &n);
+	file = tu_slurp(td("sample.log"), &n);
 	memset(&c, 0, sizeof(c));
 	c.file = file;
 	c.n = n;

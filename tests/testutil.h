@@ -1,0 +1,20 @@
+/*
+ * Helpers shared by the Check suites that run the real binary and compare
+ * files: the binary under test and whole-file reads and writes.  Failures
+ * are Check assertions, so these are for test code only.
+ */
+#ifndef FS_TESTS_TESTUTIL_H
+#define FS_TESTS_TESTUTIL_H
+
+#include <stddef.h>
+
+/* The flushscope binary under test ($FS_BIN, else ./flushscope). */
+const char *tu_fsbin(void);
+
+/* Reads a whole file into a malloc'd NUL-terminated string; *n gets its size. */
+char *tu_slurp(const char *path, size_t *n);
+
+/* Writes n bytes to a file opened with mode ("w" or "a"). */
+void tu_spit(const char *path, const char *mode, const char *data, size_t n);
+
+#endif
