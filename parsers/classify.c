@@ -60,7 +60,9 @@ num_after(const struct ps_str *m, const char *key, int base16)
 			d = (c | 0x20) - 'a' + 10;
 		else
 			break;
-		v = v * (base16 ? 16 : 10) + d;
+		/* Saturates at INT64_MAX (a corrupt line can hold any digits). */
+		v = v > (INT64_MAX - d) / (base16 ? 16 : 10) ? INT64_MAX :
+		    v * (base16 ? 16 : 10) + d;
 		any = 1;
 	}
 	if (!any)

@@ -450,11 +450,19 @@ START_TEST(fuzz_parser_overflow)
 	static const char near[] = "[9223372036854:775807 msbflushthr:23667:bmap:"
 	    "bmap_flush:639] bmap@0x881330 b:1 m:8259 i:80000002d907b opcnt=65 try flush "
 	    "(outstandingRpcCnt=75)";
+	/* found by fuzz_parser: the key=value decoder of message fields */
+	static const char rpc[] = "[1282327206:159140 msbflushthr:23667:rpc:"
+	    "bmap_flush_create_rpc:224] req@0x7f95c40c3a00 x1412/t0 c0 o43->@12345-"
+	    "10.32.5.12@tcp10:30 lens 232/112 ref 1 res 0 ret 0 fl New:/0/0 replyc deadbeef "
+	    "rc 0/0 to=0 :: off=0 sz=144444444444444444444444444444444444444 op=1";
 	struct fs_err err;
 	struct ps_parser *p = ps_parser_new(FMT_A, &err);
 	struct ps_event ev;
 
 	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(ps_parser_parse(p, rpc, strlen(rpc), 0, 3, &ev), 1);
+	ck_assert_int_eq(ev.kind, PS_EV_RPC_SEND);
+	ck_assert(ev.rpc_sz == INT64_MAX);
 	ck_assert_int_eq(ps_parser_parse(p, line, strlen(line), 0, 1, &ev), 1);
 	ck_assert(ev.ts_us == INT64_MIN);
 	ck_assert_int_eq(ev.kind, PS_EV_EXAMINE);
