@@ -1,9 +1,12 @@
 #include "cmd/cmd.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "libflush/flush.h"
 
 struct fs_global fs_global;
 
@@ -42,11 +45,26 @@ fs_opt_long(const char *cmd, const char *opt, const char *arg, long min,
 	errno = 0;
 	v = strtol(arg, &end, 10);
 	if (*arg == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
-		fs_warn(cmd, "%s must be %ld..%ld, not '%s'", opt, min, max, arg);
+		if (max == LONG_MAX)
+			fs_warn(cmd, "%s must be an integer >= %ld, not '%s'", opt, min, arg);
+		else
+			fs_warn(cmd, "%s must be %ld..%ld, not '%s'", opt, min, max, arg);
 		return -1;
 	}
 	*out = v;
 	return 0;
+}
+
+/* Parses --clock into a libflush clock. */
+int
+fs_opt_clock(const char *cmd, const char *arg)
+{
+	if (strcmp(arg, "virtual") == 0)
+		return FL_CLOCK_VIRTUAL;
+	if (strcmp(arg, "real") == 0)
+		return FL_CLOCK_REAL;
+	fs_warn(cmd, "--clock must be virtual or real, not '%s'", arg);
+	return -1;
 }
 
 /* Prints a message prefixed with the command name to stderr. */

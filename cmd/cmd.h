@@ -27,6 +27,10 @@ int fs_opt_format(const char *cmd, const char *arg);
 int fs_opt_long(const char *cmd, const char *opt, const char *arg, long min,
     long max, long *out);
 
+/* Parses --clock: "virtual" -> 0 (FL_CLOCK_VIRTUAL), "real" -> 1
+ * (FL_CLOCK_REAL); prints a message and returns -1 otherwise. */
+int fs_opt_clock(const char *cmd, const char *arg);
+
 /* Global options, set by flushscope.c before the command runs. */
 struct fs_global {
 	int quiet;		/* -q: no progress, no summary on stderr */

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,21 +35,6 @@ usage(FILE *f)
 	    "\nSee flushscope-extract(1).\n");
 }
 
-/* Parses a positive integer option. */
-static int
-parse_pos(const char *opt, const char *s, int64_t *out)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v <= 0) {
-		fs_warn("extract", "%s must be a positive integer, not '%s'", opt, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* The extract command. */
 int
 cmd_extract(int argc, char **argv)
@@ -64,6 +50,7 @@ cmd_extract(int argc, char **argv)
 	};
 	const char *db = NULL, *out = NULL;
 	struct wl_extract_opts xo;
+	long lv;
 	struct wl_workload w;
 	struct fs_err err;
 	FILE *f = stdout;
@@ -80,16 +67,19 @@ cmd_extract(int argc, char **argv)
 			out = optarg;
 			break;
 		case 'P':
-			if (parse_pos("--poll-us", optarg, &xo.poll_us) < 0)
+			if (fs_opt_long("extract", "--poll-us", optarg, 1, LONG_MAX, &lv) < 0)
 				return FS_EXIT_USAGE;
+			xo.poll_us = lv;
 			break;
 		case 'A':
-			if (parse_pos("--max-age-us", optarg, &xo.max_age_us) < 0)
+			if (fs_opt_long("extract", "--max-age-us", optarg, 1, LONG_MAX, &lv) < 0)
 				return FS_EXIT_USAGE;
+			xo.max_age_us = lv;
 			break;
 		case 'L':
-			if (parse_pos("--latency-us", optarg, &xo.default_lat_us) < 0)
+			if (fs_opt_long("extract", "--latency-us", optarg, 1, LONG_MAX, &lv) < 0)
 				return FS_EXIT_USAGE;
+			xo.default_lat_us = lv;
 			break;
 		case 'h':
 			usage(stdout);

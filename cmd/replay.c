@@ -103,14 +103,9 @@ cmd_replay(int argc, char **argv)
 			polstr = optarg;
 			break;
 		case 'c':
-			if (strcmp(optarg, "virtual") == 0)
-				o.clock = FL_CLOCK_VIRTUAL;
-			else if (strcmp(optarg, "real") == 0)
-				o.clock = FL_CLOCK_REAL;
-			else {
-				fs_warn("replay", "--clock must be virtual or real, not '%s'", optarg);
+			if ((lv = fs_opt_clock("replay", optarg)) < 0)
 				return FS_EXIT_USAGE;
-			}
+			o.clock = (enum fl_clock)lv;
 			break;
 		case 's':
 			o.speed = strtod(optarg, &end);

@@ -202,14 +202,9 @@ cmd_verify(int argc, char **argv)
 			}
 			break;
 		case 'C':
-			if (strcmp(optarg, "virtual") == 0)
-				o.clock = FL_CLOCK_VIRTUAL;
-			else if (strcmp(optarg, "real") == 0)
-				o.clock = FL_CLOCK_REAL;
-			else {
-				fs_warn("verify", "--clock must be virtual or real, not '%s'", optarg);
+			if ((lv = fs_opt_clock("verify", optarg)) < 0)
 				return FS_EXIT_USAGE;
-			}
+			o.clock = (enum fl_clock)lv;
 			break;
 		case 'r':
 			if (fs_opt_long("verify", "--repeat", optarg, 1, 1000, &lv) < 0)
