@@ -332,6 +332,26 @@ fmt_tick(char *buf, size_t n, double v, double step)
 		snprintf(buf, n, "%.*f", (int)ceil(-log10(step)), v);
 }
 
+/* Draws one grid line at pixel p across [other0, other1], and its label if any. */
+static void
+draw_tick(FILE *f, int vertical, double p, double other0, double other1, const char *label)
+{
+	if (vertical)
+		fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='grid'/>\n",
+		    other0, p, other1, p);
+	else
+		fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='grid'/>\n",
+		    p, other0, p, other1);
+	if (label == NULL)
+		return;
+	if (vertical)
+		fprintf(f, "<text x='%.1f' y='%.1f' class='tick' text-anchor='end'>%s</text>\n",
+		    other0 - 6, p + 4, label);
+	else
+		fprintf(f, "<text x='%.1f' y='%.1f' class='tick' text-anchor='middle'>%s</text>\n",
+		    p, other1 + 16, label);
+}
+
 /* Draws the ticks, grid and tick labels of an axis (vertical: y axis). */
 static void
 draw_ticks(FILE *f, const struct axis *a, int vertical, double other0, double other1, int labels)
@@ -345,20 +365,7 @@ draw_ticks(FILE *f, const struct axis *a, int vertical, double other0, double ot
 			double p = a->p0 + (v - a->lo) / (a->hi - a->lo) * (a->p1 - a->p0);
 
 			snprintf(buf, sizeof(buf), "%g", pow(10, v));
-			if (vertical)
-				fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='grid'/>\n",
-				    other0, p, other1, p);
-			else
-				fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='grid'/>\n",
-				    p, other0, p, other1);
-			if (!labels)
-				continue;
-			if (vertical)
-				fprintf(f, "<text x='%.1f' y='%.1f' class='tick' text-anchor='end'>%s</text>\n",
-				    other0 - 6, p + 4, buf);
-			else
-				fprintf(f, "<text x='%.1f' y='%.1f' class='tick' text-anchor='middle'>%s</text>\n",
-				    p, other1 + 16, buf);
+			draw_tick(f, vertical, p, other0, other1, labels ? buf : NULL);
 		}
 		return;
 	}
@@ -367,20 +374,7 @@ draw_ticks(FILE *f, const struct axis *a, int vertical, double other0, double ot
 		double p = ax_map(a, v);
 
 		fmt_tick(buf, sizeof(buf), v, st);
-		if (vertical)
-			fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='grid'/>\n",
-			    other0, p, other1, p);
-		else
-			fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' class='grid'/>\n",
-			    p, other0, p, other1);
-		if (!labels)
-			continue;
-		if (vertical)
-			fprintf(f, "<text x='%.1f' y='%.1f' class='tick' text-anchor='end'>%s</text>\n",
-			    other0 - 6, p + 4, buf);
-		else
-			fprintf(f, "<text x='%.1f' y='%.1f' class='tick' text-anchor='middle'>%s</text>\n",
-			    p, other1 + 16, buf);
+		draw_tick(f, vertical, p, other0, other1, labels ? buf : NULL);
 	}
 }
 
