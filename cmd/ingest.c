@@ -1,6 +1,6 @@
 /*
  * flushscope ingest: logs into a SQLite database.  Option handling and
- * output only; the work is store/ingest.c.
+ * output only; the work is analysis/ingest.c.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -12,7 +12,7 @@
 
 #include "cmd/cmd.h"
 #include "parsers/parser.h"
-#include "store/ingest.h"
+#include "analysis/ingest.h"
 
 #define INGEST_MAX_FORMATS 32
 

@@ -23,7 +23,7 @@
 #include "analysis/live.h"
 #include "cmd/cmd.h"
 #include "parsers/follow.h"
-#include "store/ingest.h"
+#include "analysis/ingest.h"
 #include "util/err.h"
 
 #define TOP_PUMP_LINES	65536		/* lines between clock checks */

@@ -24,8 +24,8 @@
  * parsing and SQLite overlap.  Memory is bounded by the batch size, the
  * detector's live bmaps and the SQLite page cache, not by the input size.
  */
-#ifndef FS_STORE_INGEST_H
-#define FS_STORE_INGEST_H
+#ifndef FS_ANALYSIS_INGEST_H
+#define FS_ANALYSIS_INGEST_H
 
 #include <stdint.h>
 

@@ -1,9 +1,9 @@
 /*
- * store/ingest.c: reader -> parser -> spin detector -> store, with the
- * database writes on a second thread.  See store/ingest.h for the
+ * analysis/ingest.c: reader -> parser -> spin detector -> store, with the
+ * database writes on a second thread.  See analysis/ingest.h for the
  * resumability rules this file implements.
  */
-#include "store/ingest.h"
+#include "analysis/ingest.h"
 
 #include <errno.h>
 #include <fcntl.h>
