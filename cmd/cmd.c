@@ -80,26 +80,31 @@ fs_warn(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* Writes a JSON string literal; control bytes and invalid bytes are escaped. */
-void
-fs_json_str(FILE *f, const char *s, size_t n)
+/* Parses a duration option into microseconds. */
+int
+fs_opt_duration_us(const char *cmd, const char *opt, const char *arg, double *us)
 {
-	size_t i;
+	char *end;
+	double v = strtod(arg, &end);
 
-	fputc('"', f);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
+	if (end != arg && v >= 0 && v <= 1e12) {
+		if (*end == '\0' || strcmp(end, "ms") == 0) {
+			*us = v * 1000;
+			return 0;
+		}
+		if (strcmp(end, "us") == 0) {
+			*us = v;
+			return 0;
+		}
+		if (strcmp(end, "s") == 0) {
+			*us = v * 1e6;
+			return 0;
+		}
+		if (strcmp(end, "ns") == 0) {
+			*us = v / 1000;
+			return 0;
+		}
 	}
-	fputc('"', f);
+	fs_warn(cmd, "%s: bad duration '%s' (e.g. 0.5ms, 200us)", opt, arg);
+	return -1;
 }

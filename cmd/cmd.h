@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 
+#include "util/json.h"
+
 #define CMD(name, fn, summary) int fn(int argc, char **argv);
 #include "cmd/commands.h"
 #undef CMD
@@ -31,6 +33,11 @@ int fs_opt_long(const char *cmd, const char *opt, const char *arg, long min,
  * (FL_CLOCK_REAL); prints a message and returns -1 otherwise. */
 int fs_opt_clock(const char *cmd, const char *arg);
 
+/* Parses a duration option ("0.5ms", "200us", "1s", "800ns"; a bare number
+ * is milliseconds) into microseconds; prints a message naming the option and
+ * returns -1 if it is not one. */
+int fs_opt_duration_us(const char *cmd, const char *opt, const char *arg, double *us);
+
 /* Global options, set by flushscope.c before the command runs. */
 struct fs_global {
 	int quiet;		/* -q: no progress, no summary on stderr */
@@ -41,7 +48,5 @@ extern struct fs_global fs_global;
 /* Prints "flushscope <cmd>: message" to stderr (printf-style). */
 void fs_warn(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Writes s as a JSON string literal (with quotes) to f. */
-void fs_json_str(FILE *f, const char *s, size_t n);
 
 #endif
