@@ -24,7 +24,8 @@ synth_usage(FILE *f)
 	    "         [--rate WRITES/S] [--burst N] [--burst-gap US] [--poisson] [--no-close]\n"
 	    "         [--rpc-latency MS|uniform:A:B|exp:MIN:MEAN] [--outstanding N]\n"
 	    "         [--max-age MS] [--poll US] [--timeout MS] [--threads N] [--exam-cost NS]\n"
-	    "         [--truth FILE] [--stats] [--clock virtual|real]\n"
+	    "         [--wake-latency NS] [--batch US] [--truth FILE] [--stats]\n"
+	    "         [--clock virtual|real]\n"
 	    "Runs the flush engine (on the virtual clock unless --clock real) on a parametric\n"
 	    "workload and writes its psclog to stdout.  See flushscope-synth(1).\n", f);
 }
@@ -142,6 +143,8 @@ cmd_synth(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "threads", required_argument, NULL, 'n' },
 		{ "exam-cost", required_argument, NULL, 'x' },
+		{ "wake-latency", required_argument, NULL, 'L' },
+		{ "batch", required_argument, NULL, 'W' },
 		{ "truth", required_argument, NULL, 'u' },
 		{ "stats", no_argument, NULL, 'S' },
 		{ "clock", required_argument, NULL, 'c' },
@@ -156,7 +159,7 @@ cmd_synth(int argc, char **argv)
 	struct truth tr = { NULL };
 	const char *policy = "legacy", *truthpath = NULL, *lat = "uniform:20:40";
 	int era = FL_ERA_A, opt, want_stats = 0, rc = FS_EXIT_OK, real = 0, li = -1;
-	double v, age = -1, poll = -1, tmo = -1, win = -1, thr = -1, cost = -1;
+	double v, age = -1, poll = -1, tmo = -1, win = -1, thr = -1, cost = -1, wlat = -1, batch = -1;
 	size_t i;
 
 	fs_err_clear(&err);
@@ -195,6 +198,8 @@ cmd_synth(int argc, char **argv)
 		case 't': if (num(a, 1, 1e9, &tmo) < 0) goto bad; break;
 		case 'n': if (num(a, 1, 64, &thr) < 0) goto bad; break;
 		case 'x': if (num(a, 0, 1e9, &cost) < 0) goto bad; break;
+		case 'L': if (num(a, 0, 1e9, &wlat) < 0) goto bad; break;
+		case 'W': if (num(a, 0, 1e6, &batch) < 0) goto bad; break;
 		case 'u': truthpath = a; break;
 		case 'S': want_stats = 1; break;
 		case 'c':
@@ -238,6 +243,8 @@ bad:
 	if (win > 0) c.tun.window = (unsigned)win;
 	if (thr > 0) c.tun.threads = (unsigned)thr;
 	if (cost >= 0) c.tun.exam_cost_ns = (uint64_t)cost;
+	if (wlat >= 0) c.tun.wake_latency_ns = (uint64_t)wlat;
+	if (batch >= 0) c.tun.batch_ns = (uint64_t)(batch * 1000);
 	c.era = (enum fl_era)era;
 	c.clock = real ? FL_CLOCK_REAL : FL_CLOCK_VIRTUAL;
 	c.log = era == FL_ERA_NONE ? NULL : stdout;

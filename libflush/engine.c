@@ -35,6 +35,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -78,6 +79,8 @@ fl_config_init(struct fl_config *c, const char *policy)
 	c->tun.safety_timeout_ns = 2000000000ull;
 	c->tun.threads = 1;
 	c->tun.exam_cost_ns = 0;
+	c->tun.wake_latency_ns = FL_WAKE_LATENCY_NS;
+	c->tun.batch_ns = p == FL_POL_DEADLINE ? FL_DEADLINE_BATCH_NS : 0;
 	c->transport.kind = FL_LAT_FIXED;
 	c->transport.fixed_ns = 20000000;
 	c->transport.seed = 1;
@@ -410,6 +413,13 @@ bmap_pending(const struct fl_bmap *b)
 
 /* ------------------------------------------------------------- coalescer */
 
+/* a + b, saturating at FL_TIME_NEVER. */
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a > FL_TIME_NEVER - b ? FL_TIME_NEVER : a + b;
+}
+
 /* True if [a, a+al) and [b, b+bl) overlap. */
 static int
 overlaps(uint32_t a, uint32_t al, uint32_t b, uint32_t bl)
@@ -483,19 +493,24 @@ struct run {
  * Splits b's eligible unsent biorqs (sorted by offset) into runs: overlapping
  * biorqs always join; contiguous ones join while the run is below the
  * coalesce size; a hole starts a new run.  A run is sendable when it reached
- * the coalesce size, its oldest member is max_age old, or it is forced.
- * Calls fn for each run (fn may be NULL); returns the number of sendable runs
- * and stores the earliest future time a run becomes sendable in *next.
+ * the coalesce size (deadline: and its oldest member is batch_ns old), its
+ * oldest member is max_age old, or it is forced, by the time horizon (>= now:
+ * a deadline pass looks batch_ns ahead).  Stores up to maxruns sendable runs;
+ * returns the number of sendable runs and stores the earliest later time a
+ * run becomes sendable in *next.  Only answers for horizon == now are cached.
  */
 static size_t
-plan_runs(struct fl_engine *e, struct fl_bmap *b, uint64_t now, uint64_t *next,
-    struct run *runs, size_t maxruns, size_t *nruns)
+plan_runs(struct fl_engine *e, struct fl_bmap *b, uint64_t now, uint64_t horizon,
+    uint64_t *next, struct run *runs, size_t maxruns, size_t *nruns)
 {
 	size_t i, ns = 0, nr = 0;
 	struct run r;
 	int open = 0;
+	uint64_t batch = e->c.policy == FL_POL_DEADLINE ? e->c.tun.batch_ns : 0;
 
 	*next = FL_TIME_NEVER;
+	if (horizon < now)
+		horizon = now;
 	mark_held(b);
 	for (i = 0; i <= b->nun; i++) {
 		struct fl_biorq *q = i < b->nun ? b->un[i] : NULL;
@@ -513,11 +528,11 @@ plan_runs(struct fl_engine *e, struct fl_bmap *b, uint64_t now, uint64_t *next,
 			continue;
 		}
 		if (open) {
-			uint64_t dl = r.oldest + e->c.tun.max_age_ns;
+			uint64_t dl = sat_add(r.oldest, e->c.tun.max_age_ns);
 
-			if (r.oldest > UINT64_MAX - e->c.tun.max_age_ns)
-				dl = FL_TIME_NEVER;
-			if (r.end - r.start >= e->c.tun.coalesce_size || r.forced || dl <= now) {
+			if (r.end - r.start >= e->c.tun.coalesce_size && sat_add(r.oldest, batch) < dl)
+				dl = sat_add(r.oldest, batch);
+			if (r.forced || dl <= horizon) {
 				ns++;
 				if (runs != NULL && nr < maxruns)
 					runs[nr++] = r;
@@ -536,6 +551,8 @@ plan_runs(struct fl_engine *e, struct fl_bmap *b, uint64_t now, uint64_t *next,
 	}
 	if (nruns != NULL)
 		*nruns = nr;
+	if (horizon != now)
+		return ns;
 	b->pc_gen = b->gen + 1;		/* +1 so that 0 never matches */
 	b->pc_now = now;
 	b->pc_next = *next;
@@ -556,7 +573,7 @@ plan_query(struct fl_engine *e, struct fl_bmap *b, uint64_t now, uint64_t *next)
 		*next = b->pc_next;
 		return b->pc_ns;
 	}
-	return plan_runs(e, b, now, next, NULL, 0, NULL);
+	return plan_runs(e, b, now, now, next, NULL, 0, NULL);
 }
 
 /* Number of RPC chunks needed from offset s to the end of the batch. */
@@ -788,7 +805,8 @@ examine(struct fl_engine *e, struct fl_bmap *b, unsigned k, uint64_t now)
 	do {
 		if (e->outstanding >= e->c.tun.window)
 			break;
-		ns = plan_runs(e, b, now, &next, runs, 64, &nr);
+		ns = plan_runs(e, b, now, e->c.policy == FL_POL_DEADLINE ?
+		    sat_add(now, e->c.tun.batch_ns) : now, &next, runs, 64, &nr);
 		shift = 0;
 		for (i = 0; i < nr && e->outstanding < e->c.tun.window; i++) {
 			/* earlier batches left the unsent array: shift indexes */
@@ -1215,6 +1233,8 @@ pass_deadline(struct fl_engine *e, unsigned k, uint64_t *now)
 {
 	struct fl_list todo = { NULL, NULL, 0 };
 
+	uint64_t horizon = sat_add(*now, e->c.tun.batch_ns);
+
 	while (e->ndh > 0 && e->dh[0]->hkey <= *now)
 		index_bmap(e, e->dh[0], *now);	/* moves it to the ready queue */
 	if (e->readyq.n == 0 || e->outstanding >= e->c.tun.window)
@@ -1224,6 +1244,14 @@ pass_deadline(struct fl_engine *e, unsigned k, uint64_t *now)
 	todo = e->readyq;
 	e->readyq.head = e->readyq.tail = NULL;
 	e->readyq.n = 0;
+	/* with a batching window, work due within it rides along */
+	while (e->ndh > 0 && e->dh[0]->hkey <= horizon) {
+		struct fl_bmap *b = e->dh[0];
+
+		dh_del(e, b);
+		if (b->q != FLQ_READY)
+			list_push(&todo, b, FLQ_READY);
+	}
 	while (todo.head != NULL) {
 		struct fl_bmap *b = todo.head;
 		int sent;
@@ -1529,6 +1557,14 @@ drv_signal(struct fl_engine *e)
 	unsigned k;
 
 	if (e->real) {
+		if (!e->sig_pending && !e->sig_timed)
+			for (k = 0; k < e->c.tun.threads; k++)
+				if (e->thr[k].sleeping) {
+					/* time the wake-up it causes */
+					e->sig_at = now_ns(e);
+					e->sig_timed = 1;
+					break;
+				}
 		e->sig_pending = 1;
 		pthread_cond_signal(&e->fcv);
 		return;
@@ -1545,7 +1581,8 @@ drv_signal(struct fl_engine *e)
 			t->sleeping = 0;
 			t->token++;
 			memset(&ev, 0, sizeof(ev));
-			ev.t = e->vnow;
+			/* it runs once the scheduler gets to it; signals meanwhile merge */
+			ev.t = e->vnow + e->c.tun.wake_latency_ns;
 			ev.kind = 2;
 			ev.k = k;
 			ev.token = t->token;
@@ -1624,6 +1661,15 @@ flush_thread(void *arg)
 				if (e->sig_pending) {
 					e->sig_pending = 0;
 					reason = 2;
+					if (e->sig_timed) {
+						uint64_t now = now_ns(e);
+
+						e->sig_timed = 0;
+						if (grow(&e->wlat, &e->capwlat, e->nwlat + 1,
+						    sizeof(*e->wlat)) == 0)
+							e->wlat[e->nwlat++] =
+							    now > e->sig_at ? now - e->sig_at : 0;
+					}
 					break;
 				}
 				if (e->stop)
@@ -1765,7 +1811,12 @@ run_real(struct fl_engine *e)
 		rc = -1;
 	}
 	pthread_mutex_unlock(&e->mu);
-	/* inject each input at its time */
+	/*
+	 * Inject each input at its time.  The default 50 us timer slack would
+	 * let clock_nanosleep wake this thread that late and inject several
+	 * arrivals under one lock hold, batching work the trace spread out.
+	 */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	while (rc == 0) {
 		struct timespec ts;
 		uint64_t now;
@@ -1814,6 +1865,7 @@ run_real(struct fl_engine *e)
 	e->st.wall_ns = mono_ns() - e->rstart;
 	e->st.proc_cpu_ns = proc_cpu() - cpu0;
 	pctl(e->rlate, e->nrlate, &e->st.replay_late);
+	pctl(e->wlat, e->nwlat, &e->st.wake_latency);
 	pthread_cond_destroy(&e->fcv);
 	pthread_cond_destroy(&e->ccv);
 	pthread_cond_destroy(&e->dcv);
@@ -1841,6 +1893,12 @@ fl_engine_new(const struct fl_config *c, struct fs_err *err)
 	    t->max_pages > FL_BMAP_SIZE / FL_BRW_PAGE || t->poll_ns == 0 || t->safety_timeout_ns == 0) {
 		fs_err_set(err, EINVAL, "libflush: bad tunables (window >= 1, 1..64 threads, "
 		    "coalesce size 4 KiB..128 MiB, max pages >= 1, poll and timeout > 0)");
+		return NULL;
+	}
+	if (t->wake_latency_ns > 1000000000ull || t->exam_cost_ns > 1000000000ull ||
+	    t->batch_ns > t->max_age_ns) {
+		fs_err_set(err, EINVAL, "libflush: wake latency and examination cost must be "
+		    "<= 1 s, the batching window <= max age");
 		return NULL;
 	}
 	if (c->transport.kind == FL_LAT_LIST && c->transport.nlist > 0 && c->transport.list == NULL) {
@@ -2052,5 +2110,6 @@ fl_engine_free(struct fl_engine *e)
 	free(e->in);
 	free(e->lat);
 	free(e->rlate);
+	free(e->wlat);
 	free(e);
 }

@@ -52,6 +52,8 @@
 #define FL_BMAP_ALL		UINT32_MAX	/* fl_engine_force: every bmap of the file */
 #define FL_READY_AT_ARRIVAL	UINT64_MAX	/* fl_engine_write: ready time = arrival */
 #define FL_TIME_NEVER		UINT64_MAX
+#define FL_DEADLINE_BATCH_NS	200000u		/* deadline's default batching window */
+#define FL_WAKE_LATENCY_NS	10000u		/* virtual clock: default signal -> run latency */
 
 /* Queueing policies (names: fl_policy_name / fl_policy_parse). */
 enum fl_policy {
@@ -70,7 +72,9 @@ enum fl_era { FL_ERA_NONE = 0, FL_ERA_A, FL_ERA_Z };
 /*
  * Tunables.  fl_config_init fills the 2010 defaults (HEAD's for slash2):
  * poll 2048 us, max age 1 ms (10 ms for slash2), window 128, coalesce
- * 1 MiB, safety timeout 2 s, 1 flush thread, 256 pages per RPC.
+ * 1 MiB, safety timeout 2 s, 1 flush thread, 256 pages per RPC; deadline's
+ * batching window 200 us; virtual clock: 10 us from a signal to the
+ * signalled thread running, no modelled examination cost.
  */
 struct fl_tunables {
 	uint64_t poll_ns;		/* legacy/pendq sleep between passes */
@@ -87,6 +91,28 @@ struct fl_tunables {
 	 * every poll_ns).  Log lines of a pass are spread over it.
 	 */
 	uint64_t exam_cost_ns;
+	/*
+	 * Virtual clock only: time from a signal to a sleeping flush thread
+	 * (new work, a useful completion, a re-arm) until that thread runs:
+	 * the scheduler's wake-up latency.  Signals that come meanwhile find
+	 * the wake already scheduled and merge into it, as they do on a real
+	 * condition variable.  0 = the thread runs at the instant of the
+	 * signal (so an event-driven policy wakes once per arrival).  Timed
+	 * sleeps end exactly on time.  The real clock measures this latency
+	 * (fl_stats.wake_latency) instead of modelling it.  Default
+	 * FL_WAKE_LATENCY_NS.
+	 */
+	uint64_t wake_latency_ns;
+	/*
+	 * deadline only: the wake-up batching window.  A run that reached the
+	 * coalesce size is sendable once its oldest write is batch_ns old
+	 * (instead of at once), and a pass also sends the runs that would
+	 * become sendable within the next batch_ns; so writes arriving within
+	 * a window share one wake-up instead of waking the thread each.  It
+	 * never delays a write past max age.  0 = full runs go at once.
+	 * Default FL_DEADLINE_BATCH_NS.
+	 */
+	uint64_t batch_ns;
 };
 
 /* One write RPC, as the transport and the trace see it. */
@@ -223,6 +249,7 @@ struct fl_stats {
 	uint64_t proc_cpu_ns;		/* user+sys of the process during fl_engine_run (virtual: its event loop) */
 	uint64_t wall_ns;		/* real duration of fl_engine_run (virtual clock: of its event loop) */
 	struct fl_pctl replay_late;	/* how late each input was injected (real clock) */
+	struct fl_pctl wake_latency;	/* real clock: signal to a sleeping flush thread -> it runs */
 };
 
 /* Per-bmap counters (fl_engine_bmap_stats), bmaps in order of first use. */

@@ -147,6 +147,8 @@ struct fl_engine {
 	/* threads */
 	struct fl_thr thr[64];
 	int sig_pending;
+	int sig_timed;			/* real: sig_at is when a sleeping thread was signalled */
+	uint64_t sig_at;
 	int stop;
 	int ran;
 	int failed;
@@ -168,6 +170,8 @@ struct fl_engine {
 	size_t nlat, caplat;
 	uint64_t *rlate;
 	size_t nrlate;
+	uint64_t *wlat;			/* real: signal -> run latencies */
+	size_t nwlat, capwlat;
 	/* era-Z pass timing */
 	uint64_t last_log_us;
 	struct fl_stats st;
