@@ -5,6 +5,7 @@
 #include "analysis/replay.h"
 
 #include "analysis/plot.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +23,174 @@ rp_options_default(struct rp_options *o)
 	o->speed = 1.0;
 	o->repeat = 1;
 	o->calibrate = 1;
+	o->wake_latency_ns = RP_ENGINE_DEFAULT;
+	o->batch_ns = RP_ENGINE_DEFAULT;
+	o->cost.wake_ns = RP_COST_WAKE_NS;
+	o->cost.exam_ns = RP_COST_EXAM_NS;
+	o->cost.rpc_ns = RP_COST_RPC_NS;
+}
+
+/* Parses "WAKE,EXAM,RPC" in microseconds. */
+int
+rp_cost_parse(const char *s, struct rp_cost *c, struct fs_err *err)
+{
+	double v[3];
+	const char *p = s;
+	char *end;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		v[i] = strtod(p, &end);
+		if (end == p || !(v[i] >= 0) || v[i] > 1e6 || *end != (i < 2 ? ',' : '\0'))
+			return fs_err_set(err, EINVAL, "bad CPU cost '%s': want WAKE,EXAM,RPC in "
+			    "microseconds, e.g. 12,0.1,1.2", s);
+		p = end + 1;
+	}
+	c->wake_ns = v[0] * 1e3;
+	c->exam_ns = v[1] * 1e3;
+	c->rpc_ns = v[2] * 1e3;
+	return 0;
+}
+
+/* Modelled flush-thread CPU of a run's counters. */
+double
+rp_model_cpu_ns(const struct rp_cost *c, const struct fl_stats *st)
+{
+	return c->wake_ns * (double)st->wakeups + c->exam_ns * (double)st->exams +
+	    c->rpc_ns * (double)st->rpcs;
+}
+
+/*
+ * Solves the k x k system m x = v in place (Gaussian elimination with
+ * partial pivoting); -1 if it is singular.
+ */
+static int
+solve(double m[3][3], double v[3], int k, double x[3])
+{
+	int i, j, r;
+
+	for (i = 0; i < k; i++) {
+		int p = i;
+
+		for (r = i + 1; r < k; r++)
+			if (fabs(m[r][i]) > fabs(m[p][i]))
+				p = r;
+		if (fabs(m[p][i]) < 1e-12)
+			return -1;
+		if (p != i) {
+			double t;
+
+			for (j = 0; j < k; j++) {
+				t = m[i][j];
+				m[i][j] = m[p][j];
+				m[p][j] = t;
+			}
+			t = v[i];
+			v[i] = v[p];
+			v[p] = t;
+		}
+		for (r = i + 1; r < k; r++) {
+			double f = m[r][i] / m[i][i];
+
+			for (j = i; j < k; j++)
+				m[r][j] -= f * m[i][j];
+			v[r] -= f * v[i];
+		}
+	}
+	for (i = k - 1; i >= 0; i--) {
+		double t = v[i];
+
+		for (j = i + 1; j < k; j++)
+			t -= m[i][j] * x[j];
+		x[i] = t / m[i][i];
+	}
+	return 0;
+}
+
+/* The three counters the model charges, for result r. */
+static void
+cost_row(const struct rp_result *r, double a[3])
+{
+	a[0] = (double)r->st.wakeups;
+	a[1] = (double)r->st.exams;
+	a[2] = (double)r->st.rpcs;
+}
+
+/* Fits the CPU model to measured flush CPU. */
+int
+rp_fit_cost(const struct rp_result *r, int n, struct rp_cost *out, double *max_rel,
+    struct fs_err *err)
+{
+	double best_x[3] = { 0, 0, 0 }, best_res = -1;
+	int mask, i;
+
+	for (i = 0; i < n; i++)
+		if (r[i].clock != FL_CLOCK_REAL || r[i].flush_cpu_ns == 0)
+			return fs_err_set(err, EINVAL, "cost fit: needs real-clock results with "
+			    "measured CPU");
+	/*
+	 * Non-negative least squares by enumeration: every subset of the three
+	 * costs is fitted unconstrained; the best fit with no negative cost wins.
+	 * Rows are divided by the measured CPU (relative error).
+	 */
+	for (mask = 1; mask < 8; mask++) {
+		double m[3][3] = { { 0 } }, v[3] = { 0 }, x[3] = { 0 }, full[3] = { 0, 0, 0 };
+		double res = 0;
+		int idx[3], k = 0, a, b, neg = 0;
+
+		for (a = 0; a < 3; a++)
+			if (mask & (1 << a))
+				idx[k++] = a;
+		if (k > n)
+			continue;
+		for (i = 0; i < n; i++) {
+			double row[3], y = 1.0, w = (double)r[i].flush_cpu_ns;
+
+			cost_row(&r[i], row);
+			for (a = 0; a < k; a++) {
+				for (b = 0; b < k; b++)
+					m[a][b] += row[idx[a]] / w * row[idx[b]] / w;
+				v[a] += row[idx[a]] / w * y;
+			}
+		}
+		if (solve(m, v, k, x) < 0)
+			continue;
+		for (a = 0; a < k; a++) {
+			neg |= x[a] < 0;
+			full[idx[a]] = x[a];
+		}
+		if (neg)
+			continue;
+		for (i = 0; i < n; i++) {
+			double row[3], d;
+
+			cost_row(&r[i], row);
+			d = (row[0] * full[0] + row[1] * full[1] + row[2] * full[2]) /
+			    (double)r[i].flush_cpu_ns - 1.0;
+			res += d * d;
+		}
+		if (best_res < 0 || res < best_res - 1e-15) {
+			best_res = res;
+			memcpy(best_x, full, sizeof(best_x));
+		}
+	}
+	if (best_res < 0)
+		return fs_err_set(err, EINVAL, "cost fit: the counters of the %d runs do not "
+		    "determine the costs (replay more policies)", n);
+	out->wake_ns = best_x[0];
+	out->exam_ns = best_x[1];
+	out->rpc_ns = best_x[2];
+	if (max_rel != NULL) {
+		*max_rel = 0;
+		for (i = 0; i < n; i++) {
+			double d = fabs(rp_model_cpu_ns(out, &r[i].st) /
+			    (double)r[i].flush_cpu_ns - 1.0);
+
+			if (d > *max_rel)
+				*max_rel = d;
+		}
+	}
+	return 0;
 }
 
 /* Frees a result's arrays. */
@@ -369,8 +538,18 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 		c.tun.poll_ns = (uint64_t)w->obs.pass_period_us * 1000;
 		r->calibrated = 1;
 	}
-	if (opt->clock == FL_CLOCK_VIRTUAL && opt->exam_cost_ns > 0)
+	if (opt->batch_ns != RP_ENGINE_DEFAULT && c.policy == FL_POL_DEADLINE) {
+		if (opt->batch_ns > c.tun.max_age_ns)
+			return fs_err_set(err, EINVAL, "the batching window (%" PRIu64 " us) must not "
+			    "exceed max age (%" PRIu64 " us)", opt->batch_ns / 1000,
+			    c.tun.max_age_ns / 1000);
+		c.tun.batch_ns = opt->batch_ns;
+	}
+	if (opt->clock == FL_CLOCK_VIRTUAL) {
 		c.tun.exam_cost_ns = opt->exam_cost_ns;
+		if (opt->wake_latency_ns != RP_ENGINE_DEFAULT)
+			c.tun.wake_latency_ns = opt->wake_latency_ns;
+	}
 	r->poll_ns = c.tun.poll_ns;
 	nrep = opt->clock == FL_CLOCK_REAL && opt->repeat > 1 ? opt->repeat : 1;
 	r->repeats = nrep;
@@ -473,6 +652,10 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 	}
 	r->cpu_runs = cpu;
 	cpu = NULL;
+	r->cost = opt->cost;
+	r->wake_latency_ns = opt->clock == FL_CLOCK_VIRTUAL ? c.tun.wake_latency_ns : 0;
+	r->batch_ns = c.tun.batch_ns;
+	r->model_cpu_ns = rp_model_cpu_ns(&opt->cost, &r->st);
 	rc = 0;
 out:
 	for (k = 0; ro != NULL && k < nrep; k++)
@@ -529,6 +712,21 @@ rp_fidelity_check(const struct wl_workload *w, const struct rp_result *r, struct
 	}
 }
 
+/* Fills a report's cost fit. */
+void
+rp_fit_report(const struct rp_result *r, int n, struct rp_fit *fit)
+{
+	struct fs_err err;
+
+	memset(fit, 0, sizeof(*fit));
+	fit->n = n;
+	fs_err_clear(&err);
+	if (rp_fit_cost(r, n, &fit->cost, &fit->max_rel, &err) == 0)
+		fit->ok = 1;
+	else
+		snprintf(fit->why, sizeof(fit->why), "%s", err.msg);
+}
+
 /* ---- verify ---- */
 
 /* Fills the verify defaults. */
@@ -570,15 +768,13 @@ rp_verify(const struct rp_result *b, const struct rp_result *c, const struct rp_
 		bc = (double)b->flush_cpu_ns;
 		cc = (double)c->flush_cpu_ns;
 	} else {
-		bc = (double)(b->st.wakeups + b->st.exams);
-		cc = (double)(c->st.wakeups + c->st.exams);
+		bc = b->model_cpu_ns;
+		cc = c->model_cpu_ns;
 	}
 	red = bc > 0 ? 1.0 - cc / bc : 0.0;
-	snprintf(msg, sizeof(msg), real ?
-	    "cpu: flush-thread CPU %.3f ms vs baseline %.3f ms: reduction %.1f %% (minimum %.1f %%)" :
-	    "cpu (virtual clock proxy: wake-ups + examinations): %.0f vs baseline %.0f: "
-	    "reduction %.1f %% (minimum %.1f %%)",
-	    real ? cc / 1e6 : cc, real ? bc / 1e6 : bc, red * 100, t->min_cpu_reduction * 100);
+	snprintf(msg, sizeof(msg), "cpu: %s flush-thread CPU %.3f ms vs baseline %.3f ms: "
+	    "reduction %.1f %% (minimum %.1f %%)", real ? "measured" : "modelled", cc / 1e6,
+	    bc / 1e6, red * 100, t->min_cpu_reduction * 100);
 	add_check(out, &n, "cpu", bc, cc, t->min_cpu_reduction, red >= t->min_cpu_reduction, msg);
 
 	/* latency p99 and p99.9 */
@@ -624,6 +820,7 @@ struct metric {
 
 #define M(fn, expr) static double fn(const struct rp_result *r) { return (double)(expr); }
 M(m_cpu, r->flush_cpu_ns / 1e6)
+M(m_model, r->model_cpu_ns / 1e6)
 M(m_proc, r->proc_cpu_ns / 1e6)
 M(m_wake, r->st.wakeups)
 M(m_wto, r->st.wake_timeout)
@@ -644,10 +841,13 @@ M(m_latemax, r->st.late_max_ns / 1e3)
 M(m_drain, r->st.drain_ns / 1e3)
 M(m_rlate, r->st.replay_late.p99 / 1e3)
 M(m_rlatemax, r->st.replay_late.max / 1e3)
+M(m_wlat50, r->st.wake_latency.p50 / 1e3)
+M(m_wlat99, r->st.wake_latency.p99 / 1e3)
 #undef M
 
 static const struct metric metrics[] = {
 	{ "flush-thread CPU (ms)", "flush_cpu_ms", 1, m_cpu },
+	{ "modelled flush CPU (ms)", "model_cpu_ms", 0, m_model },
 	{ "process CPU (ms)", "proc_cpu_ms", 1, m_proc },
 	{ "wake-ups", "wakeups", 0, m_wake },
 	{ "  by timeout", "wake_timeout", 0, m_wto },
@@ -668,6 +868,8 @@ static const struct metric metrics[] = {
 	{ "drain (us)", "drain_us", 0, m_drain },
 	{ "replay lateness p99 (us)", "replay_late_p99_us", 1, m_rlate },
 	{ "replay lateness max (us)", "replay_late_max_us", 1, m_rlatemax },
+	{ "signal->run p50 (us)", "wake_latency_p50_us", 1, m_wlat50 },
+	{ "signal->run p99 (us)", "wake_latency_p99_us", 1, m_wlat99 },
 };
 #define NMETRICS (sizeof(metrics) / sizeof(metrics[0]))
 
@@ -711,8 +913,11 @@ print_summary(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 			fprintf(f, "warning: --speed %g compresses time: polling cost per "
 			    "trace-second is understated by about %gx\n", speed, speed);
 		if (r[0].clock == FL_CLOCK_VIRTUAL)
-			fprintf(f, "note: virtual clock: CPU is not measured; wake-ups and "
-			    "examinations are the CPU proxy\n");
+			fprintf(f, "note: virtual clock: CPU is not measured; modelled CPU = "
+			    "wake-ups x %.2f us + examinations x %.2f us + RPCs x %.2f us; a signalled "
+			    "flush thread runs %.1f us later\n", r[0].cost.wake_ns / 1e3,
+			    r[0].cost.exam_ns / 1e3, r[0].cost.rpc_ns / 1e3,
+			    (double)r[0].wake_latency_ns / 1e3);
 	}
 }
 
@@ -743,7 +948,7 @@ print_fidelity(FILE *f, const struct rp_fidelity *fid)
 /* Prints results side by side with ratios against the first. */
 void
 rp_print_table(FILE *f, const struct wl_workload *w, const struct rp_result *r, int n,
-    const struct rp_fidelity *fid, double speed)
+    const struct rp_fidelity *fid, double speed, const struct rp_fit *fit)
 {
 	char v[64], cell[96];
 	size_t m;
@@ -793,6 +998,14 @@ rp_print_table(FILE *f, const struct wl_workload *w, const struct rp_result *r, 
 	}
 	fprintf(f, "\n\n");
 	print_fidelity(f, fid);
+	if (fit != NULL && fit->ok)
+		fprintf(f, "cost fit (%d runs): wake-up %.2f us, examination %.2f us, RPC %.2f us; "
+		    "the model is within %.1f %% of every measured flush CPU (use: --cpu-cost "
+		    "%.2f,%.2f,%.2f)\n", fit->n, fit->cost.wake_ns / 1e3, fit->cost.exam_ns / 1e3,
+		    fit->cost.rpc_ns / 1e3, fit->max_rel * 100, fit->cost.wake_ns / 1e3,
+		    fit->cost.exam_ns / 1e3, fit->cost.rpc_ns / 1e3);
+	else if (fit != NULL)
+		fprintf(f, "cost fit: %s\n", fit->why);
 }
 
 /* Prints CSV rows: policy,clock,metric,value,ratio. */
@@ -839,7 +1052,7 @@ jnum(FILE *f, int64_t v)
 /* Prints the JSON report. */
 void
 rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, int n,
-    const struct rp_fidelity *fid, double speed)
+    const struct rp_fidelity *fid, double speed, const struct rp_fit *fit)
 {
 	int i, b;
 
@@ -888,6 +1101,7 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 			    r[i].flush_cpu_ns, r[i].proc_cpu_ns);
 		else
 			fprintf(f, "\"flush_cpu_ns\":null,\"proc_cpu_ns\":null,");
+		fprintf(f, "\"model_cpu_ns\":%.0f,", r[i].model_cpu_ns);
 		fprintf(f, "\"latency_us\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f},",
 		    s->ready_issue.p50 / 1e3, s->ready_issue.p99 / 1e3, s->ready_issue.p999 / 1e3,
 		    s->ready_issue.max / 1e3);
@@ -906,7 +1120,21 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 			    s->rpc_size_hist[b]);
 		fprintf(f, "}}");
 	}
-	fprintf(f, "]}\n");
+	fprintf(f, "]");
+	if (n > 0)
+		fprintf(f, ",\"cpu_model\":{\"wake_ns\":%.1f,\"exam_ns\":%.1f,\"rpc_ns\":%.1f,"
+		    "\"wake_latency_ns\":%" PRIu64 "}", r[0].cost.wake_ns, r[0].cost.exam_ns,
+		    r[0].cost.rpc_ns, r[0].wake_latency_ns);
+	if (fit != NULL && fit->ok)
+		fprintf(f, ",\"cost_fit\":{\"runs\":%d,\"wake_ns\":%.1f,\"exam_ns\":%.1f,"
+		    "\"rpc_ns\":%.1f,\"max_rel_err\":%.4f}", fit->n, fit->cost.wake_ns,
+		    fit->cost.exam_ns, fit->cost.rpc_ns, fit->max_rel);
+	else if (fit != NULL) {
+		fprintf(f, ",\"cost_fit\":{\"runs\":%d,\"error\":", fit->n);
+		fs_json_str(f, fit->why, strlen(fit->why));
+		fputc('}', f);
+	}
+	fprintf(f, "}\n");
 }
 
 /* ---- SVG (charts drawn by analysis/plot.c) ---- */
@@ -968,10 +1196,10 @@ rp_plot_svg(FILE *f, const struct rp_result *r, int n, struct fs_err *err)
 		goto out;
 	}
 	if ((cpu = pl_chart_new(real ? "flush-thread CPU per run (CDF over repeats)" :
-	    "CPU proxy: wake-ups + examinations (virtual clock)", 1, err)) == NULL ||
+	    "modelled flush-thread CPU (virtual clock)", 1, err)) == NULL ||
 	    (lat = pl_chart_new("ready->issue latency (CDF per policy)", 1, err)) == NULL)
 		goto out;
-	pl_chart_xaxis(cpu, real ? "flush-thread CPU (ms)" : "wake-ups + examinations", 0);
+	pl_chart_xaxis(cpu, real ? "flush-thread CPU (ms)" : "modelled flush-thread CPU (ms)", 0);
 	pl_panel_yaxis(cpu, 0, "fraction of runs", 0);
 	pl_chart_xaxis(lat, "ready->issue (us)", 1);
 	pl_panel_yaxis(lat, 0, "fraction of writes", 0);
@@ -997,7 +1225,7 @@ rp_plot_svg(FILE *f, const struct rp_result *r, int n, struct fs_err *err)
 			free(sorted);
 			k = nr + 1;
 		} else {
-			x[0] = x[1] = (double)(r[i].st.wakeups + r[i].st.exams);
+			x[0] = x[1] = r[i].model_cpu_ns / 1e6;
 			y[0] = 0;
 			y[1] = 1;
 			k = 2;

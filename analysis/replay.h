@@ -20,16 +20,40 @@
 #include "libflush/flush.h"
 #include "util/err.h"
 
+/*
+ * The CPU model: flush-thread CPU = wake_ns per wake-up + exam_ns per bmap
+ * examination + rpc_ns per RPC issued.  The virtual clock measures no CPU,
+ * so this is how its CPU figures and verify's virtual CPU check are made;
+ * on the real clock it is printed beside the measured CPU, and rp_fit_cost
+ * refits it to what was measured.  Defaults: RP_COST_* (see
+ * flushscope-replay(1) for the measurement they come from).
+ */
+struct rp_cost {
+	double wake_ns, exam_ns, rpc_ns;
+};
+
+#define RP_COST_WAKE_NS		12000.0
+#define RP_COST_EXAM_NS		100.0
+#define RP_COST_RPC_NS		1200.0
+
 struct rp_options {
 	enum fl_clock clock;
 	double speed;		/* real clock: inputs and latencies compressed by this factor */
 	int repeat;		/* real clock: runs per policy; medians reported */
 	int calibrate;		/* virtual clock: tick = observed pass period (see rp_run) */
 	int keep_samples;	/* keep ready->issue samples (for plots) */
-	uint64_t exam_cost_ns;	/* virtual clock: modelled CPU time of one examination (0) */
+	uint64_t exam_cost_ns;	/* virtual clock: time one examination keeps the thread busy (0) */
+	uint64_t wake_latency_ns;	/* virtual clock: signal -> run (RP_ENGINE_DEFAULT) */
+	struct rp_cost cost;	/* the CPU model (RP_COST_*) */
+	uint64_t batch_ns;	/* deadline's batching window (RP_ENGINE_DEFAULT) */
 };
 
-/* Defaults: virtual clock, speed 1, 1 run (3 on the real clock), calibrate on. */
+#define RP_ENGINE_DEFAULT	UINT64_MAX	/* keep libflush's default (fl_config_init) */
+
+/*
+ * Defaults: virtual clock, speed 1, 1 run (3 on the real clock), calibrate
+ * on, libflush's wake-up latency and batching window, the RP_COST_* model.
+ */
 void rp_options_default(struct rp_options *o);
 
 /* One policy's outcome on one workload. */
@@ -49,7 +73,43 @@ struct rp_result {
 	uint64_t svc_recorded, svc_sampled, svc_default;	/* latency sources used */
 	uint64_t *lat_ns;		/* ready->issue per biorq (keep_samples) */
 	size_t nlat;
+	double model_cpu_ns;		/* the options' CPU model applied to st */
+	struct rp_cost cost;		/* that model */
+	uint64_t wake_latency_ns;	/* virtual clock: the modelled signal -> run latency */
+	uint64_t batch_ns;		/* deadline's batching window used (else 0) */
 };
+
+/* Flush-thread CPU that cost c predicts for the counters of st (ns). */
+double rp_model_cpu_ns(const struct rp_cost *c, const struct fl_stats *st);
+
+/*
+ * Fits the CPU model to the measured flush CPU of n real-clock results
+ * (non-negative weighted least squares on relative error, so a policy that
+ * burns little CPU weighs as much as one that burns a lot).  Needs results
+ * whose counters differ; *max_rel is the largest |model - measured| /
+ * measured over them.  Returns -1 with err set when the costs cannot be
+ * determined.
+ */
+int rp_fit_cost(const struct rp_result *r, int n, struct rp_cost *out, double *max_rel,
+    struct fs_err *err);
+
+/* A cost fit for the report (replay --fit-cost). */
+struct rp_fit {
+	int ok;				/* else why says what went wrong */
+	int n;				/* runs fitted */
+	struct rp_cost cost;
+	double max_rel;
+	char why[sizeof(((struct fs_err *)0)->msg)];
+};
+
+/* Fills fit from n real-clock results (rp_fit_cost), never failing: see fit->ok. */
+void rp_fit_report(const struct rp_result *r, int n, struct rp_fit *fit);
+
+/*
+ * Parses a --cpu-cost value "WAKE,EXAM,RPC": three costs in microseconds
+ * (e.g. "13,0.6,0.6"); -1 with err set otherwise.
+ */
+int rp_cost_parse(const char *s, struct rp_cost *c, struct fs_err *err);
 
 /* Frees the arrays of a result. */
 void rp_result_free(struct rp_result *r);
@@ -110,8 +170,8 @@ struct rp_check {
  * p99.9 no worse (exactly in virtual time; within max(threshold, 5 %) on the
  * real clock).  RPC sizes: mean size no smaller than the baseline's (5 %
  * tolerance), i.e. no more RPCs for the same bytes.  CPU: on the real clock
- * 1 - cand/base flush CPU; on the virtual clock wake-ups + examinations as
- * the proxy.  Wasted: candidate's wasted examinations <= max_wasted.
+ * 1 - cand/base flush CPU measured; on the virtual clock the same ratio of
+ * modelled CPU (model_cpu_ns).  Wasted: candidate's wasted examinations <= max_wasted.
  * Returns the number of checks written to out.
  */
 int rp_verify(const struct rp_result *base, const struct rp_result *cand,
@@ -121,14 +181,14 @@ int rp_verify(const struct rp_result *base, const struct rp_result *cand,
 
 /* Prints results side by side (table), ratios against the first. */
 void rp_print_table(FILE *f, const struct wl_workload *w, const struct rp_result *r, int n,
-    const struct rp_fidelity *fid, double speed);
+    const struct rp_fidelity *fid, double speed, const struct rp_fit *fit);
 
 /* Prints one CSV row per policy and metric. */
 void rp_print_csv(FILE *f, const struct wl_workload *w, const struct rp_result *r, int n);
 
-/* Prints one JSON object: fidelity and a policies array. */
+/* Prints one JSON object: fidelity, a policies array and the cost fit (if fit). */
 void rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, int n,
-    const struct rp_fidelity *fid, double speed);
+    const struct rp_fidelity *fid, double speed, const struct rp_fit *fit);
 
 /* Writes an SVG with a CPU panel and ready->issue latency CDFs per policy. */
 int rp_plot_svg(FILE *f, const struct rp_result *r, int n, struct fs_err *err);

@@ -24,7 +24,8 @@ usage(FILE *f)
 	    "usage: flushscope replay [-d DB | --workload FILE | LOG...] [--policy P,Q,...]\n"
 	    "                         [--clock virtual|real] [--speed X] [--repeat N]\n"
 	    "                         [--format=table|csv|json] [--plot FILE.svg] [--no-calibrate]\n"
-	    "                         [--exam-cost NS]\n"
+	    "                         [--exam-cost NS] [--wake-latency DUR] [--cpu-cost W,E,R]\n"
+	    "                         [--fit-cost] [--batch DUR]\n"
 	    "\n"
 	    "Replays the workload recorded in a log, database or workload file through\n"
 	    "libflush under each policy (default legacy,deadline) and prints them side by\n"
@@ -40,7 +41,16 @@ usage(FILE *f)
 	    "      --plot FILE.svg  CPU and ready->issue latency CDFs per policy\n"
 	    "      --no-calibrate   virtual clock: keep the 2048 us tick instead of the trace's\n"
 	    "                       observed pass period\n"
-	    "      --exam-cost NS   virtual clock: CPU time one bmap examination takes (0)\n"
+	    "      --exam-cost NS   virtual clock: time one bmap examination keeps the flush\n"
+	    "                       thread busy (0)\n"
+	    "      --wake-latency DUR  virtual clock: a signalled flush thread runs this much\n"
+	    "                       later; signals meanwhile merge (default 10us)\n"
+	    "      --cpu-cost W,E,R CPU model, microseconds per wake-up, examination and RPC\n"
+	    "                       (default 12,0.1,1.2): the virtual clock's CPU figures\n"
+	    "      --fit-cost       real clock: fit the CPU model to the measured CPU of the\n"
+	    "                       policies replayed (give three or more) and print it\n"
+	    "      --batch DUR      deadline's batching window (default 200us; 0 = send full\n"
+	    "                       runs at once); at most the max age (1ms)\n"
 	    "\nSee flushscope-replay(1).\n");
 }
 
@@ -74,6 +84,10 @@ cmd_replay(int argc, char **argv)
 		{ "plot", required_argument, NULL, 'P' },
 		{ "no-calibrate", no_argument, NULL, 'N' },
 		{ "exam-cost", required_argument, NULL, 'E' },
+		{ "wake-latency", required_argument, NULL, 'L' },
+		{ "cpu-cost", required_argument, NULL, 'K' },
+		{ "fit-cost", no_argument, NULL, 'F' },
+		{ "batch", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -85,7 +99,9 @@ cmd_replay(int argc, char **argv)
 	struct wl_workload w;
 	struct wl_extract_opts xo;
 	struct fs_err err;
-	int c, fmt = FS_FMT_TABLE, npol, i, nsrc, rc = FS_EXIT_OK, repeat_set = 0;
+	struct rp_fit fit, *fitp = NULL;
+	int c, fmt = FS_FMT_TABLE, npol, i, nsrc, rc = FS_EXIT_OK, repeat_set = 0, want_fit = 0;
+	double us;
 	char *end;
 	long lv;
 
@@ -138,6 +154,30 @@ cmd_replay(int argc, char **argv)
 				return FS_EXIT_USAGE;
 			}
 			break;
+		case 'L':
+			if (fs_opt_duration_us("replay", "--wake-latency", optarg, &us) < 0)
+				return FS_EXIT_USAGE;
+			if (us > 1e6) {
+				fs_warn("replay", "--wake-latency must be at most 1s, not '%s'", optarg);
+				return FS_EXIT_USAGE;
+			}
+			o.wake_latency_ns = (uint64_t)(us * 1000 + 0.5);
+			break;
+		case 'K':
+			fs_err_clear(&err);
+			if (rp_cost_parse(optarg, &o.cost, &err) < 0) {
+				fs_warn("replay", "--cpu-cost: %s", err.msg);
+				return FS_EXIT_USAGE;
+			}
+			break;
+		case 'F':
+			want_fit = 1;
+			break;
+		case 'B':
+			if (fs_opt_duration_us("replay", "--batch", optarg, &us) < 0)
+				return FS_EXIT_USAGE;
+			o.batch_ns = (uint64_t)(us * 1000 + 0.5);
+			break;
 		case 'h':
 			usage(stdout);
 			return FS_EXIT_OK;
@@ -150,6 +190,10 @@ cmd_replay(int argc, char **argv)
 		o.repeat = 3;
 	if (o.clock == FL_CLOCK_VIRTUAL && o.speed != 1.0)
 		fs_warn("replay", "--speed applies to the real clock only; ignored");
+	if (want_fit && o.clock != FL_CLOCK_REAL) {
+		fs_warn("replay", "--fit-cost needs --clock real (CPU is measured only there)");
+		return FS_EXIT_USAGE;
+	}
 	nsrc = (db != NULL) + (wlfile != NULL) + (optind < argc);
 	if (nsrc != 1) {
 		fs_warn("replay", nsrc ? "give only one of -d DB, --workload FILE or LOG..." :
@@ -205,12 +249,18 @@ cmd_replay(int argc, char **argv)
 	if (!fs_global.quiet && isatty(2))
 		fprintf(stderr, "%40s\r", "");
 
+	if (want_fit) {
+		rp_fit_report(res, npol, &fit);
+		fitp = &fit;
+		if (!fit.ok && fmt == FS_FMT_CSV)
+			fs_warn("replay", "--fit-cost: %s", fit.why);
+	}
 	if (fmt == FS_FMT_JSON)
-		rp_print_json(stdout, &w, res, npol, fidp, o.speed);
+		rp_print_json(stdout, &w, res, npol, fidp, o.speed, fitp);
 	else if (fmt == FS_FMT_CSV)
 		rp_print_csv(stdout, &w, res, npol);
 	else
-		rp_print_table(stdout, &w, res, npol, fidp, o.speed);
+		rp_print_table(stdout, &w, res, npol, fidp, o.speed, fitp);
 	if (fidp != NULL && !fidp->ok && fmt != FS_FMT_TABLE && !fs_global.quiet)
 		fs_warn("replay", "fidelity: %s replay does not reproduce the trace within 5 %% "
 		    "(wasted examinations %lld vs %lld, pass period %lld us vs %lld us)", fidp->policy,

@@ -24,12 +24,14 @@ usage(FILE *f)
 	    "usage: flushscope verify --baseline P --candidate Q [--junit FILE]\n"
 	    "                         [--min-cpu-reduction R] [--max-p99-regression T]\n"
 	    "                         [--max-wasted N] [--clock virtual|real] [--repeat N]\n"
+	    "                         [--wake-latency DUR] [--cpu-cost W,E,R] [--batch DUR]\n"
 	    "                         [--format=table|csv|json] TRACE...\n"
 	    "\n"
 	    "Replays each TRACE (log, database or workload file) under the baseline and the\n"
-	    "candidate policy and checks the candidate: CPU reduction (real clock: flush-\n"
-	    "thread CPU; virtual: wake-ups + examinations as the proxy), ready->issue p99\n"
-	    "and p99.9 no worse, RPC sizes no worse, wasted examinations at most N.\n"
+	    "candidate policy and checks the candidate: CPU reduction (real clock: measured\n"
+	    "flush-thread CPU; virtual: modelled from wake-ups, examinations and RPCs),\n"
+	    "ready->issue p99 and p99.9 no worse, RPC sizes no worse, wasted examinations\n"
+	    "at most N.\n"
 	    "Exit 0 if every check passes, 1 if one fails.\n"
 	    "\n"
 	    "  --min-cpu-reduction R   minimum 1 - candidate/baseline CPU (default 0.9)\n"
@@ -39,29 +41,10 @@ usage(FILE *f)
 	    "  --clock C               virtual (default) or real\n"
 	    "  --repeat N              real clock: runs per policy, medians (default 3)\n"
 	    "  --junit FILE            JUnit XML, one testcase per trace and metric\n"
+	    "  --wake-latency DUR      virtual clock: signal -> flush thread runs (10us)\n"
+	    "  --cpu-cost W,E,R        CPU model, us per wake-up, examination, RPC (12,0.1,1.2)\n"
+	    "  --batch DUR             deadline's batching window (200us; 0 = none)\n"
 	    "\nSee flushscope-verify(1).\n");
-}
-
-/* Parses a duration ("0.5ms", "500us", "1s", bare = ms) into microseconds. */
-static int
-parse_dur_us(const char *s, double *us)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || !(v >= 0))
-		return -1;
-	if (*end == '\0' || strcmp(end, "ms") == 0)
-		*us = v * 1000;
-	else if (strcmp(end, "us") == 0)
-		*us = v;
-	else if (strcmp(end, "s") == 0)
-		*us = v * 1e6;
-	else if (strcmp(end, "ns") == 0)
-		*us = v / 1000;
-	else
-		return -1;
-	return 0;
 }
 
 /* Writes s with XML special characters escaped. */
@@ -151,6 +134,9 @@ cmd_verify(int argc, char **argv)
 		{ "clock", required_argument, NULL, 'C' },
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "wake-latency", required_argument, NULL, 'L' },
+		{ "cpu-cost", required_argument, NULL, 'K' },
+		{ "batch", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -163,6 +149,8 @@ cmd_verify(int argc, char **argv)
 	int c, fmt = FS_FMT_TABLE, i, k, nt, failed = 0, repeat_set = 0;
 	char *end;
 	long lv;
+	double us;
+
 	rp_thresholds_default(&th);
 	rp_options_default(&o);
 	wl_extract_opts_default(&xo);
@@ -187,11 +175,9 @@ cmd_verify(int argc, char **argv)
 			}
 			break;
 		case 'T':
-			if (parse_dur_us(optarg, &th.max_p99_regression_us) < 0) {
-				fs_warn("verify", "--max-p99-regression: bad duration '%s' "
-				    "(e.g. 0.5ms, 200us)", optarg);
+			if (fs_opt_duration_us("verify", "--max-p99-regression", optarg,
+			    &th.max_p99_regression_us) < 0)
 				return FS_EXIT_USAGE;
-			}
 			th.set_p99 = 1;
 			break;
 		case 'W':
@@ -215,6 +201,27 @@ cmd_verify(int argc, char **argv)
 		case 'f':
 			if ((fmt = fs_opt_format("verify", optarg)) < 0)
 				return FS_EXIT_USAGE;
+			break;
+		case 'L':
+			if (fs_opt_duration_us("verify", "--wake-latency", optarg, &us) < 0)
+				return FS_EXIT_USAGE;
+			if (us > 1e6) {
+				fs_warn("verify", "--wake-latency must be at most 1s, not '%s'", optarg);
+				return FS_EXIT_USAGE;
+			}
+			o.wake_latency_ns = (uint64_t)(us * 1000 + 0.5);
+			break;
+		case 'K':
+			fs_err_clear(&err);
+			if (rp_cost_parse(optarg, &o.cost, &err) < 0) {
+				fs_warn("verify", "--cpu-cost: %s", err.msg);
+				return FS_EXIT_USAGE;
+			}
+			break;
+		case 'B':
+			if (fs_opt_duration_us("verify", "--batch", optarg, &us) < 0)
+				return FS_EXIT_USAGE;
+			o.batch_ns = (uint64_t)(us * 1000 + 0.5);
 			break;
 		case 'h':
 			usage(stdout);
@@ -293,9 +300,12 @@ cmd_verify(int argc, char **argv)
 				    tc[i].c[k].baseline, tc[i].c[k].candidate, tc[i].c[k].limit,
 				    tc[i].c[k].pass ? "pass" : "FAIL");
 	} else {
-		printf("verify: candidate %s against baseline %s, %s clock%s\n", cand, base,
-		    o.clock == FL_CLOCK_REAL ? "real" : "virtual", o.clock == FL_CLOCK_REAL ? "" :
-		    " (CPU proxy: wake-ups + examinations; use --clock real to measure CPU)");
+		printf("verify: candidate %s against baseline %s, %s clock\n", cand, base,
+		    o.clock == FL_CLOCK_REAL ? "real" : "virtual");
+		if (o.clock == FL_CLOCK_VIRTUAL)
+			printf("note: CPU is modelled: %.2f us per wake-up, %.2f us per examination, "
+			    "%.2f us per RPC (--cpu-cost; --clock real measures it)\n",
+			    o.cost.wake_ns / 1e3, o.cost.exam_ns / 1e3, o.cost.rpc_ns / 1e3);
 		for (i = 0; i < nt; i++) {
 			printf("%s\n", tc[i].trace);
 			for (k = 0; k < tc[i].n; k++)
