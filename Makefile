@@ -126,11 +126,18 @@ $(O)/tests/%.o: tests/%.c
 $(TESTBIN): $(TEST_OBJ) $(O)/libfscmd.a $(O)/libfscore.a $(O)/libflush.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECKLIBS) $(LDLIBS)
 
+# The benchmark's log generator, which the workload suite checks.
+GEN_ERA_A := $(O)/bench/gen_era_a
+$(GEN_ERA_A): bench/gen_era_a.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
+
 # FS_BIN lets tests run the real binary; FS_TESTDATA finds the fixtures;
 # FS_SHARED points at ../shared (spec, seeds) when it is there.
-check: $(BIN) $(TESTBIN)
+check: $(BIN) $(TESTBIN) $(GEN_ERA_A)
 	FS_BIN=$(abspath $(O)/flushscope) FS_TESTDATA=$(abspath testdata) \
-	FS_SHARED=$(abspath ../shared) CK_DEFAULT_TIMEOUT=120 $(TESTBIN)
+	FS_SHARED=$(abspath ../shared) FS_GEN_ERA_A=$(abspath $(GEN_ERA_A)) \
+	CK_DEFAULT_TIMEOUT=120 $(TESTBIN)
 
 # Long variants of the hardening suite: 500 SIGKILL-and-resume runs and a
 # lock held past the busy timeout; a 50 M-line stream for the peak RSS.

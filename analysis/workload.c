@@ -51,7 +51,7 @@ obs_unknown(struct wl_observed *o)
 {
 	o->lines = o->span_us = o->examinations = o->wasted_examinations = -1;
 	o->passes = o->pass_period_us = o->rpcs = o->bytes = -1;
-	o->outstanding_max = o->arrivals_dropped = -1;
+	o->outstanding_max = o->arrivals_dropped = o->writes_unsent = -1;
 }
 
 /* Initialises an empty workload. */
@@ -204,6 +204,7 @@ static const struct {
 	{ "bytes", offsetof(struct wl_observed, bytes) },
 	{ "outstanding_max", offsetof(struct wl_observed, outstanding_max) },
 	{ "arrivals_dropped", offsetof(struct wl_observed, arrivals_dropped) },
+	{ "writes_unsent", offsetof(struct wl_observed, writes_unsent) },
 };
 #define NOBS (sizeof(obs_fields) / sizeof(obs_fields[0]))
 
@@ -668,6 +669,7 @@ struct xthread {
 	int64_t zpend;		/* era Z: biorq waiting for its bmap@ line; -1 */
 	int in_pass;
 	int64_t last_pass_t;	/* start of the previous pass; INT64_MIN */
+	int64_t inflight_unsent;	/* writes set in flight since its last RPC line */
 };
 
 /* One biorq address in its current lifetime. */
@@ -826,6 +828,7 @@ thread_idx(struct wl_extractor *x, const struct ps_event *ev)
 	x->th[x->nth].zpend = -1;
 	x->th[x->nth].in_pass = 0;
 	x->th[x->nth].last_pass_t = INT64_MIN;
+	x->th[x->nth].inflight_unsent = 0;
 	if (hmap_put(&x->thread_by_key, k, ev->tid, (uint32_t)x->nth) < 0)
 		return -1;
 	return (int64_t)x->nth++;
@@ -942,7 +945,7 @@ exam_outcome(struct wl_extractor *x, int64_t bi, int wasted, int64_t now, struct
 	return run_end(x, bi, now, err);
 }
 
-/* Emits a biorq-level arrival (once it has a bmap and an offset/length). */
+/* Emits a biorq-level arrival (once it has a bmap and an offset/length): 1 if emitted. */
 static int
 biorq_emit(struct wl_extractor *x, struct xbiorq *q, struct fs_err *err)
 {
@@ -966,7 +969,7 @@ biorq_emit(struct wl_extractor *x, struct xbiorq *q, struct fs_err *err)
 	e.xid = -1;
 	e.lineno = x->seq++;
 	x->bm[bi].saw_input = 1;
-	return wl_add(&x->arr, &e, err);
+	return wl_add(&x->arr, &e, err) < 0 ? -1 : 1;
 }
 
 /* Returns the biorq record for addr, creating an empty one; NULL on ENOMEM. */
@@ -1074,8 +1077,11 @@ on_biorq(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, int64_t 
 			return -1;
 	}
 	if (ev->msg_id == PS_MSG_A_SET_INFLIGHT) {
-		if (biorq_emit(x, q, err) < 0)
+		int r = biorq_emit(x, q, err);
+
+		if (r < 0)
 			return -1;
+		t->inflight_unsent += r;	/* until the thread's next RPC line */
 		q->live = 0;
 	} else if (!era_a) {
 		/*
@@ -1326,6 +1332,7 @@ wl_extract_feed(struct wl_extractor *x, const struct ps_event *ev, struct fs_err
 			if (run_end(x, thr_bmap, ts, err) < 0)
 				return -1;
 		}
+		t->inflight_unsent = 0;
 		return on_send(x, ev, ts, thr_bmap, err);
 	case PS_EV_RPC_DONE:
 		return on_done(x, ev, ts, err);
@@ -1385,16 +1392,21 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 	struct wl_workload *w = &x->w;
 	enum wl_fidelity arr_f, svc_f = WL_FID_BIORQ;
 	size_t i, nrpc_trace, nfit = 0, narr;
-	int64_t epoch, period = -1;
+	int64_t epoch, period = -1, unsent = 0;
+	int r;
 
 	wl_init(out);
 	/* Arrivals still waiting to go in flight. */
 	for (i = 0; i < x->nbq; i++)
 		if (x->bq[i].live) {
-			if (biorq_emit(x, &x->bq[i], err) < 0)
+			if ((r = biorq_emit(x, &x->bq[i], err)) < 0)
 				return -1;
+			unsent += r;
 			x->bq[i].live = 0;
 		}
+	/* Set in flight after their thread's last RPC line: the trace ended first. */
+	for (i = 0; i < x->nth; i++)
+		unsent += x->th[i].inflight_unsent;
 	/* Runs still open at the end of the trace. */
 	for (i = 0; i < x->nbm; i++)
 		if (run_end(x, (int64_t)i, INT64_MIN, err) < 0)
@@ -1507,6 +1519,11 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 	out->obs.bytes = x->bytes;
 	out->obs.outstanding_max = x->outstanding_max > 0 ? x->outstanding_max : -1;
 	out->obs.arrivals_dropped = x->dropped;
+	/*
+	 * Arrivals taken from the RPCs were all sent; era Z has no in-flight
+	 * line per biorq, so what its trace left unsent is unknown.
+	 */
+	out->obs.writes_unsent = narr == 0 ? 0 : x->saw_z ? -1 : unsent;
 	wl_sort(out);
 	return 0;
 }

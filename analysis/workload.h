@@ -78,6 +78,8 @@ struct wl_observed {
 	int64_t bytes;			/* bytes in those RPCs */
 	int64_t outstanding_max;	/* largest outstanding-RPC counter logged */
 	int64_t arrivals_dropped;	/* biorqs seen without offset/length */
+	int64_t writes_unsent;		/* writes the trace never shows sent (ready or in
+					 * flight at its end, before their RPC line) */
 };
 
 struct wl_workload {

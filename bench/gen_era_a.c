@@ -11,6 +11,12 @@
  * spin) or retires idle ones (`added to bmapTimeoutQ`); the RPC thread logs
  * `done` replies 5-25 ms later and `unset DIRTY` on the last one.
  *
+ * The output is exactly LINES lines, cut only between events: the four lines
+ * that send a write (consider, try flush, set inflight, the RPC) are written
+ * together or not at all, so every biorq the log shows in flight has its RPC
+ * line.  A biorq keeps one address from `msl_pages_schedflush` to the reply
+ * of its RPC, and no two live biorqs share an address, as in the client.
+ *
  * usage: gen_era_a [-n LINES] [-s SEED] [-b BMAPS] [-t START_US]
  */
 #include <stdint.h>
@@ -21,12 +27,18 @@
 
 #define MAXB 64
 #define MAXRPC 4096
+#define MAXQ 1024		/* queued writes per bmap */
+#define NSLOT 4096		/* biorq addresses: BQBASE + slot * 0x100 */
+#define BQBASE 0x7f95c4012a30ULL
+#define SENDLINES 4		/* lines that send one write */
 
 struct bmap {
 	uint64_t addr, fid;
 	unsigned bno;
 	int queued;		/* on the dirty queue */
 	int newq;		/* writes ready, not yet sent */
+	int qhead;		/* their biorq slots: q[qhead..qhead+newq) mod MAXQ */
+	int q[MAXQ];
 	int infl;		/* RPCs in flight */
 	int opcnt;
 	uint32_t off;
@@ -37,11 +49,14 @@ struct rpc {
 	int b;
 	long xid;
 	uint64_t req;
+	int slot;		/* its biorq's address slot */
 };
 
 static uint64_t rng = 88172645463325252ULL;
 static long nlines, maxlines;
 static int64_t now_us = 1282327206000000LL;
+
+static unsigned char slot_live[NSLOT];	/* a live biorq holds the address */
 
 /* xorshift64 */
 static uint64_t
@@ -51,6 +66,18 @@ rnd(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return rng;
+}
+
+/* Takes the first free biorq address slot from slot r on. */
+static int
+slot_take(uint64_t r)
+{
+	int s = (int)(r % NSLOT);
+
+	while (slot_live[s])
+		s = (s + 1) % NSLOT;
+	slot_live[s] = 1;
+	return s;
 }
 
 /* Writes a header for thread/subsys/function/line at the current time. */
@@ -121,6 +148,7 @@ main(int argc, char **argv)
 			}
 			b = &bm[rq[j].b];
 			outstanding--;
+			slot_live[rq[j].slot] = 0;	/* the biorq is freed with its RPC */
 			hdr("msbflushrpcthr", 23668, "rpc", "bmap_flush_rpc_cb", 179);
 			rpre(rq[j].req, rq[j].xid, 1);
 			printf("done (outstandingRpcCnt=%d)\n", outstanding);
@@ -134,17 +162,19 @@ main(int argc, char **argv)
 		/* application writes */
 		for (i = 0; i < nb && nlines < maxlines; i++) {
 			struct bmap *b = &bm[i];
+			int s;
 
-			if (rnd() % 100 >= 3)
+			if (rnd() % 100 >= 3 || b->newq == MAXQ)
 				continue;
 			now_us += rnd() % 40;
 			b->newq++;
 			b->queued = 1;
+			s = slot_take(rnd());
+			b->q[(b->qhead + b->newq - 1) % MAXQ] = s;
 			hdr("msfsthr03", 23650, "bmap", "msl_pages_schedflush", 1185);
 			bpre(b, 8259);
 			printf("biorq=%#llx list_empty(%d)\n",
-			    (unsigned long long)(0x7f95c4012a30ULL + (rnd() % 4096) * 0x100),
-			    b->newq == 1);
+			    (unsigned long long)(BQBASE + (uint64_t)s * 0x100), b->newq == 1);
 		}
 		/* one flush pass: phase 1, examine and send */
 		for (i = 0; i < nb && nlines < maxlines; i++) {
@@ -156,9 +186,14 @@ main(int argc, char **argv)
 			hdr("msbflushthr", 23667, "bmap", "bmap_flush", 639);
 			bpre(b, 8259);
 			printf("try flush (outstandingRpcCnt=%d)\n", outstanding);
-			while (b->newq > 0 && nrq < MAXRPC && nlines < maxlines) {
-				uint64_t bq = 0x7f95c4012a30ULL + (rnd() % 4096) * 0x100;
-				uint32_t len = 32768u * (1 + (uint32_t)(rnd() % 4));
+			while (b->newq > 0 && nrq < MAXRPC && nlines + SENDLINES <= maxlines) {
+				int s = b->q[b->qhead];
+				uint64_t bq = BQBASE + (uint64_t)s * 0x100;
+				uint32_t len;
+
+				/* formerly a random address: still drawn, so times and sizes stay put */
+				(void)rnd();
+				len = 32768u * (1 + (uint32_t)(rnd() % 4));
 
 				/* a write never crosses the end of its 128 MiB bmap */
 				if (b->off + len > (128u << 20))
@@ -182,6 +217,7 @@ main(int argc, char **argv)
 				rq[nrq].req = 0x7f95c40c3a00ULL + (uint64_t)(xid % 512) * 0x200;
 				rq[nrq].xid = xid++;
 				rq[nrq].b = i;
+				rq[nrq].slot = s;
 				rq[nrq].done_us = now_us + 5000 + (int64_t)(rnd() % 20000);
 				outstanding++;
 				hdr("msbflushthr", 23667, "rpc", "bmap_flush_create_rpc", 224);
@@ -189,6 +225,7 @@ main(int argc, char **argv)
 				printf("off=%u sz=%u op=1\n", b->off, len);
 				nrq++;
 				b->off += len;
+				b->qhead = (b->qhead + 1) % MAXQ;
 				b->newq--;
 				b->infl++;
 			}

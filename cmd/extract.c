@@ -116,12 +116,18 @@ cmd_extract(int argc, char **argv)
 		wl_free(&w);
 		return FS_EXIT_RUNTIME;
 	}
-	if (!fs_global.quiet)
-		fprintf(stderr, "extract: %zu writes, %zu forced flushes, %zu RPCs; fidelity %s "
+	if (!fs_global.quiet) {
+		char unsent[64] = "";
+
+		if (w.obs.writes_unsent > 0)
+			snprintf(unsent, sizeof(unsent), " (%" PRId64 " not sent within the trace)",
+			    w.obs.writes_unsent);
+		fprintf(stderr, "extract: %zu writes%s, %zu forced flushes, %zu RPCs; fidelity %s "
 		    "(arrivals %s, service %s); trace: %" PRId64 " wasted examinations in %"
-		    PRId64 " passes\n", wl_count(&w, WL_WRITE), wl_count(&w, WL_FSYNC),
+		    PRId64 " passes\n", wl_count(&w, WL_WRITE), unsent, wl_count(&w, WL_FSYNC),
 		    wl_count(&w, WL_RPC), wl_fidelity_name(w.fidelity), wl_fidelity_name(w.arrivals),
 		    wl_fidelity_name(w.service), w.obs.wasted_examinations, w.obs.passes);
+	}
 	wl_free(&w);
 	return FS_EXIT_OK;
 }

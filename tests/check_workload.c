@@ -12,6 +12,7 @@
 #include "analysis/workload.h"
 #include "analysis/wlsource.h"
 #include "store/store.h"
+#include "tests/testutil.h"
 
 #include <unistd.h>
 
@@ -507,6 +508,107 @@ START_TEST(test_biorq_arrivals)
 }
 END_TEST
 
+/*
+ * The benchmark generator (bench/gen_era_a.c, $FS_GEN_ERA_A): -n N gives
+ * exactly N lines, and every write the extractor recovers has the RPC that
+ * sent it (same bmap, offset, length).  Its sends were once cut after `set
+ * inflight` (228,025 writes for 228,024 RPCs in the 5 M-line log) and its
+ * biorqs changed address between list_empty and the flush thread.
+ */
+static const long gen_sizes[] = { 10, 11, 34, 100, 2000, 20000 };
+
+START_TEST(test_gen_era_a_counts)
+{
+	const char *gen = getenv("FS_GEN_ERA_A");
+	long n = gen_sizes[_i], lines = 0;
+	char path[] = "/tmp/fs-wl-gen-XXXXXX", cmd[512], *paths[1] = { path }, *s, *p;
+	struct wl_workload w;
+	struct fs_err err = { 0 };
+	size_t i, j, len;
+	int fd, *used;
+
+	if (gen == NULL)
+		gen = "build/bench/gen_era_a";
+	ck_assert_msg(access(gen, X_OK) == 0, "no generator %s (make check builds it)", gen);
+	ck_assert_int_ge(fd = mkstemp(path), 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "%s -n %ld -s 7 > %s", gen, n, path);
+	ck_assert_int_eq(system(cmd), 0);
+	s = tu_slurp(path, &len);
+	for (p = s; p < s + len; p++)
+		lines += *p == '\n';
+	free(s);
+	ck_assert_int_eq(lines, n);
+	ck_assert_msg(wl_load_logs(&w, paths, 1, NULL, &err) == 0, "%s", err.msg);
+	unlink(path);
+	ck_assert_uint_eq(wl_count(&w, WL_WRITE), wl_count(&w, WL_RPC));
+	ck_assert_int_eq(w.arrivals, WL_FID_BIORQ);
+	ck_assert_int_eq(w.obs.writes_unsent, 0);
+	used = calloc(w.n, sizeof(*used));
+	ck_assert_ptr_nonnull(used);
+	for (i = 0; i < w.n; i++) {
+		const struct wl_event *e = &w.ev[i];
+
+		if (e->kind != WL_WRITE)
+			continue;
+		for (j = 0; j < w.n; j++)
+			if (w.ev[j].kind == WL_RPC && !used[j] && w.ev[j].fid == e->fid &&
+			    w.ev[j].bno == e->bno && w.ev[j].off == e->off && w.ev[j].len == e->len)
+				break;
+		ck_assert_msg(j < w.n, "n=%ld: write %" PRIx64 ":%u %" PRIu64 " %u has no RPC",
+		    n, e->fid, (unsigned)e->bno, (uint64_t)e->off, (unsigned)e->len);
+		used[j] = 1;
+	}
+	free(used);
+	wl_free(&w);
+}
+END_TEST
+
+/*
+ * A trace that ends mid-flush (testdata/extract-unsent.log): one write sent,
+ * one set in flight with no RPC line after it, one still queued.  All three
+ * are arrivals; the two the trace never shows sent are counted, kept by the
+ * file and named in extract's summary.
+ */
+START_TEST(test_writes_unsent)
+{
+	const char *td = getenv("FS_TESTDATA");
+	char log[512], errf[] = "/tmp/fs-wl-unsent-XXXXXX", cmd[1200], *paths[1] = { log }, *s;
+	struct wl_workload w, back;
+	struct fs_err err = { 0 };
+	FILE *f;
+	size_t n;
+	int fd;
+
+	snprintf(log, sizeof(log), "%s/extract-unsent.log", td ? td : "testdata");
+	ck_assert_msg(wl_load_logs(&w, paths, 1, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(wl_count(&w, WL_WRITE), 3);
+	ck_assert_uint_eq(wl_count(&w, WL_RPC), 1);
+	ck_assert_int_eq(w.obs.writes_unsent, 2);
+	ck_assert_int_eq(w.obs.arrivals_dropped, 0);
+	/* the observation survives the file */
+	ck_assert_ptr_nonnull(f = tmpfile());
+	ck_assert_msg(wl_write(&w, f, NULL, &err) == 0, "%s", err.msg);
+	rewind(f);
+	wl_init(&back);
+	ck_assert_msg(wl_read(&back, f, "tmp", &err) == 0, "%s", err.msg);
+	fclose(f);
+	ck_assert_int_eq(back.obs.writes_unsent, 2);
+	wl_free(&back);
+	wl_free(&w);
+	/* and the summary says it */
+	ck_assert_int_ge(fd = mkstemp(errf), 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "%s extract %s -o /dev/null 2> %s", tu_fsbin(), log, errf);
+	ck_assert_int_eq(system(cmd), 0);
+	s = tu_slurp(errf, &n);
+	unlink(errf);
+	ck_assert_msg(strstr(s, "extract: 3 writes (2 not sent within the trace), ") != NULL,
+	    "summary: %s", s);
+	free(s);
+}
+END_TEST
+
 /* Era Z: `flushable?` not followed by `try flush` is wasted; passes from `work time`. */
 START_TEST(test_era_z_observed)
 {
@@ -688,6 +790,9 @@ workload_suite(void)
 	tcase_add_test(tx, test_biorq_arrivals);
 	tcase_add_test(tx, test_era_z_observed);
 	tcase_add_test(tx, test_from_database);
+	tcase_add_test(tx, test_writes_unsent);
+	tcase_add_loop_test(tx, test_gen_era_a_counts, 0,
+	    (int)(sizeof(gen_sizes) / sizeof(gen_sizes[0])));
 	suite_add_tcase(s, tx);
 	return s;
 }
