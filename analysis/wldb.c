@@ -13,15 +13,16 @@
  *
  * Memory: a row is kept as a compact record of the fields the events need
  * (thread names interned once) plus a 24-byte sort key; an episode is kept
- * once and each of its cycles only as a key.  The event (~250 bytes) is
- * built when it is fed.  Each stream (writes, RPCs, states, episode cycles)
- * is sorted on its own, then the four are merged.
+ * once and its cycles are generated as they are fed.  The event (~250
+ * bytes) is built when it is fed.  Each table's keys are sorted on their
+ * own (they normally are already) and merged with the episodes' cycles,
+ * which come from a heap of the episodes under way.
  *
  * Order: time, then source id, then source offset, then the order in which
  * the rows were read: writes, RPCs, states, then episode cycles (each query
- * in its own log order).  Within a stream a row's number is that read
- * order, and between streams the lower stream wins a tie, so the merge
- * gives exactly that total order.
+ * in its own log order, an episode's cycles in cycle order).  Within a
+ * stream a row's number is that read order, and between streams the lower
+ * stream wins a tie, so the merge gives exactly that total order.
  */
 #include "analysis/wlsource.h"
 
@@ -37,11 +38,11 @@ struct key {
 	int64_t ts;
 	uint64_t off;
 	uint32_t src;		/* while loading: index of first sighting */
-	uint32_t idx;		/* row (cycle) number within its stream */
+	uint32_t idx;		/* row number within its stream */
 };
 
-/* The streams, in the order their rows were read (the tie-breaker). */
-enum { S_WRITE, S_RPC, S_STATE, S_CYCLE, S_N };
+/* The tables' streams, in the order their rows were read (the tie-breaker). */
+enum { S_WRITE, S_RPC, S_STATE, S_N };
 
 struct stream {
 	struct key *k;
@@ -74,11 +75,23 @@ struct rstate {
 	int32_t opcnt, kind, msg_id;
 };
 
-/* A spin episode with at least one cycle; first = number of its first cycle. */
+/* A spin episode with at least one cycle. */
 struct repi {
-	uint64_t fid, addr, first;
-	int64_t outstanding;
-	uint32_t bno, thread;
+	uint64_t fid, addr, off, cycles;
+	int64_t outstanding, start, end;
+	uint32_t bno, thread, src;
+};
+
+/*
+ * The next cycle k of episode ep to feed, with its key.  An episode's
+ * cycles go in key order: cycle order, or (end before start, times
+ * falling) the last group of equal times [gs, ge] first.
+ */
+struct cyc {
+	int64_t ts;
+	uint64_t off;
+	uint32_t src, ep;
+	uint64_t k, gs, ge;
 };
 
 /* Open-addressing table of indexes (value + 1; 0 = empty) keyed by a hash. */
@@ -95,7 +108,11 @@ struct dbload {
 	struct rstate *st;
 	struct repi *ep;
 	size_t nw, capw, nr, capr, nst, capst, nep, capep;
-	uint64_t ncycles;
+	uint64_t ncycles;	/* of all episodes */
+	struct cyc *pend;	/* every episode's first cycle, in key order */
+	size_t npend;
+	struct cyc *heap;	/* min-heap of the episodes under way */
+	size_t nheap, capheap;
 
 	char **name;		/* interned thread names */
 	size_t nname, capname;
@@ -408,42 +425,92 @@ on_forced(void *arg, const struct st_forced *r)
 	return 0;
 }
 
-/*
- * Query callback: a spin episode becomes its wasted examinations, one key
- * per cycle (an examination and its requeue share time and offset, so
- * they stay adjacent and are fed together).
- */
+/* Query callback: a spin episode (its cycles become wasted examinations when fed). */
 static int
 on_episode(void *arg, const struct st_episode_row *r)
 {
 	struct dbload *d = arg;
 	const struct sp_episode *ep = &r->ep;
 	struct repi *e;
-	uint64_t k;
 
 	if (ep->cycles == 0)
 		return 0;
+	/* a bound the old all-in-memory loader could never get past either */
+	if (d->nep >= UINT32_MAX || ep->cycles > UINT32_MAX - d->ncycles) {
+		d->overflow = 1;
+		return 1;
+	}
 	if (grow(&d->ep, &d->capep, d->nep + 1, sizeof(*d->ep)) < 0) {
 		d->oom = 1;
 		return 1;
 	}
 	e = &d->ep[d->nep++];
 	e->thread = name_idx(d, ep->thread);
+	e->src = src_idx(d, r->source_id);
 	e->fid = ep->fid;
 	e->bno = ep->bno;
 	e->addr = ep->addr;
 	e->outstanding = ep->outstanding_max;
-	e->first = d->ncycles;
-	for (k = 0; k < ep->cycles; k++) {
-		int64_t t = ep->cycles > 1 ? ep->start_us +
-		    (int64_t)((ep->end_us - ep->start_us) * (double)k / (double)(ep->cycles - 1)) :
-		    ep->start_us;
-
-		if (push_key(d, S_CYCLE, r->source_id, ep->first_off, t) < 0)
-			return 1;
-		d->ncycles++;
-	}
+	e->off = ep->first_off;
+	e->start = ep->start_us;
+	e->end = ep->end_us;
+	e->cycles = ep->cycles;
+	d->ncycles += ep->cycles;
 	return d->oom;
+}
+
+/* Time of cycle k of an episode: spread evenly from its start to its end. */
+static int64_t
+cycle_t(const struct repi *e, uint64_t k)
+{
+	return e->cycles > 1 ? e->start +
+	    (int64_t)((e->end - e->start) * (double)k / (double)(e->cycles - 1)) : e->start;
+}
+
+/* Starts group [gs, ge] of equal times ending at ge (falling times only). */
+static void
+cyc_group(const struct repi *e, struct cyc *c, uint64_t ge)
+{
+	int64_t t = cycle_t(e, ge);
+
+	c->ge = ge;
+	for (c->gs = ge; c->gs > 0 && cycle_t(e, c->gs - 1) == t; c->gs--)
+		;
+	c->k = c->gs;
+}
+
+/* Sets c to the first cycle of episode i in key order. */
+static void
+cyc_first(const struct dbload *d, uint32_t i, struct cyc *c)
+{
+	const struct repi *e = &d->ep[i];
+
+	c->ep = i;
+	c->src = e->src;
+	c->off = e->off;
+	c->k = c->gs = c->ge = 0;
+	if (e->end < e->start && e->cycles > 1)
+		cyc_group(e, c, e->cycles - 1);
+	c->ts = cycle_t(e, c->k);
+}
+
+/* Moves c to its episode's next cycle in key order; 0 when there is none. */
+static int
+cyc_next(const struct dbload *d, struct cyc *c)
+{
+	const struct repi *e = &d->ep[c->ep];
+
+	if (e->end < e->start && e->cycles > 1) {
+		if (c->k < c->ge)
+			c->k++;
+		else if (c->gs == 0)
+			return 0;
+		else
+			cyc_group(e, c, c->gs - 1);
+	} else if (++c->k >= e->cycles)
+		return 0;
+	c->ts = cycle_t(e, c->k);
+	return 1;
 }
 
 /* Query callback: per-thread figures, summed; the busiest thread's period. */
@@ -488,6 +555,23 @@ key_before(const struct key *x, const struct key *y)
 	return x->off < y->off;
 }
 
+/* Orders cycles: time, source, offset, then episode (read order) and cycle. */
+static int
+cyc_cmp(const void *a, const void *b)
+{
+	const struct cyc *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	if (x->ep != y->ep)
+		return x->ep < y->ep ? -1 : 1;
+	return x->k < y->k ? -1 : x->k > y->k;
+}
+
 /* Orders source ids (for ranking). */
 static int
 i64_cmp(const void *a, const void *b)
@@ -497,14 +581,17 @@ i64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Replaces first-sighting source indexes by ranks of the ids, then sorts each stream. */
+/*
+ * Replaces first-sighting source indexes by ranks of the ids, sorts each
+ * table's stream and lists the episodes by their first cycle.
+ */
 static int
 order_streams(struct dbload *d)
 {
 	uint32_t *rank = NULL;
 	int64_t *sorted = NULL;
 	size_t i;
-	int s;
+	int s, pend_sorted;
 
 	if (d->nsrc > 1) {
 		rank = malloc(d->nsrc * sizeof(*rank));
@@ -536,8 +623,22 @@ order_streams(struct dbload *d)
 		if (!is_sorted)
 			qsort(q->k, q->n, sizeof(*q->k), key_cmp);
 	}
+	if (rank != NULL)
+		for (i = 0; i < d->nep; i++)
+			d->ep[i].src = rank[d->ep[i].src];
 	free(rank);
 	free(sorted);
+	if (d->nep > 0 && (d->pend = malloc(d->nep * sizeof(*d->pend))) == NULL)
+		return -1;
+	d->npend = d->nep;
+	pend_sorted = 1;
+	for (i = 0; i < d->nep; i++) {
+		cyc_first(d, (uint32_t)i, &d->pend[i]);
+		if (i > 0 && cyc_cmp(&d->pend[i - 1], &d->pend[i]) > 0)
+			pend_sorted = 0;
+	}
+	if (!pend_sorted)	/* not in query order: only with falling times */
+		qsort(d->pend, d->npend, sizeof(*d->pend), cyc_cmp);
 	return 0;
 }
 
@@ -556,8 +657,8 @@ load(struct st_store *st, const char *path, struct dbload *d, struct fs_err *err
 	    st_query_thread_stats(st, &f, on_thread, d, err) < 0)
 		return -1;
 	if (d->overflow) {
-		fs_err_set(err, EOVERFLOW, "%s: more than %" PRIu32 " rows of one kind", path,
-		    UINT32_MAX);
+		fs_err_set(err, EOVERFLOW, "%s: more than %" PRIu32 " rows of one kind or"
+		    " episode cycles", path, UINT32_MAX);
 		return -1;
 	}
 	if (d->oom || order_streams(d) < 0) {
@@ -567,31 +668,76 @@ load(struct st_store *st, const char *path, struct dbload *d, struct fs_err *err
 	return 0;
 }
 
-/* The episode whose cycles include cycle number c. */
-static const struct repi *
-episode_of(const struct dbload *d, uint64_t c)
+/* Restores the heap below slot i. */
+static void
+sift_down(struct cyc *h, size_t n, size_t i)
 {
-	size_t lo = 0, hi = d->nep;	/* d->ep[lo].first <= c < d->ep[hi].first */
+	struct cyc x = h[i];
 
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
+	for (;;) {
+		size_t c = 2 * i + 1;
 
-		if (d->ep[mid].first <= c)
-			lo = mid;
-		else
-			hi = mid;
+		if (c >= n)
+			break;
+		if (c + 1 < n && cyc_cmp(&h[c + 1], &h[c]) < 0)
+			c++;
+		if (cyc_cmp(&h[c], &x) >= 0)
+			break;
+		h[i] = h[c];
+		i = c;
 	}
-	return &d->ep[lo];
+	h[i] = x;
+}
+
+/* Adds c to the heap of episodes under way; -1 when out of memory. */
+static int
+heap_push(struct dbload *d, const struct cyc *c)
+{
+	size_t i;
+
+	if (grow(&d->heap, &d->capheap, d->nheap + 1, sizeof(*d->heap)) < 0)
+		return -1;
+	for (i = d->nheap++; i > 0 && cyc_cmp(c, &d->heap[(i - 1) / 2]) < 0; i = (i - 1) / 2)
+		d->heap[i] = d->heap[(i - 1) / 2];
+	d->heap[i] = *c;
+	return 0;
+}
+
+/* The next cycle to feed (NULL when none is left); *from_pend says where it is. */
+static const struct cyc *
+cyc_head(const struct dbload *d, size_t next, int *from_pend)
+{
+	const struct cyc *p = next < d->npend ? &d->pend[next] : NULL;
+	const struct cyc *h = d->nheap > 0 ? &d->heap[0] : NULL;
+
+	*from_pend = p != NULL && (h == NULL || cyc_cmp(p, h) < 0);
+	return *from_pend ? p : h;
+}
+
+/* Moves past the cycle cyc_head returned; -1 when out of memory. */
+static int
+cyc_advance(struct dbload *d, size_t *next, int from_pend)
+{
+	if (from_pend) {
+		struct cyc c = d->pend[(*next)++];
+
+		return cyc_next(d, &c) ? heap_push(d, &c) : 0;
+	}
+	if (!cyc_next(d, &d->heap[0]))
+		d->heap[0] = d->heap[--d->nheap];
+	if (d->nheap > 0)
+		sift_down(d->heap, d->nheap, 0);
+	return 0;
 }
 
 /* Starts the event of a key: reset, time, offset, thread, empty message. */
 static void
-ev_start(struct ps_event *ev, const struct dbload *d, const struct key *k, uint32_t thread,
-    char *msg, uint64_t lineno)
+ev_start(struct ps_event *ev, const struct dbload *d, int64_t ts, uint64_t off,
+    uint32_t thread, char *msg, uint64_t lineno)
 {
 	ps_event_reset(ev);
-	ev->ts_us = k->ts;
-	ev->src_off = k->off;
+	ev->ts_us = ts;
+	ev->src_off = off;
 	ev->lineno = lineno;
 	ev->thread.p = d->name[thread];
 	ev->thread.n = strlen(d->name[thread]);
@@ -602,10 +748,10 @@ ev_start(struct ps_event *ev, const struct dbload *d, const struct key *k, uint3
 
 /* Calls cb with every event in order; 0, -1 with err set, or cb's nonzero value. */
 static int
-walk(const struct dbload *d, int (*cb)(void *arg, const struct ps_event *ev,
-    struct fs_err *err), void *arg, struct fs_err *err)
+walk(struct dbload *d, int (*cb)(void *arg, const struct ps_event *ev, struct fs_err *err),
+    void *arg, struct fs_err *err)
 {
-	size_t pos[S_N] = { 0 };
+	size_t pos[S_N] = { 0 }, next = 0;
 	uint64_t lineno = 0;
 	struct ps_event ev;
 	char msg[40];
@@ -613,20 +759,30 @@ walk(const struct dbload *d, int (*cb)(void *arg, const struct ps_event *ev,
 
 	for (;;) {
 		const struct key *k = NULL;
-		int s, best = -1;
+		const struct cyc *c;
+		int s, best = -1, from_pend;
 
 		for (s = 0; s < S_N; s++)
 			if (pos[s] < d->s[s].n && (best < 0 ||
 			    key_before(&d->s[s].k[pos[s]], &d->s[best].k[pos[best]])))
 				best = s;
+		c = cyc_head(d, next, &from_pend);
+		if (c != NULL && best >= 0) {
+			struct key ck = { c->ts, c->off, c->src, 0 };
+
+			if (key_before(&ck, &d->s[best].k[pos[best]]))
+				best = S_N;	/* the tables win ties */
+		} else if (c != NULL)
+			best = S_N;
 		if (best < 0)
 			return 0;
-		k = &d->s[best].k[pos[best]++];
+		if (best < S_N)
+			k = &d->s[best].k[pos[best]++];
 		switch (best) {
 		case S_WRITE: {
 			const struct rwrite *r = &d->w[k->idx];
 
-			ev_start(&ev, d, k, r->thread, msg, ++lineno);
+			ev_start(&ev, d, k->ts, k->off, r->thread, msg, ++lineno);
 			ev.kind = PS_EV_WRITE_READY;
 			ev.msg_id = (enum ps_msg)r->msg_id;
 			if (r->flags & W_BMAP) {
@@ -651,7 +807,7 @@ walk(const struct dbload *d, int (*cb)(void *arg, const struct ps_event *ev,
 		case S_RPC: {
 			const struct rrpc *r = &d->r[k->idx];
 
-			ev_start(&ev, d, k, r->thread, msg, ++lineno);
+			ev_start(&ev, d, k->ts, k->off, r->thread, msg, ++lineno);
 			ev.kind = r->done ? PS_EV_RPC_DONE : PS_EV_RPC_SEND;
 			if (r->xid >= 0) {
 				ev.has |= PS_HAS_REQ;
@@ -668,7 +824,7 @@ walk(const struct dbload *d, int (*cb)(void *arg, const struct ps_event *ev,
 		case S_STATE: {
 			const struct rstate *r = &d->st[k->idx];
 
-			ev_start(&ev, d, k, r->thread, msg, ++lineno);
+			ev_start(&ev, d, k->ts, k->off, r->thread, msg, ++lineno);
 			ev.kind = (enum ps_ev_kind)r->kind;
 			ev.msg_id = (enum ps_msg)r->msg_id;
 			ev.has |= PS_HAS_BMAP;
@@ -680,9 +836,9 @@ walk(const struct dbload *d, int (*cb)(void *arg, const struct ps_event *ev,
 			break;
 		}
 		default: {
-			const struct repi *r = episode_of(d, k->idx);
+			const struct repi *r = &d->ep[c->ep];
 
-			ev_start(&ev, d, k, r->thread, msg, ++lineno);
+			ev_start(&ev, d, c->ts, c->off, r->thread, msg, ++lineno);
 			ev.kind = PS_EV_EXAMINE;
 			ev.msg_id = PS_MSG_A_TRY_FLUSH_BMAP;
 			ev.has |= PS_HAS_BMAP;
@@ -696,6 +852,10 @@ walk(const struct dbload *d, int (*cb)(void *arg, const struct ps_event *ev,
 			ev.msg_id = PS_MSG_A_RESTORE;
 			ev.outstanding = -1;
 			ev.lineno = ++lineno;
+			if (cyc_advance(d, &next, from_pend) < 0) {
+				fs_err_set(err, ENOMEM, "out of memory");
+				return -1;
+			}
 			break;
 		}
 		}
@@ -717,6 +877,8 @@ dbload_free(struct dbload *d)
 	free(d->r);
 	free(d->st);
 	free(d->ep);
+	free(d->pend);
+	free(d->heap);
 	for (i = 0; i < d->nname; i++)
 		free(d->name[i]);
 	free(d->name);

@@ -671,7 +671,8 @@ END_TEST
 
 /*
  * Rows of two sources spread over every table, with equal times, equal
- * offsets across tables and an episode whose cycles tie with another's.
+ * offsets across tables, an episode whose cycles tie with another's and
+ * episodes whose times fall (end before start, as no detector writes).
  * Source 2 is sighted first (the only writes are its), so its id, not
  * the order rows were read, must decide ties between sources.
  */
@@ -695,6 +696,8 @@ static const struct dbrow {
 	{ 'e', 1, 100, 100, 300, 0, 3, 41 },
 	{ 'e', 2, 1, 50, 50, 0, 1, 42 },
 	{ 'e', 1, 100, 90, 100, 0, 2, 43 },
+	{ 'e', 1, 7, 400, 399, 0, 3, 44 },	/* end before start: 400, 400, 399 */
+	{ 'e', 2, 8, 260, 240, 0, 3, 45 },	/* 260, 250, 240 */
 };
 
 /* The events of dbrows in the order the extractor must see them. */
@@ -723,9 +726,21 @@ static const struct dbev_want {
 	{ PS_EV_EXAMINE, 200, 100, "flushthr", 41 },
 	{ PS_EV_REQUEUE, 200, 100, "flushthr", 41 },
 	{ PS_EV_RPC_SEND, 200, 150, "rpcthr", 23 },
+	{ PS_EV_EXAMINE, 240, 8, "othr", 45 },
+	{ PS_EV_REQUEUE, 240, 8, "othr", 45 },
+	{ PS_EV_EXAMINE, 250, 8, "othr", 45 },
+	{ PS_EV_REQUEUE, 250, 8, "othr", 45 },
+	{ PS_EV_EXAMINE, 260, 8, "othr", 45 },
+	{ PS_EV_REQUEUE, 260, 8, "othr", 45 },
 	{ PS_EV_CLEAN, 300, 5, "flushthr", 32 },
 	{ PS_EV_EXAMINE, 300, 100, "flushthr", 41 },
 	{ PS_EV_REQUEUE, 300, 100, "flushthr", 41 },
+	{ PS_EV_EXAMINE, 399, 7, "flushthr", 44 },
+	{ PS_EV_REQUEUE, 399, 7, "flushthr", 44 },
+	{ PS_EV_EXAMINE, 400, 7, "flushthr", 44 },
+	{ PS_EV_REQUEUE, 400, 7, "flushthr", 44 },
+	{ PS_EV_EXAMINE, 400, 7, "flushthr", 44 },
+	{ PS_EV_REQUEUE, 400, 7, "flushthr", 44 },
 };
 
 struct dbseen {
