@@ -10,6 +10,19 @@
  * write, as from a log).  The trace's observed figures come from the
  * stored per-thread statistics.  Runs shorter than the detector's
  * --min-cycles are not stored and so cannot be inferred from a database.
+ *
+ * Memory: a row is kept as a compact record of the fields the events need
+ * (thread names interned once) plus a 24-byte sort key; an episode is kept
+ * once and its cycles are generated as they are fed.  The event (~250
+ * bytes) is built when it is fed.  Each table's keys are sorted on their
+ * own (they normally are already) and merged with the episodes' cycles,
+ * which come from a heap of the episodes under way.
+ *
+ * Order: time, then source id, then source offset, then the order in which
+ * the rows were read: writes, RPCs, states, then episode cycles (each query
+ * in its own log order, an episode's cycles in cycle order).  Within a
+ * stream a row's number is that read order, and between streams the lower
+ * stream wins a tie, so the merge gives exactly that total order.
  */
 #include "analysis/wlsource.h"
 
@@ -20,52 +33,277 @@
 
 #include "store/store.h"
 
-/* One row turned into an event, with what must outlive the query callback. */
-struct dbev {
-	struct ps_event ev;
-	int64_t source_id;
-	uint64_t src_off;
-	uint64_t seq;
-	char thread[SP_NAME_MAX];
-	char msg[40];
+/* A row's place in the order; src is the source's rank once loading ends. */
+struct key {
+	int64_t ts;
+	uint64_t off;
+	uint32_t src;		/* while loading: index of first sighting */
+	uint32_t idx;		/* row number within its stream */
+};
+
+/* The tables' streams, in the order their rows were read (the tie-breaker). */
+enum { S_WRITE, S_RPC, S_STATE, S_N };
+
+struct stream {
+	struct key *k;
+	size_t n, cap;
+};
+
+enum { W_BMAP = 1, W_BIORQ = 2, W_MSG = 4 };
+
+/* A write arrival. */
+struct rwrite {
+	uint64_t fid, bmap_addr, biorq_addr;
+	uint32_t bno, off, len, thread;
+	int32_t msg_id;
+	uint8_t flags;		/* W_* */
+};
+
+/* An RPC send or completion; fid 0 and bno -1 when no bmap is attributed. */
+struct rrpc {
+	int64_t xid, off, sz, outstanding;
+	uint64_t req_addr, fid;
+	int32_t bno;
+	uint32_t thread;
+	uint8_t done;
+};
+
+/* A bmap state change. */
+struct rstate {
+	uint64_t fid, addr;
+	uint32_t bno, flags, thread;
+	int32_t opcnt, kind, msg_id;
+};
+
+/* A spin episode with at least one cycle. */
+struct repi {
+	uint64_t fid, addr, off, cycles;
+	int64_t outstanding, start, end;
+	uint32_t bno, thread, src;
+};
+
+/*
+ * The next cycle k of episode ep to feed, with its key.  An episode's
+ * cycles go in key order: cycle order, or (end before start, times
+ * falling) the last group of equal times [gs, ge] first.
+ */
+struct cyc {
+	int64_t ts;
+	uint64_t off;
+	uint32_t src, ep;
+	uint64_t k, gs, ge;
+};
+
+/* Open-addressing table of indexes (value + 1; 0 = empty) keyed by a hash. */
+struct itab {
+	uint64_t *h;
+	uint32_t *v;
+	size_t cap, n;		/* cap: 0 or a power of two */
 };
 
 struct dbload {
-	struct dbev *v;
-	size_t n, cap;
+	struct stream s[S_N];
+	struct rwrite *w;
+	struct rrpc *r;
+	struct rstate *st;
+	struct repi *ep;
+	size_t nw, capw, nr, capr, nst, capst, nep, capep;
+	uint64_t ncycles;	/* of all episodes */
+	struct cyc *pend;	/* every episode's first cycle, in key order */
+	size_t npend;
+	struct cyc *heap;	/* min-heap of the episodes under way */
+	size_t nheap, capheap;
+
+	char **name;		/* interned thread names */
+	size_t nname, capname;
+	struct itab names;
+	int64_t *srcid;		/* source ids in order of first sighting */
+	size_t nsrc, capsrc;
+	struct itab srcs;
+
 	struct wl_event *forced;
 	size_t nforced, capforced;
 	int64_t passes, exams, wasted, best_passes, period;
-	int oom;
+	int oom, overflow;
 };
 
-/* Appends an empty event (NULL when out of memory). */
-static struct dbev *
-push(struct dbload *d, int64_t source_id, uint64_t src_off, int64_t ts, const char *thread)
+/* Grows *v (elements of size sz) to hold at least n; 0 or -1. */
+static int
+grow(void *vp, size_t *cap, size_t n, size_t sz)
 {
-	struct dbev *e;
+	void **v = vp;
+	size_t nc;
+	void *nv;
 
-	if (d->n == d->cap) {
-		size_t nc = d->cap ? d->cap * 2 : 1024;
-		struct dbev *nv = realloc(d->v, nc * sizeof(*nv));
+	if (n <= *cap)
+		return 0;
+	nc = *cap ? *cap : 1024;
+	while (nc < n)
+		nc *= 2;
+	if ((nv = realloc(*v, nc * sz)) == NULL)
+		return -1;
+	*v = nv;
+	*cap = nc;
+	return 0;
+}
 
-		if (nv == NULL) {
-			d->oom = 1;
-			return NULL;
-		}
-		d->v = nv;
-		d->cap = nc;
+/* FNV-1a 64 of n bytes. */
+static uint64_t
+fnv(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= c[i];
+		h *= 1099511628211ULL;
 	}
-	e = &d->v[d->n];
-	memset(e, 0, sizeof(*e));
-	ps_event_reset(&e->ev);
-	e->source_id = source_id;
-	e->src_off = src_off;
-	e->seq = d->n++;
-	e->ev.ts_us = ts;
-	e->ev.src_off = src_off;
-	snprintf(e->thread, sizeof(e->thread), "%s", thread ? thread : "");
-	return e;
+	return h;
+}
+
+/* Returns the slot for hash h: the one whose value satisfies eq, or an empty one. */
+static size_t
+itab_slot(const struct itab *t, uint64_t h, int (*eq)(const struct dbload *, uint32_t,
+    const void *), const struct dbload *d, const void *key)
+{
+	size_t i = (size_t)h & (t->cap - 1);
+
+	while (t->v[i] != 0 && (t->h[i] != h || !eq(d, t->v[i] - 1, key)))
+		i = (i + 1) & (t->cap - 1);
+	return i;
+}
+
+/* Makes room for one more entry (rehashing by the stored hashes); 0 or -1. */
+static int
+itab_reserve(struct itab *t)
+{
+	struct itab n;
+	size_t i, j;
+
+	if (t->cap != 0 && (t->n + 1) * 2 <= t->cap)
+		return 0;
+	n.cap = t->cap ? t->cap * 2 : 64;
+	n.n = t->n;
+	n.h = calloc(n.cap, sizeof(*n.h));
+	n.v = calloc(n.cap, sizeof(*n.v));
+	if (n.h == NULL || n.v == NULL) {
+		free(n.h);
+		free(n.v);
+		return -1;
+	}
+	for (i = 0; i < t->cap; i++) {
+		if (t->v[i] == 0)
+			continue;
+		for (j = (size_t)t->h[i] & (n.cap - 1); n.v[j] != 0; j = (j + 1) & (n.cap - 1))
+			;
+		n.h[j] = t->h[i];
+		n.v[j] = t->v[i];
+	}
+	free(t->h);
+	free(t->v);
+	*t = n;
+	return 0;
+}
+
+/* Thread name i equals key (a NUL-terminated, already truncated name). */
+static int
+name_eq(const struct dbload *d, uint32_t i, const void *key)
+{
+	return strcmp(d->name[i], key) == 0;
+}
+
+/*
+ * Index of a thread name (NULL = ""), interned as the old per-row copy
+ * kept it: at most SP_NAME_MAX - 1 bytes.  Sets d->oom and returns 0 on
+ * failure (the caller stops at the oom flag).
+ */
+static uint32_t
+name_idx(struct dbload *d, const char *s)
+{
+	char buf[SP_NAME_MAX];
+	size_t n, slot;
+	uint64_t h;
+
+	if (s == NULL)
+		s = "";
+	n = strnlen(s, SP_NAME_MAX - 1);
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	h = fnv(buf, n);
+	if (d->names.cap != 0) {
+		slot = itab_slot(&d->names, h, name_eq, d, buf);
+		if (d->names.v[slot] != 0)
+			return d->names.v[slot] - 1;
+	}
+	if (d->nname >= UINT32_MAX - 1 || itab_reserve(&d->names) < 0 ||
+	    grow(&d->name, &d->capname, d->nname + 1, sizeof(*d->name)) < 0 ||
+	    (d->name[d->nname] = strdup(buf)) == NULL) {
+		d->oom = 1;
+		return 0;
+	}
+	slot = itab_slot(&d->names, h, name_eq, d, buf);
+	d->names.h[slot] = h;
+	d->names.v[slot] = (uint32_t)d->nname + 1;
+	d->names.n++;
+	return (uint32_t)d->nname++;
+}
+
+/* Source i has the id *key. */
+static int
+src_eq(const struct dbload *d, uint32_t i, const void *key)
+{
+	return d->srcid[i] == *(const int64_t *)key;
+}
+
+/* Index of a source id in order of first sighting (sets d->oom on failure). */
+static uint32_t
+src_idx(struct dbload *d, int64_t id)
+{
+	uint64_t h = fnv(&id, sizeof(id));
+	size_t slot;
+
+	if (d->nsrc > 0 && d->srcid[d->nsrc - 1] == id)
+		return (uint32_t)d->nsrc - 1;
+	if (d->srcs.cap != 0) {
+		slot = itab_slot(&d->srcs, h, src_eq, d, &id);
+		if (d->srcs.v[slot] != 0)
+			return d->srcs.v[slot] - 1;
+	}
+	if (d->nsrc >= UINT32_MAX - 1 || itab_reserve(&d->srcs) < 0 ||
+	    grow(&d->srcid, &d->capsrc, d->nsrc + 1, sizeof(*d->srcid)) < 0) {
+		d->oom = 1;
+		return 0;
+	}
+	d->srcid[d->nsrc] = id;
+	slot = itab_slot(&d->srcs, h, src_eq, d, &id);
+	d->srcs.h[slot] = h;
+	d->srcs.v[slot] = (uint32_t)d->nsrc + 1;
+	d->srcs.n++;
+	return (uint32_t)d->nsrc++;
+}
+
+/* Appends a key to stream s with the next row number; -1 (flags set) on failure. */
+static int
+push_key(struct dbload *d, int s, int64_t source_id, uint64_t off, int64_t ts)
+{
+	struct stream *q = &d->s[s];
+	struct key *k;
+
+	if (q->n >= UINT32_MAX) {
+		d->overflow = 1;
+		return -1;
+	}
+	if (grow(&q->k, &q->cap, q->n + 1, sizeof(*q->k)) < 0) {
+		d->oom = 1;
+		return -1;
+	}
+	k = &q->k[q->n];
+	k->ts = ts;
+	k->off = off;
+	k->src = src_idx(d, source_id);
+	k->idx = (uint32_t)q->n++;
+	return d->oom ? -1 : 0;
 }
 
 /* Query callback: write arrivals. */
@@ -73,29 +311,32 @@ static int
 on_write(void *arg, const struct st_write *r)
 {
 	struct dbload *d = arg;
-	struct dbev *e = push(d, r->source_id, r->src_off, r->ts_us, r->thread);
+	struct rwrite *e;
 
-	if (e == NULL)
+	if (grow(&d->w, &d->capw, d->nw + 1, sizeof(*d->w)) < 0) {
+		d->oom = 1;
 		return 1;
-	e->ev.kind = PS_EV_WRITE_READY;
-	e->ev.msg_id = (enum ps_msg)r->msg_id;
+	}
+	if (push_key(d, S_WRITE, r->source_id, r->src_off, r->ts_us) < 0)
+		return 1;
+	e = &d->w[d->nw++];
+	memset(e, 0, sizeof(*e));
+	e->thread = name_idx(d, r->thread);
+	e->msg_id = (int32_t)r->msg_id;
+	e->bmap_addr = r->bmap_addr;
+	e->biorq_addr = r->biorq_addr;
 	if (r->has_bmap) {
-		e->ev.has |= PS_HAS_BMAP;
-		e->ev.bmap.fid = r->fid;
-		e->ev.bmap.bno = (uint32_t)r->bno;
-		e->ev.bmap.addr = r->bmap_addr;
+		e->flags |= W_BMAP;
+		e->fid = r->fid;
+		e->bno = (uint32_t)r->bno;
 	}
 	if (r->biorq_addr != 0 && r->off >= 0 && r->len > 0) {
-		e->ev.has |= PS_HAS_BIORQ;
-		e->ev.biorq.addr = r->biorq_addr;
-		e->ev.biorq.bmap_addr = r->bmap_addr;
-		e->ev.biorq.off = (uint32_t)r->off;
-		e->ev.biorq.len = (uint32_t)r->len;
-		e->ev.biorq.flags = 0x2;
-	} else if (r->biorq_addr != 0) {
-		snprintf(e->msg, sizeof(e->msg), "biorq=0x%" PRIx64, r->biorq_addr);
-	}
-	return 0;
+		e->flags |= W_BIORQ;
+		e->off = (uint32_t)r->off;
+		e->len = (uint32_t)r->len;
+	} else if (r->biorq_addr != 0)
+		e->flags |= W_MSG;
+	return d->oom;
 }
 
 /* Query callback: RPC sends and completions. */
@@ -103,24 +344,29 @@ static int
 on_rpc(void *arg, const struct st_rpc *r)
 {
 	struct dbload *d = arg;
-	struct dbev *e = push(d, r->source_id, r->src_off, r->ts_us, r->thread);
+	struct rrpc *e;
 
-	if (e == NULL)
+	if (grow(&d->r, &d->capr, d->nr + 1, sizeof(*d->r)) < 0) {
+		d->oom = 1;
 		return 1;
-	e->ev.kind = r->kind == ST_RPC_SEND ? PS_EV_RPC_SEND : PS_EV_RPC_DONE;
-	if (r->xid >= 0) {
-		e->ev.has |= PS_HAS_REQ;
-		e->ev.req.xid = r->xid;
-		e->ev.req.addr = r->req_addr;
 	}
-	e->ev.rpc_off = r->off;
-	e->ev.rpc_sz = r->sz;
-	e->ev.outstanding = r->outstanding;
+	if (push_key(d, S_RPC, r->source_id, r->src_off, r->ts_us) < 0)
+		return 1;
+	e = &d->r[d->nr++];
+	memset(e, 0, sizeof(*e));
+	e->thread = name_idx(d, r->thread);
+	e->done = r->kind != ST_RPC_SEND;
+	e->xid = r->xid;
+	e->req_addr = r->req_addr;
+	e->off = r->off;
+	e->sz = r->sz;
+	e->outstanding = r->outstanding;
+	e->bno = -1;
 	if (r->has_bmap && r->fid != 0 && r->bno >= 0) {
-		e->ev.rpc_fid = r->fid;
-		e->ev.rpc_bno = (int32_t)r->bno;
+		e->fid = r->fid;
+		e->bno = (int32_t)r->bno;
 	}
-	return 0;
+	return d->oom;
 }
 
 /* Query callback: bmap state changes (CLEAN). */
@@ -128,19 +374,24 @@ static int
 on_state(void *arg, const struct st_state *r)
 {
 	struct dbload *d = arg;
-	struct dbev *e = push(d, r->source_id, r->src_off, r->ts_us, r->thread);
+	struct rstate *e;
 
-	if (e == NULL)
+	if (grow(&d->st, &d->capst, d->nst + 1, sizeof(*d->st)) < 0) {
+		d->oom = 1;
 		return 1;
-	e->ev.kind = (enum ps_ev_kind)r->kind;
-	e->ev.msg_id = (enum ps_msg)r->msg_id;
-	e->ev.has |= PS_HAS_BMAP;
-	e->ev.bmap.fid = r->fid;
-	e->ev.bmap.bno = (uint32_t)r->bno;
-	e->ev.bmap.addr = r->bmap_addr;
-	e->ev.bmap.flags = r->flags;
-	e->ev.bmap.opcnt = r->opcnt;
-	return 0;
+	}
+	if (push_key(d, S_STATE, r->source_id, r->src_off, r->ts_us) < 0)
+		return 1;
+	e = &d->st[d->nst++];
+	e->thread = name_idx(d, r->thread);
+	e->kind = (int32_t)r->kind;
+	e->msg_id = (int32_t)r->msg_id;
+	e->fid = r->fid;
+	e->bno = (uint32_t)r->bno;
+	e->addr = r->bmap_addr;
+	e->flags = r->flags;
+	e->opcnt = r->opcnt;
+	return d->oom;
 }
 
 /* Query callback: forced flushes become fsync events directly. */
@@ -174,38 +425,92 @@ on_forced(void *arg, const struct st_forced *r)
 	return 0;
 }
 
-/* Query callback: a spin episode becomes its wasted examinations. */
+/* Query callback: a spin episode (its cycles become wasted examinations when fed). */
 static int
 on_episode(void *arg, const struct st_episode_row *r)
 {
 	struct dbload *d = arg;
 	const struct sp_episode *ep = &r->ep;
-	uint64_t k;
+	struct repi *e;
 
-	for (k = 0; k < ep->cycles; k++) {
-		int64_t t = ep->cycles > 1 ? ep->start_us +
-		    (int64_t)((ep->end_us - ep->start_us) * (double)k / (double)(ep->cycles - 1)) :
-		    ep->start_us;
-		struct dbev *e = push(d, r->source_id, ep->first_off, t, ep->thread);
-		struct dbev *q;
-
-		if (e == NULL)
-			return 1;
-		e->ev.kind = PS_EV_EXAMINE;
-		e->ev.msg_id = PS_MSG_A_TRY_FLUSH_BMAP;
-		e->ev.has |= PS_HAS_BMAP;
-		e->ev.bmap.fid = ep->fid;
-		e->ev.bmap.bno = ep->bno;
-		e->ev.bmap.addr = ep->addr;
-		e->ev.outstanding = ep->outstanding_max;
-		if ((q = push(d, r->source_id, ep->first_off, t, ep->thread)) == NULL)
-			return 1;
-		q->ev = d->v[d->n - 2].ev;
-		q->ev.kind = PS_EV_REQUEUE;
-		q->ev.msg_id = PS_MSG_A_RESTORE;
-		q->ev.outstanding = -1;
+	if (ep->cycles == 0)
+		return 0;
+	/* a bound the old all-in-memory loader could never get past either */
+	if (d->nep >= UINT32_MAX || ep->cycles > UINT32_MAX - d->ncycles) {
+		d->overflow = 1;
+		return 1;
 	}
-	return 0;
+	if (grow(&d->ep, &d->capep, d->nep + 1, sizeof(*d->ep)) < 0) {
+		d->oom = 1;
+		return 1;
+	}
+	e = &d->ep[d->nep++];
+	e->thread = name_idx(d, ep->thread);
+	e->src = src_idx(d, r->source_id);
+	e->fid = ep->fid;
+	e->bno = ep->bno;
+	e->addr = ep->addr;
+	e->outstanding = ep->outstanding_max;
+	e->off = ep->first_off;
+	e->start = ep->start_us;
+	e->end = ep->end_us;
+	e->cycles = ep->cycles;
+	d->ncycles += ep->cycles;
+	return d->oom;
+}
+
+/* Time of cycle k of an episode: spread evenly from its start to its end. */
+static int64_t
+cycle_t(const struct repi *e, uint64_t k)
+{
+	return e->cycles > 1 ? e->start +
+	    (int64_t)((e->end - e->start) * (double)k / (double)(e->cycles - 1)) : e->start;
+}
+
+/* Starts group [gs, ge] of equal times ending at ge (falling times only). */
+static void
+cyc_group(const struct repi *e, struct cyc *c, uint64_t ge)
+{
+	int64_t t = cycle_t(e, ge);
+
+	c->ge = ge;
+	for (c->gs = ge; c->gs > 0 && cycle_t(e, c->gs - 1) == t; c->gs--)
+		;
+	c->k = c->gs;
+}
+
+/* Sets c to the first cycle of episode i in key order. */
+static void
+cyc_first(const struct dbload *d, uint32_t i, struct cyc *c)
+{
+	const struct repi *e = &d->ep[i];
+
+	c->ep = i;
+	c->src = e->src;
+	c->off = e->off;
+	c->k = c->gs = c->ge = 0;
+	if (e->end < e->start && e->cycles > 1)
+		cyc_group(e, c, e->cycles - 1);
+	c->ts = cycle_t(e, c->k);
+}
+
+/* Moves c to its episode's next cycle in key order; 0 when there is none. */
+static int
+cyc_next(const struct dbload *d, struct cyc *c)
+{
+	const struct repi *e = &d->ep[c->ep];
+
+	if (e->end < e->start && e->cycles > 1) {
+		if (c->k < c->ge)
+			c->k++;
+		else if (c->gs == 0)
+			return 0;
+		else
+			cyc_group(e, c, c->gs - 1);
+	} else if (++c->k >= e->cycles)
+		return 0;
+	c->ts = cycle_t(e, c->k);
+	return 1;
 }
 
 /* Query callback: per-thread figures, summed; the busiest thread's period. */
@@ -224,19 +529,420 @@ on_thread(void *arg, const struct st_thread_row *r)
 	return 0;
 }
 
-/* Orders events by time, then source and offset, then row order. */
+/* Orders keys of one stream: time, source, offset, row number. */
 static int
-dbev_cmp(const void *a, const void *b)
+key_cmp(const void *a, const void *b)
 {
-	const struct dbev *x = a, *y = b;
+	const struct key *x = a, *y = b;
 
-	if (x->ev.ts_us != y->ev.ts_us)
-		return x->ev.ts_us < y->ev.ts_us ? -1 : 1;
-	if (x->source_id != y->source_id)
-		return x->source_id < y->source_id ? -1 : 1;
-	if (x->src_off != y->src_off)
-		return x->src_off < y->src_off ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* x comes before y in time, source and offset (streams break the tie). */
+static int
+key_before(const struct key *x, const struct key *y)
+{
+	if (x->ts != y->ts)
+		return x->ts < y->ts;
+	if (x->src != y->src)
+		return x->src < y->src;
+	return x->off < y->off;
+}
+
+/* Orders cycles: time, source, offset, then episode (read order) and cycle. */
+static int
+cyc_cmp(const void *a, const void *b)
+{
+	const struct cyc *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	if (x->ep != y->ep)
+		return x->ep < y->ep ? -1 : 1;
+	return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/* Orders source ids (for ranking). */
+static int
+i64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Replaces first-sighting source indexes by ranks of the ids, sorts each
+ * table's stream and lists the episodes by their first cycle.
+ */
+static int
+order_streams(struct dbload *d)
+{
+	uint32_t *rank = NULL;
+	int64_t *sorted = NULL;
+	size_t i;
+	int s, pend_sorted;
+
+	if (d->nsrc > 1) {
+		rank = malloc(d->nsrc * sizeof(*rank));
+		sorted = malloc(d->nsrc * sizeof(*sorted));
+		if (rank == NULL || sorted == NULL) {
+			free(rank);
+			free(sorted);
+			return -1;
+		}
+		memcpy(sorted, d->srcid, d->nsrc * sizeof(*sorted));
+		qsort(sorted, d->nsrc, sizeof(*sorted), i64_cmp);
+		for (i = 0; i < d->nsrc; i++) {
+			const int64_t *p = bsearch(&d->srcid[i], sorted, d->nsrc, sizeof(*sorted),
+			    i64_cmp);
+
+			rank[i] = (uint32_t)(p - sorted);
+		}
+	}
+	for (s = 0; s < S_N; s++) {
+		struct stream *q = &d->s[s];
+		int is_sorted = 1;
+
+		for (i = 0; i < q->n; i++) {
+			if (rank != NULL)
+				q->k[i].src = rank[q->k[i].src];
+			if (i > 0 && is_sorted && key_cmp(&q->k[i - 1], &q->k[i]) > 0)
+				is_sorted = 0;
+		}
+		if (!is_sorted)
+			qsort(q->k, q->n, sizeof(*q->k), key_cmp);
+	}
+	if (rank != NULL)
+		for (i = 0; i < d->nep; i++)
+			d->ep[i].src = rank[d->ep[i].src];
+	free(rank);
+	free(sorted);
+	if (d->nep > 0 && (d->pend = malloc(d->nep * sizeof(*d->pend))) == NULL)
+		return -1;
+	d->npend = d->nep;
+	pend_sorted = 1;
+	for (i = 0; i < d->nep; i++) {
+		cyc_first(d, (uint32_t)i, &d->pend[i]);
+		if (i > 0 && cyc_cmp(&d->pend[i - 1], &d->pend[i]) > 0)
+			pend_sorted = 0;
+	}
+	if (!pend_sorted)	/* not in query order: only with falling times */
+		qsort(d->pend, d->npend, sizeof(*d->pend), cyc_cmp);
+	return 0;
+}
+
+/* Runs every query of the database into d. */
+static int
+load(struct st_store *st, const char *path, struct dbload *d, struct fs_err *err)
+{
+	struct st_filter f;
+
+	st_filter_init(&f);
+	if (st_query_writes(st, &f, on_write, d, err) < 0 ||
+	    st_query_rpcs(st, &f, on_rpc, d, err) < 0 ||
+	    st_query_states(st, &f, on_state, d, err) < 0 ||
+	    st_query_forced(st, &f, on_forced, d, err) < 0 ||
+	    st_query_episodes(st, &f, on_episode, d, err) < 0 ||
+	    st_query_thread_stats(st, &f, on_thread, d, err) < 0)
+		return -1;
+	if (d->overflow) {
+		fs_err_set(err, EOVERFLOW, "%s: more than %" PRIu32 " rows of one kind or"
+		    " episode cycles", path, UINT32_MAX);
+		return -1;
+	}
+	if (d->oom || order_streams(d) < 0) {
+		fs_err_set(err, ENOMEM, "%s: out of memory", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Restores the heap below slot i. */
+static void
+sift_down(struct cyc *h, size_t n, size_t i)
+{
+	struct cyc x = h[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			break;
+		if (c + 1 < n && cyc_cmp(&h[c + 1], &h[c]) < 0)
+			c++;
+		if (cyc_cmp(&h[c], &x) >= 0)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = x;
+}
+
+/* Adds c to the heap of episodes under way; -1 when out of memory. */
+static int
+heap_push(struct dbload *d, const struct cyc *c)
+{
+	size_t i;
+
+	if (grow(&d->heap, &d->capheap, d->nheap + 1, sizeof(*d->heap)) < 0)
+		return -1;
+	for (i = d->nheap++; i > 0 && cyc_cmp(c, &d->heap[(i - 1) / 2]) < 0; i = (i - 1) / 2)
+		d->heap[i] = d->heap[(i - 1) / 2];
+	d->heap[i] = *c;
+	return 0;
+}
+
+/* The next cycle to feed (NULL when none is left); *from_pend says where it is. */
+static const struct cyc *
+cyc_head(const struct dbload *d, size_t next, int *from_pend)
+{
+	const struct cyc *p = next < d->npend ? &d->pend[next] : NULL;
+	const struct cyc *h = d->nheap > 0 ? &d->heap[0] : NULL;
+
+	*from_pend = p != NULL && (h == NULL || cyc_cmp(p, h) < 0);
+	return *from_pend ? p : h;
+}
+
+/* Moves past the cycle cyc_head returned; -1 when out of memory. */
+static int
+cyc_advance(struct dbload *d, size_t *next, int from_pend)
+{
+	if (from_pend) {
+		struct cyc c = d->pend[(*next)++];
+
+		return cyc_next(d, &c) ? heap_push(d, &c) : 0;
+	}
+	if (!cyc_next(d, &d->heap[0]))
+		d->heap[0] = d->heap[--d->nheap];
+	if (d->nheap > 0)
+		sift_down(d->heap, d->nheap, 0);
+	return 0;
+}
+
+/* Starts the event of a key: reset, time, offset, thread, empty message. */
+static void
+ev_start(struct ps_event *ev, const struct dbload *d, int64_t ts, uint64_t off,
+    uint32_t thread, char *msg, uint64_t lineno)
+{
+	ps_event_reset(ev);
+	ev->ts_us = ts;
+	ev->src_off = off;
+	ev->lineno = lineno;
+	ev->thread.p = d->name[thread];
+	ev->thread.n = strlen(d->name[thread]);
+	msg[0] = '\0';
+	ev->msg.p = msg;
+	ev->msg.n = 0;
+}
+
+/* Calls cb with every event in order; 0, -1 with err set, or cb's nonzero value. */
+static int
+walk(struct dbload *d, int (*cb)(void *arg, const struct ps_event *ev, struct fs_err *err),
+    void *arg, struct fs_err *err)
+{
+	size_t pos[S_N] = { 0 }, next = 0;
+	uint64_t lineno = 0;
+	struct ps_event ev;
+	char msg[40];
+	int ret;
+
+	for (;;) {
+		const struct key *k = NULL;
+		const struct cyc *c;
+		int s, best = -1, from_pend;
+
+		for (s = 0; s < S_N; s++)
+			if (pos[s] < d->s[s].n && (best < 0 ||
+			    key_before(&d->s[s].k[pos[s]], &d->s[best].k[pos[best]])))
+				best = s;
+		c = cyc_head(d, next, &from_pend);
+		if (c != NULL && best >= 0) {
+			struct key ck = { c->ts, c->off, c->src, 0 };
+
+			if (key_before(&ck, &d->s[best].k[pos[best]]))
+				best = S_N;	/* the tables win ties */
+		} else if (c != NULL)
+			best = S_N;
+		if (best < 0)
+			return 0;
+		if (best < S_N)
+			k = &d->s[best].k[pos[best]++];
+		switch (best) {
+		case S_WRITE: {
+			const struct rwrite *r = &d->w[k->idx];
+
+			ev_start(&ev, d, k->ts, k->off, r->thread, msg, ++lineno);
+			ev.kind = PS_EV_WRITE_READY;
+			ev.msg_id = (enum ps_msg)r->msg_id;
+			if (r->flags & W_BMAP) {
+				ev.has |= PS_HAS_BMAP;
+				ev.bmap.fid = r->fid;
+				ev.bmap.bno = r->bno;
+				ev.bmap.addr = r->bmap_addr;
+			}
+			if (r->flags & W_BIORQ) {
+				ev.has |= PS_HAS_BIORQ;
+				ev.biorq.addr = r->biorq_addr;
+				ev.biorq.bmap_addr = r->bmap_addr;
+				ev.biorq.off = r->off;
+				ev.biorq.len = r->len;
+				ev.biorq.flags = 0x2;
+			} else if (r->flags & W_MSG) {
+				snprintf(msg, sizeof(msg), "biorq=0x%" PRIx64, r->biorq_addr);
+				ev.msg.n = strlen(msg);
+			}
+			break;
+		}
+		case S_RPC: {
+			const struct rrpc *r = &d->r[k->idx];
+
+			ev_start(&ev, d, k->ts, k->off, r->thread, msg, ++lineno);
+			ev.kind = r->done ? PS_EV_RPC_DONE : PS_EV_RPC_SEND;
+			if (r->xid >= 0) {
+				ev.has |= PS_HAS_REQ;
+				ev.req.xid = r->xid;
+				ev.req.addr = r->req_addr;
+			}
+			ev.rpc_off = r->off;
+			ev.rpc_sz = r->sz;
+			ev.outstanding = r->outstanding;
+			ev.rpc_fid = r->fid;
+			ev.rpc_bno = r->bno;
+			break;
+		}
+		case S_STATE: {
+			const struct rstate *r = &d->st[k->idx];
+
+			ev_start(&ev, d, k->ts, k->off, r->thread, msg, ++lineno);
+			ev.kind = (enum ps_ev_kind)r->kind;
+			ev.msg_id = (enum ps_msg)r->msg_id;
+			ev.has |= PS_HAS_BMAP;
+			ev.bmap.fid = r->fid;
+			ev.bmap.bno = r->bno;
+			ev.bmap.addr = r->addr;
+			ev.bmap.flags = r->flags;
+			ev.bmap.opcnt = r->opcnt;
+			break;
+		}
+		default: {
+			const struct repi *r = &d->ep[c->ep];
+
+			ev_start(&ev, d, c->ts, c->off, r->thread, msg, ++lineno);
+			ev.kind = PS_EV_EXAMINE;
+			ev.msg_id = PS_MSG_A_TRY_FLUSH_BMAP;
+			ev.has |= PS_HAS_BMAP;
+			ev.bmap.fid = r->fid;
+			ev.bmap.bno = r->bno;
+			ev.bmap.addr = r->addr;
+			ev.outstanding = r->outstanding;
+			if ((ret = cb(arg, &ev, err)) != 0)
+				return ret;
+			ev.kind = PS_EV_REQUEUE;
+			ev.msg_id = PS_MSG_A_RESTORE;
+			ev.outstanding = -1;
+			ev.lineno = ++lineno;
+			if (cyc_advance(d, &next, from_pend) < 0) {
+				fs_err_set(err, ENOMEM, "out of memory");
+				return -1;
+			}
+			break;
+		}
+		}
+		if ((ret = cb(arg, &ev, err)) != 0)
+			return ret;
+	}
+}
+
+/* Frees what d holds. */
+static void
+dbload_free(struct dbload *d)
+{
+	size_t i;
+	int s;
+
+	for (s = 0; s < S_N; s++)
+		free(d->s[s].k);
+	free(d->w);
+	free(d->r);
+	free(d->st);
+	free(d->ep);
+	free(d->pend);
+	free(d->heap);
+	for (i = 0; i < d->nname; i++)
+		free(d->name[i]);
+	free(d->name);
+	free(d->names.h);
+	free(d->names.v);
+	free(d->srcid);
+	free(d->srcs.h);
+	free(d->srcs.v);
+	free(d->forced);
+}
+
+/* Opens the database at path and loads it into d (freed by the caller). */
+static int
+open_load(const char *path, struct dbload *d, struct fs_err *err)
+{
+	struct st_store *st;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->period = -1;
+	if ((st = st_open(path, ST_OPEN_READONLY, err)) == NULL)
+		return -1;
+	rc = load(st, path, d, err);
+	st_close(st);
+	return rc;
+}
+
+/* Calls the user's callback (wl_db_events' cb has no err). */
+struct user_cb {
+	int (*cb)(void *arg, const struct ps_event *ev);
+	void *arg;
+};
+
+/* walk() callback forwarding to a struct user_cb. */
+static int
+call_user(void *arg, const struct ps_event *ev, struct fs_err *err)
+{
+	const struct user_cb *u = arg;
+
+	(void)err;
+	return u->cb(u->arg, ev);
+}
+
+/* Calls cb with every event of the database in the order it is extracted. */
+int
+wl_db_events(const char *path, int (*cb)(void *arg, const struct ps_event *ev), void *arg,
+    struct fs_err *err)
+{
+	struct dbload d;
+	struct user_cb u = { cb, arg };
+	int rc;
+
+	rc = open_load(path, &d, err);
+	if (rc == 0)
+		rc = walk(&d, call_user, &u, err);
+	dbload_free(&d);
+	return rc;
+}
+
+/* walk() callback feeding the extractor; -1 with err set on failure. */
+static int
+feed(void *arg, const struct ps_event *ev, struct fs_err *err)
+{
+	return wl_extract_feed(arg, ev, err) < 0 ? -1 : 0;
 }
 
 /* Extracts the workload of a database. */
@@ -244,47 +950,17 @@ int
 wl_load_db(struct wl_workload *w, const char *path, const struct wl_extract_opts *o,
     struct fs_err *err)
 {
-	struct st_store *st;
-	struct st_filter f;
 	struct dbload d;
 	struct wl_extractor *x = NULL;
 	size_t i;
 	int rc = -1;
 
-	memset(&d, 0, sizeof(d));
-	d.period = -1;
-	if ((st = st_open(path, ST_OPEN_READONLY, err)) == NULL)
-		return -1;
-	st_filter_init(&f);
-	if (st_query_writes(st, &f, on_write, &d, err) < 0 ||
-	    st_query_rpcs(st, &f, on_rpc, &d, err) < 0 ||
-	    st_query_states(st, &f, on_state, &d, err) < 0 ||
-	    st_query_forced(st, &f, on_forced, &d, err) < 0 ||
-	    st_query_episodes(st, &f, on_episode, &d, err) < 0 ||
-	    st_query_thread_stats(st, &f, on_thread, &d, err) < 0)
+	if (open_load(path, &d, err) < 0)
 		goto out;
-	if (d.oom) {
-		fs_err_set(err, ENOMEM, "%s: out of memory", path);
-		goto out;
-	}
-	/* Slices into our own buffers: fix them up now that the array is final. */
-	for (i = 0; i < d.n; i++) {
-		d.v[i].ev.thread.p = d.v[i].thread;
-		d.v[i].ev.thread.n = strlen(d.v[i].thread);
-		d.v[i].ev.msg.p = d.v[i].msg;
-		d.v[i].ev.msg.n = strlen(d.v[i].msg);
-	}
-	qsort(d.v, d.n, sizeof(*d.v), dbev_cmp);
-	for (i = 0; i < d.n; i++) {	/* qsort moved the buffers */
-		d.v[i].ev.thread.p = d.v[i].thread;
-		d.v[i].ev.msg.p = d.v[i].msg;
-		d.v[i].ev.lineno = i + 1;
-	}
 	if ((x = wl_extract_new(o, err)) == NULL)
 		goto out;
-	for (i = 0; i < d.n; i++)
-		if (wl_extract_feed(x, &d.v[i].ev, err) < 0)
-			goto out;
+	if (walk(&d, feed, x, err) != 0)
+		goto out;
 	if (wl_extract_finish(x, w, err) < 0)
 		goto out;
 	for (i = 0; i < d.nforced; i++) {
@@ -311,8 +987,6 @@ wl_load_db(struct wl_workload *w, const char *path, const struct wl_extract_opts
 	rc = 0;
 out:
 	wl_extract_free(x);
-	st_close(st);
-	free(d.v);
-	free(d.forced);
+	dbload_free(&d);
 	return rc;
 }

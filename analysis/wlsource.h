@@ -21,6 +21,16 @@ int wl_load_logs(struct wl_workload *w, char *const *paths, int n,
 int wl_load_db(struct wl_workload *w, const char *path, const struct wl_extract_opts *o,
     struct fs_err *err);
 
+/*
+ * Calls cb with every event that wl_load_db feeds the extractor, in the
+ * same order (time, source id, source offset; then writes, RPCs, bmap
+ * states, episode cycles, each in log order); lineno is the position.
+ * The event is valid only during the call.  Returns 0, -1 with err set,
+ * or cb's nonzero return value when cb stopped the walk.
+ */
+int wl_db_events(const char *path, int (*cb)(void *arg, const struct ps_event *ev), void *arg,
+    struct fs_err *err);
+
 /* Loads one input of any kind (workload file, database or log). */
 int wl_load(struct wl_workload *w, const char *path, const struct wl_extract_opts *o,
     struct fs_err *err);

@@ -771,6 +771,217 @@ START_TEST(test_from_database)
 }
 END_TEST
 
+/*
+ * Rows of two sources spread over every table, with equal times, equal
+ * offsets across tables, an episode whose cycles tie with another's and
+ * episodes whose times fall (end before start, as no detector writes).
+ * Source 2 is sighted first (the only writes are its), so its id, not
+ * the order rows were read, must decide ties between sources.
+ */
+static const struct dbrow {
+	char tab;		/* w(rite) r(pc send) d(one) s(tate) e(pisode) */
+	int src;		/* 1 or 2 */
+	uint64_t off;		/* src_off (episodes: first_off) */
+	int64_t ts, end;	/* episodes: start and end */
+	int tno, cycles;
+	uint32_t tag;		/* bno, to recognise the row */
+} dbrows[] = {
+	{ 'w', 2, 40, 100, 0, 0, 0, 11 },
+	{ 'w', 2, 10, 100, 0, 0, 0, 12 },
+	{ 'w', 2, 50, 90, 0, 0, 0, 13 },	/* no off/len: a biorq= message */
+	{ 'r', 1, 100, 100, 0, 1, 0, 21 },
+	{ 'd', 1, 200, 100, 0, 1, 0, 22 },
+	{ 'r', 1, 150, 200, 0, 1, 0, 23 },
+	{ 'r', 2, 40, 100, 0, 0, 0, 24 },
+	{ 's', 1, 100, 100, 0, 0, 0, 31 },
+	{ 's', 1, 5, 300, 0, 0, 0, 32 },
+	{ 'e', 1, 100, 100, 300, 0, 3, 41 },
+	{ 'e', 2, 1, 50, 50, 0, 1, 42 },
+	{ 'e', 1, 100, 90, 100, 0, 2, 43 },
+	{ 'e', 1, 7, 400, 399, 0, 3, 44 },	/* end before start: 400, 400, 399 */
+	{ 'e', 2, 8, 260, 240, 0, 3, 45 },	/* 260, 250, 240 */
+};
+
+/* The events of dbrows in the order the extractor must see them. */
+static const struct dbev_want {
+	int kind;
+	int64_t ts;
+	uint64_t off;
+	const char *thread;
+	uint32_t tag;
+} dbwant[] = {
+	{ PS_EV_EXAMINE, 50, 1, "othr", 42 },
+	{ PS_EV_REQUEUE, 50, 1, "othr", 42 },
+	{ PS_EV_EXAMINE, 90, 100, "flushthr", 43 },
+	{ PS_EV_REQUEUE, 90, 100, "flushthr", 43 },
+	{ PS_EV_WRITE_READY, 90, 50, "othr", 13 },
+	{ PS_EV_RPC_SEND, 100, 100, "rpcthr", 21 },
+	{ PS_EV_CLEAN, 100, 100, "flushthr", 31 },
+	{ PS_EV_EXAMINE, 100, 100, "flushthr", 43 },
+	{ PS_EV_REQUEUE, 100, 100, "flushthr", 43 },
+	{ PS_EV_EXAMINE, 100, 100, "flushthr", 41 },
+	{ PS_EV_REQUEUE, 100, 100, "flushthr", 41 },
+	{ PS_EV_RPC_DONE, 100, 200, "rpcthr", 22 },
+	{ PS_EV_WRITE_READY, 100, 10, "othr", 12 },
+	{ PS_EV_WRITE_READY, 100, 40, "othr", 11 },
+	{ PS_EV_RPC_SEND, 100, 40, "othr", 24 },
+	{ PS_EV_EXAMINE, 200, 100, "flushthr", 41 },
+	{ PS_EV_REQUEUE, 200, 100, "flushthr", 41 },
+	{ PS_EV_RPC_SEND, 200, 150, "rpcthr", 23 },
+	{ PS_EV_EXAMINE, 240, 8, "othr", 45 },
+	{ PS_EV_REQUEUE, 240, 8, "othr", 45 },
+	{ PS_EV_EXAMINE, 250, 8, "othr", 45 },
+	{ PS_EV_REQUEUE, 250, 8, "othr", 45 },
+	{ PS_EV_EXAMINE, 260, 8, "othr", 45 },
+	{ PS_EV_REQUEUE, 260, 8, "othr", 45 },
+	{ PS_EV_CLEAN, 300, 5, "flushthr", 32 },
+	{ PS_EV_EXAMINE, 300, 100, "flushthr", 41 },
+	{ PS_EV_REQUEUE, 300, 100, "flushthr", 41 },
+	{ PS_EV_EXAMINE, 399, 7, "flushthr", 44 },
+	{ PS_EV_REQUEUE, 399, 7, "flushthr", 44 },
+	{ PS_EV_EXAMINE, 400, 7, "flushthr", 44 },
+	{ PS_EV_REQUEUE, 400, 7, "flushthr", 44 },
+	{ PS_EV_EXAMINE, 400, 7, "flushthr", 44 },
+	{ PS_EV_REQUEUE, 400, 7, "flushthr", 44 },
+};
+
+struct dbseen {
+	size_t n;
+	int bad_biorq;
+};
+
+/* wl_db_events callback: checks each event against dbwant. */
+static int
+db_check_event(void *arg, const struct ps_event *ev)
+{
+	struct dbseen *s = arg;
+	const struct dbev_want *x;
+	uint32_t tag;
+
+	ck_assert_uint_lt(s->n, sizeof(dbwant) / sizeof(dbwant[0]));
+	x = &dbwant[s->n];
+	tag = ev->kind == PS_EV_RPC_SEND || ev->kind == PS_EV_RPC_DONE ?
+	    (uint32_t)ev->rpc_bno : ev->bmap.bno;
+	ck_assert_msg((int)ev->kind == x->kind && ev->ts_us == T0 + x->ts && ev->src_off == x->off &&
+	    tag == x->tag, "event %zu: kind %d ts %" PRId64 " off %" PRIu64 " tag %u, want"
+	    " kind %d ts %" PRId64 " off %" PRIu64 " tag %u", s->n, (int)ev->kind,
+	    (int64_t)(ev->ts_us - T0), ev->src_off, tag, x->kind, x->ts, x->off, x->tag);
+	ck_assert_uint_eq(ev->lineno, s->n + 1);
+	ck_assert_uint_eq(ev->thread.n, strlen(x->thread));
+	ck_assert(memcmp(ev->thread.p, x->thread, ev->thread.n) == 0);
+	if (tag == 13)
+		ck_assert(ev->msg.n == 20 && memcmp(ev->msg.p, "biorq=0x7f0000001300", 20) == 0 &&
+		    !(ev->has & PS_HAS_BIORQ));
+	else if (tag == 11 && (!(ev->has & PS_HAS_BIORQ) || ev->biorq.off != 4096 ||
+	    ev->biorq.len != 8192))
+		s->bad_biorq = 1;
+	s->n++;
+	return 0;
+}
+
+/* Events of a database come in time, source, offset, table, row order. */
+START_TEST(test_database_order)
+{
+	char dir[] = "/tmp/fs-wldb-XXXXXX", path[64], cmd[96];
+	struct fs_err err;
+	struct st_store *st;
+	struct st_source src[2];
+	struct dbseen seen = { 0, 0 };
+	int i, j;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	ck_assert_msg((st = st_open(path, ST_OPEN_CREATE, &err)) != NULL, "%s", err.msg);
+	for (i = 0; i < 2; i++) {
+		struct st_batch *b = st_batch_new();
+
+		memset(&src[i], 0, sizeof(src[i]));
+		snprintf(src[i].path, sizeof(src[i].path), "%c.log", 'a' + i);
+		ck_assert_int_eq(st_source_add(st, &src[i], &err), 0);
+		if (i == 0) {
+			st_batch_add_thread(b, 0, "flushthr", 8, "1", 1);
+			st_batch_add_thread(b, 1, "rpcthr", 6, "2", 1);
+		} else
+			st_batch_add_thread(b, 0, "othr", 4, "3", 1);
+		for (j = 0; j < (int)(sizeof(dbrows) / sizeof(dbrows[0])); j++) {
+			const struct dbrow *r = &dbrows[j];
+
+			if (r->src != i + 1)
+				continue;
+			if (r->tab == 'w') {
+				struct st_write w;
+
+				memset(&w, 0, sizeof(w));
+				w.src_off = r->off;
+				w.tno = r->tno;
+				w.ts_us = T0 + r->ts;
+				w.has_bmap = 1;
+				w.fid = FID;
+				w.bno = r->tag;
+				w.bmap_addr = 0x883000;
+				w.biorq_addr = 0x7f0000001000 + 0x100 * (r->tag - 10);
+				w.off = r->tag == 13 ? -1 : 4096;
+				w.len = r->tag == 13 ? -1 : 8192;
+				w.msg_id = PS_MSG_A_FLUSHRDY;
+				st_batch_add_write(b, &w);
+			} else if (r->tab == 'r' || r->tab == 'd') {
+				struct st_rpc p;
+
+				memset(&p, 0, sizeof(p));
+				p.src_off = r->off;
+				p.tno = r->tno;
+				p.ts_us = T0 + r->ts;
+				p.kind = r->tab == 'r' ? ST_RPC_SEND : ST_RPC_DONE;
+				p.xid = 1000 + r->tag;
+				p.off = p.sz = p.outstanding = p.rc = -1;
+				p.has_bmap = 1;
+				p.fid = FID;
+				p.bno = r->tag;
+				st_batch_add_rpc(b, &p);
+			} else if (r->tab == 's') {
+				struct st_state s;
+
+				memset(&s, 0, sizeof(s));
+				s.src_off = r->off;
+				s.tno = r->tno;
+				s.ts_us = T0 + r->ts;
+				s.fid = FID;
+				s.bno = r->tag;
+				s.bmap_addr = 0x884000;
+				s.kind = PS_EV_CLEAN;
+				s.msg_id = PS_MSG_A_IS_CLEAN;
+				s.opcnt = -1;
+				st_batch_add_state(b, &s);
+			} else {
+				struct sp_episode ep;
+
+				memset(&ep, 0, sizeof(ep));
+				ep.fid = FID;
+				ep.bno = r->tag;
+				ep.addr = 0x885000;
+				ep.start_us = T0 + r->ts;
+				ep.end_us = T0 + r->end;
+				ep.cycles = (uint64_t)r->cycles;
+				ep.outstanding_min = ep.outstanding_max = 5;
+				ep.first_off = ep.last_off = r->off;
+				st_batch_add_episode(b, r->tno, &ep);
+			}
+		}
+		src[i].done_off = 1000;
+		src[i].lines = 10;
+		st_batch_set_source(b, &src[i]);
+		ck_assert_msg(st_commit(st, b, &err) == 0, "%s", err.msg);
+		st_batch_free(b);
+	}
+	st_close(st);
+	ck_assert_msg(wl_db_events(path, db_check_event, &seen, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(seen.n, sizeof(dbwant) / sizeof(dbwant[0]));
+	ck_assert_int_eq(seen.bad_biorq, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 Suite *
 workload_suite(void)
 {
@@ -793,6 +1004,7 @@ workload_suite(void)
 	tcase_add_test(tx, test_writes_unsent);
 	tcase_add_loop_test(tx, test_gen_era_a_counts, 0,
 	    (int)(sizeof(gen_sizes) / sizeof(gen_sizes[0])));
+	tcase_add_test(tx, test_database_order);
 	suite_add_tcase(s, tx);
 	return s;
 }
