@@ -139,6 +139,7 @@ struct run {
 	struct st_source src;
 	uint64_t resume_off;		/* lines before this are already stored */
 	uint64_t committed_off;		/* done_off as of the last batch handed over */
+	int regular;			/* a regular file (by path): it may still grow */
 	struct st_batch *cur;
 	int curi;
 	uint64_t batch_lines;
@@ -713,11 +714,21 @@ identify(struct run *r, const char *path, struct fs_err *err)
 		if (found && (uint64_t)sb.st_size < old->size)
 			found = 0;	/* same start, shorter: not the same file */
 	}
+	r->regular = S_ISREG(sb.st_mode);
 	if (found) {
+		/* a plain file read to its end but for a held-back last line */
+		int held = !old->gz && old->done_off < old->size;
+
 		r->src.dev = (uint64_t)sb.st_dev;
 		r->src.ino = (uint64_t)sb.st_ino;
-		if (old->state == ST_SRC_COMPLETE && (uint64_t)sb.st_size == old->size) {
+		if (old->state == ST_SRC_COMPLETE && (uint64_t)sb.st_size == old->size &&
+		    !(held && r->ig->opt.final)) {
 			r->res->status = IG_UNCHANGED;
+			if (held) {
+				r->res->held = 1;
+				r->res->held_bytes = old->size - old->done_off;
+				r->res->held_lineno = old->lines + 1;
+			}
 			return 1;
 		}
 		snprintf(r->src.path, sizeof(r->src.path), "%s", key);
@@ -779,7 +790,7 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 	struct ps_event ev;
 	const char *line;
 	size_t len;
-	uint64_t off, lineno = 0, stored_end;
+	uint64_t off, lineno = 0, stored_end, end_off;
 	double t0 = now_s(), tlast = t0;
 	int rc, ret = -1, k;
 
@@ -832,6 +843,23 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 		int parsed, tno = -1;
 		int store = off >= r->resume_off;
 
+		if (store && r->regular && !ig->opt.final && ps_reader_unterminated(rd) &&
+		    !ps_reader_is_gz(rd)) {
+			/*
+			 * The writer may be in the middle of this line: leave it
+			 * (done_off stays before it) for the run that finds it
+			 * finished.  Nothing follows it: the loop ends.
+			 */
+			res->held = 1;
+			res->held_bytes = ps_reader_offset(rd) - off;
+			res->held_lineno = lineno + 1;
+			continue;
+		}
+		if (!store && ps_reader_offset(rd) > r->resume_off)
+			snprintf(res->note, sizeof(res->note), "%s:%llu: this line was stored "
+			    "unfinished by an earlier ingest (--final, or a flushscope that did "
+			    "not hold back an unterminated last line); the rest of it is not "
+			    "stored", path, (unsigned long long)(lineno + 1));
 		lineno++;
 		parsed = ps_parser_parse(ps, line, len, off, lineno, &ev);
 		if (parsed && ev.thread.n > 0)
@@ -908,7 +936,8 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 			writer_drain(&ig->w, &e2);
 		goto out;
 	}
-	res->bytes = ps_reader_offset(rd);
+	end_off = ps_reader_offset(rd) - res->held_bytes;
+	res->bytes = end_off;
 
 	/* end of input: the detector's final results, then mark complete */
 	sp_detector_finish(det);
@@ -926,8 +955,8 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 	}
 	formats_copy(ps, r->src.formats, sizeof(r->src.formats));
 	snprintf(res->formats, sizeof(res->formats), "%s", r->src.formats);
-	if (r->src.done_off < res->bytes)
-		r->src.done_off = res->bytes;
+	if (r->src.done_off < end_off)
+		r->src.done_off = end_off;
 	r->src.state = ST_SRC_COMPLETE;
 	if (run_flush(r) != 0 || writer_drain(&ig->w, &r->err) != 0) {
 		*err = r->err;

@@ -19,6 +19,13 @@
  *  - A file whose first bytes changed, or that is smaller than before, was
  *    rotated or truncated: that is reported and it becomes a new source;
  *    the old source's rows stay.
+ *  - A plain file (regular, not gzip) that ends in a line without a newline
+ *    is being written: that last line is held back (neither stored nor fed
+ *    to the detector, done_off stays before it) so the run that finds it
+ *    completed stores it whole, once.  The source is complete with done_off
+ *    < size; an unchanged file is still "unchanged" and reports the held
+ *    line again.  ig_options.final stores it anyway (a writer that is gone).
+ *    Standard input and .gz end for good: their last line is always stored.
  *
  * Writes go to the database on a second thread (a queue of two batches), so
  * parsing and SQLite overlap.  Memory is bounded by the batch size, the
@@ -46,6 +53,7 @@ struct ig_options {
 	const char *log_format;		/* PSC_LOG_FORMAT to force, NULL = detect */
 	int keep_text;			/* store every line's text (table lines) */
 	uint64_t commit_lines;		/* lines per transaction; 0 = default (262144) */
+	int final;			/* the files are finished: store an unterminated last line */
 	struct sp_options sp;		/* spin detector options */
 	/* Called from the ingesting thread about 4 times a second; may be NULL. */
 	void (*progress)(void *arg, const struct ig_progress *p);
@@ -72,7 +80,7 @@ struct ig_result {
 	int status;			/* enum ig_status */
 	int64_t source_id;
 	char note[512];			/* why it was rotated, etc.; "" if nothing */
-	uint64_t bytes;			/* bytes read */
+	uint64_t bytes;			/* bytes read (a held-back last line excluded) */
 	uint64_t lines;			/* lines stored by this run */
 	uint64_t unparsed;
 	uint64_t events[PS_EV_NKINDS];
@@ -80,6 +88,9 @@ struct ig_result {
 	uint64_t sample_lineno;		/* first unparsed line stored by this run (0 = none) */
 	char sample[IG_SAMPLE_MAX];	/* its text (truncated) */
 	char formats[ST_FORMATS_MAX];	/* header formats seen, '\n'-separated */
+	int held;			/* 1 if an unterminated last line was held back */
+	uint64_t held_bytes;		/* its length in bytes */
+	uint64_t held_lineno;		/* its line number */
 	double seconds;
 };
 

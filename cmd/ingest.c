@@ -22,11 +22,14 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: flushscope ingest [-d DB] [--log-format FMT] [--keep-text] [-q]\n"
-	    "                         [--format=table|csv|json] [--commit-lines N] FILE...\n"
+	    "                         [--format=table|csv|json] [--commit-lines N] [--final]\n"
+	    "                         FILE...\n"
 	    "\n"
 	    "Parses SLASH2 client logs (FILE '-' is stdin; .gz is read transparently)\n"
 	    "into a SQLite database, finds flush-thread spins, and prints a summary.\n"
 	    "Re-ingesting a file adds nothing; a grown file adds only its new lines.\n"
+	    "A file's unterminated last line (still being written) is held back until\n"
+	    "a later run finds it finished.\n"
 	    "\n"
 	    "  -d, --db DB           database file (default flushscope.db)\n"
 	    "      --log-format FMT  PSC_LOG_FORMAT of the logs (default: detect)\n"
@@ -34,6 +37,8 @@ usage(FILE *f)
 	    "  -q, --quiet           no progress bar, no summary on stderr\n"
 	    "      --format=FMT      summary as table (stderr), csv or json (stdout)\n"
 	    "      --commit-lines N  lines per transaction (default 262144)\n"
+	    "      --final           the files are finished: store an unterminated last\n"
+	    "                        line too (e.g. the log of a writer that crashed)\n"
 	    "  -h, --help            this help\n"
 	    "\n"
 	    "See flushscope-ingest(1).\n");
@@ -41,6 +46,7 @@ usage(FILE *f)
 
 struct totals {
 	uint64_t lines, unparsed, bytes, episodes;
+	uint64_t held, held_bytes;	/* unterminated last lines held back */
 	uint64_t events[PS_EV_NKINDS];
 	const char *formats[INGEST_MAX_FORMATS];
 	int nformats;
@@ -130,6 +136,10 @@ summary_table(const struct totals *t, int nfiles)
 	fprintf(stderr, "%s\n", t->nformats ? "" : "none");
 	fprintf(stderr, "  episodes  %" PRIu64 " spin episode%s\n", t->episodes,
 	    t->episodes == 1 ? "" : "s");
+	if (t->held > 0)
+		fprintf(stderr, "  held back %" PRIu64 " unterminated last line%s (%" PRIu64
+		    " bytes): re-run ingest when the writer finishes %s, or use --final\n",
+		    t->held, t->held == 1 ? "" : "s", t->held_bytes, t->held == 1 ? "it" : "them");
 }
 
 /* Prints the summary as one JSON object on stdout. */
@@ -160,14 +170,17 @@ summary_json(const struct totals *t, char **paths, const struct ig_result *res, 
 		putchar('}');
 	} else
 		printf("null");
+	printf(",\"held_back\":%" PRIu64 ",\"held_bytes\":%" PRIu64, t->held, t->held_bytes);
 	printf(",\"files\":[");
 	for (k = 0; k < nres; k++) {
 		printf("%s{\"path\":", k ? "," : "");
 		fs_json_str(stdout, paths[k], strlen(paths[k]));
 		printf(",\"status\":\"%s\",\"source_id\":%" PRId64 ",\"lines\":%" PRIu64
-		    ",\"unparsed\":%" PRIu64 ",\"episodes\":%" PRIu64 ",\"note\":",
+		    ",\"unparsed\":%" PRIu64 ",\"episodes\":%" PRIu64 ",\"held_back\":%d"
+		    ",\"held_bytes\":%" PRIu64 ",\"note\":",
 		    ig_status_name((enum ig_status)res[k].status), res[k].source_id,
-		    res[k].lines, res[k].unparsed, res[k].episodes);
+		    res[k].lines, res[k].unparsed, res[k].episodes, res[k].held,
+		    res[k].held_bytes);
 		fs_json_str(stdout, res[k].note, strlen(res[k].note));
 		putchar('}');
 	}
@@ -186,6 +199,7 @@ summary_csv(const struct totals *t)
 		    t->events[i]);
 	printf("episodes,%" PRIu64 "\nbytes,%" PRIu64 "\nseconds,%.3f\n", t->episodes,
 	    t->bytes, t->seconds);
+	printf("held_back,%" PRIu64 "\nheld_bytes,%" PRIu64 "\n", t->held, t->held_bytes);
 	for (i = 0; i < t->nformats; i++) {
 		printf("format,\"");
 		for (const char *c = t->formats[i]; *c; c++)
@@ -215,6 +229,7 @@ cmd_ingest(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "commit-lines", required_argument, NULL, 'c' },
+		{ "final", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -261,6 +276,9 @@ cmd_ingest(int argc, char **argv)
 			o.commit_lines = v;
 			break;
 		}
+		case 'F':
+			o.final = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return FS_EXIT_OK;
@@ -319,6 +337,8 @@ cmd_ingest(int argc, char **argv)
 		tot.unparsed += r->unparsed;
 		tot.bytes += r->bytes;
 		tot.episodes += r->episodes;
+		tot.held += (uint64_t)r->held;
+		tot.held_bytes += r->held_bytes;
 		for (k = 0; k < PS_EV_NKINDS; k++)
 			tot.events[k] += r->events[k];
 		if (tot.sample_file == NULL && r->sample_lineno != 0) {
@@ -330,6 +350,10 @@ cmd_ingest(int argc, char **argv)
 		if (!quiet && fmt == FS_FMT_TABLE && r->status == IG_UNCHANGED)
 			fprintf(stderr, "%s: unchanged since the last ingest (source %" PRId64
 			    "), nothing added\n", argv[i], r->source_id);
+		if (!quiet && fmt == FS_FMT_TABLE && r->held)
+			fprintf(stderr, "%s:%" PRIu64 ": held back: unterminated last line (%"
+			    PRIu64 " bytes), not stored until a later ingest finds its newline\n",
+			    argv[i], r->held_lineno, r->held_bytes);
 	}
 	ig_free(ig);
 	tot.seconds = mono() - t0;

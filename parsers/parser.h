@@ -44,6 +44,14 @@ int ps_reader_next(struct ps_reader *r, const char **line, size_t *len,
 /* Byte offset just past the last line returned (where a resume would start). */
 uint64_t ps_reader_offset(const struct ps_reader *r);
 
+/*
+ * 1 if the last line returned was the input's final line and had no
+ * newline: all there was at the end of the input when it was read.  Its
+ * writer may still be in the middle of it (a file being written), so a
+ * caller that can read the file again later may prefer to leave it.
+ */
+int ps_reader_unterminated(const struct ps_reader *r);
+
 /* 1 if the input is gzip-compressed. */
 int ps_reader_is_gz(const struct ps_reader *r);
 

@@ -40,6 +40,7 @@ struct ps_reader {
 	uint64_t buf_off;		/* stream offset of buf[0] */
 	uint64_t next_off;		/* offset just past the last line returned */
 	uint64_t lines;			/* lines returned so far */
+	int unterminated;		/* the last line returned had no '\n' (end of input) */
 };
 
 /* Reads up to n raw bytes from the descriptor, retrying on EINTR. */
@@ -320,6 +321,7 @@ ps_reader_next(struct ps_reader *r, const char **line, size_t *len,
 			r->pos = r->end;
 			r->next_off = r->buf_off + r->end;
 			r->lines++;
+			r->unterminated = 1;
 			return 1;
 		}
 		scan = r->end - r->pos;	/* bytes already searched */
@@ -336,6 +338,13 @@ ps_reader_next(struct ps_reader *r, const char **line, size_t *len,
 	r->next_off = r->buf_off + r->pos;
 	r->lines++;
 	return 1;
+}
+
+/* 1 if the last line returned ended at the end of the input without a newline. */
+int
+ps_reader_unterminated(const struct ps_reader *r)
+{
+	return r->unterminated;
 }
 
 /* Offset just past the last line returned. */

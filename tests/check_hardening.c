@@ -256,8 +256,10 @@ last_source(const char *db, struct st_source *out)
  * One case: the input, the expected exit status, lines and unparsed lines
  * stored, events by kind (OTHER, WRITE_READY, EXAMINE, SCHEDULE, RPC_SEND,
  * RPC_DONE, REQUEUE, CLEAN, WAKE, PASS), the first unparsed line (0 =
- * none), the number of header formats and the message expected on stderr
- * ("" = stderr empty).  gen builds inputs too large or too odd to commit.
+ * none), the number of header formats, the message expected on stderr
+ * ("" = stderr empty) and the unterminated last lines held back (a plain
+ * file's last line without a newline is left for a later run; --final
+ * stores it).  gen builds inputs too large or too odd to commit.
  */
 struct bad_case {
 	const char *file;	/* in testdata/bad/, or a generated name */
@@ -269,6 +271,7 @@ struct bad_case {
 	int sample_line;
 	int nformats;
 	const char *msg;	/* "%s" is replaced by the path */
+	int held;		/* unterminated last lines held back */
 };
 
 static const char line_a1[] = "[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639] "
@@ -328,27 +331,30 @@ gen_format_change(const char *path)
 #define FMT_A "[%s:%06u %n:%i:%T:%F:%l] "
 
 static const struct bad_case bad_cases[] = {
-	/* file, gen, opt, status, lines, unparsed, events, sample line, formats, msg */
-	{ "empty.log", NULL, NULL, 0, 0, 0, { 0 }, 0, 0, "" },
-	{ "truncated-last-line.log", NULL, NULL, 0, 3, 0, { 1, 0, 1, 0, 0, 0, 1 }, 0, 1, "" },
-	{ "nul-bytes.log", NULL, NULL, 0, 3, 1, { 0, 0, 2 }, 2, 1, "" },
-	{ "invalid-utf8.log", NULL, NULL, 0, 2, 1, { 0, 0, 1 }, 2, 1, "" },
-	{ "crlf.log", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "" },
-	{ "mixed-formats.log", NULL, NULL, 0, 3, 0, { 0, 0, 2, 0, 0, 0, 1 }, 0, 2, "" },
-	{ "time-backwards.log", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "" },
-	{ "duplicated-lines.log", NULL, NULL, 0, 4, 0, { 0, 0, 2, 0, 0, 0, 2 }, 0, 1, "" },
-	{ "unparsed-line.log", NULL, NULL, 0, 3, 1, { 0, 0, 1, 0, 0, 0, 1 }, 2, 1, "" },
-	{ "good.log.gz", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "" },
+	/* file, gen, opt, status, lines, unparsed, events, sample line, formats, msg, held */
+	{ "empty.log", NULL, NULL, 0, 0, 0, { 0 }, 0, 0, "", 0 },
+	{ "truncated-last-line.log", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 1 },
+	{ "truncated-last-line.log", NULL, "--final", 0, 3, 0, { 1, 0, 1, 0, 0, 0, 1 }, 0, 1,
+	    "", 0 },
+	{ "nul-bytes.log", NULL, NULL, 0, 3, 1, { 0, 0, 2 }, 2, 1, "", 0 },
+	{ "invalid-utf8.log", NULL, NULL, 0, 2, 1, { 0, 0, 1 }, 2, 1, "", 0 },
+	{ "crlf.log", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 0 },
+	{ "mixed-formats.log", NULL, NULL, 0, 3, 0, { 0, 0, 2, 0, 0, 0, 1 }, 0, 2, "", 0 },
+	{ "time-backwards.log", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 0 },
+	{ "duplicated-lines.log", NULL, NULL, 0, 4, 0, { 0, 0, 2, 0, 0, 0, 2 }, 0, 1, "", 0 },
+	{ "unparsed-line.log", NULL, NULL, 0, 3, 1, { 0, 0, 1, 0, 0, 0, 1 }, 2, 1, "", 0 },
+	{ "good.log.gz", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 0 },
 	{ "truncated.log.gz", NULL, NULL, 3, 0, 0, { 0 }, 0, 0,
-	    "flushscope ingest: %s:1: truncated gzip data (unexpected end of file)" },
+	    "flushscope ingest: %s:1: truncated gzip data (unexpected end of file)", 0 },
 	{ "corrupt.log.gz", NULL, NULL, 3, 0, 0, { 0 }, 0, 0,
-	    "flushscope ingest: %s:1: corrupt gzip data (invalid bit length repeat)" },
-	{ "line-10mb.log", gen_10mb_line, NULL, 0, 3, 0, { 1, 0, 1, 0, 0, 0, 1 }, 0, 1, "" },
-	{ "garbage-10mb.log", gen_10mb_garbage, NULL, 0, 1, 1, { 0 }, 1, 0, "" },
-	{ "format-change.log", gen_format_change, NULL, 0, 6, 0, { 0, 0, 6 }, 0, 2, "" },
+	    "flushscope ingest: %s:1: corrupt gzip data (invalid bit length repeat)", 0 },
+	{ "line-10mb.log", gen_10mb_line, NULL, 0, 3, 0, { 1, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 0 },
+	{ "garbage-10mb.log", gen_10mb_garbage, NULL, 0, 0, 0, { 0 }, 0, 0, "", 1 },
+	{ "garbage-10mb.log", gen_10mb_garbage, "--final", 0, 1, 1, { 0 }, 1, 0, "", 0 },
+	{ "format-change.log", gen_format_change, NULL, 0, 6, 0, { 0, 0, 6 }, 0, 2, "", 0 },
 	/* the same with the format forced: the era-Z half is unparsed, from line 4 */
 	{ "format-change.log", gen_format_change, "--log-format=" FMT_A, 0, 6, 3, { 0, 0, 3 },
-	    4, 1, "" },
+	    4, 1, "", 0 },
 };
 
 /* Ingests one bad input and asserts status, counts, stored rows and message. */
@@ -392,6 +398,8 @@ START_TEST(bad_corpus)
 			cap_has("out", want);
 		} else
 			cap_has("out", "\"unparsed_sample\":null");
+		snprintf(want, sizeof(want), "\"held_back\":%d,", c->held);
+		cap_has("out", want);
 	}
 	/* what the database holds */
 	assert_integrity(db);

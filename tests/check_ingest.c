@@ -1,7 +1,8 @@
 /*
  * tests/check_ingest.c: `flushscope ingest` end to end, running the real
  * binary (FS_BIN): JSON summary counts, idempotent re-ingest, grown,
- * truncated and rotated files, kill -9 and resume, bad inputs.
+ * truncated and rotated files, kill -9 and resume, bad inputs, an
+ * unterminated last line held back until its writer finishes it.
  */
 #include <check.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "tests/testutil.h"
 #include "store/store.h"
@@ -321,7 +323,27 @@ done_off(const char *db, const char *path, int *state)
 	return off;
 }
 
-/* kill -9 during ingest, twice, then resume: same rows as an uninterrupted run. */
+/* The newest source row with this path (asserted to exist). */
+static struct st_source
+source_of(const char *db, const char *path)
+{
+	struct fs_err err;
+	struct st_store *st = st_open(db, ST_OPEN_READONLY, &err);
+	struct st_source s;
+	char abs[4096];
+
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	ck_assert_ptr_nonnull(realpath(path, abs));
+	ck_assert_int_eq(st_source_find_path(st, abs, &s, &err), 1);
+	st_close(st);
+	return s;
+}
+
+/*
+ * kill -9 during ingest, twice, then resume: same rows as an uninterrupted
+ * run.  The log ends mid-line (held back by both); once the line is
+ * finished, both databases store it and stay equal.
+ */
 START_TEST(kill_resume)
 {
 	const char *log = tp(1, "k.log"), *db = tp(0, "k.db");
@@ -333,7 +355,7 @@ START_TEST(kill_resume)
 	tu_spit(log, "w", data, n);
 	for (i = 0; i < 29; i++)
 		tu_spit(log, "a", data, n);
-	free(data);
+	tu_spit(log, "a", data, 40);	/* the writer is mid-line */
 	ck_assert_ptr_nonnull(realpath(log, abs));
 
 	for (attempt = 0; attempt < 2; attempt++) {
@@ -369,6 +391,25 @@ START_TEST(kill_resume)
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);
+	tu_spit(log, "a", data + 40, strcspn(data, "\n") + 1 - 40);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, "--commit-lines", "97", "--keep-text",
+	    log), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(2, "k2.db"), "--keep-text", log), 0);
+	a = dump_db(db);
+	b = dump_db(tp(2, "k2.db"));
+	ck_assert_str_eq(a, b);
+	{
+		struct st_source src = source_of(db, log);
+		size_t nl = 0, k;
+
+		for (k = 0; k < n; k++)
+			nl += data[k] == '\n';
+		ck_assert_uint_eq(src.lines, 30 * nl + 1);
+		ck_assert_uint_eq(src.done_off, 30 * n + strcspn(data, "\n") + 1);
+	}
+	free(a);
+	free(b);
+	free(data);
 }
 END_TEST
 
@@ -474,7 +515,11 @@ START_TEST(usage_errors)
 }
 END_TEST
 
-/* Unparsed lines are counted, sampled with file:line, never dropped. */
+/*
+ * Unparsed lines are counted, sampled with file:line, never dropped.  The
+ * file's last line has no newline: held back from a file (its writer may
+ * be mid-line), stored from stdin (nothing will ever complete it).
+ */
 START_TEST(unparsed_and_stdin)
 {
 	const char *log = tp(1, "u.log");
@@ -485,15 +530,216 @@ START_TEST(unparsed_and_stdin)
 	tu_spit(log, "a", "garbage line one\n", 17);
 	tu_spit(log, "a", "garbage line two", 16);	/* no final newline */
 	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "u.db"), log), 0);
-	err_has("unparsed  2 (first: ");
+	err_has("unparsed  1 (first: ");
 	err_has("u.log:14: garbage line one");
-	err_has("15 lines");
+	err_has("14 lines");
+	err_has("u.log:15: held back: unterminated last line (16 bytes)");
+	err_has("held back 1 unterminated last line (16 bytes)");
 	/* the same through stdin, JSON */
 	ck_assert_int_eq(run_bin(log, NULL, (const char *const[]){ "ingest", "-d",
 	    tp(0, "u2.db"), "--format=json", "-", NULL }), 0);
 	out_has("\"lines\":15,");
 	out_has("\"unparsed\":2,");
 	out_has("\"line\":14,");
+	out_has("\"held_back\":0,\"held_bytes\":0,");
+	free(data);
+}
+END_TEST
+
+/*
+ * A held-back line is reported again while the file is unchanged (and the
+ * database is not touched); --final stores it; a line stored unfinished
+ * (by --final) whose writer then goes on is reported, not stored twice.
+ */
+START_TEST(held_final)
+{
+	const char *log = tp(1, "f.log"), *db = tp(0, "f.db");
+	size_t n;
+	char *data = tu_slurp(td("seed-excerpt.log"), &n), *a, *b;
+	struct st_source s;
+
+	tu_spit(log, "w", data, n);
+	tu_spit(log, "a", "garbage", 7);
+	ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json", log), 0);
+	out_has("\"lines\":13,\"unparsed\":0,");
+	out_has("\"held_back\":1,\"held_bytes\":7,\"files\"");
+	out_has("\"status\":\"new\"");
+	s = source_of(db, log);
+	ck_assert_int_eq(s.state, ST_SRC_COMPLETE);
+	ck_assert_uint_eq(s.done_off, n);
+	ck_assert_uint_eq(s.size, n + 7);
+	ck_assert_uint_eq(s.lines, 13);
+
+	/* unchanged: nothing read or written, the held line reported again */
+	a = dump_db(db);
+	ck_assert_int_eq(RUN("ingest", "-d", db, "--format=csv", log), 0);
+	out_has("\nlines,0\n");
+	out_has("\nheld_back,1\nheld_bytes,7\n");
+	b = dump_db(db);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+
+	/* --final: the writer is gone, store it */
+	ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json", "--final", log), 0);
+	out_has("\"lines\":1,\"unparsed\":1,");
+	out_has("\"held_back\":0,");
+	out_has("\"status\":\"resumed\"");
+	s = source_of(db, log);
+	ck_assert_uint_eq(s.done_off, n + 7);
+	ck_assert_uint_eq(s.lines, 14);
+	ck_assert_uint_eq(s.unparsed, 1);
+	ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json", "--final", log), 0);
+	out_has("\"status\":\"unchanged\"");
+	out_has("\"held_back\":0,");
+
+	/* ... and one --final run of the same file stores the same rows */
+	ck_assert_int_eq(RUN("ingest", "-q", "--final", "-d", tp(2, "f2.db"), log), 0);
+	a = dump_db(db);
+	b = dump_db(tp(2, "f2.db"));
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+
+	/* the writer was not gone after all: the rest of that line is reported */
+	tu_spit(log, "a", " more\n", 6);
+	tu_spit(log, "a", data, strcspn(data, "\n") + 1);
+	ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json", log), 0);
+	out_has("\"lines\":1,\"unparsed\":0,");
+	err_has("f.log:14: this line was stored unfinished by an earlier ingest");
+	s = source_of(db, log);
+	ck_assert_uint_eq(s.lines, 15);
+	ck_assert_uint_eq(s.unparsed, 1);
+	free(data);
+}
+END_TEST
+
+/* Standard input (0) and .gz (1) end for good: their unterminated last line is stored. */
+START_TEST(held_not_for_streams)
+{
+	const char *log = tp(1, "s.log"), *gz = tp(3, "s.log.gz"), *db = tp(0, "s.db");
+	size_t n;
+	char *data = tu_slurp(td("seed-excerpt.log"), &n);
+
+	tu_spit(log, "w", data, n);
+	tu_spit(log, "a", "garbage", 7);
+	if (_i == 0)
+		ck_assert_int_eq(run_bin(log, NULL, (const char *const[]){ "ingest", "-d", db,
+		    "--format=json", "-", NULL }), 0);
+	else {
+		gzFile z = gzopen(gz, "wb");
+
+		ck_assert_ptr_nonnull(z);
+		ck_assert_int_eq(gzwrite(z, data, (unsigned)n), (int)n);
+		ck_assert_int_eq(gzwrite(z, "garbage", 7), 7);
+		ck_assert_int_eq(gzclose(z), Z_OK);
+		ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json", gz), 0);
+	}
+	out_has("\"lines\":14,\"unparsed\":1,");
+	out_has("\"held_back\":0,\"held_bytes\":0,");
+	if (_i == 1) {
+		struct st_source s = source_of(db, gz);
+
+		ck_assert_uint_eq(s.done_off, n + 7);
+		ck_assert_uint_eq(s.lines, 14);
+		/* and again: unchanged, nothing held */
+		ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json", gz), 0);
+		out_has("\"status\":\"unchanged\"");
+		out_has("\"held_back\":0,");
+	}
+	free(data);
+}
+END_TEST
+
+/* Collects the RPC rows of one line (src_off == want). */
+struct rpc_at {
+	uint64_t want;
+	int n;
+	struct st_rpc row;
+};
+
+/* Callback of st_query_rpcs: keeps the rows of the wanted line. */
+static int
+rpc_at_cb(void *arg, const struct st_rpc *r)
+{
+	struct rpc_at *c = arg;
+
+	if (r->src_off == c->want) {
+		c->n++;
+		c->row = *r;
+	}
+	return 0;
+}
+
+/*
+ * The writer is mid-line when ingest runs: the file ends in an unterminated
+ * line (an RPC send, cut at `cut` bytes of it, -1 = all but the newline).
+ * Then the line is completed and the rest of the log appended.  The resumed
+ * ingest must store the completed line exactly once, as its full text
+ * parses, and end equal to a one-shot ingest of the finished file.
+ */
+START_TEST(held_last_line)
+{
+	static const struct {
+		const char *what;
+		long cut;		/* bytes of the line written first; -1 = all but '\n' */
+	} cases[] = {
+		{ "mid-header", 16 },
+		{ "mid-message", 220 },
+		{ "all but the newline", -1 },
+	};
+	const char *log = tp(1, "h.log"), *db = tp(0, "h.db");
+	size_t n, line_off, line_len, cut;
+	char *data = tu_slurp(td("sample.log"), &n), *a, *b, *p;
+	struct rpc_at c;
+	struct fs_err err;
+	struct st_store *st;
+	struct st_source src;
+	struct st_filter f;
+	char abs[4096];
+
+	/* line 82 of the sample: an RPC send (off=1048576 sz=1048576 op=1) */
+	p = data;
+	for (int i = 1; i < 82; i++)
+		p = strchr(p, '\n') + 1;
+	line_off = (size_t)(p - data);
+	line_len = strcspn(p, "\n");
+	ck_assert_msg(line_len > 16 && memcmp(p + line_len - 16, " sz=1048576 op=1", 16) == 0,
+	    "line 82 moved");
+	cut = cases[_i].cut < 0 ? line_len : (size_t)cases[_i].cut;
+	ck_assert_uint_lt(cut, line_len + 1);
+
+	tu_spit(log, "w", data, line_off + cut);
+	ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json", log), 0);
+	tu_spit(log, "a", data + line_off + cut, n - line_off - cut);
+	ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json", log), 0);
+	out_has("\"status\":\"resumed\"");
+
+	/* the completed line: one RPC row with its full size; nothing unparsed */
+	ck_assert_ptr_nonnull(realpath(log, abs));
+	st = st_open(db, ST_OPEN_READONLY, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	memset(&c, 0, sizeof(c));
+	c.want = line_off;
+	st_filter_init(&f);
+	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_at_cb, &c, &err), 0);
+	ck_assert_msg(c.n == 1, "%s: %d rows for the completed line", cases[_i].what, c.n);
+	ck_assert_int_eq(c.row.kind, ST_RPC_SEND);
+	ck_assert_int_eq(c.row.sz, 1048576);
+	ck_assert_int_eq(c.row.off, 1048576);
+	ck_assert_int_eq(st_source_find_path(st, abs, &src, &err), 1);
+	ck_assert_msg(src.unparsed == 0, "%s: %d unparsed", cases[_i].what, (int)src.unparsed);
+	ck_assert_int_eq(src.lines, count_lines(td("sample.log")));
+	ck_assert_int_eq(src.events[PS_EV_OTHER], 0);
+	st_close(st);
+
+	/* and the same database as one ingest of the finished file */
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(2, "h2.db"), log), 0);
+	a = dump_db(db);
+	b = dump_db(tp(2, "h2.db"));
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
 	free(data);
 }
 END_TEST
@@ -687,6 +933,9 @@ ingest_suite(void)
 	tcase_add_loop_test(tc, bad_input, 0, 6);
 	tcase_add_test(tc, usage_errors);
 	tcase_add_test(tc, unparsed_and_stdin);
+	tcase_add_loop_test(tc, held_last_line, 0, 3);
+	tcase_add_test(tc, held_final);
+	tcase_add_loop_test(tc, held_not_for_streams, 0, 2);
 	tcase_add_test(tc, disk_full);
 	tcase_add_test(tc, spins_agree);
 	tcase_add_test(tc, traceable);
