@@ -128,6 +128,9 @@ rp_fit_cost(const struct rp_result *r, int n, struct rp_cost *out, double *max_r
 		if (r[i].clock != FL_CLOCK_REAL || r[i].flush_cpu_ns == 0)
 			return fs_err_set(err, EINVAL, "cost fit: needs real-clock results with "
 			    "measured CPU");
+	if (n < 4)
+		return fs_err_set(err, EINVAL, "cost fit: %d runs cannot both fit three costs "
+		    "and check them; replay all four policies", n);
 	/*
 	 * Non-negative least squares by enumeration: every subset of the three
 	 * costs is fitted unconstrained; the best fit with no negative cost wins.
@@ -540,9 +543,9 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 	}
 	if (opt->batch_ns != RP_ENGINE_DEFAULT && c.policy == FL_POL_DEADLINE) {
 		if (opt->batch_ns > c.tun.max_age_ns)
-			return fs_err_set(err, EINVAL, "the batching window (%" PRIu64 " us) must not "
-			    "exceed max age (%" PRIu64 " us)", opt->batch_ns / 1000,
-			    c.tun.max_age_ns / 1000);
+			return fs_err_set(err, EINVAL, "the batching window (%.3f us) must not "
+			    "exceed max age (%.3f us)", opt->batch_ns / 1e3,
+			    c.tun.max_age_ns / 1e3);
 		c.tun.batch_ns = opt->batch_ns;
 	}
 	if (opt->clock == FL_CLOCK_VIRTUAL) {
@@ -1102,6 +1105,11 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 		else
 			fprintf(f, "\"flush_cpu_ns\":null,\"proc_cpu_ns\":null,");
 		fprintf(f, "\"model_cpu_ns\":%.0f,", r[i].model_cpu_ns);
+		if (real && s->wake_latency.n > 0)
+			fprintf(f, "\"wake_latency_us\":{\"p50\":%.3f,\"p99\":%.3f},",
+			    s->wake_latency.p50 / 1e3, s->wake_latency.p99 / 1e3);
+		else
+			fprintf(f, "\"wake_latency_us\":null,");
 		fprintf(f, "\"latency_us\":{\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f},",
 		    s->ready_issue.p50 / 1e3, s->ready_issue.p99 / 1e3, s->ready_issue.p999 / 1e3,
 		    s->ready_issue.max / 1e3);
@@ -1122,9 +1130,14 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 	}
 	fprintf(f, "]");
 	if (n > 0)
+	{
 		fprintf(f, ",\"cpu_model\":{\"wake_ns\":%.1f,\"exam_ns\":%.1f,\"rpc_ns\":%.1f,"
-		    "\"wake_latency_ns\":%" PRIu64 "}", r[0].cost.wake_ns, r[0].cost.exam_ns,
-		    r[0].cost.rpc_ns, r[0].wake_latency_ns);
+		    "\"wake_latency_ns\":", r[0].cost.wake_ns, r[0].cost.exam_ns, r[0].cost.rpc_ns);
+		if (r[0].clock == FL_CLOCK_VIRTUAL)
+			fprintf(f, "%" PRIu64 "}", r[0].wake_latency_ns);
+		else
+			fputs("null}", f);	/* measured per policy: wake_latency_us */
+	}
 	if (fit != NULL && fit->ok)
 		fprintf(f, ",\"cost_fit\":{\"runs\":%d,\"wake_ns\":%.1f,\"exam_ns\":%.1f,"
 		    "\"rpc_ns\":%.1f,\"max_rel_err\":%.4f}", fit->n, fit->cost.wake_ns,

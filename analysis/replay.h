@@ -87,8 +87,9 @@ double rp_model_cpu_ns(const struct rp_cost *c, const struct fl_stats *st);
  * (non-negative weighted least squares on relative error, so a policy that
  * burns little CPU weighs as much as one that burns a lot).  Needs results
  * whose counters differ; *max_rel is the largest |model - measured| /
- * measured over them.  Returns -1 with err set when the costs cannot be
- * determined.
+ * measured over them.  Needs n >= 4 (one more run than costs, so the fit is
+ * checked, not just solved).  Returns -1 with err set when the costs cannot
+ * be determined.
  */
 int rp_fit_cost(const struct rp_result *r, int n, struct rp_cost *out, double *max_rel,
     struct fs_err *err);
@@ -107,7 +108,7 @@ void rp_fit_report(const struct rp_result *r, int n, struct rp_fit *fit);
 
 /*
  * Parses a --cpu-cost value "WAKE,EXAM,RPC": three costs in microseconds
- * (e.g. "13,0.6,0.6"); -1 with err set otherwise.
+ * (e.g. "12,0.1,1.2"); -1 with err set otherwise.
  */
 int rp_cost_parse(const char *s, struct rp_cost *c, struct fs_err *err);
 

@@ -87,24 +87,23 @@ fs_opt_duration_us(const char *cmd, const char *opt, const char *arg, double *us
 	char *end;
 	double v = strtod(arg, &end);
 
-	if (end != arg && v >= 0 && v <= 1e12) {
-		if (*end == '\0' || strcmp(end, "ms") == 0) {
-			*us = v * 1000;
-			return 0;
-		}
-		if (strcmp(end, "us") == 0) {
-			*us = v;
-			return 0;
-		}
-		if (strcmp(end, "s") == 0) {
-			*us = v * 1e6;
-			return 0;
-		}
-		if (strcmp(end, "ns") == 0) {
-			*us = v / 1000;
-			return 0;
-		}
+	double scale = -1;
+
+	if (end != arg && v >= 0) {
+		if (*end == '\0' || strcmp(end, "ms") == 0)
+			scale = 1000;
+		else if (strcmp(end, "us") == 0)
+			scale = 1;
+		else if (strcmp(end, "s") == 0)
+			scale = 1e6;
+		else if (strcmp(end, "ns") == 0)
+			scale = 1e-3;
 	}
-	fs_warn(cmd, "%s: bad duration '%s' (e.g. 0.5ms, 200us)", opt, arg);
-	return -1;
+	/* at most 1000 s, so that callers can convert to ns without overflow */
+	if (scale < 0 || !(v * scale <= 1e9)) {
+		fs_warn(cmd, "%s: bad duration '%s' (e.g. 0.5ms, 200us; at most 1000s)", opt, arg);
+		return -1;
+	}
+	*us = v * scale;
+	return 0;
 }

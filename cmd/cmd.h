@@ -34,8 +34,8 @@ int fs_opt_long(const char *cmd, const char *opt, const char *arg, long min,
 int fs_opt_clock(const char *cmd, const char *arg);
 
 /* Parses a duration option ("0.5ms", "200us", "1s", "800ns"; a bare number
- * is milliseconds) into microseconds; prints a message naming the option and
- * returns -1 if it is not one. */
+ * is milliseconds; at most 1000 s) into microseconds; prints a message naming
+ * the option and returns -1 if it is not one. */
 int fs_opt_duration_us(const char *cmd, const char *opt, const char *arg, double *us);
 
 /* Global options, set by flushscope.c before the command runs. */

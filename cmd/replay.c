@@ -48,7 +48,7 @@ usage(FILE *f)
 	    "      --cpu-cost W,E,R CPU model, microseconds per wake-up, examination and RPC\n"
 	    "                       (default 12,0.1,1.2): the virtual clock's CPU figures\n"
 	    "      --fit-cost       real clock: fit the CPU model to the measured CPU of the\n"
-	    "                       policies replayed (give three or more) and print it\n"
+	    "                       policies replayed (give all four) and print it\n"
 	    "      --batch DUR      deadline's batching window (default 200us; 0 = send full\n"
 	    "                       runs at once); at most the max age (1ms)\n"
 	    "\nSee flushscope-replay(1).\n");
@@ -194,6 +194,13 @@ cmd_replay(int argc, char **argv)
 		fs_warn("replay", "--fit-cost needs --clock real (CPU is measured only there)");
 		return FS_EXIT_USAGE;
 	}
+	if (want_fit && fmt == FS_FMT_CSV) {
+		fs_warn("replay", "--fit-cost prints in the table and JSON forms, not CSV");
+		return FS_EXIT_USAGE;
+	}
+	if (o.clock == FL_CLOCK_REAL && o.wake_latency_ns != RP_ENGINE_DEFAULT)
+		fs_warn("replay", "--wake-latency applies to the virtual clock only; "
+		    "the real clock measures it");
 	nsrc = (db != NULL) + (wlfile != NULL) + (optind < argc);
 	if (nsrc != 1) {
 		fs_warn("replay", nsrc ? "give only one of -d DB, --workload FILE or LOG..." :
@@ -252,8 +259,6 @@ cmd_replay(int argc, char **argv)
 	if (want_fit) {
 		rp_fit_report(res, npol, &fit);
 		fitp = &fit;
-		if (!fit.ok && fmt == FS_FMT_CSV)
-			fs_warn("replay", "--fit-cost: %s", fit.why);
 	}
 	if (fmt == FS_FMT_JSON)
 		rp_print_json(stdout, &w, res, npol, fidp, o.speed, fitp);

@@ -104,7 +104,7 @@ print_stats(FILE *f, const char *pfx, const struct fl_stats *st, int real)
 	S(wakeups); S(wake_timeout); S(wake_signal); S(wake_useless); S(passes);
 	S(exams); S(wasted); S(wasted_inflight); S(wasted_throttled); S(wasted_notready);
 	S(requeues); S(skipped_passes); S(writes); S(bytes_written); S(forces); S(rpcs);
-	S(bytes_sent); S(rpcs_full); S(rpcs_expired); S(rpcs_forced); S(max_outstanding);
+	S(bytes_sent); S(rpcs_full); S(rpcs_expired); S(rpcs_forced); S(rpcs_early); S(max_outstanding);
 	S(window_full_ns); S(ready_issue.p50); S(ready_issue.p99); S(ready_issue.p999);
 	S(ready_issue.max); S(late_writes); S(late_max_ns); S(late_total_ns); S(end_ns);
 	S(drain_ns); S(events);

@@ -243,6 +243,9 @@ cmd_verify(int argc, char **argv)
 	}
 	if (o.clock == FL_CLOCK_REAL && !repeat_set)
 		o.repeat = 3;
+	if (o.clock == FL_CLOCK_REAL && o.wake_latency_ns != RP_ENGINE_DEFAULT)
+		fs_warn("verify", "--wake-latency applies to the virtual clock only; "
+		    "the real clock measures it");
 	nt = argc - optind;
 	if ((tc = calloc((size_t)nt, sizeof(*tc))) == NULL) {
 		fs_warn("verify", "out of memory");

@@ -670,6 +670,8 @@ send_chunk(struct fl_engine *e, struct fl_batch *ba, unsigned k, uint64_t now)
 		e->st.rpcs_forced++;
 	else if (ba->expired)
 		e->st.rpcs_expired++;
+	else if (ba->early)
+		e->st.rpcs_early++;
 	else
 		e->st.rpcs_full++;
 	for (bk = 0; bk < FL_SIZE_BUCKETS - 1 && r->info.len > (4096u << bk); bk++)
@@ -726,7 +728,10 @@ start_batch(struct fl_engine *e, struct fl_bmap *b, const struct run *r, unsigne
 	ba->start = ba->next = r->start;
 	ba->end = r->end;
 	ba->forced = r->forced;
-	ba->expired = !r->forced && r->end - r->start < e->c.tun.coalesce_size;
+	if (!r->forced && r->end - r->start < e->c.tun.coalesce_size) {
+		ba->expired = sat_add(r->oldest, e->c.tun.max_age_ns) <= now;
+		ba->early = !ba->expired;
+	}
 	for (i = r->first; i <= r->last; i++) {
 		struct fl_biorq *q = b->un[i];
 		uint64_t late, dl = q->ready + e->c.tun.max_age_ns;
@@ -1562,6 +1567,7 @@ drv_signal(struct fl_engine *e)
 				if (e->thr[k].sleeping) {
 					/* time the wake-up it causes */
 					e->sig_at = now_ns(e);
+					e->sig_thr = k;
 					e->sig_timed = 1;
 					break;
 				}
@@ -1581,12 +1587,19 @@ drv_signal(struct fl_engine *e)
 			t->sleeping = 0;
 			t->token++;
 			memset(&ev, 0, sizeof(ev));
-			/* it runs once the scheduler gets to it; signals meanwhile merge */
-			ev.t = e->vnow + e->c.tun.wake_latency_ns;
+			/*
+			 * It runs once the scheduler gets to it (signals meanwhile
+			 * merge), or when its own timer ends, if that is sooner.
+			 */
+			ev.t = sat_add(e->vnow, e->c.tun.wake_latency_ns);
+			ev.reason = 2;
+			if (t->until < ev.t) {
+				ev.t = t->until > e->vnow ? t->until : e->vnow;
+				ev.reason = 1;
+			}
 			ev.kind = 2;
 			ev.k = k;
 			ev.token = t->token;
-			ev.reason = 2;
 			t->wake_pending = 1;
 			vpush(e, ev);
 			return;
@@ -1661,15 +1674,15 @@ flush_thread(void *arg)
 				if (e->sig_pending) {
 					e->sig_pending = 0;
 					reason = 2;
-					if (e->sig_timed) {
+					if (e->sig_timed && e->sig_thr == t->k) {
 						uint64_t now = now_ns(e);
 
-						e->sig_timed = 0;
 						if (grow(&e->wlat, &e->capwlat, e->nwlat + 1,
 						    sizeof(*e->wlat)) == 0)
 							e->wlat[e->nwlat++] =
 							    now > e->sig_at ? now - e->sig_at : 0;
 					}
+					e->sig_timed = 0;	/* taken: no longer a wake to time */
 					break;
 				}
 				if (e->stop)
@@ -1681,7 +1694,7 @@ flush_thread(void *arg)
 
 					rc = pthread_cond_timedwait(&e->fcv, &e->mu, &ts);
 				}
-				if (rc == ETIMEDOUT) {
+				if (rc == ETIMEDOUT && !e->sig_pending) {
 					reason = 1;
 					break;
 				}
@@ -1781,7 +1794,7 @@ run_real(struct fl_engine *e)
 	pthread_condattr_t ca;
 	pthread_t ct;
 	unsigned k, started = 0;
-	int rc = 0, cstarted = 0;
+	int rc = 0, cstarted = 0, slack;
 	uint64_t cpu0 = proc_cpu();
 
 	pthread_condattr_init(&ca);
@@ -1794,6 +1807,14 @@ run_real(struct fl_engine *e)
 	if ((e->rlate = malloc((e->nin + 1) * sizeof(*e->rlate))) == NULL)
 		return -1;
 	e->nrlate = 0;
+	/*
+	 * Sleeps end on time: with the default 50 us timer slack the injector
+	 * would wake that late and inject several arrivals under one lock
+	 * hold, and timed flush-thread wakes and replies would run late too.
+	 * Threads inherit the slack at creation; the caller's is restored.
+	 */
+	slack = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	pthread_mutex_lock(&e->mu);
 	e->rstart = mono_ns();
 	for (k = 0; k < e->c.tun.threads; k++) {
@@ -1811,12 +1832,7 @@ run_real(struct fl_engine *e)
 		rc = -1;
 	}
 	pthread_mutex_unlock(&e->mu);
-	/*
-	 * Inject each input at its time.  The default 50 us timer slack would
-	 * let clock_nanosleep wake this thread that late and inject several
-	 * arrivals under one lock hold, batching work the trace spread out.
-	 */
-	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+	/* inject each input at its time */
 	while (rc == 0) {
 		struct timespec ts;
 		uint64_t now;
@@ -1862,6 +1878,8 @@ run_real(struct fl_engine *e)
 		pthread_join(e->thr[k].tid, NULL);
 	if (cstarted)
 		pthread_join(ct, NULL);
+	if (slack > 0)
+		prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0UL, 0UL, 0UL);
 	e->st.wall_ns = mono_ns() - e->rstart;
 	e->st.proc_cpu_ns = proc_cpu() - cpu0;
 	pctl(e->rlate, e->nrlate, &e->st.replay_late);

@@ -96,9 +96,9 @@ struct fl_tunables {
 	 * (new work, a useful completion, a re-arm) until that thread runs:
 	 * the scheduler's wake-up latency.  Signals that come meanwhile find
 	 * the wake already scheduled and merge into it, as they do on a real
-	 * condition variable.  0 = the thread runs at the instant of the
-	 * signal (so an event-driven policy wakes once per arrival).  Timed
-	 * sleeps end exactly on time.  The real clock measures this latency
+	 * condition variable; a timed sleep that ends sooner still ends on
+	 * time.  0 = the thread runs at the instant of the signal (so, with
+	 * no batching window, an event-driven policy wakes once per write).  The real clock measures this latency
 	 * (fl_stats.wake_latency) instead of modelling it.  Default
 	 * FL_WAKE_LATENCY_NS.
 	 */
@@ -231,6 +231,7 @@ struct fl_stats {
 	uint64_t writes, bytes_written, forces;
 	uint64_t rpcs, bytes_sent;
 	uint64_t rpcs_full, rpcs_expired, rpcs_forced;	/* why each RPC was sent */
+	uint64_t rpcs_early;		/* a small run sent ahead of max age (batching window) */
 	uint64_t rpc_size_hist[FL_SIZE_BUCKETS];
 	unsigned max_outstanding;
 	uint64_t window_full_ns;	/* time spent with outstanding == window */

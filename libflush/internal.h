@@ -42,6 +42,7 @@ struct fl_batch {
 	uint32_t next;		/* next offset to send (== end once all sent) */
 	unsigned nleft;		/* RPCs sent and not yet completed */
 	int forced, expired;
+	int early;		/* small run sent ahead of max age (deadline's batching window) */
 	struct fl_batch *free_next;
 };
 
@@ -147,7 +148,8 @@ struct fl_engine {
 	/* threads */
 	struct fl_thr thr[64];
 	int sig_pending;
-	int sig_timed;			/* real: sig_at is when a sleeping thread was signalled */
+	int sig_timed;			/* real: sig_at is when sleeping thread sig_thr was signalled */
+	unsigned sig_thr;
 	uint64_t sig_at;
 	int stop;
 	int ran;

@@ -387,11 +387,7 @@ START_TEST(test_force)
 }
 END_TEST
 
-/*
- * Expired writes go out within one poll period (tick policies) or within one
- * wake-up latency (event-driven: a signal that cancels the thread's timer
- * makes it run that much later).
- */
+/* Expired writes go out within one poll period (tick policies) or at once (event-driven). */
 START_TEST(test_expiry_bound)
 {
 	struct fl_config c;
@@ -410,7 +406,7 @@ START_TEST(test_expiry_bound)
 	}
 	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
 	fl_engine_stats(e, &st);
-	bound = (_i == 0 || _i == 1) ? c.tun.poll_ns : c.tun.wake_latency_ns;
+	bound = (_i == 0 || _i == 1) ? c.tun.poll_ns : 0;
 	ck_assert_msg(st.late_max_ns <= bound, "%s: late by %llu ns (bound %llu)", all_pols[_i],
 	    (unsigned long long)st.late_max_ns, (unsigned long long)bound);
 	ck_assert_uint_gt(st.rpcs_expired, 0);
@@ -587,6 +583,63 @@ START_TEST(test_wake_batching)
 	ck_assert_uint_eq(st.rpcs, (uint64_t)wc->n);
 	ck_assert_uint_eq(st.late_writes, 0);
 	ck_assert_uint_le(st.ready_issue.max, wc->batch_ns + wc->latency_ns);
+	fl_engine_free(e);
+}
+END_TEST
+
+/*
+ * A signal shortly before a sleeping thread's timer ends must not push the
+ * wake-up past the timer: a small write due at 1 ms, then a full write
+ * 5 us before that, whose signal would run the thread 10 us later.
+ */
+START_TEST(test_signal_keeps_timer)
+{
+	struct fl_config c;
+	struct fl_engine *e;
+	struct fs_err err;
+	struct fl_stats st;
+
+	cfg(&c, all_pols[_i], NULL);
+	c.tun.batch_ns = 0;
+	e = fl_engine_new(&c, &err);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(fl_engine_write(e, 0, 1, 0, 0, 4096, FL_READY_AT_ARRIVAL, &err), 0);
+	ck_assert_int_eq(fl_engine_write(e, c.tun.max_age_ns - 5000, 1, 1, 0, 1u << 20,
+	    FL_READY_AT_ARRIVAL, &err), 0);
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	fl_engine_stats(e, &st);
+	ck_assert_msg(st.late_writes == 0, "%s: %llu late writes, late by %llu ns", all_pols[_i],
+	    (unsigned long long)st.late_writes, (unsigned long long)st.late_max_ns);
+	ck_assert_uint_eq(st.rpcs_expired, 1);
+	fl_engine_free(e);
+}
+END_TEST
+
+/* Small runs a deadline pass sends ahead of max age count as early, not expired. */
+START_TEST(test_early_not_expired)
+{
+	struct fl_config c;
+	struct fl_engine *e;
+	struct fs_err err;
+	struct fl_stats st;
+
+	cfg(&c, "deadline", NULL);
+	e = fl_engine_new(&c, &err);
+	ck_assert_ptr_nonnull(e);
+	/*
+	 * A small write at 0 is due at max age (1 ms); a full one at 700 us is
+	 * due at 900 us, and the small one, due within the window, rides along.
+	 */
+	ck_assert_int_eq(fl_engine_write(e, 0, 1, 1, 0, 4096, FL_READY_AT_ARRIVAL, &err), 0);
+	ck_assert_int_eq(fl_engine_write(e, 700000, 1, 0, 0, 1u << 20, FL_READY_AT_ARRIVAL,
+	    &err), 0);
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	fl_engine_stats(e, &st);
+	ck_assert_uint_eq(st.rpcs, 2);
+	ck_assert_uint_eq(st.rpcs_full, 1);
+	ck_assert_uint_eq(st.rpcs_early, 1);
+	ck_assert_uint_eq(st.rpcs_expired, 0);
+	ck_assert_uint_eq(st.ready_issue.max, 900000);
 	fl_engine_free(e);
 }
 END_TEST
@@ -960,6 +1013,8 @@ libflush_suite(void)
 	tcase_add_test(ts, test_seedlike_deadline);
 	tcase_add_loop_test(ts, test_wake_batching, 0, (int)(sizeof(wake_cases) / sizeof(wake_cases[0])));
 	tcase_add_test(ts, test_batch_bounds);
+	tcase_add_loop_test(ts, test_signal_keeps_timer, 2, 4);	/* the signalled policies */
+	tcase_add_test(ts, test_early_not_expired);
 	tcase_add_test(ts, test_seedlike_pendq);
 	tcase_add_test(ts, test_seedlike_log_shape);
 	tcase_add_test(ts, test_cmd_synth);
