@@ -686,6 +686,17 @@ identify(struct run *r, const char *path, struct fs_err *err)
 		r->res->status = IG_NEW;
 		return st_source_add(st, &r->src, err) == 0 ? 0 : -1;
 	}
+	if (stat(path, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISCHR(sb.st_mode) ||
+	    S_ISSOCK(sb.st_mode))) {
+		/*
+		 * A pipe or device named by path (/dev/stdin, a FIFO) is a stream
+		 * like "-": peeking at its head would consume it, and it has no
+		 * identity to resume by.
+		 */
+		snprintf(r->src.path, sizeof(r->src.path), "%s", path);
+		r->res->status = IG_NEW;
+		return st_source_add(st, &r->src, err) == 0 ? 0 : -1;
+	}
 	if (read_head(path, head, &headn, &sb, err) != 0)
 		return -1;
 	if (realpath(path, abs) != NULL)

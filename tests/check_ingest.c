@@ -547,6 +547,34 @@ START_TEST(unparsed_and_stdin)
 END_TEST
 
 /*
+ * A pipe or FIFO named by path is a stream: read once, from its start.
+ * (Ingest used to read its first 4 KB to identify it, then open it again:
+ * a pipe lost those bytes, a FIFO waited for a second writer forever.)
+ */
+START_TEST(stream_by_path)
+{
+	const char *fifo = tp(1, "in.fifo"), *out = tp(2, "out.json");
+	char cmd[4096];
+	size_t n;
+	char *got;
+
+	snprintf(cmd, sizeof(cmd), "cat '%s' | timeout 20 '%s' ingest -q -d '%s' --format=json "
+	    "/dev/stdin > '%s'", td("seed-excerpt.log"), getenv("FS_BIN"), tp(0, "p.db"), out);
+	ck_assert_int_eq(system(cmd), 0);
+	got = tu_slurp(out, &n);
+	ck_assert_msg(strstr(got, "\"lines\":13,") != NULL, "pipe by path: %s", got);
+	free(got);
+	snprintf(cmd, sizeof(cmd), "mkfifo '%s' && (cat '%s' > '%s' &) && timeout 20 '%s' ingest "
+	    "-q -d '%s' --format=json '%s' > '%s'", fifo, td("seed-excerpt.log"), fifo,
+	    getenv("FS_BIN"), tp(0, "q.db"), fifo, out);
+	ck_assert_int_eq(system(cmd), 0);
+	got = tu_slurp(out, &n);
+	ck_assert_msg(strstr(got, "\"lines\":13,") != NULL, "FIFO: %s", got);
+	free(got);
+}
+END_TEST
+
+/*
  * A held-back line is reported again while the file is unchanged (and the
  * database is not touched); --final stores it; a line stored unfinished
  * (by --final) whose writer then goes on is reported, not stored twice.
@@ -935,6 +963,7 @@ ingest_suite(void)
 	tcase_add_test(tc, unparsed_and_stdin);
 	tcase_add_loop_test(tc, held_last_line, 0, 3);
 	tcase_add_test(tc, held_final);
+	tcase_add_test(tc, stream_by_path);
 	tcase_add_loop_test(tc, held_not_for_streams, 0, 2);
 	tcase_add_test(tc, disk_full);
 	tcase_add_test(tc, spins_agree);
