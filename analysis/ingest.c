@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "parsers/parser.h"
+#include "util/hash.h"
 
 #define IG_COMMIT_LINES_DEFAULT 262144
 #define IG_BATCH_BYTES_MAX (8u << 20)	/* close a batch at this much row data */
@@ -614,20 +615,6 @@ analyse_event(struct run *r, struct sp_detector *d, const struct ps_event *ev, i
 
 /* ---- identity ---- */
 
-/* FNV-1a 64 of a buffer. */
-static uint64_t
-fnv1a(const unsigned char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* Reads the first bytes of a file and its identity; -1 with err on failure. */
 static int
 read_head(const char *path, unsigned char *head, size_t *headn, struct stat *sb,
@@ -705,7 +692,7 @@ identify(struct run *r, const char *path, struct fs_err *err)
 	if (found < 0)
 		return -1;
 	if (found) {
-		uint64_t sum = old->head_len <= headn ? fnv1a(head, (size_t)old->head_len) : 0;
+		uint64_t sum = old->head_len <= headn ? fs_fnv1a(head, (size_t)old->head_len) : 0;
 
 		if (old->head_len > headn || sum != old->head_sum ||
 		    (uint64_t)sb.st_size < old->size) {
@@ -719,7 +706,7 @@ identify(struct run *r, const char *path, struct fs_err *err)
 			found = 0;
 		}
 	} else if (headn == ST_HEAD_MAX) {
-		found = st_source_find_head(st, fnv1a(head, headn), headn, old, err);
+		found = st_source_find_head(st, fs_fnv1a(head, headn), headn, old, err);
 		if (found < 0)
 			return -1;
 		if (found && (uint64_t)sb.st_size < old->size)
@@ -755,7 +742,7 @@ identify(struct run *r, const char *path, struct fs_err *err)
 	r->src.ino = (uint64_t)sb.st_ino;
 	r->src.size = (uint64_t)sb.st_size;
 	r->src.head_len = headn;
-	r->src.head_sum = fnv1a(head, headn);
+	r->src.head_sum = fs_fnv1a(head, headn);
 	r->src.gz = headn >= 2 && head[0] == 0x1f && head[1] == 0x8b;
 	return st_source_add(st, &r->src, err) == 0 ? 0 : -1;
 }

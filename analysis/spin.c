@@ -74,6 +74,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hash.h"
+
 #define SP_GAPS		64		/* exact gaps kept per run */
 #define SP_RUN_THREADS	16		/* threads counted per run */
 #define SP_PERIODS	256		/* pass periods kept per thread */
@@ -630,15 +632,10 @@ bmap_get(struct sp_detector *d, uint64_t fid, uint32_t bno, int64_t now)
 static uint64_t
 thread_hash(const struct ps_str *name, const struct ps_str *tid)
 {
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
+	uint64_t h = fs_fnv1a(name->p, name->n);
 
-	for (i = 0; i < name->n; i++)
-		h = (h ^ (unsigned char)name->p[i]) * 1099511628211ULL;
-	h = (h ^ ':') * 1099511628211ULL;
-	for (i = 0; i < tid->n; i++)
-		h = (h ^ (unsigned char)tid->p[i]) * 1099511628211ULL;
-	return mix64(h);
+	h = fs_fnv1a_add(h, ":", 1);
+	return mix64(fs_fnv1a_add(h, tid->p, tid->n));
 }
 
 /* Finds the event's thread; creates it if create; returns index or -1. */

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "util/hash.h"
 
 /* A row's place in the order; src is the source's rank once loading ends. */
 struct key {
@@ -147,21 +148,6 @@ grow(void *vp, size_t *cap, size_t n, size_t sz)
 	return 0;
 }
 
-/* FNV-1a 64 of n bytes. */
-static uint64_t
-fnv(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= c[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* Returns the slot for hash h: the one whose value satisfies eq, or an empty one. */
 static size_t
 itab_slot(const struct itab *t, uint64_t h, int (*eq)(const struct dbload *, uint32_t,
@@ -230,7 +216,7 @@ name_idx(struct dbload *d, const char *s)
 	n = strnlen(s, SP_NAME_MAX - 1);
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	h = fnv(buf, n);
+	h = fs_fnv1a(buf, n);
 	if (d->names.cap != 0) {
 		slot = itab_slot(&d->names, h, name_eq, d, buf);
 		if (d->names.v[slot] != 0)
@@ -260,7 +246,7 @@ src_eq(const struct dbload *d, uint32_t i, const void *key)
 static uint32_t
 src_idx(struct dbload *d, int64_t id)
 {
-	uint64_t h = fnv(&id, sizeof(id));
+	uint64_t h = fs_fnv1a(&id, sizeof(id));
 	size_t slot;
 
 	if (d->nsrc > 0 && d->srcid[d->nsrc - 1] == id)

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hash.h"
+
 /* ---- names ---- */
 
 static const char *const fid_names[] = { "biorq", "rpc", "fitted" };
@@ -799,25 +801,12 @@ bmap_idx(struct wl_extractor *x, uint64_t fid, uint32_t bno)
 	return (int64_t)x->nbm++;
 }
 
-/* FNV-1a of a slice. */
-static uint64_t
-fnv(struct ps_str s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
-
-	for (i = 0; i < s.n; i++) {
-		h ^= (unsigned char)s.p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
 
 /* Returns the index of the event's thread, creating it; -1 on ENOMEM. */
 static int64_t
 thread_idx(struct wl_extractor *x, const struct ps_event *ev)
 {
-	uint64_t k = fnv(ev->thread);
+	uint64_t k = fs_fnv1a(ev->thread.p, ev->thread.n);
 	int64_t i = hmap_get(&x->thread_by_key, k, ev->tid);
 
 	if (i >= 0)
