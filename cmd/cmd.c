@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/replay.h"
 #include "libflush/flush.h"
 
 struct fs_global fs_global;
@@ -106,4 +107,40 @@ fs_opt_duration_us(const char *cmd, const char *opt, const char *arg, double *us
 	}
 	*us = v * scale;
 	return 0;
+}
+
+/* Parses one of the replay model's options into o. */
+int
+fs_opt_model(const char *cmd, int code, const char *arg, struct rp_options *o)
+{
+	struct fs_err err;
+	double us;
+
+	switch (code) {
+	case 'L':
+	case 'B':
+		if (fs_opt_duration_us(cmd, code == 'L' ? "--wake-latency" : "--batch", arg,
+		    &us) < 0)
+			return -1;
+		if (us > 1e6) {
+			fs_warn(cmd, "%s must be at most 1s, not '%s'",
+			    code == 'L' ? "--wake-latency" : "--batch", arg);
+			return -1;
+		}
+		if (code == 'L')
+			o->wake_latency_ns = (uint64_t)(us * 1000 + 0.5);
+		else
+			o->batch_ns = (uint64_t)(us * 1000 + 0.5);
+		return 0;
+	case 'K':
+		fs_err_clear(&err);
+		if (rp_cost_parse(arg, &o->cost, &err) < 0) {
+			fs_warn(cmd, "--cpu-cost: %s", err.msg);
+			return -1;
+		}
+		return 0;
+	default:
+		fs_warn(cmd, "internal: option code %d is not a model option", code);
+		return -1;
+	}
 }

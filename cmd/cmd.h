@@ -38,6 +38,13 @@ int fs_opt_clock(const char *cmd, const char *arg);
  * the option and returns -1 if it is not one. */
 int fs_opt_duration_us(const char *cmd, const char *opt, const char *arg, double *us);
 
+struct rp_options;
+
+/* The replay model's options, shared by replay and verify: 'L'
+ * --wake-latency DUR, 'K' --cpu-cost W,E,R, 'B' --batch DUR (getopt codes).
+ * Sets o; prints a message naming the option and returns -1 if arg is bad. */
+int fs_opt_model(const char *cmd, int code, const char *arg, struct rp_options *o);
+
 /* Global options, set by flushscope.c before the command runs. */
 struct fs_global {
 	int quiet;		/* -q: no progress, no summary on stderr */

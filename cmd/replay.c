@@ -101,7 +101,6 @@ cmd_replay(int argc, char **argv)
 	struct fs_err err;
 	struct rp_fit fit, *fitp = NULL;
 	int c, fmt = FS_FMT_TABLE, npol, i, nsrc, rc = FS_EXIT_OK, repeat_set = 0, want_fit = 0;
-	double us;
 	char *end;
 	long lv;
 
@@ -155,28 +154,13 @@ cmd_replay(int argc, char **argv)
 			}
 			break;
 		case 'L':
-			if (fs_opt_duration_us("replay", "--wake-latency", optarg, &us) < 0)
-				return FS_EXIT_USAGE;
-			if (us > 1e6) {
-				fs_warn("replay", "--wake-latency must be at most 1s, not '%s'", optarg);
-				return FS_EXIT_USAGE;
-			}
-			o.wake_latency_ns = (uint64_t)(us * 1000 + 0.5);
-			break;
 		case 'K':
-			fs_err_clear(&err);
-			if (rp_cost_parse(optarg, &o.cost, &err) < 0) {
-				fs_warn("replay", "--cpu-cost: %s", err.msg);
+		case 'B':
+			if (fs_opt_model("replay", c, optarg, &o) < 0)
 				return FS_EXIT_USAGE;
-			}
 			break;
 		case 'F':
 			want_fit = 1;
-			break;
-		case 'B':
-			if (fs_opt_duration_us("replay", "--batch", optarg, &us) < 0)
-				return FS_EXIT_USAGE;
-			o.batch_ns = (uint64_t)(us * 1000 + 0.5);
 			break;
 		case 'h':
 			usage(stdout);

@@ -149,7 +149,6 @@ cmd_verify(int argc, char **argv)
 	int c, fmt = FS_FMT_TABLE, i, k, nt, failed = 0, repeat_set = 0;
 	char *end;
 	long lv;
-	double us;
 
 	rp_thresholds_default(&th);
 	rp_options_default(&o);
@@ -203,25 +202,10 @@ cmd_verify(int argc, char **argv)
 				return FS_EXIT_USAGE;
 			break;
 		case 'L':
-			if (fs_opt_duration_us("verify", "--wake-latency", optarg, &us) < 0)
-				return FS_EXIT_USAGE;
-			if (us > 1e6) {
-				fs_warn("verify", "--wake-latency must be at most 1s, not '%s'", optarg);
-				return FS_EXIT_USAGE;
-			}
-			o.wake_latency_ns = (uint64_t)(us * 1000 + 0.5);
-			break;
 		case 'K':
-			fs_err_clear(&err);
-			if (rp_cost_parse(optarg, &o.cost, &err) < 0) {
-				fs_warn("verify", "--cpu-cost: %s", err.msg);
-				return FS_EXIT_USAGE;
-			}
-			break;
 		case 'B':
-			if (fs_opt_duration_us("verify", "--batch", optarg, &us) < 0)
+			if (fs_opt_model("verify", c, optarg, &o) < 0)
 				return FS_EXIT_USAGE;
-			o.batch_ns = (uint64_t)(us * 1000 + 0.5);
 			break;
 		case 'h':
 			usage(stdout);
