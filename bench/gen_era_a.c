@@ -4,12 +4,21 @@
  * message texts of shared/spec/log-format.md section 3.2.
  *
  * A small simulation, deterministic for a seed: application threads queue
- * writes on a few bmaps; the flush thread wakes every ~2.05 ms, examines
- * each queued bmap (`try flush`), builds RPCs for new writes (biorq and
- * bmpce lines, `set inflight`, `req@ ... off= sz= op=1`), then restores
- * bmaps that still have writes in flight (`restore to dirty list`: the
- * spin) or retires idle ones (`added to bmapTimeoutQ`); the RPC thread logs
- * `done` replies 5-25 ms later and `unset DIRTY` on the last one.
+ * writes on a few bmaps (`msl_pages_schedflush`: the write is ready at that
+ * line's time); the flush thread wakes every ~2.05 ms and examines each
+ * queued bmap (`try flush`).  It sends what the 2010 client would send
+ * (`bmap_flush_trycoalesce`, libflush's legacy policy): the bmap's unsent
+ * writes, in offset order, form contiguous runs that close at 1 MiB (the
+ * coalesce size); a run goes out when it reached 1 MiB or its oldest write
+ * is at least 1 ms (the max age) old at the bmap's `try flush`, and
+ * otherwise waits for a later pass.  Each write it sends logs biorq lines,
+ * `set inflight` and `req@ ... off= sz= op=1`; a bmap examined with nothing
+ * to send logs only `try flush` (the client's per-biorq `consider for flush`
+ * / `descheduling` lines of a write kept back are not generated).  Then
+ * the pass restores bmaps that still have writes queued or in flight
+ * (`restore to dirty list`: the spin) or retires idle ones (`added to
+ * bmapTimeoutQ`); the RPC thread logs `done` replies 5-25 ms later and
+ * `unset DIRTY` on the last one.
  *
  * The output is exactly LINES lines, cut only between events: the four lines
  * that send a write (consider, try flush, set inflight, the RPC) are written
@@ -31,14 +40,23 @@
 #define NSLOT 4096		/* biorq addresses: BQBASE + slot * 0x100 */
 #define BQBASE 0x7f95c4012a30ULL
 #define SENDLINES 4		/* lines that send one write */
+#define MAXAGE_US 1000		/* the 2010 client's flush max age */
+#define COALESCE (1u << 20)	/* its coalesce size: a run this big goes at once */
+#define BMAPSZ (128u << 20)	/* a bmap's size */
+
+struct qw {
+	int slot;		/* biorq address slot: BQBASE + slot * 0x100 */
+	uint32_t len;
+	int64_t ready_us;	/* time of its msl_pages_schedflush line */
+};
 
 struct bmap {
 	uint64_t addr, fid;
 	unsigned bno;
 	int queued;		/* on the dirty queue */
 	int newq;		/* writes ready, not yet sent */
-	int qhead;		/* their biorq slots: q[qhead..qhead+newq) mod MAXQ */
-	int q[MAXQ];
+	int qhead;		/* them, oldest first: q[qhead..qhead+newq) mod MAXQ */
+	struct qw q[MAXQ];
 	int infl;		/* RPCs in flight */
 	int opcnt;
 	uint32_t off;
@@ -106,6 +124,41 @@ rpre(uint64_t req, long xid, int done)
 	    done ? "Interpret:R" : "New:", done ? "0" : "deadbeef", done ? 60 : 0);
 }
 
+/*
+ * How many of b's queued writes (oldest first) may go now: they get their
+ * offsets in queue order from b->off, so they form contiguous runs (a run
+ * closes at COALESCE bytes, or where a write wraps to the bmap's start); a
+ * run is sendable when it reached COALESCE or its first (oldest) write is
+ * MAXAGE_US old.  The old runs lead and full runs are sendable, so the
+ * sendable writes are a prefix of the queue.
+ */
+static int
+sendable(const struct bmap *b)
+{
+	uint32_t off = b->off, start = b->off;
+	int k, first = 0, nsend = 0;
+
+	for (k = 0; k < b->newq; k++) {
+		const struct qw *w = &b->q[(b->qhead + k) % MAXQ];
+
+		if (off + w->len > BMAPSZ || off - start >= COALESCE) {
+			/* the run [first, k) closes */
+			if (off - start >= COALESCE ||
+			    now_us - b->q[(b->qhead + first) % MAXQ].ready_us >= MAXAGE_US)
+				nsend = k;
+			if (off + w->len > BMAPSZ)
+				off = 0;
+			start = off;
+			first = k;
+		}
+		off += w->len;
+	}
+	if (b->newq > 0 && (off - start >= COALESCE ||
+	    now_us - b->q[(b->qhead + first) % MAXQ].ready_us >= MAXAGE_US))
+		nsend = b->newq;
+	return nsend;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -162,23 +215,26 @@ main(int argc, char **argv)
 		/* application writes */
 		for (i = 0; i < nb && nlines < maxlines; i++) {
 			struct bmap *b = &bm[i];
-			int s;
+			struct qw *w;
 
 			if (rnd() % 100 >= 3 || b->newq == MAXQ)
 				continue;
 			now_us += rnd() % 40;
 			b->newq++;
 			b->queued = 1;
-			s = slot_take(rnd());
-			b->q[(b->qhead + b->newq - 1) % MAXQ] = s;
+			w = &b->q[(b->qhead + b->newq - 1) % MAXQ];
+			w->slot = slot_take(rnd());
+			w->len = 32768u * (1 + (uint32_t)(rnd() % 4));
+			w->ready_us = now_us;
 			hdr("msfsthr03", 23650, "bmap", "msl_pages_schedflush", 1185);
 			bpre(b, 8259);
 			printf("biorq=%#llx list_empty(%d)\n",
-			    (unsigned long long)(BQBASE + (uint64_t)s * 0x100), b->newq == 1);
+			    (unsigned long long)(BQBASE + (uint64_t)w->slot * 0x100), b->newq == 1);
 		}
 		/* one flush pass: phase 1, examine and send */
 		for (i = 0; i < nb && nlines < maxlines; i++) {
 			struct bmap *b = &bm[i];
+			int nsend;
 
 			if (!b->queued)
 				continue;
@@ -186,17 +242,14 @@ main(int argc, char **argv)
 			hdr("msbflushthr", 23667, "bmap", "bmap_flush", 639);
 			bpre(b, 8259);
 			printf("try flush (outstandingRpcCnt=%d)\n", outstanding);
-			while (b->newq > 0 && nrq < MAXRPC && nlines + SENDLINES <= maxlines) {
-				int s = b->q[b->qhead];
+			nsend = sendable(b);
+			while (nsend-- > 0 && nrq < MAXRPC && nlines + SENDLINES <= maxlines) {
+				int s = b->q[b->qhead].slot;
 				uint64_t bq = BQBASE + (uint64_t)s * 0x100;
-				uint32_t len;
-
-				/* formerly a random address: still drawn, so times and sizes stay put */
-				(void)rnd();
-				len = 32768u * (1 + (uint32_t)(rnd() % 4));
+				uint32_t len = b->q[b->qhead].len;
 
 				/* a write never crosses the end of its 128 MiB bmap */
-				if (b->off + len > (128u << 20))
+				if (b->off + len > BMAPSZ)
 					b->off = 0;
 				now_us += 3 + rnd() % 10;
 				hdr("msbflushthr", 23667, "gen", "bmap_flush", 674);
