@@ -892,10 +892,13 @@ print_summary(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
     double speed)
 {
 	int i;
+	char mix[160];
 
-	fprintf(f, "workload: fidelity %s (arrivals %s, service %s), era %c, %zu writes, "
+	wl_service_mix(w, mix, sizeof(mix));
+	fprintf(f, "workload: fidelity %s (arrivals %s, service %s%s%s), era %c, %zu writes, "
 	    "%zu forced flushes, %zu recorded RPCs\n", wl_fidelity_name(w->fidelity),
-	    wl_fidelity_name(w->arrivals), wl_fidelity_name(w->service), w->era,
+	    wl_fidelity_name(w->arrivals), wl_fidelity_name(w->service), mix[0] ? ": " : "", mix,
+	    w->era,
 	    wl_count(w, WL_WRITE), wl_count(w, WL_FSYNC), wl_count(w, WL_RPC));
 	if (w->arrivals != WL_FID_BIORQ)
 		fprintf(f, "note: no biorq lines: arrivals %s (ready time = RPC send time minus "

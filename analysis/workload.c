@@ -189,6 +189,38 @@ wl_count(const struct wl_workload *w, enum wl_kind k)
 	return c;
 }
 
+/* Describes a mix of latency sources. */
+void
+wl_service_mix(const struct wl_workload *w, char *buf, size_t n)
+{
+	static const char *const names[] = {
+		[WL_LAT_NONE] = "unknown", [WL_LAT_XID] = "by xid",
+		[WL_LAT_COUNTER] = "by counter", [WL_LAT_RUN] = "by requeue run",
+		[WL_LAT_FITTED] = "fitted"
+	};
+	size_t cnt[WL_LAT_FITTED + 1] = { 0 }, i, len = 0;
+	int kinds = 0, k;
+
+	buf[0] = '\0';
+	for (i = 0; i < w->n; i++)
+		if (w->ev[i].kind == WL_RPC && (unsigned)w->ev[i].lat_src <= WL_LAT_FITTED)
+			cnt[w->ev[i].lat_src]++;
+	for (k = 0; k <= WL_LAT_FITTED; k++)
+		kinds += cnt[k] > 0;
+	if (kinds < 2)
+		return;
+	for (k = 0; k <= WL_LAT_FITTED && len < n; k++) {
+		int m;
+
+		if (cnt[k] == 0)
+			continue;
+		m = snprintf(buf + len, n - len, "%s%zu %s", len ? ", " : "", cnt[k], names[k]);
+		if (m < 0)
+			break;
+		len += (size_t)m;
+	}
+}
+
 /* ---- writer ---- */
 
 /* The observation names, in file order, with their field offsets. */

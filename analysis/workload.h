@@ -127,6 +127,13 @@ void wl_sort(struct wl_workload *w);
 size_t wl_count(const struct wl_workload *w, enum wl_kind k);
 
 /*
+ * Where the RPC latencies came from, when they came from more than one kind
+ * of source (the service fidelity is the worst of them): e.g. "213488 by
+ * xid, 1 fitted".  Writes "" when all came from one kind.
+ */
+void wl_service_mix(const struct wl_workload *w, char *buf, size_t n);
+
+/*
  * Writes w in the text format of flushscope-workload(5).  source (may be
  * NULL) is written as a comment.  Returns -1 with err set on a write error.
  */

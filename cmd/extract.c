@@ -117,8 +117,11 @@ cmd_extract(int argc, char **argv)
 		return FS_EXIT_RUNTIME;
 	}
 	if (!fs_global.quiet) {
-		char unsent[64] = "";
+		char unsent[64] = "", mix[160], svc[200];
 
+		wl_service_mix(&w, mix, sizeof(mix));
+		snprintf(svc, sizeof(svc), "%s%s%s", wl_fidelity_name(w.service), mix[0] ? ": " : "",
+		    mix);
 		if (w.obs.writes_unsent > 0)
 			snprintf(unsent, sizeof(unsent), " (%" PRId64 " not sent within the trace)",
 			    w.obs.writes_unsent);
@@ -126,7 +129,7 @@ cmd_extract(int argc, char **argv)
 		    "(arrivals %s, service %s); trace: %" PRId64 " wasted examinations in %"
 		    PRId64 " passes\n", wl_count(&w, WL_WRITE), unsent, wl_count(&w, WL_FSYNC),
 		    wl_count(&w, WL_RPC), wl_fidelity_name(w.fidelity), wl_fidelity_name(w.arrivals),
-		    wl_fidelity_name(w.service), w.obs.wasted_examinations, w.obs.passes);
+		    svc, w.obs.wasted_examinations, w.obs.passes);
 	}
 	wl_free(&w);
 	return FS_EXIT_OK;
