@@ -515,44 +515,43 @@ on_thread(void *arg, const struct st_thread_row *r)
 	return 0;
 }
 
-/* Orders keys of one stream: time, source, offset, row number. */
+/* Orders two log positions: time, then source, then byte offset (-1, 0, 1). */
+static int
+pos_cmp(int64_t ts1, uint32_t src1, uint64_t off1, int64_t ts2, uint32_t src2, uint64_t off2)
+{
+	if (ts1 != ts2)
+		return ts1 < ts2 ? -1 : 1;
+	if (src1 != src2)
+		return src1 < src2 ? -1 : 1;
+	return off1 < off2 ? -1 : off1 > off2;
+}
+
+/* Orders keys of one stream: position, then row number. */
 static int
 key_cmp(const void *a, const void *b)
 {
 	const struct key *x = a, *y = b;
+	int c = pos_cmp(x->ts, x->src, x->off, y->ts, y->src, y->off);
 
-	if (x->ts != y->ts)
-		return x->ts < y->ts ? -1 : 1;
-	if (x->src != y->src)
-		return x->src < y->src ? -1 : 1;
-	if (x->off != y->off)
-		return x->off < y->off ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
+	return c ? c : x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* x comes before y in time, source and offset (streams break the tie). */
+/* x comes before y in position (streams break the tie). */
 static int
 key_before(const struct key *x, const struct key *y)
 {
-	if (x->ts != y->ts)
-		return x->ts < y->ts;
-	if (x->src != y->src)
-		return x->src < y->src;
-	return x->off < y->off;
+	return pos_cmp(x->ts, x->src, x->off, y->ts, y->src, y->off) < 0;
 }
 
-/* Orders cycles: time, source, offset, then episode (read order) and cycle. */
+/* Orders cycles: position, then episode (read order) and cycle. */
 static int
 cyc_cmp(const void *a, const void *b)
 {
 	const struct cyc *x = a, *y = b;
+	int c = pos_cmp(x->ts, x->src, x->off, y->ts, y->src, y->off);
 
-	if (x->ts != y->ts)
-		return x->ts < y->ts ? -1 : 1;
-	if (x->src != y->src)
-		return x->src < y->src ? -1 : 1;
-	if (x->off != y->off)
-		return x->off < y->off ? -1 : 1;
+	if (c != 0)
+		return c;
 	if (x->ep != y->ep)
 		return x->ep < y->ep ? -1 : 1;
 	return x->k < y->k ? -1 : x->k > y->k;
