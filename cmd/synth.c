@@ -244,7 +244,10 @@ bad:
 	if (thr > 0) c.tun.threads = (unsigned)thr;
 	if (cost >= 0) c.tun.exam_cost_ns = (uint64_t)cost;
 	if (wlat >= 0) c.tun.wake_latency_ns = (uint64_t)wlat;
-	if (batch >= 0) c.tun.batch_ns = (uint64_t)(batch * 1000);
+	if (batch >= 0)
+		c.tun.batch_ns = (uint64_t)(batch * 1000);
+	else if (c.tun.batch_ns > c.tun.max_age_ns)
+		c.tun.batch_ns = c.tun.max_age_ns;	/* the default window, for a shorter max age */
 	c.era = (enum fl_era)era;
 	c.clock = real ? FL_CLOCK_REAL : FL_CLOCK_VIRTUAL;
 	c.log = era == FL_ERA_NONE ? NULL : stdout;

@@ -1237,7 +1237,6 @@ static void
 pass_deadline(struct fl_engine *e, unsigned k, uint64_t *now)
 {
 	struct fl_list todo = { NULL, NULL, 0 };
-
 	uint64_t horizon = sat_add(*now, e->c.tun.batch_ns);
 
 	while (e->ndh > 0 && e->dh[0]->hkey <= *now)
