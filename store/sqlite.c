@@ -936,6 +936,32 @@ col_copy(sqlite3_stmt *s, int i, char *dst, size_t n)
 	snprintf(dst, n, "%s", t ? t : "");
 }
 
+/*
+ * The per-line tables (rpcs, writes, bmap_states, forced) share their first
+ * columns, their time filter and their log order: prepare_line_query selects
+ * those columns first, and LINE_HEAD reads them into any row type with the
+ * same field names (source_id, src_off, tno, thread, ts_us).
+ */
+/* Prepares a per-line query: the five head columns, then cols (numbered from 5). */
+static sqlite3_stmt *
+prepare_line_query(struct st_store *st, const char *cols, const char *table,
+    const struct st_filter *f, struct fs_err *err)
+{
+	char all[512];
+
+	snprintf(all, sizeof(all), "x.source_id, x.src_off, x.tno, t.name, x.ts_us, %s", cols);
+	return prepare_query(st, all, table, f, "x.ts_us", "x.ts_us", 1,
+	    "x.source_id, x.src_off", 0, err);
+}
+
+#define LINE_HEAD(r, s) do {						\
+	(r).source_id = sqlite3_column_int64((s), 0);			\
+	(r).src_off = (uint64_t)sqlite3_column_int64((s), 1);		\
+	(r).tno = (int)col_i64((s), 2, -1);				\
+	(r).thread = col_str((s), 3);					\
+	(r).ts_us = col_i64((s), 4, INT64_MIN);				\
+} while (0)
+
 /* Finishes a query loop: maps the step result to the return value. */
 static int
 query_end(struct st_store *st, sqlite3_stmt *s, int rc, int ret, struct fs_err *err)
@@ -1084,19 +1110,14 @@ st_query_rpcs(struct st_store *st, const struct st_filter *f,
 	sqlite3_stmt *s;
 	int rc, ret = 0;
 
-	s = prepare_query(st, "x.source_id, x.src_off, x.tno, t.name, x.ts_us, x.kind, x.xid,"
-	    " x.off, x.sz, x.outstanding, x.rc, x.fid, x.bno, x.req_addr", "rpcs", f,
-	    "x.ts_us", "x.ts_us", 1, "x.source_id, x.src_off", 0, err);
+	s = prepare_line_query(st, "x.kind, x.xid, x.off, x.sz, x.outstanding, x.rc, x.fid,"
+	    " x.bno, x.req_addr", "rpcs", f, err);
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *k;
 
-		r.source_id = sqlite3_column_int64(s, 0);
-		r.src_off = (uint64_t)sqlite3_column_int64(s, 1);
-		r.tno = (int)col_i64(s, 2, -1);
-		r.thread = col_str(s, 3);
-		r.ts_us = col_i64(s, 4, INT64_MIN);
+		LINE_HEAD(r, s);
 		k = col_str(s, 5);
 		r.kind = k != NULL && strcmp(k, "done") == 0 ? ST_RPC_DONE : ST_RPC_SEND;
 		r.xid = col_i64(s, 6, -1);
@@ -1123,17 +1144,12 @@ st_query_writes(struct st_store *st, const struct st_filter *f,
 	sqlite3_stmt *s;
 	int rc, ret = 0;
 
-	s = prepare_query(st, "x.source_id, x.src_off, x.tno, t.name, x.ts_us, x.fid, x.bno,"
-	    " x.bmap_addr, x.biorq_addr, x.off, x.len, x.msg", "writes", f, "x.ts_us",
-	    "x.ts_us", 1, "x.source_id, x.src_off", 0, err);
+	s = prepare_line_query(st, "x.fid, x.bno, x.bmap_addr, x.biorq_addr, x.off, x.len,"
+	    " x.msg", "writes", f, err);
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r.source_id = sqlite3_column_int64(s, 0);
-		r.src_off = (uint64_t)sqlite3_column_int64(s, 1);
-		r.tno = (int)col_i64(s, 2, -1);
-		r.thread = col_str(s, 3);
-		r.ts_us = col_i64(s, 4, INT64_MIN);
+		LINE_HEAD(r, s);
 		r.has_bmap = sqlite3_column_type(s, 5) != SQLITE_NULL;
 		r.fid = (uint64_t)col_i64(s, 5, 0);
 		r.bno = col_i64(s, 6, -1);
@@ -1157,19 +1173,14 @@ st_query_states(struct st_store *st, const struct st_filter *f,
 	sqlite3_stmt *s;
 	int rc, ret = 0;
 
-	s = prepare_query(st, "x.source_id, x.src_off, x.tno, t.name, x.ts_us, x.fid, x.bno,"
-	    " x.bmap_addr, x.state, x.msg, x.flags, x.opcnt", "bmap_states", f, "x.ts_us",
-	    "x.ts_us", 1, "x.source_id, x.src_off", 0, err);
+	s = prepare_line_query(st, "x.fid, x.bno, x.bmap_addr, x.state, x.msg, x.flags,"
+	    " x.opcnt", "bmap_states", f, err);
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *k;
 
-		r.source_id = sqlite3_column_int64(s, 0);
-		r.src_off = (uint64_t)sqlite3_column_int64(s, 1);
-		r.tno = (int)col_i64(s, 2, -1);
-		r.thread = col_str(s, 3);
-		r.ts_us = col_i64(s, 4, INT64_MIN);
+		LINE_HEAD(r, s);
 		r.fid = (uint64_t)col_i64(s, 5, 0);
 		r.bno = col_i64(s, 6, -1);
 		r.bmap_addr = (uint64_t)col_i64(s, 7, 0);
@@ -1193,17 +1204,11 @@ st_query_forced(struct st_store *st, const struct st_filter *f,
 	sqlite3_stmt *s;
 	int rc, ret = 0;
 
-	s = prepare_query(st, "x.source_id, x.src_off, x.tno, t.name, x.ts_us, x.fid, x.bno,"
-	    " x.biorq_addr", "forced", f, "x.ts_us", "x.ts_us", 1, "x.source_id, x.src_off",
-	    0, err);
+	s = prepare_line_query(st, "x.fid, x.bno, x.biorq_addr", "forced", f, err);
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		r.source_id = sqlite3_column_int64(s, 0);
-		r.src_off = (uint64_t)sqlite3_column_int64(s, 1);
-		r.tno = (int)col_i64(s, 2, -1);
-		r.thread = col_str(s, 3);
-		r.ts_us = col_i64(s, 4, INT64_MIN);
+		LINE_HEAD(r, s);
 		r.has_bmap = sqlite3_column_type(s, 5) != SQLITE_NULL;
 		r.fid = (uint64_t)col_i64(s, 5, 0);
 		r.bno = col_i64(s, 6, -1);
