@@ -15,30 +15,7 @@
 #include <unistd.h>
 
 #include "parsers/follow.h"
-
-/* A fresh temporary directory; path written to dir (size >= 64). */
-static void
-mk_tmpdir(char *dir, size_t n)
-{
-	snprintf(dir, n, "/tmp/fs-follow-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-/* Removes dir and the files the tests create in it. */
-static void
-rm_tmpdir(const char *dir)
-{
-	char p[256];
-	const char *names[] = { "log", "log.1", "log.2", "log.3", "log.4", "log.5",
-	    "log.6", "log.7", "log.8", "log.9", NULL };
-	int i;
-
-	for (i = 0; names[i] != NULL; i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
+#include "tests/testutil.h"
 
 /* Appends s to path (created if missing). */
 static void
@@ -97,7 +74,7 @@ START_TEST(test_append_and_partial)
 	char dir[64], path[128], got[1024];
 	struct ps_follow *f;
 
-	mk_tmpdir(dir, sizeof(dir));
+	tu_mkdtemp(dir, sizeof(dir), "follow");
 	snprintf(path, sizeof(path), "%s/log", dir);
 	append(path, "a\nb\n");
 	f = open_log(dir, 1, path, sizeof(path));
@@ -112,7 +89,7 @@ START_TEST(test_append_and_partial)
 	ck_assert_int_eq(drain(f, got, sizeof(got)), 1);
 	ck_assert_str_eq(got, "half done|");
 	ps_follow_free(f);
-	rm_tmpdir(dir);
+	tu_rmtree(dir);
 }
 END_TEST
 
@@ -121,7 +98,7 @@ START_TEST(test_start_at_end)
 	char dir[64], path[128], got[1024];
 	struct ps_follow *f;
 
-	mk_tmpdir(dir, sizeof(dir));
+	tu_mkdtemp(dir, sizeof(dir), "follow");
 	snprintf(path, sizeof(path), "%s/log", dir);
 	append(path, "old1\nold2\nold-partial");
 	f = open_log(dir, 0, path, sizeof(path));
@@ -131,7 +108,7 @@ START_TEST(test_start_at_end)
 	ck_assert_int_eq(drain(f, got, sizeof(got)), 1);
 	ck_assert_str_eq(got, "new1|");
 	ps_follow_free(f);
-	rm_tmpdir(dir);
+	tu_rmtree(dir);
 }
 END_TEST
 
@@ -141,7 +118,7 @@ START_TEST(test_rotation)
 	struct ps_follow *f;
 	struct ps_follow_stats st;
 
-	mk_tmpdir(dir, sizeof(dir));
+	tu_mkdtemp(dir, sizeof(dir), "follow");
 	snprintf(path, sizeof(path), "%s/log", dir);
 	snprintf(old, sizeof(old), "%s/log.1", dir);
 	append(path, "1\n2\n");
@@ -160,7 +137,7 @@ START_TEST(test_rotation)
 	ck_assert_int_eq(drain(f, got, sizeof(got)), 1);
 	ck_assert_str_eq(got, "n3|");
 	ps_follow_free(f);
-	rm_tmpdir(dir);
+	tu_rmtree(dir);
 }
 END_TEST
 
@@ -170,7 +147,7 @@ START_TEST(test_truncation)
 	struct ps_follow *f;
 	struct ps_follow_stats st;
 
-	mk_tmpdir(dir, sizeof(dir));
+	tu_mkdtemp(dir, sizeof(dir), "follow");
 	snprintf(path, sizeof(path), "%s/log", dir);
 	append(path, "aaaaaaaa\nbbbbbbbb\n");
 	f = open_log(dir, 1, path, sizeof(path));
@@ -184,7 +161,7 @@ START_TEST(test_truncation)
 	ps_follow_stats(f, 0, &st);
 	ck_assert_uint_eq(st.truncations, 1);
 	ps_follow_free(f);
-	rm_tmpdir(dir);
+	tu_rmtree(dir);
 }
 END_TEST
 
@@ -199,7 +176,7 @@ START_TEST(test_long_line_cut)
 	char *big;
 	size_t n = 3 * 1024 * 1024;
 
-	mk_tmpdir(dir, sizeof(dir));
+	tu_mkdtemp(dir, sizeof(dir), "follow");
 	snprintf(path, sizeof(path), "%s/log", dir);
 	big = malloc(n + 16);
 	ck_assert_ptr_nonnull(big);
@@ -222,7 +199,7 @@ START_TEST(test_long_line_cut)
 	ps_follow_stats(f, 0, &st);
 	ck_assert_uint_eq(st.cut_lines, 1);
 	ps_follow_free(f);
-	rm_tmpdir(dir);
+	tu_rmtree(dir);
 }
 END_TEST
 
@@ -347,7 +324,7 @@ START_TEST(test_writer_race)
 	char tmp[32];
 
 	memset(&r, 0, sizeof(r));
-	mk_tmpdir(r.dir, sizeof(r.dir));
+	tu_mkdtemp(r.dir, sizeof(r.dir), "follow");
 	snprintf(r.path, sizeof(r.path), "%s/log", r.dir);
 	append(r.path, "");
 	ps_follow_options_default(&o);
@@ -387,7 +364,7 @@ START_TEST(test_writer_race)
 	ck_assert_uint_eq(st.rotations, RACE_LINES / RACE_ROTATE - 1);
 	ck_assert_uint_eq(st.truncations, 1);
 	ps_follow_free(f);
-	rm_tmpdir(r.dir);
+	tu_rmtree(r.dir);
 }
 END_TEST
 

@@ -52,18 +52,14 @@ static char tmpdir[256];
 static void
 setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fs-check-hard-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_mkdtemp(tmpdir, sizeof(tmpdir), "hard");
 }
 
 /* Removes it. */
 static void
 teardown(void)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "chmod -R u+w %s; rm -rf %s", tmpdir, tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	tu_rmtree(tmpdir);
 }
 
 /* A path in the temporary directory (one static buffer per slot). */
@@ -73,17 +69,6 @@ tp(int slot, const char *name)
 	static char buf[8][512];
 
 	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", tmpdir, name);
-	return buf[slot];
-}
-
-/* A path in testdata/ (one static buffer per slot). */
-static const char *
-td(int slot, const char *name)
-{
-	static char buf[4][512];
-	const char *d = getenv("FS_TESTDATA");
-
-	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", d ? d : "testdata", name);
 	return buf[slot];
 }
 
@@ -101,7 +86,7 @@ static void
 make_log(const char *path, int copies)
 {
 	size_t n;
-	char *data = tu_slurp(td(0, "sample.log"), &n);
+	char *data = tu_slurp(tu_testdata("sample.log"), &n);
 	int i;
 
 	tu_spit(path, "w", "", 0);
@@ -371,7 +356,7 @@ START_TEST(bad_corpus)
 		snprintf(path, sizeof(path), "%s", tp(1, c->file));
 		c->gen(path);
 	} else
-		snprintf(path, sizeof(path), "%s/bad/%s", getenv("FS_TESTDATA") ? getenv("FS_TESTDATA") : "testdata", c->file);
+		snprintf(path, sizeof(path), "%s/bad/%s", tu_testdata_dir(), c->file);
 	in = path;
 	if (c->opt != NULL)
 		rc = RUN("ingest", "-d", db, "--format=json", c->opt, in);
@@ -571,10 +556,10 @@ START_TEST(disk_full_resume)
 	int rc;
 
 	make_log(log, 8);
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, td(0, "seed-excerpt.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, tu_testdata("seed-excerpt.log")), 0);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, "--keep-text", log), 0);
 	want = dump_db(ref);
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td(0, "seed-excerpt.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
 	rc = RUNF(RO_FSIZE, "ingest", "-q", "-d", db, "--keep-text", log);
 	ck_assert_int_eq(rc, 3);
 	cap_has("err", "flushscope ingest: ");
@@ -603,7 +588,7 @@ START_TEST(read_only_db)
 	snprintf(db, sizeof(db), "%s/r.db", dir);
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
 	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td(0, "seed-excerpt.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
 	/* no -wal/-shm left behind, and the files are nobody's to write */
 	before = dump_db(db);
 	if (_i == 0)
@@ -614,7 +599,7 @@ START_TEST(read_only_db)
 	ck_assert_int_eq(system(cmd), 0);
 	/* the binary and the input, where nobody can read them */
 	snprintf(cmd, sizeof(cmd), "cp %s %s && chmod 0755 %s && cp %s %s && chmod 0644 %s",
-	    tu_fsbin(), tp(6, "fs"), tp(6, "fs"), td(0, "sample.log"), tp(5, "in.log"),
+	    tu_fsbin(), tp(6, "fs"), tp(6, "fs"), tu_testdata("sample.log"), tp(5, "in.log"),
 	    tp(5, "in.log"));
 	ck_assert_int_eq(system(cmd), 0);
 	rc = RUNF(RO_NOBODY, "ingest", "-q", "-d", db, tp(5, "in.log"));
@@ -671,10 +656,10 @@ START_TEST(locked_db)
 	pid_t h;
 	int rc;
 
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td(0, "seed-excerpt.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
 	h = start_holder(db, "BEGIN IMMEDIATE; INSERT INTO sources(path) VALUES('x'); "
 	    "DELETE FROM sources WHERE path = 'x';", 2, "COMMIT;");
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td(0, "sample.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("sample.log")), 0);
 	ck_assert_int_eq(wait_status(h, NULL), 0);
 	assert_integrity(db);
 	if (env_long("FS_FAULT_RUNS", 30) <= 30)
@@ -707,10 +692,10 @@ START_TEST(reader_during_ingest)
 	pid_t h;
 
 	make_log(log, 4);
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, td(0, "seed-excerpt.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, tu_testdata("seed-excerpt.log")), 0);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, "--commit-lines", "500", log), 0);
 	want = dump_db(ref);
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td(0, "seed-excerpt.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
 	h = start_holder(db, "BEGIN; SELECT count(*) FROM sources;", 2, "COMMIT;");
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, "--commit-lines", "500", log), 0);
 	ck_assert_int_eq(wait_status(h, NULL), 0);
@@ -743,7 +728,7 @@ START_TEST(rss_bound)
 
 	if (UNDER_SANITIZER)
 		return;
-	data = tu_slurp(td(0, "sample.log"), &n);
+	data = tu_slurp(tu_testdata("sample.log"), &n);
 	for (per = 0, i = 0; i < (long)n; i++)
 		per += data[i] == '\n';
 	copies = (want + per - 1) / per;

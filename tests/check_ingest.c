@@ -29,18 +29,14 @@ static char tmpdir[256];
 static void
 setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fs-check-ingest-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_mkdtemp(tmpdir, sizeof(tmpdir), "ingest");
 }
 
 /* Removes it. */
 static void
 teardown(void)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "chattr -R -i %s 2>/dev/null; rm -rf %s", tmpdir, tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	tu_rmtree(tmpdir);
 }
 
 /* A path in the temporary directory (one static buffer per slot). */
@@ -51,17 +47,6 @@ tp(int slot, const char *name)
 
 	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", tmpdir, name);
 	return buf[slot];
-}
-
-/* A path in testdata/. */
-static const char *
-td(const char *name)
-{
-	static char buf[512];
-	const char *d = getenv("FS_TESTDATA");
-
-	snprintf(buf, sizeof(buf), "%s/%s", d ? d : "testdata", name);
-	return buf;
 }
 
 /*
@@ -178,7 +163,7 @@ count_lines(const char *path)
 START_TEST(seed_json)
 {
 	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "s.db"), "--format=json",
-	    td("seed-excerpt.log")), 0);
+	    tu_testdata("seed-excerpt.log")), 0);
 	out_has("\"lines\":13,");
 	out_has("\"unparsed\":0,");
 	out_has("\"EXAMINE\":6,");
@@ -193,7 +178,7 @@ END_TEST
 /* The bundled sample parses completely; the table summary goes to stderr. */
 START_TEST(sample_table)
 {
-	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "s.db"), td("sample.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "s.db"), tu_testdata("sample.log")), 0);
 	err_has("1381 lines");
 	err_has("unparsed  0\n");
 	err_has("EXAMINE ");
@@ -213,10 +198,10 @@ START_TEST(idempotent)
 {
 	char *a, *b;
 
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "i.db"), td("sample.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "i.db"), tu_testdata("sample.log")), 0);
 	a = dump_db(tp(0, "i.db"));
 	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "i.db"), "--format=json",
-	    td("sample.log")), 0);
+	    tu_testdata("sample.log")), 0);
 	out_has("\"lines\":0,");
 	out_has("\"status\":\"unchanged\"");
 	b = dump_db(tp(0, "i.db"));
@@ -230,7 +215,7 @@ END_TEST
 START_TEST(grown)
 {
 	size_t n, half;
-	char *data = tu_slurp(td("sample.log"), &n), *a, *b;
+	char *data = tu_slurp(tu_testdata("sample.log"), &n), *a, *b;
 	const char *log = tp(1, "g.log");
 
 	for (half = n / 2; data[half - 1] != '\n'; half++)
@@ -242,7 +227,7 @@ START_TEST(grown)
 	out_has("\"status\":\"resumed\"");
 	{
 		char want[64];
-		long total = count_lines(td("sample.log")), first = 0;
+		long total = count_lines(tu_testdata("sample.log")), first = 0;
 		size_t i;
 
 		for (i = 0; i < half; i++)
@@ -273,7 +258,7 @@ count_src(void *arg, const struct st_source *s)
 START_TEST(truncated_rotated)
 {
 	size_t n;
-	char *data = tu_slurp(td("sample.log"), &n);
+	char *data = tu_slurp(tu_testdata("sample.log"), &n);
 	const char *log = tp(1, "t.log");
 
 	tu_spit(log, "w", data, n);
@@ -351,7 +336,7 @@ START_TEST(kill_resume)
 	size_t n;
 	int i, pass, kills = 0, attempt;
 
-	data = tu_slurp(td("sample.log"), &n);
+	data = tu_slurp(tu_testdata("sample.log"), &n);
 	tu_spit(log, "w", data, n);
 	for (i = 0; i < 29; i++)
 		tu_spit(log, "a", data, n);
@@ -441,7 +426,7 @@ START_TEST(bad_input)
 		break;
 	case 3:
 		tu_spit(db, "w", "not a database\n", 15);
-		arg = td("seed-excerpt.log");
+		arg = tu_testdata("seed-excerpt.log");
 		want = "not a flushscope database";
 		break;
 	case 4:
@@ -454,11 +439,11 @@ START_TEST(bad_input)
 			    " VALUES(1)'", db);
 			ck_assert_int_eq(system(cmd), 0);
 		}
-		arg = td("seed-excerpt.log");
+		arg = tu_testdata("seed-excerpt.log");
 		want = "not a flushscope database";
 		break;
 	case 5:
-		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td("seed-excerpt.log")), 0);
+		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
 		before = dump_db(db);
 		{
 			char cmd[700];
@@ -470,13 +455,13 @@ START_TEST(bad_input)
 				return;
 			}
 		}
-		arg = td("sample.log");
+		arg = tu_testdata("sample.log");
 		want = "read-only";
 		break;
 	}
 	if (_i < 3) {
 		/* something already stored must survive the failed run */
-		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td("seed-excerpt.log")), 0);
+		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
 		before = dump_db(db);
 	}
 	ck_assert_msg(RUN("ingest", "-q", "-d", db, arg) == 3, "case %s", what[_i]);
@@ -511,8 +496,8 @@ START_TEST(usage_errors)
 {
 	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "u.db")), 2);
 	err_has("no input files");
-	ck_assert_int_eq(RUN("ingest", "--format=xml", td("seed-excerpt.log")), 2);
-	ck_assert_int_eq(RUN("ingest", "--bogus", td("seed-excerpt.log")), 2);
+	ck_assert_int_eq(RUN("ingest", "--format=xml", tu_testdata("seed-excerpt.log")), 2);
+	ck_assert_int_eq(RUN("ingest", "--bogus", tu_testdata("seed-excerpt.log")), 2);
 	ck_assert_int_eq(RUN("ingest", "--help"), 0);
 	out_has("usage: flushscope ingest");
 }
@@ -527,7 +512,7 @@ START_TEST(unparsed_and_stdin)
 {
 	const char *log = tp(1, "u.log");
 	size_t n;
-	char *data = tu_slurp(td("seed-excerpt.log"), &n);
+	char *data = tu_slurp(tu_testdata("seed-excerpt.log"), &n);
 
 	tu_spit(log, "w", data, n);
 	tu_spit(log, "a", "garbage line one\n", 17);
@@ -562,13 +547,13 @@ START_TEST(stream_by_path)
 	char *got;
 
 	snprintf(cmd, sizeof(cmd), "cat '%s' | timeout 20 '%s' ingest -q -d '%s' --format=json "
-	    "/dev/stdin > '%s'", td("seed-excerpt.log"), getenv("FS_BIN"), tp(0, "p.db"), out);
+	    "/dev/stdin > '%s'", tu_testdata("seed-excerpt.log"), getenv("FS_BIN"), tp(0, "p.db"), out);
 	ck_assert_int_eq(system(cmd), 0);
 	got = tu_slurp(out, &n);
 	ck_assert_msg(strstr(got, "\"lines\":13,") != NULL, "pipe by path: %s", got);
 	free(got);
 	snprintf(cmd, sizeof(cmd), "mkfifo '%s' && (cat '%s' > '%s' &) && timeout 20 '%s' ingest "
-	    "-q -d '%s' --format=json '%s' > '%s'", fifo, td("seed-excerpt.log"), fifo,
+	    "-q -d '%s' --format=json '%s' > '%s'", fifo, tu_testdata("seed-excerpt.log"), fifo,
 	    getenv("FS_BIN"), tp(0, "q.db"), fifo, out);
 	ck_assert_int_eq(system(cmd), 0);
 	got = tu_slurp(out, &n);
@@ -586,7 +571,7 @@ START_TEST(held_final)
 {
 	const char *log = tp(1, "f.log"), *db = tp(0, "f.db");
 	size_t n;
-	char *data = tu_slurp(td("seed-excerpt.log"), &n), *a, *b;
+	char *data = tu_slurp(tu_testdata("seed-excerpt.log"), &n), *a, *b;
 	struct st_source s;
 
 	tu_spit(log, "w", data, n);
@@ -650,7 +635,7 @@ START_TEST(held_not_for_streams)
 {
 	const char *log = tp(1, "s.log"), *gz = tp(3, "s.log.gz"), *db = tp(0, "s.db");
 	size_t n;
-	char *data = tu_slurp(td("seed-excerpt.log"), &n);
+	char *data = tu_slurp(tu_testdata("seed-excerpt.log"), &n);
 
 	tu_spit(log, "w", data, n);
 	tu_spit(log, "a", "garbage", 7);
@@ -721,7 +706,7 @@ START_TEST(held_last_line)
 	};
 	const char *log = tp(1, "h.log"), *db = tp(0, "h.db");
 	size_t n, line_off, line_len, cut;
-	char *data = tu_slurp(td("sample.log"), &n), *a, *b, *p;
+	char *data = tu_slurp(tu_testdata("sample.log"), &n), *a, *b, *p;
 	struct rpc_at c;
 	struct fs_err err;
 	struct st_store *st;
@@ -760,7 +745,7 @@ START_TEST(held_last_line)
 	ck_assert_int_eq(c.row.off, 1048576);
 	ck_assert_int_eq(st_source_find_path(st, abs, &src, &err), 1);
 	ck_assert_msg(src.unparsed == 0, "%s: %d unparsed", cases[_i].what, (int)src.unparsed);
-	ck_assert_int_eq(src.lines, count_lines(td("sample.log")));
+	ck_assert_int_eq(src.lines, count_lines(tu_testdata("sample.log")));
 	ck_assert_int_eq(src.events[PS_EV_OTHER], 0);
 	st_close(st);
 
@@ -785,9 +770,9 @@ START_TEST(disk_full)
 	pid_t pid;
 	int st;
 
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, td("seed-excerpt.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
 	before = dump_db(db);
-	data = tu_slurp(td("sample.log"), &n);
+	data = tu_slurp(tu_testdata("sample.log"), &n);
 	tu_spit(log, "w", data, n);
 	for (i = 0; i < 9; i++)
 		tu_spit(log, "a", data, n);
@@ -818,12 +803,12 @@ START_TEST(spins_agree)
 {
 	char *a, *b, *pa, *pb;
 
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "a.db"), td("sample.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "a.db"), tu_testdata("sample.log")), 0);
 	if (RUN("spins", "--help") != 0)
 		return;		/* no spins command in this build */
 	ck_assert_int_eq(RUN("spins", "--format=json", "-d", tp(0, "a.db")), 0);
 	a = tu_slurp(tp(7, "out"), NULL);
-	ck_assert_int_eq(RUN("spins", "--format=json", td("sample.log")), 0);
+	ck_assert_int_eq(RUN("spins", "--format=json", tu_testdata("sample.log")), 0);
 	b = tu_slurp(tp(7, "out"), NULL);
 	/* the line count is known only when reading the file: compare up to it */
 	if ((pa = strstr(a, "\"lines\":")) != NULL)
@@ -920,8 +905,8 @@ START_TEST(traceable)
 	size_t n;
 
 	ck_assert_int_eq(RUN("ingest", "-q", "--keep-text", "-d", tp(0, "tr.db"),
-	    td("sample.log")), 0);
-	file = tu_slurp(td("sample.log"), &n);
+	    tu_testdata("sample.log")), 0);
+	file = tu_slurp(tu_testdata("sample.log"), &n);
 	memset(&c, 0, sizeof(c));
 	c.file = file;
 	c.n = n;
@@ -929,7 +914,7 @@ START_TEST(traceable)
 	ck_assert_msg(st != NULL, "%s", err.msg);
 	st_filter_init(&f);
 	ck_assert_int_eq(st_query_lines(st, 0, 1, trace_line, &c, &err), 0);
-	ck_assert_uint_eq(c.lines, (uint64_t)count_lines(td("sample.log")));
+	ck_assert_uint_eq(c.lines, (uint64_t)count_lines(tu_testdata("sample.log")));
 	/* the bundled sample: 225 RPCs sent and completed, 6 episodes, 12 bmaps
 	 * leaving the queue (see README "Two commands" for how it was made) */
 	ck_assert_int_eq(st_query_rpcs(st, &f, trace_rpc, &c, &err), 0);

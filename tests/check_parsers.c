@@ -22,6 +22,7 @@
 
 #include "parsers/header.h"
 #include "parsers/parser.h"
+#include "tests/testutil.h"
 
 Suite *parsers_suite(void);
 
@@ -48,15 +49,6 @@ static const char *const msg_names[PS_MSG_COUNT] = {
 	"Z_WAKEUP", "Z_WORK_TIME", "M_STALL", "A_DESCHEDULING",
 	"A_TIMEOQ_DESCHED", "Z_RESCHED",
 };
-
-/* The testdata directory. */
-static const char *
-testdata(void)
-{
-	const char *d = getenv("FS_TESTDATA");
-
-	return d != NULL ? d : "testdata";
-}
 
 /* Strips a trailing newline. */
 static void
@@ -114,7 +106,7 @@ load_lines(void)
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s/lines", testdata());
+	snprintf(dir, sizeof(dir), "%s/lines", tu_testdata_dir());
 	d = opendir(dir);
 	if (d == NULL)
 		return;
@@ -348,7 +340,7 @@ START_TEST(test_seeds)
 	char path[4096];
 	int n;
 
-	snprintf(path, sizeof(path), "%s/seed-excerpt.log", testdata());
+	snprintf(path, sizeof(path), "%s/seed-excerpt.log", tu_testdata_dir());
 	ck_assert_int_eq(check_seed_file(path), 13);
 	if (shared == NULL)
 		return;

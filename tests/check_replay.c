@@ -9,6 +9,7 @@
 
 #include "analysis/replay.h"
 #include "analysis/wlsource.h"
+#include "tests/testutil.h"
 
 #include <inttypes.h>
 #include <sys/wait.h>
@@ -294,8 +295,7 @@ make_synth_args(const char *args)
 	const char *bin = getenv("FS_BIN");
 
 	ck_assert_msg(bin != NULL, "FS_BIN not set (run through make check)");
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fs-replay-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tu_mkdtemp(tmpdir, sizeof(tmpdir), "replay");
 	snprintf(logpath, sizeof(logpath), "%s/seedlike-A.log", tmpdir);
 	snprintf(truthpath, sizeof(truthpath), "%s/seedlike-A.truth", tmpdir);
 	snprintf(cmd, sizeof(cmd), "'%s' %s --truth '%s' > '%s'", bin, args, truthpath,
@@ -314,10 +314,8 @@ make_synth(void)
 static void
 rm_synth(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	(void)system(cmd);
+	if (tmpdir[0] != '\0')	/* empty when a fixture was used */
+		tu_rmtree(tmpdir);
 }
 
 struct truth_rpc {

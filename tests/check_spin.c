@@ -17,6 +17,7 @@
 #include "parsers/event.h"
 #include "parsers/parser.h"
 #include "store/store.h"
+#include "tests/testutil.h"
 
 #define FID 0x80000002d907bULL
 #define MAXEP 16
@@ -580,17 +581,6 @@ END_TEST
 
 /* ---- whole files through reader, parser and detector ---- */
 
-/* Path of a file under $FS_TESTDATA (static buffer). */
-static const char *
-tdpath(const char *name)
-{
-	static char buf[1024];
-	const char *td = getenv("FS_TESTDATA");
-
-	snprintf(buf, sizeof(buf), "%s/%s", td ? td : "testdata", name);
-	return buf;
-}
-
 struct file_case {
 	const char *file;
 	int neps;
@@ -620,7 +610,7 @@ START_TEST(test_files)
 
 	sp_options_default(&o);
 	sp_report_init(&r);
-	ck_assert_msg(sp_report_add_file(&r, tdpath(fc->file), &o, INT64_MIN, INT64_MAX, &err) == 0,
+	ck_assert_msg(sp_report_add_file(&r, tu_testdata(fc->file), &o, INT64_MIN, INT64_MAX, &err) == 0,
 	    "%s", err.msg);
 	sp_report_rank(&r);
 	for (i = 0; i < r.nthreads; i++)
@@ -647,7 +637,7 @@ START_TEST(test_seed_file)
 	size_t i;
 
 	sp_report_init(&r);
-	ck_assert_msg(sp_report_add_file(&r, tdpath("seed-excerpt.log"), NULL, INT64_MIN,
+	ck_assert_msg(sp_report_add_file(&r, tu_testdata("seed-excerpt.log"), NULL, INT64_MIN,
 	    INT64_MAX, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(r.neps, 2);
 	for (i = 0; i < 2; i++) {
@@ -704,7 +694,7 @@ START_TEST(test_filter)
 	struct fs_err err;
 
 	sp_report_init(&r);
-	ck_assert_int_eq(sp_report_add_file(&r, tdpath("seed-excerpt.log"), NULL, INT64_MIN,
+	ck_assert_int_eq(sp_report_add_file(&r, tu_testdata("seed-excerpt.log"), NULL, INT64_MIN,
 	    INT64_MAX, &err), 0);
 	memset(&f, 0, sizeof(f));
 	f.since_us = INT64_MIN;
@@ -1120,7 +1110,7 @@ START_TEST(test_synth_truth)
 
 	memset(&t, 0, sizeof(t));
 	memset(&c, 0, sizeof(c));
-	snprintf(path, sizeof(path), "%s.truth", tdpath(synth_logs[_i]));
+	snprintf(path, sizeof(path), "%s.truth", tu_testdata(synth_logs[_i]));
 	f = fopen(path, "r");
 	ck_assert_msg(f != NULL, "%s", path);
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -1153,7 +1143,7 @@ START_TEST(test_synth_truth)
 	cb.arg = &t;
 	cb.wasted = truth_wasted;
 	cb.episode = NULL;
-	snprintf(path, sizeof(path), "%s.log", tdpath(synth_logs[_i]));
+	snprintf(path, sizeof(path), "%s.log", tu_testdata(synth_logs[_i]));
 	rd = ps_reader_open(path, 0, &err);
 	ck_assert_msg(rd != NULL, "%s", err.msg);
 	ps = ps_parser_new(NULL, &err);

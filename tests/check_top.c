@@ -19,6 +19,7 @@
 
 #include "analysis/live.h"
 #include "store/store.h"
+#include "tests/testutil.h"
 
 #define T0 1282327206000000LL
 
@@ -564,7 +565,7 @@ END_TEST
 START_TEST(test_batch_follow_rotation)
 {
 	const char *bin = getenv("FS_BIN");
-	char dir[] = "/tmp/fs-top-XXXXXX", path[128], rot[160];
+	char dir[64], path[128], rot[160];
 	char *argv[] = { (char *)bin, "top", "-b", "-d", "0.05", "--poll", "10", path, NULL };
 	char *buf = malloc(1 << 20), *out = malloc(1 << 21), row[512], expect[64];
 	struct child c;
@@ -573,7 +574,7 @@ START_TEST(test_batch_follow_rotation)
 	size_t have;
 
 	ck_assert_ptr_nonnull(bin);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_mkdtemp(dir, sizeof(dir), "top");
 	snprintf(path, sizeof(path), "%s/client.log", dir);
 	snprintf(rot, sizeof(rot), "%s/client.log.1", dir);
 	/* Old content before top starts: not counted (top starts at the end). */
@@ -606,9 +607,7 @@ START_TEST(test_batch_follow_rotation)
 	ck_assert_msg(strstr(snap, expect) != NULL, "%s not in:\n%s", expect, snap);
 	first_row(snap, row, sizeof(row));
 	ck_assert_msg(strncmp(row, "80000002d907b:9 ", 16) == 0, "first row: %s", row);
-	unlink(path);
-	unlink(rot);
-	rmdir(dir);
+	tu_rmtree(dir);
 	free(buf);
 	free(out);
 }
@@ -625,7 +624,7 @@ sum_lines(void *arg, const struct st_source *src)
 START_TEST(test_batch_db_records)
 {
 	const char *bin = getenv("FS_BIN");
-	char dir[] = "/tmp/fs-topdb-XXXXXX", path[128], db[128], cmd[1024];
+	char dir[64], path[128], db[128], cmd[1024];
 	char *buf = malloc(1 << 20);
 	struct st_store *st;
 	struct fs_err err;
@@ -633,7 +632,7 @@ START_TEST(test_batch_db_records)
 	int fd, n;
 
 	ck_assert_ptr_nonnull(bin);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_mkdtemp(dir, sizeof(dir), "topdb");
 	snprintf(path, sizeof(path), "%s/client.log", dir);
 	snprintf(db, sizeof(db), "%s/top.db", dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -651,8 +650,7 @@ START_TEST(test_batch_db_records)
 	/* stdin cannot be recorded: a usage error. */
 	snprintf(cmd, sizeof(cmd), "%s top -b --db %s - < /dev/null > /dev/null 2>&1", bin, db);
 	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tu_rmtree(dir);
 	free(buf);
 }
 END_TEST

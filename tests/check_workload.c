@@ -693,7 +693,7 @@ END_TEST
 /* The seed excerpt as the store keeps it: two episodes, thread figures, one RPC pair. */
 START_TEST(test_from_database)
 {
-	char dir[] = "/tmp/fs-wldb-XXXXXX", path[64], cmd[96];
+	char dir[64], path[128];
 	struct fs_err err;
 	struct st_store *st;
 	struct st_source src;
@@ -706,7 +706,7 @@ START_TEST(test_from_database)
 	const struct wl_event *e;
 	int i;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_mkdtemp(dir, sizeof(dir), "wldb");
 	snprintf(path, sizeof(path), "%s/t.db", dir);
 	ck_assert_msg((st = st_open(path, ST_OPEN_CREATE, &err)) != NULL, "%s", err.msg);
 	memset(&src, 0, sizeof(src));
@@ -802,8 +802,7 @@ START_TEST(test_from_database)
 		ck_assert_int_eq(wl_load_db(&w, path, NULL, &err), -1);
 		ck_assert_msg(strstr(err.msg, path) != NULL, "%s", err.msg);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tu_rmtree(dir);
 }
 END_TEST
 
@@ -918,14 +917,14 @@ db_check_event(void *arg, const struct ps_event *ev)
 /* Events of a database come in time, source, offset, table, row order. */
 START_TEST(test_database_order)
 {
-	char dir[] = "/tmp/fs-wldb-XXXXXX", path[64], cmd[96];
+	char dir[64], path[128];
 	struct fs_err err;
 	struct st_store *st;
 	struct st_source src[2];
 	struct dbseen seen = { 0, 0 };
 	int i, j;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tu_mkdtemp(dir, sizeof(dir), "wldb");
 	snprintf(path, sizeof(path), "%s/t.db", dir);
 	ck_assert_msg((st = st_open(path, ST_OPEN_CREATE, &err)) != NULL, "%s", err.msg);
 	for (i = 0; i < 2; i++) {
@@ -1013,8 +1012,7 @@ START_TEST(test_database_order)
 	ck_assert_msg(wl_db_events(path, db_check_event, &seen, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(seen.n, sizeof(dbwant) / sizeof(dbwant[0]));
 	ck_assert_int_eq(seen.bad_biorq, 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	tu_rmtree(dir);
 }
 END_TEST
 

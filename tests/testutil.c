@@ -47,3 +47,43 @@ tu_spit(const char *path, const char *mode, const char *data, size_t n)
 	ck_assert_int_eq(fwrite(data, 1, n, f), n);
 	fclose(f);
 }
+
+/* The testdata directory. */
+const char *
+tu_testdata_dir(void)
+{
+	const char *d = getenv("FS_TESTDATA");
+
+	return d != NULL ? d : "testdata";
+}
+
+/* Path of a testdata file. */
+const char *
+tu_testdata(const char *name)
+{
+	static char buf[8][1024];
+	static unsigned next;
+	char *b = buf[next++ % 8];
+
+	snprintf(b, sizeof(buf[0]), "%s/%s", tu_testdata_dir(), name);
+	return b;
+}
+
+/* Makes a private temporary directory. */
+void
+tu_mkdtemp(char *dir, size_t n, const char *tag)
+{
+	snprintf(dir, n, "/tmp/fs-check-%s-XXXXXX", tag);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+/* Removes a directory tree. */
+void
+tu_rmtree(const char *dir)
+{
+	char cmd[1200];
+
+	snprintf(cmd, sizeof(cmd), "chattr -R -i '%s' 2>/dev/null; chmod -R u+w '%s' && "
+	    "rm -rf '%s'", dir, dir, dir);
+	ck_assert_int_eq(system(cmd), 0);
+}

@@ -17,4 +17,16 @@ char *tu_slurp(const char *path, size_t *n);
 /* Writes n bytes to a file opened with mode ("w" or "a"). */
 void tu_spit(const char *path, const char *mode, const char *data, size_t n);
 
+/* The testdata directory ($FS_TESTDATA, else testdata). */
+const char *tu_testdata_dir(void);
+
+/* Path of name under the testdata directory; 8 rotating static buffers. */
+const char *tu_testdata(const char *name);
+
+/* Makes a private directory /tmp/fs-check-TAG-XXXXXX; its path goes to dir (n bytes). */
+void tu_mkdtemp(char *dir, size_t n, const char *tag);
+
+/* Removes dir and everything below it, read-only or immutable files included. */
+void tu_rmtree(const char *dir);
+
 #endif
