@@ -21,7 +21,7 @@ rp_options_default(struct rp_options *o)
 	memset(o, 0, sizeof(*o));
 	o->clock = FL_CLOCK_VIRTUAL;
 	o->speed = 1.0;
-	o->repeat = 1;
+	o->repeat = 0;
 	o->calibrate = 1;
 	o->wake_latency_ns = RP_ENGINE_DEFAULT;
 	o->batch_ns = RP_ENGINE_DEFAULT;
@@ -554,7 +554,7 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 			c.tun.wake_latency_ns = opt->wake_latency_ns;
 	}
 	r->poll_ns = c.tun.poll_ns;
-	nrep = opt->clock == FL_CLOCK_REAL && opt->repeat > 1 ? opt->repeat : 1;
+	nrep = opt->clock != FL_CLOCK_REAL ? 1 : opt->repeat > 0 ? opt->repeat : RP_REAL_REPEATS;
 	r->repeats = nrep;
 
 	for (i = 0; i < w->n; i++)
@@ -1186,8 +1186,8 @@ chart_str(struct pl_chart *c, double *height, struct fs_err *err)
 
 /*
  * Two charts stacked in one SVG: the CDF of flush-thread CPU per policy
- * (real clock: one point per repeat; virtual clock: the wake-ups +
- * examinations proxy) and the CDF of ready->issue latency per policy on a
+ * (real clock: one point per repeat; virtual clock: the modelled CPU) and
+ * the CDF of ready->issue latency per policy on a
  * log axis.
  */
 int

@@ -39,7 +39,7 @@ struct rp_cost {
 struct rp_options {
 	enum fl_clock clock;
 	double speed;		/* real clock: inputs and latencies compressed by this factor */
-	int repeat;		/* real clock: runs per policy; medians reported */
+	int repeat;		/* real clock: runs per policy (0: RP_REAL_REPEATS); medians */
 	int calibrate;		/* virtual clock: tick = observed pass period (see rp_run) */
 	int keep_samples;	/* keep ready->issue samples (for plots) */
 	uint64_t exam_cost_ns;	/* virtual clock: time one examination keeps the thread busy (0) */
@@ -48,6 +48,7 @@ struct rp_options {
 	uint64_t batch_ns;	/* deadline's batching window (RP_ENGINE_DEFAULT) */
 };
 
+#define RP_REAL_REPEATS		3		/* real-clock runs per policy by default */
 #define RP_ENGINE_DEFAULT	UINT64_MAX	/* keep libflush's default (fl_config_init) */
 
 /*

@@ -100,7 +100,7 @@ cmd_replay(int argc, char **argv)
 	struct wl_extract_opts xo;
 	struct fs_err err;
 	struct rp_fit fit, *fitp = NULL;
-	int c, fmt = FS_FMT_TABLE, npol, i, nsrc, rc = FS_EXIT_OK, repeat_set = 0, want_fit = 0;
+	int c, fmt = FS_FMT_TABLE, npol, i, nsrc, rc = FS_EXIT_OK, want_fit = 0;
 	char *end;
 	long lv;
 
@@ -133,7 +133,6 @@ cmd_replay(int argc, char **argv)
 			if (fs_opt_long("replay", "--repeat", optarg, 1, 1000, &lv) < 0)
 				return FS_EXIT_USAGE;
 			o.repeat = (int)lv;
-			repeat_set = 1;
 			break;
 		case 'f':
 			if ((fmt = fs_opt_format("replay", optarg)) < 0)
@@ -170,8 +169,6 @@ cmd_replay(int argc, char **argv)
 			return FS_EXIT_USAGE;
 		}
 	}
-	if (o.clock == FL_CLOCK_REAL && !repeat_set)
-		o.repeat = 3;
 	if (o.clock == FL_CLOCK_VIRTUAL && o.speed != 1.0)
 		fs_warn("replay", "--speed applies to the real clock only; ignored");
 	if (want_fit && o.clock != FL_CLOCK_REAL) {

@@ -146,7 +146,7 @@ cmd_verify(int argc, char **argv)
 	struct wl_extract_opts xo;
 	struct trace_checks *tc = NULL;
 	struct fs_err err;
-	int c, fmt = FS_FMT_TABLE, i, k, nt, failed = 0, repeat_set = 0;
+	int c, fmt = FS_FMT_TABLE, i, k, nt, failed = 0;
 	char *end;
 	long lv;
 
@@ -195,7 +195,6 @@ cmd_verify(int argc, char **argv)
 			if (fs_opt_long("verify", "--repeat", optarg, 1, 1000, &lv) < 0)
 				return FS_EXIT_USAGE;
 			o.repeat = (int)lv;
-			repeat_set = 1;
 			break;
 		case 'f':
 			if ((fmt = fs_opt_format("verify", optarg)) < 0)
@@ -225,8 +224,6 @@ cmd_verify(int argc, char **argv)
 		    fl_policy_parse(base) < 0 ? base : cand);
 		return FS_EXIT_USAGE;
 	}
-	if (o.clock == FL_CLOCK_REAL && !repeat_set)
-		o.repeat = 3;
 	if (o.clock == FL_CLOCK_REAL && o.wake_latency_ns != RP_ENGINE_DEFAULT)
 		fs_warn("verify", "--wake-latency applies to the virtual clock only; "
 		    "the real clock measures it");
