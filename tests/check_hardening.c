@@ -48,6 +48,9 @@ Suite *hardening_suite(void);
 
 static char tmpdir[256];
 
+/* A path in the temporary directory. */
+#define tp(slot, name) tu_path(tmpdir, (slot), (name))
+
 /* Creates a private temporary directory. */
 static void
 setup(void)
@@ -60,16 +63,6 @@ static void
 teardown(void)
 {
 	tu_rmtree(tmpdir);
-}
-
-/* A path in the temporary directory (one static buffer per slot). */
-static const char *
-tp(int slot, const char *name)
-{
-	static char buf[8][512];
-
-	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", tmpdir, name);
-	return buf[slot];
 }
 
 /* An integer from the environment, or def. */
@@ -157,24 +150,6 @@ run_opt(int flags, const char *in, const char *const *args)
 
 #define RUN(...) run_opt(0, NULL, (const char *const[]){ __VA_ARGS__, NULL })
 #define RUNF(fl, ...) run_opt(fl, NULL, (const char *const[]){ __VA_ARGS__, NULL })
-
-/* The canonical dump of a database (st_dump). */
-static char *
-dump_db(const char *db)
-{
-	struct fs_err err;
-	struct st_store *st = st_open(db, ST_OPEN_READONLY, &err);
-	char *buf = NULL;
-	size_t n = 0;
-	FILE *f;
-
-	ck_assert_msg(st != NULL, "%s", err.msg);
-	f = open_memstream(&buf, &n);
-	ck_assert_int_eq(st_dump(st, f, &err), 0);
-	fclose(f);
-	st_close(st);
-	return buf;
-}
 
 /* Asserts that PRAGMA integrity_check of db says "ok" (sqlite3 CLI). */
 static void
@@ -404,11 +379,11 @@ START_TEST(bad_corpus)
 		ck_assert_msg(c->status != 0, "%s: no source stored", c->file);
 	/* re-ingesting adds nothing and keeps the same status */
 	if (c->status == 0) {
-		char *a = dump_db(db), *b;
+		char *a = tu_dump_db(db), *b;
 
 		ck_assert_int_eq(c->opt ? RUN("ingest", "-q", "-d", db, c->opt, in) :
 		    RUN("ingest", "-q", "-d", db, in), 0);
-		b = dump_db(db);
+		b = tu_dump_db(db);
 		ck_assert_str_eq(a, b);
 		free(a);
 		free(b);
@@ -510,7 +485,7 @@ START_TEST(kill_random)
 	t0 = now_us();
 	ck_assert_int_eq(RUN(KILL_ARGS(ref, log)), 0);
 	span = now_us() - t0;		/* chooses kill points; never asserted */
-	want = dump_db(ref);
+	want = tu_dump_db(ref);
 	for (i = 0; i < runs; i++) {
 		pid_t pid = start_opt(0, NULL, (const char *const[]){ KILL_ARGS(db, log), NULL });
 		int rc;
@@ -527,7 +502,7 @@ START_TEST(kill_random)
 		/* resume to the end every 3rd kill (and after the last) */
 		if (++since == 3 || i == runs - 1) {
 			ck_assert_int_eq(RUN(KILL_ARGS(db, log)), 0);
-			got = dump_db(db);
+			got = tu_dump_db(db);
 			ck_assert_msg(strcmp(got, want) == 0, "run %ld: resumed database differs", i);
 			free(got);
 			resumes++;
@@ -558,7 +533,7 @@ START_TEST(disk_full_resume)
 	make_log(log, 8);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, tu_testdata("seed-excerpt.log")), 0);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, "--keep-text", log), 0);
-	want = dump_db(ref);
+	want = tu_dump_db(ref);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
 	rc = RUNF(RO_FSIZE, "ingest", "-q", "-d", db, "--keep-text", log);
 	ck_assert_int_eq(rc, 3);
@@ -566,7 +541,7 @@ START_TEST(disk_full_resume)
 	cap_has("err", db);
 	assert_integrity(db);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, "--keep-text", log), 0);
-	got = dump_db(db);
+	got = tu_dump_db(db);
 	ck_assert_str_eq(got, want);
 	free(got);
 	free(want);
@@ -590,7 +565,7 @@ START_TEST(read_only_db)
 	ck_assert_int_eq(chmod(tmpdir, 0755), 0);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
 	/* no -wal/-shm left behind, and the files are nobody's to write */
-	before = dump_db(db);
+	before = tu_dump_db(db);
 	if (_i == 0)
 		snprintf(cmd, sizeof(cmd), "chmod 0444 %s", db);
 	else	/* the reader's empty -wal/-shm go: SQLite must create them */
@@ -608,7 +583,7 @@ START_TEST(read_only_db)
 	cap_has("err", db);
 	snprintf(cmd, sizeof(cmd), "chmod 0755 %s; chmod 0644 %s", dir, db);
 	ck_assert_int_eq(system(cmd), 0);
-	after = dump_db(db);
+	after = tu_dump_db(db);
 	ck_assert_str_eq(after, before);
 	free(before);
 	free(after);
@@ -664,7 +639,7 @@ START_TEST(locked_db)
 	assert_integrity(db);
 	if (env_long("FS_FAULT_RUNS", 30) <= 30)
 		return;
-	before = dump_db(db);
+	before = tu_dump_db(db);
 	gen_format_change(tp(1, "new.log"));	/* content the database lacks */
 	h = start_holder(db, "BEGIN IMMEDIATE; INSERT INTO sources(path) VALUES('x'); "
 	    "DELETE FROM sources WHERE path = 'x';", 15, "COMMIT;");
@@ -673,7 +648,7 @@ START_TEST(locked_db)
 	cap_has("err", db);
 	cap_has("err", "database is locked");
 	ck_assert_int_eq(wait_status(h, NULL), 0);
-	after = dump_db(db);
+	after = tu_dump_db(db);
 	ck_assert_str_eq(after, before);
 	free(before);
 	free(after);
@@ -694,13 +669,13 @@ START_TEST(reader_during_ingest)
 	make_log(log, 4);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, tu_testdata("seed-excerpt.log")), 0);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, "--commit-lines", "500", log), 0);
-	want = dump_db(ref);
+	want = tu_dump_db(ref);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
 	h = start_holder(db, "BEGIN; SELECT count(*) FROM sources;", 2, "COMMIT;");
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, "--commit-lines", "500", log), 0);
 	ck_assert_int_eq(wait_status(h, NULL), 0);
 	assert_integrity(db);
-	got = dump_db(db);
+	got = tu_dump_db(db);
 	ck_assert_str_eq(got, want);
 	free(got);
 	free(want);

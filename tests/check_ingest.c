@@ -25,6 +25,9 @@ Suite *ingest_suite(void);
 
 static char tmpdir[256];
 
+/* A path in the temporary directory. */
+#define tp(slot, name) tu_path(tmpdir, (slot), (name))
+
 /* Creates a private temporary directory. */
 static void
 setup(void)
@@ -37,16 +40,6 @@ static void
 teardown(void)
 {
 	tu_rmtree(tmpdir);
-}
-
-/* A path in the temporary directory (one static buffer per slot). */
-static const char *
-tp(int slot, const char *name)
-{
-	static char buf[8][512];
-
-	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", tmpdir, name);
-	return buf[slot];
 }
 
 /*
@@ -86,24 +79,6 @@ run_bin(const char *in, pid_t *pid_out, const char *const *args)
 }
 
 #define RUN(...) run_bin(NULL, NULL, (const char *const[]){ __VA_ARGS__, NULL })
-
-/* The canonical dump of a database. */
-static char *
-dump_db(const char *db)
-{
-	struct fs_err err;
-	struct st_store *st = st_open(db, ST_OPEN_READONLY, &err);
-	char *buf = NULL;
-	size_t n = 0;
-	FILE *f;
-
-	ck_assert_msg(st != NULL, "%s", err.msg);
-	f = open_memstream(&buf, &n);
-	ck_assert_int_eq(st_dump(st, f, &err), 0);
-	fclose(f);
-	st_close(st);
-	return buf;
-}
 
 /*
  * Every row of the dump `before` is still in `after` (bmaps rows excepted:
@@ -199,12 +174,12 @@ START_TEST(idempotent)
 	char *a, *b;
 
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "i.db"), tu_testdata("sample.log")), 0);
-	a = dump_db(tp(0, "i.db"));
+	a = tu_dump_db(tp(0, "i.db"));
 	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "i.db"), "--format=json",
 	    tu_testdata("sample.log")), 0);
 	out_has("\"lines\":0,");
 	out_has("\"status\":\"unchanged\"");
-	b = dump_db(tp(0, "i.db"));
+	b = tu_dump_db(tp(0, "i.db"));
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);
@@ -236,8 +211,8 @@ START_TEST(grown)
 		out_has(want);
 	}
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(2, "g2.db"), log), 0);
-	a = dump_db(tp(0, "g.db"));
-	b = dump_db(tp(2, "g2.db"));
+	a = tu_dump_db(tp(0, "g.db"));
+	b = tu_dump_db(tp(2, "g2.db"));
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);
@@ -378,8 +353,8 @@ START_TEST(kill_resume)
 		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, "--commit-lines", "97",
 		    "--keep-text", log), 0);
 		ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(2, "k2.db"), "--keep-text", log), 0);
-		a = dump_db(db);
-		b = dump_db(tp(2, "k2.db"));
+		a = tu_dump_db(db);
+		b = tu_dump_db(tp(2, "k2.db"));
 		ck_assert_str_eq(a, b);
 		if (pass == 0) {
 			free(a);
@@ -444,7 +419,7 @@ START_TEST(bad_input)
 		break;
 	case 5:
 		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
-		before = dump_db(db);
+		before = tu_dump_db(db);
 		{
 			char cmd[700];
 
@@ -462,7 +437,7 @@ START_TEST(bad_input)
 	if (_i < 3) {
 		/* something already stored must survive the failed run */
 		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
-		before = dump_db(db);
+		before = tu_dump_db(db);
 	}
 	ck_assert_msg(RUN("ingest", "-q", "-d", db, arg) == 3, "case %s", what[_i]);
 	err_has(want);
@@ -475,7 +450,7 @@ START_TEST(bad_input)
 		ck_assert_int_eq(system(cmd), 0);
 	}
 	if (before != NULL) {
-		char *after = dump_db(db);
+		char *after = tu_dump_db(db);
 
 		/* the seed source is intact (a failed file may add its own partial source) */
 		assert_rows_kept(before, after);
@@ -587,11 +562,11 @@ START_TEST(held_final)
 	ck_assert_uint_eq(s.lines, 13);
 
 	/* unchanged: nothing read or written, the held line reported again */
-	a = dump_db(db);
+	a = tu_dump_db(db);
 	ck_assert_int_eq(RUN("ingest", "-d", db, "--format=csv", log), 0);
 	out_has("\nlines,0\n");
 	out_has("\nheld_back,1\nheld_bytes,7\n");
-	b = dump_db(db);
+	b = tu_dump_db(db);
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);
@@ -611,8 +586,8 @@ START_TEST(held_final)
 
 	/* ... and one --final run of the same file stores the same rows */
 	ck_assert_int_eq(RUN("ingest", "-q", "--final", "-d", tp(2, "f2.db"), log), 0);
-	a = dump_db(db);
-	b = dump_db(tp(2, "f2.db"));
+	a = tu_dump_db(db);
+	b = tu_dump_db(tp(2, "f2.db"));
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);
@@ -751,8 +726,8 @@ START_TEST(held_last_line)
 
 	/* and the same database as one ingest of the finished file */
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(2, "h2.db"), log), 0);
-	a = dump_db(db);
-	b = dump_db(tp(2, "h2.db"));
+	a = tu_dump_db(db);
+	b = tu_dump_db(tp(2, "h2.db"));
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);
@@ -771,7 +746,7 @@ START_TEST(disk_full)
 	int st;
 
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
-	before = dump_db(db);
+	before = tu_dump_db(db);
 	data = tu_slurp(tu_testdata("sample.log"), &n);
 	tu_spit(log, "w", data, n);
 	for (i = 0; i < 9; i++)
@@ -791,7 +766,7 @@ START_TEST(disk_full)
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status %d", st);
 	err_has(db);
-	after = dump_db(db);
+	after = tu_dump_db(db);
 	assert_rows_kept(before, after);
 	free(before);
 	free(after);

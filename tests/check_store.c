@@ -17,6 +17,9 @@ Suite *store_suite(void);
 
 static char tmpdir[256];
 
+/* A path in the temporary directory. */
+#define tpath(slot, name) tu_path(tmpdir, (slot), (name))
+
 /* Creates a private temporary directory for one test. */
 static void
 setup(void)
@@ -29,27 +32,6 @@ static void
 teardown(void)
 {
 	tu_rmtree(tmpdir);
-}
-
-/* Path of a file in the temporary directory (static buffer per slot). */
-static const char *
-tpath(int slot, const char *name)
-{
-	static char buf[4][512];
-
-	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", tmpdir, name);
-	return buf[slot];
-}
-
-/* Writes text to a file. */
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 /* Opens a new database and adds one source. */
@@ -88,6 +70,10 @@ START_TEST(create_and_reopen)
 }
 END_TEST
 
+/* A log line where a database should be. */
+static const char not_a_db[] = "this is not a database, it is a log line\n"
+    "[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639] x\n";
+
 /* Bad databases: each is refused with a message naming the file. */
 START_TEST(refuse_foreign)
 {
@@ -100,8 +86,7 @@ START_TEST(refuse_foreign)
 
 	switch (_i) {
 	case 0:
-		write_file(path, "this is not a database, it is a log line\n"
-		    "[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639] x\n");
+		tu_spit(path, "w", not_a_db, sizeof(not_a_db) - 1);
 		break;
 	case 1:
 		/* a database made by someone else: a table of theirs */

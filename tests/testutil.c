@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/store.h"
+
 /* The flushscope binary under test. */
 const char *
 tu_fsbin(void)
@@ -86,4 +88,33 @@ tu_rmtree(const char *dir)
 	snprintf(cmd, sizeof(cmd), "chattr -R -i '%s' 2>/dev/null; chmod -R u+w '%s' && "
 	    "rm -rf '%s'", dir, dir, dir);
 	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* A path under dir. */
+const char *
+tu_path(const char *dir, int slot, const char *name)
+{
+	static char buf[8][1024];
+
+	ck_assert_int_lt((unsigned)slot, 8);
+	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", dir, name);
+	return buf[slot];
+}
+
+/* The canonical dump of a database. */
+char *
+tu_dump_db(const char *db)
+{
+	struct fs_err err;
+	struct st_store *st = st_open(db, ST_OPEN_READONLY, &err);
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	f = open_memstream(&buf, &n);
+	ck_assert_int_eq(st_dump(st, f, &err), 0);
+	fclose(f);
+	st_close(st);
+	return buf;
 }

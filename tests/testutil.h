@@ -23,6 +23,12 @@ const char *tu_testdata_dir(void);
 /* Path of name under the testdata directory; 8 rotating static buffers. */
 const char *tu_testdata(const char *name);
 
+/* dir/name in one of 8 static buffers (slot 0..7): several paths can be live at once. */
+const char *tu_path(const char *dir, int slot, const char *name);
+
+/* The canonical text of a database (st_dump), malloc'd. */
+char *tu_dump_db(const char *db);
+
 /* Makes a private directory /tmp/fs-check-TAG-XXXXXX; its path goes to dir (n bytes). */
 void tu_mkdtemp(char *dir, size_t n, const char *tag);
 
