@@ -59,33 +59,13 @@ p_hex(const char *v, size_t n, size_t *used)
 	return x;
 }
 
-/* Parses a signed decimal from v[0..n); stops at the first non-digit. */
-static int64_t
-p_dec(const char *v, size_t n, size_t *used)
-{
-	int64_t x = 0;
-	size_t i = 0;
-	int neg = 0;
-
-	if (n > 0 && v[0] == '-') {
-		neg = 1;
-		i = 1;
-	}
-	/* Saturates at INT64_MAX (a corrupt line can hold any digits). */
-	for (; i < n && v[i] >= '0' && v[i] <= '9'; i++)
-		x = x > (INT64_MAX - 9) / 10 ? INT64_MAX : x * 10 + (v[i] - '0');
-	if (used)
-		*used = i;
-	return neg ? -x : x;
-}
-
 /* A number printed with %u or %#x (0x prefix means hex). */
 static uint64_t
 p_num(const char *v, size_t n, size_t *used)
 {
 	if (n >= 2 && v[0] == '0' && (v[1] | 0x20) == 'x')
 		return p_hex(v, n, used);
-	return (uint64_t)p_dec(v, n, used);
+	return (uint64_t)ps_dec(v, n, used);
 }
 
 /* A %p value: 0x... or (nil). */
@@ -214,7 +194,7 @@ dec_bmap(struct cur *c, struct ps_event *ev)
 		else if (key(&kv, "i") || key(&kv, "fid"))
 			ev->bmap.fid = p_hex(kv.v, kv.vn, NULL);
 		else if (key(&kv, "opcnt")) {
-			ev->bmap.opcnt = (int32_t)p_dec(kv.v, kv.vn, NULL);
+			ev->bmap.opcnt = (int32_t)ps_dec(kv.v, kv.vn, NULL);
 			if (!eat_colon_end(c) && c->i < c->n)
 				c->i++;	/* the space before the message */
 			ev->has |= PS_HAS_BMAP;
@@ -236,9 +216,9 @@ dec_biorq(struct cur *c, struct ps_event *ev)
 		if (key(&kv, "fl") || key(&kv, "flg"))
 			ev->biorq.flags = flags_val(&kv);
 		else if (key(&kv, "o") || key(&kv, "off"))
-			ev->biorq.off = (uint32_t)p_dec(kv.v, kv.vn, NULL);
+			ev->biorq.off = (uint32_t)ps_dec(kv.v, kv.vn, NULL);
 		else if (key(&kv, "l") || key(&kv, "len"))
-			ev->biorq.len = (uint32_t)p_dec(kv.v, kv.vn, NULL);
+			ev->biorq.len = (uint32_t)ps_dec(kv.v, kv.vn, NULL);
 		else if (key(&kv, "b") || key(&kv, "bmap"))
 			ev->biorq.bmap_addr = p_ptr(kv.v, kv.vn);
 		else if (key(&kv, "ts")) {
@@ -310,14 +290,14 @@ dec_req(struct cur *c, struct ps_event *ev)
 		return 0;
 	ev->req.addr = addr;
 	if (c->i + 2 < e && c->s[c->i] == ' ' && c->s[c->i + 1] == 'x') {
-		ev->req.xid = p_dec(c->s + c->i + 2, e - c->i - 2, &k);
+		ev->req.xid = ps_dec(c->s + c->i + 2, e - c->i - 2, &k);
 		c->i += 2 + k;
 	}
 	/* The opcode: the token " o%d->" . */
 	k = find(c->s, e, c->i, " o");
 	while (k < e) {
 		size_t used;
-		int64_t v = p_dec(c->s + k + 2, e - k - 2, &used);
+		int64_t v = ps_dec(c->s + k + 2, e - k - 2, &used);
 
 		if (used > 0 && k + 2 + used + 1 < e && c->s[k + 2 + used] == '-' &&
 		    c->s[k + 3 + used] == '>') {

@@ -74,20 +74,14 @@ num_after(const struct ps_str *m, const char *key, int base16)
 static int64_t
 num_at(const struct ps_str *m, size_t at)
 {
-	int64_t v = 0;
-	size_t i = at;
-	int neg = 0;
+	size_t used, sign;
+	int64_t v;
 
-	if (i < m->n && m->p[i] == '-') {
-		neg = 1;
-		i++;
-	}
-	if (i >= m->n || m->p[i] < '0' || m->p[i] > '9')
+	if (at > m->n)
 		return -1;
-	/* Saturates at INT64_MAX (a corrupt line can hold any digits). */
-	for (; i < m->n && m->p[i] >= '0' && m->p[i] <= '9'; i++)
-		v = v > (INT64_MAX - 9) / 10 ? INT64_MAX : v * 10 + (m->p[i] - '0');
-	return neg ? -v : v;
+	sign = at < m->n && m->p[at] == '-';
+	v = ps_dec(m->p + at, m->n - at, &used);
+	return used > sign ? v : -1;	/* a digit after the sign */
 }
 
 /* 1 if the function may log client flush-path messages. */

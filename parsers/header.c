@@ -9,6 +9,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "parsers/header.h"
+#include "parsers/internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -554,33 +555,6 @@ ps_header_pattern(const struct ps_header *h)
 	return h->pat;
 }
 
-/*
- * Parses n decimal digits (no sign check beyond a leading '-').  Saturates
- * at INT64_MAX: a corrupt line can carry any number of digits.
- */
-static int64_t
-dec(const char *s, size_t n)
-{
-	uint64_t v = 0;
-	int neg = 0;
-	size_t i = 0;
-
-	if (n > 0 && s[0] == '-') {
-		neg = 1;
-		i = 1;
-	}
-	for (; i < n; i++) {
-		unsigned d = (unsigned)(s[i] - '0');
-
-		if (v > ((uint64_t)INT64_MAX - d) / 10) {
-			v = (uint64_t)INT64_MAX;
-			break;
-		}
-		v = v * 10 + d;
-	}
-	return neg ? -(int64_t)v : (int64_t)v;
-}
-
 /* Parses hex digits. */
 static uint64_t
 hex(const char *s, size_t n)
@@ -711,11 +685,11 @@ fill_fields(const struct ps_header *h, const struct spans *sp,
 
 #define GET(f) ((s = sp->p[f]) != NULL && ((n = sp->n[f]), 1))
 	if (GET(HF_SEC))
-		sec = dec(s, n);
+		sec = ps_dec(s, n, NULL);
 	else if (GET(HF_DATE) && h->dkind != D_NONE)
 		sec = date_epoch(h, s, n);
 	if (GET(HF_USEC)) {
-		usec = dec(s, n);
+		usec = ps_dec(s, n, NULL);
 		/* More than 6 digits: a finer fraction (10 ns units). */
 		while (n-- > 6)
 			usec /= 10;
@@ -728,7 +702,7 @@ fill_fields(const struct ps_header *h, const struct spans *sp,
 		ev->thread = (struct ps_str){ s, n };
 	if (GET(HF_TID)) {
 		ev->tid_s = (struct ps_str){ s, n };
-		ev->tid = (uint64_t)dec(s, n);
+		ev->tid = (uint64_t)ps_dec(s, n, NULL);
 	} else if (GET(HF_PTID)) {
 		size_t i;
 		int ishex = 0;
@@ -742,7 +716,7 @@ fill_fields(const struct ps_header *h, const struct spans *sp,
 		for (i = 0; i < n; i++)
 			if (s[i] > '9')
 				ishex = 1;
-		ev->tid = ishex ? hex(s, n) : (uint64_t)dec(s, n);
+		ev->tid = ishex ? hex(s, n) : (uint64_t)ps_dec(s, n, NULL);
 	}
 	if (GET(HF_SUBSYS))
 		ev->subsys = (struct ps_str){ s, n };
@@ -753,9 +727,9 @@ fill_fields(const struct ps_header *h, const struct spans *sp,
 	if (GET(HF_FUNC))
 		ev->func = (struct ps_str){ s, n };
 	if (GET(HF_LINE))
-		ev->srcline = (int)dec(s, n);
+		ev->srcline = (int)ps_dec(s, n, NULL);
 	if (GET(HF_LEVEL)) {
-		ev->level = (int)dec(s, n);
+		ev->level = (int)ps_dec(s, n, NULL);
 		ev->has |= PS_HAS_LEVEL;
 	}
 #undef GET

@@ -1,13 +1,43 @@
 /*
  * Private to parsers/: the body decoder and the classifier that parser.c
- * glues behind ps_parser_parse().  Not for use outside parsers/ and tests.
+ * glues behind ps_parser_parse(), and the number reader every decoder
+ * shares.  Not for use outside parsers/ and tests.
  */
 #ifndef FS_PARSERS_INTERNAL_H
 #define FS_PARSERS_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "parsers/event.h"
+
+/*
+ * The signed decimal at s[0..n): an optional '-', then digits up to the
+ * first non-digit; *used (may be NULL) gets the bytes read, so a number is
+ * there when *used exceeds the sign.  Saturates at INT64_MAX: a corrupt
+ * line can hold any number of digits.  Inline: the header and body decoders
+ * call it for nearly every field of every line.
+ */
+static inline int64_t
+ps_dec(const char *s, size_t n, size_t *used)
+{
+	int64_t v = 0;
+	size_t i = 0;
+	int neg = 0;
+
+	if (n > 0 && s[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+		int d = s[i] - '0';
+
+		v = v > (INT64_MAX - d) / 10 ? INT64_MAX : v * 10 + d;
+	}
+	if (used != NULL)
+		*used = i;
+	return neg ? -v : v;
+}
 
 /*
  * Decodes the object prefixes (bmap@, biorq@, bmpce@, req@, fcmh@, any
