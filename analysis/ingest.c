@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "parsers/parser.h"
+#include "util/clock.h"
 #include "util/hash.h"
 
 #define IG_COMMIT_LINES_DEFAULT 262144
@@ -749,16 +750,6 @@ identify(struct run *r, const char *path, struct fs_err *err)
 
 /* ---- the loop ---- */
 
-/* Seconds on the monotonic clock. */
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Copies the parser's formats into the source row ('\n'-separated). */
 static void
 formats_copy(struct ps_parser *p, char *dst, size_t n)
@@ -789,7 +780,7 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 	const char *line;
 	size_t len;
 	uint64_t off, lineno = 0, stored_end, end_off;
-	double t0 = now_s(), tlast = t0;
+	double t0 = fs_mono_s(), tlast = t0;
 	int rc, ret = -1, k;
 
 	memset(res, 0, sizeof(*res));
@@ -910,7 +901,7 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 			}
 		}
 		if ((lineno & 16383) == 0 && ig->opt.progress != NULL) {
-			double t = now_s();
+			double t = fs_mono_s();
 
 			if (t - tlast >= 0.25) {
 				struct ig_progress p;
@@ -962,7 +953,7 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 	}
 	ret = 0;
 out:
-	res->seconds = now_s() - t0;
+	res->seconds = fs_mono_s() - t0;
 	if (ret != 0 && ig != NULL) {
 		struct fs_err e2;
 

@@ -13,6 +13,7 @@
 #include "cmd/cmd.h"
 #include "parsers/parser.h"
 #include "analysis/ingest.h"
+#include "util/clock.h"
 
 #define INGEST_MAX_FORMATS 32
 
@@ -208,16 +209,6 @@ summary_csv(const struct totals *t)
 	}
 }
 
-/* Seconds on the monotonic clock. */
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* flushscope ingest. */
 int
 cmd_ingest(int argc, char **argv)
@@ -307,7 +298,7 @@ cmd_ingest(int argc, char **argv)
 	o.progress = progress_draw;
 	o.progress_arg = &prog;
 	memset(&tot, 0, sizeof(tot));
-	t0 = mono();
+	t0 = fs_mono_s();
 	if ((ig = ig_new(db, &o, &err)) == NULL) {
 		fs_warn("ingest", "%s", err.msg);
 		return FS_EXIT_RUNTIME;
@@ -356,7 +347,7 @@ cmd_ingest(int argc, char **argv)
 			    argv[i], r->held_lineno, r->held_bytes);
 	}
 	ig_free(ig);
-	tot.seconds = mono() - t0;
+	tot.seconds = fs_mono_s() - t0;
 	if (ret == FS_EXIT_OK) {
 		if (fmt == FS_FMT_JSON)
 			summary_json(&tot, argv + optind, res, nres);

@@ -24,6 +24,7 @@
 #include "cmd/cmd.h"
 #include "parsers/follow.h"
 #include "analysis/ingest.h"
+#include "util/clock.h"
 #include "util/err.h"
 
 #define TOP_PUMP_LINES	65536		/* lines between clock checks */
@@ -212,16 +213,6 @@ struct top {
 	const struct lv_thread_row *trows;
 	size_t ntrows;
 };
-
-/* Monotonic wall clock in microseconds. */
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Prints the usage text. */
 static void
@@ -460,7 +451,7 @@ static int
 take_snapshot(struct top *t, struct fs_err *err)
 {
 	t->view.filter = t->filter[0] ? t->filter : NULL;
-	if (lv_snapshot(t->m, now_us(), &t->view, &t->sum, &t->rows, &t->nrows, err) < 0)
+	if (lv_snapshot(t->m, fs_mono_us(), &t->view, &t->sum, &t->rows, &t->nrows, err) < 0)
 		return -1;
 	if (t->threads_view &&
 	    lv_threads(t->m, t->view.filter, &t->trows, &t->ntrows, err) < 0)
@@ -919,7 +910,7 @@ run(struct top *t)
 		delay_us = 10000;
 	if (interactive)
 		keyfd = t->tty != NULL ? fileno(t->tty) : STDIN_FILENO;
-	next = now_us() + delay_us;
+	next = fs_mono_us() + delay_us;
 	/* A first snapshot sets the base of the wall-clock rates. */
 	if (take_snapshot(t, &err) < 0)
 		goto fail;
@@ -929,10 +920,10 @@ run(struct top *t)
 		long got;
 		int64_t slice_end;
 
-		now = now_us();
+		now = fs_mono_us();
 		slice_end = interactive && now + TOP_KEY_SLICE_US < next ? now + TOP_KEY_SLICE_US : next;
 		/* Read until the slice ends or nothing is left. */
-		while (!top_stop && (now = now_us()) < slice_end) {
+		while (!top_stop && (now = fs_mono_us()) < slice_end) {
 			if ((got = pump(t, &err)) < 0)
 				goto fail;
 			if (got > 0)
@@ -956,7 +947,7 @@ run(struct top *t)
 					redraw = resnap = 1;
 			}
 		}
-		now = now_us();
+		now = fs_mono_us();
 		if (now >= next || (t->ended && !printed_end)) {
 			if (!t->paused || !interactive) {
 				if (take_snapshot(t, &err) < 0)
