@@ -1,6 +1,6 @@
 # flushscope build.  Sources are found by directory, so adding a module or a
 # test suite needs no edit here:
-#   util/ parsers/ store/ analysis/  -> libfscore.a
+#   util/ parsers/ store/ detect/ report/ ingest/ live/ replay/ -> libfscore.a
 #   libflush/                        -> libflush.a (the engine; no dependency on the rest)
 #   cmd/*.c + flushscope.c           -> flushscope
 #   tests/check_<module>.c           -> one suite each, run by tests/runner.c
@@ -52,7 +52,8 @@ O        ?= build
 endif
 comma := ,
 
-CORE_SRC  := $(wildcard util/*.c parsers/*.c store/*.c analysis/*.c)
+CORE_DIRS := util parsers store detect report ingest live replay
+CORE_SRC  := $(wildcard $(addsuffix /*.c,$(CORE_DIRS)))
 FLUSH_SRC := $(wildcard libflush/*.c)
 CMD_SRC   := flushscope.c $(wildcard cmd/*.c)
 TEST_SRC  := $(wildcard tests/check_*.c)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "analysis/spin.h"
+#include "detect/spin.h"
 #include "parsers/parser.h"
 
 /* Monotonic time in seconds. */

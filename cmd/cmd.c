@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/replay.h"
+#include "replay/replay.h"
 #include "libflush/flush.h"
 
 struct fs_global fs_global;

@@ -1,7 +1,7 @@
 /*
  * flushscope extract: the workload (the engine's inputs) recovered from a
  * log or a database, written as a workload file (flushscope-workload(5)).
- * Logic: analysis/workload.c, analysis/wlsource.c.
+ * Logic: replay/workload.c, replay/wlsource.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/wlsource.h"
+#include "replay/wlsource.h"
 #include "cmd/cmd.h"
 #include "util/err.h"
 

@@ -1,6 +1,6 @@
 /*
  * flushscope ingest: logs into a SQLite database.  Option handling and
- * output only; the work is analysis/ingest.c.
+ * output only; the work is ingest/ingest.c.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -12,7 +12,7 @@
 
 #include "cmd/cmd.h"
 #include "parsers/parser.h"
-#include "analysis/ingest.h"
+#include "ingest/ingest.h"
 #include "util/clock.h"
 
 #define INGEST_MAX_FORMATS 32

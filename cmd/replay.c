@@ -1,6 +1,6 @@
 /*
  * flushscope replay: the recorded workload through libflush under several
- * queueing policies, side by side.  Logic: analysis/replay.c.
+ * queueing policies, side by side.  Logic: replay/replay.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analysis/replay.h"
-#include "analysis/wlsource.h"
+#include "replay/replay.h"
+#include "replay/wlsource.h"
 #include "cmd/cmd.h"
 #include "util/err.h"
 

@@ -5,7 +5,7 @@
  *   flushscope spins [options] -d DB       read what ingest stored
  *
  * Only option handling and output live here; the detector, the report and
- * the plot are analysis/ modules, the database is store/.
+ * the plot are detect/, report/ and util/ modules, the database is store/.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,8 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "analysis/spin.h"
-#include "analysis/spinreport.h"
+#include "detect/spin.h"
+#include "report/spinreport.h"
 #include "cmd/cmd.h"
 #include "util/err.h"
 

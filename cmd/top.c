@@ -3,7 +3,7 @@
  *
  * The front end only: options, the follow/refresh loop, the ncursesw screen
  * and the batch printer.  Following is parsers/follow, the analysis (the
- * shared parser and spin detector, rates, rows) is analysis/live.
+ * shared parser and spin detector, rates, rows) is live/live.
  */
 #include <curses.h>
 #include <errno.h>
@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "analysis/live.h"
+#include "live/live.h"
 #include "cmd/cmd.h"
 #include "parsers/follow.h"
-#include "analysis/ingest.h"
+#include "ingest/ingest.h"
 #include "util/clock.h"
 #include "util/err.h"
 

@@ -2,7 +2,7 @@
  * flushscope verify: a CI gate.  Replays each trace under a baseline and a
  * candidate policy, checks CPU, latency, RPC sizes and wasted examinations
  * against thresholds, exits 0 (pass) or 1 (fail) and can write JUnit XML.
- * Logic: analysis/replay.c (rp_run, rp_verify).
+ * Logic: replay/replay.c (rp_run, rp_verify).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/replay.h"
-#include "analysis/wlsource.h"
+#include "replay/replay.h"
+#include "replay/wlsource.h"
 #include "cmd/cmd.h"
 #include "util/err.h"
 

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "analysis/workload.h"
+#include "replay/workload.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

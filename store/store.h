@@ -40,7 +40,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "analysis/spin.h"
+#include "detect/spin.h"
 #include "parsers/event.h"
 #include "util/err.h"
 

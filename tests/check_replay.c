@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/replay.h"
-#include "analysis/wlsource.h"
+#include "replay/replay.h"
+#include "replay/wlsource.h"
 #include "tests/testutil.h"
 
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /*
- * Tests of the streaming spin detector (analysis/spin.c): table-driven event
+ * Tests of the streaming spin detector (detect/spin.c): table-driven event
  * sequences for every rule of the design's "What a spin is", the seed
  * excerpt end to end through the parser, and the `spins` command.
  */
@@ -11,9 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "analysis/plot.h"
-#include "analysis/spin.h"
-#include "analysis/spinreport.h"
+#include "util/plot.h"
+#include "detect/spin.h"
+#include "report/spinreport.h"
 #include "parsers/event.h"
 #include "parsers/parser.h"
 #include "store/store.h"

@@ -1,5 +1,5 @@
 /*
- * flushscope top: the live model (analysis/live) fed table-driven era-A
+ * flushscope top: the live model (live/live) fed table-driven era-A
  * sequences, its bounds, and the command's batch mode with a writer
  * feeding it through a pipe and through a followed, rotated file.
  */
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "analysis/live.h"
+#include "live/live.h"
 #include "store/store.h"
 #include "tests/testutil.h"
 

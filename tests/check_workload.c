@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/workload.h"
-#include "analysis/wlsource.h"
+#include "replay/workload.h"
+#include "replay/wlsource.h"
 #include "store/store.h"
 #include "tests/testutil.h"
 

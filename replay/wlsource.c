@@ -4,7 +4,7 @@
  * point, wl_load(), so that extract, replay and verify accept the same
  * inputs.
  */
-#include "analysis/wlsource.h"
+#include "replay/wlsource.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /*
- * plot: self-contained SVG charts (see analysis/plot.h).
+ * plot: self-contained SVG charts (see util/plot.h).
  *
  * Layout: a title (and notes) on top, then the panels, each with a left
  * margin for its y ticks and rotated label and a right margin wide enough
@@ -7,7 +7,7 @@
  * panel.  Scales come from the data (y from 0 unless log or negative) and
  * ticks are 1-2-5 "nice" steps.
  */
-#include "analysis/plot.h"
+#include "util/plot.h"
 
 #include <errno.h>
 #include <math.h>

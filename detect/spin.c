@@ -1,5 +1,5 @@
 /*
- * The streaming spin detector (see analysis/spin.h and the design's "What a
+ * The streaming spin detector (see detect/spin.h and the design's "What a
  * spin is").
  *
  * State
@@ -69,7 +69,7 @@
  * Cost: O(1) per event (hash look-ups, no allocation except when a table
  * grows, which is amortised); an episode costs a sort of <= SP_GAPS values.
  */
-#include "analysis/spin.h"
+#include "detect/spin.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * The live model behind `flushscope top` (see analysis/live.h).
+ * The live model behind `flushscope top` (see live/live.h).
  *
  * Records
  *   bmaps    a pool of struct lv_bmap addressed by index, chained in a hash
@@ -18,7 +18,7 @@
  * looks at the event itself; the per-bmap logic relies on that order (see
  * on_event).
  */
-#include "analysis/live.h"
+#include "live/live.h"
 
 #include <errno.h>
 #include <inttypes.h>

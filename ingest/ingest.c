@@ -1,9 +1,9 @@
 /*
- * analysis/ingest.c: reader -> parser -> spin detector -> store, with the
- * database writes on a second thread.  See analysis/ingest.h for the
+ * ingest/ingest.c: reader -> parser -> spin detector -> store, with the
+ * database writes on a second thread.  See ingest/ingest.h for the
  * resumability rules this file implements.
  */
-#include "analysis/ingest.h"
+#include "ingest/ingest.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,9 +1,9 @@
 /*
  * Workloads: the text format (reader and writer) and the extractor that
  * recovers an engine's inputs from a stream of struct ps_event.
- * See analysis/workload.h and man/flushscope-workload.5.
+ * See replay/workload.h and man/flushscope-workload.5.
  */
-#include "analysis/workload.h"
+#include "replay/workload.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * analysis/live: the live model behind `flushscope top`.
+ * live/live: the live model behind `flushscope top`.
  *
  * Lines go in (lv_line: the same ps_parser and the same sp_detector as
  * ingest and spins, one of each per source); what goes out is a snapshot:
@@ -40,7 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "analysis/spin.h"
+#include "detect/spin.h"
 #include "util/err.h"
 
 #define LV_SPARK	60		/* sparkline: one value per log second */

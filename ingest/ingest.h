@@ -36,7 +36,7 @@
 
 #include <stdint.h>
 
-#include "analysis/spin.h"
+#include "detect/spin.h"
 #include "parsers/event.h"
 #include "store/store.h"
 #include "util/err.h"

@@ -1,10 +1,10 @@
 /*
  * Replay of a workload through libflush, the fidelity check, the verify
- * comparison and the report writers.  See analysis/replay.h.
+ * comparison and the report writers.  See replay/replay.h.
  */
-#include "analysis/replay.h"
+#include "replay/replay.h"
 
-#include "analysis/plot.h"
+#include "util/plot.h"
 #include "util/json.h"
 
 #include <errno.h>
@@ -1153,7 +1153,7 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 	fprintf(f, "}\n");
 }
 
-/* ---- SVG (charts drawn by analysis/plot.c) ---- */
+/* ---- SVG (charts drawn by util/plot.c) ---- */
 
 /* Renders a chart to a string starting at its <svg> element; NULL on error. */
 static char *

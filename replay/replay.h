@@ -1,5 +1,5 @@
 /*
- * Replay: a workload (analysis/workload.h) fed to libflush under one
+ * Replay: a workload (replay/workload.h) fed to libflush under one
  * queueing policy, and the comparison of policies that `replay` prints and
  * `verify` turns into a CI verdict.
  *
@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "analysis/workload.h"
+#include "replay/workload.h"
 #include "libflush/flush.h"
 #include "util/err.h"
 

@@ -2,7 +2,7 @@
  * spinreport_db: filling a spin report from a database made by ingest,
  * through store/store.h (episodes, per-thread figures, per-second series).
  */
-#include "analysis/spinreport.h"
+#include "report/spinreport.h"
 
 #include <stdlib.h>
 #include <string.h>

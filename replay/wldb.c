@@ -24,7 +24,7 @@
  * stream a row's number is that read order, and between streams the lower
  * stream wins a tie, so the merge gives exactly that total order.
  */
-#include "analysis/wlsource.h"
+#include "replay/wlsource.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "analysis/spin.h"
+#include "detect/spin.h"
 #include "util/err.h"
 
 struct sp_report {

@@ -1,8 +1,8 @@
 /*
  * spinreport: gathering, filtering, ranking and drawing spin results (see
- * analysis/spinreport.h).
+ * report/spinreport.h).
  */
-#include "analysis/spinreport.h"
+#include "report/spinreport.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "analysis/plot.h"
+#include "util/plot.h"
 #include "parsers/parser.h"
 
 #define SR_MAX_SECONDS (1u << 24)	/* time-line cap: ~194 days */

@@ -5,7 +5,7 @@
 #ifndef FS_ANALYSIS_WLSOURCE_H
 #define FS_ANALYSIS_WLSOURCE_H
 
-#include "analysis/workload.h"
+#include "replay/workload.h"
 #include "util/err.h"
 
 enum wl_input { WL_IN_LOG = 0, WL_IN_WORKLOAD, WL_IN_DB };
