@@ -45,6 +45,7 @@ usage(FILE *f)
 	    "                          0 = all)\n"
 	    "      --plot FILE.svg     also draw the time-line as SVG\n"
 	    "      --fail-on-spin      exit 1 when any episode is found\n"
+	    "      --by bmap           list bmaps (examinations, wasted, episodes) instead of threads\n"
 	    "  -h, --help              this text\n"
 	    "DURATION: a number with ns, us, ms or s (a bare number is microseconds).\n"
 	    "See flushscope-spins(1).\n", f);
@@ -183,6 +184,44 @@ json_num(FILE *f, double v)
 		fprintf(f, "%.6g", v);
 }
 
+/* Prints the per-bmap figures (the first limit; 0 = all) in the chosen format. */
+static void
+print_bmaps(const struct sp_report *r, int fmt, size_t limit)
+{
+	size_t i, n = limit == 0 || limit > r->nbmaps ? r->nbmaps : limit;
+
+	if (fmt == FS_FMT_TABLE) {
+		printf("\nBMAPS: %zu%s\n", r->nbmaps,
+		    n < r->nbmaps ? " (the most wasted first; --limit 0 lists all)" : "");
+		if (r->nbmaps > 0)
+			printf("%-22s %12s %12s %9s %9s\n", "BMAP (fid:bmapno)", "EXAMS", "WASTED",
+			    "EPISODES", "CYCLES");
+	} else if (fmt == FS_FMT_CSV) {
+		printf("fid,bmapno,examinations,wasted_examinations,episodes,cycles\n");
+	} else {
+		printf("\"bmaps\":[");
+	}
+	for (i = 0; i < n; i++) {
+		const struct sp_bmap_row *b = &r->bmaps[i];
+		char bm[48];
+
+		snprintf(bm, sizeof(bm), "%" PRIx64 ":%" PRIu32, b->fid, b->bno);
+		if (fmt == FS_FMT_TABLE)
+			printf("%-22s %12" PRIu64 " %12" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", bm,
+			    b->examinations, b->wasted, b->episodes, b->cycles);
+		else if (fmt == FS_FMT_CSV)
+			printf("%" PRIx64 ",%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+			    "\n", b->fid, b->bno, b->examinations, b->wasted, b->episodes, b->cycles);
+		else
+			printf("%s\n{\"fid\":\"%" PRIx64 "\",\"bmapno\":%" PRIu32 ",\"examinations\":%"
+			    PRIu64 ",\"wasted_examinations\":%" PRIu64 ",\"episodes\":%" PRIu64
+			    ",\"cycles\":%" PRIu64 "}", i ? "," : "", b->fid, b->bno, b->examinations,
+			    b->wasted, b->episodes, b->cycles);
+	}
+	if (fmt == FS_FMT_JSON)
+		printf("],\n");
+}
+
 /* Prints the report as a table (the first limit episodes; 0 = all). */
 static void
 print_table(const struct sp_report *r, double scan_cost_us, size_t limit)
@@ -290,9 +329,9 @@ print_csv(const struct sp_report *r, double scan_cost_us, size_t limit)
 	}
 }
 
-/* Prints the report as one JSON object. */
+/* Prints the report as one JSON object (with the bmaps when by_bmap). */
 static void
-print_json(const struct sp_report *r, double scan_cost_us, size_t limit)
+print_json(const struct sp_report *r, double scan_cost_us, size_t limit, int by_bmap)
 {
 	char hex[40];
 	size_t i, n = limit == 0 || limit > r->neps ? r->neps : limit;
@@ -315,7 +354,10 @@ print_json(const struct sp_report *r, double scan_cost_us, size_t limit)
 		    (long long)e->outstanding_min, (long long)e->outstanding_max,
 		    sp_cause_name(e->cause), e->first_off, e->last_off);
 	}
-	printf("],\n\"threads\":[");
+	printf("],\n");
+	if (by_bmap)
+		print_bmaps(r, FS_FMT_JSON, 0);
+	printf("\"threads\":[");
 	for (i = 0; i < r->nthreads; i++) {
 		const struct sp_thread_stats *t = &r->threads[i];
 		double sp = span_s(t);
@@ -345,7 +387,7 @@ int
 cmd_spins(int argc, char **argv)
 {
 	enum { O_FID = 256, O_THREAD, O_SINCE, O_UNTIL, O_MINC, O_MAXGAP, O_WIN, O_SCAN,
-		O_FORMAT, O_PLOT, O_FAIL, O_LIMIT };
+		O_FORMAT, O_PLOT, O_FAIL, O_LIMIT, O_BY };
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "fid", required_argument, NULL, O_FID },
@@ -360,6 +402,7 @@ cmd_spins(int argc, char **argv)
 		{ "plot", required_argument, NULL, O_PLOT },
 		{ "fail-on-spin", no_argument, NULL, O_FAIL },
 		{ "limit", required_argument, NULL, O_LIMIT },
+		{ "by", required_argument, NULL, O_BY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -370,14 +413,13 @@ cmd_spins(int argc, char **argv)
 	const char *db = NULL, *plot = NULL;
 	double scan_cost_us = 0;
 	int fmt = FS_FMT_TABLE, fail_on_spin = 0, c, i, rc = FS_EXIT_OK, min_cycles_set = 0;
+	int by_bmap = 0;
 	long long limit = -1;
 	long long v;
 	char *end;
 
 	sp_options_default(&opt);
-	memset(&flt, 0, sizeof(flt));
-	flt.since_us = INT64_MIN;
-	flt.until_us = INT64_MAX;
+	sp_filter_init(&flt);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+d:h", longopts, NULL)) != -1) {
@@ -450,6 +492,13 @@ cmd_spins(int argc, char **argv)
 				return FS_EXIT_USAGE;
 			}
 			break;
+		case O_BY:
+			if (strcmp(optarg, "bmap") != 0 && strcmp(optarg, "thread") != 0) {
+				fs_warn(CMDNAME, "--by: '%s' is not bmap or thread", optarg);
+				return FS_EXIT_USAGE;
+			}
+			by_bmap = strcmp(optarg, "bmap") == 0;
+			break;
 		case 'h':
 			usage(stdout);
 			return FS_EXIT_OK;
@@ -472,36 +521,40 @@ cmd_spins(int argc, char **argv)
 
 	sp_report_init(&rep);
 	fs_err_clear(&err);
+	flt.want_bmaps = by_bmap;
 	if (db != NULL) {
+		/* stored episodes were cut with ingest's min-cycles: stricter ones filter */
+		if (min_cycles_set)
+			flt.min_cycles = (uint64_t)opt.min_cycles;
 		if (sp_report_add_db(&rep, db, &flt, &err) != 0) {
 			fs_warn(CMDNAME, "%s", err.msg);
 			sp_report_free(&rep);
 			return FS_EXIT_RUNTIME;
 		}
-		/* stored episodes were cut with ingest's min-cycles: stricter ones filter */
-		if (min_cycles_set)
-			flt.min_cycles = (uint64_t)opt.min_cycles;
 	} else {
 		for (i = optind; i < argc; i++) {
-			if (sp_report_add_file(&rep, argv[i], &opt, flt.since_us, flt.until_us,
-			    &err) != 0) {
+			if (sp_report_add_file(&rep, argv[i], &opt, &flt, &err) != 0) {
 				fs_warn(CMDNAME, "%s", err.msg);
 				rc = FS_EXIT_RUNTIME;
 				break;
 			}
 		}
 	}
-	sp_report_filter(&rep, &flt);
 	sp_report_rank(&rep);
 	if (rc == FS_EXIT_OK) {
 		if (limit < 0)
 			limit = fmt == FS_FMT_TABLE ? 50 : 0;
 		if (fmt == FS_FMT_JSON)
-			print_json(&rep, scan_cost_us, (size_t)limit);
+			print_json(&rep, scan_cost_us, (size_t)limit, by_bmap);
+		else if (fmt == FS_FMT_CSV && by_bmap)
+			print_bmaps(&rep, fmt, (size_t)limit);
 		else if (fmt == FS_FMT_CSV)
 			print_csv(&rep, scan_cost_us, (size_t)limit);
-		else
+		else {
 			print_table(&rep, scan_cost_us, (size_t)limit);
+			if (by_bmap)
+				print_bmaps(&rep, fmt, (size_t)limit);
+		}
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			fs_warn(CMDNAME, "writing the output: %s", strerror(errno));
 			rc = FS_EXIT_RUNTIME;

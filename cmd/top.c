@@ -23,7 +23,7 @@
 #include "live/live.h"
 #include "cmd/cmd.h"
 #include "parsers/follow.h"
-#include "ingest/ingest.h"
+#include "ingest/record.h"
 #include "util/clock.h"
 #include "util/err.h"
 
@@ -42,143 +42,52 @@ on_signal(int sig)
 }
 
 /*
- * --db: the followed files are recorded with the ingest engine (store/
- * ingest.h, resumable by source offset) on a thread of their own: once at
- * start, every `interval` seconds, and a last time when top stops.  Each
- * pass stores only the lines added since the previous one.
+ * --db: the followed files are recorded (ingest/record.h) from the lines
+ * top reads anyway: each line is parsed once, handed to the recorder, then
+ * to the model.  Commits: every `interval` seconds and when top stops;
+ * a failed one is retried at the next.
  */
 struct top_db {
 	const char *path;
 	double interval;
-	char **files;
-	int nfiles;
-	struct ig_ingest *ig;
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int started, stop;
-	/* under mu */
-	uint64_t stored;		/* lines stored by top so far */
-	int passes;
-	int failed;
-	char err[512];
+	struct ig_recorder *rec;
+	int64_t next_us;		/* next commit (monotonic) */
 };
 
-/* One recording pass over every followed file. */
+/* Commits every input's recording; final ends their sources. */
 static void
-db_pass(struct top_db *d)
+db_commit(struct top_db *d, struct lv_model *m, int n, int final)
 {
-	struct ig_result *res;
 	struct fs_err err;
 	int i;
 
-	if ((res = malloc(sizeof(*res))) == NULL)
+	if (d->rec == NULL)
 		return;
-	for (i = 0; i < d->nfiles; i++) {
+	for (i = 0; i < n; i++) {
 		fs_err_clear(&err);
-		if (ig_file(d->ig, d->files[i], res, &err) < 0) {
-			pthread_mutex_lock(&d->mu);
-			d->failed = 1;
-			snprintf(d->err, sizeof(d->err), "%s", err.msg);
-			pthread_mutex_unlock(&d->mu);
-			continue;
-		}
-		pthread_mutex_lock(&d->mu);
-		d->stored += res->lines;
-		pthread_mutex_unlock(&d->mu);
+		ig_record_commit(d->rec, i, lv_source_detector(m, i), lv_source_parser(m, i),
+		    final, &err);
 	}
-	pthread_mutex_lock(&d->mu);
-	d->passes++;
-	pthread_mutex_unlock(&d->mu);
-	free(res);
-}
-
-/* The recording thread: a pass, then wait for the interval or the stop. */
-static void *
-db_main(void *arg)
-{
-	struct top_db *d = arg;
-	struct timespec ts;
-	int stop;
-
-	for (;;) {
-		db_pass(d);
-		pthread_mutex_lock(&d->mu);
-		if (!d->stop) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += (time_t)d->interval;
-			ts.tv_nsec += (long)((d->interval - floor(d->interval)) * 1e9);
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&d->cv, &d->mu, &ts);
-		}
-		stop = d->stop;
-		pthread_mutex_unlock(&d->mu);
-		if (stop) {
-			db_pass(d);	/* what came since the last pass */
-			return NULL;
-		}
-	}
-}
-
-/* Opens the database and starts recording; 0, or -1 with err set. */
-static int
-db_start(struct top_db *d, struct fs_err *err)
-{
-	struct ig_options o;
-
-	ig_options_default(&o);
-	if ((d->ig = ig_new(d->path, &o, err)) == NULL)
-		return -1;
-	pthread_mutex_init(&d->mu, NULL);
-	pthread_cond_init(&d->cv, NULL);
-	if (pthread_create(&d->th, NULL, db_main, d) != 0) {
-		ig_free(d->ig);
-		d->ig = NULL;
-		return fs_err_set(err, EAGAIN, "%s: cannot start the recording thread", d->path);
-	}
-	d->started = 1;
-	return 0;
-}
-
-/* Stops recording after a last pass; returns 0, or -1 if any pass failed. */
-static int
-db_stop(struct top_db *d, char *msg, size_t n)
-{
-	int failed;
-
-	if (!d->started)
-		return 0;
-	pthread_mutex_lock(&d->mu);
-	d->stop = 1;
-	pthread_cond_signal(&d->cv);
-	pthread_mutex_unlock(&d->mu);
-	pthread_join(d->th, NULL);
-	ig_free(d->ig);
-	d->started = 0;
-	failed = d->failed;
-	snprintf(msg, n, "%s", d->err);
-	pthread_mutex_destroy(&d->mu);
-	pthread_cond_destroy(&d->cv);
-	return failed ? -1 : 0;
+	d->next_us = fs_mono_us() + (int64_t)(d->interval * 1e6);
 }
 
 /* The recording status line ("" without --db). */
 static void
 db_status(struct top_db *d, char *buf, size_t n)
 {
+	uint64_t lines, commits;
+	char err[512];
+
 	buf[0] = '\0';
-	if (!d->started)
+	if (d->rec == NULL)
 		return;
-	pthread_mutex_lock(&d->mu);
-	if (d->failed)
-		snprintf(buf, n, "Recording to %.200s: FAILED: %.250s", d->path, d->err);
+	ig_record_status(d->rec, &lines, &commits, err, sizeof(err));
+	if (err[0] != '\0')
+		snprintf(buf, n, "Recording to %.200s: %" PRIu64 " lines, retrying: %.250s", d->path,
+		    lines, err);
 	else
-		snprintf(buf, n, "Recording to %.200s: %" PRIu64 " lines stored, %d pass%s",
-		    d->path, d->stored, d->passes, d->passes == 1 ? "" : "es");
-	pthread_mutex_unlock(&d->mu);
+		snprintf(buf, n, "Recording to %.200s: %" PRIu64 " lines, %" PRIu64 " commit%s",
+		    d->path, lines, commits, commits == 1 ? "" : "s");
 }
 
 struct top {
@@ -885,11 +794,17 @@ pump(struct top *t, struct fs_err *err)
 	int r = 0;
 
 	while (n < TOP_PUMP_LINES && (r = ps_follow_next(t->f, &l, err)) == 1) {
+		struct ps_item it;
+
 		if (l.generation != t->gen[l.src]) {
 			t->gen[l.src] = l.generation;
 			lv_source_reset(t->m, l.src);
 		}
-		lv_line(t->m, l.src, l.p, l.n, l.off, l.lineno);
+		lv_parse(t->m, l.src, l.p, l.n, l.off, l.lineno, &it);
+		if (t->db.rec != NULL && ig_record_line(t->db.rec, l.src, l.generation,
+		    lv_source_detector(t->m, l.src), &it, err) != 0)
+			return -1;
+		lv_feed(t->m, l.src, &it);
 		n++;
 	}
 	if (n == 0 && r < 0)
@@ -937,6 +852,10 @@ run(struct top *t)
 		}
 		if (top_stop)
 			break;
+		if (t->ended)
+			lv_finish(t->m);	/* the input is over: final figures */
+		if (t->db.rec != NULL && fs_mono_us() >= t->db.next_us)
+			db_commit(&t->db, t->m, t->nsrc, 0);
 		if (interactive) {
 			int ch, r;
 
@@ -1161,7 +1080,8 @@ cmd_top(int argc, char **argv)
 
 	fs_err_clear(&err);
 	ps_follow_options_default(&fo);
-	fo.from_start = t.from_start;
+	/* --db records whole files: they are read from their first byte */
+	fo.from_start = t.from_start || t.db.path != NULL;
 	fo.poll_ms = t.poll_ms;
 	fo.no_inotify = t.no_inotify;
 	t.nsrc = argc - optind;
@@ -1184,22 +1104,32 @@ cmd_top(int argc, char **argv)
 			}
 			stdin_is_log = 1;
 		}
-		if (ps_follow_add(t.f, t.paths[i], &err) < 0 || lv_add_source(t.m, &err) < 0) {
-			fs_warn("top", "%s", err.msg);
-			rc = FS_EXIT_RUNTIME;
-			goto out;
-		}
 	}
-
 	if (t.db.path != NULL) {
+		struct ig_options io;
+
 		if (stdin_is_log) {
 			fs_warn("top", "--db records files; it cannot re-read stdin");
 			rc = FS_EXIT_USAGE;
 			goto out;
 		}
-		t.db.files = t.paths;
-		t.db.nfiles = t.nsrc;
-		if (db_start(&t.db, &err) < 0) {
+		ig_options_default(&io);
+		io.sp = t.lo.sp;
+		io.log_format = t.lo.log_format;
+		if ((t.db.rec = ig_record_new(t.db.path, t.paths, t.nsrc, &io, &err)) == NULL) {
+			fs_warn("top", "%s", err.msg);
+			rc = FS_EXIT_RUNTIME;
+			goto out;
+		}
+		t.db.next_us = fs_mono_us() + (int64_t)(t.db.interval * 1e6);
+	}
+	for (i = 0; i < t.nsrc; i++) {
+		struct sp_callbacks also;
+
+		if (t.db.rec != NULL)
+			ig_record_callbacks(t.db.rec, i, &also);
+		if (ps_follow_add(t.f, t.paths[i], &err) < 0 ||
+		    lv_add_source(t.m, t.db.rec != NULL ? &also : NULL, &err) < 0) {
 			fs_warn("top", "%s", err.msg);
 			rc = FS_EXIT_RUNTIME;
 			goto out;
@@ -1222,10 +1152,16 @@ cmd_top(int argc, char **argv)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 out:
-	{
+	if (t.db.rec != NULL) {
+		uint64_t lines, commits;
 		char msg[512];
 
-		if (db_stop(&t.db, msg, sizeof(msg)) < 0) {
+		if (t.m != NULL)
+			lv_finish(t.m);
+		db_commit(&t.db, t.m, t.nsrc, 1);
+		ig_record_status(t.db.rec, &lines, &commits, msg, sizeof(msg));
+		ig_record_free(t.db.rec);
+		if (msg[0] != '\0') {
 			fs_warn("top", "recording: %s", msg);
 			if (rc == FS_EXIT_OK)
 				rc = FS_EXIT_RUNTIME;

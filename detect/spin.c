@@ -3,71 +3,51 @@
  * spin is").
  *
  * State
- *   bmaps    one record per live bmap, keyed by (fid, bno), in a pool of
- *            records addressed by index (the pool may move when it grows,
- *            so nothing keeps a pointer across a feed call).  Two open-
- *            addressing hash tables index the pool: by (fid, bno) and by the
- *            bmap's current address (biorq lines name the bmap only by its
- *            address).  A record is created by the first EXAMINE of a bmap
- *            and retired when the bmap leaves the queue (CLEAN) or has been
- *            silent for SP_STALE_US of log time (a clock hand checks two
- *            records per new record, so memory stays bounded by the bmaps
- *            active in the last SP_STALE_US even when CLEAN lines are
- *            missing).
- *   threads  one record per flush thread (a thread that logged an EXAMINE
- *            or a `work time` line), keyed by (name, tid as logged).
+ *   bmaps    one record per live bmap in a pool addressed by index (the
+ *            pool may move when it grows, so no pointer is kept across a
+ *            feed call), found by (fid, bno) through a util/map table.
+ *            Records are chained in least-recently-active order (lru_*);
+ *            a record silent for SP_STALE_US of log time is retired when a
+ *            new bmap needs a record, so memory stays bounded by the bmaps
+ *            active in that window even when CLEAN lines are missing.
+ *   threads  one record per flush thread (one that logged an EXAMINE or
+ *            an end-of-pass line), keyed by (name, tid as logged).  Each
+ *            holds the list (ex_*) of the examinations it opened in the
+ *            middle-era/era-Z style that are still open, so its end-of-
+ *            pass line can decide them.
  *
  * Examinations
- *   An EXAMINE opens an examination of bmap B.  Progress on B (a SCHEDULE
- *   other than `consider for flush`/`descheduling`, an RPC_SEND, or a CLEAN
- *   by the examining thread) closes it as useful.  Era A (`try flush
- *   (outstandingRpcCnt=N)`): a REQUEUE of B closes an open examination as
- *   wasted.  Middle era (`checking for flush`) and era Z (`flushable?`): the
- *   next EXAMINE of B, by any thread, closes the open one as wasted; so does
- *   B leaving the queue on another thread (`remove from msl_bmapflushq` by
- *   the RPC reaper: the examination found nothing to send, B left only when
- *   its in-flight writes completed).  The last examination of a bmap that is
- *   still queued when the log ends is not decided and not counted.  An
- *   era-A examination followed by another EXAMINE of B without REQUEUE, or
- *   open when B goes clean on another thread (`unset DIRTY`), is neither
- *   (the log does not say): it is not counted and ends B's run.
- *
- *   Attribution of lines without a bmap prefix: a biorq line names its bmap
- *   by address (b= / bmap=); a req@ line (RPC_SEND) belongs to the bmap of
- *   the same thread's latest EXAMINE, checked against the fid the era-Z RPC
- *   line names.
+ *   An EXAMINE opens an examination of bmap B (a previous open one of B is
+ *   decided first: wasted in the Z style, undecided in the A style).
+ *   Progress on B (a SCHEDULE other than the biorq-level "looking" lines,
+ *   or an RPC_SEND, attributed to B by the source) decides it useful, and
+ *   so does B leaving the queue on the examining thread.  Era A: a REQUEUE
+ *   of B decides it wasted.  Z style: the thread's end-of-pass line, or B
+ *   leaving the queue on another thread, decides it wasted.  The end of
+ *   the log and staleness leave it undecided.
  *
  * Runs and episodes
- *   Each bmap keeps its current run of consecutive wasted examinations (time
- *   of each = the time of its EXAMINE line).  A gap above max_gap_us, a
- *   useful or undecidable examination, or the bmap leaving the queue ends
- *   the run; a run of >= min_cycles is delivered as an episode.
- *   Median period: the gaps of a run are kept exactly up to SP_GAPS (so the
- *   median is exact for runs of up to SP_GAPS + 1 cycles); beyond that a
- *   uniform reservoir sample of SP_GAPS gaps (Algorithm R with a per-
- *   detector deterministic generator) stands for them, and the median is the
- *   sample's.  The episode's thread is the one that made most of the run's
- *   wasted examinations (the first SP_RUN_THREADS distinct threads of a run
- *   are counted).  Cause: each wasted examination votes with its outstanding
- *   count (the EXAMINE's own outstandingRpcCnt, else the last count/infl=
- *   seen on any line): 0 -> notready, >= window_limit -> throttled, else
- *   inflight; the most votes win (ties: inflight, throttled, notready); with
- *   no known count the cause is inflight, the design's era-Z spin analog.
+ *   Each bmap keeps its current run of consecutive wasted examinations
+ *   (time of each = the time of its EXAMINE line).  Median period: the
+ *   gaps of a run are kept exactly up to SP_GAPS (the median is exact for
+ *   runs of up to SP_GAPS + 1 cycles); beyond that a uniform reservoir
+ *   sample of SP_GAPS gaps (Algorithm R, deterministic generator) stands
+ *   for them.  The episode's thread is the one that made most of the run's
+ *   wasted examinations (the first SP_RUN_THREADS distinct threads are
+ *   counted).  Cause: each wasted examination votes with its outstanding
+ *   count (the EXAMINE's own outstandingRpcCnt, else the last count or
+ *   infl= seen on any line): 0 -> notready, >= window_limit -> throttled,
+ *   else inflight; the most votes win (ties: inflight, throttled,
+ *   notready); with no known count the cause is inflight, the design's
+ *   era-Z spin analog.
  *
- * Passes (per flush thread)
- *   A pass starts at an EXAMINE when the thread has no open pass, or when
- *   since its last pass start the thread logged a REQUEUE or `is clean`
- *   (era A), a `work time` line (era Z), or re-examines a bmap it already
- *   examined in this pass (era A).  Threads that never logged `work time`
- *   and examine with `flushable?`/`checking for flush` start a new pass
- *   when an EXAMINE comes more than SP_BURST_GAP_US after the thread's
- *   previous flush-path line (an examination burst).  A pass is useful if
- *   any examination it made was useful.  Pass periods are the gaps between
- *   pass starts: log2 histogram, and p50/p99 from a reservoir of
- *   SP_PERIODS periods (exact up to that many passes).
+ * Passes (per flush thread): see detect/spin.h.  Pass periods are the
+ * gaps between pass starts: log2 histogram, and p50/p99 from a reservoir
+ * of SP_PERIODS periods (exact up to that many passes).
  *
  * Cost: O(1) per event (hash look-ups, no allocation except when a table
- * grows, which is amortised); an episode costs a sort of <= SP_GAPS values.
+ * grows, amortised); an end-of-pass line costs its open examinations; an
+ * episode costs a sort of <= SP_GAPS values.
  */
 #include "detect/spin.h"
 
@@ -75,15 +55,14 @@
 #include <string.h>
 
 #include "util/hash.h"
+#include "util/map.h"
 
 #define SP_GAPS		64		/* exact gaps kept per run */
 #define SP_RUN_THREADS	16		/* threads counted per run */
-#define SP_PERIODS	256		/* pass periods kept per thread */
-#define SP_STALE_US	(300LL * 1000000)	/* idle bmap record lifetime */
-#define SP_BURST_GAP_US	1000		/* era-Z pass split without work-time lines */
+#define SP_PERIODS	4096		/* pass periods kept per thread */
+#define NIL		0		/* list links are index + 1 */
 
-enum { STYLE_A = 1, STYLE_Z = 2 };	/* how an examination is closed */
-enum { CLOSE_WASTED, CLOSE_USEFUL, CLOSE_UNKNOWN };
+enum { STYLE_A = 1, STYLE_Z = 2 };	/* how an examination is decided */
 
 struct sp_bmap {
 	uint64_t fid;
@@ -91,8 +70,11 @@ struct sp_bmap {
 	int live;
 	uint64_t addr;
 	int64_t last_ts;		/* last activity, for staleness */
+	uint32_t lru_prev, lru_next;	/* activity order, oldest first */
+	uint32_t ex_prev, ex_next;	/* the examining thread's open Z-style examinations */
 
-	/* the open examination */
+	/* the open (or, with examined, the latest) examination */
+	int examined;			/* exam_* describe an examination */
 	int exam_open;
 	int exam_style;
 	int exam_thread;		/* thread index */
@@ -100,6 +82,7 @@ struct sp_bmap {
 	int64_t exam_ts;
 	int64_t exam_outst;
 	uint64_t exam_off, exam_lineno;
+	uint64_t exam_addr;
 	enum ps_msg exam_msg;
 
 	/* the current run of wasted examinations */
@@ -120,18 +103,14 @@ struct sp_bmap {
 
 struct sp_thread {
 	struct sp_thread_stats st;
-	size_t namelen, tidlen;
-	uint64_t hash;
 	int pass_open;
 	uint64_t pass_seq;
 	int64_t pass_start, pass_last;
 	int pass_useful;
 	int boundary;			/* a pass boundary was seen */
-	int saw_work_time;
+	int saw_work_time;		/* it logs end-of-pass lines */
 	int64_t last_flush_ts;		/* last flush-path line of this thread */
-	int has_last_exam;
-	uint64_t last_fid;
-	uint32_t last_bno;
+	uint32_t ex_head;		/* open Z-style examinations (bmap index + 1) */
 	uint64_t nperiods;
 	uint32_t periods[SP_PERIODS];
 };
@@ -145,17 +124,13 @@ struct sp_detector {
 	uint32_t npool, cappool;
 	uint32_t *freelist;
 	uint32_t nfree;
-	uint32_t hand;			/* clock hand for stale records */
-
-	uint32_t *byid;			/* (fid,bno) -> index+1 */
-	uint32_t *byaddr;		/* addr -> index+1 */
-	uint32_t hcap;			/* capacity of both tables (power of 2) */
+	uint32_t lru_head, lru_tail;	/* index + 1 */
+	struct fs_map byid;		/* (fid, bno) -> index */
 	uint32_t nlive;
 
 	struct sp_thread *th;
 	int nth, capth;
-	int32_t *thash;			/* -> thread index, -1 empty */
-	uint32_t thcap;
+	struct fs_map thash;		/* (name hash, tid hash) -> thread index */
 
 	int64_t last_outst;		/* last outstanding count seen, -1 none */
 };
@@ -175,6 +150,33 @@ sp_cause_name(enum sp_cause c)
 	return "?";
 }
 
+/* Parses a cause name. */
+int
+sp_cause_parse(const char *s)
+{
+	int c;
+
+	for (c = SP_CAUSE_INFLIGHT; c <= SP_CAUSE_NOTREADY; c++)
+		if (s != NULL && strcmp(s, sp_cause_name((enum sp_cause)c)) == 0)
+			return c;
+	return -1;
+}
+
+/* Returns "useful", "wasted" or "undecided". */
+const char *
+sp_verdict_name(enum sp_verdict v)
+{
+	switch (v) {
+	case SP_USEFUL:
+		return "useful";
+	case SP_WASTED:
+		return "wasted";
+	case SP_UNDECIDED:
+		return "undecided";
+	}
+	return "?";
+}
+
 /* Fills in the design's defaults. */
 void
 sp_options_default(struct sp_options *o)
@@ -182,18 +184,6 @@ sp_options_default(struct sp_options *o)
 	o->min_cycles = 3;
 	o->max_gap_us = 50000;
 	o->window_limit = 128;
-}
-
-/* A 64-bit mixer (splitmix64 finaliser). */
-static uint64_t
-mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
 }
 
 /* Next value of the detector's deterministic generator (xorshift64). */
@@ -209,229 +199,174 @@ rng_next(struct sp_detector *d)
 	return x;
 }
 
-/* Hash of a bmap identity. */
-static uint64_t
-id_hash(uint64_t fid, uint32_t bno)
+/* The cause an outstanding count stands for (-1: unknown counts as in flight). */
+static enum sp_cause
+cause_of(const struct sp_detector *d, int64_t o)
 {
-	return mix64(fid * 0x9e3779b97f4a7c15ULL + bno + 1);
+	if (o == 0)
+		return SP_CAUSE_NOTREADY;
+	if (o >= d->opt.window_limit)
+		return SP_CAUSE_THROTTLED;
+	return SP_CAUSE_INFLIGHT;
 }
 
-/* Finds the slot of (fid,bno) in the id table: index or where it would go. */
-static uint32_t
-id_slot(const struct sp_detector *d, uint64_t fid, uint32_t bno, int *found)
-{
-	uint32_t m = d->hcap - 1, i = (uint32_t)id_hash(fid, bno) & m;
+/* ---- lists (links are index + 1) ---- */
 
-	for (;; i = (i + 1) & m) {
-		uint32_t v = d->byid[i];
-
-		if (v == 0) {
-			*found = 0;
-			return i;
-		}
-		if (d->pool[v - 1].fid == fid && d->pool[v - 1].bno == bno) {
-			*found = 1;
-			return i;
-		}
-	}
-}
-
-/* Finds the slot of addr in the address table. */
-static uint32_t
-addr_slot(const struct sp_detector *d, uint64_t addr, int *found)
-{
-	uint32_t m = d->hcap - 1, i = (uint32_t)mix64(addr) & m;
-
-	for (;; i = (i + 1) & m) {
-		uint32_t v = d->byaddr[i];
-
-		if (v == 0) {
-			*found = 0;
-			return i;
-		}
-		if (d->pool[v - 1].addr == addr) {
-			*found = 1;
-			return i;
-		}
-	}
-}
-
-/* Removes slot i of a linear-probing table, shifting followers back. */
+/* Unlinks bmap i from the activity list (if it is on it). */
 static void
-table_delete(struct sp_detector *d, uint32_t *t, uint32_t i, int byaddr)
-{
-	uint32_t m = d->hcap - 1, j = i;
-
-	t[i] = 0;
-	for (;;) {
-		uint32_t k, v;
-		const struct sp_bmap *b;
-
-		j = (j + 1) & m;
-		if ((v = t[j]) == 0)
-			return;
-		b = &d->pool[v - 1];
-		k = (uint32_t)(byaddr ? mix64(b->addr) : id_hash(b->fid, b->bno)) & m;
-		/* move v back to i if its home k is not in (i, j] */
-		if ((i <= j) ? (k <= i || k > j) : (k <= i && k > j)) {
-			t[i] = v;
-			t[j] = 0;
-			i = j;
-		}
-	}
-}
-
-/* Looks up a live bmap by identity; returns its index or -1. */
-static int64_t
-bmap_find(const struct sp_detector *d, uint64_t fid, uint32_t bno)
-{
-	int found;
-	uint32_t s;
-
-	if (d->hcap == 0)
-		return -1;
-	s = id_slot(d, fid, bno, &found);
-	return found ? (int64_t)d->byid[s] - 1 : -1;
-}
-
-/* Looks up a live bmap by its current address; returns its index or -1. */
-static int64_t
-bmap_find_addr(const struct sp_detector *d, uint64_t addr)
-{
-	int found;
-	uint32_t s;
-
-	if (d->hcap == 0 || addr == 0)
-		return -1;
-	s = addr_slot(d, addr, &found);
-	return found ? (int64_t)d->byaddr[s] - 1 : -1;
-}
-
-/* Rebuilds both hash tables with capacity cap; returns -1 on no memory. */
-static int
-tables_resize(struct sp_detector *d, uint32_t cap)
-{
-	uint32_t *nid, *naddr, i;
-	int found;
-
-	nid = calloc(cap, sizeof(*nid));
-	naddr = calloc(cap, sizeof(*naddr));
-	if (nid == NULL || naddr == NULL) {
-		free(nid);
-		free(naddr);
-		return -1;
-	}
-	free(d->byid);
-	free(d->byaddr);
-	d->byid = nid;
-	d->byaddr = naddr;
-	d->hcap = cap;
-	for (i = 0; i < d->npool; i++) {
-		struct sp_bmap *b = &d->pool[i];
-
-		if (!b->live)
-			continue;
-		d->byid[id_slot(d, b->fid, b->bno, &found)] = i + 1;
-		if (b->addr != 0) {
-			uint32_t s = addr_slot(d, b->addr, &found);
-
-			if (!found)
-				d->byaddr[s] = i + 1;
-		}
-	}
-	return 0;
-}
-
-/* Points the address table at bmap i for address addr (addresses are reused). */
-static void
-bmap_set_addr(struct sp_detector *d, uint32_t i, uint64_t addr)
+lru_unlink(struct sp_detector *d, uint32_t i)
 {
 	struct sp_bmap *b = &d->pool[i];
-	int found;
-	uint32_t s;
 
-	if (addr == 0 || b->addr == addr)
-		return;
-	if (b->addr != 0) {
-		s = addr_slot(d, b->addr, &found);
-		if (found && d->byaddr[s] == i + 1)
-			table_delete(d, d->byaddr, s, 1);
-	}
-	/* a previous owner of addr loses it: the address has a new lifetime */
-	s = addr_slot(d, addr, &found);
-	if (found) {
-		d->pool[d->byaddr[s] - 1].addr = 0;
-		table_delete(d, d->byaddr, s, 1);
-		s = addr_slot(d, addr, &found);
-	}
-	b->addr = addr;
-	d->byaddr[s] = i + 1;
+	if (b->lru_prev == NIL && b->lru_next == NIL && d->lru_head != i + 1)
+		return;		/* not on the list */
+	if (b->lru_prev != NIL)
+		d->pool[b->lru_prev - 1].lru_next = b->lru_next;
+	else
+		d->lru_head = b->lru_next;
+	if (b->lru_next != NIL)
+		d->pool[b->lru_next - 1].lru_prev = b->lru_prev;
+	else
+		d->lru_tail = b->lru_prev;
+	b->lru_prev = b->lru_next = NIL;
 }
 
-/* Sorts a small array of gaps (insertion sort; n <= SP_PERIODS). */
+/* Marks bmap i active at ts: newest in the activity list. */
+static void
+bmap_touch(struct sp_detector *d, uint32_t i, int64_t ts)
+{
+	struct sp_bmap *b = &d->pool[i];
+
+	b->last_ts = ts;
+	if (d->lru_tail == i + 1)
+		return;
+	lru_unlink(d, i);
+	b->lru_prev = d->lru_tail;
+	if (d->lru_tail != NIL)
+		d->pool[d->lru_tail - 1].lru_next = i + 1;
+	else
+		d->lru_head = i + 1;
+	d->lru_tail = i + 1;
+}
+
+/* Removes bmap i from its thread's open-examination list. */
+static void
+ex_unlink(struct sp_detector *d, uint32_t i)
+{
+	struct sp_bmap *b = &d->pool[i];
+
+	if (b->ex_prev != NIL)
+		d->pool[b->ex_prev - 1].ex_next = b->ex_next;
+	else if (d->th[b->exam_thread].ex_head == i + 1)
+		d->th[b->exam_thread].ex_head = b->ex_next;
+	if (b->ex_next != NIL)
+		d->pool[b->ex_next - 1].ex_prev = b->ex_prev;
+	b->ex_prev = b->ex_next = NIL;
+}
+
+/* Adds bmap i to its examining thread's open-examination list. */
+static void
+ex_link(struct sp_detector *d, uint32_t i)
+{
+	struct sp_bmap *b = &d->pool[i];
+	struct sp_thread *t = &d->th[b->exam_thread];
+
+	b->ex_prev = NIL;
+	b->ex_next = t->ex_head;
+	if (t->ex_head != NIL)
+		d->pool[t->ex_head - 1].ex_prev = i + 1;
+	t->ex_head = i + 1;
+}
+
+/* ---- runs and episodes ---- */
+
+/* Orders two uint32 values (qsort). */
+static int
+u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts an array of gaps or periods. */
 static void
 sort_u32(uint32_t *a, size_t n)
 {
-	size_t i, j;
-
-	for (i = 1; i < n; i++) {
-		uint32_t v = a[i];
-
-		for (j = i; j > 0 && a[j - 1] > v; j--)
-			a[j] = a[j - 1];
-		a[j] = v;
-	}
+	if (n > 1)
+		qsort(a, n, sizeof(*a), u32_cmp);
 }
 
-/* Delivers the run of bmap b as an episode if long enough, then clears it. */
+/* Fills an episode from bmap b's run. */
 static void
-run_end(struct sp_detector *d, struct sp_bmap *b)
+episode_of(const struct sp_detector *d, const struct sp_bmap *b, struct sp_episode *ep)
 {
-	struct sp_episode ep;
 	uint32_t g[SP_GAPS];
 	size_t n;
-	int i, best;
+	int i, best = 0;
+	const uint64_t *v = b->run_votes;
 
+	memset(ep, 0, sizeof(*ep));
+	for (i = 1; i < b->run_nth; i++)
+		if (b->run_th[i].n > b->run_th[best].n)
+			best = i;
+	if (b->run_nth > 0) {
+		const struct sp_thread *t = &d->th[b->run_th[best].th];
+
+		memcpy(ep->thread, t->st.thread, sizeof(ep->thread));
+		memcpy(ep->tid, t->st.tid, sizeof(ep->tid));
+	}
+	ep->fid = b->fid;
+	ep->bno = b->bno;
+	ep->addr = b->run_addr;
+	ep->start_us = b->run_start;
+	ep->end_us = b->run_last;
+	ep->cycles = b->run_cycles;
+	n = b->run_ngaps < SP_GAPS ? (size_t)b->run_ngaps : SP_GAPS;
+	memcpy(g, b->run_gaps, n * sizeof(g[0]));
+	sort_u32(g, n);
+	if (n == 0)
+		ep->period_us = 0;
+	else if (n % 2 == 1)
+		ep->period_us = g[n / 2];
+	else
+		ep->period_us = ((int64_t)g[n / 2 - 1] + g[n / 2] + 1) / 2;
+	ep->outstanding_min = b->run_omin;
+	ep->outstanding_max = b->run_omax;
+	if (v[0] + v[1] + v[2] == 0 ||
+	    (v[SP_CAUSE_INFLIGHT] >= v[SP_CAUSE_THROTTLED] &&
+	    v[SP_CAUSE_INFLIGHT] >= v[SP_CAUSE_NOTREADY]))
+		ep->cause = SP_CAUSE_INFLIGHT;
+	else if (v[SP_CAUSE_THROTTLED] >= v[SP_CAUSE_NOTREADY])
+		ep->cause = SP_CAUSE_THROTTLED;
+	else
+		ep->cause = SP_CAUSE_NOTREADY;
+	ep->first_off = b->run_first_off;
+	ep->last_off = b->run_last_off;
+}
+
+/* Ends bmap b's run (delivering it, and its episode if long enough). */
+static void
+run_end(struct sp_detector *d, struct sp_bmap *b, enum sp_run_end why, int64_t ended)
+{
+	if (b->run_cycles == 0)
+		return;
+	if (d->cb.run_end != NULL) {
+		struct sp_run r;
+
+		r.fid = b->fid;
+		r.bno = b->bno;
+		r.start_us = b->run_start;
+		r.end_us = b->run_last;
+		r.cycles = b->run_cycles;
+		r.why = why;
+		r.ended_us = ended;
+		d->cb.run_end(d->cb.arg, &r);
+	}
 	if (b->run_cycles >= (uint64_t)d->opt.min_cycles && d->cb.episode != NULL) {
-		memset(&ep, 0, sizeof(ep));
-		best = 0;
-		for (i = 1; i < b->run_nth; i++)
-			if (b->run_th[i].n > b->run_th[best].n)
-				best = i;
-		if (b->run_nth > 0) {
-			const struct sp_thread *t = &d->th[b->run_th[best].th];
+		struct sp_episode ep;
 
-			memcpy(ep.thread, t->st.thread, sizeof(ep.thread));
-			memcpy(ep.tid, t->st.tid, sizeof(ep.tid));
-		}
-		ep.fid = b->fid;
-		ep.bno = b->bno;
-		ep.addr = b->run_addr;
-		ep.start_us = b->run_start;
-		ep.end_us = b->run_last;
-		ep.cycles = b->run_cycles;
-		n = b->run_ngaps < SP_GAPS ? (size_t)b->run_ngaps : SP_GAPS;
-		memcpy(g, b->run_gaps, n * sizeof(g[0]));
-		sort_u32(g, n);
-		if (n == 0)
-			ep.period_us = 0;
-		else if (n % 2 == 1)
-			ep.period_us = g[n / 2];
-		else
-			ep.period_us = ((int64_t)g[n / 2 - 1] + g[n / 2] + 1) / 2;
-		ep.outstanding_min = b->run_omin;
-		ep.outstanding_max = b->run_omax;
-		if (b->run_votes[0] + b->run_votes[1] + b->run_votes[2] == 0)
-			ep.cause = SP_CAUSE_INFLIGHT;
-		else if (b->run_votes[SP_CAUSE_INFLIGHT] >= b->run_votes[SP_CAUSE_THROTTLED] &&
-		    b->run_votes[SP_CAUSE_INFLIGHT] >= b->run_votes[SP_CAUSE_NOTREADY])
-			ep.cause = SP_CAUSE_INFLIGHT;
-		else if (b->run_votes[SP_CAUSE_THROTTLED] >= b->run_votes[SP_CAUSE_NOTREADY])
-			ep.cause = SP_CAUSE_THROTTLED;
-		else
-			ep.cause = SP_CAUSE_NOTREADY;
-		ep.first_off = b->run_first_off;
-		ep.last_off = b->run_last_off;
+		episode_of(d, b, &ep);
 		d->cb.episode(d->cb.arg, &ep);
 	}
 	b->run_cycles = 0;
@@ -439,25 +374,22 @@ run_end(struct sp_detector *d, struct sp_bmap *b)
 	b->run_nth = 0;
 }
 
-/* Records one wasted examination (the open one) of bmap index bi. */
-static void
-wasted_add(struct sp_detector *d, uint32_t bi)
+/* Adds bmap b's open examination (wasted) to its run; returns the run length. */
+static uint64_t
+run_add(struct sp_detector *d, struct sp_bmap *b)
 {
-	struct sp_bmap *b = &d->pool[bi];
-	struct sp_thread *t = &d->th[b->exam_thread];
 	int64_t o = b->exam_outst, gap;
 	int i;
 
-	t->st.wasted_examinations++;
 	if (b->run_cycles > 0) {
 		gap = b->exam_ts - b->run_last;
 		if (gap > d->opt.max_gap_us || gap < -d->opt.max_gap_us)
-			run_end(d, b);
+			run_end(d, b, SP_RUN_GAP, b->exam_ts);
 	}
 	if (b->run_cycles == 0) {
 		b->run_start = b->exam_ts;
 		b->run_first_off = b->exam_off;
-		b->run_addr = b->addr;
+		b->run_addr = b->exam_addr;
 		b->run_omin = b->run_omax = -1;
 		b->run_votes[0] = b->run_votes[1] = b->run_votes[2] = 0;
 		b->run_ngaps = 0;
@@ -486,12 +418,7 @@ wasted_add(struct sp_detector *d, uint32_t bi)
 			b->run_omin = o;
 		if (o > b->run_omax)
 			b->run_omax = o;
-		if (o == 0)
-			b->run_votes[SP_CAUSE_NOTREADY]++;
-		else if (o >= d->opt.window_limit)
-			b->run_votes[SP_CAUSE_THROTTLED]++;
-		else
-			b->run_votes[SP_CAUSE_INFLIGHT]++;
+		b->run_votes[cause_of(d, o)]++;
 	}
 	for (i = 0; i < b->run_nth; i++)
 		if (b->run_th[i].th == b->exam_thread)
@@ -503,86 +430,88 @@ wasted_add(struct sp_detector *d, uint32_t bi)
 		b->run_th[i].n = 1;
 		b->run_nth++;
 	}
-
-	if (d->cb.wasted != NULL) {
-		struct ps_event x;
-
-		ps_event_reset(&x);
-		x.kind = PS_EV_EXAMINE;
-		x.msg_id = b->exam_msg;
-		x.has = PS_HAS_BMAP;
-		x.src_off = b->exam_off;
-		x.lineno = b->exam_lineno;
-		x.ts_us = b->exam_ts;
-		x.thread.p = t->st.thread;
-		x.thread.n = t->namelen;
-		x.tid_s.p = t->st.tid;
-		x.tid_s.n = t->tidlen;
-		x.bmap.addr = b->addr;
-		x.bmap.fid = b->fid;
-		x.bmap.bno = b->bno;
-		x.outstanding = b->exam_outst;
-		d->cb.wasted(d->cb.arg, &x, b->fid, b->bno);
-	}
+	return b->run_cycles;
 }
 
-/* Closes bmap bi's open examination with the given verdict. */
+/* ---- examinations ---- */
+
+/*
+ * Decides bmap bi's open examination.  now is the time of the line that
+ * decided it (INT64_MIN at the end); why_undecided says why an undecided
+ * one ends the run.
+ */
 static void
-exam_close(struct sp_detector *d, uint32_t bi, int how)
+exam_close(struct sp_detector *d, uint32_t bi, enum sp_verdict v, int64_t now,
+    enum sp_run_end why_undecided)
 {
 	struct sp_bmap *b = &d->pool[bi];
+	struct sp_thread *t;
+	struct sp_exam x;
 
 	if (!b->exam_open)
 		return;
 	b->exam_open = 0;
-	if (how == CLOSE_WASTED) {
-		wasted_add(d, bi);
-		return;
-	}
-	if (how == CLOSE_USEFUL) {
-		struct sp_thread *t = &d->th[b->exam_thread];
-
-		if (t->pass_open && t->pass_seq == b->exam_pass)
+	if (b->exam_style == STYLE_Z)
+		ex_unlink(d, bi);
+	t = &d->th[b->exam_thread];
+	memset(&x, 0, sizeof(x));
+	x.verdict = v;
+	if (v == SP_WASTED) {
+		t->st.wasted_examinations++;
+		x.run_cycles = run_add(d, b);
+		x.cause = cause_of(d, b->exam_outst);
+	} else {
+		if (v == SP_USEFUL && t->pass_open && t->pass_seq == b->exam_pass)
 			t->pass_useful = 1;
+		run_end(d, b, v == SP_USEFUL ? SP_RUN_PROGRESS : why_undecided, now);
 	}
-	run_end(d, b);
+	if (d->cb.exam == NULL)
+		return;
+	x.thread = b->exam_thread;
+	x.thread_name = t->st.thread;
+	x.tid = t->st.tid;
+	x.fid = b->fid;
+	x.bno = b->bno;
+	x.addr = b->exam_addr;
+	x.ts_us = b->exam_ts;
+	x.src_off = b->exam_off;
+	x.lineno = b->exam_lineno;
+	x.outstanding = b->exam_outst;
+	x.msg = b->exam_msg;
+	x.pass = b->exam_pass;
+	d->cb.exam(d->cb.arg, &x);
 }
 
-/* Retires bmap bi: ends its run and frees its record. */
+/* Retires bmap bi: its examination is undecided, its run ends, its record is freed. */
 static void
-bmap_retire(struct sp_detector *d, uint32_t bi)
+bmap_retire(struct sp_detector *d, uint32_t bi, enum sp_run_end why, int64_t now)
 {
 	struct sp_bmap *b = &d->pool[bi];
-	int found;
-	uint32_t s;
 
-	run_end(d, b);
-	s = id_slot(d, b->fid, b->bno, &found);
-	if (found)
-		table_delete(d, d->byid, s, 0);
-	if (b->addr != 0) {
-		s = addr_slot(d, b->addr, &found);
-		if (found && d->byaddr[s] == bi + 1)
-			table_delete(d, d->byaddr, s, 1);
-	}
+	exam_close(d, bi, SP_UNDECIDED, now, why);
+	run_end(d, b, why, now);
+	fs_map_del(&d->byid, b->fid, b->bno);
+	lru_unlink(d, bi);
 	b->live = 0;
-	b->exam_open = 0;
 	d->freelist[d->nfree++] = bi;
 	d->nlive--;
 }
 
-/* Retires up to two records idle for SP_STALE_US (the clock hand). */
+/* Retires the bmaps silent for longer than SP_STALE_US before now. */
 static void
 sweep_stale(struct sp_detector *d, int64_t now)
 {
-	int k;
+	while (d->lru_head != NIL && now - d->pool[d->lru_head - 1].last_ts > SP_STALE_US)
+		bmap_retire(d, d->lru_head - 1, SP_RUN_STALE, INT64_MIN);
+}
 
-	for (k = 0; k < 2 && d->npool > 0; k++) {
-		uint32_t i = d->hand++ % d->npool;
+/* Looks up a live bmap by identity; returns its index or -1. */
+static int64_t
+bmap_find(const struct sp_detector *d, uint64_t fid, uint32_t bno)
+{
+	uint32_t v;
 
-		if (d->pool[i].live && now - d->pool[i].last_ts > SP_STALE_US)
-			bmap_retire(d, i);
-	}
+	return fs_map_get(&d->byid, fid, bno, &v) ? (int64_t)v : -1;
 }
 
 /* Returns the index of bmap (fid,bno), creating it; -1 on no memory. */
@@ -591,14 +520,10 @@ bmap_get(struct sp_detector *d, uint64_t fid, uint32_t bno, int64_t now)
 {
 	int64_t i = bmap_find(d, fid, bno);
 	uint32_t ni;
-	int found;
 
 	if (i >= 0)
 		return i;
 	sweep_stale(d, now);
-	if ((uint64_t)(d->nlive + 1) * 2 > d->hcap &&
-	    tables_resize(d, d->hcap ? d->hcap * 2 : 64) != 0)
-		return -1;
 	if (d->nfree > 0) {
 		ni = d->freelist[--d->nfree];
 	} else {
@@ -610,78 +535,47 @@ bmap_get(struct sp_detector *d, uint64_t fid, uint32_t bno, int64_t now)
 			if (np == NULL)
 				return -1;
 			d->pool = np;
-			nf = realloc(d->freelist, nc * sizeof(*nf));
-			if (nf == NULL)
+			if ((nf = realloc(d->freelist, nc * sizeof(*nf))) == NULL)
 				return -1;
 			d->freelist = nf;
 			d->cappool = nc;
 		}
 		ni = d->npool++;
 	}
+	if (fs_map_put(&d->byid, fid, bno, ni) != 0) {
+		d->freelist[d->nfree++] = ni;
+		return -1;
+	}
 	memset(&d->pool[ni], 0, sizeof(d->pool[ni]));
 	d->pool[ni].fid = fid;
 	d->pool[ni].bno = bno;
 	d->pool[ni].live = 1;
-	d->pool[ni].last_ts = now;
-	d->byid[id_slot(d, fid, bno, &found)] = ni + 1;
 	d->nlive++;
+	bmap_touch(d, ni, now);
 	return ni;
 }
 
-/* Hash of a thread identity (name and tid as logged). */
-static uint64_t
-thread_hash(const struct ps_str *name, const struct ps_str *tid)
-{
-	uint64_t h = fs_fnv1a(name->p, name->n);
-
-	h = fs_fnv1a_add(h, ":", 1);
-	return mix64(fs_fnv1a_add(h, tid->p, tid->n));
-}
+/* ---- threads and passes ---- */
 
 /* Finds the event's thread; creates it if create; returns index or -1. */
 static int
 thread_get(struct sp_detector *d, const struct ps_event *ev, int create)
 {
 	struct ps_str name = ev->thread, tid = ev->tid_s;
-	uint64_t h;
-	uint32_t m, s;
+	uint64_t ha, hb;
+	uint32_t v;
 	struct sp_thread *t;
 
 	if (name.n >= SP_NAME_MAX)
 		name.n = SP_NAME_MAX - 1;
 	if (tid.n >= SP_NAME_MAX)
 		tid.n = SP_NAME_MAX - 1;
-	h = thread_hash(&name, &tid);
-	if (d->thcap > 0) {
-		m = d->thcap - 1;
-		for (s = (uint32_t)h & m; d->thash[s] >= 0; s = (s + 1) & m) {
-			t = &d->th[d->thash[s]];
-			if (t->hash == h && t->namelen == name.n && t->tidlen == tid.n &&
-			    memcmp(t->st.thread, name.p, name.n) == 0 &&
-			    memcmp(t->st.tid, tid.p, tid.n) == 0)
-				return d->thash[s];
-		}
-	}
+	ha = fs_fnv1a(name.p, name.n);
+	hb = fs_fnv1a(tid.p, tid.n);
+	if (fs_map_get(&d->thash, ha, hb, &v))
+		return (int)v;
 	if (!create)
 		return -1;
-	if ((uint32_t)(d->nth + 1) * 2 > d->thcap) {
-		uint32_t nc = d->thcap ? d->thcap * 2 : 16, i;
-		int32_t *nt = malloc(nc * sizeof(*nt));
-		int k;
-
-		if (nt == NULL)
-			return -1;
-		for (i = 0; i < nc; i++)
-			nt[i] = -1;
-		for (k = 0; k < d->nth; k++) {
-			for (s = (uint32_t)d->th[k].hash & (nc - 1); nt[s] >= 0; s = (s + 1) & (nc - 1))
-				;
-			nt[s] = k;
-		}
-		free(d->thash);
-		d->thash = nt;
-		d->thcap = nc;
-	}
 	if (d->nth == d->capth) {
 		int nc = d->capth ? d->capth * 2 : 8;
 		struct sp_thread *nt = realloc(d->th, (size_t)nc * sizeof(*nt));
@@ -691,61 +585,81 @@ thread_get(struct sp_detector *d, const struct ps_event *ev, int create)
 		d->th = nt;
 		d->capth = nc;
 	}
+	if (fs_map_put(&d->thash, ha, hb, (uint32_t)d->nth) != 0)
+		return -1;
 	t = &d->th[d->nth];
 	memset(t, 0, sizeof(*t));
 	memcpy(t->st.thread, name.p, name.n);
 	memcpy(t->st.tid, tid.p, tid.n);
-	t->namelen = name.n;
-	t->tidlen = tid.n;
-	t->hash = h;
 	t->st.first_us = ev->ts_us;
 	t->st.last_us = ev->ts_us;
-	m = d->thcap - 1;
-	for (s = (uint32_t)h & m; d->thash[s] >= 0; s = (s + 1) & m)
-		;
-	d->thash[s] = d->nth;
+	t->st.first_pass_us = INT64_MIN;
 	return d->nth++;
 }
 
-/* Ends thread t's open pass (delivering it). */
+/* Fills a pass record of thread ti's current pass. */
 static void
-pass_end(struct sp_detector *d, struct sp_thread *t)
+pass_fill(const struct sp_detector *d, int ti, struct sp_pass *p)
 {
+	const struct sp_thread *t = &d->th[ti];
+
+	p->thread = ti;
+	p->thread_name = t->st.thread;
+	p->tid = t->st.tid;
+	p->seq = t->pass_seq;
+	p->start_us = t->pass_start;
+	p->end_us = t->pass_last;
+	p->useful = t->pass_useful;
+}
+
+/* Ends thread ti's open pass (delivering it). */
+static void
+pass_end(struct sp_detector *d, int ti)
+{
+	struct sp_thread *t = &d->th[ti];
+	struct sp_pass p;
+
 	if (!t->pass_open)
 		return;
 	t->pass_open = 0;
 	if (!t->pass_useful)
 		t->st.useless_passes++;
-	if (d->cb.pass != NULL)
-		d->cb.pass(d->cb.arg, t->st.thread, t->pass_start, t->pass_last, t->pass_useful);
+	if (d->cb.pass != NULL) {
+		pass_fill(d, ti, &p);
+		d->cb.pass(d->cb.arg, &p);
+	}
 }
 
-/* Starts a pass on thread t at time ts. */
+/* Starts a pass on thread ti at time ts. */
 static void
-pass_start(struct sp_detector *d, struct sp_thread *t, int64_t ts)
+pass_start(struct sp_detector *d, int ti, int64_t ts)
 {
-	if (t->pass_open)
-		pass_end(d, t);
+	struct sp_thread *t = &d->th[ti];
+	struct sp_pass p;
+
+	pass_end(d, ti);
 	if (t->st.passes > 0) {
-		int64_t p = ts - t->pass_start;
+		int64_t per = ts - t->pass_start;
 		int bucket = 0;
 
-		if (p < 0)
-			p = 0;
-		while (bucket < 39 && (p >> (bucket + 1)) != 0)
+		if (per < 0)
+			per = 0;
+		while (bucket < 39 && (per >> (bucket + 1)) != 0)
 			bucket++;
 		t->st.period_hist[bucket]++;
-		if (p > UINT32_MAX)
-			p = UINT32_MAX;
+		if (per > UINT32_MAX)
+			per = UINT32_MAX;
 		if (t->nperiods < SP_PERIODS) {
-			t->periods[t->nperiods] = (uint32_t)p;
+			t->periods[t->nperiods] = (uint32_t)per;
 		} else {
 			uint64_t j = rng_next(d) % (t->nperiods + 1);
 
 			if (j < SP_PERIODS)
-				t->periods[j] = (uint32_t)p;
+				t->periods[j] = (uint32_t)per;
 		}
 		t->nperiods++;
+	} else {
+		t->st.first_pass_us = ts;
 	}
 	t->st.passes++;
 	t->pass_open = 1;
@@ -754,6 +668,10 @@ pass_start(struct sp_detector *d, struct sp_thread *t, int64_t ts)
 	t->pass_last = ts;
 	t->pass_useful = 0;
 	t->boundary = 0;
+	if (d->cb.pass_start != NULL) {
+		pass_fill(d, ti, &p);
+		d->cb.pass_start(d->cb.arg, &p);
+	}
 }
 
 /* Notes that thread t logged a flush-path line at ts. */
@@ -767,7 +685,9 @@ thread_touch(struct sp_thread *t, int64_t ts)
 	t->last_flush_ts = ts;
 }
 
-/* An EXAMINE line. */
+/* ---- events ---- */
+
+/* An EXAMINE line of a bmap. */
 static void
 on_examine(struct sp_detector *d, const struct ps_event *ev)
 {
@@ -780,27 +700,30 @@ on_examine(struct sp_detector *d, const struct ps_event *ev)
 
 	if (ti < 0)
 		return;
-	bi = bmap_get(d, ev->bmap.fid, ev->bmap.bno, ev->ts_us);
-	if (bi < 0)
+	if ((bi = bmap_get(d, ev->bmap.fid, ev->bmap.bno, ev->ts_us)) < 0)
 		return;
 	t = &d->th[ti];
 	b = &d->pool[bi];
 
 	newpass = !t->pass_open || t->boundary;
-	if (!newpass && style == STYLE_A && b->exam_thread == ti && b->exam_pass == t->pass_seq &&
-	    b->exam_ts != 0)
+	if (!newpass && style == STYLE_A && b->examined && b->exam_thread == ti &&
+	    b->exam_pass == t->pass_seq)
 		newpass = 1;	/* era A examines a bmap once per pass */
 	if (!newpass && style == STYLE_Z && !t->saw_work_time &&
 	    ev->ts_us - t->last_flush_ts > SP_BURST_GAP_US)
 		newpass = 1;
 	if (newpass)
-		pass_start(d, t, ev->ts_us);
+		pass_start(d, ti, ev->ts_us);
+	t = &d->th[ti];
 	thread_touch(t, ev->ts_us);
 
 	if (b->exam_open)
-		exam_close(d, (uint32_t)bi, b->exam_style == STYLE_Z ? CLOSE_WASTED : CLOSE_UNKNOWN);
+		exam_close(d, (uint32_t)bi, b->exam_style == STYLE_Z ? SP_WASTED : SP_UNDECIDED,
+		    ev->ts_us, SP_RUN_UNDECIDED);
 	b = &d->pool[bi];
-	bmap_set_addr(d, (uint32_t)bi, ev->bmap.addr);
+	bmap_touch(d, (uint32_t)bi, ev->ts_us);
+	b->addr = ev->bmap.addr;
+	b->examined = 1;
 	b->exam_open = 1;
 	b->exam_style = style;
 	b->exam_thread = ti;
@@ -809,29 +732,11 @@ on_examine(struct sp_detector *d, const struct ps_event *ev)
 	b->exam_outst = ev->outstanding >= 0 ? ev->outstanding : d->last_outst;
 	b->exam_off = ev->src_off;
 	b->exam_lineno = ev->lineno;
+	b->exam_addr = ev->bmap.addr;
 	b->exam_msg = ev->msg_id;
-	b->last_ts = ev->ts_us;
+	if (style == STYLE_Z)
+		ex_link(d, (uint32_t)bi);
 	t->st.examinations++;
-	t->has_last_exam = 1;
-	t->last_fid = ev->bmap.fid;
-	t->last_bno = ev->bmap.bno;
-}
-
-/* The bmap a progress line (SCHEDULE, RPC_SEND) is about; -1 if unknown. */
-static int64_t
-progress_target(const struct sp_detector *d, const struct ps_event *ev, int ti)
-{
-	int64_t bi;
-
-	if (ev->has & PS_HAS_BMAP)
-		return bmap_find(d, ev->bmap.fid, ev->bmap.bno);
-	if ((ev->has & PS_HAS_BIORQ) && (bi = bmap_find_addr(d, ev->biorq.bmap_addr)) >= 0)
-		return bi;
-	if (ti < 0 || !d->th[ti].has_last_exam)
-		return -1;
-	if (ev->kind == PS_EV_RPC_SEND && ev->rpc_fid != 0 && ev->rpc_fid != d->th[ti].last_fid)
-		return -1;	/* the RPC names another file */
-	return bmap_find(d, d->th[ti].last_fid, d->th[ti].last_bno);
 }
 
 /* 1 if a SCHEDULE-kind line is not progress (looking at or giving up a biorq). */
@@ -842,13 +747,89 @@ not_progress(const struct ps_event *ev)
 	    ev->msg_id == PS_MSG_Z_RESCHED;
 }
 
+/* Progress on the event's bmap (SCHEDULE, RPC_SEND): its examination was useful. */
+static void
+on_progress(struct sp_detector *d, const struct ps_event *ev)
+{
+	int ti;
+	int64_t bi;
+
+	if (ev->kind == PS_EV_SCHEDULE && not_progress(ev))
+		return;
+	if ((ti = thread_get(d, ev, 0)) >= 0)
+		thread_touch(&d->th[ti], ev->ts_us);
+	if (!ev->bm_known || (bi = bmap_find(d, ev->bm_fid, ev->bm_bno)) < 0)
+		return;
+	bmap_touch(d, (uint32_t)bi, ev->ts_us);
+	exam_close(d, (uint32_t)bi, SP_USEFUL, ev->ts_us, SP_RUN_PROGRESS);
+}
+
+/* Era A: restore to dirty list. */
+static void
+on_requeue(struct sp_detector *d, const struct ps_event *ev)
+{
+	int ti = thread_get(d, ev, 0);
+	int64_t bi;
+
+	if (ti >= 0) {
+		thread_touch(&d->th[ti], ev->ts_us);
+		d->th[ti].boundary = 1;
+	}
+	if (!(ev->has & PS_HAS_BMAP) || (bi = bmap_find(d, ev->bmap.fid, ev->bmap.bno)) < 0)
+		return;
+	bmap_touch(d, (uint32_t)bi, ev->ts_us);
+	if (d->pool[bi].exam_open && d->pool[bi].exam_style == STYLE_A)
+		exam_close(d, (uint32_t)bi, SP_WASTED, ev->ts_us, SP_RUN_UNDECIDED);
+}
+
+/* The bmap left the flush queue. */
+static void
+on_clean(struct sp_detector *d, const struct ps_event *ev)
+{
+	int ti = thread_get(d, ev, 0);
+	int64_t bi;
+	enum sp_verdict v;
+	struct sp_bmap *b;
+
+	if (ti >= 0) {
+		thread_touch(&d->th[ti], ev->ts_us);
+		if (ev->msg_id == PS_MSG_A_IS_CLEAN)
+			d->th[ti].boundary = 1;
+	}
+	if (!(ev->has & PS_HAS_BMAP) || (bi = bmap_find(d, ev->bmap.fid, ev->bmap.bno)) < 0)
+		return;
+	b = &d->pool[bi];
+	if (ti >= 0 && b->exam_thread == ti)
+		v = SP_USEFUL;		/* the examining thread retired it */
+	else if (b->exam_style == STYLE_Z)
+		v = SP_WASTED;		/* left when its in-flight writes completed */
+	else
+		v = SP_UNDECIDED;
+	exam_close(d, (uint32_t)bi, v, ev->ts_us, SP_RUN_GONE);
+	bmap_retire(d, (uint32_t)bi, SP_RUN_GONE, ev->ts_us);
+}
+
+/* An end-of-pass line (`work time`, 2011's `flush (...)`): its open examinations were wasted. */
+static void
+on_pass_line(struct sp_detector *d, const struct ps_event *ev)
+{
+	int ti = thread_get(d, ev, 1);
+	struct sp_thread *t;
+
+	if (ti < 0)
+		return;
+	t = &d->th[ti];
+	thread_touch(t, ev->ts_us);
+	t->saw_work_time = 1;
+	t->boundary = 1;
+	while (d->th[ti].ex_head != NIL)
+		exam_close(d, d->th[ti].ex_head - 1, SP_WASTED, ev->ts_us, SP_RUN_UNDECIDED);
+}
+
 /* Feeds one event. */
 void
 sp_detector_feed(struct sp_detector *d, const struct ps_event *ev)
 {
-	int ti, how;
-	int64_t bi;
-
 	if (ev->outstanding >= 0)
 		d->last_outst = ev->outstanding;
 	if (ev->ts_us == INT64_MIN)
@@ -860,54 +841,16 @@ sp_detector_feed(struct sp_detector *d, const struct ps_event *ev)
 		return;
 	case PS_EV_SCHEDULE:
 	case PS_EV_RPC_SEND:
-		if (ev->kind == PS_EV_SCHEDULE && not_progress(ev))
-			return;
-		ti = thread_get(d, ev, 0);
-		if (ti >= 0)
-			thread_touch(&d->th[ti], ev->ts_us);
-		if ((bi = progress_target(d, ev, ti)) < 0)
-			return;
-		d->pool[bi].last_ts = ev->ts_us;
-		exam_close(d, (uint32_t)bi, CLOSE_USEFUL);
+		on_progress(d, ev);
 		return;
 	case PS_EV_REQUEUE:
-		ti = thread_get(d, ev, 0);
-		if (ti >= 0) {
-			thread_touch(&d->th[ti], ev->ts_us);
-			d->th[ti].boundary = 1;
-		}
-		if (!(ev->has & PS_HAS_BMAP) || (bi = bmap_find(d, ev->bmap.fid, ev->bmap.bno)) < 0)
-			return;
-		d->pool[bi].last_ts = ev->ts_us;
-		if (d->pool[bi].exam_open && d->pool[bi].exam_style == STYLE_A)
-			exam_close(d, (uint32_t)bi, CLOSE_WASTED);
+		on_requeue(d, ev);
 		return;
 	case PS_EV_CLEAN:
-		ti = thread_get(d, ev, 0);
-		if (ti >= 0) {
-			thread_touch(&d->th[ti], ev->ts_us);
-			if (ev->msg_id == PS_MSG_A_IS_CLEAN)
-				d->th[ti].boundary = 1;
-		}
-		if (!(ev->has & PS_HAS_BMAP) || (bi = bmap_find(d, ev->bmap.fid, ev->bmap.bno)) < 0)
-			return;
-		if (ti >= 0 && d->pool[bi].exam_thread == ti)
-			how = CLOSE_USEFUL;	/* the examining thread retired it */
-		else if (d->pool[bi].exam_style == STYLE_Z)
-			how = CLOSE_WASTED;	/* left when its in-flight writes completed */
-		else
-			how = CLOSE_UNKNOWN;
-		exam_close(d, (uint32_t)bi, how);
-		bmap_retire(d, (uint32_t)bi);
+		on_clean(d, ev);
 		return;
 	case PS_EV_PASS:
-		if (ev->msg_id != PS_MSG_Z_WORK_TIME)
-			return;
-		if ((ti = thread_get(d, ev, 1)) < 0)
-			return;
-		thread_touch(&d->th[ti], ev->ts_us);
-		d->th[ti].saw_work_time = 1;
-		d->th[ti].boundary = 1;
+		on_pass_line(d, ev);
 		return;
 	default:
 		return;
@@ -938,26 +881,22 @@ sp_detector_new(const struct sp_options *opt, const struct sp_callbacks *cb, str
 		d->cb = *cb;
 	d->rng = 0x2545f4914f6cdd1dULL;
 	d->last_outst = -1;
-	if (tables_resize(d, 64) != 0) {
-		fs_err_set(err, 12, "spin detector: out of memory");
-		free(d);
-		return NULL;
-	}
+	fs_map_init(&d->byid);
+	fs_map_init(&d->thash);
 	return d;
 }
 
-/* Ends every open run and pass (open examinations are not decided). */
+/* The log ended: decide what is left, end runs and passes. */
 void
 sp_detector_finish(struct sp_detector *d)
 {
-	uint32_t i;
 	int k;
 
-	for (i = 0; i < d->npool; i++)
-		if (d->pool[i].live)
-			run_end(d, &d->pool[i]);
+	/* oldest first, so episodes come out in a stable order */
+	while (d->lru_head != NIL)
+		bmap_retire(d, d->lru_head - 1, SP_RUN_EOF, INT64_MIN);
 	for (k = 0; k < d->nth; k++)
-		pass_end(d, &d->th[k]);
+		pass_end(d, k);
 }
 
 /* Number of flush threads seen. */
@@ -967,12 +906,19 @@ sp_detector_nthreads(const struct sp_detector *d)
 	return d->nth;
 }
 
+/* Bmap records held. */
+uint64_t
+sp_detector_nbmaps(const struct sp_detector *d)
+{
+	return d->nlive;
+}
+
 /* Copies thread i's figures, with the pass-period percentiles. */
 void
 sp_detector_thread(const struct sp_detector *d, int i, struct sp_thread_stats *out)
 {
 	const struct sp_thread *t;
-	uint32_t p[SP_PERIODS];
+	uint32_t *p;
 	size_t n;
 
 	memset(out, 0, sizeof(*out));
@@ -981,15 +927,15 @@ sp_detector_thread(const struct sp_detector *d, int i, struct sp_thread_stats *o
 	t = &d->th[i];
 	*out = t->st;
 	n = t->nperiods < SP_PERIODS ? (size_t)t->nperiods : SP_PERIODS;
-	if (n == 0) {
-		out->period_p50_us = out->period_p99_us = -1;
+	out->period_p50_us = out->period_p99_us = -1;
+	if (n == 0 || (p = malloc(n * sizeof(*p))) == NULL)
 		return;
-	}
 	memcpy(p, t->periods, n * sizeof(p[0]));
 	sort_u32(p, n);
 	/* nearest rank: the smallest value with at least q of the sample at or below it */
 	out->period_p50_us = p[(n * 50 + 99) / 100 - 1];
 	out->period_p99_us = p[(n * 99 + 99) / 100 - 1];
+	free(p);
 }
 
 /* Frees the detector. */
@@ -1000,9 +946,8 @@ sp_detector_free(struct sp_detector *d)
 		return;
 	free(d->pool);
 	free(d->freelist);
-	free(d->byid);
-	free(d->byaddr);
+	fs_map_free(&d->byid);
+	fs_map_free(&d->thash);
 	free(d->th);
-	free(d->thash);
 	free(d);
 }

@@ -1,7 +1,20 @@
 /*
- * ingest/ingest.c: reader -> parser -> spin detector -> store, with the
+ * ingest/ingest.c: a source of events -> spin detector -> store, with the
  * database writes on a second thread.  See ingest/ingest.h for the
  * resumability rules this file implements.
+ *
+ * Pieces
+ *   writer   a thread that commits batches in the order they were handed
+ *            over (a queue of at most two).  A failed commit stays at the
+ *            head of the queue until the producer asks for a retry, so
+ *            nothing is lost and nothing is committed out of order.
+ *   sink     one input being recorded: the rows of its lines, its counts,
+ *            and the detector's results (per-second series per thread and
+ *            per bmap, episodes, thread figures), built into a batch.
+ *            Batches cycle through a pool of three: one being filled, at
+ *            most two with the writer.
+ *   ig_file  identify, then a source loop feeding the sink and the
+ *            detector.
  */
 #include "ingest/ingest.h"
 
@@ -13,37 +26,38 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "parsers/parser.h"
 #include "util/clock.h"
 #include "util/hash.h"
+#include "util/map.h"
+#include "util/vec.h"
 
 #define IG_COMMIT_LINES_DEFAULT 262144
 #define IG_BATCH_BYTES_MAX (8u << 20)	/* close a batch at this much row data */
 #define IG_UNPARSED_SAMPLES 10		/* unparsed lines kept per source */
 #define IG_UNPARSED_TEXT 4096		/* bytes kept of each unparsed sample */
-#define IG_BSTAT_CAP (1u << 16)		/* per-bmap counters held before flushing */
 #define IG_MAX_THREADS 4096		/* distinct threads tracked per source */
+#define IG_NBATCH 3			/* one being filled, two with the writer */
 
 /* ---- the writer thread ---- */
 
-/*
- * Invariant: at most one batch is pending or being committed; the
- * ingesting thread fills the other one.  `failed` is sticky.
- */
 struct writer {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct st_store *st;
-	struct st_batch *pending;
-	int busy, quit, failed;
+	struct st_batch *q[2];		/* FIFO: q[0] is committed first */
+	int nq;
+	int busy;			/* committing q[0] */
+	int failed;			/* q[0] failed; waits for a retry */
+	int retry;			/* the producer asked for a retry */
+	int quit;
 	struct fs_err err;
 };
 
-/* Commits batches handed over by the ingesting thread. */
+/* Commits batches in order; a failed one waits for writer_retry. */
 static void *
 writer_main(void *arg)
 {
@@ -55,21 +69,27 @@ writer_main(void *arg)
 		struct fs_err err;
 		int rc;
 
-		while (w->pending == NULL && !w->quit)
+		while (!w->quit && (w->nq == 0 || (w->failed && !w->retry)))
 			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->pending == NULL)
+		if (w->quit)
 			break;
-		b = w->pending;
-		w->pending = NULL;
+		b = w->q[0];
 		w->busy = 1;
+		w->retry = 0;
 		pthread_mutex_unlock(&w->mu);
 		fs_err_clear(&err);
-		rc = w->failed ? 0 : st_commit(w->st, b, &err);
+		rc = st_commit(w->st, b, &err);
 		pthread_mutex_lock(&w->mu);
 		w->busy = 0;
-		if (rc != 0 && !w->failed) {
+		if (rc != 0) {
 			w->failed = 1;
 			w->err = err;
+		} else {
+			w->failed = 0;
+			w->q[0] = w->q[1];
+			w->q[1] = NULL;
+			w->nq--;
+			st_batch_clear(b);
 		}
 		pthread_cond_broadcast(&w->cv);
 	}
@@ -77,81 +97,121 @@ writer_main(void *arg)
 	return NULL;
 }
 
-/* Waits until the writer is idle; returns -1 (err set) if a commit failed. */
+/* Waits until the writer has committed everything or failed; -1 (err) if it failed. */
 static int
 writer_drain(struct writer *w, struct fs_err *err)
 {
 	int failed;
 
 	pthread_mutex_lock(&w->mu);
-	while (w->pending != NULL || w->busy)
+	while (w->nq > 0 && !w->failed)
 		pthread_cond_wait(&w->cv, &w->mu);
 	failed = w->failed;
-	if (failed)
+	if (failed && err != NULL)
 		*err = w->err;
 	pthread_mutex_unlock(&w->mu);
 	return failed ? -1 : 0;
 }
 
-/* Hands a batch to the writer once it is idle. */
+/*
+ * Hands b (may be NULL) to the writer if the queue has room (waiting for
+ * room if block); 1 if handed over, 0 if not, and asks for a retry of a
+ * failed commit.  *failed gets the writer's failure state (err with it).
+ */
 static int
-writer_submit(struct writer *w, struct st_batch *b, struct fs_err *err)
+writer_submit(struct writer *w, struct st_batch *b, int block, int *failed, struct fs_err *err)
 {
-	if (writer_drain(w, err) != 0)
-		return -1;
+	int given = 0;
+
 	pthread_mutex_lock(&w->mu);
-	w->pending = b;
+	if (w->failed && !w->busy)
+		w->retry = 1;
 	pthread_cond_broadcast(&w->cv);
+	while (block && w->nq == 2 && !(w->failed && !w->busy && !w->retry))
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (b != NULL && w->nq < 2) {
+		w->q[w->nq++] = b;
+		given = 1;
+		pthread_cond_broadcast(&w->cv);
+	}
+	*failed = w->failed && !w->retry && !w->busy;
+	if (*failed && err != NULL)
+		*err = w->err;
 	pthread_mutex_unlock(&w->mu);
-	return 0;
+	return given;
 }
 
-/* ---- per-run state ---- */
+/* Waits until the writer's queue has room or it failed; -1 (err) if it failed. */
+static int
+writer_wait_room(struct writer *w, struct fs_err *err)
+{
+	int failed;
 
-struct ig_thread {
-	char name[SP_NAME_MAX], tid[SP_NAME_MAX];
-	size_t namelen, tidlen;
-	/* the series bucket being filled */
-	int64_t sec;
-	struct st_series row;
-	int dirty;
-	/* era-A attribution: the bmap of this thread's latest EXAMINE */
-	int has_exam;
-	uint64_t exam_fid;
-	uint32_t exam_bno;
-};
+	pthread_mutex_lock(&w->mu);
+	while (w->nq == 2 && !w->failed)
+		pthread_cond_wait(&w->cv, &w->mu);
+	failed = w->failed;
+	if (failed && err != NULL)
+		*err = w->err;
+	pthread_mutex_unlock(&w->mu);
+	return failed ? -1 : 0;
+}
 
-struct ig_bstat {
-	uint64_t fid;
-	uint32_t bno;
-	int used;
-	uint64_t exams, wasted;
-};
+/* 1 if batch b is with the writer. */
+static int
+writer_holds(struct writer *w, const struct st_batch *b)
+{
+	int i, held = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (i = 0; i < w->nq; i++)
+		if (w->q[i] == b)
+			held = 1;
+	pthread_mutex_unlock(&w->mu);
+	return held;
+}
+
+/* ---- state ---- */
 
 struct ig_ingest {
 	struct ig_options opt;
 	struct st_store *st;
 	struct writer w;
 	int writer_started;
-	struct st_batch *batch[2];
+	struct st_batch *batch[IG_NBATCH];
+	int sink_open;
 };
 
-struct run {
+/* One thread of the input being recorded (tno = its index). */
+struct ig_thread {
+	char name[SP_NAME_MAX], tid[SP_NAME_MAX];
+	int64_t sec;			/* the series row being filled */
+	struct st_series row;
+	int dirty;
+};
+
+/* One bmap's counters for the second being filled. */
+struct ig_bsec {
+	uint64_t fid;
+	uint32_t bno;
+	int64_t sec;
+	uint64_t exams, wasted;
+};
+
+struct ig_sink {
 	struct ig_ingest *ig;
 	struct st_source src;
 	uint64_t resume_off;		/* lines before this are already stored */
 	uint64_t committed_off;		/* done_off as of the last batch handed over */
+	int handed;			/* a batch was handed over (derived rows replaced) */
 	int regular;			/* a regular file (by path): it may still grow */
 	struct st_batch *cur;
-	int curi;
 	uint64_t batch_lines;
 	struct ig_result *res;
-	struct ig_thread *th;
-	int nth, lastth;
-	struct ig_bstat *bs;
-	size_t nbs;
-	int failed;
-	struct fs_err err;
+	struct fs_map thmap;		/* (name hash, tid hash) -> tno */
+	FS_VEC(struct ig_thread) th;
+	struct fs_map bsmap;		/* (fid, bno) -> index in bs */
+	FS_VEC(struct ig_bsec) bs;
 };
 
 /* Fills in defaults. */
@@ -185,6 +245,7 @@ struct ig_ingest *
 ig_new(const char *db_path, const struct ig_options *o, struct fs_err *err)
 {
 	struct ig_ingest *ig = calloc(1, sizeof(*ig));
+	int i;
 
 	if (ig == NULL) {
 		fs_err_set(err, ENOMEM, "out of memory");
@@ -195,10 +256,11 @@ ig_new(const char *db_path, const struct ig_options *o, struct fs_err *err)
 		ig->opt.commit_lines = IG_COMMIT_LINES_DEFAULT;
 	if ((ig->st = st_open(db_path, ST_OPEN_CREATE, err)) == NULL)
 		goto fail;
-	if ((ig->batch[0] = st_batch_new()) == NULL || (ig->batch[1] = st_batch_new()) == NULL) {
-		fs_err_set(err, ENOMEM, "out of memory");
-		goto fail;
-	}
+	for (i = 0; i < IG_NBATCH; i++)
+		if ((ig->batch[i] = st_batch_new()) == NULL) {
+			fs_err_set(err, ENOMEM, "out of memory");
+			goto fail;
+		}
 	ig->w.st = ig->st;
 	pthread_mutex_init(&ig->w.mu, NULL);
 	pthread_cond_init(&ig->w.cv, NULL);
@@ -217,6 +279,8 @@ fail:
 void
 ig_free(struct ig_ingest *ig)
 {
+	int i;
+
 	if (ig == NULL)
 		return;
 	if (ig->writer_started) {
@@ -228,72 +292,60 @@ ig_free(struct ig_ingest *ig)
 		pthread_mutex_destroy(&ig->w.mu);
 		pthread_cond_destroy(&ig->w.cv);
 	}
-	st_batch_free(ig->batch[0]);
-	st_batch_free(ig->batch[1]);
+	for (i = 0; i < IG_NBATCH; i++)
+		st_batch_free(ig->batch[i]);
 	st_close(ig->st);
 	free(ig);
 }
 
-/* ---- batches ---- */
-
-/* Sends the current batch (with the source bookkeeping) and switches to the other. */
-static int
-run_flush(struct run *r)
+/* A batch of the pool that is neither being filled nor with the writer. */
+static struct st_batch *
+free_batch(struct ig_sink *k)
 {
-	if (r->failed)
-		return -1;
-	st_batch_expect_offset(r->cur, r->committed_off);
-	r->committed_off = r->src.done_off;
-	st_batch_set_source(r->cur, &r->src);
-	if (writer_submit(&r->ig->w, r->cur, &r->err) != 0) {
-		r->failed = 1;
-		return -1;
-	}
-	r->curi ^= 1;
-	r->cur = r->ig->batch[r->curi];
-	st_batch_clear(r->cur);
-	r->batch_lines = 0;
-	return 0;
+	int i;
+
+	for (i = 0; i < IG_NBATCH; i++)
+		if (k->ig->batch[i] != k->cur && !writer_holds(&k->ig->w, k->ig->batch[i]))
+			return k->ig->batch[i];
+	return NULL;
 }
 
 /* ---- threads and series ---- */
 
-/* Writes a thread's series bucket into the batch and empties it. */
+/* Writes a thread's series row into the batch and empties it. */
 static void
-series_emit(struct run *r, int tno)
+series_emit(struct ig_sink *k, int tno)
 {
-	struct ig_thread *t = &r->th[tno];
+	struct ig_thread *t = &k->th.v[tno];
 
 	if (!t->dirty)
 		return;
 	t->row.tno = tno;
 	t->row.sec = t->sec;
-	st_batch_add_series(r->cur, &t->row);
+	st_batch_add_series(k->cur, &t->row);
 	memset(&t->row, 0, sizeof(t->row));
 	t->row.max_outstanding = -1;
 	t->dirty = 0;
 }
 
-/* The series row of thread tno for second sec (a fresh standalone row if another second is open). */
+/*
+ * The series row of thread tno for second sec: the open one, or (an
+ * earlier second: a verdict about a past line) a standalone row in *tmp
+ * that series_done adds to the batch; the store adds rows of one key up.
+ */
 static struct st_series *
-series_at(struct run *r, int tno, int64_t sec, struct st_series *tmp)
+series_at(struct ig_sink *k, int tno, int64_t sec, struct st_series *tmp)
 {
-	struct ig_thread *t = &r->th[tno];
+	struct ig_thread *t = &k->th.v[tno];
 
-	if (!t->dirty) {
+	if (t->dirty && t->sec == sec)
+		return &t->row;
+	if (!t->dirty || sec > t->sec) {
+		series_emit(k, tno);
 		t->sec = sec;
 		t->dirty = 1;
 		return &t->row;
 	}
-	if (t->sec == sec)
-		return &t->row;
-	if (sec > t->sec) {
-		series_emit(r, tno);
-		t->sec = sec;
-		t->dirty = 1;
-		return &t->row;
-	}
-	/* an earlier second (a callback about a past event): its own row */
 	memset(tmp, 0, sizeof(*tmp));
 	tmp->tno = tno;
 	tmp->sec = sec;
@@ -301,105 +353,115 @@ series_at(struct run *r, int tno, int64_t sec, struct st_series *tmp)
 	return tmp;
 }
 
-/* Flushes a standalone row returned by series_at. */
+/* Adds a standalone row returned by series_at. */
 static void
-series_done(struct run *r, struct st_series *row, struct st_series *tmp)
+series_done(struct ig_sink *k, struct st_series *row, struct st_series *tmp)
 {
 	if (row == tmp)
-		st_batch_add_series(r->cur, tmp);
+		st_batch_add_series(k->cur, tmp);
 }
 
-/* Seconds of a microsecond timestamp (floor). */
-static int64_t
-sec_of(int64_t us)
-{
-	return us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-}
-
-/* Finds or creates the thread (name, tid); returns its tno or -1. */
+/* The thread (name, tid)'s number, creating it if create; -1 if none. */
 static int
-thread_find(struct run *r, const char *name, size_t namelen, const char *tid, size_t tidlen,
-    int create)
+thread_find(struct ig_sink *k, const char *name, size_t namelen, const char *tid,
+    size_t tidlen, int create)
 {
-	struct ig_thread *t;
-	int i;
+	struct ig_thread t;
+	uint64_t ha, hb;
+	uint32_t v;
 
 	if (namelen >= SP_NAME_MAX)
 		namelen = SP_NAME_MAX - 1;
 	if (tidlen >= SP_NAME_MAX)
 		tidlen = SP_NAME_MAX - 1;
-	if (r->lastth >= 0) {
-		t = &r->th[r->lastth];
-		if (t->namelen == namelen && t->tidlen == tidlen &&
-		    memcmp(t->name, name, namelen) == 0 && memcmp(t->tid, tid, tidlen) == 0)
-			return r->lastth;
-	}
-	for (i = 0; i < r->nth; i++) {
-		t = &r->th[i];
-		if (t->namelen == namelen && t->tidlen == tidlen &&
-		    memcmp(t->name, name, namelen) == 0 && memcmp(t->tid, tid, tidlen) == 0)
-			return r->lastth = i;
-	}
-	if (!create || r->nth >= IG_MAX_THREADS)
+	ha = fs_fnv1a(name, namelen);
+	hb = fs_fnv1a(tid, tidlen);
+	if (fs_map_get(&k->thmap, ha, hb, &v))
+		return (int)v;
+	if (!create || k->th.n >= IG_MAX_THREADS)
 		return -1;
-	t = &r->th[r->nth];
-	memset(t, 0, sizeof(*t));
-	memcpy(t->name, name, namelen);
-	memcpy(t->tid, tid, tidlen);
-	t->namelen = namelen;
-	t->tidlen = tidlen;
-	t->row.max_outstanding = -1;
-	st_batch_add_thread(r->cur, r->nth, t->name, namelen, t->tid, tidlen);
-	return r->lastth = r->nth++;
+	memset(&t, 0, sizeof(t));
+	memcpy(t.name, name, namelen);
+	memcpy(t.tid, tid, tidlen);
+	t.row.max_outstanding = -1;
+	if (fs_vec_push(&k->th, t) != 0)
+		return -1;
+	if (fs_map_put(&k->thmap, ha, hb, (uint32_t)(k->th.n - 1)) != 0) {
+		k->th.n--;
+		return -1;
+	}
+	st_batch_add_thread(k->cur, (int)k->th.n - 1, name, namelen, tid, tidlen);
+	return (int)k->th.n - 1;
 }
 
-/* ---- per-bmap counters ---- */
+/* ---- per-bmap counters per second ---- */
 
-/* Writes all per-bmap counters into the batch and empties the table. */
+/* Writes bmap counters slot i into the batch. */
 static void
-bstat_flush(struct run *r)
+bsec_emit(struct ig_sink *k, const struct ig_bsec *b)
+{
+	struct st_bmap_stat s;
+
+	memset(&s, 0, sizeof(s));
+	s.fid = b->fid;
+	s.bno = b->bno;
+	s.sec = b->sec;
+	s.examinations = b->exams;
+	s.wasted = b->wasted;
+	st_batch_add_bmap_stat(k->cur, &s);
+}
+
+/* Counts one examination of (fid, bno) in second sec. */
+static void
+bsec_count(struct ig_sink *k, uint64_t fid, uint32_t bno, int64_t sec, int wasted)
+{
+	struct ig_bsec n, *b;
+	uint32_t v;
+
+	if (fs_map_get(&k->bsmap, fid, bno, &v)) {
+		b = &k->bs.v[v];
+		if (b->sec != sec) {
+			if (sec < b->sec) {
+				/* a verdict about an earlier second: its own row */
+				struct ig_bsec old = { fid, bno, sec, 1, (uint64_t)wasted };
+
+				bsec_emit(k, &old);
+				return;
+			}
+			bsec_emit(k, b);
+			b->sec = sec;
+			b->exams = b->wasted = 0;
+		}
+	} else {
+		memset(&n, 0, sizeof(n));
+		n.fid = fid;
+		n.bno = bno;
+		n.sec = sec;
+		if (k->bs.n >= UINT32_MAX || fs_vec_push(&k->bs, n) != 0 ||
+		    fs_map_put(&k->bsmap, fid, bno, (uint32_t)(k->bs.n - 1)) != 0) {
+			struct ig_bsec one = { fid, bno, sec, 1, (uint64_t)wasted };
+
+			bsec_emit(k, &one);	/* no memory for a slot: a row of its own */
+			return;
+		}
+		b = &k->bs.v[k->bs.n - 1];
+	}
+	b->exams++;
+	b->wasted += (uint64_t)wasted;
+}
+
+/* Writes every open series and bmap row into the batch and empties them. */
+static void
+derived_emit(struct ig_sink *k)
 {
 	size_t i;
 
-	for (i = 0; i < IG_BSTAT_CAP; i++) {
-		struct ig_bstat *b = &r->bs[i];
-		struct st_bmap_stat s;
-
-		if (!b->used)
-			continue;
-		memset(&s, 0, sizeof(s));
-		s.fid = b->fid;
-		s.bno = b->bno;
-		s.examinations = b->exams;
-		s.wasted = b->wasted;
-		st_batch_add_bmap_stat(r->cur, &s);
-		b->used = 0;
-	}
-	r->nbs = 0;
-}
-
-/* The counters of bmap (fid, bno). */
-static struct ig_bstat *
-bstat_get(struct run *r, uint64_t fid, uint32_t bno)
-{
-	uint64_t x = fid * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)bno * 0xbf58476d1ce4e5b9ULL);
-	size_t h;
-
-	if (r->nbs >= IG_BSTAT_CAP / 2)
-		bstat_flush(r);
-	x ^= x >> 31;
-	h = (size_t)(x & (IG_BSTAT_CAP - 1));
-	while (r->bs[h].used) {
-		if (r->bs[h].fid == fid && r->bs[h].bno == bno)
-			return &r->bs[h];
-		h = (h + 1) & (IG_BSTAT_CAP - 1);
-	}
-	r->bs[h].used = 1;
-	r->bs[h].fid = fid;
-	r->bs[h].bno = bno;
-	r->bs[h].exams = r->bs[h].wasted = 0;
-	r->nbs++;
-	return &r->bs[h];
+	for (i = 0; i < k->th.n; i++)
+		series_emit(k, (int)i);
+	for (i = 0; i < k->bs.n; i++)
+		bsec_emit(k, &k->bs.v[i]);
+	k->bs.n = 0;
+	fs_map_clear(&k->bsmap);
 }
 
 /* ---- detector callbacks ---- */
@@ -408,66 +470,101 @@ bstat_get(struct run *r, uint64_t fid, uint32_t bno)
 static void
 on_episode(void *arg, const struct sp_episode *ep)
 {
-	struct run *r = arg;
-	int tno = thread_find(r, ep->thread, strlen(ep->thread), ep->tid, strlen(ep->tid), 0);
+	struct ig_sink *k = arg;
+	struct st_episode e;
+	int tno = thread_find(k, ep->thread, strlen(ep->thread), ep->tid, strlen(ep->tid), 0);
 
-	st_batch_add_episode(r->cur, tno, ep);
-	r->res->episodes++;
+	memset(&e, 0, sizeof(e));
+	memcpy(e.thread, ep->thread, sizeof(e.thread));
+	memcpy(e.tid, ep->tid, sizeof(e.tid));
+	e.fid = ep->fid;
+	e.bno = ep->bno;
+	e.addr = ep->addr;
+	e.start_us = ep->start_us;
+	e.end_us = ep->end_us;
+	e.cycles = ep->cycles;
+	e.period_us = ep->period_us;
+	e.outstanding_min = ep->outstanding_min;
+	e.outstanding_max = ep->outstanding_max;
+	snprintf(e.cause, sizeof(e.cause), "%s", sp_cause_name(ep->cause));
+	e.first_off = ep->first_off;
+	e.last_off = ep->last_off;
+	st_batch_add_episode(k->cur, tno, &e);
+	k->res->episodes++;
 }
 
-/* One wasted examination: count it per second and per bmap. */
+/* An examination was decided: count it for its thread and its bmap, in its second. */
 static void
-on_wasted(void *arg, const struct ps_event *ev, uint64_t fid, uint32_t bno)
+on_exam(void *arg, const struct sp_exam *x)
 {
-	struct run *r = arg;
+	struct ig_sink *k = arg;
 	struct st_series tmp, *row;
+	int64_t sec = fs_sec_of(x->ts_us);
+	int wasted = x->verdict == SP_WASTED;
 	int tno;
 
-	bstat_get(r, fid, bno)->wasted++;
-	if (ev->ts_us == INT64_MIN)
-		return;
-	tno = thread_find(r, ev->thread.p, ev->thread.n, ev->tid_s.p, ev->tid_s.n, 0);
+	bsec_count(k, x->fid, x->bno, sec, wasted);
+	tno = thread_find(k, x->thread_name, strlen(x->thread_name), x->tid, strlen(x->tid), 0);
 	if (tno < 0)
 		return;
-	row = series_at(r, tno, sec_of(ev->ts_us), &tmp);
-	row->wasted++;
-	series_done(r, row, &tmp);
+	row = series_at(k, tno, sec, &tmp);
+	row->examinations++;
+	row->wasted += (uint64_t)wasted;
+	series_done(k, row, &tmp);
 }
 
-/* A pass ended: count it in the second it started. */
+/* Counts a pass (at its start) or a useless one (at its end) in the second it started. */
 static void
-on_pass(void *arg, const char *thread, int64_t start_us, int64_t end_us, int useful)
+pass_count(struct ig_sink *k, const struct sp_pass *p, int start)
 {
-	struct run *r = arg;
 	struct st_series tmp, *row;
-	size_t n = strlen(thread);
-	int i, tno = -1;
+	int tno = thread_find(k, p->thread_name, strlen(p->thread_name), p->tid,
+	    strlen(p->tid), 0);
 
-	(void)end_us;
-	if (start_us == INT64_MIN)
-		return;
-	if (r->lastth >= 0 && r->th[r->lastth].namelen == n &&
-	    memcmp(r->th[r->lastth].name, thread, n) == 0)
-		tno = r->lastth;
-	for (i = 0; tno < 0 && i < r->nth; i++)
-		if (r->th[i].namelen == n && memcmp(r->th[i].name, thread, n) == 0)
-			tno = i;
 	if (tno < 0)
 		return;
-	row = series_at(r, tno, sec_of(start_us), &tmp);
-	row->passes++;
-	if (!useful)
+	row = series_at(k, tno, fs_sec_of(p->start_us), &tmp);
+	if (start)
+		row->passes++;
+	else
 		row->useless_passes++;
-	series_done(r, row, &tmp);
+	series_done(k, row, &tmp);
+}
+
+/* A pass started. */
+static void
+on_pass_start(void *arg, const struct sp_pass *p)
+{
+	pass_count(arg, p, 1);
+}
+
+/* A pass ended: a useless one is counted. */
+static void
+on_pass(void *arg, const struct sp_pass *p)
+{
+	if (!p->useful)
+		pass_count(arg, p, 0);
+}
+
+/* The detector callbacks that record into the sink. */
+void
+ig_sink_callbacks(struct ig_sink *k, struct sp_callbacks *cb)
+{
+	memset(cb, 0, sizeof(*cb));
+	cb->arg = k;
+	cb->episode = on_episode;
+	cb->exam = on_exam;
+	cb->pass_start = on_pass_start;
+	cb->pass = on_pass;
 }
 
 /* ---- one line ---- */
 
 /* Stores the rows one parsed line yields (only for lines not yet stored). */
 static void
-store_event(struct run *r, const struct ps_event *ev, int tno)
+store_event(struct ig_sink *k, const struct ps_event *ev, int tno)
 {
-	struct st_batch *b = r->cur;
+	struct st_batch *b = k->cur;
 
 	if (ev->has & PS_HAS_BMAP)
 		st_batch_note_bmap(b, ev->bmap.fid, ev->bmap.bno, ev->bmap.addr, ev->ts_us);
@@ -488,19 +585,10 @@ store_event(struct run *r, const struct ps_event *ev, int tno)
 		x.outstanding = ev->outstanding;
 		x.rc = ev->rpc_rc;
 		x.bno = -1;
-		if (ev->rpc_fid != 0) {
+		if (ev->bm_known) {
 			x.has_bmap = 1;
-			x.fid = ev->rpc_fid;
-			x.bno = ev->rpc_bno;
-		} else if (ev->has & PS_HAS_BMAP) {
-			x.has_bmap = 1;
-			x.fid = ev->bmap.fid;
-			x.bno = ev->bmap.bno;
-		} else if (x.kind == ST_RPC_SEND && tno >= 0 && r->th[tno].has_exam) {
-			/* era A: a req@ line belongs to the thread's latest EXAMINE */
-			x.has_bmap = 1;
-			x.fid = r->th[tno].exam_fid;
-			x.bno = r->th[tno].exam_bno;
+			x.fid = ev->bm_fid;
+			x.bno = ev->bm_bno;
 		}
 		st_batch_add_rpc(b, &x);
 		break;
@@ -515,12 +603,13 @@ store_event(struct run *r, const struct ps_event *ev, int tno)
 		x.bno = -1;
 		x.off = x.len = -1;
 		x.msg_id = ev->msg_id;
-		if (ev->has & PS_HAS_BMAP) {
+		if (ev->bm_known) {
 			x.has_bmap = 1;
-			x.fid = ev->bmap.fid;
-			x.bno = ev->bmap.bno;
-			x.bmap_addr = ev->bmap.addr;
+			x.fid = ev->bm_fid;
+			x.bno = ev->bm_bno;
 		}
+		if (ev->has & PS_HAS_BMAP)
+			x.bmap_addr = ev->bmap.addr;
 		if (ev->has & PS_HAS_BIORQ) {
 			x.biorq_addr = ev->biorq.addr;
 			x.off = ev->biorq.off;
@@ -558,10 +647,10 @@ store_event(struct run *r, const struct ps_event *ev, int tno)
 			x.tno = tno;
 			x.ts_us = ev->ts_us;
 			x.bno = -1;
-			if (ev->has & PS_HAS_BMAP) {
+			if (ev->bm_known) {
 				x.has_bmap = 1;
-				x.fid = ev->bmap.fid;
-				x.bno = ev->bmap.bno;
+				x.fid = ev->bm_fid;
+				x.bno = ev->bm_bno;
 			}
 			if (ev->has & PS_HAS_BIORQ)
 				x.biorq_addr = ev->biorq.addr;
@@ -573,45 +662,206 @@ store_event(struct run *r, const struct ps_event *ev, int tno)
 	}
 }
 
-/* Feeds one parsed line to the series, the per-bmap counters and the detector. */
+/* Counts a line's RPCs and outstanding count in its thread's series. */
 static void
-analyse_event(struct run *r, struct sp_detector *d, const struct ps_event *ev, int tno)
+series_line(struct ig_sink *k, const struct ps_event *ev, int tno)
 {
-	if (tno >= 0 && ev->ts_us != INT64_MIN) {
-		struct ig_thread *t = &r->th[tno];
-		struct st_series tmp, *row = NULL;
+	struct st_series tmp, *row;
 
-		switch (ev->kind) {
-		case PS_EV_EXAMINE:
-		case PS_EV_RPC_SEND:
-		case PS_EV_RPC_DONE:
-			row = series_at(r, tno, sec_of(ev->ts_us), &tmp);
-			if (ev->kind == PS_EV_EXAMINE)
-				row->examinations++;
-			else if (ev->kind == PS_EV_RPC_SEND)
-				row->rpcs_sent++;
-			else
-				row->rpcs_done++;
-			break;
-		default:
-			if (ev->outstanding >= 0)
-				row = series_at(r, tno, sec_of(ev->ts_us), &tmp);
-			break;
-		}
-		if (row != NULL) {
-			if (ev->outstanding > row->max_outstanding)
-				row->max_outstanding = ev->outstanding;
-			series_done(r, row, &tmp);
-		}
-		if (ev->kind == PS_EV_EXAMINE && (ev->has & PS_HAS_BMAP)) {
-			t->has_exam = 1;
-			t->exam_fid = ev->bmap.fid;
-			t->exam_bno = ev->bmap.bno;
-		}
+	if (tno < 0 || ev->ts_us == INT64_MIN)
+		return;
+	if (ev->kind != PS_EV_RPC_SEND && ev->kind != PS_EV_RPC_DONE && ev->outstanding < 0)
+		return;
+	row = series_at(k, tno, fs_sec_of(ev->ts_us), &tmp);
+	if (ev->kind == PS_EV_RPC_SEND)
+		row->rpcs_sent++;
+	else if (ev->kind == PS_EV_RPC_DONE)
+		row->rpcs_done++;
+	if (ev->outstanding > row->max_outstanding)
+		row->max_outstanding = ev->outstanding;
+	series_done(k, row, &tmp);
+}
+
+/* Keeps the first unparsed line of this run for the summary (printable). */
+static void
+sample_keep(struct ig_result *res, const struct ps_item *it)
+{
+	size_t n = it->len < IG_SAMPLE_MAX - 1 ? it->len : IG_SAMPLE_MAX - 1, j;
+
+	/*
+	 * The sample is for display: NUL and control bytes become '?' so it
+	 * is neither cut at a NUL nor able to drive a terminal.  The
+	 * unparsed table keeps the exact bytes.
+	 */
+	for (j = 0; j < n; j++) {
+		unsigned char c = (unsigned char)it->line[j];
+
+		res->sample[j] = c < 0x20 || c == 0x7f ? '?' : (char)c;
 	}
-	if (ev->kind == PS_EV_EXAMINE && (ev->has & PS_HAS_BMAP))
-		bstat_get(r, ev->bmap.fid, ev->bmap.bno)->exams++;
-	sp_detector_feed(d, ev);
+	res->sample[n] = '\0';
+	res->sample_lineno = it->lineno;
+}
+
+/* Records one line. */
+void
+ig_sink_line(struct ig_sink *k, const struct ps_item *it)
+{
+	const struct ps_event *ev = &it->ev;
+	struct ig_result *res = k->res;
+	int tno = -1;
+
+	if (it->parsed && ev->thread.n > 0)
+		tno = thread_find(k, ev->thread.p, ev->thread.n, ev->tid_s.p, ev->tid_s.n, 1);
+	if (it->parsed)
+		series_line(k, ev, tno);
+	k->batch_lines++;
+	if (it->off < k->resume_off)
+		return;
+	k->src.lines++;
+	res->lines++;
+	if (!it->parsed) {
+		if (k->src.unparsed < IG_UNPARSED_SAMPLES && it->line != NULL)
+			st_batch_add_unparsed(k->cur, it->off, it->lineno, it->line,
+			    it->len < IG_UNPARSED_TEXT ? it->len : IG_UNPARSED_TEXT);
+		if (res->sample_lineno == 0 && it->line != NULL)
+			sample_keep(res, it);
+		k->src.unparsed++;
+		res->unparsed++;
+	} else {
+		k->src.events[ev->kind]++;
+		res->events[ev->kind]++;
+		store_event(k, ev, tno);
+	}
+	if (k->ig->opt.keep_text && it->line != NULL)
+		st_batch_add_line(k->cur, it->off, it->lineno, it->line, it->len);
+	k->src.done_off = it->end;
+}
+
+/* 1 when the batch should be committed. */
+int
+ig_sink_full(const struct ig_sink *k)
+{
+	return k->batch_lines >= k->ig->opt.commit_lines ||
+	    st_batch_bytes(k->cur) >= IG_BATCH_BYTES_MAX;
+}
+
+/* Copies the parser's formats into the source row ('\n'-separated). */
+static void
+formats_copy(const struct ps_parser *p, char *dst, size_t n)
+{
+	size_t k = 0;
+	int i;
+
+	dst[0] = '\0';
+	for (i = 0; i < ps_parser_nformats(p) && k < n; i++) {
+		int w = snprintf(dst + k, n - k, "%s%s", i ? "\n" : "", ps_parser_format(p, i));
+
+		if (w < 0)
+			break;
+		k += (size_t)w;
+	}
+}
+
+/* Adds the detector's per-thread figures (cumulative: they replace the stored ones). */
+static void
+thread_stats_add(struct ig_sink *k, const struct sp_detector *det)
+{
+	int i;
+
+	for (i = 0; i < sp_detector_nthreads(det); i++) {
+		struct sp_thread_stats ts;
+		struct st_thread_stats x;
+		int tno;
+
+		sp_detector_thread(det, i, &ts);
+		tno = thread_find(k, ts.thread, strlen(ts.thread), ts.tid, strlen(ts.tid), 0);
+		if (tno < 0)
+			continue;
+		memset(&x, 0, sizeof(x));
+		memcpy(x.thread, ts.thread, sizeof(x.thread));
+		memcpy(x.tid, ts.tid, sizeof(x.tid));
+		x.passes = ts.passes;
+		x.useless_passes = ts.useless_passes;
+		x.examinations = ts.examinations;
+		x.wasted = ts.wasted_examinations;
+		x.first_us = ts.first_us;
+		x.last_us = ts.last_us;
+		x.first_pass_us = ts.first_pass_us;
+		x.period_p50_us = ts.period_p50_us;
+		x.period_p99_us = ts.period_p99_us;
+		memcpy(x.period_hist, ts.period_hist, sizeof(x.period_hist));
+		st_batch_add_thread_stats(k->cur, tno, &x);
+	}
+}
+
+/* Commits what was recorded since the last commit (see ingest.h). */
+static int
+sink_commit(struct ig_sink *k, const struct sp_detector *det, const struct ps_parser *p,
+    int complete, int block, struct fs_err *err)
+{
+	struct st_batch *next;
+	int failed;
+
+	if (p != NULL)
+		formats_copy(p, k->src.formats, sizeof(k->src.formats));
+	if (block && writer_wait_room(&k->ig->w, err) != 0)
+		return -1;
+	if ((next = free_batch(k)) == NULL) {
+		/* both other batches are with the writer: keep filling this one */
+		writer_submit(&k->ig->w, NULL, 0, &failed, err);
+		return failed ? -1 : 0;
+	}
+	derived_emit(k);
+	if (det != NULL)
+		thread_stats_add(k, det);
+	if (!k->handed)
+		st_batch_replace_derived(k->cur);
+	k->src.state = complete ? ST_SRC_COMPLETE : ST_SRC_PARTIAL;
+	if (!k->src.gz && k->src.done_off > k->src.size)
+		k->src.size = k->src.done_off;	/* a file that grew while recorded */
+	st_batch_expect_offset(k->cur, k->committed_off);
+	st_batch_set_source(k->cur, &k->src);
+	if (!writer_submit(&k->ig->w, k->cur, block, &failed, err))
+		return failed ? -1 : 0;	/* still full: retried at the next commit */
+	k->handed = 1;
+	k->committed_off = k->src.done_off;
+	k->cur = next;
+	st_batch_clear(k->cur);
+	k->batch_lines = 0;
+	return failed ? -1 : 0;
+}
+
+/* Commits (for callers that record a live input: never waits). */
+int
+ig_sink_commit(struct ig_sink *k, const struct sp_detector *det, const struct ps_parser *p,
+    int complete, struct fs_err *err)
+{
+	return sink_commit(k, det, p, complete, 0, err);
+}
+
+/* Waits for the last commit and frees the sink. */
+int
+ig_sink_close(struct ig_sink *k, struct fs_err *err)
+{
+	int rc;
+
+	if (k == NULL)
+		return 0;
+	rc = writer_drain(&k->ig->w, err);
+	k->ig->sink_open = 0;
+	fs_map_free(&k->thmap);
+	fs_map_free(&k->bsmap);
+	fs_vec_free(&k->th);
+	fs_vec_free(&k->bs);
+	free(k);
+	return rc;
+}
+
+/* Resume offset. */
+uint64_t
+ig_sink_resume_off(const struct ig_sink *k)
+{
+	return k->resume_off;
 }
 
 /* ---- identity ---- */
@@ -652,38 +902,34 @@ read_head(const char *path, unsigned char *head, size_t *headn, struct stat *sb,
 }
 
 /*
- * Decides how to treat path against what the database knows: fills r->src
- * and r->res->status/note.  Returns 1 if there is nothing to read, 0 to
- * read, -1 on error.
+ * Decides how to treat path against what the database knows: fills k->src
+ * and res->status/note.  Returns 1 if there is nothing to read, 0 to read,
+ * -1 on error.
  */
 static int
-identify(struct run *r, const char *path, struct fs_err *err)
+identify(struct ig_sink *k, const char *path, struct fs_err *err)
 {
-	struct st_store *st = r->ig->st;
+	struct st_store *st = k->ig->st;
 	unsigned char head[ST_HEAD_MAX];
 	size_t headn = 0;
 	struct stat sb;
-	struct st_source *old = &r->src;
+	struct st_source *old = &k->src;
+	struct ig_result *res = k->res;
 	char abs[PATH_MAX];
 	const char *key = path;
 	int found;
 
-	memset(&r->src, 0, sizeof(r->src));
-	if (strcmp(path, "-") == 0) {
-		snprintf(r->src.path, sizeof(r->src.path), "-");
-		r->res->status = IG_NEW;
-		return st_source_add(st, &r->src, err) == 0 ? 0 : -1;
-	}
-	if (stat(path, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISCHR(sb.st_mode) ||
-	    S_ISSOCK(sb.st_mode))) {
+	memset(&k->src, 0, sizeof(k->src));
+	if (strcmp(path, "-") == 0 || (stat(path, &sb) == 0 && (S_ISFIFO(sb.st_mode) ||
+	    S_ISCHR(sb.st_mode) || S_ISSOCK(sb.st_mode)))) {
 		/*
-		 * A pipe or device named by path (/dev/stdin, a FIFO) is a stream
-		 * like "-": peeking at its head would consume it, and it has no
-		 * identity to resume by.
+		 * Standard input, or a pipe or device named by path
+		 * (/dev/stdin, a FIFO): a stream, read once.  Peeking at its
+		 * head would consume it, and it has no identity to resume by.
 		 */
-		snprintf(r->src.path, sizeof(r->src.path), "%s", path);
-		r->res->status = IG_NEW;
-		return st_source_add(st, &r->src, err) == 0 ? 0 : -1;
+		snprintf(k->src.path, sizeof(k->src.path), "%s", path);
+		res->status = IG_NEW;
+		return st_source_add(st, &k->src, err) == 0 ? 0 : -1;
 	}
 	if (read_head(path, head, &headn, &sb, err) != 0)
 		return -1;
@@ -697,13 +943,13 @@ identify(struct run *r, const char *path, struct fs_err *err)
 
 		if (old->head_len > headn || sum != old->head_sum ||
 		    (uint64_t)sb.st_size < old->size) {
-			snprintf(r->res->note, sizeof(r->res->note),
+			snprintf(res->note, sizeof(res->note),
 			    "%s: %s since the last ingest (source %lld: %llu bytes, now %llu);"
 			    " ingested as a new source, the old one is kept", path,
 			    (uint64_t)sb.st_size < old->size ? "truncated" : "rotated or replaced",
 			    (long long)old->id, (unsigned long long)old->size,
 			    (unsigned long long)sb.st_size);
-			r->res->status = IG_ROTATED;
+			res->status = IG_ROTATED;
 			found = 0;
 		}
 	} else if (headn == ST_HEAD_MAX) {
@@ -713,258 +959,192 @@ identify(struct run *r, const char *path, struct fs_err *err)
 		if (found && (uint64_t)sb.st_size < old->size)
 			found = 0;	/* same start, shorter: not the same file */
 	}
-	r->regular = S_ISREG(sb.st_mode);
+	k->regular = S_ISREG(sb.st_mode);
 	if (found) {
 		/* a plain file read to its end but for a held-back last line */
 		int held = !old->gz && old->done_off < old->size;
 
-		r->src.dev = (uint64_t)sb.st_dev;
-		r->src.ino = (uint64_t)sb.st_ino;
+		k->src.dev = (uint64_t)sb.st_dev;
+		k->src.ino = (uint64_t)sb.st_ino;
 		if (old->state == ST_SRC_COMPLETE && (uint64_t)sb.st_size == old->size &&
-		    !(held && r->ig->opt.final)) {
-			r->res->status = IG_UNCHANGED;
+		    !(held && k->ig->opt.final)) {
+			res->status = IG_UNCHANGED;
 			if (held) {
-				r->res->held = 1;
-				r->res->held_bytes = old->size - old->done_off;
-				r->res->held_lineno = old->lines + 1;
+				res->held = 1;
+				res->held_bytes = old->size - old->done_off;
+				res->held_lineno = old->lines + 1;
 			}
 			return 1;
 		}
-		snprintf(r->src.path, sizeof(r->src.path), "%s", key);
-		r->src.size = (uint64_t)sb.st_size;
-		r->res->status = IG_RESUMED;
+		snprintf(k->src.path, sizeof(k->src.path), "%s", key);
+		k->src.size = (uint64_t)sb.st_size;
+		res->status = IG_RESUMED;
 		return 0;
 	}
-	if (r->res->status != IG_ROTATED)
-		r->res->status = IG_NEW;
-	memset(&r->src, 0, sizeof(r->src));
-	snprintf(r->src.path, sizeof(r->src.path), "%s", key);
-	r->src.dev = (uint64_t)sb.st_dev;
-	r->src.ino = (uint64_t)sb.st_ino;
-	r->src.size = (uint64_t)sb.st_size;
-	r->src.head_len = headn;
-	r->src.head_sum = fs_fnv1a(head, headn);
-	r->src.gz = headn >= 2 && head[0] == 0x1f && head[1] == 0x8b;
-	return st_source_add(st, &r->src, err) == 0 ? 0 : -1;
+	if (res->status != IG_ROTATED)
+		res->status = IG_NEW;
+	memset(&k->src, 0, sizeof(k->src));
+	snprintf(k->src.path, sizeof(k->src.path), "%s", key);
+	k->src.dev = (uint64_t)sb.st_dev;
+	k->src.ino = (uint64_t)sb.st_ino;
+	k->src.size = (uint64_t)sb.st_size;
+	k->src.head_len = headn;
+	k->src.head_sum = fs_fnv1a(head, headn);
+	k->src.gz = headn >= 2 && head[0] == 0x1f && head[1] == 0x8b;
+	return st_source_add(st, &k->src, err) == 0 ? 0 : -1;
 }
 
-/* ---- the loop ---- */
-
-/* Copies the parser's formats into the source row ('\n'-separated). */
-static void
-formats_copy(struct ps_parser *p, char *dst, size_t n)
+/* Starts recording an input. */
+struct ig_sink *
+ig_sink_open(struct ig_ingest *ig, const char *path, struct ig_result *res, int *unchanged,
+    struct fs_err *err)
 {
-	size_t k = 0;
-	int i;
+	struct ig_sink *k;
+	int rc;
 
-	dst[0] = '\0';
-	for (i = 0; i < ps_parser_nformats(p) && k < n; i++) {
-		int w = snprintf(dst + k, n - k, "%s%s", i ? "\n" : "", ps_parser_format(p, i));
-
-		if (w < 0)
-			break;
-		k += (size_t)w;
+	*unchanged = 0;
+	if (ig->sink_open) {
+		fs_err_set(err, EBUSY, "%s: another input is being recorded", path);
+		return NULL;
 	}
-}
-
-/* Ingests one input. */
-int
-ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs_err *err)
-{
-	struct run *r;
-	struct ps_reader *rd = NULL;
-	struct ps_parser *ps = NULL;
-	struct sp_detector *det = NULL;
-	struct sp_callbacks cb;
-	struct ps_event ev;
-	const char *line;
-	size_t len;
-	uint64_t off, lineno = 0, stored_end, end_off;
-	double t0 = fs_mono_s(), tlast = t0;
-	int rc, ret = -1, k;
-
-	memset(res, 0, sizeof(*res));
-	fs_err_clear(err);
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->th = calloc(IG_MAX_THREADS, sizeof(*r->th))) == NULL ||
-	    (r->bs = calloc(IG_BSTAT_CAP, sizeof(*r->bs))) == NULL) {
-		if (r != NULL)
-			free(r->th);
-		free(r);
-		return fs_err_set(err, ENOMEM, "%s: out of memory", path);
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		fs_err_set(err, ENOMEM, "%s: out of memory", path);
+		return NULL;
 	}
-	r->ig = ig;
-	r->res = res;
-	r->lastth = -1;
-	r->curi = 0;
-	r->cur = ig->batch[0];
-	st_batch_clear(r->cur);
-
-	if (writer_drain(&ig->w, err) != 0)
-		goto out;
-	if ((rc = identify(r, path, err)) < 0)
-		goto out;
-	res->source_id = r->src.id;
+	k->ig = ig;
+	k->res = res;
+	fs_map_init(&k->thmap);
+	fs_map_init(&k->bsmap);
+	if (writer_drain(&ig->w, err) != 0 || (k->cur = free_batch(k)) == NULL) {
+		if (k->cur == NULL && err->code == 0)
+			fs_err_set(err, EBUSY, "%s: the database writer is busy", path);
+		free(k);
+		return NULL;
+	}
+	st_batch_clear(k->cur);
+	ig->sink_open = 1;
+	if ((rc = identify(k, path, err)) < 0) {
+		ig_sink_close(k, NULL);
+		return NULL;
+	}
 	if (rc == 1) {
-		snprintf(res->formats, sizeof(res->formats), "%s", r->src.formats);
-		ret = 0;
-		goto out;
+		*unchanged = 1;
+		snprintf(res->formats, sizeof(res->formats), "%s", k->src.formats);
 	}
-	r->resume_off = r->src.done_off;
-	r->committed_off = r->src.done_off;
-	stored_end = r->src.done_off;
-	r->src.state = ST_SRC_PARTIAL;
-	st_batch_replace_derived(r->cur);
+	res->source_id = k->src.id;
+	k->resume_off = k->src.done_off;
+	k->committed_off = k->src.done_off;
+	k->src.state = ST_SRC_PARTIAL;
+	return k;
+}
 
-	if ((rd = ps_reader_open(path, 0, err)) == NULL)
-		goto out;
-	if ((ps = ps_parser_new(ig->opt.log_format, err)) == NULL)
-		goto out;
-	memset(&cb, 0, sizeof(cb));
-	cb.arg = r;
-	cb.episode = on_episode;
-	cb.wasted = on_wasted;
-	cb.pass = on_pass;
-	if ((det = sp_detector_new(&ig->opt.sp, &cb, err)) == NULL)
-		goto out;
+/* ---- ig_file: the source loop ---- */
 
-	while ((rc = ps_reader_next(rd, &line, &len, &off, err)) == 1) {
-		int parsed, tno = -1;
-		int store = off >= r->resume_off;
+/* Reports progress about 4 times a second. */
+static void
+progress(struct ig_ingest *ig, const char *path, const struct ig_sink *k, uint64_t bytes,
+    uint64_t lineno, double t0, double *tlast)
+{
+	struct ig_progress p;
+	double t;
 
-		if (store && r->regular && !ig->opt.final && ps_reader_unterminated(rd) &&
-		    !ps_reader_is_gz(rd)) {
+	if (ig->opt.progress == NULL || (lineno & 16383) != 0 || (t = fs_mono_s()) - *tlast < 0.25)
+		return;
+	p.path = path;
+	p.bytes = bytes;
+	p.total = k->src.gz ? 0 : k->src.size;
+	p.lines = lineno;
+	p.seconds = t - t0;
+	ig->opt.progress(ig->opt.progress_arg, &p);
+	*tlast = t;
+}
+
+/*
+ * Reads the input through the sink and the detector.  Returns 1 at the end
+ * of the input, -1 on a read or commit error (err set).
+ */
+static int
+file_loop(struct ig_ingest *ig, struct ig_sink *k, struct ps_source *src,
+    struct sp_detector *det, const char *path, double t0, struct fs_err *err)
+{
+	struct ig_result *res = k->res;
+	struct ps_item it;
+	double tlast = t0;
+	int rc;
+
+	while ((rc = ps_source_next(src, &it, err)) == 1) {
+		if (it.off >= k->resume_off && k->regular && !ig->opt.final && it.unterminated &&
+		    !ps_source_is_gz(src)) {
 			/*
 			 * The writer may be in the middle of this line: leave it
 			 * (done_off stays before it) for the run that finds it
 			 * finished.  Nothing follows it: the loop ends.
 			 */
 			res->held = 1;
-			res->held_bytes = ps_reader_offset(rd) - off;
-			res->held_lineno = lineno + 1;
+			res->held_bytes = it.end - it.off;
+			res->held_lineno = it.lineno;
 			continue;
 		}
-		if (!store && ps_reader_offset(rd) > r->resume_off)
+		if (it.off < k->resume_off && it.end > k->resume_off)
 			snprintf(res->note, sizeof(res->note), "%s:%llu: this line was stored "
 			    "unfinished by an earlier ingest (--final, or a flushscope that did "
 			    "not hold back an unterminated last line); the rest of it is not "
-			    "stored", path, (unsigned long long)(lineno + 1));
-		lineno++;
-		parsed = ps_parser_parse(ps, line, len, off, lineno, &ev);
-		if (parsed && ev.thread.n > 0)
-			tno = thread_find(r, ev.thread.p, ev.thread.n, ev.tid_s.p, ev.tid_s.n, 1);
-		if (store) {
-			r->src.lines++;
-			res->lines++;
-			if (!parsed) {
-				if (r->src.unparsed < IG_UNPARSED_SAMPLES)
-					st_batch_add_unparsed(r->cur, off, lineno, line,
-					    len < IG_UNPARSED_TEXT ? len : IG_UNPARSED_TEXT);
-				if (res->sample_lineno == 0) {
-					size_t n = len < IG_SAMPLE_MAX - 1 ? len : IG_SAMPLE_MAX - 1;
-					size_t j;
-
-					/*
-					 * The sample is for display: NUL and control
-					 * bytes become '?' so it is neither cut at a
-					 * NUL nor able to drive a terminal.  The
-					 * unparsed table keeps the exact bytes.
-					 */
-					for (j = 0; j < n; j++) {
-						unsigned char c = (unsigned char)line[j];
-
-						res->sample[j] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-					}
-					res->sample[n] = '\0';
-					res->sample_lineno = lineno;
-				}
-				r->src.unparsed++;
-				res->unparsed++;
-			} else {
-				r->src.events[ev.kind]++;
-				res->events[ev.kind]++;
-				store_event(r, &ev, tno);
-			}
-			if (ig->opt.keep_text)
-				st_batch_add_line(r->cur, off, lineno, line, len);
-			stored_end = ps_reader_offset(rd);
-			r->src.done_off = stored_end;
-		}
-		if (parsed)
-			analyse_event(r, det, &ev, tno);
-		if (++r->batch_lines >= ig->opt.commit_lines ||
-		    st_batch_bytes(r->cur) >= IG_BATCH_BYTES_MAX) {
-			formats_copy(ps, r->src.formats, sizeof(r->src.formats));
-			if (run_flush(r) != 0) {
-				*err = r->err;
-				goto out;
-			}
-		}
-		if ((lineno & 16383) == 0 && ig->opt.progress != NULL) {
-			double t = fs_mono_s();
-
-			if (t - tlast >= 0.25) {
-				struct ig_progress p;
-
-				p.path = path;
-				p.bytes = ps_reader_offset(rd);
-				p.total = r->src.gz ? 0 : r->src.size;
-				p.lines = lineno;
-				p.seconds = t - t0;
-				ig->opt.progress(ig->opt.progress_arg, &p);
-				tlast = t;
-			}
-		}
+			    "stored", path, (unsigned long long)it.lineno);
+		ig_sink_line(k, &it);
+		if (it.parsed)
+			sp_detector_feed(det, &it.ev);
+		if (ig_sink_full(k) &&
+		    sink_commit(k, NULL, ps_source_parser(src), 0, 1, err) != 0)
+			return -1;
+		progress(ig, path, k, ps_source_offset(src), it.lineno, t0, &tlast);
 	}
-	if (rc < 0) {
-		/* keep what was read: commit it (the source stays partial) */
-		struct fs_err e2;
+	return rc < 0 ? -1 : 1;
+}
 
-		formats_copy(ps, r->src.formats, sizeof(r->src.formats));
-		if (run_flush(r) == 0)
-			writer_drain(&ig->w, &e2);
+/* Ingests one input. */
+int
+ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs_err *err)
+{
+	struct ig_sink *k;
+	struct ps_source *src = NULL;
+	struct sp_detector *det = NULL;
+	struct sp_callbacks cb;
+	double t0 = fs_mono_s();
+	int unchanged, ret = -1;
+	struct fs_err e2;
+
+	memset(res, 0, sizeof(*res));
+	fs_err_clear(err);
+	if ((k = ig_sink_open(ig, path, res, &unchanged, err)) == NULL || unchanged) {
+		ig_sink_close(k, NULL);
+		res->seconds = fs_mono_s() - t0;
+		return k != NULL ? 0 : -1;
+	}
+	ig_sink_callbacks(k, &cb);
+	if ((src = ps_source_open(path, ig->opt.log_format, err)) == NULL ||
+	    (det = sp_detector_new(&ig->opt.sp, &cb, err)) == NULL)
+		goto out;
+	if (file_loop(ig, k, src, det, path, t0, err) < 0) {
+		/* keep what was read: commit it (the source stays partial) */
+		fs_err_clear(&e2);
+		if (sink_commit(k, NULL, ps_source_parser(src), 0, 1, &e2) == 0)
+			writer_drain(&ig->w, NULL);
 		goto out;
 	}
-	end_off = ps_reader_offset(rd) - res->held_bytes;
-	res->bytes = end_off;
-
+	res->bytes = ps_source_offset(src) - res->held_bytes;
 	/* end of input: the detector's final results, then mark complete */
 	sp_detector_finish(det);
-	for (k = 0; k < r->nth; k++)
-		series_emit(r, k);
-	bstat_flush(r);
-	for (k = 0; k < sp_detector_nthreads(det); k++) {
-		struct sp_thread_stats ts;
-		int tno;
-
-		sp_detector_thread(det, k, &ts);
-		tno = thread_find(r, ts.thread, strlen(ts.thread), ts.tid, strlen(ts.tid), 0);
-		if (tno >= 0)
-			st_batch_add_thread_stats(r->cur, tno, &ts);
-	}
-	formats_copy(ps, r->src.formats, sizeof(r->src.formats));
-	snprintf(res->formats, sizeof(res->formats), "%s", r->src.formats);
-	if (r->src.done_off < end_off)
-		r->src.done_off = end_off;
-	r->src.state = ST_SRC_COMPLETE;
-	if (run_flush(r) != 0 || writer_drain(&ig->w, &r->err) != 0) {
-		*err = r->err;
+	if (k->src.done_off < res->bytes)
+		k->src.done_off = res->bytes;
+	if (sink_commit(k, det, ps_source_parser(src), 1, 1, err) != 0 ||
+	    writer_drain(&ig->w, err) != 0)
 		goto out;
-	}
+	snprintf(res->formats, sizeof(res->formats), "%s", k->src.formats);
 	ret = 0;
 out:
 	res->seconds = fs_mono_s() - t0;
-	if (ret != 0 && ig != NULL) {
-		struct fs_err e2;
-
-		writer_drain(&ig->w, &e2);
-	}
 	sp_detector_free(det);
-	ps_parser_free(ps);
-	if (rd != NULL)
-		ps_reader_close(rd);
-	free(r->th);
-	free(r->bs);
-	free(r);
+	ps_source_close(src);
+	ig_sink_close(k, NULL);
 	return ret;
 }

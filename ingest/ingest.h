@@ -1,8 +1,13 @@
 /*
- * ingest: log files -> reader -> parser -> spin detector -> store.
+ * ingest: a source of events (parsers/source.h) -> spin detector -> store.
  *
- * The engine behind `flushscope ingest`.  One struct ig_ingest holds an open
- * database; ig_file() ingests one input and reports what it did.
+ * The engine behind `flushscope ingest` and `top --db`.  One struct
+ * ig_ingest holds an open database; ig_file() ingests one input and reports
+ * what it did.  Underneath, a struct ig_sink records one input: the rows of
+ * each line handed to it and the detector's results (its callbacks), in
+ * batches committed with the source's bookkeeping.  ig_file() is a source
+ * loop around a sink; `top --db` attaches a sink to the pipeline it already
+ * runs, so every line is read and parsed once.
  *
  * Resumability (see flushscope-ingest(1), "RESUMING"):
  *  - A file is recognised by its path, or by the checksum of its first
@@ -31,13 +36,14 @@
  * parsing and SQLite overlap.  Memory is bounded by the batch size, the
  * detector's live bmaps and the SQLite page cache, not by the input size.
  */
-#ifndef FS_ANALYSIS_INGEST_H
-#define FS_ANALYSIS_INGEST_H
+#ifndef FS_INGEST_INGEST_H
+#define FS_INGEST_INGEST_H
 
 #include <stdint.h>
 
 #include "detect/spin.h"
 #include "parsers/event.h"
+#include "parsers/source.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -109,5 +115,49 @@ int ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res,
 
 /* Closes the database and frees everything. */
 void ig_free(struct ig_ingest *ig);
+
+/* ---- sinks: recording one input ---- */
+
+struct ig_sink;
+
+/*
+ * Starts recording the input at path ("-" or a pipe: a new source each
+ * time) into ig's database: decides, as ig_file does, whether it is new,
+ * grown, unchanged or rotated (res->status, res->note; *unchanged = 1 when
+ * the database already holds all of it: the sink then records only what
+ * is appended later).  Returns NULL with err set on failure.  One sink per
+ * ig_ingest at a time.
+ */
+struct ig_sink *ig_sink_open(struct ig_ingest *ig, const char *path, struct ig_result *res,
+    int *unchanged, struct fs_err *err);
+
+/*
+ * Lines before this offset are stored already: hand them to the sink (and
+ * the detector) all the same, from the input's first byte, so the derived
+ * figures are those of the whole input; only later lines are stored.
+ */
+uint64_t ig_sink_resume_off(const struct ig_sink *k);
+
+/* The detector callbacks that record its results into the sink. */
+void ig_sink_callbacks(struct ig_sink *k, struct sp_callbacks *cb);
+
+/* Records one line (its rows, counts and samples; hand it before the detector sees it). */
+void ig_sink_line(struct ig_sink *k, const struct ps_item *it);
+
+/* 1 when the batch being built should be committed (size or line count). */
+int ig_sink_full(const struct ig_sink *k);
+
+/*
+ * Commits what was recorded since the last commit, with the source's
+ * bookkeeping and the parser's formats (p may be NULL); with det, also the
+ * detector's per-thread figures as they stand.  complete marks the source
+ * read to its end.  A failed commit keeps its rows: the next commit retries
+ * them with what came since (returns -1 with err set each time).
+ */
+int ig_sink_commit(struct ig_sink *k, const struct sp_detector *det,
+    const struct ps_parser *p, int complete, struct fs_err *err);
+
+/* Ends recording: waits for the last commit (-1 with err if it failed); frees the sink. */
+int ig_sink_close(struct ig_sink *k, struct fs_err *err);
 
 #endif

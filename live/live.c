@@ -26,7 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers/parser.h"
+#include "parsers/source.h"
+#include "util/clock.h"
 
 #define LV_GAPS		8		/* recent gaps kept per bmap (median period) */
 #define LV_GRING	64		/* global per-second ring (>= LV_SPARK, LV_WIN_MAX) */
@@ -46,8 +47,7 @@ struct lv_bmap {
 	int64_t first_ts, last_ts, state_since;
 	enum lv_state state;
 	uint64_t cycles, wasted_total, episodes;
-	int64_t run_last;
-	int exam_pending, exam_wasted;
+	int64_t run_last;		/* the run's last wasted examination */
 	int64_t outstanding;
 	uint32_t gaps[LV_GAPS];
 	uint32_t ngaps;
@@ -67,8 +67,10 @@ struct lv_thr {
 struct lv_source {
 	struct lv_model *m;
 	int idx;
-	struct ps_parser *parser;
+	int eof_run;			/* the run being delivered was cut by the end of the input */
+	struct ps_stream *stream;
 	struct sp_detector *det;
+	struct sp_callbacks also;	/* another consumer of the detector (top --db) */
 	int last_thr;			/* cache for thread look-ups */
 };
 
@@ -85,8 +87,9 @@ struct lv_model {
 	struct lv_thr *thr;
 	int nthr;
 
-	/* totals */
-	uint64_t lines, events, unparsed, passes, wasted, episodes_done;
+	/* totals (passes and wasted examinations: the detectors') */
+	uint64_t lines, events, unparsed, episodes_done;
+	int finished;			/* every input ended: log time stops at its last line */
 	int64_t outstanding;
 	int64_t max_ts, first_ts;
 
@@ -144,13 +147,6 @@ lv_row_id(const struct lv_row *r, char *buf, size_t n)
 	return buf;
 }
 
-/* Floor division of a log time in microseconds to seconds. */
-static int64_t
-sec_of(int64_t us)
-{
-	return us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-}
-
 /* Adds k to the ring slot of second sec. */
 static void
 bucket_add(int64_t *secs, uint32_t *cnt, int n, int64_t sec, uint32_t k)
@@ -181,7 +177,7 @@ bucket_sum(const int64_t *secs, const uint32_t *cnt, int n, int64_t now_sec, int
 static double
 window_span(const struct lv_model *m, int64_t first_ts)
 {
-	int64_t ws = (sec_of(m->now) - m->opt.window_s + 1) * 1000000;
+	int64_t ws = (fs_sec_of(m->now) - m->opt.window_s + 1) * 1000000;
 	int64_t span;
 
 	if (first_ts > ws)
@@ -429,62 +425,80 @@ gslot(struct lv_model *m, int64_t sec)
 	return i;
 }
 
-/* Detector callback: one wasted examination of (fid, bno). */
+/* Records one wasted examination of bmap b (the detector's verdict x). */
 static void
-cb_wasted(void *arg, const struct ps_event *ev, uint64_t fid, uint32_t bno)
+bmap_wasted(struct lv_model *m, struct lv_bmap *b, const struct sp_exam *x)
 {
-	struct lv_source *s = arg;
-	struct lv_model *m = s->m;
-	int64_t ts = ev->ts_us != INT64_MIN ? ev->ts_us : m->max_ts;
-	struct lv_bmap *b;
-	struct lv_thr *t;
+	int64_t ts = x->ts_us;
+	int64_t since;
 
-	m->wasted++;
-	if (ts == INT64_MIN)
-		return;
-	m->g_wasted[gslot(m, sec_of(ts))]++;
-	if (ev->thread.n > 0 && (t = thr_get(m, s, ev->thread.p, ev->thread.n, ts)) != NULL)
-		bucket_add(t->bk_sec, t->bk_wasted, LV_WIN_MAX, sec_of(ts), 1);
-	if ((b = bmap_get(m, s->idx, fid, bno, ts)) == NULL)
-		return;
-	b->exam_wasted = 1;
-	if (b->cycles > 0) {
+	if (x->run_cycles > 1 && b->cycles > 0) {
 		int64_t gap = ts - b->run_last;
 
-		if (gap > m->opt.sp.max_gap_us || gap < -m->opt.sp.max_gap_us) {
-			run_reset(b, ts);
-		} else {
-			if (gap < 0)
-				gap = 0;
-			b->gaps[b->ngaps % LV_GAPS] = gap > UINT32_MAX ? UINT32_MAX : (uint32_t)gap;
-			b->ngaps++;
-		}
-	}
-	if (b->cycles == 0)
+		if (gap < 0)
+			gap = 0;
+		b->gaps[b->ngaps % LV_GAPS] = gap > UINT32_MAX ? UINT32_MAX : (uint32_t)gap;
+		b->ngaps++;
+	} else {
+		b->ngaps = 0;
 		b->state_since = ts;	/* a run's age starts at its first cycle */
-	b->cycles++;
+	}
+	b->cycles = x->run_cycles;
 	b->run_last = ts;
 	b->wasted_total++;
 	if (b->first_wasted == INT64_MIN)
 		b->first_wasted = ts;
-	if (ev->outstanding >= 0)
-		b->outstanding = ev->outstanding;
-	if (ev->bmap.addr != 0)
-		b->addr = ev->bmap.addr;
+	if (x->outstanding >= 0)
+		b->outstanding = x->outstanding;
+	if (x->addr != 0)
+		b->addr = x->addr;
 	if (ts > b->last_ts)
 		b->last_ts = ts;
-	bucket_add(b->bk_sec, b->bk_cnt, LV_WIN_MAX, sec_of(ts), 1);
-	if (b->cycles >= (uint64_t)m->opt.sp.min_cycles) {
-		int64_t since = b->state_since;
+	bucket_add(b->bk_sec, b->bk_cnt, LV_WIN_MAX, fs_sec_of(ts), 1);
+	since = b->state_since;
+	set_state(b, b->cycles >= (uint64_t)m->opt.sp.min_cycles ? LV_SPIN : LV_WASTE, ts);
+	b->state_since = since;
+}
 
-		set_state(b, LV_SPIN, ts);
-		b->state_since = since;
-	} else {
-		int64_t since = b->state_since;
+/* Detector callback: an examination was decided. */
+static void
+cb_exam(void *arg, const struct sp_exam *x)
+{
+	struct lv_source *s = arg;
+	struct lv_model *m = s->m;
+	int64_t ts = x->ts_us;
+	struct lv_bmap *b;
+	struct lv_thr *t;
 
-		set_state(b, LV_WASTE, ts);
-		b->state_since = since;
+	if (x->verdict == SP_WASTED) {
+		m->g_wasted[gslot(m, fs_sec_of(ts))]++;
+		if ((t = thr_get(m, s, x->thread_name, strlen(x->thread_name), ts)) != NULL)
+			bucket_add(t->bk_sec, t->bk_wasted, LV_WIN_MAX, fs_sec_of(ts), 1);
+		if ((b = bmap_get(m, s->idx, x->fid, x->bno, ts)) != NULL)
+			bmap_wasted(m, b, x);
+	} else if (x->verdict == SP_USEFUL &&
+	    (b = bmap_get(m, s->idx, x->fid, x->bno, ts)) != NULL && b->state != LV_CLEAN) {
+		run_reset(b, ts);
+		set_state(b, LV_ACTIVE, ts);
 	}
+	if (s->also.exam != NULL)
+		s->also.exam(s->also.arg, x);
+}
+
+/* Detector callback: a run ended (the bmap's cycles go back to zero). */
+static void
+cb_run_end(void *arg, const struct sp_run *r)
+{
+	struct lv_source *s = arg;
+	struct lv_model *m = s->m;
+	uint32_t i;
+
+	/* a run the end of the input cut stays on screen as it was (still open) */
+	s->eof_run = r->why == SP_RUN_EOF;
+	if (!s->eof_run && (i = bmap_find(m, s->idx, r->fid, r->bno)) != UINT32_MAX)
+		run_reset(&m->pool[i], r->ended_us != INT64_MIN ? r->ended_us : r->end_us);
+	if (s->also.run_end != NULL)
+		s->also.run_end(s->also.arg, r);
 }
 
 /* Detector callback: an episode ended. */
@@ -495,29 +509,38 @@ cb_episode(void *arg, const struct sp_episode *ep)
 	struct lv_model *m = s->m;
 	uint32_t i;
 
-	m->episodes_done++;
-	if ((i = bmap_find(m, s->idx, ep->fid, ep->bno)) == UINT32_MAX)
-		return;
-	m->pool[i].episodes++;
-	run_reset(&m->pool[i], ep->end_us);
+	if (!s->eof_run) {
+		m->episodes_done++;
+		if ((i = bmap_find(m, s->idx, ep->fid, ep->bno)) != UINT32_MAX)
+			m->pool[i].episodes++;
+	}
+	if (s->also.episode != NULL)
+		s->also.episode(s->also.arg, ep);
 }
 
-/* Detector callback: a pass ended on a thread. */
+/* Detector callback: a pass started (counted in the second it started). */
 static void
-cb_pass(void *arg, const char *thread, int64_t start_us, int64_t end_us, int useful)
+cb_pass_start(void *arg, const struct sp_pass *p)
 {
 	struct lv_source *s = arg;
 	struct lv_model *m = s->m;
-	int64_t ts = end_us != INT64_MIN ? end_us : start_us;
 	struct lv_thr *t;
 
-	(void)useful;
-	m->passes++;
-	if (ts == INT64_MIN)
-		return;
-	m->g_passes[gslot(m, sec_of(ts))]++;
-	if ((t = thr_get(m, s, thread, strlen(thread), ts)) != NULL)
-		bucket_add(t->bk_sec, t->bk_pass, LV_WIN_MAX, sec_of(ts), 1);
+	m->g_passes[gslot(m, fs_sec_of(p->start_us))]++;
+	if ((t = thr_get(m, s, p->thread_name, strlen(p->thread_name), p->start_us)) != NULL)
+		bucket_add(t->bk_sec, t->bk_pass, LV_WIN_MAX, fs_sec_of(p->start_us), 1);
+	if (s->also.pass_start != NULL)
+		s->also.pass_start(s->also.arg, p);
+}
+
+/* Detector callback: a pass ended (for the other consumer only). */
+static void
+cb_pass(void *arg, const struct sp_pass *p)
+{
+	struct lv_source *s = arg;
+
+	if (s->also.pass != NULL)
+		s->also.pass(s->also.arg, p);
 }
 
 /* Creates a model. */
@@ -560,9 +583,9 @@ lv_new(const struct lv_options *o, struct fs_err *err)
 	return m;
 }
 
-/* Adds a source with its own parser and detector. */
+/* Adds a source with its own stream and detector. */
 int
-lv_add_source(struct lv_model *m, struct fs_err *err)
+lv_add_source(struct lv_model *m, const struct sp_callbacks *also, struct fs_err *err)
 {
 	struct lv_source *s, **ns;
 	struct sp_callbacks cb;
@@ -575,15 +598,18 @@ lv_add_source(struct lv_model *m, struct fs_err *err)
 	s->m = m;
 	s->idx = m->nsrc;
 	s->last_thr = -1;
+	if (also != NULL)
+		s->also = *also;
 	memset(&cb, 0, sizeof(cb));
 	cb.arg = s;
-	cb.wasted = cb_wasted;
+	cb.exam = cb_exam;
 	cb.episode = cb_episode;
+	cb.run_end = cb_run_end;
+	cb.pass_start = cb_pass_start;
 	cb.pass = cb_pass;
-	if ((s->parser = ps_parser_new(m->opt.log_format, err)) == NULL ||
+	if ((s->stream = ps_stream_new(m->opt.log_format, err)) == NULL ||
 	    (s->det = sp_detector_new(&m->opt.sp, &cb, err)) == NULL) {
-		if (s->parser != NULL)
-			ps_parser_free(s->parser);
+		ps_stream_free(s->stream);
 		free(s);
 		return -1;
 	}
@@ -595,25 +621,31 @@ lv_add_source(struct lv_model *m, struct fs_err *err)
 void
 lv_source_reset(struct lv_model *m, int src)
 {
-	struct lv_source *s;
-	struct ps_parser *p;
 	struct fs_err err;
 
 	if (src < 0 || src >= m->nsrc)
 		return;
-	s = m->src[src];
 	fs_err_clear(&err);
-	if ((p = ps_parser_new(m->opt.log_format, &err)) == NULL)
-		return;		/* keep the old parser: it still works */
-	ps_parser_free(s->parser);
-	s->parser = p;
+	(void)ps_stream_reset(m->src[src]->stream, &err);	/* on failure the old parser works */
+}
+
+/* A source's parser and detector (for a recording sink's commits). */
+const struct ps_parser *
+lv_source_parser(const struct lv_model *m, int src)
+{
+	return src >= 0 && src < m->nsrc ? ps_stream_parser(m->src[src]->stream) : NULL;
+}
+
+const struct sp_detector *
+lv_source_detector(const struct lv_model *m, int src)
+{
+	return src >= 0 && src < m->nsrc ? m->src[src]->det : NULL;
 }
 
 /*
- * Per-bmap bookkeeping of one event (after the detector saw it, so its
- * `wasted` verdicts for this event are in).  An EXAMINE whose previous
- * examination of the bmap got no `wasted` verdict means that one was
- * useful (or undecidable): the run is over, as the detector also decides.
+ * Per-bmap bookkeeping of one line's facts (after the detector saw it, so
+ * its verdicts for this line are in): where the bmap is, who examined it
+ * last, the outstanding count, and whether it is queued or left.
  */
 static void
 on_event(struct lv_model *m, struct lv_source *s, const struct ps_event *ev, int64_t ts)
@@ -624,62 +656,33 @@ on_event(struct lv_model *m, struct lv_source *s, const struct ps_event *ev, int
 	    ev->kind == PS_EV_RPC_DONE || ev->msg_id == PS_MSG_M_STALL)) {
 		m->outstanding = ev->outstanding;
 		if (ts != INT64_MIN)
-			m->g_outst[gslot(m, sec_of(ts))] = ev->outstanding;
+			m->g_outst[gslot(m, fs_sec_of(ts))] = ev->outstanding;
 	}
 	if (!(ev->has & PS_HAS_BMAP) || ts == INT64_MIN)
 		return;
 	switch (ev->kind) {
 	case PS_EV_EXAMINE:
+	case PS_EV_WRITE_READY:
+	case PS_EV_REQUEUE:
+	case PS_EV_SCHEDULE:
 		if ((b = bmap_get(m, s->idx, ev->bmap.fid, ev->bmap.bno, ts)) == NULL)
 			return;
-		if (b->exam_pending && !b->exam_wasted)
-			run_reset(b, ts);
-		b->exam_pending = 1;
-		b->exam_wasted = 0;
-		if (ev->thread.n > 0) {
+		if (ev->kind == PS_EV_EXAMINE && ev->thread.n > 0) {
 			size_t n = ev->thread.n < SP_NAME_MAX - 1 ? ev->thread.n : SP_NAME_MAX - 1;
 
 			memcpy(b->thread, ev->thread.p, n);
 			b->thread[n] = '\0';
+			if (ev->outstanding >= 0)
+				b->outstanding = ev->outstanding;
 		}
-		if (ev->outstanding >= 0)
-			b->outstanding = ev->outstanding;
 		if (b->state == LV_CLEAN || b->state == LV_IDLE)
-			set_state(b, LV_ACTIVE, ts);
-		break;
-	case PS_EV_SCHEDULE:
-		if ((b = bmap_get(m, s->idx, ev->bmap.fid, ev->bmap.bno, ts)) == NULL)
-			return;
-		run_reset(b, ts);
-		b->exam_wasted = 1;	/* this examination is settled: useful */
-		set_state(b, LV_ACTIVE, ts);
-		break;
-	case PS_EV_REQUEUE:
-		if ((b = bmap_get(m, s->idx, ev->bmap.fid, ev->bmap.bno, ts)) == NULL)
-			return;
-		/*
-		 * Era A delivers the verdict at the REQUEUE: no `wasted` for
-		 * the open examination means it did work (an RPC line, which
-		 * names no bmap, was attributed to it).
-		 */
-		if (b->exam_pending && !b->exam_wasted)
-			run_reset(b, ts);
-		b->exam_pending = 0;
-		if (b->state == LV_CLEAN || b->state == LV_IDLE)
-			set_state(b, LV_ACTIVE, ts);
-		break;
-	case PS_EV_WRITE_READY:
-		if ((b = bmap_get(m, s->idx, ev->bmap.fid, ev->bmap.bno, ts)) == NULL)
-			return;
-		if (b->state == LV_CLEAN || b->state == LV_IDLE)
-			set_state(b, LV_ACTIVE, ts);
+			set_state(b, LV_ACTIVE, ts);	/* queued again */
 		break;
 	case PS_EV_CLEAN:
 		if ((b = bmap_get(m, s->idx, ev->bmap.fid, ev->bmap.bno, ts)) == NULL)
 			return;
 		b->cycles = 0;
 		b->ngaps = 0;
-		b->exam_pending = 0;
 		set_state(b, LV_CLEAN, ts);
 		break;
 	default:
@@ -690,32 +693,72 @@ on_event(struct lv_model *m, struct lv_source *s, const struct ps_event *ev, int
 		b->last_ts = ts;
 }
 
+/* Parses one line of source src into *it (counted). */
+int
+lv_parse(struct lv_model *m, int src, const char *line, size_t len, uint64_t off,
+    uint64_t lineno, struct ps_item *it)
+{
+	if (src < 0 || src >= m->nsrc)
+		return -1;
+	it->line = line;
+	it->len = len;
+	it->off = off;
+	it->end = off + len + 1;
+	it->lineno = lineno;
+	it->unterminated = 0;
+	it->parsed = ps_stream_line(m->src[src]->stream, line, len, off, lineno, &it->ev);
+	m->lines++;
+	if (!it->parsed)
+		m->unparsed++;
+	if (it->ev.kind != PS_EV_OTHER)
+		m->events++;
+	return 0;
+}
+
+/* Feeds a parsed line of source src to its detector and the model. */
+void
+lv_feed(struct lv_model *m, int src, const struct ps_item *it)
+{
+	const struct ps_event *ev = &it->ev;
+	struct lv_source *s;
+	int64_t ts;
+
+	if (src < 0 || src >= m->nsrc || !it->parsed)
+		return;
+	s = m->src[src];
+	if (ev->ts_us != INT64_MIN && ev->ts_us > m->max_ts) {
+		m->max_ts = ev->ts_us;
+		if (m->first_ts == INT64_MIN)
+			m->first_ts = ev->ts_us;
+	}
+	sp_detector_feed(s->det, ev);
+	if (ev->kind == PS_EV_OTHER)
+		return;
+	ts = ev->ts_us != INT64_MIN ? ev->ts_us : m->max_ts;
+	on_event(m, s, ev, ts);
+}
+
 /* Feeds one line. */
 void
 lv_line(struct lv_model *m, int src, const char *line, size_t len, uint64_t off, uint64_t lineno)
 {
-	struct lv_source *s;
-	struct ps_event ev;
-	int64_t ts;
+	struct ps_item it;
 
-	if (src < 0 || src >= m->nsrc)
+	if (lv_parse(m, src, line, len, off, lineno, &it) == 0)
+		lv_feed(m, src, &it);
+}
+
+/* Every input ended: the detectors decide what they can and log time stops. */
+void
+lv_finish(struct lv_model *m)
+{
+	int i;
+
+	if (m->finished)
 		return;
-	s = m->src[src];
-	m->lines++;
-	if (!ps_parser_parse(s->parser, line, len, off, lineno, &ev))
-		m->unparsed++;
-	if (ev.kind != PS_EV_OTHER)
-		m->events++;
-	if (ev.ts_us != INT64_MIN && ev.ts_us > m->max_ts) {
-		m->max_ts = ev.ts_us;
-		if (m->first_ts == INT64_MIN)
-			m->first_ts = ev.ts_us;
-	}
-	sp_detector_feed(s->det, &ev);
-	if (ev.kind == PS_EV_OTHER)
-		return;
-	ts = ev.ts_us != INT64_MIN ? ev.ts_us : m->max_ts;
-	on_event(m, s, &ev, ts);
+	for (i = 0; i < m->nsrc; i++)
+		sp_detector_finish(m->src[i]->det);
+	m->finished = 1;
 }
 
 /* Median of a record's recent gaps; -1 without any. */
@@ -839,7 +882,7 @@ lv_snapshot(struct lv_model *m, int64_t wall_us, const struct lv_view *v,
 		m->anchor_wall = wall_us;
 	}
 	m->now = m->anchor_ts;
-	if (m->anchor_ts != INT64_MIN && wall_us > 0 && m->anchor_wall > 0 &&
+	if (!m->finished && m->anchor_ts != INT64_MIN && wall_us > 0 && m->anchor_wall > 0 &&
 	    wall_us > m->anchor_wall)
 		m->now = m->anchor_ts + (wall_us - m->anchor_wall);
 
@@ -847,8 +890,17 @@ lv_snapshot(struct lv_model *m, int64_t wall_us, const struct lv_view *v,
 	sum->lines = m->lines;
 	sum->events = m->events;
 	sum->unparsed = m->unparsed;
-	sum->passes = m->passes;
-	sum->wasted = m->wasted;
+	for (k = 0; k < m->nsrc; k++) {
+		int i2, nt = sp_detector_nthreads(m->src[k]->det);
+
+		for (i2 = 0; i2 < nt; i2++) {
+			struct sp_thread_stats st;
+
+			sp_detector_thread(m->src[k]->det, i2, &st);
+			sum->passes += st.passes;
+			sum->wasted += st.wasted_examinations;
+		}
+	}
 	sum->episodes_done = m->episodes_done;
 	sum->outstanding = m->outstanding;
 	sum->log_now_us = m->now;
@@ -877,7 +929,7 @@ lv_snapshot(struct lv_model *m, int64_t wall_us, const struct lv_view *v,
 		*nrows = 0;
 		return 0;
 	}
-	now_sec = sec_of(m->now);
+	now_sec = fs_sec_of(m->now);
 
 	/* Global window rates and the sparkline. */
 	{
@@ -988,7 +1040,7 @@ lv_threads(struct lv_model *m, const char *filter, const struct lv_thread_row **
 {
 	size_t n = 0, total = 0;
 	int s, i, j;
-	int64_t now_sec = m->now != INT64_MIN ? sec_of(m->now) : 0;
+	int64_t now_sec = m->now != INT64_MIN ? fs_sec_of(m->now) : 0;
 
 	for (s = 0; s < m->nsrc; s++)
 		total += (size_t)sp_detector_nthreads(m->src[s]->det);
@@ -1049,7 +1101,7 @@ lv_free(struct lv_model *m)
 		return;
 	for (i = 0; i < m->nsrc; i++) {
 		sp_detector_free(m->src[i]->det);
-		ps_parser_free(m->src[i]->parser);
+		ps_stream_free(m->src[i]->stream);
 		free(m->src[i]);
 	}
 	free(m->src);

@@ -1,8 +1,10 @@
 /*
  * live/live: the live model behind `flushscope top`.
  *
- * Lines go in (lv_line: the same ps_parser and the same sp_detector as
- * ingest and spins, one of each per source); what goes out is a snapshot:
+ * Lines go in (lv_parse then lv_feed, or lv_line for both: the same source
+ * stream and the same sp_detector as ingest and spins, one of each per
+ * source; a recording sink can take each parsed line in between and the
+ * detector's results as they come); what goes out is a snapshot:
  * summary meters, a sparkline of outstanding RPCs, and a sorted, filtered
  * table of bmaps (or of flush threads).  The screen code only draws it.
  *
@@ -15,12 +17,10 @@
  * throughput (lines/s, events/s) is measured in WALL time between
  * snapshots.
  *
- * Per-bmap state (derived from the events and the detector's callbacks):
+ * Per-bmap state (the detector's verdicts; the lines only say where a
+ * bmap is and whether it is queued):
  *   cycles   the current run of consecutive wasted examinations, as the
- *            detector counts them: +1 per `wasted` callback, reset when a
- *            gap exceeds max_gap, when an examination of the bmap ends
- *            without a `wasted` verdict (it was useful), when an episode
- *            is delivered for it, or when it goes clean.
+ *            detector counts it (its exam and run_end callbacks).
  *   state    SPIN   cycles >= min_cycles (an episode in progress)
  *            WASTE  0 < cycles < min_cycles
  *            ACTIVE queued, last examination useful (or not decided yet)
@@ -34,13 +34,14 @@
  * cap the least recently active eighth is dropped), plus the detectors'
  * own per-bmap state.  Nothing grows with the number of lines.
  */
-#ifndef FS_ANALYSIS_LIVE_H
-#define FS_ANALYSIS_LIVE_H
+#ifndef FS_LIVE_LIVE_H
+#define FS_LIVE_LIVE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "detect/spin.h"
+#include "parsers/source.h"
 #include "util/err.h"
 
 #define LV_SPARK	60		/* sparkline: one value per log second */
@@ -125,8 +126,12 @@ void lv_options_default(struct lv_options *o);
 /* Creates a model; NULL with err set on failure. */
 struct lv_model *lv_new(const struct lv_options *o, struct fs_err *err);
 
-/* Adds a source (its own parser and detector); returns its index or -1. */
-int lv_add_source(struct lv_model *m, struct fs_err *err);
+/*
+ * Adds a source (its own stream and detector); returns its index or -1.
+ * also (may be NULL): callbacks that get the detector's results too, after
+ * the model (e.g. an ingest sink recording the input).
+ */
+int lv_add_source(struct lv_model *m, const struct sp_callbacks *also, struct fs_err *err);
 
 /*
  * A new input generation of a source began (rotation or truncation): the
@@ -135,9 +140,27 @@ int lv_add_source(struct lv_model *m, struct fs_err *err);
  */
 void lv_source_reset(struct lv_model *m, int src);
 
-/* Feeds one line of source src. */
+/* Parses one line of source src into *it (counted as read); -1 for a bad src. */
+int lv_parse(struct lv_model *m, int src, const char *line, size_t len, uint64_t off,
+    uint64_t lineno, struct ps_item *it);
+
+/* Feeds a parsed line to source src's detector and to the model. */
+void lv_feed(struct lv_model *m, int src, const struct ps_item *it);
+
+/* Feeds one line of source src (lv_parse and lv_feed). */
 void lv_line(struct lv_model *m, int src, const char *line, size_t len,
     uint64_t off, uint64_t lineno);
+
+/*
+ * Every input ended: the detectors decide what the log lets them (open
+ * passes end, open runs become episodes) and log time stops at the last
+ * line instead of following the wall clock.
+ */
+void lv_finish(struct lv_model *m);
+
+/* A source's parser and detector, for a recording sink's commits (NULL if bad src). */
+const struct ps_parser *lv_source_parser(const struct lv_model *m, int src);
+const struct sp_detector *lv_source_detector(const struct lv_model *m, int src);
 
 /*
  * Takes a snapshot at wall time wall_us (microseconds, any monotonic

@@ -155,6 +155,16 @@ struct ps_event {
 	int32_t wake_reason;		/* era Z wakeup reason bits */
 
 	struct ps_str msg;		/* the message text after all prefixes */
+
+	/*
+	 * The bmap the line is about, as its source attributed it
+	 * (parsers/source.h): its bmap@ prefix, its biorq's bmap address, the
+	 * fid:bno of an era-Z RPC line, or the bmap of the same thread's
+	 * latest EXAMINE.  bm_known = 0: none could be found.
+	 */
+	int bm_known;
+	uint64_t bm_fid;
+	uint32_t bm_bno;
 };
 
 /* Returns the design's name of an event kind ("WRITE_READY", ...). */

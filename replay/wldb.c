@@ -3,26 +3,24 @@
  *
  * The store keeps what queries need, not every line: write arrivals, RPCs
  * (attributed to their bmap), bmap state changes, forced flushes, spin
- * episodes and per-thread figures.  The rows are turned back into
- * struct ps_event in time order and fed to the same extractor as a log;
- * each stored spin episode becomes its wasted examinations (so a bmap
- * spinning on writes sent before the trace gets its inferred in-flight
- * write, as from a log).  The trace's observed figures come from the
- * stored per-thread statistics.  Runs shorter than the detector's
- * --min-cycles are not stored and so cannot be inferred from a database.
+ * episodes and per-thread figures.  The rows of the first three are turned
+ * back into struct ps_event in log order (a ps_source over the store, so
+ * the extractor reads a database as it reads a log); the detector's results
+ * come from what it stored: each episode is a run of wasted examinations
+ * (wl_extract_run) and the trace's figures are the stored per-thread ones.
+ * Runs shorter than the detector's --min-cycles are not stored and so
+ * cannot be inferred from a database.
  *
  * Memory: a row is kept as a compact record of the fields the events need
- * (thread names interned once) plus a 24-byte sort key; an episode is kept
- * once and its cycles are generated as they are fed.  The event (~250
- * bytes) is built when it is fed.  Each table's keys are sorted on their
- * own (they normally are already) and merged with the episodes' cycles,
- * which come from a heap of the episodes under way.
+ * (thread names interned once) plus a 24-byte sort key; the event (~250
+ * bytes) is built when it is read.  Each table's keys are sorted on their
+ * own (they normally are already) and merged.
  *
  * Order: time, then source id, then source offset, then the order in which
- * the rows were read: writes, RPCs, states, then episode cycles (each query
- * in its own log order, an episode's cycles in cycle order).  Within a
- * stream a row's number is that read order, and between streams the lower
- * stream wins a tie, so the merge gives exactly that total order.
+ * the rows were read: writes, RPCs, states (each query in its own log
+ * order).  Within a stream a row's number is that read order, and between
+ * streams the lower stream wins a tie, so the merge gives exactly that
+ * total order.
  */
 #include "replay/wlsource.h"
 
@@ -76,23 +74,11 @@ struct rstate {
 	int32_t opcnt, kind, msg_id;
 };
 
-/* A spin episode with at least one cycle. */
+/* A stored spin episode: a run for the extractor. */
 struct repi {
-	uint64_t fid, addr, off, cycles;
-	int64_t outstanding, start, end;
-	uint32_t bno, thread, src;
-};
-
-/*
- * The next cycle k of episode ep to feed, with its key.  An episode's
- * cycles go in key order: cycle order, or (end before start, times
- * falling) the last group of equal times [gs, ge] first.
- */
-struct cyc {
-	int64_t ts;
-	uint64_t off;
-	uint32_t src, ep;
-	uint64_t k, gs, ge;
+	uint64_t fid;
+	int64_t start, end;
+	uint32_t bno;
 };
 
 /* Open-addressing table of indexes (value + 1; 0 = empty) keyed by a hash. */
@@ -109,11 +95,6 @@ struct dbload {
 	struct rstate *st;
 	struct repi *ep;
 	size_t nw, capw, nr, capr, nst, capst, nep, capep;
-	uint64_t ncycles;	/* of all episodes */
-	struct cyc *pend;	/* every episode's first cycle, in key order */
-	size_t npend;
-	struct cyc *heap;	/* min-heap of the episodes under way */
-	size_t nheap, capheap;
 
 	char **name;		/* interned thread names */
 	size_t nname, capname;
@@ -124,7 +105,12 @@ struct dbload {
 
 	struct wl_event *forced;
 	size_t nforced, capforced;
-	int64_t passes, exams, wasted, best_passes, period;
+	struct wl_figures fig;
+	int64_t best_passes;
+	/* the pull iterator's place in the merge */
+	size_t pos[S_N];
+	uint64_t lineno;
+	char msg[40];
 	int oom, overflow;
 };
 
@@ -201,19 +187,19 @@ name_eq(const struct dbload *d, uint32_t i, const void *key)
 
 /*
  * Index of a thread name (NULL = ""), interned as the old per-row copy
- * kept it: at most SP_NAME_MAX - 1 bytes.  Sets d->oom and returns 0 on
+ * kept it: at most ST_NAME_MAX - 1 bytes.  Sets d->oom and returns 0 on
  * failure (the caller stops at the oom flag).
  */
 static uint32_t
 name_idx(struct dbload *d, const char *s)
 {
-	char buf[SP_NAME_MAX];
+	char buf[ST_NAME_MAX];
 	size_t n, slot;
 	uint64_t h;
 
 	if (s == NULL)
 		s = "";
-	n = strnlen(s, SP_NAME_MAX - 1);
+	n = strnlen(s, ST_NAME_MAX - 1);
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	h = fs_fnv1a(buf, n);
@@ -411,92 +397,25 @@ on_forced(void *arg, const struct st_forced *r)
 	return 0;
 }
 
-/* Query callback: a spin episode (its cycles become wasted examinations when fed). */
+/* Query callback: a spin episode (a run for the extractor). */
 static int
 on_episode(void *arg, const struct st_episode_row *r)
 {
 	struct dbload *d = arg;
-	const struct sp_episode *ep = &r->ep;
 	struct repi *e;
 
-	if (ep->cycles == 0)
+	if (r->ep.cycles == 0)
 		return 0;
-	/* a bound the old all-in-memory loader could never get past either */
-	if (d->nep >= UINT32_MAX || ep->cycles > UINT32_MAX - d->ncycles) {
-		d->overflow = 1;
-		return 1;
-	}
 	if (grow(&d->ep, &d->capep, d->nep + 1, sizeof(*d->ep)) < 0) {
 		d->oom = 1;
 		return 1;
 	}
 	e = &d->ep[d->nep++];
-	e->thread = name_idx(d, ep->thread);
-	e->src = src_idx(d, r->source_id);
-	e->fid = ep->fid;
-	e->bno = ep->bno;
-	e->addr = ep->addr;
-	e->outstanding = ep->outstanding_max;
-	e->off = ep->first_off;
-	e->start = ep->start_us;
-	e->end = ep->end_us;
-	e->cycles = ep->cycles;
-	d->ncycles += ep->cycles;
-	return d->oom;
-}
-
-/* Time of cycle k of an episode: spread evenly from its start to its end. */
-static int64_t
-cycle_t(const struct repi *e, uint64_t k)
-{
-	return e->cycles > 1 ? e->start +
-	    (int64_t)((e->end - e->start) * (double)k / (double)(e->cycles - 1)) : e->start;
-}
-
-/* Starts group [gs, ge] of equal times ending at ge (falling times only). */
-static void
-cyc_group(const struct repi *e, struct cyc *c, uint64_t ge)
-{
-	int64_t t = cycle_t(e, ge);
-
-	c->ge = ge;
-	for (c->gs = ge; c->gs > 0 && cycle_t(e, c->gs - 1) == t; c->gs--)
-		;
-	c->k = c->gs;
-}
-
-/* Sets c to the first cycle of episode i in key order. */
-static void
-cyc_first(const struct dbload *d, uint32_t i, struct cyc *c)
-{
-	const struct repi *e = &d->ep[i];
-
-	c->ep = i;
-	c->src = e->src;
-	c->off = e->off;
-	c->k = c->gs = c->ge = 0;
-	if (e->end < e->start && e->cycles > 1)
-		cyc_group(e, c, e->cycles - 1);
-	c->ts = cycle_t(e, c->k);
-}
-
-/* Moves c to its episode's next cycle in key order; 0 when there is none. */
-static int
-cyc_next(const struct dbload *d, struct cyc *c)
-{
-	const struct repi *e = &d->ep[c->ep];
-
-	if (e->end < e->start && e->cycles > 1) {
-		if (c->k < c->ge)
-			c->k++;
-		else if (c->gs == 0)
-			return 0;
-		else
-			cyc_group(e, c, c->gs - 1);
-	} else if (++c->k >= e->cycles)
-		return 0;
-	c->ts = cycle_t(e, c->k);
-	return 1;
+	e->fid = r->ep.fid;
+	e->bno = r->ep.bno;
+	e->start = r->ep.start_us;
+	e->end = r->ep.end_us;
+	return 0;
 }
 
 /* Query callback: per-thread figures, summed; the busiest thread's period. */
@@ -505,12 +424,15 @@ on_thread(void *arg, const struct st_thread_row *r)
 {
 	struct dbload *d = arg;
 
-	d->passes += (int64_t)r->st.passes;
-	d->exams += (int64_t)r->st.examinations;
-	d->wasted += (int64_t)r->st.wasted_examinations;
+	d->fig.passes += (int64_t)r->st.passes;
+	d->fig.examinations += (int64_t)r->st.examinations;
+	d->fig.wasted += (int64_t)r->st.wasted;
+	if (r->st.first_pass_us != INT64_MIN && (d->fig.first_pass_us == INT64_MIN ||
+	    r->st.first_pass_us < d->fig.first_pass_us))
+		d->fig.first_pass_us = r->st.first_pass_us;
 	if ((int64_t)r->st.passes > d->best_passes) {
 		d->best_passes = (int64_t)r->st.passes;
-		d->period = r->st.period_p50_us;
+		d->fig.pass_period_us = r->st.period_p50_us;
 	}
 	return 0;
 }
@@ -543,20 +465,6 @@ key_before(const struct key *x, const struct key *y)
 	return pos_cmp(x->ts, x->src, x->off, y->ts, y->src, y->off) < 0;
 }
 
-/* Orders cycles: position, then episode (read order) and cycle. */
-static int
-cyc_cmp(const void *a, const void *b)
-{
-	const struct cyc *x = a, *y = b;
-	int c = pos_cmp(x->ts, x->src, x->off, y->ts, y->src, y->off);
-
-	if (c != 0)
-		return c;
-	if (x->ep != y->ep)
-		return x->ep < y->ep ? -1 : 1;
-	return x->k < y->k ? -1 : x->k > y->k;
-}
-
 /* Orders source ids (for ranking). */
 static int
 i64_cmp(const void *a, const void *b)
@@ -567,8 +475,8 @@ i64_cmp(const void *a, const void *b)
 }
 
 /*
- * Replaces first-sighting source indexes by ranks of the ids, sorts each
- * table's stream and lists the episodes by their first cycle.
+ * Replaces first-sighting source indexes by ranks of the ids and sorts each
+ * table's stream.
  */
 static int
 order_streams(struct dbload *d)
@@ -576,7 +484,7 @@ order_streams(struct dbload *d)
 	uint32_t *rank = NULL;
 	int64_t *sorted = NULL;
 	size_t i;
-	int s, pend_sorted;
+	int s;
 
 	if (d->nsrc > 1) {
 		rank = malloc(d->nsrc * sizeof(*rank));
@@ -608,22 +516,8 @@ order_streams(struct dbload *d)
 		if (!is_sorted)
 			qsort(q->k, q->n, sizeof(*q->k), key_cmp);
 	}
-	if (rank != NULL)
-		for (i = 0; i < d->nep; i++)
-			d->ep[i].src = rank[d->ep[i].src];
 	free(rank);
 	free(sorted);
-	if (d->nep > 0 && (d->pend = malloc(d->nep * sizeof(*d->pend))) == NULL)
-		return -1;
-	d->npend = d->nep;
-	pend_sorted = 1;
-	for (i = 0; i < d->nep; i++) {
-		cyc_first(d, (uint32_t)i, &d->pend[i]);
-		if (i > 0 && cyc_cmp(&d->pend[i - 1], &d->pend[i]) > 0)
-			pend_sorted = 0;
-	}
-	if (!pend_sorted)	/* not in query order: only with falling times */
-		qsort(d->pend, d->npend, sizeof(*d->pend), cyc_cmp);
 	return 0;
 }
 
@@ -642,76 +536,14 @@ load(struct st_store *st, const char *path, struct dbload *d, struct fs_err *err
 	    st_query_thread_stats(st, &f, on_thread, d, err) < 0)
 		return -1;
 	if (d->overflow) {
-		fs_err_set(err, EOVERFLOW, "%s: more than %" PRIu32 " rows of one kind or"
-		    " episode cycles", path, UINT32_MAX);
+		fs_err_set(err, EOVERFLOW, "%s: more than %" PRIu32 " rows of one kind", path,
+		    UINT32_MAX);
 		return -1;
 	}
 	if (d->oom || order_streams(d) < 0) {
 		fs_err_set(err, ENOMEM, "%s: out of memory", path);
 		return -1;
 	}
-	return 0;
-}
-
-/* Restores the heap below slot i. */
-static void
-sift_down(struct cyc *h, size_t n, size_t i)
-{
-	struct cyc x = h[i];
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-
-		if (c >= n)
-			break;
-		if (c + 1 < n && cyc_cmp(&h[c + 1], &h[c]) < 0)
-			c++;
-		if (cyc_cmp(&h[c], &x) >= 0)
-			break;
-		h[i] = h[c];
-		i = c;
-	}
-	h[i] = x;
-}
-
-/* Adds c to the heap of episodes under way; -1 when out of memory. */
-static int
-heap_push(struct dbload *d, const struct cyc *c)
-{
-	size_t i;
-
-	if (grow(&d->heap, &d->capheap, d->nheap + 1, sizeof(*d->heap)) < 0)
-		return -1;
-	for (i = d->nheap++; i > 0 && cyc_cmp(c, &d->heap[(i - 1) / 2]) < 0; i = (i - 1) / 2)
-		d->heap[i] = d->heap[(i - 1) / 2];
-	d->heap[i] = *c;
-	return 0;
-}
-
-/* The next cycle to feed (NULL when none is left); *from_pend says where it is. */
-static const struct cyc *
-cyc_head(const struct dbload *d, size_t next, int *from_pend)
-{
-	const struct cyc *p = next < d->npend ? &d->pend[next] : NULL;
-	const struct cyc *h = d->nheap > 0 ? &d->heap[0] : NULL;
-
-	*from_pend = p != NULL && (h == NULL || cyc_cmp(p, h) < 0);
-	return *from_pend ? p : h;
-}
-
-/* Moves past the cycle cyc_head returned; -1 when out of memory. */
-static int
-cyc_advance(struct dbload *d, size_t *next, int from_pend)
-{
-	if (from_pend) {
-		struct cyc c = d->pend[(*next)++];
-
-		return cyc_next(d, &c) ? heap_push(d, &c) : 0;
-	}
-	if (!cyc_next(d, &d->heap[0]))
-		d->heap[0] = d->heap[--d->nheap];
-	if (d->nheap > 0)
-		sift_down(d->heap, d->nheap, 0);
 	return 0;
 }
 
@@ -731,122 +563,99 @@ ev_start(struct ps_event *ev, const struct dbload *d, int64_t ts, uint64_t off,
 	ev->msg.n = 0;
 }
 
-/* Calls cb with every event in order; 0, -1 with err set, or cb's nonzero value. */
-static int
-walk(struct dbload *d, int (*cb)(void *arg, const struct ps_event *ev, struct fs_err *err),
-    void *arg, struct fs_err *err)
+/* Sets the event's attributed bmap (the store kept the attribution). */
+static void
+ev_bmap(struct ps_event *ev, uint64_t fid, uint32_t bno)
 {
-	size_t pos[S_N] = { 0 }, next = 0;
-	uint64_t lineno = 0;
-	struct ps_event ev;
-	char msg[40];
-	int ret;
+	ev->bm_known = 1;
+	ev->bm_fid = fid;
+	ev->bm_bno = bno;
+}
 
-	for (;;) {
-		const struct key *k = NULL;
-		const struct cyc *c;
-		int s, best = -1, from_pend;
+/* The next row in log order as an item: 1, or 0 when none is left. */
+static int
+db_next(void *arg, struct ps_item *it, struct fs_err *err)
+{
+	struct dbload *d = arg;
+	struct ps_event *ev = &it->ev;
+	const struct key *k;
+	int s, best = -1;
 
-		for (s = 0; s < S_N; s++)
-			if (pos[s] < d->s[s].n && (best < 0 ||
-			    key_before(&d->s[s].k[pos[s]], &d->s[best].k[pos[best]])))
-				best = s;
-		c = cyc_head(d, next, &from_pend);
-		if (c != NULL && best >= 0) {
-			struct key ck = { c->ts, c->off, c->src, 0 };
+	(void)err;
+	for (s = 0; s < S_N; s++)
+		if (d->pos[s] < d->s[s].n && (best < 0 ||
+		    key_before(&d->s[s].k[d->pos[s]], &d->s[best].k[d->pos[best]])))
+			best = s;
+	if (best < 0)
+		return 0;
+	k = &d->s[best].k[d->pos[best]++];
+	memset(it, 0, sizeof(*it));
+	it->parsed = 1;
+	it->off = k->off;
+	it->lineno = ++d->lineno;
+	switch (best) {
+	case S_WRITE: {
+		const struct rwrite *r = &d->w[k->idx];
 
-			if (key_before(&ck, &d->s[best].k[pos[best]]))
-				best = S_N;	/* the tables win ties */
-		} else if (c != NULL)
-			best = S_N;
-		if (best < 0)
-			return 0;
-		if (best < S_N)
-			k = &d->s[best].k[pos[best]++];
-		switch (best) {
-		case S_WRITE: {
-			const struct rwrite *r = &d->w[k->idx];
-
-			ev_start(&ev, d, k->ts, k->off, r->thread, msg, ++lineno);
-			ev.kind = PS_EV_WRITE_READY;
-			ev.msg_id = (enum ps_msg)r->msg_id;
-			if (r->flags & W_BMAP) {
-				ev.has |= PS_HAS_BMAP;
-				ev.bmap.fid = r->fid;
-				ev.bmap.bno = r->bno;
-				ev.bmap.addr = r->bmap_addr;
-			}
-			if (r->flags & W_BIORQ) {
-				ev.has |= PS_HAS_BIORQ;
-				ev.biorq.addr = r->biorq_addr;
-				ev.biorq.bmap_addr = r->bmap_addr;
-				ev.biorq.off = r->off;
-				ev.biorq.len = r->len;
-				ev.biorq.flags = 0x2;
-			} else if (r->flags & W_MSG) {
-				snprintf(msg, sizeof(msg), "biorq=0x%" PRIx64, r->biorq_addr);
-				ev.msg.n = strlen(msg);
-			}
-			break;
+		ev_start(ev, d, k->ts, k->off, r->thread, d->msg, it->lineno);
+		ev->kind = PS_EV_WRITE_READY;
+		ev->msg_id = (enum ps_msg)r->msg_id;
+		if (r->flags & W_BMAP) {
+			ev->has |= PS_HAS_BMAP;
+			ev->bmap.fid = r->fid;
+			ev->bmap.bno = r->bno;
+			ev->bmap.addr = r->bmap_addr;
+			ev_bmap(ev, r->fid, r->bno);
 		}
-		case S_RPC: {
-			const struct rrpc *r = &d->r[k->idx];
-
-			ev_start(&ev, d, k->ts, k->off, r->thread, msg, ++lineno);
-			ev.kind = r->done ? PS_EV_RPC_DONE : PS_EV_RPC_SEND;
-			if (r->xid >= 0) {
-				ev.has |= PS_HAS_REQ;
-				ev.req.xid = r->xid;
-				ev.req.addr = r->req_addr;
-			}
-			ev.rpc_off = r->off;
-			ev.rpc_sz = r->sz;
-			ev.outstanding = r->outstanding;
-			ev.rpc_fid = r->fid;
-			ev.rpc_bno = r->bno;
-			break;
+		if (r->flags & W_BIORQ) {
+			ev->has |= PS_HAS_BIORQ;
+			ev->biorq.addr = r->biorq_addr;
+			ev->biorq.bmap_addr = r->bmap_addr;
+			ev->biorq.off = r->off;
+			ev->biorq.len = r->len;
+			ev->biorq.flags = 0x2;
+		} else if (r->flags & W_MSG) {
+			snprintf(d->msg, sizeof(d->msg), "biorq=0x%" PRIx64, r->biorq_addr);
+			ev->msg.n = strlen(d->msg);
 		}
-		case S_STATE: {
-			const struct rstate *r = &d->st[k->idx];
-
-			ev_start(&ev, d, k->ts, k->off, r->thread, msg, ++lineno);
-			ev.kind = (enum ps_ev_kind)r->kind;
-			ev.msg_id = (enum ps_msg)r->msg_id;
-			ev.has |= PS_HAS_BMAP;
-			ev.bmap.fid = r->fid;
-			ev.bmap.bno = r->bno;
-			ev.bmap.addr = r->addr;
-			ev.bmap.flags = r->flags;
-			ev.bmap.opcnt = r->opcnt;
-			break;
-		}
-		default: {
-			const struct repi *r = &d->ep[c->ep];
-
-			ev_start(&ev, d, c->ts, c->off, r->thread, msg, ++lineno);
-			ev.kind = PS_EV_EXAMINE;
-			ev.msg_id = PS_MSG_A_TRY_FLUSH_BMAP;
-			ev.has |= PS_HAS_BMAP;
-			ev.bmap.fid = r->fid;
-			ev.bmap.bno = r->bno;
-			ev.bmap.addr = r->addr;
-			ev.outstanding = r->outstanding;
-			if ((ret = cb(arg, &ev, err)) != 0)
-				return ret;
-			ev.kind = PS_EV_REQUEUE;
-			ev.msg_id = PS_MSG_A_RESTORE;
-			ev.outstanding = -1;
-			ev.lineno = ++lineno;
-			if (cyc_advance(d, &next, from_pend) < 0) {
-				fs_err_set(err, ENOMEM, "out of memory");
-				return -1;
-			}
-			break;
-		}
-		}
-		if ((ret = cb(arg, &ev, err)) != 0)
-			return ret;
+		break;
 	}
+	case S_RPC: {
+		const struct rrpc *r = &d->r[k->idx];
+
+		ev_start(ev, d, k->ts, k->off, r->thread, d->msg, it->lineno);
+		ev->kind = r->done ? PS_EV_RPC_DONE : PS_EV_RPC_SEND;
+		if (r->xid >= 0) {
+			ev->has |= PS_HAS_REQ;
+			ev->req.xid = r->xid;
+			ev->req.addr = r->req_addr;
+		}
+		ev->rpc_off = r->off;
+		ev->rpc_sz = r->sz;
+		ev->outstanding = r->outstanding;
+		ev->rpc_fid = r->fid;
+		ev->rpc_bno = r->bno;
+		if (r->bno >= 0)
+			ev_bmap(ev, r->fid, (uint32_t)r->bno);
+		break;
+	}
+	default: {
+		const struct rstate *r = &d->st[k->idx];
+
+		ev_start(ev, d, k->ts, k->off, r->thread, d->msg, it->lineno);
+		ev->kind = (enum ps_ev_kind)r->kind;
+		ev->msg_id = (enum ps_msg)r->msg_id;
+		ev->has |= PS_HAS_BMAP;
+		ev->bmap.fid = r->fid;
+		ev->bmap.bno = r->bno;
+		ev->bmap.addr = r->addr;
+		ev->bmap.flags = r->flags;
+		ev->bmap.opcnt = r->opcnt;
+		ev_bmap(ev, r->fid, r->bno);
+		break;
+	}
+	}
+	return 1;
 }
 
 /* Frees what d holds. */
@@ -862,8 +671,6 @@ dbload_free(struct dbload *d)
 	free(d->r);
 	free(d->st);
 	free(d->ep);
-	free(d->pend);
-	free(d->heap);
 	for (i = 0; i < d->nname; i++)
 		free(d->name[i]);
 	free(d->name);
@@ -883,7 +690,8 @@ open_load(const char *path, struct dbload *d, struct fs_err *err)
 	int rc;
 
 	memset(d, 0, sizeof(*d));
-	d->period = -1;
+	d->fig.pass_period_us = -1;
+	d->fig.first_pass_us = INT64_MIN;
 	if ((st = st_open(path, ST_OPEN_READONLY, err)) == NULL)
 		return -1;
 	rc = load(st, path, d, err);
@@ -891,20 +699,31 @@ open_load(const char *path, struct dbload *d, struct fs_err *err)
 	return rc;
 }
 
-/* Calls the user's callback (wl_db_events' cb has no err). */
-struct user_cb {
-	int (*cb)(void *arg, const struct ps_event *ev);
-	void *arg;
-};
-
-/* walk() callback forwarding to a struct user_cb. */
-static int
-call_user(void *arg, const struct ps_event *ev, struct fs_err *err)
+/* Frees a loaded database (the pull source's close). */
+static void
+db_close(void *arg)
 {
-	const struct user_cb *u = arg;
+	dbload_free(arg);
+	free(arg);
+}
 
-	(void)err;
-	return u->cb(u->arg, ev);
+static const struct ps_source_ops db_ops = { db_next, db_close };
+
+/* A source over the rows of a database, in log order. */
+struct ps_source *
+wl_db_source(const char *path, struct fs_err *err)
+{
+	struct dbload *d = malloc(sizeof(*d));
+
+	if (d == NULL) {
+		fs_err_set(err, ENOMEM, "%s: out of memory", path);
+		return NULL;
+	}
+	if (open_load(path, d, err) < 0) {
+		db_close(d);
+		return NULL;
+	}
+	return ps_source_new(&db_ops, d, err);
 }
 
 /* Calls cb with every event of the database in the order it is extracted. */
@@ -912,22 +731,17 @@ int
 wl_db_events(const char *path, int (*cb)(void *arg, const struct ps_event *ev), void *arg,
     struct fs_err *err)
 {
-	struct dbload d;
-	struct user_cb u = { cb, arg };
+	struct ps_source *src = wl_db_source(path, err);
+	struct ps_item it;
 	int rc;
 
-	rc = open_load(path, &d, err);
-	if (rc == 0)
-		rc = walk(&d, call_user, &u, err);
-	dbload_free(&d);
+	if (src == NULL)
+		return -1;
+	while ((rc = ps_source_next(src, &it, err)) == 1)
+		if ((rc = cb(arg, &it.ev)) != 0)
+			break;
+	ps_source_close(src);
 	return rc;
-}
-
-/* walk() callback feeding the extractor; -1 with err set on failure. */
-static int
-feed(void *arg, const struct ps_event *ev, struct fs_err *err)
-{
-	return wl_extract_feed(arg, ev, err) < 0 ? -1 : 0;
 }
 
 /* Extracts the workload of a database. */
@@ -937,6 +751,7 @@ wl_load_db(struct wl_workload *w, const char *path, const struct wl_extract_opts
 {
 	struct dbload d;
 	struct wl_extractor *x = NULL;
+	struct ps_item it;
 	size_t i;
 	int rc = -1;
 
@@ -944,8 +759,16 @@ wl_load_db(struct wl_workload *w, const char *path, const struct wl_extract_opts
 		goto out;
 	if ((x = wl_extract_new(o, err)) == NULL)
 		goto out;
-	if (walk(&d, feed, x, err) != 0)
-		goto out;
+	while ((rc = db_next(&d, &it, err)) == 1)
+		if ((rc = wl_extract_feed(x, &it.ev, err)) < 0)
+			goto out;
+	rc = -1;
+	for (i = 0; i < d.nep; i++)
+		if (wl_extract_run(x, d.ep[i].fid, d.ep[i].bno, d.ep[i].start, d.ep[i].end,
+		    INT64_MIN, err) < 0)
+			goto out;
+	if (d.best_passes > 0)
+		wl_extract_figures(x, &d.fig);
 	if (wl_extract_finish(x, w, err) < 0)
 		goto out;
 	for (i = 0; i < d.nforced; i++) {
@@ -963,12 +786,6 @@ wl_load_db(struct wl_workload *w, const char *path, const struct wl_extract_opts
 		}
 	}
 	wl_sort(w);
-	if (d.best_passes > 0) {
-		w->obs.passes = d.passes;
-		w->obs.examinations = d.exams;
-		w->obs.wasted_examinations = d.wasted;
-		w->obs.pass_period_us = d.period;
-	}
 	rc = 0;
 out:
 	wl_extract_free(x);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parsers/parser.h"
+#include "parsers/source.h"
 
 /* Returns the kind of input at path, judged from its first bytes. */
 enum wl_input
@@ -47,35 +47,132 @@ wl_input_kind(const char *path)
 	return WL_IN_LOG;
 }
 
-/* Feeds every line of one log to the extractor. */
-static int
-feed_log(struct wl_extractor *x, const char *path, struct fs_err *err)
-{
-	struct ps_reader *r;
-	struct ps_parser *p;
-	struct ps_event ev;
-	const char *line;
-	size_t len;
-	uint64_t off, lineno = 0;
-	int rc;
+/* ---- the log pipeline: detector and extractor ---- */
 
-	if ((r = ps_reader_open(path, 0, err)) == NULL)
-		return -1;
-	if ((p = ps_parser_new(NULL, err)) == NULL) {
-		ps_reader_close(r);
+struct wl_pipe {
+	struct sp_detector *det;
+	struct wl_extractor *x;
+	struct fs_err err;		/* the first error of a detector callback */
+	int failed;
+};
+
+/* Detector callback: a run of wasted examinations goes to the extractor. */
+static void
+pipe_run(void *arg, const struct sp_run *r)
+{
+	struct wl_pipe *p = arg;
+
+	if (!p->failed && wl_extract_run(p->x, r->fid, r->bno, r->start_us, r->end_us,
+	    r->ended_us, &p->err) < 0)
+		p->failed = 1;
+}
+
+/* A pipeline from attributed events to a workload. */
+struct wl_pipe *
+wl_pipe_new(const struct wl_extract_opts *o, const struct sp_options *sp, struct fs_err *err)
+{
+	struct wl_pipe *p = calloc(1, sizeof(*p));
+	struct sp_callbacks cb;
+
+	if (p == NULL) {
+		fs_err_set(err, ENOMEM, "extract: out of memory");
+		return NULL;
+	}
+	memset(&cb, 0, sizeof(cb));
+	cb.arg = p;
+	cb.run_end = pipe_run;
+	if ((p->x = wl_extract_new(o, err)) == NULL ||
+	    (p->det = sp_detector_new(sp, &cb, err)) == NULL) {
+		wl_pipe_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Feeds one attributed event to the detector and the extractor. */
+int
+wl_pipe_feed(struct wl_pipe *p, const struct ps_event *ev, struct fs_err *err)
+{
+	sp_detector_feed(p->det, ev);
+	if (p->failed) {
+		*err = p->err;
 		return -1;
 	}
-	while ((rc = ps_reader_next(r, &line, &len, &off, err)) == 1) {
-		lineno++;
-		ps_parser_parse(p, line, len, off, lineno, &ev);
-		if (wl_extract_feed(x, &ev, err) < 0) {
-			fs_err_prefix(err, "%s:%" PRIu64, path, lineno);
+	return wl_extract_feed(p->x, ev, err);
+}
+
+/* The detector's figures, summed over its threads (the busiest thread's period). */
+static void
+figures(const struct sp_detector *d, struct wl_figures *f)
+{
+	uint64_t best = 0;
+	int i;
+
+	memset(f, 0, sizeof(*f));
+	f->pass_period_us = -1;
+	f->first_pass_us = INT64_MIN;
+	for (i = 0; i < sp_detector_nthreads(d); i++) {
+		struct sp_thread_stats st;
+
+		sp_detector_thread(d, i, &st);
+		f->examinations += (int64_t)st.examinations;
+		f->wasted += (int64_t)st.wasted_examinations;
+		f->passes += (int64_t)st.passes;
+		if (st.first_pass_us != INT64_MIN && (f->first_pass_us == INT64_MIN ||
+		    st.first_pass_us < f->first_pass_us))
+			f->first_pass_us = st.first_pass_us;
+		if (st.passes > best) {
+			best = st.passes;
+			f->pass_period_us = st.period_p50_us;
+		}
+	}
+}
+
+/* Ends the trace: the detector decides what is left; the workload is built. */
+int
+wl_pipe_finish(struct wl_pipe *p, struct wl_workload *w, struct fs_err *err)
+{
+	struct wl_figures f;
+
+	sp_detector_finish(p->det);
+	if (p->failed) {
+		*err = p->err;
+		return -1;
+	}
+	figures(p->det, &f);
+	wl_extract_figures(p->x, &f);
+	return wl_extract_finish(p->x, w, err);
+}
+
+/* Frees a pipeline. */
+void
+wl_pipe_free(struct wl_pipe *p)
+{
+	if (p == NULL)
+		return;
+	sp_detector_free(p->det);
+	wl_extract_free(p->x);
+	free(p);
+}
+
+/* Feeds every line of one log to the pipeline. */
+static int
+feed_log(struct wl_pipe *p, const char *path, struct fs_err *err)
+{
+	struct ps_source *src;
+	struct ps_item it;
+	int rc;
+
+	if ((src = ps_source_open(path, NULL, err)) == NULL)
+		return -1;
+	while ((rc = ps_source_next(src, &it, err)) == 1) {
+		if (wl_pipe_feed(p, &it.ev, err) < 0) {
+			fs_err_prefix(err, "%s:%" PRIu64, path, it.lineno);
 			rc = -1;
 			break;
 		}
 	}
-	ps_parser_free(p);
-	ps_reader_close(r);
+	ps_source_close(src);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -84,19 +181,17 @@ int
 wl_load_logs(struct wl_workload *w, char *const *paths, int n,
     const struct wl_extract_opts *o, struct fs_err *err)
 {
-	struct wl_extractor *x;
-	int i;
+	struct wl_pipe *p;
+	int i, rc = 0;
 
-	if ((x = wl_extract_new(o, err)) == NULL)
+	if ((p = wl_pipe_new(o, NULL, err)) == NULL)
 		return -1;
-	for (i = 0; i < n; i++)
-		if (feed_log(x, paths[i], err) < 0) {
-			wl_extract_free(x);
-			return -1;
-		}
-	i = wl_extract_finish(x, w, err);
-	wl_extract_free(x);
-	return i;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = feed_log(p, paths[i], err);
+	if (rc == 0)
+		rc = wl_pipe_finish(p, w, err);
+	wl_pipe_free(p);
+	return rc;
 }
 
 /* Loads a workload from one input of any kind. */

@@ -2,13 +2,31 @@
  * Workload inputs: a workload file, log files or a database, judged from
  * their first bytes, all turned into a struct wl_workload.
  */
-#ifndef FS_ANALYSIS_WLSOURCE_H
-#define FS_ANALYSIS_WLSOURCE_H
+#ifndef FS_REPLAY_WLSOURCE_H
+#define FS_REPLAY_WLSOURCE_H
 
+#include "detect/spin.h"
+#include "parsers/source.h"
 #include "replay/workload.h"
 #include "util/err.h"
 
 enum wl_input { WL_IN_LOG = 0, WL_IN_WORKLOAD, WL_IN_DB };
+
+/*
+ * The log pipeline: attributed events (a source's, parsers/source.h) go to
+ * the spin detector and the extractor; the detector's runs and figures go
+ * to the extractor.  sp may be NULL (the detector's defaults).
+ */
+struct wl_pipe;
+struct wl_pipe *wl_pipe_new(const struct wl_extract_opts *o, const struct sp_options *sp,
+    struct fs_err *err);
+int wl_pipe_feed(struct wl_pipe *p, const struct ps_event *ev, struct fs_err *err);
+/* Ends the trace and builds the workload (moved into *w). */
+int wl_pipe_finish(struct wl_pipe *p, struct wl_workload *w, struct fs_err *err);
+void wl_pipe_free(struct wl_pipe *p);
+
+/* A source over the rows of a database made by ingest, in log order. */
+struct ps_source *wl_db_source(const char *path, struct fs_err *err);
 
 /* Judges an input from its first bytes (missing files count as logs). */
 enum wl_input wl_input_kind(const char *path);

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "util/hash.h"
+#include "util/map.h"
+#include "util/vec.h"
 
 /* ---- names ---- */
 
@@ -80,30 +82,11 @@ wl_free(struct wl_workload *w)
 	w->n = w->cap = w->nsamples = w->capsamples = 0;
 }
 
-/* Grows an array of elements of size sz to hold at least need elements. */
-static int
-grow(void **p, size_t *cap, size_t need, size_t sz)
-{
-	size_t nc;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 64;
-	while (nc < need)
-		nc *= 2;
-	if ((np = realloc(*p, nc * sz)) == NULL)
-		return -1;
-	*p = np;
-	*cap = nc;
-	return 0;
-}
-
 /* Appends one event. */
 int
 wl_add(struct wl_workload *w, const struct wl_event *e, struct fs_err *err)
 {
-	if (grow((void **)&w->ev, &w->cap, w->n + 1, sizeof(*w->ev)) < 0)
+	if (fs_vec_reserve_((void **)&w->ev, &w->cap, w->n + 1, sizeof(*w->ev)) < 0)
 		return fs_err_set(err, ENOMEM, "workload: out of memory");
 	w->ev[w->n++] = *e;
 	return 0;
@@ -113,7 +96,7 @@ wl_add(struct wl_workload *w, const struct wl_event *e, struct fs_err *err)
 int
 wl_add_sample(struct wl_workload *w, int64_t lat_us, struct fs_err *err)
 {
-	if (grow((void **)&w->samples, &w->capsamples, w->nsamples + 1,
+	if (fs_vec_reserve_((void **)&w->samples, &w->capsamples, w->nsamples + 1,
 	    sizeof(*w->samples)) < 0)
 		return fs_err_set(err, ENOMEM, "workload: out of memory");
 	w->samples[w->nsamples++] = lat_us;
@@ -590,104 +573,22 @@ wl_read_file(struct wl_workload *w, const char *path, struct fs_err *err)
 /* ---- extraction ---- */
 
 /*
- * A small open-addressing map from a two-word key to a 32-bit index into
- * one of the extractor's arrays.  Entries are never deleted: the arrays they
- * point into are reused in place (a reused biorq address overwrites its
- * record).
+ * The extractor follows the inputs of the recorded engine through the
+ * events: biorqs becoming ready, RPCs sent and completed, bmaps going
+ * clean.  What the flush thread did with them (examinations, passes, runs
+ * of wasted examinations) it does not judge: the spin detector does, and
+ * its results arrive through wl_extract_run and wl_extract_figures.
+ *
+ * Tables map a two-word key to an index into one of the arrays (util/map);
+ * records are reused in place (a reused biorq address overwrites its
+ * record), so nothing is deleted.
  */
-struct hmap {
-	uint64_t *k1, *k2;
-	uint32_t *v;		/* index + 1; 0 = empty slot */
-	size_t cap, n;
-};
-
-/* Mixes a two-word key into a hash. */
-static uint64_t
-hmix(uint64_t a, uint64_t b)
-{
-	uint64_t h = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull);
-
-	h ^= h >> 31;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 29;
-	return h;
-}
-
-/* Looks a key up; returns the index or -1. */
-static int64_t
-hmap_get(const struct hmap *m, uint64_t a, uint64_t b)
-{
-	size_t i;
-
-	if (m->cap == 0)
-		return -1;
-	for (i = hmix(a, b) & (m->cap - 1); m->v[i] != 0; i = (i + 1) & (m->cap - 1))
-		if (m->k1[i] == a && m->k2[i] == b)
-			return (int64_t)m->v[i] - 1;
-	return -1;
-}
-
-/* Inserts or replaces a key; returns -1 when out of memory. */
-static int
-hmap_put(struct hmap *m, uint64_t a, uint64_t b, uint32_t idx)
-{
-	size_t i;
-
-	if ((m->n + 1) * 2 > m->cap) {
-		struct hmap nm;
-		size_t j, nc = m->cap ? m->cap * 2 : 256;
-
-		nm.cap = nc;
-		nm.n = 0;
-		nm.k1 = calloc(nc, sizeof(*nm.k1));
-		nm.k2 = calloc(nc, sizeof(*nm.k2));
-		nm.v = calloc(nc, sizeof(*nm.v));
-		if (!nm.k1 || !nm.k2 || !nm.v) {
-			free(nm.k1);
-			free(nm.k2);
-			free(nm.v);
-			return -1;
-		}
-		for (j = 0; j < m->cap; j++)
-			if (m->v[j] != 0)
-				(void)hmap_put(&nm, m->k1[j], m->k2[j], m->v[j] - 1);
-		free(m->k1);
-		free(m->k2);
-		free(m->v);
-		*m = nm;
-	}
-	for (i = hmix(a, b) & (m->cap - 1); m->v[i] != 0; i = (i + 1) & (m->cap - 1))
-		if (m->k1[i] == a && m->k2[i] == b) {
-			m->v[i] = idx + 1;
-			return 0;
-		}
-	m->k1[i] = a;
-	m->k2[i] = b;
-	m->v[i] = idx + 1;
-	m->n++;
-	return 0;
-}
-
-/* Frees a map. */
-static void
-hmap_free(struct hmap *m)
-{
-	free(m->k1);
-	free(m->k2);
-	free(m->v);
-	memset(m, 0, sizeof(*m));
-}
 
 /* One bmap (fid, bno) as the extractor follows it. */
 struct xbmap {
 	uint64_t fid;
 	uint32_t bno;
-	int exam_open;		/* examined; outcome not yet known */
-	int exam_attr;		/* that examination had work attributed */
-	int64_t exam_t;		/* time of the latest examination */
-	int saw_input;		/* an arrival or RPC of this bmap has been seen */
-	uint64_t run_cnt;	/* wasted examinations in the current run */
-	int64_t run_first, run_last;
+	int64_t input_t;	/* first arrival or RPC of it (or inferred); INT64_MAX */
 	int64_t unset_dirty_t;	/* last `unset DIRTY` / `remove from flushq`; -1 */
 };
 
@@ -697,12 +598,9 @@ struct xrun {
 	int64_t first, last, done;	/* done = -1: the trace ended first */
 };
 
-/* One flush (or other) thread. */
+/* One thread. */
 struct xthread {
-	int64_t cur;		/* bmap index of the latest EXAMINE; -1 */
 	int64_t zpend;		/* era Z: biorq waiting for its bmap@ line; -1 */
-	int in_pass;
-	int64_t last_pass_t;	/* start of the previous pass; INT64_MIN */
 	int64_t inflight_unsent;	/* writes set in flight since its last RPC line */
 };
 
@@ -723,38 +621,33 @@ struct wl_extractor {
 	struct wl_workload arr;		/* biorq-level arrivals and fsyncs */
 	struct wl_workload inferred;	/* inferred pre-trace writes */
 
-	struct xbmap *bm;
-	size_t nbm, capbm;
-	struct hmap bmap_by_key;	/* (fid, bno) -> bm */
-	struct hmap bmap_by_addr;	/* (addr, 0) -> bm (latest lifetime) */
+	FS_VEC(struct xbmap) bm;
+	struct fs_map bmap_by_key;	/* (fid, bno) -> bm */
+	struct fs_map bmap_by_addr;	/* (addr, 0) -> bm (latest lifetime) */
 
-	struct xthread *th;
-	size_t nth, capth;
-	struct hmap thread_by_key;
+	FS_VEC(struct xthread) th;
+	struct fs_map thread_by_key;
 
-	struct xbiorq *bq;
-	size_t nbq, capbq;
-	struct hmap biorq_by_addr;
+	FS_VEC(struct xbiorq) bq;
+	struct fs_map biorq_by_addr;
 
-	struct hmap rpc_by_xid;		/* (xid, 0) -> index in w.ev */
+	struct fs_map rpc_by_xid;	/* (xid, 0) -> index in w.ev */
 	size_t *fifo;			/* w.ev indices of RPCs not yet paired */
 	size_t fifo_head, fifo_n, fifo_cap;
 	int64_t *bm_of_rpc;		/* bmap index per w.ev index */
 	size_t cap_bm_of_rpc;
 
-	struct xrun *runs;		/* runs explained by pre-trace writes */
-	size_t nrun, caprun;
-	int64_t first_pass;		/* start of the first pass seen; INT64_MIN */
-
-	int64_t *gaps;			/* pass-start gaps */
-	size_t ngaps, capgaps;
+	FS_VEC(struct xrun) runs;	/* runs explained by pre-trace writes */
+	struct wl_figures fig;		/* the detector's figures */
+	int have_fig;
 
 	int64_t first_ts, last_ts;
-	int64_t examinations, wasted, passes, rpcs, bytes, outstanding_max;
+	int64_t rpcs, bytes, outstanding_max;
 	int64_t dropped;
 	int64_t lines;
 	uint64_t seq;			/* order of emitted events, for stable sorting */
 	int saw_a, saw_z;
+	int oom;			/* a table could not grow */
 };
 
 /* Fills the extraction defaults. */
@@ -784,7 +677,7 @@ wl_extract_new(const struct wl_extract_opts *o, struct fs_err *err)
 	wl_init(&x->w);
 	wl_init(&x->arr);
 	wl_init(&x->inferred);
-	x->first_ts = x->last_ts = x->first_pass = INT64_MIN;
+	x->first_ts = x->last_ts = INT64_MIN;
 	return x;
 }
 
@@ -797,114 +690,118 @@ wl_extract_free(struct wl_extractor *x)
 	wl_free(&x->w);
 	wl_free(&x->arr);
 	wl_free(&x->inferred);
-	free(x->bm);
-	free(x->th);
-	free(x->bq);
+	fs_vec_free(&x->bm);
+	fs_vec_free(&x->th);
+	fs_vec_free(&x->bq);
+	fs_vec_free(&x->runs);
 	free(x->fifo);
 	free(x->bm_of_rpc);
-	free(x->gaps);
-	free(x->runs);
-	hmap_free(&x->bmap_by_key);
-	hmap_free(&x->bmap_by_addr);
-	hmap_free(&x->thread_by_key);
-	hmap_free(&x->biorq_by_addr);
-	hmap_free(&x->rpc_by_xid);
+	fs_map_free(&x->bmap_by_key);
+	fs_map_free(&x->bmap_by_addr);
+	fs_map_free(&x->thread_by_key);
+	fs_map_free(&x->biorq_by_addr);
+	fs_map_free(&x->rpc_by_xid);
 	free(x);
+}
+
+/* Looks a key up: the index, or -1. */
+static int64_t
+map_get(const struct fs_map *m, uint64_t a, uint64_t b)
+{
+	uint32_t v;
+
+	return fs_map_get(m, a, b, &v) ? (int64_t)v : -1;
 }
 
 /* Returns the index of bmap (fid, bno), creating it; -1 when out of memory. */
 static int64_t
 bmap_idx(struct wl_extractor *x, uint64_t fid, uint32_t bno)
 {
-	int64_t i = hmap_get(&x->bmap_by_key, fid, bno);
-	struct xbmap *b;
+	int64_t i = map_get(&x->bmap_by_key, fid, bno);
+	struct xbmap b;
 
 	if (i >= 0)
 		return i;
-	if (grow((void **)&x->bm, &x->capbm, x->nbm + 1, sizeof(*x->bm)) < 0)
+	b.fid = fid;
+	b.bno = bno;
+	b.input_t = INT64_MAX;
+	b.unset_dirty_t = -1;
+	if (x->bm.n >= UINT32_MAX || fs_vec_push(&x->bm, b) != 0 ||
+	    fs_map_put(&x->bmap_by_key, fid, bno, (uint32_t)(x->bm.n - 1)) != 0)
 		return -1;
-	b = &x->bm[x->nbm];
-	memset(b, 0, sizeof(*b));
-	b->fid = fid;
-	b->bno = bno;
-	b->unset_dirty_t = -1;
-	if (hmap_put(&x->bmap_by_key, fid, bno, (uint32_t)x->nbm) < 0)
-		return -1;
-	return (int64_t)x->nbm++;
+	return (int64_t)x->bm.n - 1;
 }
 
+/* Notes an input of bmap bi at ts (it explains runs after it). */
+static void
+input_seen(struct wl_extractor *x, int64_t bi, int64_t ts)
+{
+	if (ts < x->bm.v[bi].input_t)
+		x->bm.v[bi].input_t = ts;
+}
 
 /* Returns the index of the event's thread, creating it; -1 on ENOMEM. */
 static int64_t
 thread_idx(struct wl_extractor *x, const struct ps_event *ev)
 {
 	uint64_t k = fs_fnv1a(ev->thread.p, ev->thread.n);
-	int64_t i = hmap_get(&x->thread_by_key, k, ev->tid);
+	int64_t i = map_get(&x->thread_by_key, k, ev->tid);
+	struct xthread t;
 
 	if (i >= 0)
 		return i;
-	if (grow((void **)&x->th, &x->capth, x->nth + 1, sizeof(*x->th)) < 0)
+	t.zpend = -1;
+	t.inflight_unsent = 0;
+	if (x->th.n >= UINT32_MAX || fs_vec_push(&x->th, t) != 0 ||
+	    fs_map_put(&x->thread_by_key, k, ev->tid, (uint32_t)(x->th.n - 1)) != 0)
 		return -1;
-	x->th[x->nth].cur = -1;
-	x->th[x->nth].zpend = -1;
-	x->th[x->nth].in_pass = 0;
-	x->th[x->nth].last_pass_t = INT64_MIN;
-	x->th[x->nth].inflight_unsent = 0;
-	if (hmap_put(&x->thread_by_key, k, ev->tid, (uint32_t)x->nth) < 0)
-		return -1;
-	return (int64_t)x->nth++;
-}
-
-/* Records the start of a pass on thread t at time ts. */
-static int
-pass_start(struct wl_extractor *x, struct xthread *t, int64_t ts)
-{
-	x->passes++;
-	if (x->first_pass == INT64_MIN)
-		x->first_pass = ts;
-	if (t->last_pass_t != INT64_MIN && ts >= t->last_pass_t) {
-		if (grow((void **)&x->gaps, &x->capgaps, x->ngaps + 1, sizeof(*x->gaps)) < 0)
-			return -1;
-		x->gaps[x->ngaps++] = ts - t->last_pass_t;
-	}
-	t->last_pass_t = ts;
-	return 0;
+	return (int64_t)x->th.n - 1;
 }
 
 /*
- * A run of wasted examinations of b ended (useful examination at `now`, or
- * the trace ended: now = INT64_MIN).  If nothing explains why b was still
- * queued (no arrival or RPC of b seen before the run), b had writes in flight
- * from before the trace: remember the run; wl_extract_finish() infers one
- * such write and its RPC (see infer_runs).  The reply came at b's
+ * A run of wasted examinations of bmap (fid, bno) ended (the detector's
+ * verdict).  If no input of the bmap (arrival, RPC) came before the run,
+ * nothing explains why it was still queued: it had writes in flight from
+ * before the trace.  The run is remembered; wl_extract_finish() infers one
+ * such write and its RPC (see infer_runs).  The reply came at the bmap's
  * `unset DIRTY` if logged, else between the last wasted examination and
- * `now`; at the end of the trace it is decided later (-1).
+ * ended (the line that ended the run; INT64_MIN when the trace ended
+ * first: decided later).
  */
-static int
-run_end(struct wl_extractor *x, int64_t bi, int64_t now, struct fs_err *err)
+int
+wl_extract_run(struct wl_extractor *x, uint64_t fid, uint32_t bno, int64_t first,
+    int64_t last, int64_t ended, struct fs_err *err)
 {
-	struct xbmap *b = &x->bm[bi];
-	struct xrun *r;
+	int64_t bi = bmap_idx(x, fid, bno);
+	struct xbmap *b;
+	struct xrun r;
 
-	if (b->run_cnt == 0)
+	if (bi < 0)
+		return fs_err_set(err, ENOMEM, "extract: out of memory");
+	b = &x->bm.v[bi];
+	if (b->input_t <= first)
 		return 0;
-	if (!b->saw_input) {
-		if (grow((void **)&x->runs, &x->caprun, x->nrun + 1, sizeof(*x->runs)) < 0)
-			return fs_err_set(err, ENOMEM, "extract: out of memory");
-		r = &x->runs[x->nrun++];
-		r->bmap = bi;
-		r->first = b->run_first;
-		r->last = b->run_last;
-		if (b->unset_dirty_t > b->run_last)
-			r->done = b->unset_dirty_t;
-		else if (now != INT64_MIN)
-			r->done = b->run_last + (now - b->run_last) / 2;
-		else
-			r->done = -1;
-		b->saw_input = 1;
-	}
-	b->run_cnt = 0;
+	r.bmap = bi;
+	r.first = first;
+	r.last = last;
+	if (b->unset_dirty_t > last)
+		r.done = b->unset_dirty_t;
+	else if (ended != INT64_MIN)
+		r.done = last + (ended - last) / 2;
+	else
+		r.done = -1;
+	if (fs_vec_push(&x->runs, r) != 0)
+		return fs_err_set(err, ENOMEM, "extract: out of memory");
+	input_seen(x, bi, first);	/* one inferred write explains the rest */
 	return 0;
+}
+
+/* The detector's figures for the trace. */
+void
+wl_extract_figures(struct wl_extractor *x, const struct wl_figures *f)
+{
+	x->fig = *f;
+	x->have_fig = 1;
 }
 
 /*
@@ -922,16 +819,16 @@ infer_runs(struct wl_extractor *x, int64_t P, struct fs_err *err)
 	struct wl_event e;
 	size_t i;
 
-	for (i = 0; i < x->nrun; i++) {
-		const struct xrun *r = &x->runs[i];
+	for (i = 0; i < x->runs.n; i++) {
+		const struct xrun *r = &x->runs.v[i];
 		int64_t lo = r->first - 2 * P, hi = r->first - P - x->o.max_age_us;
 		int64_t send = r->first - P, done = r->done >= 0 ? r->done : r->last + P / 2;
 
 		memset(&e, 0, sizeof(e));
 		e.kind = WL_WRITE;
 		e.t_us = hi > lo ? lo + (hi - lo + 1) / 2 : r->first - P;
-		e.fid = x->bm[r->bmap].fid;
-		e.bno = x->bm[r->bmap].bno;
+		e.fid = x->bm.v[r->bmap].fid;
+		e.bno = x->bm.v[r->bmap].bno;
 		e.len = x->o.default_len;
 		e.lat_us = -1;
 		e.xid = -1;
@@ -949,23 +846,6 @@ infer_runs(struct wl_extractor *x, int64_t P, struct fs_err *err)
 	return 0;
 }
 
-/* The examination of b ended: wasted (1) or useful (0), at time now. */
-static int
-exam_outcome(struct wl_extractor *x, int64_t bi, int wasted, int64_t now, struct fs_err *err)
-{
-	struct xbmap *b = &x->bm[bi];
-
-	b->exam_open = 0;
-	if (wasted) {
-		x->wasted++;
-		if (b->run_cnt++ == 0)
-			b->run_first = b->exam_t;
-		b->run_last = b->exam_t;
-		return 0;
-	}
-	return run_end(x, bi, now, err);
-}
-
 /* Emits a biorq-level arrival (once it has a bmap and an offset/length): 1 if emitted. */
 static int
 biorq_emit(struct wl_extractor *x, struct xbiorq *q, struct fs_err *err)
@@ -974,7 +854,7 @@ biorq_emit(struct wl_extractor *x, struct xbiorq *q, struct fs_err *err)
 	int64_t bi = q->bmap;
 
 	if (bi < 0)
-		bi = hmap_get(&x->bmap_by_addr, q->bmap_addr, 0);
+		bi = map_get(&x->bmap_by_addr, q->bmap_addr, 0);
 	if (!q->have || bi < 0) {
 		x->dropped++;
 		return 0;
@@ -982,14 +862,14 @@ biorq_emit(struct wl_extractor *x, struct xbiorq *q, struct fs_err *err)
 	memset(&e, 0, sizeof(e));
 	e.kind = WL_WRITE;
 	e.t_us = q->ready_t;
-	e.fid = x->bm[bi].fid;
-	e.bno = x->bm[bi].bno;
+	e.fid = x->bm.v[bi].fid;
+	e.bno = x->bm.v[bi].bno;
 	e.off = q->off;
 	e.len = q->len;
 	e.lat_us = -1;
 	e.xid = -1;
 	e.lineno = x->seq++;
-	x->bm[bi].saw_input = 1;
+	input_seen(x, bi, q->ready_t);
 	return wl_add(&x->arr, &e, err) < 0 ? -1 : 1;
 }
 
@@ -997,17 +877,17 @@ biorq_emit(struct wl_extractor *x, struct xbiorq *q, struct fs_err *err)
 static struct xbiorq *
 biorq_get(struct wl_extractor *x, uint64_t addr)
 {
-	int64_t i = hmap_get(&x->biorq_by_addr, addr, 0);
+	int64_t i = map_get(&x->biorq_by_addr, addr, 0);
+	struct xbiorq q;
 
 	if (i >= 0)
-		return &x->bq[i];
-	if (grow((void **)&x->bq, &x->capbq, x->nbq + 1, sizeof(*x->bq)) < 0)
+		return &x->bq.v[i];
+	memset(&q, 0, sizeof(q));
+	q.bmap = -1;
+	if (x->bq.n >= UINT32_MAX || fs_vec_push(&x->bq, q) != 0 ||
+	    fs_map_put(&x->biorq_by_addr, addr, 0, (uint32_t)(x->bq.n - 1)) != 0)
 		return NULL;
-	memset(&x->bq[x->nbq], 0, sizeof(*x->bq));
-	x->bq[x->nbq].bmap = -1;
-	if (hmap_put(&x->biorq_by_addr, addr, 0, (uint32_t)x->nbq) < 0)
-		return NULL;
-	return &x->bq[x->nbq++];
+	return &x->bq.v[x->bq.n - 1];
 }
 
 /* Parses "biorq=0x..." out of an era-A list_empty message. */
@@ -1036,10 +916,23 @@ msg_biorq_addr(const struct ps_str *m, uint64_t *addr)
 	return 0;
 }
 
+/* The bmap index the source attributed the event to; -1 if none (or no memory). */
+static int64_t
+attr_bmap(struct wl_extractor *x, const struct ps_event *ev)
+{
+	int64_t bi;
+
+	if (!ev->bm_known)
+		return -1;
+	if ((bi = bmap_idx(x, ev->bm_fid, ev->bm_bno)) < 0)
+		x->oom = 1;
+	return bi;
+}
+
 /* Handles a line carrying a biorq (arrivals, forced flushes, in-flight). */
 static int
-on_biorq(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, int64_t thr_bmap,
-    struct xthread *t, struct fs_err *err)
+on_biorq(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, struct xthread *t,
+    struct fs_err *err)
 {
 	struct xbiorq *q;
 	int era_a;
@@ -1076,11 +969,8 @@ on_biorq(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, int64_t 
 	if (q->len == 0)
 		q->have = 0;
 	q->bmap_addr = ev->biorq.bmap_addr;
-	if (q->bmap < 0) {
-		int64_t bi = hmap_get(&x->bmap_by_addr, ev->biorq.bmap_addr, 0);
-
-		q->bmap = bi >= 0 ? bi : (ev->kind != PS_EV_WRITE_READY ? thr_bmap : -1);
-	}
+	if (q->bmap < 0)
+		q->bmap = attr_bmap(x, ev);
 	/* era A FORCE_EXPIRE (0x80): the application forced a flush */
 	if (era_a && (ev->biorq.flags & 0x80) && !q->forced && q->bmap >= 0) {
 		struct wl_event e;
@@ -1088,8 +978,8 @@ on_biorq(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, int64_t 
 		memset(&e, 0, sizeof(e));
 		e.kind = WL_FSYNC;
 		e.t_us = ts;
-		e.fid = x->bm[q->bmap].fid;
-		e.bno = x->bm[q->bmap].bno;
+		e.fid = x->bm.v[q->bmap].fid;
+		e.bno = x->bm.v[q->bmap].bno;
 		e.lat_us = -1;
 		e.xid = -1;
 		e.lineno = x->seq++;
@@ -1115,7 +1005,7 @@ on_biorq(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, int64_t 
 				return -1;
 			q->live = 0;
 		} else
-			t->zpend = q - x->bq;
+			t->zpend = q - x->bq.v;
 	}
 	return 0;
 }
@@ -1133,19 +1023,14 @@ rpc_paired(struct wl_extractor *x, size_t i, int64_t ts, enum wl_lat_src src, st
 
 /* Handles an RPC_SEND. */
 static int
-on_send(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, int64_t thr_bmap,
-    struct fs_err *err)
+on_send(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, struct fs_err *err)
 {
 	struct wl_event e;
-	int64_t bi = thr_bmap;
+	int64_t bi = attr_bmap(x, ev);
 
 	x->rpcs++;
 	if (ev->rpc_sz > 0)
 		x->bytes += ev->rpc_sz;
-	if (ev->rpc_fid != 0 && ev->rpc_bno >= 0) {
-		if ((bi = bmap_idx(x, ev->rpc_fid, (uint32_t)ev->rpc_bno)) < 0)
-			return fs_err_set(err, ENOMEM, "extract: out of memory");
-	}
 	if (bi < 0 || ev->rpc_off < 0 || ev->rpc_sz <= 0) {
 		x->dropped++;
 		return 0;
@@ -1153,8 +1038,8 @@ on_send(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, int64_t t
 	memset(&e, 0, sizeof(e));
 	e.kind = WL_RPC;
 	e.t_us = ts;
-	e.fid = x->bm[bi].fid;
-	e.bno = x->bm[bi].bno;
+	e.fid = x->bm.v[bi].fid;
+	e.bno = x->bm.v[bi].bno;
 	e.off = (uint64_t)ev->rpc_off;
 	e.len = (uint32_t)ev->rpc_sz;
 	e.lat_us = -1;
@@ -1163,13 +1048,15 @@ on_send(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, int64_t t
 	e.lineno = x->seq++;
 	if (wl_add(&x->w, &e, err) < 0)
 		return -1;
-	x->bm[bi].saw_input = 1;
-	if (grow((void **)&x->bm_of_rpc, &x->cap_bm_of_rpc, x->w.n, sizeof(*x->bm_of_rpc)) < 0 ||
-	    grow((void **)&x->fifo, &x->fifo_cap, x->fifo_n + 1, sizeof(*x->fifo)) < 0)
+	input_seen(x, bi, ts);
+	if (fs_vec_reserve_((void **)&x->bm_of_rpc, &x->cap_bm_of_rpc, x->w.n,
+	    sizeof(*x->bm_of_rpc)) < 0 ||
+	    fs_vec_reserve_((void **)&x->fifo, &x->fifo_cap, x->fifo_n + 1, sizeof(*x->fifo)) < 0)
 		return fs_err_set(err, ENOMEM, "extract: out of memory");
 	x->bm_of_rpc[x->w.n - 1] = bi;
 	x->fifo[x->fifo_n++] = x->w.n - 1;
-	if (e.xid >= 0 && hmap_put(&x->rpc_by_xid, (uint64_t)e.xid, 0, (uint32_t)(x->w.n - 1)) < 0)
+	if (e.xid >= 0 && x->w.n - 1 <= UINT32_MAX &&
+	    fs_map_put(&x->rpc_by_xid, (uint64_t)e.xid, 0, (uint32_t)(x->w.n - 1)) < 0)
 		return fs_err_set(err, ENOMEM, "extract: out of memory");
 	return 0;
 }
@@ -1195,7 +1082,7 @@ on_done(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, struct fs
 	int64_t i;
 
 	if ((ev->has & PS_HAS_REQ) && ev->req.xid >= 0) {
-		i = hmap_get(&x->rpc_by_xid, (uint64_t)ev->req.xid, 0);
+		i = map_get(&x->rpc_by_xid, (uint64_t)ev->req.xid, 0);
 		if (i < 0 || x->w.ev[i].lat_us >= 0)
 			return 0;	/* sent before the trace began, or a repeat */
 		if (rpc_paired(x, (size_t)i, ts, WL_LAT_XID, err) < 0)
@@ -1217,7 +1104,7 @@ on_bmap_done(struct wl_extractor *x, int64_t bi, int64_t ts, struct fs_err *err)
 {
 	size_t k;
 
-	x->bm[bi].unset_dirty_t = ts;
+	x->bm.v[bi].unset_dirty_t = ts;
 	/* RPCs of bi still unpaired completed no later than now. */
 	if (x->fifo_n - x->fifo_head > 4096)
 		return 0;
@@ -1232,11 +1119,31 @@ on_bmap_done(struct wl_extractor *x, int64_t bi, int64_t ts, struct fs_err *err)
 	return 0;
 }
 
+/* Notes which era a message belongs to. */
+static void
+era_note(struct wl_extractor *x, enum ps_msg m)
+{
+	switch (m) {
+	case PS_MSG_NONE:
+	case PS_MSG_COUNT:
+		return;
+	case PS_MSG_Z_SCHED_FLUSH: case PS_MSG_Z_ADD_FLUSHQ: case PS_MSG_Z_LIST_EMPTY:
+	case PS_MSG_Z_FLUSHABLE: case PS_MSG_Z_TRY_FLUSH_BMAP: case PS_MSG_Z_SENDING_WRITE:
+	case PS_MSG_Z_RPC_CALLBACK: case PS_MSG_Z_REMOVE_FLUSHQ: case PS_MSG_Z_WAKEUP:
+	case PS_MSG_Z_WORK_TIME: case PS_MSG_M_CHECKING: case PS_MSG_M_TRY_FLUSH_BMAP:
+	case PS_MSG_M_STALL: case PS_MSG_Z_RESCHED:
+		x->saw_z = 1;
+		return;
+	default:
+		x->saw_a = 1;
+	}
+}
+
 /* Feeds one event to the extractor. */
 int
 wl_extract_feed(struct wl_extractor *x, const struct ps_event *ev, struct fs_err *err)
 {
-	int64_t ts = ev->ts_us, ti = -1, bi = -1, thr_bmap = -1;
+	int64_t ts = ev->ts_us, ti, bi = -1;
 	struct xthread *t = NULL;
 
 	x->lines++;
@@ -1246,35 +1153,21 @@ wl_extract_feed(struct wl_extractor *x, const struct ps_event *ev, struct fs_err
 		x->first_ts = ts;
 	if (ts > x->last_ts)
 		x->last_ts = ts;
-	if (ev->msg_id >= PS_MSG_A_BIORQ_LIST_EMPTY && ev->msg_id < PS_MSG_COUNT) {
-		switch (ev->msg_id) {
-		case PS_MSG_Z_SCHED_FLUSH: case PS_MSG_Z_ADD_FLUSHQ: case PS_MSG_Z_LIST_EMPTY:
-		case PS_MSG_Z_FLUSHABLE: case PS_MSG_Z_TRY_FLUSH_BMAP: case PS_MSG_Z_SENDING_WRITE:
-		case PS_MSG_Z_RPC_CALLBACK: case PS_MSG_Z_REMOVE_FLUSHQ: case PS_MSG_Z_WAKEUP:
-		case PS_MSG_Z_WORK_TIME: case PS_MSG_M_CHECKING: case PS_MSG_M_TRY_FLUSH_BMAP:
-		case PS_MSG_M_STALL: case PS_MSG_Z_RESCHED:
-			x->saw_z = 1;
-			break;
-		default:
-			x->saw_a = 1;
-		}
-	}
+	era_note(x, ev->msg_id);
 	if (ev->outstanding > x->outstanding_max)
 		x->outstanding_max = ev->outstanding;
 	if (ev->has & PS_HAS_BMAP) {
 		if ((bi = bmap_idx(x, ev->bmap.fid, ev->bmap.bno)) < 0 ||
-		    hmap_put(&x->bmap_by_addr, ev->bmap.addr, 0, (uint32_t)bi) < 0)
+		    fs_map_put(&x->bmap_by_addr, ev->bmap.addr, 0, (uint32_t)bi) < 0)
 			return fs_err_set(err, ENOMEM, "extract: out of memory");
 	}
 	if (ev->kind != PS_EV_OTHER || (ev->has & PS_HAS_BIORQ)) {
 		if ((ti = thread_idx(x, ev)) < 0)
 			return fs_err_set(err, ENOMEM, "extract: out of memory");
-		t = &x->th[ti];
-		thr_bmap = t->cur;
+		t = &x->th.v[ti];
 	}
-
 	if (t != NULL && t->zpend >= 0 && bi >= 0) {
-		struct xbiorq *q = &x->bq[t->zpend];
+		struct xbiorq *q = &x->bq.v[t->zpend];
 
 		t->zpend = -1;
 		if (q->live && q->bmap < 0 && q->bmap_addr == ev->bmap.addr) {
@@ -1288,13 +1181,15 @@ wl_extract_feed(struct wl_extractor *x, const struct ps_event *ev, struct fs_err
 		switch (ev->msg_id) {
 		case PS_MSG_A_FLUSHRDY: case PS_MSG_Z_SCHED_FLUSH: case PS_MSG_A_CONSIDER:
 		case PS_MSG_A_TRY_FLUSH_BIORQ: case PS_MSG_A_SET_INFLIGHT: case PS_MSG_A_DESCHEDULING:
-			if (on_biorq(x, ev, ts, thr_bmap, t, err) < 0)
+			if (on_biorq(x, ev, ts, t, err) < 0)
 				return -1;
 			break;
 		default:
 			break;
 		}
 	}
+	if (x->oom)
+		return fs_err_set(err, ENOMEM, "extract: out of memory");
 
 	switch (ev->kind) {
 	case PS_EV_WRITE_READY:
@@ -1314,96 +1209,22 @@ wl_extract_feed(struct wl_extractor *x, const struct ps_event *ev, struct fs_err
 			if (ts < q->ready_t)
 				q->ready_t = ts;
 			q->bmap = bi;
-			x->bm[bi].saw_input = 1;
-		}
-		return 0;
-	case PS_EV_EXAMINE:
-		if (bi < 0)
-			return 0;
-		x->examinations++;
-		if (ev->msg_id != PS_MSG_A_TRY_FLUSH_BMAP) {
-			/* era Z: a `flushable?` not followed by `try flush` was wasted */
-			if (x->bm[bi].exam_open && !x->bm[bi].exam_attr &&
-			    exam_outcome(x, bi, 1, ts, err) < 0)
-				return -1;
-		} else if (!t->in_pass) {
-			t->in_pass = 1;
-			if (pass_start(x, t, ts) < 0)
-				return fs_err_set(err, ENOMEM, "extract: out of memory");
-		}
-		x->bm[bi].exam_open = 1;
-		x->bm[bi].exam_attr = 0;
-		x->bm[bi].exam_t = ts;
-		t->cur = bi;
-		return 0;
-	case PS_EV_SCHEDULE:
-		if (bi >= 0 && ev->msg_id == PS_MSG_Z_TRY_FLUSH_BMAP) {
-			thr_bmap = bi;
-			t->cur = bi;
-		}
-		if (thr_bmap >= 0 && x->bm[thr_bmap].exam_open && !x->bm[thr_bmap].exam_attr) {
-			x->bm[thr_bmap].exam_attr = 1;
-			if (run_end(x, thr_bmap, ts, err) < 0)
-				return -1;
+			input_seen(x, bi, ts);
 		}
 		return 0;
 	case PS_EV_RPC_SEND:
-		if (thr_bmap >= 0 && x->bm[thr_bmap].exam_open && !x->bm[thr_bmap].exam_attr) {
-			x->bm[thr_bmap].exam_attr = 1;
-			if (run_end(x, thr_bmap, ts, err) < 0)
-				return -1;
-		}
 		t->inflight_unsent = 0;
-		return on_send(x, ev, ts, thr_bmap, err);
+		return on_send(x, ev, ts, err);
 	case PS_EV_RPC_DONE:
 		return on_done(x, ev, ts, err);
-	case PS_EV_REQUEUE:
-		if (bi >= 0 && x->bm[bi].exam_open &&
-		    exam_outcome(x, bi, !x->bm[bi].exam_attr, ts, err) < 0)
-			return -1;
-		t->in_pass = 0;
-		return 0;
 	case PS_EV_CLEAN:
-		if (bi < 0)
-			return 0;
-		if (ev->msg_id == PS_MSG_A_UNSET_DIRTY || ev->msg_id == PS_MSG_Z_REMOVE_FLUSHQ) {
-			if (on_bmap_done(x, bi, ts, err) < 0)
-				return -1;
-			if (ev->msg_id == PS_MSG_A_UNSET_DIRTY)
-				return 0;	/* the RPC thread, not an examination */
-			/*
-			 * era Z: the reply thread takes B off the queue; a
-			 * `flushable?` of B still open found only writes in
-			 * flight: it was wasted.  The run ends with B leaving.
-			 */
-			if (x->bm[bi].exam_open && !x->bm[bi].exam_attr &&
-			    exam_outcome(x, bi, 1, ts, err) < 0)
-				return -1;
-			x->bm[bi].exam_open = 0;
-			return run_end(x, bi, ts, err);
-		}
-		if (x->bm[bi].exam_open || x->bm[bi].run_cnt > 0) {
-			if (exam_outcome(x, bi, 0, ts, err) < 0)
-				return -1;
-		}
-		if (ev->msg_id == PS_MSG_A_IS_CLEAN)
-			t->in_pass = 0;
+		if (bi >= 0 && (ev->msg_id == PS_MSG_A_UNSET_DIRTY ||
+		    ev->msg_id == PS_MSG_Z_REMOVE_FLUSHQ))
+			return on_bmap_done(x, bi, ts, err);
 		return 0;
-	case PS_EV_PASS:
-		return pass_start(x, t, ts) < 0 ?
-		    fs_err_set(err, ENOMEM, "extract: out of memory") : 0;
 	default:
 		return 0;
 	}
-}
-
-/* Compares two int64 values for qsort. */
-static int
-i64_cmp(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* Ends extraction and builds the workload. */
@@ -1413,29 +1234,21 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 	struct wl_workload *w = &x->w;
 	enum wl_fidelity arr_f, svc_f = WL_FID_BIORQ;
 	size_t i, nrpc_trace, nfit = 0, narr;
-	int64_t epoch, period = -1, unsent = 0;
+	int64_t epoch, period = x->have_fig ? x->fig.pass_period_us : -1, unsent = 0;
 	int r;
 
 	wl_init(out);
 	/* Arrivals still waiting to go in flight. */
-	for (i = 0; i < x->nbq; i++)
-		if (x->bq[i].live) {
-			if ((r = biorq_emit(x, &x->bq[i], err)) < 0)
+	for (i = 0; i < x->bq.n; i++)
+		if (x->bq.v[i].live) {
+			if ((r = biorq_emit(x, &x->bq.v[i], err)) < 0)
 				return -1;
 			unsent += r;
-			x->bq[i].live = 0;
+			x->bq.v[i].live = 0;
 		}
 	/* Set in flight after their thread's last RPC line: the trace ended first. */
-	for (i = 0; i < x->nth; i++)
-		unsent += x->th[i].inflight_unsent;
-	/* Runs still open at the end of the trace. */
-	for (i = 0; i < x->nbm; i++)
-		if (run_end(x, (int64_t)i, INT64_MIN, err) < 0)
-			return -1;
-	if (x->ngaps > 0) {
-		qsort(x->gaps, x->ngaps, sizeof(*x->gaps), i64_cmp);
-		period = x->gaps[x->ngaps / 2];
-	}
+	for (i = 0; i < x->th.n; i++)
+		unsent += x->th.v[i].inflight_unsent;
 	if (infer_runs(x, period > 0 ? period : x->o.poll_us, err) < 0)
 		return -1;
 
@@ -1515,8 +1328,10 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 	 * so put t = 0 a whole number of periods before the trace's first
 	 * pass; replayed passes then start in step with the recorded ones.
 	 */
-	if (x->first_pass != INT64_MIN && period > 0 && x->first_pass >= epoch)
-		epoch = x->first_pass - ((x->first_pass - epoch + period - 1) / period) * period;
+	if (x->have_fig && x->fig.first_pass_us != INT64_MIN && period > 0 &&
+	    x->fig.first_pass_us >= epoch)
+		epoch = x->fig.first_pass_us -
+		    ((x->fig.first_pass_us - epoch + period - 1) / period) * period;
 	for (i = 0; i < w->n; i++)
 		w->ev[i].t_us -= epoch;
 
@@ -1532,10 +1347,12 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 	out->era = x->saw_z && !x->saw_a ? 'Z' : x->saw_a ? 'A' : '?';
 	out->obs.lines = x->lines;
 	out->obs.span_us = x->first_ts == INT64_MIN ? 0 : x->last_ts - x->first_ts;
-	out->obs.examinations = x->examinations;
-	out->obs.wasted_examinations = x->wasted;
-	out->obs.passes = x->passes;
-	out->obs.pass_period_us = period;
+	if (x->have_fig) {
+		out->obs.examinations = x->fig.examinations;
+		out->obs.wasted_examinations = x->fig.wasted;
+		out->obs.passes = x->fig.passes;
+		out->obs.pass_period_us = x->fig.pass_period_us;
+	}
 	out->obs.rpcs = x->rpcs;
 	out->obs.bytes = x->bytes;
 	out->obs.outstanding_max = x->outstanding_max > 0 ? x->outstanding_max : -1;

@@ -15,12 +15,15 @@
  * them.
  *
  * The extractor is streaming: wl_extract_feed() takes one struct ps_event at
- * a time in log order (from the parser or from a store query), so it works
- * the same from a log and from a database.  Memory is the workload itself
- * plus state per live bmap, thread, biorq and outstanding RPC.
+ * a time in log order (from a source, or rebuilt from a store's rows), so
+ * it works the same from a log and from a database.  It does not judge what
+ * the flush thread did: the spin detector's runs of wasted examinations
+ * (wl_extract_run) and figures (wl_extract_figures) come from the detector
+ * run over the log, or from what ingest stored.  Memory is the workload
+ * itself plus state per bmap, thread, biorq and outstanding RPC.
  */
-#ifndef FS_ANALYSIS_WORKLOAD_H
-#define FS_ANALYSIS_WORKLOAD_H
+#ifndef FS_REPLAY_WORKLOAD_H
+#define FS_REPLAY_WORKLOAD_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -167,6 +170,26 @@ struct wl_extractor *wl_extract_new(const struct wl_extract_opts *o, struct fs_e
 
 /* Feeds one event (in log order).  Returns -1 with err set when out of memory. */
 int wl_extract_feed(struct wl_extractor *x, const struct ps_event *ev, struct fs_err *err);
+
+/*
+ * A run of wasted examinations of bmap (fid, bno) from first to last (the
+ * detector's run, or a stored episode); ended is the time of the line that
+ * ended it, INT64_MIN if the trace ended first.  A run that no input of
+ * its bmap explains had writes in flight from before the trace: one such
+ * write and its RPC are inferred.  -1 with err set when out of memory.
+ */
+int wl_extract_run(struct wl_extractor *x, uint64_t fid, uint32_t bno, int64_t first,
+    int64_t last, int64_t ended, struct fs_err *err);
+
+/* The detector's figures of the trace (summed over its flush threads). */
+struct wl_figures {
+	int64_t examinations, wasted, passes;
+	int64_t pass_period_us;		/* the busiest thread's median; -1 unknown */
+	int64_t first_pass_us;		/* the first pass start; INT64_MIN unknown */
+};
+
+/* Gives the extractor the detector's figures (the workload's observed ones). */
+void wl_extract_figures(struct wl_extractor *x, const struct wl_figures *f);
 
 /*
  * Ends extraction: pairs what is left, infers pre-trace in-flight writes,

@@ -11,8 +11,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "parsers/source.h"
+#include "util/clock.h"
+#include "util/map.h"
 #include "util/plot.h"
-#include "parsers/parser.h"
+#include "util/vec.h"
 
 #define SR_MAX_SECONDS (1u << 24)	/* time-line cap: ~194 days */
 
@@ -21,8 +24,6 @@ void
 sp_report_init(struct sp_report *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->first_us = r->last_us = INT64_MIN;
-	r->timeline_exact = 1;
 }
 
 /* Frees what a report holds. */
@@ -31,6 +32,7 @@ sp_report_free(struct sp_report *r)
 {
 	free(r->eps);
 	free(r->threads);
+	free(r->bmaps);
 	free(r->wasted_s);
 	free(r->outst_s);
 	sp_report_init(r);
@@ -78,7 +80,7 @@ sp_report_add_thread(struct sp_report *r, const struct sp_thread_stats *t)
 static int64_t
 slot(struct sp_report *r, int64_t ts_us)
 {
-	int64_t s = ts_us >= 0 ? ts_us / 1000000 : -((-ts_us + 999999) / 1000000);
+	int64_t s = fs_sec_of(ts_us);
 	size_t need, i;
 
 	if (r->nsec == 0) {
@@ -154,84 +156,259 @@ sp_report_add_second(struct sp_report *r, int64_t sec, uint64_t wasted, int64_t 
 	return 0;
 }
 
-/* Detector callback: keep the episode. */
-static void
-cb_episode(void *arg, const struct sp_episode *ep)
+/* A filter that keeps everything. */
+void
+sp_filter_init(struct sp_filter *f)
 {
-	sp_report_add_episode(arg, ep);
+	memset(f, 0, sizeof(*f));
+	f->since_us = INT64_MIN;
+	f->until_us = INT64_MAX;
 }
 
-/* Detector callback: count a wasted examination in its second. */
-static void
-cb_wasted(void *arg, const struct ps_event *ev, uint64_t fid, uint32_t bno)
+/* 1 if second sec is within the seconds the window touches. */
+int
+sp_filter_second(const struct sp_filter *f, int64_t sec)
 {
-	struct sp_report *r = arg;
-	int64_t i = slot(r, ev->ts_us);
-
-	(void)fid;
-	(void)bno;
-	if (i >= 0)
-		r->wasted_s[i]++;
+	return (f->since_us == INT64_MIN || sec >= fs_sec_of(f->since_us)) &&
+	    (f->until_us == INT64_MAX || sec <= fs_sec_of(f->until_us));
 }
 
-/* Runs one file through parser and detector. */
+/* 1 if the episode passes the filter. */
+int
+sp_filter_episode(const struct sp_filter *f, const struct sp_episode *e)
+{
+	return (!f->has_fid || e->fid == f->fid) && sp_thread_match(f->thread, e->thread, e->tid) &&
+	    e->end_us >= f->since_us && e->start_us <= f->until_us && e->cycles >= f->min_cycles;
+}
+
+/* Adds examinations to a bmap's figures (a linear look-up from the end: rows come grouped). */
+int
+sp_report_add_bmap(struct sp_report *r, uint64_t fid, uint32_t bno, uint64_t exams,
+    uint64_t wasted)
+{
+	struct sp_bmap_row *b;
+
+	if (r->nbmaps == 0 || r->bmaps[r->nbmaps - 1].fid != fid ||
+	    r->bmaps[r->nbmaps - 1].bno != bno) {
+		if (r->nbmaps == r->capbmaps) {
+			size_t nc = r->capbmaps ? r->capbmaps * 2 : 32;
+			struct sp_bmap_row *n = realloc(r->bmaps, nc * sizeof(*n));
+
+			if (n == NULL)
+				return -1;
+			r->bmaps = n;
+			r->capbmaps = nc;
+		}
+		b = &r->bmaps[r->nbmaps++];
+		memset(b, 0, sizeof(*b));
+		b->fid = fid;
+		b->bno = bno;
+	} else {
+		b = &r->bmaps[r->nbmaps - 1];
+	}
+	b->examinations += exams;
+	b->wasted += wasted;
+	return 0;
+}
+
+/* ---- from a file ---- */
+
+/* Windowed counts of one detector thread. */
+struct fr_thread {
+	uint64_t passes, useless, exams, wasted;
+};
+
+struct file_run {
+	struct sp_report *r;
+	const struct sp_filter *f;
+	struct fr_thread *th;		/* by detector thread index */
+	size_t nth;
+	struct fs_map bidx;		/* (fid, bno) -> index in tmp */
+	FS_VEC(struct sp_bmap_row) tmp;
+	int nomem;
+};
+
+/* The windowed counters of detector thread i. */
+static struct fr_thread *
+fr_thread(struct file_run *c, int i)
+{
+	if ((size_t)i >= c->nth) {
+		size_t nc = (size_t)i + 8;
+		struct fr_thread *n = realloc(c->th, nc * sizeof(*n));
+
+		if (n == NULL) {
+			c->nomem = 1;
+			return NULL;
+		}
+		memset(n + c->nth, 0, (nc - c->nth) * sizeof(*n));
+		c->th = n;
+		c->nth = nc;
+	}
+	return &c->th[i];
+}
+
+/* Detector callback: keep the episode if the filter does. */
+static void
+fr_episode(void *arg, const struct sp_episode *ep)
+{
+	struct file_run *c = arg;
+
+	if (sp_filter_episode(c->f, ep) && sp_report_add_episode(c->r, ep) != 0)
+		c->nomem = 1;
+}
+
+/* Detector callback: count an examination in its second. */
+static void
+fr_exam(void *arg, const struct sp_exam *x)
+{
+	struct file_run *c = arg;
+	int64_t sec = fs_sec_of(x->ts_us);
+	int wasted = x->verdict == SP_WASTED;
+	struct fr_thread *t;
+	uint32_t v;
+
+	if (!sp_filter_second(c->f, sec))
+		return;
+	if ((t = fr_thread(c, x->thread)) != NULL) {
+		t->exams++;
+		t->wasted += (uint64_t)wasted;
+	}
+	if (wasted && sp_report_add_second(c->r, sec, 1, -1) != 0)
+		c->nomem = 1;
+	if (!c->f->want_bmaps || (c->f->has_fid && x->fid != c->f->fid))
+		return;
+	if (!fs_map_get(&c->bidx, x->fid, x->bno, &v)) {
+		struct sp_bmap_row b;
+
+		memset(&b, 0, sizeof(b));
+		b.fid = x->fid;
+		b.bno = x->bno;
+		if (fs_vec_push(&c->tmp, b) != 0 ||
+		    fs_map_put(&c->bidx, x->fid, x->bno, (uint32_t)(c->tmp.n - 1)) != 0) {
+			c->nomem = 1;
+			return;
+		}
+		v = (uint32_t)(c->tmp.n - 1);
+	}
+	c->tmp.v[v].examinations++;
+	c->tmp.v[v].wasted += (uint64_t)wasted;
+}
+
+/* Detector callbacks: count a pass, and a useless one, in the second it started. */
+static void
+fr_pass_start(void *arg, const struct sp_pass *p)
+{
+	struct file_run *c = arg;
+	struct fr_thread *t;
+
+	if (sp_filter_second(c->f, fs_sec_of(p->start_us)) && (t = fr_thread(c, p->thread)) != NULL)
+		t->passes++;
+}
+
+static void
+fr_pass(void *arg, const struct sp_pass *p)
+{
+	struct file_run *c = arg;
+	struct fr_thread *t;
+
+	if (!p->useful && sp_filter_second(c->f, fs_sec_of(p->start_us)) &&
+	    (t = fr_thread(c, p->thread)) != NULL)
+		t->useless++;
+}
+
+/* Clips a thread's span to the filter's window. */
+static void
+span_clip(const struct sp_filter *f, struct sp_thread_stats *st)
+{
+	if (st->first_us != INT64_MIN && st->first_us < f->since_us)
+		st->first_us = f->since_us;
+	if (st->last_us != INT64_MIN && st->last_us > f->until_us)
+		st->last_us = f->until_us;
+}
+
+/* Adds the detector's threads with their windowed counts. */
+static int
+fr_threads(struct file_run *c, const struct sp_detector *d)
+{
+	int k;
+
+	for (k = 0; k < sp_detector_nthreads(d); k++) {
+		struct sp_thread_stats st;
+		struct fr_thread *t = fr_thread(c, k);
+
+		sp_detector_thread(d, k, &st);
+		if (t == NULL || !sp_thread_match(c->f->thread, st.thread, st.tid))
+			continue;
+		st.passes = t->passes;
+		st.useless_passes = t->useless;
+		st.examinations = t->exams;
+		st.wasted_examinations = t->wasted;
+		span_clip(c->f, &st);
+		if (sp_report_add_thread(c->r, &st) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Runs one file through a source and the detector. */
 int
 sp_report_add_file(struct sp_report *r, const char *path, const struct sp_options *o,
-    int64_t since_us, int64_t until_us, struct fs_err *err)
+    const struct sp_filter *f, struct fs_err *err)
 {
-	struct sp_callbacks cb = { r, cb_episode, cb_wasted, NULL };
-	struct ps_reader *rd;
-	struct ps_parser *ps;
+	struct file_run c;
+	struct sp_callbacks cb;
+	struct ps_source *src;
 	struct sp_detector *d;
-	struct ps_event ev;
-	const char *line;
-	size_t len;
-	uint64_t off, lineno = 0;
-	int rc, k;
+	struct ps_item it;
+	size_t i;
+	int rc;
 
-	if ((rd = ps_reader_open(path, 0, err)) == NULL)
+	memset(&c, 0, sizeof(c));
+	c.r = r;
+	c.f = f;
+	fs_map_init(&c.bidx);
+	memset(&cb, 0, sizeof(cb));
+	cb.arg = &c;
+	cb.episode = fr_episode;
+	cb.exam = fr_exam;
+	cb.pass_start = fr_pass_start;
+	cb.pass = fr_pass;
+	if ((src = ps_source_open(path, NULL, err)) == NULL)
 		return -1;
-	if ((ps = ps_parser_new(NULL, err)) == NULL) {
-		ps_reader_close(rd);
-		return -1;
-	}
 	if ((d = sp_detector_new(o, &cb, err)) == NULL) {
-		ps_parser_free(ps);
-		ps_reader_close(rd);
+		ps_source_close(src);
 		return -1;
 	}
-	while ((rc = ps_reader_next(rd, &line, &len, &off, err)) == 1) {
-		lineno++;
+	while ((rc = ps_source_next(src, &it, err)) == 1) {
+		const struct ps_event *ev = &it.ev;
+
 		r->lines++;
-		if (ps_parser_parse(ps, line, len, off, lineno, &ev) == 0) {
+		if (!it.parsed) {
 			r->unparsed++;
 			continue;
 		}
-		if (ev.ts_us == INT64_MIN || ev.ts_us < since_us || ev.ts_us > until_us)
-			continue;
-		if (r->first_us == INT64_MIN || ev.ts_us < r->first_us)
-			r->first_us = ev.ts_us;
-		if (ev.ts_us > r->last_us)
-			r->last_us = ev.ts_us;
-		if (ev.outstanding >= 0) {
-			int64_t i = slot(r, ev.ts_us);
-
-			if (i >= 0 && ev.outstanding > r->outst_s[i])
-				r->outst_s[i] = ev.outstanding > INT32_MAX ? INT32_MAX :
-				    (int32_t)ev.outstanding;
-		}
-		sp_detector_feed(d, &ev);
+		if (ev->outstanding >= 0 && ev->ts_us != INT64_MIN &&
+		    sp_filter_second(f, fs_sec_of(ev->ts_us)) &&
+		    sp_report_add_second(r, fs_sec_of(ev->ts_us), 0, ev->outstanding) != 0)
+			c.nomem = 1;
+		sp_detector_feed(d, ev);
 	}
-	sp_detector_finish(d);
-	for (k = 0; k < sp_detector_nthreads(d); k++) {
-		struct sp_thread_stats st;
-
-		sp_detector_thread(d, k, &st);
-		sp_report_add_thread(r, &st);
+	if (rc == 0) {
+		sp_detector_finish(d);
+		if (fr_threads(&c, d) != 0)
+			c.nomem = 1;
+		for (i = 0; i < c.tmp.n; i++)
+			if (sp_report_add_bmap(r, c.tmp.v[i].fid, c.tmp.v[i].bno,
+			    c.tmp.v[i].examinations, c.tmp.v[i].wasted) != 0)
+				c.nomem = 1;
 	}
 	sp_detector_free(d);
-	ps_parser_free(ps);
-	ps_reader_close(rd);
+	ps_source_close(src);
+	free(c.th);
+	fs_vec_free(&c.tmp);
+	fs_map_free(&c.bidx);
+	if (rc == 0 && c.nomem)
+		return fs_err_set(err, ENOMEM, "%s: out of memory gathering the spin report", path);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -246,34 +423,6 @@ sp_thread_match(const char *want, const char *thread, const char *tid)
 	if (strcmp(want, thread) == 0)
 		return 1;
 	return strncmp(want, thread, n) == 0 && want[n] == ':' && strcmp(want + n + 1, tid) == 0;
-}
-
-/* Drops what does not match. */
-void
-sp_report_filter(struct sp_report *r, const struct sp_filter *f)
-{
-	size_t i, k;
-
-	for (i = k = 0; i < r->neps; i++) {
-		const struct sp_episode *e = &r->eps[i];
-
-		if (f->has_fid && e->fid != f->fid)
-			continue;
-		if (!sp_thread_match(f->thread, e->thread, e->tid))
-			continue;
-		if (e->end_us < f->since_us || e->start_us > f->until_us)
-			continue;
-		if (e->cycles < f->min_cycles)
-			continue;
-		r->eps[k++] = *e;
-	}
-	r->neps = k;
-	if (f->thread == NULL)
-		return;
-	for (i = k = 0; i < r->nthreads; i++)
-		if (sp_thread_match(f->thread, r->threads[i].thread, r->threads[i].tid))
-			r->threads[k++] = r->threads[i];
-	r->nthreads = k;
 }
 
 /* Orders episodes: most cycles, longest, earliest. */
@@ -294,47 +443,69 @@ ep_cmp(const void *a, const void *b)
 	return x->bno < y->bno ? -1 : x->bno > y->bno;
 }
 
-/* Ranks episodes. */
+/* Orders bmaps: most wasted, then fid, bno. */
+static int
+bmap_cmp(const void *a, const void *b)
+{
+	const struct sp_bmap_row *x = a, *y = b;
+
+	if (x->wasted != y->wasted)
+		return x->wasted > y->wasted ? -1 : 1;
+	if (x->fid != y->fid)
+		return x->fid < y->fid ? -1 : 1;
+	return x->bno < y->bno ? -1 : x->bno > y->bno;
+}
+
+/* Orders bmaps by identity. */
+static int
+bmap_id_cmp(const void *a, const void *b)
+{
+	const struct sp_bmap_row *x = a, *y = b;
+
+	if (x->fid != y->fid)
+		return x->fid < y->fid ? -1 : 1;
+	return x->bno < y->bno ? -1 : x->bno > y->bno;
+}
+
+/* Ranks episodes and bmaps; fills the bmaps' episode figures. */
 void
 sp_report_rank(struct sp_report *r)
 {
+	size_t i, k;
+
+	if (r->nbmaps > 1) {
+		/* merge rows of one bmap (several sources), by identity */
+		qsort(r->bmaps, r->nbmaps, sizeof(*r->bmaps), bmap_id_cmp);
+		for (i = 1, k = 0; i < r->nbmaps; i++) {
+			if (bmap_id_cmp(&r->bmaps[k], &r->bmaps[i]) == 0) {
+				r->bmaps[k].examinations += r->bmaps[i].examinations;
+				r->bmaps[k].wasted += r->bmaps[i].wasted;
+			} else
+				r->bmaps[++k] = r->bmaps[i];
+		}
+		r->nbmaps = k + 1;
+	}
+	for (i = 0; i < r->nbmaps; i++) {
+		struct sp_bmap_row *b = &r->bmaps[i];
+
+		b->episodes = b->cycles = 0;
+		for (k = 0; k < r->neps; k++)
+			if (r->eps[k].fid == b->fid && r->eps[k].bno == b->bno) {
+				b->episodes++;
+				b->cycles += r->eps[k].cycles;
+			}
+	}
+	if (r->nbmaps > 1)
+		qsort(r->bmaps, r->nbmaps, sizeof(*r->bmaps), bmap_cmp);
 	if (r->neps > 1)
 		qsort(r->eps, r->neps, sizeof(*r->eps), ep_cmp);
 }
 
-/* Builds an estimated time-line from the episodes (no events were read). */
-static int
-timeline_from_episodes(struct sp_report *r)
-{
-	size_t i;
-
-	r->timeline_exact = 0;
-	for (i = 0; i < r->neps; i++) {
-		const struct sp_episode *e = &r->eps[i];
-		int64_t s0 = slot(r, e->start_us), s1 = slot(r, e->end_us), s;
-		uint64_t per, rest;
-
-		s0 = slot(r, e->start_us);	/* the time-line may have grown backwards */
-		if (s0 < 0 || s1 < 0)
-			return -1;
-		per = e->cycles / (uint64_t)(s1 - s0 + 1);
-		rest = e->cycles % (uint64_t)(s1 - s0 + 1);
-		for (s = s0; s <= s1; s++) {
-			r->wasted_s[s] += (uint32_t)(per + (rest > 0));
-			if (rest > 0)
-				rest--;
-			if (e->outstanding_max > r->outst_s[s])
-				r->outst_s[s] = (int32_t)e->outstanding_max;
-		}
-	}
-	return 0;
-}
-
 /* Draws the time-line. */
 int
-sp_report_plot(const struct sp_report *rin, FILE *f, struct fs_err *err)
+sp_report_plot(const struct sp_report *rp, FILE *f, struct fs_err *err)
 {
-	struct sp_report r = *rin;	/* shallow: the time-line may be built here */
+	const struct sp_report r = *rp;
 	struct pl_chart *c;
 	double *x = NULL, *w = NULL, *o = NULL;
 	char buf[160], tbuf[64];
@@ -343,15 +514,6 @@ sp_report_plot(const struct sp_report *rin, FILE *f, struct fs_err *err)
 	time_t t0;
 	struct tm tm;
 
-	if (r.nsec == 0 && r.neps > 0) {
-		r.wasted_s = NULL;
-		r.outst_s = NULL;
-		r.nsec = r.capsec = 0;
-		if (timeline_from_episodes(&r) != 0) {
-			fs_err_set(err, ENOMEM, "plot: episodes span too long a time");
-			goto out;
-		}
-	}
 	if ((c = pl_chart_new("flushscope spins: wasted examinations and outstanding RPCs", 2,
 	    err)) == NULL)
 		goto out;
@@ -376,9 +538,8 @@ sp_report_plot(const struct sp_report *rin, FILE *f, struct fs_err *err)
 	pl_chart_xaxis(c, buf, 0);
 	pl_panel_yaxis(c, 0, "wasted examinations per second", 0);
 	pl_panel_yaxis(c, 1, "outstanding write RPCs", 0);
-	snprintf(buf, sizeof(buf), "shaded: %zu spin episode%s (the largest labelled fid:bmap)%s",
-	    r.neps, r.neps == 1 ? "" : "s",
-	    r.timeline_exact ? "" : "; per-second values estimated from stored episodes");
+	snprintf(buf, sizeof(buf), "shaded: %zu spin episode%s (the largest labelled fid:bmap)",
+	    r.neps, r.neps == 1 ? "" : "s");
 	pl_note(c, buf);
 	if (pl_series(c, 0, "wasted exams/s", x, w, n, PL_STEP) != 0 ||
 	    pl_series(c, 1, "outstanding RPCs", x, o, n, PL_LINE) != 0) {
@@ -397,10 +558,6 @@ sp_report_plot(const struct sp_report *rin, FILE *f, struct fs_err *err)
 	rc = pl_chart_svg(c, f, err);
 	pl_chart_free(c);
 out:
-	if (r.wasted_s != rin->wasted_s) {
-		free(r.wasted_s);
-		free(r.outst_s);
-	}
 	free(x);
 	free(w);
 	free(o);

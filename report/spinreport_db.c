@@ -1,51 +1,105 @@
 /*
- * spinreport_db: filling a spin report from a database made by ingest,
- * through store/store.h (episodes, per-thread figures, per-second series).
+ * report/spinreport_db: filling a spin report from a database made by
+ * ingest, through store/store.h: episodes, thread figures, and the
+ * per-second series of threads and bmaps that give the same windowed
+ * counts a file gives (see report/spinreport.h).
  */
 #include "report/spinreport.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/store.h"
+#include "util/clock.h"
+
+/* Windowed counts of one stored thread (source, tno). */
+struct db_thread {
+	int64_t source_id;
+	int tno;
+	uint64_t passes, useless, exams, wasted;
+};
 
 struct db_ctx {
 	struct sp_report *r;
+	const struct sp_filter *f;
+	struct db_thread *th;
+	size_t nth, capth;
 	int nomem;
 };
 
-/* Query callback: one stored episode. */
+/* Query callback: one stored episode, kept if the filter does. */
 static int
 db_episode(void *arg, const struct st_episode_row *row)
 {
 	struct db_ctx *c = arg;
+	const struct st_episode *s = &row->ep;
+	struct sp_episode ep;
+	int cause = sp_cause_parse(s->cause);
 
-	if (sp_report_add_episode(c->r, &row->ep) != 0) {
+	memset(&ep, 0, sizeof(ep));
+	memcpy(ep.thread, s->thread, sizeof(ep.thread));
+	memcpy(ep.tid, s->tid, sizeof(ep.tid));
+	ep.fid = s->fid;
+	ep.bno = s->bno;
+	ep.addr = s->addr;
+	ep.start_us = s->start_us;
+	ep.end_us = s->end_us;
+	ep.cycles = s->cycles;
+	ep.period_us = s->period_us;
+	ep.outstanding_min = s->outstanding_min;
+	ep.outstanding_max = s->outstanding_max;
+	ep.cause = cause >= 0 ? (enum sp_cause)cause : SP_CAUSE_INFLIGHT;
+	ep.first_off = s->first_off;
+	ep.last_off = s->last_off;
+	if (sp_filter_episode(c->f, &ep) && sp_report_add_episode(c->r, &ep) != 0) {
 		c->nomem = 1;
 		return 1;
 	}
 	return 0;
 }
 
-/* Query callback: one thread's stored figures. */
-static int
-db_thread(void *arg, const struct st_thread_row *row)
+/* The windowed counters of stored thread (source, tno). */
+static struct db_thread *
+db_thread_get(struct db_ctx *c, int64_t source_id, int tno)
 {
-	struct db_ctx *c = arg;
+	size_t i;
 
-	if (sp_report_add_thread(c->r, &row->st) != 0) {
-		c->nomem = 1;
-		return 1;
+	for (i = 0; i < c->nth; i++)
+		if (c->th[i].source_id == source_id && c->th[i].tno == tno)
+			return &c->th[i];
+	if (c->nth == c->capth) {
+		size_t nc = c->capth ? c->capth * 2 : 16;
+		struct db_thread *n = realloc(c->th, nc * sizeof(*n));
+
+		if (n == NULL)
+			return NULL;
+		c->th = n;
+		c->capth = nc;
 	}
-	return 0;
+	memset(&c->th[c->nth], 0, sizeof(c->th[0]));
+	c->th[c->nth].source_id = source_id;
+	c->th[c->nth].tno = tno;
+	return &c->th[c->nth++];
 }
 
-/* Query callback: one thread-second of the series, summed over threads. */
+/* Query callback: one thread-second of the series. */
 static int
 db_series(void *arg, const struct st_series *s)
 {
 	struct db_ctx *c = arg;
+	struct db_thread *t;
 
+	if (!sp_filter_second(c->f, s->sec))
+		return 0;
+	if ((t = db_thread_get(c, s->source_id, s->tno)) == NULL) {
+		c->nomem = 1;
+		return 1;
+	}
+	t->passes += s->passes;
+	t->useless += s->useless_passes;
+	t->exams += s->examinations;
+	t->wasted += s->wasted;
 	if (sp_report_add_second(c->r, s->sec, s->wasted, s->max_outstanding) != 0) {
 		c->nomem = 1;
 		return 1;
@@ -53,38 +107,94 @@ db_series(void *arg, const struct st_series *s)
 	return 0;
 }
 
-/* Adds stored episodes, thread figures and the per-second time-line. */
+/* Query callback: one thread's stored figures, with its windowed counts. */
+static int
+db_thread(void *arg, const struct st_thread_row *row)
+{
+	struct db_ctx *c = arg;
+	const struct st_thread_stats *s = &row->st;
+	struct sp_thread_stats st;
+	struct db_thread *t;
+
+	if (!sp_thread_match(c->f->thread, s->thread, s->tid))
+		return 0;
+	if ((t = db_thread_get(c, row->source_id, row->tno)) == NULL) {
+		c->nomem = 1;
+		return 1;
+	}
+	memset(&st, 0, sizeof(st));
+	memcpy(st.thread, s->thread, sizeof(st.thread));
+	memcpy(st.tid, s->tid, sizeof(st.tid));
+	st.passes = t->passes;
+	st.useless_passes = t->useless;
+	st.examinations = t->exams;
+	st.wasted_examinations = t->wasted;
+	st.first_us = s->first_us;
+	st.last_us = s->last_us;
+	st.first_pass_us = INT64_MIN;
+	if (st.first_us != INT64_MIN && st.first_us < c->f->since_us)
+		st.first_us = c->f->since_us;
+	if (st.last_us != INT64_MIN && st.last_us > c->f->until_us)
+		st.last_us = c->f->until_us;
+	st.period_p50_us = s->period_p50_us;
+	st.period_p99_us = s->period_p99_us;
+	memcpy(st.period_hist, s->period_hist, sizeof(st.period_hist));
+	if (sp_report_add_thread(c->r, &st) != 0) {
+		c->nomem = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Query callback: one bmap-second. */
+static int
+db_bmap(void *arg, const struct st_bmap_stat *b)
+{
+	struct db_ctx *c = arg;
+
+	if (!sp_filter_second(c->f, b->sec))
+		return 0;
+	if (sp_report_add_bmap(c->r, b->fid, b->bno, b->examinations, b->wasted) != 0) {
+		c->nomem = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Adds what the filter selects of a database. */
 int
 sp_report_add_db(struct sp_report *r, const char *path, const struct sp_filter *flt,
     struct fs_err *err)
 {
 	struct st_store *st;
 	struct st_filter f;
-	struct db_ctx c = { r, 0 };
+	struct db_ctx c;
 	int rc;
 
+	memset(&c, 0, sizeof(c));
+	c.r = r;
+	c.f = flt;
 	if ((st = st_open(path, ST_OPEN_READONLY, err)) == NULL)
 		return -1;
+	/* the store narrows by whole seconds; the callbacks apply the filter exactly */
 	st_filter_init(&f);
-	/* the store narrows what it can; sp_report_filter does the rest exactly */
-	if (flt != NULL && flt->thread != NULL && strchr(flt->thread, ':') == NULL)
-		f.thread = flt->thread;
-	if (flt != NULL) {
-		f.since_us = flt->since_us;
-		f.until_us = flt->until_us;
-	}
-	rc = st_query_thread_stats(st, &f, db_thread, &c, err);
+	f.since_us = flt->since_us;
+	f.until_us = flt->until_us;
+	rc = st_query_series(st, &f, db_series, &c, err);
 	if (rc == 0)
-		rc = st_query_series(st, &f, db_series, &c, err);
-	if (flt != NULL && flt->has_fid) {
+		rc = st_query_thread_stats(st, &f, db_thread, &c, err);
+	if (flt->has_fid) {
 		f.has_fid = 1;
 		f.fid = flt->fid;
 		f.bno = -1;
 	}
 	if (rc == 0)
 		rc = st_query_episodes(st, &f, db_episode, &c, err);
+	if (rc == 0 && flt->want_bmaps)
+		rc = st_query_bmap_stats(st, &f, db_bmap, &c, err);
 	st_close(st);
+	free(c.th);
 	if (c.nomem)
-		return fs_err_set(err, 12, "%s: out of memory reading the spin results", path);
+		return fs_err_set(err, ENOMEM, "%s: out of memory reading the spin results", path);
 	return rc == 0 ? 0 : -1;
 }

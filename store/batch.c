@@ -299,7 +299,7 @@ st_batch_add_line(struct st_batch *b, uint64_t src_off, uint64_t lineno,
 
 /* Adds a spin episode made mostly by thread tno. */
 void
-st_batch_add_episode(struct st_batch *b, int tno, const struct sp_episode *ep)
+st_batch_add_episode(struct st_batch *b, int tno, const struct st_episode *ep)
 {
 	struct st_bepisode e;
 
@@ -324,7 +324,7 @@ st_batch_add_bmap_stat(struct st_batch *b, const struct st_bmap_stat *s)
 
 /* Adds a thread's cumulative figures (replacing earlier ones). */
 void
-st_batch_add_thread_stats(struct st_batch *b, int tno, const struct sp_thread_stats *ts)
+st_batch_add_thread_stats(struct st_batch *b, int tno, const struct st_thread_stats *ts)
 {
 	struct st_bthrstat t;
 

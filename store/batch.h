@@ -28,12 +28,12 @@ struct st_bline {
 
 struct st_bepisode {
 	int tno;
-	struct sp_episode ep;
+	struct st_episode ep;
 };
 
 struct st_bthrstat {
 	int tno;
-	struct sp_thread_stats st;
+	struct st_thread_stats st;
 };
 
 #define ST_ARR(T) struct { T *v; size_t n, cap; }

@@ -105,9 +105,31 @@ static const char schema_v1[] =
 "  FROM thread_stats ts JOIN sources s ON s.id = ts.source_id"
 "  LEFT JOIN threads t ON t.source_id = ts.source_id AND t.tno = ts.tno;";
 
+/*
+ * v2: per-bmap counters per second (bmap_series), so that a time window
+ * selects the same examinations from a database as from a file (counters
+ * of a v1 database have no seconds: they move to second 0, keeping
+ * totals); each thread's first pass start (the replay's phase).
+ */
+static const char schema_v2[] =
+"CREATE TABLE bmap_series (source_id INTEGER NOT NULL, fid INTEGER NOT NULL,"
+"  bno INTEGER NOT NULL, sec INTEGER NOT NULL, examinations INTEGER, wasted INTEGER,"
+"  PRIMARY KEY (source_id, fid, bno, sec)) WITHOUT ROWID;"
+"INSERT INTO bmap_series SELECT source_id, fid, bno, 0, examinations, wasted FROM bmap_stats;"
+"DROP VIEW v_bmap_spins;"
+"DROP TABLE bmap_stats;"
+"CREATE VIEW v_bmap_spins AS SELECT printf('%x', b.fid) AS fid, b.bno,"
+"  (SELECT count(*) FROM episodes e WHERE e.fid = b.fid AND e.bno = b.bno) AS episodes,"
+"  (SELECT coalesce(sum(e.cycles), 0) FROM episodes e"
+"     WHERE e.fid = b.fid AND e.bno = b.bno) AS cycles,"
+"  sum(b.wasted) AS wasted, sum(b.examinations) AS examinations"
+"  FROM bmap_series b GROUP BY b.fid, b.bno;"
+"ALTER TABLE thread_stats ADD COLUMN first_pass_us INTEGER;";
+
 /* migrations[v]: SQL taking the schema from version v to v+1. */
 static const char *const migrations[ST_SCHEMA_VERSION] = {
 	schema_v1,
+	schema_v2,
 };
 
 /* ---- statements ---- */
@@ -151,15 +173,15 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " SET examinations=examinations+?4, wasted=wasted+?5, passes=passes+?6,"
 	    " useless_passes=useless_passes+?7, rpcs_sent=rpcs_sent+?8, rpcs_done=rpcs_done+?9,"
 	    " max_outstanding=max(max_outstanding, ?10)",
-	[S_BSTAT] = "INSERT INTO bmap_stats(source_id, fid, bno, examinations, wasted)"
-	    " VALUES(?1,?2,?3,?4,?5) ON CONFLICT(source_id, fid, bno) DO UPDATE"
-	    " SET examinations=examinations+?4, wasted=wasted+?5",
+	[S_BSTAT] = "INSERT INTO bmap_series(source_id, fid, bno, sec, examinations, wasted)"
+	    " VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(source_id, fid, bno, sec) DO UPDATE"
+	    " SET examinations=examinations+?5, wasted=wasted+?6",
 	[S_TSTAT] = "INSERT OR REPLACE INTO thread_stats(source_id, tno, passes, useless_passes,"
-	    " examinations, wasted, first_us, last_us, period_p50_us, period_p99_us, period_hist)"
-	    " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+	    " examinations, wasted, first_us, last_us, period_p50_us, period_p99_us, period_hist,"
+	    " first_pass_us) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
 	[S_DEL_EP] = "DELETE FROM episodes WHERE source_id=?",
 	[S_DEL_SERIES] = "DELETE FROM series WHERE source_id=?",
-	[S_DEL_BSTAT] = "DELETE FROM bmap_stats WHERE source_id=?",
+	[S_DEL_BSTAT] = "DELETE FROM bmap_series WHERE source_id=?",
 	[S_DEL_TSTAT] = "DELETE FROM thread_stats WHERE source_id=?",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
@@ -712,7 +734,7 @@ batch_write(struct st_store *st, const struct st_batch *b)
 	}
 	s = st->stmt[S_EPISODE];
 	for (i = 0; i < b->episodes.n; i++) {
-		const struct sp_episode *e = &b->episodes.v[i].ep;
+		const struct st_episode *e = &b->episodes.v[i].ep;
 
 		sqlite3_bind_int64(s, 1, sid);
 		bind_tno(s, 2, b->episodes.v[i].tno);
@@ -725,7 +747,7 @@ batch_write(struct st_store *st, const struct st_batch *b)
 		sqlite3_bind_int64(s, 9, e->period_us);
 		bind_opt(s, 10, e->outstanding_min, -1);
 		bind_opt(s, 11, e->outstanding_max, -1);
-		sqlite3_bind_text(s, 12, sp_cause_name(e->cause), -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 12, e->cause, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 13, (int64_t)e->first_off);
 		sqlite3_bind_int64(s, 14, (int64_t)e->last_off);
 		if (step_reset(s) != 0)
@@ -755,14 +777,15 @@ batch_write(struct st_store *st, const struct st_batch *b)
 		sqlite3_bind_int64(s, 1, sid);
 		sqlite3_bind_int64(s, 2, (int64_t)r->fid);
 		sqlite3_bind_int64(s, 3, r->bno);
-		sqlite3_bind_int64(s, 4, (int64_t)r->examinations);
-		sqlite3_bind_int64(s, 5, (int64_t)r->wasted);
+		sqlite3_bind_int64(s, 4, r->sec);
+		sqlite3_bind_int64(s, 5, (int64_t)r->examinations);
+		sqlite3_bind_int64(s, 6, (int64_t)r->wasted);
 		if (step_reset(s) != 0)
 			return -1;
 	}
 	s = st->stmt[S_TSTAT];
 	for (i = 0; i < b->tstats.n; i++) {
-		const struct sp_thread_stats *t = &b->tstats.v[i].st;
+		const struct st_thread_stats *t = &b->tstats.v[i].st;
 		char hist[40 * 21 + 1];
 		size_t hn = 0;
 		int j;
@@ -775,12 +798,13 @@ batch_write(struct st_store *st, const struct st_batch *b)
 		sqlite3_bind_int64(s, 3, (int64_t)t->passes);
 		sqlite3_bind_int64(s, 4, (int64_t)t->useless_passes);
 		sqlite3_bind_int64(s, 5, (int64_t)t->examinations);
-		sqlite3_bind_int64(s, 6, (int64_t)t->wasted_examinations);
+		sqlite3_bind_int64(s, 6, (int64_t)t->wasted);
 		bind_opt(s, 7, t->first_us, INT64_MIN);
 		bind_opt(s, 8, t->last_us, INT64_MIN);
 		sqlite3_bind_int64(s, 9, t->period_p50_us);
 		sqlite3_bind_int64(s, 10, t->period_p99_us);
 		sqlite3_bind_text(s, 11, hist, (int)hn, SQLITE_TRANSIENT);
+		bind_opt(s, 12, t->first_pass_us, INT64_MIN);
 		if (step_reset(s) != 0)
 			return -1;
 	}
@@ -988,8 +1012,6 @@ st_query_episodes(struct st_store *st, const struct st_filter *f,
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *c;
-
 		memset(&r, 0, sizeof(r));
 		r.id = sqlite3_column_int64(s, 0);
 		r.source_id = sqlite3_column_int64(s, 1);
@@ -1004,12 +1026,7 @@ st_query_episodes(struct st_store *st, const struct st_filter *f,
 		r.ep.period_us = sqlite3_column_int64(s, 10);
 		r.ep.outstanding_min = col_i64(s, 11, -1);
 		r.ep.outstanding_max = col_i64(s, 12, -1);
-		c = col_str(s, 13);
-		r.ep.cause = SP_CAUSE_INFLIGHT;
-		if (c != NULL && strcmp(c, sp_cause_name(SP_CAUSE_THROTTLED)) == 0)
-			r.ep.cause = SP_CAUSE_THROTTLED;
-		else if (c != NULL && strcmp(c, sp_cause_name(SP_CAUSE_NOTREADY)) == 0)
-			r.ep.cause = SP_CAUSE_NOTREADY;
+		col_copy(s, 13, r.ep.cause, sizeof(r.ep.cause));
 		r.ep.first_off = (uint64_t)sqlite3_column_int64(s, 14);
 		r.ep.last_off = (uint64_t)sqlite3_column_int64(s, 15);
 		if ((ret = cb(arg, &r)) != 0)
@@ -1033,7 +1050,7 @@ st_query_thread_stats(struct st_store *st, const struct st_filter *f,
 	g.until_us = INT64_MAX;
 	s = prepare_query(st, "x.source_id, x.tno, t.name, t.tid, x.passes, x.useless_passes,"
 	    " x.examinations, x.wasted, x.first_us, x.last_us, x.period_p50_us,"
-	    " x.period_p99_us, x.period_hist", "thread_stats", &g, NULL, NULL, 0,
+	    " x.period_p99_us, x.period_hist, x.first_pass_us", "thread_stats", &g, NULL, NULL, 0,
 	    "x.source_id, x.tno", 0, err);
 	if (s == NULL)
 		return -1;
@@ -1049,11 +1066,12 @@ st_query_thread_stats(struct st_store *st, const struct st_filter *f,
 		r.st.passes = (uint64_t)sqlite3_column_int64(s, 4);
 		r.st.useless_passes = (uint64_t)sqlite3_column_int64(s, 5);
 		r.st.examinations = (uint64_t)sqlite3_column_int64(s, 6);
-		r.st.wasted_examinations = (uint64_t)sqlite3_column_int64(s, 7);
+		r.st.wasted = (uint64_t)sqlite3_column_int64(s, 7);
 		r.st.first_us = col_i64(s, 8, INT64_MIN);
 		r.st.last_us = col_i64(s, 9, INT64_MIN);
 		r.st.period_p50_us = sqlite3_column_int64(s, 10);
 		r.st.period_p99_us = sqlite3_column_int64(s, 11);
+		r.st.first_pass_us = col_i64(s, 13, INT64_MIN);
 		h = col_str(s, 12);
 		for (j = 0; h != NULL && *h != '\0' && j < 40; j++) {
 			char *end;
@@ -1219,7 +1237,7 @@ st_query_forced(struct st_store *st, const struct st_filter *f,
 	return query_end(st, s, rc, ret, err);
 }
 
-/* Queries per-bmap counters (summed over sources unless source_id is set). */
+/* Queries per-bmap counters per second, in (source, fid, bno, sec) order. */
 int
 st_query_bmap_stats(struct st_store *st, const struct st_filter *f,
     int (*cb)(void *arg, const struct st_bmap_stat *r), void *arg, struct fs_err *err)
@@ -1229,22 +1247,23 @@ st_query_bmap_stats(struct st_store *st, const struct st_filter *f,
 	sqlite3_stmt *s;
 	int rc, ret = 0;
 
-	where_clause(where, sizeof(where), f, NULL, NULL, 1, 0);
-	sql = sqlite3_mprintf("SELECT x.source_id, x.fid, x.bno, x.examinations, x.wasted"
-	    " FROM bmap_stats x%s ORDER BY x.source_id, x.fid, x.bno", where);
+	where_clause(where, sizeof(where), f, "x.sec", "x.sec", 1, 0);
+	sql = sqlite3_mprintf("SELECT x.source_id, x.fid, x.bno, x.sec, x.examinations, x.wasted"
+	    " FROM bmap_series x%s ORDER BY x.source_id, x.fid, x.bno, x.sec", where);
 	if (sql == NULL)
 		return fs_err_set(err, ENOMEM, "out of memory");
 	rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
 	sqlite3_free(sql);
 	if (rc != SQLITE_OK)
 		return db_err(st, err, "querying");
-	bind_filter(s, f, 0);
+	bind_filter(s, f, 1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		r.source_id = sqlite3_column_int64(s, 0);
 		r.fid = (uint64_t)sqlite3_column_int64(s, 1);
 		r.bno = (uint32_t)sqlite3_column_int64(s, 2);
-		r.examinations = (uint64_t)sqlite3_column_int64(s, 3);
-		r.wasted = (uint64_t)sqlite3_column_int64(s, 4);
+		r.sec = sqlite3_column_int64(s, 3);
+		r.examinations = (uint64_t)sqlite3_column_int64(s, 4);
+		r.wasted = (uint64_t)sqlite3_column_int64(s, 5);
 		if ((ret = cb(arg, &r)) != 0)
 			break;
 	}
@@ -1310,7 +1329,7 @@ static const char *const dump_sql[] = {
 	" FROM episodes ORDER BY source_id, fid, bno, start_us, first_off",
 	"SELECT 'thread_stats', * FROM thread_stats ORDER BY source_id, tno",
 	"SELECT 'series', * FROM series ORDER BY source_id, tno, sec",
-	"SELECT 'bmap_stats', * FROM bmap_stats ORDER BY source_id, fid, bno",
+	"SELECT 'bmap_series', * FROM bmap_series ORDER BY source_id, fid, bno, sec",
 };
 
 /* Dumps every table in a canonical order. */

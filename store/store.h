@@ -40,12 +40,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "detect/spin.h"
 #include "parsers/event.h"
 #include "util/err.h"
 
 /* Schema version stored in the database (SQLite: PRAGMA user_version). */
-#define ST_SCHEMA_VERSION 1
+#define ST_SCHEMA_VERSION 2
 
 /* ---- opening ---- */
 
@@ -188,26 +187,54 @@ struct st_series {
 	int64_t max_outstanding;	/* -1 if none logged */
 };
 
-/* Per bmap (and source): examinations and wasted examinations. */
+/* Per bmap (and source) and second: examinations and wasted examinations. */
 struct st_bmap_stat {
 	int64_t source_id;
 	uint64_t fid;
 	uint32_t bno;
+	int64_t sec;			/* unix seconds of the EXAMINE lines counted */
 	uint64_t examinations, wasted;
 };
 
-/* An episode as stored. */
+#define ST_NAME_MAX 64
+
+/* A spin episode as stored (the detector's episode, in the store's own terms). */
+struct st_episode {
+	char thread[ST_NAME_MAX];	/* the thread that made most of its examinations */
+	char tid[ST_NAME_MAX];
+	uint64_t fid;
+	uint32_t bno;
+	uint64_t addr;
+	int64_t start_us, end_us;
+	uint64_t cycles;
+	int64_t period_us;
+	int64_t outstanding_min, outstanding_max;	/* -1 if never logged */
+	char cause[16];			/* "inflight", "throttled", "notready" */
+	uint64_t first_off, last_off;
+};
+
 struct st_episode_row {
 	int64_t id;
 	int64_t source_id;
-	struct sp_episode ep;		/* thread/tid filled from the threads table */
+	struct st_episode ep;		/* thread/tid filled from the threads table */
 };
 
-/* Per-thread figures as stored. */
+/* A flush thread's figures over its whole source, as stored. */
+struct st_thread_stats {
+	char thread[ST_NAME_MAX];
+	char tid[ST_NAME_MAX];
+	uint64_t passes, useless_passes;
+	uint64_t examinations, wasted;
+	int64_t first_us, last_us;	/* INT64_MIN if unknown */
+	int64_t first_pass_us;		/* start of its first pass; INT64_MIN if unknown */
+	int64_t period_p50_us, period_p99_us;	/* -1 if unknown */
+	uint64_t period_hist[40];	/* log2 buckets of the gaps between pass starts */
+};
+
 struct st_thread_row {
 	int64_t source_id;
 	int tno;
-	struct sp_thread_stats st;
+	struct st_thread_stats st;
 };
 
 /* An unparsed-line sample or a stored line (--keep-text). */
@@ -270,10 +297,10 @@ void st_batch_add_unparsed(struct st_batch *b, uint64_t src_off, uint64_t lineno
 void st_batch_add_line(struct st_batch *b, uint64_t src_off, uint64_t lineno,
     const char *text, size_t len);
 /* Derived rows (added to existing counts if the same key is written twice). */
-void st_batch_add_episode(struct st_batch *b, int tno, const struct sp_episode *ep);
+void st_batch_add_episode(struct st_batch *b, int tno, const struct st_episode *ep);
 void st_batch_add_series(struct st_batch *b, const struct st_series *s);
 void st_batch_add_bmap_stat(struct st_batch *b, const struct st_bmap_stat *s);
-void st_batch_add_thread_stats(struct st_batch *b, int tno, const struct sp_thread_stats *ts);
+void st_batch_add_thread_stats(struct st_batch *b, int tno, const struct st_thread_stats *ts);
 
 /*
  * Writes the batch and the source row in one transaction.  On error
@@ -302,7 +329,10 @@ void st_filter_init(struct st_filter *f);
  * Each query calls cb per matching row in log order (source, offset; for
  * episodes start time) and returns 0, -1 with err set, or cb's nonzero
  * return value when cb stopped it.  Time filters apply to: episodes
- * (overlap of [start,end]), series (sec), the ts of the other rows.
+ * (overlap of [start,end]), series and bmap series (the seconds the
+ * window touches: floor(since) .. floor(until)), the ts of the other rows;
+ * thread figures are whole-source.  The fid filter applies to rows that
+ * name a bmap; the thread filter to rows that name a thread.
  */
 int st_query_episodes(struct st_store *st, const struct st_filter *f,
     int (*cb)(void *arg, const struct st_episode_row *r), void *arg, struct fs_err *err);

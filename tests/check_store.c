@@ -163,8 +163,7 @@ ep_cb(void *arg, const struct st_episode_row *r)
 	struct collect *c = arg;
 
 	c->a[c->n] = (int64_t)r->ep.cycles;
-	snprintf(c->s[c->n], sizeof(c->s[0]), "%s/%s", r->ep.thread,
-	    sp_cause_name(r->ep.cause));
+	snprintf(c->s[c->n], sizeof(c->s[0]), "%s/%s", r->ep.thread, r->ep.cause);
 	c->n++;
 	return 0;
 }
@@ -204,7 +203,7 @@ START_TEST(batch_commit_and_query)
 	struct st_store *st = open_with_source(&src);
 	struct st_batch *b = st_batch_new();
 	struct st_rpc r;
-	struct sp_episode ep;
+	struct st_episode ep;
 	struct st_series se;
 	struct st_filter f;
 	struct collect c;
@@ -242,7 +241,7 @@ START_TEST(batch_commit_and_query)
 	ep.cycles = 3;
 	ep.period_us = 2160;
 	ep.outstanding_min = ep.outstanding_max = 75;
-	ep.cause = SP_CAUSE_INFLIGHT;
+	snprintf(ep.cause, sizeof(ep.cause), "inflight");
 	st_batch_add_episode(b, 0, &ep);
 	memset(&se, 0, sizeof(se));
 	se.tno = 0;

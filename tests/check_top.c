@@ -148,7 +148,7 @@ START_TEST(test_model_cases)
 	fs_err_clear(&err);
 	m = lv_new(NULL, &err);
 	ck_assert_ptr_nonnull(m);
-	ck_assert_int_eq(lv_add_source(m, &err), 0);
+	ck_assert_int_eq(lv_add_source(m, NULL, &err), 0);
 	text[0] = '\0';
 	for (k = 0; c->steps[k].op != 0; k++) {
 		t += c->steps[k].dt;
@@ -198,7 +198,7 @@ seed_model(void)
 	ck_assert_uint_gt(n, 0);
 	fs_err_clear(&err);
 	m = lv_new(NULL, &err);
-	ck_assert_int_eq(lv_add_source(m, &err), 0);
+	ck_assert_int_eq(lv_add_source(m, NULL, &err), 0);
 	feed_text(m, buf);
 	free(buf);
 	return m;
@@ -269,7 +269,7 @@ START_TEST(test_model_matches_truth)
 
 	fs_err_clear(&err);
 	m = lv_new(NULL, &err);
-	ck_assert_int_eq(lv_add_source(m, &err), 0);
+	ck_assert_int_eq(lv_add_source(m, NULL, &err), 0);
 	snprintf(path, sizeof(path), "%s/synth/%s.log", td ? td : "testdata", truth_logs[_i]);
 	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
 	while (fgets(line, sizeof(line), fp) != NULL) {
@@ -331,7 +331,7 @@ START_TEST(test_model_bounded)
 	o.linger_s = 1;
 	fs_err_clear(&err);
 	m = lv_new(&o, &err);
-	ck_assert_int_eq(lv_add_source(m, &err), 0);
+	ck_assert_int_eq(lv_add_source(m, NULL, &err), 0);
 	/* 5000 distinct bmaps: never more than max_rows records. */
 	for (b = 0; b < 5000; b++) {
 		t += 100;

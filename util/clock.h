@@ -1,6 +1,7 @@
 /*
- * The monotonic clock, for elapsed times and progress (never for log
- * timestamps).
+ * Clocks and time arithmetic: the monotonic clock for elapsed times and
+ * progress (never for log timestamps), and the one rule that puts a log
+ * timestamp into its second.
  */
 #ifndef FS_UTIL_CLOCK_H
 #define FS_UTIL_CLOCK_H
@@ -26,6 +27,17 @@ fs_mono_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * The second a time in microseconds since the Epoch falls in (floor).
+ * Per-second counts (series, time-lines, rate windows, the seconds a time
+ * filter selects) all bucket with this.
+ */
+static inline int64_t
+fs_sec_of(int64_t us)
+{
+	return us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
 }
 
 #endif
