@@ -139,6 +139,7 @@ $(GEN_ERA_A): bench/gen_era_a.c
 # FS_BIN lets tests run the real binary; FS_TESTDATA finds the fixtures;
 # FS_SHARED points at ../shared (spec, seeds) when it is there.
 check: $(BIN) $(TESTBIN) $(GEN_ERA_A)
+	sh tests/layers.sh
 	FS_BIN=$(abspath $(O)/flushscope) FS_TESTDATA=$(abspath testdata) \
 	FS_SHARED=$(abspath ../shared) FS_GEN_ERA_A=$(abspath $(GEN_ERA_A)) \
 	CK_DEFAULT_TIMEOUT=120 $(TESTBIN)

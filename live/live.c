@@ -2,10 +2,10 @@
  * The live model behind `flushscope top` (see live/live.h).
  *
  * Records
- *   bmaps    a pool of struct lv_bmap addressed by index, chained in a hash
- *            table on (src, fid, bno); freed records go on a free list
- *            (linked through hnext).  Indices stay valid when the pool
- *            grows; pointers do not, so none is kept across a growth.
+ *   bmaps    a pool of struct lv_bmap addressed by index, found by (src,
+ *            fid, bno) through a util/map index; freed records go on a
+ *            free list.  Indices stay valid when the pool grows; pointers
+ *            do not, so none is kept across a growth.
  *   threads  a small array (LV_MAX_THREADS) of per-thread rate buckets,
  *            keyed by (src, thread name); threads beyond that get no
  *            rate (their totals still come from the detector).
@@ -28,6 +28,7 @@
 
 #include "parsers/source.h"
 #include "util/clock.h"
+#include "util/map.h"
 
 #define LV_GAPS		8		/* recent gaps kept per bmap (median period) */
 #define LV_GRING	64		/* global per-second ring (>= LV_SPARK, LV_WIN_MAX) */
@@ -41,7 +42,7 @@ struct lv_bmap {
 	int src;
 	uint64_t fid;
 	uint32_t bno;
-	uint32_t hnext;			/* chain / free list: index + 1, 0 = end */
+	uint32_t next_free;		/* free list: index + 1, 0 = end */
 	uint64_t addr;
 	char thread[SP_NAME_MAX];
 	int64_t first_ts, last_ts, state_since;
@@ -81,8 +82,7 @@ struct lv_model {
 
 	struct lv_bmap *pool;
 	uint32_t npool, cappool, freelist, nused;
-	uint32_t *heads;		/* index + 1 */
-	uint32_t hcap;
+	struct fs_map idx;		/* (fid, src << 32 | bno) -> pool index */
 
 	struct lv_thr *thr;
 	int nthr;
@@ -188,47 +188,27 @@ window_span(const struct lv_model *m, int64_t first_ts)
 	return (double)span / 1e6;
 }
 
-/* Hash of a bmap key. */
-static uint32_t
-key_hash(int src, uint64_t fid, uint32_t bno)
-{
-	uint64_t x = fid * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)bno << 17) ^ (uint64_t)src;
-
-	x ^= x >> 29;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 32;
-	return (uint32_t)x;
-}
+/* The key of (src, fid, bno) in the index. */
+#define LV_KEY_B(src, bno)	((uint64_t)(uint32_t)(src) << 32 | (bno))
 
 /* Finds a bmap record; index or UINT32_MAX. */
 static uint32_t
 bmap_find(const struct lv_model *m, int src, uint64_t fid, uint32_t bno)
 {
-	uint32_t i = m->heads[key_hash(src, fid, bno) & (m->hcap - 1)];
+	uint32_t v;
 
-	while (i != 0) {
-		const struct lv_bmap *b = &m->pool[i - 1];
-
-		if (b->fid == fid && b->bno == bno && b->src == src)
-			return i - 1;
-		i = b->hnext;
-	}
-	return UINT32_MAX;
+	return fs_map_get(&m->idx, fid, LV_KEY_B(src, bno), &v) ? v : UINT32_MAX;
 }
 
-/* Unlinks and frees record i. */
+/* Unindexes and frees record i. */
 static void
 bmap_free(struct lv_model *m, uint32_t i)
 {
 	struct lv_bmap *b = &m->pool[i];
-	uint32_t *pp = &m->heads[key_hash(b->src, b->fid, b->bno) & (m->hcap - 1)];
 
-	while (*pp != 0 && *pp != i + 1)
-		pp = &m->pool[*pp - 1].hnext;
-	if (*pp == i + 1)
-		*pp = b->hnext;
+	fs_map_del(&m->idx, b->fid, LV_KEY_B(b->src, b->bno));
 	b->used = 0;
-	b->hnext = m->freelist;
+	b->next_free = m->freelist;
 	m->freelist = i + 1;
 	m->nused--;
 }
@@ -283,35 +263,11 @@ evict_oldest(struct lv_model *m)
 		}
 }
 
-/* Doubles the hash table. */
-static int
-rehash(struct lv_model *m)
-{
-	uint32_t nc = m->hcap * 2, i, *nh;
-
-	if ((nh = calloc(nc, sizeof(*nh))) == NULL)
-		return -1;
-	for (i = 0; i < m->npool; i++) {
-		struct lv_bmap *b = &m->pool[i];
-		uint32_t h;
-
-		if (!b->used)
-			continue;
-		h = key_hash(b->src, b->fid, b->bno) & (nc - 1);
-		b->hnext = nh[h];
-		nh[h] = i + 1;
-	}
-	free(m->heads);
-	m->heads = nh;
-	m->hcap = nc;
-	return 0;
-}
-
 /* Finds or creates the record of (src, fid, bno); NULL when out of memory. */
 static struct lv_bmap *
 bmap_get(struct lv_model *m, int src, uint64_t fid, uint32_t bno, int64_t ts)
 {
-	uint32_t i = bmap_find(m, src, fid, bno), h;
+	uint32_t i = bmap_find(m, src, fid, bno);
 	struct lv_bmap *b;
 
 	if (i != UINT32_MAX)
@@ -320,7 +276,7 @@ bmap_get(struct lv_model *m, int src, uint64_t fid, uint32_t bno, int64_t ts)
 		evict_oldest(m);
 	if (m->freelist != 0) {
 		i = m->freelist - 1;
-		m->freelist = m->pool[i].hnext;
+		m->freelist = m->pool[i].next_free;
 	} else {
 		if (m->npool == m->cappool) {
 			uint32_t nc = m->cappool ? m->cappool * 2 : 256;
@@ -333,9 +289,9 @@ bmap_get(struct lv_model *m, int src, uint64_t fid, uint32_t bno, int64_t ts)
 		}
 		i = m->npool++;
 	}
-	if (m->nused + 1 > m->hcap / 2 && rehash(m) < 0) {
+	if (fs_map_put(&m->idx, fid, LV_KEY_B(src, bno), i) != 0) {
 		m->pool[i].used = 0;
-		m->pool[i].hnext = m->freelist;
+		m->pool[i].next_free = m->freelist;
 		m->freelist = i + 1;
 		return NULL;
 	}
@@ -350,9 +306,6 @@ bmap_get(struct lv_model *m, int src, uint64_t fid, uint32_t bno, int64_t ts)
 	b->outstanding = -1;
 	b->first_wasted = INT64_MIN;
 	memset(b->bk_sec, 0x80, sizeof(b->bk_sec));	/* very negative tags: empty */
-	h = key_hash(src, fid, bno) & (m->hcap - 1);
-	b->hnext = m->heads[h];
-	m->heads[h] = i + 1;
 	m->nused++;
 	return b;
 }
@@ -566,10 +519,9 @@ lv_new(const struct lv_options *o, struct fs_err *err)
 		m->opt.linger_s = 1;
 	if (m->opt.max_rows < 16)
 		m->opt.max_rows = 16;
-	m->hcap = 1024;
-	m->heads = calloc(m->hcap, sizeof(*m->heads));
+	fs_map_init(&m->idx);
 	m->thr = calloc(LV_MAX_THREADS, sizeof(*m->thr));
-	if (m->heads == NULL || m->thr == NULL) {
+	if (m->thr == NULL) {
 		lv_free(m);
 		fs_err_set(err, ENOMEM, "top: out of memory");
 		return NULL;
@@ -1106,7 +1058,7 @@ lv_free(struct lv_model *m)
 	}
 	free(m->src);
 	free(m->pool);
-	free(m->heads);
+	fs_map_free(&m->idx);
 	free(m->thr);
 	free(m->rows);
 	free(m->trows);

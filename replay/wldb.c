@@ -31,6 +31,8 @@
 
 #include "store/store.h"
 #include "util/hash.h"
+#include "util/map.h"
+#include "util/vec.h"
 
 /* A row's place in the order; src is the source's rank once loading ends. */
 struct key {
@@ -81,13 +83,6 @@ struct repi {
 	uint32_t bno;
 };
 
-/* Open-addressing table of indexes (value + 1; 0 = empty) keyed by a hash. */
-struct itab {
-	uint64_t *h;
-	uint32_t *v;
-	size_t cap, n;		/* cap: 0 or a power of two */
-};
-
 struct dbload {
 	struct stream s[S_N];
 	struct rwrite *w;
@@ -98,10 +93,10 @@ struct dbload {
 
 	char **name;		/* interned thread names */
 	size_t nname, capname;
-	struct itab names;
+	struct fs_map names;	/* (name hash, length) -> index in name */
 	int64_t *srcid;		/* source ids in order of first sighting */
 	size_t nsrc, capsrc;
-	struct itab srcs;
+	struct fs_map srcs;	/* (source id, 0) -> index in srcid */
 
 	struct wl_event *forced;
 	size_t nforced, capforced;
@@ -118,84 +113,22 @@ struct dbload {
 static int
 grow(void *vp, size_t *cap, size_t n, size_t sz)
 {
-	void **v = vp;
-	size_t nc;
-	void *nv;
-
-	if (n <= *cap)
-		return 0;
-	nc = *cap ? *cap : 1024;
-	while (nc < n)
-		nc *= 2;
-	if ((nv = realloc(*v, nc * sz)) == NULL)
-		return -1;
-	*v = nv;
-	*cap = nc;
-	return 0;
-}
-
-/* Returns the slot for hash h: the one whose value satisfies eq, or an empty one. */
-static size_t
-itab_slot(const struct itab *t, uint64_t h, int (*eq)(const struct dbload *, uint32_t,
-    const void *), const struct dbload *d, const void *key)
-{
-	size_t i = (size_t)h & (t->cap - 1);
-
-	while (t->v[i] != 0 && (t->h[i] != h || !eq(d, t->v[i] - 1, key)))
-		i = (i + 1) & (t->cap - 1);
-	return i;
-}
-
-/* Makes room for one more entry (rehashing by the stored hashes); 0 or -1. */
-static int
-itab_reserve(struct itab *t)
-{
-	struct itab n;
-	size_t i, j;
-
-	if (t->cap != 0 && (t->n + 1) * 2 <= t->cap)
-		return 0;
-	n.cap = t->cap ? t->cap * 2 : 64;
-	n.n = t->n;
-	n.h = calloc(n.cap, sizeof(*n.h));
-	n.v = calloc(n.cap, sizeof(*n.v));
-	if (n.h == NULL || n.v == NULL) {
-		free(n.h);
-		free(n.v);
-		return -1;
-	}
-	for (i = 0; i < t->cap; i++) {
-		if (t->v[i] == 0)
-			continue;
-		for (j = (size_t)t->h[i] & (n.cap - 1); n.v[j] != 0; j = (j + 1) & (n.cap - 1))
-			;
-		n.h[j] = t->h[i];
-		n.v[j] = t->v[i];
-	}
-	free(t->h);
-	free(t->v);
-	*t = n;
-	return 0;
-}
-
-/* Thread name i equals key (a NUL-terminated, already truncated name). */
-static int
-name_eq(const struct dbload *d, uint32_t i, const void *key)
-{
-	return strcmp(d->name[i], key) == 0;
+	return fs_vec_reserve_((void **)vp, cap, n, sz);
 }
 
 /*
  * Index of a thread name (NULL = ""), interned as the old per-row copy
  * kept it: at most ST_NAME_MAX - 1 bytes.  Sets d->oom and returns 0 on
- * failure (the caller stops at the oom flag).
+ * failure (the caller stops at the oom flag).  Two names with one hash
+ * (never seen) would each be kept, the second without an index entry.
  */
 static uint32_t
 name_idx(struct dbload *d, const char *s)
 {
 	char buf[ST_NAME_MAX];
-	size_t n, slot;
+	size_t n;
 	uint64_t h;
+	uint32_t v;
 
 	if (s == NULL)
 		s = "";
@@ -203,55 +136,37 @@ name_idx(struct dbload *d, const char *s)
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	h = fs_fnv1a(buf, n);
-	if (d->names.cap != 0) {
-		slot = itab_slot(&d->names, h, name_eq, d, buf);
-		if (d->names.v[slot] != 0)
-			return d->names.v[slot] - 1;
-	}
-	if (d->nname >= UINT32_MAX - 1 || itab_reserve(&d->names) < 0 ||
+	if (fs_map_get(&d->names, h, n, &v) && strcmp(d->name[v], buf) == 0)
+		return v;
+	if (d->nname >= UINT32_MAX - 1 ||
 	    grow(&d->name, &d->capname, d->nname + 1, sizeof(*d->name)) < 0 ||
 	    (d->name[d->nname] = strdup(buf)) == NULL) {
 		d->oom = 1;
 		return 0;
 	}
-	slot = itab_slot(&d->names, h, name_eq, d, buf);
-	d->names.h[slot] = h;
-	d->names.v[slot] = (uint32_t)d->nname + 1;
-	d->names.n++;
+	if (!fs_map_get(&d->names, h, n, &v) &&
+	    fs_map_put(&d->names, h, n, (uint32_t)d->nname) != 0)
+		d->oom = 1;
 	return (uint32_t)d->nname++;
-}
-
-/* Source i has the id *key. */
-static int
-src_eq(const struct dbload *d, uint32_t i, const void *key)
-{
-	return d->srcid[i] == *(const int64_t *)key;
 }
 
 /* Index of a source id in order of first sighting (sets d->oom on failure). */
 static uint32_t
 src_idx(struct dbload *d, int64_t id)
 {
-	uint64_t h = fs_fnv1a(&id, sizeof(id));
-	size_t slot;
+	uint32_t v;
 
 	if (d->nsrc > 0 && d->srcid[d->nsrc - 1] == id)
 		return (uint32_t)d->nsrc - 1;
-	if (d->srcs.cap != 0) {
-		slot = itab_slot(&d->srcs, h, src_eq, d, &id);
-		if (d->srcs.v[slot] != 0)
-			return d->srcs.v[slot] - 1;
-	}
-	if (d->nsrc >= UINT32_MAX - 1 || itab_reserve(&d->srcs) < 0 ||
-	    grow(&d->srcid, &d->capsrc, d->nsrc + 1, sizeof(*d->srcid)) < 0) {
+	if (fs_map_get(&d->srcs, (uint64_t)id, 0, &v))
+		return v;
+	if (d->nsrc >= UINT32_MAX - 1 ||
+	    grow(&d->srcid, &d->capsrc, d->nsrc + 1, sizeof(*d->srcid)) < 0 ||
+	    fs_map_put(&d->srcs, (uint64_t)id, 0, (uint32_t)d->nsrc) != 0) {
 		d->oom = 1;
 		return 0;
 	}
 	d->srcid[d->nsrc] = id;
-	slot = itab_slot(&d->srcs, h, src_eq, d, &id);
-	d->srcs.h[slot] = h;
-	d->srcs.v[slot] = (uint32_t)d->nsrc + 1;
-	d->srcs.n++;
 	return (uint32_t)d->nsrc++;
 }
 
@@ -674,11 +589,9 @@ dbload_free(struct dbload *d)
 	for (i = 0; i < d->nname; i++)
 		free(d->name[i]);
 	free(d->name);
-	free(d->names.h);
-	free(d->names.v);
+	fs_map_free(&d->names);
 	free(d->srcid);
-	free(d->srcs.h);
-	free(d->srcs.v);
+	fs_map_free(&d->srcs);
 	free(d->forced);
 }
 

@@ -8,30 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Grows an array to hold at least n+1 elements of size sz; 0 or -1. */
-static int
-grow(void **p, size_t *cap, size_t n, size_t sz)
-{
-	size_t nc;
-	void *np;
-
-	if (n < *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 256;
-	if ((np = realloc(*p, nc * sz)) == NULL)
-		return -1;
-	*p = np;
-	*cap = nc;
-	return 0;
-}
-
+/* Appends val to array arr of batch b; on no memory the batch remembers it. */
 #define PUSH(b, arr, val) do {						\
-	if (grow((void **)&(b)->arr.v, &(b)->arr.cap, (b)->arr.n,	\
-	    sizeof(*(b)->arr.v)) != 0) {				\
+	if (fs_vec_push(&(b)->arr, (val)) != 0) {			\
 		(b)->oom = 1;						\
 		return;							\
 	}								\
-	(b)->arr.v[(b)->arr.n++] = (val);				\
 } while (0)
 
 /* A new empty batch. */
@@ -49,7 +31,7 @@ st_batch_free(struct st_batch *b)
 		return;
 	free(b->threads.v);
 	free(b->bmaps.v);
-	free(b->bmap_slot);
+	fs_map_free(&b->bmap_idx);
 	free(b->rpcs.v);
 	free(b->writes.v);
 	free(b->states.v);
@@ -71,8 +53,7 @@ st_batch_clear(struct st_batch *b)
 	b->threads.n = b->bmaps.n = b->rpcs.n = b->writes.n = 0;
 	b->states.n = b->forced.n = b->unparsed.n = b->lines.n = 0;
 	b->episodes.n = b->series.n = b->bstats.n = b->tstats.n = 0;
-	if (b->bmap_slot != NULL)
-		memset(b->bmap_slot, 0, b->bmap_cap * sizeof(*b->bmap_slot));
+	fs_map_clear(&b->bmap_idx);
 	b->text_n = 0;
 	b->has_source = 0;
 	b->replace_derived = 0;
@@ -164,73 +145,35 @@ st_batch_add_thread(struct st_batch *b, int tno, const char *name, size_t namele
 	PUSH(b, threads, t);
 }
 
-/* Hash slot index of (fid, bno) in the batch's bmap table. */
-static size_t
-bmap_hash(uint64_t fid, uint32_t bno, size_t cap)
-{
-	uint64_t x = fid * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)bno * 0xbf58476d1ce4e5b9ULL);
-
-	x ^= x >> 29;
-	return (size_t)(x & (cap - 1));
-}
-
-/* Rebuilds the bmap hash with capacity cap (a power of two); 0 or -1. */
-static int
-bmap_rehash(struct st_batch *b, size_t cap)
-{
-	uint32_t *ns = calloc(cap, sizeof(*ns));
-	size_t i;
-
-	if (ns == NULL)
-		return -1;
-	for (i = 0; i < b->bmaps.n; i++) {
-		size_t h = bmap_hash(b->bmaps.v[i].fid, b->bmaps.v[i].bno, cap);
-
-		while (ns[h] != 0)
-			h = (h + 1) & (cap - 1);
-		ns[h] = (uint32_t)i + 1;
-	}
-	free(b->bmap_slot);
-	b->bmap_slot = ns;
-	b->bmap_cap = cap;
-	return 0;
-}
-
 /* Records that bmap (fid, bno) was seen at addr at ts_us (deduplicated per batch). */
 void
 st_batch_note_bmap(struct st_batch *b, uint64_t fid, uint32_t bno, uint64_t addr,
     int64_t ts_us)
 {
 	struct st_bbmap m;
-	size_t h;
+	uint32_t v;
 
-	if ((b->bmaps.n + 1) * 2 > b->bmap_cap &&
-	    bmap_rehash(b, b->bmap_cap ? b->bmap_cap * 2 : 1024) != 0) {
-		b->oom = 1;
-		return;
-	}
-	h = bmap_hash(fid, bno, b->bmap_cap);
-	while (b->bmap_slot[h] != 0) {
-		struct st_bbmap *e = &b->bmaps.v[b->bmap_slot[h] - 1];
+	if (fs_map_get(&b->bmap_idx, fid, bno, &v)) {
+		struct st_bbmap *e = &b->bmaps.v[v];
 
-		if (e->fid == fid && e->bno == bno) {
-			e->addr = addr;
-			if (ts_us != INT64_MIN) {
-				if (e->first_us == INT64_MIN || ts_us < e->first_us)
-					e->first_us = ts_us;
-				if (e->last_us == INT64_MIN || ts_us > e->last_us)
-					e->last_us = ts_us;
-			}
-			return;
+		e->addr = addr;
+		if (ts_us != INT64_MIN) {
+			if (e->first_us == INT64_MIN || ts_us < e->first_us)
+				e->first_us = ts_us;
+			if (e->last_us == INT64_MIN || ts_us > e->last_us)
+				e->last_us = ts_us;
 		}
-		h = (h + 1) & (b->bmap_cap - 1);
+		return;
 	}
 	m.fid = fid;
 	m.bno = bno;
 	m.addr = addr;
 	m.first_us = m.last_us = ts_us;
+	if (b->bmaps.n >= UINT32_MAX)
+		b->oom = 1;
 	PUSH(b, bmaps, m);
-	b->bmap_slot[h] = (uint32_t)b->bmaps.n;
+	if (fs_map_put(&b->bmap_idx, fid, bno, (uint32_t)(b->bmaps.n - 1)) != 0)
+		b->oom = 1;
 }
 
 /* Adds an RPC row. */

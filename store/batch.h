@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "util/map.h"
+#include "util/vec.h"
 
 struct st_bthread {
 	int tno;
@@ -36,7 +38,6 @@ struct st_bthrstat {
 	struct st_thread_stats st;
 };
 
-#define ST_ARR(T) struct { T *v; size_t n, cap; }
 
 struct st_batch {
 	struct st_source src;
@@ -46,20 +47,19 @@ struct st_batch {
 	uint64_t expect_off;
 	int oom;			/* an adder failed to allocate */
 
-	ST_ARR(struct st_bthread) threads;
-	ST_ARR(struct st_bbmap) bmaps;
-	uint32_t *bmap_slot;		/* open addressing: index+1 into bmaps.v, 0 empty */
-	size_t bmap_cap;
-	ST_ARR(struct st_rpc) rpcs;
-	ST_ARR(struct st_write) writes;
-	ST_ARR(struct st_state) states;
-	ST_ARR(struct st_forced) forced;
-	ST_ARR(struct st_bline) unparsed;
-	ST_ARR(struct st_bline) lines;
-	ST_ARR(struct st_bepisode) episodes;
-	ST_ARR(struct st_series) series;
-	ST_ARR(struct st_bmap_stat) bstats;
-	ST_ARR(struct st_bthrstat) tstats;
+	FS_VEC(struct st_bthread) threads;
+	FS_VEC(struct st_bbmap) bmaps;
+	struct fs_map bmap_idx;		/* (fid, bno) -> index into bmaps.v */
+	FS_VEC(struct st_rpc) rpcs;
+	FS_VEC(struct st_write) writes;
+	FS_VEC(struct st_state) states;
+	FS_VEC(struct st_forced) forced;
+	FS_VEC(struct st_bline) unparsed;
+	FS_VEC(struct st_bline) lines;
+	FS_VEC(struct st_bepisode) episodes;
+	FS_VEC(struct st_series) series;
+	FS_VEC(struct st_bmap_stat) bstats;
+	FS_VEC(struct st_bthrstat) tstats;
 
 	char *text;			/* arena for names and line texts */
 	size_t text_n, text_cap;

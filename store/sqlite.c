@@ -591,9 +591,9 @@ st_query_sources(struct st_store *st, int (*cb)(void *arg, const struct st_sourc
 
 /* ---- commit ---- */
 
-/* Writes every row of the batch (inside the caller's transaction). */
+/* Writes the batch's threads and bmaps, after deleting replaced derived rows. */
 static int
-batch_write(struct st_store *st, const struct st_batch *b)
+write_refs(struct st_store *st, const struct st_batch *b)
 {
 	int64_t sid = b->src.id;
 	sqlite3_stmt *s;
@@ -630,6 +630,17 @@ batch_write(struct st_store *st, const struct st_batch *b)
 		if (step_reset(s) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* Writes the per-line rows: RPCs, writes, state changes, forced flushes. */
+static int
+write_rows(struct st_store *st, const struct st_batch *b)
+{
+	int64_t sid = b->src.id;
+	sqlite3_stmt *s;
+	size_t i;
+
 	s = st->stmt[S_RPC];
 	for (i = 0; i < b->rpcs.n; i++) {
 		const struct st_rpc *r = &b->rpcs.v[i];
@@ -717,6 +728,18 @@ batch_write(struct st_store *st, const struct st_batch *b)
 		if (step_reset(s) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* Writes the kept lines and the unparsed samples. */
+static int
+write_lines(struct st_store *st, const struct st_batch *b)
+{
+	int64_t sid = b->src.id;
+	sqlite3_stmt *s;
+	size_t i;
+	int k;
+
 	for (k = 0; k < 2; k++) {
 		const struct st_bline *v = k ? b->lines.v : b->unparsed.v;
 		size_t n = k ? b->lines.n : b->unparsed.n;
@@ -732,6 +755,17 @@ batch_write(struct st_store *st, const struct st_batch *b)
 				return -1;
 		}
 	}
+	return 0;
+}
+
+/* Writes the detector's results: episodes, series, bmap series, thread figures. */
+static int
+write_derived(struct st_store *st, const struct st_batch *b)
+{
+	int64_t sid = b->src.id;
+	sqlite3_stmt *s;
+	size_t i;
+
 	s = st->stmt[S_EPISODE];
 	for (i = 0; i < b->episodes.n; i++) {
 		const struct st_episode *e = &b->episodes.v[i].ep;
@@ -808,6 +842,16 @@ batch_write(struct st_store *st, const struct st_batch *b)
 		if (step_reset(s) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* Writes every row of the batch (inside the caller's transaction). */
+static int
+batch_write(struct st_store *st, const struct st_batch *b)
+{
+	if (write_refs(st, b) != 0 || write_rows(st, b) != 0 || write_lines(st, b) != 0 ||
+	    write_derived(st, b) != 0)
+		return -1;
 	if (b->has_source && source_write(st, &b->src) != 0)
 		return -1;
 	return 0;

@@ -499,20 +499,165 @@ band_cmp(const void *a, const void *b)
 	return wx < wy ? 1 : wx > wy ? -1 : 0;
 }
 
-/* Writes the chart. */
+/* Merges the bands into pixel spans (overlapping ones joined); *n spans, NULL on no memory. */
+static struct span *
+band_spans(const struct pl_chart *c, const struct axis *ax, size_t *n)
+{
+	struct span *spans;
+	size_t i, k, ns = 0;
+
+	*n = 0;
+	if (c->nbands == 0 || (spans = malloc(c->nbands * sizeof(*spans))) == NULL)
+		return NULL;
+	for (i = 0; i < c->nbands; i++) {
+		double a = ax_map(ax, c->bands[i].x0), b = ax_map(ax, c->bands[i].x1);
+
+		if (isnan(a) || isnan(b))
+			continue;
+		if (b - a < 2) {
+			a -= 1;
+			b = a + 2;
+		}
+		spans[ns].a = a;
+		spans[ns].b = b;
+		ns++;
+	}
+	qsort(spans, ns, sizeof(*spans), span_cmp);
+	for (i = k = 0; i < ns; i++) {
+		if (k > 0 && spans[i].a <= spans[k - 1].b + 0.5) {
+			if (spans[i].b > spans[k - 1].b)
+				spans[k - 1].b = spans[i].b;
+		} else {
+			spans[k++] = spans[i];
+		}
+	}
+	*n = k;
+	return spans;
+}
+
+/* Labels the widest bands (order: widest first) on the first of 3 rows where each fits. */
+static void
+band_labels(FILE *f, const struct pl_chart *c, const struct axis *ax,
+    const struct pl_bandrec **order, double x0, double x1, double ytop)
+{
+	double used[3][PL_LABELED_BANDS][2];
+	int nused[3] = { 0, 0, 0 }, row, j, placed = 0;
+	int nlab = c->nbands < PL_LABELED_BANDS ? (int)c->nbands : PL_LABELED_BANDS;
+	size_t i;
+
+	for (i = 0; i < c->nbands && placed < nlab; i++) {
+		double bx = ax_map(ax, (order[i]->x0 + order[i]->x1) / 2), w, lo, hi;
+
+		if (order[i]->label == NULL || isnan(bx))
+			continue;
+		w = 6.0 * (double)strlen(order[i]->label);
+		lo = bx - w / 2 - 4;
+		hi = bx + w / 2 + 4;
+		if (lo < x0) {
+			hi += x0 - lo;
+			lo = x0;
+		}
+		if (hi > x1) {
+			lo -= hi - x1;
+			hi = x1;
+		}
+		for (row = 0; row < 3; row++) {
+			for (j = 0; j < nused[row]; j++)
+				if (lo < used[row][j][1] && hi > used[row][j][0])
+					break;
+			if (j == nused[row])
+				break;
+		}
+		if (row == 3)
+			continue;
+		used[row][nused[row]][0] = lo;
+		used[row][nused[row]][1] = hi;
+		nused[row]++;
+		placed++;
+		fprintf(f, "<text x='%.1f' y='%.1f' class='bandl' text-anchor='middle'>",
+		    (lo + hi) / 2, ytop + 12 + 11.0 * row);
+		xml_text(f, order[i]->label);
+		fputs("</text>\n", f);
+	}
+}
+
+/* Where the panels go on the page. */
+struct frame {
+	double left, top, gap, x0, x1;
+};
+
+/* Draws panel p: bands, grid, frame, axis label, series with direct labels. */
+static void
+draw_panel(FILE *f, const struct pl_chart *c, int p, const struct frame *fr,
+    const struct axis *ax, const struct span *spans, size_t nspans, int *ci)
+{
+	const struct pl_panel *pn = &c->panel[p];
+	double ytop = fr->top + p * (c->ph + fr->gap), ybot = ytop + c->ph;
+	double ylo = INFINITY, yhi = -INFINITY, labely[16];
+	struct axis ay;
+	size_t i, k;
+	int nl = 0;
+
+	for (k = 0; k < pn->nser; k++)
+		for (i = 0; i < pn->ser[k].n; i++)
+			range_add(&ylo, &yhi, pn->ser[k].y[i], pn->ylog);
+	memset(&ay, 0, sizeof(ay));
+	ay.log = pn->ylog;
+	axis_finish(&ay, ylo, yhi, 1);
+	ay.p0 = ybot;
+	ay.p1 = ytop;
+
+	for (i = 0; i < nspans; i++)
+		fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' class='band'/>\n",
+		    spans[i].a, ytop, spans[i].b - spans[i].a, (double)c->ph);
+	draw_ticks(f, &ay, 1, fr->x0, fr->x1, 1);
+	draw_ticks(f, ax, 0, ytop, ybot, p == c->npanels - 1);
+	fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%d' fill='none' stroke='#888'/>\n",
+	    fr->x0, ytop, fr->x1 - fr->x0, c->ph);
+	fprintf(f, "<text transform='translate(%.1f,%.1f) rotate(-90)' class='axl' "
+	    "text-anchor='middle'>", fr->left - 52, (ytop + ybot) / 2);
+	xml_text(f, pn->ylabel);
+	fputs("</text>\n", f);
+	for (k = 0; k < pn->nser; k++, (*ci)++) {
+		const char *col = colours[*ci % (int)(sizeof(colours) / sizeof(colours[0]))];
+		double lx, ly;
+		int j;
+
+		draw_series(f, &pn->ser[k], ax, &ay, col, &lx, &ly);
+		if (isnan(ly))
+			ly = (ytop + ybot) / 2;
+		/* direct label right of the plot, nudged apart from earlier ones */
+		for (j = 0; j < nl; j++)
+			if (fabs(labely[j] - ly) < 14)
+				ly = labely[j] + 14;
+		if (ly > ybot)
+			ly = ybot;
+		if (nl < 16)
+			labely[nl++] = ly;
+		fprintf(f, "<text x='%.1f' y='%.1f' class='lab' fill='%s'>", fr->x1 + 8, ly + 4, col);
+		xml_text(f, pn->ser[k].label);
+		fputs("</text>\n", f);
+	}
+}
+
+/* Writes the chart as a self-contained SVG document. */
 int
 pl_chart_svg(const struct pl_chart *c, FILE *f, struct fs_err *err)
 {
-	const double left = 78, right = 150, gap = 34;
-	double top = 44 + 16.0 * c->nnotes, x0 = left, x1 = c->width - right;
+	struct frame fr;
 	double xlo = INFINITY, xhi = -INFINITY, height;
 	struct axis ax;
 	const struct pl_bandrec **order = NULL;
-	struct span *spans = NULL;
-	size_t i, k, nlab, nspans = 0;
+	struct span *spans;
+	size_t i, k, nspans;
 	int p, ci = 0;
 
-	height = top + c->npanels * (c->ph + gap) + 40;
+	fr.left = 78;
+	fr.gap = 34;
+	fr.top = 44 + 16.0 * c->nnotes;
+	fr.x0 = fr.left;
+	fr.x1 = c->width - 150;
+	height = fr.top + c->npanels * (c->ph + fr.gap) + 40;
 	for (p = 0; p < c->npanels; p++)
 		for (k = 0; k < c->panel[p].nser; k++)
 			for (i = 0; i < c->panel[p].ser[k].n; i++)
@@ -524,8 +669,8 @@ pl_chart_svg(const struct pl_chart *c, FILE *f, struct fs_err *err)
 	memset(&ax, 0, sizeof(ax));
 	ax.log = c->xlog;
 	axis_finish(&ax, xlo, xhi, 0);
-	ax.p0 = x0;
-	ax.p1 = x1;
+	ax.p0 = fr.x0;
+	ax.p1 = fr.x1;
 
 	fprintf(f, "<?xml version='1.0' encoding='UTF-8'?>\n"
 	    "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%.0f' "
@@ -536,141 +681,29 @@ pl_chart_svg(const struct pl_chart *c, FILE *f, struct fs_err *err)
 	    ".note{font-size:11px;fill:#555}.lab{font-size:12px;font-weight:bold}"
 	    ".band{fill:#f39c12;fill-opacity:0.18}.bandl{font-size:10px;fill:#a35f00}</style>\n", f);
 	fputs("<rect x='0' y='0' width='100%' height='100%' fill='white'/>\n", f);
-	fprintf(f, "<text x='%.1f' y='22' class='ttl'>", left);
+	fprintf(f, "<text x='%.1f' y='22' class='ttl'>", fr.left);
 	xml_text(f, c->title);
 	fputs("</text>\n", f);
 	for (p = 0; p < c->nnotes; p++) {
-		fprintf(f, "<text x='%.1f' y='%d' class='note'>", left, 40 + 16 * p);
+		fprintf(f, "<text x='%.1f' y='%d' class='note'>", fr.left, 40 + 16 * p);
 		xml_text(f, c->notes[p]);
 		fputs("</text>\n", f);
 	}
-
 	/* the widest bands get labels */
-	nlab = c->nbands < PL_LABELED_BANDS ? c->nbands : PL_LABELED_BANDS;
 	if (c->nbands > 0 && (order = malloc(c->nbands * sizeof(*order))) != NULL) {
 		for (i = 0; i < c->nbands; i++)
 			order[i] = &c->bands[i];
 		qsort(order, c->nbands, sizeof(*order), band_cmp);
 	}
-
 	/* bands as pixel spans, overlapping ones merged (thousands stay small) */
-	if (c->nbands > 0 && (spans = malloc(c->nbands * sizeof(*spans))) != NULL) {
-		for (i = 0; i < c->nbands; i++) {
-			double a = ax_map(&ax, c->bands[i].x0), b = ax_map(&ax, c->bands[i].x1);
-
-			if (isnan(a) || isnan(b))
-				continue;
-			if (b - a < 2) {
-				a -= 1;
-				b = a + 2;
-			}
-			spans[nspans].a = a;
-			spans[nspans].b = b;
-			nspans++;
-		}
-		qsort(spans, nspans, sizeof(*spans), span_cmp);
-		for (i = k = 0; i < nspans; i++) {
-			if (k > 0 && spans[i].a <= spans[k - 1].b + 0.5) {
-				if (spans[i].b > spans[k - 1].b)
-					spans[k - 1].b = spans[i].b;
-			} else {
-				spans[k++] = spans[i];
-			}
-		}
-		nspans = k;
-	}
-
+	spans = band_spans(c, &ax, &nspans);
 	for (p = 0; p < c->npanels; p++) {
-		const struct pl_panel *pn = &c->panel[p];
-		double ytop = top + p * (c->ph + gap), ybot = ytop + c->ph;
-		double ylo = INFINITY, yhi = -INFINITY;
-		struct axis ay;
-		double labely[16];
-		int nl = 0;
-
-		for (k = 0; k < pn->nser; k++)
-			for (i = 0; i < pn->ser[k].n; i++)
-				range_add(&ylo, &yhi, pn->ser[k].y[i], pn->ylog);
-		memset(&ay, 0, sizeof(ay));
-		ay.log = pn->ylog;
-		axis_finish(&ay, ylo, yhi, 1);
-		ay.p0 = ybot;
-		ay.p1 = ytop;
-
-		for (i = 0; i < nspans; i++)
-			fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' class='band'/>\n",
-			    spans[i].a, ytop, spans[i].b - spans[i].a, (double)c->ph);
-		draw_ticks(f, &ay, 1, x0, x1, 1);
-		draw_ticks(f, &ax, 0, ytop, ybot, p == c->npanels - 1);
-		fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%d' fill='none' stroke='#888'/>\n",
-		    x0, ytop, x1 - x0, c->ph);
-		fprintf(f, "<text transform='translate(%.1f,%.1f) rotate(-90)' class='axl' "
-		    "text-anchor='middle'>", left - 52, (ytop + ybot) / 2);
-		xml_text(f, pn->ylabel);
-		fputs("</text>\n", f);
-		for (k = 0; k < pn->nser; k++, ci++) {
-			const char *col = colours[ci % (int)(sizeof(colours) / sizeof(colours[0]))];
-			double lx, ly;
-			int j;
-
-			draw_series(f, &pn->ser[k], &ax, &ay, col, &lx, &ly);
-			if (isnan(ly))
-				ly = (ytop + ybot) / 2;
-			/* direct label right of the plot, nudged apart from earlier ones */
-			for (j = 0; j < nl; j++)
-				if (fabs(labely[j] - ly) < 14)
-					ly = labely[j] + 14;
-			if (ly > ybot)
-				ly = ybot;
-			if (nl < 16)
-				labely[nl++] = ly;
-			fprintf(f, "<text x='%.1f' y='%.1f' class='lab' fill='%s'>", x1 + 8, ly + 4, col);
-			xml_text(f, pn->ser[k].label);
-			fputs("</text>\n", f);
-		}
-		if (p == 0 && order != NULL) {
-			/* widest first; a label goes on the first of 3 rows where it fits */
-			double used[3][PL_LABELED_BANDS][2];
-			int nused[3] = { 0, 0, 0 }, row, j, placed = 0;
-
-			for (i = 0; i < c->nbands && placed < (int)nlab; i++) {
-				double bx = ax_map(&ax, (order[i]->x0 + order[i]->x1) / 2), w, lo, hi;
-
-				if (order[i]->label == NULL || isnan(bx))
-					continue;
-				w = 6.0 * (double)strlen(order[i]->label);
-				lo = bx - w / 2 - 4;
-				hi = bx + w / 2 + 4;
-				if (lo < x0) {
-					hi += x0 - lo;
-					lo = x0;
-				}
-				if (hi > x1) {
-					lo -= hi - x1;
-					hi = x1;
-				}
-				for (row = 0; row < 3; row++) {
-					for (j = 0; j < nused[row]; j++)
-						if (lo < used[row][j][1] && hi > used[row][j][0])
-							break;
-					if (j == nused[row])
-						break;
-				}
-				if (row == 3)
-					continue;
-				used[row][nused[row]][0] = lo;
-				used[row][nused[row]][1] = hi;
-				nused[row]++;
-				placed++;
-				fprintf(f, "<text x='%.1f' y='%.1f' class='bandl' text-anchor='middle'>",
-				    (lo + hi) / 2, ytop + 12 + 11.0 * row);
-				xml_text(f, order[i]->label);
-				fputs("</text>\n", f);
-			}
-		}
+		draw_panel(f, c, p, &fr, &ax, spans, nspans, &ci);
+		if (p == 0 && order != NULL)
+			band_labels(f, c, &ax, order, fr.x0, fr.x1, fr.top);
 	}
 	fprintf(f, "<text x='%.1f' y='%.1f' class='axl' text-anchor='middle'>",
-	    (x0 + x1) / 2, height - 8);
+	    (fr.x0 + fr.x1) / 2, height - 8);
 	xml_text(f, c->xlabel);
 	fputs("</text>\n</svg>\n", f);
 	free(order);
