@@ -1,0 +1,292 @@
+/*
+ * One pipeline, one judge: every log of testdata/ through every path
+ * (spins on the file; ingest then the database; top's live model; the
+ * workload extracted from the file and from the database) gives the same
+ * examinations, wasted examinations, passes, useless passes and episodes,
+ * per thread and per bmap, and file and database agree again under
+ * --since/--until, --fid and --thread.
+ */
+#include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/ingest.h"
+#include "live/live.h"
+#include "parsers/parser.h"
+#include "replay/wlsource.h"
+#include "report/spinreport.h"
+#include "store/store.h"
+#include "tests/testutil.h"
+
+static const char *const logs[] = {
+	"sample.log", "seed-excerpt.log", "extract-unsent.log",
+	"spins/daemons.log", "spins/era-z.log", "spins/middle.log", "spins/no-spin-a.log",
+	"synth/seedlike-A.log", "synth/seedlike-Z.log",
+	"bad/crlf.log", "bad/duplicated-lines.log", "bad/empty.log", "bad/good.log.gz",
+	"bad/invalid-utf8.log", "bad/mixed-formats.log", "bad/nul-bytes.log",
+	"bad/time-backwards.log", "bad/truncated-last-line.log", "bad/unparsed-line.log",
+};
+
+/* The totals of a report's threads. */
+struct totals {
+	uint64_t passes, useless, exams, wasted;
+};
+
+/* Sums a report's thread figures. */
+static struct totals
+report_totals(const struct sp_report *r)
+{
+	struct totals t = { 0, 0, 0, 0 };
+	size_t i;
+
+	for (i = 0; i < r->nthreads; i++) {
+		t.passes += r->threads[i].passes;
+		t.useless += r->threads[i].useless_passes;
+		t.exams += r->threads[i].examinations;
+		t.wasted += r->threads[i].wasted_examinations;
+	}
+	return t;
+}
+
+/* Asserts two reports hold the same episodes, threads and bmaps. */
+static void
+assert_same_report(const char *what, const struct sp_report *a, const struct sp_report *b)
+{
+	size_t i;
+
+	ck_assert_msg(a->neps == b->neps, "%s: %zu vs %zu episodes", what, a->neps, b->neps);
+	for (i = 0; i < a->neps; i++) {
+		const struct sp_episode *x = &a->eps[i], *y = &b->eps[i];
+
+		ck_assert_msg(x->fid == y->fid && x->bno == y->bno && x->start_us == y->start_us &&
+		    x->end_us == y->end_us && x->cycles == y->cycles &&
+		    x->period_us == y->period_us && x->cause == y->cause &&
+		    strcmp(x->thread, y->thread) == 0 && x->first_off == y->first_off,
+		    "%s: episode %zu differs (%" PRIx64 ":%u %" PRId64 " %" PRIu64 " cycles vs "
+		    "%" PRIx64 ":%u %" PRId64 " %" PRIu64 ")", what, i, x->fid, x->bno,
+		    x->start_us, x->cycles, y->fid, y->bno, y->start_us, y->cycles);
+	}
+	ck_assert_msg(a->nthreads == b->nthreads, "%s: %zu vs %zu threads", what, a->nthreads,
+	    b->nthreads);
+	for (i = 0; i < a->nthreads; i++) {
+		const struct sp_thread_stats *x = &a->threads[i], *y = &b->threads[i];
+
+		ck_assert_msg(strcmp(x->thread, y->thread) == 0 && strcmp(x->tid, y->tid) == 0,
+		    "%s: thread %zu: %s:%s vs %s:%s", what, i, x->thread, x->tid, y->thread, y->tid);
+		ck_assert_msg(x->passes == y->passes && x->useless_passes == y->useless_passes &&
+		    x->examinations == y->examinations &&
+		    x->wasted_examinations == y->wasted_examinations &&
+		    x->period_p50_us == y->period_p50_us,
+		    "%s: thread %s: passes %" PRIu64 "/%" PRIu64 " useless %" PRIu64 "/%" PRIu64
+		    " exams %" PRIu64 "/%" PRIu64 " wasted %" PRIu64 "/%" PRIu64, what, x->thread,
+		    x->passes, y->passes, x->useless_passes, y->useless_passes, x->examinations,
+		    y->examinations, x->wasted_examinations, y->wasted_examinations);
+	}
+	ck_assert_msg(a->nbmaps == b->nbmaps, "%s: %zu vs %zu bmaps", what, a->nbmaps, b->nbmaps);
+	for (i = 0; i < a->nbmaps; i++) {
+		const struct sp_bmap_row *x = &a->bmaps[i], *y = &b->bmaps[i];
+
+		ck_assert_msg(x->fid == y->fid && x->bno == y->bno &&
+		    x->examinations == y->examinations && x->wasted == y->wasted &&
+		    x->episodes == y->episodes && x->cycles == y->cycles,
+		    "%s: bmap %zu: %" PRIx64 ":%u %" PRIu64 "/%" PRIu64 " vs %" PRIx64 ":%u %" PRIu64
+		    "/%" PRIu64, what, i, x->fid, x->bno, x->examinations, x->wasted, y->fid,
+		    y->bno, y->examinations, y->wasted);
+	}
+}
+
+/* The report of a file or a database under filter f (ranked). */
+static void
+report(struct sp_report *r, const char *file, const char *db, const struct sp_filter *f)
+{
+	struct fs_err err;
+
+	sp_report_init(r);
+	if (db != NULL)
+		ck_assert_msg(sp_report_add_db(r, db, f, &err) == 0, "%s", err.msg);
+	else
+		ck_assert_msg(sp_report_add_file(r, file, NULL, f, &err) == 0, "%s", err.msg);
+	sp_report_rank(r);
+}
+
+/* Ingests file into a fresh database at db. */
+static void
+ingest(const char *db, const char *file)
+{
+	struct ig_options o;
+	struct ig_ingest *ig;
+	struct ig_result res;
+	struct fs_err err;
+
+	ig_options_default(&o);
+	o.final = 1;		/* as spins, which reads the last line as it is */
+	ig = ig_new(db, &o, &err);
+	ck_assert_msg(ig != NULL, "%s", err.msg);
+	ck_assert_msg(ig_file(ig, file, &res, &err) == 0, "%s", err.msg);
+	ig_free(ig);
+}
+
+/* top's model fed the whole file, then told the input ended. */
+static struct lv_model *
+live(const char *file)
+{
+	struct lv_model *m;
+	struct ps_reader *rd;
+	struct fs_err err;
+	const char *line;
+	size_t len;
+	uint64_t off, lineno = 0;
+
+	m = lv_new(NULL, &err);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(lv_add_source(m, NULL, &err), 0);
+	rd = ps_reader_open(file, 0, &err);
+	ck_assert_msg(rd != NULL, "%s", err.msg);
+	while (ps_reader_next(rd, &line, &len, &off, &err) == 1)
+		lv_line(m, 0, line, len, off, ++lineno);
+	ps_reader_close(rd);
+	lv_finish(m);
+	return m;
+}
+
+/* Every path gives the file's figures. */
+START_TEST(test_every_path)
+{
+	const char *file = tu_testdata(logs[_i]);
+	char dir[128], db[256];
+	struct sp_report rf, rd;
+	struct sp_filter f;
+	struct totals t;
+	struct lv_model *m;
+	struct lv_summary sum;
+	const struct lv_row *rows;
+	const struct lv_thread_row *trows;
+	size_t nrows, ntrows, i, k;
+	struct wl_workload w;
+	struct fs_err err;
+	uint64_t wasted_rows = 0;
+
+	tu_mkdtemp(dir, sizeof(dir), "consist");
+	snprintf(db, sizeof(db), "%s/c.db", dir);
+	ingest(db, file);
+	sp_filter_init(&f);
+	f.want_bmaps = 1;
+	report(&rf, file, NULL, &f);
+	report(&rd, NULL, db, &f);
+	assert_same_report(logs[_i], &rf, &rd);
+	t = report_totals(&rf);
+
+	/* top: the final snapshot and its thread rows */
+	m = live(file);
+	ck_assert_int_eq(lv_snapshot(m, 0, NULL, &sum, &rows, &nrows, &err), 0);
+	ck_assert_msg(sum.passes == t.passes && sum.wasted == t.wasted,
+	    "%s: top %" PRIu64 " passes %" PRIu64 " wasted, spins %" PRIu64 " and %" PRIu64,
+	    logs[_i], sum.passes, sum.wasted, t.passes, t.wasted);
+	ck_assert_int_eq(lv_threads(m, NULL, &trows, &ntrows, &err), 0);
+	ck_assert_uint_eq(ntrows, rf.nthreads);
+	for (i = 0; i < ntrows; i++) {
+		for (k = 0; k < rf.nthreads; k++)
+			if (strcmp(rf.threads[k].thread, trows[i].thread) == 0 &&
+			    strcmp(rf.threads[k].tid, trows[i].tid) == 0)
+				break;
+		ck_assert_msg(k < rf.nthreads, "%s: top thread %s", logs[_i], trows[i].thread);
+		ck_assert_uint_eq(trows[i].passes, rf.threads[k].passes);
+		ck_assert_uint_eq(trows[i].useless_passes, rf.threads[k].useless_passes);
+		ck_assert_uint_eq(trows[i].examinations, rf.threads[k].examinations);
+		ck_assert_uint_eq(trows[i].wasted, rf.threads[k].wasted_examinations);
+	}
+	for (i = 0; i < nrows; i++)
+		wasted_rows += rows[i].wasted_total;
+	ck_assert_msg(wasted_rows == t.wasted, "%s: top rows %" PRIu64 " wasted", logs[_i],
+	    wasted_rows);
+	lv_free(m);
+
+	/* the workload's observed figures, from the file and from the database */
+	if (rf.nthreads > 0) {
+		char *paths[1] = { (char *)file };
+
+		ck_assert_msg(wl_load_logs(&w, paths, 1, NULL, &err) == 0, "%s", err.msg);
+		ck_assert_int_eq(w.obs.passes, (int64_t)t.passes);
+		ck_assert_int_eq(w.obs.examinations, (int64_t)t.exams);
+		ck_assert_int_eq(w.obs.wasted_examinations, (int64_t)t.wasted);
+		wl_free(&w);
+		ck_assert_msg(wl_load_db(&w, db, NULL, &err) == 0, "%s", err.msg);
+		ck_assert_int_eq(w.obs.passes, (int64_t)t.passes);
+		ck_assert_int_eq(w.obs.examinations, (int64_t)t.exams);
+		ck_assert_int_eq(w.obs.wasted_examinations, (int64_t)t.wasted);
+		wl_free(&w);
+	}
+	sp_report_free(&rf);
+	sp_report_free(&rd);
+	tu_rmtree(dir);
+}
+END_TEST
+
+/* File and database agree under every filter. */
+START_TEST(test_filters)
+{
+	static const char *const threads[] = { NULL, "msbflushthr", "msbflushthr:23667",
+	    "msflushthr3", "nosuchthread" };
+	const char *file = tu_testdata(logs[_i]);
+	char dir[128], db[256], what[256];
+	struct sp_report all, rf, rd;
+	struct sp_filter f;
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	size_t i, k;
+
+	tu_mkdtemp(dir, sizeof(dir), "consistf");
+	snprintf(db, sizeof(db), "%s/c.db", dir);
+	ingest(db, file);
+	sp_filter_init(&f);
+	report(&all, file, NULL, &f);
+	for (i = 0; i < all.nthreads; i++) {
+		if (all.threads[i].first_us != INT64_MIN && all.threads[i].first_us < lo)
+			lo = all.threads[i].first_us;
+		if (all.threads[i].last_us != INT64_MIN && all.threads[i].last_us > hi)
+			hi = all.threads[i].last_us;
+	}
+	for (k = 0; k < 12; k++) {
+		sp_filter_init(&f);
+		f.want_bmaps = 1;
+		if (lo < hi && k >= 1 && k <= 6) {
+			/* windows that start and end inside the log, and open ones */
+			int64_t a = lo + (hi - lo) * (int64_t)k / 8, b = lo + (hi - lo) * (int64_t)(k + 2) / 8;
+
+			if (k % 3 != 2)
+				f.since_us = a;
+			if (k % 3 != 1)
+				f.until_us = b;
+		}
+		if (k >= 7 && k < 7 + sizeof(threads) / sizeof(threads[0]))
+			f.thread = threads[k - 7];
+		if (k == 8 || k == 11) {
+			f.has_fid = 1;
+			f.fid = k == 8 ? 0x80000002d907bULL : 0x1;
+		}
+		snprintf(what, sizeof(what), "%s filter %zu", logs[_i], k);
+		report(&rf, file, NULL, &f);
+		report(&rd, NULL, db, &f);
+		assert_same_report(what, &rf, &rd);
+		sp_report_free(&rf);
+		sp_report_free(&rd);
+	}
+	sp_report_free(&all);
+	tu_rmtree(dir);
+}
+END_TEST
+
+Suite *consistency_suite(void);
+
+Suite *
+consistency_suite(void)
+{
+	Suite *s = suite_create("consistency");
+	TCase *tc = tcase_create("paths");
+
+	tcase_add_loop_test(tc, test_every_path, 0, (int)(sizeof(logs) / sizeof(logs[0])));
+	tcase_add_loop_test(tc, test_filters, 0, (int)(sizeof(logs) / sizeof(logs[0])));
+	suite_add_tcase(s, tc);
+	return s;
+}
