@@ -152,7 +152,8 @@ check-faults: $(BIN) $(TESTBIN)
 
 check-long: $(BIN) $(TESTBIN)
 	FS_BIN=$(abspath $(O)/flushscope) FS_TESTDATA=$(abspath testdata) CK_RUN_SUITE=hardening \
-	CK_RUN_CASE=bounds FS_RSS_LINES=$(or $(FS_RSS_LINES),50000000) CK_DEFAULT_TIMEOUT=7200 $(TESTBIN)
+	CK_RUN_CASE=bounds FS_RSS_LINES=$(or $(FS_RSS_LINES),50000000) \
+	FS_RSS_BMAPS=$(or $(FS_RSS_BMAPS),1000000) CK_DEFAULT_TIMEOUT=7200 $(TESTBIN)
 
 # The build directory's binary: ./flushscope is whichever build ran last
 # (after a SANITIZE=... check it is instrumented, which valgrind cannot run).

@@ -742,7 +742,8 @@ int
 ig_sink_full(const struct ig_sink *k)
 {
 	return k->batch_lines >= k->ig->opt.commit_lines ||
-	    st_batch_bytes(k->cur) >= IG_BATCH_BYTES_MAX;
+	    st_batch_bytes(k->cur) + k->bs.n * (sizeof(*k->bs.v) + 2 * sizeof(*k->bsmap.s)) >=
+	    IG_BATCH_BYTES_MAX;
 }
 
 /* Copies the parser's formats into the source row ('\n'-separated). */

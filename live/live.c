@@ -33,6 +33,7 @@
 #define LV_GAPS		8		/* recent gaps kept per bmap (median period) */
 #define LV_GRING	64		/* global per-second ring (>= LV_SPARK, LV_WIN_MAX) */
 #define LV_MAX_THREADS	256
+#define LV_SWEEP_EVERY	4096		/* new records between expiry sweeps */
 #define LV_IDLE_US	(5LL * 1000000)	/* quiet this long: IDLE */
 #define LV_MIN_SPAN_US	250000		/* rate divisor floor */
 #define LV_MIN_RATE_US	200000		/* shortest wall interval for lines/s */
@@ -82,6 +83,7 @@ struct lv_model {
 
 	struct lv_bmap *pool;
 	uint32_t npool, cappool, freelist, nused;
+	uint64_t created;		/* records created, for the expiry sweep */
 	struct fs_map idx;		/* (fid, src << 32 | bno) -> pool index */
 
 	struct lv_thr *thr;
@@ -263,6 +265,34 @@ evict_oldest(struct lv_model *m)
 		}
 }
 
+/* 1 if record b has been quiet too long at log time now (clean: linger_s; else 4x). */
+static int
+row_expired(const struct lv_model *m, const struct lv_bmap *b, int64_t now)
+{
+	int64_t quiet = now - b->last_ts;
+
+	return (b->state == LV_CLEAN && quiet > (int64_t)m->opt.linger_s * 1000000) ||
+	    quiet > 4LL * m->opt.linger_s * 1000000;
+}
+
+/*
+ * Frees the records expired at the newest log time.  Called every
+ * LV_SWEEP_EVERY new records, so memory follows the bmaps of the recent
+ * past even when no snapshot is taken (a log read to its end in batch
+ * mode).
+ */
+static void
+expire_rows(struct lv_model *m)
+{
+	uint32_t i;
+
+	if (m->max_ts == INT64_MIN)
+		return;
+	for (i = 0; i < m->npool; i++)
+		if (m->pool[i].used && row_expired(m, &m->pool[i], m->max_ts))
+			bmap_free(m, i);
+}
+
 /* Finds or creates the record of (src, fid, bno); NULL when out of memory. */
 static struct lv_bmap *
 bmap_get(struct lv_model *m, int src, uint64_t fid, uint32_t bno, int64_t ts)
@@ -272,6 +302,8 @@ bmap_get(struct lv_model *m, int src, uint64_t fid, uint32_t bno, int64_t ts)
 
 	if (i != UINT32_MAX)
 		return &m->pool[i];
+	if (++m->created % LV_SWEEP_EVERY == 0)
+		expire_rows(m);
 	if (m->nused >= m->opt.max_rows)
 		evict_oldest(m);
 	if (m->freelist != 0) {
@@ -923,12 +955,11 @@ lv_snapshot(struct lv_model *m, int64_t wall_us, const struct lv_view *v,
 
 		if (!b->used)
 			continue;
-		quiet = m->now - b->last_ts;
-		if ((b->state == LV_CLEAN && quiet > (int64_t)m->opt.linger_s * 1000000) ||
-		    quiet > 4LL * m->opt.linger_s * 1000000) {
+		if (row_expired(m, b, m->now)) {
 			bmap_free(m, i);
 			continue;
 		}
+		quiet = m->now - b->last_ts;
 		if ((b->state == LV_SPIN || b->state == LV_WASTE) &&
 		    m->now - b->run_last > m->opt.sp.max_gap_us) {
 			b->cycles = 0;

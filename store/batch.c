@@ -77,7 +77,9 @@ st_batch_bytes(const struct st_batch *b)
 	return b->text_n + b->rpcs.n * sizeof(*b->rpcs.v) +
 	    b->writes.n * sizeof(*b->writes.v) + b->states.n * sizeof(*b->states.v) +
 	    b->series.n * sizeof(*b->series.v) + b->episodes.n * sizeof(*b->episodes.v) +
-	    (b->lines.n + b->unparsed.n) * sizeof(*b->lines.v);
+	    (b->lines.n + b->unparsed.n) * sizeof(*b->lines.v) +
+	    b->bmaps.n * (sizeof(*b->bmaps.v) + 2 * sizeof(*b->bmap_idx.s)) +
+	    b->bstats.n * sizeof(*b->bstats.v) + b->tstats.n * sizeof(*b->tstats.v);
 }
 
 /* Copies the source bookkeeping that goes with the batch. */

@@ -749,6 +749,72 @@ START_TEST(rss_bound)
 }
 END_TEST
 
+/*
+ * A log of short-lived bmaps: one new bmap per second of log time, each
+ * examined once and then never again (no CLEAN line either), streamed
+ * through `ingest -`, `spins -` and `top -b -` (FS_RSS_BMAPS of them,
+ * default 300 000; `make check-long`: 1 000 000).  Peak RSS must stay below
+ * 64 MB: the detector, the attribution tables, the ingest batches and
+ * top's rows follow the bmaps of the recent past, not every bmap ever seen.
+ */
+static const char *const bmaps_cmds[][6] = {
+	{ "ingest", "-q", "-d", "@db", "-", NULL },
+	{ "spins", "-", NULL },
+	{ "top", "-b", "-", NULL },
+};
+
+START_TEST(bmaps_rss)
+{
+	long nb = env_long("FS_RSS_BMAPS", 300000), i;
+	const char *argv[8];
+	int pfd[2], k;
+	pid_t wr, pid;
+	struct rusage ru;
+
+	if (UNDER_SANITIZER)
+		return;
+	for (k = 0; bmaps_cmds[_i][k] != NULL; k++)
+		argv[k + 1] = strcmp(bmaps_cmds[_i][k], "@db") == 0 ? tp(0, "bm.db") :
+		    bmaps_cmds[_i][k];
+	argv[0] = tu_fsbin();
+	argv[k + 1] = NULL;
+	ck_assert_int_eq(pipe(pfd), 0);
+	if ((wr = fork()) == 0) {
+		FILE *f = fdopen(pfd[1], "w");
+
+		close(pfd[0]);
+		for (i = 0; f != NULL && i < nb; i++) {
+			long s = 1282327206L + i, a = 0x100000L + i * 16;
+
+			fprintf(f, "[%ld:000100 msbflushthr:23667:bmap:bmap_flush:639] bmap@0x%lx b:%lx"
+			    " m:8259 i:80000002d907b opcnt=65 try flush (outstandingRpcCnt=3)\n"
+			    "[%ld:000200 msbflushthr:23667:bmap:bmap_flush:754] bmap@0x%lx b:%lx"
+			    " m:8259 i:80000002d907b opcnt=65 restore to dirty list\n", s, a, i, s, a, i);
+		}
+		_exit(f != NULL && fclose(f) == 0 ? 0 : 1);
+	}
+	ck_assert_int_gt(wr, 0);
+	close(pfd[1]);
+	if ((pid = fork()) == 0) {
+		int fd1 = open(tp(7, "out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fd2 = open(tp(7, "err"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(pfd[0], 0);
+		dup2(fd1, 1);
+		dup2(fd2, 2);
+		execv(tu_fsbin(), (char *const *)argv);
+		_exit(127);
+	}
+	close(pfd[0]);
+	ck_assert_int_eq(wait_status(pid, &ru), 0);
+	ck_assert_int_eq(wait_status(wr, NULL), 0);
+	fprintf(stderr, "hardening: %s of %ld short-lived bmaps: peak RSS %ld MB\n",
+	    bmaps_cmds[_i][0], nb, ru.ru_maxrss / 1024);
+	ck_assert_msg(ru.ru_maxrss < 64 * 1024, "%s: peak RSS %ld kB for %ld bmaps",
+	    bmaps_cmds[_i][0], ru.ru_maxrss, nb);
+}
+END_TEST
+
 /* Builds the hardening suite. */
 Suite *
 hardening_suite(void)
@@ -776,6 +842,7 @@ hardening_suite(void)
 	tcase_add_checked_fixture(tr, setup, teardown);
 	tcase_set_timeout(tr, 3600);
 	tcase_add_test(tr, rss_bound);
+	tcase_add_loop_test(tr, bmaps_rss, 0, (int)(sizeof(bmaps_cmds) / sizeof(bmaps_cmds[0])));
 	suite_add_tcase(s, tr);
 	return s;
 }
