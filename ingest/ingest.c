@@ -201,6 +201,9 @@ struct ig_bsec {
 struct ig_sink {
 	struct ig_ingest *ig;
 	struct st_source src;
+	uint64_t run;			/* this run's claim on the source */
+	unsigned char ring[ST_HEAD_MAX];	/* the last bytes read, ending at ring_end */
+	uint64_t ring_end;
 	uint64_t resume_off;		/* lines before this are already stored */
 	uint64_t committed_off;		/* done_off as of the last batch handed over */
 	int handed;			/* a batch was handed over (derived rows replaced) */
@@ -221,23 +224,6 @@ ig_options_default(struct ig_options *o)
 	memset(o, 0, sizeof(*o));
 	o->commit_lines = IG_COMMIT_LINES_DEFAULT;
 	sp_options_default(&o->sp);
-}
-
-/* Names a status. */
-const char *
-ig_status_name(enum ig_status s)
-{
-	switch (s) {
-	case IG_NEW:
-		return "new";
-	case IG_RESUMED:
-		return "resumed";
-	case IG_UNCHANGED:
-		return "unchanged";
-	case IG_ROTATED:
-		return "rotated";
-	}
-	return "?";
 }
 
 /* Opens the database and starts the writer thread. */
@@ -702,6 +688,33 @@ sample_keep(struct ig_result *res, const struct ps_item *it)
 	res->sample_lineno = it->lineno;
 }
 
+/* Adds n bytes to the ring of the last bytes read. */
+static void
+ring_add(struct ig_sink *k, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	if (n >= ST_HEAD_MAX) {
+		c += n - ST_HEAD_MAX;
+		n = ST_HEAD_MAX;
+	}
+	memmove(k->ring, k->ring + n, ST_HEAD_MAX - n);
+	memcpy(k->ring + ST_HEAD_MAX - n, c, n);
+}
+
+/* The line's raw bytes (its text and terminator, "\n" or "\r\n") go into the ring. */
+static void
+ring_line(struct ig_sink *k, const struct ps_item *it)
+{
+	uint64_t term = it->end - it->off - it->len;
+
+	if (it->line == NULL || it->off != k->ring_end || term > 2)
+		return;
+	ring_add(k, it->line, it->len);
+	ring_add(k, "\r\n" + (2 - term), (size_t)term);
+	k->ring_end = it->end;
+}
+
 /* Records one line. */
 void
 ig_sink_line(struct ig_sink *k, const struct ps_item *it)
@@ -710,6 +723,7 @@ ig_sink_line(struct ig_sink *k, const struct ps_item *it)
 	struct ig_result *res = k->res;
 	int tno = -1;
 
+	ring_line(k, it);
 	if (it->parsed && ev->thread.n > 0)
 		tno = thread_find(k, ev->thread.p, ev->thread.n, ev->tid_s.p, ev->tid_s.n, 1);
 	if (it->parsed)
@@ -820,7 +834,14 @@ sink_commit(struct ig_sink *k, const struct sp_detector *det, const struct ps_pa
 	k->src.state = complete ? ST_SRC_COMPLETE : ST_SRC_PARTIAL;
 	if (!k->src.gz && k->src.done_off > k->src.size)
 		k->src.size = k->src.done_off;	/* a file that grew while recorded */
+	if (k->ring_end == k->src.done_off) {
+		/* the file's identity at done_off: the bytes just before it */
+		k->src.tail_len = k->ring_end < ST_HEAD_MAX ? k->ring_end : ST_HEAD_MAX;
+		k->src.tail_sum = fs_fnv1a(k->ring + ST_HEAD_MAX - k->src.tail_len,
+		    (size_t)k->src.tail_len);
+	}
 	st_batch_expect_offset(k->cur, k->committed_off);
+	st_batch_expect_run(k->cur, k->run);
 	st_batch_set_source(k->cur, &k->src);
 	if (!writer_submit(&k->ig->w, k->cur, block, &failed, err))
 		return failed ? -1 : 0;	/* still full: retried at the next commit */
@@ -865,143 +886,13 @@ ig_sink_resume_off(const struct ig_sink *k)
 	return k->resume_off;
 }
 
-/* ---- identity ---- */
-
-/* Reads the first bytes of a file and its identity; -1 with err on failure. */
-static int
-read_head(const char *path, unsigned char *head, size_t *headn, struct stat *sb,
-    struct fs_err *err)
-{
-	int fd;
-	ssize_t n;
-	size_t got = 0;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return fs_err_set(err, errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, sb) != 0) {
-		fs_err_set(err, errno, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (S_ISDIR(sb->st_mode)) {
-		close(fd);
-		return fs_err_set(err, EISDIR, "%s: is a directory, not a log file", path);
-	}
-	while (got < ST_HEAD_MAX && (n = read(fd, head + got, ST_HEAD_MAX - got)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			fs_err_set(err, errno, "%s: %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	*headn = got;
-	return 0;
-}
-
-/*
- * Decides how to treat path against what the database knows: fills k->src
- * and res->status/note.  Returns 1 if there is nothing to read, 0 to read,
- * -1 on error.
- */
-static int
-identify(struct ig_sink *k, const char *path, struct fs_err *err)
-{
-	struct st_store *st = k->ig->st;
-	unsigned char head[ST_HEAD_MAX];
-	size_t headn = 0;
-	struct stat sb;
-	struct st_source *old = &k->src;
-	struct ig_result *res = k->res;
-	char abs[PATH_MAX];
-	const char *key = path;
-	int found;
-
-	memset(&k->src, 0, sizeof(k->src));
-	if (strcmp(path, "-") == 0 || (stat(path, &sb) == 0 && (S_ISFIFO(sb.st_mode) ||
-	    S_ISCHR(sb.st_mode) || S_ISSOCK(sb.st_mode)))) {
-		/*
-		 * Standard input, or a pipe or device named by path
-		 * (/dev/stdin, a FIFO): a stream, read once.  Peeking at its
-		 * head would consume it, and it has no identity to resume by.
-		 */
-		snprintf(k->src.path, sizeof(k->src.path), "%s", path);
-		res->status = IG_NEW;
-		return st_source_add(st, &k->src, err) == 0 ? 0 : -1;
-	}
-	if (read_head(path, head, &headn, &sb, err) != 0)
-		return -1;
-	if (realpath(path, abs) != NULL)
-		key = abs;
-	found = st_source_find_path(st, key, old, err);
-	if (found < 0)
-		return -1;
-	if (found) {
-		uint64_t sum = old->head_len <= headn ? fs_fnv1a(head, (size_t)old->head_len) : 0;
-
-		if (old->head_len > headn || sum != old->head_sum ||
-		    (uint64_t)sb.st_size < old->size) {
-			snprintf(res->note, sizeof(res->note),
-			    "%s: %s since the last ingest (source %lld: %llu bytes, now %llu);"
-			    " ingested as a new source, the old one is kept", path,
-			    (uint64_t)sb.st_size < old->size ? "truncated" : "rotated or replaced",
-			    (long long)old->id, (unsigned long long)old->size,
-			    (unsigned long long)sb.st_size);
-			res->status = IG_ROTATED;
-			found = 0;
-		}
-	} else if (headn == ST_HEAD_MAX) {
-		found = st_source_find_head(st, fs_fnv1a(head, headn), headn, old, err);
-		if (found < 0)
-			return -1;
-		if (found && (uint64_t)sb.st_size < old->size)
-			found = 0;	/* same start, shorter: not the same file */
-	}
-	k->regular = S_ISREG(sb.st_mode);
-	if (found) {
-		/* a plain file read to its end but for a held-back last line */
-		int held = !old->gz && old->done_off < old->size;
-
-		k->src.dev = (uint64_t)sb.st_dev;
-		k->src.ino = (uint64_t)sb.st_ino;
-		if (old->state == ST_SRC_COMPLETE && (uint64_t)sb.st_size == old->size &&
-		    !(held && k->ig->opt.final)) {
-			res->status = IG_UNCHANGED;
-			if (held) {
-				res->held = 1;
-				res->held_bytes = old->size - old->done_off;
-				res->held_lineno = old->lines + 1;
-			}
-			return 1;
-		}
-		snprintf(k->src.path, sizeof(k->src.path), "%s", key);
-		k->src.size = (uint64_t)sb.st_size;
-		res->status = IG_RESUMED;
-		return 0;
-	}
-	if (res->status != IG_ROTATED)
-		res->status = IG_NEW;
-	memset(&k->src, 0, sizeof(k->src));
-	snprintf(k->src.path, sizeof(k->src.path), "%s", key);
-	k->src.dev = (uint64_t)sb.st_dev;
-	k->src.ino = (uint64_t)sb.st_ino;
-	k->src.size = (uint64_t)sb.st_size;
-	k->src.head_len = headn;
-	k->src.head_sum = fs_fnv1a(head, headn);
-	k->src.gz = headn >= 2 && head[0] == 0x1f && head[1] == 0x8b;
-	return st_source_add(st, &k->src, err) == 0 ? 0 : -1;
-}
-
 /* Starts recording an input. */
 struct ig_sink *
-ig_sink_open(struct ig_ingest *ig, const char *path, struct ig_result *res, int *unchanged,
-    struct fs_err *err)
+ig_sink_open(struct ig_ingest *ig, const char *path, int claim_unchanged,
+    struct ig_result *res, int *unchanged, struct fs_err *err)
 {
+	struct ig_identity id;
 	struct ig_sink *k;
-	int rc;
 
 	*unchanged = 0;
 	if (ig->sink_open) {
@@ -1024,13 +915,24 @@ ig_sink_open(struct ig_ingest *ig, const char *path, struct ig_result *res, int 
 	}
 	st_batch_clear(k->cur);
 	ig->sink_open = 1;
-	if ((rc = identify(k, path, err)) < 0) {
+	if (ig_identify(ig->st, path, ig->opt.final, claim_unchanged, &id, err) != 0) {
 		ig_sink_close(k, NULL);
 		return NULL;
 	}
-	if (rc == 1) {
+	k->src = id.src;
+	k->run = id.run;
+	k->regular = id.regular;
+	res->status = (int)id.decision;
+	ig_identity_note(&id, path, res->note, sizeof(res->note));
+	if (id.nothing_new) {
 		*unchanged = 1;
 		snprintf(res->formats, sizeof(res->formats), "%s", k->src.formats);
+		if (!k->src.gz && k->src.done_off < k->src.size) {
+			/* a plain file read to its end but for a held-back last line */
+			res->held = 1;
+			res->held_bytes = k->src.size - k->src.done_off;
+			res->held_lineno = k->src.lines + 1;
+		}
 	}
 	res->source_id = k->src.id;
 	k->resume_off = k->src.done_off;
@@ -1116,7 +1018,7 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 
 	memset(res, 0, sizeof(*res));
 	fs_err_clear(err);
-	if ((k = ig_sink_open(ig, path, res, &unchanged, err)) == NULL || unchanged) {
+	if ((k = ig_sink_open(ig, path, 0, res, &unchanged, err)) == NULL || unchanged) {
 		ig_sink_close(k, NULL);
 		res->seconds = fs_mono_s() - t0;
 		return k != NULL ? 0 : -1;

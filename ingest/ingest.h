@@ -10,9 +10,12 @@
  * runs, so every line is read and parsed once.
  *
  * Resumability (see flushscope-ingest(1), "RESUMING"):
- *  - A file is recognised by its path, or by the checksum of its first
- *    ST_HEAD_MAX bytes (a renamed/rotated-away copy).  Unchanged and already
- *    complete: nothing is read, nothing is added.
+ *  - A file is recognised by its content (ingest/identity.h): the checksum
+ *    of its first bytes and of the bytes before the stored offset, under
+ *    its path or, renamed or compressed by a rotation, another one.
+ *    Unchanged and already complete: nothing is read, nothing is added.
+ *  - The run claims the source: a concurrent ingest of the same file
+ *    loses it at its next commit (its rows are never stored twice).
  *  - Otherwise the file is read from its start.  Lines before the source's
  *    done_off are already stored: they only feed the spin detector (whose
  *    state depends on everything before); lines from done_off on are stored.
@@ -21,8 +24,8 @@
  *  - Every commit (each --commit-lines lines) carries the new done_off, so
  *    a run killed at any moment leaves a consistent database, and the next
  *    run ends with exactly the rows of an uninterrupted ingest.
- *  - A file whose first bytes changed, or that is smaller than before, was
- *    rotated or truncated: that is reported and it becomes a new source;
+ *  - A path that names a new file, a rewritten one or a truncated one is
+ *    reported as rotated, replaced or truncated and becomes a new source;
  *    the old source's rows stay.
  *  - A plain file (regular, not gzip) that ends in a line without a newline
  *    is being written: that last line is held back (neither stored nor fed
@@ -42,6 +45,7 @@
 #include <stdint.h>
 
 #include "detect/spin.h"
+#include "ingest/identity.h"
 #include "parsers/event.h"
 #include "parsers/source.h"
 #include "store/store.h"
@@ -68,16 +72,6 @@ struct ig_options {
 
 /* Fills in defaults. */
 void ig_options_default(struct ig_options *o);
-
-enum ig_status {
-	IG_NEW = 0,		/* a source seen for the first time */
-	IG_RESUMED,		/* a grown file, or an interrupted ingest completed */
-	IG_UNCHANGED,		/* already fully ingested: nothing added */
-	IG_ROTATED		/* first bytes changed or file shrank: ingested as a new source */
-};
-
-/* Returns "new", "resumed", "unchanged" or "rotated". */
-const char *ig_status_name(enum ig_status s);
 
 #define IG_SAMPLE_MAX 200
 
@@ -122,14 +116,15 @@ struct ig_sink;
 
 /*
  * Starts recording the input at path ("-" or a pipe: a new source each
- * time) into ig's database: decides, as ig_file does, whether it is new,
- * grown, unchanged or rotated (res->status, res->note; *unchanged = 1 when
- * the database already holds all of it: the sink then records only what
- * is appended later).  Returns NULL with err set on failure.  One sink per
- * ig_ingest at a time.
+ * time) into ig's database: decides (ingest/identity.h) whether it is new,
+ * grown, unchanged, renamed, rotated, replaced or truncated (res->status,
+ * res->note; *unchanged = 1 when the database already holds all of it).
+ * claim_unchanged: claim the source even then (a recorder that stores what
+ * is appended later); otherwise the sink must not be fed.  NULL with err
+ * set on failure.  One sink per ig_ingest at a time.
  */
-struct ig_sink *ig_sink_open(struct ig_ingest *ig, const char *path, struct ig_result *res,
-    int *unchanged, struct fs_err *err);
+struct ig_sink *ig_sink_open(struct ig_ingest *ig, const char *path, int claim_unchanged,
+    struct ig_result *res, int *unchanged, struct fs_err *err);
 
 /*
  * Lines before this offset are stored already: hand them to the sink (and

@@ -34,7 +34,7 @@ input_open(struct rec_input *x, struct fs_err *err)
 	int unchanged;
 
 	memset(&x->res, 0, sizeof(x->res));
-	if ((x->sink = ig_sink_open(x->ig, x->path, &x->res, &unchanged, err)) == NULL)
+	if ((x->sink = ig_sink_open(x->ig, x->path, 1, &x->res, &unchanged, err)) == NULL)
 		return -1;
 	ig_sink_callbacks(x->sink, &x->cb);
 	return 0;

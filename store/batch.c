@@ -58,6 +58,7 @@ st_batch_clear(struct st_batch *b)
 	b->has_source = 0;
 	b->replace_derived = 0;
 	b->has_expect = 0;
+	b->has_run = 0;
 	b->oom = 0;
 }
 
@@ -88,6 +89,14 @@ st_batch_set_source(struct st_batch *b, const struct st_source *src)
 {
 	b->src = *src;
 	b->has_source = 1;
+}
+
+/* Asks the commit to check the source is still claimed by run. */
+void
+st_batch_expect_run(struct st_batch *b, uint64_t run)
+{
+	b->has_run = 1;
+	b->expect_run = run;
 }
 
 /* Asks the commit to check the stored offset of the source first. */

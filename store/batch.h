@@ -45,6 +45,8 @@ struct st_batch {
 	int replace_derived;
 	int has_expect;			/* check the stored done_off first */
 	uint64_t expect_off;
+	int has_run;			/* check the source is still claimed by run */
+	uint64_t expect_run;
 	int oom;			/* an adder failed to allocate */
 
 	FS_VEC(struct st_bthread) threads;

@@ -109,7 +109,9 @@ static const char schema_v1[] =
  * v2: per-bmap counters per second (bmap_series), so that a time window
  * selects the same examinations from a database as from a file (counters
  * of a v1 database have no seconds: they move to second 0, keeping
- * totals); each thread's first pass start (the replay's phase).
+ * totals); each thread's first pass start (the replay's phase); a source's
+ * identity beyond its first bytes (the checksum of the bytes just before
+ * done_off) and the run that owns it (concurrent ingests of one file).
  */
 static const char schema_v2[] =
 "CREATE TABLE bmap_series (source_id INTEGER NOT NULL, fid INTEGER NOT NULL,"
@@ -124,7 +126,10 @@ static const char schema_v2[] =
 "     WHERE e.fid = b.fid AND e.bno = b.bno) AS cycles,"
 "  sum(b.wasted) AS wasted, sum(b.examinations) AS examinations"
 "  FROM bmap_series b GROUP BY b.fid, b.bno;"
-"ALTER TABLE thread_stats ADD COLUMN first_pass_us INTEGER;";
+"ALTER TABLE thread_stats ADD COLUMN first_pass_us INTEGER;"
+"ALTER TABLE sources ADD COLUMN tail_len INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE sources ADD COLUMN tail_sum INTEGER NOT NULL DEFAULT 0;"
+"ALTER TABLE sources ADD COLUMN run_id INTEGER NOT NULL DEFAULT 0;";
 
 /* migrations[v]: SQL taking the schema from version v to v+1. */
 static const char *const migrations[ST_SCHEMA_VERSION] = {
@@ -147,7 +152,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " head_sum=?7, gz=?8, done_off=?9, lines=?10, unparsed=?11, n_other=?12,"
 	    " n_write_ready=?13, n_examine=?14, n_schedule=?15, n_rpc_send=?16,"
 	    " n_rpc_done=?17, n_requeue=?18, n_clean=?19, n_wake=?20, n_pass=?21,"
-	    " formats=?22, state=?23, updated=?24 WHERE id=?1",
+	    " formats=?22, state=?23, updated=?24, tail_len=?25, tail_sum=?26 WHERE id=?1",
 	[S_THREAD] = "INSERT OR IGNORE INTO threads(source_id, tno, name, tid) VALUES(?,?,?,?)",
 	[S_BMAP] = "INSERT INTO bmaps(fid, bno, last_addr, first_us, last_us) VALUES(?1,?2,?3,?4,?5)"
 	    " ON CONFLICT(fid, bno) DO UPDATE SET last_addr=?3,"
@@ -186,7 +191,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
-	[S_SRC_OFF] = "SELECT done_off FROM sources WHERE id=?",
+	[S_SRC_OFF] = "SELECT done_off, run_id FROM sources WHERE id=?",
 };
 
 struct st_store {
@@ -348,6 +353,9 @@ st_open(const char *path, int flags, struct fs_err *err)
 		fs_err_set(err, EROFS, "%s: database is read-only", path);
 		goto fail;
 	}
+	/* nothing is written to a database before it is known to be ours */
+	if (schema_check(st, flags, err) != 0)
+		goto fail;
 	if (!st->readonly) {
 		/* WAL: readers (sqlite3, flushscope top) read while we write. */
 		if (exec(st, "PRAGMA journal_mode=WAL", err, "setting WAL mode") != 0)
@@ -356,8 +364,6 @@ st_open(const char *path, int flags, struct fs_err *err)
 		    "PRAGMA temp_store=MEMORY", err, "setting pragmas") != 0)
 			goto fail;
 	}
-	if (schema_check(st, flags, err) != 0)
-		goto fail;
 	if (!st->readonly)
 		for (i = 0; i < S_COUNT; i++)
 			if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -440,6 +446,8 @@ source_write(struct st_store *st, const struct st_source *src)
 	sqlite3_bind_text(s, 23, src->state == ST_SRC_COMPLETE ? "complete" : "partial", -1,
 	    SQLITE_STATIC);
 	sqlite3_bind_int64(s, 24, (int64_t)time(NULL));
+	sqlite3_bind_int64(s, 25, (int64_t)src->tail_len);
+	sqlite3_bind_int64(s, 26, (int64_t)src->tail_sum);
 	return step_reset(s);
 }
 
@@ -471,11 +479,14 @@ source_read(sqlite3_stmt *s, struct st_source *out)
 	out->state = t != NULL && strcmp((const char *)t, "complete") == 0 ?
 	    ST_SRC_COMPLETE : ST_SRC_PARTIAL;
 	out->updated = sqlite3_column_int64(s, 23);
+	out->tail_len = (uint64_t)sqlite3_column_int64(s, 24);
+	out->tail_sum = (uint64_t)sqlite3_column_int64(s, 25);
+	out->run_id = (uint64_t)sqlite3_column_int64(s, 26);
 }
 
 #define SOURCE_COLS "id, path, dev, ino, size, head_len, head_sum, gz, done_off, lines," \
 	" unparsed, n_other, n_write_ready, n_examine, n_schedule, n_rpc_send, n_rpc_done," \
-	" n_requeue, n_clean, n_wake, n_pass, formats, state, updated"
+	" n_requeue, n_clean, n_wake, n_pass, formats, state, updated, tail_len, tail_sum, run_id"
 
 /* Runs a one-row source lookup prepared by the caller. */
 static int
@@ -524,41 +535,90 @@ st_source_find_head(struct st_store *st, uint64_t head_sum, uint64_t head_len,
 	return source_lookup(st, s, out, err);
 }
 
-/* Inserts a new source row. */
+/* Runs fn in one write transaction. */
 int
-st_source_add(struct st_store *st, struct st_source *src, struct fs_err *err)
+st_transaction(struct st_store *st,
+    int (*fn)(void *arg, struct st_store *st, struct fs_err *err), void *arg,
+    struct fs_err *err)
 {
-	sqlite3_stmt *s;
+	int rc;
 
 	if (st->readonly)
 		return fs_err_set(err, EROFS, "%s: database is read-only", st->path);
-	if (sqlite3_prepare_v2(st->db, "INSERT INTO sources(path) VALUES(?)", -1, &s,
-	    NULL) != SQLITE_OK)
-		return db_err(st, err, "adding a source");
-	sqlite3_bind_text(s, 1, src->path, -1, SQLITE_STATIC);
-	if (exec(st, "BEGIN IMMEDIATE", err, "adding a source") != 0) {
-		sqlite3_finalize(s);
+	if (exec(st, "BEGIN IMMEDIATE", err, "starting a transaction") != 0)
 		return -1;
+	if ((rc = fn(arg, st, err)) != 0) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
 	}
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		db_err(st, err, "adding a source");
-		goto fail;
-	}
-	src->id = sqlite3_last_insert_rowid(st->db);
-	if (source_write(st, src) != 0) {
-		db_err(st, err, "adding a source");
-		goto fail;
-	}
-	sqlite3_finalize(s);
-	if (exec(st, "COMMIT", err, "adding a source") != 0) {
+	if (exec(st, "COMMIT", err, "committing") != 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
 	return 0;
-fail:
+}
+
+/* Inserts a new source row (inside a transaction). */
+int
+st_source_insert(struct st_store *st, struct st_source *src, struct fs_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO sources(path) VALUES(?)", -1, &s,
+	    NULL) != SQLITE_OK)
+		return db_err(st, err, "adding a source");
+	sqlite3_bind_text(s, 1, src->path, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
+	if (rc != SQLITE_DONE)
+		return db_err(st, err, "adding a source");
+	src->id = sqlite3_last_insert_rowid(st->db);
+	return st_source_update(st, src, err);
+}
+
+/* Writes a source's bookkeeping (inside a transaction). */
+int
+st_source_update(struct st_store *st, const struct st_source *src, struct fs_err *err)
+{
+	if (source_write(st, src) != 0)
+		return db_err(st, err, "updating a source");
+	return 0;
+}
+
+/* Claims a source for one run (inside a transaction). */
+int
+st_source_claim(struct st_store *st, int64_t id, uint64_t *run, struct fs_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "UPDATE sources SET run_id = run_id + 1 WHERE id = ?"
+	    " RETURNING run_id", -1, &s, NULL) != SQLITE_OK)
+		return db_err(st, err, "claiming a source");
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*run = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? fs_err_set(err, ENOENT, "%s: no source %lld", st->path,
+		    (long long)id) : db_err(st, err, "claiming a source");
+	return 0;
+}
+
+/* Transaction body of st_source_add. */
+static int
+add_fn(void *arg, struct st_store *st, struct fs_err *err)
+{
+	return st_source_insert(st, arg, err);
+}
+
+/* Inserts a new source row in its own transaction. */
+int
+st_source_add(struct st_store *st, struct st_source *src, struct fs_err *err)
+{
+	return st_transaction(st, add_fn, src, err);
 }
 
 /* Lists every source. */
@@ -867,15 +927,23 @@ st_commit(struct st_store *st, struct st_batch *b, struct fs_err *err)
 		return fs_err_set(err, ENOMEM, "%s: out of memory building a batch", st->path);
 	if (step_reset(st->stmt[S_BEGIN]) != 0)
 		return db_err(st, err, "starting a transaction");
-	if (b->has_expect && b->has_source) {
+	if ((b->has_expect || b->has_run) && b->has_source) {
 		sqlite3_stmt *s = st->stmt[S_SRC_OFF];
-		int64_t cur = -1;
+		int64_t cur = -1, run = -1;
 
 		sqlite3_bind_int64(s, 1, b->src.id);
-		if (sqlite3_step(s) == SQLITE_ROW)
+		if (sqlite3_step(s) == SQLITE_ROW) {
 			cur = sqlite3_column_int64(s, 0);
+			run = sqlite3_column_int64(s, 1);
+		}
 		sqlite3_reset(s);
-		if (cur != (int64_t)b->expect_off) {
+		if (b->has_run && run != (int64_t)b->expect_run) {
+			step_reset(st->stmt[S_ROLLBACK]);
+			return fs_err_set(err, EBUSY, "%s: another ingest took over source %lld (%s);"
+			    " it stores the rest, nothing stored is lost", b->src.path,
+			    (long long)b->src.id, st->path);
+		}
+		if (b->has_expect && cur != (int64_t)b->expect_off) {
 			step_reset(st->stmt[S_ROLLBACK]);
 			return fs_err_set(err, EBUSY, "%s: source %lld (%s) was changed by another"
 			    " process (stored up to byte %lld, expected %llu); run again",
@@ -1355,7 +1423,8 @@ st_query_lines(struct st_store *st, int64_t source_id, int kept,
 static const char *const dump_sql[] = {
 	"SELECT 'sources', id, path, dev, ino, size, head_len, head_sum, gz, done_off, lines,"
 	" unparsed, n_other, n_write_ready, n_examine, n_schedule, n_rpc_send, n_rpc_done,"
-	" n_requeue, n_clean, n_wake, n_pass, formats, state FROM sources ORDER BY id",
+	" n_requeue, n_clean, n_wake, n_pass, formats, state, tail_len, tail_sum FROM sources"
+	" ORDER BY id",
 	"SELECT 'threads', * FROM threads ORDER BY source_id, tno",
 	"SELECT 'bmaps', * FROM bmaps ORDER BY fid, bno",
 	"SELECT 'rpcs', source_id, src_off, tno, ts_us, kind, xid, off, sz, outstanding, rc,"

@@ -82,8 +82,11 @@ struct st_source {
 	char path[ST_PATH_MAX];		/* as given (absolute when known); "-" for stdin */
 	uint64_t dev, ino;		/* of the file at the last run (0 for stdin) */
 	uint64_t size;			/* raw file size at the last run */
-	uint64_t head_len;		/* bytes hashed: min(ST_HEAD_MAX, size at first run) */
-	uint64_t head_sum;		/* FNV-1a 64 of the first head_len raw bytes */
+	uint64_t head_len;		/* bytes hashed: min(ST_HEAD_MAX, length at first run) */
+	uint64_t head_sum;		/* FNV-1a 64 of the first head_len decompressed bytes */
+	uint64_t tail_len;		/* bytes hashed: min(ST_HEAD_MAX, done_off) */
+	uint64_t tail_sum;		/* FNV-1a 64 of the tail_len bytes just before done_off */
+	uint64_t run_id;		/* the ingest run that owns the source (st_source_claim) */
 	int gz;				/* gzip-compressed */
 	uint64_t done_off;		/* stream offset just past the last stored line */
 	uint64_t lines;			/* lines stored (= lines before done_off) */
@@ -104,6 +107,27 @@ int st_source_find_head(struct st_store *st, uint64_t head_sum, uint64_t head_le
 
 /* Inserts src (its own transaction) and sets src->id; 0 or -1. */
 int st_source_add(struct st_store *st, struct st_source *src, struct fs_err *err);
+
+/*
+ * Runs fn inside one write transaction: other writers wait until it ends,
+ * so a look-up and the insert or claim that follows it are atomic.  fn
+ * returns 0 to commit, or -1 (err set) to roll back; st_transaction
+ * returns what fn returned, or -1 if the transaction itself failed.
+ */
+int st_transaction(struct st_store *st,
+    int (*fn)(void *arg, struct st_store *st, struct fs_err *err), void *arg,
+    struct fs_err *err);
+
+/* Inside st_transaction: inserts src and sets src->id; writes src's bookkeeping. */
+int st_source_insert(struct st_store *st, struct st_source *src, struct fs_err *err);
+int st_source_update(struct st_store *st, const struct st_source *src, struct fs_err *err);
+
+/*
+ * Inside st_transaction: makes the caller the source's only writer (its
+ * run_id goes up by one; *run gets it).  A run that claimed a source
+ * before loses it: its next commit fails (st_batch_expect_run).
+ */
+int st_source_claim(struct st_store *st, int64_t id, uint64_t *run, struct fs_err *err);
 
 /* Calls cb for every source in id order; 0, -1 on error, or cb's nonzero value. */
 int st_query_sources(struct st_store *st, int (*cb)(void *arg, const struct st_source *s),
@@ -276,6 +300,13 @@ void st_batch_set_source(struct st_batch *b, const struct st_source *src);
  * cannot both store the same lines.
  */
 void st_batch_expect_offset(struct st_batch *b, uint64_t off);
+
+/*
+ * Makes the commit fail (nothing written) unless the source is still
+ * claimed by run (st_source_claim): a later ingest of the same source took
+ * it over.
+ */
+void st_batch_expect_run(struct st_batch *b, uint64_t run);
 
 /* Delete the source's derived rows (episodes, series, thread and bmap stats) first. */
 void st_batch_replace_derived(struct st_batch *b);

@@ -15,6 +15,7 @@
  *     default; `make check-long` runs 50 M).
  */
 #include <check.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -682,6 +683,273 @@ START_TEST(reader_during_ingest)
 }
 END_TEST
 
+/* ---- concurrent writers and file identity (issue 15) ---- */
+
+/* st_query_sources callback: counts sources. */
+static int
+count_cb(void *arg, const struct st_source *src)
+{
+	(void)src;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* The dump's rows of source 1 (bmaps rows and the source row itself left out). */
+static char *
+source1_rows(const char *dump)
+{
+	size_t n = strlen(dump), k = 0;
+	char *out = calloc(1, n + 1);
+	const char *p = dump;
+
+	ck_assert_ptr_nonnull(out);
+	while (*p != '\0') {
+		size_t len = strcspn(p, "\n");
+		const char *bar = memchr(p, '|', len);
+
+		if (bar != NULL && strncmp(p, "sources|", 8) != 0 && strncmp(p, "bmaps|", 6) != 0 &&
+		    strncmp(bar + 1, "1|", 2) == 0) {
+			memcpy(out + k, p, len);
+			k += len;
+			out[k++] = '\n';
+		}
+		p += len + (p[len] == '\n');
+	}
+	out[k] = '\0';
+	return out;
+}
+
+/* Source 1's rows are exactly what they were: none lost, none added twice. */
+static void
+assert_rows_kept_but_path(const char *before, const char *after)
+{
+	char *a = source1_rows(before), *b = source1_rows(after);
+
+	ck_assert_msg(strcmp(a, b) == 0, "source 1's rows changed:\n%.2000s\n---\n%.2000s", a, b);
+	free(a);
+	free(b);
+}
+
+/* Starts two ingests of the same arguments at once; returns their statuses. */
+static void
+run_two(const char *const *args, int *rc1, int *rc2)
+{
+	pid_t a = start_opt(0, NULL, args), b = start_opt(0, NULL, args);
+
+	*rc1 = wait_status(a, NULL);
+	*rc2 = wait_status(b, NULL);
+}
+
+/* Each of two concurrent ingests succeeds or yields with a message; one succeeds. */
+static void
+assert_two_ok(int rc1, int rc2)
+{
+	ck_assert_msg((rc1 == 0 || rc1 == 3) && (rc2 == 0 || rc2 == 3) && (rc1 == 0 || rc2 == 0),
+	    "statuses %d and %d", rc1, rc2);
+}
+
+/*
+ * Two ingests at once, five times each: of a grown file (0) and of a new
+ * file into a database that holds another (1).  Whatever the interleaving,
+ * the database then equals one clean ingest, and a third run adds nothing.
+ */
+START_TEST(concurrent_ingests)
+{
+	const char *log = tp(1, "c.log"), *ref = tp(2, "cref.db"), *db = tp(0, "c.db");
+	const char *const args[] = { "ingest", "-q", "-d", db, "--commit-lines", "300", log, NULL };
+	char *want, *got;
+	int round, rc1, rc2;
+
+	make_log(log, 6);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, tu_testdata("seed-excerpt.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, log), 0);
+	want = tu_dump_db(ref);
+	for (round = 0; round < 5; round++) {
+		unlink(db);
+		unlink(tp(3, "c.db-wal"));
+		unlink(tp(3, "c.db-shm"));
+		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
+		if (_i == 0) {
+			/* a file half ingested, then grown */
+			make_log(log, 3);
+			ck_assert_int_eq(RUN("ingest", "-q", "-d", db, log), 0);
+			make_log(log, 6);
+		}
+		run_two(args, &rc1, &rc2);
+		assert_two_ok(rc1, rc2);
+		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, log), 0);
+		assert_integrity(db);
+		got = tu_dump_db(db);
+		ck_assert_msg(strcmp(got, want) == 0, "round %d: the database differs from one"
+		    " clean ingest (statuses %d, %d)", round, rc1, rc2);
+		free(got);
+	}
+	free(want);
+}
+END_TEST
+
+/*
+ * The text of testdata/sample.log from byte `from` on with every timestamp's
+ * last second digit set to digit: another log of the same shape and length.
+ */
+static char *
+sample_variant(size_t *n, char digit, size_t from)
+{
+	char *d = tu_slurp(tu_testdata("sample.log"), n);
+	size_t i;
+
+	for (i = from; i + 11 < *n; i++)
+		if ((i == 0 || d[i - 1] == '\n') && d[i] == '[')
+			d[i + 10] = digit;	/* [1282327206:... */
+	return d;
+}
+
+/* The number of sources of db and the lines of the newest one with path. */
+static void
+sources_of(const char *db, const char *path, int *nsrc, uint64_t *lines)
+{
+	struct fs_err err;
+	struct st_store *st = st_open(db, ST_OPEN_READONLY, &err);
+	struct st_source s;
+	char abs[PATH_MAX];
+
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	*nsrc = 0;
+	ck_assert_int_eq(st_query_sources(st, count_cb, nsrc, &err), 0);
+	*lines = 0;
+	if (realpath(path, abs) != NULL && st_source_find_path(st, abs, &s, &err) == 1)
+		*lines = s.lines;
+	st_close(st);
+}
+
+/*
+ * File identity beyond the first 4 KiB: a file rewritten with the same
+ * first 4 KiB, longer (0) or of the same size (1), is a new source holding
+ * exactly its lines; two different logs sharing a long banner are two
+ * sources (2); a file under 4 KiB renamed is recognised (3).
+ */
+START_TEST(identity_cases)
+{
+	const char *db = tp(0, "i.db"), *log = tp(1, "i.log"), *other = tp(2, "j.log");
+	size_t n, m;
+	char *a = tu_slurp(tu_testdata("sample.log"), &n), *b;
+	int nsrc;
+	uint64_t lines;
+
+	switch (_i) {
+	case 0:
+	case 1:
+		tu_spit(log, "w", a, n);
+		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, log), 0);
+		/* the same first 5 000 bytes, other lines after them */
+		b = sample_variant(&m, '9', 5000);
+		tu_spit(log, "w", b, m);
+		if (_i == 0)
+			tu_spit(log, "a", a, n);	/* and longer */
+		ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json", log), 0);
+		cap_has("out", "\"status\":\"replaced\"");
+		sources_of(db, log, &nsrc, &lines);
+		ck_assert_int_eq(nsrc, 2);
+		ck_assert_uint_eq(lines, _i == 0 ? 1381 * 2 : 1381);
+		free(b);
+		break;
+	case 2:
+		/* a 5 000-byte banner shared by two different logs */
+		b = malloc(5000 + n);
+		memset(b, '#', 4999);
+		b[4999] = '\n';
+		memcpy(b + 5000, a, n);
+		tu_spit(log, "w", b, 5000 + n);
+		free(a);
+		a = sample_variant(&m, '9', 0);
+		memcpy(b + 5000, a, m);
+		tu_spit(other, "w", b, 5000 + m);
+		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, log), 0);
+		ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json", other), 0);
+		cap_has("out", "\"status\":\"new\"");
+		sources_of(db, other, &nsrc, &lines);
+		ck_assert_int_eq(nsrc, 2);
+		ck_assert_uint_eq(lines, 1382);
+		sources_of(db, log, &nsrc, &lines);
+		ck_assert_uint_eq(lines, 1382);
+		free(b);
+		break;
+	default:
+		/* a small file, renamed: nothing is stored twice */
+		tu_spit(log, "w", a, 1000);
+		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, log), 0);
+		ck_assert_int_eq(rename(log, other), 0);
+		ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json", other), 0);
+		cap_has("out", "\"status\":\"renamed\"");
+		sources_of(db, other, &nsrc, &lines);
+		ck_assert_int_eq(nsrc, 1);
+		break;
+	}
+	free(a);
+}
+END_TEST
+
+/*
+ * Rotation to .gz, as logrotate does it: client.log ingested, renamed to
+ * client.log-1 and compressed, a new client.log begun.  Ingesting both
+ * adds the new file's rows and no duplicate of the old ones.
+ */
+START_TEST(gz_rotation)
+{
+	const char *db = tp(0, "g.db"), *log = tp(1, "client.log");
+	char cmd[1200], rot[600], *before, *after;
+	size_t n;
+	char *v = sample_variant(&n, '8', 0);
+	int nsrc;
+	uint64_t lines;
+
+	make_log(log, 2);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, log), 0);
+	before = tu_dump_db(db);
+	snprintf(rot, sizeof(rot), "%s-1", log);
+	ck_assert_int_eq(rename(log, rot), 0);
+	snprintf(cmd, sizeof(cmd), "gzip -n %s", rot);
+	ck_assert_int_eq(system(cmd), 0);
+	tu_spit(log, "w", v, n);
+	snprintf(rot, sizeof(rot), "%s-1.gz", log);
+	ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json", rot, log), 0);
+	cap_has("out", "\"status\":\"renamed\"");
+	cap_has("err", "renamed");
+	sources_of(db, log, &nsrc, &lines);
+	ck_assert_int_eq(nsrc, 2);
+	ck_assert_uint_eq(lines, 1381);
+	/* the old rows are all there once, the new file's rows beside them */
+	after = tu_dump_db(db);
+	assert_rows_kept_but_path(before, after);
+	free(before);
+	free(after);
+	free(v);
+}
+END_TEST
+
+/* A database that is not flushscope's is refused and left byte for byte as it was. */
+START_TEST(foreign_db_untouched)
+{
+	const char *db = tp(0, "foreign.db");
+	char cmd[700];
+	char *before, *after;
+	size_t n1, n2;
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s 'CREATE TABLE t(x); INSERT INTO t VALUES(1);'", db);
+	ck_assert_int_eq(system(cmd), 0);
+	before = tu_slurp(db, &n1);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 3);
+	cap_has("err", "not a flushscope database");
+	after = tu_slurp(db, &n2);
+	ck_assert_uint_eq(n1, n2);
+	ck_assert(memcmp(before, after, n1) == 0);
+	snprintf(cmd, sizeof(cmd), "%s-wal", db);
+	ck_assert_int_ne(access(cmd, F_OK), 0);
+	free(before);
+	free(after);
+}
+END_TEST
+
 /* ---- resource bounds ---- */
 
 /*
@@ -837,6 +1105,10 @@ hardening_suite(void)
 	tcase_add_loop_test(tf, read_only_db, 0, 2);
 	tcase_add_test(tf, locked_db);
 	tcase_add_test(tf, reader_during_ingest);
+	tcase_add_loop_test(tf, concurrent_ingests, 0, 2);
+	tcase_add_loop_test(tf, identity_cases, 0, 4);
+	tcase_add_test(tf, gz_rotation);
+	tcase_add_test(tf, foreign_db_untouched);
 	suite_add_tcase(s, tf);
 
 	tcase_add_checked_fixture(tr, setup, teardown);

@@ -229,12 +229,17 @@ count_src(void *arg, const struct st_source *s)
 	return 0;
 }
 
-/* A truncated (0) or rotated (1) file is reported and becomes a new source. */
+/*
+ * A file truncated (0), rewritten in place (1) or rotated (2: renamed away,
+ * a new file under the path) is reported as such and becomes a new source.
+ */
 START_TEST(truncated_rotated)
 {
+	static const char *const status[] = { "truncated", "replaced", "rotated" };
 	size_t n;
 	char *data = tu_slurp(tu_testdata("sample.log"), &n);
 	const char *log = tp(1, "t.log");
+	char want[64];
 
 	tu_spit(log, "w", data, n);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "t.db"), log), 0);
@@ -242,11 +247,14 @@ START_TEST(truncated_rotated)
 		tu_spit(log, "w", data, n / 3);
 	else {
 		data[1] = '9';		/* a different first line: another file */
+		if (_i == 2)
+			ck_assert_int_eq(rename(log, tp(2, "t.log.1")), 0);
 		tu_spit(log, "w", data, n);
 	}
 	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "t.db"), "--format=json", log), 0);
-	out_has("\"status\":\"rotated\"");
-	err_has(_i == 0 ? "truncated" : "rotated");
+	snprintf(want, sizeof(want), "\"status\":\"%s\"", status[_i]);
+	out_has(want);
+	err_has(status[_i]);
 	err_has("t.log");
 	{
 		struct fs_err err;
@@ -919,7 +927,7 @@ ingest_suite(void)
 	tcase_add_test(tc, sample_table);
 	tcase_add_test(tc, idempotent);
 	tcase_add_test(tc, grown);
-	tcase_add_loop_test(tc, truncated_rotated, 0, 2);
+	tcase_add_loop_test(tc, truncated_rotated, 0, 3);
 	tcase_add_test(tc, kill_resume);
 	tcase_add_loop_test(tc, bad_input, 0, 6);
 	tcase_add_test(tc, usage_errors);
