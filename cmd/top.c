@@ -71,6 +71,14 @@ db_commit(struct top_db *d, struct lv_model *m, int n, int final)
 	d->next_us = fs_mono_us() + (int64_t)(d->interval * 1e6);
 }
 
+/* The recorder waits for a locked database before it starts a source. */
+static void
+db_waiting(void *arg, const char *why)
+{
+	(void)arg;
+	fs_warn("top", "%s: waiting for the database", why);
+}
+
 /* The recording status line ("" without --db). */
 static void
 db_status(struct top_db *d, char *buf, size_t n)
@@ -1116,7 +1124,8 @@ cmd_top(int argc, char **argv)
 		ig_options_default(&io);
 		io.sp = t.lo.sp;
 		io.log_format = t.lo.log_format;
-		if ((t.db.rec = ig_record_new(t.db.path, t.paths, t.nsrc, &io, &err)) == NULL) {
+		if ((t.db.rec = ig_record_new(t.db.path, t.paths, t.nsrc, &io, db_waiting, NULL,
+		    &err)) == NULL) {
 			fs_warn("top", "%s", err.msg);
 			rc = FS_EXIT_RUNTIME;
 			goto out;

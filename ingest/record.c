@@ -25,17 +25,29 @@ struct ig_recorder {
 	int n;
 	uint64_t commits;
 	char err[512];
+	void (*wait)(void *arg, const char *why);	/* told while a locked database is waited for */
+	void *wait_arg;
 };
 
-/* Starts recording input i's current file; -1 with err. */
+/*
+ * Starts recording input i's current file; -1 with err.  A database
+ * locked by another writer is waited for (each try waits the busy
+ * timeout): the input is not read meanwhile, so nothing goes unrecorded.
+ */
 static int
 input_open(struct rec_input *x, struct fs_err *err)
 {
 	int unchanged;
 
 	memset(&x->res, 0, sizeof(x->res));
-	if ((x->sink = ig_sink_open(x->ig, x->path, 1, &x->res, &unchanged, err)) == NULL)
-		return -1;
+	while ((x->sink = ig_sink_open(x->ig, x->path, 1, &x->res, &unchanged, err)) == NULL) {
+		if (err->code != EBUSY)
+			return -1;
+		snprintf(x->r->err, sizeof(x->r->err), "%s", err->msg);
+		if (x->r->wait != NULL)
+			x->r->wait(x->r->wait_arg, err->msg);
+	}
+	x->r->err[0] = '\0';
 	ig_sink_callbacks(x->sink, &x->cb);
 	return 0;
 }
@@ -60,7 +72,7 @@ input_close(struct rec_input *x, const struct sp_detector *det, const struct ps_
 /* Creates a recorder. */
 struct ig_recorder *
 ig_record_new(const char *db, char *const *paths, int n, const struct ig_options *o,
-    struct fs_err *err)
+    void (*wait)(void *arg, const char *why), void *wait_arg, struct fs_err *err)
 {
 	struct ig_recorder *r = calloc(1, sizeof(*r));
 	int i;
@@ -71,6 +83,8 @@ ig_record_new(const char *db, char *const *paths, int n, const struct ig_options
 		return NULL;
 	}
 	r->n = n;
+	r->wait = wait;
+	r->wait_arg = wait_arg;
 	for (i = 0; i < n; i++) {
 		struct rec_input *x = &r->in[i];
 

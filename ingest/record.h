@@ -24,10 +24,14 @@ struct ig_recorder;
 /*
  * Records inputs paths[0..n) (regular files: each is read from its first
  * byte by the caller, so the derived figures are those of the whole
- * file) into the database at db.  NULL with err set on failure.
+ * file) into the database at db.  Starting a source (here, and when an
+ * input rotates) waits for a database locked by another writer, calling
+ * wait (may be NULL) with the reason before each new try.  NULL with err
+ * set on failure.
  */
 struct ig_recorder *ig_record_new(const char *db, char *const *paths, int n,
-    const struct ig_options *o, struct fs_err *err);
+    const struct ig_options *o, void (*wait)(void *arg, const char *why), void *wait_arg,
+    struct fs_err *err);
 
 /* The callbacks to give input src's detector (they follow its current source). */
 void ig_record_callbacks(struct ig_recorder *r, int src, struct sp_callbacks *cb);

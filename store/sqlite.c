@@ -215,6 +215,8 @@ db_err(struct st_store *st, struct fs_err *err, const char *what)
 		    what, m);
 	if ((rc & 0xff) == SQLITE_NOTADB)
 		return fs_err_set(err, -1, "%s: not a flushscope database (%s)", st->path, m);
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		return fs_err_set(err, EBUSY, "%s: %s: %s", st->path, what, m);
 	return fs_err_set(err, -1, "%s: %s: %s", st->path, what, m);
 }
 

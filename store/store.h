@@ -30,6 +30,9 @@
  * callback to stop early).  Strings in rows passed to callbacks are valid
  * only during the call.
  *
+ * Errors: a database locked by another writer past the busy timeout is
+ * reported with err->code EBUSY (worth retrying); other codes are final.
+ *
  * A struct st_store is used by one thread at a time.  Several processes may
  * use one database at once (readers during an ingest: WAL, busy timeout).
  */

@@ -927,6 +927,50 @@ START_TEST(gz_rotation)
 }
 END_TEST
 
+/*
+ * top --db records while another writer holds the database past the busy
+ * timeout (12 s): when it starts (_i = 0: it waits for the lock before it
+ * reads) and in the middle, while the log grows (1: the failed commits are
+ * kept and retried).  Nothing is lost: the database ends equal to an ingest
+ * of the whole file.
+ */
+START_TEST(top_db_recovers)
+{
+	const char *db = tp(0, "t.db"), *ref = tp(2, "tref.db"), *log = tp(1, "t.log");
+	char *want, *got, *data;
+	size_t n;
+	pid_t h = 0, top;
+
+	make_log(log, 2);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, tu_testdata("seed-excerpt.log")), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, log), 0);
+	want = tu_dump_db(ref);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
+	if (_i == 1)
+		make_log(log, 1);
+	else
+		h = start_holder(db, "BEGIN IMMEDIATE; INSERT INTO sources(path) VALUES('x'); "
+		    "DELETE FROM sources WHERE path = 'x';", 12, "COMMIT;");
+	top = start_opt(0, NULL, (const char *const[]){ "top", "-b", "-d", "0.5", "-n", "36",
+	    "--rows", "1", "--db", db, "--db-interval", "1", log, NULL });
+	if (_i == 1) {
+		sleep_us(2500000);	/* a commit or two have landed */
+		h = start_holder(db, "BEGIN IMMEDIATE; INSERT INTO sources(path) VALUES('x'); "
+		    "DELETE FROM sources WHERE path = 'x';", 12, "COMMIT;");
+		data = tu_slurp(tu_testdata("sample.log"), &n);
+		tu_spit(log, "a", data, n);	/* the log grows while the lock is held */
+		free(data);
+	}
+	ck_assert_int_eq(wait_status(h, NULL), 0);
+	ck_assert_int_eq(wait_status(top, NULL), 0);
+	assert_integrity(db);
+	got = tu_dump_db(db);
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+}
+END_TEST
+
 /* A database that is not flushscope's is refused and left byte for byte as it was. */
 START_TEST(foreign_db_untouched)
 {
@@ -1109,6 +1153,7 @@ hardening_suite(void)
 	tcase_add_loop_test(tf, identity_cases, 0, 4);
 	tcase_add_test(tf, gz_rotation);
 	tcase_add_test(tf, foreign_db_untouched);
+	tcase_add_loop_test(tf, top_db_recovers, 0, 2);
 	suite_add_tcase(s, tf);
 
 	tcase_add_checked_fixture(tr, setup, teardown);
