@@ -165,6 +165,7 @@ feed_log(struct wl_pipe *p, const char *path, struct fs_err *err)
 
 	if ((src = ps_source_open(path, NULL, err)) == NULL)
 		return -1;
+	sp_detector_new_stream(p->det);
 	while ((rc = ps_source_next(src, &it, err)) == 1) {
 		if (wl_pipe_feed(p, &it.ev, err) < 0) {
 			fs_err_prefix(err, "%s:%" PRIu64, path, it.lineno);
