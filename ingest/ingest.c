@@ -97,14 +97,17 @@ writer_main(void *arg)
 	return NULL;
 }
 
-/* Waits until the writer has committed everything or failed; -1 (err) if it failed. */
+/*
+ * Waits until the writer has committed everything (room = 0) or has room
+ * for one more batch (room = 1), or failed; -1 (err) if it failed.
+ */
 static int
-writer_drain(struct writer *w, struct fs_err *err)
+writer_wait(struct writer *w, int room, struct fs_err *err)
 {
 	int failed;
 
 	pthread_mutex_lock(&w->mu);
-	while (w->nq > 0 && !w->failed)
+	while ((room ? w->nq == 2 : w->nq > 0) && !w->failed)
 		pthread_cond_wait(&w->cv, &w->mu);
 	failed = w->failed;
 	if (failed && err != NULL)
@@ -139,22 +142,6 @@ writer_submit(struct writer *w, struct st_batch *b, int block, int *failed, stru
 		*err = w->err;
 	pthread_mutex_unlock(&w->mu);
 	return given;
-}
-
-/* Waits until the writer's queue has room or it failed; -1 (err) if it failed. */
-static int
-writer_wait_room(struct writer *w, struct fs_err *err)
-{
-	int failed;
-
-	pthread_mutex_lock(&w->mu);
-	while (w->nq == 2 && !w->failed)
-		pthread_cond_wait(&w->cv, &w->mu);
-	failed = w->failed;
-	if (failed && err != NULL)
-		*err = w->err;
-	pthread_mutex_unlock(&w->mu);
-	return failed ? -1 : 0;
 }
 
 /* 1 if batch b is with the writer. */
@@ -891,7 +878,7 @@ sink_commit(struct ig_sink *k, const struct sp_detector *det, const struct ps_pa
 
 	if (p != NULL)
 		formats_copy(p, k->src.formats, sizeof(k->src.formats));
-	if (block && writer_wait_room(&k->ig->w, err) != 0)
+	if (block && writer_wait(&k->ig->w, 1, err) != 0)
 		return -1;
 	if ((next = free_batch(k)) == NULL) {
 		/* both other batches are with the writer: keep filling this one */
@@ -936,7 +923,7 @@ ig_sink_close(struct ig_sink *k, struct fs_err *err)
 
 	if (k == NULL)
 		return 0;
-	rc = writer_drain(&k->ig->w, err);
+	rc = writer_wait(&k->ig->w, 0, err);
 	k->ig->sink_open = 0;
 	fs_map_free(&k->thmap);
 	fs_vec_free(&k->thr2tno);
@@ -975,7 +962,7 @@ ig_sink_open(struct ig_ingest *ig, const char *path, int claim_unchanged,
 	k->res = res;
 	fs_map_init(&k->thmap);
 	fs_map_init(&k->bsmap);
-	if (writer_drain(&ig->w, err) != 0 || (k->cur = free_batch(k)) == NULL) {
+	if (writer_wait(&ig->w, 0, err) != 0 || (k->cur = free_batch(k)) == NULL) {
 		if (k->cur == NULL && err->code == 0)
 			fs_err_set(err, EBUSY, "%s: the database writer is busy", path);
 		free(k);
@@ -1099,7 +1086,7 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 		/* keep what was read: commit it (the source stays partial) */
 		fs_err_clear(&e2);
 		if (sink_commit(k, NULL, ps_source_parser(src), 0, 1, &e2) == 0)
-			writer_drain(&ig->w, NULL);
+			writer_wait(&ig->w, 0, NULL);
 		goto out;
 	}
 	res->bytes = ps_source_offset(src) - res->held_bytes;
@@ -1108,7 +1095,7 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 	if (k->src.done_off < res->bytes)
 		k->src.done_off = res->bytes;
 	if (sink_commit(k, det, ps_source_parser(src), 1, 1, err) != 0 ||
-	    writer_drain(&ig->w, err) != 0)
+	    writer_wait(&ig->w, 0, err) != 0)
 		goto out;
 	snprintf(res->formats, sizeof(res->formats), "%s", k->src.formats);
 	ret = 0;
