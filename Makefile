@@ -6,6 +6,7 @@
 #   tests/check_<module>.c           -> one suite each, run by tests/runner.c
 #
 # make [all]            build ./flushscope (objects under $(O))
+# make demo             the main job on the bundled sample, ending in a verdict
 # make check            build and run every Check suite
 # make check SANITIZE=address,undefined    the same under sanitizers (own build dir)
 # make install PREFIX=/usr/local DESTDIR=  binary and man pages
@@ -73,21 +74,27 @@ TESTBIN   := $(O)/tests/check_all
 MAN1      := $(wildcard man/*.1)
 MAN5      := $(wildcard man/*.5)
 
-# The main job on the bundled sample: ingest -> spins -> replay -> verdict.
-# The real-clock replay measures flush-thread CPU (a few seconds; its
-# latencies depend on the machine's load, so it informs and does not gate);
-# the verdict is verify's deterministic virtual-time gate.
-demo: $(BIN)
-	rm -f sample.db sample.db-wal sample.db-shm
-	./$(BIN) ingest -d sample.db testdata/sample.log
-	./$(BIN) spins -d sample.db
-	./$(BIN) replay -d sample.db --policy legacy,pendq,deadline,slash2
-	./$(BIN) replay -d sample.db --policy legacy,deadline --clock real
-	./$(BIN) verify --baseline legacy --candidate deadline sample.db
-
-.PHONY: demo all check install uninstall clean bench fuzz check-valgrind check-faults check-long
+.PHONY: demo all check check-docs check-man install uninstall clean bench fuzz check-valgrind \
+	check-faults check-long
 
 all: $(BIN)
+
+# The main job on the bundled sample, in a scratch directory of the build:
+# ingest -> spins -> replay (virtual, then the real clock) -> the CI verdict.
+# Each command says what it shows; the last line is the verdict.
+DEMO := $(O)/demo
+demo: $(BIN)
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)
+	@echo '== ingest the sample log into SQLite'
+	@./$(BIN) ingest -d $(DEMO)/sample.db testdata/sample.log
+	@echo; echo '== the spins it holds (the three longest)'
+	@./$(BIN) spins -d $(DEMO)/sample.db --limit 3
+	@echo; echo '== its workload replayed under four policies (virtual clock: exact counts)'
+	@./$(BIN) replay -d $(DEMO)/sample.db --policy legacy,pendq,deadline,slash2
+	@echo; echo '== legacy and deadline on the real clock (flush-thread CPU measured)'
+	@./$(BIN) replay -d $(DEMO)/sample.db --policy legacy,deadline --clock real
+	@echo; echo '== the CI verdict (virtual time, deterministic)'
+	@./$(BIN) verify --baseline legacy --candidate deadline $(DEMO)/sample.db
 
 $(O)/libfscore.a: $(CORE_OBJ)
 	@rm -f $@

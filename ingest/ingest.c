@@ -651,6 +651,15 @@ read_head(const char *path, unsigned char *head, size_t *headn, struct stat *sb,
 	return 0;
 }
 
+/* Counts the episodes a query returns. */
+static int
+count_episode(void *arg, const struct st_episode_row *row)
+{
+	(void)row;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
 /*
  * Decides how to treat path against what the database knows: fills r->src
  * and r->res->status/note.  Returns 1 if there is nothing to read, 0 to
@@ -722,7 +731,19 @@ identify(struct run *r, const char *path, struct fs_err *err)
 		r->src.ino = (uint64_t)sb.st_ino;
 		if (old->state == ST_SRC_COMPLETE && (uint64_t)sb.st_size == old->size &&
 		    !(held && r->ig->opt.final)) {
+			struct st_filter flt;
+			int k;
+
+			/* unchanged: report what is stored for it, not zeros */
 			r->res->status = IG_UNCHANGED;
+			r->res->lines = old->lines;
+			r->res->unparsed = old->unparsed;
+			for (k = 0; k < PS_EV_NKINDS; k++)
+				r->res->events[k] = old->events[k];
+			st_filter_init(&flt);
+			flt.source_id = old->id;
+			if (st_query_episodes(st, &flt, count_episode, &r->res->episodes, err) != 0)
+				return -1;
 			if (held) {
 				r->res->held = 1;
 				r->res->held_bytes = old->size - old->done_off;
