@@ -3,6 +3,8 @@
  * queueing policies, side by side.  Logic: replay/replay.c.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,7 @@ split_policies(char *s, char **out, int max)
 
 struct replay_args {
 	const char *db, *workload, *policy, *plot;
-	int format, no_calibrate, fit_cost, quiet;
+	int format, no_calibrate, fit_cost, quiet, verbose;
 	double speed;
 	uint64_t exam_cost_ns;
 	struct fs_model_args model;
@@ -58,6 +60,8 @@ static const struct fs_opt replay_opts[] = {
 	    "virtual clock: time one bmap examination keeps the flush thread busy"),
 	FS_OPT_FLAG(0, "fit-cost", A, fit_cost,
 	    "real clock: fit the CPU model to the measured CPU and print it"),
+	FS_OPT_FLAG('v', "verbose", A, verbose, "table: every metric (wake-ups by cause, "
+	    "latency percentiles, RPC sizes, ...)"),
 	FS_OPT_FLAG('q', "quiet", A, quiet, "no progress or warnings on stderr"),
 	FS_OPT_END
 };
@@ -72,6 +76,73 @@ const struct fs_cmdspec fs_spec_replay = {
 	    "the first.",
 	.opts = replay_opts,
 };
+
+/* The CPU figure of a result: measured flush-thread CPU (real clock) or modelled. */
+static double
+cpu_ns(const struct rp_result *r)
+{
+	return r->clock == FL_CLOCK_REAL ? (double)r->flush_cpu_ns : r->model_cpu_ns;
+}
+
+/*
+ * The short table: a few rows per policy, then one sentence per policy
+ * against the baseline (the first).  -v prints rp_print_table instead.
+ */
+static void
+print_short(const char *src, const struct wl_workload *w, const struct rp_result *r, int n,
+    const struct rp_fidelity *fid)
+{
+	char b[32], c[32];
+	int i, real = r[0].clock == FL_CLOCK_REAL;
+
+	printf("%s: %zu writes, %zu forced flushes, %zu recorded RPCs; inputs %s; %s clock",
+	    src, wl_count(w, WL_WRITE), wl_count(w, WL_FSYNC), wl_count(w, WL_RPC),
+	    wl_fidelity_name(w->fidelity), real ? "real" : "virtual");
+	if (real)
+		printf(", medians of %d runs\n", r[0].repeats);
+	else
+		printf(" (CPU modelled: %g us per wake-up, %g us per examination, %g us per RPC)\n",
+		    r[0].cost.wake_ns / 1e3, r[0].cost.exam_ns / 1e3, r[0].cost.rpc_ns / 1e3);
+	if (real)
+		printf("note: real clock: CPU and latencies are measured on this machine and vary "
+		    "with its load;\n      they inform, the virtual clock's counts are the "
+		    "deterministic gate (flushscope verify)\n");
+	printf("%-24s", "");
+	for (i = 0; i < n; i++)
+		printf(" %10s", r[i].policy);
+	printf("\n%-24s", real ? "flush-thread CPU (ms)" : "modelled CPU (ms)");
+	for (i = 0; i < n; i++)
+		printf(" %10.2f", cpu_ns(&r[i]) / 1e6);
+	printf("\n%-24s", "wake-ups");
+	for (i = 0; i < n; i++)
+		printf(" %10" PRIu64, r[i].st.wakeups);
+	printf("\n%-24s", "wasted examinations");
+	for (i = 0; i < n; i++)
+		printf(" %10" PRIu64, r[i].st.wasted);
+	printf("\n%-24s", "RPCs");
+	for (i = 0; i < n; i++)
+		printf(" %10" PRIu64, r[i].st.rpcs);
+	printf("\n%-24s", "ready->issue p99");
+	for (i = 0; i < n; i++) {
+		fs_fmt_duration(b, sizeof(b), (double)r[i].st.ready_issue.p99);
+		printf(" %10s", b);
+	}
+	putchar('\n');
+	if (fid != NULL)
+		printf("fidelity: %s replay has %" PRId64 " wasted examinations, the trace %" PRId64
+		    ": %s\n", fid->policy, fid->replay_wasted, fid->trace_wasted,
+		    fid->ok ? "reproduced within 5 %" : "NOT within 5 % (see -v)");
+	for (i = 1; i < n; i++) {
+		double cb = cpu_ns(&r[0]), cc = cpu_ns(&r[i]), red = cb > 0 ? 1 - cc / cb : 0;
+
+		fs_fmt_duration(b, sizeof(b), (double)r[0].st.ready_issue.p99);
+		fs_fmt_duration(c, sizeof(c), (double)r[i].st.ready_issue.p99);
+		printf("%s: %.0f %% %s flush-thread CPU than %s, %" PRIu64 " wake-ups instead of %"
+		    PRIu64 ", ready->issue p99 %s -> %s\n", r[i].policy, fabs(red) * 100,
+		    red >= 0 ? "less" : "more", r[0].policy, r[i].st.wakeups, r[0].st.wakeups, b, c);
+	}
+	printf("(every metric: -v; for machines: --format csv or json)\n");
+}
 
 /* Checks each LOG operand: exists and, unless a workload or database, holds log lines. */
 static int
@@ -208,8 +279,10 @@ cmd_replay(int argc, char **argv)
 		rp_print_json(stdout, &w, res, npol, fidp, o.speed, fitp);
 	else if (fmt == FS_FMT_CSV)
 		rp_print_csv(stdout, &w, res, npol);
-	else
+	else if (a.verbose || want_fit)
 		rp_print_table(stdout, &w, res, npol, fidp, o.speed, fitp);
+	else
+		print_short(src, &w, res, npol, fidp);
 	if (fidp != NULL && !fidp->ok && fmt != FS_FMT_TABLE && !quiet)
 		fs_warn("replay", "fidelity: %s replay does not reproduce the trace within 5 %% "
 		    "(wasted examinations %lld vs %lld, pass period %lld us vs %lld us)", fidp->policy,
