@@ -7,7 +7,8 @@
 #
 # make [all]            build ./flushscope (objects under $(O))
 # make demo             the main job on the bundled sample, ending in a verdict
-# make check            build and run every Check suite
+# make check            build and run every Check suite (check-docs included)
+# make check-docs       run the commands README.md and the man pages show
 # make check SANITIZE=address,undefined    the same under sanitizers (own build dir)
 # make install PREFIX=/usr/local DESTDIR=  binary and man pages
 # make bench / make fuzz                   long-running jobs, not part of check
@@ -83,18 +84,19 @@ all: $(BIN)
 # ingest -> spins -> replay (virtual, then the real clock) -> the CI verdict.
 # Each command says what it shows; the last line is the verdict.
 DEMO := $(O)/demo
+FS := $(abspath $(BIN))
 demo: $(BIN)
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)
 	@echo '== ingest the sample log into SQLite'
-	@./$(BIN) ingest -d $(DEMO)/sample.db testdata/sample.log
+	@cd $(DEMO) && $(FS) ingest -d sample.db $(abspath testdata/sample.log)
 	@echo; echo '== the spins it holds (the three longest)'
-	@./$(BIN) spins -d $(DEMO)/sample.db --limit 3
+	@cd $(DEMO) && $(FS) spins -d sample.db --limit 3
 	@echo; echo '== its workload replayed under four policies (virtual clock: exact counts)'
-	@./$(BIN) replay -d $(DEMO)/sample.db --policy legacy,pendq,deadline,slash2
+	@cd $(DEMO) && $(FS) replay -d sample.db --policy legacy,pendq,deadline,slash2
 	@echo; echo '== legacy and deadline on the real clock (flush-thread CPU measured)'
-	@./$(BIN) replay -d $(DEMO)/sample.db --policy legacy,deadline --clock real
+	@cd $(DEMO) && $(FS) replay -d sample.db --policy legacy,deadline --clock real
 	@echo; echo '== the CI verdict (virtual time, deterministic)'
-	@./$(BIN) verify --baseline legacy --candidate deadline $(DEMO)/sample.db
+	@cd $(DEMO) && $(FS) verify --baseline legacy --candidate deadline sample.db
 
 $(O)/libfscore.a: $(CORE_OBJ)
 	@rm -f $@
@@ -145,10 +147,19 @@ $(GEN_ERA_A): bench/gen_era_a.c
 
 # FS_BIN lets tests run the real binary; FS_TESTDATA finds the fixtures;
 # FS_SHARED points at ../shared (spec, seeds) when it is there.
-check: $(BIN) $(TESTBIN) $(GEN_ERA_A)
-	FS_BIN=$(abspath $(O)/flushscope) FS_TESTDATA=$(abspath testdata) \
+# FS_SRCDIR and FS_SANITIZE let the docs suite run README's `make` lines in
+# this tree, in this configuration.
+TESTENV = FS_BIN=$(abspath $(O)/flushscope) FS_TESTDATA=$(abspath testdata) \
 	FS_SHARED=$(abspath ../shared) FS_GEN_ERA_A=$(abspath $(GEN_ERA_A)) \
-	CK_DEFAULT_TIMEOUT=120 $(TESTBIN)
+	FS_SRCDIR=$(abspath .) FS_SANITIZE=$(SANITIZE) CK_DEFAULT_TIMEOUT=120
+check: $(BIN) $(TESTBIN) $(GEN_ERA_A)
+	$(TESTENV) $(TESTBIN)
+
+# Executable documentation: every command README.md and the man pages'
+# EXAMPLES show is run and compared with what they show (tests/docrun.h);
+# the man pages are linted with mandoc.  Part of `make check`.
+check-docs: $(BIN) $(TESTBIN) $(GEN_ERA_A)
+	$(TESTENV) CK_RUN_SUITE=docs $(TESTBIN)
 
 # Long variants of the hardening suite: 500 SIGKILL-and-resume runs and a
 # lock held past the busy timeout; a 50 M-line stream for the peak RSS.

@@ -43,9 +43,9 @@ const struct fs_cmdspec fs_spec_extract = {
 	.name = "extract",
 	.usage = { "LOG...", "-d DB" },
 	.min_ops = 0, .max_ops = -1,
-	.summary = "Recovers the flush engine's inputs (write arrivals, forced flushes, the RPC\n"
-	    "service model) from logs or an ingested database and writes them as a\n"
-	    "workload file (flushscope-workload(5)).",
+	.summary = "Writes the workload (engine inputs) recovered from logs or a database.",
+	.notes = "The workload: write arrivals, forced flushes and the RPC service model, as a\n"
+	    "workload file (flushscope-workload(5)).\n",
 	.opts = extract_opts,
 };
 

@@ -40,8 +40,12 @@ list_commands(FILE *f)
 
 	fprintf(f, "usage: flushscope [-q] [--version] [--help] COMMAND [options] [args]\n\n"
 	    "commands:\n");
-	for (i = 0; specs[i] != NULL; i++)
-		fprintf(f, "  %-8s %s\n", specs[i]->name, specs[i]->summary);
+	for (i = 0; specs[i] != NULL; i++) {
+		const char *nl = strchr(specs[i]->summary, '\n');
+		int n = nl ? (int)(nl - specs[i]->summary) : (int)strlen(specs[i]->summary);
+
+		fprintf(f, "  %-8s %.*s%s\n", specs[i]->name, n, specs[i]->summary, nl ? " ..." : "");
+	}
 	fprintf(f, "\nOptions go anywhere after COMMAND; '--' ends them.  Durations need a unit "
 	    "(50ms, 200us, 1.5s).\nSee flushscope(1), and flushscope help COMMAND.\n");
 }

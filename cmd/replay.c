@@ -71,9 +71,9 @@ const struct fs_cmdspec fs_spec_replay = {
 	.name = "replay",
 	.usage = { "LOG...", "-d DB", "-w FILE" },
 	.min_ops = 0, .max_ops = -1,
-	.summary = "Replays the workload recorded in a log, database or workload file through\n"
-	    "libflush under each policy and prints them side by side, with ratios against\n"
-	    "the first.",
+	.summary = "Replays a recorded workload through libflush under several policies.",
+	.notes = "The input is a log, a database or a workload file; the results are side by\n"
+	    "side, compared with the first policy.\n",
 	.opts = replay_opts,
 };
 

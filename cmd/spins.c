@@ -360,8 +360,7 @@ const struct fs_cmdspec fs_spec_spins = {
 	.name = "spins",
 	.usage = { "FILE...", "-d DB" },
 	.min_ops = 0, .max_ops = -1,
-	.summary = "Finds flush-thread spins: repeated examinations of a bmap that make no "
-	    "progress.",
+	.summary = "Finds, sizes and explains flush-thread spins in logs or a database.",
 	.notes = "TIME: epoch seconds[.frac], or YYYY-MM-DD[THH:MM:SS[.frac]] in UTC.\n",
 	.opts = spins_opts,
 };

@@ -186,8 +186,9 @@ const struct fs_cmdspec fs_spec_synth = {
 	.name = "synth",
 	.usage = { "" },
 	.min_ops = 0, .max_ops = 0,
-	.summary = "Runs the flush engine (virtual clock unless --clock real) on a parametric "
-	    "workload\nand writes its psclog to stdout.",
+	.summary = "Runs the flush engine on a synthetic workload and writes its psclog.",
+	.notes = "The engine runs on the virtual clock unless --clock real: the same arguments\n"
+	    "give the same bytes.  The log goes to standard output.\n",
 	.opts = synth_opts,
 };
 

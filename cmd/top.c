@@ -1067,9 +1067,9 @@ const struct fs_cmdspec fs_spec_top = {
 	.name = "top",
 	.usage = { "FILE...", "-" },
 	.min_ops = 1, .max_ops = -1,
-	.summary = "Watches a live SLASH2 client log like top: which bmaps the flush thread\n"
-	    "re-scans for nothing, how often, and the outstanding RPCs.",
-	.notes = "Keys: q quit, ?/h help, space/p pause, < > sort column, F sort menu, R reverse,\n"
+	.summary = "Watches a live SLASH2 client log like top: spinning bmaps, rates, RPCs.",
+	.notes = "Shows which bmaps the flush thread re-scans for nothing, how often, and the\n"
+	    "outstanding RPCs.  Keys: q quit, ?/h help, space/p pause, < > sort column, F sort menu, R reverse,\n"
 	    "/ filter, t threads view, Ctrl-L redraw.\n",
 	.opts = top_opts,
 };

@@ -162,10 +162,10 @@ const struct fs_cmdspec fs_spec_verify = {
 	.name = "verify",
 	.usage = { "--baseline P --candidate Q TRACE..." },
 	.min_ops = 1, .max_ops = -1,
-	.summary = "CI gate: replays each TRACE (log, database or workload file) under the\n"
-	    "baseline and the candidate policy and checks the candidate: CPU reduction,\n"
-	    "ready->issue p99 and p99.9 no worse, RPC sizes no worse, wasted examinations.\n"
-	    "Exit 0 if every check passes, 1 if one fails.",
+	.summary = "CI gate: a candidate policy against a baseline on traces; JUnit output.",
+	.notes = "Each TRACE (log, database or workload file) is replayed under both policies;\n"
+	    "the candidate must cut CPU, keep ready->issue p99 and p99.9 and RPC sizes no\n"
+	    "worse, and waste no examinations.  Exit 0 if every check passes, 1 if one fails.\n",
 	.opts = verify_opts,
 };
 
