@@ -145,3 +145,20 @@ fs_model_apply(const struct fs_model_args *m, const struct fs_cmdspec *c,
 	if (fs_opt_given(c, a, "batch"))
 		o->batch_ns = m->batch_ns;
 }
+
+/* Checks the model options against the engine's limits. */
+int
+fs_model_check(const struct fs_cmdspec *c, const struct rp_options *o)
+{
+	struct fl_config fc;
+	char a[32], b[32];
+
+	if (o->batch_ns == RP_ENGINE_DEFAULT || fl_config_init(&fc, "deadline") < 0)
+		return 0;
+	if (o->batch_ns > fc.tun.max_age_ns) {
+		fs_fmt_duration(a, sizeof(a), (double)o->batch_ns);
+		fs_fmt_duration(b, sizeof(b), (double)fc.tun.max_age_ns);
+		return fs_usage(c, "--batch: %s is longer than deadline's max age (%s)", a, b);
+	}
+	return 0;
+}

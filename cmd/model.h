@@ -41,4 +41,10 @@ int fs_parse_cpu_cost(const char *arg, void *dst, struct fs_err *err);
 void fs_model_apply(const struct fs_model_args *m, const struct fs_cmdspec *c,
     const struct fs_args *a, struct rp_options *o);
 
+/*
+ * Checks what only the engine knows: --batch at most deadline's max age.
+ * Returns 0, or FS_EXIT_USAGE after printing a usage error.
+ */
+int fs_model_check(const struct fs_cmdspec *c, const struct rp_options *o);
+
 #endif

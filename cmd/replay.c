@@ -190,6 +190,8 @@ cmd_replay(int argc, char **argv)
 		return c == FS_OPT_HELP ? FS_EXIT_OK : FS_EXIT_USAGE;
 	rp_options_default(&o);
 	fs_model_apply(&a.model, &fs_spec_replay, &fa, &o);
+	if (fs_model_check(&fs_spec_replay, &o) != 0)
+		return FS_EXIT_USAGE;
 	o.speed = a.speed;
 	o.calibrate = !a.no_calibrate;
 	o.exam_cost_ns = a.exam_cost_ns;

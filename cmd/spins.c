@@ -344,7 +344,7 @@ static const struct fs_opt spins_opts[] = {
 	FS_OPT_COUNT(0, "window-limit", A, window_limit, "N", "128", 1, 1e9,
 	    "outstanding RPC count that means throttled"),
 	FS_OPT_DURATION(0, "scan-cost", A, scan_cost_ns, NULL, 1, 1e9,
-	    "CPU one examination costs: adds the CPU wasted per thread"),
+	    "CPU one examination costs: adds the CPU wasted per thread (default: none)"),
 	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
 	FS_OPT_CHOICE(0, "table", A, table, "all|episodes|threads", NULL,
 	    "the part to print (default: all; csv prints one table, episodes)"),

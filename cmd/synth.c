@@ -251,8 +251,17 @@ cmd_synth(int argc, char **argv)
 		c.tun.exam_cost_ns = a.exam_cost_ns;
 	if (GIVEN("wake-latency"))
 		c.tun.wake_latency_ns = a.wake_latency_ns;
-	if (GIVEN("batch"))
+	if (GIVEN("batch")) {
+		if (a.batch_ns > c.tun.max_age_ns) {
+			char x[32], y[32];
+
+			fs_fmt_duration(x, sizeof(x), (double)a.batch_ns);
+			fs_fmt_duration(y, sizeof(y), (double)c.tun.max_age_ns);
+			return fs_usage(&fs_spec_synth, "--batch: %s is longer than the max age (%s)",
+			    x, y);
+		}
 		c.tun.batch_ns = a.batch_ns;
+	}
 	else if (c.tun.batch_ns > c.tun.max_age_ns)
 		c.tun.batch_ns = c.tun.max_age_ns;	/* the default window, for a shorter max age */
 #undef GIVEN

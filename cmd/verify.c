@@ -200,6 +200,8 @@ cmd_verify(int argc, char **argv)
 	rp_thresholds_default(&th);
 	rp_options_default(&o);
 	fs_model_apply(&a.model, &fs_spec_verify, &fa, &o);
+	if (fs_model_check(&fs_spec_verify, &o) != 0)
+		return FS_EXIT_USAGE;
 	th.min_cpu_reduction = a.min_cpu_reduction;
 	th.max_wasted = a.max_wasted;
 	if (fs_opt_given(&fs_spec_verify, &fa, "max-p99-regression")) {
