@@ -162,3 +162,16 @@ fs_model_check(const struct fs_cmdspec *c, const struct rp_options *o)
 	}
 	return 0;
 }
+
+/* Checks that a database to read exists and is a file. */
+int
+fs_check_db(const char *path, struct fs_err *err)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		return fs_err_set(err, errno, "%s: %s", path, strerror(errno));
+	if (S_ISDIR(sb.st_mode))
+		return fs_err_set(err, EISDIR, "%s: is a directory", path);
+	return 0;
+}

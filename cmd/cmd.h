@@ -55,6 +55,12 @@ void fs_json_int(FILE *f, int64_t v);
  */
 int fs_check_log(const char *path, const char *log_format, struct fs_err *err);
 
+/*
+ * Checks that a database a command reads (-d DB) exists and is not a
+ * directory, so that the message is the same as for any missing file.
+ */
+int fs_check_db(const char *path, struct fs_err *err);
+
 /* Writes the policy names ("legacy, pendq, ...") into buf, for messages. */
 void fs_policy_list(char *buf, size_t n);
 

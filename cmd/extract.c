@@ -75,6 +75,10 @@ cmd_extract(int argc, char **argv)
 	xo.max_age_us = (int64_t)(a.max_age_ns / 1000);
 	xo.default_lat_us = (int64_t)(a.latency_ns / 1000);
 	fs_err_clear(&err);
+	if (db != NULL && fs_check_db(db, &err) < 0) {
+		fs_warn("extract", "%s", err.msg);
+		return FS_EXIT_RUNTIME;
+	}
 	for (i = 0; i < fa.nops; i++) {
 		if (wl_input_kind(fa.ops[i]) != WL_IN_LOG) {
 			fs_warn("extract", "%s: is a %s, not a log%s", fa.ops[i],

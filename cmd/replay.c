@@ -231,6 +231,12 @@ cmd_replay(int argc, char **argv)
 	}
 	if (check_traces("replay", fa.ops, fa.nops, fa.nops == 1) < 0)
 		return FS_EXIT_RUNTIME;
+	fs_err_clear(&err);
+	if ((db != NULL && fs_check_db(db, &err) < 0) ||
+	    (wlfile != NULL && fs_check_db(wlfile, &err) < 0)) {
+		fs_warn("replay", "%s", err.msg);
+		return FS_EXIT_RUNTIME;
+	}
 	o.keep_samples = plot != NULL;
 
 	wl_extract_opts_default(&xo);

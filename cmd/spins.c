@@ -404,6 +404,10 @@ cmd_spins(int argc, char **argv)
 			return FS_EXIT_RUNTIME;
 		}
 
+	if (a.db != NULL && fs_check_db(a.db, &err) < 0) {
+		fs_warn(CMDNAME, "%s", err.msg);
+		return FS_EXIT_RUNTIME;
+	}
 	sp_report_init(&rep);
 	if (a.db != NULL) {
 		if (sp_report_add_db(&rep, a.db, &a.flt, &err) != 0) {
