@@ -567,6 +567,36 @@ START_TEST(gnu_order_and_help)
 }
 END_TEST
 
+/* An unchanged re-ingest reports what is stored for the file, not zeros. */
+START_TEST(reingest_reports_stored)
+{
+	char dir[128], outdir[128], *e, *o;
+	char *ing[] = { "ingest", "-d", "s.db", (char *)tu_testdata("sample.log"), NULL };
+	char *js[] = { "ingest", "-d", "s.db", "--format=json", (char *)tu_testdata("sample.log"),
+		NULL };
+
+	tu_mkdtemp(dir, sizeof(dir), "cmdr");
+	tu_mkdtemp(outdir, sizeof(outdir), "cmdo");
+	ck_assert_int_eq(run_in(dir, outdir, ing), 0);
+	ck_assert_int_eq(run_in(dir, outdir, ing), 0);
+	e = captured(outdir, "err");
+	ck_assert_msg(strstr(e, "unchanged since the last ingest (source 1): 1381 lines, 6 spin "
+	    "episodes stored; nothing added") != NULL, "%s", e);
+	ck_assert_msg(strstr(e, "  episodes  6 spin episodes\n") != NULL, "%s", e);
+	ck_assert_msg(strstr(e, "EXAMINE 125") != NULL, "%s", e);
+	free(e);
+	/* JSON: nothing stored by this run; the file's entry says what is stored */
+	ck_assert_int_eq(run_in(dir, outdir, js), 0);
+	o = captured(outdir, "out");
+	ck_assert_msg(strncmp(o, "{\"lines\":0,", 11) == 0, "%s", o);
+	ck_assert_msg(strstr(o, "\"status\":\"unchanged\",\"source_id\":1,\"lines\":1381,"
+	    "\"unparsed\":0,\"episodes\":6,") != NULL, "%s", o);
+	free(o);
+	tu_rmtree(dir);
+	tu_rmtree(outdir);
+}
+END_TEST
+
 /* top started at the end of a finished log reads back its recent past at once. */
 START_TEST(top_history)
 {
@@ -623,6 +653,7 @@ cmd_suite(void)
 	tcase_add_test(tb, empty_workload);
 	tcase_add_test(tb, gnu_order_and_help);
 	tcase_add_test(tb, top_history);
+	tcase_add_test(tb, reingest_reports_stored);
 	suite_add_tcase(s, tp);
 	suite_add_tcase(s, tm);
 	suite_add_tcase(s, tb);
