@@ -1027,7 +1027,7 @@ struct top_args {
 #define A struct top_args
 static const struct fs_opt top_opts[] = {
 	FS_OPT_CUSTOM('d', "delay", A, delay_ns, "SECONDS", "2", parse_delay,
-	    "refresh interval (at least 10ms)"),
+	    "refresh interval, at least 10ms"),
 	FS_OPT_FLAG('b', "batch", A, batch,
 	    "plain-text snapshots on stdout (the default when it is not a terminal)"),
 	FS_OPT_COUNT('n', "iterations", A, iterations, "N", NULL, 1, 1e9,
@@ -1068,9 +1068,10 @@ const struct fs_cmdspec fs_spec_top = {
 	.usage = { "FILE...", "-" },
 	.min_ops = 1, .max_ops = -1,
 	.summary = "Watches a live SLASH2 client log like top: spinning bmaps, rates, RPCs.",
-	.notes = "Shows which bmaps the flush thread re-scans for nothing, how often, and the\n"
-	    "outstanding RPCs.  Keys: q quit, ?/h help, space/p pause, < > sort column, F sort menu, R reverse,\n"
-	    "/ filter, t threads view, Ctrl-L redraw.\n",
+	.notes = "SECONDS: seconds as in top(1) (2, 0.5), or a DURATION with a unit (500ms).\n\n"
+	    "Shows which bmaps the flush thread re-scans for nothing, how often, and the\n"
+	    "outstanding RPCs.  Keys: q quit, ?/h help, space/p pause, < > sort column,\n"
+	    "F sort menu, R reverse, / filter, t threads view, Ctrl-L redraw.\n",
 	.opts = top_opts,
 };
 
