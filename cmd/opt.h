@@ -28,6 +28,37 @@
  * Messages follow one convention: "flushscope CMD: reason" on stderr; a
  * usage error prints that one line and "try 'flushscope help CMD'" and the
  * command exits FS_EXIT_USAGE (2) before opening or writing anything.
+ *
+ * A new command (say cmd/tune.c):
+ *
+ *	struct tune_args { const char *db; uint64_t max_age_ns; int format; };
+ *	#define A struct tune_args
+ *	static const struct fs_opt tune_opts[] = {
+ *		FS_OPT_STRING('d', "db", A, db, "DB", NULL, "read an ingested database"),
+ *		FS_OPT_DURATION(0, "max-age", A, max_age_ns, "1ms", 0, 10 * FS_NS_S,
+ *		    "coalescer maximum age"),
+ *		FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
+ *		FS_OPT_END
+ *	};
+ *	#undef A
+ *	const struct fs_cmdspec fs_spec_tune = { .name = "tune", .usage = { "TRACE..." },
+ *	    .min_ops = 1, .max_ops = -1, .summary = "One line.", .opts = tune_opts };
+ *
+ *	int cmd_tune(int argc, char **argv) {
+ *		struct tune_args a;
+ *		struct fs_args fa;
+ *		int rc;
+ *
+ *		memset(&a, 0, sizeof(a));
+ *		if ((rc = fs_opt_parse(&fs_spec_tune, &a, argc, argv, &fa)) != 0)
+ *			return rc == FS_OPT_HELP ? FS_EXIT_OK : FS_EXIT_USAGE;
+ *		... check combinations with fs_usage(), inputs with fs_check_log(),
+ *		    then work on fa.ops[0 .. fa.nops - 1] ...
+ *	}
+ *
+ * and CMD(tune, cmd_tune, fs_spec_tune) in cmd/commands.h, a man page whose
+ * OPTIONS section is the output of `flushscope help --man tune`, and "tune"
+ * in tests/check_cmd.c (cmds[], base_lines[]).
  */
 #ifndef FS_CMD_OPT_H
 #define FS_CMD_OPT_H

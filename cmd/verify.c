@@ -194,7 +194,8 @@ cmd_verify(int argc, char **argv)
 		return fs_usage(&fs_spec_verify, "need --baseline and --candidate");
 	if (fl_policy_parse(base) < 0 || fl_policy_parse(cand) < 0) {
 		fs_policy_list(names, sizeof(names));
-		return fs_usage(&fs_spec_verify, "unknown policy '%s' (%s)",
+		return fs_usage(&fs_spec_verify, "%s: unknown policy '%s' (%s)",
+		    fl_policy_parse(base) < 0 ? "--baseline" : "--candidate",
 		    fl_policy_parse(base) < 0 ? base : cand, names);
 	}
 	rp_thresholds_default(&th);
