@@ -2,7 +2,10 @@
  * flushscope ingest: logs into a SQLite database.  Option handling and
  * output only; the work is ingest/ingest.c.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +194,129 @@ summary_csv(const struct totals *t)
 	}
 }
 
+/*
+ * Standard input is judged like a file before anything is stored: its first
+ * bytes are read here (until a log line shows, PS_SNIFF_BYTES, or its end),
+ * then handed to the reader with the rest of the input through a pipe that
+ * a thread fills.  The thread is detached: it ends at the end of the input,
+ * or when the reader is gone (EPIPE).
+ */
+struct refeed {
+	int in, out;		/* the original standard input; the pipe's write end */
+	char *buf;
+	size_t n;
+};
+
+/* Writes n bytes; -1 when the reader is gone. */
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* The refeeding thread: what was read first, then the rest. */
+static void *
+refeed_main(void *arg)
+{
+	struct refeed *rf = arg;
+	char chunk[65536];
+	ssize_t k;
+
+	if (write_all(rf->out, rf->buf, rf->n) == 0)
+		while ((k = read(rf->in, chunk, sizeof(chunk))) != 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0 || write_all(rf->out, chunk, (size_t)k) < 0)
+				break;
+		}
+	close(rf->out);
+	close(rf->in);
+	free(rf->buf);
+	free(rf);
+	return NULL;
+}
+
+/*
+ * Reads the start of standard input and judges it; if it holds a log line,
+ * puts it back (fd 0 becomes a pipe fed by a thread).  Returns 0, or -1
+ * with err set ("-: no SLASH2 log line found ...").
+ */
+static int
+check_stdin(const char *log_format, struct fs_err *err)
+{
+	struct refeed *rf;
+	struct ps_sniff sn;
+	pthread_t th;
+	size_t cap = 65536;
+	int p[2], r = PS_SNIFF_NOT_LOG, eof = 0;
+	ssize_t k;
+
+	if ((rf = calloc(1, sizeof(*rf))) == NULL || (rf->buf = malloc(cap)) == NULL) {
+		free(rf);
+		return fs_err_set(err, ENOMEM, "-: out of memory");
+	}
+	memset(&sn, 0, sizeof(sn));
+	while (!eof && rf->n < PS_SNIFF_BYTES) {
+		if (rf->n == cap) {
+			char *nb = realloc(rf->buf, cap *= 2);
+
+			if (nb == NULL)
+				break;
+			rf->buf = nb;
+		}
+		if ((k = read(0, rf->buf + rf->n, cap - rf->n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			fs_err_set(err, errno, "-: %s", strerror(errno));
+			free(rf->buf);
+			free(rf);
+			return -1;
+		}
+		eof = k == 0;
+		rf->n += (size_t)k;
+		if ((r = ps_sniff_buf(rf->buf, rf->n, log_format, &sn, err)) != PS_SNIFF_NOT_LOG)
+			break;
+	}
+	if (r != PS_SNIFF_LOG) {
+		free(rf->buf);
+		free(rf);
+		if (r < 0)
+			return -1;
+		if (sn.lines == 0)
+			return fs_err_set(err, EINVAL, "-: no SLASH2 log line found (the input is "
+			    "empty)");
+		return fs_err_set(err, EINVAL, "-: no SLASH2 log line found (in the first %llu "
+		    "line%s)", (unsigned long long)sn.lines, sn.lines == 1 ? "" : "s");
+	}
+	if ((rf->in = dup(0)) < 0 || pipe(p) != 0) {
+		fs_err_set(err, errno, "-: %s", strerror(errno));
+		free(rf->buf);
+		free(rf);
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);	/* a reader that stops early ends the thread (EPIPE) */
+	rf->out = p[1];
+	dup2(p[0], 0);
+	close(p[0]);
+	if (pthread_create(&th, NULL, refeed_main, rf) != 0) {
+		free(rf->buf);
+		free(rf);
+		return fs_err_set(err, EAGAIN, "-: cannot start a thread");
+	}
+	pthread_detach(th);
+	return 0;
+}
+
 struct ingest_args {
 	const char *db, *log_format;
 	int keep_text, quiet, format, final, force;
@@ -262,9 +388,12 @@ cmd_ingest(int argc, char **argv)
 	}
 	/* Every input is looked at before the database is opened or created. */
 	for (i = 0; i < fa.nops; i++) {
-		if (a.force && (strcmp(fa.ops[i], "-") == 0 || access(fa.ops[i], R_OK) == 0))
+		int is_stdin = strcmp(fa.ops[i], "-") == 0;
+
+		if (a.force && (is_stdin || access(fa.ops[i], R_OK) == 0))
 			continue;
-		if (fs_check_log(fa.ops[i], o.log_format, &err) < 0) {
+		if (is_stdin ? check_stdin(o.log_format, &err) :
+		    fs_check_log(fa.ops[i], o.log_format, &err)) {
 			if (strstr(err.msg, "no SLASH2 log line") != NULL)
 				fs_warn("ingest", "%s; nothing stored (--force ingests it as unparsed "
 				    "lines)", err.msg);

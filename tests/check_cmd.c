@@ -297,11 +297,11 @@ END_TEST
 
 /*
  * Runs FS_BIN with argv (NULL-terminated, without the binary) in dir,
- * stdin from /dev/null; stdout and stderr to dir/../out and err.  Returns
- * the exit status.
+ * stdin from in (NULL: /dev/null); stdout and stderr to outdir/out and
+ * outdir/err.  Returns the exit status.
  */
 static int
-run_in(const char *dir, const char *outdir, char *const *args)
+run_stdin(const char *dir, const char *outdir, char *const *args, const char *in)
 {
 	char *argv[32], path[256];
 	pid_t pid;
@@ -316,7 +316,7 @@ run_in(const char *dir, const char *outdir, char *const *args)
 
 		if (chdir(dir) != 0)
 			_exit(127);
-		fd = open("/dev/null", O_RDONLY);
+		fd = open(in != NULL ? in : "/dev/null", O_RDONLY);
 		dup2(fd, 0);
 		snprintf(path, sizeof(path), "%s/out", outdir);
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -330,6 +330,13 @@ run_in(const char *dir, const char *outdir, char *const *args)
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st));
 	return WEXITSTATUS(st);
+}
+
+/* run_stdin with standard input from /dev/null. */
+static int
+run_in(const char *dir, const char *outdir, char *const *args)
+{
+	return run_stdin(dir, outdir, args, NULL);
 }
 
 /* Number of entries in dir besides . and .. and the inputs (named in_*). */
@@ -503,6 +510,28 @@ START_TEST(not_a_log)
 }
 END_TEST
 
+/* Standard input is judged too, and handed on whole when it is a log. */
+START_TEST(ingest_stdin)
+{
+	char dir[128], outdir[128], *e;
+	char *ing[] = { "ingest", "-d", "s.db", "--format=json", "-", NULL };
+
+	tu_mkdtemp(dir, sizeof(dir), "cmds");
+	tu_mkdtemp(outdir, sizeof(outdir), "cmdo");
+	ck_assert_int_eq(run_stdin(dir, outdir, ing, "/etc/passwd"), 3);
+	e = captured(outdir, "err");
+	ck_assert_msg(strstr(e, "flushscope ingest: -: no SLASH2 log line found") != NULL, "%s", e);
+	free(e);
+	ck_assert_int_eq(written(dir), 0);
+	ck_assert_int_eq(run_stdin(dir, outdir, ing, tu_testdata("sample.log")), 0);
+	e = captured(outdir, "out");
+	ck_assert_msg(strncmp(e, "{\"lines\":1381,\"unparsed\":0,", 27) == 0, "%s", e);
+	free(e);
+	tu_rmtree(dir);
+	tu_rmtree(outdir);
+}
+END_TEST
+
 /* A log whose workload has no writes: replay and verify say so, exit 3. */
 START_TEST(empty_workload)
 {
@@ -651,6 +680,7 @@ cmd_suite(void)
 	tcase_add_loop_test(tb, time_options, 0, (int)(sizeof(base_lines) / sizeof(base_lines[0])));
 	tcase_add_loop_test(tb, not_a_log, 0, (int)(sizeof(not_logs) / sizeof(not_logs[0])));
 	tcase_add_test(tb, empty_workload);
+	tcase_add_test(tb, ingest_stdin);
 	tcase_add_test(tb, gnu_order_and_help);
 	tcase_add_test(tb, top_history);
 	tcase_add_test(tb, reingest_reports_stored);
