@@ -350,7 +350,8 @@ apply(const struct fs_cmdspec *c, const struct fs_opt *o, void *base, const char
 		fs_usage(c, "%s: %s", spelled, err.msg);
 		return -1;
 	}
-	a->given |= (uint64_t)1 << (o - c->opts);
+	if (o - c->opts < 64)	/* a table holds at most 64 options (cmd/opt.h) */
+		a->given |= (uint64_t)1 << (o - c->opts);
 	return 0;
 }
 
@@ -465,7 +466,7 @@ fs_opt_given(const struct fs_cmdspec *c, const struct fs_args *a, const char *na
 {
 	const struct fs_opt *o = find_long(c, name, strlen(name));
 
-	return o != NULL && (a->given >> (o - c->opts) & 1);
+	return o != NULL && o - c->opts < 64 && (a->given >> (o - c->opts) & 1);
 }
 
 /* The tag of an option as plain text. */

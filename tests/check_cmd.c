@@ -281,7 +281,9 @@ START_TEST(help_shows_defaults)
 	const struct fs_cmdspec *c = fs_cmd_spec(cmds[_i]);
 	const struct fs_opt *o;
 
+	ck_assert_msg(fs_cmd_spec("help") != NULL, "help has no spec");
 	for (o = c->opts; o->type != FS_OT_END; o++) {
+		ck_assert_msg(o - c->opts < 64, "%s: more than 64 options", c->name);
 		if (o->flags & FS_OF_HIDDEN || o->type == FS_OT_FLAG)
 			continue;
 		if (o->type == FS_OT_DURATION || o->type == FS_OT_COUNT ||
