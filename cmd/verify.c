@@ -5,7 +5,7 @@
  * Logic: replay/replay.c (rp_run, rp_verify).
  */
 #include <errno.h>
-#include <getopt.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,38 +14,8 @@
 #include "replay/replay.h"
 #include "replay/wlsource.h"
 #include "cmd/cmd.h"
+#include "cmd/model.h"
 #include "util/err.h"
-
-/* Prints the usage text. */
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: flushscope verify --baseline P --candidate Q [--junit FILE]\n"
-	    "                         [--min-cpu-reduction R] [--max-p99-regression T]\n"
-	    "                         [--max-wasted N] [--clock virtual|real] [--repeat N]\n"
-	    "                         [--wake-latency DUR] [--cpu-cost W,E,R] [--batch DUR]\n"
-	    "                         [--format=table|csv|json] TRACE...\n"
-	    "\n"
-	    "Replays each TRACE (log, database or workload file) under the baseline and the\n"
-	    "candidate policy and checks the candidate: CPU reduction (real clock: measured\n"
-	    "flush-thread CPU; virtual: modelled from wake-ups, examinations and RPCs),\n"
-	    "ready->issue p99 and p99.9 no worse, RPC sizes no worse, wasted examinations\n"
-	    "at most N.\n"
-	    "Exit 0 if every check passes, 1 if one fails.\n"
-	    "\n"
-	    "  --min-cpu-reduction R   minimum 1 - candidate/baseline CPU (default 0.9)\n"
-	    "  --max-p99-regression T  allowed latency increase, e.g. 0.5ms, 200us (default\n"
-	    "                          0.5ms on the real clock, exact in virtual time)\n"
-	    "  --max-wasted N          wasted examinations allowed to the candidate (0)\n"
-	    "  --clock C               virtual (default) or real\n"
-	    "  --repeat N              real clock: runs per policy, medians (default 3)\n"
-	    "  --junit FILE            JUnit XML, one testcase per trace and metric\n"
-	    "  --wake-latency DUR      virtual clock: signal -> flush thread runs (10us)\n"
-	    "  --cpu-cost W,E,R        CPU model, us per wake-up, examination, RPC (12,0.1,1.2)\n"
-	    "  --batch DUR             deadline's batching window (200us; 0 = none)\n"
-	    "\nSee flushscope-verify(1).\n");
-}
 
 /* Writes s with XML special characters escaped. */
 static void
@@ -67,6 +37,8 @@ struct trace_checks {
 	struct rp_check c[RP_CHECK_MAX];
 	int n;
 	double seconds;
+	double p99_base_ns, p99_cand_ns;	/* ready->issue p99 */
+	uint64_t wasted;			/* the candidate's wasted examinations */
 };
 
 /* Writes the JUnit XML report. */
@@ -120,115 +92,136 @@ write_junit(const char *path, const struct trace_checks *t, int nt, const char *
 	return 0;
 }
 
+/*
+ * Prints one trace's verdict as a sentence: "deadline: 95 % less flush-thread
+ * CPU than legacy (modelled), ready->issue p99 2.03 ms -> 210 us, no wasted
+ * examinations: PASS".
+ */
+static void
+print_verdict(const struct trace_checks *t, const char *base, const char *cand, int real)
+{
+	char b[32], c[32], failed[128] = "";
+	double red = 0;
+	size_t o = 0;
+	int k;
+
+	for (k = 0; k < t->n; k++) {
+		const struct rp_check *ck = &t->c[k];
+
+		if (strcmp(ck->metric, "cpu") == 0)
+			red = ck->baseline > 0 ? 1 - ck->candidate / ck->baseline : 0;
+		if (!ck->pass && o < sizeof(failed))
+			o += (size_t)snprintf(failed + o, sizeof(failed) - o, "%s%s",
+			    o ? ", " : "", ck->metric);
+	}
+	fs_fmt_duration(b, sizeof(b), t->p99_base_ns);
+	fs_fmt_duration(c, sizeof(c), t->p99_cand_ns);
+	printf("%s: %s: %.0f %% %s flush-thread CPU than %s (%s), ready->issue p99 %s -> %s, ",
+	    t->trace, cand, fabs(red) * 100, red >= 0 ? "less" : "more", base,
+	    real ? "measured" : "modelled", b, c);
+	if (t->wasted == 0)
+		printf("no wasted examinations");
+	else
+		printf("%" PRIu64 " wasted examination%s", t->wasted, t->wasted == 1 ? "" : "s");
+	if (o == 0)
+		printf(": PASS\n");
+	else
+		printf(": FAIL (%s)\n", failed);
+}
+
+struct verify_args {
+	const char *baseline, *candidate, *junit;
+	double min_cpu_reduction;
+	uint64_t max_p99_ns;
+	long long max_wasted;
+	int format, verbose;
+	struct fs_model_args model;
+};
+
+#define A struct verify_args
+static const struct fs_opt verify_opts[] = {
+	FS_OPT_STRING(0, "baseline", A, baseline, "POLICY", NULL, "the policy to compare with"),
+	FS_OPT_STRING(0, "candidate", A, candidate, "POLICY", NULL, "the policy checked"),
+	FS_OPT_STRING(0, "junit", A, junit, "FILE", NULL,
+	    "write JUnit XML, one testcase per trace and metric"),
+	FS_OPT_RATIO(0, "min-cpu-reduction", A, min_cpu_reduction, "0.9", -1, 1,
+	    "minimum 1 - candidate/baseline flush-thread CPU"),
+	FS_OPT_DURATION(0, "max-p99-regression", A, max_p99_ns, NULL, 0, 1000 * FS_NS_S,
+	    "ready->issue p99 and p99.9 allowed above the baseline's (default: exact in "
+	    "virtual time, 0.5ms on the real clock)"),
+	FS_OPT_COUNT(0, "max-wasted", A, max_wasted, "N", "0", 0, 1e18,
+	    "wasted examinations allowed to the candidate"),
+	FS_MODEL_OPTS(A),
+	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
+	FS_OPT_FLAG('v', "verbose", A, verbose, "table: every check with its numbers"),
+	FS_OPT_END
+};
+#undef A
+
+const struct fs_cmdspec fs_spec_verify = {
+	.name = "verify",
+	.usage = { "--baseline P --candidate Q TRACE..." },
+	.min_ops = 1, .max_ops = -1,
+	.summary = "CI gate: a candidate policy against a baseline on traces; JUnit output.",
+	.notes = "Each TRACE (log, database or workload file) is replayed under both policies;\n"
+	    "the candidate must cut CPU, keep ready->issue p99 and p99.9 and RPC sizes no\n"
+	    "worse, and waste no examinations.  Exit 0 if every check passes, 1 if one fails.\n",
+	.opts = verify_opts,
+};
+
 /* The verify command. */
 int
 cmd_verify(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "baseline", required_argument, NULL, 'b' },
-		{ "candidate", required_argument, NULL, 'c' },
-		{ "junit", required_argument, NULL, 'j' },
-		{ "min-cpu-reduction", required_argument, NULL, 'R' },
-		{ "max-p99-regression", required_argument, NULL, 'T' },
-		{ "max-wasted", required_argument, NULL, 'W' },
-		{ "clock", required_argument, NULL, 'C' },
-		{ "repeat", required_argument, NULL, 'r' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "wake-latency", required_argument, NULL, 'L' },
-		{ "cpu-cost", required_argument, NULL, 'K' },
-		{ "batch", required_argument, NULL, 'B' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *base = NULL, *cand = NULL, *junit = NULL;
+	struct verify_args a;
+	struct fs_args fa;
+	const char *base, *cand;
 	struct rp_thresholds th;
 	struct rp_options o;
 	struct wl_extract_opts xo;
 	struct trace_checks *tc = NULL;
 	struct fs_err err;
-	int c, fmt = FS_FMT_TABLE, i, k, nt, failed = 0;
-	char *end;
-	long lv;
+	char names[128];
+	int c, fmt, i, k, nt, failed = 0;
 
+	memset(&a, 0, sizeof(a));
+	if ((c = fs_opt_parse(&fs_spec_verify, &a, argc, argv, &fa)) != 0)
+		return c == FS_OPT_HELP ? FS_EXIT_OK : FS_EXIT_USAGE;
+	base = a.baseline;
+	cand = a.candidate;
+	fmt = a.format;
+	if (base == NULL || cand == NULL)
+		return fs_usage(&fs_spec_verify, "need --baseline and --candidate");
+	if (fl_policy_parse(base) < 0 || fl_policy_parse(cand) < 0) {
+		fs_policy_list(names, sizeof(names));
+		return fs_usage(&fs_spec_verify, "%s: unknown policy '%s' (%s)",
+		    fl_policy_parse(base) < 0 ? "--baseline" : "--candidate",
+		    fl_policy_parse(base) < 0 ? base : cand, names);
+	}
 	rp_thresholds_default(&th);
 	rp_options_default(&o);
+	fs_model_apply(&a.model, &fs_spec_verify, &fa, &o);
+	if (fs_model_check(&fs_spec_verify, &o) != 0)
+		return FS_EXIT_USAGE;
+	th.min_cpu_reduction = a.min_cpu_reduction;
+	th.max_wasted = a.max_wasted;
+	if (fs_opt_given(&fs_spec_verify, &fa, "max-p99-regression")) {
+		th.max_p99_regression_us = (double)a.max_p99_ns / 1e3;
+		th.set_p99 = 1;
+	}
+	if (o.clock == FL_CLOCK_REAL && fs_opt_given(&fs_spec_verify, &fa, "wake-latency"))
+		return fs_usage(&fs_spec_verify, "--wake-latency applies to the virtual clock "
+		    "only; the real clock measures it");
 	wl_extract_opts_default(&xo);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'b':
-			base = optarg;
-			break;
-		case 'c':
-			cand = optarg;
-			break;
-		case 'j':
-			junit = optarg;
-			break;
-		case 'R':
-			th.min_cpu_reduction = strtod(optarg, &end);
-			if (*end != '\0' || th.min_cpu_reduction > 1) {
-				fs_warn("verify", "--min-cpu-reduction must be a fraction <= 1, not '%s'",
-				    optarg);
-				return FS_EXIT_USAGE;
-			}
-			break;
-		case 'T':
-			if (fs_opt_duration_us("verify", "--max-p99-regression", optarg,
-			    &th.max_p99_regression_us) < 0)
-				return FS_EXIT_USAGE;
-			th.set_p99 = 1;
-			break;
-		case 'W':
-			th.max_wasted = strtoll(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || th.max_wasted < 0) {
-				fs_warn("verify", "--max-wasted must be a count >= 0, not '%s'", optarg);
-				return FS_EXIT_USAGE;
-			}
-			break;
-		case 'C':
-			if ((lv = fs_opt_clock("verify", optarg)) < 0)
-				return FS_EXIT_USAGE;
-			o.clock = (enum fl_clock)lv;
-			break;
-		case 'r':
-			if (fs_opt_long("verify", "--repeat", optarg, 1, 1000, &lv) < 0)
-				return FS_EXIT_USAGE;
-			o.repeat = (int)lv;
-			break;
-		case 'f':
-			if ((fmt = fs_opt_format("verify", optarg)) < 0)
-				return FS_EXIT_USAGE;
-			break;
-		case 'L':
-		case 'K':
-		case 'B':
-			if (fs_opt_model("verify", c, optarg, &o) < 0)
-				return FS_EXIT_USAGE;
-			break;
-		case 'h':
-			usage(stdout);
-			return FS_EXIT_OK;
-		default:
-			usage(stderr);
-			return FS_EXIT_USAGE;
+	nt = fa.nops;
+	fs_err_clear(&err);
+	for (i = 0; i < nt; i++)
+		if (wl_input_kind(fa.ops[i]) == WL_IN_LOG &&
+		    fs_check_log(fa.ops[i], NULL, &err) < 0) {
+			fs_warn("verify", "%s", err.msg);
+			return FS_EXIT_RUNTIME;
 		}
-	}
-	if (base == NULL || cand == NULL || optind >= argc) {
-		fs_warn("verify", "need --baseline, --candidate and at least one TRACE");
-		usage(stderr);
-		return FS_EXIT_USAGE;
-	}
-	if (fl_policy_parse(base) < 0 || fl_policy_parse(cand) < 0) {
-		fs_warn("verify", "unknown policy '%s' (legacy, pendq, deadline, slash2)",
-		    fl_policy_parse(base) < 0 ? base : cand);
-		return FS_EXIT_USAGE;
-	}
-	if (o.clock == FL_CLOCK_REAL && o.wake_latency_ns != RP_ENGINE_DEFAULT)
-		fs_warn("verify", "--wake-latency applies to the virtual clock only; "
-		    "the real clock measures it");
-	nt = argc - optind;
-	if ((tc = calloc((size_t)nt, sizeof(*tc))) == NULL) {
+	if (nt <= 0 || (tc = calloc((size_t)nt, sizeof(*tc))) == NULL) {
 		fs_warn("verify", "out of memory");
 		return FS_EXIT_RUNTIME;
 	}
@@ -236,10 +229,17 @@ cmd_verify(int argc, char **argv)
 		struct wl_workload w;
 		struct rp_result rb, rc;
 
-		tc[i].trace = argv[optind + i];
+		tc[i].trace = fa.ops[i];
 		fs_err_clear(&err);
 		if (wl_load(&w, tc[i].trace, &xo, &err) < 0) {
 			fs_warn("verify", "%s", err.msg);
+			free(tc);
+			return FS_EXIT_RUNTIME;
+		}
+		if (wl_count(&w, WL_WRITE) == 0) {
+			fs_warn("verify", "%s: the workload has no writes, nothing to verify (no "
+			    "write arrivals, RPCs or spinning bmaps in it)", tc[i].trace);
+			wl_free(&w);
 			free(tc);
 			return FS_EXIT_RUNTIME;
 		}
@@ -252,6 +252,9 @@ cmd_verify(int argc, char **argv)
 		}
 		tc[i].n = rp_verify(&rb, &rc, &th, tc[i].c);
 		tc[i].seconds = (rb.st.wall_ns + rc.st.wall_ns) / 1e9;
+		tc[i].p99_base_ns = (double)rb.st.ready_issue.p99;
+		tc[i].p99_cand_ns = (double)rc.st.ready_issue.p99;
+		tc[i].wasted = rc.st.wasted;
 		for (k = 0; k < tc[i].n; k++)
 			failed += !tc[i].c[k].pass;
 		rp_result_free(&rb);
@@ -260,18 +263,25 @@ cmd_verify(int argc, char **argv)
 	}
 
 	if (fmt == FS_FMT_JSON) {
-		printf("{\"baseline\":\"%s\",\"candidate\":\"%s\",\"clock\":\"%s\",\"pass\":%s,"
-		    "\"checks\":[", base, cand, o.clock == FL_CLOCK_REAL ? "real" : "virtual",
-		    failed ? "false" : "true");
+		printf("{\"baseline\":");
+		fs_json_str(stdout, base, strlen(base));
+		printf(",\"candidate\":");
+		fs_json_str(stdout, cand, strlen(cand));
+		printf(",\"clock\":\"%s\",\"pass\":%s,\"checks\":[",
+		    o.clock == FL_CLOCK_REAL ? "real" : "virtual", failed ? "false" : "true");
 		for (i = 0, c = 0; i < nt; i++)
 			for (k = 0; k < tc[i].n; k++, c++) {
 				const struct rp_check *ck = &tc[i].c[k];
 
 				printf("%s{\"trace\":", c ? "," : "");
 				fs_json_str(stdout, tc[i].trace, strlen(tc[i].trace));
-				printf(",\"metric\":\"%s\",\"baseline\":%.3f,\"candidate\":%.3f,"
-				    "\"limit\":%.3f,\"pass\":%s,\"message\":", ck->metric, ck->baseline,
-				    ck->candidate, ck->limit, ck->pass ? "true" : "false");
+				printf(",\"metric\":\"%s\",\"baseline\":", ck->metric);
+				fs_json_num(stdout, ck->baseline);
+				printf(",\"candidate\":");
+				fs_json_num(stdout, ck->candidate);
+				printf(",\"limit\":");
+				fs_json_num(stdout, ck->limit);
+				printf(",\"pass\":%s,\"message\":", ck->pass ? "true" : "false");
 				fs_json_str(stdout, ck->msg, strlen(ck->msg));
 				printf("}");
 			}
@@ -284,23 +294,29 @@ cmd_verify(int argc, char **argv)
 				    tc[i].c[k].baseline, tc[i].c[k].candidate, tc[i].c[k].limit,
 				    tc[i].c[k].pass ? "pass" : "FAIL");
 	} else {
-		printf("verify: candidate %s against baseline %s, %s clock\n", cand, base,
-		    o.clock == FL_CLOCK_REAL ? "real" : "virtual");
-		if (o.clock == FL_CLOCK_VIRTUAL)
-			printf("note: CPU is modelled: %.2f us per wake-up, %.2f us per examination, "
-			    "%.2f us per RPC (--cpu-cost; --clock real measures it)\n",
-			    o.cost.wake_ns / 1e3, o.cost.exam_ns / 1e3, o.cost.rpc_ns / 1e3);
-		for (i = 0; i < nt; i++) {
-			printf("%s\n", tc[i].trace);
-			for (k = 0; k < tc[i].n; k++)
-				printf("  %-4s %-9s %s\n", tc[i].c[k].pass ? "ok" : "FAIL",
-				    tc[i].c[k].metric, tc[i].c[k].msg);
+		if (a.verbose) {
+			printf("verify: candidate %s against baseline %s, %s clock\n", cand, base,
+			    o.clock == FL_CLOCK_REAL ? "real" : "virtual");
+			if (o.clock == FL_CLOCK_VIRTUAL)
+				printf("note: CPU is modelled: %.2f us per wake-up, %.2f us per "
+				    "examination, %.2f us per RPC (--cpu-cost; --clock real measures "
+				    "it)\n", o.cost.wake_ns / 1e3, o.cost.exam_ns / 1e3,
+				    o.cost.rpc_ns / 1e3);
+			for (i = 0; i < nt; i++) {
+				printf("%s\n", tc[i].trace);
+				for (k = 0; k < tc[i].n; k++)
+					printf("  %-4s %-9s %s\n", tc[i].c[k].pass ? "ok" : "FAIL",
+					    tc[i].c[k].metric, tc[i].c[k].msg);
+			}
 		}
-		printf("%s: %d of %d checks failed\n", failed ? "FAIL" : "PASS", failed,
-		    nt * (tc[0].n));
+		for (i = 0; i < nt; i++)
+			print_verdict(&tc[i], base, cand, o.clock == FL_CLOCK_REAL);
+		if (nt > 1 || a.verbose)
+			printf("%s: %d of %d checks failed\n", failed ? "FAIL" : "PASS", failed,
+			    nt * tc[0].n);
 	}
-	if (junit != NULL && write_junit(junit, tc, nt, base, cand) < 0) {
-		fs_warn("verify", "%s: %s", junit, strerror(errno));
+	if (a.junit != NULL && write_junit(a.junit, tc, nt, base, cand) < 0) {
+		fs_warn("verify", "%s: %s", a.junit, strerror(errno));
 		free(tc);
 		return FS_EXIT_RUNTIME;
 	}

@@ -1059,6 +1059,32 @@ file_loop(struct ig_ingest *ig, struct ig_sink *k, struct ps_source *src,
 	return rc < 0 ? -1 : 1;
 }
 
+/* Counts the episodes a query returns. */
+static int
+count_episode(void *arg, const struct st_episode_row *row)
+{
+	(void)row;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+/* An unchanged file: the result reports what is stored for it, not zeros. */
+static int
+stored_counts(struct st_store *st, const struct st_source *src, struct ig_result *res,
+    struct fs_err *err)
+{
+	struct st_filter flt;
+	int k;
+
+	res->lines = src->lines;
+	res->unparsed = src->unparsed;
+	for (k = 0; k < PS_EV_NKINDS; k++)
+		res->events[k] = src->events[k];
+	st_filter_init(&flt);
+	flt.source_id = src->id;
+	return st_query_episodes(st, &flt, count_episode, &res->episodes, err) != 0 ? -1 : 0;
+}
+
 /* Ingests one input. */
 int
 ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs_err *err)
@@ -1073,10 +1099,15 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 
 	memset(res, 0, sizeof(*res));
 	fs_err_clear(err);
-	if ((k = ig_sink_open(ig, path, 0, res, &unchanged, err)) == NULL || unchanged) {
+	if ((k = ig_sink_open(ig, path, 0, res, &unchanged, err)) == NULL) {
+		res->seconds = fs_mono_s() - t0;
+		return -1;
+	}
+	if (unchanged) {
+		ret = stored_counts(ig->st, &k->src, res, err);
 		ig_sink_close(k, NULL);
 		res->seconds = fs_mono_s() - t0;
-		return k != NULL ? 0 : -1;
+		return ret;
 	}
 	ig_sink_callbacks(k, &cb);
 	if ((src = ps_source_open(path, ig->opt.log_format, err)) == NULL ||
