@@ -342,76 +342,77 @@ csv_int(int64_t v, char *buf, size_t n)
 	return buf;
 }
 
-/* Prints one batch snapshot in the chosen format. */
+/* A snapshot as one JSON object per line. */
 static void
-print_batch(struct top *t)
+batch_json(struct top *t, size_t lim)
 {
-	char sl[4][256], line[512], spark[LV_SPARK * 4 + 1], id[48], c1[24], c2[24], c3[24];
-	int64_t mn, mx;
-	size_t i, lim = t->rows_max > 0 ? (size_t)t->rows_max : (size_t)-1;
-	int k, n;
+	const struct lv_summary *s = &t->sum;
+	char id[48], lt[64];
+	size_t i;
 
-	if (t->format == FS_FMT_JSON) {
-		const struct lv_summary *s = &t->sum;
+	printf("{\"snapshot\":%d,\"log_time\":", t->iter + 1);
+	if (s->log_now_us == INT64_MIN)
+		printf("null,\"log_now_us\":null");
+	else
+		printf("\"%s\",\"log_now_us\":%" PRId64, logtime(s->log_now_us, lt,
+		    sizeof(lt)), s->log_now_us);
+	printf(",\"lines\":%" PRIu64 ",\"events\":%" PRIu64 ",\"unparsed\":%" PRIu64
+	    ",\"passes\":%" PRIu64 ",\"wasted\":%" PRIu64 ",\"episodes_open\":%" PRIu64
+	    ",\"episodes_done\":%" PRIu64 ",\"dirty\":%" PRIu64 ",\"outstanding\":",
+	    s->lines, s->events, s->unparsed, s->passes, s->wasted, s->episodes_open,
+	    s->episodes_done, s->dirty);
+	fs_json_int(stdout, s->outstanding);
+	printf(",\"lines_per_s\":%.1f,\"events_per_s\":%.1f,\"passes_per_s\":%.1f"
+	    ",\"wasted_per_s\":%.1f,\"bmaps\":[", s->lines_rate, s->events_rate,
+	    s->passes_rate, s->wasted_rate);
+	if (t->threads_view) {
+		printf("],\"threads\":[");
+		for (i = 0; i < t->ntrows && i < lim; i++) {
+			const struct lv_thread_row *r = &t->trows[i];
 
-		char lt[64];
-
-		printf("{\"snapshot\":%d,\"log_time\":", t->iter + 1);
-		if (s->log_now_us == INT64_MIN)
-			printf("null,\"log_now_us\":null");
-		else
-			printf("\"%s\",\"log_now_us\":%" PRId64, logtime(s->log_now_us, lt,
-			    sizeof(lt)), s->log_now_us);
-		printf(",\"lines\":%" PRIu64 ",\"events\":%" PRIu64 ",\"unparsed\":%" PRIu64
-		    ",\"passes\":%" PRIu64 ",\"wasted\":%" PRIu64 ",\"episodes_open\":%" PRIu64
-		    ",\"episodes_done\":%" PRIu64 ",\"dirty\":%" PRIu64 ",\"outstanding\":",
-		    s->lines, s->events, s->unparsed, s->passes, s->wasted, s->episodes_open,
-		    s->episodes_done, s->dirty);
-		fs_json_int(stdout, s->outstanding);
-		printf(",\"lines_per_s\":%.1f,\"events_per_s\":%.1f,\"passes_per_s\":%.1f"
-		    ",\"wasted_per_s\":%.1f,\"bmaps\":[", s->lines_rate, s->events_rate,
-		    s->passes_rate, s->wasted_rate);
-		if (t->threads_view) {
-			printf("],\"threads\":[");
-			for (i = 0; i < t->ntrows && i < lim; i++) {
-				const struct lv_thread_row *r = &t->trows[i];
-
-				printf("%s{\"src\":%d,\"thread\":", i ? "," : "", r->src);
-				fs_json_str(stdout, r->thread, strlen(r->thread));
-				printf(",\"tid\":");
-				fs_json_str(stdout, r->tid, strlen(r->tid));
-				printf(",\"passes_per_s\":%.1f,\"wasted_per_s\":%.1f,\"passes\":%" PRIu64
-				    ",\"useless_passes\":%" PRIu64 ",\"examinations\":%" PRIu64
-				    ",\"wasted\":%" PRIu64 ",\"period_p50_us\":", r->passes_rate,
-				    r->wasted_rate, r->passes, r->useless_passes, r->examinations,
-				    r->wasted);
-				fs_json_int(stdout, r->period_p50_us);
-				putchar('}');
-			}
-			printf("]}\n");
-			fflush(stdout);
-			return;
-		}
-		for (i = 0; i < t->nrows && i < lim; i++) {
-			const struct lv_row *r = &t->rows[i];
-
-			printf("%s{\"src\":%d,\"id\":\"%s\",\"addr\":\"0x%" PRIx64 "\",\"thread\":",
-			    i ? "," : "", r->src, lv_row_id(r, id, sizeof(id)), r->addr);
+			printf("%s{\"src\":%d,\"thread\":", i ? "," : "", r->src);
 			fs_json_str(stdout, r->thread, strlen(r->thread));
-			printf(",\"wasted_per_s\":%.1f,\"cycles\":%" PRIu64 ",\"wasted\":%" PRIu64
-			    ",\"period_us\":", r->wasted_rate, r->cycles, r->wasted_total);
-			fs_json_int(stdout, r->period_us);
-			printf(",\"outstanding\":");
-			fs_json_int(stdout, r->outstanding);
-			printf(",\"state\":\"%s\",\"age_us\":", lv_state_name(r->state));
-			fs_json_int(stdout, r->age_us);
+			printf(",\"tid\":");
+			fs_json_str(stdout, r->tid, strlen(r->tid));
+			printf(",\"passes_per_s\":%.1f,\"wasted_per_s\":%.1f,\"passes\":%" PRIu64
+			    ",\"useless_passes\":%" PRIu64 ",\"examinations\":%" PRIu64
+			    ",\"wasted\":%" PRIu64 ",\"period_p50_us\":", r->passes_rate,
+			    r->wasted_rate, r->passes, r->useless_passes, r->examinations,
+			    r->wasted);
+			fs_json_int(stdout, r->period_p50_us);
 			putchar('}');
 		}
 		printf("]}\n");
 		fflush(stdout);
 		return;
 	}
-	if (t->format == FS_FMT_CSV && t->threads_view) {
+	for (i = 0; i < t->nrows && i < lim; i++) {
+		const struct lv_row *r = &t->rows[i];
+
+		printf("%s{\"src\":%d,\"id\":\"%s\",\"addr\":\"0x%" PRIx64 "\",\"thread\":",
+		    i ? "," : "", r->src, lv_row_id(r, id, sizeof(id)), r->addr);
+		fs_json_str(stdout, r->thread, strlen(r->thread));
+		printf(",\"wasted_per_s\":%.1f,\"cycles\":%" PRIu64 ",\"wasted\":%" PRIu64
+		    ",\"period_us\":", r->wasted_rate, r->cycles, r->wasted_total);
+		fs_json_int(stdout, r->period_us);
+		printf(",\"outstanding\":");
+		fs_json_int(stdout, r->outstanding);
+		printf(",\"state\":\"%s\",\"age_us\":", lv_state_name(r->state));
+		fs_json_int(stdout, r->age_us);
+		putchar('}');
+	}
+	printf("]}\n");
+	fflush(stdout);
+}
+
+/* A snapshot as CSV rows, the header before the first. */
+static void
+batch_csv(struct top *t, size_t lim)
+{
+	char id[48], c1[24], c2[24], c3[24];
+	size_t i;
+
+	if (t->threads_view) {
 		if (t->iter == 0)
 			printf("snapshot,src,thread,tid,passes_per_s,wasted_per_s,passes,useless_passes,"
 			    "examinations,wasted,period_p50_us\n");
@@ -426,23 +427,31 @@ print_batch(struct top *t)
 		fflush(stdout);
 		return;
 	}
-	if (t->format == FS_FMT_CSV) {
-		if (t->iter == 0)
-			printf("snapshot,src,id,addr,thread,wasted_per_s,cycles,wasted,period_us,"
-			    "outstanding,state,age_us\n");
-		for (i = 0; i < t->nrows && i < lim; i++) {
-			const struct lv_row *r = &t->rows[i];
+	if (t->iter == 0)
+		printf("snapshot,src,id,addr,thread,wasted_per_s,cycles,wasted,period_us,"
+		    "outstanding,state,age_us\n");
+	for (i = 0; i < t->nrows && i < lim; i++) {
+		const struct lv_row *r = &t->rows[i];
 
-			printf("%d,%d,%s,0x%" PRIx64 ",%s,%.1f,%" PRIu64 ",%" PRIu64 ",%s,%s,%s,%s\n",
-			    t->iter + 1, r->src, lv_row_id(r, id, sizeof(id)), r->addr, r->thread,
-			    r->wasted_rate, r->cycles, r->wasted_total,
-			    csv_int(r->period_us, c1, sizeof(c1)),
-			    csv_int(r->outstanding, c2, sizeof(c2)), lv_state_name(r->state),
-			    csv_int(r->age_us, c3, sizeof(c3)));
-		}
-		fflush(stdout);
-		return;
+		printf("%d,%d,%s,0x%" PRIx64 ",%s,%.1f,%" PRIu64 ",%" PRIu64 ",%s,%s,%s,%s\n",
+		    t->iter + 1, r->src, lv_row_id(r, id, sizeof(id)), r->addr, r->thread,
+		    r->wasted_rate, r->cycles, r->wasted_total,
+		    csv_int(r->period_us, c1, sizeof(c1)),
+		    csv_int(r->outstanding, c2, sizeof(c2)), lv_state_name(r->state),
+		    csv_int(r->age_us, c3, sizeof(c3)));
 	}
+	fflush(stdout);
+}
+
+/* A snapshot as the text screen, for --batch. */
+static void
+batch_text(struct top *t, size_t lim)
+{
+	char sl[4][256], line[512], spark[LV_SPARK * 4 + 1];
+	int64_t mn, mx;
+	size_t i;
+	int k, n;
+
 	{
 		time_t w = time(NULL);
 		struct tm tm;
@@ -495,6 +504,20 @@ print_batch(struct top *t)
 	}
 	printf("\n");
 	fflush(stdout);
+}
+
+/* Prints one batch snapshot in the chosen format. */
+static void
+print_batch(struct top *t)
+{
+	size_t lim = t->rows_max > 0 ? (size_t)t->rows_max : (size_t)-1;
+
+	if (t->format == FS_FMT_JSON)
+		batch_json(t, lim);
+	else if (t->format == FS_FMT_CSV)
+		batch_csv(t, lim);
+	else
+		batch_text(t, lim);
 }
 
 /* ---- the screen ---- */
@@ -1065,6 +1088,138 @@ read_history(struct top *t, int src, const char *path, uint64_t bytes, uint64_t 
 	return 0;
 }
 
+/*
+ * Checks the command line and fills t from it; returns FS_EXIT_OK, or the
+ * exit status after the message (usage, or an input that is no log).
+ */
+static int
+configure(struct top *t, const struct top_args *a, const struct fs_args *fa,
+    int *stdin_is_log, struct fs_err *err)
+{
+	const char *term;
+	int i;
+
+	if (a->delay_ns < 10 * FS_NS_MS || a->delay_ns > 86400 * FS_NS_S)
+		return fs_usage(&fs_spec_top, "-d: the delay must be 10ms to 1 day");
+	if (a->window_ns % (uint64_t)FS_NS_S != 0)
+		return fs_usage(&fs_spec_top, "--window: give whole seconds (1s to %ds)", LV_WIN_MAX);
+	t->delay = (double)a->delay_ns / 1e9;
+	t->batch = a->batch;
+	t->iterations = (int)a->iterations;
+	t->from_start = a->from_start;
+	t->view.sort = (enum lv_sort)a->sort;
+	t->view.reverse = a->reverse;
+	if (a->filter != NULL)
+		snprintf(t->filter, sizeof(t->filter), "%s", a->filter);
+	t->threads_view = a->threads;
+	t->rows_max = (int)a->rows;
+	t->format = (enum fs_format)a->format;
+	t->poll_ms = (int)(a->poll_ns / 1000000);
+	t->no_inotify = a->no_inotify;
+	t->db.path = a->db;
+	t->db.interval = (double)a->db_interval_ns / 1e9;
+	lv_options_default(&t->lo);
+	t->lo.window_s = (int)(a->window_ns / 1000000000);
+	t->lo.sp.min_cycles = (int)a->min_cycles;
+	t->lo.sp.max_gap_us = (int64_t)(a->max_gap_ns / 1000);
+	t->lo.log_format = a->log_format;
+	if (a->log_format != NULL) {
+		struct ps_parser *p = ps_parser_new(a->log_format, err);
+
+		if (p == NULL)
+			return fs_usage(&fs_spec_top, "--log-format: %s", err->msg);
+		ps_parser_free(p);
+	}
+	for (i = 0; i < fa->nops; i++) {
+		if (strcmp(fa->ops[i], "-") != 0)
+			continue;
+		if (*stdin_is_log)
+			return fs_usage(&fs_spec_top, "standard input ('-') given twice");
+		*stdin_is_log = 1;
+	}
+	if (a->db != NULL && *stdin_is_log)
+		return fs_usage(&fs_spec_top, "--db records files; it cannot re-read standard input");
+	term = getenv("TERM");
+	if (!isatty(STDOUT_FILENO) || term == NULL || strcmp(term, "dumb") == 0 || term[0] == '\0')
+		t->batch = 1;
+	if (!t->batch && t->format != FS_FMT_TABLE)
+		return fs_usage(&fs_spec_top, "--format applies to batch mode (-b) only");
+	/* Inputs: each file must exist; read from its start, it must look like a log. */
+	for (i = 0; i < fa->nops; i++) {
+		struct stat sb;
+
+		if (strcmp(fa->ops[i], "-") == 0)
+			continue;
+		if ((stat(fa->ops[i], &sb) != 0 || S_ISDIR(sb.st_mode) ||
+		    (t->from_start && sb.st_size > 0)) &&
+		    fs_check_log(fa->ops[i], a->log_format, err) < 0) {
+			fs_warn("top", "%s", err->msg);
+			return FS_EXIT_RUNTIME;
+		}
+	}
+	return FS_EXIT_OK;
+}
+
+/*
+ * Opens the follower, the model, the recorder (--db) and every input, each
+ * read back by --history when top starts at the end.
+ */
+static int
+open_inputs(struct top *t, const struct top_args *a, const struct fs_args *fa,
+    struct fs_err *err)
+{
+	struct ps_follow_options fo;
+	uint64_t hist_lines = 0, hist_bytes = 0;
+	int i;
+
+	ps_follow_options_default(&fo);
+	/* --db records whole files: they are read from their first byte */
+	if (t->db.path != NULL)
+		t->from_start = 1;
+	fo.from_start = t->from_start;
+	fo.poll_ms = t->poll_ms;
+	fo.no_inotify = t->no_inotify;
+	t->nsrc = fa->nops;
+	t->paths = fa->ops;
+	if ((t->f = ps_follow_new(&fo, err)) == NULL ||
+	    (t->m = lv_new(&t->lo, err)) == NULL ||
+	    (t->gen = calloc((size_t)t->nsrc, sizeof(*t->gen))) == NULL) {
+		if (err->msg[0] == '\0')
+			fs_err_set(err, ENOMEM, "out of memory");
+		return -1;
+	}
+	if (t->db.path != NULL) {
+		struct ig_options io;
+
+		ig_options_default(&io);
+		io.sp = t->lo.sp;
+		io.log_format = t->lo.log_format;
+		if ((t->db.rec = ig_record_new(t->db.path, t->paths, t->nsrc, &io, db_waiting,
+		    NULL, err)) == NULL)
+			return -1;
+		t->db.next_us = fs_mono_us() + (int64_t)(t->db.interval * 1e6);
+	}
+	for (i = 0; i < t->nsrc; i++) {
+		uint64_t nl = 0, nb = 0;
+		struct sp_callbacks also;
+
+		if (t->db.rec != NULL)
+			ig_record_callbacks(t->db.rec, i, &also);
+		if (lv_add_source(t->m, t->db.rec != NULL ? &also : NULL, err) < 0 ||
+		    (!t->from_start && strcmp(t->paths[i], "-") != 0 &&
+		    read_history(t, i, t->paths[i], a->history, &nl, &nb, err) < 0) ||
+		    ps_follow_add(t->f, t->paths[i], err) < 0)
+			return -1;
+		hist_lines += nl;
+		hist_bytes += nb;
+	}
+	if (hist_lines > 0)
+		snprintf(t->history, sizeof(t->history), "Started at the end: read back the last "
+		    "%.1f KiB (%" PRIu64 " lines) first (--history)", (double)hist_bytes / 1024,
+		    hist_lines);
+	return 0;
+}
+
 /* flushscope top. */
 int
 cmd_top(int argc, char **argv)
@@ -1072,132 +1227,22 @@ cmd_top(int argc, char **argv)
 	struct top_args a;
 	struct fs_args fa;
 	struct top t;
-	struct ps_follow_options fo;
 	struct fs_err err;
 	struct sigaction sa, old_int, old_term;
-	const char *term;
-	uint64_t hist_lines = 0, hist_bytes = 0;
-	int i, rc, stdin_is_log = 0;
+	int rc, stdin_is_log = 0;
 
 	memset(&a, 0, sizeof(a));
 	if ((rc = fs_opt_parse(&fs_spec_top, &a, argc, argv, &fa)) != 0)
 		return rc == FS_OPT_HELP ? FS_EXIT_OK : FS_EXIT_USAGE;
 	memset(&t, 0, sizeof(t));
-	if (a.delay_ns < 10 * FS_NS_MS || a.delay_ns > 86400 * FS_NS_S)
-		return fs_usage(&fs_spec_top, "-d: the delay must be 10ms to 1 day");
-	if (a.window_ns % (uint64_t)FS_NS_S != 0)
-		return fs_usage(&fs_spec_top, "--window: give whole seconds (1s to %ds)", LV_WIN_MAX);
-	t.delay = (double)a.delay_ns / 1e9;
-	t.batch = a.batch;
-	t.iterations = (int)a.iterations;
-	t.from_start = a.from_start;
-	t.view.sort = (enum lv_sort)a.sort;
-	t.view.reverse = a.reverse;
-	if (a.filter != NULL)
-		snprintf(t.filter, sizeof(t.filter), "%s", a.filter);
-	t.threads_view = a.threads;
-	t.rows_max = (int)a.rows;
-	t.format = (enum fs_format)a.format;
-	t.poll_ms = (int)(a.poll_ns / 1000000);
-	t.no_inotify = a.no_inotify;
-	t.db.path = a.db;
-	t.db.interval = (double)a.db_interval_ns / 1e9;
-	lv_options_default(&t.lo);
-	t.lo.window_s = (int)(a.window_ns / 1000000000);
-	t.lo.sp.min_cycles = (int)a.min_cycles;
-	t.lo.sp.max_gap_us = (int64_t)(a.max_gap_ns / 1000);
-	t.lo.log_format = a.log_format;
 	fs_err_clear(&err);
-	if (a.log_format != NULL) {
-		struct ps_parser *p = ps_parser_new(a.log_format, &err);
-
-		if (p == NULL)
-			return fs_usage(&fs_spec_top, "--log-format: %s", err.msg);
-		ps_parser_free(p);
-	}
-	for (i = 0; i < fa.nops; i++) {
-		if (strcmp(fa.ops[i], "-") != 0)
-			continue;
-		if (stdin_is_log)
-			return fs_usage(&fs_spec_top, "standard input ('-') given twice");
-		stdin_is_log = 1;
-	}
-	if (a.db != NULL && stdin_is_log)
-		return fs_usage(&fs_spec_top, "--db records files; it cannot re-read standard input");
-	term = getenv("TERM");
-	if (!isatty(STDOUT_FILENO) || term == NULL || strcmp(term, "dumb") == 0 || term[0] == '\0')
-		t.batch = 1;
-	if (!t.batch && t.format != FS_FMT_TABLE)
-		return fs_usage(&fs_spec_top, "--format applies to batch mode (-b) only");
-	/* Inputs: each file must exist; read from its start, it must look like a log. */
-	for (i = 0; i < fa.nops; i++) {
-		struct stat sb;
-
-		if (strcmp(fa.ops[i], "-") == 0)
-			continue;
-		if (stat(fa.ops[i], &sb) != 0 || S_ISDIR(sb.st_mode) ||
-		    (t.from_start && sb.st_size > 0)) {
-			if (fs_check_log(fa.ops[i], a.log_format, &err) < 0) {
-				fs_warn("top", "%s", err.msg);
-				return FS_EXIT_RUNTIME;
-			}
-		}
-	}
-
-	ps_follow_options_default(&fo);
-	/* --db records whole files: they are read from their first byte */
-	if (t.db.path != NULL)
-		t.from_start = 1;
-	fo.from_start = t.from_start;
-	fo.poll_ms = t.poll_ms;
-	fo.no_inotify = t.no_inotify;
-	t.nsrc = fa.nops;
-	t.paths = fa.ops;
-	if ((t.f = ps_follow_new(&fo, &err)) == NULL ||
-	    (t.m = lv_new(&t.lo, &err)) == NULL ||
-	    (t.gen = calloc((size_t)t.nsrc, sizeof(*t.gen))) == NULL) {
-		if (err.msg[0] == '\0')
-			fs_err_set(&err, ENOMEM, "out of memory");
-		rc = FS_EXIT_RUNTIME;
+	if ((rc = configure(&t, &a, &fa, &stdin_is_log, &err)) != FS_EXIT_OK)
+		return rc;
+	if (open_inputs(&t, &a, &fa, &err) < 0) {
 		fs_warn("top", "%s", err.msg);
+		rc = FS_EXIT_RUNTIME;
 		goto out;
 	}
-	if (t.db.path != NULL) {
-		struct ig_options io;
-
-		ig_options_default(&io);
-		io.sp = t.lo.sp;
-		io.log_format = t.lo.log_format;
-		if ((t.db.rec = ig_record_new(t.db.path, t.paths, t.nsrc, &io, db_waiting, NULL,
-		    &err)) == NULL) {
-			fs_warn("top", "%s", err.msg);
-			rc = FS_EXIT_RUNTIME;
-			goto out;
-		}
-		t.db.next_us = fs_mono_us() + (int64_t)(t.db.interval * 1e6);
-	}
-	for (i = 0; i < t.nsrc; i++) {
-		uint64_t nl = 0, nb = 0;
-		struct sp_callbacks also;
-
-		if (t.db.rec != NULL)
-			ig_record_callbacks(t.db.rec, i, &also);
-		if (lv_add_source(t.m, t.db.rec != NULL ? &also : NULL, &err) < 0 ||
-		    (!t.from_start && strcmp(t.paths[i], "-") != 0 &&
-		    read_history(&t, i, t.paths[i], a.history, &nl, &nb, &err) < 0) ||
-		    ps_follow_add(t.f, t.paths[i], &err) < 0) {
-			fs_warn("top", "%s", err.msg);
-			rc = FS_EXIT_RUNTIME;
-			goto out;
-		}
-		hist_lines += nl;
-		hist_bytes += nb;
-	}
-	if (hist_lines > 0)
-		snprintf(t.history, sizeof(t.history), "Started at the end: read back the last "
-		    "%.1f KiB (%" PRIu64 " lines) first (--history)", (double)hist_bytes / 1024,
-		    hist_lines);
-
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
