@@ -169,6 +169,105 @@ const struct fs_cmdspec fs_spec_verify = {
 	.opts = verify_opts,
 };
 
+/* Replays one trace under both policies and judges the pair; -1 after the message. */
+static int
+verify_trace(struct trace_checks *tc, const char *base, const char *cand,
+    const struct rp_options *o, const struct rp_thresholds *th,
+    const struct wl_extract_opts *xo)
+{
+	struct wl_workload w;
+	struct rp_result rb, rc;
+	struct fs_err err;
+
+	fs_err_clear(&err);
+	if (wl_load(&w, tc->trace, xo, &err) < 0) {
+		fs_warn("verify", "%s", err.msg);
+		return -1;
+	}
+	if (wl_count(&w, WL_WRITE) == 0) {
+		fs_warn("verify", "%s: the workload has no writes, nothing to verify (no "
+		    "write arrivals, RPCs or spinning bmaps in it)", tc->trace);
+		wl_free(&w);
+		return -1;
+	}
+	if (rp_run(&w, base, o, &rb, &err) < 0 ||
+	    (rp_run(&w, cand, o, &rc, &err) < 0 && (rp_result_free(&rb), 1))) {
+		fs_warn("verify", "%s: %s", tc->trace, err.msg);
+		wl_free(&w);
+		return -1;
+	}
+	tc->n = rp_verify(&rb, &rc, th, tc->c);
+	tc->seconds = (rb.st.wall_ns + rc.st.wall_ns) / 1e9;
+	tc->p99_base_ns = (double)rb.st.ready_issue.p99;
+	tc->p99_cand_ns = (double)rc.st.ready_issue.p99;
+	tc->wasted = rc.st.wasted;
+	rp_result_free(&rb);
+	rp_result_free(&rc);
+	wl_free(&w);
+	return 0;
+}
+
+/* The checks as JSON: one object, every trace's checks in one array. */
+static void
+print_json(const struct trace_checks *tc, int nt, const char *base, const char *cand,
+    int real, int failed)
+{
+	int i, k, c;
+
+	printf("{\"baseline\":");
+	fs_json_str(stdout, base, strlen(base));
+	printf(",\"candidate\":");
+	fs_json_str(stdout, cand, strlen(cand));
+	printf(",\"clock\":\"%s\",\"pass\":%s,\"checks\":[",
+	    real ? "real" : "virtual", failed ? "false" : "true");
+	for (i = 0, c = 0; i < nt; i++)
+		for (k = 0; k < tc[i].n; k++, c++) {
+			const struct rp_check *ck = &tc[i].c[k];
+
+			printf("%s{\"trace\":", c ? "," : "");
+			fs_json_str(stdout, tc[i].trace, strlen(tc[i].trace));
+			printf(",\"metric\":\"%s\",\"baseline\":", ck->metric);
+			fs_json_num(stdout, ck->baseline);
+			printf(",\"candidate\":");
+			fs_json_num(stdout, ck->candidate);
+			printf(",\"limit\":");
+			fs_json_num(stdout, ck->limit);
+			printf(",\"pass\":%s,\"message\":", ck->pass ? "true" : "false");
+			fs_json_str(stdout, ck->msg, strlen(ck->msg));
+			printf("}");
+		}
+	printf("]}\n");
+}
+
+/* The checks as text: the verdicts, and with -v every check. */
+static void
+print_text(const struct trace_checks *tc, int nt, const char *base, const char *cand,
+    const struct rp_options *o, int verbose, int failed)
+{
+	int i, k;
+
+	if (verbose) {
+		printf("verify: candidate %s against baseline %s, %s clock\n", cand, base,
+		    o->clock == FL_CLOCK_REAL ? "real" : "virtual");
+		if (o->clock == FL_CLOCK_VIRTUAL)
+			printf("note: CPU is modelled: %.2f us per wake-up, %.2f us per "
+			    "examination, %.2f us per RPC (--cpu-cost; --clock real measures "
+			    "it)\n", o->cost.wake_ns / 1e3, o->cost.exam_ns / 1e3,
+			    o->cost.rpc_ns / 1e3);
+		for (i = 0; i < nt; i++) {
+			printf("%s\n", tc[i].trace);
+			for (k = 0; k < tc[i].n; k++)
+				printf("  %-4s %-9s %s\n", tc[i].c[k].pass ? "ok" : "FAIL",
+				    tc[i].c[k].metric, tc[i].c[k].msg);
+		}
+	}
+	for (i = 0; i < nt; i++)
+		print_verdict(&tc[i], base, cand, o->clock == FL_CLOCK_REAL);
+	if (nt > 1 || verbose)
+		printf("%s: %d of %d checks failed\n", failed ? "FAIL" : "PASS", failed,
+		    nt * tc[0].n);
+}
+
 /* The verify command. */
 int
 cmd_verify(int argc, char **argv)
@@ -182,14 +281,13 @@ cmd_verify(int argc, char **argv)
 	struct trace_checks *tc = NULL;
 	struct fs_err err;
 	char names[128];
-	int c, fmt, i, k, nt, failed = 0;
+	int c, i, k, nt, failed = 0;
 
 	memset(&a, 0, sizeof(a));
 	if ((c = fs_opt_parse(&fs_spec_verify, &a, argc, argv, &fa)) != 0)
 		return c == FS_OPT_HELP ? FS_EXIT_OK : FS_EXIT_USAGE;
 	base = a.baseline;
 	cand = a.candidate;
-	fmt = a.format;
 	if (base == NULL || cand == NULL)
 		return fs_usage(&fs_spec_verify, "need --baseline and --candidate");
 	if (fl_policy_parse(base) < 0 || fl_policy_parse(cand) < 0) {
@@ -226,95 +324,25 @@ cmd_verify(int argc, char **argv)
 		return FS_EXIT_RUNTIME;
 	}
 	for (i = 0; i < nt; i++) {
-		struct wl_workload w;
-		struct rp_result rb, rc;
-
 		tc[i].trace = fa.ops[i];
-		fs_err_clear(&err);
-		if (wl_load(&w, tc[i].trace, &xo, &err) < 0) {
-			fs_warn("verify", "%s", err.msg);
+		if (verify_trace(&tc[i], base, cand, &o, &th, &xo) < 0) {
 			free(tc);
 			return FS_EXIT_RUNTIME;
 		}
-		if (wl_count(&w, WL_WRITE) == 0) {
-			fs_warn("verify", "%s: the workload has no writes, nothing to verify (no "
-			    "write arrivals, RPCs or spinning bmaps in it)", tc[i].trace);
-			wl_free(&w);
-			free(tc);
-			return FS_EXIT_RUNTIME;
-		}
-		if (rp_run(&w, base, &o, &rb, &err) < 0 ||
-		    (rp_run(&w, cand, &o, &rc, &err) < 0 && (rp_result_free(&rb), 1))) {
-			fs_warn("verify", "%s: %s", tc[i].trace, err.msg);
-			wl_free(&w);
-			free(tc);
-			return FS_EXIT_RUNTIME;
-		}
-		tc[i].n = rp_verify(&rb, &rc, &th, tc[i].c);
-		tc[i].seconds = (rb.st.wall_ns + rc.st.wall_ns) / 1e9;
-		tc[i].p99_base_ns = (double)rb.st.ready_issue.p99;
-		tc[i].p99_cand_ns = (double)rc.st.ready_issue.p99;
-		tc[i].wasted = rc.st.wasted;
 		for (k = 0; k < tc[i].n; k++)
 			failed += !tc[i].c[k].pass;
-		rp_result_free(&rb);
-		rp_result_free(&rc);
-		wl_free(&w);
 	}
-
-	if (fmt == FS_FMT_JSON) {
-		printf("{\"baseline\":");
-		fs_json_str(stdout, base, strlen(base));
-		printf(",\"candidate\":");
-		fs_json_str(stdout, cand, strlen(cand));
-		printf(",\"clock\":\"%s\",\"pass\":%s,\"checks\":[",
-		    o.clock == FL_CLOCK_REAL ? "real" : "virtual", failed ? "false" : "true");
-		for (i = 0, c = 0; i < nt; i++)
-			for (k = 0; k < tc[i].n; k++, c++) {
-				const struct rp_check *ck = &tc[i].c[k];
-
-				printf("%s{\"trace\":", c ? "," : "");
-				fs_json_str(stdout, tc[i].trace, strlen(tc[i].trace));
-				printf(",\"metric\":\"%s\",\"baseline\":", ck->metric);
-				fs_json_num(stdout, ck->baseline);
-				printf(",\"candidate\":");
-				fs_json_num(stdout, ck->candidate);
-				printf(",\"limit\":");
-				fs_json_num(stdout, ck->limit);
-				printf(",\"pass\":%s,\"message\":", ck->pass ? "true" : "false");
-				fs_json_str(stdout, ck->msg, strlen(ck->msg));
-				printf("}");
-			}
-		printf("]}\n");
-	} else if (fmt == FS_FMT_CSV) {
+	if (a.format == FS_FMT_JSON)
+		print_json(tc, nt, base, cand, o.clock == FL_CLOCK_REAL, failed);
+	else if (a.format == FS_FMT_CSV) {
 		printf("trace,metric,baseline,candidate,limit,result\n");
 		for (i = 0; i < nt; i++)
 			for (k = 0; k < tc[i].n; k++)
 				printf("%s,%s,%.3f,%.3f,%.3f,%s\n", tc[i].trace, tc[i].c[k].metric,
 				    tc[i].c[k].baseline, tc[i].c[k].candidate, tc[i].c[k].limit,
 				    tc[i].c[k].pass ? "pass" : "FAIL");
-	} else {
-		if (a.verbose) {
-			printf("verify: candidate %s against baseline %s, %s clock\n", cand, base,
-			    o.clock == FL_CLOCK_REAL ? "real" : "virtual");
-			if (o.clock == FL_CLOCK_VIRTUAL)
-				printf("note: CPU is modelled: %.2f us per wake-up, %.2f us per "
-				    "examination, %.2f us per RPC (--cpu-cost; --clock real measures "
-				    "it)\n", o.cost.wake_ns / 1e3, o.cost.exam_ns / 1e3,
-				    o.cost.rpc_ns / 1e3);
-			for (i = 0; i < nt; i++) {
-				printf("%s\n", tc[i].trace);
-				for (k = 0; k < tc[i].n; k++)
-					printf("  %-4s %-9s %s\n", tc[i].c[k].pass ? "ok" : "FAIL",
-					    tc[i].c[k].metric, tc[i].c[k].msg);
-			}
-		}
-		for (i = 0; i < nt; i++)
-			print_verdict(&tc[i], base, cand, o.clock == FL_CLOCK_REAL);
-		if (nt > 1 || a.verbose)
-			printf("%s: %d of %d checks failed\n", failed ? "FAIL" : "PASS", failed,
-			    nt * tc[0].n);
-	}
+	} else
+		print_text(tc, nt, base, cand, &o, a.verbose, failed);
 	if (a.junit != NULL && write_junit(a.junit, tc, nt, base, cand) < 0) {
 		fs_warn("verify", "%s: %s", a.junit, strerror(errno));
 		free(tc);
