@@ -39,17 +39,6 @@ struct tline {
 static struct tline *tl;
 static int ntl;
 
-static const char *const msg_names[PS_MSG_COUNT] = {
-	"NONE", "A_BIORQ_LIST_EMPTY", "A_FLUSHRDY", "Z_SCHED_FLUSH",
-	"Z_ADD_FLUSHQ", "Z_LIST_EMPTY", "A_TRY_FLUSH_BMAP", "M_CHECKING",
-	"Z_FLUSHABLE", "A_CONSIDER", "A_TRY_FLUSH_BIORQ", "A_SET_INFLIGHT",
-	"M_TRY_FLUSH_BMAP", "Z_TRY_FLUSH_BMAP", "A_RPC_OFF_SZ",
-	"Z_SENDING_WRITE", "A_RPC_DONE", "Z_RPC_CALLBACK", "A_RESTORE",
-	"A_ADDED_TIMEOQ", "A_IS_CLEAN", "A_UNSET_DIRTY", "Z_REMOVE_FLUSHQ",
-	"Z_WAKEUP", "Z_WORK_TIME", "M_STALL", "A_DESCHEDULING",
-	"A_TIMEOQ_DESCHED", "Z_RESCHED",
-};
-
 /* Strips a trailing newline. */
 static void
 chomp(char *s)
@@ -173,9 +162,8 @@ check_key(const struct ps_event *ev, int ok, const char *k, const char *v,
 	else if (strcmp(k, "req.xid") == 0) bad = I(ev->req.xid);
 	else if (strcmp(k, "req.opc") == 0) bad = I(ev->req.opc);
 	else if (strcmp(k, "kind") == 0) bad = strcmp(ps_ev_kind_name(ev->kind), v) != 0;
-	else if (strcmp(k, "msg_id") == 0)
-		bad = (unsigned)ev->msg_id >= PS_MSG_COUNT ||
-		    strcmp(msg_names[ev->msg_id], v) != 0;
+	else if (strcmp(k, "msg_id") == 0) bad = strcmp(ps_msg_name(ev->msg_id), v) != 0;
+	else if (strcmp(k, "forced") == 0) bad = I(ps_msg_forced(ev->msg_id));
 	else if (strcmp(k, "outstanding") == 0) bad = I(ev->outstanding);
 	else if (strcmp(k, "rpc_off") == 0) bad = I(ev->rpc_off);
 	else if (strcmp(k, "rpc_sz") == 0) bad = I(ev->rpc_sz);
@@ -183,6 +171,12 @@ check_key(const struct ps_event *ev, int ok, const char *k, const char *v,
 	else if (strcmp(k, "rpc_fid") == 0) bad = U(ev->rpc_fid);
 	else if (strcmp(k, "rpc_bno") == 0) bad = I(ev->rpc_bno);
 	else if (strcmp(k, "wake_reason") == 0) bad = I(ev->wake_reason);
+	else if (strcmp(k, "woke") == 0) bad = I(ev->woke);
+	else if (strcmp(k, "alarm_us") == 0) bad = I(ev->alarm_us);
+	else if (strcmp(k, "biorq_expired") == 0) bad = I(ev->biorq_expired);
+	else if (strcmp(k, "run_size") == 0) bad = I(ev->run_size);
+	else if (strcmp(k, "run_nbiorqs") == 0) bad = I(ev->run_nbiorqs);
+	else if (strcmp(k, "host") == 0) bad = S(ev->host);
 	else if (strcmp(k, "msg") == 0) bad = S(ev->msg);
 	else {
 		snprintf(why, wn, "unknown key %s", k);
@@ -211,6 +205,24 @@ check_absent(const struct ps_event *ev, const char *expect)
 		ck_assert(!(ev->has & PS_HAS_REQ));
 	if (strstr(expect, "kind=") == NULL)
 		ck_assert_int_eq(ev->kind, PS_EV_OTHER);
+	if (strstr(expect, "rpc_rc=") == NULL)
+		ck_assert_int_eq(ev->rpc_rc, -1);
+	if (strstr(expect, "wake_reason=") == NULL)
+		ck_assert_int_eq(ev->wake_reason, -1);
+	if (strstr(expect, "woke=") == NULL)
+		ck_assert_int_eq(ev->woke, -1);
+	if (strstr(expect, "alarm_us=") == NULL)
+		ck_assert(ev->alarm_us == INT64_MIN);
+	if (strstr(expect, "biorq_expired=") == NULL)
+		ck_assert_int_eq(ev->biorq_expired, -1);
+	if (strstr(expect, "run_size=") == NULL)
+		ck_assert_int_eq(ev->run_size, -1);
+	if (strstr(expect, "run_nbiorqs=") == NULL)
+		ck_assert_int_eq(ev->run_nbiorqs, -1);
+	if (strstr(expect, "host=") == NULL)
+		ck_assert_uint_eq(ev->host.n, 0);
+	if (strstr(expect, "forced=") == NULL)
+		ck_assert_int_eq(ps_msg_forced(ev->msg_id), 0);
 }
 
 /* One table line: parse its file up to it, then compare every key. */

@@ -595,7 +595,7 @@ static const struct file_case file_cases[] = {
 	{ "seed-excerpt.log", 2, 6, 1, 3, 3, "msbflushthr" },
 	{ "spins/era-z.log", 1, 6, 3, 1, 5, "msflushthr3" },
 	{ "spins/middle.log", 1, 3, 1, 1, 3, "msbflushthr0" },
-	{ "spins/no-spin-a.log", 0, 0, 1, 0, 0, NULL },
+	{ "spins/no-spin-a.log", 0, 1, 1, 0, 0, NULL },
 	{ "spins/daemons.log", 0, 0, 0, 0, 0, NULL },
 };
 

@@ -27,6 +27,28 @@ START_TEST(test_kind_names)
 }
 END_TEST
 
+/* Every message id has its own name; exactly the fsync/flush markers are forced. */
+START_TEST(test_msg_names)
+{
+	int i, j, nforced = 0;
+
+	for (i = 0; i < PS_MSG_COUNT; i++) {
+		ck_assert_str_ne(ps_msg_name((enum ps_msg)i), "?");
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(ps_msg_name((enum ps_msg)i), ps_msg_name((enum ps_msg)j));
+		nforced += ps_msg_forced((enum ps_msg)i);
+	}
+	ck_assert_str_eq(ps_msg_name(PS_MSG_COUNT), "?");
+	ck_assert_str_eq(ps_msg_name(PS_MSG_M_RPC_DONE_RC), "M_RPC_DONE_RC");
+	ck_assert_int_eq(nforced, 4);
+	ck_assert(ps_msg_forced(PS_MSG_FORCE_EXPIRE));
+	ck_assert(ps_msg_forced(PS_MSG_FORCE_EXPIRE_BMAP));
+	ck_assert(ps_msg_forced(PS_MSG_FCMH_FLUSHING));
+	ck_assert(ps_msg_forced(PS_MSG_FCMH_FSYNCING));
+	ck_assert(!ps_msg_forced(PS_MSG_COUNT));
+}
+END_TEST
+
 Suite *util_suite(void);
 
 Suite *
@@ -37,6 +59,7 @@ util_suite(void)
 
 	tcase_add_test(tc, test_err_set_prefix);
 	tcase_add_test(tc, test_kind_names);
+	tcase_add_test(tc, test_msg_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
