@@ -20,6 +20,9 @@ static const char *const lines[] = {
 	"[1547659910.15902000 msflushthr5:7f1c1affd700:bmap bflush.c bmap_flush 765]bmap@0x881330 "
 	    "bno:1 flg:0x30006:WL+ fid:0x00080000002d907b opcnt=4 : flushable?",
 	"[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639]",
+	"[1330000000:000500 msfsthr05:0x8021f3c00:mem io.c msl_write 320] x",
+	"[1376000000:000100 msbflushthr1:10079:rpc bmap_flush_create_rpc bmap_flush.c 224] x",
+	"[@1458400001.1234500 msflushthr3:7f1c1affd700:bmap bflush.c bmap_flush 765] x",
 	"",
 	"%%%%",
 };
@@ -61,6 +64,7 @@ match_both(struct ps_header *h, int fast, const char *line, size_t len)
 	same_str(&a.subsys, &b.subsys);
 	same_str(&a.file, &b.file);
 	same_str(&a.func, &b.func);
+	same_str(&a.host, &b.host);
 }
 
 /* Compiles the format part of the input and matches lines against it. */

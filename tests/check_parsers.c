@@ -118,7 +118,7 @@ load_lines(void)
 static int
 str_eq(struct ps_str s, const char *v)
 {
-	return s.n == strlen(v) && memcmp(s.p, v, s.n) == 0;
+	return s.n == strlen(v) && (s.n == 0 || memcmp(s.p, v, s.n) == 0);
 }
 
 /* Checks one "key=value" against ev; returns NULL or a description. */
@@ -550,6 +550,8 @@ START_TEST(test_fast_eligibility)
 		{ "%L %n ", 0 },		/* signed field */
 		{ "%s%u ", 0 },			/* field followed by a field */
 		{ "%s:%06u00", 0 },		/* digits at the very end */
+		{ "%I:%n ", 1 },
+		{ "%Ixy %n ", 0 },		/* "0x" could be the prefix or the literal */
 	};
 	size_t k;
 
@@ -564,6 +566,48 @@ START_TEST(test_fast_eligibility)
 }
 END_TEST
 
+/*
+ * %I with the "0x" of a pointer (FreeBSD, macOS): the fast matcher agrees
+ * with PCRE2 around the prefix, and the tid is decoded without it.
+ */
+START_TEST(test_hex_prefix)
+{
+	static const char *const fmts[] = { "[%I:%n ", "[%08I:%n ", "<%I>" };
+	static const char *const lines[] = {
+		"[0x801c15400:t] m", "[801c15400:t] m", "[0x:t] m", "[0xg:t] m",
+		"[0x0:t] m", "[00x1:t] m", "[0x00000001:t] m", "[0x1234567:t] m",
+		"<0x12>", "<0>", "<0x>", "<x12>", "[0X12:t] m",
+	};
+	size_t f, k;
+
+	for (f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
+		struct fs_err err;
+		struct ps_header *h = ps_header_compile(fmts[f], &err);
+
+		ck_assert_ptr_nonnull(h);
+		ck_assert_int_eq(ps_header_set_fast(h, 1), 1);
+		for (k = 0; k < sizeof(lines) / sizeof(lines[0]); k++)
+			fast_vs_pcre(h, lines[k], strlen(lines[k]));
+		ps_header_free(h);
+	}
+	{
+		struct fs_err err;
+		struct ps_header *h = ps_header_compile("[%I:%n ", &err);
+		struct ps_event ev;
+
+		ck_assert_ptr_nonnull(h);
+		ps_event_reset(&ev);
+		ck_assert_uint_eq(ps_header_match(h, lines[0], strlen(lines[0]), &ev), 16);
+		ck_assert_uint_eq(ev.tid, 0x801c15400ULL);
+		ck_assert(str_eq(ev.tid_s, "0x801c15400"));
+		ck_assert(str_eq(ev.thread, "t]"));
+		ps_event_reset(&ev);
+		ck_assert_uint_eq(ps_header_match(h, lines[2], strlen(lines[2]), &ev), 0);
+		ps_header_free(h);
+	}
+}
+END_TEST
+
 /* Custom formats: widths, flags, %D<...>, %L, unknown letters, bare %D. */
 START_TEST(test_custom_formats)
 {
@@ -572,28 +616,32 @@ START_TEST(test_custom_formats)
 		long long ts;
 		const char *thread, *func;
 		int srcline, level;
+		const char *host;
 	} c[] = {
 		{ "%D<%Y-%m-%d %H:%M:%S>.%06u %-12n %5l %L %F: ",
 		  "2019-01-16 12:31:50.158850 msflushthr5    813 4 bmap_flush: try flush",
-		  "try flush", 1547641910158850LL, "msflushthr5", "bmap_flush", 813, 4 },
+		  "try flush", 1547641910158850LL, "msflushthr5", "bmap_flush", 813, 4, NULL },
 		{ "[%D<%s>:%06u %n %F %l]",
 		  "[1282327206:161331 msbflushthr bmap_flush 639]hello",
-		  "hello", 1282327206161331LL, "msbflushthr", "bmap_flush", 639, -1 },
+		  "hello", 1282327206161331LL, "msbflushthr", "bmap_flush", 639, -1, NULL },
 		{ "%D<%F %T> [%10n] %F:%-5l| ",
 		  "2010-08-20 17:20:06 [msbflushthr] bmap_flush:639  | x y",
-		  "x y", 1282324806000000LL, "msbflushthr", "bmap_flush", 639, -1 },
+		  "x y", 1282324806000000LL, "msbflushthr", "bmap_flush", 639, -1, NULL },
 		{ "%q{%s.%u} %n: ",
 		  "%q{1282327206.5} t1: m",
-		  "m", 1282327206000005LL, "t1", NULL, -1, -1 },
+		  "m", 1282327206000005LL, "t1", NULL, -1, -1, NULL },
 		{ "[%s:%06u %n]%D (%F)",
 		  "[1282327206:000001 thr](fn)z",
-		  "z", 1282327206000001LL, "thr", "fn", -1, -1 },
+		  "z", 1282327206000001LL, "thr", "fn", -1, -1, NULL },
 		{ "%D<%H:%M> %n %F ",
 		  "17:20 thr fn msg",
-		  "msg", INT64_MIN, "thr", "fn", -1, -1 },
+		  "msg", INT64_MIN, "thr", "fn", -1, -1, NULL },
 		{ "<%h:%H:%r:%P:%U:%t:%N:%X:%A:%S:%f> %n ",
 		  "<c1:c1.example.org:0:-1:-1:3:mount_slash:/bin/dd:12345-10.0.0.1@tcp:a:b:c:io.c> t x",
-		  "x", INT64_MIN, "t", NULL, -1, -1 },
+		  "x", INT64_MIN, "t", NULL, -1, -1, "c1" },
+		{ "%H %s:%06u %n ",
+		  "c2.example.org 1282327206:000002 t y",
+		  "y", 1282327206000002LL, "t", NULL, -1, -1, "c2.example.org" },
 	};
 	size_t k;
 
@@ -620,6 +668,7 @@ START_TEST(test_custom_formats)
 		ck_assert_int_eq(ev.srcline, c[k].srcline);
 		ck_assert_int_eq(ev.level, c[k].level);
 		ck_assert_int_eq(!!(ev.has & PS_HAS_LEVEL), c[k].level >= 0);
+		ck_assert(str_eq(ev.host, c[k].host != NULL ? c[k].host : ""));
 		ck_assert_int_eq(ps_header_match(h, "nothing", 7, &ev), 0);
 		ps_header_free(h);
 	}
@@ -694,22 +743,48 @@ START_TEST(test_syslog_len)
 	static const struct {
 		const char *s;
 		size_t len;
+		const char *host;
 	} c[] = {
-		{ "Jan 16 12:31:50 client1 mount_wokfs-prod[4242]: [x", 48 },
-		{ "Jan  6 12:31:50 client1 mount_wokfs: [x", 37 },
-		{ "Jan 16 12:31:50 mount_wokfs[1]: [x", 32 },
-		{ "2019-01-16T12:31:50.1+00:00 c1 slash2[7]: [x", 42 },
-		{ "mount_slash[4242]: [x", 19 },
-		{ "mount_slash: [x", 0 },
-		{ "[1282327206:161331 a:1:b:c:1] x", 0 },
-		{ "Jan 16 12:31:50 client1", 0 },
-		{ "", 0 },
+		{ "Jan 16 12:31:50 client1 mount_wokfs-prod[4242]: [x", 48, "client1" },
+		{ "Jan  6 12:31:50 client1 mount_wokfs: [x", 37, "client1" },
+		{ "Jan 16 12:31:50 mount_wokfs[1]: [x", 32, "" },
+		{ "2019-01-16T12:31:50.1+00:00 c1 slash2[7]: [x", 42, "c1" },
+		{ "mount_slash[4242]: [x", 19, "" },
+		{ "mount_slash: [x", 0, "" },
+		{ "[1282327206:161331 a:1:b:c:1] x", 0, "" },
+		{ "Jan 16 12:31:50 client1", 0, "" },
+		{ "", 0, "" },
+		/* the network form: <PRI> before RFC 3164 */
+		{ "<30>Jan 16 12:31:50 client1 mount_wokfs[4242]: [x", 47, "client1" },
+		{ "<191>Jan 16 12:31:50 mount_wokfs[4242]: [x", 40, "" },
+		{ "<30>mount_wokfs[4242]: [x", 0, "" },
+		{ "<>Jan 16 12:31:50 c mount_wokfs[4242]: [x", 0, "" },
+		{ "<1234>Jan 16 12:31:50 c mount_wokfs[4242]: [x", 0, "" },
+		/* RFC 5424 */
+		{ "<30>1 2015-06-30T04:37:02-04:00 c3.example.org mount_slash-prod 4242 - - [x",
+		  73, "c3.example.org" },
+		{ "<30>1 - - - - - - [x", 18, "" },
+		{ "<30>1 - h a p m -", 17, "h" },
+		{ "<30>1 - h a p m [a b=\"]\"][c] [x", 29, "h" },
+		{ "<30>1 - h a p m [a b=\"\\\"]\"] [x", 28, "h" },
+		{ "<30>1 - h a p m [a b=\"] [x", 0, "" },		/* open quote */
+		{ "<30>1 - h a p m [1282327206:161331 a:1:b:c:1] x", 0, "" },
+		{ "<30>1 - h a p m x [x", 0, "" },
+		{ "<30>1 - h a p", 0, "" },
+		{ "<30>2 - h a p m - [x", 0, "" },
+		{ "<30>1 - h a p m - \xef\xbb\xbf[x", 21, "h" },
 	};
 	size_t k;
 
-	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++)
-		ck_assert_msg(ps_header_syslog_len(c[k].s, strlen(c[k].s)) == c[k].len,
-		    "%s: got %zu", c[k].s, ps_header_syslog_len(c[k].s, strlen(c[k].s)));
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct ps_str host;
+		size_t got = ps_header_syslog(c[k].s, strlen(c[k].s), &host);
+
+		ck_assert_msg(got == c[k].len, "%s: got %zu", c[k].s, got);
+		ck_assert_uint_eq(ps_header_syslog_len(c[k].s, strlen(c[k].s)), got);
+		ck_assert_msg(str_eq(host, c[k].host), "%s: host %.*s", c[k].s,
+		    (int)host.n, host.p ? host.p : "");
+	}
 }
 END_TEST
 
@@ -984,6 +1059,7 @@ parsers_suite(void)
 	tcase_add_loop_test(hd, test_builtin_formats, 0, ps_header_nbuiltin());
 	tcase_add_loop_test(hd, test_fast_equals_pcre, 0, ps_header_nbuiltin());
 	tcase_add_test(hd, test_fast_eligibility);
+	tcase_add_test(hd, test_hex_prefix);
 	tcase_add_test(hd, test_custom_formats);
 	tcase_add_test(hd, test_forced_format);
 	tcase_add_test(hd, test_format_change);
