@@ -4,7 +4,8 @@
  * It must compile or fail cleanly; a compiled header must match (or not)
  * real lines without crashing, and where the format has a hand-written
  * fast matcher, that matcher must agree with the PCRE2 pattern exactly
- * (same length, same header fields).
+ * (same length, same header fields).  The input as a line also goes through
+ * ps_header_infer(): an inferred format must compile.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -67,6 +68,30 @@ match_both(struct ps_header *h, int fast, const char *line, size_t len)
 	same_str(&a.host, &b.host);
 }
 
+/*
+ * Infers a format from the bytes as a line: it must compile, and both
+ * matchers must agree on the line.
+ */
+static void
+infer(const uint8_t *data, size_t size)
+{
+	char out[1024], *line;
+	struct ps_header *h;
+	struct fs_err err;
+
+	if (ps_header_infer((const char *)data, size, out, sizeof(out)) == 0)
+		return;
+	if (strlen(out) == 0 || (h = ps_header_compile(out, &err)) == NULL)
+		abort();
+	line = malloc(size ? size : 1);
+	if (line != NULL) {
+		memcpy(line, data, size);
+		match_both(h, ps_header_set_fast(h, 1), line, size);
+		free(line);
+	}
+	ps_header_free(h);
+}
+
 /* Compiles the format part of the input and matches lines against it. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -106,6 +131,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		ps_header_free(h);
 	}
+	/* the whole input as a line of an unknown layout */
+	infer(data, size);
 	free(fmt);
 	return 0;
 }

@@ -984,3 +984,193 @@ ps_header_syslog_len(const char *s, size_t n)
 
 	return ps_header_syslog(s, n, &host);
 }
+
+/* ---- inference of an unknown layout ---- */
+
+/* What one word of an unknown header looks like. */
+enum icls { IC_NUM, IC_HEX, IC_FILE, IC_IDENT, IC_OTHER };
+
+/* One word (a ':'- or ' '-separated part) of the header being inferred. */
+struct iword {
+	size_t off, n;
+	enum icls cls;
+	const char *esc;	/* the escape it becomes, or NULL: a literal */
+};
+
+#define INFER_MAXWORDS	32
+#define INFER_MAXHDR	512
+
+/* Classifies the word s[0..n). */
+static enum icls
+infer_class(const char *s, size_t n)
+{
+	size_t i;
+	int dig = 0, hexl = 0, other = 0;
+
+	if (n > 2 && s[n - 2] == '.' && (s[n - 1] == 'c' || s[n - 1] == 'h'))
+		return IC_FILE;
+	if (n > 2 && s[0] == '0' && s[1] == 'x') {
+		for (i = 2; i < n && isxdigit((unsigned char)s[i]); i++)
+			;
+		if (i == n)
+			return IC_HEX;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (isdigit(c))
+			dig = 1;
+		else if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
+			hexl = 1;
+		else
+			other = 1;
+	}
+	if (!other && !hexl)
+		return IC_NUM;
+	if (!other && dig)
+		return IC_HEX;		/* "7f1c1affd700"; "def" stays a word */
+	if (isalpha((unsigned char)s[0]) || s[0] == '_') {
+		for (i = 1; i < n && (isalnum((unsigned char)s[i]) || s[i] == '_'); i++)
+			;
+		if (i == n)
+			return IC_IDENT;
+	}
+	return IC_OTHER;
+}
+
+/* Infers a PSC_LOG_FORMAT from the header of line; see header.h. */
+size_t
+ps_header_infer(const char *line, size_t len, char *fmt, size_t fmtsz)
+{
+	struct iword w[INFER_MAXWORDS];
+	size_t i = 1, k, rb, o = 0, nw = 0, anchor = 0, lastw;
+	size_t fs, fn;
+	const char *fracesc;
+	int have_anchor = 0, nident = 0, first_ident = -1, last_ident = -1;
+	int have_file = 0;
+
+#define PUT(s, n) do {							\
+	if (o + (n) + 1 > fmtsz)					\
+		return 0;						\
+	memcpy(fmt + o, (s), (n));					\
+	o += (n);							\
+} while (0)
+	if (len < 4 || line[0] != '[')
+		return 0;
+	if (line[1] == '@')
+		i = 2;
+	for (k = i; k < len && isdigit((unsigned char)line[k]); k++)
+		;
+	if (k - i < 9 || k - i > 11 || k >= len || (line[k] != '.' && line[k] != ':'))
+		return 0;
+	fs = k + 1;
+	for (k = fs; k < len && isdigit((unsigned char)line[k]); k++)
+		;
+	fn = k - fs;
+	if (fn == 0 || k >= len || line[k] != ' ')
+		return 0;
+	if (line[fs - 1] == '.' && fn == 8 && line[k - 2] == '0' && line[k - 1] == '0')
+		fracesc = "%06u00";
+	else
+		fracesc = fn >= 6 ? "%06u" : "%u";
+	/* The header ends at the first ']'. */
+	for (rb = k; rb < len && rb < INFER_MAXHDR && line[rb] != ']'; rb++)
+		if (line[rb] == '%' || line[rb] == '[')
+			return 0;
+	if (rb >= len || line[rb] != ']')
+		return 0;
+	/* Words: split at spaces, and at ':' from the first word with one. */
+	for (i = k + 1; i < rb; ) {
+		size_t s0 = i;
+		int colon = 0;
+
+		if (line[i] == ' ') {
+			i++;
+			continue;
+		}
+		while (i < rb && line[i] != ' ')
+			if (line[i++] == ':')
+				colon = 1;
+		if (colon && !have_anchor) {
+			have_anchor = 1;
+			anchor = nw;
+		}
+		if (!have_anchor || !colon) {
+			if (nw == INFER_MAXWORDS)
+				return 0;
+			w[nw++] = (struct iword){ s0, i - s0, IC_OTHER, NULL };
+			continue;
+		}
+		for (k = s0; k <= i; k++) {
+			if (k < i && line[k] != ':')
+				continue;
+			if (nw == INFER_MAXWORDS || k == s0)
+				return 0;	/* too many, or an empty part */
+			w[nw++] = (struct iword){ s0, k - s0, IC_OTHER, NULL };
+			s0 = k + 1;
+		}
+	}
+	if (!have_anchor || anchor + 1 >= nw)
+		return 0;
+	/* A thread name: msbflushthr, msfsthr03, <23670>; not a file name or a number. */
+	for (k = 0; k < w[anchor].n; k++) {
+		unsigned char c = (unsigned char)line[w[anchor].off + k];
+
+		if (!isalnum(c) && c != '_' && c != '-' && c != '<' && c != '>')
+			return 0;
+	}
+	if (infer_class(line + w[anchor].off, w[anchor].n) == IC_NUM)
+		return 0;
+	/* The thread, then the fields after it by content. */
+	w[anchor].esc = "%n";
+	for (k = anchor + 1; k < nw; k++)
+		w[k].cls = infer_class(line + w[k].off, w[k].n);
+	lastw = nw - 1;
+	if (w[anchor + 1].cls == IC_NUM)
+		w[anchor + 1].esc = "%i";
+	else if (w[anchor + 1].cls == IC_HEX)
+		w[anchor + 1].esc = "%I";
+	if (lastw > anchor + 1 && w[lastw].cls == IC_NUM)
+		w[lastw].esc = "%l";
+	for (k = anchor + 1; k < nw; k++) {
+		if (w[k].esc != NULL)
+			continue;
+		if (w[k].cls == IC_FILE && !have_file) {
+			w[k].esc = "%B";
+			have_file = 1;
+		} else if (w[k].cls == IC_IDENT) {
+			if (first_ident < 0)
+				first_ident = (int)k;
+			last_ident = (int)k;
+			nident++;
+		} else if (w[k].cls == IC_NUM)
+			w[k].esc = "%P";	/* some number: a pid, uid, level... */
+		else if (w[k].cls == IC_HEX)
+			w[k].esc = "%I";
+	}
+	if (nident == 1)
+		w[first_ident].esc = "%F";
+	else if (nident > 1) {
+		w[first_ident].esc = "%T";
+		w[last_ident].esc = "%F";
+	}
+	/* Write it out: the literal bytes between the words are kept. */
+	PUT(line[1] == '@' ? "[@%s" : "[%s", line[1] == '@' ? 4u : 3u);
+	PUT(line + fs - 1, 1);
+	PUT(fracesc, strlen(fracesc));
+	i = fs + fn;
+	for (k = 0; k < nw; k++) {
+		PUT(line + i, w[k].off - i);
+		if (w[k].esc != NULL)
+			PUT(w[k].esc, strlen(w[k].esc));
+		else
+			PUT(line + w[k].off, w[k].n);
+		i = w[k].off + w[k].n;
+	}
+	PUT(line + i, rb - i);
+	PUT(rb + 1 < len && line[rb + 1] == ' ' ? "] " : "]",
+	    rb + 1 < len && line[rb + 1] == ' ' ? 2u : 1u);
+	fmt[o] = '\0';
+#undef PUT
+	return o;
+}

@@ -59,6 +59,22 @@ size_t ps_header_match(struct ps_header *h, const char *line, size_t len,
  */
 int ps_header_set_fast(struct ps_header *h, int on);
 
+/*
+ * Infers the PSC_LOG_FORMAT of a local layout from one line whose header
+ * no known format matches: "[" ["@"] epoch seconds, "." or ":", the
+ * fraction, a space, then words up to the first "]".  The first word with
+ * a ':' starts "thread:..."; the words after the thread are read by
+ * content: right after it a number is %i and a hex number %I, the last
+ * number is %l, a name ending in .c/.h is %B, of the C identifiers the
+ * last is %F and, when there are several, the first %T; other numbers are
+ * %P; anything else (and every word before the thread) is copied as a
+ * literal, so "[%s.%06u00 junk %n:%I:%T %B %F %l]" is found from one of
+ * its lines.  Writes the NUL-terminated format to fmt (fmtsz bytes) and
+ * returns its length, or 0 if the line does not look like such a header.
+ * The caller compiles the format and checks that it matches the line.
+ */
+size_t ps_header_infer(const char *line, size_t len, char *fmt, size_t fmtsz);
+
 /* Frees a compiled header (NULL is fine). */
 void ps_header_free(struct ps_header *h);
 

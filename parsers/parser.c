@@ -7,6 +7,11 @@
  * turn, so a format change mid-file (msctl -p log.format=...) is followed
  * from its first line.  A syslog prefix is tried when the header does not
  * match at column 0 (first, when the previous line had one).
+ *
+ * A line no candidate matches may still have a psclog header of a local
+ * layout: its format is inferred from the line (ps_header_infer), checked
+ * against it and added to the candidates, up to MAX_FMTS in all; past
+ * that, such lines are matched with a format compiled for the line alone.
  */
 #include "parsers/parser.h"
 
@@ -22,6 +27,7 @@
 struct ps_parser {
 	struct ps_header *fmts[MAX_FMTS];
 	int nfmts;
+	int forced;			/* a format was given: nothing is inferred */
 	int cur;			/* candidate that matched last; -1 before the first */
 	int seen[MAX_FMTS];		/* candidates seen, in order of first match */
 	int nseen;
@@ -56,6 +62,7 @@ ps_parser_new(const char *log_format, struct fs_err *err)
 		return NULL;
 	}
 	n = log_format != NULL ? 1 : ps_header_nbuiltin();
+	p->forced = log_format != NULL;
 	for (i = 0; i < n && i < MAX_FMTS; i++) {
 		const char *f = log_format != NULL ? log_format : ps_header_builtin(i);
 
@@ -174,15 +181,61 @@ match_any(struct ps_parser *p, const char *line, size_t len,
 	return best;
 }
 
+/*
+ * Infers the format of an unknown layout from the line; when it matches,
+ * keeps it as a candidate and returns the header length, else 0.
+ */
+static size_t
+match_inferred(struct ps_parser *p, const char *line, size_t len,
+    struct ps_event *ev)
+{
+	char fmt[1024];
+	struct ps_header *h;
+	struct ps_event tmp;
+	struct fs_err err;
+	size_t hl;
+	int i;
+
+	if (p->forced || ps_header_infer(line, len, fmt, sizeof(fmt)) == 0)
+		return 0;
+	for (i = 0; i < p->nfmts; i++)
+		if (strcmp(ps_header_format(p->fmts[i]), fmt) == 0)
+			return 0;	/* a candidate already, and it did not match */
+	if ((h = ps_header_compile(fmt, &err)) == NULL)
+		return 0;
+	tmp = *ev;
+	hl = ps_header_match(h, line, len, &tmp);
+	if (hl == 0 || tmp.thread.n == 0) {
+		ps_header_free(h);
+		return 0;
+	}
+	*ev = tmp;
+	if (p->nfmts == MAX_FMTS) {
+		ps_header_free(h);	/* the slices point into the line */
+		return hl;
+	}
+	p->fmts[p->nfmts] = h;
+	note_match(p, p->nfmts++);
+	return hl;
+}
+
+/* Header length by match_any() or, if infer, by match_inferred(). */
+static size_t
+match_header(struct ps_parser *p, int infer, const char *line, size_t len,
+    struct ps_event *ev)
+{
+	return infer ? match_inferred(p, line, len, ev) : match_any(p, line, len, ev);
+}
+
 /* Tries the header after a syslog prefix; returns the message offset or 0. */
 static size_t
-match_syslog(struct ps_parser *p, const char *line, size_t len,
+match_syslog(struct ps_parser *p, int infer, const char *line, size_t len,
     struct ps_event *ev)
 {
 	struct ps_str host;
 	size_t hl, sl = ps_header_syslog(line, len, &host);
 
-	if (sl == 0 || (hl = match_any(p, line + sl, len - sl, ev)) == 0)
+	if (sl == 0 || (hl = match_header(p, infer, line + sl, len - sl, ev)) == 0)
 		return 0;
 	ev->has |= PS_HAS_SYSLOG;
 	if (ev->host.n == 0)
@@ -190,23 +243,30 @@ match_syslog(struct ps_parser *p, const char *line, size_t len,
 	return sl + hl;
 }
 
-/* Header, syslog prefix or both; returns the message offset or 0. */
+/*
+ * Header, syslog prefix or both, with the known candidates, then with an
+ * inferred format; returns the message offset or 0.
+ */
 static size_t
 match_line(struct ps_parser *p, const char *line, size_t len,
     struct ps_event *ev)
 {
 	size_t hl;
+	int infer;
 
-	if (p->last_syslog && (hl = match_syslog(p, line, len, ev)) > 0)
+	if (p->last_syslog && (hl = match_syslog(p, 0, line, len, ev)) > 0)
 		return hl;
-	hl = match_any(p, line, len, ev);
-	if (hl > 0) {
-		p->last_syslog = 0;
-		return hl;
-	}
-	if (!p->last_syslog && (hl = match_syslog(p, line, len, ev)) > 0) {
-		p->last_syslog = 1;
-		return hl;
+	for (infer = 0; infer < 2; infer++) {
+		hl = match_header(p, infer, line, len, ev);
+		if (hl > 0) {
+			p->last_syslog = 0;
+			return hl;
+		}
+		if ((infer || !p->last_syslog) &&
+		    (hl = match_syslog(p, infer, line, len, ev)) > 0) {
+			p->last_syslog = 1;
+			return hl;
+		}
 	}
 	return 0;
 }

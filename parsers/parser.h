@@ -7,8 +7,10 @@
  *               through; a final line without a newline is still a line.
  *   ps_parser   recognises the psclog header (any PSC_LOG_FORMAT, detected
  *               per source and re-detected when it changes mid-file, with an
- *               optional syslog prefix), decodes the object prefixes and
- *               classifies the message into the design's event vocabulary.
+ *               optional syslog prefix; the format of an unknown local
+ *               layout is inferred from its lines), decodes the object
+ *               prefixes and classifies the message into the design's event
+ *               vocabulary.
  *
  * One parser per source: format detection is per file.
  */
@@ -77,7 +79,7 @@ struct ps_parser *ps_parser_new(const char *log_format, struct fs_err *err);
 int ps_parser_parse(struct ps_parser *p, const char *line, size_t len,
     uint64_t off, uint64_t lineno, struct ps_event *ev);
 
-/* The header formats seen so far (PSC_LOG_FORMAT strings), in order. */
+/* The header formats seen so far (PSC_LOG_FORMAT strings, inferred ones too), in order. */
 int ps_parser_nformats(const struct ps_parser *p);
 const char *ps_parser_format(const struct ps_parser *p, int i);
 

@@ -608,6 +608,87 @@ START_TEST(test_hex_prefix)
 }
 END_TEST
 
+/* The format inferred from one line of an unknown local layout. */
+START_TEST(test_infer)
+{
+	static const struct {
+		const char *line, *fmt;
+	} c[] = {
+		{ "[1462300000.12345600 x-- msflushthr1:7f1c1affd700:bmap bflush.c msflushthr_main 886]r",
+		  "[%s.%06u00 x-- %n:%I:%T %B %F %l]" },
+		{ "[1282327206:161331 client1 msbflushthr:23667:bmap:bmap_flush:639] x",
+		  "[%s:%06u client1 %n:%i:%T:%F:%l] " },
+		{ "[@1458400001.1234500 t:0x801c15400:mem a.h f 67 9] x",
+		  "[@%s.%06u %n:%I:%T %B %F %P %l] " },
+		{ "[1282327206:1 t:def]x", "[%s:%u %n:%F]" },
+		{ "[1282327206:161331  t:1  -1 f  2] x", "[%s:%06u  %n:%i  -1 %F  %l] " },
+		{ "[1282327206:161331 <23670>:23670:gen:psc_ctlthr_main:300] x",
+		  "[%s:%06u %n:%i:%T:%F:%l] " },
+		{ "[1282327206:161331 a.c:1] x", NULL },	/* not a thread name */
+		{ "[1282327206:161331 123:1] x", NULL },
+		{ "[1282327206:161331 t] x", NULL },
+		{ "[1282327206:161331 t:] x", NULL },
+		{ "[1282327206:161331 t:1 x", NULL },		/* no ] */
+		{ "[1282327206:161331t:1] x", NULL },
+		{ "[128232720:161331 t:1] x", "[%s:%06u %n:%i] " },
+		{ "[12823272:161331 t:1] x", NULL },
+		{ "x[1282327206:161331 t:1] x", NULL },
+	};
+	char fmt[1024];
+	size_t k, n;
+
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		n = ps_header_infer(c[k].line, strlen(c[k].line), fmt, sizeof(fmt));
+		if (c[k].fmt == NULL) {
+			ck_assert_msg(n == 0, "%s: inferred %s", c[k].line, fmt);
+			continue;
+		}
+		ck_assert_msg(n > 0, "%s: nothing inferred", c[k].line);
+		ck_assert_str_eq(fmt, c[k].fmt);
+		ck_assert_uint_eq(n, strlen(fmt));
+	}
+	/* Too small a buffer: nothing, never a cut format. */
+	ck_assert_uint_eq(ps_header_infer(c[0].line, strlen(c[0].line), fmt, 10), 0);
+}
+END_TEST
+
+/*
+ * Inferred formats are candidates listed by ps_parser_format; past the
+ * parser's 32 formats, lines of yet other layouts still parse.
+ */
+START_TEST(test_infer_parser)
+{
+	struct fs_err err;
+	struct ps_parser *p = ps_parser_new(NULL, &err);
+	struct ps_event ev;
+	char line[256];
+	int i;
+
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < 40; i++) {
+		snprintf(line, sizeof(line), "[1282327206:%06d host%d thr%d:7:bmap:f:1] m", i, i, i);
+		ck_assert_int_eq(ps_parser_parse(p, line, strlen(line), 0, 1, &ev), 1);
+		ck_assert(str_eq(ev.msg, "m"));
+		ck_assert_int_eq(ev.ts_us, 1282327206000000LL + i);
+		snprintf(line, sizeof(line), "thr%d", i);
+		ck_assert(str_eq(ev.thread, line));
+		/* the same layout again: the candidate, nothing new */
+		snprintf(line, sizeof(line), "[1282327207:%06d host%d thr%d:8:bmap:g:2] n", i, i, i);
+		ck_assert_int_eq(ps_parser_parse(p, line, strlen(line), 0, 2, &ev), 1);
+		ck_assert(str_eq(ev.func, "g"));
+	}
+	ck_assert_int_eq(ps_parser_nformats(p), 32 - ps_header_nbuiltin());
+	ck_assert_str_eq(ps_parser_format(p, 0), "[%s:%06u host0 %n:%i:%T:%F:%l] ");
+	ps_parser_free(p);
+	/* A forced format infers nothing. */
+	p = ps_parser_new("[%s:%06u %n:%i:%T:%F:%l] ", &err);
+	ck_assert_ptr_nonnull(p);
+	snprintf(line, sizeof(line), "[1282327206:000001 h t:7:b:f:1] m");
+	ck_assert_int_eq(ps_parser_parse(p, line, strlen(line), 0, 1, &ev), 0);
+	ps_parser_free(p);
+}
+END_TEST
+
 /* Custom formats: widths, flags, %D<...>, %L, unknown letters, bare %D. */
 START_TEST(test_custom_formats)
 {
@@ -1060,6 +1141,8 @@ parsers_suite(void)
 	tcase_add_loop_test(hd, test_fast_equals_pcre, 0, ps_header_nbuiltin());
 	tcase_add_test(hd, test_fast_eligibility);
 	tcase_add_test(hd, test_hex_prefix);
+	tcase_add_test(hd, test_infer);
+	tcase_add_test(hd, test_infer_parser);
 	tcase_add_test(hd, test_custom_formats);
 	tcase_add_test(hd, test_forced_format);
 	tcase_add_test(hd, test_format_change);
