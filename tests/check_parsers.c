@@ -1107,6 +1107,190 @@ START_TEST(test_reader_errors)
 }
 END_TEST
 
+/*
+ * Lines longer than max_line are cut (first max bytes), the rest dropped
+ * up to the newline, counted; offsets stay exact.  _i: 0 plain, 1 gzip.
+ * A 3 MiB line outgrows the initial 1 MiB buffer (the rest is read through
+ * the skip chunk), a 150-byte one has its newline in the window already.
+ */
+START_TEST(test_reader_max_line)
+{
+	const size_t max = 100, big = 3u << 20;
+	const size_t lens[] = { 5, 100, 101, 150, 3u << 20, 7, 100, 2000 };
+	const int term[] = { 1, 1, 1, 1, 1, 1, 1, 0 };	/* last: no newline */
+	size_t n = 0, i, total = 0;
+	uint64_t offs[8], cut_bytes = 0;
+	char *data = malloc(big + 8192), *path;
+	struct ps_reader_stats st;
+	struct ps_reader *r;
+	struct fs_err err;
+	const char *line;
+	size_t len;
+	uint64_t off;
+
+	ck_assert_ptr_nonnull(data);
+	for (i = 0; i < 8; i++) {
+		offs[i] = n;
+		memset(data + n, 'a' + (int)i, lens[i]);
+		data[n] = (char)('A' + i);		/* the first byte tells the line */
+		n += lens[i];
+		if (term[i])
+			data[n++] = '\n';
+		if (lens[i] > max)
+			cut_bytes += lens[i] - max;
+	}
+	total = n;
+	path = _i ? gzfile_with(data, n, 1) : tmpfile_with(data, n);
+	r = ps_reader_open(path, 0, &err);
+	ck_assert_msg(r != NULL, "%s", err.msg);
+	ps_reader_set_max_line(r, max);
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 1);
+		ck_assert_uint_eq(len, lens[i] > max ? max : lens[i]);
+		ck_assert_int_eq(line[0], 'A' + (int)i);
+		ck_assert_uint_eq(off, offs[i]);
+		ck_assert_int_eq(ps_reader_last_cut(r), lens[i] > max);
+		ck_assert_uint_eq(ps_reader_offset(r), i < 7 ? offs[i + 1] : total);
+	}
+	ck_assert_int_eq(ps_reader_unterminated(r), 1);
+	ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 0);
+	ps_reader_stats(r, &st);
+	ck_assert_uint_eq(st.lines, 8);
+	ck_assert_uint_eq(st.cut_lines, 4);
+	ck_assert_uint_eq(st.first_cut_lineno, 3);
+	ck_assert_uint_eq(st.first_cut_off, offs[2]);
+	ck_assert_uint_eq(st.cut_bytes, cut_bytes);
+	ps_reader_close(r);
+	/* Resumed at the line after the big one; the default cap keeps it whole. */
+	r = ps_reader_open(path, offs[4], &err);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 1);
+	ck_assert_uint_eq(len, big);
+	ck_assert_int_eq(ps_reader_last_cut(r), 0);
+	ps_reader_set_max_line(r, 1);
+	ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 1);
+	ck_assert_uint_eq(len, 1);
+	ck_assert_uint_eq(off, offs[5]);
+	ps_reader_set_max_line(r, 0);
+	ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 1);
+	ck_assert_uint_eq(len, 100);
+	ps_reader_stats(r, &st);
+	ck_assert_uint_eq(st.cut_lines, 1);
+	ck_assert_uint_eq(st.first_cut_lineno, 2);
+	ps_reader_close(r);
+	unlink(path);
+	free(path);
+	free(data);
+}
+END_TEST
+
+/* The peak resident set (VmHWM) of this process in KiB, after clearing it. */
+static long
+peak_kib(int reset)
+{
+	FILE *f;
+	char buf[256];
+	long v = -1;
+
+	if (reset) {
+		f = fopen("/proc/self/clear_refs", "w");
+		if (f == NULL)
+			return -1;
+		fputs("5", f);
+		fclose(f);
+	}
+	f = fopen("/proc/self/status", "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(buf, sizeof(buf), f) != NULL)
+		if (sscanf(buf, "VmHWM: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/*
+ * One endless line (like ingest /dev/zero) is read in bounded memory: a
+ * 256 MiB sparse file of NUL bytes and 64 MiB of gzip'd zeros, with the
+ * line cut at 1 MiB, raise the peak RSS by less than 16 MiB.
+ */
+START_TEST(test_reader_bounded)
+{
+	char *path = tmpfile_with("", 0), *zeros, *gz;
+	struct ps_reader_stats st;
+	struct ps_reader *r;
+	struct fs_err err;
+	const char *line;
+	size_t len;
+	uint64_t off;
+	long before, after;
+	int pass;
+
+	ck_assert_int_eq(truncate(path, 256L << 20), 0);
+	zeros = calloc(1, 64u << 20);
+	ck_assert_ptr_nonnull(zeros);
+	gz = gzfile_with(zeros, 64u << 20, 1);
+	free(zeros);
+	for (pass = 0; pass < 2; pass++) {
+		before = peak_kib(1);
+		if (before < 0)
+			return;		/* no clear_refs (not Linux) */
+		r = ps_reader_open(pass ? gz : path, 0, &err);
+		ck_assert_ptr_nonnull(r);
+		ps_reader_set_max_line(r, 1u << 20);
+		ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 1);
+		ck_assert_uint_eq(len, 1u << 20);
+		ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 0);
+		ps_reader_stats(r, &st);
+		ck_assert_uint_eq(st.cut_lines, 1);
+		ck_assert_uint_eq(st.cut_bytes, (pass ? 64u << 20 : 256u << 20) - (1u << 20));
+		ck_assert_uint_eq(ps_reader_offset(r), pass ? 64u << 20 : 256u << 20);
+		ps_reader_close(r);
+		after = peak_kib(0);
+		ck_assert_msg(after - before < 16 * 1024, "peak grew by %ld KiB", after - before);
+	}
+	unlink(path);
+	unlink(gz);
+	free(path);
+	free(gz);
+}
+END_TEST
+
+/* A file named *.gz whose content is not gzip is an error naming it. */
+START_TEST(test_reader_gz_name)
+{
+	static const char *const bodies[] = { "plain text\n", "", "\x1f" };
+	char path[64];
+	struct ps_reader *r;
+	struct fs_err err;
+	size_t k;
+	int fd;
+
+	for (k = 0; k < sizeof(bodies) / sizeof(bodies[0]); k++) {
+		snprintf(path, sizeof(path), "/tmp/fs-check-parsers-XXXXXX.gz");
+		fd = mkstemps(path, 3);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, bodies[k], strlen(bodies[k])), (ssize_t)strlen(bodies[k]));
+		close(fd);
+		ck_assert_ptr_null(ps_reader_open(path, 0, &err));
+		ck_assert_msg(strstr(err.msg, path) != NULL &&
+		    strstr(err.msg, "not in gzip format") != NULL, "%s", err.msg);
+		unlink(path);
+	}
+	/* The content decides otherwise: gzip under any name is read. */
+	{
+		char *p = gzfile_with("x\n", 2, 1);
+
+		r = ps_reader_open(p, 0, &err);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_int_eq(ps_reader_is_gz(r), 1);
+		ps_reader_close(r);
+		unlink(p);
+		free(p);
+	}
+}
+END_TEST
+
 /* "-" reads standard input. */
 START_TEST(test_reader_stdin)
 {
@@ -1153,6 +1337,9 @@ parsers_suite(void)
 	tcase_add_test(rd, test_reader_long_line);
 	tcase_add_test(rd, test_reader_errors);
 	tcase_add_test(rd, test_reader_stdin);
+	tcase_add_loop_test(rd, test_reader_max_line, 0, 2);
+	tcase_add_test(rd, test_reader_bounded);
+	tcase_add_test(rd, test_reader_gz_name);
 	suite_add_tcase(s, rd);
 	return s;
 }
