@@ -635,27 +635,25 @@ store_event(struct ig_sink *k, const struct ps_event *ev, int tno)
 			st_batch_add_state(b, &x);
 		}
 		break;
-	case PS_EV_OTHER:
-		if (ev->msg.n >= 12 && memcmp(ev->msg.p, "force expire", 12) == 0) {
-			struct st_forced x;
-
-			memset(&x, 0, sizeof(x));
-			x.src_off = ev->src_off;
-			x.tno = tno;
-			x.ts_us = ev->ts_us;
-			x.bno = -1;
-			if (ev->bm_known) {
-				x.has_bmap = 1;
-				x.fid = ev->bm_fid;
-				x.bno = ev->bm_bno;
-			}
-			if (ev->has & PS_HAS_BIORQ)
-				x.biorq_addr = ev->biorq.addr;
-			st_batch_add_forced(b, &x);
-		}
-		break;
 	default:
 		break;
+	}
+	if (ev->forced) {
+		struct st_forced x;
+
+		memset(&x, 0, sizeof(x));
+		x.src_off = ev->src_off;
+		x.tno = tno;
+		x.ts_us = ev->ts_us;
+		x.bno = -1;
+		if (ev->bm_known) {
+			x.has_bmap = 1;
+			x.fid = ev->bm_fid;
+			x.bno = ev->bm_bno;
+		}
+		if (ev->has & PS_HAS_BIORQ)
+			x.biorq_addr = ev->biorq.addr;
+		st_batch_add_forced(b, &x);
 	}
 }
 

@@ -117,6 +117,7 @@ ps_event_reset(struct ps_event *ev)
 	ev->rpc_bno = -1;
 	ev->wake_reason = -1;
 	ev->thr = -1;
+	ev->forced = 0;
 	ev->woke = -1;
 	ev->alarm_us = INT64_MIN;
 	ev->biorq_expired = -1;

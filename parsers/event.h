@@ -208,6 +208,13 @@ struct ps_event {
 	 * no thread (or past PS_THREADS_MAX of them).
 	 */
 	int32_t thr;
+
+	/*
+	 * 1 on the line that starts a forced flush (fsync, close, flush(2)) as
+	 * the source judged it: a forced marker (ps_msg_forced), or an era-A
+	 * biorq line with FORCE_EXPIRE (0x80), once per biorq.
+	 */
+	uint8_t forced;
 };
 
 #define PS_THREADS_MAX 65536	/* threads a stream numbers */

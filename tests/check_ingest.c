@@ -186,6 +186,32 @@ START_TEST(idempotent)
 }
 END_TEST
 
+/*
+ * Forced flushes (testdata/forced-a.log): a biorq's "force expire" and its
+ * FORCE_EXPIRE are one forced flush; a biorq whose FORCE_EXPIRE bit (0x80)
+ * shows on its try flush and set inflight is another; an fcmh "flushing"
+ * is a third, with no bmap.  Before the source marked them, the text
+ * "force expire" alone gave one row, and the flagged biorq none.
+ */
+START_TEST(forced_rows)
+{
+	char *d, *p;
+	int rows = 0, with_bmap = 0;
+
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "f.db"), tu_testdata("forced-a.log")), 0);
+	d = tu_dump_db(tp(0, "f.db"));
+	for (p = d; (p = strstr(p, "\nforced|")) != NULL; p++) {
+		char *eol = strchr(p + 1, '\n');
+
+		rows++;
+		with_bmap += eol == NULL || memmem(p, (size_t)(eol - p), "|NULL", 5) == NULL;
+	}
+	ck_assert_int_eq(rows, 3);
+	ck_assert_int_eq(with_bmap, 2);
+	free(d);
+}
+END_TEST
+
 /* A grown file adds only the new lines and ends equal to a one-shot ingest. */
 START_TEST(grown)
 {
@@ -926,6 +952,7 @@ ingest_suite(void)
 	tcase_add_test(tc, seed_json);
 	tcase_add_test(tc, sample_table);
 	tcase_add_test(tc, idempotent);
+	tcase_add_test(tc, forced_rows);
 	tcase_add_test(tc, grown);
 	tcase_add_loop_test(tc, truncated_rotated, 0, 3);
 	tcase_add_test(tc, kill_resume);
