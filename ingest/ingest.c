@@ -1046,6 +1046,11 @@ file_loop(struct ig_ingest *ig, struct ig_sink *k, struct ps_source *src,
 			    "unfinished by an earlier ingest (--final, or a flushscope that did "
 			    "not hold back an unterminated last line); the rest of it is not "
 			    "stored", path, (unsigned long long)it.lineno);
+		if (it.cut && it.off >= k->resume_off) {
+			if (res->cut_lines++ == 0)
+				res->first_cut_lineno = it.lineno;
+			res->cut_bytes += it.end - it.off - it.len;
+		}
 		ig_sink_line(k, &it);
 		if (it.parsed)
 			sp_detector_feed(det, &it.ev);

@@ -425,6 +425,7 @@ ps_source_next(struct ps_source *s, struct ps_item *it, struct fs_err *err)
 	it->lineno = ++s->lineno;
 	it->end = ps_reader_offset(s->rd);
 	it->unterminated = ps_reader_unterminated(s->rd);
+	it->cut = ps_reader_last_cut(s->rd);
 	it->parsed = ps_stream_line(s->st, it->line, it->len, it->off, it->lineno, &it->ev);
 	return 1;
 }

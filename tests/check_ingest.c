@@ -212,6 +212,37 @@ START_TEST(forced_rows)
 }
 END_TEST
 
+/* A line past the reader's 64 MiB limit is stored cut, and the summary says so. */
+START_TEST(cut_line)
+{
+	const char *log = tp(1, "long.log");
+	const char head[] = "[1282327206:002048 msbflushthr:23667:gen:bmap_flush:706] ";
+	size_t n = (size_t)(65u << 20);
+	char *big = malloc(n + 1);
+	FILE *f = fopen(log, "w");
+
+	ck_assert_ptr_nonnull(big);
+	ck_assert_ptr_nonnull(f);
+	memset(big, 'x', n);
+	big[n] = '\n';
+	fputs(head, f);
+	fputs("first\n", f);
+	fputs(head, f);
+	ck_assert_uint_eq(fwrite(big, 1, n + 1, f), n + 1);
+	fputs(head, f);
+	fputs("last\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	free(big);
+	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "c.db"), "--format=json", log), 0);
+	out_has("\"lines\":3,");
+	out_has("\"cut_lines\":1,\"cut_bytes\":1048634,");	/* 65 MiB + 58 - 64 MiB */
+	out_has("\"first_cut_line\":2,");
+	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "c2.db"), log), 0);
+	err_has("  cut       1 line at 64 MiB (1048634 bytes past the cut dropped; first: ");
+	unlink(log);
+}
+END_TEST
+
 /* A grown file adds only the new lines and ends equal to a one-shot ingest. */
 START_TEST(grown)
 {
@@ -587,7 +618,7 @@ START_TEST(held_final)
 	tu_spit(log, "a", "garbage", 7);
 	ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json", log), 0);
 	out_has("\"lines\":13,\"unparsed\":0,");
-	out_has("\"held_back\":1,\"held_bytes\":7,\"files\"");
+	out_has("\"held_back\":1,\"held_bytes\":7,");
 	out_has("\"status\":\"new\"");
 	s = source_of(db, log);
 	ck_assert_int_eq(s.state, ST_SRC_COMPLETE);
@@ -953,6 +984,7 @@ ingest_suite(void)
 	tcase_add_test(tc, sample_table);
 	tcase_add_test(tc, idempotent);
 	tcase_add_test(tc, forced_rows);
+	tcase_add_test(tc, cut_line);
 	tcase_add_test(tc, grown);
 	tcase_add_loop_test(tc, truncated_rotated, 0, 3);
 	tcase_add_test(tc, kill_resume);
