@@ -81,7 +81,7 @@ demo: $(BIN)
 	rm -f sample.db sample.db-wal sample.db-shm
 	./$(BIN) ingest -d sample.db testdata/sample.log
 	./$(BIN) spins -d sample.db
-	./$(BIN) replay -d sample.db --policy legacy,pendq,deadline,slash2
+	./$(BIN) replay -d sample.db --policy legacy,2010-10,2011-08,head,pendq,deadline
 	./$(BIN) replay -d sample.db --policy legacy,deadline --clock real
 	./$(BIN) verify --baseline legacy --candidate deadline sample.db
 

@@ -29,7 +29,8 @@ usage(FILE *f)
 	    "\n"
 	    "Replays the workload recorded in a log, database or workload file through\n"
 	    "libflush under each policy (default legacy,deadline) and prints them side by\n"
-	    "side with ratios against the first.  Policies: legacy, pendq, deadline, slash2.\n"
+	    "side with ratios against the first.  Policies: legacy, 2010-10,\n"
+	    "2011-08, head (the client at four commits), pendq, deadline.\n"
 	    "\n"
 	    "  -d, --db DB          read the workload from an ingested database\n"
 	    "  -w, --workload FILE  read a workload file (flushscope-workload(5))\n"
@@ -195,8 +196,8 @@ cmd_replay(int argc, char **argv)
 	}
 	for (i = 0; i < npol; i++) {
 		if (fl_policy_parse(pols[i]) < 0) {
-			fs_warn("replay", "unknown policy '%s' (legacy, pendq, deadline, slash2)",
-			    pols[i]);
+			fs_warn("replay", "unknown policy '%s' (%s)",
+			    pols[i], fl_policy_list());
 			return FS_EXIT_USAGE;
 		}
 	}

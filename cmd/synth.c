@@ -19,7 +19,8 @@
 static void
 synth_usage(FILE *f)
 {
-	fputs("usage: flushscope synth [--policy legacy|pendq|deadline|slash2] [--era A|Z|none]\n"
+	fputs("usage: flushscope synth [--policy legacy|2010-10|2011-08|head|pendq|deadline]\n"
+	    "         [--era A|B|C|Z|none]\n"
 	    "         [--seed N] [--duration SECONDS] [--files N] [--bmaps N] [--write-size B]\n"
 	    "         [--rate WRITES/S] [--burst N] [--burst-gap US] [--poisson] [--no-close]\n"
 	    "         [--rpc-latency MS|uniform:A:B|exp:MIN:MEAN] [--outstanding N]\n"
@@ -74,6 +75,17 @@ truth_ev(void *arg, const struct fl_trace_ev *ev)
 	case FL_TR_PASS:
 		fprintf(f, "pass %" PRIu64 " %u\n", ev->t_ns, ev->thread);
 		break;
+	case FL_TR_IDLE: {
+		/* idle wake-ups accounted in bulk: the lines they would have been */
+		uint64_t i, t;
+
+		for (i = 0, t = ev->t_ns; i < ev->count; i++, t += ev->period_ns) {
+			fprintf(f, "wake %" PRIu64 " %u timeout\n", t, ev->thread);
+			if (ev->pass)
+				fprintf(f, "pass %" PRIu64 " %u\n", t, ev->thread);
+		}
+		break;
+	}
 	case FL_TR_EXAMINE:
 		fprintf(f, "examine %" PRIu64 " %u %" PRIx64 " %u %s\n", ev->t_ns, ev->thread,
 		    ev->fid, ev->bno, ev->wasted ? "wasted" : "useful");
@@ -158,7 +170,7 @@ cmd_synth(int argc, char **argv)
 	struct fs_err err;
 	struct truth tr = { NULL };
 	const char *policy = "legacy", *truthpath = NULL, *lat = "uniform:20:40";
-	int era = FL_ERA_A, opt, want_stats = 0, rc = FS_EXIT_OK, real = 0, li = -1;
+	int era = -1, opt, want_stats = 0, rc = FS_EXIT_OK, real = 0, li = -1;
 	double v, age = -1, poll = -1, tmo = -1, win = -1, thr = -1, cost = -1, wlat = -1, batch = -1;
 	size_t i;
 
@@ -172,13 +184,7 @@ cmd_synth(int argc, char **argv)
 		switch (opt) {
 		case 'p': policy = a; break;
 		case 'e':
-			if (strcmp(a, "A") == 0 || strcmp(a, "a") == 0)
-				era = FL_ERA_A;
-			else if (strcmp(a, "Z") == 0 || strcmp(a, "z") == 0)
-				era = FL_ERA_Z;
-			else if (strcmp(a, "none") == 0)
-				era = FL_ERA_NONE;
-			else
+			if ((era = fl_era_parse(a)) < 0)
 				goto bad;
 			break;
 		case 's': if (num(a, 0, 1e18, &v) < 0) goto bad; sy.seed = (uint64_t)v; break;
@@ -229,7 +235,7 @@ bad:
 		return FS_EXIT_USAGE;
 	}
 	if (fl_config_init(&c, policy) < 0) {
-		fs_warn("synth", "unknown policy '%s' (legacy, pendq, deadline, slash2)", policy);
+		fs_warn("synth", "unknown policy '%s' (%s)", policy, fl_policy_list());
 		return FS_EXIT_USAGE;
 	}
 	if (fl_transport_parse(&c.transport, lat, &err) < 0) {
@@ -237,6 +243,8 @@ bad:
 		return FS_EXIT_USAGE;
 	}
 	c.transport.seed = sy.seed;
+	if (era < 0)
+		era = (int)fl_policy_info(c.policy)->era;	/* each policy writes its own era */
 	if (age >= 0) c.tun.max_age_ns = (uint64_t)(age * 1e6);
 	if (poll > 0) c.tun.poll_ns = (uint64_t)(poll * 1e3);
 	if (tmo > 0) c.tun.safety_timeout_ns = (uint64_t)(tmo * 1e6);
@@ -260,7 +268,7 @@ bad:
 		    "config policy=%s era=%s seed=%" PRIu64 " duration_ns=%" PRIu64 " files=%u "
 		    "bmaps=%u write_size=%u rate=%g burst=%u latency=%s window=%u max_age_ns=%"
 		    PRIu64 " poll_ns=%" PRIu64 "\n", fl_policy_name(c.policy),
-		    era == FL_ERA_A ? "A" : era == FL_ERA_Z ? "Z" : "none", sy.seed,
+		    fl_era_name((enum fl_era)era), sy.seed,
 		    sy.duration_ns, sy.files, sy.bmaps, sy.write_size, sy.rate, sy.burst, lat,
 		    c.tun.window, c.tun.max_age_ns, c.tun.poll_ns);
 		c.trace = truth_ev;

@@ -220,8 +220,8 @@ cmd_verify(int argc, char **argv)
 		return FS_EXIT_USAGE;
 	}
 	if (fl_policy_parse(base) < 0 || fl_policy_parse(cand) < 0) {
-		fs_warn("verify", "unknown policy '%s' (legacy, pendq, deadline, slash2)",
-		    fl_policy_parse(base) < 0 ? base : cand);
+		fs_warn("verify", "unknown policy '%s' (%s)",
+		    fl_policy_parse(base) < 0 ? base : cand, fl_policy_list());
 		return FS_EXIT_USAGE;
 	}
 	if (o.clock == FL_CLOCK_REAL && o.wake_latency_ns != RP_ENGINE_DEFAULT)
