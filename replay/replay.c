@@ -1050,6 +1050,14 @@ print_summary(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 		fprintf(f, "note: no biorq lines: arrivals %s (ready time = RPC send time minus "
 		    "one poll period; inferred in-flight writes are fitted)\n",
 		    w->arrivals == WL_FID_RPC ? "come from the RPCs sent" : "are inferred");
+	if (n > 0 && r[0].skipped > 0) {
+		fprintf(f, "warning: %" PRIu64 " write%s outside %s 128 MiB bmap skipped; the first: "
+		    "\"%s\"", r[0].skipped, r[0].skipped == 1 ? "" : "s",
+		    r[0].skipped == 1 ? "its" : "their", r[0].skip_what);
+		if (r[0].skip_line > 0)
+			fprintf(f, " (line %" PRIu64 ")", r[0].skip_line);
+		fputc('\n', f);
+	}
 	if (n > 0) {
 		fprintf(f, "clock: %s", r[0].clock == FL_CLOCK_REAL ? "real" : "virtual");
 		if (r[0].clock == FL_CLOCK_REAL)
@@ -1095,6 +1103,9 @@ print_fidelity(FILE *f, const struct rp_fidelity *fid)
 		fprintf(f, ", pass period %" PRId64 " us (trace: %" PRId64 " us; not compared)",
 		    fid->replay_period_us, fid->trace_period_us);
 	fprintf(f, ": %s\n", fid->ok ? "ok (within 5 %)" : "WARNING: not within 5 %");
+	fprintf(f, "  (the replay's figures over the trace's own span: %" PRId64 " passes; after "
+	    "its last line, %" PRId64 " more passes and %" PRId64 " wasted examinations, not "
+	    "compared)\n", fid->replay_passes, fid->after_passes, fid->after_wasted);
 }
 
 /* Prints results side by side with ratios against the first. */
@@ -1213,6 +1224,14 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 	    wl_fidelity_name(w->fidelity), wl_fidelity_name(w->arrivals),
 	    wl_fidelity_name(w->service), w->era, wl_count(w, WL_WRITE),
 	    wl_count(w, WL_FSYNC), wl_count(w, WL_RPC), speed);
+	if (n > 0) {
+		fprintf(f, "\"skipped_writes\":%" PRIu64 ",", r[0].skipped);
+		if (r[0].skipped > 0) {
+			fprintf(f, "\"first_skipped\":{\"line\":%" PRIu64 ",\"write\":", r[0].skip_line);
+			fs_json_str(f, r[0].skip_what, strlen(r[0].skip_what));
+			fprintf(f, "},");
+		}
+	}
 	fprintf(f, "\"trace\":{\"wasted_examinations\":");
 	jnum(f, w->obs.wasted_examinations);
 	fprintf(f, ",\"examinations\":");
@@ -1229,6 +1248,9 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 		    PRId64 ",\"trace_wasted\":", fid->policy, fid->ok ? "true" : "false",
 		    fid->replay_wasted);
 		jnum(f, fid->trace_wasted);
+		fprintf(f, ",\"replay_passes_in_span\":%" PRId64 ",\"replay_passes_after\":%" PRId64
+		    ",\"replay_wasted_after\":%" PRId64, fid->replay_passes, fid->after_passes,
+		    fid->after_wasted);
 		fprintf(f, ",\"replay_pass_period_us\":");
 		jnum(f, fid->replay_period_us);
 		fprintf(f, ",\"trace_pass_period_us\":");

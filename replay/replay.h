@@ -83,8 +83,8 @@ struct rp_result {
 	uint64_t after_exams, after_wasted, after_passes;
 	/* writes of the workload that do not fit in their bmap: skipped, reported */
 	uint64_t skipped;
-	uint64_t skip_line;		/* the first one's line */
-	char skip_what[96];		/* and its fields */
+	uint64_t skip_line;		/* the first one's line (0: not known) */
+	char skip_what[96];		/* and its fields, as a workload line */
 };
 
 /* Flush-thread CPU that cost c predicts for the counters of st (ns). */

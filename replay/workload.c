@@ -298,6 +298,17 @@ wl_write(const struct wl_workload *w, FILE *f, const char *source, struct fs_err
 
 #define MAXTOK 16
 
+/*
+ * Value ranges (flushscope-workload(5)): times stay within about 31 years
+ * of the epoch and latencies within 11.6 days, so that microseconds times
+ * 1000 and their sums never overflow the engine's nanosecond clock; a
+ * pass period or poll of at most an hour.
+ */
+#define WL_TIME_MAX	1000000000000000ll	/* |t_us|, end_us: 1e15 us */
+#define WL_LAT_MAX	1000000000000ll		/* latencies, samples: 1e12 us */
+#define WL_EPOCH_MAX	100000000000000000ll	/* epoch_us: 1e17 us */
+#define WL_PERIOD_MAX	3600000000ll		/* poll_us, pass_period_us: 1 h */
+
 /* Parses a signed decimal integer token; returns -1 if it is not one. */
 static int
 parse_i64(const char *s, int64_t *out)
@@ -400,6 +411,9 @@ read_event(struct wl_workload *w, char **tok, int nt, const char *name,
 	e.lineno = ln;
 	if (parse_i64(tok[0], &e.t_us) < 0)
 		return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": bad time '%s'", name, ln, tok[0]);
+	if (e.t_us < -WL_TIME_MAX || e.t_us > WL_TIME_MAX)
+		return fs_err_set(err, ERANGE, "%s:%" PRIu64 ": time %s out of range "
+		    "(-1e15..1e15 us)", name, ln, tok[0]);
 	if (nt < 3)
 		return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": expected 't_us kind fid:bno ...'",
 		    name, ln);
@@ -437,6 +451,9 @@ read_event(struct wl_workload *w, char **tok, int nt, const char *name,
 		if (strcmp(tok[5], "-") != 0 && (parse_i64(tok[5], &e.lat_us) < 0 || e.lat_us < 0))
 			return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": bad latency '%s'",
 			    name, ln, tok[5]);
+		if (e.lat_us > WL_LAT_MAX)
+			return fs_err_set(err, ERANGE, "%s:%" PRIu64 ": latency %s out of range "
+			    "(0..1e12 us)", name, ln, tok[5]);
 		for (k = 0; k < 5; k++)
 			if (strcmp(tok[6], lat_names[k]) == 0)
 				break;
@@ -449,6 +466,19 @@ read_event(struct wl_workload *w, char **tok, int nt, const char *name,
 	}
 	return wl_add(w, &e, err);
 }
+
+/* The numeric header lines and their ranges (sample is the last). */
+static const struct {
+	const char *name;
+	size_t off;
+	int64_t lo, hi;
+} hdr_ranges[] = {
+	{ "epoch_us", offsetof(struct wl_workload, epoch_us), 0, WL_EPOCH_MAX },
+	{ "end_us", offsetof(struct wl_workload, end_us), 0, WL_TIME_MAX },
+	{ "poll_us", offsetof(struct wl_workload, poll_us), 1, WL_PERIOD_MAX },
+	{ "default_latency_us", offsetof(struct wl_workload, default_lat_us), 0, WL_LAT_MAX },
+	{ "sample", 0, 0, WL_LAT_MAX },
+};
 
 /* Parses one header line. */
 static int
@@ -480,9 +510,14 @@ read_header(struct wl_workload *w, char **tok, int nt, const char *name,
 		return 0;
 	}
 	if (strcmp(tok[0], "observed") == 0) {
+		int64_t hi = strcmp(tok[1], "pass_period_us") == 0 ? WL_PERIOD_MAX : WL_TIME_MAX;
+
 		if (nt != 3 || parse_i64(tok[2], &v) < 0)
 			return fs_err_set(err, EINVAL,
 			    "%s:%" PRIu64 ": observed expects a name and an integer", name, ln);
+		if (v < -1 || v > hi)
+			return fs_err_set(err, ERANGE, "%s:%" PRIu64 ": observed %s %s out of "
+			    "range (-1 for unknown, or 0..%" PRId64 ")", name, ln, tok[1], tok[2], hi);
 		for (i = 0; i < NOBS; i++)
 			if (strcmp(tok[1], obs_fields[i].name) == 0)
 				*(int64_t *)((char *)&w->obs + obs_fields[i].off) = v;
@@ -490,19 +525,18 @@ read_header(struct wl_workload *w, char **tok, int nt, const char *name,
 	}
 	if (nt != 2 || parse_i64(tok[1], &v) < 0)
 		goto unknown;
-	if (strcmp(tok[0], "epoch_us") == 0)
-		w->epoch_us = v;
-	else if (strcmp(tok[0], "end_us") == 0 && v >= 0)
-		w->end_us = v;
-	else if (strcmp(tok[0], "poll_us") == 0 && v > 0)
-		w->poll_us = v;
-	else if (strcmp(tok[0], "default_latency_us") == 0 && v >= 0)
-		w->default_lat_us = v;
-	else if (strcmp(tok[0], "sample") == 0 && v >= 0)
-		return wl_add_sample(w, v, err);
-	else
-		goto unknown;
-	return 0;
+	for (i = 0; i < sizeof(hdr_ranges) / sizeof(hdr_ranges[0]); i++) {
+		if (strcmp(tok[0], hdr_ranges[i].name) != 0)
+			continue;
+		if (v < hdr_ranges[i].lo || v > hdr_ranges[i].hi)
+			return fs_err_set(err, ERANGE, "%s:%" PRIu64 ": %s %s out of range "
+			    "(%" PRId64 "..%" PRId64 ")", name, ln, tok[0], tok[1], hdr_ranges[i].lo,
+			    hdr_ranges[i].hi);
+		if (i == 4)
+			return wl_add_sample(w, v, err);
+		*(int64_t *)((char *)w + hdr_ranges[i].off) = v;
+		return 0;
+	}
 unknown:
 	return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": unknown or malformed line starting '%s'",
 	    name, ln, tok[0]);

@@ -181,6 +181,134 @@ START_TEST(test_real_clock_short)
 }
 END_TEST
 
+/* Every policy, as replay names them. */
+static const char *const all_pols[] = { "legacy", "2010-10", "2011-08", "head", "pendq", "deadline" };
+#define NPOLS ((int)(sizeof(all_pols) / sizeof(all_pols[0])))
+
+/*
+ * Replay never gives up on a real trace (issue 15): a 700 s idle gap and
+ * a 600 s RPC latency replay under every policy (both used to stop with
+ * "engine made no progress for 600 s").
+ */
+START_TEST(test_long_gaps)
+{
+	static const char *const texts[] = {
+		"flushscope-workload 1\n0 write 1:0 0 4096\n700000000 write 1:0 4096 4096\n",
+		"flushscope-workload 1\n0 write 1:0 0 4096\n10 rpc 1:0 0 4096 600000000 xid 1\n",
+	};
+	struct wl_workload w;
+	struct rp_result r;
+
+	load(&w, texts[_i % 2]);
+	run(&w, all_pols[_i / 2], 0, &r);
+	ck_assert_uint_eq(r.st.writes, _i % 2 ? 1 : 2);
+	ck_assert_uint_eq(r.st.bytes_sent, r.st.bytes_written);
+	if (_i % 2)
+		ck_assert_uint_ge(r.st.end_ns, 600000000000ull);
+	else
+		ck_assert_uint_ge(r.st.last_input_ns, 700000000000ull);
+	ck_assert_uint_le(r.st.ready_issue.max, 3000000000ull);
+	rp_result_free(&r);
+	wl_free(&w);
+}
+END_TEST
+
+/* A write outside its bmap (a bad record of a log) is skipped and reported, not fatal. */
+START_TEST(test_bad_write_skipped)
+{
+	struct wl_workload w;
+	struct wl_event e;
+	struct rp_result r;
+	struct fs_err err;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	load(&w, seed_wl);
+	memset(&e, 0, sizeof(e));
+	e.kind = WL_WRITE;
+	e.t_us = 26;
+	e.fid = 0x80000002d907bull;
+	e.bno = 1;
+	e.off = 134217000;
+	e.len = 1048576;
+	e.lat_us = e.xid = -1;
+	e.lineno = 12;
+	ck_assert_int_eq(wl_add(&w, &e, &err), 0);
+	wl_sort(&w);
+	run(&w, all_pols[_i], 0, &r);
+	ck_assert_uint_eq(r.skipped, 1);
+	ck_assert_uint_eq(r.skip_line, 12);
+	ck_assert_str_eq(r.skip_what, "26 write 80000002d907b:1 134217000 1048576");
+	ck_assert_uint_eq(r.st.writes, 2);
+	ck_assert_uint_eq(r.nlat, 2);
+	m = open_memstream(&buf, &len);
+	rp_print_table(m, &w, &r, 1, NULL, 1.0, NULL);
+	fclose(m);
+	ck_assert_ptr_nonnull(strstr(buf, "warning: 1 write outside its 128 MiB bmap skipped; "
+	    "the first: \"26 write 80000002d907b:1 134217000 1048576\" (line 12)"));
+	free(buf);
+	rp_result_free(&r);
+	wl_free(&w);
+}
+END_TEST
+
+/*
+ * Fidelity compares like with like: a trace cut while RPCs are still out
+ * replays past its last line; those examinations are counted apart and
+ * not compared (issue 13).
+ */
+START_TEST(test_fidelity_span)
+{
+	struct wl_workload w;
+	struct rp_result r;
+	struct rp_fidelity f;
+
+	load(&w, "flushscope-workload 1\n"
+	    "era A\n"
+	    "end_us 8000\n"
+	    "observed wasted_examinations 3\n"
+	    "observed pass_period_us 2000\n"
+	    "0 write 80000002d907b:1 0 32768\n"
+	    "1024 rpc 80000002d907b:1 0 32768 30000 xid 1\n");
+	run(&w, "legacy", 1, &r);
+	rp_fidelity_check(&w, &r, &f);
+	/* the tick is 2000 us: passes at 2, 4, 6 and 8 ms within the span, the reply at 32 ms */
+	ck_assert_int_eq(f.replay_wasted, 3);
+	ck_assert_int_eq(f.replay_passes, 4);
+	ck_assert_int_gt(f.after_wasted, 10);
+	ck_assert_int_eq(f.replay_wasted + f.after_wasted, (int64_t)r.st.wasted);
+	ck_assert(f.ok);
+	rp_result_free(&r);
+	wl_free(&w);
+}
+END_TEST
+
+/*
+ * Float-to-integer conversions are guarded: a real-clock replay compressed
+ * to absurdity saturates and is refused with its line, with no undefined
+ * conversion (UBSan's float-cast-overflow check runs in CI).
+ */
+START_TEST(test_speed_saturates)
+{
+	struct wl_workload w;
+	struct rp_options o;
+	struct rp_result r;
+	struct fs_err err;
+
+	load(&w, "flushscope-workload 1\n1000000 write 1:0 0 4096\n");
+	rp_options_default(&o);
+	o.clock = FL_CLOCK_REAL;
+	o.speed = 1e-12;
+	o.repeat = 1;
+	fs_err_clear(&err);
+	ck_assert_int_eq(rp_run(&w, "deadline", &o, &r, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "workload line 2"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "out of range"));
+	wl_free(&w);
+}
+END_TEST
+
 /* Returns the check named metric. */
 static const struct rp_check *
 find(const struct rp_check *c, int n, const char *metric)
@@ -702,6 +830,10 @@ replay_suite(void)
 	tcase_add_loop_test(tc, test_cost_parse, 0, (int)(sizeof(cost_cases) / sizeof(cost_cases[0])));
 	tcase_add_test(tc, test_json_report);
 	tcase_add_test(tc, test_real_clock_short);
+	tcase_add_loop_test(tc, test_long_gaps, 0, 2 * NPOLS);
+	tcase_add_loop_test(tc, test_bad_write_skipped, 0, NPOLS);
+	tcase_add_test(tc, test_fidelity_span);
+	tcase_add_test(tc, test_speed_saturates);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("closed-loop");
 	tcase_add_loop_test(tc, test_closed_loop, 0, 2);
