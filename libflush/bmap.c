@@ -223,43 +223,107 @@ bq_cmp(enum fl_order o, const struct fl_biorq *a, const struct fl_biorq *b)
 	return a->id < b->id ? -1 : a->id > b->id;
 }
 
-/* Inserts q after every biorq that sorts before or with it (binary search). */
+/*
+ * Appends q.  The array stays sorted while arrivals come in order (the
+ * common case: sequential writes); otherwise the new ones wait, unsorted,
+ * after un[nsorted) until a reader merges them (fl_un_sort): inserting
+ * each in place would cost a memmove of the backlog per write, quadratic
+ * when a policy falls behind.
+ */
 int
 fl_un_insert(struct fl_engine *e, struct fl_bmap *b, struct fl_biorq *q)
 {
-	size_t lo = 0, hi = b->nun;
-
 	if (fl_grow(&b->un, &b->capun, b->nun + 1, sizeof(*b->un)) < 0)
 		return -1;
-	/* sequential writes append: check the end first */
-	if (b->nun > 0 && bq_cmp(e->ops->order, b->un[b->nun - 1], q) <= 0)
-		lo = b->nun;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (bq_cmp(e->ops->order, b->un[mid], q) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	memmove(&b->un[lo + 1], &b->un[lo], (b->nun - lo) * sizeof(*b->un));
-	b->un[lo] = q;
-	b->nun++;
+	if (b->nsorted == b->nun &&
+	    (b->nun == 0 || bq_cmp(e->ops->order, b->un[b->nun - 1], q) <= 0))
+		b->nsorted++;
+	b->un[b->nun++] = q;
 	return 0;
+}
+
+/* qsort_r comparator over biorq pointers in the order arg points to (ids make ties impossible). */
+static int
+bqp_cmp(const void *a, const void *b, void *arg)
+{
+	return bq_cmp(*(const enum fl_order *)arg, *(struct fl_biorq *const *)a,
+	    *(struct fl_biorq *const *)b);
+}
+
+/* Sorts the unmerged arrivals and merges them into the sorted prefix. */
+void
+fl_un_sort(struct fl_engine *e, struct fl_bmap *b)
+{
+	enum fl_order o = e->ops->order;
+	struct fl_biorq **tmp;
+	size_t i, j, k, n = b->nun, m = b->nsorted;
+
+	if (m == n)
+		return;
+	qsort_r(b->un + m, n - m, sizeof(*b->un), bqp_cmp, &o);
+	if (m > 0 && bq_cmp(o, b->un[m - 1], b->un[m]) > 0) {
+		if ((tmp = malloc(m * sizeof(*tmp))) == NULL) {
+			/* no room to merge: sort the whole array in place */
+			qsort_r(b->un, n, sizeof(*b->un), bqp_cmp, &o);
+			b->nsorted = n;
+			return;
+		}
+		memcpy(tmp, b->un, m * sizeof(*tmp));
+		for (i = 0, j = m, k = 0; i < m; k++)
+			b->un[k] = (j < n && bq_cmp(o, b->un[j], tmp[i]) < 0) ? b->un[j++] : tmp[i++];
+		free(tmp);
+	}
+	b->nsorted = n;
 }
 
 /* Drops the biorqs now in flight from b's unsent array (keeps the order). */
 void
 fl_un_compact(struct fl_bmap *b)
 {
-	size_t i, w;
+	size_t i, w, ns = 0;
 
 	for (i = 0; i < b->nun && !(b->un[i]->flags & FLB_INFL); i++)
 		;
+	ns = i < b->nsorted ? i : b->nsorted;
 	for (w = i; i < b->nun; i++)
-		if (!(b->un[i]->flags & FLB_INFL))
+		if (!(b->un[i]->flags & FLB_INFL)) {
+			if (i < b->nsorted)
+				ns++;
 			b->un[w++] = b->un[i];
+		}
 	b->nun = w;
+	b->nsorted = ns;
+}
+
+/*
+ * Drops run ba's biorqs: when the array is sorted and they are adjacent in
+ * it (they always are for a run cut from the whole array), one binary
+ * search and one memmove; otherwise a full compaction.
+ */
+void
+fl_un_remove_run(struct fl_engine *e, struct fl_bmap *b, const struct fl_batch *ba)
+{
+	size_t lo = 0, hi = b->nun, n = ba->nbq, i;
+
+	if (b->nsorted == b->nun && n > 0) {
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (bq_cmp(e->ops->order, b->un[mid], ba->bq[0]) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (i = 0; i < n && lo + i < b->nun && b->un[lo + i] == ba->bq[i]; i++)
+			;
+		if (i == n) {
+			memmove(&b->un[lo], &b->un[lo + n], (b->nun - lo - n) * sizeof(*b->un));
+			b->nun -= n;
+			b->nsorted = b->nun;
+			return;
+		}
+	}
+	fl_un_compact(b);
 }
 
 /* True if [off, off+len) overlaps one of b's runs in flight (bytes or whole pages). */

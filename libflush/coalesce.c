@@ -375,7 +375,7 @@ fl_batch_new(struct fl_ctx *x, struct fl_bmap *b, struct fl_biorq **bq, size_t n
 		b->runs->bprev = ba;
 	b->runs = ba;
 	b->nruns++;
-	fl_un_compact(b);
+	fl_un_remove_run(e, b, ba);
 	if (split(e, ba) < 0)
 		fl_fail(e, "out of memory");
 	fl_log_runsize(x, ba);
@@ -650,6 +650,7 @@ fl_plan_runs(struct fl_engine *e, struct fl_bmap *b, uint64_t now, uint64_t hori
 	*next = FL_TIME_NEVER;
 	if (horizon < now)
 		horizon = now;
+	fl_un_sort(e, b);
 	mark_held(b);
 	for (i = 0; i < b->nun; i++) {
 		struct fl_biorq *q = b->un[i];

@@ -524,33 +524,88 @@ in_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Compares two uint64 values for qsort. */
-static int
-u64_cmp(const void *a, const void *b)
+/* Swaps two uint64 values. */
+static void
+u64_swap(uint64_t *a, uint64_t *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint64_t t = *a;
 
-	return x < y ? -1 : x > y;
+	*a = *b;
+	*b = t;
 }
 
-/* Exact nearest-rank percentiles of v (sorted in place). */
+/*
+ * Puts the k-th smallest of v[lo, hi] at v[k], smaller ones before it and
+ * larger ones after (Hoare's selection, median-of-three pivots): O(n)
+ * expected, where sorting millions of samples was a visible part of a
+ * replay.
+ */
+static void
+select_k(uint64_t *v, size_t lo, size_t hi, size_t k)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2, i = lo, j = hi;
+		uint64_t p;
+
+		if (v[mid] < v[lo])
+			u64_swap(&v[mid], &v[lo]);
+		if (v[hi] < v[lo])
+			u64_swap(&v[hi], &v[lo]);
+		if (v[hi] < v[mid])
+			u64_swap(&v[hi], &v[mid]);
+		p = v[mid];
+		while (i <= j) {
+			while (v[i] < p)
+				i++;
+			while (v[j] > p)
+				j--;
+			if (i <= j) {
+				u64_swap(&v[i], &v[j]);
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
+}
+
+/*
+ * Exact nearest-rank percentiles of v (reordered in place): the ranks are
+ * selected from high to low, each within the part below the previous one.
+ */
 static void
 pctl(uint64_t *v, size_t n, struct fl_pctl *p)
 {
-	size_t i;
+	size_t i, r999, r99, r50;
 	unsigned __int128 sum = 0;
 
 	memset(p, 0, sizeof(*p));
 	if (n == 0)
 		return;
-	qsort(v, n, sizeof(*v), u64_cmp);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		sum += v[i];
+		if (v[i] > p->max)
+			p->max = v[i];
+	}
+	r999 = (n * 999 + 999) / 1000 - 1;
+	r99 = (n * 990 + 999) / 1000 - 1;
+	r50 = (n * 500 + 999) / 1000 - 1;
+	select_k(v, 0, n - 1, r999);
+	p->p999 = v[r999];
+	if (r99 < r999)
+		select_k(v, 0, r999 - 1, r99);
+	p->p99 = v[r99];
+	if (r50 < r99)
+		select_k(v, 0, r99 - 1, r50);
+	p->p50 = v[r50];
 	p->n = n;
-	p->p50 = v[(n * 500 + 999) / 1000 - 1];
-	p->p99 = v[(n * 990 + 999) / 1000 - 1];
-	p->p999 = v[(n * 999 + 999) / 1000 - 1];
-	p->max = v[n - 1];
 	p->mean = (uint64_t)(sum / n);
 }
 

@@ -99,9 +99,12 @@ struct fl_bmap {
 	size_t idx;
 	uint64_t addr;
 	unsigned ios;
-	/* unsent FLUSHRDY biorqs, in the policy's order (see fl_bq_order) */
+	/*
+	 * unsent FLUSHRDY biorqs: un[0, nsorted) in the policy's order, then
+	 * the later arrivals not yet merged (fl_un_sort merges them)
+	 */
 	struct fl_biorq **un;
-	size_t nun, capun;
+	size_t nun, capun, nsorted;
 	/* writes blocked on pinned pages (policies with pin_writes), arrival order */
 	struct fl_biorq **blk;
 	size_t nblk, capblk;
@@ -445,11 +448,17 @@ void fl_dh_set(struct fl_engine *e, struct fl_bmap *b, uint64_t key);
 /* The earliest key of the deadline heap (FL_TIME_NEVER if empty). */
 uint64_t fl_dh_min(const struct fl_engine *e);
 
-/* Inserts a FLUSHRDY biorq into b's unsent array in the policy's order. */
+/* Adds a FLUSHRDY biorq to b's unsent array (merged into order by fl_un_sort). */
 int fl_un_insert(struct fl_engine *e, struct fl_bmap *b, struct fl_biorq *q);
+
+/* Puts b's whole unsent array in the policy's order; call before reading it in order. */
+void fl_un_sort(struct fl_engine *e, struct fl_bmap *b);
 
 /* Drops the biorqs that went in flight (FLB_INFL) from b's unsent array. */
 void fl_un_compact(struct fl_bmap *b);
+
+/* Drops run ba's biorqs from b's unsent array (cheaply when they are adjacent). */
+void fl_un_remove_run(struct fl_engine *e, struct fl_bmap *b, const struct fl_batch *ba);
 
 /*
  * True if [off, off+len) overlaps a run of b in flight; page: compare whole

@@ -74,6 +74,7 @@ flushable(struct fl_ctx *x, struct fl_bmap *b)
 	uint32_t rs = 0, re = 0;
 	size_t i, n = 0;
 
+	fl_un_sort(x->e, b);
 	for (i = 0; i < b->nun; i++) {
 		struct fl_biorq *q = b->un[i];
 
@@ -104,6 +105,7 @@ flush_bmap(struct fl_ctx *x, struct fl_bmap *b)
 
 	fl_log_tryflush(x, b);
 	b->sched = 1;
+	fl_un_sort(x->e, b);
 	t->bqs.n = 0;
 	for (i = 0; i < b->nun; i++) {
 		struct fl_biorq *q = b->un[i];

@@ -254,6 +254,7 @@ z_send(struct fl_ctx *x)
 			}
 			fl_log_tryflush(x, b);
 			b->sched = 1;
+			fl_un_sort(e, b);
 			t->bqs.n = 0;
 			for (i = 0; i < b->nun; i++) {
 				fl_log_biorq_try(x, b->un[i]);

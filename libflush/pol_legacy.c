@@ -92,6 +92,7 @@ flush_bmap(struct fl_ctx *x, struct fl_bmap *b)
 	struct fl_run run;
 	size_t i, sent = 0;
 
+	fl_un_sort(x->e, b);
 	t->bqs.n = 0;
 	for (i = 0; i < b->nun; i++) {
 		struct fl_biorq *q = b->un[i];

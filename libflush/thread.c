@@ -552,10 +552,22 @@ skip_idle(struct fl_engine *e, struct fl_thr *t, uint64_t at)
 	return at + n * p;
 }
 
-/* Runs the whole workload on the virtual clock. */
+/* Process user+sys CPU in ns. */
+static uint64_t
+proc_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)ru.ru_utime.tv_sec * 1000000000ull + (uint64_t)ru.ru_utime.tv_usec * 1000 +
+	    (uint64_t)ru.ru_stime.tv_sec * 1000000000ull + (uint64_t)ru.ru_stime.tv_usec * 1000;
+}
+
+/* Runs the whole workload on the virtual clock (proc_cpu_ns: its event loop's CPU). */
 int
 fl_run_virtual(struct fl_engine *e)
 {
+	uint64_t cpu0 = proc_cpu();
 	unsigned k;
 
 	for (k = 0; k < e->c.tun.threads && !e->failed; k++) {
@@ -610,6 +622,7 @@ fl_run_virtual(struct fl_engine *e)
 		wake_count(e, t, ev.why, e->vnow);
 		v_go(e, t, ev.why, e->vnow);
 	}
+	e->st.proc_cpu_ns = proc_cpu() - cpu0;
 	return e->failed ? -1 : 0;
 }
 
@@ -782,17 +795,6 @@ r_inject(struct fl_engine *e)
 		ts = abs_ts(e, next);
 		pthread_cond_timedwait(&e->icv, &e->mu, &ts);
 	}
-}
-
-/* Process user+sys CPU in ns. */
-static uint64_t
-proc_cpu(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (uint64_t)ru.ru_utime.tv_sec * 1000000000ull + (uint64_t)ru.ru_utime.tv_usec * 1000 +
-	    (uint64_t)ru.ru_stime.tv_sec * 1000000000ull + (uint64_t)ru.ru_stime.tv_usec * 1000;
 }
 
 /* Runs the workload on the real clock with real threads. */
