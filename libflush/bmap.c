@@ -71,6 +71,7 @@ fl_bmap_get(struct fl_engine *e, uint64_t fid, uint32_t bno)
 	b->hidx = SIZE_MAX;
 	b->st.fid = fid;
 	b->st.bno = bno;
+	b->st.ios = b->ios;
 	b->hnext = e->hash[h];
 	e->hash[h] = b;
 	e->bm[e->nbm++] = b;

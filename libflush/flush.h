@@ -331,6 +331,7 @@ struct fl_stats {
 struct fl_bmap_stats {
 	uint64_t fid;
 	uint32_t bno;
+	unsigned ios;		/* its I/O server (window), 0..ios-1 */
 	uint64_t writes, exams, wasted, requeues, rpcs, bytes_sent;
 };
 

@@ -371,7 +371,7 @@ struct obs {
 	int64_t pass_t[64];		/* start of the current pass per thread */
 	int pass_seen[64];		/* current pass examined something */
 	int64_t last_visible[64];	/* start of the previous visible pass */
-	int64_t *gaps;			/* gaps between visible passes within the span */
+	int64_t *gaps;			/* gaps between visible passes */
 	size_t ngaps, capgaps;
 	uint64_t visible;
 	uint64_t span_ns;		/* the trace's span in engine time (FL_TIME_NEVER: all) */
@@ -424,11 +424,11 @@ observe_exam(struct obs *o, const struct fl_trace_ev *ev, unsigned th)
 		return;
 	o->pass_seen[th] = 1;
 	o->visible++;
-	if (o->pass_t[th] >= 0 && (uint64_t)o->pass_t[th] > o->span_ns) {
+	if (o->pass_t[th] >= 0 && (uint64_t)o->pass_t[th] > o->span_ns)
 		o->after_passes++;
-		return;
-	}
-	o->span_passes++;
+	else
+		o->span_passes++;
+	/* the period is a median of every gap: not a count, a short span would skew it */
 	if (o->last_visible[th] >= 0 && o->pass_t[th] > o->last_visible[th] &&
 	    push64(&o->gaps, &o->ngaps, &o->capgaps,
 	    (uint64_t)(o->pass_t[th] - o->last_visible[th])) < 0)
