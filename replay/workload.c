@@ -503,8 +503,8 @@ read_header(struct wl_workload *w, char **tok, int nt, const char *name,
 		return 0;
 	}
 	if (strcmp(tok[0], "era") == 0) {
-		if (nt != 2 || strlen(tok[1]) != 1 || strchr("AZ?", tok[1][0]) == NULL)
-			return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": era expects A, Z or ?",
+		if (nt != 2 || strlen(tok[1]) != 1 || strchr("ABCZ?", tok[1][0]) == NULL)
+			return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": era expects A, B, C, Z or ?",
 			    name, ln);
 		w->era = tok[1][0];
 		return 0;

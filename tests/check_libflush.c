@@ -967,6 +967,7 @@ START_TEST(test_api_errors)
 	ck_assert_int_eq(t.kind, FL_LAT_EXP);
 	ck_assert_int_eq(fl_transport_parse(&t, "uniform:40:10", &err), -1);
 	ck_assert_int_eq(fl_transport_parse(&t, "fast", &err), -1);
+	ck_assert_int_eq(fl_transport_parse(&t, "1e12s", &err), -1);	/* no overflowing cast */
 	/* a historical policy writes only its own era */
 	cfg(&c, "legacy", NULL);
 	c.era = FL_ERA_Z;

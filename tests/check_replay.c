@@ -309,6 +309,21 @@ START_TEST(test_speed_saturates)
 }
 END_TEST
 
+/* The policy whose replay is checked against a trace, per era (B and C read too). */
+START_TEST(test_fidelity_policy_per_era)
+{
+	static const char *const eras[] = { "A", "B", "C", "Z", "?" };
+	static const char *const pols[] = { "legacy", "2010-10", "2011-08", "head", "legacy" };
+	char text[64];
+	struct wl_workload w;
+
+	snprintf(text, sizeof(text), "flushscope-workload 1\nera %s\n", eras[_i]);
+	load(&w, text);
+	ck_assert_str_eq(rp_fidelity_policy(&w), pols[_i]);
+	wl_free(&w);
+}
+END_TEST
+
 /* Returns the check named metric. */
 static const struct rp_check *
 find(const struct rp_check *c, int n, const char *metric)
@@ -833,6 +848,7 @@ replay_suite(void)
 	tcase_add_loop_test(tc, test_long_gaps, 0, 2 * NPOLS);
 	tcase_add_loop_test(tc, test_bad_write_skipped, 0, NPOLS);
 	tcase_add_test(tc, test_fidelity_span);
+	tcase_add_loop_test(tc, test_fidelity_policy_per_era, 0, 5);
 	tcase_add_test(tc, test_speed_saturates);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("closed-loop");
