@@ -3,14 +3,18 @@
  * mounted filesystem, with the queueing policy as the only thing that varies.
  *
  * One engine = files and bmaps (128 MiB), write requests (biorqs: offset,
- * length, ready time), per-bmap queues of unsent (ready), in-flight and
- * completed writes, the 2010 coalescer, a window of at most N outstanding
- * RPCs, a queueing policy, a clock and a simulated RPC transport.
+ * length, creation time), per-bmap unsent and in-flight writes, the
+ * coalescers, windows of RPCs per I/O server, one queueing policy, a clock
+ * and a simulated RPC transport.  The policies are the client at four
+ * commits (legacy f020379d5, 2010-10 99fa47092, 2011-08 97bf587a9, head
+ * d87d35e60; shared/spec/engine-history.md) and two of ours (pendq,
+ * deadline); fl_policy_info describes each.
  *
  * Usage (identical for both clocks):
  *
  *	struct fl_config c;
- *	fl_config_init(&c, "deadline");		// policy defaults (2010 tunables)
+ *	fl_config_init(&c, "deadline");		// the policy's defaults
+ *	fl_config_set(&c, "window", "64", &err);	// any tunable by name
  *	c.clock = FL_CLOCK_VIRTUAL;		// or FL_CLOCK_REAL
  *	c.transport.kind = FL_LAT_FIXED; c.transport.fixed_ns = 20000000;
  *	struct fl_engine *e = fl_engine_new(&c, &err);
@@ -26,9 +30,9 @@
  * on the real clock a thread injects each input at its time with
  * clock_nanosleep(TIMER_ABSTIME) on CLOCK_MONOTONIC while real flush threads
  * and an RPC completion thread run, synchronised by a mutex and condition
- * variables on CLOCK_MONOTONIC.  The engine core (queues, coalescer, window,
- * policies, counters, log writer) is the same code under both clocks; only
- * the driver that sleeps and wakes threads differs.
+ * variables on CLOCK_MONOTONIC.  The engine core (queues, coalescers,
+ * windows, policies, counters, log writer) is the same code under both
+ * clocks; only the driver that sleeps and wakes threads differs.
  *
  * Errors are returned through struct fs_err (util/err.h); nothing prints
  * except the optional psclog writer, which writes to the FILE the caller gave.
