@@ -841,6 +841,50 @@ START_TEST(test_seed_period)
 }
 END_TEST
 
+/*
+ * The same lone writes through replay, as a hand-written workload (no era:
+ * no logging cost): legacy sends 1 MiB within one tick of 2159 us, head
+ * holds it at least 100 ms; 2010-10 sends 32 KiB at its 100 ms tick,
+ * 2011-08 at its 10 ms max age; written at t = 0 or later.
+ */
+static const struct {
+	const char *pol;
+	const char *text;
+	uint64_t lo_us, hi_us;
+} replay_lone[] = {
+	{ "legacy", "0 write 1:0 0 1048576\n", 0, 2159 },
+	{ "legacy", "1000 write 1:0 0 1048576\n", 0, 2159 },
+	{ "head", "0 write 1:0 0 1048576\n", 100000, 2000100 },
+	{ "2010-10", "0 write 1:0 0 32768\n", 1000, 100000 },
+	{ "2010-10", "7000 write 1:0 0 32768\n", 1000, 100000 },
+	{ "2011-08", "0 write 1:0 0 32768\n", 10000, 10000 },
+	{ "2011-08", "3000 write 1:0 0 32768\n", 10000, 10000 },
+};
+
+START_TEST(test_replay_lone)
+{
+	char text[128];
+	struct wl_workload w;
+	struct rp_options o;
+	struct rp_result r;
+	struct fs_err err;
+	FILE *f;
+
+	snprintf(text, sizeof(text), "flushscope-workload 1\n%s", replay_lone[_i].text);
+	ck_assert_ptr_nonnull(f = fmemopen(text, strlen(text), "r"));
+	ck_assert_msg(wl_read(&w, f, "lone.wl", &err) == 0, "%s", err.msg);
+	fclose(f);
+	rp_options_default(&o);
+	ck_assert_msg(rp_run(&w, replay_lone[_i].pol, &o, &r, &err) == 0, "%s", err.msg);
+	ck_assert_msg(r.st.ready_issue.max >= replay_lone[_i].lo_us * US &&
+	    r.st.ready_issue.max <= replay_lone[_i].hi_us * US,
+	    "%s %s: ready->issue %" PRIu64 " us", replay_lone[_i].pol, replay_lone[_i].text,
+	    r.st.ready_issue.max / US);
+	rp_result_free(&r);
+	wl_free(&w);
+}
+END_TEST
+
 /* --------------------------------------------------------- real clock */
 
 /*
@@ -915,6 +959,7 @@ policies_suite(void)
 	tcase_add_loop_test(tc, test_no_holdback, 0, 3);
 	tcase_add_loop_test(tc, test_budget, 0, N(budget_cases));
 	tcase_add_test(tc, test_seed_period);
+	tcase_add_loop_test(tc, test_replay_lone, 0, N(replay_lone));
 	suite_add_tcase(s, tc);
 	tcase_add_loop_test(tt, test_real_threads, 0, N(real_pols));
 	tcase_set_timeout(tt, 60);

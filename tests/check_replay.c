@@ -18,15 +18,15 @@
 Suite *replay_suite(void);
 
 /* The seed excerpt's shape: two bmaps whose only writes are in flight. */
-static const char seed_wl[] =
-    "flushscope-workload 1\n"
-    "fidelity fitted\n"
-    "observed wasted_examinations 6\n"
-    "observed pass_period_us 2160\n"
-    "0 write 80000002d907b:1 0 32768\n"
-    "1024 rpc 80000002d907b:1 0 32768 7000 run -\n"
-    "0 write 80000002d907b:3 0 32768\n"
-    "1024 rpc 80000002d907b:3 0 32768 7000 run -\n";
+#define SEED_BODY \
+    "fidelity fitted\n" \
+    "observed wasted_examinations 6\n" \
+    "observed pass_period_us 2160\n" \
+    "0 write 80000002d907b:1 0 32768\n" \
+    "1024 rpc 80000002d907b:1 0 32768 7000 run -\n" \
+    "0 write 80000002d907b:3 0 32768\n" \
+    "1024 rpc 80000002d907b:3 0 32768 7000 run -\n"
+static const char seed_wl[] = "flushscope-workload 1\nera A\n" SEED_BODY;
 
 /* Reads a workload from a string. */
 static void
@@ -82,6 +82,15 @@ START_TEST(test_legacy_fidelity)
 	rp_fidelity_check(&w, &r, &f);
 	ck_assert_int_eq(f.replay_period_us, 2116 + 3 * 14);
 	ck_assert(f.ok);
+	rp_result_free(&r);
+	wl_free(&w);
+
+	/* a hand-written workload (no era, no log behind it) pays no line cost */
+	load(&w, "flushscope-workload 1\n" SEED_BODY);
+	ck_assert_int_eq(w.era, '?');
+	run(&w, "legacy", 0, &r);
+	rp_fidelity_check(&w, &r, &f);
+	ck_assert_int_eq(f.replay_period_us, 2116);
 	rp_result_free(&r);
 	wl_free(&w);
 }
