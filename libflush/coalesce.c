@@ -57,7 +57,7 @@ desched(struct fl_ctx *x, size_t from, size_t to)
  * end the run goes if expired or ready, else it is descheduled.
  */
 static int
-cut_2010(struct fl_ctx *x, struct fl_run *run)
+cut_ready(struct fl_ctx *x, struct fl_run *run)
 {
 	struct fl_thr *t = x->t;
 	size_t n = t->bqs.n, i = t->cpos, start = t->cpos, base = t->cpos;
@@ -106,7 +106,7 @@ cut_2010(struct fl_ctx *x, struct fl_run *run)
  * large; at the end the run goes if large or expired.
  */
 static int
-cut_2011(struct fl_ctx *x, struct fl_run *run)
+cut_sticky(struct fl_ctx *x, struct fl_run *run)
 {
 	struct fl_thr *t = x->t;
 	size_t n = t->bqs.n, i = t->cpos, start = t->cpos, base = t->cpos;
@@ -157,7 +157,7 @@ cut_2011(struct fl_ctx *x, struct fl_run *run)
  * those before they reach the flush engine) is a large run by itself.
  */
 static int
-cut_head(struct fl_ctx *x, struct fl_run *run)
+cut_no_overflow(struct fl_ctx *x, struct fl_run *run)
 {
 	struct fl_thr *t = x->t;
 	size_t n = t->bqs.n, i = t->cpos, start = t->cpos, base = t->cpos;
@@ -216,12 +216,12 @@ fl_cut(struct fl_ctx *x, enum fl_cut_rule rule, struct fl_run *run)
 	if (x->t->cpos >= x->t->bqs.n)
 		return 0;
 	switch (rule) {
-	case FL_CUT_2010:
-		return cut_2010(x, run);
-	case FL_CUT_2011:
-		return cut_2011(x, run);
+	case FL_CUT_READY:
+		return cut_ready(x, run);
+	case FL_CUT_STICKY_LARGE:
+		return cut_sticky(x, run);
 	default:
-		return cut_head(x, run);
+		return cut_no_overflow(x, run);
 	}
 }
 

@@ -351,7 +351,7 @@ struct fl_engine {
 	uint64_t tseq;
 	/* real clock sync */
 	pthread_mutex_t mu;
-	pthread_cond_t ccv, dcv, icv;
+	pthread_cond_t ccv, icv;
 	/* latency samples */
 	uint64_t *lat;
 	size_t nlat, caplat;
@@ -477,11 +477,11 @@ int fl_vec_push(struct fl_engine *e, struct fl_vec *v, void *p);
 /* True if q has expired at now (FORCE, or its deadline passed). */
 int fl_expired(const struct fl_biorq *q, uint64_t now);
 
-/* The three historical trycoalesce rules (engine-history.md). */
+/* The three trycoalesce rules of the client's history (engine-history.md). */
 enum fl_cut_rule {
-	FL_CUT_2010,		/* A, B: ready at 1 MiB extent or 256 biorqs, stop when ready */
-	FL_CUT_2011,		/* C: sticky `large` at 1 MiB, no 256 rule, whole stretches */
-	FL_CUT_HEAD		/* Z: full when the next contiguous biorq would overflow */
+	FL_CUT_READY,		/* (A, B) ready at 1 MiB extent or 256 biorqs, stop when ready */
+	FL_CUT_STICKY_LARGE,	/* (C) `large` sticks at 1 MiB, no 256 rule, whole stretches */
+	FL_CUT_NO_OVERFLOW	/* (Z) full when the next contiguous biorq would overflow */
 };
 
 /*

@@ -9,7 +9,7 @@
  * in place, logging `checking for flush` per bmap: clean idle bmaps go to
  * the timeout queue, dirty ones that bmap_flushable() accepts are collected
  * (at most 128); then each collected bmap logs `try flush`, sends its runs
- * as in 2010-08 (FL_CUT_2010, soft window), and if more than 128 RPCs are
+ * as in 2010-08 (FL_CUT_READY, soft window), and if more than 128 RPCs are
  * then out the pass logs `stall flush` and drops the rest.  Expiry is
  * creation + 1 ms (no wall-second rule).
  */
@@ -117,7 +117,7 @@ flush_bmap(struct fl_ctx *x, struct fl_bmap *b)
 			return sent;
 	}
 	t->cpos = 0;
-	while (!x->e->failed && fl_cut(x, FL_CUT_2010, &run)) {
+	while (!x->e->failed && fl_cut(x, FL_CUT_READY, &run)) {
 		struct fl_batch *ba = fl_batch_new(x, b, (struct fl_biorq **)t->bqs.v + run.first,
 		    run.last - run.first, run.expired && !run.large, 0);
 

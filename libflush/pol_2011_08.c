@@ -19,7 +19,7 @@
  * variable not reset between bmaps), stopping when collected + outstanding
  * reaches 16.  Each collected bmap logs `try flush`, holds back biorqs
  * touching a page in flight (`inflight already`), cuts runs by the 2011
- * rule (FL_CUT_2011: whole stretches, sticky `large`) and waits in rpcwait
+ * rule (FL_CUT_STICKY_LARGE: whole stretches, sticky `large`) and waits in rpcwait
  * after each run, suspending the pass.
  */
 #include "libflush/internal.h"
@@ -204,7 +204,7 @@ c_send(struct fl_ctx *x)
 
 		if (!t->started)
 			collect(x, b);
-		while (!e->failed && fl_cut(x, FL_CUT_2011, &run)) {
+		while (!e->failed && fl_cut(x, FL_CUT_STICKY_LARGE, &run)) {
 			struct fl_batch *ba = fl_batch_new(x, b,
 			    (struct fl_biorq **)t->bqs.v + run.first, run.last - run.first,
 			    run.expired && !run.large, 0);

@@ -16,7 +16,7 @@
  * A pass scans the queue in place (`flushable?`), skipping bmaps another
  * thread holds (SCHED) or whose I/O server is throttled (480 in flight plus
  * credits), and collects those with unsent biorqs (at most 480); each
- * collected bmap logs `try flush` and sends every run FL_CUT_HEAD cuts
+ * collected bmap logs `try flush` and sends every run FL_CUT_NO_OVERFLOW cuts
  * (full only when the next contiguous biorq would pass 1 MiB; one RPC per
  * run), blocking for a credit when its I/O server is full.  Writers block
  * while their pages are in flight (pin_writes), so HEAD needs no flush-side
@@ -205,7 +205,7 @@ send_runs(struct fl_ctx *x, struct fl_bmap *b)
 
 	for (;;) {
 		if (t->pba == NULL) {
-			if (!t->has_run && !fl_cut(x, FL_CUT_HEAD, &run))
+			if (!t->has_run && !fl_cut(x, FL_CUT_NO_OVERFLOW, &run))
 				return 0;
 			if (t->has_run)
 				run = t->run;

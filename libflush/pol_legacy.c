@@ -8,7 +8,7 @@
  * every ready run of a dirty bmap (the window is soft: a bmap sends all its
  * runs), then restores each kept bmap that still has writes pending, in
  * flight included (the seed's spin), or lets it go.  Runs follow the 2010
- * trycoalesce (FL_CUT_2010); a write's deadline is the earlier of creation
+ * trycoalesce (FL_CUT_READY); a write's deadline is the earlier of creation
  * + max age and the next whole wall-clock second.  No hold-back of writes
  * overlapping ones in flight; replies wake nobody; fsync/close only flag.
  *
@@ -104,7 +104,7 @@ flush_bmap(struct fl_ctx *x, struct fl_bmap *b)
 			return sent;
 	}
 	t->cpos = 0;
-	while (!x->e->failed && fl_cut(x, FL_CUT_2010, &run)) {
+	while (!x->e->failed && fl_cut(x, FL_CUT_READY, &run)) {
 		struct fl_batch *ba = fl_batch_new(x, b, (struct fl_biorq **)t->bqs.v + run.first,
 		    run.last - run.first, run.expired && !run.large, 0);
 

@@ -812,7 +812,6 @@ fl_run_real(struct fl_engine *e)
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_cond_init(&e->ccv, &ca);
 	pthread_cond_init(&e->icv, &ca);
-	pthread_cond_init(&e->dcv, &ca);
 	for (k = 0; k < e->c.tun.threads; k++)
 		pthread_cond_init(&e->thr[k].cv, &ca);
 	pthread_condattr_destroy(&ca);
@@ -860,7 +859,6 @@ fl_run_real(struct fl_engine *e)
 		pthread_cond_destroy(&e->thr[k].cv);
 	pthread_cond_destroy(&e->ccv);
 	pthread_cond_destroy(&e->icv);
-	pthread_cond_destroy(&e->dcv);
 	pthread_mutex_destroy(&e->mu);
 	return e->failed ? -1 : rc;
 }
