@@ -717,6 +717,20 @@ thread_touch(struct sp_thread *t, int64_t ts)
 
 /* ---- events ---- */
 
+/*
+ * 1 if an EXAMINE says the bmap leaves the queue without a line of its
+ * own: the 2011 scan (`flushable? (outstandingRpcCnt=N)`, the form with the
+ * count) removes a bmap that is not DIRTY (0x40 in the 2010-2011 flags)
+ * silently (engine-history.md C, Pass 1).  HEAD's bare `flushable?` and
+ * its flags are another matter: its bmaps leave at their last completion.
+ */
+static int
+clean_leaves(const struct ps_event *ev)
+{
+	return ev->msg_id == PS_MSG_Z_FLUSHABLE && ev->outstanding >= 0 &&
+	    (ev->bmap.flags & 0x40) == 0;
+}
+
 /* An EXAMINE line of a bmap. */
 static void
 on_examine(struct sp_detector *d, const struct ps_event *ev)
@@ -767,6 +781,11 @@ on_examine(struct sp_detector *d, const struct ps_event *ev)
 	if (style == STYLE_Z)
 		ex_link(d, (uint32_t)bi);
 	t->st.examinations++;
+	if (clean_leaves(ev)) {
+		/* the scan retires it without a line: useful, and it is gone */
+		exam_close(d, (uint32_t)bi, SP_USEFUL, ev->ts_us, SP_RUN_PROGRESS);
+		bmap_retire(d, (uint32_t)bi, SP_RUN_GONE, ev->ts_us);
+	}
 }
 
 /* 1 if a SCHEDULE-kind line is not progress (looking at or giving up a biorq). */

@@ -5,7 +5,8 @@
  * Threads: each (name, tid) gets a number (ev->thr) in order of first
  * appearance, through a hash table and a one-entry cache of the last
  * thread (consecutive lines mostly come from one thread); each thread's
- * latest EXAMINE is kept by number.
+ * current bmap (its latest EXAMINE or bmap-level `try flush`) is kept by
+ * number.
  *
  * Addresses: two generations of (address -> bmap identity) maps.  Look-ups
  * try the current generation, then the previous one (promoting a hit);
@@ -45,7 +46,7 @@ struct at_table {
 	uint32_t last_v;
 };
 
-/* One numbered thread: its name and tid (for the cache) and latest EXAMINE. */
+/* One numbered thread: its name and tid (for the cache) and current bmap. */
 struct at_thread {
 	char name[64], tid[64];
 	uint8_t namelen, tidlen;
@@ -308,7 +309,12 @@ attribute_bmap(struct ps_stream *st, struct ps_event *ev)
 		attr_set(ev, ev->bmap.fid, ev->bmap.bno);
 		if (ev->bmap.addr != 0)
 			table_put(st, &st->addr, ev->bmap.addr, 0, ev->bmap.fid, ev->bmap.bno);
-		if (ev->kind == PS_EV_EXAMINE && t != NULL) {
+		/*
+		 * The bmap the thread works on: its EXAMINE (era A sends right
+		 * after it), or the bmap-level `try flush` of the second phase
+		 * of a 2010-10..HEAD pass (the scan examined others since).
+		 */
+		if ((ev->kind == PS_EV_EXAMINE || ev->kind == PS_EV_SCHEDULE) && t != NULL) {
 			t->has_exam = 1;
 			t->exam.fid = ev->bmap.fid;
 			t->exam.bno = ev->bmap.bno;
@@ -326,8 +332,8 @@ attribute_bmap(struct ps_stream *st, struct ps_event *ev)
 	}
 	/*
 	 * The flush thread's own lines without a bmap of their own: the RPCs
-	 * it builds and the biorqs it handles belong to the bmap it examined
-	 * last.  A new biorq becoming ready (a writer thread) does not.
+	 * it builds and the biorqs it handles belong to the bmap it works on
+	 * (examined last, or took to `try flush` last).  A new biorq becoming ready (a writer thread) does not.
 	 */
 	thread_attr = ev->kind == PS_EV_RPC_SEND || ev->kind == PS_EV_SCHEDULE ||
 	    ((ev->has & PS_HAS_BIORQ) && ev->kind != PS_EV_WRITE_READY);

@@ -27,7 +27,9 @@
  * One step of a hand-built log.  op:
  *   X era-A `try flush (outstandingRpcCnt=o)` of bmap bno   (EXAMINE)
  *   C middle-era `checking for flush`                        (EXAMINE)
- *   F era-Z `flushable?`                                     (EXAMINE)
+ *   F era-Z `flushable?`; with o >= 0, 2011's `flushable? (outstandingRpcCnt=o)`
+ *     of a DIRTY bmap (flg 0x2043)                           (EXAMINE)
+ *   c 2011's `flushable? (outstandingRpcCnt=o)` of a clean bmap (flg 0x2003)
  *   T era-Z bmap `try flush`                                 (SCHEDULE)
  *   M middle-era bmap `try flush`                            (SCHEDULE)
  *   R `restore to dirty list`                                (REQUEUE)
@@ -172,6 +174,22 @@ static const struct spin_case cases[] = {
 		{ 'C', 4000, "msbflushthr0", 1, 7, 0 }, { 'M', 4005, "msbflushthr0", 1, 7, 0 },
 		{ 'C', 6000, "msbflushthr0", 1, 7, 0 },
 		END }, { 0, 0, 0, -1, -1, NULL, 0, 4, 1 } },
+	{ "middle era: RPCs after try flush go to that bmap, not the last examined", {
+		{ 'C', 0, "msbflushthr0", 1, 0, 0 }, { 'C', 14, "msbflushthr0", 2, 0, 0 },
+		{ 'M', 28, "msbflushthr0", 1, 0, 0 }, { 'P', 42, "msbflushthr0", 0, -1, 0 },
+		{ 'C', 10000, "msbflushthr0", 1, 1, 0 }, { 'C', 10014, "msbflushthr0", 2, 1, 0 },
+		{ 'M', 10028, "msbflushthr0", 1, 1, 0 }, { 'P', 10042, "msbflushthr0", 0, -1, 0 },
+		{ 'C', 20000, "msbflushthr0", 1, 2, 0 }, { 'C', 20014, "msbflushthr0", 2, 2, 0 },
+		{ 'M', 20028, "msbflushthr0", 1, 2, 0 }, { 'P', 20042, "msbflushthr0", 0, -1, 0 },
+		{ 'C', 30000, "msbflushthr0", 2, 2, 0 },
+		END }, { 1, 3, 2, 10000, -1, "msbflushthr0", 3, -1, -1 } },
+	{ "2011: the scan drops a bmap that is not DIRTY silently: useful, it leaves", {
+		{ 'F', 0, "msbflushthr0", 1, 0, 0 }, { 'W', 10000, "msbflushthr0", 0, -1, 0 },
+		{ 'F', 10014, "msbflushthr0", 1, 0, 0 }, { 'W', 20000, "msbflushthr0", 0, -1, 0 },
+		{ 'c', 20014, "msbflushthr0", 1, 0, 0 }, { 'W', 30000, "msbflushthr0", 0, -1, 0 },
+		{ 'F', 40014, "msbflushthr0", 1, 0, 0 }, { 'W', 50000, "msbflushthr0", 0, -1, 0 },
+		{ 'F', 50014, "msbflushthr0", 1, 0, 0 },
+		END }, { 0, 0, 0, -1, -1, NULL, 3, 5, 4 } },
 	{ "era Z: flushable? repeated without try flush", {
 		{ 'F', 0, "msflushthr5", 1, -1, 0 }, { 'F', 3000, "msflushthr5", 1, -1, 0 },
 		{ 'F', 6000, "msflushthr5", 1, -1, 0 }, { 'F', 9000, "msflushthr5", 1, -1, 0 },
@@ -320,10 +338,19 @@ make_event(const struct step *s, uint64_t lineno, struct ps_event *ev)
 	ev->tid_s.n = 5;
 	ev->tid = 23667;
 	switch (s->op) {
-	case 'X': case 'C': case 'F':
+	case 'X': case 'C': case 'F': case 'c':
 		ev->kind = PS_EV_EXAMINE;
 		ev->msg_id = s->op == 'X' ? PS_MSG_A_TRY_FLUSH_BMAP :
 		    s->op == 'C' ? PS_MSG_M_CHECKING : PS_MSG_Z_FLUSHABLE;
+		if (s->op == 'c' || (s->op == 'F' && s->o >= 0)) {
+			ev->has = PS_HAS_BMAP;
+			ev->bmap.addr = addr;
+			ev->bmap.fid = FID;
+			ev->bmap.bno = s->bno;
+			ev->bmap.flags = s->op == 'c' ? 0x2003 : 0x2043;
+			ev->outstanding = s->o;
+			return;
+		}
 		break;
 	case 'T': case 'M':
 		ev->kind = PS_EV_SCHEDULE;
