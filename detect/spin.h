@@ -29,7 +29,10 @@
  *                       REQUEUE / is-clean on that thread (era A), after an
  *                       end-of-pass line (era Z), or (middle era, or era Z
  *                       without end-of-pass lines) after a pause of more
- *                       than SP_BURST_GAP_US in the thread's flush lines.
+ *                       than SP_BURST_GAP_US in the thread's flush lines;
+ *                       in every era, at an EXAMINE of a bmap the thread
+ *                       already examined in its pass (a pass examines a
+ *                       bmap once).
  *                       Useful if any of its examinations was useful.
  *   run                 consecutive wasted examinations of one bmap (fid,
  *                       bno), each within max_gap_us of the previous,
@@ -108,6 +111,14 @@ struct sp_thread_stats {
 	 * starts, bucket i holds periods in [2^i, 2^(i+1)) microseconds */
 	uint64_t period_hist[40];
 	int64_t period_p50_us, period_p99_us;	/* -1 if fewer than two passes */
+	/*
+	 * The pass's timing, for replay's calibration: the median sleep (from
+	 * a pass's last flush-path line to the next pass's first line) and the
+	 * median gap between consecutive lines of a pass (a gap after an
+	 * examination, or over SP_BURST_GAP_US, left out); -1 if none seen.
+	 */
+	int64_t sleep_p50_us, line_p50_us;
+	char era;			/* of its EXAMINE lines: 'A', 'B', 'C', 'Z'; 0 none */
 };
 
 enum sp_verdict { SP_USEFUL = 0, SP_WASTED, SP_UNDECIDED };

@@ -73,6 +73,15 @@ num_after(const struct ps_str *m, const char *key, int base16)
 	return neg ? -v : v;
 }
 
+/* The 0x-hex pointer after "key" in the message; 0 if none. */
+static uint64_t
+addr_after(const struct ps_str *m, const char *key)
+{
+	int64_t v = num_after(m, key, 1);
+
+	return v > 0 ? (uint64_t)v : 0;
+}
+
 /* The decimal right after the literal prefix lit of m (known to match); -1 if none. */
 static int64_t
 num_at(const struct ps_str *m, size_t at)
@@ -158,7 +167,11 @@ set(struct ps_event *ev, enum ps_ev_kind k, enum ps_msg id)
 	ev->msg_id = id;
 }
 
-/* Era-Z "sending WRITE RPC to iosid=%#x fid=%#018lx:%lu off=%u sz=%u ios=%u infl=%d". */
+/*
+ * Era-Z "sending WRITE RPC to iosid=%#x fid=%#018lx:%lu off=%u sz=%u ios=%u
+ * infl=%d".  The fid is SLPRI_FG, fid:generation (the spec's example sends
+ * for bmap 1 with `:0`): no bmap number, so rpc_bno stays -1.
+ */
 static void
 sending_write(struct ps_event *ev)
 {
@@ -171,17 +184,9 @@ sending_write(struct ps_event *ev)
 	if (p != NULL) {
 		struct ps_str rest = { p + 5, m->n - (size_t)(p + 5 - m->p) };
 		int64_t fid = num_after(&rest, "", 1);
-		const char *colon = memchr(rest.p, ':', rest.n);
 
 		if (fid >= 0)
 			ev->rpc_fid = (uint64_t)fid;
-		if (colon != NULL) {
-			struct ps_str b = { colon + 1, rest.n - (size_t)(colon + 1 - rest.p) };
-			int64_t bno = num_after(&b, "", 0);
-
-			if (bno >= 0)
-				ev->rpc_bno = i32(bno);
-		}
 	}
 }
 
@@ -234,6 +239,7 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 			set(ev, PS_EV_OTHER, PS_MSG_Z_BWC_CB_ARG);
 			ev->run_size = num_after(&m, ") size=", 0);
 			ev->run_nbiorqs = i32(num_after(&m, " nbiorqs=", 0));
+			ev->bwc_addr = addr_after(&m, "bwc cb arg (");
 		}
 		break;
 	case 'B':
@@ -250,6 +256,7 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 		} else if (STARTS(m, "callback to write RPC")) {
 			set(ev, PS_EV_RPC_DONE, PS_MSG_Z_RPC_CALLBACK);
 			ev->outstanding = num_after(&m, " infl=", 0);
+			ev->bwc_addr = addr_after(&m, " bwc=");
 			ev->rpc_rc = num_after(&m, " rc=", 0);
 		} else if (STARTS(m, "could not flush")) {
 			set(ev, PS_EV_OTHER, PS_MSG_M_COULD_NOT_FLUSH);

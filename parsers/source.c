@@ -52,6 +52,7 @@ struct at_thread {
 	uint8_t namelen, tidlen;
 	int has_exam;
 	struct at_bmap exam;
+	uint64_t bwc;			/* its latest `bwc cb arg (%p)`, for its next RPC */
 };
 
 struct ps_stream {
@@ -344,11 +345,32 @@ attribute_bmap(struct ps_stream *st, struct ps_event *ev)
 	attr_set(ev, t->exam.fid, t->exam.bno);
 }
 
+/*
+ * HEAD builds each run's write-RPC context (bwc), logs `bwc cb arg (%p)`,
+ * then sends the run as one RPC: that send gets the thread's bwc, which
+ * its `callback to write RPC bwc=%p` names.
+ */
+static void
+attribute_bwc(struct ps_stream *st, struct ps_event *ev)
+{
+	struct at_thread *t = ev->thr >= 0 ? &st->th.v[ev->thr] : NULL;
+
+	if (t == NULL)
+		return;
+	if (ev->msg_id == PS_MSG_Z_BWC_CB_ARG)
+		t->bwc = ev->bwc_addr;
+	else if (ev->kind == PS_EV_RPC_SEND && ev->bwc_addr == 0) {
+		ev->bwc_addr = t->bwc;
+		t->bwc = 0;
+	}
+}
+
 /* Attributes an event and learns from it. */
 void
 ps_stream_attribute(struct ps_stream *st, struct ps_event *ev)
 {
 	attribute_bmap(st, ev);
+	attribute_bwc(st, ev);
 	mark_forced(st, ev);
 }
 

@@ -494,7 +494,7 @@ START_TEST(test_header_shape)
 {
 	static const char *const re[FL_ERA_COUNT] = {
 		NULL,
-		"^\\[[0-9]+:[0-9]{6} [^: ]+:[0-9]+:(bmap|gen|rpc):[a-z_]+:[0-9]+\\] "
+		"^\\[[0-9]+:[0-9]{6} [^: ]+:[0-9]+:(bmap|gen|rpc):[a-z0-9_]+:[0-9]+\\] "
 		    "((bmap@0x[0-9a-f]+ b:[0-9a-f]+ m:[0-9]+ i:[0-9a-f]+ opcnt=[0-9]+ |"
 		    RE_2010_BIORQ RE_2010_REQ ")[a-zA-Z(]|" RE_2010_BARE ")",
 		"^\\[[0-9]+:[0-9]{6} [^: ]+:[0-9]+:(bmap|gen|rpc):[a-z_]+:[0-9]+\\] "

@@ -176,6 +176,7 @@ check_key(const struct ps_event *ev, int ok, const char *k, const char *v,
 	else if (strcmp(k, "biorq_expired") == 0) bad = I(ev->biorq_expired);
 	else if (strcmp(k, "run_size") == 0) bad = I(ev->run_size);
 	else if (strcmp(k, "run_nbiorqs") == 0) bad = I(ev->run_nbiorqs);
+	else if (strcmp(k, "bwc_addr") == 0) bad = U(ev->bwc_addr);
 	else if (strcmp(k, "host") == 0) bad = S(ev->host);
 	else if (strcmp(k, "msg") == 0) bad = S(ev->msg);
 	else {

@@ -146,10 +146,14 @@ static const struct spin_case cases[] = {
 		A_PASS(0, 1, 0), A_PASS(2000, 1, 0), A_PASS(4000, 1, 0),
 		END }, { 1, 3, 1, 2000, SP_CAUSE_NOTREADY, NULL, 3, 3, 3 } },
 	{ "unset DIRTY on the RPC thread retires the bmap", {
+		A_PASS(0, 1, 5), A_PASS(2000, 1, 5), { 'U', 3000, "msbflushrpcthr", 1, -1, 0 },
+		A_PASS(4000, 1, 5), A_PASS(6000, 1, 5),
+		END }, { 0, 0, 0, -1, -1, NULL, 4, -1, -1 } },
+	{ "era A: unset DIRTY inside a pass leaves the examination to the pass", {
 		A_PASS(0, 1, 5), A_PASS(2000, 1, 5), { 'X', 4000, NULL, 1, 5, 0 },
 		{ 'U', 4005, "msbflushrpcthr", 1, -1, 0 }, { 'R', 4010, NULL, 1, -1, 0 },
-		A_PASS(6000, 1, 5), A_PASS(8000, 1, 5),
-		END }, { 0, 0, 0, -1, -1, NULL, 4, -1, -1 } },
+		{ 'X', 6000, NULL, 1, 0, 0 }, { 'I', 6010, NULL, 1, -1, 0 },
+		END }, { 1, 3, 1, 2000, -1, NULL, 3, -1, -1 } },
 	{ "era A re-examination without restore is not counted", {
 		A_PASS(0, 1, 5), { 'X', 2000, NULL, 1, 5, 0 }, A_PASS(4000, 1, 5),
 		A_PASS(6000, 1, 5),
