@@ -56,7 +56,7 @@ static const struct fs_opt replay_opts[] = {
 	    "CPU and ready->issue latency CDFs per policy, as SVG"),
 	FS_OPT_FLAG(0, "no-calibrate", A, no_calibrate,
 	    "virtual clock: keep the policies' default tick, usleep overshoot and line "
-	    "cost, not the trace's pass period"),
+	    "cost, not the trace's timing"),
 	FS_OPT_DURATION(0, "exam-cost", A, exam_cost_ns, "0", 0, 1 * FS_NS_S,
 	    "virtual clock: time one bmap examination keeps the flush thread busy"),
 	FS_OPT_FLAG(0, "fit-cost", A, fit_cost,

@@ -557,6 +557,35 @@ ig_sink_callbacks(struct ig_sink *k, struct sp_callbacks *cb)
 
 /* ---- one line ---- */
 
+/*
+ * Eras A-C: a write's `set inflight` line as a writes row.  Its arrival
+ * line (`biorq=%p list_empty(%d)`) names the biorq but not its extent;
+ * this line, where the extractor takes a write from a log, gives offset
+ * and length, so a database replays the same writes as the log.
+ */
+static void
+store_extent(struct st_batch *b, const struct ps_event *ev, int tno)
+{
+	struct st_write x;
+
+	memset(&x, 0, sizeof(x));
+	x.src_off = ev->src_off;
+	x.tno = tno;
+	x.ts_us = ev->ts_us;
+	x.bno = -1;
+	x.msg_id = ev->msg_id;
+	if (ev->bm_known) {
+		x.has_bmap = 1;
+		x.fid = ev->bm_fid;
+		x.bno = ev->bm_bno;
+	}
+	x.biorq_addr = ev->biorq.addr;
+	x.bmap_addr = ev->biorq.bmap_addr;
+	x.off = ev->biorq.off;
+	x.len = ev->biorq.len;
+	st_batch_add_write(b, &x);
+}
+
 /* Stores the rows one parsed line yields (only for lines not yet stored). */
 static void
 store_event(struct ig_sink *k, const struct ps_event *ev, int tno)
@@ -577,6 +606,7 @@ store_event(struct ig_sink *k, const struct ps_event *ev, int tno)
 		x.kind = ev->kind == PS_EV_RPC_DONE ? ST_RPC_DONE : ST_RPC_SEND;
 		x.xid = (ev->has & PS_HAS_REQ) ? ev->req.xid : -1;
 		x.req_addr = (ev->has & PS_HAS_REQ) ? ev->req.addr : 0;
+		x.bwc_addr = ev->bwc_addr;
 		x.off = ev->rpc_off;
 		x.sz = ev->rpc_sz;
 		x.outstanding = ev->outstanding;
@@ -613,10 +643,15 @@ store_event(struct ig_sink *k, const struct ps_event *ev, int tno)
 			x.len = ev->biorq.len;
 			if (x.bmap_addr == 0)
 				x.bmap_addr = ev->biorq.bmap_addr;
-		}
+		} else if (ps_msg_biorq_addr(ev, &x.biorq_addr) < 0)
+			x.biorq_addr = 0;
 		st_batch_add_write(b, &x);
 		break;
 	}
+	case PS_EV_SCHEDULE:
+		if (ev->msg_id == PS_MSG_A_SET_INFLIGHT && (ev->has & PS_HAS_BIORQ))
+			store_extent(b, ev, tno);
+		break;
 	case PS_EV_CLEAN:
 		if (ev->has & PS_HAS_BMAP) {
 			struct st_state x;
@@ -862,6 +897,9 @@ thread_stats_add(struct ig_sink *k, const struct sp_detector *det)
 		x.period_p50_us = ts.period_p50_us;
 		x.period_p99_us = ts.period_p99_us;
 		memcpy(x.period_hist, ts.period_hist, sizeof(x.period_hist));
+		x.sleep_p50_us = ts.sleep_p50_us;
+		x.line_p50_us = ts.line_p50_us;
+		x.era = ts.era;
 		st_batch_add_thread_stats(k->cur, tno, &x);
 	}
 }

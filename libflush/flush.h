@@ -129,6 +129,14 @@ struct fl_tunables {
 	 */
 	uint64_t line_cost_ns;
 	uint64_t sleep_overshoot_ns;	/* virtual: usleep overshoot (seed: 2116 - 2048 us) */
+	/*
+	 * Virtual clock, legacy and pendq: the first pass that would start
+	 * after this time, or less than half a tick before it, starts at it
+	 * (0: none).  Replay sets it to
+	 * a recorded trace's first pass: the work before the trace, which it
+	 * can only infer, set the tick's phase there.
+	 */
+	uint64_t sync_pass_ns;
 	uint64_t reaper_poll_ns;	/* 2010 reaper: a run of several RPCs is reaped on this tick */
 	uint64_t force_poll_ns;		/* head: fsync re-checks the bmap this often (100 us) */
 	int wake_oldest;		/* a wake-one reaches the longest waiter (1) or thread 0.. (0) */

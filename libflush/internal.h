@@ -391,6 +391,9 @@ struct fl_lline {
  */
 void fl_legacy_pass(struct fl_ctx *x, int (*park)(struct fl_ctx *x, struct fl_bmap *b));
 
+/* The end of the 2010 usleep begun at x->now (plus overshoot and sync_pass_ns, virtual). */
+uint64_t fl_legacy_wake(const struct fl_ctx *x);
+
 /* The 2010 writer: queues b if FLUSHPROC is clear (msi:1153-1181). */
 void fl_legacy_write(struct fl_engine *e, struct fl_bmap *b, struct fl_biorq *q, int was_dirty,
     uint64_t now);

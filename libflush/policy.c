@@ -168,6 +168,7 @@ static const struct tun_desc tuns[] = {
 	T8(batch_ns, 0, 3600000000000ull),
 	T8(line_cost_ns, 0, 1000000000),
 	T8(sleep_overshoot_ns, 0, 1000000000),
+	T8(sync_pass_ns, 0, FL_TIME_MAX),
 	T8(reaper_poll_ns, 0, 1000000000),
 	T8(force_poll_ns, 1000, 1000000000),
 	TI(wake_oldest),

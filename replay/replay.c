@@ -554,17 +554,30 @@ run_once(const struct wl_workload *w, const struct fl_config *c, double speed,
 }
 
 /*
- * Calibrates the tick of legacy and pendq to the trace's pass period: the
- * recorded machine's usleep overshoot and pass cost are inputs, not a
- * policy difference, so every pass lasts the trace's median period (the
- * modelled overshoot and per-line cost are then off).
+ * Calibrates legacy and pendq to the recorded machine's timing: its usleep
+ * (with overshoot) and its cost per line logged are inputs, not a policy
+ * difference.  With the trace's sleep between passes and gap between the
+ * lines of a pass known, the tick is that sleep and each line costs that
+ * gap, so a pass lasts as long as the recorded one for the same work and
+ * RPCs go out at the same point of it (1).  Otherwise (a workload without
+ * them) the tick is the trace's median pass period and lines cost nothing:
+ * the period is right, the timing within a pass is not (2).
  */
-static void
+static int
 calibrate(const struct wl_workload *w, struct fl_tunables *t)
 {
-	t->poll_ns = (uint64_t)w->obs.pass_period_us * 1000;
 	t->sleep_overshoot_ns = 0;
+	if (w->obs.sleep_us > 0 && w->obs.line_us >= 0) {
+		t->poll_ns = (uint64_t)w->obs.sleep_us * 1000;
+		t->line_cost_ns = (uint64_t)w->obs.line_us * 1000;
+		/* the work before the trace (inferred) set the tick's phase at its first pass */
+		if (w->obs.first_pass_us > 0)
+			t->sync_pass_ns = (uint64_t)w->obs.first_pass_us * 1000;
+		return 1;
+	}
+	t->poll_ns = (uint64_t)w->obs.pass_period_us * 1000;
 	t->line_cost_ns = 0;
+	return 2;
 }
 
 /* What the observer and the service model saw in one run. */
@@ -606,11 +619,18 @@ configure(const struct wl_workload *w, const char *policy, const struct rp_optio
 		return fs_err_set(err, EINVAL, "unknown policy '%s' (%s)", policy,
 		    fl_policy_list());
 	c->clock = opt->clock;
+	/*
+	 * The per-line pass cost models a client logging its flush path, as
+	 * the traces of eras A-Z show it did; a workload of unknown era (one
+	 * written by hand) shows no log, so its passes cost nothing (unless
+	 * calibrated to a trace's own timing below).
+	 */
+	if (w->era == '?')
+		c->tun.line_cost_ns = 0;
 	if (opt->clock == FL_CLOCK_VIRTUAL && opt->calibrate && w->obs.pass_period_us > 0 &&
 	    (w->era == 'A' || w->era == '?') &&
 	    (c->policy == FL_POL_LEGACY || c->policy == FL_POL_PENDQ)) {
-		calibrate(w, &c->tun);
-		r->calibrated = 1;
+		r->calibrated = calibrate(w, &c->tun);
 	}
 	if (opt->batch_ns != RP_ENGINE_DEFAULT && c->policy == FL_POL_DEADLINE) {
 		if (opt->batch_ns > c->tun.max_age_ns)
@@ -624,13 +644,6 @@ configure(const struct wl_workload *w, const char *policy, const struct rp_optio
 		if (opt->wake_latency_ns != RP_ENGINE_DEFAULT)
 			c->tun.wake_latency_ns = opt->wake_latency_ns;
 	}
-	/*
-	 * The per-line pass cost models a client logging its flush path, as
-	 * the traces of eras A-Z show it did; a workload of unknown era (one
-	 * written by hand) shows no log, so its passes cost nothing.
-	 */
-	if (w->era == '?')
-		c->tun.line_cost_ns = 0;
 	/* the wall clock of the 2010 expiry test is the trace's */
 	if (w->epoch_us > 0) {
 		c->log_epoch_s = (uint64_t)w->epoch_us / 1000000;
@@ -736,6 +749,7 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 	if (opt->clock == FL_CLOCK_VIRTUAL)
 		speed = 1.0;
 	r->poll_ns = c.tun.poll_ns;
+	r->line_cost_ns = opt->clock == FL_CLOCK_VIRTUAL ? c.tun.line_cost_ns : 0;
 	note_skipped(w, r);
 	nrep = opt->clock != FL_CLOCK_REAL ? 1 : opt->repeat > 0 ? opt->repeat : RP_REAL_REPEATS;
 	r->repeats = nrep;
@@ -1072,7 +1086,12 @@ print_summary(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 			    r[0].repeats == 1 ? "" : "s", speed);
 		fputc('\n', f);
 		for (i = 0; i < n; i++)
-			if (r[i].calibrated)
+			if (r[i].calibrated == 1)
+				fprintf(f, "note: %s calibrated to the trace's timing: %" PRIu64 " us "
+				    "from a pass's last line to the next pass, %" PRIu64 " us a line "
+				    "(the recorded machine's usleep and pass cost)\n", r[i].policy,
+				    r[i].poll_ns / 1000, r[i].line_cost_ns / 1000);
+			else if (r[i].calibrated)
 				fprintf(f, "note: %s tick calibrated to the trace's pass period "
 				    "%" PRIu64 " us (usleep overshoot of the recorded machine)\n",
 				    r[i].policy, r[i].poll_ns / 1000);
@@ -1291,8 +1310,9 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 		int real = r[i].clock == FL_CLOCK_REAL;
 
 		fprintf(f, "%s{\"policy\":\"%s\",\"clock\":\"%s\",\"repeats\":%d,\"poll_us\":%" PRIu64
-		    ",\"calibrated\":%s,", i ? "," : "", r[i].policy, real ? "real" : "virtual",
-		    r[i].repeats, r[i].poll_ns / 1000, r[i].calibrated ? "true" : "false");
+		    ",\"line_us\":%" PRIu64 ",\"calibrated\":%s,", i ? "," : "", r[i].policy,
+		    real ? "real" : "virtual", r[i].repeats, r[i].poll_ns / 1000,
+		    r[i].line_cost_ns / 1000, r[i].calibrated ? "true" : "false");
 		fprintf(f, "\"wakeups\":%" PRIu64 ",\"wake_timeout\":%" PRIu64 ",\"wake_signal\":%"
 		    PRIu64 ",\"idle_wakeups\":%" PRIu64 ",\"useless_wakeups\":%" PRIu64 ",\"passes\":%" PRIu64 ",\"examinations\":%"
 		    PRIu64 ",\"wasted_examinations\":%" PRIu64 ",\"rpcs\":%" PRIu64 ",\"bytes\":%"

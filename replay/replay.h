@@ -63,7 +63,8 @@ struct rp_result {
 	enum fl_clock clock;
 	int repeats;
 	uint64_t poll_ns;		/* tick used (after calibration) */
-	int calibrated;
+	uint64_t line_cost_ns;		/* virtual clock: cost of a logged line used */
+	int calibrated;			/* 1: tick = the trace's sleep, lines its gap; 2: tick = its period */
 	struct fl_stats st;		/* counters of the median run (by flush CPU) */
 	uint64_t flush_cpu_ns;		/* median over repeats (real clock), else 0 */
 	uint64_t proc_cpu_ns;		/* median over repeats (real clock), else 0 */
@@ -125,9 +126,12 @@ void rp_result_free(struct rp_result *r);
 
 /*
  * Runs policy on w and fills r.  On the virtual clock with calibrate set and
- * the trace's pass period known, the tick (poll) of legacy and pendq is the
- * observed pass period: the recorded machine's usleep(2048) overshoot and
- * pass cost are inputs, not a policy difference.  The engine's wall clock
+ * an era-A (or unknown-era) trace, legacy and pendq take the recorded
+ * machine's timing, an input, not a policy difference: their tick is the
+ * trace's median sleep between passes, each line logged costs its median
+ * gap between the lines of a pass, and the pass nearest the trace's first
+ * starts with it (a workload without those figures: the tick is the trace's
+ * pass period and lines cost nothing).  The engine's wall clock
  * (the 2010 expiry test) is the trace's epoch.  Writes that do not fit in
  * their bmap (a bad record of a log) are skipped and counted in r->skipped.
  * Examinations, wasted examinations and passes are also counted over the

@@ -63,7 +63,7 @@ struct rwrite {
 /* An RPC send or completion; fid 0 and bno -1 when no bmap is attributed. */
 struct rrpc {
 	int64_t xid, off, sz, outstanding;
-	uint64_t req_addr, fid;
+	uint64_t req_addr, fid, bwc_addr;
 	int32_t bno;
 	uint32_t thread;
 	uint8_t done;
@@ -245,6 +245,7 @@ on_rpc(void *arg, const struct st_rpc *r)
 	e->done = r->kind != ST_RPC_SEND;
 	e->xid = r->xid;
 	e->req_addr = r->req_addr;
+	e->bwc_addr = r->bwc_addr;
 	e->off = r->off;
 	e->sz = r->sz;
 	e->outstanding = r->outstanding;
@@ -333,7 +334,7 @@ on_episode(void *arg, const struct st_episode_row *r)
 	return 0;
 }
 
-/* Query callback: per-thread figures, summed; the busiest thread's period. */
+/* Query callback: per-thread figures, summed; the busiest thread's period, timing, era. */
 static int
 on_thread(void *arg, const struct st_thread_row *r)
 {
@@ -348,6 +349,9 @@ on_thread(void *arg, const struct st_thread_row *r)
 	if ((int64_t)r->st.passes > d->best_passes) {
 		d->best_passes = (int64_t)r->st.passes;
 		d->fig.pass_period_us = r->st.period_p50_us;
+		d->fig.sleep_us = r->st.sleep_p50_us;
+		d->fig.line_us = r->st.line_p50_us;
+		d->fig.era = r->st.era;
 	}
 	return 0;
 }
@@ -513,8 +517,9 @@ db_next(void *arg, struct ps_item *it, struct fs_err *err)
 		const struct rwrite *r = &d->w[k->idx];
 
 		ev_start(ev, d, k->ts, k->off, r->thread, d->msg, it->lineno);
-		ev->kind = PS_EV_WRITE_READY;
 		ev->msg_id = (enum ps_msg)r->msg_id;
+		/* a write's arrival, or (eras A-C) its extent as it goes in flight */
+		ev->kind = ev->msg_id == PS_MSG_A_SET_INFLIGHT ? PS_EV_SCHEDULE : PS_EV_WRITE_READY;
 		if (r->flags & W_BMAP) {
 			ev->has |= PS_HAS_BMAP;
 			ev->bmap.fid = r->fid;
@@ -528,7 +533,7 @@ db_next(void *arg, struct ps_item *it, struct fs_err *err)
 			ev->biorq.bmap_addr = r->bmap_addr;
 			ev->biorq.off = r->off;
 			ev->biorq.len = r->len;
-			ev->biorq.flags = 0x2;
+			ev->biorq.flags = ev->kind == PS_EV_SCHEDULE ? 0x232 : 0x2;	/* wsi / w */
 		} else if (r->flags & W_MSG) {
 			snprintf(d->msg, sizeof(d->msg), "biorq=0x%" PRIx64, r->biorq_addr);
 			ev->msg.n = strlen(d->msg);
@@ -550,6 +555,7 @@ db_next(void *arg, struct ps_item *it, struct fs_err *err)
 		ev->outstanding = r->outstanding;
 		ev->rpc_fid = r->fid;
 		ev->rpc_bno = r->bno;
+		ev->bwc_addr = r->bwc_addr;
 		if (r->bno >= 0)
 			ev_bmap(ev, r->fid, (uint32_t)r->bno);
 		break;
@@ -603,7 +609,7 @@ open_load(const char *path, struct dbload *d, struct fs_err *err)
 	int rc;
 
 	memset(d, 0, sizeof(*d));
-	d->fig.pass_period_us = -1;
+	d->fig.pass_period_us = d->fig.sleep_us = d->fig.line_us = -1;
 	d->fig.first_pass_us = INT64_MIN;
 	if ((st = st_open(path, ST_OPEN_READONLY, err)) == NULL)
 		return -1;

@@ -101,7 +101,7 @@ wl_pipe_feed(struct wl_pipe *p, const struct ps_event *ev, struct fs_err *err)
 	return wl_extract_feed(p->x, ev, err);
 }
 
-/* The detector's figures, summed over its threads (the busiest thread's period). */
+/* The detector's figures, summed over its threads (the busiest thread's period, timing, era). */
 static void
 figures(const struct sp_detector *d, struct wl_figures *f)
 {
@@ -109,7 +109,7 @@ figures(const struct sp_detector *d, struct wl_figures *f)
 	int i;
 
 	memset(f, 0, sizeof(*f));
-	f->pass_period_us = -1;
+	f->pass_period_us = f->sleep_us = f->line_us = -1;
 	f->first_pass_us = INT64_MIN;
 	for (i = 0; i < sp_detector_nthreads(d); i++) {
 		struct sp_thread_stats st;
@@ -124,6 +124,9 @@ figures(const struct sp_detector *d, struct wl_figures *f)
 		if (st.passes > best) {
 			best = st.passes;
 			f->pass_period_us = st.period_p50_us;
+			f->sleep_us = st.sleep_p50_us;
+			f->line_us = st.line_p50_us;
+			f->era = st.era;
 		}
 	}
 }

@@ -138,6 +138,9 @@ db_thread(void *arg, const struct st_thread_row *row)
 		st.last_us = c->f->until_us;
 	st.period_p50_us = s->period_p50_us;
 	st.period_p99_us = s->period_p99_us;
+	st.sleep_p50_us = s->sleep_p50_us;
+	st.line_p50_us = s->line_p50_us;
+	st.era = s->era;
 	memcpy(st.period_hist, s->period_hist, sizeof(st.period_hist));
 	if (sp_report_add_thread(c->r, &st) != 0) {
 		c->nomem = 1;

@@ -131,10 +131,23 @@ static const char schema_v2[] =
 "ALTER TABLE sources ADD COLUMN tail_sum INTEGER NOT NULL DEFAULT 0;"
 "ALTER TABLE sources ADD COLUMN run_id INTEGER NOT NULL DEFAULT 0;";
 
+/*
+ * v3: each flush thread's pass timing (median sleep between passes and
+ * gap between the lines of a pass: replay's calibration) and the era of
+ * its examinations (a database keeps no other era-marking line); HEAD's
+ * bwc of an RPC send and completion (pairs them when no xid is logged).
+ */
+static const char schema_v3[] =
+"ALTER TABLE thread_stats ADD COLUMN sleep_p50_us INTEGER;"
+"ALTER TABLE thread_stats ADD COLUMN line_p50_us INTEGER;"
+"ALTER TABLE thread_stats ADD COLUMN era TEXT;"
+"ALTER TABLE rpcs ADD COLUMN bwc INTEGER;";
+
 /* migrations[v]: SQL taking the schema from version v to v+1. */
 static const char *const migrations[ST_SCHEMA_VERSION] = {
 	schema_v1,
 	schema_v2,
+	schema_v3,
 };
 
 /* ---- statements ---- */
@@ -159,7 +172,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " first_us=min(coalesce(first_us, ?4), coalesce(?4, first_us)),"
 	    " last_us=max(coalesce(last_us, ?5), coalesce(?5, last_us))",
 	[S_RPC] = "INSERT INTO rpcs(source_id, src_off, tno, ts_us, kind, xid, off, sz,"
-	    " outstanding, rc, fid, bno, req_addr) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	    " outstanding, rc, fid, bno, req_addr, bwc) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[S_WRITE] = "INSERT INTO writes(source_id, src_off, tno, ts_us, fid, bno, bmap_addr,"
 	    " biorq_addr, off, len, msg) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
 	[S_STATE] = "INSERT INTO bmap_states(source_id, src_off, tno, ts_us, fid, bno,"
@@ -183,7 +196,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " SET examinations=examinations+?5, wasted=wasted+?6",
 	[S_TSTAT] = "INSERT OR REPLACE INTO thread_stats(source_id, tno, passes, useless_passes,"
 	    " examinations, wasted, first_us, last_us, period_p50_us, period_p99_us, period_hist,"
-	    " first_pass_us) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+	    " first_pass_us, sleep_p50_us, line_p50_us, era) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[S_DEL_EP] = "DELETE FROM episodes WHERE source_id=?",
 	[S_DEL_SERIES] = "DELETE FROM series WHERE source_id=?",
 	[S_DEL_BSTAT] = "DELETE FROM bmap_series WHERE source_id=?",
@@ -726,6 +739,7 @@ write_rows(struct st_store *st, const struct st_batch *b)
 			sqlite3_bind_null(s, 12);
 		}
 		bind_opt(s, 13, (int64_t)r->req_addr, 0);
+		bind_opt(s, 14, (int64_t)r->bwc_addr, 0);
 		if (step_reset(s) != 0)
 			return -1;
 	}
@@ -901,6 +915,12 @@ write_derived(struct st_store *st, const struct st_batch *b)
 		sqlite3_bind_int64(s, 10, t->period_p99_us);
 		sqlite3_bind_text(s, 11, hist, (int)hn, SQLITE_TRANSIENT);
 		bind_opt(s, 12, t->first_pass_us, INT64_MIN);
+		bind_opt(s, 13, t->sleep_p50_us, -1);
+		bind_opt(s, 14, t->line_p50_us, -1);
+		if (t->era != 0)
+			sqlite3_bind_text(s, 15, &t->era, 1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(s, 15);
 		if (step_reset(s) != 0)
 			return -1;
 	}
@@ -1164,7 +1184,8 @@ st_query_thread_stats(struct st_store *st, const struct st_filter *f,
 	g.until_us = INT64_MAX;
 	s = prepare_query(st, "x.source_id, x.tno, t.name, t.tid, x.passes, x.useless_passes,"
 	    " x.examinations, x.wasted, x.first_us, x.last_us, x.period_p50_us,"
-	    " x.period_p99_us, x.period_hist, x.first_pass_us", "thread_stats", &g, NULL, NULL, 0,
+	    " x.period_p99_us, x.period_hist, x.first_pass_us, x.sleep_p50_us, x.line_p50_us, x.era",
+	    "thread_stats", &g, NULL, NULL, 0,
 	    "x.source_id, x.tno", 0, err);
 	if (s == NULL)
 		return -1;
@@ -1186,6 +1207,10 @@ st_query_thread_stats(struct st_store *st, const struct st_filter *f,
 		r.st.period_p50_us = sqlite3_column_int64(s, 10);
 		r.st.period_p99_us = sqlite3_column_int64(s, 11);
 		r.st.first_pass_us = col_i64(s, 13, INT64_MIN);
+		r.st.sleep_p50_us = col_i64(s, 14, -1);
+		r.st.line_p50_us = col_i64(s, 15, -1);
+		h = col_str(s, 16);
+		r.st.era = h != NULL && h[0] != '\0' && strchr("ABCZ", h[0]) != NULL ? h[0] : 0;
 		h = col_str(s, 12);
 		for (j = 0; h != NULL && *h != '\0' && j < 40; j++) {
 			char *end;
@@ -1243,7 +1268,7 @@ st_query_rpcs(struct st_store *st, const struct st_filter *f,
 	int rc, ret = 0;
 
 	s = prepare_line_query(st, "x.kind, x.xid, x.off, x.sz, x.outstanding, x.rc, x.fid,"
-	    " x.bno, x.req_addr", "rpcs", f, err);
+	    " x.bno, x.req_addr, x.bwc", "rpcs", f, err);
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1261,6 +1286,7 @@ st_query_rpcs(struct st_store *st, const struct st_filter *f,
 		r.fid = (uint64_t)col_i64(s, 11, 0);
 		r.bno = col_i64(s, 12, -1);
 		r.req_addr = (uint64_t)col_i64(s, 13, 0);
+		r.bwc_addr = (uint64_t)col_i64(s, 14, 0);
 		if ((ret = cb(arg, &r)) != 0)
 			break;
 	}

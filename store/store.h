@@ -47,7 +47,7 @@
 #include "util/err.h"
 
 /* Schema version stored in the database (SQLite: PRAGMA user_version). */
-#define ST_SCHEMA_VERSION 2
+#define ST_SCHEMA_VERSION 3
 
 /* ---- opening ---- */
 
@@ -155,6 +155,7 @@ struct st_rpc {
 	uint64_t fid;
 	int64_t bno;
 	uint64_t req_addr;		/* req@ pointer, 0 if none */
+	uint64_t bwc_addr;		/* era Z: the run's bwc (ps_event.bwc_addr), 0 if none */
 };
 
 /* A write arrival (WRITE_READY). */
@@ -256,6 +257,8 @@ struct st_thread_stats {
 	int64_t first_pass_us;		/* start of its first pass; INT64_MIN if unknown */
 	int64_t period_p50_us, period_p99_us;	/* -1 if unknown */
 	uint64_t period_hist[40];	/* log2 buckets of the gaps between pass starts */
+	int64_t sleep_p50_us, line_p50_us;	/* pass timing (sp_thread_stats); -1 if unknown */
+	char era;			/* of its examinations: 'A', 'B', 'C', 'Z'; 0 if unknown */
 };
 
 struct st_thread_row {

@@ -648,22 +648,21 @@ START_TEST(test_closed_loop_z)
 	fclose(f);
 	ck_assert_int_eq(w.era, 'Z');
 	ck_assert_int_eq(w.arrivals, WL_FID_BIORQ);
-	ck_assert_int_eq(w.service, WL_FID_RPC);	/* no xid on era-Z callbacks */
+	ck_assert_int_eq(w.service, WL_FID_BIORQ);	/* replies paired by their bwc */
 	ck_assert_int_eq((long long)wl_count(&w, WL_WRITE), tarr);
 	ck_assert_str_eq(rp_fidelity_policy(&w), "head");
 	run(&w, "head", 1, &r);
 	ck_assert(!r.calibrated);
 	rp_fidelity_check(&w, &r, &fid);
 	/*
-	 * Within 10 %, not 5: era-Z replies carry no xid and the RPC lines no
-	 * bmap number, so the service latencies are paired in order and drawn
-	 * (service fidelity rpc), which moves the 16 threads' wake-ups; and
-	 * the extractor's own era-Z count is not the detector's yet (issue 13).
+	 * Exact: era-Z replies carry no xid but name their bwc, which the
+	 * `bwc cb arg` before each send names too, so every service latency
+	 * is paired; and the detector counts what the 16 threads did.
 	 */
-	ck_assert_msg(llabs((long long)fid.replay_wasted - twasted) * 10 <= twasted,
-	    "head wasted %" PRId64 " vs truth %lld", fid.replay_wasted, twasted);
-	ck_assert_msg(llabs((long long)fid.trace_wasted - twasted) * 10 <= twasted,
-	    "trace wasted %" PRId64 " vs truth %lld", fid.trace_wasted, twasted);
+	ck_assert_msg(fid.replay_wasted == twasted, "head wasted %" PRId64 " vs truth %lld",
+	    fid.replay_wasted, twasted);
+	ck_assert_msg(fid.trace_wasted == twasted, "trace wasted %" PRId64 " vs truth %lld",
+	    fid.trace_wasted, twasted);
 	rp_result_free(&r);
 	wl_free(&w);
 	rm_synth();
