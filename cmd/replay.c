@@ -129,7 +129,9 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 		printf(" %10s", b);
 	}
 	putchar('\n');
-	if (fid != NULL)
+	if (fid != NULL && fid->altered[0] != '\0')
+		printf("fidelity: not checked: %s ran with %s (--set)\n", fid->policy, fid->altered);
+	else if (fid != NULL)
 		printf("fidelity: %s replay has %" PRId64 " wasted examinations, the trace %" PRId64
 		    ": %s\n", fid->policy, fid->replay_wasted, fid->trace_wasted,
 		    fid->ok ? "reproduced within 5 %" : "NOT within 5 % (see -v)");
