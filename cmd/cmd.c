@@ -12,6 +12,7 @@
 
 #include "libflush/flush.h"
 #include "parsers/sniff.h"
+#include "replay/wlsource.h"
 
 struct fs_global fs_global;
 
@@ -257,6 +258,30 @@ fs_model_check(const struct fs_cmdspec *c, const struct rp_options *o)
 		fs_fmt_duration(a, sizeof(a), (double)o->batch_ns);
 		fs_fmt_duration(b, sizeof(b), (double)fc.tun.max_age_ns);
 		return fs_usage(c, "--batch: %s is longer than deadline's max age (%s)", a, b);
+	}
+	return 0;
+}
+
+/* Checks the TRACE operands. */
+int
+fs_check_traces(const char *cmd, char **ops, int n)
+{
+	struct fs_err err;
+	int i;
+
+	fs_err_clear(&err);
+	for (i = 0; i < n; i++) {
+		enum wl_input k = wl_input_kind(ops[i]);
+
+		if (k != WL_IN_LOG && n > 1) {
+			fs_warn(cmd, "%s: is a %s: give it alone (or with -d/-w)", ops[i],
+			    k == WL_IN_DB ? "database" : "workload file");
+			return -1;
+		}
+		if (k == WL_IN_LOG && fs_check_log(ops[i], NULL, &err) < 0) {
+			fs_warn(cmd, "%s", err.msg);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -52,10 +52,13 @@ int fs_parse_cpu_cost(const char *arg, void *dst, struct fs_err *err);
 	FS_OPT_CUSTOM(0, "cpu-cost", T, model.cost, "W,E,R", "12us,0.1us,1.2us", \
 	    fs_parse_cpu_cost, "CPU model: cost per wake-up, examination and RPC"), \
 	FS_OPT_DURATION(0, "batch", T, model.batch_ns, NULL, 0, 1 * FS_NS_S, \
-	    "deadline's batching window, at most its max age; 0 = none (default 200us)"), \
+	    "deadline's batching window, at most its max age; 0 = none (default 200us)")
+
+/* --set, with the command's own words for whom it applies to (help). */
+#define FS_SET_OPT(T, whom) \
 	FS_OPT_CUSTOM(0, "set", T, model.set, "[POLICY:]NAME=VALUE", NULL, fs_parse_setting, \
-	    "set a libflush tunable (max_age=5ms, window=64, threads=4, ...; see POLICIES) " \
-	    "for every policy, or for POLICY only; repeatable")
+	    "set a libflush tunable (max_age=5ms, window=64, threads=4, ...; flushscope-replay(1) " \
+	    "POLICIES) for " whom ", or for POLICY only; repeatable")
 
 /*
  * Copies the model arguments into o; given(name) says which options the

@@ -151,13 +151,14 @@ fs_parse_ratio(const char *s, double *v, struct fs_err *err)
 void
 fs_fmt_duration(char *buf, size_t n, double ns)
 {
+	/* the unit is chosen after rounding to 3 digits: 999.6 us is "1 ms", not "1e+03 us" */
 	if (!(ns >= 0))
 		snprintf(buf, n, "-");
-	else if (ns < 1e3)
+	else if (ns < 999.5)
 		snprintf(buf, n, "%.3g ns", ns);
-	else if (ns < 1e6)
+	else if (ns < 999.5e3)
 		snprintf(buf, n, "%.3g us", ns / 1e3);
-	else if (ns < 1e9)
+	else if (ns < 999.5e6)
 		snprintf(buf, n, "%.3g ms", ns / 1e6);
 	else
 		snprintf(buf, n, "%.3g s", ns / 1e9);

@@ -49,6 +49,7 @@ static const struct fs_opt replay_opts[] = {
 	FS_OPT_STRING('p', "policy", A, policy, "LIST", "legacy,deadline",
 	    "comma-separated policies; the first is the baseline"),
 	FS_MODEL_OPTS(A),
+	FS_SET_OPT(A, "every policy replayed"),
 	FS_OPT_NUMBER(0, "speed", A, speed, "X", "1", 1e-3, 1e6,
 	    "real clock: compress time by X (understates polling cost)"),
 	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
@@ -147,30 +148,6 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 	printf("(every metric: -v; for machines: --format csv or json)\n");
 }
 
-/* Checks each LOG operand: exists and, unless a workload or database, holds log lines. */
-static int
-check_traces(const char *cmd, char **ops, int n, int single)
-{
-	struct fs_err err;
-	int i;
-
-	fs_err_clear(&err);
-	for (i = 0; i < n; i++) {
-		enum wl_input k = wl_input_kind(ops[i]);
-
-		if (k != WL_IN_LOG && !single) {
-			fs_warn(cmd, "%s: is a %s: give it alone (or with -d/-w)", ops[i],
-			    k == WL_IN_DB ? "database" : "workload file");
-			return -1;
-		}
-		if (k == WL_IN_LOG && fs_check_log(ops[i], NULL, &err) < 0) {
-			fs_warn(cmd, "%s", err.msg);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* The replay command. */
 int
 cmd_replay(int argc, char **argv)
@@ -232,7 +209,7 @@ cmd_replay(int argc, char **argv)
 			    pols[i], names);
 		}
 	}
-	if (check_traces("replay", fa.ops, fa.nops, fa.nops == 1) < 0)
+	if (fs_check_traces("replay", fa.ops, fa.nops) < 0)
 		return FS_EXIT_RUNTIME;
 	fs_err_clear(&err);
 	if ((db != NULL && fs_check_db(db, &err) < 0) ||

@@ -153,6 +153,7 @@ static const struct fs_opt verify_opts[] = {
 	FS_OPT_COUNT(0, "max-wasted", A, max_wasted, "N", "0", 0, 1e18,
 	    "wasted examinations allowed to the candidate"),
 	FS_MODEL_OPTS(A),
+	FS_SET_OPT(A, "the candidate (the change checked)"),
 	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
 	FS_OPT_FLAG('v', "verbose", A, verbose, "table: every check with its numbers"),
 	FS_OPT_END
@@ -178,7 +179,9 @@ verify_trace(struct trace_checks *tc, const char *base, const char *cand,
 {
 	struct wl_workload w;
 	struct rp_result rb, rc;
+	struct rp_options ob;
 	struct fs_err err;
+	int i;
 
 	fs_err_clear(&err);
 	if (wl_load(&w, tc->trace, xo, &err) < 0) {
@@ -191,7 +194,13 @@ verify_trace(struct trace_checks *tc, const char *base, const char *cand,
 		wl_free(&w);
 		return -1;
 	}
-	if (rp_run(&w, base, o, &rb, &err) < 0 ||
+	/* --set without a policy is the candidate's change: the baseline runs without it */
+	ob = *o;
+	ob.nset = 0;
+	for (i = 0; i < o->nset; i++)
+		if (o->set[i].policy[0] != '\0')
+			ob.set[ob.nset++] = o->set[i];
+	if (rp_run(&w, base, &ob, &rb, &err) < 0 ||
 	    (rp_run(&w, cand, o, &rc, &err) < 0 && (rp_result_free(&rb), 1))) {
 		fs_warn("verify", "%s: %s", tc->trace, err.msg);
 		wl_free(&w);

@@ -122,6 +122,40 @@ START_TEST(parse_ratio)
 }
 END_TEST
 
+/*
+ * Durations printed: three digits in the unit that holds them after
+ * rounding (999.6 us once printed as "1e+03 us"); and exactly, as an option
+ * value that reads back the same.
+ */
+static const struct {
+	double ns;
+	const char *human;
+	uint64_t exact_ns;
+	const char *exact;
+} fmt_cases[] = {
+	{ 999.6e3, "1 ms", 999600, "999600ns" },
+	{ 999.4e3, "999 us", 2048000, "2048us" },
+	{ 2.07e6, "2.07 ms", 5000000, "5ms" },
+	{ 999.7e6, "1 s", 1500000000, "1500ms" },
+	{ 500, "500 ns", 0, "0" },
+	{ 2e9, "2 s", 7200000000000ull, "2h" },
+};
+
+START_TEST(fmt_duration)
+{
+	char buf[32];
+	uint64_t back;
+	struct fs_err err;
+
+	fs_fmt_duration(buf, sizeof(buf), fmt_cases[_i].ns);
+	ck_assert_str_eq(buf, fmt_cases[_i].human);
+	fs_fmt_duration_arg(buf, sizeof(buf), fmt_cases[_i].exact_ns);
+	ck_assert_str_eq(buf, fmt_cases[_i].exact);
+	ck_assert_int_eq(fs_parse_duration(buf, 0, &back, &err), 0);
+	ck_assert_uint_eq(back, fmt_cases[_i].exact_ns);
+}
+END_TEST
+
 /* --set [POLICY:]NAME=VALUE: the tunable, its unit, its range, and back. */
 static const struct {
 	const char *in;
@@ -289,7 +323,7 @@ END_TEST
 /* ---- the tables agree with the man pages and --help ---- */
 
 static const char *const cmds[] = { "ingest", "spins", "top", "synth", "extract", "replay",
-	"verify" };
+	"verify", "tune" };
 
 /* The OPTIONS section of a man page, malloc'd. */
 static char *
@@ -431,6 +465,7 @@ static const char *const base_lines[][8] = {
 	{ "extract", "-o", "o.wl", "@", NULL },
 	{ "replay", "@", NULL },
 	{ "verify", "--baseline", "legacy", "--candidate", "deadline", "@", NULL },
+	{ "tune", "--policy", "legacy,deadline", "@", NULL },
 };
 
 /* Builds argv: the base line of command k (input in), then extra before or after it. */
@@ -748,6 +783,7 @@ cmd_suite(void)
 	tcase_add_loop_test(tp, parse_duration, 0, (int)(sizeof(dur_cases) / sizeof(dur_cases[0])));
 	tcase_add_test(tp, parse_duration_bare);
 	tcase_add_loop_test(tp, parse_size, 0, (int)(sizeof(size_cases) / sizeof(size_cases[0])));
+	tcase_add_loop_test(tp, fmt_duration, 0, (int)(sizeof(fmt_cases) / sizeof(fmt_cases[0])));
 	tcase_add_loop_test(tp, parse_setting, 0, (int)(sizeof(set_cases) / sizeof(set_cases[0])));
 	tcase_add_loop_test(tp, parse_ratio, 0, (int)(sizeof(ratio_cases) /
 	    sizeof(ratio_cases[0])));
