@@ -113,9 +113,14 @@ $(O)/libfscmd.a: $(CMDLIB_OBJ)
 $(O)/flushscope: $(O)/flushscope.o $(O)/libfscmd.a $(O)/libfscore.a $(O)/libflush.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# ./flushscope is always the build of the current configuration.
-$(BIN): $(O)/flushscope
-	cp $< $@
+# ./flushscope is always the build of the current configuration: after a
+# SANITIZE=... run, a plain `make` puts the plain build back even though
+# build/flushscope is older than the instrumented copy (hence FORCE and cmp).
+$(BIN): $(O)/flushscope FORCE
+	@cmp -s $< $@ || cp $< $@
+
+.PHONY: FORCE
+FORCE:
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
