@@ -27,7 +27,7 @@ $(error missing build dependencies (see the message above))
 endif
 endif
 
-PKGS     := libpcre2-8 sqlite3 ncursesw zlib
+PKGS     := libpcre2-8 sqlite3 libpq ncursesw zlib
 PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKGLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECKCFLAGS := $(shell pkg-config --cflags check 2>/dev/null)

@@ -915,7 +915,7 @@ ig_sink_open(struct ig_ingest *ig, const char *path, int claim_unchanged,
 	}
 	st_batch_clear(k->cur);
 	ig->sink_open = 1;
-	if (ig_identify(ig->st, path, ig->opt.final, claim_unchanged, &id, err) != 0) {
+	if (ig_identify(ig->st, path, ig->opt.client, ig->opt.final, claim_unchanged, &id, err) != 0) {
 		ig_sink_close(k, NULL);
 		return NULL;
 	}

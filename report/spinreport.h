@@ -65,6 +65,7 @@ struct sp_filter {
 	int64_t since_us, until_us;	/* INT64_MIN / INT64_MAX: open */
 	uint64_t min_cycles;		/* stored episodes: stricter than ingest's */
 	int want_bmaps;			/* fill the per-bmap figures */
+	const char *client;		/* databases: this client's sources only, NULL = all */
 };
 
 /* A filter that keeps everything. */

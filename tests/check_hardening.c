@@ -188,10 +188,11 @@ err_empty(void)
 	free(e);
 }
 
-/* Callback of st_query_sources: keeps the last source. */
+/* Callback of tu_walk: keeps the last source. */
 static int
-keep_source(void *arg, const struct st_source *s)
+keep_source(void *arg, const union st_row *row_)
 {
+	const struct st_source *s = &row_->source;
 	*(struct st_source *)arg = *s;
 	return 0;
 }
@@ -206,7 +207,7 @@ last_source(const char *db, struct st_source *out)
 	ck_assert_msg(st != NULL, "%s", err.msg);
 	memset(out, 0, sizeof(*out));
 	out->id = 0;
-	ck_assert_int_eq(st_query_sources(st, keep_source, out, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_SOURCES, NULL, keep_source, out), 0);
 	st_close(st);
 	return out->id != 0;
 }
@@ -685,10 +686,11 @@ END_TEST
 
 /* ---- concurrent writers and file identity (issue 15) ---- */
 
-/* st_query_sources callback: counts sources. */
+/* tu_walk callback: counts sources. */
 static int
-count_cb(void *arg, const struct st_source *src)
+count_cb(void *arg, const union st_row *row_)
 {
+	const struct st_source *src = &row_->source;
 	(void)src;
 	(*(int *)arg)++;
 	return 0;
@@ -815,9 +817,9 @@ sources_of(const char *db, const char *path, int *nsrc, uint64_t *lines)
 
 	ck_assert_msg(st != NULL, "%s", err.msg);
 	*nsrc = 0;
-	ck_assert_int_eq(st_query_sources(st, count_cb, nsrc, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_SOURCES, NULL, count_cb, nsrc), 0);
 	*lines = 0;
-	if (realpath(path, abs) != NULL && st_source_find_path(st, abs, &s, &err) == 1)
+	if (realpath(path, abs) != NULL && st_source_find_path(st, abs, NULL, &s, &err) == 1)
 		*lines = s.lines;
 	st_close(st);
 }

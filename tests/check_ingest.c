@@ -222,8 +222,9 @@ END_TEST
 
 /* Counts sources. */
 static int
-count_src(void *arg, const struct st_source *s)
+count_src(void *arg, const union st_row *row_)
 {
+	const struct st_source *s = &row_->source;
 	(void)s;
 	(*(int *)arg)++;
 	return 0;
@@ -263,7 +264,7 @@ START_TEST(truncated_rotated)
 
 		ck_assert_ptr_nonnull(st);
 		/* the old source is kept beside the new one */
-		ck_assert_int_eq(st_query_sources(st, count_src, &nsrc, &err), 0);
+		ck_assert_int_eq(tu_walk(st, ST_SOURCES, NULL, count_src, &nsrc), 0);
 		ck_assert_int_eq(nsrc, 2);
 		st_close(st);
 	}
@@ -283,7 +284,7 @@ done_off(const char *db, const char *path, int *state)
 	*state = -1;
 	if (st == NULL)
 		return 0;
-	if (st_source_find_path(st, path, &s, &err) == 1) {
+	if (st_source_find_path(st, path, NULL, &s, &err) == 1) {
 		off = s.done_off;
 		*state = s.state;
 	}
@@ -302,7 +303,7 @@ source_of(const char *db, const char *path)
 
 	ck_assert_msg(st != NULL, "%s", err.msg);
 	ck_assert_ptr_nonnull(realpath(path, abs));
-	ck_assert_int_eq(st_source_find_path(st, abs, &s, &err), 1);
+	ck_assert_int_eq(st_source_find_path(st, abs, NULL, &s, &err), 1);
 	st_close(st);
 	return s;
 }
@@ -657,10 +658,11 @@ struct rpc_at {
 	struct st_rpc row;
 };
 
-/* Callback of st_query_rpcs: keeps the rows of the wanted line. */
+/* Callback of tu_walk: keeps the rows of the wanted line. */
 static int
-rpc_at_cb(void *arg, const struct st_rpc *r)
+rpc_at_cb(void *arg, const union st_row *row_)
 {
+	const struct st_rpc *r = &row_->rpc;
 	struct rpc_at *c = arg;
 
 	if (r->src_off == c->want) {
@@ -721,12 +723,12 @@ START_TEST(held_last_line)
 	memset(&c, 0, sizeof(c));
 	c.want = line_off;
 	st_filter_init(&f);
-	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_at_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, &f, rpc_at_cb, &c), 0);
 	ck_assert_msg(c.n == 1, "%s: %d rows for the completed line", cases[_i].what, c.n);
 	ck_assert_int_eq(c.row.kind, ST_RPC_SEND);
 	ck_assert_int_eq(c.row.sz, 1048576);
 	ck_assert_int_eq(c.row.off, 1048576);
-	ck_assert_int_eq(st_source_find_path(st, abs, &src, &err), 1);
+	ck_assert_int_eq(st_source_find_path(st, abs, NULL, &src, &err), 1);
 	ck_assert_msg(src.unparsed == 0, "%s: %d unparsed", cases[_i].what, (int)src.unparsed);
 	ck_assert_int_eq(src.lines, count_lines(tu_testdata("sample.log")));
 	ck_assert_int_eq(src.events[PS_EV_OTHER], 0);
@@ -814,8 +816,9 @@ struct trace_ctx {
 
 /* The line of the log starting at off must be the stored text. */
 static int
-trace_line(void *arg, const struct st_line *l)
+trace_line(void *arg, const union st_row *row_)
 {
+	const struct st_line *l = &row_->line;
 	struct trace_ctx *c = arg;
 
 	c->lines++;
@@ -826,8 +829,9 @@ trace_line(void *arg, const struct st_line *l)
 
 /* An RPC row's offset must lead to a send (off= sz=) or done line. */
 static int
-trace_rpc(void *arg, const struct st_rpc *r)
+trace_rpc(void *arg, const union st_row *row_)
 {
+	const struct st_rpc *r = &row_->rpc;
 	struct trace_ctx *c = arg;
 	const char *line = c->file + r->src_off;
 	size_t n = strcspn(line, "\n");
@@ -842,8 +846,9 @@ trace_rpc(void *arg, const struct st_rpc *r)
 
 /* An episode's first and last offsets lead to `try flush` lines of its bmap. */
 static int
-trace_episode(void *arg, const struct st_episode_row *e)
+trace_episode(void *arg, const union st_row *row_)
 {
+	const struct st_episode_row *e = &row_->episode;
 	struct trace_ctx *c = arg;
 	uint64_t offs[2] = { e->ep.first_off, e->ep.last_off };
 	int k;
@@ -863,8 +868,9 @@ trace_episode(void *arg, const struct st_episode_row *e)
 
 /* A state row leads to a line where the bmap left the flush queue. */
 static int
-trace_state(void *arg, const struct st_state *r)
+trace_state(void *arg, const union st_row *row_)
 {
+	const struct st_state *r = &row_->state;
 	struct trace_ctx *c = arg;
 	const char *line = c->file + r->src_off;
 	char *t = strndup(line, strcspn(line, "\n"));
@@ -896,17 +902,17 @@ START_TEST(traceable)
 	st = st_open(tp(0, "tr.db"), ST_OPEN_READONLY, &err);
 	ck_assert_msg(st != NULL, "%s", err.msg);
 	st_filter_init(&f);
-	ck_assert_int_eq(st_query_lines(st, 0, 1, trace_line, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_LINES, NULL, trace_line, &c), 0);
 	ck_assert_uint_eq(c.lines, (uint64_t)count_lines(tu_testdata("sample.log")));
 	/* the bundled sample: 225 RPCs sent and completed, 6 episodes, 12 bmaps
 	 * leaving the queue (see README "Two commands" for how it was made) */
-	ck_assert_int_eq(st_query_rpcs(st, &f, trace_rpc, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, &f, trace_rpc, &c), 0);
 	ck_assert_int_eq(c.rows, 450);
 	c.rows = 0;
-	ck_assert_int_eq(st_query_episodes(st, &f, trace_episode, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_EPISODES, &f, trace_episode, &c), 0);
 	ck_assert_int_eq(c.rows, 6);
 	c.rows = 0;
-	ck_assert_int_eq(st_query_states(st, &f, trace_state, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_STATES, &f, trace_state, &c), 0);
 	ck_assert_int_eq(c.rows, 12);
 	ck_assert_int_eq(c.bad, 0);
 	st_close(st);

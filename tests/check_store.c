@@ -60,12 +60,10 @@ START_TEST(create_and_reopen)
 	st_close(st);
 	st = st_open(tpath(0, "t.db"), ST_OPEN_READONLY, &err);
 	ck_assert_msg(st != NULL, "%s", err.msg);
-	ck_assert_int_eq(st_source_find_path(st, "/var/log/x.log", &got, &err), 1);
+	ck_assert_int_eq(st_source_find_path(st, "/var/log/x.log", NULL, &got, &err), 1);
 	ck_assert_int_eq(got.id, src.id);
 	ck_assert_int_eq(got.state, ST_SRC_PARTIAL);
-	ck_assert_int_eq(st_source_find_path(st, "/nope", &got, &err), 0);
-	ck_assert_int_eq(st_source_find_head(st, 42, 4096, &got, &err), 1);
-	ck_assert_int_eq(st_source_find_head(st, 43, 4096, &got, &err), 0);
+	ck_assert_int_eq(st_source_find_path(st, "/nope", NULL, &got, &err), 0);
 	st_close(st);
 }
 END_TEST
@@ -146,8 +144,9 @@ struct collect {
 
 /* Collects RPC xids and thread names. */
 static int
-rpc_cb(void *arg, const struct st_rpc *r)
+rpc_cb(void *arg, const union st_row *row_)
 {
+	const struct st_rpc *r = &row_->rpc;
 	struct collect *c = arg;
 
 	c->a[c->n] = r->xid;
@@ -158,8 +157,9 @@ rpc_cb(void *arg, const struct st_rpc *r)
 
 /* Collects episode cycle counts and thread names. */
 static int
-ep_cb(void *arg, const struct st_episode_row *r)
+ep_cb(void *arg, const union st_row *row_)
 {
+	const struct st_episode_row *r = &row_->episode;
 	struct collect *c = arg;
 
 	c->a[c->n] = (int64_t)r->ep.cycles;
@@ -170,8 +170,9 @@ ep_cb(void *arg, const struct st_episode_row *r)
 
 /* Collects series wasted counts (summed) per row. */
 static int
-series_cb(void *arg, const struct st_series *r)
+series_cb(void *arg, const union st_row *row_)
 {
+	const struct st_series *r = &row_->series;
 	struct collect *c = arg;
 
 	c->a[c->n++] = (int64_t)r->wasted;
@@ -180,8 +181,9 @@ series_cb(void *arg, const struct st_series *r)
 
 /* Counts write rows. */
 static int
-write_cb(void *arg, const struct st_write *r)
+write_cb(void *arg, const union st_row *row_)
 {
+	const struct st_write *r = &row_->write;
 	(void)r;
 	((struct collect *)arg)->n++;
 	return 0;
@@ -189,8 +191,9 @@ write_cb(void *arg, const struct st_write *r)
 
 /* Stops after the first row. */
 static int
-stop_cb(void *arg, const struct st_rpc *r)
+stop_cb(void *arg, const union st_row *row_)
 {
+	const struct st_rpc *r = &row_->rpc;
 	(void)r;
 	(*(int *)arg)++;
 	return 7;
@@ -259,7 +262,7 @@ START_TEST(batch_commit_and_query)
 
 	st_filter_init(&f);
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, &f, rpc_cb, &c), 0);
 	ck_assert_int_eq(c.n, 2);
 	ck_assert_int_eq(c.a[0], 1412);
 	ck_assert_str_eq(c.s[0], "msbflushthr");
@@ -268,17 +271,17 @@ START_TEST(batch_commit_and_query)
 	/* filters: thread, time */
 	f.thread = "msbflushrpcthr";
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, &f, rpc_cb, &c), 0);
 	ck_assert_int_eq(c.n, 1);
 	ck_assert_int_eq(c.a[0], 1413);
 	st_filter_init(&f);
 	f.until_us = 2000000;
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, &f, rpc_cb, &c), 0);
 	ck_assert_int_eq(c.n, 1);
 	ck_assert_int_eq(c.a[0], 1412);
 	st_filter_init(&f);
-	ck_assert_int_eq(st_query_rpcs(st, &f, stop_cb, &stops, &err), 7);
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, &f, stop_cb, &stops), 7);
 	ck_assert_int_eq(stops, 1);
 
 	/* episodes by fid/bno */
@@ -286,18 +289,18 @@ START_TEST(batch_commit_and_query)
 	f.fid = 0x80000002d907bULL;
 	f.bno = 1;
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_episodes(st, &f, ep_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_EPISODES, &f, ep_cb, &c), 0);
 	ck_assert_int_eq(c.n, 1);
 	ck_assert_int_eq(c.a[0], 3);
 	ck_assert_str_eq(c.s[0], "msbflushthr/inflight");
 	f.bno = 2;
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_episodes(st, &f, ep_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_EPISODES, &f, ep_cb, &c), 0);
 	ck_assert_int_eq(c.n, 0);
 
 	st_filter_init(&f);
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_series(st, &f, series_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_SERIES, &f, series_cb, &c), 0);
 	ck_assert_int_eq(c.n, 1);
 	ck_assert_int_eq(c.a[0], 6);
 
@@ -307,16 +310,16 @@ START_TEST(batch_commit_and_query)
 	st_batch_set_source(b, &src);
 	ck_assert_int_eq(st_commit(st, b, &err), 0);
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_episodes(st, &f, ep_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_EPISODES, &f, ep_cb, &c), 0);
 	ck_assert_int_eq(c.n, 0);
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, &f, rpc_cb, &c), 0);
 	ck_assert_int_eq(c.n, 2);
 
 	{
 		struct st_source got;
 
-		ck_assert_int_eq(st_source_find_path(st, src.path, &got, &err), 1);
+		ck_assert_int_eq(st_source_find_path(st, src.path, NULL, &got, &err), 1);
 		ck_assert_uint_eq(got.done_off, 400);
 		ck_assert_uint_eq(got.events[PS_EV_RPC_SEND], 1);
 	}
@@ -403,11 +406,11 @@ START_TEST(expect_offset)
 	st_batch_set_source(b, &src);
 	ck_assert_int_eq(st_commit(st, b, &err), -1);
 	ck_assert_msg(strstr(err.msg, "another process") != NULL, "%s", err.msg);
-	ck_assert_int_eq(st_source_find_path(st, src.path, &got, &err), 1);
+	ck_assert_int_eq(st_source_find_path(st, src.path, NULL, &got, &err), 1);
 	ck_assert_uint_eq(got.done_off, 100);
 	st_filter_init(&f);
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_writes(st, &f, write_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_WRITES, &f, write_cb, &c), 0);
 	ck_assert_int_eq(c.n, 1);
 	/* the right expectation goes through */
 	st_batch_expect_offset(b, 100);

@@ -101,6 +101,26 @@ tu_path(const char *dir, int slot, const char *name)
 	return buf[slot];
 }
 
+/* Walks the rows of a kind through a callback. */
+int
+tu_walk(struct st_store *st, int kind, const struct st_filter *f,
+    int (*cb)(void *arg, const union st_row *row), void *arg)
+{
+	const union st_row *row;
+	struct st_cursor *c;
+	struct fs_err err;
+	int rc, ret = 0;
+
+	c = st_cursor_open(st, (enum st_kind)kind, f, &err);
+	ck_assert_msg(c != NULL, "%s", err.msg);
+	while ((rc = st_cursor_next(c, &row, &err)) == 1)
+		if ((ret = cb(arg, row)) != 0)
+			break;
+	ck_assert_msg(rc >= 0, "%s", err.msg);
+	st_cursor_close(c);
+	return ret;
+}
+
 /* The canonical dump of a database. */
 char *
 tu_dump_db(const char *db)

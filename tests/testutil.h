@@ -26,6 +26,17 @@ const char *tu_testdata(const char *name);
 /* dir/name in one of 8 static buffers (slot 0..7): several paths can be live at once. */
 const char *tu_path(const char *dir, int slot, const char *name);
 
+/*
+ * Walks the rows of kind that f selects (NULL = all) in database st: cb
+ * per row; stops when cb returns nonzero and returns that value, else 0
+ * (a read error fails the test).
+ */
+struct st_store;
+union st_row;
+struct st_filter;
+int tu_walk(struct st_store *st, int kind, const struct st_filter *f,
+    int (*cb)(void *arg, const union st_row *row), void *arg);
+
 /* The canonical text of a database (st_dump), malloc'd. */
 char *tu_dump_db(const char *db);
 
