@@ -137,12 +137,14 @@ $(GEN_ERA_A): bench/gen_era_a.c
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 
 # FS_BIN lets tests run the real binary; FS_TESTDATA finds the fixtures;
-# FS_SHARED points at ../shared (spec, seeds) when it is there.
+# FS_SHARED points at ../shared (spec, seeds) when it is there.  The suite
+# runs beside a throw-away PostgreSQL server (tests/pg.sh: FS_PG...), so
+# the behavioural cases run against both backends.
 check: $(BIN) $(TESTBIN) $(GEN_ERA_A)
 	sh tests/layers.sh
 	FS_BIN=$(abspath $(O)/flushscope) FS_TESTDATA=$(abspath testdata) \
 	FS_SHARED=$(abspath ../shared) FS_GEN_ERA_A=$(abspath $(GEN_ERA_A)) \
-	CK_DEFAULT_TIMEOUT=120 $(TESTBIN)
+	CK_DEFAULT_TIMEOUT=120 sh tests/pg.sh $(TESTBIN)
 
 # Long variants of the hardening suite: 500 SIGKILL-and-resume runs and a
 # lock held past the busy timeout; a 50 M-line stream for the peak RSS.

@@ -168,18 +168,19 @@ START_TEST(sample_table)
 }
 END_TEST
 
-/* Re-ingesting the same file adds nothing. */
+/* Re-ingesting the same file adds nothing (on each backend). */
 START_TEST(idempotent)
 {
-	char *a, *b;
+	char *a, *b, db[1024];
 
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "i.db"), tu_testdata("sample.log")), 0);
-	a = tu_dump_db(tp(0, "i.db"));
-	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "i.db"), "--format=json",
+	snprintf(db, sizeof(db), "%s", tu_db(_i, tmpdir, 0, "i.db"));
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("sample.log")), 0);
+	a = tu_dump_db(db);
+	ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json",
 	    tu_testdata("sample.log")), 0);
 	out_has("\"lines\":0,");
 	out_has("\"status\":\"unchanged\"");
-	b = tu_dump_db(tp(0, "i.db"));
+	b = tu_dump_db(db);
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);
@@ -190,15 +191,17 @@ END_TEST
 START_TEST(grown)
 {
 	size_t n, half;
-	char *data = tu_slurp(tu_testdata("sample.log"), &n), *a, *b;
+	char *data = tu_slurp(tu_testdata("sample.log"), &n), *a, *b, g[1024], g2[1024];
 	const char *log = tp(1, "g.log");
 
+	snprintf(g, sizeof(g), "%s", tu_db(_i, tmpdir, 0, "g.db"));
+	snprintf(g2, sizeof(g2), "%s", tu_db(_i, tmpdir, 2, "g2.db"));
 	for (half = n / 2; data[half - 1] != '\n'; half++)
 		;
 	tu_spit(log, "w", data, half);
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "g.db"), log), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", g, log), 0);
 	tu_spit(log, "a", data + half, n - half);
-	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "g.db"), "--format=json", log), 0);
+	ck_assert_int_eq(RUN("ingest", "-d", g, "--format=json", log), 0);
 	out_has("\"status\":\"resumed\"");
 	{
 		char want[64];
@@ -210,9 +213,9 @@ START_TEST(grown)
 		snprintf(want, sizeof(want), "\"lines\":%ld,", total - first);
 		out_has(want);
 	}
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(2, "g2.db"), log), 0);
-	a = tu_dump_db(tp(0, "g.db"));
-	b = tu_dump_db(tp(2, "g2.db"));
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", g2, log), 0);
+	a = tu_dump_db(g);
+	b = tu_dump_db(g2);
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);
@@ -315,11 +318,13 @@ source_of(const char *db, const char *path)
  */
 START_TEST(kill_resume)
 {
-	const char *log = tp(1, "k.log"), *db = tp(0, "k.db");
-	char *data, *a, *b, abs[4096];
+	const char *log = tp(1, "k.log");
+	char *data, *a, *b, abs[4096], db[1024], k2[1024];
 	size_t n;
 	int i, pass, kills = 0, attempt;
 
+	snprintf(db, sizeof(db), "%s", tu_db(_i, tmpdir, 0, "k.db"));
+	snprintf(k2, sizeof(k2), "%s", tu_db(_i, tmpdir, 2, "k2.db"));
 	data = tu_slurp(tu_testdata("sample.log"), &n);
 	tu_spit(log, "w", data, n);
 	for (i = 0; i < 29; i++)
@@ -361,9 +366,9 @@ START_TEST(kill_resume)
 			tu_spit(log, "a", data + 40, strcspn(data, "\n") + 1 - 40);
 		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, "--commit-lines", "97",
 		    "--keep-text", log), 0);
-		ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(2, "k2.db"), "--keep-text", log), 0);
+		ck_assert_int_eq(RUN("ingest", "-q", "-d", k2, "--keep-text", log), 0);
 		a = tu_dump_db(db);
-		b = tu_dump_db(tp(2, "k2.db"));
+		b = tu_dump_db(k2);
 		ck_assert_str_eq(a, b);
 		if (pass == 0) {
 			free(a);
@@ -931,10 +936,10 @@ ingest_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, seed_json);
 	tcase_add_test(tc, sample_table);
-	tcase_add_test(tc, idempotent);
-	tcase_add_test(tc, grown);
+	tcase_add_loop_test(tc, idempotent, 0, TU_NBACKENDS);
+	tcase_add_loop_test(tc, grown, 0, TU_NBACKENDS);
 	tcase_add_loop_test(tc, truncated_rotated, 0, 3);
-	tcase_add_test(tc, kill_resume);
+	tcase_add_loop_test(tc, kill_resume, 0, TU_NBACKENDS);
 	tcase_add_loop_test(tc, bad_input, 0, 6);
 	tcase_add_test(tc, usage_errors);
 	tcase_add_test(tc, unparsed_and_stdin);
