@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "replay/wlsource.h"
+#include "store/store.h"
 #include "cmd/cmd.h"
 #include "util/err.h"
 
@@ -27,7 +28,9 @@ usage(FILE *f)
 	    "service model) from logs or an ingested database and writes them as a\n"
 	    "workload file (flushscope-workload(5)) to stdout or FILE.\n"
 	    "\n"
-	    "  -d, --db DB        read the events of an ingested database\n"
+	    "  -d, --db DB        read the events of an ingested database (a file, or a\n"
+	    "                     postgresql:// URI or conninfo string)\n"
+	    "      --client NAME  only the sources of this client (a database)\n"
 	    "  -o, --output FILE  write the workload to FILE (default stdout)\n"
 	    "      --poll-us N    poll period assumed for RPC-derived ready times (2048)\n"
 	    "      --max-age-us N coalescer max age assumed for inferred writes (1000)\n"
@@ -45,10 +48,12 @@ cmd_extract(int argc, char **argv)
 		{ "poll-us", required_argument, NULL, 'P' },
 		{ "max-age-us", required_argument, NULL, 'A' },
 		{ "latency-us", required_argument, NULL, 'L' },
+		{ "client", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *db = NULL, *out = NULL;
+	char shown[512];
 	struct wl_extract_opts xo;
 	long lv;
 	struct wl_workload w;
@@ -65,6 +70,9 @@ cmd_extract(int argc, char **argv)
 			break;
 		case 'o':
 			out = optarg;
+			break;
+		case 'U':
+			xo.client = optarg;
 			break;
 		case 'P':
 			if (fs_opt_long("extract", "--poll-us", optarg, 1, LONG_MAX, &lv) < 0)
@@ -108,7 +116,7 @@ cmd_extract(int argc, char **argv)
 		wl_free(&w);
 		return FS_EXIT_RUNTIME;
 	}
-	rc = wl_write(&w, f, db ? db : argv[optind], &err);
+	rc = wl_write(&w, f, db ? st_display_name(db, shown, sizeof(shown)) : argv[optind], &err);
 	if (out != NULL && fclose(f) != 0 && rc == 0)
 		rc = fs_err_set(&err, errno, "%s", strerror(errno));
 	if (rc < 0) {

@@ -32,7 +32,10 @@ usage(FILE *f)
 	    "A file's unterminated last line (still being written) is held back until\n"
 	    "a later run finds it finished.\n"
 	    "\n"
-	    "  -d, --db DB           database file (default flushscope.db)\n"
+	    "  -d, --db DB           database: a file (default flushscope.db), or a\n"
+	    "                        postgresql:// URI or conninfo string (a server)\n"
+	    "      --client NAME     the client the files come from (a label, and part of\n"
+	    "                        each source's identity; default: unknown)\n"
 	    "      --log-format FMT  PSC_LOG_FORMAT of the logs (default: detect)\n"
 	    "      --keep-text       also store the text of every line (table lines)\n"
 	    "  -q, --quiet           no progress bar, no summary on stderr\n"
@@ -221,6 +224,7 @@ cmd_ingest(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "commit-lines", required_argument, NULL, 'c' },
 		{ "final", no_argument, NULL, 'F' },
+		{ "client", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -269,6 +273,13 @@ cmd_ingest(int argc, char **argv)
 		}
 		case 'F':
 			o.final = 1;
+			break;
+		case 'C':
+			if (*optarg == '\0' || strlen(optarg) >= ST_CLIENT_MAX) {
+				fs_warn("ingest", "--client: a name of 1 to %d bytes", ST_CLIENT_MAX - 1);
+				return FS_EXIT_USAGE;
+			}
+			o.client = optarg;
 			break;
 		case 'h':
 			usage(stdout);

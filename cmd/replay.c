@@ -31,7 +31,9 @@ usage(FILE *f)
 	    "libflush under each policy (default legacy,deadline) and prints them side by\n"
 	    "side with ratios against the first.  Policies: legacy, pendq, deadline, slash2.\n"
 	    "\n"
-	    "  -d, --db DB          read the workload from an ingested database\n"
+	    "  -d, --db DB          read the workload from an ingested database (a file, or\n"
+	    "                       a postgresql:// URI or conninfo string)\n"
+	    "      --client NAME    only the sources of this client (a database)\n"
 	    "  -w, --workload FILE  read a workload file (flushscope-workload(5))\n"
 	    "  -p, --policy LIST    comma-separated policies, the first is the baseline\n"
 	    "      --clock C        virtual (default: deterministic counts) or real (CPU measured)\n"
@@ -88,11 +90,12 @@ cmd_replay(int argc, char **argv)
 		{ "cpu-cost", required_argument, NULL, 'K' },
 		{ "fit-cost", no_argument, NULL, 'F' },
 		{ "batch", required_argument, NULL, 'B' },
+		{ "client", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char defpol[] = "legacy,deadline", *polstr = defpol, *pols[MAXPOL];
-	const char *db = NULL, *wlfile = NULL, *plot = NULL;
+	const char *db = NULL, *wlfile = NULL, *plot = NULL, *client = NULL;
 	struct rp_options o;
 	struct rp_result res[MAXPOL];
 	struct rp_fidelity fid, *fidp = NULL;
@@ -113,6 +116,9 @@ cmd_replay(int argc, char **argv)
 			break;
 		case 'w':
 			wlfile = optarg;
+			break;
+		case 'U':
+			client = optarg;
 			break;
 		case 'p':
 			polstr = optarg;
@@ -203,6 +209,7 @@ cmd_replay(int argc, char **argv)
 	o.keep_samples = plot != NULL;
 
 	wl_extract_opts_default(&xo);
+	xo.client = client;
 	fs_err_clear(&err);
 	if (db != NULL)
 		c = wl_load_db(&w, db, &xo, &err);

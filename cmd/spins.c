@@ -31,6 +31,9 @@ usage(FILE *f)
 	    "       flushscope spins [options] -d DB\n"
 	    "Find flush-thread spins: repeated examinations of a bmap that make no progress.\n\n"
 	    "  -d, --db DB             read the episodes and thread figures ingest stored\n"
+	    "                          (a file, or a postgresql:// URI or conninfo)\n"
+	    "      --client NAME       only this client's sources (a database); the client\n"
+	    "                          of the log files\n"
 	    "      --fid HEX           only episodes of this file id\n"
 	    "      --thread NAME[:TID] only this flush thread\n"
 	    "      --since TIME        only episodes ending at or after TIME\n"
@@ -46,6 +49,7 @@ usage(FILE *f)
 	    "      --plot FILE.svg     also draw the time-line as SVG\n"
 	    "      --fail-on-spin      exit 1 when any episode is found\n"
 	    "      --by bmap           list bmaps (examinations, wasted, episodes) instead of threads\n"
+	    "      --by client         rank clients by wasted examinations per second\n"
 	    "  -h, --help              this text\n"
 	    "DURATION: a number with ns, us, ms or s (a bare number is microseconds).\n"
 	    "See flushscope-spins(1).\n", f);
@@ -222,6 +226,98 @@ print_bmaps(const struct sp_report *r, int fmt, size_t limit)
 		printf("],\n");
 }
 
+/* Formats a time as UTC for a table ("-" if unknown). */
+static void
+utc(int64_t us, char *buf, size_t n)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	if (us == INT64_MIN || gmtime_r(&t, &tm) == NULL)
+		snprintf(buf, n, "-");
+	else
+		strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* Prints the per-client figures (the first limit; 0 = all) in the chosen format. */
+static void
+print_clients(const struct sp_report *r, int fmt, size_t limit)
+{
+	size_t i, n = limit == 0 || limit > r->nclients ? r->nclients : limit;
+
+	if (fmt == FS_FMT_TABLE) {
+		printf("\nCLIENTS: %zu%s\n", r->nclients, n < r->nclients ?
+		    " (the most wasted examinations per second first; --limit 0 lists all)" :
+		    " (the most wasted examinations per second first)");
+		if (r->nclients > 0)
+			printf("%-20s %10s %12s %12s %8s  %-22s %9s  %-19s  %-19s\n", "CLIENT",
+			    "WASTED/S", "WASTED", "EXAMS", "EPISODES", "WORST BMAP", "CYCLES",
+			    "FIRST (UTC)", "LAST (UTC)");
+	} else if (fmt == FS_FMT_CSV) {
+		printf("client,wasted_per_s,wasted_examinations,examinations,episodes,worst_fid,"
+		    "worst_bmapno,worst_cycles,first_us,last_us\n");
+	} else {
+		printf("\"clients\":[");
+	}
+	for (i = 0; i < n; i++) {
+		const struct sp_client_row *c = &r->clients[i];
+		char bm[48] = "-", t0[32], t1[32];
+
+		if (c->has_worst)
+			snprintf(bm, sizeof(bm), "%" PRIx64 ":%" PRIu32, c->worst_fid, c->worst_bno);
+		if (fmt == FS_FMT_TABLE) {
+			utc(c->first_us, t0, sizeof(t0));
+			utc(c->last_us, t1, sizeof(t1));
+			printf("%-20s %10.1f %12" PRIu64 " %12" PRIu64 " %8" PRIu64 "  %-22s %9" PRIu64
+			    "  %-19s  %-19s\n", c->client, sp_client_rate(c), c->wasted,
+			    c->examinations, c->episodes, bm, c->worst_cycles, t0, t1);
+		} else if (fmt == FS_FMT_CSV) {
+			putchar('"');
+			for (const char *p = c->client; *p; p++)
+				printf(*p == '"' ? "\"\"" : "%c", *p);
+			printf("\",%.1f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", sp_client_rate(c),
+			    c->wasted, c->examinations, c->episodes);
+			if (c->has_worst)
+				printf("%" PRIx64 ",%" PRIu32 ",%" PRIu64 ",", c->worst_fid,
+				    c->worst_bno, c->worst_cycles);
+			else
+				printf(",,0,");
+			if (c->first_us != INT64_MIN)
+				printf("%lld", (long long)c->first_us);
+			putchar(',');
+			if (c->last_us != INT64_MIN)
+				printf("%lld", (long long)c->last_us);
+			putchar('\n');
+		} else {
+			printf("%s\n{\"client\":", i ? "," : "");
+			fs_json_str(stdout, c->client, strlen(c->client));
+			printf(",\"wasted_per_s\":");
+			json_num(stdout, sp_client_rate(c));
+			printf(",\"wasted_examinations\":%" PRIu64 ",\"examinations\":%" PRIu64
+			    ",\"episodes\":%" PRIu64 ",\"worst_bmap\":", c->wasted, c->examinations,
+			    c->episodes);
+			if (c->has_worst)
+				printf("{\"fid\":\"%" PRIx64 "\",\"bmapno\":%" PRIu32 ",\"cycles\":%"
+				    PRIu64 "}", c->worst_fid, c->worst_bno, c->worst_cycles);
+			else
+				printf("null");
+			printf(",\"first_us\":");
+			if (c->first_us != INT64_MIN)
+				printf("%lld", (long long)c->first_us);
+			else
+				printf("null");
+			printf(",\"last_us\":");
+			if (c->last_us != INT64_MIN)
+				printf("%lld", (long long)c->last_us);
+			else
+				printf("null");
+			putchar('}');
+		}
+	}
+	if (fmt == FS_FMT_JSON)
+		printf("],\n");
+}
+
 /* Prints the report as a table (the first limit episodes; 0 = all). */
 static void
 print_table(const struct sp_report *r, double scan_cost_us, size_t limit)
@@ -329,9 +425,10 @@ print_csv(const struct sp_report *r, double scan_cost_us, size_t limit)
 	}
 }
 
-/* Prints the report as one JSON object (with the bmaps when by_bmap). */
+/* Prints the report as one JSON object (with the bmaps / clients when asked for). */
 static void
-print_json(const struct sp_report *r, double scan_cost_us, size_t limit, int by_bmap)
+print_json(const struct sp_report *r, double scan_cost_us, size_t limit, int by_bmap,
+    int by_client)
 {
 	char hex[40];
 	size_t i, n = limit == 0 || limit > r->neps ? r->neps : limit;
@@ -357,6 +454,8 @@ print_json(const struct sp_report *r, double scan_cost_us, size_t limit, int by_
 	printf("],\n");
 	if (by_bmap)
 		print_bmaps(r, FS_FMT_JSON, 0);
+	if (by_client)
+		print_clients(r, FS_FMT_JSON, 0);
 	printf("\"threads\":[");
 	for (i = 0; i < r->nthreads; i++) {
 		const struct sp_thread_stats *t = &r->threads[i];
@@ -387,7 +486,7 @@ int
 cmd_spins(int argc, char **argv)
 {
 	enum { O_FID = 256, O_THREAD, O_SINCE, O_UNTIL, O_MINC, O_MAXGAP, O_WIN, O_SCAN,
-		O_FORMAT, O_PLOT, O_FAIL, O_LIMIT, O_BY };
+		O_FORMAT, O_PLOT, O_FAIL, O_LIMIT, O_BY, O_CLIENT };
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "fid", required_argument, NULL, O_FID },
@@ -403,6 +502,7 @@ cmd_spins(int argc, char **argv)
 		{ "fail-on-spin", no_argument, NULL, O_FAIL },
 		{ "limit", required_argument, NULL, O_LIMIT },
 		{ "by", required_argument, NULL, O_BY },
+		{ "client", required_argument, NULL, O_CLIENT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -413,7 +513,7 @@ cmd_spins(int argc, char **argv)
 	const char *db = NULL, *plot = NULL;
 	double scan_cost_us = 0;
 	int fmt = FS_FMT_TABLE, fail_on_spin = 0, c, i, rc = FS_EXIT_OK, min_cycles_set = 0;
-	int by_bmap = 0;
+	int by_bmap = 0, by_client = 0;
 	long long limit = -1;
 	long long v;
 	char *end;
@@ -493,11 +593,20 @@ cmd_spins(int argc, char **argv)
 			}
 			break;
 		case O_BY:
-			if (strcmp(optarg, "bmap") != 0 && strcmp(optarg, "thread") != 0) {
-				fs_warn(CMDNAME, "--by: '%s' is not bmap or thread", optarg);
+			if (strcmp(optarg, "bmap") != 0 && strcmp(optarg, "thread") != 0 &&
+			    strcmp(optarg, "client") != 0) {
+				fs_warn(CMDNAME, "--by: '%s' is not bmap, client or thread", optarg);
 				return FS_EXIT_USAGE;
 			}
 			by_bmap = strcmp(optarg, "bmap") == 0;
+			by_client = strcmp(optarg, "client") == 0;
+			break;
+		case O_CLIENT:
+			if (*optarg == '\0') {
+				fs_warn(CMDNAME, "--client: an empty name");
+				return FS_EXIT_USAGE;
+			}
+			flt.client = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -522,6 +631,7 @@ cmd_spins(int argc, char **argv)
 	sp_report_init(&rep);
 	fs_err_clear(&err);
 	flt.want_bmaps = by_bmap;
+	flt.want_clients = by_client;
 	if (db != NULL) {
 		/* stored episodes were cut with ingest's min-cycles: stricter ones filter */
 		if (min_cycles_set)
@@ -545,15 +655,19 @@ cmd_spins(int argc, char **argv)
 		if (limit < 0)
 			limit = fmt == FS_FMT_TABLE ? 50 : 0;
 		if (fmt == FS_FMT_JSON)
-			print_json(&rep, scan_cost_us, (size_t)limit, by_bmap);
+			print_json(&rep, scan_cost_us, (size_t)limit, by_bmap, by_client);
 		else if (fmt == FS_FMT_CSV && by_bmap)
 			print_bmaps(&rep, fmt, (size_t)limit);
+		else if (fmt == FS_FMT_CSV && by_client)
+			print_clients(&rep, fmt, (size_t)limit);
 		else if (fmt == FS_FMT_CSV)
 			print_csv(&rep, scan_cost_us, (size_t)limit);
 		else {
 			print_table(&rep, scan_cost_us, (size_t)limit);
 			if (by_bmap)
 				print_bmaps(&rep, fmt, (size_t)limit);
+			if (by_client)
+				print_clients(&rep, fmt, (size_t)limit);
 		}
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			fs_warn(CMDNAME, "writing the output: %s", strerror(errno));

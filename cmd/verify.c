@@ -13,6 +13,7 @@
 
 #include "replay/replay.h"
 #include "replay/wlsource.h"
+#include "store/store.h"
 #include "cmd/cmd.h"
 #include "util/err.h"
 
@@ -27,7 +28,8 @@ usage(FILE *f)
 	    "                         [--wake-latency DUR] [--cpu-cost W,E,R] [--batch DUR]\n"
 	    "                         [--format=table|csv|json] TRACE...\n"
 	    "\n"
-	    "Replays each TRACE (log, database or workload file) under the baseline and the\n"
+	    "Replays each TRACE (log, database or workload file; a database may be a\n"
+	    "postgresql:// URI or conninfo string) under the baseline and the\n"
 	    "candidate policy and checks the candidate: CPU reduction (real clock: measured\n"
 	    "flush-thread CPU; virtual: modelled from wake-ups, examinations and RPCs),\n"
 	    "ready->issue p99 and p99.9 no worse, RPC sizes no worse, wasted examinations\n"
@@ -41,6 +43,7 @@ usage(FILE *f)
 	    "  --clock C               virtual (default) or real\n"
 	    "  --repeat N              real clock: runs per policy, medians (default 3)\n"
 	    "  --junit FILE            JUnit XML, one testcase per trace and metric\n"
+	    "  --client NAME           a database trace: only this client's sources\n"
 	    "  --wake-latency DUR      virtual clock: signal -> flush thread runs (10us)\n"
 	    "  --cpu-cost W,E,R        CPU model, us per wake-up, examination, RPC (12,0.1,1.2)\n"
 	    "  --batch DUR             deadline's batching window (200us; 0 = none)\n"
@@ -63,7 +66,8 @@ xml(FILE *f, const char *s)
 }
 
 struct trace_checks {
-	const char *trace;
+	const char *trace;		/* as messages show it (no password) */
+	char shown[512];
 	struct rp_check c[RP_CHECK_MAX];
 	int n;
 	double seconds;
@@ -137,6 +141,7 @@ cmd_verify(int argc, char **argv)
 		{ "wake-latency", required_argument, NULL, 'L' },
 		{ "cpu-cost", required_argument, NULL, 'K' },
 		{ "batch", required_argument, NULL, 'B' },
+		{ "client", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -164,6 +169,9 @@ cmd_verify(int argc, char **argv)
 			break;
 		case 'j':
 			junit = optarg;
+			break;
+		case 'U':
+			xo.client = optarg;
 			break;
 		case 'R':
 			th.min_cpu_reduction = strtod(optarg, &end);
@@ -236,9 +244,9 @@ cmd_verify(int argc, char **argv)
 		struct wl_workload w;
 		struct rp_result rb, rc;
 
-		tc[i].trace = argv[optind + i];
+		tc[i].trace = st_display_name(argv[optind + i], tc[i].shown, sizeof(tc[i].shown));
 		fs_err_clear(&err);
-		if (wl_load(&w, tc[i].trace, &xo, &err) < 0) {
+		if (wl_load(&w, argv[optind + i], &xo, &err) < 0) {
 			fs_warn("verify", "%s", err.msg);
 			free(tc);
 			return FS_EXIT_RUNTIME;

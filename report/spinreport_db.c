@@ -12,6 +12,7 @@
 
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/map.h"
 
 /* Windowed counts of one stored thread (source, tno). */
 struct db_thread {
@@ -25,8 +26,18 @@ struct db_ctx {
 	const struct sp_filter *f;
 	struct db_thread *th;
 	size_t nth, capth;
+	struct fs_map src_ci;		/* (source id, 0) -> client index (want_clients) */
 	int nomem;
 };
+
+/* The report's client index of a stored source; -1 if unknown. */
+static int
+client_of(struct db_ctx *c, int64_t source_id)
+{
+	uint32_t v;
+
+	return fs_map_get(&c->src_ci, (uint64_t)source_id, 0, &v) ? (int)v : -1;
+}
 
 /* One stored episode, kept if the filter does. */
 static int
@@ -51,7 +62,11 @@ db_episode(struct db_ctx *c, const struct st_episode_row *row)
 	ep.cause = cause >= 0 ? (enum sp_cause)cause : SP_CAUSE_INFLIGHT;
 	ep.first_off = s->first_off;
 	ep.last_off = s->last_off;
-	if (sp_filter_episode(c->f, &ep) && sp_report_add_episode(c->r, &ep) != 0) {
+	if (!sp_filter_episode(c->f, &ep))
+		return 0;
+	if (sp_report_add_episode(c->r, &ep) != 0 || (c->f->want_clients &&
+	    client_of(c, row->source_id) >= 0 &&
+	    sp_report_client_episode(c->r, client_of(c, row->source_id), &ep) != 0)) {
 		c->nomem = 1;
 		return 1;
 	}
@@ -140,6 +155,8 @@ db_thread(struct db_ctx *c, const struct st_thread_row *row)
 		c->nomem = 1;
 		return 1;
 	}
+	if (c->f->want_clients && client_of(c, row->source_id) >= 0)
+		sp_report_client_thread(c->r, client_of(c, row->source_id), &st);
 	return 0;
 }
 
@@ -176,6 +193,18 @@ walk(struct st_store *st, enum st_kind kind, const struct st_filter *f, struct d
 }
 
 /* Row handlers for walk. */
+static int
+on_source(struct db_ctx *c, const union st_row *row)
+{
+	int ci = sp_report_client(c->r, row->source.client);
+
+	if (ci < 0 || fs_map_put(&c->src_ci, (uint64_t)row->source.id, 0, (uint32_t)ci) != 0) {
+		c->nomem = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static int
 on_series(struct db_ctx *c, const union st_row *row)
 {
@@ -220,7 +249,9 @@ sp_report_add_db(struct sp_report *r, const char *path, const struct sp_filter *
 	f.since_us = flt->since_us;
 	f.until_us = flt->until_us;
 	f.client = flt->client;
-	rc = walk(st, ST_SERIES, &f, &c, on_series, err);
+	rc = flt->want_clients ? walk(st, ST_SOURCES, &f, &c, on_source, err) : 0;
+	if (rc == 0 && !c.nomem)
+		rc = walk(st, ST_SERIES, &f, &c, on_series, err);
 	if (rc == 0 && !c.nomem)
 		rc = walk(st, ST_THREAD_STATS, &f, &c, on_thread, err);
 	if (flt->has_fid) {
@@ -234,6 +265,7 @@ sp_report_add_db(struct sp_report *r, const char *path, const struct sp_filter *
 		rc = walk(st, ST_BMAP_SERIES, &f, &c, on_bmap, err);
 	st_close(st);
 	free(c.th);
+	fs_map_free(&c.src_ci);
 	if (c.nomem)
 		return fs_err_set(err, ENOMEM, "%s: out of memory reading the spin results", path);
 	return rc == 0 ? 0 : -1;

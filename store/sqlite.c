@@ -193,8 +193,13 @@ schema_check(struct sq_store *st, int flags, struct fs_err *err)
 	char sql[128];
 	int v;
 
-	if (schema_read(st, &appid, &ver, &ntables, err) != 0 ||
-	    (v = schema_verdict(st, flags, appid, ver, ntables, err)) < 0)
+	/* one read transaction: the three reads see one state (another process may
+	 * be creating the schema meanwhile) */
+	if (exec(st, "BEGIN", err, "reading the schema") != 0)
+		return -1;
+	v = schema_read(st, &appid, &ver, &ntables, err);
+	sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	if (v != 0 || (v = schema_verdict(st, flags, appid, ver, ntables, err)) < 0)
 		return -1;
 	if (v == 1)
 		return 0;
