@@ -6,7 +6,9 @@
 #   tests/check_<module>.c           -> one suite each, run by tests/runner.c
 #
 # make [all]            build ./flushscope (objects under $(O))
-# make check            build and run every Check suite
+# make demo             the main job on the bundled sample, ending in a verdict
+# make check            build and run every Check suite (check-docs included)
+# make check-docs       run the commands README.md and the man pages show
 # make check SANITIZE=address,undefined    the same under sanitizers (own build dir)
 # make install PREFIX=/usr/local DESTDIR=  binary and man pages
 # make bench / make fuzz                   long-running jobs, not part of check
@@ -73,21 +75,28 @@ TESTBIN   := $(O)/tests/check_all
 MAN1      := $(wildcard man/*.1)
 MAN5      := $(wildcard man/*.5)
 
-# The main job on the bundled sample: ingest -> spins -> replay -> verdict.
-# The real-clock replay measures flush-thread CPU (a few seconds; its
-# latencies depend on the machine's load, so it informs and does not gate);
-# the verdict is verify's deterministic virtual-time gate.
-demo: $(BIN)
-	rm -f sample.db sample.db-wal sample.db-shm
-	./$(BIN) ingest -d sample.db testdata/sample.log
-	./$(BIN) spins -d sample.db
-	./$(BIN) replay -d sample.db --policy legacy,pendq,deadline,slash2
-	./$(BIN) replay -d sample.db --policy legacy,deadline --clock real
-	./$(BIN) verify --baseline legacy --candidate deadline sample.db
-
-.PHONY: demo all check install uninstall clean bench fuzz check-valgrind check-faults check-long
+.PHONY: demo all check check-docs check-man install uninstall clean bench fuzz check-valgrind \
+	check-faults check-long
 
 all: $(BIN)
+
+# The main job on the bundled sample, in a scratch directory of the build:
+# ingest -> spins -> replay (virtual, then the real clock) -> the CI verdict.
+# Each command says what it shows; the last line is the verdict.
+DEMO := $(O)/demo
+FS := $(abspath $(BIN))
+demo: $(BIN)
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)
+	@echo '== ingest the sample log into SQLite'
+	@cd $(DEMO) && $(FS) ingest -d sample.db $(abspath testdata/sample.log)
+	@echo; echo '== the spins it holds (the three longest)'
+	@cd $(DEMO) && $(FS) spins -d sample.db --limit 3
+	@echo; echo '== its workload replayed under four policies (virtual clock: exact counts)'
+	@cd $(DEMO) && $(FS) replay -d sample.db --policy legacy,pendq,deadline,slash2
+	@echo; echo '== legacy and deadline on the real clock (flush-thread CPU measured)'
+	@cd $(DEMO) && $(FS) replay -d sample.db --policy legacy,deadline --clock real
+	@echo; echo '== the CI verdict (virtual time, deterministic)'
+	@cd $(DEMO) && $(FS) verify --baseline legacy --candidate deadline sample.db
 
 $(O)/libfscore.a: $(CORE_OBJ)
 	@rm -f $@
@@ -137,14 +146,23 @@ $(GEN_ERA_A): bench/gen_era_a.c
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 
 # FS_BIN lets tests run the real binary; FS_TESTDATA finds the fixtures;
-# FS_SHARED points at ../shared (spec, seeds) when it is there.  The suite
-# runs beside a throw-away PostgreSQL server (tests/pg.sh: FS_PG...), so
-# the behavioural cases run against both backends.
+# FS_SHARED points at ../shared (spec, seeds) when it is there.
+# FS_SRCDIR and FS_SANITIZE let the docs suite run README's `make` lines in
+# this tree, in this configuration.  The suite runs beside a throw-away
+# PostgreSQL server (tests/pg.sh sets FS_PG, FS_PG_DIR, FS_PG_BIN), so the
+# behavioural cases run against both backends.
+TESTENV = FS_BIN=$(abspath $(O)/flushscope) FS_TESTDATA=$(abspath testdata) \
+	FS_SHARED=$(abspath ../shared) FS_GEN_ERA_A=$(abspath $(GEN_ERA_A)) \
+	FS_SRCDIR=$(abspath .) FS_SANITIZE=$(SANITIZE) CK_DEFAULT_TIMEOUT=120
 check: $(BIN) $(TESTBIN) $(GEN_ERA_A)
 	sh tests/layers.sh
-	FS_BIN=$(abspath $(O)/flushscope) FS_TESTDATA=$(abspath testdata) \
-	FS_SHARED=$(abspath ../shared) FS_GEN_ERA_A=$(abspath $(GEN_ERA_A)) \
-	CK_DEFAULT_TIMEOUT=120 sh tests/pg.sh $(TESTBIN)
+	$(TESTENV) sh tests/pg.sh $(TESTBIN)
+
+# Executable documentation: every command README.md and the man pages'
+# EXAMPLES show is run and compared with what they show (tests/docrun.h);
+# the man pages are linted with mandoc.  Part of `make check`.
+check-docs: $(BIN) $(TESTBIN) $(GEN_ERA_A)
+	$(TESTENV) CK_RUN_SUITE=docs sh tests/pg.sh $(TESTBIN)
 
 # Long variants of the hardening suite: 500 SIGKILL-and-resume runs and a
 # lock held past the busy timeout; a 50 M-line stream for the peak RSS.

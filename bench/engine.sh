@@ -21,7 +21,7 @@ echo "(loop only: input generation and percentile sorting excluded; per CPU seco
 printf '%-9s %12s %10s %14s %14s\n' policy events cpu_s "M events/cpu-s" "M events/wall-s"
 speed() {
 	out=$("$BIN" synth --policy "$1" --era none --stats --files "$2" --bmaps 8 \
-	    --rate "$3" --duration 4 --rpc-latency uniform:1:5 --outstanding 1024 2>&1 >/dev/null)
+	    --rate "$3" --duration 4s --rpc-latency uniform:1ms:5ms --outstanding 1024 2>&1 >/dev/null)
 	ev=$(echo "$out" | stat_of events)
 	ns=$(echo "$out" | stat_of wall_ns)
 	cpu=$(echo "$out" | stat_of proc_cpu_ns)
@@ -44,9 +44,9 @@ trap 'rm -f "$TMP".*' EXIT
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
 	for p in legacy pendq deadline slash2; do
-		"$BIN" synth --clock real --policy "$p" --era none --stats --duration "$SECS" \
+		"$BIN" synth --clock real --policy "$p" --era none --stats --duration "${SECS}s" \
 		    --files 1 --bmaps 2 --write-size 1048576 --burst 75 --burst-gap 0 --rate 75 \
-		    --rpc-latency uniform:20:40 2>"$TMP.$p.$r" >/dev/null
+		    --rpc-latency uniform:20ms:40ms 2>"$TMP.$p.$r" >/dev/null
 	done
 	r=$((r + 1))
 done

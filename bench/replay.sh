@@ -25,8 +25,8 @@ step() {
 	    "$T/t" >> "$T/times"
 }
 
-"$BIN" synth --policy legacy --era A --seed 5 --duration "$SECS" --bmaps 8 --rate 10000 \
-    --rpc-latency uniform:20:40 > "$T/big.log"
+"$BIN" synth --policy legacy --era A --seed 5 --duration "${SECS}s" --bmaps 8 --rate 10000 \
+    --rpc-latency uniform:20ms:40ms > "$T/big.log"
 : > "$T/times"
 step "wc -l" wc -l "$T/big.log"
 lines=$(awk '{ print $1 }' "$T/out")

@@ -1,72 +1,18 @@
 #include "cmd/cmd.h"
+#include "cmd/model.h"
 
 #include <errno.h>
-#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "replay/replay.h"
 #include "libflush/flush.h"
+#include "parsers/sniff.h"
+#include "store/store.h"
 
 struct fs_global fs_global;
-
-/* Parses a --format value. */
-int
-fs_format_parse(const char *s)
-{
-	if (strcmp(s, "table") == 0)
-		return FS_FMT_TABLE;
-	if (strcmp(s, "csv") == 0)
-		return FS_FMT_CSV;
-	if (strcmp(s, "json") == 0)
-		return FS_FMT_JSON;
-	return -1;
-}
-
-/* Parses a --format value, complaining in the command's name. */
-int
-fs_opt_format(const char *cmd, const char *arg)
-{
-	int f = fs_format_parse(arg);
-
-	if (f < 0)
-		fs_warn(cmd, "--format must be table, csv or json, not '%s'", arg);
-	return f;
-}
-
-/* Parses an integer option within [min, max]. */
-int
-fs_opt_long(const char *cmd, const char *opt, const char *arg, long min,
-    long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (*arg == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
-		if (max == LONG_MAX)
-			fs_warn(cmd, "%s must be an integer >= %ld, not '%s'", opt, min, arg);
-		else
-			fs_warn(cmd, "%s must be %ld..%ld, not '%s'", opt, min, max, arg);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Parses --clock into a libflush clock. */
-int
-fs_opt_clock(const char *cmd, const char *arg)
-{
-	if (strcmp(arg, "virtual") == 0)
-		return FL_CLOCK_VIRTUAL;
-	if (strcmp(arg, "real") == 0)
-		return FL_CLOCK_REAL;
-	fs_warn(cmd, "--clock must be virtual or real, not '%s'", arg);
-	return -1;
-}
 
 /* Prints a message prefixed with the command name to stderr. */
 void
@@ -81,66 +27,154 @@ fs_warn(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* Parses a duration option into microseconds. */
-int
-fs_opt_duration_us(const char *cmd, const char *opt, const char *arg, double *us)
+/* Writes a JSON number or null. */
+void
+fs_json_num(FILE *f, double v)
 {
-	char *end;
-	double v = strtod(arg, &end);
+	if (isnan(v) || isinf(v))
+		fputs("null", f);
+	else if (v == floor(v) && fabs(v) < 1e15)
+		fprintf(f, "%.0f", v);
+	else
+		fprintf(f, "%.6g", v);
+}
 
-	double scale = -1;
+/* Writes a JSON integer or null. */
+void
+fs_json_int(FILE *f, int64_t v)
+{
+	if (v < 0)
+		fputs("null", f);
+	else
+		fprintf(f, "%lld", (long long)v);
+}
 
-	if (end != arg && v >= 0) {
-		if (*end == '\0' || strcmp(end, "ms") == 0)
-			scale = 1000;
-		else if (strcmp(end, "us") == 0)
-			scale = 1;
-		else if (strcmp(end, "s") == 0)
-			scale = 1e6;
-		else if (strcmp(end, "ns") == 0)
-			scale = 1e-3;
+/* Finds a command's spec. */
+const struct fs_cmdspec *
+fs_cmd_spec(const char *name)
+{
+	static const struct fs_cmdspec *const specs[] = {
+#define CMD(n, fn, spec) &spec,
+#include "cmd/commands.h"
+#undef CMD
+		&fs_spec_help, NULL
+	};
+	int i;
+
+	for (i = 0; specs[i] != NULL; i++)
+		if (strcmp(specs[i]->name, name) == 0)
+			return specs[i];
+	return NULL;
+}
+
+/* Checks that an input exists and holds log lines. */
+int
+fs_check_log(const char *path, const char *log_format, struct fs_err *err)
+{
+	struct ps_sniff s;
+	struct stat sb;
+	int rc;
+
+	if (strcmp(path, "-") != 0) {
+		if (stat(path, &sb) != 0)
+			return fs_err_set(err, errno, "%s: %s", path, strerror(errno));
+		if (S_ISDIR(sb.st_mode))
+			return fs_err_set(err, EISDIR, "%s: is a directory", path);
 	}
-	/* at most 1000 s, so that callers can convert to ns without overflow */
-	if (scale < 0 || !(v * scale <= 1e9)) {
-		fs_warn(cmd, "%s: bad duration '%s' (e.g. 0.5ms, 200us; at most 1000s)", opt, arg);
+	rc = ps_sniff_path(path, log_format, &s, err);
+	if (rc < 0)
 		return -1;
-	}
-	*us = v * scale;
+	if (rc == PS_SNIFF_NOT_LOG && s.lines == 0)
+		return fs_err_set(err, EINVAL, "%s: no SLASH2 log line found (the file is empty)",
+		    path);
+	if (rc == PS_SNIFF_NOT_LOG)
+		return fs_err_set(err, EINVAL, "%s: no SLASH2 log line found (in the first %llu "
+		    "line%s)", path, (unsigned long long)s.lines, s.lines == 1 ? "" : "s");
 	return 0;
 }
 
-/* Parses one of the replay model's options into o. */
-int
-fs_opt_model(const char *cmd, int code, const char *arg, struct rp_options *o)
+/* Writes the policy names, comma-separated, into buf. */
+void
+fs_policy_list(char *buf, size_t n)
 {
-	struct fs_err err;
-	double us;
+	size_t k = 0;
+	int p;
 
-	switch (code) {
-	case 'L':
-	case 'B':
-		if (fs_opt_duration_us(cmd, code == 'L' ? "--wake-latency" : "--batch", arg,
-		    &us) < 0)
+	buf[0] = '\0';
+	for (p = 0; p < FL_POL_COUNT && k < n; p++)
+		k += (size_t)snprintf(buf + k, n - k, "%s%s", p ? ", " : "",
+		    fl_policy_name((enum fl_policy)p));
+}
+
+/* Parses --cpu-cost: three durations, per wake-up, examination and RPC. */
+int
+fs_parse_cpu_cost(const char *arg, void *dst, struct fs_err *err)
+{
+	struct rp_cost *c = dst;
+	char buf[128], *p[3], *save = NULL;
+	uint64_t v[3];
+	int i;
+
+	if (strlen(arg) >= sizeof(buf))
+		return fs_err_set(err, EINVAL, "'%s' is too long", arg);
+	strcpy(buf, arg);
+	p[0] = strtok_r(buf, ",", &save);
+	p[1] = strtok_r(NULL, ",", &save);
+	p[2] = strtok_r(NULL, ",", &save);
+	if (p[2] == NULL || strtok_r(NULL, ",", &save) != NULL)
+		return fs_err_set(err, EINVAL, "'%s': give three durations, per wake-up, "
+		    "examination and RPC (e.g. 12us,0.1us,1.2us)", arg);
+	for (i = 0; i < 3; i++)
+		if (fs_parse_duration(p[i], 0, &v[i], err) < 0)
 			return -1;
-		if (us > 1e6) {
-			fs_warn(cmd, "%s must be at most 1s, not '%s'",
-			    code == 'L' ? "--wake-latency" : "--batch", arg);
-			return -1;
-		}
-		if (code == 'L')
-			o->wake_latency_ns = (uint64_t)(us * 1000 + 0.5);
-		else
-			o->batch_ns = (uint64_t)(us * 1000 + 0.5);
+	c->wake_ns = (double)v[0];
+	c->exam_ns = (double)v[1];
+	c->rpc_ns = (double)v[2];
+	return 0;
+}
+
+/* Copies the model arguments into replay options. */
+void
+fs_model_apply(const struct fs_model_args *m, const struct fs_cmdspec *c,
+    const struct fs_args *a, struct rp_options *o)
+{
+	o->clock = m->clock ? FL_CLOCK_REAL : FL_CLOCK_VIRTUAL;
+	o->repeat = (int)m->repeat;
+	o->cost = m->cost;
+	if (fs_opt_given(c, a, "wake-latency"))
+		o->wake_latency_ns = m->wake_latency_ns;
+	if (fs_opt_given(c, a, "batch"))
+		o->batch_ns = m->batch_ns;
+}
+
+/* Checks the model options against the engine's limits. */
+int
+fs_model_check(const struct fs_cmdspec *c, const struct rp_options *o)
+{
+	struct fl_config fc;
+	char a[32], b[32];
+
+	if (o->batch_ns == RP_ENGINE_DEFAULT || fl_config_init(&fc, "deadline") < 0)
 		return 0;
-	case 'K':
-		fs_err_clear(&err);
-		if (rp_cost_parse(arg, &o->cost, &err) < 0) {
-			fs_warn(cmd, "--cpu-cost: %s", err.msg);
-			return -1;
-		}
-		return 0;
-	default:
-		fs_warn(cmd, "internal: option code %d is not a model option", code);
-		return -1;
+	if (o->batch_ns > fc.tun.max_age_ns) {
+		fs_fmt_duration(a, sizeof(a), (double)o->batch_ns);
+		fs_fmt_duration(b, sizeof(b), (double)fc.tun.max_age_ns);
+		return fs_usage(c, "--batch: %s is longer than deadline's max age (%s)", a, b);
 	}
+	return 0;
+}
+
+/* Checks that a database to read exists and is a file. */
+int
+fs_check_db(const char *path, struct fs_err *err)
+{
+	struct stat sb;
+
+	if (st_is_server(path))		/* a server: st_open says what is wrong */
+		return 0;
+	if (stat(path, &sb) != 0)
+		return fs_err_set(err, errno, "%s: %s", path, strerror(errno));
+	if (S_ISDIR(sb.st_mode))
+		return fs_err_set(err, EISDIR, "%s: is a directory", path);
+	return 0;
 }

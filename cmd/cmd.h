@@ -1,49 +1,24 @@
 /*
  * Shared by the front ends in cmd/: the command entry points and the small
- * helpers every command uses for its command line and output.  No parsing,
- * storage or engine logic lives in cmd/.
+ * helpers every command uses for its output.  Options are declared with
+ * cmd/opt.h.  No parsing, storage or engine logic lives in cmd/.
  */
 #ifndef FS_CMD_CMD_H
 #define FS_CMD_CMD_H
 
+#include <stdint.h>
 #include <stdio.h>
 
+#include "cmd/opt.h"
 #include "util/json.h"
 
-#define CMD(name, fn, summary) int fn(int argc, char **argv);
+#define CMD(name, fn, spec) int fn(int argc, char **argv); extern const struct fs_cmdspec spec;
 #include "cmd/commands.h"
 #undef CMD
 
-/* Output formats selected by --format. */
+/* Output formats selected by --format (the index in FS_FORMATS). */
 enum fs_format { FS_FMT_TABLE = 0, FS_FMT_CSV, FS_FMT_JSON };
-
-/* Parses "table", "csv" or "json"; returns -1 if unknown. */
-int fs_format_parse(const char *s);
-
-/* Parses a --format value; prints the usage message for cmd and returns -1
- * if it is not table, csv or json. */
-int fs_opt_format(const char *cmd, const char *arg);
-
-/* Parses an integer option in [min, max]; prints a message naming the
- * option and returns -1 if it is not one. */
-int fs_opt_long(const char *cmd, const char *opt, const char *arg, long min,
-    long max, long *out);
-
-/* Parses --clock: "virtual" -> 0 (FL_CLOCK_VIRTUAL), "real" -> 1
- * (FL_CLOCK_REAL); prints a message and returns -1 otherwise. */
-int fs_opt_clock(const char *cmd, const char *arg);
-
-/* Parses a duration option ("0.5ms", "200us", "1s", "800ns"; a bare number
- * is milliseconds; at most 1000 s) into microseconds; prints a message naming
- * the option and returns -1 if it is not one. */
-int fs_opt_duration_us(const char *cmd, const char *opt, const char *arg, double *us);
-
-struct rp_options;
-
-/* The replay model's options, shared by replay and verify: 'L'
- * --wake-latency DUR, 'K' --cpu-cost W,E,R, 'B' --batch DUR (getopt codes).
- * Sets o; prints a message naming the option and returns -1 if arg is bad. */
-int fs_opt_model(const char *cmd, int code, const char *arg, struct rp_options *o);
+#define FS_FORMATS "table|csv|json"
 
 /* Global options, set by flushscope.c before the command runs. */
 struct fs_global {
@@ -55,5 +30,39 @@ extern struct fs_global fs_global;
 /* Prints "flushscope <cmd>: message" to stderr (printf-style). */
 void fs_warn(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The help command's entry point and its spec (flushscope.c dispatches). */
+int cmd_help(int argc, char **argv);
+extern const struct fs_cmdspec fs_spec_help;
+
+/* Prints the command list (flushscope --help, flushscope help). */
+void fs_help_list(FILE *f);
+
+/* Finds a command's spec by name; NULL if there is no such command. */
+const struct fs_cmdspec *fs_cmd_spec(const char *name);
+
+/* Writes a JSON number, or null when v is NaN or infinite. */
+void fs_json_num(FILE *f, double v);
+
+/* Writes a JSON integer, or null when v < 0 (the outputs' "unknown"). */
+void fs_json_int(FILE *f, int64_t v);
+
+/*
+ * The input checks every command makes before it reads a log: path must
+ * exist, not be a directory, and (unless it is a stream: "-", a pipe, a
+ * device) hold a SLASH2 log line among its first lines (parsers/sniff.h,
+ * with log_format if given).  Returns 0, or -1 with err set to
+ * "PATH: no SLASH2 log line found" or the reader's error.
+ */
+int fs_check_log(const char *path, const char *log_format, struct fs_err *err);
+
+/*
+ * Checks that a database a command reads (-d DB) exists and is not a
+ * directory, so that the message is the same as for any missing file (a
+ * server's database, a postgresql:// URI or conninfo, is left to st_open).
+ */
+int fs_check_db(const char *path, struct fs_err *err);
+
+/* Writes the policy names ("legacy, pendq, ...") into buf, for messages. */
+void fs_policy_list(char *buf, size_t n);
 
 #endif

@@ -4,8 +4,6 @@
  * Logic: replay/workload.c, replay/wlsource.c.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,97 +14,94 @@
 #include "cmd/cmd.h"
 #include "util/err.h"
 
-/* Prints the usage text. */
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: flushscope extract [-d DB | LOG...] [-o FILE] [--poll-us N] [--max-age-us N]\n"
-	    "                          [--latency-us N]\n"
-	    "\n"
-	    "Recovers the flush engine's inputs (write arrivals, forced flushes, the RPC\n"
-	    "service model) from logs or an ingested database and writes them as a\n"
-	    "workload file (flushscope-workload(5)) to stdout or FILE.\n"
-	    "\n"
-	    "  -d, --db DB        read the events of an ingested database (a file, or a\n"
-	    "                     postgresql:// URI or conninfo string)\n"
-	    "      --client NAME  only the sources of this client (a database)\n"
-	    "  -o, --output FILE  write the workload to FILE (default stdout)\n"
-	    "      --poll-us N    poll period assumed for RPC-derived ready times (2048)\n"
-	    "      --max-age-us N coalescer max age assumed for inferred writes (1000)\n"
-	    "      --latency-us N RPC latency when none can be measured (10000)\n"
-	    "\nSee flushscope-extract(1).\n");
-}
+struct extract_args {
+	const char *db, *out, *client;
+	int quiet;
+	uint64_t poll_ns, max_age_ns, latency_ns;
+};
+
+#define A struct extract_args
+static const struct fs_opt extract_opts[] = {
+	FS_OPT_STRING('d', "db", A, db, "DB", NULL,
+	    "read the events of an ingested database, a file or a postgresql:// URI"
+	    " (instead of LOG...)"),
+	FS_OPT_STRING(0, "client", A, client, "NAME", NULL,
+	    "with -d: only the sources of this client"),
+	FS_OPT_STRING('o', "output", A, out, "FILE", NULL,
+	    "write the workload to FILE (default: standard output)"),
+	FS_OPT_DURATION(0, "poll", A, poll_ns, "2048us", FS_NS_US, 1000 * FS_NS_S,
+	    "poll period assumed for ready times derived from RPCs"),
+	FS_OPT_DURATION(0, "max-age", A, max_age_ns, "1ms", FS_NS_US, 1000 * FS_NS_S,
+	    "coalescer maximum age assumed for inferred writes"),
+	FS_OPT_DURATION(0, "latency", A, latency_ns, "10ms", FS_NS_US, 1000 * FS_NS_S,
+	    "RPC latency recorded when none can be measured"),
+	FS_OPT_FLAG('q', "quiet", A, quiet, "no summary on stderr"),
+	FS_OPT_GONE("poll-us", "use --poll DURATION (e.g. --poll 2048us)"),
+	FS_OPT_GONE("max-age-us", "use --max-age DURATION (e.g. --max-age 1ms)"),
+	FS_OPT_GONE("latency-us", "use --latency DURATION (e.g. --latency 10ms)"),
+	FS_OPT_END
+};
+#undef A
+
+const struct fs_cmdspec fs_spec_extract = {
+	.name = "extract",
+	.usage = { "LOG...", "-d DB" },
+	.min_ops = 0, .max_ops = -1,
+	.summary = "Writes the workload (engine inputs) recovered from logs or a database.",
+	.notes = "The workload: write arrivals, forced flushes and the RPC service model, as a\n"
+	    "workload file (flushscope-workload(5)).\n",
+	.opts = extract_opts,
+};
 
 /* The extract command. */
 int
 cmd_extract(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "poll-us", required_argument, NULL, 'P' },
-		{ "max-age-us", required_argument, NULL, 'A' },
-		{ "latency-us", required_argument, NULL, 'L' },
-		{ "client", required_argument, NULL, 'U' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *db = NULL, *out = NULL;
-	char shown[512];
+	struct extract_args a;
+	struct fs_args fa;
 	struct wl_extract_opts xo;
-	long lv;
 	struct wl_workload w;
 	struct fs_err err;
 	FILE *f = stdout;
-	int c, rc;
+	const char *db, *out;
+	char shown[512];
+	int rc, i;
 
+	memset(&a, 0, sizeof(a));
+	if ((rc = fs_opt_parse(&fs_spec_extract, &a, argc, argv, &fa)) != 0)
+		return rc == FS_OPT_HELP ? FS_EXIT_OK : FS_EXIT_USAGE;
+	db = a.db;
+	out = a.out;
+	if ((db != NULL) == (fa.nops > 0))
+		return fs_usage(&fs_spec_extract, db ? "give -d DB or LOG..., not both" :
+		    "no input: give -d DB or LOG...");
 	wl_extract_opts_default(&xo);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:o:h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'U':
-			xo.client = optarg;
-			break;
-		case 'P':
-			if (fs_opt_long("extract", "--poll-us", optarg, 1, LONG_MAX, &lv) < 0)
-				return FS_EXIT_USAGE;
-			xo.poll_us = lv;
-			break;
-		case 'A':
-			if (fs_opt_long("extract", "--max-age-us", optarg, 1, LONG_MAX, &lv) < 0)
-				return FS_EXIT_USAGE;
-			xo.max_age_us = lv;
-			break;
-		case 'L':
-			if (fs_opt_long("extract", "--latency-us", optarg, 1, LONG_MAX, &lv) < 0)
-				return FS_EXIT_USAGE;
-			xo.default_lat_us = lv;
-			break;
-		case 'h':
-			usage(stdout);
-			return FS_EXIT_OK;
-		default:
-			usage(stderr);
-			return FS_EXIT_USAGE;
-		}
+	xo.poll_us = (int64_t)(a.poll_ns / 1000);
+	xo.max_age_us = (int64_t)(a.max_age_ns / 1000);
+	xo.default_lat_us = (int64_t)(a.latency_ns / 1000);
+	xo.client = a.client;
+	fs_err_clear(&err);
+	if (db != NULL && fs_check_db(db, &err) < 0) {
+		fs_warn("extract", "%s", err.msg);
+		return FS_EXIT_RUNTIME;
 	}
-	if ((db != NULL) == (optind < argc)) {
-		fs_warn("extract", db ? "give -d DB or LOG..., not both" : "no input: give -d DB or LOG...");
-		usage(stderr);
-		return FS_EXIT_USAGE;
+	for (i = 0; i < fa.nops; i++) {
+		if (wl_input_kind(fa.ops[i]) != WL_IN_LOG) {
+			fs_warn("extract", "%s: is a %s, not a log%s", fa.ops[i],
+			    wl_input_kind(fa.ops[i]) == WL_IN_DB ? "database" : "workload file",
+			    wl_input_kind(fa.ops[i]) == WL_IN_DB ? " (use -d DB)" : "");
+			return FS_EXIT_RUNTIME;
+		}
+		if (fs_check_log(fa.ops[i], NULL, &err) < 0) {
+			fs_warn("extract", "%s", err.msg);
+			return FS_EXIT_RUNTIME;
+		}
 	}
 	fs_err_clear(&err);
 	if (db != NULL)
 		rc = wl_load_db(&w, db, &xo, &err);
 	else
-		rc = wl_load_logs(&w, argv + optind, argc - optind, &xo, &err);
+		rc = wl_load_logs(&w, fa.ops, fa.nops, &xo, &err);
 	if (rc < 0) {
 		fs_warn("extract", "%s", err.msg);
 		return FS_EXIT_RUNTIME;
@@ -116,7 +111,7 @@ cmd_extract(int argc, char **argv)
 		wl_free(&w);
 		return FS_EXIT_RUNTIME;
 	}
-	rc = wl_write(&w, f, db ? st_display_name(db, shown, sizeof(shown)) : argv[optind], &err);
+	rc = wl_write(&w, f, db ? st_display_name(db, shown, sizeof(shown)) : fa.ops[0], &err);
 	if (out != NULL && fclose(f) != 0 && rc == 0)
 		rc = fs_err_set(&err, errno, "%s", strerror(errno));
 	if (rc < 0) {
@@ -124,7 +119,7 @@ cmd_extract(int argc, char **argv)
 		wl_free(&w);
 		return FS_EXIT_RUNTIME;
 	}
-	if (!fs_global.quiet) {
+	if (!fs_global.quiet && !a.quiet) {
 		char unsent[64] = "", mix[160], svc[200];
 
 		wl_service_mix(&w, mix, sizeof(mix));

@@ -2,8 +2,10 @@
  * flushscope ingest: logs into a SQLite database.  Option handling and
  * output only; the work is ingest/ingest.c.
  */
-#include <getopt.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,44 +14,18 @@
 
 #include "cmd/cmd.h"
 #include "parsers/parser.h"
+#include "parsers/sniff.h"
 #include "ingest/ingest.h"
+#include "store/store.h"
 #include "util/clock.h"
 
 #define INGEST_MAX_FORMATS 32
 
-/* Prints the usage of `flushscope ingest`. */
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: flushscope ingest [-d DB] [--log-format FMT] [--keep-text] [-q]\n"
-	    "                         [--format=table|csv|json] [--commit-lines N] [--final]\n"
-	    "                         FILE...\n"
-	    "\n"
-	    "Parses SLASH2 client logs (FILE '-' is stdin; .gz is read transparently)\n"
-	    "into a SQLite database, finds flush-thread spins, and prints a summary.\n"
-	    "Re-ingesting a file adds nothing; a grown file adds only its new lines.\n"
-	    "A file's unterminated last line (still being written) is held back until\n"
-	    "a later run finds it finished.\n"
-	    "\n"
-	    "  -d, --db DB           database: a file (default flushscope.db), or a\n"
-	    "                        postgresql:// URI or conninfo string (a server)\n"
-	    "      --client NAME     the client the files come from (a label, and part of\n"
-	    "                        each source's identity; default: unknown)\n"
-	    "      --log-format FMT  PSC_LOG_FORMAT of the logs (default: detect)\n"
-	    "      --keep-text       also store the text of every line (table lines)\n"
-	    "  -q, --quiet           no progress bar, no summary on stderr\n"
-	    "      --format=FMT      summary as table (stderr), csv or json (stdout)\n"
-	    "      --commit-lines N  lines per transaction (default 262144)\n"
-	    "      --final           the files are finished: store an unterminated last\n"
-	    "                        line too (e.g. the log of a writer that crashed)\n"
-	    "  -h, --help            this help\n"
-	    "\n"
-	    "See flushscope-ingest(1).\n");
-}
-
 struct totals {
-	uint64_t lines, unparsed, bytes, episodes;
+	uint64_t lines, unparsed, bytes, episodes;	/* stored by this run (episodes: of the sources) */
+	int unchanged;					/* files unchanged since the last ingest */
+	uint64_t old_lines, old_unparsed;		/* what is stored for those */
+	uint64_t old_events[PS_EV_NKINDS];
 	uint64_t held, held_bytes;	/* unterminated last lines held back */
 	uint64_t events[PS_EV_NKINDS];
 	const char *formats[INGEST_MAX_FORMATS];
@@ -115,21 +91,28 @@ add_formats(struct totals *t, char *formats)
 static void
 summary_table(const struct totals *t, int nfiles)
 {
+	uint64_t lines = t->lines + t->old_lines, ev;
 	int i, first = 1;
 
-	fprintf(stderr, "ingested %d file%s: %" PRIu64 " lines, %.1f MB in %.2f s (%.2f M lines/s)\n",
-	    nfiles, nfiles == 1 ? "" : "s", t->lines, t->bytes / 1e6, t->seconds,
-	    t->seconds > 0 ? t->lines / t->seconds / 1e6 : 0.0);
+	if (t->unchanged == 0)
+		fprintf(stderr, "ingested %d file%s: %" PRIu64 " lines, %.1f MB in %.2f s "
+		    "(%.2f M lines/s)\n", nfiles, nfiles == 1 ? "" : "s", t->lines, t->bytes / 1e6,
+		    t->seconds, t->seconds > 0 ? t->lines / t->seconds / 1e6 : 0.0);
+	else
+		fprintf(stderr, "ingested %d file%s (%d unchanged: already stored): %" PRIu64
+		    " lines, %" PRIu64 " new, %.1f MB read in %.2f s\n", nfiles,
+		    nfiles == 1 ? "" : "s", t->unchanged, lines, t->lines, t->bytes / 1e6,
+		    t->seconds);
 	fprintf(stderr, "  events    ");
 	for (i = 0; i < PS_EV_NKINDS; i++) {
-		if (t->events[i] == 0)
+		if ((ev = t->events[i] + t->old_events[i]) == 0)
 			continue;
 		fprintf(stderr, "%s%s %" PRIu64, first ? "" : ", ",
-		    ps_ev_kind_name((enum ps_ev_kind)i), t->events[i]);
+		    ps_ev_kind_name((enum ps_ev_kind)i), ev);
 		first = 0;
 	}
 	fprintf(stderr, "%s\n", first ? "none" : "");
-	fprintf(stderr, "  unparsed  %" PRIu64, t->unparsed);
+	fprintf(stderr, "  unparsed  %" PRIu64, t->unparsed + t->old_unparsed);
 	if (t->sample_file != NULL)
 		fprintf(stderr, " (first: %s:%" PRIu64 ": %s)", t->sample_file, t->sample_line,
 		    t->sample);
@@ -212,97 +195,221 @@ summary_csv(const struct totals *t)
 	}
 }
 
+/*
+ * Standard input is judged like a file before anything is stored: its first
+ * bytes are read here (until a log line shows, PS_SNIFF_BYTES, or its end),
+ * then handed to the reader with the rest of the input through a pipe that
+ * a thread fills.  The thread is detached: it ends at the end of the input,
+ * or when the reader is gone (EPIPE).
+ */
+struct refeed {
+	int in, out;		/* the original standard input; the pipe's write end */
+	char *buf;
+	size_t n;
+};
+
+/* Writes n bytes; -1 when the reader is gone. */
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* The refeeding thread: what was read first, then the rest. */
+static void *
+refeed_main(void *arg)
+{
+	struct refeed *rf = arg;
+	char chunk[65536];
+	ssize_t k;
+
+	if (write_all(rf->out, rf->buf, rf->n) == 0)
+		while ((k = read(rf->in, chunk, sizeof(chunk))) != 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0 || write_all(rf->out, chunk, (size_t)k) < 0)
+				break;
+		}
+	close(rf->out);
+	close(rf->in);
+	free(rf->buf);
+	free(rf);
+	return NULL;
+}
+
+/*
+ * Reads the start of standard input and judges it; if it holds a log line,
+ * puts it back (fd 0 becomes a pipe fed by a thread).  Returns 0, or -1
+ * with err set ("-: no SLASH2 log line found ...").
+ */
+static int
+check_stdin(const char *log_format, struct fs_err *err)
+{
+	struct refeed *rf;
+	struct ps_sniff sn;
+	pthread_t th;
+	size_t cap = 65536;
+	int p[2], r = PS_SNIFF_NOT_LOG, eof = 0;
+	ssize_t k;
+
+	if ((rf = calloc(1, sizeof(*rf))) == NULL || (rf->buf = malloc(cap)) == NULL) {
+		free(rf);
+		return fs_err_set(err, ENOMEM, "-: out of memory");
+	}
+	memset(&sn, 0, sizeof(sn));
+	while (!eof && rf->n < PS_SNIFF_BYTES) {
+		if (rf->n == cap) {
+			char *nb = realloc(rf->buf, cap *= 2);
+
+			if (nb == NULL)
+				break;
+			rf->buf = nb;
+		}
+		if ((k = read(0, rf->buf + rf->n, cap - rf->n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			fs_err_set(err, errno, "-: %s", strerror(errno));
+			free(rf->buf);
+			free(rf);
+			return -1;
+		}
+		eof = k == 0;
+		rf->n += (size_t)k;
+		if ((r = ps_sniff_buf(rf->buf, rf->n, log_format, &sn, err)) != PS_SNIFF_NOT_LOG)
+			break;
+	}
+	if (r != PS_SNIFF_LOG) {
+		free(rf->buf);
+		free(rf);
+		if (r < 0)
+			return -1;
+		if (sn.lines == 0)
+			return fs_err_set(err, EINVAL, "-: no SLASH2 log line found (the input is "
+			    "empty)");
+		return fs_err_set(err, EINVAL, "-: no SLASH2 log line found (in the first %llu "
+		    "line%s)", (unsigned long long)sn.lines, sn.lines == 1 ? "" : "s");
+	}
+	if ((rf->in = dup(0)) < 0 || pipe(p) != 0) {
+		fs_err_set(err, errno, "-: %s", strerror(errno));
+		free(rf->buf);
+		free(rf);
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);	/* a reader that stops early ends the thread (EPIPE) */
+	rf->out = p[1];
+	dup2(p[0], 0);
+	close(p[0]);
+	if (pthread_create(&th, NULL, refeed_main, rf) != 0) {
+		free(rf->buf);
+		free(rf);
+		return fs_err_set(err, EAGAIN, "-: cannot start a thread");
+	}
+	pthread_detach(th);
+	return 0;
+}
+
+struct ingest_args {
+	const char *db, *log_format, *client;
+	int keep_text, quiet, format, final, force;
+	long long commit_lines;
+};
+
+#define A struct ingest_args
+static const struct fs_opt ingest_opts[] = {
+	FS_OPT_STRING('d', "db", A, db, "DB", "flushscope.db",
+	    "the database: a file (created if missing), or a postgresql:// URI or"
+	    " conninfo string (a server's database; its schema is created)"),
+	FS_OPT_STRING(0, "client", A, client, "NAME", NULL,
+	    "the client the files come from: a label, and part of each source's identity"
+	    " (default: unknown)"),
+	FS_OPT_STRING(0, "log-format", A, log_format, "FMT", NULL,
+	    "PSC_LOG_FORMAT of the logs (default: detected per file)"),
+	FS_OPT_FLAG(0, "keep-text", A, keep_text, "also store the text of every line (table lines)"),
+	FS_OPT_FLAG('q', "quiet", A, quiet, "no progress bar, no summary on stderr"),
+	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table",
+	    "the summary: a table on stderr, or csv or json on stdout"),
+	FS_OPT_COUNT(0, "commit-lines", A, commit_lines, "N", "262144", 1, 1e12,
+	    "lines per transaction"),
+	FS_OPT_FLAG(0, "final", A, final,
+	    "the files are finished: store an unterminated last line too"),
+	FS_OPT_FLAG(0, "force", A, force,
+	    "ingest a file with no SLASH2 log line in its first lines (as unparsed lines)"),
+	FS_OPT_END
+};
+#undef A
+
+const struct fs_cmdspec fs_spec_ingest = {
+	.name = "ingest",
+	.usage = { "FILE..." },
+	.min_ops = 1, .max_ops = -1,
+	.summary = "Parses logs into a database, SQLite or PostgreSQL (resumable), and finds spins.",
+	.notes = "FILE '-' is standard input; .gz files are read transparently.  Re-ingesting\n"
+	    "a file adds nothing; a grown file adds only its new lines.  A file's\n"
+	    "unterminated last line is held back until a later run finds it finished.\n",
+	.opts = ingest_opts,
+};
+
 /* flushscope ingest. */
 int
 cmd_ingest(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "log-format", required_argument, NULL, 'L' },
-		{ "keep-text", no_argument, NULL, 'k' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "commit-lines", required_argument, NULL, 'c' },
-		{ "final", no_argument, NULL, 'F' },
-		{ "client", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *db = "flushscope.db";
+	struct ingest_args a;
+	struct fs_args fa;
 	struct ig_options o;
 	struct ig_ingest *ig = NULL;
 	struct ig_result *res = NULL;
 	struct progress_state prog;
 	struct totals tot;
 	struct fs_err err;
-	int c, fmt = FS_FMT_TABLE, quiet = fs_global.quiet, i, nres = 0, ret = FS_EXIT_OK;
+	int i, nres = 0, ret = FS_EXIT_OK, quiet;
 	double t0;
 
+	memset(&a, 0, sizeof(a));
+	if ((i = fs_opt_parse(&fs_spec_ingest, &a, argc, argv, &fa)) != 0)
+		return i == FS_OPT_HELP ? FS_EXIT_OK : FS_EXIT_USAGE;
+	quiet = a.quiet || fs_global.quiet;
 	ig_options_default(&o);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:qh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'L':
-			o.log_format = optarg;
-			break;
-		case 'k':
-			o.keep_text = 1;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'f':
-			if ((fmt = fs_opt_format("ingest", optarg)) < 0)
-				return FS_EXIT_USAGE;
-			break;
-		case 'c': {
-			char *end;
-			unsigned long long v = strtoull(optarg, &end, 10);
-
-			if (*end != '\0' || v == 0) {
-				fs_warn("ingest", "--commit-lines wants a positive number, not '%s'",
-				    optarg);
-				return FS_EXIT_USAGE;
-			}
-			o.commit_lines = v;
-			break;
-		}
-		case 'F':
-			o.final = 1;
-			break;
-		case 'C':
-			if (*optarg == '\0' || strlen(optarg) >= ST_CLIENT_MAX) {
-				fs_warn("ingest", "--client: a name of 1 to %d bytes", ST_CLIENT_MAX - 1);
-				return FS_EXIT_USAGE;
-			}
-			o.client = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return FS_EXIT_OK;
-		default:
-			fs_warn("ingest", "unknown option '%s'", argv[optind - 1]);
-			usage(stderr);
-			return FS_EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		fs_warn("ingest", "no input files (use '-' for stdin)");
-		usage(stderr);
-		return FS_EXIT_USAGE;
-	}
+	o.log_format = a.log_format;
+	o.keep_text = a.keep_text;
+	o.final = a.final;
+	if (a.client != NULL && (a.client[0] == '\0' || strlen(a.client) >= ST_CLIENT_MAX))
+		return fs_usage(&fs_spec_ingest, "--client: a name of 1 to %d bytes",
+		    ST_CLIENT_MAX - 1);
+	o.client = a.client;
+	o.commit_lines = (uint64_t)a.commit_lines;
+	fs_err_clear(&err);
 	if (o.log_format != NULL) {
 		struct ps_parser *p = ps_parser_new(o.log_format, &err);
 
-		if (p == NULL) {
-			fs_warn("ingest", "--log-format: %s", err.msg);
-			return FS_EXIT_USAGE;
-		}
+		if (p == NULL)
+			return fs_usage(&fs_spec_ingest, "--log-format: %s", err.msg);
 		ps_parser_free(p);
+	}
+	/* Every input is looked at before the database is opened or created. */
+	for (i = 0; i < fa.nops; i++) {
+		int is_stdin = strcmp(fa.ops[i], "-") == 0;
+
+		if (a.force && (is_stdin || access(fa.ops[i], R_OK) == 0))
+			continue;
+		if (is_stdin ? check_stdin(o.log_format, &err) :
+		    fs_check_log(fa.ops[i], o.log_format, &err)) {
+			if (strstr(err.msg, "no SLASH2 log line") != NULL)
+				fs_warn("ingest", "%s; nothing stored (--force ingests it as unparsed "
+				    "lines)", err.msg);
+			else
+				fs_warn("ingest", "%s", err.msg);
+			return FS_EXIT_RUNTIME;
+		}
 	}
 	memset(&prog, 0, sizeof(prog));
 	prog.active = !quiet && isatty(STDERR_FILENO);
@@ -310,18 +417,19 @@ cmd_ingest(int argc, char **argv)
 	o.progress_arg = &prog;
 	memset(&tot, 0, sizeof(tot));
 	t0 = fs_mono_s();
-	if ((ig = ig_new(db, &o, &err)) == NULL) {
+	if ((ig = ig_new(a.db, &o, &err)) == NULL) {
 		fs_warn("ingest", "%s", err.msg);
 		return FS_EXIT_RUNTIME;
 	}
-	if ((res = calloc((size_t)(argc - optind), sizeof(*res))) == NULL) {
+	if ((res = calloc((size_t)fa.nops, sizeof(*res))) == NULL) {
 		fs_warn("ingest", "out of memory");
 		ig_free(ig);
 		return FS_EXIT_RUNTIME;
 	}
-	for (i = optind; i < argc; i++) {
+	for (i = 0; i < fa.nops; i++) {
 		struct ig_result *r = &res[nres];
-		int k, rc = ig_file(ig, argv[i], r, &err);
+		const char *path = fa.ops[i];
+		int k, rc = ig_file(ig, path, r, &err);
 
 		if (prog.drawn) {
 			fputs("\r\033[K", stderr);
@@ -335,34 +443,45 @@ cmd_ingest(int argc, char **argv)
 		nres++;
 		if (r->note[0] != '\0')
 			fs_warn("ingest", "%s", r->note);
-		tot.lines += r->lines;
-		tot.unparsed += r->unparsed;
-		tot.bytes += r->bytes;
 		tot.episodes += r->episodes;
 		tot.held += (uint64_t)r->held;
 		tot.held_bytes += r->held_bytes;
-		for (k = 0; k < PS_EV_NKINDS; k++)
-			tot.events[k] += r->events[k];
-		if (tot.sample_file == NULL && r->sample_lineno != 0) {
-			tot.sample_file = argv[i];
-			tot.sample_line = r->sample_lineno;
-			snprintf(tot.sample, sizeof(tot.sample), "%s", r->sample);
-		}
 		add_formats(&tot, r->formats);
-		if (!quiet && fmt == FS_FMT_TABLE && r->status == IG_UNCHANGED)
-			fprintf(stderr, "%s: unchanged since the last ingest (source %" PRId64
-			    "), nothing added\n", argv[i], r->source_id);
-		if (!quiet && fmt == FS_FMT_TABLE && r->held)
+		if (r->status == IG_UNCHANGED) {
+			/* nothing added: its counts are what is stored for it */
+			tot.unchanged++;
+			tot.old_lines += r->lines;
+			tot.old_unparsed += r->unparsed;
+			for (k = 0; k < PS_EV_NKINDS; k++)
+				tot.old_events[k] += r->events[k];
+			if (!quiet && a.format == FS_FMT_TABLE)
+				fprintf(stderr, "%s: unchanged since the last ingest (source %" PRId64
+				    "): %" PRIu64 " lines, %" PRIu64 " spin episode%s stored; nothing "
+				    "added\n", path, r->source_id, r->lines, r->episodes,
+				    r->episodes == 1 ? "" : "s");
+		} else {
+			tot.lines += r->lines;
+			tot.unparsed += r->unparsed;
+			tot.bytes += r->bytes;
+			for (k = 0; k < PS_EV_NKINDS; k++)
+				tot.events[k] += r->events[k];
+			if (tot.sample_file == NULL && r->sample_lineno != 0) {
+				tot.sample_file = path;
+				tot.sample_line = r->sample_lineno;
+				snprintf(tot.sample, sizeof(tot.sample), "%s", r->sample);
+			}
+		}
+		if (!quiet && a.format == FS_FMT_TABLE && r->held)
 			fprintf(stderr, "%s:%" PRIu64 ": held back: unterminated last line (%"
 			    PRIu64 " bytes), not stored until a later ingest finds its newline\n",
-			    argv[i], r->held_lineno, r->held_bytes);
+			    path, r->held_lineno, r->held_bytes);
 	}
 	ig_free(ig);
 	tot.seconds = fs_mono_s() - t0;
 	if (ret == FS_EXIT_OK) {
-		if (fmt == FS_FMT_JSON)
-			summary_json(&tot, argv + optind, res, nres);
-		else if (fmt == FS_FMT_CSV)
+		if (a.format == FS_FMT_JSON)
+			summary_json(&tot, fa.ops, res, nres);
+		else if (a.format == FS_FMT_CSV)
 			summary_csv(&tot);
 		else if (!quiet)
 			summary_table(&tot, nres);

@@ -3,7 +3,8 @@
  * queueing policies, side by side.  Logic: replay/replay.c.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,49 +13,10 @@
 #include "replay/replay.h"
 #include "replay/wlsource.h"
 #include "cmd/cmd.h"
+#include "cmd/model.h"
 #include "util/err.h"
 
 #define MAXPOL 8
-
-/* Prints the usage text. */
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: flushscope replay [-d DB | --workload FILE | LOG...] [--policy P,Q,...]\n"
-	    "                         [--clock virtual|real] [--speed X] [--repeat N]\n"
-	    "                         [--format=table|csv|json] [--plot FILE.svg] [--no-calibrate]\n"
-	    "                         [--exam-cost NS] [--wake-latency DUR] [--cpu-cost W,E,R]\n"
-	    "                         [--fit-cost] [--batch DUR]\n"
-	    "\n"
-	    "Replays the workload recorded in a log, database or workload file through\n"
-	    "libflush under each policy (default legacy,deadline) and prints them side by\n"
-	    "side with ratios against the first.  Policies: legacy, pendq, deadline, slash2.\n"
-	    "\n"
-	    "  -d, --db DB          read the workload from an ingested database (a file, or\n"
-	    "                       a postgresql:// URI or conninfo string)\n"
-	    "      --client NAME    only the sources of this client (a database)\n"
-	    "  -w, --workload FILE  read a workload file (flushscope-workload(5))\n"
-	    "  -p, --policy LIST    comma-separated policies, the first is the baseline\n"
-	    "      --clock C        virtual (default: deterministic counts) or real (CPU measured)\n"
-	    "      --speed X        real clock: compress time by X (understates polling cost)\n"
-	    "      --repeat N       real clock: runs per policy, medians reported (default 3)\n"
-	    "      --format F       table (default), csv or json\n"
-	    "      --plot FILE.svg  CPU and ready->issue latency CDFs per policy\n"
-	    "      --no-calibrate   virtual clock: keep the 2048 us tick instead of the trace's\n"
-	    "                       observed pass period\n"
-	    "      --exam-cost NS   virtual clock: time one bmap examination keeps the flush\n"
-	    "                       thread busy (0)\n"
-	    "      --wake-latency DUR  virtual clock: a signalled flush thread runs this much\n"
-	    "                       later; signals meanwhile merge (default 10us)\n"
-	    "      --cpu-cost W,E,R CPU model, microseconds per wake-up, examination and RPC\n"
-	    "                       (default 12,0.1,1.2): the virtual clock's CPU figures\n"
-	    "      --fit-cost       real clock: fit the CPU model to the measured CPU of the\n"
-	    "                       policies replayed (give all four) and print it\n"
-	    "      --batch DUR      deadline's batching window (default 200us; 0 = send full\n"
-	    "                       runs at once); at most the max age (1ms)\n"
-	    "\nSee flushscope-replay(1).\n");
-}
 
 /* Splits a comma-separated policy list in place. */
 static int
@@ -71,31 +33,152 @@ split_policies(char *s, char **out, int max)
 	return n;
 }
 
+struct replay_args {
+	const char *db, *workload, *policy, *plot, *client;
+	int format, no_calibrate, fit_cost, quiet, verbose;
+	double speed;
+	uint64_t exam_cost_ns;
+	struct fs_model_args model;
+};
+
+#define A struct replay_args
+static const struct fs_opt replay_opts[] = {
+	FS_OPT_STRING('d', "db", A, db, "DB", NULL, "read the workload from an ingested database"
+	    " (a file, or a postgresql:// URI or conninfo string)"),
+	FS_OPT_STRING(0, "client", A, client, "NAME", NULL,
+	    "with -d: only the sources of this client"),
+	FS_OPT_STRING('w', "workload", A, workload, "FILE", NULL,
+	    "read a workload file (flushscope-workload(5))"),
+	FS_OPT_STRING('p', "policy", A, policy, "LIST", "legacy,deadline",
+	    "comma-separated policies; the first is the baseline"),
+	FS_MODEL_OPTS(A),
+	FS_OPT_NUMBER(0, "speed", A, speed, "X", "1", 1e-3, 1e6,
+	    "real clock: compress time by X (understates polling cost)"),
+	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
+	FS_OPT_STRING(0, "plot", A, plot, "FILE.svg", NULL,
+	    "CPU and ready->issue latency CDFs per policy, as SVG"),
+	FS_OPT_FLAG(0, "no-calibrate", A, no_calibrate,
+	    "virtual clock: keep the 2048us tick, not the trace's pass period"),
+	FS_OPT_DURATION(0, "exam-cost", A, exam_cost_ns, "0", 0, 1 * FS_NS_S,
+	    "virtual clock: time one bmap examination keeps the flush thread busy"),
+	FS_OPT_FLAG(0, "fit-cost", A, fit_cost,
+	    "real clock: fit the CPU model to the measured CPU and print it"),
+	FS_OPT_FLAG('v', "verbose", A, verbose, "table: every metric (wake-ups by cause, "
+	    "latency percentiles, RPC sizes, ...)"),
+	FS_OPT_FLAG('q', "quiet", A, quiet, "no progress or warnings on stderr"),
+	FS_OPT_END
+};
+#undef A
+
+const struct fs_cmdspec fs_spec_replay = {
+	.name = "replay",
+	.usage = { "LOG...", "-d DB", "-w FILE" },
+	.min_ops = 0, .max_ops = -1,
+	.summary = "Replays a recorded workload through libflush under several policies.",
+	.notes = "The input is a log, a database or a workload file; the results are side by\n"
+	    "side, compared with the first policy.\n",
+	.opts = replay_opts,
+};
+
+/* The CPU figure of a result: measured flush-thread CPU (real clock) or modelled. */
+static double
+cpu_ns(const struct rp_result *r)
+{
+	return r->clock == FL_CLOCK_REAL ? (double)r->flush_cpu_ns : r->model_cpu_ns;
+}
+
+/*
+ * The short table: a few rows per policy, then one sentence per policy
+ * against the baseline (the first).  -v prints rp_print_table instead.
+ */
+static void
+print_short(const char *src, const struct wl_workload *w, const struct rp_result *r, int n,
+    const struct rp_fidelity *fid)
+{
+	char b[32], c[32];
+	int i, real = r[0].clock == FL_CLOCK_REAL;
+
+	printf("%s: %zu writes, %zu forced flushes, %zu recorded RPCs; inputs %s; %s clock",
+	    src, wl_count(w, WL_WRITE), wl_count(w, WL_FSYNC), wl_count(w, WL_RPC),
+	    wl_fidelity_name(w->fidelity), real ? "real" : "virtual");
+	if (real)
+		printf(", medians of %d runs\n", r[0].repeats);
+	else
+		printf(" (CPU modelled: %g us per wake-up, %g us per examination, %g us per RPC)\n",
+		    r[0].cost.wake_ns / 1e3, r[0].cost.exam_ns / 1e3, r[0].cost.rpc_ns / 1e3);
+	if (real)
+		printf("note: real clock: CPU and latencies are measured on this machine and vary "
+		    "with its load;\n      they inform, the virtual clock's counts are the "
+		    "deterministic gate (flushscope verify)\n");
+	printf("%-24s", "");
+	for (i = 0; i < n; i++)
+		printf(" %10s", r[i].policy);
+	printf("\n%-24s", real ? "flush-thread CPU (ms)" : "modelled CPU (ms)");
+	for (i = 0; i < n; i++)
+		printf(" %10.2f", cpu_ns(&r[i]) / 1e6);
+	printf("\n%-24s", "wake-ups");
+	for (i = 0; i < n; i++)
+		printf(" %10" PRIu64, r[i].st.wakeups);
+	printf("\n%-24s", "wasted examinations");
+	for (i = 0; i < n; i++)
+		printf(" %10" PRIu64, r[i].st.wasted);
+	printf("\n%-24s", "RPCs");
+	for (i = 0; i < n; i++)
+		printf(" %10" PRIu64, r[i].st.rpcs);
+	printf("\n%-24s", "ready->issue p99");
+	for (i = 0; i < n; i++) {
+		fs_fmt_duration(b, sizeof(b), (double)r[i].st.ready_issue.p99);
+		printf(" %10s", b);
+	}
+	putchar('\n');
+	if (fid != NULL)
+		printf("fidelity: %s replay has %" PRId64 " wasted examinations, the trace %" PRId64
+		    ": %s\n", fid->policy, fid->replay_wasted, fid->trace_wasted,
+		    fid->ok ? "reproduced within 5 %" : "NOT within 5 % (see -v)");
+	for (i = 1; i < n; i++) {
+		double cb = cpu_ns(&r[0]), cc = cpu_ns(&r[i]), red = cb > 0 ? 1 - cc / cb : 0;
+
+		fs_fmt_duration(b, sizeof(b), (double)r[0].st.ready_issue.p99);
+		fs_fmt_duration(c, sizeof(c), (double)r[i].st.ready_issue.p99);
+		printf("%s: %.0f %% %s flush-thread CPU than %s, %" PRIu64 " wake-ups instead of %"
+		    PRIu64 ", ready->issue p99 %s -> %s\n", r[i].policy, fabs(red) * 100,
+		    red >= 0 ? "less" : "more", r[0].policy, r[i].st.wakeups, r[0].st.wakeups, b, c);
+	}
+	printf("(every metric: -v; for machines: --format csv or json)\n");
+}
+
+/* Checks each LOG operand: exists and, unless a workload or database, holds log lines. */
+static int
+check_traces(const char *cmd, char **ops, int n, int single)
+{
+	struct fs_err err;
+	int i;
+
+	fs_err_clear(&err);
+	for (i = 0; i < n; i++) {
+		enum wl_input k = wl_input_kind(ops[i]);
+
+		if (k != WL_IN_LOG && !single) {
+			fs_warn(cmd, "%s: is a %s: give it alone (or with -d/-w)", ops[i],
+			    k == WL_IN_DB ? "database" : "workload file");
+			return -1;
+		}
+		if (k == WL_IN_LOG && fs_check_log(ops[i], NULL, &err) < 0) {
+			fs_warn(cmd, "%s", err.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The replay command. */
 int
 cmd_replay(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "workload", required_argument, NULL, 'w' },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "clock", required_argument, NULL, 'c' },
-		{ "speed", required_argument, NULL, 's' },
-		{ "repeat", required_argument, NULL, 'r' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "plot", required_argument, NULL, 'P' },
-		{ "no-calibrate", no_argument, NULL, 'N' },
-		{ "exam-cost", required_argument, NULL, 'E' },
-		{ "wake-latency", required_argument, NULL, 'L' },
-		{ "cpu-cost", required_argument, NULL, 'K' },
-		{ "fit-cost", no_argument, NULL, 'F' },
-		{ "batch", required_argument, NULL, 'B' },
-		{ "client", required_argument, NULL, 'U' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	char defpol[] = "legacy,deadline", *polstr = defpol, *pols[MAXPOL];
-	const char *db = NULL, *wlfile = NULL, *plot = NULL, *client = NULL;
+	struct replay_args a;
+	struct fs_args fa;
+	char polbuf[256], *polstr = polbuf, *pols[MAXPOL], names[128];
+	const char *db, *wlfile, *plot, *src;
 	struct rp_options o;
 	struct rp_result res[MAXPOL];
 	struct rp_fidelity fid, *fidp = NULL;
@@ -103,131 +186,87 @@ cmd_replay(int argc, char **argv)
 	struct wl_extract_opts xo;
 	struct fs_err err;
 	struct rp_fit fit, *fitp = NULL;
-	int c, fmt = FS_FMT_TABLE, npol, i, nsrc, rc = FS_EXIT_OK, want_fit = 0;
-	char *end;
-	long lv;
+	int c, fmt, npol, i, nsrc, rc = FS_EXIT_OK, want_fit, quiet;
 
+	memset(&a, 0, sizeof(a));
+	if ((c = fs_opt_parse(&fs_spec_replay, &a, argc, argv, &fa)) != 0)
+		return c == FS_OPT_HELP ? FS_EXIT_OK : FS_EXIT_USAGE;
 	rp_options_default(&o);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:w:p:h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'w':
-			wlfile = optarg;
-			break;
-		case 'U':
-			client = optarg;
-			break;
-		case 'p':
-			polstr = optarg;
-			break;
-		case 'c':
-			if ((lv = fs_opt_clock("replay", optarg)) < 0)
-				return FS_EXIT_USAGE;
-			o.clock = (enum fl_clock)lv;
-			break;
-		case 's':
-			o.speed = strtod(optarg, &end);
-			if (*end != '\0' || !(o.speed > 0)) {
-				fs_warn("replay", "--speed must be a positive number, not '%s'", optarg);
-				return FS_EXIT_USAGE;
-			}
-			break;
-		case 'r':
-			if (fs_opt_long("replay", "--repeat", optarg, 1, 1000, &lv) < 0)
-				return FS_EXIT_USAGE;
-			o.repeat = (int)lv;
-			break;
-		case 'f':
-			if ((fmt = fs_opt_format("replay", optarg)) < 0)
-				return FS_EXIT_USAGE;
-			break;
-		case 'P':
-			plot = optarg;
-			break;
-		case 'N':
-			o.calibrate = 0;
-			break;
-		case 'E':
-			o.exam_cost_ns = strtoull(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || o.exam_cost_ns > 1000000000ull) {
-				fs_warn("replay", "--exam-cost must be nanoseconds (0..1e9), not '%s'",
-				    optarg);
-				return FS_EXIT_USAGE;
-			}
-			break;
-		case 'L':
-		case 'K':
-		case 'B':
-			if (fs_opt_model("replay", c, optarg, &o) < 0)
-				return FS_EXIT_USAGE;
-			break;
-		case 'F':
-			want_fit = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return FS_EXIT_OK;
-		default:
-			usage(stderr);
-			return FS_EXIT_USAGE;
-		}
-	}
-	if (o.clock == FL_CLOCK_VIRTUAL && o.speed != 1.0)
-		fs_warn("replay", "--speed applies to the real clock only; ignored");
-	if (want_fit && o.clock != FL_CLOCK_REAL) {
-		fs_warn("replay", "--fit-cost needs --clock real (CPU is measured only there)");
+	fs_model_apply(&a.model, &fs_spec_replay, &fa, &o);
+	if (fs_model_check(&fs_spec_replay, &o) != 0)
 		return FS_EXIT_USAGE;
-	}
-	if (want_fit && fmt == FS_FMT_CSV) {
-		fs_warn("replay", "--fit-cost prints in the table and JSON forms, not CSV");
-		return FS_EXIT_USAGE;
-	}
-	if (o.clock == FL_CLOCK_REAL && o.wake_latency_ns != RP_ENGINE_DEFAULT)
-		fs_warn("replay", "--wake-latency applies to the virtual clock only; "
-		    "the real clock measures it");
-	nsrc = (db != NULL) + (wlfile != NULL) + (optind < argc);
-	if (nsrc != 1) {
-		fs_warn("replay", nsrc ? "give only one of -d DB, --workload FILE or LOG..." :
-		    "no input: give -d DB, --workload FILE or LOG...");
-		usage(stderr);
-		return FS_EXIT_USAGE;
-	}
-	if ((npol = split_policies(polstr, pols, MAXPOL)) <= 0) {
-		fs_warn("replay", "--policy: give 1 to %d policies", MAXPOL);
-		return FS_EXIT_USAGE;
-	}
+	o.speed = a.speed;
+	o.calibrate = !a.no_calibrate;
+	o.exam_cost_ns = a.exam_cost_ns;
+	db = a.db;
+	wlfile = a.workload;
+	plot = a.plot;
+	fmt = a.format;
+	want_fit = a.fit_cost;
+	quiet = a.quiet || fs_global.quiet;
+	if (o.clock == FL_CLOCK_VIRTUAL && fs_opt_given(&fs_spec_replay, &fa, "speed"))
+		return fs_usage(&fs_spec_replay, "--speed applies to the real clock only "
+		    "(add --clock real)");
+	if (want_fit && o.clock != FL_CLOCK_REAL)
+		return fs_usage(&fs_spec_replay, "--fit-cost needs --clock real (CPU is measured "
+		    "only there)");
+	if (want_fit && fmt == FS_FMT_CSV)
+		return fs_usage(&fs_spec_replay, "--fit-cost prints in the table and JSON forms, "
+		    "not CSV");
+	if (o.clock == FL_CLOCK_REAL && fs_opt_given(&fs_spec_replay, &fa, "wake-latency"))
+		return fs_usage(&fs_spec_replay, "--wake-latency applies to the virtual clock "
+		    "only; the real clock measures it");
+	nsrc = (db != NULL) + (wlfile != NULL) + (fa.nops > 0);
+	if (nsrc != 1)
+		return fs_usage(&fs_spec_replay, nsrc ? "give only one of -d DB, --workload FILE "
+		    "or LOG..." : "no input: give -d DB, --workload FILE or LOG...");
+	if (strlen(a.policy) >= sizeof(polbuf))
+		return fs_usage(&fs_spec_replay, "--policy: the list is too long");
+	strcpy(polbuf, a.policy);
+	if ((npol = split_policies(polstr, pols, MAXPOL)) <= 0)
+		return fs_usage(&fs_spec_replay, "--policy: give 1 to %d policies", MAXPOL);
 	for (i = 0; i < npol; i++) {
 		if (fl_policy_parse(pols[i]) < 0) {
-			fs_warn("replay", "unknown policy '%s' (legacy, pendq, deadline, slash2)",
-			    pols[i]);
-			return FS_EXIT_USAGE;
+			fs_policy_list(names, sizeof(names));
+			return fs_usage(&fs_spec_replay, "--policy: unknown policy '%s' (%s)",
+			    pols[i], names);
 		}
+	}
+	if (check_traces("replay", fa.ops, fa.nops, fa.nops == 1) < 0)
+		return FS_EXIT_RUNTIME;
+	fs_err_clear(&err);
+	if ((db != NULL && fs_check_db(db, &err) < 0) ||
+	    (wlfile != NULL && fs_check_db(wlfile, &err) < 0)) {
+		fs_warn("replay", "%s", err.msg);
+		return FS_EXIT_RUNTIME;
 	}
 	o.keep_samples = plot != NULL;
 
 	wl_extract_opts_default(&xo);
-	xo.client = client;
+	xo.client = a.client;
 	fs_err_clear(&err);
 	if (db != NULL)
 		c = wl_load_db(&w, db, &xo, &err);
 	else if (wlfile != NULL)
 		c = wl_read_file(&w, wlfile, &err);
-	else if (argc - optind == 1)
-		c = wl_load(&w, argv[optind], &xo, &err);
+	else if (fa.nops == 1)
+		c = wl_load(&w, fa.ops[0], &xo, &err);
 	else
-		c = wl_load_logs(&w, argv + optind, argc - optind, &xo, &err);
+		c = wl_load_logs(&w, fa.ops, fa.nops, &xo, &err);
 	if (c < 0) {
 		fs_warn("replay", "%s", err.msg);
 		return FS_EXIT_RUNTIME;
 	}
 
-	if (wl_count(&w, WL_WRITE) == 0 && !fs_global.quiet)
-		fs_warn("replay", "the workload has no writes: nothing to replay (see flushscope-extract(1))");
+	src = db ? db : wlfile ? wlfile : fa.ops[0];
+	if (wl_count(&w, WL_WRITE) == 0) {
+		fs_warn("replay", "%s: the workload has no writes, nothing to replay (no write "
+		    "arrivals, RPCs or spinning bmaps in it; see flushscope-extract(1))", src);
+		wl_free(&w);
+		return FS_EXIT_RUNTIME;
+	}
 	for (i = 0; i < npol; i++) {
-		if (!fs_global.quiet && isatty(2))
+		if (!quiet && isatty(2))
 			fprintf(stderr, "replaying %s...\r", pols[i]);
 		if (rp_run(&w, pols[i], &o, &res[i], &err) < 0) {
 			fs_warn("replay", "%s", err.msg);
@@ -241,7 +280,7 @@ cmd_replay(int argc, char **argv)
 			fidp = &fid;
 		}
 	}
-	if (!fs_global.quiet && isatty(2))
+	if (!quiet && isatty(2))
 		fprintf(stderr, "%40s\r", "");
 
 	if (want_fit) {
@@ -252,14 +291,16 @@ cmd_replay(int argc, char **argv)
 		rp_print_json(stdout, &w, res, npol, fidp, o.speed, fitp);
 	else if (fmt == FS_FMT_CSV)
 		rp_print_csv(stdout, &w, res, npol);
-	else
+	else if (a.verbose || want_fit)
 		rp_print_table(stdout, &w, res, npol, fidp, o.speed, fitp);
-	if (fidp != NULL && !fidp->ok && fmt != FS_FMT_TABLE && !fs_global.quiet)
+	else
+		print_short(src, &w, res, npol, fidp);
+	if (fidp != NULL && !fidp->ok && fmt != FS_FMT_TABLE && !quiet)
 		fs_warn("replay", "fidelity: %s replay does not reproduce the trace within 5 %% "
 		    "(wasted examinations %lld vs %lld, pass period %lld us vs %lld us)", fidp->policy,
 		    (long long)fidp->replay_wasted, (long long)fidp->trace_wasted,
 		    (long long)fidp->replay_period_us, (long long)fidp->trace_period_us);
-	if (o.clock == FL_CLOCK_REAL && o.speed != 1.0 && fmt != FS_FMT_TABLE && !fs_global.quiet)
+	if (o.clock == FL_CLOCK_REAL && o.speed != 1.0 && fmt != FS_FMT_TABLE && !quiet)
 		fs_warn("replay", "--speed %g: polling cost per trace-second is understated", o.speed);
 
 	if (plot != NULL) {

@@ -8,7 +8,6 @@
  * the plot are detect/, report/ and util/ modules, the database is store/.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,66 +21,6 @@
 #include "util/err.h"
 
 #define CMDNAME "spins"
-
-/* Prints the usage text to f. */
-static void
-usage(FILE *f)
-{
-	fputs("usage: flushscope spins [options] FILE...\n"
-	    "       flushscope spins [options] -d DB\n"
-	    "Find flush-thread spins: repeated examinations of a bmap that make no progress.\n\n"
-	    "  -d, --db DB             read the episodes and thread figures ingest stored\n"
-	    "                          (a file, or a postgresql:// URI or conninfo)\n"
-	    "      --client NAME       only this client's sources (a database); the client\n"
-	    "                          of the log files\n"
-	    "      --fid HEX           only episodes of this file id\n"
-	    "      --thread NAME[:TID] only this flush thread\n"
-	    "      --since TIME        only episodes ending at or after TIME\n"
-	    "      --until TIME        only episodes starting at or before TIME\n"
-	    "                          (TIME: epoch seconds[.frac] or YYYY-MM-DD[THH:MM:SS[.frac]] UTC)\n"
-	    "      --min-cycles N      wasted examinations that make an episode (default 3)\n"
-	    "      --max-gap DURATION  largest gap inside an episode (default 50ms)\n"
-	    "      --window-limit N    outstanding count meaning throttled (default 128)\n"
-	    "      --scan-cost DURATION  CPU cost of one examination, for the CPU estimate\n"
-	    "      --format FMT        table (default), csv or json\n"
-	    "      --limit N           episodes listed (default: 50 in a table, all in csv/json;\n"
-	    "                          0 = all)\n"
-	    "      --plot FILE.svg     also draw the time-line as SVG\n"
-	    "      --fail-on-spin      exit 1 when any episode is found\n"
-	    "      --by bmap           list bmaps (examinations, wasted, episodes) instead of threads\n"
-	    "      --by client         rank clients by wasted examinations per second\n"
-	    "  -h, --help              this text\n"
-	    "DURATION: a number with ns, us, ms or s (a bare number is microseconds).\n"
-	    "See flushscope-spins(1).\n", f);
-}
-
-/* Parses a duration into microseconds; -1 if malformed. */
-static int64_t
-parse_duration_us(const char *s, double *exact_us)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno != 0 || !(v >= 0) || isinf(v))
-		return -1;
-	if (*end == '\0' || strcmp(end, "us") == 0)
-		;
-	else if (strcmp(end, "ns") == 0)
-		v /= 1000;
-	else if (strcmp(end, "ms") == 0)
-		v *= 1000;
-	else if (strcmp(end, "s") == 0)
-		v *= 1000000;
-	else
-		return -1;
-	if (v > 9e15)
-		return -1;
-	if (exact_us != NULL)
-		*exact_us = v;
-	return (int64_t)llround(v);
-}
 
 /* Parses a time (epoch seconds or an ISO date, UTC) into microseconds; 0 on success. */
 static int
@@ -115,20 +54,6 @@ parse_time_us(const char *s, int64_t *out)
 		return -1;
 	*out = llround(v * 1e6);
 	return 0;
-}
-
-/* Parses a positive integer option; -1 if malformed. */
-static long long
-parse_count(const char *s)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (end == s || *end != '\0' || errno != 0 || v < 1)
-		return -1;
-	return v;
 }
 
 /* Formats microseconds since the epoch as "YYYY-MM-DD HH:MM:SS.uuuuuu" UTC. */
@@ -178,153 +103,18 @@ span_s(const struct sp_thread_stats *t)
 	return t->last_us > t->first_us ? (double)(t->last_us - t->first_us) / 1e6 : 0;
 }
 
-/* Writes a JSON number or null for NaN. */
+/*
+ * Prints the report as a table (the first limit episodes; 0 = all): which
+ * is 0 for both parts, 1 the episodes only, 2 the threads only.
+ */
 static void
-json_num(FILE *f, double v)
-{
-	if (isnan(v) || isinf(v))
-		fputs("null", f);
-	else
-		fprintf(f, "%.6g", v);
-}
-
-/* Prints the per-bmap figures (the first limit; 0 = all) in the chosen format. */
-static void
-print_bmaps(const struct sp_report *r, int fmt, size_t limit)
-{
-	size_t i, n = limit == 0 || limit > r->nbmaps ? r->nbmaps : limit;
-
-	if (fmt == FS_FMT_TABLE) {
-		printf("\nBMAPS: %zu%s\n", r->nbmaps,
-		    n < r->nbmaps ? " (the most wasted first; --limit 0 lists all)" : "");
-		if (r->nbmaps > 0)
-			printf("%-22s %12s %12s %9s %9s\n", "BMAP (fid:bmapno)", "EXAMS", "WASTED",
-			    "EPISODES", "CYCLES");
-	} else if (fmt == FS_FMT_CSV) {
-		printf("fid,bmapno,examinations,wasted_examinations,episodes,cycles\n");
-	} else {
-		printf("\"bmaps\":[");
-	}
-	for (i = 0; i < n; i++) {
-		const struct sp_bmap_row *b = &r->bmaps[i];
-		char bm[48];
-
-		snprintf(bm, sizeof(bm), "%" PRIx64 ":%" PRIu32, b->fid, b->bno);
-		if (fmt == FS_FMT_TABLE)
-			printf("%-22s %12" PRIu64 " %12" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", bm,
-			    b->examinations, b->wasted, b->episodes, b->cycles);
-		else if (fmt == FS_FMT_CSV)
-			printf("%" PRIx64 ",%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-			    "\n", b->fid, b->bno, b->examinations, b->wasted, b->episodes, b->cycles);
-		else
-			printf("%s\n{\"fid\":\"%" PRIx64 "\",\"bmapno\":%" PRIu32 ",\"examinations\":%"
-			    PRIu64 ",\"wasted_examinations\":%" PRIu64 ",\"episodes\":%" PRIu64
-			    ",\"cycles\":%" PRIu64 "}", i ? "," : "", b->fid, b->bno, b->examinations,
-			    b->wasted, b->episodes, b->cycles);
-	}
-	if (fmt == FS_FMT_JSON)
-		printf("],\n");
-}
-
-/* Formats a time as UTC for a table ("-" if unknown). */
-static void
-utc(int64_t us, char *buf, size_t n)
-{
-	time_t t = (time_t)(us / 1000000);
-	struct tm tm;
-
-	if (us == INT64_MIN || gmtime_r(&t, &tm) == NULL)
-		snprintf(buf, n, "-");
-	else
-		strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
-/* Prints the per-client figures (the first limit; 0 = all) in the chosen format. */
-static void
-print_clients(const struct sp_report *r, int fmt, size_t limit)
-{
-	size_t i, n = limit == 0 || limit > r->nclients ? r->nclients : limit;
-
-	if (fmt == FS_FMT_TABLE) {
-		printf("\nCLIENTS: %zu%s\n", r->nclients, n < r->nclients ?
-		    " (the most wasted examinations per second first; --limit 0 lists all)" :
-		    " (the most wasted examinations per second first)");
-		if (r->nclients > 0)
-			printf("%-20s %10s %12s %12s %8s  %-22s %9s  %-19s  %-19s\n", "CLIENT",
-			    "WASTED/S", "WASTED", "EXAMS", "EPISODES", "WORST BMAP", "CYCLES",
-			    "FIRST (UTC)", "LAST (UTC)");
-	} else if (fmt == FS_FMT_CSV) {
-		printf("client,wasted_per_s,wasted_examinations,examinations,episodes,worst_fid,"
-		    "worst_bmapno,worst_cycles,first_us,last_us\n");
-	} else {
-		printf("\"clients\":[");
-	}
-	for (i = 0; i < n; i++) {
-		const struct sp_client_row *c = &r->clients[i];
-		char bm[48] = "-", t0[32], t1[32];
-
-		if (c->has_worst)
-			snprintf(bm, sizeof(bm), "%" PRIx64 ":%" PRIu32, c->worst_fid, c->worst_bno);
-		if (fmt == FS_FMT_TABLE) {
-			utc(c->first_us, t0, sizeof(t0));
-			utc(c->last_us, t1, sizeof(t1));
-			printf("%-20s %10.1f %12" PRIu64 " %12" PRIu64 " %8" PRIu64 "  %-22s %9" PRIu64
-			    "  %-19s  %-19s\n", c->client, sp_client_rate(c), c->wasted,
-			    c->examinations, c->episodes, bm, c->worst_cycles, t0, t1);
-		} else if (fmt == FS_FMT_CSV) {
-			putchar('"');
-			for (const char *p = c->client; *p; p++)
-				printf(*p == '"' ? "\"\"" : "%c", *p);
-			printf("\",%.1f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", sp_client_rate(c),
-			    c->wasted, c->examinations, c->episodes);
-			if (c->has_worst)
-				printf("%" PRIx64 ",%" PRIu32 ",%" PRIu64 ",", c->worst_fid,
-				    c->worst_bno, c->worst_cycles);
-			else
-				printf(",,0,");
-			if (c->first_us != INT64_MIN)
-				printf("%lld", (long long)c->first_us);
-			putchar(',');
-			if (c->last_us != INT64_MIN)
-				printf("%lld", (long long)c->last_us);
-			putchar('\n');
-		} else {
-			printf("%s\n{\"client\":", i ? "," : "");
-			fs_json_str(stdout, c->client, strlen(c->client));
-			printf(",\"wasted_per_s\":");
-			json_num(stdout, sp_client_rate(c));
-			printf(",\"wasted_examinations\":%" PRIu64 ",\"examinations\":%" PRIu64
-			    ",\"episodes\":%" PRIu64 ",\"worst_bmap\":", c->wasted, c->examinations,
-			    c->episodes);
-			if (c->has_worst)
-				printf("{\"fid\":\"%" PRIx64 "\",\"bmapno\":%" PRIu32 ",\"cycles\":%"
-				    PRIu64 "}", c->worst_fid, c->worst_bno, c->worst_cycles);
-			else
-				printf("null");
-			printf(",\"first_us\":");
-			if (c->first_us != INT64_MIN)
-				printf("%lld", (long long)c->first_us);
-			else
-				printf("null");
-			printf(",\"last_us\":");
-			if (c->last_us != INT64_MIN)
-				printf("%lld", (long long)c->last_us);
-			else
-				printf("null");
-			putchar('}');
-		}
-	}
-	if (fmt == FS_FMT_JSON)
-		printf("],\n");
-}
-
-/* Prints the report as a table (the first limit episodes; 0 = all). */
-static void
-print_table(const struct sp_report *r, double scan_cost_us, size_t limit)
+print_table(const struct sp_report *r, double scan_cost_us, size_t limit, int which)
 {
 	char st[40], dur[24], per[24], out[32], bm[48], th[SP_NAME_MAX * 2 + 2];
 	size_t i, n = limit == 0 || limit > r->neps ? r->neps : limit;
 
+	if (which == 2)
+		goto threads;
 	if (n < r->neps)
 		printf("EPISODES: %zu (the first %zu by cycles; --limit 0 lists all)\n", r->neps, n);
 	else
@@ -345,7 +135,11 @@ print_table(const struct sp_report *r, double scan_cost_us, size_t limit)
 		printf("%3zu  %-28s %-22s 0x%-12" PRIx64 " %-26s %10s %7" PRIu64 " %9s %11s  %s\n",
 		    i + 1, th, bm, e->addr, st, dur, e->cycles, per, out, sp_cause_name(e->cause));
 	}
-	printf("\nTHREADS: %zu\n", r->nthreads);
+	if (which == 1)
+		return;
+	putchar('\n');
+threads:
+	printf("THREADS: %zu\n", r->nthreads);
 	if (r->nthreads == 0)
 		return;
 	printf("%-28s %8s %9s %8s %9s %9s %10s %11s%s\n", "THREAD", "PASSES", "PASSES/S",
@@ -386,25 +180,178 @@ print_table(const struct sp_report *r, double scan_cost_us, size_t limit)
 	}
 }
 
-/* Prints the report as CSV: the episodes, a blank line, the threads. */
+/* Prints the per-bmap figures (the first limit; 0 = all): table, CSV or a JSON array. */
 static void
-print_csv(const struct sp_report *r, double scan_cost_us, size_t limit)
+print_bmaps(const struct sp_report *r, int fmt, size_t limit)
+{
+	size_t i, n = limit == 0 || limit > r->nbmaps ? r->nbmaps : limit;
+
+	if (fmt == FS_FMT_TABLE) {
+		printf("BMAPS: %zu%s\n", r->nbmaps,
+		    n < r->nbmaps ? " (the most wasted first; --limit 0 lists all)" : "");
+		if (r->nbmaps > 0)
+			printf("%-22s %12s %12s %9s %9s\n", "BMAP (fid:bmapno)", "EXAMS", "WASTED",
+			    "EPISODES", "CYCLES");
+	} else if (fmt == FS_FMT_CSV) {
+		printf("fid,bmapno,examinations,wasted_examinations,episodes,cycles\n");
+	} else {
+		printf("\"bmaps\":[");
+	}
+	for (i = 0; i < n; i++) {
+		const struct sp_bmap_row *b = &r->bmaps[i];
+		char bm[48];
+
+		snprintf(bm, sizeof(bm), "%" PRIx64 ":%" PRIu32, b->fid, b->bno);
+		if (fmt == FS_FMT_TABLE)
+			printf("%-22s %12" PRIu64 " %12" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n", bm,
+			    b->examinations, b->wasted, b->episodes, b->cycles);
+		else if (fmt == FS_FMT_CSV)
+			printf("%" PRIx64 ",%" PRIu32 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+			    "\n", b->fid, b->bno, b->examinations, b->wasted, b->episodes, b->cycles);
+		else
+			printf("%s\n{\"fid\":\"%" PRIx64 "\",\"bmapno\":%" PRIu32 ",\"examinations\":%"
+			    PRIu64 ",\"wasted_examinations\":%" PRIu64 ",\"episodes\":%" PRIu64
+			    ",\"cycles\":%" PRIu64 "}", i ? "," : "", b->fid, b->bno, b->examinations,
+			    b->wasted, b->episodes, b->cycles);
+	}
+	if (fmt == FS_FMT_JSON)
+		printf("],\n");
+}
+
+/* Formats a time as UTC to the second for a table ("-" if unknown). */
+static void
+utc(int64_t us, char *buf, size_t n)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	if (us == INT64_MIN || gmtime_r(&t, &tm) == NULL)
+		snprintf(buf, n, "-");
+	else
+		strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* Writes a time in microseconds as a JSON number, or null when unknown. */
+static void
+json_time(int64_t us)
+{
+	if (us == INT64_MIN)
+		printf("null");
+	else
+		printf("%lld", (long long)us);
+}
+
+/*
+ * Prints the per-client figures (the first limit; 0 = all): table, CSV or
+ * a JSON array, the most wasted examinations per second first.
+ */
+static void
+print_clients(const struct sp_report *r, int fmt, size_t limit)
+{
+	size_t i, n = limit == 0 || limit > r->nclients ? r->nclients : limit;
+
+	if (fmt == FS_FMT_TABLE) {
+		printf("CLIENTS: %zu (the most wasted examinations per second first%s)\n",
+		    r->nclients, n < r->nclients ? "; --limit 0 lists all" : "");
+		if (r->nclients > 0)
+			printf("%-20s %10s %10s %10s %8s  %-22s %7s  %-19s  %-19s\n", "CLIENT",
+			    "WASTED/S", "WASTED", "EXAMS", "EPISODES", "WORST BMAP", "CYCLES",
+			    "FIRST (UTC)", "LAST (UTC)");
+	} else if (fmt == FS_FMT_CSV) {
+		printf("client,wasted_per_s,wasted_examinations,examinations,episodes,worst_fid,"
+		    "worst_bmapno,worst_cycles,first_us,last_us\n");
+	} else {
+		printf("\"clients\":[");
+	}
+	for (i = 0; i < n; i++) {
+		const struct sp_client_row *c = &r->clients[i];
+		char bm[48] = "-", t0[32], t1[32];
+		const char *p;
+
+		if (c->has_worst)
+			snprintf(bm, sizeof(bm), "%" PRIx64 ":%" PRIu32, c->worst_fid, c->worst_bno);
+		if (fmt == FS_FMT_TABLE) {
+			utc(c->first_us, t0, sizeof(t0));
+			utc(c->last_us, t1, sizeof(t1));
+			printf("%-20s %10.1f %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "  %-22s %7" PRIu64
+			    "  %-19s  %-19s\n", c->client, sp_client_rate(c), c->wasted,
+			    c->examinations, c->episodes, bm, c->worst_cycles, t0, t1);
+		} else if (fmt == FS_FMT_CSV) {
+			putchar('"');
+			for (p = c->client; *p != '\0'; p++)
+				printf(*p == '"' ? "\"\"" : "%c", *p);
+			printf("\",%.1f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", sp_client_rate(c),
+			    c->wasted, c->examinations, c->episodes);
+			if (c->has_worst)
+				printf("%" PRIx64 ",%" PRIu32 ",%" PRIu64 ",", c->worst_fid,
+				    c->worst_bno, c->worst_cycles);
+			else
+				printf(",,0,");
+			if (c->first_us != INT64_MIN)
+				printf("%lld", (long long)c->first_us);
+			putchar(',');
+			if (c->last_us != INT64_MIN)
+				printf("%lld", (long long)c->last_us);
+			putchar('\n');
+		} else {
+			printf("%s\n{\"client\":", i ? "," : "");
+			fs_json_str(stdout, c->client, strlen(c->client));
+			printf(",\"wasted_per_s\":");
+			fs_json_num(stdout, sp_client_rate(c));
+			printf(",\"wasted_examinations\":%" PRIu64 ",\"examinations\":%" PRIu64
+			    ",\"episodes\":%" PRIu64 ",\"worst_bmap\":", c->wasted, c->examinations,
+			    c->episodes);
+			if (c->has_worst)
+				printf("{\"fid\":\"%" PRIx64 "\",\"bmapno\":%" PRIu32 ",\"cycles\":%"
+				    PRIu64 "}", c->worst_fid, c->worst_bno, c->worst_cycles);
+			else
+				printf("null");
+			printf(",\"first_us\":");
+			json_time(c->first_us);
+			printf(",\"last_us\":");
+			json_time(c->last_us);
+			putchar('}');
+		}
+	}
+	if (fmt == FS_FMT_JSON)
+		printf("],\n");
+}
+
+/* Writes a CSV integer field, empty when unknown (< 0). */
+static void
+csv_int(int64_t v)
+{
+	if (v >= 0)
+		printf("%lld", (long long)v);
+}
+
+/* Prints one table of the report as CSV: the episodes or the threads. */
+static void
+print_csv(const struct sp_report *r, double scan_cost_us, size_t limit, int threads)
 {
 	size_t i, n = limit == 0 || limit > r->neps ? r->neps : limit;
 
-	printf("rank,thread,tid,fid,bmapno,addr,start_us,end_us,duration_us,cycles,period_us,"
-	    "outstanding_min,outstanding_max,cause,first_off,last_off\n");
-	for (i = 0; i < n; i++) {
-		const struct sp_episode *e = &r->eps[i];
+	if (!threads) {
+		printf("rank,thread,tid,fid,bmapno,addr,start_us,end_us,duration_us,cycles,"
+		    "period_us,outstanding_min,outstanding_max,cause,first_off,last_off\n");
+		for (i = 0; i < n; i++) {
+			const struct sp_episode *e = &r->eps[i];
 
-		printf("%zu,%s,%s,%" PRIx64 ",%" PRIu32 ",0x%" PRIx64 ",%lld,%lld,%lld,%" PRIu64
-		    ",%lld,%lld,%lld,%s,%" PRIu64 ",%" PRIu64 "\n", i + 1, e->thread, e->tid, e->fid,
-		    e->bno, e->addr, (long long)e->start_us, (long long)e->end_us,
-		    (long long)(e->end_us - e->start_us), e->cycles, (long long)e->period_us,
-		    (long long)e->outstanding_min, (long long)e->outstanding_max,
-		    sp_cause_name(e->cause), e->first_off, e->last_off);
+			printf("%zu,%s,%s,%" PRIx64 ",%" PRIu32 ",0x%" PRIx64 ",%lld,%lld,%lld,%"
+			    PRIu64 ",", i + 1, e->thread, e->tid, e->fid, e->bno, e->addr,
+			    (long long)e->start_us, (long long)e->end_us,
+			    (long long)(e->end_us - e->start_us), e->cycles);
+			csv_int(e->period_us);
+			putchar(',');
+			csv_int(e->outstanding_min);
+			putchar(',');
+			csv_int(e->outstanding_max);
+			printf(",%s,%" PRIu64 ",%" PRIu64 "\n", sp_cause_name(e->cause), e->first_off,
+			    e->last_off);
+		}
+		return;
 	}
-	printf("\nthread,tid,passes,useless_passes,examinations,wasted_examinations,first_us,"
+	printf("thread,tid,passes,useless_passes,examinations,wasted_examinations,first_us,"
 	    "last_us,passes_per_s,wasted_per_s,period_p50_us,period_p99_us,cpu_wasted_us\n");
 	for (i = 0; i < r->nthreads; i++) {
 		const struct sp_thread_stats *t = &r->threads[i];
@@ -418,17 +365,19 @@ print_csv(const struct sp_report *r, double scan_cost_us, size_t limit)
 			    (double)t->wasted_examinations / sp);
 		else
 			printf(",,");
-		printf("%lld,%lld,", (long long)t->period_p50_us, (long long)t->period_p99_us);
+		csv_int(t->period_p50_us);
+		putchar(',');
+		csv_int(t->period_p99_us);
+		putchar(',');
 		if (scan_cost_us > 0)
 			printf("%.3f", scan_cost_us * (double)t->wasted_examinations);
 		putchar('\n');
 	}
 }
 
-/* Prints the report as one JSON object (with the bmaps / clients when asked for). */
+/* Prints the report as one JSON object (with the bmaps or clients: which 3 or 4). */
 static void
-print_json(const struct sp_report *r, double scan_cost_us, size_t limit, int by_bmap,
-    int by_client)
+print_json(const struct sp_report *r, double scan_cost_us, size_t limit, int which)
 {
 	char hex[40];
 	size_t i, n = limit == 0 || limit > r->neps ? r->neps : limit;
@@ -444,17 +393,20 @@ print_json(const struct sp_report *r, double scan_cost_us, size_t limit, int by_
 		snprintf(hex, sizeof(hex), "%" PRIx64, e->fid);
 		printf(",\"fid\":\"%s\",\"bmapno\":%" PRIu32 ",\"addr\":\"0x%" PRIx64 "\""
 		    ",\"start_us\":%lld,\"end_us\":%lld,\"duration_us\":%lld,\"cycles\":%" PRIu64
-		    ",\"period_us\":%lld,\"outstanding_min\":%lld,\"outstanding_max\":%lld"
-		    ",\"cause\":\"%s\",\"first_off\":%" PRIu64 ",\"last_off\":%" PRIu64 "}",
-		    hex, e->bno, e->addr, (long long)e->start_us, (long long)e->end_us,
-		    (long long)(e->end_us - e->start_us), e->cycles, (long long)e->period_us,
-		    (long long)e->outstanding_min, (long long)e->outstanding_max,
+		    ",\"period_us\":", hex, e->bno, e->addr, (long long)e->start_us,
+		    (long long)e->end_us, (long long)(e->end_us - e->start_us), e->cycles);
+		fs_json_int(stdout, e->period_us);
+		printf(",\"outstanding_min\":");
+		fs_json_int(stdout, e->outstanding_min);
+		printf(",\"outstanding_max\":");
+		fs_json_int(stdout, e->outstanding_max);
+		printf(",\"cause\":\"%s\",\"first_off\":%" PRIu64 ",\"last_off\":%" PRIu64 "}",
 		    sp_cause_name(e->cause), e->first_off, e->last_off);
 	}
 	printf("],\n");
-	if (by_bmap)
+	if (which == 3)
 		print_bmaps(r, FS_FMT_JSON, 0);
-	if (by_client)
+	if (which == 4)
 		print_clients(r, FS_FMT_JSON, 0);
 	printf("\"threads\":[");
 	for (i = 0; i < r->nthreads; i++) {
@@ -467,183 +419,175 @@ print_json(const struct sp_report *r, double scan_cost_us, size_t limit, int by_
 		fs_json_str(stdout, t->tid, strlen(t->tid));
 		printf(",\"passes\":%" PRIu64 ",\"useless_passes\":%" PRIu64 ",\"examinations\":%"
 		    PRIu64 ",\"wasted_examinations\":%" PRIu64 ",\"first_us\":%lld,\"last_us\":%lld"
-		    ",\"period_p50_us\":%lld,\"period_p99_us\":%lld,\"passes_per_s\":",
-		    t->passes, t->useless_passes, t->examinations, t->wasted_examinations,
-		    (long long)t->first_us, (long long)t->last_us, (long long)t->period_p50_us,
-		    (long long)t->period_p99_us);
-		json_num(stdout, sp > 0 ? (double)t->passes / sp : NAN);
+		    ",\"period_p50_us\":", t->passes, t->useless_passes, t->examinations,
+		    t->wasted_examinations, (long long)t->first_us, (long long)t->last_us);
+		fs_json_int(stdout, t->period_p50_us);
+		printf(",\"period_p99_us\":");
+		fs_json_int(stdout, t->period_p99_us);
+		printf(",\"passes_per_s\":");
+		fs_json_num(stdout, sp > 0 ? (double)t->passes / sp : NAN);
 		printf(",\"wasted_per_s\":");
-		json_num(stdout, sp > 0 ? (double)t->wasted_examinations / sp : NAN);
+		fs_json_num(stdout, sp > 0 ? (double)t->wasted_examinations / sp : NAN);
 		printf(",\"cpu_wasted_us\":");
-		json_num(stdout, scan_cost_us > 0 ? scan_cost_us * (double)t->wasted_examinations : NAN);
+		fs_json_num(stdout, scan_cost_us > 0 ? scan_cost_us * (double)t->wasted_examinations : NAN);
 		putchar('}');
 	}
 	printf("],\n\"episodes_total\":%zu,\"lines\":%" PRIu64 ",\"unparsed\":%" PRIu64 "}\n",
 	    r->neps, r->lines, r->unparsed);
 }
 
+/* Parses --fid: a hex file id, with or without 0x. */
+static int
+parse_fid(const char *arg, void *dst, struct fs_err *err)
+{
+	struct sp_filter *f = dst;
+	char *end;
+
+	errno = 0;
+	f->fid = strtoull(arg + (strncmp(arg, "0x", 2) == 0 ? 2 : 0), &end, 16);
+	if (*arg == '\0' || *end != '\0' || errno != 0 || arg[0] == '-')
+		return fs_err_set(err, EINVAL, "'%s' is not a hex file id", arg);
+	f->has_fid = 1;
+	return 0;
+}
+
+/* Parses --since / --until. */
+static int
+parse_time(const char *arg, void *dst, struct fs_err *err)
+{
+	if (parse_time_us(arg, dst) != 0)
+		return fs_err_set(err, EINVAL, "'%s' is not a time (epoch seconds, or "
+		    "YYYY-MM-DD[THH:MM:SS[.frac]] UTC)", arg);
+	return 0;
+}
+
+struct spins_args {
+	const char *db, *plot, *by;
+	struct sp_filter flt;
+	long long min_cycles, window_limit, limit;
+	uint64_t max_gap_ns, scan_cost_ns;
+	int format, table, fail_on_spin;
+};
+
+#define A struct spins_args
+static const struct fs_opt spins_opts[] = {
+	FS_OPT_STRING('d', "db", A, db, "DB", NULL,
+	    "read the episodes and thread figures ingest stored, in a file or a"
+	    " postgresql:// URI (instead of FILE...)"),
+	FS_OPT_STRING(0, "client", A, flt.client, "NAME", NULL,
+	    "with -d: only this client's sources; with FILE...: their client's name"),
+	FS_OPT_CUSTOM(0, "fid", A, flt, "HEX", NULL, parse_fid,
+	    "only episodes and bmaps of this file id"),
+	FS_OPT_STRING(0, "thread", A, flt.thread, "NAME[:TID]", NULL,
+	    "only this flush thread's episodes and figures"),
+	FS_OPT_CUSTOM(0, "since", A, flt.since_us, "TIME", NULL, parse_time,
+	    "a window: episodes overlapping it, counts of the seconds it touches"),
+	FS_OPT_CUSTOM(0, "until", A, flt.until_us, "TIME", NULL, parse_time,
+	    "the window's end (see --since)"),
+	FS_OPT_COUNT(0, "min-cycles", A, min_cycles, "N", "3", 1, 1e9,
+	    "wasted examinations that make an episode"),
+	FS_OPT_DURATION(0, "max-gap", A, max_gap_ns, "50ms", 1e3, 3600e9,
+	    "largest gap between the wasted examinations of an episode"),
+	FS_OPT_COUNT(0, "window-limit", A, window_limit, "N", "128", 1, 1e9,
+	    "outstanding RPC count that means throttled"),
+	FS_OPT_DURATION(0, "scan-cost", A, scan_cost_ns, NULL, 1, 1e9,
+	    "CPU one examination costs: adds the CPU wasted per thread (default: none)"),
+	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
+	FS_OPT_CHOICE(0, "table", A, table, "all|episodes|threads|bmaps|clients", NULL,
+	    "the part to print (default: all = episodes and threads; csv prints one table,"
+	    " episodes; json adds the bmaps or clients with --table bmaps or clients)"),
+	FS_OPT_STRING(0, "by", A, by, "KIND", NULL,
+	    "thread, bmap or client: the same as --table threads, bmaps or clients"),
+	FS_OPT_COUNT(0, "limit", A, limit, "N", NULL, 0, 1e12,
+	    "episodes listed, 0 = all (default: 50 in a table, all in csv and json)"),
+	FS_OPT_STRING(0, "plot", A, plot, "FILE.svg", NULL, "also draw the time-line as SVG"),
+	FS_OPT_FLAG(0, "fail-on-spin", A, fail_on_spin, "exit 1 when any episode is found"),
+	FS_OPT_END
+};
+#undef A
+
+const struct fs_cmdspec fs_spec_spins = {
+	.name = "spins",
+	.usage = { "FILE...", "-d DB" },
+	.min_ops = 0, .max_ops = -1,
+	.summary = "Finds, sizes and explains flush-thread spins in logs or a database.",
+	.notes = "TIME: epoch seconds[.frac], or YYYY-MM-DD[THH:MM:SS[.frac]] in UTC.\n",
+	.opts = spins_opts,
+};
+
+/* flushscope spins. */
 int
 cmd_spins(int argc, char **argv)
 {
-	enum { O_FID = 256, O_THREAD, O_SINCE, O_UNTIL, O_MINC, O_MAXGAP, O_WIN, O_SCAN,
-		O_FORMAT, O_PLOT, O_FAIL, O_LIMIT, O_BY, O_CLIENT };
-	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "fid", required_argument, NULL, O_FID },
-		{ "thread", required_argument, NULL, O_THREAD },
-		{ "since", required_argument, NULL, O_SINCE },
-		{ "until", required_argument, NULL, O_UNTIL },
-		{ "min-cycles", required_argument, NULL, O_MINC },
-		{ "max-gap", required_argument, NULL, O_MAXGAP },
-		{ "window-limit", required_argument, NULL, O_WIN },
-		{ "scan-cost", required_argument, NULL, O_SCAN },
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "plot", required_argument, NULL, O_PLOT },
-		{ "fail-on-spin", no_argument, NULL, O_FAIL },
-		{ "limit", required_argument, NULL, O_LIMIT },
-		{ "by", required_argument, NULL, O_BY },
-		{ "client", required_argument, NULL, O_CLIENT },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct spins_args a;
+	struct fs_args fa;
 	struct sp_options opt;
-	struct sp_filter flt;
 	struct sp_report rep;
 	struct fs_err err;
-	const char *db = NULL, *plot = NULL;
-	double scan_cost_us = 0;
-	int fmt = FS_FMT_TABLE, fail_on_spin = 0, c, i, rc = FS_EXIT_OK, min_cycles_set = 0;
-	int by_bmap = 0, by_client = 0;
-	long long limit = -1;
-	long long v;
-	char *end;
+	double scan_cost_us;
+	int i, rc = FS_EXIT_OK, which;
 
-	sp_options_default(&opt);
-	sp_filter_init(&flt);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case O_FID:
-			errno = 0;
-			flt.fid = strtoull(optarg + (strncmp(optarg, "0x", 2) == 0 ? 2 : 0), &end, 16);
-			if (*optarg == '\0' || *end != '\0' || errno != 0) {
-				fs_warn(CMDNAME, "--fid: '%s' is not a hex file id", optarg);
-				return FS_EXIT_USAGE;
-			}
-			flt.has_fid = 1;
-			break;
-		case O_THREAD:
-			flt.thread = optarg;
-			break;
-		case O_SINCE:
-		case O_UNTIL:
-			if (parse_time_us(optarg, c == O_SINCE ? &flt.since_us : &flt.until_us) != 0) {
-				fs_warn(CMDNAME, "--%s: '%s' is not a time (epoch seconds or "
-				    "YYYY-MM-DD[THH:MM:SS] UTC)", c == O_SINCE ? "since" : "until", optarg);
-				return FS_EXIT_USAGE;
-			}
-			break;
-		case O_MINC:
-			if ((v = parse_count(optarg)) < 0 || v > 1000000000) {
-				fs_warn(CMDNAME, "--min-cycles: '%s' is not a positive count", optarg);
-				return FS_EXIT_USAGE;
-			}
-			opt.min_cycles = (int)v;
-			min_cycles_set = 1;
-			break;
-		case O_MAXGAP:
-			if ((opt.max_gap_us = parse_duration_us(optarg, NULL)) < 0) {
-				fs_warn(CMDNAME, "--max-gap: '%s' is not a duration (e.g. 50ms)", optarg);
-				return FS_EXIT_USAGE;
-			}
-			break;
-		case O_WIN:
-			if ((v = parse_count(optarg)) < 0) {
-				fs_warn(CMDNAME, "--window-limit: '%s' is not a positive count", optarg);
-				return FS_EXIT_USAGE;
-			}
-			opt.window_limit = v;
-			break;
-		case O_SCAN:
-			if (parse_duration_us(optarg, &scan_cost_us) < 0 || scan_cost_us <= 0) {
-				fs_warn(CMDNAME, "--scan-cost: '%s' is not a duration (e.g. 3us)", optarg);
-				return FS_EXIT_USAGE;
-			}
-			break;
-		case O_FORMAT:
-			if ((fmt = fs_opt_format(CMDNAME, optarg)) < 0)
-				return FS_EXIT_USAGE;
-			break;
-		case O_PLOT:
-			plot = optarg;
-			break;
-		case O_FAIL:
-			fail_on_spin = 1;
-			break;
-		case O_LIMIT:
-			errno = 0;
-			limit = strtoll(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || errno != 0 || limit < 0) {
-				fs_warn(CMDNAME, "--limit: '%s' is not a count (0 = all)", optarg);
-				return FS_EXIT_USAGE;
-			}
-			break;
-		case O_BY:
-			if (strcmp(optarg, "bmap") != 0 && strcmp(optarg, "thread") != 0 &&
-			    strcmp(optarg, "client") != 0) {
-				fs_warn(CMDNAME, "--by: '%s' is not bmap, client or thread", optarg);
-				return FS_EXIT_USAGE;
-			}
-			by_bmap = strcmp(optarg, "bmap") == 0;
-			by_client = strcmp(optarg, "client") == 0;
-			break;
-		case O_CLIENT:
-			if (*optarg == '\0') {
-				fs_warn(CMDNAME, "--client: an empty name");
-				return FS_EXIT_USAGE;
-			}
-			flt.client = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return FS_EXIT_OK;
-		default:
-			if (optopt != 0 && optopt < 256 && optopt != '?')
-				fs_warn(CMDNAME, "option -%c needs a value or is unknown", optopt);
-			else
-				fs_warn(CMDNAME, "unknown option or missing value: '%s'",
-				    argv[optind - 1]);
-			usage(stderr);
-			return FS_EXIT_USAGE;
-		}
-	}
-	if ((db == NULL) == (optind >= argc)) {
-		fs_warn(CMDNAME, db ? "give either -d DB or log files, not both" :
+	memset(&a, 0, sizeof(a));
+	sp_filter_init(&a.flt);
+	a.limit = -1;
+	if ((i = fs_opt_parse(&fs_spec_spins, &a, argc, argv, &fa)) != 0)
+		return i == FS_OPT_HELP ? FS_EXIT_OK : FS_EXIT_USAGE;
+	if ((a.db == NULL) == (fa.nops == 0))
+		return fs_usage(&fs_spec_spins, a.db ? "give either -d DB or log files, not both" :
 		    "give log files or -d DB");
-		usage(stderr);
-		return FS_EXIT_USAGE;
+	if (a.by != NULL) {
+		if (strcmp(a.by, "thread") == 0)
+			a.table = 2;
+		else if (strcmp(a.by, "bmap") == 0)
+			a.table = 3;
+		else if (strcmp(a.by, "client") == 0)
+			a.table = 4;
+		else
+			return fs_usage(&fs_spec_spins, "--by: '%s' is not thread, bmap or client",
+			    a.by);
+		if (fs_opt_given(&fs_spec_spins, &fa, "table"))
+			return fs_usage(&fs_spec_spins, "give --by or --table, not both");
 	}
-
-	sp_report_init(&rep);
+	if (a.flt.client != NULL && a.flt.client[0] == '\0')
+		return fs_usage(&fs_spec_spins, "--client: an empty name");
+	if (a.format == FS_FMT_JSON && a.table != 0 && a.table != 3 && a.table != 4)
+		return fs_usage(&fs_spec_spins, "--table chooses a table of the table or csv "
+		    "format; json holds episodes and threads (and bmaps or clients with --table"
+		    " bmaps or clients)");
+	sp_options_default(&opt);
+	opt.min_cycles = (int)a.min_cycles;
+	opt.max_gap_us = (int64_t)(a.max_gap_ns / 1000);
+	opt.window_limit = a.window_limit;
+	scan_cost_us = (double)a.scan_cost_ns / 1e3;
+	which = a.table;
+	if (a.format == FS_FMT_CSV && which == 0)
+		which = 1;
 	fs_err_clear(&err);
-	flt.want_bmaps = by_bmap;
-	flt.want_clients = by_client;
-	if (db != NULL) {
+	for (i = 0; i < fa.nops; i++)
+		if (fs_check_log(fa.ops[i], NULL, &err) < 0) {
+			fs_warn(CMDNAME, "%s", err.msg);
+			return FS_EXIT_RUNTIME;
+		}
+
+	if (a.db != NULL && fs_check_db(a.db, &err) < 0) {
+		fs_warn(CMDNAME, "%s", err.msg);
+		return FS_EXIT_RUNTIME;
+	}
+	sp_report_init(&rep);
+	a.flt.want_bmaps = which == 3;
+	a.flt.want_clients = which == 4;
+	if (a.db != NULL) {
 		/* stored episodes were cut with ingest's min-cycles: stricter ones filter */
-		if (min_cycles_set)
-			flt.min_cycles = (uint64_t)opt.min_cycles;
-		if (sp_report_add_db(&rep, db, &flt, &err) != 0) {
+		if (fs_opt_given(&fs_spec_spins, &fa, "min-cycles"))
+			a.flt.min_cycles = (uint64_t)opt.min_cycles;
+		if (sp_report_add_db(&rep, a.db, &a.flt, &err) != 0) {
 			fs_warn(CMDNAME, "%s", err.msg);
 			sp_report_free(&rep);
 			return FS_EXIT_RUNTIME;
 		}
 	} else {
-		for (i = optind; i < argc; i++) {
-			if (sp_report_add_file(&rep, argv[i], &opt, &flt, &err) != 0) {
+		for (i = 0; i < fa.nops; i++) {
+			if (sp_report_add_file(&rep, fa.ops[i], &opt, &a.flt, &err) != 0) {
 				fs_warn(CMDNAME, "%s", err.msg);
 				rc = FS_EXIT_RUNTIME;
 				break;
@@ -652,46 +596,41 @@ cmd_spins(int argc, char **argv)
 	}
 	sp_report_rank(&rep);
 	if (rc == FS_EXIT_OK) {
-		if (limit < 0)
-			limit = fmt == FS_FMT_TABLE ? 50 : 0;
-		if (fmt == FS_FMT_JSON)
-			print_json(&rep, scan_cost_us, (size_t)limit, by_bmap, by_client);
-		else if (fmt == FS_FMT_CSV && by_bmap)
-			print_bmaps(&rep, fmt, (size_t)limit);
-		else if (fmt == FS_FMT_CSV && by_client)
-			print_clients(&rep, fmt, (size_t)limit);
-		else if (fmt == FS_FMT_CSV)
-			print_csv(&rep, scan_cost_us, (size_t)limit);
-		else {
-			print_table(&rep, scan_cost_us, (size_t)limit);
-			if (by_bmap)
-				print_bmaps(&rep, fmt, (size_t)limit);
-			if (by_client)
-				print_clients(&rep, fmt, (size_t)limit);
-		}
+		if (a.limit < 0)
+			a.limit = a.format == FS_FMT_TABLE ? 50 : 0;
+		if (a.format == FS_FMT_JSON)
+			print_json(&rep, scan_cost_us, (size_t)a.limit, which);
+		else if (which == 3)
+			print_bmaps(&rep, a.format, (size_t)a.limit);
+		else if (which == 4)
+			print_clients(&rep, a.format, (size_t)a.limit);
+		else if (a.format == FS_FMT_CSV)
+			print_csv(&rep, scan_cost_us, (size_t)a.limit, which == 2);
+		else
+			print_table(&rep, scan_cost_us, (size_t)a.limit, which);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			fs_warn(CMDNAME, "writing the output: %s", strerror(errno));
 			rc = FS_EXIT_RUNTIME;
 		}
 	}
-	if (rc == FS_EXIT_OK && plot != NULL) {
-		FILE *f = fopen(plot, "w");
+	if (rc == FS_EXIT_OK && a.plot != NULL) {
+		FILE *f = fopen(a.plot, "w");
 
 		if (f == NULL) {
-			fs_warn(CMDNAME, "%s: %s", plot, strerror(errno));
+			fs_warn(CMDNAME, "%s: %s", a.plot, strerror(errno));
 			rc = FS_EXIT_RUNTIME;
 		} else {
 			if (sp_report_plot(&rep, f, &err) != 0) {
-				fs_warn(CMDNAME, "%s: %s", plot, err.msg);
+				fs_warn(CMDNAME, "%s: %s", a.plot, err.msg);
 				rc = FS_EXIT_RUNTIME;
 			}
 			if (fclose(f) != 0 && rc == FS_EXIT_OK) {
-				fs_warn(CMDNAME, "%s: %s", plot, strerror(errno));
+				fs_warn(CMDNAME, "%s: %s", a.plot, strerror(errno));
 				rc = FS_EXIT_RUNTIME;
 			}
 		}
 	}
-	if (rc == FS_EXIT_OK && fail_on_spin && rep.neps > 0)
+	if (rc == FS_EXIT_OK && a.fail_on_spin && rep.neps > 0)
 		rc = FS_EXIT_FOUND;
 	sp_report_free(&rep);
 	return rc;

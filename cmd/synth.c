@@ -5,7 +5,6 @@
  * engine live in libflush.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,36 +13,6 @@
 #include "cmd/cmd.h"
 #include "libflush/flush.h"
 #include "util/err.h"
-
-/* Prints the usage text. */
-static void
-synth_usage(FILE *f)
-{
-	fputs("usage: flushscope synth [--policy legacy|pendq|deadline|slash2] [--era A|Z|none]\n"
-	    "         [--seed N] [--duration SECONDS] [--files N] [--bmaps N] [--write-size B]\n"
-	    "         [--rate WRITES/S] [--burst N] [--burst-gap US] [--poisson] [--no-close]\n"
-	    "         [--rpc-latency MS|uniform:A:B|exp:MIN:MEAN] [--outstanding N]\n"
-	    "         [--max-age MS] [--poll US] [--timeout MS] [--threads N] [--exam-cost NS]\n"
-	    "         [--wake-latency NS] [--batch US] [--truth FILE] [--stats]\n"
-	    "         [--clock virtual|real]\n"
-	    "Runs the flush engine (on the virtual clock unless --clock real) on a parametric\n"
-	    "workload and writes its psclog to stdout.  See flushscope-synth(1).\n", f);
-}
-
-/* Parses an unsigned number with bounds; -1 if bad. */
-static int
-num(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || *end != '\0' || errno != 0 || !(v >= lo && v <= hi))
-		return -1;
-	*out = v;
-	return 0;
-}
 
 /* The --truth writer state. */
 struct truth {
@@ -119,141 +88,193 @@ print_stats(FILE *f, const char *pfx, const struct fl_stats *st, int real)
 		    st->rpc_size_hist[i]);
 }
 
+/* --rpc-latency: the transport and the spec as given. */
+struct lat_spec {
+	struct fl_transport t;
+	const char *spec;
+};
+
+/* Parses --rpc-latency: DURATION, uniform:DURATION:DURATION or exp:DURATION:DURATION. */
+static int
+parse_latency(const char *arg, void *dst, struct fs_err *err)
+{
+	struct lat_spec *l = dst;
+	char buf[128], *a, *b;
+	int uni;
+
+	memset(&l->t, 0, sizeof(l->t));
+	l->spec = arg;
+	if (strlen(arg) >= sizeof(buf))
+		return fs_err_set(err, EINVAL, "'%s' is too long", arg);
+	strcpy(buf, arg);
+	if (strncmp(buf, "uniform:", 8) != 0 && strncmp(buf, "exp:", 4) != 0) {
+		l->t.kind = FL_LAT_FIXED;
+		return fs_parse_duration(buf, 0, &l->t.fixed_ns, err);
+	}
+	uni = buf[0] == 'u';
+	a = buf + (uni ? 8 : 4);
+	if ((b = strchr(a, ':')) == NULL)
+		return fs_err_set(err, EINVAL, "'%s': want %s", arg,
+		    uni ? "uniform:MIN:MAX" : "exp:MIN:MEAN");
+	*b++ = '\0';
+	if (fs_parse_duration(a, 0, &l->t.a_ns, err) < 0 ||
+	    fs_parse_duration(b, 0, &l->t.b_ns, err) < 0)
+		return -1;
+	if (uni && l->t.b_ns < l->t.a_ns)
+		return fs_err_set(err, EINVAL, "'%s': MAX is below MIN", arg);
+	l->t.kind = uni ? FL_LAT_UNIFORM : FL_LAT_EXP;
+	return 0;
+}
+
+struct synth_args {
+	const char *policy, *truth;
+	int era, clock, poisson, no_close, stats;
+	long long seed, files, bmaps, burst, outstanding, threads;
+	double rate;
+	uint64_t write_size;
+	uint64_t duration_ns, burst_gap_ns, max_age_ns, poll_ns, timeout_ns, exam_cost_ns;
+	uint64_t wake_latency_ns, batch_ns;
+	struct lat_spec lat;
+};
+
+#define A struct synth_args
+static const struct fs_opt synth_opts[] = {
+	FS_OPT_STRING('p', "policy", A, policy, "POLICY", "legacy", "the queueing policy"),
+	FS_OPT_CHOICE(0, "era", A, era, "A|Z|none", "A", "log format; none writes no log"),
+	FS_OPT_COUNT(0, "seed", A, seed, "N", "1", 0, 1e18,
+	    "seed of the workload and of the latencies"),
+	FS_OPT_DURATION(0, "duration", A, duration_ns, "1s", 0, 1e6 * FS_NS_S,
+	    "length of the arrival period"),
+	FS_OPT_COUNT(0, "files", A, files, "N", "1", 1, 1e6, "files written"),
+	FS_OPT_COUNT(0, "bmaps", A, bmaps, "N", "2", 1, 1e6, "bmaps per file"),
+	FS_OPT_SIZE(0, "write-size", A, write_size, "32K", 1, 128 << 20, "bytes per write"),
+	FS_OPT_NUMBER(0, "rate", A, rate, "WRITES/S", "1000", 1e-6, 1e9,
+	    "mean arrival rate, writes per second"),
+	FS_OPT_COUNT(0, "burst", A, burst, "N", "1", 1, 1e6, "writes per burst"),
+	FS_OPT_DURATION(0, "burst-gap", A, burst_gap_ns, "10us", 0, 1e9 * FS_NS_US,
+	    "spacing of the writes of a burst (0: together)"),
+	FS_OPT_FLAG(0, "poisson", A, poisson, "exponential gaps between bursts"),
+	FS_OPT_FLAG(0, "no-close", A, no_close, "no forced flush (close) at the end"),
+	FS_OPT_CUSTOM(0, "rpc-latency", A, lat, "LATENCY", "uniform:20ms:40ms", parse_latency,
+	    "RPC service time: DURATION, uniform:MIN:MAX or exp:MIN:MEAN"),
+	FS_OPT_COUNT(0, "outstanding", A, outstanding, "N", NULL, 1, 1e6,
+	    "window of outstanding RPCs (default: the policy's, 128 for legacy)"),
+	FS_OPT_DURATION(0, "max-age", A, max_age_ns, NULL, 0, 1000 * FS_NS_S,
+	    "coalescer maximum age (default: the policy's, 1ms; slash2 10ms)"),
+	FS_OPT_DURATION(0, "poll", A, poll_ns, NULL, 1, 1000 * FS_NS_S,
+	    "tick of the polling policies (default: the policy's, 2048us)"),
+	FS_OPT_DURATION(0, "timeout", A, timeout_ns, NULL, 1, 1000 * FS_NS_S,
+	    "slash2's safety timeout (default 2s)"),
+	FS_OPT_COUNT(0, "threads", A, threads, "N", NULL, 1, 64,
+	    "flush threads (default: the policy's, 1)"),
+	FS_OPT_DURATION(0, "exam-cost", A, exam_cost_ns, NULL, 0, 1 * FS_NS_S,
+	    "virtual time one bmap examination takes (default 0)"),
+	FS_OPT_DURATION(0, "wake-latency", A, wake_latency_ns, NULL, 0, 1 * FS_NS_S,
+	    "virtual clock: signal to running flush thread (default 10us)"),
+	FS_OPT_DURATION(0, "batch", A, batch_ns, NULL, 0, 1 * FS_NS_S,
+	    "deadline's batching window, at most the max age (default 200us)"),
+	FS_OPT_CHOICE(0, "clock", A, clock, "virtual|real", "virtual",
+	    "the engine's clock (real: threads and sleeps, not reproducible)"),
+	FS_OPT_STRING(0, "truth", A, truth, "FILE", NULL,
+	    "write the true inputs and counts to FILE"),
+	FS_OPT_FLAG(0, "stats", A, stats, "print the engine counters on stderr"),
+	FS_OPT_END
+};
+#undef A
+
+const struct fs_cmdspec fs_spec_synth = {
+	.name = "synth",
+	.usage = { "" },
+	.min_ops = 0, .max_ops = 0,
+	.summary = "Runs the flush engine on a synthetic workload and writes its psclog.",
+	.notes = "The engine runs on the virtual clock unless --clock real: the same arguments\n"
+	    "give the same bytes.  The log goes to standard output.\n",
+	.opts = synth_opts,
+};
+
 /* flushscope synth. */
 int
 cmd_synth(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "policy", required_argument, NULL, 'p' },
-		{ "era", required_argument, NULL, 'e' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "files", required_argument, NULL, 'f' },
-		{ "bmaps", required_argument, NULL, 'b' },
-		{ "write-size", required_argument, NULL, 'w' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "burst", required_argument, NULL, 'B' },
-		{ "burst-gap", required_argument, NULL, 'G' },
-		{ "poisson", no_argument, NULL, 'P' },
-		{ "no-close", no_argument, NULL, 'C' },
-		{ "rpc-latency", required_argument, NULL, 'l' },
-		{ "outstanding", required_argument, NULL, 'o' },
-		{ "max-age", required_argument, NULL, 'a' },
-		{ "poll", required_argument, NULL, 'T' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "threads", required_argument, NULL, 'n' },
-		{ "exam-cost", required_argument, NULL, 'x' },
-		{ "wake-latency", required_argument, NULL, 'L' },
-		{ "batch", required_argument, NULL, 'W' },
-		{ "truth", required_argument, NULL, 'u' },
-		{ "stats", no_argument, NULL, 'S' },
-		{ "clock", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const int eras[] = { FL_ERA_A, FL_ERA_Z, FL_ERA_NONE };
+	struct synth_args a;
+	struct fs_args fa;
 	struct fl_config c;
 	struct fl_synth sy;
 	struct fl_engine *e;
 	struct fl_stats st;
 	struct fs_err err;
 	struct truth tr = { NULL };
-	const char *policy = "legacy", *truthpath = NULL, *lat = "uniform:20:40";
-	int era = FL_ERA_A, opt, want_stats = 0, rc = FS_EXIT_OK, real = 0, li = -1;
-	double v, age = -1, poll = -1, tmo = -1, win = -1, thr = -1, cost = -1, wlat = -1, batch = -1;
+	char pols[128];
+	int era, rc = FS_EXIT_OK, real;
 	size_t i;
 
+	memset(&a, 0, sizeof(a));
+	if ((rc = fs_opt_parse(&fs_spec_synth, &a, argc, argv, &fa)) != 0)
+		return rc == FS_OPT_HELP ? FS_EXIT_OK : FS_EXIT_USAGE;
 	fs_err_clear(&err);
+	era = eras[a.era];
+	real = a.clock == 1;
+	if (fl_config_init(&c, a.policy) < 0) {
+		fs_policy_list(pols, sizeof(pols));
+		return fs_usage(&fs_spec_synth, "--policy: unknown policy '%s' (%s)", a.policy,
+		    pols);
+	}
 	fl_synth_defaults(&sy);
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", lo, &li)) != -1) {
-		const char *a = optarg;
-
-		switch (opt) {
-		case 'p': policy = a; break;
-		case 'e':
-			if (strcmp(a, "A") == 0 || strcmp(a, "a") == 0)
-				era = FL_ERA_A;
-			else if (strcmp(a, "Z") == 0 || strcmp(a, "z") == 0)
-				era = FL_ERA_Z;
-			else if (strcmp(a, "none") == 0)
-				era = FL_ERA_NONE;
-			else
-				goto bad;
-			break;
-		case 's': if (num(a, 0, 1e18, &v) < 0) goto bad; sy.seed = (uint64_t)v; break;
-		case 'd': if (num(a, 0, 1e6, &v) < 0) goto bad; sy.duration_ns = (uint64_t)(v * 1e9); break;
-		case 'f': if (num(a, 1, 1e6, &v) < 0) goto bad; sy.files = (unsigned)v; break;
-		case 'b': if (num(a, 1, 1e6, &v) < 0) goto bad; sy.bmaps = (unsigned)v; break;
-		case 'w': if (num(a, 1, FL_BMAP_SIZE, &v) < 0) goto bad; sy.write_size = (uint32_t)v; break;
-		case 'r': if (num(a, 1e-6, 1e9, &v) < 0) goto bad; sy.rate = v; break;
-		case 'B': if (num(a, 1, 1e6, &v) < 0) goto bad; sy.burst = (unsigned)v; break;
-		case 'G': if (num(a, 0, 1e9, &v) < 0) goto bad; sy.burst_gap_ns = (uint64_t)(v * 1e3); break;
-		case 'P': sy.poisson = 1; break;
-		case 'C': sy.close_at_end = 0; break;
-		case 'l': lat = a; break;
-		case 'o': if (num(a, 1, 1e6, &win) < 0) goto bad; break;
-		case 'a': if (num(a, 0, 1e9, &age) < 0) goto bad; break;
-		case 'T': if (num(a, 1, 1e9, &poll) < 0) goto bad; break;
-		case 't': if (num(a, 1, 1e9, &tmo) < 0) goto bad; break;
-		case 'n': if (num(a, 1, 64, &thr) < 0) goto bad; break;
-		case 'x': if (num(a, 0, 1e9, &cost) < 0) goto bad; break;
-		case 'L': if (num(a, 0, 1e9, &wlat) < 0) goto bad; break;
-		case 'W': if (num(a, 0, 1e6, &batch) < 0) goto bad; break;
-		case 'u': truthpath = a; break;
-		case 'S': want_stats = 1; break;
-		case 'c':
-			if (strcmp(a, "real") == 0)
-				real = 1;
-			else if (strcmp(a, "virtual") == 0)
-				real = 0;
-			else
-				goto bad;
-			break;
-		case 'h': synth_usage(stdout); return FS_EXIT_OK;
-		case ':':
-			fs_warn("synth", "option '%s' needs a value", argv[optind - 1]);
-			return FS_EXIT_USAGE;
-		default:
-			fs_warn("synth", "unknown option '%s'", argv[optind - 1]);
-			synth_usage(stderr);
-			return FS_EXIT_USAGE;
-		}
-		continue;
-bad:
-		fs_warn("synth", "bad value '%s' for --%s", a, li >= 0 ? lo[li].name : "?");
-		return FS_EXIT_USAGE;
-	}
-	if (optind < argc) {
-		fs_warn("synth", "unexpected argument '%s'", argv[optind]);
-		return FS_EXIT_USAGE;
-	}
-	if (fl_config_init(&c, policy) < 0) {
-		fs_warn("synth", "unknown policy '%s' (legacy, pendq, deadline, slash2)", policy);
-		return FS_EXIT_USAGE;
-	}
-	if (fl_transport_parse(&c.transport, lat, &err) < 0) {
-		fs_warn("synth", "%s", err.msg);
-		return FS_EXIT_USAGE;
-	}
+	sy.seed = (uint64_t)a.seed;
+	sy.duration_ns = a.duration_ns;
+	sy.files = (unsigned)a.files;
+	sy.bmaps = (unsigned)a.bmaps;
+	sy.write_size = (uint32_t)a.write_size;
+	sy.rate = a.rate;
+	sy.burst = (unsigned)a.burst;
+	sy.burst_gap_ns = a.burst_gap_ns;
+	sy.poisson = a.poisson;
+	sy.close_at_end = !a.no_close;
+	c.transport.kind = a.lat.t.kind;
+	c.transport.fixed_ns = a.lat.t.fixed_ns;
+	c.transport.a_ns = a.lat.t.a_ns;
+	c.transport.b_ns = a.lat.t.b_ns;
 	c.transport.seed = sy.seed;
-	if (age >= 0) c.tun.max_age_ns = (uint64_t)(age * 1e6);
-	if (poll > 0) c.tun.poll_ns = (uint64_t)(poll * 1e3);
-	if (tmo > 0) c.tun.safety_timeout_ns = (uint64_t)(tmo * 1e6);
-	if (win > 0) c.tun.window = (unsigned)win;
-	if (thr > 0) c.tun.threads = (unsigned)thr;
-	if (cost >= 0) c.tun.exam_cost_ns = (uint64_t)cost;
-	if (wlat >= 0) c.tun.wake_latency_ns = (uint64_t)wlat;
-	if (batch >= 0)
-		c.tun.batch_ns = (uint64_t)(batch * 1000);
+#define GIVEN(n) fs_opt_given(&fs_spec_synth, &fa, n)
+	if (GIVEN("max-age"))
+		c.tun.max_age_ns = a.max_age_ns;
+	if (GIVEN("poll"))
+		c.tun.poll_ns = a.poll_ns;
+	if (GIVEN("timeout"))
+		c.tun.safety_timeout_ns = a.timeout_ns;
+	if (GIVEN("outstanding"))
+		c.tun.window = (unsigned)a.outstanding;
+	if (GIVEN("threads"))
+		c.tun.threads = (unsigned)a.threads;
+	if (GIVEN("exam-cost"))
+		c.tun.exam_cost_ns = a.exam_cost_ns;
+	if (GIVEN("wake-latency"))
+		c.tun.wake_latency_ns = a.wake_latency_ns;
+	if (GIVEN("batch")) {
+		if (a.batch_ns > c.tun.max_age_ns) {
+			char x[32], y[32];
+
+			fs_fmt_duration(x, sizeof(x), (double)a.batch_ns);
+			fs_fmt_duration(y, sizeof(y), (double)c.tun.max_age_ns);
+			return fs_usage(&fs_spec_synth, "--batch: %s is longer than the max age (%s)",
+			    x, y);
+		}
+		c.tun.batch_ns = a.batch_ns;
+	}
 	else if (c.tun.batch_ns > c.tun.max_age_ns)
 		c.tun.batch_ns = c.tun.max_age_ns;	/* the default window, for a shorter max age */
+#undef GIVEN
 	c.era = (enum fl_era)era;
 	c.clock = real ? FL_CLOCK_REAL : FL_CLOCK_VIRTUAL;
 	c.log = era == FL_ERA_NONE ? NULL : stdout;
-	if (truthpath != NULL) {
-		if ((tr.f = fopen(truthpath, "w")) == NULL) {
-			fs_warn("synth", "%s: %s", truthpath, strerror(errno));
+	/* The engine checks the configuration before anything is written. */
+	if ((e = fl_engine_new(&c, &err)) == NULL)
+		return fs_usage(&fs_spec_synth, "%s", err.msg);
+	fl_engine_free(e);
+	if (a.truth != NULL) {
+		if ((tr.f = fopen(a.truth, "w")) == NULL) {
+			fs_warn("synth", "%s: %s", a.truth, strerror(errno));
 			return FS_EXIT_RUNTIME;
 		}
 		fprintf(tr.f, "# flushscope synth truth v1 (see flushscope-synth(1))\n"
@@ -261,15 +282,16 @@ bad:
 		    "bmaps=%u write_size=%u rate=%g burst=%u latency=%s window=%u max_age_ns=%"
 		    PRIu64 " poll_ns=%" PRIu64 "\n", fl_policy_name(c.policy),
 		    era == FL_ERA_A ? "A" : era == FL_ERA_Z ? "Z" : "none", sy.seed,
-		    sy.duration_ns, sy.files, sy.bmaps, sy.write_size, sy.rate, sy.burst, lat,
-		    c.tun.window, c.tun.max_age_ns, c.tun.poll_ns);
+		    sy.duration_ns, sy.files, sy.bmaps, sy.write_size, sy.rate, sy.burst,
+		    a.lat.spec, c.tun.window, c.tun.max_age_ns, c.tun.poll_ns);
 		c.trace = truth_ev;
 		c.trace_arg = &tr;
 	}
 	if ((e = fl_engine_new(&c, &err)) == NULL) {
 		fs_warn("synth", "%s", err.msg);
-		rc = FS_EXIT_USAGE;
-		goto out;
+		if (tr.f != NULL)
+			fclose(tr.f);
+		return FS_EXIT_RUNTIME;
 	}
 	if (fl_synth_add(e, &sy, &err) < 0) {
 		fs_warn("synth", "%s", err.msg);
@@ -291,16 +313,15 @@ bad:
 		}
 		print_stats(tr.f, "stat ", &st, real);
 	}
-	if (want_stats)
+	if (a.stats)
 		print_stats(stderr, "", &st, 1);
 	fl_engine_free(e);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fs_warn("synth", "writing the log: %s", strerror(errno));
 		rc = FS_EXIT_RUNTIME;
 	}
-out:
 	if (tr.f != NULL && fclose(tr.f) != 0) {
-		fs_warn("synth", "%s: %s", truthpath, strerror(errno));
+		fs_warn("synth", "%s: %s", a.truth, strerror(errno));
 		rc = FS_EXIT_RUNTIME;
 	}
 	return rc;

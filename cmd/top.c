@@ -7,22 +7,24 @@
  */
 #include <curses.h>
 #include <errno.h>
-#include <getopt.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <math.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "live/live.h"
 #include "cmd/cmd.h"
 #include "parsers/follow.h"
+#include "parsers/parser.h"
+#include "parsers/sniff.h"
 #include "ingest/record.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -107,6 +109,7 @@ struct top {
 	struct lv_view view;
 	char filter[64];
 	struct top_db db;
+	char history[300];		/* what was read back at start ("" if nothing) */
 
 	/* state */
 	struct ps_follow *f;
@@ -130,54 +133,6 @@ struct top {
 	const struct lv_thread_row *trows;
 	size_t ntrows;
 };
-
-/* Prints the usage text. */
-static void
-usage(FILE *o)
-{
-	fprintf(o,
-	    "usage: flushscope top [options] FILE... | -\n"
-	    "Watch a live SLASH2 client log like top: which bmaps the flush thread\n"
-	    "re-scans for nothing, how often, and the outstanding RPCs.\n\n"
-	    "  -d, --delay=SECONDS     refresh interval (default 2)\n"
-	    "  -b, --batch             plain-text snapshots on stdout (default when\n"
-	    "                          stdout is not a terminal or TERM=dumb)\n"
-	    "  -n, --iterations=N      stop after N snapshots\n"
-	    "      --from-start        read the files from the beginning (default: end)\n"
-	    "  -s, --sort=COLUMN       id, addr, thread, wasted, cycles, period, outst,\n"
-	    "                          state, age (default wasted)\n"
-	    "  -r, --reverse           reverse the sort order\n"
-	    "      --filter=TEXT       only bmaps whose fid:bno or thread contains TEXT\n"
-	    "  -t, --threads           per-thread view instead of bmaps\n"
-	    "      --rows=N            batch: at most N rows per snapshot (0 = all; default 50)\n"
-	    "      --format=FMT        batch: table (default), csv or json\n"
-	    "      --window=SECONDS    rate window in log time (default 10, at most %d)\n"
-	    "      --min-cycles=N      detector: cycles that make an episode (default 3)\n"
-	    "      --max-gap=MS        detector: largest gap inside a run (default 50)\n"
-	    "      --log-format=FMT    PSC_LOG_FORMAT of the input (default: detect)\n"
-	    "      --poll=MS           longest wait between file checks (default 100)\n"
-	    "      --no-inotify        poll only\n"
-	    "      --db=FILE           also record the followed files into FILE with the\n"
-	    "                          ingest engine (at start, every --db-interval seconds\n"
-	    "                          (default 30) and at exit; files only, not stdin)\n"
-	    "  -h, --help              this help\n\n"
-	    "Keys: q quit, ?/h help, space/p pause, < > sort column, F sort menu, R reverse,\n"
-	    "/ filter, t threads view, Ctrl-L redraw.  See flushscope-top(1).\n", LV_WIN_MAX);
-}
-
-/* Parses a sort column name. */
-static int
-parse_sort(const char *s)
-{
-	static const char *const names[LV_NSORT] = { "id", "addr", "thread", "wasted",
-	    "cycles", "period", "outst", "state", "age" };
-	int i;
-
-	for (i = 0; i < LV_NSORT; i++)
-		if (strcmp(s, names[i]) == 0)
-			return i;
-	return -1;
-}
 
 /* Formats a count with k/M/G suffixes. */
 static char *
@@ -376,63 +331,88 @@ take_snapshot(struct top *t, struct fs_err *err)
 	return 0;
 }
 
-/* Prints one batch snapshot in the chosen format. */
-static void
-print_batch(struct top *t)
+/* A CSV field: the number, or empty when unknown (< 0). */
+static const char *
+csv_int(int64_t v, char *buf, size_t n)
 {
-	char sl[4][256], line[512], spark[LV_SPARK * 4 + 1], id[48];
-	int64_t mn, mx;
-	size_t i, lim = t->rows_max > 0 ? (size_t)t->rows_max : (size_t)-1;
-	int k, n;
+	if (v < 0)
+		buf[0] = '\0';
+	else
+		snprintf(buf, n, "%" PRId64, v);
+	return buf;
+}
 
-	if (t->format == FS_FMT_JSON) {
-		const struct lv_summary *s = &t->sum;
+/* A snapshot as one JSON object per line. */
+static void
+batch_json(struct top *t, size_t lim)
+{
+	const struct lv_summary *s = &t->sum;
+	char id[48], lt[64];
+	size_t i;
 
-		printf("{\"lines\":%" PRIu64 ",\"events\":%" PRIu64 ",\"unparsed\":%" PRIu64
-		    ",\"passes\":%" PRIu64 ",\"wasted\":%" PRIu64 ",\"episodes_open\":%" PRIu64
-		    ",\"episodes_done\":%" PRIu64 ",\"dirty\":%" PRIu64 ",\"outstanding\":%" PRId64
-		    ",\"lines_per_s\":%.1f,\"events_per_s\":%.1f,\"passes_per_s\":%.1f"
-		    ",\"wasted_per_s\":%.1f,\"log_now_us\":%" PRId64 ",\"bmaps\":[",
-		    s->lines, s->events, s->unparsed, s->passes, s->wasted, s->episodes_open,
-		    s->episodes_done, s->dirty, s->outstanding, s->lines_rate, s->events_rate,
-		    s->passes_rate, s->wasted_rate,
-		    s->log_now_us == INT64_MIN ? (int64_t)0 : s->log_now_us);
-		if (t->threads_view) {
-			printf("],\"threads\":[");
-			for (i = 0; i < t->ntrows && i < lim; i++) {
-				const struct lv_thread_row *r = &t->trows[i];
+	printf("{\"snapshot\":%d,\"log_time\":", t->iter + 1);
+	if (s->log_now_us == INT64_MIN)
+		printf("null,\"log_now_us\":null");
+	else
+		printf("\"%s\",\"log_now_us\":%" PRId64, logtime(s->log_now_us, lt,
+		    sizeof(lt)), s->log_now_us);
+	printf(",\"lines\":%" PRIu64 ",\"events\":%" PRIu64 ",\"unparsed\":%" PRIu64
+	    ",\"passes\":%" PRIu64 ",\"wasted\":%" PRIu64 ",\"episodes_open\":%" PRIu64
+	    ",\"episodes_done\":%" PRIu64 ",\"dirty\":%" PRIu64 ",\"outstanding\":",
+	    s->lines, s->events, s->unparsed, s->passes, s->wasted, s->episodes_open,
+	    s->episodes_done, s->dirty);
+	fs_json_int(stdout, s->outstanding);
+	printf(",\"lines_per_s\":%.1f,\"events_per_s\":%.1f,\"passes_per_s\":%.1f"
+	    ",\"wasted_per_s\":%.1f,\"bmaps\":[", s->lines_rate, s->events_rate,
+	    s->passes_rate, s->wasted_rate);
+	if (t->threads_view) {
+		printf("],\"threads\":[");
+		for (i = 0; i < t->ntrows && i < lim; i++) {
+			const struct lv_thread_row *r = &t->trows[i];
 
-				printf("%s{\"src\":%d,\"thread\":", i ? "," : "", r->src);
-				fs_json_str(stdout, r->thread, strlen(r->thread));
-				printf(",\"tid\":");
-				fs_json_str(stdout, r->tid, strlen(r->tid));
-				printf(",\"passes_per_s\":%.1f,\"wasted_per_s\":%.1f,\"passes\":%" PRIu64
-				    ",\"useless_passes\":%" PRIu64 ",\"examinations\":%" PRIu64
-				    ",\"wasted\":%" PRIu64 ",\"period_p50_us\":%" PRId64 "}",
-				    r->passes_rate, r->wasted_rate, r->passes, r->useless_passes,
-				    r->examinations, r->wasted, r->period_p50_us);
-			}
-			printf("]}\n");
-			fflush(stdout);
-			return;
-		}
-		for (i = 0; i < t->nrows && i < lim; i++) {
-			const struct lv_row *r = &t->rows[i];
-
-			printf("%s{\"src\":%d,\"id\":\"%s\",\"addr\":\"0x%" PRIx64 "\",\"thread\":",
-			    i ? "," : "", r->src, lv_row_id(r, id, sizeof(id)), r->addr);
+			printf("%s{\"src\":%d,\"thread\":", i ? "," : "", r->src);
 			fs_json_str(stdout, r->thread, strlen(r->thread));
-			printf(",\"wasted_per_s\":%.1f,\"cycles\":%" PRIu64 ",\"wasted\":%" PRIu64
-			    ",\"period_us\":%" PRId64 ",\"outstanding\":%" PRId64
-			    ",\"state\":\"%s\",\"age_us\":%" PRId64 "}", r->wasted_rate, r->cycles,
-			    r->wasted_total, r->period_us, r->outstanding, lv_state_name(r->state),
-			    r->age_us);
+			printf(",\"tid\":");
+			fs_json_str(stdout, r->tid, strlen(r->tid));
+			printf(",\"passes_per_s\":%.1f,\"wasted_per_s\":%.1f,\"passes\":%" PRIu64
+			    ",\"useless_passes\":%" PRIu64 ",\"examinations\":%" PRIu64
+			    ",\"wasted\":%" PRIu64 ",\"period_p50_us\":", r->passes_rate,
+			    r->wasted_rate, r->passes, r->useless_passes, r->examinations,
+			    r->wasted);
+			fs_json_int(stdout, r->period_p50_us);
+			putchar('}');
 		}
 		printf("]}\n");
 		fflush(stdout);
 		return;
 	}
-	if (t->format == FS_FMT_CSV && t->threads_view) {
+	for (i = 0; i < t->nrows && i < lim; i++) {
+		const struct lv_row *r = &t->rows[i];
+
+		printf("%s{\"src\":%d,\"id\":\"%s\",\"addr\":\"0x%" PRIx64 "\",\"thread\":",
+		    i ? "," : "", r->src, lv_row_id(r, id, sizeof(id)), r->addr);
+		fs_json_str(stdout, r->thread, strlen(r->thread));
+		printf(",\"wasted_per_s\":%.1f,\"cycles\":%" PRIu64 ",\"wasted\":%" PRIu64
+		    ",\"period_us\":", r->wasted_rate, r->cycles, r->wasted_total);
+		fs_json_int(stdout, r->period_us);
+		printf(",\"outstanding\":");
+		fs_json_int(stdout, r->outstanding);
+		printf(",\"state\":\"%s\",\"age_us\":", lv_state_name(r->state));
+		fs_json_int(stdout, r->age_us);
+		putchar('}');
+	}
+	printf("]}\n");
+	fflush(stdout);
+}
+
+/* A snapshot as CSV rows, the header before the first. */
+static void
+batch_csv(struct top *t, size_t lim)
+{
+	char id[48], c1[24], c2[24], c3[24];
+	size_t i;
+
+	if (t->threads_view) {
 		if (t->iter == 0)
 			printf("snapshot,src,thread,tid,passes_per_s,wasted_per_s,passes,useless_passes,"
 			    "examinations,wasted,period_p50_us\n");
@@ -440,29 +420,38 @@ print_batch(struct top *t)
 			const struct lv_thread_row *r = &t->trows[i];
 
 			printf("%d,%d,%s,%s,%.1f,%.1f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-			    ",%" PRId64 "\n", t->iter + 1, r->src, r->thread, r->tid, r->passes_rate,
+			    ",%s\n", t->iter + 1, r->src, r->thread, r->tid, r->passes_rate,
 			    r->wasted_rate, r->passes, r->useless_passes, r->examinations, r->wasted,
-			    r->period_p50_us);
+			    csv_int(r->period_p50_us, c1, sizeof(c1)));
 		}
 		fflush(stdout);
 		return;
 	}
-	if (t->format == FS_FMT_CSV) {
-		if (t->iter == 0)
-			printf("snapshot,src,id,addr,thread,wasted_per_s,cycles,wasted,period_us,"
-			    "outstanding,state,age_us\n");
-		for (i = 0; i < t->nrows && i < lim; i++) {
-			const struct lv_row *r = &t->rows[i];
+	if (t->iter == 0)
+		printf("snapshot,src,id,addr,thread,wasted_per_s,cycles,wasted,period_us,"
+		    "outstanding,state,age_us\n");
+	for (i = 0; i < t->nrows && i < lim; i++) {
+		const struct lv_row *r = &t->rows[i];
 
-			printf("%d,%d,%s,0x%" PRIx64 ",%s,%.1f,%" PRIu64 ",%" PRIu64 ",%" PRId64
-			    ",%" PRId64 ",%s,%" PRId64 "\n", t->iter + 1, r->src,
-			    lv_row_id(r, id, sizeof(id)), r->addr, r->thread, r->wasted_rate,
-			    r->cycles, r->wasted_total, r->period_us, r->outstanding,
-			    lv_state_name(r->state), r->age_us);
-		}
-		fflush(stdout);
-		return;
+		printf("%d,%d,%s,0x%" PRIx64 ",%s,%.1f,%" PRIu64 ",%" PRIu64 ",%s,%s,%s,%s\n",
+		    t->iter + 1, r->src, lv_row_id(r, id, sizeof(id)), r->addr, r->thread,
+		    r->wasted_rate, r->cycles, r->wasted_total,
+		    csv_int(r->period_us, c1, sizeof(c1)),
+		    csv_int(r->outstanding, c2, sizeof(c2)), lv_state_name(r->state),
+		    csv_int(r->age_us, c3, sizeof(c3)));
 	}
+	fflush(stdout);
+}
+
+/* A snapshot as the text screen, for --batch. */
+static void
+batch_text(struct top *t, size_t lim)
+{
+	char sl[4][256], line[512], spark[LV_SPARK * 4 + 1];
+	int64_t mn, mx;
+	size_t i;
+	int k, n;
+
 	{
 		time_t w = time(NULL);
 		struct tm tm;
@@ -470,8 +459,17 @@ print_batch(struct top *t)
 
 		localtime_r(&w, &tm);
 		strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
-		printf("flushscope top - %s - snapshot %d - %d source%s%s\n", ts, t->iter + 1,
-		    t->nsrc, t->nsrc == 1 ? "" : "s", t->ended ? " - input ended" : "");
+		printf("flushscope top - %s - snapshot %d - %s%s%s\n", ts, t->iter + 1,
+		    strcmp(t->paths[0], "-") == 0 ? "standard input" : t->paths[0],
+		    t->nsrc > 1 ? " and more" : "", t->ended ? " - input ended" : "");
+		if (t->nsrc > 1) {
+			printf("Inputs:");
+			for (k = 0; k < t->nsrc; k++)
+				printf(" %d=%s", k, t->paths[k]);
+			putchar('\n');
+		}
+		if (t->history[0])
+			printf("%s\n", t->history);
 	}
 	n = summary_lines(t, sl);
 	for (k = 0; k < n; k++)
@@ -480,7 +478,11 @@ print_batch(struct top *t)
 	if (line[0])
 		printf("%s\n", line);
 	sparkline(&t->sum, 0, 0, spark, sizeof(spark), &mn, &mx);
-	printf("Outstanding, last %ds (%" PRId64 "..%" PRId64 "): [%s]\n", LV_SPARK, mn, mx, spark);
+	if (mn < 0)
+		printf("Outstanding, last %ds (-): none logged\n", LV_SPARK);
+	else
+		printf("Outstanding, last %ds (%" PRId64 "..%" PRId64 "): [%s]\n", LV_SPARK, mn, mx,
+		    spark);
 	if (t->filter[0])
 		printf("Filter: %s\n", t->filter);
 	printf("\n");
@@ -502,6 +504,20 @@ print_batch(struct top *t)
 	}
 	printf("\n");
 	fflush(stdout);
+}
+
+/* Prints one batch snapshot in the chosen format. */
+static void
+print_batch(struct top *t)
+{
+	size_t lim = t->rows_max > 0 ? (size_t)t->rows_max : (size_t)-1;
+
+	if (t->format == FS_FMT_JSON)
+		batch_json(t, lim);
+	else if (t->format == FS_FMT_CSV)
+		batch_csv(t, lim);
+	else
+		batch_text(t, lim);
 }
 
 /* ---- the screen ---- */
@@ -644,13 +660,19 @@ draw(struct top *t)
 
 		/* The newest seconds that fit beside the label. */
 		sparkline(&t->sum, 0, 0, spark, sizeof(spark), &mn, &mx);
-		lw = snprintf(line, sizeof(line), "Outstanding, last %ds (%" PRId64 "..%" PRId64
-		    "): ", LV_SPARK, mn, mx);
+		if (mn < 0)
+			lw = snprintf(line, sizeof(line), "Outstanding, last %ds: none logged ",
+			    LV_SPARK);
+		else
+			lw = snprintf(line, sizeof(line), "Outstanding, last %ds (%" PRId64 "..%"
+			    PRId64 "): ", LV_SPARK, mn, mx);
 		sparkline(&t->sum, t->utf8, LV_SPARK - (COLS - lw - 1), spark, sizeof(spark),
 		    &mn, &mx);
 		snprintf(line + lw, sizeof(line) - (size_t)lw, "%s", spark);
 		put_line(y++, line, 0);
 	}
+	if (t->history[0] && y < LINES)
+		put_line(y++, t->history, 0);
 	db_status(&t->db, line, sizeof(line));
 	if (line[0] && y < LINES)
 		put_line(y++, line, 0);
@@ -837,6 +859,19 @@ run(struct top *t)
 	/* A first snapshot sets the base of the wall-clock rates. */
 	if (take_snapshot(t, &err) < 0)
 		goto fail;
+	if (!interactive) {
+		/* Batch: what is there now is read and printed at once, not after -d. */
+		long got = 0;
+
+		while (!top_stop && (got = pump(t, &err)) > 0)
+			;
+		if (got < 0)
+			goto fail;
+		t->ended = ps_follow_ended(t->f);
+		if (t->ended)
+			lv_finish(t->m);	/* the input is over: final figures */
+		next = fs_mono_us();
+	}
 	if (interactive)
 		draw(t);
 	while (!top_stop) {
@@ -919,232 +954,295 @@ fail:
 	return FS_EXIT_RUNTIME;
 }
 
+/* Parses -d: seconds as in top(1), or a duration; a path gets a pointer to --db. */
+static int
+parse_delay(const char *arg, void *dst, struct fs_err *err)
+{
+	if (fs_parse_duration(arg, 1e9, dst, err) == 0)
+		return 0;
+	if (strchr(arg, '/') != NULL || strstr(arg, ".db") != NULL || access(arg, F_OK) == 0)
+		return fs_err_set(err, EINVAL, "'%s' is not a delay: -d is the refresh delay in "
+		    "seconds, as in top(1); to record into a database use --db %s", arg, arg);
+	return fs_err_set(err, EINVAL, "'%s' is not a delay in seconds (e.g. 2, 0.5 or 500ms)",
+	    arg);
+}
+
+struct top_args {
+	uint64_t delay_ns, window_ns, max_gap_ns, poll_ns, db_interval_ns, history;
+	int batch, from_start, reverse, threads, no_inotify, format, sort;
+	long long iterations, rows, min_cycles;
+	const char *filter, *log_format, *db;
+};
+
+#define A struct top_args
+static const struct fs_opt top_opts[] = {
+	FS_OPT_CUSTOM('d', "delay", A, delay_ns, "SECONDS", "2", parse_delay,
+	    "refresh interval, at least 10ms"),
+	FS_OPT_FLAG('b', "batch", A, batch,
+	    "plain-text snapshots on stdout (the default when it is not a terminal)"),
+	FS_OPT_COUNT('n', "iterations", A, iterations, "N", NULL, 1, 1e9,
+	    "stop after N snapshots (default: run until quit)"),
+	FS_OPT_FLAG(0, "from-start", A, from_start,
+	    "read the files from their first line (default: from the end)"),
+	FS_OPT_SIZE(0, "history", A, history, "1MiB", 0, 1 << 30,
+	    "starting at the end, first read back this much of each file (0: none)"),
+	FS_OPT_CHOICE('s', "sort", A, sort, "id|addr|thread|wasted|cycles|period|outst|state|age",
+	    "wasted", "sort column"),
+	FS_OPT_FLAG('r', "reverse", A, reverse, "reverse the sort order"),
+	FS_OPT_STRING(0, "filter", A, filter, "TEXT", NULL,
+	    "only bmaps whose fid:bno or thread contains TEXT"),
+	FS_OPT_FLAG('t', "threads", A, threads, "per-thread view instead of bmaps"),
+	FS_OPT_COUNT(0, "rows", A, rows, "N", "50", 0, 1e9, "batch: rows per snapshot, 0 = all"),
+	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "batch: output format"),
+	FS_OPT_DURATION(0, "window", A, window_ns, "10s", FS_NS_S, LV_WIN_MAX * FS_NS_S,
+	    "rate window in log time, whole seconds"),
+	FS_OPT_COUNT(0, "min-cycles", A, min_cycles, "N", "3", 1, 1e9,
+	    "detector: wasted examinations that make an episode"),
+	FS_OPT_DURATION(0, "max-gap", A, max_gap_ns, "50ms", FS_NS_US, 3600 * FS_NS_S,
+	    "detector: largest gap inside a run"),
+	FS_OPT_STRING(0, "log-format", A, log_format, "FMT", NULL,
+	    "PSC_LOG_FORMAT of the input (default: detected)"),
+	FS_OPT_DURATION(0, "poll", A, poll_ns, "100ms", FS_NS_MS, 60 * FS_NS_S,
+	    "longest wait between checks of the files"),
+	FS_OPT_FLAG(0, "no-inotify", A, no_inotify, "poll only"),
+	FS_OPT_STRING(0, "db", A, db, "FILE", NULL,
+	    "also record the followed files (read from their first byte) into the database FILE"),
+	FS_OPT_DURATION(0, "db-interval", A, db_interval_ns, "30s", FS_NS_S, 86400 * FS_NS_S,
+	    "time between commits of the recording"),
+	FS_OPT_END
+};
+#undef A
+
+const struct fs_cmdspec fs_spec_top = {
+	.name = "top",
+	.usage = { "FILE...", "-" },
+	.min_ops = 1, .max_ops = -1,
+	.summary = "Watches a live SLASH2 client log like top: spinning bmaps, rates, RPCs.",
+	.notes = "SECONDS: seconds as in top(1) (2, 0.5), or a DURATION with a unit (500ms).\n\n"
+	    "Shows which bmaps the flush thread re-scans for nothing, how often, and the\n"
+	    "outstanding RPCs.  Keys: q quit, ?/h help, space/p pause, < > sort column,\n"
+	    "F sort menu, R reverse, / filter, t threads view, Ctrl-L redraw.\n",
+	.opts = top_opts,
+};
+
+/*
+ * Starting at the end of a file, reads back its last `bytes` (from the
+ * first line start in them) into the model, so that the first screen shows
+ * the recent past.  Sets *nlines; refuses bytes that hold no log line.
+ * Returns 0, or -1 with err set.
+ */
+static int
+read_history(struct top *t, int src, const char *path, uint64_t bytes, uint64_t *nlines,
+    uint64_t *nread, struct fs_err *err)
+{
+	struct stat sb;
+	char *buf;
+	size_t n, i, start = 0;
+	off_t from;
+	ssize_t k;
+	int fd;
+
+	*nlines = *nread = 0;
+	if (stat(path, &sb) != 0)
+		return fs_err_set(err, errno, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(sb.st_mode) || sb.st_size == 0 || bytes == 0)
+		return 0;
+	from = sb.st_size > (off_t)bytes ? sb.st_size - (off_t)bytes : 0;
+	n = (size_t)(sb.st_size - from);
+	if ((buf = malloc(n)) == NULL)
+		return fs_err_set(err, ENOMEM, "%s: out of memory", path);
+	if ((fd = open(path, O_RDONLY)) < 0) {
+		free(buf);
+		return fs_err_set(err, errno, "%s: %s", path, strerror(errno));
+	}
+	for (i = 0; i < n; i += (size_t)k)
+		if ((k = pread(fd, buf + i, n - i, from + (off_t)i)) <= 0)
+			break;
+	close(fd);
+	n = i;
+	if (from > 0) {		/* the first line is cut: start after it */
+		char *nl = memchr(buf, '\n', n);
+
+		start = nl ? (size_t)(nl - buf) + 1 : n;
+	}
+	while (n > start && buf[n - 1] != '\n')
+		n--;		/* a partial last line is the follower's */
+	if (n > start && ps_sniff_buf(buf + start, n - start, t->lo.log_format, NULL, err) !=
+	    PS_SNIFF_LOG) {
+		free(buf);
+		if (err->msg[0] != '\0')
+			return -1;
+		return fs_err_set(err, EINVAL, "%s: no SLASH2 log line found (in its last %zu "
+		    "bytes)", path, n - start);
+	}
+	for (i = start; i < n;) {
+		char *nl = memchr(buf + i, '\n', n - i);
+		size_t len = (size_t)(nl - (buf + i));
+
+		lv_line(t->m, src, buf + i, len, (uint64_t)from + i, 0);
+		(*nlines)++;
+		i += len + 1;
+	}
+	*nread = n - start;
+	free(buf);
+	return 0;
+}
+
+/*
+ * Checks the command line and fills t from it; returns FS_EXIT_OK, or the
+ * exit status after the message (usage, or an input that is no log).
+ */
+static int
+configure(struct top *t, const struct top_args *a, const struct fs_args *fa,
+    int *stdin_is_log, struct fs_err *err)
+{
+	const char *term;
+	int i;
+
+	if (a->delay_ns < 10 * FS_NS_MS || a->delay_ns > 86400 * FS_NS_S)
+		return fs_usage(&fs_spec_top, "-d: the delay must be 10ms to 1 day");
+	if (a->window_ns % (uint64_t)FS_NS_S != 0)
+		return fs_usage(&fs_spec_top, "--window: give whole seconds (1s to %ds)", LV_WIN_MAX);
+	t->delay = (double)a->delay_ns / 1e9;
+	t->batch = a->batch;
+	t->iterations = (int)a->iterations;
+	t->from_start = a->from_start;
+	t->view.sort = (enum lv_sort)a->sort;
+	t->view.reverse = a->reverse;
+	if (a->filter != NULL)
+		snprintf(t->filter, sizeof(t->filter), "%s", a->filter);
+	t->threads_view = a->threads;
+	t->rows_max = (int)a->rows;
+	t->format = (enum fs_format)a->format;
+	t->poll_ms = (int)(a->poll_ns / 1000000);
+	t->no_inotify = a->no_inotify;
+	t->db.path = a->db;
+	t->db.interval = (double)a->db_interval_ns / 1e9;
+	lv_options_default(&t->lo);
+	t->lo.window_s = (int)(a->window_ns / 1000000000);
+	t->lo.sp.min_cycles = (int)a->min_cycles;
+	t->lo.sp.max_gap_us = (int64_t)(a->max_gap_ns / 1000);
+	t->lo.log_format = a->log_format;
+	if (a->log_format != NULL) {
+		struct ps_parser *p = ps_parser_new(a->log_format, err);
+
+		if (p == NULL)
+			return fs_usage(&fs_spec_top, "--log-format: %s", err->msg);
+		ps_parser_free(p);
+	}
+	for (i = 0; i < fa->nops; i++) {
+		if (strcmp(fa->ops[i], "-") != 0)
+			continue;
+		if (*stdin_is_log)
+			return fs_usage(&fs_spec_top, "standard input ('-') given twice");
+		*stdin_is_log = 1;
+	}
+	if (a->db != NULL && *stdin_is_log)
+		return fs_usage(&fs_spec_top, "--db records files; it cannot re-read standard input");
+	term = getenv("TERM");
+	if (!isatty(STDOUT_FILENO) || term == NULL || strcmp(term, "dumb") == 0 || term[0] == '\0')
+		t->batch = 1;
+	if (!t->batch && t->format != FS_FMT_TABLE)
+		return fs_usage(&fs_spec_top, "--format applies to batch mode (-b) only");
+	/* Inputs: each file must exist; read from its start, it must look like a log. */
+	for (i = 0; i < fa->nops; i++) {
+		struct stat sb;
+
+		if (strcmp(fa->ops[i], "-") == 0)
+			continue;
+		if ((stat(fa->ops[i], &sb) != 0 || S_ISDIR(sb.st_mode) ||
+		    (t->from_start && sb.st_size > 0)) &&
+		    fs_check_log(fa->ops[i], a->log_format, err) < 0) {
+			fs_warn("top", "%s", err->msg);
+			return FS_EXIT_RUNTIME;
+		}
+	}
+	return FS_EXIT_OK;
+}
+
+/*
+ * Opens the follower, the model, the recorder (--db) and every input, each
+ * read back by --history when top starts at the end.
+ */
+static int
+open_inputs(struct top *t, const struct top_args *a, const struct fs_args *fa,
+    struct fs_err *err)
+{
+	struct ps_follow_options fo;
+	uint64_t hist_lines = 0, hist_bytes = 0;
+	int i;
+
+	ps_follow_options_default(&fo);
+	/* --db records whole files: they are read from their first byte */
+	if (t->db.path != NULL)
+		t->from_start = 1;
+	fo.from_start = t->from_start;
+	fo.poll_ms = t->poll_ms;
+	fo.no_inotify = t->no_inotify;
+	t->nsrc = fa->nops;
+	t->paths = fa->ops;
+	if ((t->f = ps_follow_new(&fo, err)) == NULL ||
+	    (t->m = lv_new(&t->lo, err)) == NULL ||
+	    (t->gen = calloc((size_t)t->nsrc, sizeof(*t->gen))) == NULL) {
+		if (err->msg[0] == '\0')
+			fs_err_set(err, ENOMEM, "out of memory");
+		return -1;
+	}
+	if (t->db.path != NULL) {
+		struct ig_options io;
+
+		ig_options_default(&io);
+		io.sp = t->lo.sp;
+		io.log_format = t->lo.log_format;
+		if ((t->db.rec = ig_record_new(t->db.path, t->paths, t->nsrc, &io, db_waiting,
+		    NULL, err)) == NULL)
+			return -1;
+		t->db.next_us = fs_mono_us() + (int64_t)(t->db.interval * 1e6);
+	}
+	for (i = 0; i < t->nsrc; i++) {
+		uint64_t nl = 0, nb = 0;
+		struct sp_callbacks also;
+
+		if (t->db.rec != NULL)
+			ig_record_callbacks(t->db.rec, i, &also);
+		if (lv_add_source(t->m, t->db.rec != NULL ? &also : NULL, err) < 0 ||
+		    (!t->from_start && strcmp(t->paths[i], "-") != 0 &&
+		    read_history(t, i, t->paths[i], a->history, &nl, &nb, err) < 0) ||
+		    ps_follow_add(t->f, t->paths[i], err) < 0)
+			return -1;
+		hist_lines += nl;
+		hist_bytes += nb;
+	}
+	if (hist_lines > 0)
+		snprintf(t->history, sizeof(t->history), "Started at the end: read back the last "
+		    "%.1f KiB (%" PRIu64 " lines) first (--history)", (double)hist_bytes / 1024,
+		    hist_lines);
+	return 0;
+}
+
 /* flushscope top. */
 int
 cmd_top(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "delay", required_argument, NULL, 'd' },
-		{ "batch", no_argument, NULL, 'b' },
-		{ "iterations", required_argument, NULL, 'n' },
-		{ "from-start", no_argument, NULL, 'S' },
-		{ "sort", required_argument, NULL, 's' },
-		{ "reverse", no_argument, NULL, 'r' },
-		{ "filter", required_argument, NULL, 'i' },
-		{ "threads", no_argument, NULL, 't' },
-		{ "rows", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "window", required_argument, NULL, 'w' },
-		{ "min-cycles", required_argument, NULL, 'c' },
-		{ "max-gap", required_argument, NULL, 'g' },
-		{ "log-format", required_argument, NULL, 'L' },
-		{ "poll", required_argument, NULL, 'P' },
-		{ "no-inotify", no_argument, NULL, 'I' },
-		{ "db", required_argument, NULL, 'D' },
-		{ "db-interval", required_argument, NULL, 'E' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct top_args a;
+	struct fs_args fa;
 	struct top t;
-	struct ps_follow_options fo;
 	struct fs_err err;
 	struct sigaction sa, old_int, old_term;
-	const char *term;
-	char *end;
-	int c, i, rc, stdin_is_log = 0, sort;
-	double v;
+	int rc, stdin_is_log = 0;
 
+	memset(&a, 0, sizeof(a));
+	if ((rc = fs_opt_parse(&fs_spec_top, &a, argc, argv, &fa)) != 0)
+		return rc == FS_OPT_HELP ? FS_EXIT_OK : FS_EXIT_USAGE;
 	memset(&t, 0, sizeof(t));
-	t.delay = 2.0;
-	t.rows_max = 50;
-	t.poll_ms = 100;
-	t.format = FS_FMT_TABLE;
-	t.view.sort = LV_SORT_WASTED;
-	t.db.interval = 30;
-	lv_options_default(&t.lo);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:bn:s:rth", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			v = strtod(optarg, &end);
-			if (*end != '\0' || !(v > 0) || v > 86400) {
-				fs_warn("top", "bad delay '%s' (seconds, > 0)", optarg);
-				return FS_EXIT_USAGE;
-			}
-			t.delay = v;
-			break;
-		case 'b':
-			t.batch = 1;
-			break;
-		case 'n':
-			t.iterations = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || t.iterations < 1) {
-				fs_warn("top", "bad iteration count '%s'", optarg);
-				return FS_EXIT_USAGE;
-			}
-			break;
-		case 'S':
-			t.from_start = 1;
-			break;
-		case 's':
-			if ((sort = parse_sort(optarg)) < 0) {
-				fs_warn("top", "unknown sort column '%s'", optarg);
-				return FS_EXIT_USAGE;
-			}
-			t.view.sort = (enum lv_sort)sort;
-			break;
-		case 'r':
-			t.view.reverse = 1;
-			break;
-		case 'i':
-			snprintf(t.filter, sizeof(t.filter), "%s", optarg);
-			break;
-		case 't':
-			t.threads_view = 1;
-			break;
-		case 'o':
-			t.rows_max = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || t.rows_max < 0) {
-				fs_warn("top", "bad row count '%s'", optarg);
-				return FS_EXIT_USAGE;
-			}
-			break;
-		case 'f':
-			if ((rc = fs_opt_format("top", optarg)) < 0)
-				return FS_EXIT_USAGE;
-			t.format = (enum fs_format)rc;
-			break;
-		case 'w':
-			t.lo.window_s = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || t.lo.window_s < 1 || t.lo.window_s > LV_WIN_MAX) {
-				fs_warn("top", "bad window '%s' (1..%d seconds)", optarg, LV_WIN_MAX);
-				return FS_EXIT_USAGE;
-			}
-			break;
-		case 'c':
-			t.lo.sp.min_cycles = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || t.lo.sp.min_cycles < 1) {
-				fs_warn("top", "bad --min-cycles '%s'", optarg);
-				return FS_EXIT_USAGE;
-			}
-			break;
-		case 'g':
-			v = strtod(optarg, &end);
-			if (*end != '\0' || !(v > 0)) {
-				fs_warn("top", "bad --max-gap '%s' (milliseconds)", optarg);
-				return FS_EXIT_USAGE;
-			}
-			t.lo.sp.max_gap_us = (int64_t)(v * 1000);
-			break;
-		case 'L':
-			t.lo.log_format = optarg;
-			break;
-		case 'P':
-			t.poll_ms = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || t.poll_ms < 1) {
-				fs_warn("top", "bad --poll '%s' (milliseconds)", optarg);
-				return FS_EXIT_USAGE;
-			}
-			break;
-		case 'I':
-			t.no_inotify = 1;
-			break;
-		case 'D':
-			t.db.path = optarg;
-			break;
-		case 'E':
-			v = strtod(optarg, &end);
-			if (*end != '\0' || !(v >= 1) || v > 86400) {
-				fs_warn("top", "bad --db-interval '%s' (seconds, >= 1)", optarg);
-				return FS_EXIT_USAGE;
-			}
-			t.db.interval = v;
-			break;
-		case 'h':
-			usage(stdout);
-			return FS_EXIT_OK;
-		case ':':
-			fs_warn("top", "option '%s' needs a value", argv[optind - 1]);
-			return FS_EXIT_USAGE;
-		default:
-			fs_warn("top", "unknown option '%s'", argv[optind - 1]);
-			usage(stderr);
-			return FS_EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		fs_warn("top", "no log to watch (give FILE... or - for stdin)");
-		usage(stderr);
-		return FS_EXIT_USAGE;
-	}
-	term = getenv("TERM");
-	if (!isatty(STDOUT_FILENO) || term == NULL || strcmp(term, "dumb") == 0 || term[0] == '\0')
-		t.batch = 1;
-	if (!t.batch && t.format != FS_FMT_TABLE) {
-		fs_warn("top", "--format applies to batch mode (-b) only");
-		return FS_EXIT_USAGE;
-	}
-
 	fs_err_clear(&err);
-	ps_follow_options_default(&fo);
-	/* --db records whole files: they are read from their first byte */
-	fo.from_start = t.from_start || t.db.path != NULL;
-	fo.poll_ms = t.poll_ms;
-	fo.no_inotify = t.no_inotify;
-	t.nsrc = argc - optind;
-	t.paths = argv + optind;
-	if ((t.f = ps_follow_new(&fo, &err)) == NULL ||
-	    (t.m = lv_new(&t.lo, &err)) == NULL ||
-	    (t.gen = calloc((size_t)t.nsrc, sizeof(*t.gen))) == NULL) {
-		if (err.msg[0] == '\0')
-			fs_err_set(&err, ENOMEM, "out of memory");
-		rc = FS_EXIT_RUNTIME;
+	if ((rc = configure(&t, &a, &fa, &stdin_is_log, &err)) != FS_EXIT_OK)
+		return rc;
+	if (open_inputs(&t, &a, &fa, &err) < 0) {
 		fs_warn("top", "%s", err.msg);
+		rc = FS_EXIT_RUNTIME;
 		goto out;
 	}
-	for (i = 0; i < t.nsrc; i++) {
-		if (strcmp(t.paths[i], "-") == 0) {
-			if (stdin_is_log) {
-				fs_warn("top", "stdin given twice");
-				rc = FS_EXIT_USAGE;
-				goto out;
-			}
-			stdin_is_log = 1;
-		}
-	}
-	if (t.db.path != NULL) {
-		struct ig_options io;
-
-		if (stdin_is_log) {
-			fs_warn("top", "--db records files; it cannot re-read stdin");
-			rc = FS_EXIT_USAGE;
-			goto out;
-		}
-		ig_options_default(&io);
-		io.sp = t.lo.sp;
-		io.log_format = t.lo.log_format;
-		if ((t.db.rec = ig_record_new(t.db.path, t.paths, t.nsrc, &io, db_waiting, NULL,
-		    &err)) == NULL) {
-			fs_warn("top", "%s", err.msg);
-			rc = FS_EXIT_RUNTIME;
-			goto out;
-		}
-		t.db.next_us = fs_mono_us() + (int64_t)(t.db.interval * 1e6);
-	}
-	for (i = 0; i < t.nsrc; i++) {
-		struct sp_callbacks also;
-
-		if (t.db.rec != NULL)
-			ig_record_callbacks(t.db.rec, i, &also);
-		if (ps_follow_add(t.f, t.paths[i], &err) < 0 ||
-		    lv_add_source(t.m, t.db.rec != NULL ? &also : NULL, &err) < 0) {
-			fs_warn("top", "%s", err.msg);
-			rc = FS_EXIT_RUNTIME;
-			goto out;
-		}
-	}
-
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);

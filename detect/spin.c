@@ -56,6 +56,7 @@
 
 #include "util/hash.h"
 #include "util/map.h"
+#include "util/vec.h"
 
 #define SP_GAPS		64		/* exact gaps kept per run */
 #define SP_RUN_THREADS	16		/* threads counted per run */
@@ -103,6 +104,8 @@ struct sp_bmap {
 
 struct sp_thread {
 	struct sp_thread_stats st;
+	uint8_t namelen, tidlen;	/* of st.thread and st.tid */
+	int32_t thr;			/* its stream's number of it (its first event's) */
 	int pass_open;
 	uint64_t pass_seq;
 	int64_t pass_start, pass_last;
@@ -131,6 +134,7 @@ struct sp_detector {
 	struct sp_thread *th;
 	int nth, capth;
 	struct fs_map thash;		/* (name hash, tid hash) -> thread index */
+	FS_VEC(int32_t) thr2th;		/* the stream's thread number -> thread index (-1) */
 
 	int64_t last_outst;		/* last outstanding count seen, -1 none */
 };
@@ -468,6 +472,7 @@ exam_close(struct sp_detector *d, uint32_t bi, enum sp_verdict v, int64_t now,
 	if (d->cb.exam == NULL)
 		return;
 	x.thread = b->exam_thread;
+	x.thr = t->thr;
 	x.thread_name = t->st.thread;
 	x.tid = t->st.tid;
 	x.fid = b->fid;
@@ -557,6 +562,25 @@ bmap_get(struct sp_detector *d, uint64_t fid, uint32_t bno, int64_t now)
 
 /* ---- threads and passes ---- */
 
+/* Remembers that the stream's thread number thr is thread ti; returns ti. */
+static int
+thr_note(struct sp_detector *d, int32_t thr, int ti)
+{
+	while (thr >= 0 && d->thr2th.n <= (size_t)thr)
+		if (fs_vec_push(&d->thr2th, -1) != 0)
+			return ti;
+	if (thr >= 0)
+		d->thr2th.v[thr] = ti;
+	return ti;
+}
+
+/* Events from now on come from another stream: its thread numbers are its own. */
+void
+sp_detector_new_stream(struct sp_detector *d)
+{
+	d->thr2th.n = 0;
+}
+
 /* Finds the event's thread; creates it if create; returns index or -1. */
 static int
 thread_get(struct sp_detector *d, const struct ps_event *ev, int create)
@@ -566,6 +590,8 @@ thread_get(struct sp_detector *d, const struct ps_event *ev, int create)
 	uint32_t v;
 	struct sp_thread *t;
 
+	if (ev->thr >= 0 && (size_t)ev->thr < d->thr2th.n && d->thr2th.v[ev->thr] >= 0)
+		return d->thr2th.v[ev->thr];
 	if (name.n >= SP_NAME_MAX)
 		name.n = SP_NAME_MAX - 1;
 	if (tid.n >= SP_NAME_MAX)
@@ -573,7 +599,7 @@ thread_get(struct sp_detector *d, const struct ps_event *ev, int create)
 	ha = fs_fnv1a(name.p, name.n);
 	hb = fs_fnv1a(tid.p, tid.n);
 	if (fs_map_get(&d->thash, ha, hb, &v))
-		return (int)v;
+		return thr_note(d, ev->thr, (int)v);
 	if (!create)
 		return -1;
 	if (d->nth == d->capth) {
@@ -591,10 +617,13 @@ thread_get(struct sp_detector *d, const struct ps_event *ev, int create)
 	memset(t, 0, sizeof(*t));
 	memcpy(t->st.thread, name.p, name.n);
 	memcpy(t->st.tid, tid.p, tid.n);
+	t->namelen = (uint8_t)name.n;
+	t->tidlen = (uint8_t)tid.n;
+	t->thr = ev->thr;
 	t->st.first_us = ev->ts_us;
 	t->st.last_us = ev->ts_us;
 	t->st.first_pass_us = INT64_MIN;
-	return d->nth++;
+	return thr_note(d, ev->thr, d->nth++);
 }
 
 /* Fills a pass record of thread ti's current pass. */
@@ -604,6 +633,7 @@ pass_fill(const struct sp_detector *d, int ti, struct sp_pass *p)
 	const struct sp_thread *t = &d->th[ti];
 
 	p->thread = ti;
+	p->thr = t->thr;
 	p->thread_name = t->st.thread;
 	p->tid = t->st.tid;
 	p->seq = t->pass_seq;
@@ -948,6 +978,7 @@ sp_detector_free(struct sp_detector *d)
 	free(d->freelist);
 	fs_map_free(&d->byid);
 	fs_map_free(&d->thash);
+	fs_vec_free(&d->thr2th);
 	free(d->th);
 	free(d);
 }

@@ -116,6 +116,7 @@ const char *sp_verdict_name(enum sp_verdict v);
 /* One examination, delivered once decided (every EXAMINE line gets one). */
 struct sp_exam {
 	int thread;			/* the examining thread (sp_detector_thread index) */
+	int32_t thr;			/* its number in its source's stream (ps_event.thr); -1 */
 	const char *thread_name;	/* valid during the call */
 	const char *tid;
 	uint64_t fid;
@@ -134,6 +135,7 @@ struct sp_exam {
 /* One pass of a flush thread. */
 struct sp_pass {
 	int thread;
+	int32_t thr;			/* the thread's number in its source's stream; -1 */
 	const char *thread_name, *tid;
 	uint64_t seq;			/* 1, 2, ... per thread */
 	int64_t start_us, end_us;	/* end: the thread's last flush line in it */
@@ -180,6 +182,13 @@ struct sp_detector *sp_detector_new(const struct sp_options *opt,
 
 /* Feeds one event (events must arrive in log order per source). */
 void sp_detector_feed(struct sp_detector *d, const struct ps_event *ev);
+
+/*
+ * The events that follow come from another stream (the next log of a
+ * series): its thread numbers (ps_event.thr) are its own.  The detector
+ * looks threads up by those numbers first.
+ */
+void sp_detector_new_stream(struct sp_detector *d);
 
 /*
  * The log ended: open examinations are undecided, every open run ends

@@ -97,14 +97,17 @@ writer_main(void *arg)
 	return NULL;
 }
 
-/* Waits until the writer has committed everything or failed; -1 (err) if it failed. */
+/*
+ * Waits until the writer has committed everything (room = 0) or has room
+ * for one more batch (room = 1), or failed; -1 (err) if it failed.
+ */
 static int
-writer_drain(struct writer *w, struct fs_err *err)
+writer_wait(struct writer *w, int room, struct fs_err *err)
 {
 	int failed;
 
 	pthread_mutex_lock(&w->mu);
-	while (w->nq > 0 && !w->failed)
+	while ((room ? w->nq == 2 : w->nq > 0) && !w->failed)
 		pthread_cond_wait(&w->cv, &w->mu);
 	failed = w->failed;
 	if (failed && err != NULL)
@@ -139,22 +142,6 @@ writer_submit(struct writer *w, struct st_batch *b, int block, int *failed, stru
 		*err = w->err;
 	pthread_mutex_unlock(&w->mu);
 	return given;
-}
-
-/* Waits until the writer's queue has room or it failed; -1 (err) if it failed. */
-static int
-writer_wait_room(struct writer *w, struct fs_err *err)
-{
-	int failed;
-
-	pthread_mutex_lock(&w->mu);
-	while (w->nq == 2 && !w->failed)
-		pthread_cond_wait(&w->cv, &w->mu);
-	failed = w->failed;
-	if (failed && err != NULL)
-		*err = w->err;
-	pthread_mutex_unlock(&w->mu);
-	return failed ? -1 : 0;
 }
 
 /* 1 if batch b is with the writer. */
@@ -202,8 +189,8 @@ struct ig_sink {
 	struct ig_ingest *ig;
 	struct st_source src;
 	uint64_t run;			/* this run's claim on the source */
-	unsigned char ring[ST_HEAD_MAX];	/* the last bytes read, ending at ring_end */
-	uint64_t ring_end;
+	unsigned char ring[ST_HEAD_MAX];	/* the last bytes read, circular */
+	uint64_t ring_end;		/* stream offset just past the last byte in it */
 	uint64_t resume_off;		/* lines before this are already stored */
 	uint64_t committed_off;		/* done_off as of the last batch handed over */
 	int handed;			/* a batch was handed over (derived rows replaced) */
@@ -213,6 +200,7 @@ struct ig_sink {
 	struct ig_result *res;
 	struct fs_map thmap;		/* (name hash, tid hash) -> tno */
 	FS_VEC(struct ig_thread) th;
+	FS_VEC(int32_t) thr2tno;	/* the stream's thread number -> tno (-1: not yet) */
 	struct fs_map bsmap;		/* (fid, bno) -> index in bs */
 	FS_VEC(struct ig_bsec) bs;
 };
@@ -380,6 +368,30 @@ thread_find(struct ig_sink *k, const char *name, size_t namelen, const char *tid
 	return (int)k->th.n - 1;
 }
 
+/*
+ * The tno of the stream's thread number thr (a line's ev->thr, a verdict's
+ * thr), numbering it from name and tid when new; -1 if none.
+ */
+static int
+thread_of(struct ig_sink *k, int32_t thr, const char *name, size_t namelen, const char *tid,
+    size_t tidlen)
+{
+	int tno;
+
+	if (thr < 0)
+		return -1;
+	if ((size_t)thr < k->thr2tno.n && k->thr2tno.v[thr] >= 0)
+		return k->thr2tno.v[thr];
+	/* SIZE_MAX: NUL-terminated (the detector's names), measured only here */
+	tno = thread_find(k, name, namelen == SIZE_MAX ? strlen(name) : namelen, tid,
+	    tidlen == SIZE_MAX ? strlen(tid) : tidlen, 1);
+	while (k->thr2tno.n <= (size_t)thr)
+		if (fs_vec_push(&k->thr2tno, -1) != 0)
+			return tno;
+	k->thr2tno.v[thr] = tno;
+	return tno;
+}
+
 /* ---- per-bmap counters per second ---- */
 
 /* Writes bmap counters slot i into the batch. */
@@ -490,7 +502,7 @@ on_exam(void *arg, const struct sp_exam *x)
 	int tno;
 
 	bsec_count(k, x->fid, x->bno, sec, wasted);
-	tno = thread_find(k, x->thread_name, strlen(x->thread_name), x->tid, strlen(x->tid), 0);
+	tno = thread_of(k, x->thr, x->thread_name, SIZE_MAX, x->tid, SIZE_MAX);
 	if (tno < 0)
 		return;
 	row = series_at(k, tno, sec, &tmp);
@@ -504,8 +516,7 @@ static void
 pass_count(struct ig_sink *k, const struct sp_pass *p, int start)
 {
 	struct st_series tmp, *row;
-	int tno = thread_find(k, p->thread_name, strlen(p->thread_name), p->tid,
-	    strlen(p->tid), 0);
+	int tno = thread_of(k, p->thr, p->thread_name, SIZE_MAX, p->tid, SIZE_MAX);
 
 	if (tno < 0)
 		return;
@@ -688,18 +699,36 @@ sample_keep(struct ig_result *res, const struct ps_item *it)
 	res->sample_lineno = it->lineno;
 }
 
-/* Adds n bytes to the ring of the last bytes read. */
+/* Adds n bytes to the ring of the last bytes read (circular: ring_end % ST_HEAD_MAX is next). */
 static void
 ring_add(struct ig_sink *k, const void *p, size_t n)
 {
 	const unsigned char *c = p;
+	size_t at, first;
 
 	if (n >= ST_HEAD_MAX) {
 		c += n - ST_HEAD_MAX;
+		k->ring_end += n - ST_HEAD_MAX;
 		n = ST_HEAD_MAX;
 	}
-	memmove(k->ring, k->ring + n, ST_HEAD_MAX - n);
-	memcpy(k->ring + ST_HEAD_MAX - n, c, n);
+	at = (size_t)(k->ring_end % ST_HEAD_MAX);
+	first = n < ST_HEAD_MAX - at ? n : ST_HEAD_MAX - at;
+	memcpy(k->ring + at, c, first);
+	memcpy(k->ring, c + first, n - first);
+	k->ring_end += n;
+}
+
+/* FNV-1a of the last len bytes of the ring (len <= ST_HEAD_MAX, <= ring_end). */
+static uint64_t
+ring_sum(const struct ig_sink *k, size_t len)
+{
+	size_t end = (size_t)(k->ring_end % ST_HEAD_MAX), start = (end + ST_HEAD_MAX - len) % ST_HEAD_MAX;
+
+	if (len == 0)
+		return fs_fnv1a(k->ring, 0);
+	if (start < end)
+		return fs_fnv1a(k->ring + start, len);
+	return fs_fnv1a_add(fs_fnv1a(k->ring + start, ST_HEAD_MAX - start), k->ring, end);
 }
 
 /* The line's raw bytes (its text and terminator, "\n" or "\r\n") go into the ring. */
@@ -708,11 +737,40 @@ ring_line(struct ig_sink *k, const struct ps_item *it)
 {
 	uint64_t term = it->end - it->off - it->len;
 
-	if (it->line == NULL || it->off != k->ring_end || term > 2)
-		return;
+	if (!k->src.gz || it->line == NULL || it->off != k->ring_end || term > 2)
+		return;		/* a plain file's tail is read back at the commit (tail_read) */
 	ring_add(k, it->line, it->len);
 	ring_add(k, "\r\n" + (2 - term), (size_t)term);
-	k->ring_end = it->end;
+}
+
+/*
+ * Sets the source's identity at done_off: the checksum of the bytes just
+ * before it.  A compressed file's come from the ring of what was read; a
+ * plain file's are read back (one pread per commit instead of a copy per
+ * line).  Streams have no identity.
+ */
+static void
+tail_update(struct ig_sink *k)
+{
+	unsigned char buf[ST_HEAD_MAX];
+	uint64_t len = k->src.done_off < ST_HEAD_MAX ? k->src.done_off : ST_HEAD_MAX;
+	int fd;
+
+	if (k->src.gz) {
+		if (k->ring_end == k->src.done_off) {
+			k->src.tail_len = len;
+			k->src.tail_sum = ring_sum(k, (size_t)len);
+		}
+		return;
+	}
+	if (!k->regular ||
+	    (fd = open(k->src.path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	if (pread(fd, buf, len, (off_t)(k->src.done_off - len)) == (ssize_t)len) {
+		k->src.tail_len = len;
+		k->src.tail_sum = fs_fnv1a(buf, len);
+	}
+	close(fd);
 }
 
 /* Records one line. */
@@ -724,8 +782,8 @@ ig_sink_line(struct ig_sink *k, const struct ps_item *it)
 	int tno = -1;
 
 	ring_line(k, it);
-	if (it->parsed && ev->thread.n > 0)
-		tno = thread_find(k, ev->thread.p, ev->thread.n, ev->tid_s.p, ev->tid_s.n, 1);
+	if (it->parsed)
+		tno = thread_of(k, ev->thr, ev->thread.p, ev->thread.n, ev->tid_s.p, ev->tid_s.n);
 	if (it->parsed)
 		series_line(k, ev, tno);
 	k->batch_lines++;
@@ -755,9 +813,10 @@ ig_sink_line(struct ig_sink *k, const struct ps_item *it)
 int
 ig_sink_full(const struct ig_sink *k)
 {
-	return k->batch_lines >= k->ig->opt.commit_lines ||
+	/* the sizes are summed every 256 lines: a batch overshoots by at most that */
+	return k->batch_lines >= k->ig->opt.commit_lines || ((k->batch_lines & 255) == 0 &&
 	    st_batch_bytes(k->cur) + k->bs.n * (sizeof(*k->bs.v) + 2 * sizeof(*k->bsmap.s)) >=
-	    IG_BATCH_BYTES_MAX;
+	    IG_BATCH_BYTES_MAX);
 }
 
 /* Copies the parser's formats into the source row ('\n'-separated). */
@@ -819,7 +878,7 @@ sink_commit(struct ig_sink *k, const struct sp_detector *det, const struct ps_pa
 
 	if (p != NULL)
 		formats_copy(p, k->src.formats, sizeof(k->src.formats));
-	if (block && writer_wait_room(&k->ig->w, err) != 0)
+	if (block && writer_wait(&k->ig->w, 1, err) != 0)
 		return -1;
 	if ((next = free_batch(k)) == NULL) {
 		/* both other batches are with the writer: keep filling this one */
@@ -834,12 +893,7 @@ sink_commit(struct ig_sink *k, const struct sp_detector *det, const struct ps_pa
 	k->src.state = complete ? ST_SRC_COMPLETE : ST_SRC_PARTIAL;
 	if (!k->src.gz && k->src.done_off > k->src.size)
 		k->src.size = k->src.done_off;	/* a file that grew while recorded */
-	if (k->ring_end == k->src.done_off) {
-		/* the file's identity at done_off: the bytes just before it */
-		k->src.tail_len = k->ring_end < ST_HEAD_MAX ? k->ring_end : ST_HEAD_MAX;
-		k->src.tail_sum = fs_fnv1a(k->ring + ST_HEAD_MAX - k->src.tail_len,
-		    (size_t)k->src.tail_len);
-	}
+	tail_update(k);
 	st_batch_expect_offset(k->cur, k->committed_off);
 	st_batch_expect_run(k->cur, k->run);
 	st_batch_set_source(k->cur, &k->src);
@@ -869,9 +923,10 @@ ig_sink_close(struct ig_sink *k, struct fs_err *err)
 
 	if (k == NULL)
 		return 0;
-	rc = writer_drain(&k->ig->w, err);
+	rc = writer_wait(&k->ig->w, 0, err);
 	k->ig->sink_open = 0;
 	fs_map_free(&k->thmap);
+	fs_vec_free(&k->thr2tno);
 	fs_map_free(&k->bsmap);
 	fs_vec_free(&k->th);
 	fs_vec_free(&k->bs);
@@ -907,7 +962,7 @@ ig_sink_open(struct ig_ingest *ig, const char *path, int claim_unchanged,
 	k->res = res;
 	fs_map_init(&k->thmap);
 	fs_map_init(&k->bsmap);
-	if (writer_drain(&ig->w, err) != 0 || (k->cur = free_batch(k)) == NULL) {
+	if (writer_wait(&ig->w, 0, err) != 0 || (k->cur = free_batch(k)) == NULL) {
 		if (k->cur == NULL && err->code == 0)
 			fs_err_set(err, EBUSY, "%s: the database writer is busy", path);
 		free(k);
@@ -1004,6 +1059,30 @@ file_loop(struct ig_ingest *ig, struct ig_sink *k, struct ps_source *src,
 	return rc < 0 ? -1 : 1;
 }
 
+/* An unchanged file: the result reports what is stored for it, not zeros. */
+static int
+stored_counts(struct st_store *st, const struct st_source *src, struct ig_result *res,
+    struct fs_err *err)
+{
+	struct st_filter flt;
+	struct st_cursor *c;
+	const union st_row *row;
+	int k, rc;
+
+	res->lines = src->lines;
+	res->unparsed = src->unparsed;
+	for (k = 0; k < PS_EV_NKINDS; k++)
+		res->events[k] = src->events[k];
+	st_filter_init(&flt);
+	flt.source_id = src->id;
+	if ((c = st_cursor_open(st, ST_EPISODES, &flt, err)) == NULL)
+		return -1;
+	while ((rc = st_cursor_next(c, &row, err)) == 1)
+		res->episodes++;
+	st_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
 /* Ingests one input. */
 int
 ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs_err *err)
@@ -1018,10 +1097,15 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 
 	memset(res, 0, sizeof(*res));
 	fs_err_clear(err);
-	if ((k = ig_sink_open(ig, path, 0, res, &unchanged, err)) == NULL || unchanged) {
+	if ((k = ig_sink_open(ig, path, 0, res, &unchanged, err)) == NULL) {
+		res->seconds = fs_mono_s() - t0;
+		return -1;
+	}
+	if (unchanged) {
+		ret = stored_counts(ig->st, &k->src, res, err);
 		ig_sink_close(k, NULL);
 		res->seconds = fs_mono_s() - t0;
-		return k != NULL ? 0 : -1;
+		return ret;
 	}
 	ig_sink_callbacks(k, &cb);
 	if ((src = ps_source_open(path, ig->opt.log_format, err)) == NULL ||
@@ -1031,7 +1115,7 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 		/* keep what was read: commit it (the source stays partial) */
 		fs_err_clear(&e2);
 		if (sink_commit(k, NULL, ps_source_parser(src), 0, 1, &e2) == 0)
-			writer_drain(&ig->w, NULL);
+			writer_wait(&ig->w, 0, NULL);
 		goto out;
 	}
 	res->bytes = ps_source_offset(src) - res->held_bytes;
@@ -1040,7 +1124,7 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 	if (k->src.done_off < res->bytes)
 		k->src.done_off = res->bytes;
 	if (sink_commit(k, det, ps_source_parser(src), 1, 1, err) != 0 ||
-	    writer_drain(&ig->w, err) != 0)
+	    writer_wait(&ig->w, 0, err) != 0)
 		goto out;
 	snprintf(res->formats, sizeof(res->formats), "%s", k->src.formats);
 	ret = 0;

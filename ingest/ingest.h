@@ -77,7 +77,10 @@ void ig_options_default(struct ig_options *o);
 
 #define IG_SAMPLE_MAX 200
 
-/* What one ig_file() call did (counts are of lines stored by this call). */
+/*
+ * What one ig_file() call did (counts are of lines stored by this call; for
+ * an IG_UNCHANGED file, which adds nothing, they are what is stored for it).
+ */
 struct ig_result {
 	int status;			/* enum ig_status */
 	int64_t source_id;

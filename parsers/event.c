@@ -41,4 +41,5 @@ ps_event_reset(struct ps_event *ev)
 	ev->rpc_rc = -1;
 	ev->rpc_bno = -1;
 	ev->wake_reason = -1;
+	ev->thr = -1;
 }

@@ -165,7 +165,16 @@ struct ps_event {
 	int bm_known;
 	uint64_t bm_fid;
 	uint32_t bm_bno;
+
+	/*
+	 * The line's thread as its stream numbers them: 0, 1, ... in order of
+	 * first appearance of each (name, tid as logged); -1 if the line names
+	 * no thread (or past PS_THREADS_MAX of them).
+	 */
+	int32_t thr;
 };
+
+#define PS_THREADS_MAX 65536	/* threads a stream numbers */
 
 /* Returns the design's name of an event kind ("WRITE_READY", ...). */
 const char *ps_ev_kind_name(enum ps_ev_kind k);

@@ -2,13 +2,17 @@
  * parsers/source: parsing and attribution of one stream, and the pull
  * iterator over inputs (see parsers/source.h).
  *
- * Attribution tables: two generations of (key -> bmap identity) maps, one
- * for bmap addresses and one for each thread's latest EXAMINE.  Look-ups
+ * Threads: each (name, tid) gets a number (ev->thr) in order of first
+ * appearance, through a hash table and a one-entry cache of the last
+ * thread (consecutive lines mostly come from one thread); each thread's
+ * latest EXAMINE is kept by number.
+ *
+ * Addresses: two generations of (address -> bmap identity) maps.  Look-ups
  * try the current generation, then the previous one (promoting a hit);
  * every PS_ATTRIB_WINDOW_US of log time the previous generation is
- * dropped and the current one becomes the previous.  So an address or a
- * thread is remembered for at least one window after it was last seen, and
- * memory follows what the log used recently, never its length.
+ * dropped and the current one becomes the previous.  So an address is
+ * remembered for at least one window after it was last seen, and memory
+ * follows what the log used recently, never its length.
  */
 #include "parsers/source.h"
 
@@ -32,17 +36,30 @@ struct at_gen {
 	FS_VEC(struct at_bmap) ids;
 };
 
-/* A two-generation table. */
+/* A two-generation table, with the last key put (a cache). */
 struct at_table {
 	struct at_gen g[2];
 	int cur;
+	int last_ok, last_gen;
+	uint64_t last_a, last_b;
+	uint32_t last_v;
+};
+
+/* One numbered thread: its name and tid (for the cache) and latest EXAMINE. */
+struct at_thread {
+	char name[64], tid[64];
+	uint8_t namelen, tidlen;
+	int has_exam;
+	struct at_bmap exam;
 };
 
 struct ps_stream {
 	struct ps_parser *parser;
 	const char *log_format;
 	struct at_table addr;		/* (bmap address, 0) -> bmap */
-	struct at_table exam;		/* (thread hash, tid hash) -> bmap of its latest EXAMINE */
+	struct fs_map thmap;		/* (name hash, tid hash) -> thread number */
+	FS_VEC(struct at_thread) th;
+	int32_t last_thr;		/* the previous line's thread */
 	int64_t gen_start;		/* log time the current generation began */
 	int oom;			/* a table could not grow: attribution degrades, never fails */
 };
@@ -73,6 +90,7 @@ table_rotate(struct at_table *t)
 {
 	t->cur ^= 1;
 	gen_clear(&t->g[t->cur]);
+	t->last_ok = 0;
 }
 
 /* Sets key (a, b) to bmap id in the current generation. */
@@ -84,13 +102,29 @@ table_put(struct ps_stream *st, struct at_table *t, uint64_t a, uint64_t b, uint
 	struct at_bmap id = { fid, bno };
 	uint32_t v;
 
+	if (t->last_ok && t->last_a == a && t->last_b == b && t->last_gen == t->cur &&
+	    g->ids.v[t->last_v].fid == fid && g->ids.v[t->last_v].bno == bno)
+		return;		/* the same as the last put: nothing changes */
 	if (fs_map_get(&g->map, a, b, &v)) {
 		g->ids.v[v] = id;
+		t->last_ok = 1;
+		t->last_a = a;
+		t->last_b = b;
+		t->last_v = v;
+		t->last_gen = t->cur;
 		return;
 	}
 	if (g->ids.n >= UINT32_MAX || fs_vec_push(&g->ids, id) != 0 ||
-	    fs_map_put(&g->map, a, b, (uint32_t)(g->ids.n - 1)) != 0)
+	    fs_map_put(&g->map, a, b, (uint32_t)(g->ids.n - 1)) != 0) {
 		st->oom = 1;
+		return;
+	}
+	v = (uint32_t)(g->ids.n - 1);
+	t->last_ok = 1;
+	t->last_a = a;
+	t->last_b = b;
+	t->last_v = v;
+	t->last_gen = t->cur;
 }
 
 /* Looks key (a, b) up in both generations; 1 and *out if found. */
@@ -112,12 +146,44 @@ table_get(struct ps_stream *st, struct at_table *t, uint64_t a, uint64_t b,
 	return 0;
 }
 
-/* The thread key of an event: hashes of its name and of its tid as logged. */
-static void
-thread_key(const struct ps_event *ev, uint64_t *a, uint64_t *b)
+/* 1 if thread t is the event's (name and tid as logged). */
+static int
+thread_is(const struct at_thread *t, const struct ps_event *ev)
 {
-	*a = fs_fnv1a(ev->thread.p, ev->thread.n);
-	*b = fs_fnv1a(ev->tid_s.p, ev->tid_s.n);
+	return t->namelen == ev->thread.n && t->tidlen == ev->tid_s.n &&
+	    memcmp(t->name, ev->thread.p, ev->thread.n) == 0 &&
+	    memcmp(t->tid, ev->tid_s.p, ev->tid_s.n) == 0;
+}
+
+/* The event's thread number, numbering a new thread; -1 if none. */
+static int32_t
+thread_number(struct ps_stream *st, const struct ps_event *ev)
+{
+	struct at_thread t;
+	uint64_t a, b;
+	uint32_t v;
+
+	if (ev->thread.n == 0 || ev->thread.n >= sizeof(t.name) || ev->tid_s.n >= sizeof(t.tid))
+		return -1;
+	if (st->last_thr >= 0 && thread_is(&st->th.v[st->last_thr], ev))
+		return st->last_thr;
+	a = fs_fnv1a(ev->thread.p, ev->thread.n);
+	b = fs_fnv1a(ev->tid_s.p, ev->tid_s.n);
+	if (fs_map_get(&st->thmap, a, b, &v) && thread_is(&st->th.v[v], ev))
+		return st->last_thr = (int32_t)v;
+	if (st->th.n >= PS_THREADS_MAX)
+		return -1;
+	memset(&t, 0, sizeof(t));
+	memcpy(t.name, ev->thread.p, ev->thread.n);
+	memcpy(t.tid, ev->tid_s.p, ev->tid_s.n);
+	t.namelen = (uint8_t)ev->thread.n;
+	t.tidlen = (uint8_t)ev->tid_s.n;
+	if (fs_vec_push(&st->th, t) != 0 ||
+	    fs_map_put(&st->thmap, a, b, (uint32_t)(st->th.n - 1)) != 0) {
+		st->oom = 1;
+		return -1;
+	}
+	return st->last_thr = (int32_t)(st->th.n - 1);
 }
 
 /* Creates a stream. */
@@ -132,6 +198,7 @@ ps_stream_new(const char *log_format, struct fs_err *err)
 	}
 	st->log_format = log_format;
 	st->gen_start = INT64_MIN;
+	st->last_thr = -1;
 	if ((st->parser = ps_parser_new(log_format, err)) == NULL) {
 		free(st);
 		return NULL;
@@ -167,7 +234,8 @@ ps_stream_free(struct ps_stream *st)
 		return;
 	ps_parser_free(st->parser);
 	table_free(&st->addr);
-	table_free(&st->exam);
+	fs_map_free(&st->thmap);
+	fs_vec_free(&st->th);
 	free(st);
 }
 
@@ -185,16 +253,17 @@ void
 ps_stream_attribute(struct ps_stream *st, struct ps_event *ev)
 {
 	struct at_bmap id;
-	uint64_t ta, tb;
+	struct at_thread *t;
 	int thread_attr;
 
 	ev->bm_known = 0;
+	ev->thr = thread_number(st, ev);
+	t = ev->thr >= 0 ? &st->th.v[ev->thr] : NULL;
 	if (ev->ts_us != INT64_MIN) {
 		if (st->gen_start == INT64_MIN)
 			st->gen_start = ev->ts_us;
 		else if (ev->ts_us - st->gen_start > PS_ATTRIB_WINDOW_US) {
 			table_rotate(&st->addr);
-			table_rotate(&st->exam);
 			st->gen_start = ev->ts_us;
 		}
 	}
@@ -202,9 +271,10 @@ ps_stream_attribute(struct ps_stream *st, struct ps_event *ev)
 		attr_set(ev, ev->bmap.fid, ev->bmap.bno);
 		if (ev->bmap.addr != 0)
 			table_put(st, &st->addr, ev->bmap.addr, 0, ev->bmap.fid, ev->bmap.bno);
-		if (ev->kind == PS_EV_EXAMINE && ev->thread.n > 0) {
-			thread_key(ev, &ta, &tb);
-			table_put(st, &st->exam, ta, tb, ev->bmap.fid, ev->bmap.bno);
+		if (ev->kind == PS_EV_EXAMINE && t != NULL) {
+			t->has_exam = 1;
+			t->exam.fid = ev->bmap.fid;
+			t->exam.bno = ev->bmap.bno;
 		}
 		return;
 	}
@@ -224,14 +294,11 @@ ps_stream_attribute(struct ps_stream *st, struct ps_event *ev)
 	 */
 	thread_attr = ev->kind == PS_EV_RPC_SEND || ev->kind == PS_EV_SCHEDULE ||
 	    ((ev->has & PS_HAS_BIORQ) && ev->kind != PS_EV_WRITE_READY);
-	if (!thread_attr || ev->thread.n == 0)
+	if (!thread_attr || t == NULL || !t->has_exam)
 		return;
-	thread_key(ev, &ta, &tb);
-	if (!table_get(st, &st->exam, ta, tb, &id))
-		return;
-	if (ev->kind == PS_EV_RPC_SEND && ev->rpc_fid != 0 && ev->rpc_fid != id.fid)
+	if (ev->kind == PS_EV_RPC_SEND && ev->rpc_fid != 0 && ev->rpc_fid != t->exam.fid)
 		return;		/* the RPC names another file */
-	attr_set(ev, id.fid, id.bno);
+	attr_set(ev, t->exam.fid, t->exam.bno);
 }
 
 /* Parses and attributes one line. */
@@ -243,8 +310,10 @@ ps_stream_line(struct ps_stream *st, const char *line, size_t len, uint64_t off,
 
 	if (parsed)
 		ps_stream_attribute(st, ev);
-	else
+	else {
 		ev->bm_known = 0;
+		ev->thr = -1;
+	}
 	return parsed;
 }
 

@@ -6,8 +6,9 @@
  * same way everywhere:
  *
  *   ps_stream   one input stream's parser and attribution state: a line in,
- *               a struct ps_event out, with the bmap it is about already
- *               known (ev->bm_*).  Attribution happens here and only here:
+ *               a struct ps_event out, with its thread numbered (ev->thr)
+ *               and the bmap it is about already known (ev->bm_*).
+ *               Attribution happens here and only here:
  *                 - a line with a bmap@ prefix is about that bmap (and
  *                   teaches the stream which bmap that address is now);
  *                 - a biorq@ line is about the bmap at its b= / bmap=
@@ -18,8 +19,8 @@
  *                   thread's latest EXAMINE.
  *               Addresses are valid for one lifetime: a bmap@ line with a
  *               known address and another identity re-points it.  Memory:
- *               addresses and threads seen in the last PS_ATTRIB_WINDOW_US
- *               of log time (two generations of tables).
+ *               the addresses seen in the last PS_ATTRIB_WINDOW_US of log
+ *               time (two generations of tables), and the threads.
  *   ps_source   a pull iterator over one input (a file, "-" for stdin, .gz
  *               read transparently, or any other producer of lines or
  *               events: a store's rows, see ps_source_new).  Each item is a

@@ -961,6 +961,10 @@ rp_print_table(FILE *f, const struct wl_workload *w, const struct rp_result *r, 
 	int i, b, real = n > 0 && r[0].clock == FL_CLOCK_REAL;
 
 	print_summary(f, w, r, n, speed);
+	if (real)
+		fprintf(f, "note: real clock: CPU and latencies are measured on this machine and "
+		    "vary with its load from run to run; they inform, the virtual clock's counts "
+		    "are the deterministic gate (flushscope verify)\n");
 	fprintf(f, "\n%-28s", "metric");
 	for (i = 0; i < n; i++)
 		fprintf(f, " %22s", r[i].policy);
@@ -971,7 +975,14 @@ rp_print_table(FILE *f, const struct wl_workload *w, const struct rp_result *r, 
 		fprintf(f, "%-28s", metrics[m].name);
 		for (i = 0; i < n; i++) {
 			double x = metrics[m].get(&r[i]), base = metrics[m].get(&r[0]);
+			int wl = metrics[m].get == m_wlat50 || metrics[m].get == m_wlat99;
 
+			if (wl && r[i].st.wake_latency.n == 0) {
+				fprintf(f, " %22s", "-");	/* never signalled: unknown */
+				continue;
+			}
+			if (wl && r[0].st.wake_latency.n == 0)
+				base = 0;
 			fmtv(v, sizeof(v), x);
 			if (i > 0 && base != 0)
 				snprintf(cell, sizeof(cell), "%s (%.2fx)", v, x / base);
@@ -1007,7 +1018,7 @@ rp_print_table(FILE *f, const struct wl_workload *w, const struct rp_result *r, 
 	if (fit != NULL && fit->ok)
 		fprintf(f, "cost fit (%d runs): wake-up %.2f us, examination %.2f us, RPC %.2f us; "
 		    "the model is within %.1f %% of every measured flush CPU (use: --cpu-cost "
-		    "%.2f,%.2f,%.2f)\n", fit->n, fit->cost.wake_ns / 1e3, fit->cost.exam_ns / 1e3,
+		    "%.2fus,%.2fus,%.2fus)\n", fit->n, fit->cost.wake_ns / 1e3, fit->cost.exam_ns / 1e3,
 		    fit->cost.rpc_ns / 1e3, fit->max_rel * 100, fit->cost.wake_ns / 1e3,
 		    fit->cost.exam_ns / 1e3, fit->cost.rpc_ns / 1e3);
 	else if (fit != NULL)
@@ -1031,6 +1042,16 @@ rp_print_csv(FILE *f, const struct wl_workload *w, const struct rp_result *r, in
 
 			if (metrics[m].real_only && r[i].clock != FL_CLOCK_REAL)
 				continue;
+			if ((metrics[m].get == m_wlat50 || metrics[m].get == m_wlat99) &&
+			    r[i].st.wake_latency.n == 0) {
+				/* never signalled: unknown, an empty field */
+				fprintf(f, "%s,%s,%s,%s,,\n", r[i].policy, clk,
+				    wl_fidelity_name(w->fidelity), metrics[m].key);
+				continue;
+			}
+			if ((metrics[m].get == m_wlat50 || metrics[m].get == m_wlat99) &&
+			    r[0].st.wake_latency.n == 0)
+				base = 0;
 			fmtv(v, sizeof(v), x);
 			fprintf(f, "%s,%s,%s,%s,%s,", r[i].policy, clk,
 			    wl_fidelity_name(w->fidelity), metrics[m].key, v);

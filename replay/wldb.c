@@ -739,6 +739,8 @@ wl_load_db(struct wl_workload *w, const char *path, const struct wl_extract_opts
 	wl_sort(w);
 	rc = 0;
 out:
+	if (rc < 0)
+		fs_err_name(err, path);
 	wl_extract_free(x);
 	dbload_free(&d);
 	return rc;

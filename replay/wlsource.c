@@ -168,6 +168,7 @@ feed_log(struct wl_pipe *p, const char *path, struct fs_err *err)
 
 	if ((src = ps_source_open(path, NULL, err)) == NULL)
 		return -1;
+	sp_detector_new_stream(p->det);
 	while ((rc = ps_source_next(src, &it, err)) == 1) {
 		if (wl_pipe_feed(p, &it.ev, err) < 0) {
 			fs_err_prefix(err, "%s:%" PRIu64, path, it.lineno);
@@ -188,11 +189,16 @@ wl_load_logs(struct wl_workload *w, char *const *paths, int n,
 	int i, rc = 0;
 
 	if ((p = wl_pipe_new(o, NULL, err)) == NULL)
-		return -1;
+		return n > 0 ? fs_err_name(err, paths[0]) : -1;
 	for (i = 0; i < n && rc == 0; i++)
-		rc = feed_log(p, paths[i], err);
-	if (rc == 0)
-		rc = wl_pipe_finish(p, w, err);
+		if ((rc = feed_log(p, paths[i], err)) < 0)
+			fs_err_name(err, paths[i]);
+	if (rc == 0 && (rc = wl_pipe_finish(p, w, err)) < 0 && n > 0) {
+		if (n == 1)
+			fs_err_name(err, paths[0]);
+		else
+			fs_err_prefix(err, "%s and %d more", paths[0], n - 1);
+	}
 	wl_pipe_free(p);
 	return rc;
 }

@@ -561,11 +561,15 @@ wl_read_file(struct wl_workload *w, const char *path, struct fs_err *err)
 	FILE *f;
 	int rc;
 
-	if (strcmp(path, "-") == 0)
-		return wl_read(w, stdin, "<stdin>", err);
+	if (strcmp(path, "-") == 0) {
+		if ((rc = wl_read(w, stdin, "<stdin>", err)) < 0)
+			fs_err_name(err, "<stdin>");
+		return rc;
+	}
 	if ((f = fopen(path, "r")) == NULL)
 		return fs_err_set(err, errno, "%s: %s", path, strerror(errno));
-	rc = wl_read(w, f, path, err);
+	if ((rc = wl_read(w, f, path, err)) < 0)
+		fs_err_name(err, path);
 	fclose(f);
 	return rc;
 }

@@ -164,7 +164,11 @@ st_batch_note_bmap(struct st_batch *b, uint64_t fid, uint32_t bno, uint64_t addr
 	struct st_bbmap m;
 	uint32_t v;
 
-	if (fs_map_get(&b->bmap_idx, fid, bno, &v)) {
+	/* consecutive lines often name one bmap: try the last one first */
+	if ((b->bmap_last < b->bmaps.n && b->bmaps.v[b->bmap_last].fid == fid &&
+	    b->bmaps.v[b->bmap_last].bno == bno && (v = (uint32_t)b->bmap_last, 1)) ||
+	    fs_map_get(&b->bmap_idx, fid, bno, &v)) {
+		b->bmap_last = v;
 		struct st_bbmap *e = &b->bmaps.v[v];
 
 		e->addr = addr;

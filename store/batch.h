@@ -52,6 +52,7 @@ struct st_batch {
 	FS_VEC(struct st_bthread) threads;
 	FS_VEC(struct st_bbmap) bmaps;
 	struct fs_map bmap_idx;		/* (fid, bno) -> index into bmaps.v */
+	size_t bmap_last;		/* the bmap noted last (a cache) */
 	FS_VEC(struct st_rpc) rpcs;
 	FS_VEC(struct st_write) writes;
 	FS_VEC(struct st_state) states;

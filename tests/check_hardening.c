@@ -46,6 +46,9 @@ Suite *hardening_suite(void);
 /* Child set-up flags for run_opt(). */
 #define RO_NOBODY	(1 << 0)	/* drop root to nobody (so file modes bite) */
 #define RO_FSIZE	(1 << 1)	/* RLIMIT_FSIZE of 1 MB: a full disk */
+#define RO_ASLIMIT	(1 << 2)	/* RLIMIT_AS of as_limit bytes: out of memory */
+
+static rlim_t as_limit;
 
 static char tmpdir[256];
 
@@ -120,6 +123,11 @@ start_opt(int flags, const char *in, const char *const *args)
 
 			signal(SIGXFSZ, SIG_IGN);
 			setrlimit(RLIMIT_FSIZE, &rl);
+		}
+		if (flags & RO_ASLIMIT) {
+			struct rlimit rl = { as_limit, as_limit };
+
+			setrlimit(RLIMIT_AS, &rl);
 		}
 		if ((flags & RO_NOBODY) && geteuid() == 0 &&
 		    (setgid(65534) != 0 || setuid(65534) != 0))
@@ -241,6 +249,7 @@ struct bad_case {
 	int nformats;
 	const char *msg;	/* "%s" is replaced by the path */
 	int held;		/* unterminated last lines held back */
+	int no_db;		/* refused before the database is created */
 };
 
 static const char line_a1[] = "[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639] "
@@ -301,29 +310,34 @@ gen_format_change(const char *path)
 
 static const struct bad_case bad_cases[] = {
 	/* file, gen, opt, status, lines, unparsed, events, sample line, formats, msg, held */
-	{ "empty.log", NULL, NULL, 0, 0, 0, { 0 }, 0, 0, "", 0 },
-	{ "truncated-last-line.log", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 1 },
+	/* no SLASH2 log line in the first lines: refused, nothing created */
+	{ "empty.log", NULL, NULL, 3, 0, 0, { 0 }, 0, 0, "flushscope ingest: %s: no SLASH2 log "
+	    "line found (the file is empty); nothing stored (--force ingests it as unparsed "
+	    "lines)", 0, 1 },
+	{ "empty.log", NULL, "--force", 0, 0, 0, { 0 }, 0, 0, "", 0, 0 },
+	{ "truncated-last-line.log", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 1, 0 },
 	{ "truncated-last-line.log", NULL, "--final", 0, 3, 0, { 1, 0, 1, 0, 0, 0, 1 }, 0, 1,
-	    "", 0 },
-	{ "nul-bytes.log", NULL, NULL, 0, 3, 1, { 0, 0, 2 }, 2, 1, "", 0 },
-	{ "invalid-utf8.log", NULL, NULL, 0, 2, 1, { 0, 0, 1 }, 2, 1, "", 0 },
-	{ "crlf.log", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 0 },
-	{ "mixed-formats.log", NULL, NULL, 0, 3, 0, { 0, 0, 2, 0, 0, 0, 1 }, 0, 2, "", 0 },
-	{ "time-backwards.log", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 0 },
-	{ "duplicated-lines.log", NULL, NULL, 0, 4, 0, { 0, 0, 2, 0, 0, 0, 2 }, 0, 1, "", 0 },
-	{ "unparsed-line.log", NULL, NULL, 0, 3, 1, { 0, 0, 1, 0, 0, 0, 1 }, 2, 1, "", 0 },
-	{ "good.log.gz", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 0 },
+	    "", 0, 0 },
+	{ "nul-bytes.log", NULL, NULL, 0, 3, 1, { 0, 0, 2 }, 2, 1, "", 0, 0 },
+	{ "invalid-utf8.log", NULL, NULL, 0, 2, 1, { 0, 0, 1 }, 2, 1, "", 0, 0 },
+	{ "crlf.log", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 0, 0 },
+	{ "mixed-formats.log", NULL, NULL, 0, 3, 0, { 0, 0, 2, 0, 0, 0, 1 }, 0, 2, "", 0, 0 },
+	{ "time-backwards.log", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 0, 0 },
+	{ "duplicated-lines.log", NULL, NULL, 0, 4, 0, { 0, 0, 2, 0, 0, 0, 2 }, 0, 1, "", 0, 0 },
+	{ "unparsed-line.log", NULL, NULL, 0, 3, 1, { 0, 0, 1, 0, 0, 0, 1 }, 2, 1, "", 0, 0 },
+	{ "good.log.gz", NULL, NULL, 0, 2, 0, { 0, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 0, 0 },
 	{ "truncated.log.gz", NULL, NULL, 3, 0, 0, { 0 }, 0, 0,
-	    "flushscope ingest: %s:1: truncated gzip data (unexpected end of file)", 0 },
+	    "flushscope ingest: %s:1: truncated gzip data (unexpected end of file)", 0, 1 },
 	{ "corrupt.log.gz", NULL, NULL, 3, 0, 0, { 0 }, 0, 0,
-	    "flushscope ingest: %s:1: corrupt gzip data (invalid bit length repeat)", 0 },
-	{ "line-10mb.log", gen_10mb_line, NULL, 0, 3, 0, { 1, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 0 },
-	{ "garbage-10mb.log", gen_10mb_garbage, NULL, 0, 0, 0, { 0 }, 0, 0, "", 1 },
-	{ "garbage-10mb.log", gen_10mb_garbage, "--final", 0, 1, 1, { 0 }, 1, 0, "", 0 },
-	{ "format-change.log", gen_format_change, NULL, 0, 6, 0, { 0, 0, 6 }, 0, 2, "", 0 },
+	    "flushscope ingest: %s:1: corrupt gzip data (invalid bit length repeat)", 0, 1 },
+	{ "line-10mb.log", gen_10mb_line, NULL, 0, 3, 0, { 1, 0, 1, 0, 0, 0, 1 }, 0, 1, "", 0, 0 },
+	{ "garbage-10mb.log", gen_10mb_garbage, NULL, 3, 0, 0, { 0 }, 0, 0, "flushscope ingest: "
+	    "%s: no SLASH2 log line found (in the first 1 line); nothing stored", 0, 1 },
+	{ "garbage-10mb.log", gen_10mb_garbage, "--force", 0, 0, 0, { 0 }, 0, 0, "", 1, 0 },
+	{ "format-change.log", gen_format_change, NULL, 0, 6, 0, { 0, 0, 6 }, 0, 2, "", 0, 0 },
 	/* the same with the format forced: the era-Z half is unparsed, from line 4 */
 	{ "format-change.log", gen_format_change, "--log-format=" FMT_A, 0, 6, 3, { 0, 0, 3 },
-	    4, 1, "", 0 },
+	    4, 1, "", 0, 0 },
 };
 
 /* Ingests one bad input and asserts status, counts, stored rows and message. */
@@ -371,6 +385,10 @@ START_TEST(bad_corpus)
 		cap_has("out", want);
 	}
 	/* what the database holds */
+	if (c->no_db) {
+		ck_assert_msg(access(db, F_OK) != 0, "%s: refused, yet %s was created", c->file, db);
+		return;
+	}
 	assert_integrity(db);
 	if (last_source(db, &src)) {
 		ck_assert_int_eq(src.lines, c->lines);
@@ -964,7 +982,7 @@ START_TEST(top_db_recovers)
 		h = start_holder(db, "BEGIN IMMEDIATE; INSERT INTO sources(path) VALUES('x'); "
 		    "DELETE FROM sources WHERE path = 'x';", 12, "COMMIT;");
 	top = start_opt(0, NULL, (const char *const[]){ "top", "-b", "-d", "0.5", "-n", "36",
-	    "--rows", "1", "--db", db, "--db-interval", "1", log, NULL });
+	    "--rows", "1", "--db", db, "--db-interval", "1s", log, NULL });
 	if (_i == 1) {
 		sleep_us(2500000);	/* a commit or two have landed */
 		h = start_holder(db, "BEGIN IMMEDIATE; INSERT INTO sources(path) VALUES('x'); "
@@ -1139,6 +1157,63 @@ START_TEST(bmaps_rss)
 }
 END_TEST
 
+/*
+ * Out of memory, extract and replay say which input they were reading
+ * (issue 15: "extract out of memory does not name its input").  The limit
+ * on the address space climbs from 8 MB in 256 kB steps until the command
+ * succeeds; every failure on the way must be exit 3 with a message that
+ * begins with the input's name, and at least one must be "out of memory".
+ */
+static const char *const oom_cmds[][7] = {
+	{ "extract", "-q", "-o", "/dev/null", "@log", NULL },
+	{ "extract", "-q", "-o", "/dev/null", "--db", "@db" },
+	{ "replay", "-q", "@log", NULL },
+};
+
+START_TEST(oom_names_input)
+{
+	const char *gen = getenv("FS_GEN_ERA_A"), *argv[8], *name = NULL;
+	char cmd[600], want[300];
+	int k, rc, oom = 0;
+
+	if (UNDER_SANITIZER)
+		return;		/* the sanitizers reserve far more than any limit */
+	if (gen == NULL)
+		gen = "build/bench/gen_era_a";
+	snprintf(cmd, sizeof(cmd), "%s -n 60000 -s 7 > '%s'", gen, tp(0, "oom.log"));
+	ck_assert_int_eq(system(cmd), 0);
+	if (_i == 1)
+		ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(1, "oom.db"), tp(0, "oom.log")), 0);
+	for (k = 0; oom_cmds[_i][k] != NULL; k++) {
+		argv[k] = oom_cmds[_i][k];
+		if (strcmp(argv[k], "@log") == 0)
+			argv[k] = name = tp(0, "oom.log");
+		else if (strcmp(argv[k], "@db") == 0)
+			argv[k] = name = tp(1, "oom.db");
+	}
+	argv[k] = NULL;
+	snprintf(want, sizeof(want), "flushscope %s: %s", oom_cmds[_i][0], name);
+	for (as_limit = 8u << 20; as_limit < 512u << 20; as_limit += 256u << 10) {
+		char *e;
+
+		if ((rc = run_opt(RO_ASLIMIT, NULL, argv)) == 0)
+			break;
+		e = tu_slurp(tp(7, "err"), NULL);
+		if (rc == 127 || strstr(e, "error while loading shared libraries") != NULL) {
+			free(e);	/* too small to start at all */
+			continue;
+		}
+		ck_assert_msg(rc == 3 && strncmp(e, want, strlen(want)) == 0,
+		    "%s under %lu MB: exit %d, stderr does not begin with '%s':\n%.500s",
+		    oom_cmds[_i][0], (unsigned long)(as_limit >> 20), rc, want, e);
+		oom += strstr(e, "out of memory") != NULL;
+		free(e);
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(oom > 0, "%s: no limit ran it out of memory", oom_cmds[_i][0]);
+}
+END_TEST
+
 /* Builds the hardening suite. */
 Suite *
 hardening_suite(void)
@@ -1172,6 +1247,7 @@ hardening_suite(void)
 	tcase_set_timeout(tr, 3600);
 	tcase_add_test(tr, rss_bound);
 	tcase_add_loop_test(tr, bmaps_rss, 0, (int)(sizeof(bmaps_cmds) / sizeof(bmaps_cmds[0])));
+	tcase_add_loop_test(tr, oom_names_input, 0, (int)(sizeof(oom_cmds) / sizeof(oom_cmds[0])));
 	suite_add_tcase(s, tr);
 	return s;
 }

@@ -484,7 +484,7 @@ END_TEST
 START_TEST(usage_errors)
 {
 	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "u.db")), 2);
-	err_has("no input files");
+	err_has("flushscope ingest: missing operand: give FILE...\ntry 'flushscope help ingest'\n");
 	ck_assert_int_eq(RUN("ingest", "--format=xml", tu_testdata("seed-excerpt.log")), 2);
 	ck_assert_int_eq(RUN("ingest", "--bogus", tu_testdata("seed-excerpt.log")), 2);
 	ck_assert_int_eq(RUN("ingest", "--help"), 0);

@@ -513,7 +513,7 @@ seedlike(const char *pol, struct rec *r, struct fl_stats *st)
 	struct fs_err err;
 
 	cfg(&c, pol, r);
-	ck_assert_int_eq(fl_transport_parse(&c.transport, "uniform:20:40", &err), 0);
+	ck_assert_int_eq(fl_transport_parse(&c.transport, "uniform:20ms:40ms", &err), 0);
 	fl_synth_defaults(&sy);
 	sy.duration_ns = 2000000000;
 	sy.write_size = 1u << 20;
@@ -793,7 +793,7 @@ START_TEST(test_seedlike_log_shape)
 	FILE *f = open_memstream(&buf, &len);
 
 	cfg(&c, "legacy", NULL);
-	ck_assert_int_eq(fl_transport_parse(&c.transport, "uniform:20:40", &err), 0);
+	ck_assert_int_eq(fl_transport_parse(&c.transport, "uniform:20ms:40ms", &err), 0);
 	c.era = FL_ERA_A;
 	c.log = f;
 	fl_synth_defaults(&sy);
@@ -950,8 +950,8 @@ START_TEST(test_cmd_synth)
 
 	if (bin == NULL)
 		return;
-	snprintf(cmd, sizeof(cmd), "%s synth --seed 5 --duration 0.05 --rate 2000 > /tmp/fl_ck_$PPID.1 && "
-	    "%s synth --seed 5 --duration 0.05 --rate 2000 > /tmp/fl_ck_$PPID.2 && "
+	snprintf(cmd, sizeof(cmd), "%s synth --seed 5 --duration 50ms --rate 2000 > /tmp/fl_ck_$PPID.1 && "
+	    "%s synth --seed 5 --duration 50ms --rate 2000 > /tmp/fl_ck_$PPID.2 && "
 	    "cmp -s /tmp/fl_ck_$PPID.1 /tmp/fl_ck_$PPID.2; r=$?; rm -f /tmp/fl_ck_$PPID.*; exit $r",
 	    bin, bin);
 	st = system(cmd);
@@ -974,9 +974,9 @@ START_TEST(test_seedlike_fixture)
 
 	if (bin == NULL || td == NULL)
 		return;
-	snprintf(cmd, sizeof(cmd), "%s synth --policy legacy --era A --seed 1 --duration 5 "
-	    "--files 1 --bmaps 2 --write-size 1048576 --burst 75 --burst-gap 10 --rate 75 "
-	    "--rpc-latency uniform:20:40 --exam-cost 13000 --truth /tmp/fl_ck_$PPID.t | "
+	snprintf(cmd, sizeof(cmd), "%s synth --policy legacy --era A --seed 1 --duration 5s "
+	    "--files 1 --bmaps 2 --write-size 1048576 --burst 75 --burst-gap 10us --rate 75 "
+	    "--rpc-latency uniform:20ms:40ms --exam-cost 13us --truth /tmp/fl_ck_$PPID.t | "
 	    "cmp -s - %s/synth/seedlike-A.log && cmp -s /tmp/fl_ck_$PPID.t "
 	    "%s/synth/seedlike-A.truth; r=$?; rm -f /tmp/fl_ck_$PPID.t; exit $r", bin, td, td);
 	st = system(cmd);

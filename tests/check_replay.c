@@ -271,8 +271,8 @@ END_TEST
 
 /* ---- closed loop: synth (legacy, known inputs) -> extract -> replay -> verify ---- */
 
-#define SYNTH_ARGS "synth --policy legacy --era A --seed 3 --duration 1 --bmaps 2 " \
-	"--rate 320 --burst 32 --burst-gap 10 --rpc-latency uniform:20:40"
+#define SYNTH_ARGS "synth --policy legacy --era A --seed 3 --duration 1s --bmaps 2 " \
+	"--rate 320 --burst 32 --burst-gap 10us --rpc-latency uniform:20ms:40ms"
 
 static char tmpdir[64];
 static char logpath[128], truthpath[128];
@@ -464,8 +464,8 @@ START_TEST(test_closed_loop_z)
 	long long twasted = -1, tarr = 0, v;
 	FILE *f;
 
-	make_synth_args("synth --policy slash2 --era Z --seed 3 --duration 1 --bmaps 2 "
-	    "--rate 320 --burst 32 --burst-gap 10 --rpc-latency uniform:20:40");
+	make_synth_args("synth --policy slash2 --era Z --seed 3 --duration 1s --bmaps 2 "
+	    "--rate 320 --burst 32 --burst-gap 10us --rpc-latency uniform:20ms:40ms");
 	paths[0] = logpath;
 	ck_assert_msg(wl_load_logs(&w, paths, 1, NULL, &err) == 0, "%s", err.msg);
 	ck_assert_ptr_nonnull(f = fopen(truthpath, "r"));

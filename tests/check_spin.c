@@ -938,8 +938,13 @@ START_TEST(test_cmd_table_csv)
 	ck_assert_int_eq(run_fs("--format=csv seed-excerpt.log", &out), 0);
 	ck_assert_int_eq(strncmp(out, "rank,thread,tid,fid,bmapno,addr,start_us,", 41), 0);
 	ck_assert_ptr_nonnull(strstr(out, "\n1,msbflushthr,23667,80000002d907b,3,0x882110,"));
-	ck_assert_ptr_nonnull(strstr(out, "\n\nthread,tid,passes,useless_passes,"));
+	/* one table per run: the episodes, or with --table threads the threads */
+	ck_assert_ptr_null(strstr(out, "thread,tid,passes,useless_passes,"));
+	free(out);
+	ck_assert_int_eq(run_fs("--format=csv --table threads seed-excerpt.log", &out), 0);
+	ck_assert_int_eq(strncmp(out, "thread,tid,passes,useless_passes,", 33), 0);
 	ck_assert_ptr_nonnull(strstr(out, "\nmsbflushthr,23667,3,3,6,6,"));
+	ck_assert_ptr_null(strstr(out, "rank,"));
 	free(out);
 }
 END_TEST

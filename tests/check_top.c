@@ -566,7 +566,8 @@ START_TEST(test_batch_follow_rotation)
 {
 	const char *bin = getenv("FS_BIN");
 	char dir[64], path[128], rot[160];
-	char *argv[] = { (char *)bin, "top", "-b", "-d", "0.05", "--poll", "10", path, NULL };
+	char *argv[] = { (char *)bin, "top", "-b", "-d", "0.05", "--poll", "10ms", "--history", "0",
+	    path, NULL };
 	char *buf = malloc(1 << 20), *out = malloc(1 << 21), row[512], expect[64];
 	struct child c;
 	const char *snap;

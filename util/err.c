@@ -54,3 +54,20 @@ fs_err_prefix(struct fs_err *e, const char *fmt, ...)
 		e->code = -1;
 	return -1;
 }
+
+/* Prefixes the input's name unless the message already begins with it. */
+int
+fs_err_name(struct fs_err *e, const char *name)
+{
+	size_t n = name != NULL ? strlen(name) : 0;
+
+	if (e == NULL)
+		return -1;
+	if (name == NULL ||
+	    (strncmp(e->msg, name, n) == 0 && (e->msg[n] == ':' || e->msg[n] == '\0'))) {
+		if (e->code == 0)
+			e->code = -1;
+		return -1;
+	}
+	return fs_err_prefix(e, "%s", name);
+}

@@ -32,4 +32,10 @@ int fs_err_set(struct fs_err *e, int code, const char *fmt, ...)
 int fs_err_prefix(struct fs_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Makes the message name its input: prefixes "NAME: " unless the message
+ * already starts with NAME (a FILE:LINE message names it already).
+ */
+int fs_err_name(struct fs_err *e, const char *name);
+
 #endif
