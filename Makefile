@@ -29,9 +29,11 @@ $(error missing build dependencies (see the message above))
 endif
 endif
 
-PKGS     := libpcre2-8 sqlite3 libpq ncursesw zlib
-PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKGLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libpq (PostgreSQL) is compiled against but not linked: store/pg.c loads it
+# when a server is opened, so file-only commands never load it.
+PKGS     := libpcre2-8 sqlite3 ncursesw zlib
+PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) libpq 2>/dev/null)
+PKGLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl
 CHECKCFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECKLIBS := $(shell pkg-config --libs check 2>/dev/null)
 

@@ -352,7 +352,7 @@ const struct fs_cmdspec fs_spec_ingest = {
 	.name = "ingest",
 	.usage = { "FILE..." },
 	.min_ops = 1, .max_ops = -1,
-	.summary = "Parses logs into a database, SQLite or PostgreSQL (resumable), and finds spins.",
+	.summary = "Parses logs into a database, a file or a server (resumable); finds spins.",
 	.notes = "FILE '-' is standard input; .gz files are read transparently.  Re-ingesting\n"
 	    "a file adds nothing; a grown file adds only its new lines.  A file's\n"
 	    "unterminated last line is held back until a later run finds it finished.\n",

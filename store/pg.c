@@ -43,13 +43,18 @@
  */
 #include "store/backend.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
+
+/* libpq's entry points in the store at hand (a struct pg_store *pg in scope) */
+#define PQ (pg->pq)
 
 #define ADVISORY_KEY 0x46537370		/* "FSsp", as SQLite's application_id */
 #define FETCH_ROWS 8192			/* rows per FETCH of a cursor */
@@ -57,8 +62,51 @@
 #define COMMIT_TRIES 5			/* commits retried after a deadlock */
 #define BYTEA_OID 17
 
+/*
+ * libpq, loaded when a server is opened (dlopen), not when flushscope
+ * starts: commands on files never load it (nor the Kerberos, LDAP and TLS
+ * libraries it pulls in, which cost every start-up and print their own
+ * errors when memory is short).  One table per store: no global state.
+ */
+struct pq_api {
+	void *lib;
+	void (*clear)(PGresult *);
+	PGconn *(*connectdbParams)(const char *const *, const char *const *, int);
+	char *(*errorMessage)(const PGconn *);
+	PGresult *(*exec)(PGconn *, const char *);
+	PGresult *(*execParams)(PGconn *, const char *, int, const Oid *, const char *const *,
+	    const int *, const int *, int);
+	void (*finish)(PGconn *);
+	Oid (*ftype)(const PGresult *, int);
+	PGresult *(*getResult)(PGconn *);
+	int (*getisnull)(const PGresult *, int, int);
+	int (*getlength)(const PGresult *, int, int);
+	char *(*getvalue)(const PGresult *, int, int);
+	int (*nfields)(const PGresult *);
+	int (*ntuples)(const PGresult *);
+	int (*putCopyData)(PGconn *, const char *, int);
+	int (*putCopyEnd)(PGconn *, const char *);
+	char *(*resultErrorField)(const PGresult *, int);
+	char *(*resultErrorMessage)(const PGresult *);
+	ExecStatusType (*resultStatus)(const PGresult *);
+	PQnoticeProcessor (*setNoticeProcessor)(PGconn *, PQnoticeProcessor, void *);
+	ConnStatusType (*status)(const PGconn *);
+};
+
+/* The libpq entry points, by name, and where each goes in struct pq_api. */
+#define PQ_SYM(n) { "PQ" #n, offsetof(struct pq_api, n) }
+static const struct { const char *name; size_t off; } pq_syms[] = {
+	PQ_SYM(clear), PQ_SYM(connectdbParams), PQ_SYM(errorMessage), PQ_SYM(exec),
+	PQ_SYM(execParams), PQ_SYM(finish), PQ_SYM(ftype), PQ_SYM(getResult),
+	PQ_SYM(getisnull), PQ_SYM(getlength), PQ_SYM(getvalue), PQ_SYM(nfields),
+	PQ_SYM(ntuples), PQ_SYM(putCopyData), PQ_SYM(putCopyEnd), PQ_SYM(resultErrorField),
+	PQ_SYM(resultErrorMessage), PQ_SYM(resultStatus), PQ_SYM(setNoticeProcessor),
+	PQ_SYM(status),
+};
+
 struct pg_store {
 	struct st_store base;		/* first: a struct st_store * is a struct pg_store * */
+	struct pq_api pq;
 	PGconn *conn;
 	int in_txn;			/* inside st_transaction or a commit */
 	int read_txn;			/* a read transaction opened for cursors */
@@ -105,14 +153,14 @@ PG(struct st_store *st)
 static int
 pg_err(struct pg_store *pg, const PGresult *res, const char *what, struct fs_err *err)
 {
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *m = res ? PQresultErrorMessage(res) : PQerrorMessage(pg->conn);
+	const char *state = res ? PQ.resultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *m = res ? PQ.resultErrorMessage(res) : PQ.errorMessage(pg->conn);
 	char msg[512];
 	size_t n;
 	int code = -1;
 
 	snprintf(msg, sizeof(msg), "%s", m != NULL && *m != '\0' ? m :
-	    PQerrorMessage(pg->conn));
+	    PQ.errorMessage(pg->conn));
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		msg[--n] = '\0';
@@ -137,15 +185,15 @@ pg_err(struct pg_store *pg, const PGresult *res, const char *what, struct fs_err
 static int
 exec(struct pg_store *pg, const char *sql, const char *what, struct fs_err *err)
 {
-	PGresult *res = PQexec(pg->conn, sql);
-	int st = PQresultStatus(res);
+	PGresult *res = PQ.exec(pg->conn, sql);
+	int st = PQ.resultStatus(res);
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		pg_err(pg, res, what, err);
-		PQclear(res);
+		PQ.clear(res);
 		return -1;
 	}
-	PQclear(res);
+	PQ.clear(res);
 	return 0;
 }
 
@@ -153,7 +201,7 @@ exec(struct pg_store *pg, const char *sql, const char *what, struct fs_err *err)
 static void
 rollback(struct pg_store *pg)
 {
-	PQclear(PQexec(pg->conn, "ROLLBACK"));
+	PQ.clear(PQ.exec(pg->conn, "ROLLBACK"));
 }
 
 /*
@@ -209,11 +257,11 @@ exec_params(struct pg_store *pg, const char *sql, const struct st_param *p, int 
 		} else
 			vals[i] = p[i].type == ST_P_TEXT ? p[i].s : NULL;
 	}
-	res = PQexecParams(pg->conn, q, np, NULL, vals, NULL, NULL, 0);
-	st = PQresultStatus(res);
+	res = PQ.execParams(pg->conn, q, np, NULL, vals, NULL, NULL, 0);
+	st = PQ.resultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		pg_err(pg, res, what, err);
-		PQclear(res);
+		PQ.clear(res);
 		return NULL;
 	}
 	return res;
@@ -236,9 +284,9 @@ schema_read(struct pg_store *pg, int *meta, int64_t *ver, int64_t *ntables,
 	    " WHERE schemaname = current_schema())", NULL, 0, "reading the schema", err);
 	if (res == NULL)
 		return -1;
-	*meta = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-	*ntables = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	PQclear(res);
+	*meta = strcmp(PQ.getvalue(res, 0, 0), "t") == 0;
+	*ntables = strtoll(PQ.getvalue(res, 0, 1), NULL, 10);
+	PQ.clear(res);
 	*ver = 0;
 	if (!*meta)
 		return 0;
@@ -247,11 +295,11 @@ schema_read(struct pg_store *pg, int *meta, int64_t *ver, int64_t *ntables,
 	    "reading the schema", err);
 	if (res == NULL)
 		return -1;
-	if (PQgetisnull(res, 0, 1) || strcmp(PQgetvalue(res, 0, 1), "flushscope") != 0)
+	if (PQ.getisnull(res, 0, 1) || strcmp(PQ.getvalue(res, 0, 1), "flushscope") != 0)
 		*meta = 0;
 	else
-		*ver = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
+		*ver = strtoll(PQ.getvalue(res, 0, 0), NULL, 10);
+	PQ.clear(res);
 	return 0;
 }
 
@@ -346,9 +394,34 @@ pg_close(struct st_store *base)
 	struct pg_store *pg = PG(base);
 
 	if (pg->conn != NULL)
-		PQfinish(pg->conn);
+		PQ.finish(pg->conn);
+	if (pg->pq.lib != NULL)
+		dlclose(pg->pq.lib);
 	free(pg->sql);
 	free(pg);
+}
+
+/* Loads libpq into api; 0, or -1 with err set (the library is missing). */
+static int
+pq_load(struct pq_api *api, const char *name, struct fs_err *err)
+{
+	static const char *const libs[] = { "libpq.so.5", "libpq.so" };
+	size_t i;
+
+	for (i = 0; i < sizeof(libs) / sizeof(libs[0]) && api->lib == NULL; i++)
+		api->lib = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL);
+	if (api->lib == NULL)
+		return fs_err_set(err, -1, "%s: a PostgreSQL server needs libpq, the PostgreSQL"
+		    " client library (apt-get install libpq5): %s", name, dlerror());
+	for (i = 0; i < sizeof(pq_syms) / sizeof(pq_syms[0]); i++) {
+		void *f = dlsym(api->lib, pq_syms[i].name);
+
+		if (f == NULL)
+			return fs_err_set(err, -1, "%s: libpq lacks %s: %s", name, pq_syms[i].name,
+			    dlerror());
+		memcpy((char *)api + pq_syms[i].off, &f, sizeof(f));
+	}
+	return 0;
 }
 
 /* Connects to the server named by spec; see store.h. */
@@ -366,22 +439,24 @@ pg_open(const char *spec, const char *name, int flags, struct fs_err *err)
 	pg->base.be = &st_pg_backend;
 	snprintf(pg->base.name, sizeof(pg->base.name), "%s", name);
 	pg->base.readonly = (flags & ST_OPEN_READONLY) != 0;
-	pg->conn = PQconnectdbParams(keys, vals, 1);
+	if (pq_load(&pg->pq, name, err) != 0)
+		goto fail;
+	pg->conn = PQ.connectdbParams(keys, vals, 1);
 	if (pg->conn == NULL) {
 		fs_err_set(err, ENOMEM, "%s: out of memory", name);
 		goto fail;
 	}
-	if (PQstatus(pg->conn) != CONNECTION_OK) {
+	if (PQ.status(pg->conn) != CONNECTION_OK) {
 		char msg[512];
 		size_t n;
 
-		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(pg->conn));
+		snprintf(msg, sizeof(msg), "%s", PQ.errorMessage(pg->conn));
 		for (n = strlen(msg); n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ');)
 			msg[--n] = '\0';
 		fs_err_set(err, -1, "%s: cannot connect: %s", name, msg);
 		goto fail;
 	}
-	PQsetNoticeProcessor(pg->conn, quiet_notice, NULL);
+	PQ.setNoticeProcessor(pg->conn, quiet_notice, NULL);
 	if (exec(pg, "SET client_min_messages = warning", "setting up", err) != 0)
 		goto fail;
 	if (pg->base.readonly &&
@@ -556,27 +631,27 @@ copy_in(struct pg_store *pg, const char *target, struct cbuf *b, struct fs_err *
 	if (b->n == 0)
 		return 0;
 	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN", target);
-	res = PQexec(pg->conn, sql);
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
+	res = PQ.exec(pg->conn, sql);
+	if (PQ.resultStatus(res) != PGRES_COPY_IN) {
 		pg_err(pg, res, "writing rows", err);
-		PQclear(res);
+		PQ.clear(res);
 		return -1;
 	}
-	PQclear(res);
+	PQ.clear(res);
 	for (off = 0; off < b->n && ok; off += COPY_CHUNK) {
 		size_t n = b->n - off < COPY_CHUNK ? b->n - off : COPY_CHUNK;
 
-		ok = PQputCopyData(pg->conn, b->p + off, (int)n) == 1;
+		ok = PQ.putCopyData(pg->conn, b->p + off, (int)n) == 1;
 	}
-	if (PQputCopyEnd(pg->conn, ok ? NULL : "flushscope: sending rows failed") != 1)
+	if (PQ.putCopyEnd(pg->conn, ok ? NULL : "flushscope: sending rows failed") != 1)
 		ok = 0;
 	b->n = 0;
-	while ((res = PQgetResult(pg->conn)) != NULL) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && ok) {
+	while ((res = PQ.getResult(pg->conn)) != NULL) {
+		if (PQ.resultStatus(res) != PGRES_COMMAND_OK && ok) {
 			pg_err(pg, res, "writing rows", err);
 			ok = -1;
 		}
-		PQclear(res);
+		PQ.clear(res);
 	}
 	if (ok == 0)
 		return pg_err(pg, NULL, "writing rows", err);
@@ -965,19 +1040,20 @@ pg_commit(struct st_store *base, struct st_batch *b, struct fs_err *err)
 static int
 fetch(struct st_rawq *q, struct fs_err *err)
 {
+	struct pg_store *pg = q->pg;
 	char sql[64];
 
-	PQclear(q->res);
+	PQ.clear(q->res);
 	snprintf(sql, sizeof(sql), "FETCH %d FROM %s", FETCH_ROWS, q->name);
-	q->res = PQexec(q->pg->conn, sql);
+	q->res = PQ.exec(q->pg->conn, sql);
 	q->row = -1;
-	if (PQresultStatus(q->res) != PGRES_TUPLES_OK) {
+	if (PQ.resultStatus(q->res) != PGRES_TUPLES_OK) {
 		pg_err(q->pg, q->res, "querying", err);
-		PQclear(q->res);
+		PQ.clear(q->res);
 		q->res = NULL;
 		return -1;
 	}
-	q->done = PQntuples(q->res) < FETCH_ROWS;
+	q->done = PQ.ntuples(q->res) < FETCH_ROWS;
 	return 0;
 }
 
@@ -1021,7 +1097,7 @@ pg_query_open(struct st_store *base, const char *sql, const struct st_param *p, 
 	}
 	if ((res = exec_params(pg, decl, p, np, "querying", err)) == NULL)
 		goto fail;
-	PQclear(res);
+	PQ.clear(res);
 	q->cursor = 1;
 	pg->ncursors++;
 	if (fetch(q, err) == 0) {
@@ -1043,9 +1119,10 @@ fail:
 static int
 pg_query_next(struct st_rawq *q, struct fs_err *err)
 {
+	struct pg_store *pg = q->pg;
 	if (q->res == NULL)
 		return 0;
-	if (q->row + 1 < PQntuples(q->res)) {
+	if (q->row + 1 < PQ.ntuples(q->res)) {
 		q->row++;
 		return 1;
 	}
@@ -1060,21 +1137,24 @@ pg_query_next(struct st_rawq *q, struct fs_err *err)
 static int
 pg_col_count(struct st_rawq *q)
 {
-	return PQnfields(q->res);
+	struct pg_store *pg = q->pg;
+	return PQ.nfields(q->res);
 }
 
 /* 1 if column i is NULL. */
 static int
 pg_col_null(struct st_rawq *q, int i)
 {
-	return PQgetisnull(q->res, q->row, i);
+	struct pg_store *pg = q->pg;
+	return PQ.getisnull(q->res, q->row, i);
 }
 
 /* Column i as an integer (0 for NULL). */
 static int64_t
 pg_col_int(struct st_rawq *q, int i)
 {
-	const char *v = PQgetvalue(q->res, q->row, i);
+	struct pg_store *pg = q->pg;
+	const char *v = PQ.getvalue(q->res, q->row, i);
 
 	return *v == 't' ? 1 : *v == 'f' ? 0 : strtoll(v, NULL, 10);
 }
@@ -1091,10 +1171,11 @@ hexval(char c)
 static const char *
 pg_col_text(struct st_rawq *q, int i, size_t *len)
 {
-	const char *v = PQgetvalue(q->res, q->row, i);
-	size_t n = (size_t)PQgetlength(q->res, q->row, i), k;
+	struct pg_store *pg = q->pg;
+	const char *v = PQ.getvalue(q->res, q->row, i);
+	size_t n = (size_t)PQ.getlength(q->res, q->row, i), k;
 
-	if (PQftype(q->res, i) != BYTEA_OID || n < 2 || v[0] != '\\' || v[1] != 'x') {
+	if (PQ.ftype(q->res, i) != BYTEA_OID || n < 2 || v[0] != '\\' || v[1] != 'x') {
 		*len = n;
 		return v;
 	}
@@ -1125,14 +1206,14 @@ pg_query_close(struct st_rawq *q)
 	if (q == NULL)
 		return;
 	pg = q->pg;
-	PQclear(q->res);
+	PQ.clear(q->res);
 	if (q->cursor) {
 		char sql[64];
 
 		snprintf(sql, sizeof(sql), "CLOSE %s", q->name);
-		PQclear(PQexec(pg->conn, sql));
+		PQ.clear(PQ.exec(pg->conn, sql));
 		if (--pg->ncursors == 0 && pg->read_txn) {
-			PQclear(PQexec(pg->conn, "COMMIT"));
+			PQ.clear(PQ.exec(pg->conn, "COMMIT"));
 			pg->read_txn = 0;
 		}
 	}
