@@ -34,7 +34,8 @@
 #include "util/map.h"
 #include "util/vec.h"
 
-#define IG_COMMIT_LINES_DEFAULT 262144
+#define IG_COMMIT_LINES_DEFAULT 262144	/* into a file */
+#define IG_COMMIT_LINES_SERVER 65536	/* into a server: commits overlap the reading */
 #define IG_BATCH_BYTES_MAX (8u << 20)	/* close a batch at this much row data */
 #define IG_UNPARSED_SAMPLES 10		/* unparsed lines kept per source */
 #define IG_UNPARSED_TEXT 4096		/* bytes kept of each unparsed sample */
@@ -210,7 +211,6 @@ void
 ig_options_default(struct ig_options *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->commit_lines = IG_COMMIT_LINES_DEFAULT;
 	sp_options_default(&o->sp);
 }
 
@@ -227,7 +227,8 @@ ig_new(const char *db_path, const struct ig_options *o, struct fs_err *err)
 	}
 	ig->opt = *o;
 	if (ig->opt.commit_lines == 0)
-		ig->opt.commit_lines = IG_COMMIT_LINES_DEFAULT;
+		ig->opt.commit_lines = st_is_server(db_path) ? IG_COMMIT_LINES_SERVER :
+		    IG_COMMIT_LINES_DEFAULT;
 	if ((ig->st = st_open(db_path, ST_OPEN_CREATE, err)) == NULL)
 		goto fail;
 	for (i = 0; i < IG_NBATCH; i++)

@@ -129,11 +129,13 @@ struct st_rawq {
 	size_t bufcap;
 };
 
-/* A buffer of COPY text. */
+/* A buffer of COPY rows (binary format). */
 struct cbuf {
 	char *p;
 	size_t n, cap;
 	int oom;
+	int inrow, nf;			/* a row is open, with nf fields so far */
+	size_t rowstart;		/* where its field count goes */
 };
 
 /* The PostgreSQL store of a store. */
@@ -505,7 +507,14 @@ out:
 	return rc;
 }
 
-/* ---- COPY text ---- */
+/* ---- COPY, binary format ---- */
+
+/*
+ * Rows go to the server in COPY's binary format: per row a 16-bit field
+ * count, per field a 32-bit length (-1 = NULL) and its bytes (BIGINT: 8
+ * bytes, big-endian; TEXT and BYTEA: the bytes as they are).  A row is
+ * opened by its first field and closed by cb_eol, which writes the count.
+ */
 
 /* Makes room for n more bytes. */
 static int
@@ -529,34 +538,49 @@ cb_room(struct cbuf *b, size_t n)
 	return 0;
 }
 
-/* Appends an integer field. */
+/* Stores v big-endian in n bytes at p. */
+static void
+put_be(char *p, uint64_t v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+/* Starts a field of len bytes (-1: NULL), and the row with the first field; 0 or -1. */
+static int
+cb_field(struct cbuf *b, int32_t len)
+{
+	if (cb_room(b, 2 + 4 + (len > 0 ? (size_t)len : 0)) != 0)
+		return -1;
+	if (!b->inrow) {
+		b->rowstart = b->n;
+		b->n += 2;
+		b->nf = 0;
+		b->inrow = 1;
+	}
+	put_be(b->p + b->n, (uint32_t)len, 4);
+	b->n += 4;
+	b->nf++;
+	return 0;
+}
+
+/* Appends a BIGINT field. */
 static void
 cb_int(struct cbuf *b, int64_t v)
 {
-	char tmp[24], *e = tmp + sizeof(tmp), *s = e;
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-	if (cb_room(b, 22) != 0)
+	if (cb_field(b, 8) != 0)
 		return;
-	do {
-		*--s = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		*--s = '-';
-	memcpy(b->p + b->n, s, (size_t)(e - s));
-	b->n += (size_t)(e - s);
-	b->p[b->n++] = '\t';
+	put_be(b->p + b->n, (uint64_t)v, 8);
+	b->n += 8;
 }
 
 /* Appends a NULL field. */
 static void
 cb_null(struct cbuf *b)
 {
-	if (cb_room(b, 3) != 0)
-		return;
-	memcpy(b->p + b->n, "\\N\t", 3);
-	b->n += 3;
+	cb_field(b, -1);
 }
 
 /* Appends an integer, or NULL when it equals absent (as SQLite's bind_opt). */
@@ -569,58 +593,42 @@ cb_opt(struct cbuf *b, int64_t v, int64_t absent)
 		cb_int(b, v);
 }
 
-/* Appends a text field (escaped for COPY's text format). */
-static void
-cb_text(struct cbuf *b, const char *s, size_t len)
-{
-	size_t i;
-
-	if (cb_room(b, 2 * len + 1) != 0)
-		return;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		switch (c) {
-		case '\\': b->p[b->n++] = '\\'; b->p[b->n++] = '\\'; break;
-		case '\t': b->p[b->n++] = '\\'; b->p[b->n++] = 't'; break;
-		case '\n': b->p[b->n++] = '\\'; b->p[b->n++] = 'n'; break;
-		case '\r': b->p[b->n++] = '\\'; b->p[b->n++] = 'r'; break;
-		default: b->p[b->n++] = c; break;
-		}
-	}
-	b->p[b->n++] = '\t';
-}
-
-/* Appends a bytea field: \\x and the bytes in hex. */
+/* Appends a TEXT or BYTEA field. */
 static void
 cb_bytes(struct cbuf *b, const char *s, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	if (cb_room(b, 2 * len + 4) != 0)
+	if (len > INT32_MAX) {
+		b->oom = 1;
 		return;
-	memcpy(b->p + b->n, "\\\\x", 3);
-	b->n += 3;
-	for (i = 0; i < len; i++) {
-		b->p[b->n++] = hex[(unsigned char)s[i] >> 4];
-		b->p[b->n++] = hex[(unsigned char)s[i] & 15];
 	}
-	b->p[b->n++] = '\t';
+	if (cb_field(b, (int32_t)len) != 0)
+		return;
+	memcpy(b->p + b->n, s, len);
+	b->n += len;
 }
 
-/* Ends a row (its last tab becomes a newline). */
+/* Appends a TEXT field. */
+static void
+cb_text(struct cbuf *b, const char *s, size_t len)
+{
+	cb_bytes(b, s, len);
+}
+
+/* Ends a row: writes its field count. */
 static void
 cb_eol(struct cbuf *b)
 {
-	if (!b->oom && b->n > 0)
-		b->p[b->n - 1] = '\n';
+	if (!b->oom && b->inrow)
+		put_be(b->p + b->rowstart, (uint16_t)b->nf, 2);
+	b->inrow = 0;
 }
 
-/* Sends b as the rows of "COPY target FROM STDIN"; empties b. */
+/* Sends b as the rows of "COPY target FROM STDIN (FORMAT binary)"; empties b. */
 static int
 copy_in(struct pg_store *pg, const char *target, struct cbuf *b, struct fs_err *err)
 {
+	static const char head[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+	static const char trail[2] = { '\377', '\377' };
 	char sql[512];
 	PGresult *res;
 	size_t off;
@@ -630,19 +638,23 @@ copy_in(struct pg_store *pg, const char *target, struct cbuf *b, struct fs_err *
 		return fs_err_set(err, ENOMEM, "%s: out of memory", pg->base.name);
 	if (b->n == 0)
 		return 0;
-	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN", target);
+	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN (FORMAT binary)", target);
 	res = PQ.exec(pg->conn, sql);
 	if (PQ.resultStatus(res) != PGRES_COPY_IN) {
 		pg_err(pg, res, "writing rows", err);
 		PQ.clear(res);
+		b->n = 0;
 		return -1;
 	}
 	PQ.clear(res);
+	ok = PQ.putCopyData(pg->conn, head, sizeof(head)) == 1;
 	for (off = 0; off < b->n && ok; off += COPY_CHUNK) {
 		size_t n = b->n - off < COPY_CHUNK ? b->n - off : COPY_CHUNK;
 
 		ok = PQ.putCopyData(pg->conn, b->p + off, (int)n) == 1;
 	}
+	if (ok)
+		ok = PQ.putCopyData(pg->conn, trail, sizeof(trail)) == 1;
 	if (PQ.putCopyEnd(pg->conn, ok ? NULL : "flushscope: sending rows failed") != 1)
 		ok = 0;
 	b->n = 0;
@@ -670,7 +682,7 @@ static const char stage_sql[] =
 "  tid TEXT) ON COMMIT DELETE ROWS;"
 "CREATE TEMP TABLE fs_stage_bmaps (fid BIGINT, bno BIGINT, last_addr BIGINT,"
 "  first_us BIGINT, last_us BIGINT) ON COMMIT DELETE ROWS;"
-"CREATE TEMP TABLE fs_stage_lines (ord BIGINT, kept INT, source_id BIGINT, src_off BIGINT,"
+"CREATE TEMP TABLE fs_stage_lines (ord BIGINT, kept BIGINT, source_id BIGINT, src_off BIGINT,"
 "  lineno BIGINT, text BYTEA) ON COMMIT DELETE ROWS;"
 "CREATE TEMP TABLE fs_stage_series (source_id BIGINT, tno BIGINT, sec BIGINT,"
 "  examinations BIGINT, wasted BIGINT, passes BIGINT, useless_passes BIGINT,"
@@ -1004,6 +1016,7 @@ commit_once(struct pg_store *pg, const struct st_batch *b, struct cbuf *c, struc
 	return 0;
 fail:
 	c->n = 0;
+	c->inrow = 0;
 	rollback(pg);
 	pg->in_txn = 0;
 	return -1;
@@ -1014,11 +1027,12 @@ static int
 pg_commit(struct st_store *base, struct st_batch *b, struct fs_err *err)
 {
 	struct pg_store *pg = PG(base);
-	struct cbuf c = { NULL, 0, 0, 0 };
+	struct cbuf c;
 	int tries, rc = -1;
 
 	if (pg->in_txn || pg->read_txn)
 		return fs_err_set(err, EINVAL, "%s: a commit inside a transaction", base->name);
+	memset(&c, 0, sizeof(c));
 	if (!pg->staged) {
 		if (exec(pg, stage_sql, "preparing to write", err) != 0)
 			return -1;

@@ -11,7 +11,9 @@
 # then the server is stopped and the directory removed, whatever CMD did;
 # the exit status is CMD's.  As root the server runs as the unprivileged
 # user nobody (PostgreSQL refuses root).  The server is for tests: no
-# fsync, nothing kept.  Used by `make check` and bench/pg.sh.
+# fsync (FS_PG_DURABLE=1: the defaults, for benchmarks), nothing kept.
+# PGHOST and PGUSER are set too, so psql and postgresql:///NAME reach it
+# (README's examples).  Used by `make check` and bench/pg.sh.
 set -u
 
 bindir=$(pg_config --bindir 2>/dev/null)
@@ -42,10 +44,12 @@ if ! $as "$bindir/initdb" -D "$dir/data" -U fs --auth=trust -E UTF8 --locale=C \
 	rm -rf "$dir"
 	exit 1
 fi
+# FS_PG_DURABLE=1 (benchmarks): the server's default durability, fsync on
+fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+[ "${FS_PG_DURABLE:-0}" = 1 ] && fast=""
 if ! $as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
-    -c synchronous_commit=off -c full_page_writes=off -c max_connections=60 \
-    -c shared_buffers=64MB" start >/dev/null; then
+    -o "-c listen_addresses='' -c unix_socket_directories='$dir' $fast \
+    -c max_connections=60 -c shared_buffers=128MB" start >/dev/null; then
 	cat "$dir/server.log" >&2
 	echo "pg.sh: the server did not start" >&2
 	stop
@@ -56,7 +60,9 @@ trap 'stop; exit 130' INT TERM
 FS_PG="host=$dir user=fs dbname=postgres"
 FS_PG_DIR=$dir
 FS_PG_BIN=$bindir
-export FS_PG FS_PG_DIR FS_PG_BIN
+PGHOST=$dir
+PGUSER=fs
+export FS_PG FS_PG_DIR FS_PG_BIN PGHOST PGUSER
 "$@"
 rc=$?
 stop
