@@ -254,7 +254,7 @@ print_clients(const struct sp_report *r, int fmt, size_t limit)
 		printf("CLIENTS: %zu (the most wasted examinations per second first%s)\n",
 		    r->nclients, n < r->nclients ? "; --limit 0 lists all" : "");
 		if (r->nclients > 0)
-			printf("%-20s %10s %10s %10s %8s  %-22s %7s  %-19s  %-19s\n", "CLIENT",
+			printf("%-20s %10s %10s %10s %8s  %-22s %7s  %-19s  %s\n", "CLIENT",
 			    "WASTED/S", "WASTED", "EXAMS", "EPISODES", "WORST BMAP", "CYCLES",
 			    "FIRST (UTC)", "LAST (UTC)");
 	} else if (fmt == FS_FMT_CSV) {
@@ -274,7 +274,7 @@ print_clients(const struct sp_report *r, int fmt, size_t limit)
 			utc(c->first_us, t0, sizeof(t0));
 			utc(c->last_us, t1, sizeof(t1));
 			printf("%-20s %10.1f %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "  %-22s %7" PRIu64
-			    "  %-19s  %-19s\n", c->client, sp_client_rate(c), c->wasted,
+			    "  %-19s  %s\n", c->client, sp_client_rate(c), c->wasted,
 			    c->examinations, c->episodes, bm, c->worst_cycles, t0, t1);
 		} else if (fmt == FS_FMT_CSV) {
 			putchar('"');

@@ -187,6 +187,14 @@ START_TEST(clients_at_once)
 	line = strchr(csv, '\n') + 1;
 	ck_assert_msg(strncmp(line, "\"beta\",", 7) == 0, "%s", csv);
 	free(csv);
+	ck_assert_int_eq(RUN("clients.json", "spins", "-d", db, "--by", "client", "--format",
+	    "json"), 0);
+	csv = tu_slurp(tp(6, "clients.json"), NULL);
+	ck_assert_msg(strstr(csv, "\"clients\":[\n{\"client\":\"beta\",") != NULL, "%s", csv);
+	ck_assert_ptr_nonnull(strstr(csv, "{\"client\":\"gamma\",\"wasted_per_s\":55.3536,"));
+	ck_assert_ptr_nonnull(strstr(csv, "\"worst_bmap\":{\"fid\":\"80000002d907b\",\"bmapno\":1,"
+	    "\"cycles\":57}"));
+	free(csv);
 	/* --client narrows: beta's one episode */
 	ck_assert_int_eq(RUN("beta.csv", "spins", "-d", db, "--client", "beta", "--format",
 	    "csv"), 0);
