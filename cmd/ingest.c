@@ -27,6 +27,9 @@ struct totals {
 	uint64_t old_lines, old_unparsed;		/* what is stored for those */
 	uint64_t old_events[PS_EV_NKINDS];
 	uint64_t held, held_bytes;	/* unterminated last lines held back */
+	uint64_t cut, cut_bytes;	/* lines cut at the reader's limit */
+	const char *cut_file;		/* the first one */
+	uint64_t cut_line;
 	uint64_t events[PS_EV_NKINDS];
 	const char *formats[INGEST_MAX_FORMATS];
 	int nformats;
@@ -123,6 +126,10 @@ summary_table(const struct totals *t, int nfiles)
 	fprintf(stderr, "%s\n", t->nformats ? "" : "none");
 	fprintf(stderr, "  episodes  %" PRIu64 " spin episode%s\n", t->episodes,
 	    t->episodes == 1 ? "" : "s");
+	if (t->cut > 0)
+		fprintf(stderr, "  cut       %" PRIu64 " line%s at %d MiB (%" PRIu64 " bytes past "
+		    "the cut dropped; first: %s:%" PRIu64 ")\n", t->cut, t->cut == 1 ? "" : "s",
+		    (int)(PS_READER_MAX_LINE >> 20), t->cut_bytes, t->cut_file, t->cut_line);
 	if (t->held > 0)
 		fprintf(stderr, "  held back %" PRIu64 " unterminated last line%s (%" PRIu64
 		    " bytes): re-run ingest when the writer finishes %s, or use --final\n",
@@ -158,16 +165,22 @@ summary_json(const struct totals *t, char **paths, const struct ig_result *res, 
 	} else
 		printf("null");
 	printf(",\"held_back\":%" PRIu64 ",\"held_bytes\":%" PRIu64, t->held, t->held_bytes);
+	printf(",\"cut_lines\":%" PRIu64 ",\"cut_bytes\":%" PRIu64, t->cut, t->cut_bytes);
 	printf(",\"files\":[");
 	for (k = 0; k < nres; k++) {
 		printf("%s{\"path\":", k ? "," : "");
 		fs_json_str(stdout, paths[k], strlen(paths[k]));
 		printf(",\"status\":\"%s\",\"source_id\":%" PRId64 ",\"lines\":%" PRIu64
 		    ",\"unparsed\":%" PRIu64 ",\"episodes\":%" PRIu64 ",\"held_back\":%d"
-		    ",\"held_bytes\":%" PRIu64 ",\"note\":",
+		    ",\"held_bytes\":%" PRIu64 ",\"cut_lines\":%" PRIu64 ",\"first_cut_line\":",
 		    ig_status_name((enum ig_status)res[k].status), res[k].source_id,
 		    res[k].lines, res[k].unparsed, res[k].episodes, res[k].held,
-		    res[k].held_bytes);
+		    res[k].held_bytes, res[k].cut_lines);
+		if (res[k].cut_lines > 0)
+			printf("%" PRIu64, res[k].first_cut_lineno);
+		else
+			printf("null");
+		printf(",\"note\":");
 		fs_json_str(stdout, res[k].note, strlen(res[k].note));
 		putchar('}');
 	}
@@ -187,6 +200,7 @@ summary_csv(const struct totals *t)
 	printf("episodes,%" PRIu64 "\nbytes,%" PRIu64 "\nseconds,%.3f\n", t->episodes,
 	    t->bytes, t->seconds);
 	printf("held_back,%" PRIu64 "\nheld_bytes,%" PRIu64 "\n", t->held, t->held_bytes);
+	printf("cut_lines,%" PRIu64 "\ncut_bytes,%" PRIu64 "\n", t->cut, t->cut_bytes);
 	for (i = 0; i < t->nformats; i++) {
 		printf("format,\"");
 		for (const char *c = t->formats[i]; *c; c++)
@@ -331,7 +345,7 @@ static const struct fs_opt ingest_opts[] = {
 	    " conninfo string (a server's database; its schema is created)"),
 	FS_OPT_STRING(0, "client", A, client, "NAME", NULL,
 	    "the client the files come from: a label, and part of each source's identity"
-	    " (default: unknown)"),
+	    " (default: the host their syslog lines name, else unknown)"),
 	FS_OPT_STRING(0, "log-format", A, log_format, "FMT", NULL,
 	    "PSC_LOG_FORMAT of the logs (default: detected per file)"),
 	FS_OPT_FLAG(0, "keep-text", A, keep_text, "also store the text of every line (table lines)"),
@@ -446,6 +460,12 @@ cmd_ingest(int argc, char **argv)
 		tot.episodes += r->episodes;
 		tot.held += (uint64_t)r->held;
 		tot.held_bytes += r->held_bytes;
+		if (r->cut_lines > 0 && tot.cut == 0) {
+			tot.cut_file = strcmp(path, "-") == 0 ? "<stdin>" : path;
+			tot.cut_line = r->first_cut_lineno;
+		}
+		tot.cut += r->cut_lines;
+		tot.cut_bytes += r->cut_bytes;
 		add_formats(&tot, r->formats);
 		if (r->status == IG_UNCHANGED) {
 			/* nothing added: its counts are what is stored for it */

@@ -4,7 +4,8 @@
  * It must compile or fail cleanly; a compiled header must match (or not)
  * real lines without crashing, and where the format has a hand-written
  * fast matcher, that matcher must agree with the PCRE2 pattern exactly
- * (same length, same header fields).
+ * (same length, same header fields).  The input as a line also goes through
+ * ps_header_infer(): an inferred format must compile.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +21,9 @@ static const char *const lines[] = {
 	"[1547659910.15902000 msflushthr5:7f1c1affd700:bmap bflush.c bmap_flush 765]bmap@0x881330 "
 	    "bno:1 flg:0x30006:WL+ fid:0x00080000002d907b opcnt=4 : flushable?",
 	"[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639]",
+	"[1330000000:000500 msfsthr05:0x8021f3c00:mem io.c msl_write 320] x",
+	"[1376000000:000100 msbflushthr1:10079:rpc bmap_flush_create_rpc bmap_flush.c 224] x",
+	"[@1458400001.1234500 msflushthr3:7f1c1affd700:bmap bflush.c bmap_flush 765] x",
 	"",
 	"%%%%",
 };
@@ -61,6 +65,31 @@ match_both(struct ps_header *h, int fast, const char *line, size_t len)
 	same_str(&a.subsys, &b.subsys);
 	same_str(&a.file, &b.file);
 	same_str(&a.func, &b.func);
+	same_str(&a.host, &b.host);
+}
+
+/*
+ * Infers a format from the bytes as a line: it must compile, and both
+ * matchers must agree on the line.
+ */
+static void
+infer(const uint8_t *data, size_t size)
+{
+	char out[1024], *line;
+	struct ps_header *h;
+	struct fs_err err;
+
+	if (ps_header_infer((const char *)data, size, out, sizeof(out)) == 0)
+		return;
+	if (strlen(out) == 0 || (h = ps_header_compile(out, &err)) == NULL)
+		abort();
+	line = malloc(size ? size : 1);
+	if (line != NULL) {
+		memcpy(line, data, size);
+		match_both(h, ps_header_set_fast(h, 1), line, size);
+		free(line);
+	}
+	ps_header_free(h);
 }
 
 /* Compiles the format part of the input and matches lines against it. */
@@ -102,6 +131,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		ps_header_free(h);
 	}
+	/* the whole input as a line of an unknown layout */
+	infer(data, size);
 	free(fmt);
 	return 0;
 }

@@ -54,6 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_slice(&ev.subsys, copy, len);
 		check_slice(&ev.file, copy, len);
 		check_slice(&ev.func, copy, len);
+		check_slice(&ev.host, copy, len);
 		check_slice(&ev.msg, copy, len);
 		free(copy);
 		s += len + (nl != NULL);

@@ -11,10 +11,18 @@ header)
 	done
 	# a builtin-shaped format, a NUL, then a real line of that shape
 	printf '[%%s:%%06u %%n:%%i:%%T:%%F:%%l] \000[1282327206:161331 msbflushthr:23667:bmap:bmap_flush:639] x' > "$dir/fmtline1"
-	printf '[%%s.%%06u00 %%n:%%I:%%T %%B %%F %%l]\000[1547659910.15902000 msflushthr5:7f1c1affd700:bmap bflush.c bmap_flush 765]x' > "$dir/fmtline2" ;;
+	printf '[%%s.%%06u00 %%n:%%I:%%T %%B %%F %%l]\000[1547659910.15902000 msflushthr5:7f1c1affd700:bmap bflush.c bmap_flush 765]x' > "$dir/fmtline2"
+	printf '[%%s:%%06u %%n:%%I:%%T %%F %%B %%l] \000[1330000000:000500 msfsthr05:0x8021f3c00:mem msl_write io.c 320] x' > "$dir/fmtline3"
+	# lines of local layouts, whose format is inferred
+	printf '[1462300000.12345600 x-- msflushthr1:7f1c1affd700:bmap bflush.c msflushthr_main 886]r' > "$dir/infer1"
+	printf '[@1458400001.1234500 h1 t:0x801c15400:mem a.h f 67 9] x' > "$dir/infer2" ;;
 parser)
 	for f in testdata/*.log testdata/bad/*.log; do
 		[ -f "$f" ] && head -c 60000 "$f" > "$dir/$(basename "$f")"
+	done
+	# the constructed lines of every layout (syslog forms, %I pointers, ...)
+	for f in testdata/lines/*.lines; do
+		[ -f "$f" ] && sed -n 's/^> //p' "$f" > "$dir/$(basename "$f" .lines).lines"
 	done ;;
 gz)
 	for f in testdata/bad/*.gz testdata/seed-excerpt.log; do

@@ -636,27 +636,25 @@ store_event(struct ig_sink *k, const struct ps_event *ev, int tno)
 			st_batch_add_state(b, &x);
 		}
 		break;
-	case PS_EV_OTHER:
-		if (ev->msg.n >= 12 && memcmp(ev->msg.p, "force expire", 12) == 0) {
-			struct st_forced x;
-
-			memset(&x, 0, sizeof(x));
-			x.src_off = ev->src_off;
-			x.tno = tno;
-			x.ts_us = ev->ts_us;
-			x.bno = -1;
-			if (ev->bm_known) {
-				x.has_bmap = 1;
-				x.fid = ev->bm_fid;
-				x.bno = ev->bm_bno;
-			}
-			if (ev->has & PS_HAS_BIORQ)
-				x.biorq_addr = ev->biorq.addr;
-			st_batch_add_forced(b, &x);
-		}
-		break;
 	default:
 		break;
+	}
+	if (ev->forced) {
+		struct st_forced x;
+
+		memset(&x, 0, sizeof(x));
+		x.src_off = ev->src_off;
+		x.tno = tno;
+		x.ts_us = ev->ts_us;
+		x.bno = -1;
+		if (ev->bm_known) {
+			x.has_bmap = 1;
+			x.fid = ev->bm_fid;
+			x.bno = ev->bm_bno;
+		}
+		if (ev->has & PS_HAS_BIORQ)
+			x.biorq_addr = ev->biorq.addr;
+		st_batch_add_forced(b, &x);
 	}
 }
 
@@ -788,6 +786,14 @@ ig_sink_line(struct ig_sink *k, const struct ps_item *it)
 	if (it->parsed)
 		series_line(k, ev, tno);
 	k->batch_lines++;
+	if (it->parsed && ev->host.n > 0 && k->ig->opt.client == NULL &&
+	    strcmp(k->src.client, ST_CLIENT_UNKNOWN) == 0) {
+		/* no --client: the client is the first syslog host the lines name */
+		size_t n = ev->host.n < ST_CLIENT_MAX - 1 ? ev->host.n : ST_CLIENT_MAX - 1;
+
+		memcpy(k->src.client, ev->host.p, n);
+		k->src.client[n] = '\0';
+	}
 	if (it->off < k->resume_off)
 		return;
 	k->src.lines++;
@@ -1049,6 +1055,11 @@ file_loop(struct ig_ingest *ig, struct ig_sink *k, struct ps_source *src,
 			    "unfinished by an earlier ingest (--final, or a flushscope that did "
 			    "not hold back an unterminated last line); the rest of it is not "
 			    "stored", path, (unsigned long long)it.lineno);
+		if (it.cut && it.off >= k->resume_off) {
+			if (res->cut_lines++ == 0)
+				res->first_cut_lineno = it.lineno;
+			res->cut_bytes += it.end - it.off - it.len;
+		}
 		ig_sink_line(k, &it);
 		if (it.parsed)
 			sp_detector_feed(det, &it.ev);

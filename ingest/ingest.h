@@ -97,6 +97,9 @@ struct ig_result {
 	int held;			/* 1 if an unterminated last line was held back */
 	uint64_t held_bytes;		/* its length in bytes */
 	uint64_t held_lineno;		/* its line number */
+	uint64_t cut_lines;		/* lines stored cut at PS_READER_MAX_LINE */
+	uint64_t cut_bytes;		/* bytes dropped from them */
+	uint64_t first_cut_lineno;	/* the first one's line number (0 = none) */
 	double seconds;
 };
 

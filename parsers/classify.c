@@ -1,12 +1,15 @@
 /*
- * Message -> event kind (spec sections 3.2-3.4, design "Normalised flush
+ * Message -> event kind (spec sections 3.2-3.5, design "Normalised flush
  * events").  Keyed on the message text after the object prefixes and on
  * the function name (never on source line numbers):
  *
- *  - only client flush-path functions qualify (bmap_*, msl_*, ms*: e.g.
- *    bmap_flush, msl_pages_schedflush, msflushthr_main); a header without
- *    %F qualifies on the text alone;
+ *  - only client flush-path functions qualify (see client_func(): e.g.
+ *    bmap_flush, msl_pages_schedflush, msflushthr_main, slash2fuse_flush);
+ *    a header without %F qualifies on the text alone;
  *  - lines of MDS / IOS threads (slm*, sli*) are always OTHER.
+ *
+ * Messages that carry no progress keep kind OTHER with their own msg id
+ * (event.h lists the kind of each).
  *
  * Era hints: a bmap-level "try flush (outstandingRpcCnt=N)" is the era-A
  * EXAMINE, unless this source already showed "checking for flush" or
@@ -84,14 +87,60 @@ num_at(const struct ps_str *m, size_t at)
 	return used > sign ? v : -1;	/* a digit after the sign */
 }
 
-/* 1 if the function may log client flush-path messages. */
+/*
+ * 1 if the function may log client flush-path messages: bmap_*, bmpc_*
+ * (HEAD bmpc_expire_biorqs), msl_*, ms* (msflushthr_main, mslfsop_*) and
+ * the 2010 FUSE entry points slash2fuse_* (fsync and flush).
+ */
 static int
 client_func(const struct ps_str *f)
 {
 	if (f->n == 0)
 		return 1;
 	return has_prefix(f->p, f->n, "bmap_") || has_prefix(f->p, f->n, "msl_") ||
-	    (f->n >= 2 && f->p[0] == 'm' && f->p[1] == 's');
+	    (f->n >= 2 && f->p[0] == 'm' && f->p[1] == 's') ||
+	    has_prefix(f->p, f->n, "bmpc_") || has_prefix(f->p, f->n, "slash2fuse_");
+}
+
+/*
+ * "KEY(sec:nsec)" in the message as microseconds (nsec printed with or
+ * without zero padding); INT64_MIN if absent or out of range.
+ */
+static int64_t
+timespec_after(const struct ps_str *m, const char *key)
+{
+	size_t kn = strlen(key), used, i;
+	const char *p = memmem(m->p, m->n, key, kn);
+	int64_t sec, nsec;
+
+	if (p == NULL)
+		return INT64_MIN;
+	i = (size_t)(p - m->p) + kn;
+	sec = ps_dec(m->p + i, m->n - i, &used);
+	if (used == 0 || m->p[i] == '-' || i + used >= m->n || m->p[i + used] != ':')
+		return INT64_MIN;
+	i += used + 1;
+	nsec = ps_dec(m->p + i, m->n - i, &used);
+	if (used == 0 || m->p[i] == '-' || nsec > 999999999 ||
+	    sec > (INT64_MAX - 999999) / 1000000)
+		return INT64_MIN;
+	return sec * 1000000 + nsec / 1000;
+}
+
+/* v as an int32_t field: -1 (absent) when it does not fit. */
+static inline int32_t
+i32(int64_t v)
+{
+	return v < INT32_MIN || v > INT32_MAX ? -1 : (int32_t)v;
+}
+
+/* 1 if the message is exactly lit or lit followed by a space. */
+static int
+word_is(const struct ps_str *m, const char *lit)
+{
+	size_t k = strlen(lit);
+
+	return m->n >= k && memcmp(m->p, lit, k) == 0 && (m->n == k || m->p[k] == ' ');
 }
 
 /* 1 if the thread is an MDS or IOS daemon thread. */
@@ -131,7 +180,7 @@ sending_write(struct ps_event *ev)
 			int64_t bno = num_after(&b, "", 0);
 
 			if (bno >= 0)
-				ev->rpc_bno = (int32_t)bno;
+				ev->rpc_bno = i32(bno);
 		}
 	}
 }
@@ -152,6 +201,13 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 			set(ev, PS_EV_CLEAN, PS_MSG_A_ADDED_TIMEOQ);
 		else if (STARTS(m, "add to msl_bmapflushq"))
 			set(ev, PS_EV_WRITE_READY, PS_MSG_Z_ADD_FLUSHQ);
+		else if (STARTS(m, "add to bmapFlushQ"))
+			set(ev, PS_EV_WRITE_READY, PS_MSG_M_ADD_BMAPFLUSHQ);
+		else if (STARTS(m, "array ") && memmem(m.p, m.n, " has size=", 10) != NULL) {
+			set(ev, PS_EV_OTHER, PS_MSG_A_ARRAY_SIZE);
+			ev->run_size = num_after(&m, " has size=", 0);
+			ev->run_nbiorqs = i32(num_after(&m, " array len=", 0));
+		}
 		break;
 	case 'b':
 		if (STARTS(m, "biorq=0x") || STARTS(m, "biorq=(nil)")) {
@@ -166,6 +222,18 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 			} else if (STARTS(r, "list_empty=")) {
 				set(ev, PS_EV_WRITE_READY, PS_MSG_Z_LIST_EMPTY);
 			}
+		} else if (STARTS(m, "biorq #")) {
+			int64_t x = num_after(&m, "(expired=", 0);
+
+			set(ev, PS_EV_OTHER, PS_MSG_BIORQ_EXPIRED);
+			ev->biorq_expired = x < 0 ? -1 : x > 0;
+		} else if (STARTS(m, "biorq array cb arg (")) {
+			set(ev, PS_EV_OTHER, PS_MSG_BIORQ_ARRAY_CB_ARG);
+			ev->run_size = num_after(&m, ") size=", 0);
+		} else if (STARTS(m, "bwc cb arg (")) {
+			set(ev, PS_EV_OTHER, PS_MSG_Z_BWC_CB_ARG);
+			ev->run_size = num_after(&m, ") size=", 0);
+			ev->run_nbiorqs = i32(num_after(&m, " nbiorqs=", 0));
 		}
 		break;
 	case 'B':
@@ -183,6 +251,8 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 			set(ev, PS_EV_RPC_DONE, PS_MSG_Z_RPC_CALLBACK);
 			ev->outstanding = num_after(&m, " infl=", 0);
 			ev->rpc_rc = num_after(&m, " rc=", 0);
+		} else if (STARTS(m, "could not flush")) {
+			set(ev, PS_EV_OTHER, PS_MSG_M_COULD_NOT_FLUSH);
 		}
 		break;
 	case 'd':
@@ -193,6 +263,12 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 			set(ev, PS_EV_OTHER, PS_MSG_A_TIMEOQ_DESCHED);
 		} else if (STARTS(m, "descheduling")) {
 			set(ev, PS_EV_OTHER, PS_MSG_A_DESCHEDULING);
+		} else if (STARTS(m, "done rc=")) {
+			/* 97bf587a9 (2011-08): the completion, replacing "done (..)". */
+			set(ev, PS_EV_RPC_DONE, PS_MSG_M_RPC_DONE_RC);
+			ev->rpc_rc = num_at(&m, sizeof("done rc=") - 1);
+		} else if (STARTS(m, "data not ready")) {
+			set(ev, PS_EV_OTHER, PS_MSG_M_DATA_NOT_READY);
 		}
 		break;
 	case 'f':
@@ -200,14 +276,45 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 			set(ev, PS_EV_EXAMINE, PS_MSG_Z_FLUSHABLE);
 			ev->outstanding = num_after(&m, "outstandingRpcCnt=", 0);
 			st->seen_checking = 1;
+		} else if (STARTS(m, "flush (") &&
+		    memmem(m.p, m.n, "), rpcwait (", 12) != NULL) {
+			/* 97bf587a9: the end of one flush-thread pass. */
+			set(ev, PS_EV_PASS, PS_MSG_M_FLUSH_LOOP);
+		} else if (word_is(&m, "force expire")) {
+			set(ev, PS_EV_OTHER, PS_MSG_FORCE_EXPIRE);
+		} else if (word_is(&m, "flushing")) {
+			set(ev, PS_EV_OTHER, PS_MSG_FCMH_FLUSHING);
+		} else if (word_is(&m, "fsyncing")) {
+			set(ev, PS_EV_OTHER, PS_MSG_FCMH_FSYNCING);
 		}
+		break;
+	case 'F':
+		if (word_is(&m, "FORCE_EXPIRE"))
+			set(ev, PS_EV_OTHER, PS_MSG_FORCE_EXPIRE_BMAP);
 		break;
 	case 'i':
 		if (STARTS(m, "is clean, descheduling"))
 			set(ev, PS_EV_CLEAN, PS_MSG_A_IS_CLEAN);
 		break;
+	case 'm':
+		if (STARTS(m, "mark bmap free")) {
+			set(ev, PS_EV_OTHER, PS_MSG_Z_MARK_FREE);
+		} else if (STARTS(m, "mode=") && memmem(m.p, m.n, " wake=", 6) != NULL) {
+			/* 97bf587a9 bmap_flushq_wake: mode = the reason bits. */
+			int64_t r = num_after(&m, "mode=", 1);
+
+			set(ev, PS_EV_WAKE, PS_MSG_M_WAKE_MODE);
+			ev->wake_reason = i32(r);
+			ev->woke = i32(num_after(&m, " wake=", 0));
+			ev->outstanding = num_after(&m, "outstandingRpcCnt=", 0);
+		}
+		break;
 	case 'o':
-		if (STARTS(m, "off=") && (ev->has & PS_HAS_REQ)) {
+		if (STARTS(m, "oldalarm=(")) {
+			/* 97bf587a9: the flush thread's alarm moved earlier. */
+			set(ev, PS_EV_WAKE, PS_MSG_M_ALARM);
+			ev->alarm_us = timespec_after(&m, "newalarm=(");
+		} else if (STARTS(m, "off=") && (ev->has & PS_HAS_REQ)) {
 			set(ev, PS_EV_RPC_SEND, PS_MSG_A_RPC_OFF_SZ);
 			ev->rpc_off = num_after(&m, "off=", 0);
 			ev->rpc_sz = num_after(&m, " sz=", 0);
@@ -232,6 +339,8 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 		} else if (STARTS(m, "stall flush")) {
 			set(ev, PS_EV_OTHER, PS_MSG_M_STALL);
 			ev->outstanding = num_after(&m, "outstandingRpcCnt=", 0);
+		} else if (STARTS(m, "send failure")) {
+			set(ev, PS_EV_OTHER, PS_MSG_M_SEND_FAILURE);
 		}
 		break;
 	case 't':
@@ -239,8 +348,13 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 		    (m.n > 9 && m.p[9] != ' '))
 			break;
 		if (!(ev->has & PS_HAS_BMAP)) {
+			/*
+			 * Era A bmap_flush:706 logs this for every biorq it
+			 * considers, also those trycoalesce then deschedules:
+			 * not progress (spec 3.5).  The id keeps the biorq.
+			 */
 			if (ev->has & PS_HAS_BIORQ)
-				set(ev, PS_EV_SCHEDULE, PS_MSG_A_TRY_FLUSH_BIORQ);
+				set(ev, PS_EV_OTHER, PS_MSG_A_TRY_FLUSH_BIORQ);
 			break;
 		}
 		if (STARTS(m, "try flush (outstandingRpcCnt="))
@@ -261,10 +375,12 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 		break;
 	case 'w':
 		if (STARTS(m, "wakeup flusher: reason=")) {
+			/* "... wake=%d" (HEAD), "... wake=%d." (7e622bed3). */
 			int64_t r = num_after(&m, "reason=", 1);
 
 			set(ev, PS_EV_WAKE, PS_MSG_Z_WAKEUP);
-			ev->wake_reason = r < 0 ? -1 : (int32_t)r;
+			ev->wake_reason = i32(r);
+			ev->woke = i32(num_after(&m, " wake=", 0));
 		} else if (STARTS(m, "work time (")) {
 			set(ev, PS_EV_PASS, PS_MSG_Z_WORK_TIME);
 		}

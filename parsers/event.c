@@ -1,3 +1,4 @@
+/* Event vocabulary: kind and message names, reset, the forced-flush predicate. */
 #include "parsers/event.h"
 
 #include <string.h>
@@ -14,6 +15,80 @@ static const char *const kind_names[PS_EV_NKINDS] = {
 	[PS_EV_WAKE] = "WAKE",
 	[PS_EV_PASS] = "PASS",
 };
+
+/* Message names, in enum order (the tables and tests use them). */
+static const char *const msg_names[PS_MSG_COUNT] = {
+	[PS_MSG_NONE] = "NONE",
+	[PS_MSG_A_BIORQ_LIST_EMPTY] = "A_BIORQ_LIST_EMPTY",
+	[PS_MSG_A_FLUSHRDY] = "A_FLUSHRDY",
+	[PS_MSG_Z_SCHED_FLUSH] = "Z_SCHED_FLUSH",
+	[PS_MSG_Z_ADD_FLUSHQ] = "Z_ADD_FLUSHQ",
+	[PS_MSG_Z_LIST_EMPTY] = "Z_LIST_EMPTY",
+	[PS_MSG_A_TRY_FLUSH_BMAP] = "A_TRY_FLUSH_BMAP",
+	[PS_MSG_M_CHECKING] = "M_CHECKING",
+	[PS_MSG_Z_FLUSHABLE] = "Z_FLUSHABLE",
+	[PS_MSG_A_CONSIDER] = "A_CONSIDER",
+	[PS_MSG_A_TRY_FLUSH_BIORQ] = "A_TRY_FLUSH_BIORQ",
+	[PS_MSG_A_SET_INFLIGHT] = "A_SET_INFLIGHT",
+	[PS_MSG_M_TRY_FLUSH_BMAP] = "M_TRY_FLUSH_BMAP",
+	[PS_MSG_Z_TRY_FLUSH_BMAP] = "Z_TRY_FLUSH_BMAP",
+	[PS_MSG_A_RPC_OFF_SZ] = "A_RPC_OFF_SZ",
+	[PS_MSG_Z_SENDING_WRITE] = "Z_SENDING_WRITE",
+	[PS_MSG_A_RPC_DONE] = "A_RPC_DONE",
+	[PS_MSG_Z_RPC_CALLBACK] = "Z_RPC_CALLBACK",
+	[PS_MSG_A_RESTORE] = "A_RESTORE",
+	[PS_MSG_A_ADDED_TIMEOQ] = "A_ADDED_TIMEOQ",
+	[PS_MSG_A_IS_CLEAN] = "A_IS_CLEAN",
+	[PS_MSG_A_UNSET_DIRTY] = "A_UNSET_DIRTY",
+	[PS_MSG_Z_REMOVE_FLUSHQ] = "Z_REMOVE_FLUSHQ",
+	[PS_MSG_Z_WAKEUP] = "Z_WAKEUP",
+	[PS_MSG_Z_WORK_TIME] = "Z_WORK_TIME",
+	[PS_MSG_M_STALL] = "M_STALL",
+	[PS_MSG_A_DESCHEDULING] = "A_DESCHEDULING",
+	[PS_MSG_A_TIMEOQ_DESCHED] = "A_TIMEOQ_DESCHED",
+	[PS_MSG_Z_RESCHED] = "Z_RESCHED",
+	[PS_MSG_M_RPC_DONE_RC] = "M_RPC_DONE_RC",
+	[PS_MSG_M_ADD_BMAPFLUSHQ] = "M_ADD_BMAPFLUSHQ",
+	[PS_MSG_M_DATA_NOT_READY] = "M_DATA_NOT_READY",
+	[PS_MSG_M_ALARM] = "M_ALARM",
+	[PS_MSG_M_WAKE_MODE] = "M_WAKE_MODE",
+	[PS_MSG_M_FLUSH_LOOP] = "M_FLUSH_LOOP",
+	[PS_MSG_M_COULD_NOT_FLUSH] = "M_COULD_NOT_FLUSH",
+	[PS_MSG_M_SEND_FAILURE] = "M_SEND_FAILURE",
+	[PS_MSG_Z_MARK_FREE] = "Z_MARK_FREE",
+	[PS_MSG_FORCE_EXPIRE] = "FORCE_EXPIRE",
+	[PS_MSG_FORCE_EXPIRE_BMAP] = "FORCE_EXPIRE_BMAP",
+	[PS_MSG_FCMH_FLUSHING] = "FCMH_FLUSHING",
+	[PS_MSG_FCMH_FSYNCING] = "FCMH_FSYNCING",
+	[PS_MSG_BIORQ_EXPIRED] = "BIORQ_EXPIRED",
+	[PS_MSG_A_ARRAY_SIZE] = "A_ARRAY_SIZE",
+	[PS_MSG_Z_BWC_CB_ARG] = "Z_BWC_CB_ARG",
+	[PS_MSG_BIORQ_ARRAY_CB_ARG] = "BIORQ_ARRAY_CB_ARG",
+};
+
+/* Returns the short name of a message id. */
+const char *
+ps_msg_name(enum ps_msg id)
+{
+	if ((unsigned)id >= PS_MSG_COUNT || msg_names[id] == NULL)
+		return "?";
+	return msg_names[id];
+}
+
+/* 1 if the message marks a forced flush (fsync, close, flush(2)). */
+int
+ps_msg_forced(enum ps_msg id)
+{
+	switch (id) {
+	case PS_MSG_FORCE_EXPIRE:
+	case PS_MSG_FORCE_EXPIRE_BMAP:
+	case PS_MSG_FCMH_FLUSHING:
+	case PS_MSG_FCMH_FSYNCING:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 /* Returns the design's name of an event kind. */
 const char *
@@ -42,4 +117,10 @@ ps_event_reset(struct ps_event *ev)
 	ev->rpc_bno = -1;
 	ev->wake_reason = -1;
 	ev->thr = -1;
+	ev->forced = 0;
+	ev->woke = -1;
+	ev->alarm_us = INT64_MIN;
+	ev->biorq_expired = -1;
+	ev->run_size = -1;
+	ev->run_nbiorqs = -1;
 }

@@ -80,8 +80,38 @@ enum ps_msg {
 	PS_MSG_A_DESCHEDULING,		/* era A bmap_flush_trycoalesce: biorq descheduling (not progress) */
 	PS_MSG_A_TIMEOQ_DESCHED,	/* era A msbrlsthr: descheduling from timeoq (new I/O arrived) */
 	PS_MSG_Z_RESCHED,		/* era Z bmap_flush_resched: resched rc=%d (10 s backoff) */
+	/*
+	 * Messages found later (spec 3.5).  "M" marks the eras between A and
+	 * Z (2010-09 .. 2014); the kind is given after each.
+	 */
+	PS_MSG_M_RPC_DONE_RC,		/* 97bf587a9..: done rc=%d (req@); RPC_DONE, rpc_rc */
+	PS_MSG_M_ADD_BMAPFLUSHQ,	/* d687fd5a4..a3dd635c0: add to bmapFlushQ; WRITE_READY */
+	PS_MSG_M_DATA_NOT_READY,	/* 99fa47092..: data not ready (biorq not FLUSHRDY); OTHER */
+	PS_MSG_M_ALARM,			/* 97bf587a9: oldalarm=(s:ns) newalarm=(s:ns); WAKE, alarm_us */
+	PS_MSG_M_WAKE_MODE,		/* 97bf587a9: mode=%x wake=%d flags=%x outstandingRpcCnt=%d; WAKE */
+	PS_MSG_M_FLUSH_LOOP,		/* 97bf587a9: flush (..), rpcwait (..), waitq (..), ...; PASS */
+	PS_MSG_M_COULD_NOT_FLUSH,	/* 97bf587a9: could not flush (biorq@ or bmap@); OTHER */
+	PS_MSG_M_SEND_FAILURE,		/* 97bf587a9: send failure: %s (req@); OTHER */
+	PS_MSG_Z_MARK_FREE,		/* HEAD bmap_free_all_locked: mark bmap free; OTHER */
+	PS_MSG_FORCE_EXPIRE,		/* every era, fsync/close: force expire (biorq@); OTHER, forced */
+	PS_MSG_FORCE_EXPIRE_BMAP,	/* era A..2011 bmap_biorq_expire: FORCE_EXPIRE (biorq@); OTHER, forced */
+	PS_MSG_FCMH_FLUSHING,		/* flush(2): fcmh@ flushing [(mfh=%p)]; OTHER, forced */
+	PS_MSG_FCMH_FSYNCING,		/* fsync(2): fcmh@ fsyncing via flush / fsyncing; OTHER, forced */
+	PS_MSG_BIORQ_EXPIRED,		/* trycoalesce: biorq #%d (expired=%d)[ nfrags=%d]; OTHER, biorq_expired */
+	PS_MSG_A_ARRAY_SIZE,		/* era A..2011 coalesce_size: array %p has size=%zu array len=%d; OTHER, run_size, run_nbiorqs */
+	PS_MSG_Z_BWC_CB_ARG,		/* HEAD send_rpcs: bwc cb arg (%p) size=%zu nbiorqs=%d; OTHER, run_size, run_nbiorqs */
+	PS_MSG_BIORQ_ARRAY_CB_ARG,	/* era A..2011 send_rpcs: biorq array cb arg (%p)[ size=%zu niovs=%d]; OTHER, run_size */
 	PS_MSG_COUNT
 };
+
+/*
+ * 1 if the message marks a forced flush (fsync, close, flush(2): writes
+ * made to expire now).  Consumers use this instead of matching the text.
+ */
+int ps_msg_forced(enum ps_msg id);
+
+/* The short name of a message id ("A_TRY_FLUSH_BMAP", ...); "?" if unknown. */
+const char *ps_msg_name(enum ps_msg id);
 
 /* Which object prefixes the line carried (bitmask in ps_event.has). */
 enum {
@@ -111,6 +141,7 @@ struct ps_event {
 	struct ps_str subsys;		/* %T */
 	struct ps_str file;		/* %f or %B */
 	struct ps_str func;		/* %F */
+	struct ps_str host;		/* %H or %h, else the syslog prefix's host; empty if none */
 	int srcline;			/* %l; -1 if absent */
 	int level;			/* %L; -1 if absent */
 
@@ -152,7 +183,12 @@ struct ps_event {
 	int64_t rpc_rc;			/* rc= of an RPC_DONE (era Z) */
 	uint64_t rpc_fid;		/* fid= of era-Z sending WRITE RPC; 0 if none */
 	int32_t rpc_bno;		/* bmap number after fid:...: in era Z; -1 if none */
-	int32_t wake_reason;		/* era Z wakeup reason bits */
+	int32_t wake_reason;		/* wakeup reason bits (era Z reason=, 2011 mode=) */
+	int32_t woke;			/* wake=%d of a wakeup line (1: waiters were woken); -1 */
+	int64_t alarm_us;		/* 2011 newalarm=(s:ns) in microseconds; INT64_MIN if none */
+	int32_t biorq_expired;		/* biorq #%d (expired=%d): the expiry flag; -1 if none */
+	int64_t run_size;		/* bytes of a run about to be sent (size=%zu); -1 if none */
+	int32_t run_nbiorqs;		/* biorqs in that run (array len= / nbiorqs=); -1 if none */
 
 	struct ps_str msg;		/* the message text after all prefixes */
 
@@ -172,6 +208,13 @@ struct ps_event {
 	 * no thread (or past PS_THREADS_MAX of them).
 	 */
 	int32_t thr;
+
+	/*
+	 * 1 on the line that starts a forced flush (fsync, close, flush(2)) as
+	 * the source judged it: a forced marker (ps_msg_forced), or an era-A
+	 * biorq line with FORCE_EXPIRE (0x80), once per biorq.
+	 */
+	uint8_t forced;
 };
 
 #define PS_THREADS_MAX 65536	/* threads a stream numbers */

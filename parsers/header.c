@@ -23,7 +23,7 @@
 /* Header fields we extract. */
 enum hf {
 	HF_SEC, HF_USEC, HF_THREAD, HF_FUNC, HF_FILE, HF_LINE, HF_LEVEL,
-	HF_TID, HF_PTID, HF_SUBSYS, HF_BASE, HF_DATE, HF_COUNT
+	HF_TID, HF_PTID, HF_SUBSYS, HF_BASE, HF_DATE, HF_HOST, HF_COUNT
 };
 
 /*
@@ -34,7 +34,7 @@ enum hf {
  * as PCRE2.  Such formats (all the built-in defaults) are also compiled into
  * this token program; tests compare both matchers on every sample line.
  */
-enum fcls { FC_DIG, FC_HEX, FC_WORD };	/* \d+, [0-9a-fA-F]+, [^\s:]+ */
+enum fcls { FC_DIG, FC_HEX, FC_WORD };	/* \d+, (0x)?[0-9a-fA-F]+, [^\s:]+ */
 
 #define FAST_MAX	48
 #define FAST_NOFIELD	255
@@ -67,6 +67,12 @@ struct ps_header {
 	int fast_ok;		/* still eligible while compiling */
 	int use_fast;
 	unsigned char in_cls[3][256];	/* byte c is in class k: in_cls[k][c] */
+	/*
+	 * The one piece of per-source state: this source printed %u as
+	 * usec x 100 (PFL bcfda782..02f7add4, 2016-03), seen from a 7- or
+	 * 8-digit %u; from then on a 6-digit %u is read as usec x 100 too.
+	 */
+	int usec_x100;
 };
 
 /* Growable string used while building the pattern. */
@@ -319,6 +325,8 @@ fast_finish(struct ps_header *h)
 				goto no;
 		} else if (fast_in((enum fcls)t->cls, (unsigned char)nx->s[0]))
 			goto no;
+		else if (t->cls == FC_HEX && nx->s[0] == 'x')
+			goto no;	/* "0x" would be the prefix or the literal */
 	}
 	for (k = 0; k < 256; k++)
 		for (i = 0; i < 3; i++)
@@ -350,8 +358,8 @@ ps_header_compile(const char *fmt, struct fs_err *err)
 		{ 'f', HF_FILE, "file", "[^\\s:]+", 0 , FC_WORD },
 		{ 'l', HF_LINE, "line", "\\d+", 1 , FC_DIG },
 		{ 'L', HF_LEVEL, "level", "-?\\d+", 1 , -1 },
-		{ 'h', -1, "host", "[^\\s:]+", 0 , FC_WORD },
-		{ 'H', -1, "fqdn", "[^\\s:]+", 0 , FC_WORD },
+		{ 'h', HF_HOST, "host", "[^\\s:]+", 0 , FC_WORD },
+		{ 'H', HF_HOST, "fqdn", "[^\\s:]+", 0 , FC_WORD },
 		{ 'r', -1, "rank", "-?\\d+", 1 , -1 },
 		{ 'i', HF_TID, "tid", "\\d+", 1 , FC_DIG },
 		{ 'P', -1, "pid", "-?\\d+", 1 , -1 },
@@ -360,7 +368,7 @@ ps_header_compile(const char *fmt, struct fs_err *err)
 		{ 'T', HF_SUBSYS, "subsys", "[^\\s:]+", 0 , FC_WORD },
 		{ 'B', HF_BASE, "base", "[^\\s:]+", 0 , FC_WORD },
 		{ 'N', -1, "prog", "[^\\s:]+", 0 , FC_WORD },
-		{ 'I', HF_PTID, "ptid", "[0-9a-fA-F]+", 1 , FC_HEX },
+		{ 'I', HF_PTID, "ptid", "(?:0x)?[0-9a-fA-F]+", 1 , FC_HEX },
 		{ 'X', -1, "exe", "\\S*", 0 , -1 },
 		{ 'A', -1, "peer", "\\S*", 0 , -1 },
 		{ 'S', -1, "stack", "\\S*", 0 , -1 },
@@ -500,10 +508,10 @@ ps_header_compile(const char *fmt, struct fs_err *err)
 		} else
 			sb_add(&b, "(?:");
 		if (zero && esc[k].numeric && width > 1) {
-			char tmp[32];
+			char tmp[48];
 
 			snprintf(tmp, sizeof(tmp), "%s{%d,}",
-			    c == 'I' ? "[0-9a-fA-F]" : "\\d", width);
+			    c == 'I' ? "(?:0x)?[0-9a-fA-F]" : "\\d", width);
 			sb_add(&b, tmp);
 		} else
 			sb_add(&b, esc[k].re);
@@ -609,7 +617,7 @@ fast_match(const struct ps_header *h, const char *line, size_t len,
 
 	for (i = 0; i < h->nfast; i++) {
 		const struct ftok *t = &h->fast[i];
-		size_t k;
+		size_t k, pfx;
 
 		if (t->lit) {
 			unsigned j;
@@ -625,7 +633,14 @@ fast_match(const struct ps_header *h, const char *line, size_t len,
 		{
 			const unsigned char *in = h->in_cls[t->cls];
 
-			for (k = pos; k < len && in[(unsigned char)line[k]]; k++)
+			k = pos;
+			/* %I printed as a pointer (FreeBSD, macOS): "0x801c15400". */
+			if (t->cls == FC_HEX && len - pos > 2 && line[pos] == '0' &&
+			    line[pos + 1] == 'x' && in[(unsigned char)line[pos + 2]])
+				pfx = 2;
+			else
+				pfx = 0;
+			for (k += pfx; k < len && in[(unsigned char)line[k]]; k++)
 				;
 		}
 		k -= pos;
@@ -636,7 +651,7 @@ fast_match(const struct ps_header *h, const char *line, size_t len,
 				return 0;
 			k -= t->ndig;
 		}
-		if (k < t->min)
+		if (k - pfx < t->min)
 			return 0;
 		if (t->hf != FAST_NOFIELD) {
 			sp->p[t->hf] = line + pos;
@@ -676,7 +691,7 @@ pcre_match(struct ps_header *h, const char *line, size_t len, struct spans *sp)
 
 /* Fills the header fields of ev from the spans. */
 static void
-fill_fields(const struct ps_header *h, const struct spans *sp,
+fill_fields(struct ps_header *h, const struct spans *sp,
     struct ps_event *ev)
 {
 	int64_t sec = -1, usec = 0;
@@ -690,9 +705,20 @@ fill_fields(const struct ps_header *h, const struct spans *sp,
 		sec = date_epoch(h, s, n);
 	if (GET(HF_USEC)) {
 		usec = ps_dec(s, n, NULL);
-		/* More than 6 digits: a finer fraction (10 ns units). */
-		while (n-- > 6)
-			usec /= 10;
+		/*
+		 * 7 or 8 digits: usec x 100 (the 2016-03 window, or "%06u"
+		 * matching the 8 digits of "%06u00"); the window also printed
+		 * 6 digits below 10 ms, read so once this source showed it.
+		 * More digits: a finer fraction of a custom format.
+		 */
+		if (n == 7 || n == 8) {
+			usec /= 100;
+			h->usec_x100 = 1;
+		} else if (n == 6 && h->usec_x100)
+			usec /= 100;
+		else
+			while (n-- > 6)
+				usec /= 10;
 	}
 	/* A timestamp too large for microseconds in int64 is left unset. */
 	if (sec >= 0 && usec >= 0 && usec <= 999999 &&
@@ -716,7 +742,10 @@ fill_fields(const struct ps_header *h, const struct spans *sp,
 		for (i = 0; i < n; i++)
 			if (s[i] > '9')
 				ishex = 1;
-		ev->tid = ishex ? hex(s, n) : (uint64_t)ps_dec(s, n, NULL);
+		if (n > 2 && s[0] == '0' && s[1] == 'x')
+			ev->tid = hex(s + 2, n - 2);	/* %p on FreeBSD, macOS */
+		else
+			ev->tid = ishex ? hex(s, n) : (uint64_t)ps_dec(s, n, NULL);
 	}
 	if (GET(HF_SUBSYS))
 		ev->subsys = (struct ps_str){ s, n };
@@ -732,6 +761,8 @@ fill_fields(const struct ps_header *h, const struct spans *sp,
 		ev->level = (int)ps_dec(s, n, NULL);
 		ev->has |= PS_HAS_LEVEL;
 	}
+	if (GET(HF_HOST))
+		ev->host = (struct ps_str){ s, n };
 #undef GET
 }
 
@@ -773,6 +804,13 @@ static const char *const builtin[] = {
 	"[%s:%06u %n:%i:%F:%l] ",		/* 3d004372 2009-09 */
 	"[%s:%06u %n:%F:%l] ",			/* dd431258 2009-07 */
 	"[%s:%06u %n:%F:%l]",			/* 56964d44 2008 */
+	/*
+	 * Not defaults: the function before the file, a local format of
+	 * 2013-2015 (spec 3.5).  The parser tells it from 2011-06's by
+	 * content: a file name ends in .c or .h, a function does not.
+	 */
+	"[%s:%06u %n:%i:%T %F %B %l] ",
+	"[%s:%06u %n:%I:%T %F %B %l] ",
 };
 
 /* Number of built-in formats. */
@@ -814,54 +852,325 @@ ident_len(const char *s, size_t n)
 	return 0;
 }
 
+/* Length of an RFC 3339 stamp at s ("2019-01-16T12:31:50[.frac][Z|+hh:mm]"), or 0. */
+static size_t
+rfc3339_len(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 19 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[3]) ||
+	    s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':')
+		return 0;
+	for (i = 11; i < n && s[i] != ' '; i++)
+		;
+	return i;
+}
+
+/*
+ * RFC 5424 after "<PRI>": "1 STAMP HOST APP PROCID MSGID SD " (nil fields
+ * are "-"; SD is "-" or [id param="v"...] elements, never "[<digit>" or
+ * "[@", which is where a psclog header starts).  Returns the length from s
+ * or 0; *host is the HOST field unless nil.
+ */
+static size_t
+rfc5424_len(const char *s, size_t n, struct ps_str *host)
+{
+	size_t i = 2, f, start, hs = 0, hn = 0;
+
+	if (n < 2 || s[0] != '1' || s[1] != ' ')
+		return 0;
+	for (f = 0; f < 5; f++) {
+		start = i;
+		while (i < n && s[i] != ' ')
+			i++;
+		if (i >= n || i == start)
+			return 0;
+		if (f == 1 && !(i - start == 1 && s[start] == '-')) {
+			hs = start;
+			hn = i - start;
+		}
+		i++;
+	}
+	if (i < n && s[i] == '-')
+		i++;
+	else if (i + 1 < n && s[i] == '[' && !isdigit((unsigned char)s[i + 1]) &&
+	    s[i + 1] != '@') {
+		while (i < n && s[i] == '[') {
+			int q = 0;
+
+			for (i++; i < n && (q || s[i] != ']'); i++) {
+				if (q && s[i] == '\\')
+					i++;
+				else if (s[i] == '"')
+					q = !q;
+			}
+			if (i >= n)
+				return 0;
+			i++;
+		}
+	} else
+		return 0;
+	if (i < n && s[i] == ' ')
+		i++;
+	else if (i != n)
+		return 0;
+	if (n - i >= 3 && memcmp(s + i, "\xef\xbb\xbf", 3) == 0)
+		i += 3;		/* the BOM of a UTF-8 MSG */
+	if (hn > 0)
+		*host = (struct ps_str){ s + hs, hn };
+	return i;
+}
+
+/* Length of a syslog prefix at the start of line; sets *host when it names one. */
+size_t
+ps_header_syslog(const char *s, size_t n, struct ps_str *host)
+{
+	size_t i = 0, k, pri = 0;
+
+	*host = (struct ps_str){ NULL, 0 };
+	if (n > 2 && s[0] == '<') {
+		/* "<PRI>" as sent over the network (RFC 3164 and 5424). */
+		for (k = 1; k < n && k < 4 && isdigit((unsigned char)s[k]); k++)
+			;
+		if (k == 1 || k >= n || s[k] != '>')
+			return 0;
+		pri = i = k + 1;
+		if ((k = rfc5424_len(s + i, n - i, host)) > 0)
+			return i + k;
+	}
+	if (n - i >= 16 && isalpha((unsigned char)s[i]) &&
+	    isalpha((unsigned char)s[i + 1]) && isalpha((unsigned char)s[i + 2]) &&
+	    s[i + 3] == ' ' && (s[i + 4] == ' ' || isdigit((unsigned char)s[i + 4])) &&
+	    isdigit((unsigned char)s[i + 5]) && s[i + 6] == ' ' &&
+	    isdigit((unsigned char)s[i + 7]) && isdigit((unsigned char)s[i + 8]) &&
+	    s[i + 9] == ':' && isdigit((unsigned char)s[i + 10]) &&
+	    isdigit((unsigned char)s[i + 11]) && s[i + 12] == ':' &&
+	    isdigit((unsigned char)s[i + 13]) && isdigit((unsigned char)s[i + 14]) &&
+	    s[i + 15] == ' ') {
+		i += 16;	/* "Mon DD HH:MM:SS " */
+	} else if ((k = rfc3339_len(s + i, n - i)) > 0 && i + k < n) {
+		i += k + 1;	/* RFC 3339 stamp (rsyslog's precise format) */
+	} else if (pri) {
+		return 0;
+	} else {
+		/* The LOG_PERROR echo in the log file: "ident[pid]: ". */
+		k = ident_len(s, n);
+		return k > 0 && memchr(s, '[', k) != NULL ? k : 0;
+	}
+	/* Host, then the ident. */
+	k = i;
+	while (k < n && s[k] != ' ')
+		k++;
+	if (k >= n || k == i)
+		return 0;
+	{
+		size_t il = ident_len(s + k + 1, n - k - 1);
+
+		if (il > 0) {
+			*host = (struct ps_str){ s + i, k - i };
+			return k + 1 + il;
+		}
+	}
+	/* Some relays drop the host: "Mon DD HH:MM:SS ident[pid]: ". */
+	k = ident_len(s + i, n - i);
+	return k > 0 ? i + k : 0;
+}
+
 /* Length of a syslog prefix at the start of line, or 0. */
 size_t
 ps_header_syslog_len(const char *s, size_t n)
 {
-	size_t i = 0, k;
+	struct ps_str host;
 
-	if (n >= 16 && isalpha((unsigned char)s[0]) && isalpha((unsigned char)s[1]) &&
-	    isalpha((unsigned char)s[2]) && s[3] == ' ' &&
-	    (s[4] == ' ' || isdigit((unsigned char)s[4])) &&
-	    isdigit((unsigned char)s[5]) && s[6] == ' ' &&
-	    isdigit((unsigned char)s[7]) && isdigit((unsigned char)s[8]) &&
-	    s[9] == ':' && isdigit((unsigned char)s[10]) &&
-	    isdigit((unsigned char)s[11]) && s[12] == ':' &&
-	    isdigit((unsigned char)s[13]) && isdigit((unsigned char)s[14]) &&
-	    s[15] == ' ') {
-		i = 16;		/* "Mon DD HH:MM:SS " */
-	} else if (n >= 20 && isdigit((unsigned char)s[0]) &&
-	    isdigit((unsigned char)s[3]) && s[4] == '-' && s[7] == '-' &&
-	    s[10] == 'T') {
-		/* RFC 3339: 2019-01-16T12:31:50[.frac][Z|+hh:mm] */
-		i = 11;
-		while (i < n && s[i] != ' ')
+	return ps_header_syslog(s, n, &host);
+}
+
+/* ---- inference of an unknown layout ---- */
+
+/* What one word of an unknown header looks like. */
+enum icls { IC_NUM, IC_HEX, IC_FILE, IC_IDENT, IC_OTHER };
+
+/* One word (a ':'- or ' '-separated part) of the header being inferred. */
+struct iword {
+	size_t off, n;
+	enum icls cls;
+	const char *esc;	/* the escape it becomes, or NULL: a literal */
+};
+
+#define INFER_MAXWORDS	32
+#define INFER_MAXHDR	512
+
+/* Classifies the word s[0..n). */
+static enum icls
+infer_class(const char *s, size_t n)
+{
+	size_t i;
+	int dig = 0, hexl = 0, other = 0;
+
+	if (n > 2 && s[n - 2] == '.' && (s[n - 1] == 'c' || s[n - 1] == 'h'))
+		return IC_FILE;
+	if (n > 2 && s[0] == '0' && s[1] == 'x') {
+		for (i = 2; i < n && isxdigit((unsigned char)s[i]); i++)
+			;
+		if (i == n)
+			return IC_HEX;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (isdigit(c))
+			dig = 1;
+		else if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
+			hexl = 1;
+		else
+			other = 1;
+	}
+	if (!other && !hexl)
+		return IC_NUM;
+	if (!other && dig)
+		return IC_HEX;		/* "7f1c1affd700"; "def" stays a word */
+	if (isalpha((unsigned char)s[0]) || s[0] == '_') {
+		for (i = 1; i < n && (isalnum((unsigned char)s[i]) || s[i] == '_'); i++)
+			;
+		if (i == n)
+			return IC_IDENT;
+	}
+	return IC_OTHER;
+}
+
+/* Infers a PSC_LOG_FORMAT from the header of line; see header.h. */
+size_t
+ps_header_infer(const char *line, size_t len, char *fmt, size_t fmtsz)
+{
+	struct iword w[INFER_MAXWORDS];
+	size_t i = 1, k, rb, o = 0, nw = 0, anchor = 0, lastw;
+	size_t fs, fn;
+	const char *fracesc;
+	int have_anchor = 0, nident = 0, first_ident = -1, last_ident = -1;
+	int have_file = 0;
+
+#define PUT(s, n) do {							\
+	if (o + (n) + 1 > fmtsz)					\
+		return 0;						\
+	memcpy(fmt + o, (s), (n));					\
+	o += (n);							\
+} while (0)
+	if (len < 4 || line[0] != '[')
+		return 0;
+	if (line[1] == '@')
+		i = 2;
+	for (k = i; k < len && isdigit((unsigned char)line[k]); k++)
+		;
+	if (k - i < 9 || k - i > 11 || k >= len || (line[k] != '.' && line[k] != ':'))
+		return 0;
+	fs = k + 1;
+	for (k = fs; k < len && isdigit((unsigned char)line[k]); k++)
+		;
+	fn = k - fs;
+	if (fn == 0 || k >= len || line[k] != ' ')
+		return 0;
+	if (line[fs - 1] == '.' && fn == 8 && line[k - 2] == '0' && line[k - 1] == '0')
+		fracesc = "%06u00";
+	else
+		fracesc = fn >= 6 ? "%06u" : "%u";
+	/* The header ends at the first ']'. */
+	for (rb = k; rb < len && rb < INFER_MAXHDR && line[rb] != ']'; rb++)
+		if (line[rb] == '%' || line[rb] == '[')
+			return 0;
+	if (rb >= len || line[rb] != ']')
+		return 0;
+	/* Words: split at spaces, and at ':' from the first word with one. */
+	for (i = k + 1; i < rb; ) {
+		size_t s0 = i;
+		int colon = 0;
+
+		if (line[i] == ' ') {
 			i++;
-		if (i >= n)
-			return 0;
-		i++;
-	}
-	if (i > 0) {
-		/* Host, then the ident. */
-		k = i;
-		while (k < n && s[k] != ' ')
-			k++;
-		if (k >= n || k == i)
-			return 0;
-		k++;
-		{
-			size_t il = ident_len(s + k, n - k);
-
-			if (il > 0)
-				return k + il;
+			continue;
 		}
-		/* Some relays drop the host: "Mon DD HH:MM:SS ident[pid]: ". */
-		k = ident_len(s + i, n - i);
-		return k > 0 ? i + k : 0;
+		while (i < rb && line[i] != ' ')
+			if (line[i++] == ':')
+				colon = 1;
+		if (colon && !have_anchor) {
+			have_anchor = 1;
+			anchor = nw;
+		}
+		if (!have_anchor || !colon) {
+			if (nw == INFER_MAXWORDS)
+				return 0;
+			w[nw++] = (struct iword){ s0, i - s0, IC_OTHER, NULL };
+			continue;
+		}
+		for (k = s0; k <= i; k++) {
+			if (k < i && line[k] != ':')
+				continue;
+			if (nw == INFER_MAXWORDS || k == s0)
+				return 0;	/* too many, or an empty part */
+			w[nw++] = (struct iword){ s0, k - s0, IC_OTHER, NULL };
+			s0 = k + 1;
+		}
 	}
-	/* The LOG_PERROR echo in the log file: "ident[pid]: ". */
-	k = ident_len(s, n);
-	if (k > 0 && memchr(s, '[', k) != NULL)
-		return k;
-	return 0;
+	if (!have_anchor || anchor + 1 >= nw)
+		return 0;
+	/* A thread name: msbflushthr, msfsthr03, <23670>; not a file name or a number. */
+	for (k = 0; k < w[anchor].n; k++) {
+		unsigned char c = (unsigned char)line[w[anchor].off + k];
+
+		if (!isalnum(c) && c != '_' && c != '-' && c != '<' && c != '>')
+			return 0;
+	}
+	if (infer_class(line + w[anchor].off, w[anchor].n) == IC_NUM)
+		return 0;
+	/* The thread, then the fields after it by content. */
+	w[anchor].esc = "%n";
+	for (k = anchor + 1; k < nw; k++)
+		w[k].cls = infer_class(line + w[k].off, w[k].n);
+	lastw = nw - 1;
+	if (w[anchor + 1].cls == IC_NUM)
+		w[anchor + 1].esc = "%i";
+	else if (w[anchor + 1].cls == IC_HEX)
+		w[anchor + 1].esc = "%I";
+	if (lastw > anchor + 1 && w[lastw].cls == IC_NUM)
+		w[lastw].esc = "%l";
+	for (k = anchor + 1; k < nw; k++) {
+		if (w[k].esc != NULL)
+			continue;
+		if (w[k].cls == IC_FILE && !have_file) {
+			w[k].esc = "%B";
+			have_file = 1;
+		} else if (w[k].cls == IC_IDENT) {
+			if (first_ident < 0)
+				first_ident = (int)k;
+			last_ident = (int)k;
+			nident++;
+		} else if (w[k].cls == IC_NUM)
+			w[k].esc = "%P";	/* some number: a pid, uid, level... */
+		else if (w[k].cls == IC_HEX)
+			w[k].esc = "%I";
+	}
+	if (nident == 1)
+		w[first_ident].esc = "%F";
+	else if (nident > 1) {
+		w[first_ident].esc = "%T";
+		w[last_ident].esc = "%F";
+	}
+	/* Write it out: the literal bytes between the words are kept. */
+	PUT(line[1] == '@' ? "[@%s" : "[%s", line[1] == '@' ? 4u : 3u);
+	PUT(line + fs - 1, 1);
+	PUT(fracesc, strlen(fracesc));
+	i = fs + fn;
+	for (k = 0; k < nw; k++) {
+		PUT(line + i, w[k].off - i);
+		if (w[k].esc != NULL)
+			PUT(w[k].esc, strlen(w[k].esc));
+		else
+			PUT(line + w[k].off, w[k].n);
+		i = w[k].off + w[k].n;
+	}
+	PUT(line + i, rb - i);
+	PUT(rb + 1 < len && line[rb + 1] == ' ' ? "] " : "]",
+	    rb + 1 < len && line[rb + 1] == ' ' ? 2u : 1u);
+	fmt[o] = '\0';
+#undef PUT
+	return o;
 }

@@ -7,6 +7,11 @@
  * turn, so a format change mid-file (msctl -p log.format=...) is followed
  * from its first line.  A syslog prefix is tried when the header does not
  * match at column 0 (first, when the previous line had one).
+ *
+ * A line no candidate matches may still have a psclog header of a local
+ * layout: its format is inferred from the line (ps_header_infer), checked
+ * against it and added to the candidates, up to MAX_FMTS in all; past
+ * that, such lines are matched with a format compiled for the line alone.
  */
 #include "parsers/parser.h"
 
@@ -22,6 +27,7 @@
 struct ps_parser {
 	struct ps_header *fmts[MAX_FMTS];
 	int nfmts;
+	int forced;			/* a format was given: nothing is inferred */
 	int cur;			/* candidate that matched last; -1 before the first */
 	int seen[MAX_FMTS];		/* candidates seen, in order of first match */
 	int nseen;
@@ -56,6 +62,7 @@ ps_parser_new(const char *log_format, struct fs_err *err)
 		return NULL;
 	}
 	n = log_format != NULL ? 1 : ps_header_nbuiltin();
+	p->forced = log_format != NULL;
 	for (i = 0; i < n && i < MAX_FMTS; i++) {
 		const char *f = log_format != NULL ? log_format : ps_header_builtin(i);
 
@@ -70,81 +77,195 @@ ps_parser_new(const char *log_format, struct fs_err *err)
 	return p;
 }
 
-/* Matches the header of one candidate; notes it as current and seen. */
-static size_t
-try_fmt(struct ps_parser *p, int i, const char *line, size_t len,
-    struct ps_event *ev)
+/* Notes candidate i as current and, the first time, as seen. */
+static void
+note_match(struct ps_parser *p, int i)
 {
-	size_t hl = ps_header_match(p->fmts[i], line, len, ev);
-
-	if (hl == 0)
-		return 0;
 	p->cur = i;
 	if (!p->is_seen[i]) {
 		p->is_seen[i] = 1;
 		p->seen[p->nseen++] = i;
 	}
-	return hl;
+}
+
+/* 1 if the slice names a source file (ends in ".c" or ".h"). */
+static int
+is_src_name(struct ps_str s)
+{
+	return s.n > 2 && s.p[s.n - 2] == '.' && (s.p[s.n - 1] == 'c' || s.p[s.n - 1] == 'h');
+}
+
+/*
+ * 1 if the header put the function where the file belongs: the file field
+ * is not a source file name and the function field is.  Formats are
+ * ambiguous here ("%B %F" and the local "%F %B" match the same lines).
+ */
+static int
+fields_swapped(const struct ps_event *ev)
+{
+	return ev->file.n > 0 && ev->func.n > 0 && !is_src_name(ev->file) &&
+	    is_src_name(ev->func);
+}
+
+/* Resets the fields ps_header_match() fills. */
+static void
+header_clear(struct ps_event *ev)
+{
+	ev->ts_us = INT64_MIN;
+	ev->thread = ev->tid_s = ev->subsys = ev->file = ev->func = ev->host =
+	    (struct ps_str){ NULL, 0 };
+	ev->tid = 0;
+	ev->srcline = -1;
+	ev->level = -1;
+	ev->has &= ~(unsigned)PS_HAS_LEVEL;
 }
 
 /*
  * Matches the header at line[0] with the current candidate, else with the
  * candidate whose header is longest (so "...] " wins over "...]" and the
- * message does not start with a space).
+ * message does not start with a space; the others are also tried when the
+ * current one leaves a space there).  Between candidates of the same
+ * length, one that puts a file name in the file field wins; when none
+ * does, the two fields are swapped back (they are never left swapped).
  */
 static size_t
 match_any(struct ps_parser *p, const char *line, size_t len,
     struct ps_event *ev)
 {
-	struct ps_event tmp;
+	struct ps_event base, tmp, best_ev;
 	size_t hl, best = 0;
-	int i, besti = -1;
+	int i, besti = -1, best_sw = 0;
 
 	if (p->cur >= 0) {
-		hl = try_fmt(p, p->cur, line, len, ev);
-		if (hl > 0)
+		hl = ps_header_match(p->fmts[p->cur], line, len, ev);
+		best_sw = hl > 0 && fields_swapped(ev);
+		if (hl > 0 && !best_sw && (hl == len || line[hl] != ' ')) {
+			note_match(p, p->cur);
 			return hl;
+		}
+		if (hl > 0) {
+			best = hl;
+			besti = p->cur;
+			best_ev = *ev;
+		}
+		header_clear(ev);
 	}
+	base = *ev;
 	for (i = 0; i < p->nfmts; i++) {
+		int sw;
+
 		if (i == p->cur)
 			continue;
-		tmp = *ev;
+		tmp = base;
 		hl = ps_header_match(p->fmts[i], line, len, &tmp);
-		if (hl > best) {
+		if (hl == 0)
+			continue;
+		sw = fields_swapped(&tmp);
+		if (hl > best || (hl == best && best_sw && !sw)) {
 			best = hl;
 			besti = i;
+			best_sw = sw;
+			best_ev = tmp;
 		}
 	}
 	if (besti < 0)
 		return 0;
-	return try_fmt(p, besti, line, len, ev);
+	if (best_sw) {
+		struct ps_str t = best_ev.file;
+
+		best_ev.file = best_ev.func;
+		best_ev.func = t;
+	}
+	*ev = best_ev;
+	note_match(p, besti);
+	return best;
 }
 
-/* Header, syslog prefix or both; returns the message offset or 0. */
+/*
+ * Infers the format of an unknown layout from the line; when it matches,
+ * keeps it as a candidate and returns the header length, else 0.
+ */
+static size_t
+match_inferred(struct ps_parser *p, const char *line, size_t len,
+    struct ps_event *ev)
+{
+	char fmt[1024];
+	struct ps_header *h;
+	struct ps_event tmp;
+	struct fs_err err;
+	size_t hl;
+	int i;
+
+	if (p->forced || ps_header_infer(line, len, fmt, sizeof(fmt)) == 0)
+		return 0;
+	for (i = 0; i < p->nfmts; i++)
+		if (strcmp(ps_header_format(p->fmts[i]), fmt) == 0)
+			return 0;	/* a candidate already, and it did not match */
+	if ((h = ps_header_compile(fmt, &err)) == NULL)
+		return 0;
+	tmp = *ev;
+	hl = ps_header_match(h, line, len, &tmp);
+	if (hl == 0 || tmp.thread.n == 0) {
+		ps_header_free(h);
+		return 0;
+	}
+	*ev = tmp;
+	if (p->nfmts == MAX_FMTS) {
+		ps_header_free(h);	/* the slices point into the line */
+		return hl;
+	}
+	p->fmts[p->nfmts] = h;
+	note_match(p, p->nfmts++);
+	return hl;
+}
+
+/* Header length by match_any() or, if infer, by match_inferred(). */
+static size_t
+match_header(struct ps_parser *p, int infer, const char *line, size_t len,
+    struct ps_event *ev)
+{
+	return infer ? match_inferred(p, line, len, ev) : match_any(p, line, len, ev);
+}
+
+/* Tries the header after a syslog prefix; returns the message offset or 0. */
+static size_t
+match_syslog(struct ps_parser *p, int infer, const char *line, size_t len,
+    struct ps_event *ev)
+{
+	struct ps_str host;
+	size_t hl, sl = ps_header_syslog(line, len, &host);
+
+	if (sl == 0 || (hl = match_header(p, infer, line + sl, len - sl, ev)) == 0)
+		return 0;
+	ev->has |= PS_HAS_SYSLOG;
+	if (ev->host.n == 0)
+		ev->host = host;	/* the header's own %H/%h wins */
+	return sl + hl;
+}
+
+/*
+ * Header, syslog prefix or both, with the known candidates, then with an
+ * inferred format; returns the message offset or 0.
+ */
 static size_t
 match_line(struct ps_parser *p, const char *line, size_t len,
     struct ps_event *ev)
 {
-	size_t hl, sl;
+	size_t hl;
+	int infer;
 
-	if (p->last_syslog) {
-		sl = ps_header_syslog_len(line, len);
-		if (sl > 0 && (hl = match_any(p, line + sl, len - sl, ev)) > 0) {
-			ev->has |= PS_HAS_SYSLOG;
-			return sl + hl;
-		}
-	}
-	hl = match_any(p, line, len, ev);
-	if (hl > 0) {
-		p->last_syslog = 0;
+	if (p->last_syslog && (hl = match_syslog(p, 0, line, len, ev)) > 0)
 		return hl;
-	}
-	if (!p->last_syslog) {
-		sl = ps_header_syslog_len(line, len);
-		if (sl > 0 && (hl = match_any(p, line + sl, len - sl, ev)) > 0) {
-			ev->has |= PS_HAS_SYSLOG;
+	for (infer = 0; infer < 2; infer++) {
+		hl = match_header(p, infer, line, len, ev);
+		if (hl > 0) {
+			p->last_syslog = 0;
+			return hl;
+		}
+		if ((infer || !p->last_syslog) &&
+		    (hl = match_syslog(p, infer, line, len, ev)) > 0) {
 			p->last_syslog = 1;
-			return sl + hl;
+			return hl;
 		}
 	}
 	return 0;

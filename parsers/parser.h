@@ -2,13 +2,16 @@
  * parsers: bytes -> lines -> header -> body -> struct ps_event.
  *
  *   ps_reader   one input (a file, "-" for stdin, .gz read transparently):
- *               yields lines of any length with their byte offsets.  CR
- *               before LF is dropped; NUL bytes and invalid UTF-8 are passed
- *               through; a final line without a newline is still a line.
+ *               yields lines with their byte offsets, cut at max_line (64
+ *               MiB by default) so memory stays bounded.  CR before LF is
+ *               dropped; NUL bytes and invalid UTF-8 are passed through; a
+ *               final line without a newline is still a line.
  *   ps_parser   recognises the psclog header (any PSC_LOG_FORMAT, detected
  *               per source and re-detected when it changes mid-file, with an
- *               optional syslog prefix), decodes the object prefixes and
- *               classifies the message into the design's event vocabulary.
+ *               optional syslog prefix; the format of an unknown local
+ *               layout is inferred from its lines), decodes the object
+ *               prefixes and classifies the message into the design's event
+ *               vocabulary.
  *
  * One parser per source: format detection is per file.
  */
@@ -25,10 +28,15 @@
 
 struct ps_reader;
 
+/* The default longest line returned whole (ps_reader_set_max_line). */
+#define PS_READER_MAX_LINE	((size_t)64 << 20)
+
 /*
  * Opens path ("-" = stdin) and positions it at byte start_off of the
- * (decompressed) stream.  Returns NULL with err set ("PATH: reason") on a
- * missing or unreadable file, a directory, or a corrupt .gz header.
+ * (decompressed) stream.  gzip is recognised by its content.  Returns NULL
+ * with err set ("PATH: reason") on a missing or unreadable file, a
+ * directory, a corrupt .gz header, or a file named *.gz whose content is
+ * not gzip ("PATH: not in gzip format ...").
  */
 struct ps_reader *ps_reader_open(const char *path, uint64_t start_off, struct fs_err *err);
 
@@ -40,6 +48,31 @@ struct ps_reader *ps_reader_open(const char *path, uint64_t start_off, struct fs
  */
 int ps_reader_next(struct ps_reader *r, const char **line, size_t *len,
     uint64_t *off, struct fs_err *err);
+
+/*
+ * Lines longer than max bytes are cut: the first max bytes are returned
+ * as the line (its offset is the line's), the rest up to its newline is
+ * read and dropped, and it is counted (ps_reader_stats).  max = 0 sets
+ * the default, PS_READER_MAX_LINE.  The reader's buffer stays below max
+ * plus 64 KiB (or 1 MiB).  May be called at any time; applies from the
+ * next line.
+ */
+void ps_reader_set_max_line(struct ps_reader *r, size_t max);
+
+/* What the reader has seen (line numbers count from where it started). */
+struct ps_reader_stats {
+	uint64_t lines;			/* lines returned */
+	uint64_t cut_lines;		/* lines longer than max_line, returned cut */
+	uint64_t cut_bytes;		/* bytes dropped from them */
+	uint64_t first_cut_lineno;	/* 1-based number of the first cut line; 0 if none */
+	uint64_t first_cut_off;		/* its byte offset */
+};
+
+/* Fills *st. */
+void ps_reader_stats(const struct ps_reader *r, struct ps_reader_stats *st);
+
+/* 1 if the last line returned was cut. */
+int ps_reader_last_cut(const struct ps_reader *r);
 
 /* Byte offset just past the last line returned (where a resume would start). */
 uint64_t ps_reader_offset(const struct ps_reader *r);
@@ -77,7 +110,7 @@ struct ps_parser *ps_parser_new(const char *log_format, struct fs_err *err);
 int ps_parser_parse(struct ps_parser *p, const char *line, size_t len,
     uint64_t off, uint64_t lineno, struct ps_event *ev);
 
-/* The header formats seen so far (PSC_LOG_FORMAT strings), in order. */
+/* The header formats seen so far (PSC_LOG_FORMAT strings, inferred ones too), in order. */
 int ps_parser_nformats(const struct ps_parser *p);
 const char *ps_parser_format(const struct ps_parser *p, int i);
 

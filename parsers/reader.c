@@ -6,9 +6,14 @@
  *    offset of buf[0] (offsets are in the decompressed stream).
  *  - A line is found with memchr; when no '\n' is in the window the window
  *    is moved to the start of buf and, if still full, buf is doubled, so a
- *    line of any length is returned in one piece without per-line malloc.
- *  - gzip is recognised by its magic bytes (1f 8b), never by the name;
- *    concatenated members are read one after another.
+ *    line is returned in one piece without per-line malloc.
+ *  - A line longer than max_line is cut: its first max_line bytes are
+ *    returned, the rest is read and dropped up to its newline through a
+ *    chunk after them (cut_line), so buf never outgrows max_line and that
+ *    chunk (or its initial size).  Offsets stay exact: buf_off moves past the dropped bytes.
+ *  - gzip is recognised by its magic bytes (1f 8b), not by the name; a name
+ *    ending in ".gz" with other content is an error.  Concatenated members
+ *    are read one after another.
  */
 #include "parsers/parser.h"
 
@@ -22,6 +27,7 @@
 
 #define RD_BUFSZ	(1u << 20)	/* initial line buffer */
 #define RD_INSZ		(1u << 18)	/* compressed input chunk */
+#define RD_SKIPSZ	(1u << 16)	/* chunk through which a cut line's rest is read */
 
 struct ps_reader {
 	char *path;
@@ -41,6 +47,9 @@ struct ps_reader {
 	uint64_t next_off;		/* offset just past the last line returned */
 	uint64_t lines;			/* lines returned so far */
 	int unterminated;		/* the last line returned had no '\n' (end of input) */
+	size_t max_line;		/* longer lines are cut */
+	int last_cut;			/* the last line returned was cut */
+	uint64_t cut_lines, cut_bytes, first_cut_lineno, first_cut_off;
 };
 
 /* Reads up to n raw bytes from the descriptor, retrying on EINTR. */
@@ -140,8 +149,13 @@ fill(struct ps_reader *r, struct fs_err *err)
 		r->pos = 0;
 	}
 	if (r->end == r->cap) {
-		size_t ncap = r->cap * 2;
-		char *nb = realloc(r->buf, ncap);
+		/* Doubling, but no further than a cut line needs. */
+		size_t ncap = r->cap * 2, lim = r->max_line + RD_SKIPSZ;
+		char *nb;
+
+		if (ncap > lim && r->cap < lim)
+			ncap = lim;
+		nb = realloc(r->buf, ncap);
 
 		if (nb == NULL)
 			return fs_err_set(err, ENOMEM, "%s:%llu: line too long "
@@ -217,6 +231,15 @@ skip_to(struct ps_reader *r, uint64_t start_off, struct fs_err *err)
 	return 0;
 }
 
+/* 1 if the path names a gzip file by its suffix. */
+static int
+is_gz_name(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > 3 && strcmp(path + n - 3, ".gz") == 0;
+}
+
 /* Opens path ("-" = stdin) positioned at start_off of the stream. */
 struct ps_reader *
 ps_reader_open(const char *path, uint64_t start_off, struct fs_err *err)
@@ -236,6 +259,7 @@ ps_reader_open(const char *path, uint64_t start_off, struct fs_err *err)
 	}
 	r->cap = RD_BUFSZ;
 	r->fd = -1;
+	r->max_line = PS_READER_MAX_LINE;
 	if (strcmp(path, "-") == 0) {
 		r->fd = STDIN_FILENO;
 	} else {
@@ -263,6 +287,12 @@ ps_reader_open(const char *path, uint64_t start_off, struct fs_err *err)
 			break;
 		}
 		r->end += (size_t)k;
+	}
+	if (!(r->end >= 2 && (unsigned char)r->buf[0] == 0x1f &&
+	    (unsigned char)r->buf[1] == 0x8b) && is_gz_name(path)) {
+		fs_err_set(err, -1, "%s: not in gzip format (the name ends in "
+		    ".gz; rename the file to read it as text)", path);
+		goto fail;
 	}
 	if (r->end >= 2 && (unsigned char)r->buf[0] == 0x1f &&
 	    (unsigned char)r->buf[1] == 0x8b) {
@@ -297,6 +327,97 @@ fail:
 	return NULL;
 }
 
+/* Reads more bytes into buf[end, cap) (no buffer change); 0 at end of input, -1 on error. */
+static ssize_t
+read_more(struct ps_reader *r, struct fs_err *err)
+{
+	ssize_t k;
+
+	if (r->gz)
+		return gz_fill(r, r->buf + r->end, r->cap - r->end, err);
+	k = raw_read(r, r->buf + r->end, r->cap - r->end);
+	if (k < 0)
+		fs_err_set(err, errno, "%s:%llu: read error: %s", r->path,
+		    (unsigned long long)err_line(r), strerror(errno));
+	return k;
+}
+
+/*
+ * Returns the line at buf[pos] cut to max_line bytes.  nl is its newline
+ * if already in the window, else NULL: the rest is then read and dropped
+ * through a small chunk after the kept bytes until its newline (or the end
+ * of the input).  buf[pos, pos + max_line) is not touched, so the line
+ * stays valid until the next call.
+ */
+static int
+cut_line(struct ps_reader *r, const char *nl, const char **line, size_t *len,
+    uint64_t *off, struct fs_err *err)
+{
+	size_t keep, next;
+	uint64_t gap = 0;
+	ssize_t k;
+
+	if (nl == NULL && r->pos > 0 && r->cap - (r->pos + r->max_line) < RD_SKIPSZ) {
+		memmove(r->buf, r->buf + r->pos, r->end - r->pos);
+		r->buf_off += r->pos;
+		r->end -= r->pos;
+		r->pos = 0;
+	}
+	keep = r->pos + r->max_line;
+	if (nl == NULL && r->cap - keep < RD_SKIPSZ) {
+		size_t ncap = keep + RD_SKIPSZ;
+		char *nb = realloc(r->buf, ncap);
+
+		if (nb == NULL)
+			return fs_err_set(err, ENOMEM, "%s:%llu: out of memory "
+			    "cutting a long line", r->path,
+			    (unsigned long long)err_line(r));
+		memset(nb + r->cap, 0, ncap - r->cap);
+		r->buf = nb;
+		r->cap = ncap;
+	}
+	if (nl != NULL)
+		next = (size_t)(nl - r->buf) + 1;
+	else {
+		/* Drop everything after the kept bytes up to the newline. */
+		for (;;) {
+			const char *q = memchr(r->buf + keep, '\n', r->end - keep);
+
+			if (q != NULL) {
+				next = (size_t)(q - r->buf) + 1;
+				break;
+			}
+			gap += r->end - keep;
+			r->end = keep;
+			if (r->eof) {
+				next = keep;
+				r->unterminated = 1;
+				break;
+			}
+			if ((k = read_more(r, err)) < 0)
+				return -1;
+			if (k == 0)
+				r->eof = 1;
+			r->end += (size_t)k;
+		}
+	}
+	*line = r->buf + r->pos;
+	*len = r->max_line;
+	*off = r->buf_off + r->pos;
+	/* The bytes from keep on are gap bytes further into the stream. */
+	r->cut_bytes += gap + (next - keep) - (nl != NULL || next > keep ? 1 : 0);
+	r->buf_off += gap;
+	r->pos = next;
+	r->next_off = r->buf_off + r->pos;
+	r->lines++;
+	if (r->cut_lines++ == 0) {
+		r->first_cut_lineno = r->lines;
+		r->first_cut_off = *off;
+	}
+	r->last_cut = 1;
+	return 1;
+}
+
 /* Returns the next line (see parser.h). */
 int
 ps_reader_next(struct ps_reader *r, const char **line, size_t *len,
@@ -305,10 +426,13 @@ ps_reader_next(struct ps_reader *r, const char **line, size_t *len,
 	size_t scan = r->pos;
 	char *nl;
 
+	r->last_cut = 0;
 	for (;;) {
 		nl = memchr(r->buf + scan, '\n', r->end - scan);
 		if (nl != NULL)
 			break;
+		if (r->end - r->pos > r->max_line)
+			return cut_line(r, NULL, line, len, off, err);
 		if (r->eof) {
 			if (r->pos == r->end)
 				return 0;
@@ -329,6 +453,8 @@ ps_reader_next(struct ps_reader *r, const char **line, size_t *len,
 			return -1;
 		scan += r->pos;
 	}
+	if ((size_t)(nl - (r->buf + r->pos)) > r->max_line)
+		return cut_line(r, nl, line, len, off, err);
 	*line = r->buf + r->pos;
 	*len = (size_t)(nl - *line);
 	*off = r->buf_off + r->pos;
@@ -338,6 +464,32 @@ ps_reader_next(struct ps_reader *r, const char **line, size_t *len,
 	r->next_off = r->buf_off + r->pos;
 	r->lines++;
 	return 1;
+}
+
+/* Sets the longest line returned whole (0: the default). */
+void
+ps_reader_set_max_line(struct ps_reader *r, size_t max)
+{
+	r->max_line = max > 0 ? max : PS_READER_MAX_LINE;
+}
+
+/* 1 if the last line returned was cut. */
+int
+ps_reader_last_cut(const struct ps_reader *r)
+{
+	return r->last_cut;
+}
+
+/* The reader's counters. */
+void
+ps_reader_stats(const struct ps_reader *r, struct ps_reader_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->lines = r->lines;
+	st->cut_lines = r->cut_lines;
+	st->cut_bytes = r->cut_bytes;
+	st->first_cut_lineno = r->first_cut_lineno;
+	st->first_cut_off = r->first_cut_off;
 }
 
 /* 1 if the last line returned ended at the end of the input without a newline. */

@@ -248,9 +248,46 @@ attr_set(struct ps_event *ev, uint64_t fid, uint32_t bno)
 	ev->bm_bno = bno;
 }
 
-/* Attributes an event and learns from it. */
-void
-ps_stream_attribute(struct ps_stream *st, struct ps_event *ev)
+/*
+ * Marks the line that starts a forced flush (fsync, close, flush(2)):
+ * a forced marker (ps_msg_forced), or an era-A flush-path biorq line with
+ * BIORQ_FORCE_EXPIRE (0x80) set.  A biorq is forced once: its later
+ * markers and flagged lines are the same flush, until a new biorq becomes
+ * ready at its address.  Keys (biorq address, 1) of the address table
+ * hold 1 (forced) or 0.
+ */
+static void
+mark_forced(struct ps_stream *st, struct ps_event *ev)
+{
+	struct at_bmap v;
+	int forced = ps_msg_forced(ev->msg_id);
+
+	ev->forced = 0;
+	if (!(ev->has & PS_HAS_BIORQ)) {
+		ev->forced = (uint8_t)forced;	/* bmap or file: each marker is one */
+		return;
+	}
+	switch (ev->msg_id) {
+	case PS_MSG_A_FLUSHRDY: case PS_MSG_A_CONSIDER: case PS_MSG_A_TRY_FLUSH_BIORQ:
+	case PS_MSG_A_SET_INFLIGHT: case PS_MSG_A_DESCHEDULING:
+		forced |= (ev->biorq.flags & 0x80) != 0;
+		break;
+	default:
+		break;
+	}
+	if (forced) {
+		if (table_get(st, &st->addr, ev->biorq.addr, 1, &v) && v.fid == 1)
+			return;
+		table_put(st, &st->addr, ev->biorq.addr, 1, 1, 0);
+		ev->forced = 1;
+	} else if (ev->kind == PS_EV_WRITE_READY &&
+	    table_get(st, &st->addr, ev->biorq.addr, 1, &v) && v.fid == 1)
+		table_put(st, &st->addr, ev->biorq.addr, 1, 0, 0);	/* a new biorq */
+}
+
+/* Attributes an event to its bmap and learns from it. */
+static void
+attribute_bmap(struct ps_stream *st, struct ps_event *ev)
 {
 	struct at_bmap id;
 	struct at_thread *t;
@@ -301,6 +338,14 @@ ps_stream_attribute(struct ps_stream *st, struct ps_event *ev)
 	attr_set(ev, t->exam.fid, t->exam.bno);
 }
 
+/* Attributes an event and learns from it. */
+void
+ps_stream_attribute(struct ps_stream *st, struct ps_event *ev)
+{
+	attribute_bmap(st, ev);
+	mark_forced(st, ev);
+}
+
 /* Parses and attributes one line. */
 int
 ps_stream_line(struct ps_stream *st, const char *line, size_t len, uint64_t off,
@@ -313,6 +358,7 @@ ps_stream_line(struct ps_stream *st, const char *line, size_t len, uint64_t off,
 	else {
 		ev->bm_known = 0;
 		ev->thr = -1;
+		ev->forced = 0;
 	}
 	return parsed;
 }
@@ -379,6 +425,7 @@ ps_source_next(struct ps_source *s, struct ps_item *it, struct fs_err *err)
 	it->lineno = ++s->lineno;
 	it->end = ps_reader_offset(s->rd);
 	it->unterminated = ps_reader_unterminated(s->rd);
+	it->cut = ps_reader_last_cut(s->rd);
 	it->parsed = ps_stream_line(s->st, it->line, it->len, it->off, it->lineno, &it->ev);
 	return 1;
 }

@@ -85,6 +85,7 @@ struct ps_item {
 	uint64_t end;			/* offset just past the line (and its newline) */
 	uint64_t lineno;		/* 1-based line number (or position) */
 	int unterminated;		/* the input's final line, without a newline */
+	int cut;			/* longer than the reader's limit: line holds its start */
 };
 
 struct ps_source;

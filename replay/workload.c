@@ -612,7 +612,6 @@ struct xthread {
 struct xbiorq {
 	int live;		/* ready and not yet in flight */
 	int have;		/* off/len known */
-	int forced;		/* an fsync event was already emitted for it */
 	int64_t ready_t;
 	int64_t bmap;		/* bmap index, or -1 (then bmap_addr) */
 	uint64_t bmap_addr;
@@ -934,7 +933,24 @@ attr_bmap(struct wl_extractor *x, const struct ps_event *ev)
 	return bi;
 }
 
-/* Handles a line carrying a biorq (arrivals, forced flushes, in-flight). */
+/* A forced flush (the source marks it, once per biorq): an fsync of its bmap. */
+static int
+on_forced(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, struct fs_err *err)
+{
+	struct wl_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = WL_FSYNC;
+	e.t_us = ts;
+	e.fid = ev->bm_fid;
+	e.bno = ev->bm_bno;
+	e.lat_us = -1;
+	e.xid = -1;
+	e.lineno = x->seq++;
+	return wl_add(&x->arr, &e, err);
+}
+
+/* Handles a line carrying a biorq (arrivals, in-flight). */
 static int
 on_biorq(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, struct xthread *t,
     struct fs_err *err)
@@ -976,22 +992,6 @@ on_biorq(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, struct x
 	q->bmap_addr = ev->biorq.bmap_addr;
 	if (q->bmap < 0)
 		q->bmap = attr_bmap(x, ev);
-	/* era A FORCE_EXPIRE (0x80): the application forced a flush */
-	if (era_a && (ev->biorq.flags & 0x80) && !q->forced && q->bmap >= 0) {
-		struct wl_event e;
-
-		memset(&e, 0, sizeof(e));
-		e.kind = WL_FSYNC;
-		e.t_us = ts;
-		e.fid = x->bm.v[q->bmap].fid;
-		e.bno = x->bm.v[q->bmap].bno;
-		e.lat_us = -1;
-		e.xid = -1;
-		e.lineno = x->seq++;
-		q->forced = 1;
-		if (wl_add(&x->arr, &e, err) < 0)
-			return -1;
-	}
 	if (ev->msg_id == PS_MSG_A_SET_INFLIGHT) {
 		int r = biorq_emit(x, q, err);
 
@@ -1195,6 +1195,8 @@ wl_extract_feed(struct wl_extractor *x, const struct ps_event *ev, struct fs_err
 	}
 	if (x->oom)
 		return fs_err_set(err, ENOMEM, "extract: out of memory");
+	if (ev->forced && ev->bm_known && on_forced(x, ev, ts, err) < 0)
+		return -1;
 
 	switch (ev->kind) {
 	case PS_EV_WRITE_READY:

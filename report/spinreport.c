@@ -487,6 +487,7 @@ sp_report_add_file(struct sp_report *r, const char *path, const struct sp_option
 	struct sp_detector *d;
 	struct ps_item it;
 	size_t i, th0 = r->nthreads, ep0 = r->neps;
+	char host[SP_CLIENT_MAX] = "";
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -509,6 +510,8 @@ sp_report_add_file(struct sp_report *r, const char *path, const struct sp_option
 		const struct ps_event *ev = &it.ev;
 
 		r->lines++;
+		if (it.parsed && host[0] == '\0' && ev->host.n > 0 && f->want_clients)
+			snprintf(host, sizeof(host), "%.*s", (int)ev->host.n, ev->host.p);
 		if (!it.parsed) {
 			r->unparsed++;
 			continue;
@@ -529,8 +532,9 @@ sp_report_add_file(struct sp_report *r, const char *path, const struct sp_option
 				c.nomem = 1;
 	}
 	if (rc == 0 && f->want_clients && !c.nomem) {
-		/* a file is its client's: the filter's name for it, else unknown */
-		int ci = sp_report_client(r, f->client != NULL ? f->client : "unknown");
+		/* a file is its client's: the filter's name for it, else its syslog host */
+		int ci = sp_report_client(r, f->client != NULL ? f->client : host[0] != '\0' ?
+		    host : "unknown");
 
 		for (i = th0; ci >= 0 && i < r->nthreads; i++)
 			sp_report_client_thread(r, ci, &r->threads[i]);

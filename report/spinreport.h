@@ -23,7 +23,8 @@
  *              ingest --client): examinations and wasted ones of its
  *              threads as above, their span, its episodes kept and its
  *              worst bmap (the most cycles in those episodes).  A file's
- *              client is the filter's client, else "unknown".
+ *              client is the filter's client, else the first syslog host
+ *              its lines name, else "unknown".
  * --fid narrows episodes and bmaps; --thread narrows episodes and threads;
  * bmaps are per bmap, whichever thread examined them, and the time-line is
  * the whole input's.

@@ -497,7 +497,10 @@ START_TEST(not_a_log)
 		} else {
 			ck_assert_msg(r == 3, "%s %s: exit %d, want 3: %s", base_lines[k][0],
 			    not_logs[_i], r, e);
-			ck_assert_msg(strstr(e, "no SLASH2 log line found") != NULL, "%s %s: %s",
+			/* a .gz name on other bytes may be refused for that first */
+			ck_assert_msg(strstr(e, "no SLASH2 log line found") != NULL ||
+			    (strstr(not_logs[_i], ".gz") != NULL &&
+			    strstr(e, "not in gzip format") != NULL), "%s %s: %s",
 			    base_lines[k][0], not_logs[_i], e);
 			ck_assert_msg(strncmp(e, "flushscope ", 11) == 0 && strstr(e,
 			    not_logs[_i]) != NULL, "%s: the message names neither command nor file: %s",

@@ -23,7 +23,7 @@
 #include "tests/testutil.h"
 
 static const char *const logs[] = {
-	"sample.log", "seed-excerpt.log", "extract-unsent.log",
+	"sample.log", "seed-excerpt.log", "extract-unsent.log", "forced-a.log",
 	"spins/daemons.log", "spins/era-z.log", "spins/middle.log", "spins/no-spin-a.log",
 	"synth/seedlike-A.log", "synth/seedlike-Z.log",
 	"bad/crlf.log", "bad/duplicated-lines.log", "bad/empty.log", "bad/good.log.gz",
@@ -153,6 +153,25 @@ live(const char *file)
 	return m;
 }
 
+/* A digest of a workload's forced flushes: their number, times and bmaps. */
+static uint64_t
+fsync_sum(const struct wl_workload *w)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		const struct wl_event *e = &w->ev[i];
+
+		if (e->kind != WL_FSYNC)
+			continue;
+		h = (h ^ (uint64_t)(e->t_us + w->epoch_us)) * 1099511628211ULL;
+		h = (h ^ e->fid) * 1099511628211ULL;
+		h = (h ^ e->bno) * 1099511628211ULL;
+	}
+	return h;
+}
+
 /* Every path gives the file's figures. */
 START_TEST(test_every_path)
 {
@@ -209,15 +228,21 @@ START_TEST(test_every_path)
 	if (rf.nthreads > 0) {
 		char *paths[1] = { (char *)file };
 
+		uint64_t fsyncs;
+
 		ck_assert_msg(wl_load_logs(&w, paths, 1, NULL, &err) == 0, "%s", err.msg);
 		ck_assert_int_eq(w.obs.passes, (int64_t)t.passes);
 		ck_assert_int_eq(w.obs.examinations, (int64_t)t.exams);
 		ck_assert_int_eq(w.obs.wasted_examinations, (int64_t)t.wasted);
+		fsyncs = fsync_sum(&w);
 		wl_free(&w);
 		ck_assert_msg(wl_load_db(&w, db, NULL, &err) == 0, "%s", err.msg);
 		ck_assert_int_eq(w.obs.passes, (int64_t)t.passes);
 		ck_assert_int_eq(w.obs.examinations, (int64_t)t.exams);
 		ck_assert_int_eq(w.obs.wasted_examinations, (int64_t)t.wasted);
+		/* forced flushes: the source marks them, both paths replay the same */
+		ck_assert_msg(fsync_sum(&w) == fsyncs, "%s: forced flushes (count, times, "
+		    "bmaps) differ between the file and the database", logs[_i]);
 		wl_free(&w);
 	}
 	sp_report_free(&rf);

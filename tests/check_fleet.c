@@ -305,6 +305,43 @@ START_TEST(no_password_shown)
 }
 END_TEST
 
+/*
+ * Without --client, a source's client is the syslog host its lines carry
+ * (the first one): in the database and for spins on the file alike.
+ */
+START_TEST(client_from_syslog)
+{
+	size_t n, i, k = 0;
+	char *d = tu_slurp(tu_testdata("sample.log"), &n), *out, db[1024];
+	static const char pfx[] = "Aug 20 18:00:06 client42 mount_slash[4242]: ";
+	char *w = malloc(n + 1381 * sizeof(pfx) + sizeof(pfx));
+
+	ck_assert_ptr_nonnull(w);
+	for (i = 0; i < n; i++) {
+		if (i == 0 || d[i - 1] == '\n') {
+			memcpy(w + k, pfx, sizeof(pfx) - 1);
+			k += sizeof(pfx) - 1;
+		}
+		w[k++] = d[i];
+	}
+	tu_spit(tp(1, "sys.log"), "w", w, k);
+	snprintf(db, sizeof(db), "%s", tu_db(_i, tmpdir, 0, "s.db"));
+	ck_assert_int_eq(RUN(NULL, "ingest", "-q", "-d", db, tp(1, "sys.log")), 0);
+	ck_assert_int_eq(sources(db, "client42"), 1);
+	ck_assert_int_eq(RUN("c.csv", "spins", "-d", db, "--by", "client", "--format", "csv"), 0);
+	out = tu_slurp(tp(6, "c.csv"), NULL);
+	ck_assert_msg(strstr(out, "\n\"client42\",55.4,113,125,6,") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(RUN("f.csv", "spins", "--by", "client", "--format", "csv",
+	    tp(1, "sys.log")), 0);
+	out = tu_slurp(tp(6, "f.csv"), NULL);
+	ck_assert_msg(strstr(out, "\n\"client42\",55.4,113,125,6,") != NULL, "%s", out);
+	free(out);
+	free(w);
+	free(d);
+}
+END_TEST
+
 /* Builds the fleet suite. */
 Suite *
 fleet_suite(void)
@@ -316,6 +353,7 @@ fleet_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, clients_at_once, 0, TU_NBACKENDS);
 	tcase_add_test(tc, same_answers);
+	tcase_add_loop_test(tc, client_from_syslog, 0, TU_NBACKENDS);
 	tcase_add_test(tc, no_password_shown);
 	suite_add_tcase(s, tc);
 	return s;

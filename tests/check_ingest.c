@@ -187,6 +187,63 @@ START_TEST(idempotent)
 }
 END_TEST
 
+/*
+ * Forced flushes (testdata/forced-a.log): a biorq's "force expire" and its
+ * FORCE_EXPIRE are one forced flush; a biorq whose FORCE_EXPIRE bit (0x80)
+ * shows on its try flush and set inflight is another; an fcmh "flushing"
+ * is a third, with no bmap.  Before the source marked them, the text
+ * "force expire" alone gave one row, and the flagged biorq none.
+ */
+START_TEST(forced_rows)
+{
+	char *d, *p;
+	int rows = 0, with_bmap = 0;
+
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "f.db"), tu_testdata("forced-a.log")), 0);
+	d = tu_dump_db(tp(0, "f.db"));
+	for (p = d; (p = strstr(p, "\nforced|")) != NULL; p++) {
+		char *eol = strchr(p + 1, '\n');
+
+		rows++;
+		with_bmap += eol == NULL || memmem(p, (size_t)(eol - p), "|NULL", 5) == NULL;
+	}
+	ck_assert_int_eq(rows, 3);
+	ck_assert_int_eq(with_bmap, 2);
+	free(d);
+}
+END_TEST
+
+/* A line past the reader's 64 MiB limit is stored cut, and the summary says so. */
+START_TEST(cut_line)
+{
+	const char *log = tp(1, "long.log");
+	const char head[] = "[1282327206:002048 msbflushthr:23667:gen:bmap_flush:706] ";
+	size_t n = (size_t)(65u << 20);
+	char *big = malloc(n + 1);
+	FILE *f = fopen(log, "w");
+
+	ck_assert_ptr_nonnull(big);
+	ck_assert_ptr_nonnull(f);
+	memset(big, 'x', n);
+	big[n] = '\n';
+	fputs(head, f);
+	fputs("first\n", f);
+	fputs(head, f);
+	ck_assert_uint_eq(fwrite(big, 1, n + 1, f), n + 1);
+	fputs(head, f);
+	fputs("last\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	free(big);
+	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "c.db"), "--format=json", log), 0);
+	out_has("\"lines\":3,");
+	out_has("\"cut_lines\":1,\"cut_bytes\":1048634,");	/* 65 MiB + 58 - 64 MiB */
+	out_has("\"first_cut_line\":2,");
+	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "c2.db"), log), 0);
+	err_has("  cut       1 line at 64 MiB (1048634 bytes past the cut dropped; first: ");
+	unlink(log);
+}
+END_TEST
+
 /* A grown file adds only the new lines and ends equal to a one-shot ingest. */
 START_TEST(grown)
 {
@@ -567,7 +624,7 @@ START_TEST(held_final)
 	tu_spit(log, "a", "garbage", 7);
 	ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json", log), 0);
 	out_has("\"lines\":13,\"unparsed\":0,");
-	out_has("\"held_back\":1,\"held_bytes\":7,\"files\"");
+	out_has("\"held_back\":1,\"held_bytes\":7,");
 	out_has("\"status\":\"new\"");
 	s = source_of(db, log);
 	ck_assert_int_eq(s.state, ST_SRC_COMPLETE);
@@ -736,7 +793,7 @@ START_TEST(held_last_line)
 	ck_assert_int_eq(st_source_find_path(st, abs, NULL, &src, &err), 1);
 	ck_assert_msg(src.unparsed == 0, "%s: %d unparsed", cases[_i].what, (int)src.unparsed);
 	ck_assert_int_eq(src.lines, count_lines(tu_testdata("sample.log")));
-	ck_assert_int_eq(src.events[PS_EV_OTHER], 0);
+	ck_assert_int_eq(src.events[PS_EV_OTHER], 225);	/* era-A biorq try flush (706) */
 	st_close(st);
 
 	/* and the same database as one ingest of the finished file */
@@ -937,6 +994,8 @@ ingest_suite(void)
 	tcase_add_test(tc, seed_json);
 	tcase_add_test(tc, sample_table);
 	tcase_add_loop_test(tc, idempotent, 0, TU_NBACKENDS);
+	tcase_add_test(tc, forced_rows);
+	tcase_add_test(tc, cut_line);
 	tcase_add_loop_test(tc, grown, 0, TU_NBACKENDS);
 	tcase_add_loop_test(tc, truncated_rotated, 0, 3);
 	tcase_add_loop_test(tc, kill_resume, 0, TU_NBACKENDS);

@@ -39,17 +39,6 @@ struct tline {
 static struct tline *tl;
 static int ntl;
 
-static const char *const msg_names[PS_MSG_COUNT] = {
-	"NONE", "A_BIORQ_LIST_EMPTY", "A_FLUSHRDY", "Z_SCHED_FLUSH",
-	"Z_ADD_FLUSHQ", "Z_LIST_EMPTY", "A_TRY_FLUSH_BMAP", "M_CHECKING",
-	"Z_FLUSHABLE", "A_CONSIDER", "A_TRY_FLUSH_BIORQ", "A_SET_INFLIGHT",
-	"M_TRY_FLUSH_BMAP", "Z_TRY_FLUSH_BMAP", "A_RPC_OFF_SZ",
-	"Z_SENDING_WRITE", "A_RPC_DONE", "Z_RPC_CALLBACK", "A_RESTORE",
-	"A_ADDED_TIMEOQ", "A_IS_CLEAN", "A_UNSET_DIRTY", "Z_REMOVE_FLUSHQ",
-	"Z_WAKEUP", "Z_WORK_TIME", "M_STALL", "A_DESCHEDULING",
-	"A_TIMEOQ_DESCHED", "Z_RESCHED",
-};
-
 /* Strips a trailing newline. */
 static void
 chomp(char *s)
@@ -129,7 +118,7 @@ load_lines(void)
 static int
 str_eq(struct ps_str s, const char *v)
 {
-	return s.n == strlen(v) && memcmp(s.p, v, s.n) == 0;
+	return s.n == strlen(v) && (s.n == 0 || memcmp(s.p, v, s.n) == 0);
 }
 
 /* Checks one "key=value" against ev; returns NULL or a description. */
@@ -173,9 +162,8 @@ check_key(const struct ps_event *ev, int ok, const char *k, const char *v,
 	else if (strcmp(k, "req.xid") == 0) bad = I(ev->req.xid);
 	else if (strcmp(k, "req.opc") == 0) bad = I(ev->req.opc);
 	else if (strcmp(k, "kind") == 0) bad = strcmp(ps_ev_kind_name(ev->kind), v) != 0;
-	else if (strcmp(k, "msg_id") == 0)
-		bad = (unsigned)ev->msg_id >= PS_MSG_COUNT ||
-		    strcmp(msg_names[ev->msg_id], v) != 0;
+	else if (strcmp(k, "msg_id") == 0) bad = strcmp(ps_msg_name(ev->msg_id), v) != 0;
+	else if (strcmp(k, "forced") == 0) bad = I(ps_msg_forced(ev->msg_id));
 	else if (strcmp(k, "outstanding") == 0) bad = I(ev->outstanding);
 	else if (strcmp(k, "rpc_off") == 0) bad = I(ev->rpc_off);
 	else if (strcmp(k, "rpc_sz") == 0) bad = I(ev->rpc_sz);
@@ -183,6 +171,12 @@ check_key(const struct ps_event *ev, int ok, const char *k, const char *v,
 	else if (strcmp(k, "rpc_fid") == 0) bad = U(ev->rpc_fid);
 	else if (strcmp(k, "rpc_bno") == 0) bad = I(ev->rpc_bno);
 	else if (strcmp(k, "wake_reason") == 0) bad = I(ev->wake_reason);
+	else if (strcmp(k, "woke") == 0) bad = I(ev->woke);
+	else if (strcmp(k, "alarm_us") == 0) bad = I(ev->alarm_us);
+	else if (strcmp(k, "biorq_expired") == 0) bad = I(ev->biorq_expired);
+	else if (strcmp(k, "run_size") == 0) bad = I(ev->run_size);
+	else if (strcmp(k, "run_nbiorqs") == 0) bad = I(ev->run_nbiorqs);
+	else if (strcmp(k, "host") == 0) bad = S(ev->host);
 	else if (strcmp(k, "msg") == 0) bad = S(ev->msg);
 	else {
 		snprintf(why, wn, "unknown key %s", k);
@@ -211,6 +205,24 @@ check_absent(const struct ps_event *ev, const char *expect)
 		ck_assert(!(ev->has & PS_HAS_REQ));
 	if (strstr(expect, "kind=") == NULL)
 		ck_assert_int_eq(ev->kind, PS_EV_OTHER);
+	if (strstr(expect, "rpc_rc=") == NULL)
+		ck_assert_int_eq(ev->rpc_rc, -1);
+	if (strstr(expect, "wake_reason=") == NULL)
+		ck_assert_int_eq(ev->wake_reason, -1);
+	if (strstr(expect, "woke=") == NULL)
+		ck_assert_int_eq(ev->woke, -1);
+	if (strstr(expect, "alarm_us=") == NULL)
+		ck_assert(ev->alarm_us == INT64_MIN);
+	if (strstr(expect, "biorq_expired=") == NULL)
+		ck_assert_int_eq(ev->biorq_expired, -1);
+	if (strstr(expect, "run_size=") == NULL)
+		ck_assert_int_eq(ev->run_size, -1);
+	if (strstr(expect, "run_nbiorqs=") == NULL)
+		ck_assert_int_eq(ev->run_nbiorqs, -1);
+	if (strstr(expect, "host=") == NULL)
+		ck_assert_uint_eq(ev->host.n, 0);
+	if (strstr(expect, "forced=") == NULL)
+		ck_assert_int_eq(ps_msg_forced(ev->msg_id), 0);
 }
 
 /* One table line: parse its file up to it, then compare every key. */
@@ -538,6 +550,8 @@ START_TEST(test_fast_eligibility)
 		{ "%L %n ", 0 },		/* signed field */
 		{ "%s%u ", 0 },			/* field followed by a field */
 		{ "%s:%06u00", 0 },		/* digits at the very end */
+		{ "%I:%n ", 1 },
+		{ "%Ixy %n ", 0 },		/* "0x" could be the prefix or the literal */
 	};
 	size_t k;
 
@@ -552,6 +566,129 @@ START_TEST(test_fast_eligibility)
 }
 END_TEST
 
+/*
+ * %I with the "0x" of a pointer (FreeBSD, macOS): the fast matcher agrees
+ * with PCRE2 around the prefix, and the tid is decoded without it.
+ */
+START_TEST(test_hex_prefix)
+{
+	static const char *const fmts[] = { "[%I:%n ", "[%08I:%n ", "<%I>" };
+	static const char *const lines[] = {
+		"[0x801c15400:t] m", "[801c15400:t] m", "[0x:t] m", "[0xg:t] m",
+		"[0x0:t] m", "[00x1:t] m", "[0x00000001:t] m", "[0x1234567:t] m",
+		"<0x12>", "<0>", "<0x>", "<x12>", "[0X12:t] m",
+	};
+	size_t f, k;
+
+	for (f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
+		struct fs_err err;
+		struct ps_header *h = ps_header_compile(fmts[f], &err);
+
+		ck_assert_ptr_nonnull(h);
+		ck_assert_int_eq(ps_header_set_fast(h, 1), 1);
+		for (k = 0; k < sizeof(lines) / sizeof(lines[0]); k++)
+			fast_vs_pcre(h, lines[k], strlen(lines[k]));
+		ps_header_free(h);
+	}
+	{
+		struct fs_err err;
+		struct ps_header *h = ps_header_compile("[%I:%n ", &err);
+		struct ps_event ev;
+
+		ck_assert_ptr_nonnull(h);
+		ps_event_reset(&ev);
+		ck_assert_uint_eq(ps_header_match(h, lines[0], strlen(lines[0]), &ev), 16);
+		ck_assert_uint_eq(ev.tid, 0x801c15400ULL);
+		ck_assert(str_eq(ev.tid_s, "0x801c15400"));
+		ck_assert(str_eq(ev.thread, "t]"));
+		ps_event_reset(&ev);
+		ck_assert_uint_eq(ps_header_match(h, lines[2], strlen(lines[2]), &ev), 0);
+		ps_header_free(h);
+	}
+}
+END_TEST
+
+/* The format inferred from one line of an unknown local layout. */
+START_TEST(test_infer)
+{
+	static const struct {
+		const char *line, *fmt;
+	} c[] = {
+		{ "[1462300000.12345600 x-- msflushthr1:7f1c1affd700:bmap bflush.c msflushthr_main 886]r",
+		  "[%s.%06u00 x-- %n:%I:%T %B %F %l]" },
+		{ "[1282327206:161331 client1 msbflushthr:23667:bmap:bmap_flush:639] x",
+		  "[%s:%06u client1 %n:%i:%T:%F:%l] " },
+		{ "[@1458400001.1234500 t:0x801c15400:mem a.h f 67 9] x",
+		  "[@%s.%06u %n:%I:%T %B %F %P %l] " },
+		{ "[1282327206:1 t:def]x", "[%s:%u %n:%F]" },
+		{ "[1282327206:161331  t:1  -1 f  2] x", "[%s:%06u  %n:%i  -1 %F  %l] " },
+		{ "[1282327206:161331 <23670>:23670:gen:psc_ctlthr_main:300] x",
+		  "[%s:%06u %n:%i:%T:%F:%l] " },
+		{ "[1282327206:161331 a.c:1] x", NULL },	/* not a thread name */
+		{ "[1282327206:161331 123:1] x", NULL },
+		{ "[1282327206:161331 t] x", NULL },
+		{ "[1282327206:161331 t:] x", NULL },
+		{ "[1282327206:161331 t:1 x", NULL },		/* no ] */
+		{ "[1282327206:161331t:1] x", NULL },
+		{ "[128232720:161331 t:1] x", "[%s:%06u %n:%i] " },
+		{ "[12823272:161331 t:1] x", NULL },
+		{ "x[1282327206:161331 t:1] x", NULL },
+	};
+	char fmt[1024];
+	size_t k, n;
+
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		n = ps_header_infer(c[k].line, strlen(c[k].line), fmt, sizeof(fmt));
+		if (c[k].fmt == NULL) {
+			ck_assert_msg(n == 0, "%s: inferred %s", c[k].line, fmt);
+			continue;
+		}
+		ck_assert_msg(n > 0, "%s: nothing inferred", c[k].line);
+		ck_assert_str_eq(fmt, c[k].fmt);
+		ck_assert_uint_eq(n, strlen(fmt));
+	}
+	/* Too small a buffer: nothing, never a cut format. */
+	ck_assert_uint_eq(ps_header_infer(c[0].line, strlen(c[0].line), fmt, 10), 0);
+}
+END_TEST
+
+/*
+ * Inferred formats are candidates listed by ps_parser_format; past the
+ * parser's 32 formats, lines of yet other layouts still parse.
+ */
+START_TEST(test_infer_parser)
+{
+	struct fs_err err;
+	struct ps_parser *p = ps_parser_new(NULL, &err);
+	struct ps_event ev;
+	char line[256];
+	int i;
+
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < 40; i++) {
+		snprintf(line, sizeof(line), "[1282327206:%06d host%d thr%d:7:bmap:f:1] m", i, i, i);
+		ck_assert_int_eq(ps_parser_parse(p, line, strlen(line), 0, 1, &ev), 1);
+		ck_assert(str_eq(ev.msg, "m"));
+		ck_assert_int_eq(ev.ts_us, 1282327206000000LL + i);
+		snprintf(line, sizeof(line), "thr%d", i);
+		ck_assert(str_eq(ev.thread, line));
+		/* the same layout again: the candidate, nothing new */
+		snprintf(line, sizeof(line), "[1282327207:%06d host%d thr%d:8:bmap:g:2] n", i, i, i);
+		ck_assert_int_eq(ps_parser_parse(p, line, strlen(line), 0, 2, &ev), 1);
+		ck_assert(str_eq(ev.func, "g"));
+	}
+	ck_assert_int_eq(ps_parser_nformats(p), 32 - ps_header_nbuiltin());
+	ck_assert_str_eq(ps_parser_format(p, 0), "[%s:%06u host0 %n:%i:%T:%F:%l] ");
+	ps_parser_free(p);
+	/* A forced format infers nothing. */
+	p = ps_parser_new("[%s:%06u %n:%i:%T:%F:%l] ", &err);
+	ck_assert_ptr_nonnull(p);
+	snprintf(line, sizeof(line), "[1282327206:000001 h t:7:b:f:1] m");
+	ck_assert_int_eq(ps_parser_parse(p, line, strlen(line), 0, 1, &ev), 0);
+	ps_parser_free(p);
+}
+END_TEST
+
 /* Custom formats: widths, flags, %D<...>, %L, unknown letters, bare %D. */
 START_TEST(test_custom_formats)
 {
@@ -560,28 +697,32 @@ START_TEST(test_custom_formats)
 		long long ts;
 		const char *thread, *func;
 		int srcline, level;
+		const char *host;
 	} c[] = {
 		{ "%D<%Y-%m-%d %H:%M:%S>.%06u %-12n %5l %L %F: ",
 		  "2019-01-16 12:31:50.158850 msflushthr5    813 4 bmap_flush: try flush",
-		  "try flush", 1547641910158850LL, "msflushthr5", "bmap_flush", 813, 4 },
+		  "try flush", 1547641910158850LL, "msflushthr5", "bmap_flush", 813, 4, NULL },
 		{ "[%D<%s>:%06u %n %F %l]",
 		  "[1282327206:161331 msbflushthr bmap_flush 639]hello",
-		  "hello", 1282327206161331LL, "msbflushthr", "bmap_flush", 639, -1 },
+		  "hello", 1282327206161331LL, "msbflushthr", "bmap_flush", 639, -1, NULL },
 		{ "%D<%F %T> [%10n] %F:%-5l| ",
 		  "2010-08-20 17:20:06 [msbflushthr] bmap_flush:639  | x y",
-		  "x y", 1282324806000000LL, "msbflushthr", "bmap_flush", 639, -1 },
+		  "x y", 1282324806000000LL, "msbflushthr", "bmap_flush", 639, -1, NULL },
 		{ "%q{%s.%u} %n: ",
 		  "%q{1282327206.5} t1: m",
-		  "m", 1282327206000005LL, "t1", NULL, -1, -1 },
+		  "m", 1282327206000005LL, "t1", NULL, -1, -1, NULL },
 		{ "[%s:%06u %n]%D (%F)",
 		  "[1282327206:000001 thr](fn)z",
-		  "z", 1282327206000001LL, "thr", "fn", -1, -1 },
+		  "z", 1282327206000001LL, "thr", "fn", -1, -1, NULL },
 		{ "%D<%H:%M> %n %F ",
 		  "17:20 thr fn msg",
-		  "msg", INT64_MIN, "thr", "fn", -1, -1 },
+		  "msg", INT64_MIN, "thr", "fn", -1, -1, NULL },
 		{ "<%h:%H:%r:%P:%U:%t:%N:%X:%A:%S:%f> %n ",
 		  "<c1:c1.example.org:0:-1:-1:3:mount_slash:/bin/dd:12345-10.0.0.1@tcp:a:b:c:io.c> t x",
-		  "x", INT64_MIN, "t", NULL, -1, -1 },
+		  "x", INT64_MIN, "t", NULL, -1, -1, "c1" },
+		{ "%H %s:%06u %n ",
+		  "c2.example.org 1282327206:000002 t y",
+		  "y", 1282327206000002LL, "t", NULL, -1, -1, "c2.example.org" },
 	};
 	size_t k;
 
@@ -608,6 +749,7 @@ START_TEST(test_custom_formats)
 		ck_assert_int_eq(ev.srcline, c[k].srcline);
 		ck_assert_int_eq(ev.level, c[k].level);
 		ck_assert_int_eq(!!(ev.has & PS_HAS_LEVEL), c[k].level >= 0);
+		ck_assert(str_eq(ev.host, c[k].host != NULL ? c[k].host : ""));
 		ck_assert_int_eq(ps_header_match(h, "nothing", 7, &ev), 0);
 		ps_header_free(h);
 	}
@@ -682,22 +824,48 @@ START_TEST(test_syslog_len)
 	static const struct {
 		const char *s;
 		size_t len;
+		const char *host;
 	} c[] = {
-		{ "Jan 16 12:31:50 client1 mount_wokfs-prod[4242]: [x", 48 },
-		{ "Jan  6 12:31:50 client1 mount_wokfs: [x", 37 },
-		{ "Jan 16 12:31:50 mount_wokfs[1]: [x", 32 },
-		{ "2019-01-16T12:31:50.1+00:00 c1 slash2[7]: [x", 42 },
-		{ "mount_slash[4242]: [x", 19 },
-		{ "mount_slash: [x", 0 },
-		{ "[1282327206:161331 a:1:b:c:1] x", 0 },
-		{ "Jan 16 12:31:50 client1", 0 },
-		{ "", 0 },
+		{ "Jan 16 12:31:50 client1 mount_wokfs-prod[4242]: [x", 48, "client1" },
+		{ "Jan  6 12:31:50 client1 mount_wokfs: [x", 37, "client1" },
+		{ "Jan 16 12:31:50 mount_wokfs[1]: [x", 32, "" },
+		{ "2019-01-16T12:31:50.1+00:00 c1 slash2[7]: [x", 42, "c1" },
+		{ "mount_slash[4242]: [x", 19, "" },
+		{ "mount_slash: [x", 0, "" },
+		{ "[1282327206:161331 a:1:b:c:1] x", 0, "" },
+		{ "Jan 16 12:31:50 client1", 0, "" },
+		{ "", 0, "" },
+		/* the network form: <PRI> before RFC 3164 */
+		{ "<30>Jan 16 12:31:50 client1 mount_wokfs[4242]: [x", 47, "client1" },
+		{ "<191>Jan 16 12:31:50 mount_wokfs[4242]: [x", 40, "" },
+		{ "<30>mount_wokfs[4242]: [x", 0, "" },
+		{ "<>Jan 16 12:31:50 c mount_wokfs[4242]: [x", 0, "" },
+		{ "<1234>Jan 16 12:31:50 c mount_wokfs[4242]: [x", 0, "" },
+		/* RFC 5424 */
+		{ "<30>1 2015-06-30T04:37:02-04:00 c3.example.org mount_slash-prod 4242 - - [x",
+		  73, "c3.example.org" },
+		{ "<30>1 - - - - - - [x", 18, "" },
+		{ "<30>1 - h a p m -", 17, "h" },
+		{ "<30>1 - h a p m [a b=\"]\"][c] [x", 29, "h" },
+		{ "<30>1 - h a p m [a b=\"\\\"]\"] [x", 28, "h" },
+		{ "<30>1 - h a p m [a b=\"] [x", 0, "" },		/* open quote */
+		{ "<30>1 - h a p m [1282327206:161331 a:1:b:c:1] x", 0, "" },
+		{ "<30>1 - h a p m x [x", 0, "" },
+		{ "<30>1 - h a p", 0, "" },
+		{ "<30>2 - h a p m - [x", 0, "" },
+		{ "<30>1 - h a p m - \xef\xbb\xbf[x", 21, "h" },
 	};
 	size_t k;
 
-	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++)
-		ck_assert_msg(ps_header_syslog_len(c[k].s, strlen(c[k].s)) == c[k].len,
-		    "%s: got %zu", c[k].s, ps_header_syslog_len(c[k].s, strlen(c[k].s)));
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct ps_str host;
+		size_t got = ps_header_syslog(c[k].s, strlen(c[k].s), &host);
+
+		ck_assert_msg(got == c[k].len, "%s: got %zu", c[k].s, got);
+		ck_assert_uint_eq(ps_header_syslog_len(c[k].s, strlen(c[k].s)), got);
+		ck_assert_msg(str_eq(host, c[k].host), "%s: host %.*s", c[k].s,
+		    (int)host.n, host.p ? host.p : "");
+	}
 }
 END_TEST
 
@@ -939,6 +1107,190 @@ START_TEST(test_reader_errors)
 }
 END_TEST
 
+/*
+ * Lines longer than max_line are cut (first max bytes), the rest dropped
+ * up to the newline, counted; offsets stay exact.  _i: 0 plain, 1 gzip.
+ * A 3 MiB line outgrows the initial 1 MiB buffer (the rest is read through
+ * the skip chunk), a 150-byte one has its newline in the window already.
+ */
+START_TEST(test_reader_max_line)
+{
+	const size_t max = 100, big = 3u << 20;
+	const size_t lens[] = { 5, 100, 101, 150, 3u << 20, 7, 100, 2000 };
+	const int term[] = { 1, 1, 1, 1, 1, 1, 1, 0 };	/* last: no newline */
+	size_t n = 0, i, total = 0;
+	uint64_t offs[8], cut_bytes = 0;
+	char *data = malloc(big + 8192), *path;
+	struct ps_reader_stats st;
+	struct ps_reader *r;
+	struct fs_err err;
+	const char *line;
+	size_t len;
+	uint64_t off;
+
+	ck_assert_ptr_nonnull(data);
+	for (i = 0; i < 8; i++) {
+		offs[i] = n;
+		memset(data + n, 'a' + (int)i, lens[i]);
+		data[n] = (char)('A' + i);		/* the first byte tells the line */
+		n += lens[i];
+		if (term[i])
+			data[n++] = '\n';
+		if (lens[i] > max)
+			cut_bytes += lens[i] - max;
+	}
+	total = n;
+	path = _i ? gzfile_with(data, n, 1) : tmpfile_with(data, n);
+	r = ps_reader_open(path, 0, &err);
+	ck_assert_msg(r != NULL, "%s", err.msg);
+	ps_reader_set_max_line(r, max);
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 1);
+		ck_assert_uint_eq(len, lens[i] > max ? max : lens[i]);
+		ck_assert_int_eq(line[0], 'A' + (int)i);
+		ck_assert_uint_eq(off, offs[i]);
+		ck_assert_int_eq(ps_reader_last_cut(r), lens[i] > max);
+		ck_assert_uint_eq(ps_reader_offset(r), i < 7 ? offs[i + 1] : total);
+	}
+	ck_assert_int_eq(ps_reader_unterminated(r), 1);
+	ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 0);
+	ps_reader_stats(r, &st);
+	ck_assert_uint_eq(st.lines, 8);
+	ck_assert_uint_eq(st.cut_lines, 4);
+	ck_assert_uint_eq(st.first_cut_lineno, 3);
+	ck_assert_uint_eq(st.first_cut_off, offs[2]);
+	ck_assert_uint_eq(st.cut_bytes, cut_bytes);
+	ps_reader_close(r);
+	/* Resumed at the line after the big one; the default cap keeps it whole. */
+	r = ps_reader_open(path, offs[4], &err);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 1);
+	ck_assert_uint_eq(len, big);
+	ck_assert_int_eq(ps_reader_last_cut(r), 0);
+	ps_reader_set_max_line(r, 1);
+	ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 1);
+	ck_assert_uint_eq(len, 1);
+	ck_assert_uint_eq(off, offs[5]);
+	ps_reader_set_max_line(r, 0);
+	ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 1);
+	ck_assert_uint_eq(len, 100);
+	ps_reader_stats(r, &st);
+	ck_assert_uint_eq(st.cut_lines, 1);
+	ck_assert_uint_eq(st.first_cut_lineno, 2);
+	ps_reader_close(r);
+	unlink(path);
+	free(path);
+	free(data);
+}
+END_TEST
+
+/* The peak resident set (VmHWM) of this process in KiB, after clearing it. */
+static long
+peak_kib(int reset)
+{
+	FILE *f;
+	char buf[256];
+	long v = -1;
+
+	if (reset) {
+		f = fopen("/proc/self/clear_refs", "w");
+		if (f == NULL)
+			return -1;
+		fputs("5", f);
+		fclose(f);
+	}
+	f = fopen("/proc/self/status", "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(buf, sizeof(buf), f) != NULL)
+		if (sscanf(buf, "VmHWM: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/*
+ * One endless line (like ingest /dev/zero) is read in bounded memory: a
+ * 256 MiB sparse file of NUL bytes and 64 MiB of gzip'd zeros, with the
+ * line cut at 1 MiB, raise the peak RSS by less than 16 MiB.
+ */
+START_TEST(test_reader_bounded)
+{
+	char *path = tmpfile_with("", 0), *zeros, *gz;
+	struct ps_reader_stats st;
+	struct ps_reader *r;
+	struct fs_err err;
+	const char *line;
+	size_t len;
+	uint64_t off;
+	long before, after;
+	int pass;
+
+	ck_assert_int_eq(truncate(path, 256L << 20), 0);
+	zeros = calloc(1, 64u << 20);
+	ck_assert_ptr_nonnull(zeros);
+	gz = gzfile_with(zeros, 64u << 20, 1);
+	free(zeros);
+	for (pass = 0; pass < 2; pass++) {
+		before = peak_kib(1);
+		if (before < 0)
+			return;		/* no clear_refs (not Linux) */
+		r = ps_reader_open(pass ? gz : path, 0, &err);
+		ck_assert_ptr_nonnull(r);
+		ps_reader_set_max_line(r, 1u << 20);
+		ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 1);
+		ck_assert_uint_eq(len, 1u << 20);
+		ck_assert_int_eq(ps_reader_next(r, &line, &len, &off, &err), 0);
+		ps_reader_stats(r, &st);
+		ck_assert_uint_eq(st.cut_lines, 1);
+		ck_assert_uint_eq(st.cut_bytes, (pass ? 64u << 20 : 256u << 20) - (1u << 20));
+		ck_assert_uint_eq(ps_reader_offset(r), pass ? 64u << 20 : 256u << 20);
+		ps_reader_close(r);
+		after = peak_kib(0);
+		ck_assert_msg(after - before < 16 * 1024, "peak grew by %ld KiB", after - before);
+	}
+	unlink(path);
+	unlink(gz);
+	free(path);
+	free(gz);
+}
+END_TEST
+
+/* A file named *.gz whose content is not gzip is an error naming it. */
+START_TEST(test_reader_gz_name)
+{
+	static const char *const bodies[] = { "plain text\n", "", "\x1f" };
+	char path[64];
+	struct ps_reader *r;
+	struct fs_err err;
+	size_t k;
+	int fd;
+
+	for (k = 0; k < sizeof(bodies) / sizeof(bodies[0]); k++) {
+		snprintf(path, sizeof(path), "/tmp/fs-check-parsers-XXXXXX.gz");
+		fd = mkstemps(path, 3);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, bodies[k], strlen(bodies[k])), (ssize_t)strlen(bodies[k]));
+		close(fd);
+		ck_assert_ptr_null(ps_reader_open(path, 0, &err));
+		ck_assert_msg(strstr(err.msg, path) != NULL &&
+		    strstr(err.msg, "not in gzip format") != NULL, "%s", err.msg);
+		unlink(path);
+	}
+	/* The content decides otherwise: gzip under any name is read. */
+	{
+		char *p = gzfile_with("x\n", 2, 1);
+
+		r = ps_reader_open(p, 0, &err);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_int_eq(ps_reader_is_gz(r), 1);
+		ps_reader_close(r);
+		unlink(p);
+		free(p);
+	}
+}
+END_TEST
+
 /* "-" reads standard input. */
 START_TEST(test_reader_stdin)
 {
@@ -972,6 +1324,9 @@ parsers_suite(void)
 	tcase_add_loop_test(hd, test_builtin_formats, 0, ps_header_nbuiltin());
 	tcase_add_loop_test(hd, test_fast_equals_pcre, 0, ps_header_nbuiltin());
 	tcase_add_test(hd, test_fast_eligibility);
+	tcase_add_test(hd, test_hex_prefix);
+	tcase_add_test(hd, test_infer);
+	tcase_add_test(hd, test_infer_parser);
 	tcase_add_test(hd, test_custom_formats);
 	tcase_add_test(hd, test_forced_format);
 	tcase_add_test(hd, test_format_change);
@@ -982,6 +1337,9 @@ parsers_suite(void)
 	tcase_add_test(rd, test_reader_long_line);
 	tcase_add_test(rd, test_reader_errors);
 	tcase_add_test(rd, test_reader_stdin);
+	tcase_add_loop_test(rd, test_reader_max_line, 0, 2);
+	tcase_add_test(rd, test_reader_bounded);
+	tcase_add_test(rd, test_reader_gz_name);
 	suite_add_tcase(s, rd);
 	return s;
 }
