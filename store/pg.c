@@ -411,7 +411,8 @@ pq_load(struct pq_api *api, const char *name, struct fs_err *err)
 	size_t i;
 
 	for (i = 0; i < sizeof(libs) / sizeof(libs[0]) && api->lib == NULL; i++)
-		api->lib = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL);
+		/* never unloaded: libraries it pulls in keep state until exit */
+		api->lib = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (api->lib == NULL)
 		return fs_err_set(err, -1, "%s: a PostgreSQL server needs libpq, the PostgreSQL"
 		    " client library (apt-get install libpq5): %s", name, dlerror());
