@@ -93,8 +93,8 @@ demo: $(BIN)
 	@cd $(DEMO) && $(FS) ingest -d sample.db $(abspath testdata/sample.log)
 	@echo; echo '== the spins it holds (the three longest)'
 	@cd $(DEMO) && $(FS) spins -d sample.db --limit 3
-	@echo; echo '== its workload replayed under four policies (virtual clock: exact counts)'
-	@cd $(DEMO) && $(FS) replay -d sample.db --policy legacy,pendq,deadline,slash2
+	@echo; echo '== its workload replayed by the client at four commits and by two alternatives (virtual clock: exact counts)'
+	@cd $(DEMO) && $(FS) replay -d sample.db --policy legacy,2010-10,2011-08,head,pendq,deadline
 	@echo; echo '== legacy and deadline on the real clock (flush-thread CPU measured)'
 	@cd $(DEMO) && $(FS) replay -d sample.db --policy legacy,deadline --clock real
 	@echo; echo '== the CI verdict (virtual time, deterministic)'

@@ -4,6 +4,7 @@
 #include "cmd/opt.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -160,6 +161,25 @@ fs_fmt_duration(char *buf, size_t n, double ns)
 		snprintf(buf, n, "%.3g ms", ns / 1e6);
 	else
 		snprintf(buf, n, "%.3g s", ns / 1e9);
+}
+
+/* Formats a duration exactly, in the largest unit that divides it. */
+void
+fs_fmt_duration_arg(char *buf, size_t n, uint64_t ns)
+{
+	static const struct { uint64_t ns; const char *unit; } u[] = {
+		{ 3600000000000ull, "h" }, { 60000000000ull, "min" }, { 1000000000, "s" },
+		{ 1000000, "ms" }, { 1000, "us" }, { 1, "ns" },
+	};
+	size_t i;
+
+	if (ns == 0) {
+		snprintf(buf, n, "0");
+		return;
+	}
+	for (i = 0; ns % u[i].ns != 0; i++)
+		;
+	snprintf(buf, n, "%" PRIu64 "%s", ns / u[i].ns, u[i].unit);
 }
 
 /* The value name an option shows in help. */

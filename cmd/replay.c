@@ -58,7 +58,8 @@ static const struct fs_opt replay_opts[] = {
 	FS_OPT_STRING(0, "plot", A, plot, "FILE.svg", NULL,
 	    "CPU and ready->issue latency CDFs per policy, as SVG"),
 	FS_OPT_FLAG(0, "no-calibrate", A, no_calibrate,
-	    "virtual clock: keep the 2048us tick, not the trace's pass period"),
+	    "virtual clock: keep the policies' default tick, usleep overshoot and line "
+	    "cost, not the trace's pass period"),
 	FS_OPT_DURATION(0, "exam-cost", A, exam_cost_ns, "0", 0, 1 * FS_NS_S,
 	    "virtual clock: time one bmap examination keeps the flush thread busy"),
 	FS_OPT_FLAG(0, "fit-cost", A, fit_cost,
@@ -131,7 +132,9 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 		printf(" %10s", b);
 	}
 	putchar('\n');
-	if (fid != NULL)
+	if (fid != NULL && fid->altered[0] != '\0')
+		printf("fidelity: not checked: %s ran with %s (--set)\n", fid->policy, fid->altered);
+	else if (fid != NULL)
 		printf("fidelity: %s replay has %" PRId64 " wasted examinations, the trace %" PRId64
 		    ": %s\n", fid->policy, fid->replay_wasted, fid->trace_wasted,
 		    fid->ok ? "reproduced within 5 %" : "NOT within 5 % (see -v)");

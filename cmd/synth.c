@@ -43,6 +43,17 @@ truth_ev(void *arg, const struct fl_trace_ev *ev)
 	case FL_TR_PASS:
 		fprintf(f, "pass %" PRIu64 " %u\n", ev->t_ns, ev->thread);
 		break;
+	case FL_TR_IDLE: {
+		/* idle wake-ups accounted in bulk: the lines they would have been */
+		uint64_t i, t;
+
+		for (i = 0, t = ev->t_ns; i < ev->count; i++, t += ev->period_ns) {
+			fprintf(f, "wake %" PRIu64 " %u timeout\n", t, ev->thread);
+			if (ev->pass)
+				fprintf(f, "pass %" PRIu64 " %u\n", t, ev->thread);
+		}
+		break;
+	}
 	case FL_TR_EXAMINE:
 		fprintf(f, "examine %" PRIu64 " %u %" PRIx64 " %u %s\n", ev->t_ns, ev->thread,
 		    ev->fid, ev->bno, ev->wasted ? "wasted" : "useful");
@@ -94,6 +105,19 @@ struct lat_spec {
 	const char *spec;
 };
 
+/* Parses --era: A, B, C, Z or none, or the date of a client (fl_era_parse). */
+static int
+parse_era(const char *arg, void *dst, struct fs_err *err)
+{
+	int e = fl_era_parse(arg);
+
+	if (e < 0)
+		return fs_err_set(err, EINVAL, "'%s': want A, B, C, Z or none (or 2010-08, "
+		    "2010-10, 2011-08, head)", arg);
+	*(int *)dst = e;
+	return 0;
+}
+
 /* Parses --rpc-latency: DURATION, uniform:DURATION:DURATION or exp:DURATION:DURATION. */
 static int
 parse_latency(const char *arg, void *dst, struct fs_err *err)
@@ -140,7 +164,9 @@ struct synth_args {
 #define A struct synth_args
 static const struct fs_opt synth_opts[] = {
 	FS_OPT_STRING('p', "policy", A, policy, "POLICY", "legacy", "the queueing policy"),
-	FS_OPT_CHOICE(0, "era", A, era, "A|Z|none", "A", "log format; none writes no log"),
+	FS_OPT_CUSTOM(0, "era", A, era, "A|B|C|Z|none", NULL, parse_era,
+	    "log format (default: the policy's own era; A for pendq and deadline); none "
+	    "writes no log"),
 	FS_OPT_COUNT(0, "seed", A, seed, "N", "1", 0, 1e18,
 	    "seed of the workload and of the latencies"),
 	FS_OPT_DURATION(0, "duration", A, duration_ns, "1s", 0, 1e6 * FS_NS_S,
@@ -158,15 +184,16 @@ static const struct fs_opt synth_opts[] = {
 	FS_OPT_CUSTOM(0, "rpc-latency", A, lat, "LATENCY", "uniform:20ms:40ms", parse_latency,
 	    "RPC service time: DURATION, uniform:MIN:MAX or exp:MIN:MEAN"),
 	FS_OPT_COUNT(0, "outstanding", A, outstanding, "N", NULL, 1, 1e6,
-	    "window of outstanding RPCs (default: the policy's, 128 for legacy)"),
+	    "window of outstanding RPCs per I/O server (default: the policy's; 128, 16 for "
+	    "2011-08, 480 for head)"),
 	FS_OPT_DURATION(0, "max-age", A, max_age_ns, NULL, 0, 1000 * FS_NS_S,
-	    "coalescer maximum age (default: the policy's, 1ms; slash2 10ms)"),
+	    "coalescer maximum age (default: the policy's, 1ms; 10ms for 2011-08 and head)"),
 	FS_OPT_DURATION(0, "poll", A, poll_ns, NULL, 1, 1000 * FS_NS_S,
-	    "tick of the polling policies (default: the policy's, 2048us)"),
+	    "legacy's and pendq's tick (default 2048us)"),
 	FS_OPT_DURATION(0, "timeout", A, timeout_ns, NULL, 1, 1000 * FS_NS_S,
-	    "slash2's safety timeout (default 2s)"),
+	    "the timed wait (default: the policy's; 2010-10 100ms, 2011-08 1s, head 2s)"),
 	FS_OPT_COUNT(0, "threads", A, threads, "N", NULL, 1, 64,
-	    "flush threads (default: the policy's, 1)"),
+	    "flush threads (default: the policy's; 16 for head, else 1)"),
 	FS_OPT_DURATION(0, "exam-cost", A, exam_cost_ns, NULL, 0, 1 * FS_NS_S,
 	    "virtual time one bmap examination takes (default 0)"),
 	FS_OPT_DURATION(0, "wake-latency", A, wake_latency_ns, NULL, 0, 1 * FS_NS_S,
@@ -196,7 +223,6 @@ const struct fs_cmdspec fs_spec_synth = {
 int
 cmd_synth(int argc, char **argv)
 {
-	static const int eras[] = { FL_ERA_A, FL_ERA_Z, FL_ERA_NONE };
 	struct synth_args a;
 	struct fs_args fa;
 	struct fl_config c;
@@ -213,13 +239,15 @@ cmd_synth(int argc, char **argv)
 	if ((rc = fs_opt_parse(&fs_spec_synth, &a, argc, argv, &fa)) != 0)
 		return rc == FS_OPT_HELP ? FS_EXIT_OK : FS_EXIT_USAGE;
 	fs_err_clear(&err);
-	era = eras[a.era];
 	real = a.clock == 1;
 	if (fl_config_init(&c, a.policy) < 0) {
 		fs_policy_list(pols, sizeof(pols));
 		return fs_usage(&fs_spec_synth, "--policy: unknown policy '%s' (%s)", a.policy,
 		    pols);
 	}
+	/* each policy writes its own era unless told */
+	era = fs_opt_given(&fs_spec_synth, &fa, "era") ? a.era :
+	    (int)fl_policy_info(c.policy)->era;
 	fl_synth_defaults(&sy);
 	sy.seed = (uint64_t)a.seed;
 	sy.duration_ns = a.duration_ns;
@@ -281,7 +309,7 @@ cmd_synth(int argc, char **argv)
 		    "config policy=%s era=%s seed=%" PRIu64 " duration_ns=%" PRIu64 " files=%u "
 		    "bmaps=%u write_size=%u rate=%g burst=%u latency=%s window=%u max_age_ns=%"
 		    PRIu64 " poll_ns=%" PRIu64 "\n", fl_policy_name(c.policy),
-		    era == FL_ERA_A ? "A" : era == FL_ERA_Z ? "Z" : "none", sy.seed,
+		    fl_era_name((enum fl_era)era), sy.seed,
 		    sy.duration_ns, sy.files, sy.bmaps, sy.write_size, sy.rate, sy.burst,
 		    a.lat.spec, c.tun.window, c.tun.max_age_ns, c.tun.poll_ns);
 		c.trace = truth_ev;

@@ -143,7 +143,8 @@ struct verify_args {
 
 #define A struct verify_args
 static const struct fs_opt verify_opts[] = {
-	FS_OPT_STRING(0, "baseline", A, baseline, "POLICY", NULL, "the policy to compare with"),
+	FS_OPT_STRING(0, "baseline", A, baseline, "POLICY", NULL, "the policy to compare with: "
+	    "legacy, 2010-10, 2011-08, head, pendq or deadline (flushscope-replay(1))"),
 	FS_OPT_STRING(0, "candidate", A, candidate, "POLICY", NULL, "the policy checked"),
 	FS_OPT_STRING(0, "junit", A, junit, "FILE", NULL,
 	    "write JUnit XML, one testcase per trace and metric"),

@@ -768,6 +768,15 @@ on_examine(struct sp_detector *d, const struct ps_event *ev)
 	if (style == STYLE_Z)
 		ex_link(d, (uint32_t)bi);
 	t->st.examinations++;
+	/*
+	 * 2011-08 to 2015: a flushable? bmap whose flags say clean (no d) is
+	 * taken off the queue without a line (bmap_flush, 97bf587a9): the
+	 * examination retired it.
+	 */
+	if (ev->msg_id == PS_MSG_Z_FLUSHABLE && ev->bmap.dirty == 0) {
+		exam_close(d, (uint32_t)bi, SP_USEFUL, ev->ts_us, SP_RUN_GONE);
+		bmap_retire(d, (uint32_t)bi, SP_RUN_GONE, ev->ts_us);
+	}
 }
 
 /* 1 if a SCHEDULE-kind line is not progress (looking at or giving up a biorq). */

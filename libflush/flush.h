@@ -3,14 +3,18 @@
  * mounted filesystem, with the queueing policy as the only thing that varies.
  *
  * One engine = files and bmaps (128 MiB), write requests (biorqs: offset,
- * length, ready time), per-bmap queues of unsent (ready), in-flight and
- * completed writes, the 2010 coalescer, a window of at most N outstanding
- * RPCs, a queueing policy, a clock and a simulated RPC transport.
+ * length, creation time), per-bmap unsent and in-flight writes, the
+ * coalescers, windows of RPCs per I/O server, one queueing policy, a clock
+ * and a simulated RPC transport.  The policies are the client at four
+ * commits (legacy f020379d5, 2010-10 99fa47092, 2011-08 97bf587a9, head
+ * d87d35e60; shared/spec/engine-history.md) and two of ours (pendq,
+ * deadline); fl_policy_info describes each.
  *
  * Usage (identical for both clocks):
  *
  *	struct fl_config c;
- *	fl_config_init(&c, "deadline");		// policy defaults (2010 tunables)
+ *	fl_config_init(&c, "deadline");		// the policy's defaults
+ *	fl_config_set(&c, "window", "64", &err);	// any tunable by name
  *	c.clock = FL_CLOCK_VIRTUAL;		// or FL_CLOCK_REAL
  *	c.transport.kind = FL_LAT_FIXED; c.transport.fixed_ns = 20000000;
  *	struct fl_engine *e = fl_engine_new(&c, &err);
@@ -26,9 +30,9 @@
  * on the real clock a thread injects each input at its time with
  * clock_nanosleep(TIMER_ABSTIME) on CLOCK_MONOTONIC while real flush threads
  * and an RPC completion thread run, synchronised by a mutex and condition
- * variables on CLOCK_MONOTONIC.  The engine core (queues, coalescer, window,
- * policies, counters, log writer) is the same code under both clocks; only
- * the driver that sleeps and wakes threads differs.
+ * variables on CLOCK_MONOTONIC.  The engine core (queues, coalescers,
+ * windows, policies, counters, log writer) is the same code under both
+ * clocks; only the driver that sleeps and wakes threads differs.
  *
  * Errors are returned through struct fs_err (util/err.h); nothing prints
  * except the optional psclog writer, which writes to the FILE the caller gave.
@@ -42,77 +46,95 @@
 
 #include "util/err.h"
 
-/* Fixed 2010 client geometry. */
+/* Fixed client geometry (every era). */
 #define FL_BMAP_SIZE		(128u << 20)	/* bytes per bmap (SLASH_BMAP_SIZE) */
 #define FL_LNET_MTU		(1u << 20)	/* coalesce target and RPC size limit */
-#define FL_BRW_PAGE		4096u		/* unit of PSCRPC_MAX_BRW_PAGES */
-#define FL_MAX_BRW_PAGES	256u		/* pages per write RPC */
+#define FL_MAX_IOVS		256u		/* iovecs per write RPC (PSCRPC_MAX_BRW_PAGES) */
+#define FL_HEAD_MAX_IOVS	33u		/* HEAD: BMPC_COALESCE_MAX_IOV */
 #define FL_BMPC_BUFSZ		32768u		/* page-cache page (np= in biorq lines) */
 
 #define FL_BMAP_ALL		UINT32_MAX	/* fl_engine_force: every bmap of the file */
 #define FL_READY_AT_ARRIVAL	UINT64_MAX	/* fl_engine_write: ready time = arrival */
 #define FL_TIME_NEVER		UINT64_MAX
+#define FL_TIME_MAX		(UINT64_MAX / 4)	/* inputs and latencies stay below this */
 #define FL_DEADLINE_BATCH_NS	200000u		/* deadline's default batching window */
 #define FL_WAKE_LATENCY_NS	10000u		/* virtual clock: default signal -> run latency */
+#define FL_LINE_COST_NS		14000u		/* virtual: seed pass cost per logged line */
+#define FL_USLEEP_OVERSHOOT_NS	68000u		/* virtual: seed usleep(2048) overshoot */
 
-/* Queueing policies (names: fl_policy_name / fl_policy_parse). */
+/*
+ * Queueing policies.  The first four are the SLASH2 client at four commits
+ * (shared/spec/engine-history.md); the last two are ours.  fl_policy_info
+ * describes each; the engine core knows none of them by name.
+ */
 enum fl_policy {
-	FL_POL_LEGACY = 0,	/* 2010: pop every dirty bmap, requeue while any write pending, usleep(poll) */
-	FL_POL_PENDQ,		/* in-flight-only bmaps park on a pending queue drained by completions; tick kept */
-	FL_POL_DEADLINE,	/* event-driven: condvar until work / useful completion / earliest max-age deadline */
-	FL_POL_SLASH2,		/* 2019 HEAD: wake on new work or expiry, bmaps stay queued, 2 s safety timeout */
+	FL_POL_LEGACY = 0,	/* f020379d5 (2010-08-20): pop all, requeue, usleep(2048) */
+	FL_POL_2010_10,		/* 99fa47092 (2010-10-05): scan in place, 100 ms wait, woken below 64 */
+	FL_POL_2011_08,		/* 97bf587a9 (2011-08-25): max age 10 ms, window 16, wait to next expiry */
+	FL_POL_HEAD,		/* d87d35e60 (2019): 16 threads, 2 s wait, 480 RPCs per I/O server */
+	FL_POL_PENDQ,		/* legacy + a pending queue for in-flight-only bmaps */
+	FL_POL_DEADLINE,	/* event-driven: work, useful completions, earliest deadline */
 	FL_POL_COUNT
 };
 
 enum fl_clock { FL_CLOCK_VIRTUAL = 0, FL_CLOCK_REAL };
 
-/* psclog output of the engine's own activity. */
-enum fl_era { FL_ERA_NONE = 0, FL_ERA_A, FL_ERA_Z };
+/*
+ * psclog eras (log-format.md): the message texts and line header of the
+ * client at each commit.  B and C share A's header until 2010-11; C has
+ * the 2011-06 header `[%s:%06u %n:%i:%T %B %F %l] `.
+ */
+enum fl_era { FL_ERA_NONE = 0, FL_ERA_A, FL_ERA_B, FL_ERA_C, FL_ERA_Z, FL_ERA_COUNT };
 
 /*
- * Tunables.  fl_config_init fills the 2010 defaults (HEAD's for slash2):
- * poll 2048 us, max age 1 ms (10 ms for slash2), window 128, coalesce
- * 1 MiB, safety timeout 2 s, 1 flush thread, 256 pages per RPC; deadline's
- * batching window 200 us; virtual clock: 10 us from a signal to the
- * signalled thread running, no modelled examination cost.
+ * Tunables.  fl_config_init fills the named policy's defaults (its spec
+ * section's constants); fl_config_set sets one by name (the names are the
+ * field names).  Fields a policy does not use are ignored by it.
  */
 struct fl_tunables {
-	uint64_t poll_ns;		/* legacy/pendq sleep between passes */
-	uint64_t max_age_ns;		/* a run whose oldest member is this old is sent */
-	unsigned window;		/* max outstanding RPCs (MAX_OUTSTANDING_RPCS) */
-	uint32_t coalesce_size;		/* send a run once it reaches this (LNET_MTU) */
-	uint32_t max_pages;		/* FL_BRW_PAGE pages per RPC at most */
-	uint64_t safety_timeout_ns;	/* slash2 timed wait (msl_bflush_timeout) */
+	uint64_t poll_ns;		/* legacy/pendq: usleep between passes (2048 us) */
+	uint64_t max_age_ns;		/* a biorq expires this long after its creation */
+	unsigned window;		/* RPCs in flight per I/O server (credits included) */
+	unsigned wake_below;		/* 2010-10/2011-08: a completion leaving fewer wakes */
+	unsigned scan_cap;		/* 2010-10/head: bmaps collected per pass (0: no cap) */
+	uint32_t coalesce_size;		/* run size target and RPC size limit (LNET_MTU) */
+	uint32_t max_iovs;		/* iovecs per RPC */
+	uint64_t safety_timeout_ns;	/* the timed wait: 2010-10 100 ms, 2011-08 1 s, head 2 s */
 	unsigned threads;		/* flush threads (1..64) */
+	unsigned ios;			/* I/O servers (windows); a bmap's is chosen by hash */
 	/*
 	 * Virtual clock only: modelled CPU time of one bmap examination; the
-	 * flush thread is busy that long per examination before it sleeps
-	 * again (0 = passes take no virtual time; legacy then wakes exactly
-	 * every poll_ns).  Log lines of a pass are spread over it.
+	 * flush thread is busy that long per examination (0 by default).
 	 */
 	uint64_t exam_cost_ns;
 	/*
 	 * Virtual clock only: time from a signal to a sleeping flush thread
-	 * (new work, a useful completion, a re-arm) until that thread runs:
-	 * the scheduler's wake-up latency.  Signals that come meanwhile find
-	 * the wake already scheduled and merge into it, as they do on a real
-	 * condition variable; a timed sleep that ends sooner still ends on
-	 * time.  0 = the thread runs at the instant of the signal (so, with
-	 * no batching window, an event-driven policy wakes once per write).  The real clock measures this latency
-	 * (fl_stats.wake_latency) instead of modelling it.  Default
-	 * FL_WAKE_LATENCY_NS.
+	 * until that thread runs (the scheduler's wake-up latency).  A thread
+	 * already woken is not woken again; a timed wait that ends sooner still
+	 * ends on time.  Default FL_WAKE_LATENCY_NS.
 	 */
 	uint64_t wake_latency_ns;
 	/*
 	 * deadline only: the wake-up batching window.  A run that reached the
-	 * coalesce size is sendable once its oldest write is batch_ns old
-	 * (instead of at once), and a pass also sends the runs that would
-	 * become sendable within the next batch_ns; so writes arriving within
-	 * a window share one wake-up instead of waking the thread each.  It
-	 * never delays a write past max age.  0 = full runs go at once.
-	 * Default FL_DEADLINE_BATCH_NS.
+	 * coalesce size is sendable once its oldest write is batch_ns old, and
+	 * a pass also sends the runs due within the next batch_ns.  It never
+	 * delays a write past max age.  Default FL_DEADLINE_BATCH_NS.
 	 */
 	uint64_t batch_ns;
+	/*
+	 * Virtual clock only: the pass cost of the real client, which logs as
+	 * it works: every line a flush thread logs after the first one of a
+	 * wake-up takes line_cost_ns (seed: ~14 us); the thread's sleep starts
+	 * at its last line.  Counted whether or not a log is written.
+	 */
+	uint64_t line_cost_ns;
+	uint64_t sleep_overshoot_ns;	/* virtual: usleep overshoot (seed: 2116 - 2048 us) */
+	uint64_t reaper_poll_ns;	/* 2010 reaper: a run of several RPCs is reaped on this tick */
+	uint64_t force_poll_ns;		/* head: fsync re-checks the bmap this often (100 us) */
+	int wake_oldest;		/* a wake-one reaches the longest waiter (1) or thread 0.. (0) */
+	int expire_rewait;		/* 2011-08: a wake while EXPIRE is set waits again (as coded) */
+	int overlap_full;		/* 2010 runs: a partly covered biorq maps its full length */
+	int no_fast_forward;		/* never account idle wake-ups in bulk (tests) */
 };
 
 /* One write RPC, as the transport and the trace see it. */
@@ -164,7 +186,8 @@ enum fl_trace_kind {
 	FL_TR_DONE,		/* RPC completed: rpc */
 	FL_TR_REQUEUE,		/* bmap put back on the dirty queue */
 	FL_TR_CLEAN,		/* bmap left the flush queues (no write pending) */
-	FL_TR_BIORQ_SENT	/* a biorq goes in flight (just before its batch's first SEND): id off len */
+	FL_TR_BIORQ_SENT,	/* a biorq goes in flight (just before its batch's first SEND): id off len */
+	FL_TR_IDLE		/* count idle wake-ups (and passes) of thread, period_ns apart, from t_ns */
 };
 
 struct fl_trace_ev {
@@ -178,6 +201,8 @@ struct fl_trace_ev {
 	uint32_t off, len;
 	uint64_t id;			/* biorq id (input order, from 0) */
 	const struct fl_rpc_info *rpc;	/* SEND, DONE, BIORQ_SENT */
+	uint64_t count, period_ns;	/* IDLE */
+	int pass;			/* IDLE: each wake-up also began a (visible-less) pass */
 };
 
 struct fl_config {
@@ -199,11 +224,62 @@ struct fl_config {
 /* Fills c with the defaults of the named policy; -1 if the name is unknown. */
 int fl_config_init(struct fl_config *c, const char *policy);
 
-/* "legacy", "pendq", "deadline", "slash2". */
+/* "legacy", "2010-10", "2011-08", "head", "pendq", "deadline". */
 const char *fl_policy_name(enum fl_policy p);
 
 /* Policy by name; -1 if unknown. */
 int fl_policy_parse(const char *name);
+
+/* The policy names, comma-separated, for messages. */
+const char *fl_policy_list(void);
+
+/* What a policy is (fl_policy_info). */
+struct fl_policy_info {
+	const char *name;
+	const char *commit;	/* the SLASH2 commit it reproduces; NULL for ours */
+	const char *date;	/* that commit's date; NULL for ours */
+	const char *summary;	/* one line */
+	enum fl_era era;	/* the log era it writes by default */
+	int historical;		/* 1: the client at commit; it writes only its own era */
+};
+
+/* The description of policy p; NULL if out of range. */
+const struct fl_policy_info *fl_policy_info(enum fl_policy p);
+
+/* "A", "B", "C", "Z" ("none" for FL_ERA_NONE). */
+const char *fl_era_name(enum fl_era era);
+
+/* Era by name: A, B, C, Z (case-insensitive), 2010-08, 2010-10, 2011-08, HEAD, none; -1 if unknown. */
+int fl_era_parse(const char *name);
+
+/*
+ * A policy's declared latency budget, from its tunables: a write must be
+ * issued by its ready time plus max_age_ns, or plus full_ns if it
+ * completes a full run (the coalesce size); with wall_second set, also
+ * no later than the next whole wall-clock second of the log epoch (the
+ * 2010 expiry test).  A lower bound on wake-ups is computed from it.
+ */
+struct fl_budget {
+	uint64_t max_age_ns;
+	uint64_t full_ns;
+	int wall_second;
+};
+
+/* Fills b from c's policy and tunables. */
+void fl_config_budget(const struct fl_config *c, struct fl_budget *b);
+
+/*
+ * Sets tunable `name` (a struct fl_tunables field name) of c from value
+ * (an integer; durations in ns); -1 with err set if the name is unknown or
+ * the value is out of range.
+ */
+int fl_config_set(struct fl_config *c, const char *name, const char *value, struct fs_err *err);
+
+/* The i-th tunable's name (i from 0), NULL past the last. */
+const char *fl_tunable_name(int i);
+
+/* Reads tunable name of t into *v (integer value); -1 if unknown. */
+int fl_tunable_get(const struct fl_tunables *t, const char *name, uint64_t *v);
 
 /* Exact-order statistics of a sample set (nanoseconds). */
 struct fl_pctl {
@@ -227,6 +303,8 @@ struct fl_stats {
 	uint64_t wasted_notready;	/*   ... unsent writes not yet sendable (young, or held behind overlap) */
 	uint64_t requeues;		/* bmaps put back on the dirty queue */
 	uint64_t skipped_passes;	/* legacy/pendq: passes skipped, window full */
+	uint64_t window_stalls;		/* passes cut short by the window (stall flush, rpcwait, credit) */
+	uint64_t writes_blocked;	/* head: writes that waited at the writer for pages in flight */
 	/* inputs and RPCs */
 	uint64_t writes, bytes_written, forces;
 	uint64_t rpcs, bytes_sent;
@@ -257,6 +335,7 @@ struct fl_stats {
 struct fl_bmap_stats {
 	uint64_t fid;
 	uint32_t bno;
+	unsigned ios;		/* its I/O server (window), 0..ios-1 */
 	uint64_t writes, exams, wasted, requeues, rpcs, bytes_sent;
 };
 
@@ -280,6 +359,12 @@ int fl_engine_write(struct fl_engine *e, uint64_t at_ns, uint64_t fid, uint32_t 
 /* Adds a forced flush (fsync/close) at at_ns of bmap bno, or every bmap of fid (FL_BMAP_ALL). */
 int fl_engine_force(struct fl_engine *e, uint64_t at_ns, uint64_t fid, uint32_t bno,
     struct fs_err *err);
+
+/*
+ * Makes the run last at least until at_ns (the end of a recorded trace):
+ * an input that does nothing, so a policy's idle cost up to then counts.
+ */
+int fl_engine_mark(struct fl_engine *e, uint64_t at_ns, struct fs_err *err);
 
 /*
  * Runs: injects every input at its time, lets the policy flush, then drains

@@ -111,6 +111,8 @@ parse_dur(const char *s, uint64_t *ns)
 		mul = 1e9;
 	else
 		return -1;
+	if (!(v * mul < 4e18))
+		return -1;		/* beyond what the engine's clock holds */
 	*ns = (uint64_t)llround(v * mul);
 	return 0;
 }

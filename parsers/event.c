@@ -90,6 +90,28 @@ ps_msg_forced(enum ps_msg id)
 	}
 }
 
+/* The era a message marks; 0 if it is logged alike by several. */
+char
+ps_msg_era(enum ps_msg id)
+{
+	switch (id) {
+	case PS_MSG_A_TRY_FLUSH_BMAP: case PS_MSG_A_RESTORE:
+		return 'A';
+	case PS_MSG_M_CHECKING:
+		return 'B';
+	case PS_MSG_M_WAKE_MODE: case PS_MSG_M_ALARM: case PS_MSG_M_FLUSH_LOOP:
+	case PS_MSG_M_RPC_DONE_RC:
+		return 'C';
+	case PS_MSG_Z_SCHED_FLUSH: case PS_MSG_Z_ADD_FLUSHQ: case PS_MSG_Z_LIST_EMPTY:
+	case PS_MSG_Z_TRY_FLUSH_BMAP: case PS_MSG_Z_SENDING_WRITE: case PS_MSG_Z_RPC_CALLBACK:
+	case PS_MSG_Z_REMOVE_FLUSHQ: case PS_MSG_Z_WAKEUP: case PS_MSG_Z_WORK_TIME:
+	case PS_MSG_Z_RESCHED: case PS_MSG_Z_MARK_FREE: case PS_MSG_Z_BWC_CB_ARG:
+		return 'Z';
+	default:
+		return 0;
+	}
+}
+
 /* Returns the design's name of an event kind. */
 const char *
 ps_ev_kind_name(enum ps_ev_kind k)
@@ -110,6 +132,7 @@ ps_event_reset(struct ps_event *ev)
 	ev->req.xid = -1;
 	ev->req.opc = -1;
 	ev->bmap.opcnt = -1;
+	ev->bmap.dirty = -1;
 	ev->outstanding = -1;
 	ev->rpc_off = -1;
 	ev->rpc_sz = -1;

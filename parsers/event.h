@@ -110,6 +110,13 @@ enum ps_msg {
  */
 int ps_msg_forced(enum ps_msg id);
 
+/*
+ * The client era a message is the mark of: 'A' (f020379d5, 2010-08), 'B'
+ * (99fa47092, 2010-10), 'C' (97bf587a9, 2011-08) or 'Z' (HEAD), the letters
+ * of flushscope-synth(1); 0 for a message several eras log alike.
+ */
+char ps_msg_era(enum ps_msg id);
+
 /* The short name of a message id ("A_TRY_FLUSH_BMAP", ...); "?" if unknown. */
 const char *ps_msg_name(enum ps_msg id);
 
@@ -152,6 +159,12 @@ struct ps_event {
 		uint32_t bno;		/* b: (hex) / bno: */
 		uint32_t flags;		/* m: / flg: numeric value */
 		int32_t opcnt;
+		/*
+		 * DIRTY (writes not yet complete), where the flags say: era A's
+		 * and 2010's numeric bit 0x40, or the letter d of the 2011-2015
+		 * alphabet (spec 2.1); -1 where they cannot (HEAD's letters).
+		 */
+		int8_t dirty;
 	} bmap;
 
 	/* biorq@ prefix (PS_HAS_BIORQ). */

@@ -309,7 +309,7 @@ attribute_bmap(struct ps_stream *st, struct ps_event *ev)
 		attr_set(ev, ev->bmap.fid, ev->bmap.bno);
 		if (ev->bmap.addr != 0)
 			table_put(st, &st->addr, ev->bmap.addr, 0, ev->bmap.fid, ev->bmap.bno);
-		if (ev->kind == PS_EV_EXAMINE && t != NULL) {
+		if ((ev->kind == PS_EV_EXAMINE || ev->kind == PS_EV_SCHEDULE) && t != NULL) {
 			t->has_exam = 1;
 			t->exam.fid = ev->bmap.fid;
 			t->exam.bno = ev->bmap.bno;
@@ -328,7 +328,9 @@ attribute_bmap(struct ps_stream *st, struct ps_event *ev)
 	/*
 	 * The flush thread's own lines without a bmap of their own: the RPCs
 	 * it builds and the biorqs it handles belong to the bmap it examined
-	 * last.  A new biorq becoming ready (a writer thread) does not.
+	 * or started to flush last (from 2010-10 a pass checks every bmap
+	 * first, then logs `try flush` for each one it flushes).  A new biorq
+	 * becoming ready (a writer thread) does not.
 	 */
 	thread_attr = ev->kind == PS_EV_RPC_SEND || ev->kind == PS_EV_SCHEDULE ||
 	    ((ev->has & PS_HAS_BIORQ) && ev->kind != PS_EV_WRITE_READY);

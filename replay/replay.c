@@ -208,6 +208,22 @@ rp_result_free(struct rp_result *r)
 }
 
 /*
+ * Microseconds of the trace to engine nanoseconds at speed x, saturated at
+ * FL_TIME_MAX (the engine refuses inputs there, with the line): a guarded
+ * float-to-integer conversion, as every one in this file.
+ */
+static uint64_t
+us_to_ns(int64_t us, double speed)
+{
+	double v;
+
+	if (us <= 0)
+		return 0;
+	v = (double)us * 1000.0 / speed;
+	return v < (double)FL_TIME_MAX ? (uint64_t)v : FL_TIME_MAX;
+}
+
+/*
  * The service model handed to the engine's transport callback.  Recorded
  * RPCs are grouped by bmap (sorted by fid, bno, then time); each group keeps
  * a cursor past its used prefix so a lookup scans a bounded window.
@@ -347,7 +363,7 @@ svc_latency(void *arg, const struct fl_rpc_info *rpc)
 		lat = s->w->default_lat_us;
 		s->ndefault++;
 	}
-	return (uint64_t)((double)lat * 1000.0 / s->speed);
+	return us_to_ns(lat, s->speed);
 }
 
 /* What the trace observer collects during one run. */
@@ -355,10 +371,13 @@ struct obs {
 	int64_t pass_t[64];		/* start of the current pass per thread */
 	int pass_seen[64];		/* current pass examined something */
 	int64_t last_visible[64];	/* start of the previous visible pass */
-	int64_t *gaps;
+	int64_t *gaps;			/* gaps between visible passes */
 	size_t ngaps, capgaps;
 	uint64_t visible;
-	const uint64_t *ready_ns;	/* ready time per input write (id) */
+	uint64_t span_ns;		/* the trace's span in engine time (FL_TIME_NEVER: all) */
+	uint64_t span_exams, span_wasted, span_passes;
+	uint64_t after_exams, after_wasted, after_passes;
+	const uint64_t *ready_ns;	/* ready time per engine write (id) */
 	size_t nwrites;
 	uint64_t *lat;
 	size_t nlat, caplat;
@@ -388,6 +407,35 @@ push64(void *arrp, size_t *n, size_t *cap, uint64_t v)
 	return 0;
 }
 
+/* An examination: counted within the trace's span or after it; starts a visible pass. */
+static void
+observe_exam(struct obs *o, const struct fl_trace_ev *ev, unsigned th)
+{
+	int in_span = ev->t_ns <= o->span_ns;
+
+	if (in_span) {
+		o->span_exams++;
+		o->span_wasted += ev->wasted != 0;
+	} else {
+		o->after_exams++;
+		o->after_wasted += ev->wasted != 0;
+	}
+	if (o->pass_seen[th])
+		return;
+	o->pass_seen[th] = 1;
+	o->visible++;
+	if (o->pass_t[th] >= 0 && (uint64_t)o->pass_t[th] > o->span_ns)
+		o->after_passes++;
+	else
+		o->span_passes++;
+	/* the period is a median of every gap: not a count, a short span would skew it */
+	if (o->last_visible[th] >= 0 && o->pass_t[th] > o->last_visible[th] &&
+	    push64(&o->gaps, &o->ngaps, &o->capgaps,
+	    (uint64_t)(o->pass_t[th] - o->last_visible[th])) < 0)
+		o->oom = 1;
+	o->last_visible[th] = o->pass_t[th];
+}
+
 /* The engine's trace callback: visible passes and ready->issue samples. */
 static void
 observe(void *arg, const struct fl_trace_ev *ev)
@@ -411,20 +459,18 @@ observe(void *arg, const struct fl_trace_ev *ev)
 		if (o->pending <= 0 && o->inflight <= 0)
 			o->idle++;
 		break;
+	case FL_TR_IDLE:
+		/* idle wake-ups accounted in bulk: nothing pending, nothing examined */
+		o->idle += ev->count;
+		o->pass_t[th] = (int64_t)(ev->t_ns + (ev->count - 1) * ev->period_ns);
+		o->pass_seen[th] = 0;
+		break;
 	case FL_TR_PASS:
 		o->pass_t[th] = (int64_t)ev->t_ns;
 		o->pass_seen[th] = 0;
 		break;
 	case FL_TR_EXAMINE:
-		if (o->pass_seen[th])
-			break;
-		o->pass_seen[th] = 1;
-		o->visible++;
-		if (o->last_visible[th] >= 0 && o->pass_t[th] > o->last_visible[th] &&
-		    push64(&o->gaps, &o->ngaps, &o->capgaps,
-		    (uint64_t)(o->pass_t[th] - o->last_visible[th])) < 0)
-			o->oom = 1;
-		o->last_visible[th] = o->pass_t[th];
+		observe_exam(o, ev, th);
 		break;
 	case FL_TR_BIORQ_SENT:
 		o->pending--;
@@ -451,6 +497,13 @@ u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* True if write ev fits in its bmap (a log may hold one that does not). */
+static int
+write_fits(const struct wl_event *ev)
+{
+	return ev->len > 0 && ev->off < FL_BMAP_SIZE && ev->len <= FL_BMAP_SIZE - ev->off;
+}
+
 /* One engine run of w under configuration c; fills st. */
 static int
 run_once(const struct wl_workload *w, const struct fl_config *c, double speed,
@@ -464,9 +517,9 @@ run_once(const struct wl_workload *w, const struct fl_config *c, double speed,
 		return -1;
 	for (i = 0; i < w->n && rc == 0; i++) {
 		const struct wl_event *ev = &w->ev[i];
-		uint64_t at = (uint64_t)((double)(ev->t_us < 0 ? 0 : ev->t_us) * 1000.0 / speed);
+		uint64_t at = us_to_ns(ev->t_us, speed);
 
-		if (ev->kind == WL_WRITE)
+		if (ev->kind == WL_WRITE && write_fits(ev))
 			rc = fl_engine_write(e, at, ev->fid, ev->bno, (uint32_t)ev->off, ev->len,
 			    FL_READY_AT_ARRIVAL, err);
 		else if (ev->kind == WL_FSYNC)
@@ -475,13 +528,11 @@ run_once(const struct wl_workload *w, const struct fl_config *c, double speed,
 			fs_err_prefix(err, "workload line %" PRIu64, ev->lineno);
 	}
 	/*
-	 * The trace went on until end_us: a forced flush of a file that has
-	 * no bmaps does nothing but keeps the engine running until then, so
-	 * a policy's idle cost over the whole trace is counted.
+	 * The trace went on until end_us: the engine runs until then, so a
+	 * policy's idle cost over the whole trace is counted.
 	 */
 	if (rc == 0 && w->end_us > 0)
-		rc = fl_engine_force(e, (uint64_t)((double)w->end_us * 1000.0 / speed), 0,
-		    FL_BMAP_ALL, err);
+		rc = fl_engine_mark(e, us_to_ns(w->end_us, speed), err);
 	if (rc == 0)
 		rc = fl_engine_run(e, err);
 	if (rc == 0) {
@@ -494,7 +545,7 @@ run_once(const struct wl_workload *w, const struct fl_config *c, double speed,
 		 */
 		for (i = 0; i < w->n; i++)
 			if (w->ev[i].kind != WL_RPC && w->ev[i].t_us > 0)
-				last = (uint64_t)((double)w->ev[i].t_us * 1000.0 / speed);
+				last = us_to_ns(w->ev[i].t_us, speed);
 		st->end_ns = o->last_done;
 		st->drain_ns = o->last_done > last ? o->last_done - last : 0;
 	}
@@ -502,13 +553,202 @@ run_once(const struct wl_workload *w, const struct fl_config *c, double speed,
 	return rc;
 }
 
+/*
+ * Calibrates the tick of legacy and pendq to the trace's pass period: the
+ * recorded machine's usleep overshoot and pass cost are inputs, not a
+ * policy difference, so every pass lasts the trace's median period (the
+ * modelled overshoot and per-line cost are then off).
+ */
+static void
+calibrate(const struct wl_workload *w, struct fl_tunables *t)
+{
+	t->poll_ns = (uint64_t)w->obs.pass_period_us * 1000;
+	t->sleep_overshoot_ns = 0;
+	t->line_cost_ns = 0;
+}
+
 /* What the observer and the service model saw in one run. */
 struct runobs {
 	uint64_t rec, samp, dflt, visible, idle;
+	uint64_t span_exams, span_wasted, span_passes;
+	uint64_t after_exams, after_wasted, after_passes;
 	int64_t period;
 	uint64_t *lat;
 	size_t nlat;
 };
+
+/* Notes the writes that do not fit in their bmap (skipped, reported) in r. */
+static void
+note_skipped(const struct wl_workload *w, struct rp_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		const struct wl_event *ev = &w->ev[i];
+
+		if (ev->kind != WL_WRITE || write_fits(ev))
+			continue;
+		if (r->skipped++ == 0) {
+			r->skip_line = ev->lineno;
+			snprintf(r->skip_what, sizeof(r->skip_what), "%" PRId64 " write %" PRIx64
+			    ":%" PRIu32 " %" PRIu64 " %" PRIu32, ev->t_us, ev->fid, ev->bno, ev->off,
+			    ev->len);
+		}
+	}
+}
+
+/* Whether setting s applies to policy. */
+static int
+setting_applies(const struct rp_setting *s, const char *policy)
+{
+	return s->policy[0] == '\0' || strcmp(s->policy, policy) == 0;
+}
+
+/* The settings that apply to policy, as text. */
+void
+rp_settings_text(const struct rp_options *o, const char *policy, char *buf, size_t n)
+{
+	size_t k = 0;
+	int i;
+
+	if (n == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < o->nset && k < n; i++)
+		if (setting_applies(&o->set[i], policy))
+			k += (size_t)snprintf(buf + k, n - k, "%s%s=%" PRIu64, k ? " " : "",
+			    o->set[i].name, o->set[i].value);
+}
+
+/* Configures c for policy on w from the options; -1 with err set. */
+static int
+configure(const struct wl_workload *w, const char *policy, const struct rp_options *opt,
+    struct fl_config *c, struct rp_result *r, struct fs_err *err)
+{
+	if (fl_config_init(c, policy) < 0)
+		return fs_err_set(err, EINVAL, "unknown policy '%s' (%s)", policy,
+		    fl_policy_list());
+	c->clock = opt->clock;
+	if (opt->clock == FL_CLOCK_VIRTUAL && opt->calibrate && w->obs.pass_period_us > 0 &&
+	    (w->era == 'A' || w->era == '?') &&
+	    (c->policy == FL_POL_LEGACY || c->policy == FL_POL_PENDQ)) {
+		calibrate(w, &c->tun);
+		r->calibrated = 1;
+	}
+	if (opt->batch_ns != RP_ENGINE_DEFAULT && c->policy == FL_POL_DEADLINE) {
+		if (opt->batch_ns > c->tun.max_age_ns)
+			return fs_err_set(err, EINVAL, "the batching window (%.3f us) must not "
+			    "exceed max age (%.3f us)", (double)opt->batch_ns / 1e3,
+			    (double)c->tun.max_age_ns / 1e3);
+		c->tun.batch_ns = opt->batch_ns;
+	}
+	if (opt->clock == FL_CLOCK_VIRTUAL) {
+		c->tun.exam_cost_ns = opt->exam_cost_ns;
+		if (opt->wake_latency_ns != RP_ENGINE_DEFAULT)
+			c->tun.wake_latency_ns = opt->wake_latency_ns;
+	}
+	/*
+	 * The per-line pass cost models a client logging its flush path, as
+	 * the traces of eras A-Z show it did; a workload of unknown era (one
+	 * written by hand) shows no log, so its passes cost nothing.
+	 */
+	if (w->era == '?')
+		c->tun.line_cost_ns = 0;
+	/* the wall clock of the 2010 expiry test is the trace's */
+	if (w->epoch_us > 0) {
+		c->log_epoch_s = (uint64_t)w->epoch_us / 1000000;
+		c->log_epoch_us = (uint64_t)w->epoch_us % 1000000;
+	}
+	/* the user's settings come last: they win over the calibrated tick too */
+	for (int i = 0; i < opt->nset; i++) {
+		char v[24];
+
+		if (!setting_applies(&opt->set[i], policy))
+			continue;
+		snprintf(v, sizeof(v), "%" PRIu64, opt->set[i].value);
+		if (fl_config_set(c, opt->set[i].name, v, err) < 0)
+			return -1;
+		if (strcmp(opt->set[i].name, "poll_ns") == 0)
+			r->calibrated = 0;
+	}
+	rp_settings_text(opt, policy, r->settings, sizeof(r->settings));
+	return 0;
+}
+
+/* Runs repeat k of policy on w (see rp_run) and records what it saw in ro. */
+static int
+run_repeat(const struct wl_workload *w, struct fl_config *c, double speed, const uint64_t *ready,
+    size_t nw, int keep, struct fl_stats *st, struct runobs *ro, struct fs_err *err)
+{
+	struct svc s;
+	struct obs o;
+	size_t i;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < 64; i++)
+		o.last_visible[i] = -1;
+	o.ready_ns = ready;
+	o.nwrites = nw;
+	o.keep = keep;
+	o.span_ns = w->end_us > 0 ? us_to_ns(w->end_us, speed) : FL_TIME_NEVER;
+	if (svc_init(&s, w, speed, err) < 0) {
+		svc_free(&s);
+		return -1;
+	}
+	c->transport.kind = FL_LAT_CALLBACK;
+	c->transport.fn = svc_latency;
+	c->transport.arg = &s;
+	c->trace = observe;
+	c->trace_arg = &o;
+	rc = run_once(w, c, speed, &o, st, err);
+	ro->rec = s.nrecorded;
+	ro->samp = s.nsampled;
+	ro->dflt = s.ndefault;
+	ro->visible = o.visible;
+	ro->idle = o.idle;
+	ro->span_exams = o.span_exams;
+	ro->span_wasted = o.span_wasted;
+	ro->span_passes = o.span_passes;
+	ro->after_exams = o.after_exams;
+	ro->after_wasted = o.after_wasted;
+	ro->after_passes = o.after_passes;
+	ro->period = -1;
+	if (o.ngaps > 0) {
+		qsort(o.gaps, o.ngaps, sizeof(*o.gaps), u64_cmp);
+		ro->period = (int64_t)(((uint64_t *)o.gaps)[o.ngaps / 2] / 1000);
+	}
+	if (o.keep) {
+		qsort(o.lat, o.nlat, sizeof(*o.lat), u64_cmp);
+		ro->lat = o.lat;
+		ro->nlat = o.nlat;
+		o.lat = NULL;
+	}
+	svc_free(&s);
+	free(o.gaps);
+	free(o.lat);
+	if (rc == 0 && o.oom)
+		rc = fs_err_set(err, ENOMEM, "replay: out of memory");
+	return rc;
+}
+
+/* Copies the chosen run's observations into r. */
+static void
+fill_result(struct rp_result *r, const struct runobs *ro)
+{
+	r->svc_recorded = ro->rec;
+	r->svc_sampled = ro->samp;
+	r->svc_default = ro->dflt;
+	r->visible_passes = ro->visible;
+	r->idle_wakeups = ro->idle;
+	r->pass_period_us = ro->period;
+	r->span_exams = ro->span_exams;
+	r->span_wasted = ro->span_wasted;
+	r->span_passes = ro->span_passes;
+	r->after_exams = ro->after_exams;
+	r->after_wasted = ro->after_wasted;
+	r->after_passes = ro->after_passes;
+}
 
 /* Runs one policy on a workload. */
 int
@@ -516,8 +756,6 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
     struct rp_result *r, struct fs_err *err)
 {
 	struct fl_config c;
-	struct svc s;
-	struct obs o;
 	uint64_t *ready = NULL, *cpu = NULL, *proc = NULL;
 	struct fl_stats *sts = NULL;
 	struct runobs *ro = NULL;
@@ -527,38 +765,19 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 
 	memset(r, 0, sizeof(*r));
 	r->pass_period_us = -1;
-	if (fl_config_init(&c, policy) < 0)
-		return fs_err_set(err, EINVAL, "unknown policy '%s' (legacy, pendq, deadline, slash2)",
-		    policy);
+	if (configure(w, policy, opt, &c, r, err) < 0)
+		return -1;
 	snprintf(r->policy, sizeof(r->policy), "%s", policy);
-	c.clock = opt->clock;
 	r->clock = opt->clock;
 	if (opt->clock == FL_CLOCK_VIRTUAL)
 		speed = 1.0;
-	if (opt->clock == FL_CLOCK_VIRTUAL && opt->calibrate && w->obs.pass_period_us > 0 &&
-	    w->era != 'Z' &&
-	    (c.policy == FL_POL_LEGACY || c.policy == FL_POL_PENDQ)) {
-		c.tun.poll_ns = (uint64_t)w->obs.pass_period_us * 1000;
-		r->calibrated = 1;
-	}
-	if (opt->batch_ns != RP_ENGINE_DEFAULT && c.policy == FL_POL_DEADLINE) {
-		if (opt->batch_ns > c.tun.max_age_ns)
-			return fs_err_set(err, EINVAL, "the batching window (%.3f us) must not "
-			    "exceed max age (%.3f us)", opt->batch_ns / 1e3,
-			    c.tun.max_age_ns / 1e3);
-		c.tun.batch_ns = opt->batch_ns;
-	}
-	if (opt->clock == FL_CLOCK_VIRTUAL) {
-		c.tun.exam_cost_ns = opt->exam_cost_ns;
-		if (opt->wake_latency_ns != RP_ENGINE_DEFAULT)
-			c.tun.wake_latency_ns = opt->wake_latency_ns;
-	}
 	r->poll_ns = c.tun.poll_ns;
+	note_skipped(w, r);
 	nrep = opt->clock != FL_CLOCK_REAL ? 1 : opt->repeat > 0 ? opt->repeat : RP_REAL_REPEATS;
 	r->repeats = nrep;
 
 	for (i = 0; i < w->n; i++)
-		if (w->ev[i].kind == WL_WRITE)
+		if (w->ev[i].kind == WL_WRITE && write_fits(&w->ev[i]))
 			nw++;
 	ready = calloc(nw ? nw : 1, sizeof(*ready));
 	cpu = calloc((size_t)nrep, sizeof(*cpu));
@@ -570,52 +789,13 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 		goto out;
 	}
 	for (i = 0, nw = 0; i < w->n; i++)
-		if (w->ev[i].kind == WL_WRITE)
-			ready[nw++] = (uint64_t)((double)(w->ev[i].t_us < 0 ? 0 : w->ev[i].t_us) *
-			    1000.0 / speed);
+		if (w->ev[i].kind == WL_WRITE && write_fits(&w->ev[i]))
+			ready[nw++] = us_to_ns(w->ev[i].t_us, speed);
 
 	for (k = 0; k < nrep; k++) {
-		memset(&o, 0, sizeof(o));
-		for (i = 0; i < 64; i++)
-			o.last_visible[i] = -1;
-		o.ready_ns = ready;
-		o.nwrites = nw;
-		o.keep = opt->keep_samples;
-		if (svc_init(&s, w, speed, err) < 0) {
-			svc_free(&s);
-			goto out;
-		}
-		c.transport.kind = FL_LAT_CALLBACK;
-		c.transport.fn = svc_latency;
-		c.transport.arg = &s;
-		c.trace = observe;
-		c.trace_arg = &o;
-		rc = run_once(w, &c, speed, &o, &sts[k], err);
-		ro[k].rec = s.nrecorded;
-		ro[k].samp = s.nsampled;
-		ro[k].dflt = s.ndefault;
-		ro[k].visible = o.visible;
-		ro[k].idle = o.idle;
-		ro[k].period = -1;
-		if (o.ngaps > 0) {
-			qsort(o.gaps, o.ngaps, sizeof(*o.gaps), u64_cmp);
-			ro[k].period = (int64_t)(((uint64_t *)o.gaps)[o.ngaps / 2] / 1000);
-		}
-		if (o.keep) {
-			qsort(o.lat, o.nlat, sizeof(*o.lat), u64_cmp);
-			ro[k].lat = o.lat;
-			ro[k].nlat = o.nlat;
-			o.lat = NULL;
-		}
-		svc_free(&s);
-		free(o.gaps);
-		free(o.lat);
+		rc = run_repeat(w, &c, speed, ready, nw, opt->keep_samples, &sts[k], &ro[k], err);
 		if (rc < 0) {
 			fs_err_prefix(err, "%s", policy);
-			goto out;
-		}
-		if (o.oom) {
-			rc = fs_err_set(err, ENOMEM, "replay: out of memory");
 			goto out;
 		}
 		cpu[k] = sts[k].flush_cpu_ns;
@@ -639,20 +819,13 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 	}
 	/* Everything but the CPU medians comes from that one run. */
 	r->st = sts[med];
-	r->svc_recorded = ro[med].rec;
-	r->svc_sampled = ro[med].samp;
-	r->svc_default = ro[med].dflt;
-	r->visible_passes = ro[med].visible;
-	r->idle_wakeups = ro[med].idle;
-	r->pass_period_us = ro[med].period;
+	fill_result(r, &ro[med]);
 	r->lat_ns = ro[med].lat;
 	r->nlat = ro[med].nlat;
 	ro[med].lat = NULL;
 	r->flush_cpu_ns = cpu[med];
-	{
-		qsort(proc, (size_t)nrep, sizeof(*proc), u64_cmp);
-		r->proc_cpu_ns = proc[nrep / 2];
-	}
+	qsort(proc, (size_t)nrep, sizeof(*proc), u64_cmp);
+	r->proc_cpu_ns = proc[nrep / 2];
 	r->cpu_runs = cpu;
 	cpu = NULL;
 	r->cost = opt->cost;
@@ -686,10 +859,23 @@ dev(int64_t a, int64_t b)
 const char *
 rp_fidelity_policy(const struct wl_workload *w)
 {
-	return w->era == 'Z' ? "slash2" : "legacy";
+	switch (w->era) {
+	case 'Z':
+		return "head";
+	case 'B':
+		return "2010-10";
+	case 'C':
+		return "2011-08";
+	default:
+		return "legacy";
+	}
 }
 
-/* Compares the replay of the trace's own policy with the trace. */
+/*
+ * Compares the replay of the trace's own policy with the trace, over the
+ * trace's own span: what the replay did after the trace's last line (RPCs
+ * still out when the trace was cut) is not compared.
+ */
 void
 rp_fidelity_check(const struct wl_workload *w, const struct rp_result *r, struct rp_fidelity *f)
 {
@@ -697,9 +883,15 @@ rp_fidelity_check(const struct wl_workload *w, const struct rp_result *r, struct
 	snprintf(f->policy, sizeof(f->policy), "%s", r->policy);
 	f->ok = 1;
 	f->trace_wasted = w->obs.wasted_examinations;
-	f->replay_wasted = (int64_t)r->st.wasted;
+	f->replay_wasted = (int64_t)r->span_wasted;
+	f->replay_passes = (int64_t)r->span_passes;
+	f->after_wasted = (int64_t)r->after_wasted;
+	f->after_passes = (int64_t)r->after_passes;
 	f->trace_period_us = w->obs.pass_period_us;
 	f->replay_period_us = r->pass_period_us;
+	snprintf(f->altered, sizeof(f->altered), "%s", r->settings);
+	if (f->altered[0] != '\0')
+		return;		/* not the recorded engine: nothing to check */
 	if (f->trace_wasted >= 0) {
 		f->have_wasted = 1;
 		f->wasted_dev = dev(f->replay_wasted, f->trace_wasted);
@@ -904,17 +1096,29 @@ print_summary(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 		fprintf(f, "note: no biorq lines: arrivals %s (ready time = RPC send time minus "
 		    "one poll period; inferred in-flight writes are fitted)\n",
 		    w->arrivals == WL_FID_RPC ? "come from the RPCs sent" : "are inferred");
+	if (n > 0 && r[0].skipped > 0) {
+		fprintf(f, "warning: %" PRIu64 " write%s outside %s 128 MiB bmap skipped; the first: "
+		    "\"%s\"", r[0].skipped, r[0].skipped == 1 ? "" : "s",
+		    r[0].skipped == 1 ? "its" : "their", r[0].skip_what);
+		if (r[0].skip_line > 0)
+			fprintf(f, " (line %" PRIu64 ")", r[0].skip_line);
+		fputc('\n', f);
+	}
 	if (n > 0) {
 		fprintf(f, "clock: %s", r[0].clock == FL_CLOCK_REAL ? "real" : "virtual");
 		if (r[0].clock == FL_CLOCK_REAL)
 			fprintf(f, ", %d repeat%s (medians), speed %gx", r[0].repeats,
 			    r[0].repeats == 1 ? "" : "s", speed);
 		fputc('\n', f);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			if (r[i].calibrated)
 				fprintf(f, "note: %s tick calibrated to the trace's pass period "
 				    "%" PRIu64 " us (usleep overshoot of the recorded machine)\n",
 				    r[i].policy, r[i].poll_ns / 1000);
+			if (r[i].settings[0] != '\0')
+				fprintf(f, "note: %s runs with %s (--set)\n", r[i].policy,
+				    r[i].settings);
+		}
 		if (r[0].clock == FL_CLOCK_REAL && speed != 1.0)
 			fprintf(f, "warning: --speed %g compresses time: polling cost per "
 			    "trace-second is understated by about %gx\n", speed, speed);
@@ -933,10 +1137,15 @@ print_fidelity(FILE *f, const struct rp_fidelity *fid)
 {
 	if (fid == NULL) {
 		fprintf(f, "fidelity check: not run (replay the policy that wrote the trace too: "
-		    "legacy for era A, slash2 for era Z)\n");
+		    "legacy for era A, 2010-10 for B, 2011-08 for C, head for Z)\n");
 		return;
 	}
 	fprintf(f, "fidelity check (%s vs trace): ", fid->policy);
+	if (fid->altered[0] != '\0') {
+		fprintf(f, "not run: %s ran with %s (--set), not as the recorded engine\n",
+		    fid->policy, fid->altered);
+		return;
+	}
 	if (fid->have_wasted)
 		fprintf(f, "wasted examinations %" PRId64 " vs %" PRId64 " (%.1f %%)",
 		    fid->replay_wasted, fid->trace_wasted, fid->wasted_dev * 100);
@@ -949,6 +1158,9 @@ print_fidelity(FILE *f, const struct rp_fidelity *fid)
 		fprintf(f, ", pass period %" PRId64 " us (trace: %" PRId64 " us; not compared)",
 		    fid->replay_period_us, fid->trace_period_us);
 	fprintf(f, ": %s\n", fid->ok ? "ok (within 5 %)" : "WARNING: not within 5 %");
+	fprintf(f, "  (the replay's figures over the trace's own span: %" PRId64 " passes; after "
+	    "its last line, %" PRId64 " more passes and %" PRId64 " wasted examinations, not "
+	    "compared)\n", fid->replay_passes, fid->after_passes, fid->after_wasted);
 }
 
 /* Prints results side by side with ratios against the first. */
@@ -1088,6 +1300,14 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 	    wl_fidelity_name(w->fidelity), wl_fidelity_name(w->arrivals),
 	    wl_fidelity_name(w->service), w->era, wl_count(w, WL_WRITE),
 	    wl_count(w, WL_FSYNC), wl_count(w, WL_RPC), speed);
+	if (n > 0) {
+		fprintf(f, "\"skipped_writes\":%" PRIu64 ",", r[0].skipped);
+		if (r[0].skipped > 0) {
+			fprintf(f, "\"first_skipped\":{\"line\":%" PRIu64 ",\"write\":", r[0].skip_line);
+			fs_json_str(f, r[0].skip_what, strlen(r[0].skip_what));
+			fprintf(f, "},");
+		}
+	}
 	fprintf(f, "\"trace\":{\"wasted_examinations\":");
 	jnum(f, w->obs.wasted_examinations);
 	fprintf(f, ",\"examinations\":");
@@ -1100,10 +1320,17 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 	jnum(f, w->obs.rpcs);
 	fprintf(f, "},");
 	if (fid != NULL) {
-		fprintf(f, "\"fidelity_check\":{\"policy\":\"%s\",\"ok\":%s,\"replay_wasted\":%"
-		    PRId64 ",\"trace_wasted\":", fid->policy, fid->ok ? "true" : "false",
-		    fid->replay_wasted);
+		fprintf(f, "\"fidelity_check\":{\"policy\":\"%s\",\"ok\":%s,\"altered\":",
+		    fid->policy, fid->ok ? "true" : "false");
+		if (fid->altered[0] != '\0')
+			fs_json_str(f, fid->altered, strlen(fid->altered));
+		else
+			fputs("null", f);
+		fprintf(f, ",\"replay_wasted\":%" PRId64 ",\"trace_wasted\":", fid->replay_wasted);
 		jnum(f, fid->trace_wasted);
+		fprintf(f, ",\"replay_passes_in_span\":%" PRId64 ",\"replay_passes_after\":%" PRId64
+		    ",\"replay_wasted_after\":%" PRId64, fid->replay_passes, fid->after_passes,
+		    fid->after_wasted);
 		fprintf(f, ",\"replay_pass_period_us\":");
 		jnum(f, fid->replay_period_us);
 		fprintf(f, ",\"trace_pass_period_us\":");
@@ -1116,8 +1343,11 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 		int real = r[i].clock == FL_CLOCK_REAL;
 
 		fprintf(f, "%s{\"policy\":\"%s\",\"clock\":\"%s\",\"repeats\":%d,\"poll_us\":%" PRIu64
-		    ",\"calibrated\":%s,", i ? "," : "", r[i].policy, real ? "real" : "virtual",
-		    r[i].repeats, r[i].poll_ns / 1000, r[i].calibrated ? "true" : "false");
+		    ",\"calibrated\":%s,\"settings\":", i ? "," : "", r[i].policy,
+		    real ? "real" : "virtual", r[i].repeats, r[i].poll_ns / 1000,
+		    r[i].calibrated ? "true" : "false");
+		fs_json_str(f, r[i].settings, strlen(r[i].settings));
+		fputc(',', f);
 		fprintf(f, "\"wakeups\":%" PRIu64 ",\"wake_timeout\":%" PRIu64 ",\"wake_signal\":%"
 		    PRIu64 ",\"idle_wakeups\":%" PRIu64 ",\"useless_wakeups\":%" PRIu64 ",\"passes\":%" PRIu64 ",\"examinations\":%"
 		    PRIu64 ",\"wasted_examinations\":%" PRIu64 ",\"rpcs\":%" PRIu64 ",\"bytes\":%"

@@ -36,6 +36,19 @@ struct rp_cost {
 #define RP_COST_EXAM_NS		100.0
 #define RP_COST_RPC_NS		1200.0
 
+/*
+ * One libflush tunable set for a replay (replay --set): for every policy
+ * when policy is "", else for that one only.  name is fl_tunable_name's;
+ * value its integer (nanoseconds for the *_ns ones).
+ */
+struct rp_setting {
+	char policy[16];
+	char name[32];
+	uint64_t value;
+};
+
+#define RP_SET_MAX 16
+
 struct rp_options {
 	enum fl_clock clock;
 	double speed;		/* real clock: inputs and latencies compressed by this factor */
@@ -46,7 +59,15 @@ struct rp_options {
 	uint64_t wake_latency_ns;	/* virtual clock: signal -> run (RP_ENGINE_DEFAULT) */
 	struct rp_cost cost;	/* the CPU model (RP_COST_*) */
 	uint64_t batch_ns;	/* deadline's batching window (RP_ENGINE_DEFAULT) */
+	struct rp_setting set[RP_SET_MAX];	/* applied last, in order */
+	int nset;
 };
+
+/*
+ * Formats the settings that apply to policy as "max_age_ns=5000000
+ * window=64" ("" if none) into buf.
+ */
+void rp_settings_text(const struct rp_options *o, const char *policy, char *buf, size_t n);
 
 #define RP_REAL_REPEATS		3		/* real-clock runs per policy by default */
 #define RP_ENGINE_DEFAULT	UINT64_MAX	/* keep libflush's default (fl_config_init) */
@@ -78,6 +99,14 @@ struct rp_result {
 	struct rp_cost cost;		/* that model */
 	uint64_t wake_latency_ns;	/* virtual clock: the modelled signal -> run latency */
 	uint64_t batch_ns;		/* deadline's batching window used (else 0) */
+	char settings[160];		/* the --set tunables applied (rp_settings_text) */
+	/* over the trace's span (end_us) and after it; see rp_fidelity_check */
+	uint64_t span_exams, span_wasted, span_passes;
+	uint64_t after_exams, after_wasted, after_passes;
+	/* writes of the workload that do not fit in their bmap: skipped, reported */
+	uint64_t skipped;
+	uint64_t skip_line;		/* the first one's line (0: not known) */
+	char skip_what[96];		/* and its fields, as a workload line */
 };
 
 /* Flush-thread CPU that cost c predicts for the counters of st (ns). */
@@ -119,26 +148,34 @@ void rp_result_free(struct rp_result *r);
 /*
  * Runs policy on w and fills r.  On the virtual clock with calibrate set and
  * the trace's pass period known, the tick (poll) of legacy and pendq is the
- * observed pass period: the recorded machine's usleep(2048) overshoot is an
- * input, not a policy difference.  Returns -1 with err set.
+ * observed pass period: the recorded machine's usleep(2048) overshoot and
+ * pass cost are inputs, not a policy difference.  The engine's wall clock
+ * (the 2010 expiry test) is the trace's epoch.  Writes that do not fit in
+ * their bmap (a bad record of a log) are skipped and counted in r->skipped.
+ * Examinations, wasted examinations and passes are also counted over the
+ * trace's span (up to end_us) and after it.  Returns -1 with err set.
  */
 int rp_run(const struct wl_workload *w, const char *policy, const struct rp_options *o,
     struct rp_result *r, struct fs_err *err);
 
 /*
  * Fidelity check: the replay of the policy that wrote the trace (legacy for
- * era A, slash2 for era Z: rp_fidelity_policy) against what the trace showed.
+ * era A, 2010-10 for B, 2011-08 for C, head for Z: rp_fidelity_policy)
+ * against what the trace showed.
  */
 struct rp_fidelity {
 	char policy[16];
 	int have_wasted, have_period;
-	int64_t trace_wasted, replay_wasted;
+	int64_t trace_wasted, replay_wasted;	/* the replay's within the trace's span */
+	int64_t replay_passes;			/* visible passes within the span */
+	int64_t after_wasted, after_passes;	/* after the trace's last line: not compared */
 	int64_t trace_period_us, replay_period_us;
 	double wasted_dev, period_dev;	/* |replay - trace| / trace */
 	int ok;				/* both known ones within 5 % */
+	char altered[160];		/* the policy ran with these --set tunables: not checked */
 };
 
-/* The policy whose replay should reproduce the trace: "slash2" for era Z, else "legacy". */
+/* The policy whose replay should reproduce the trace: "head" for era Z, else "legacy" (B, C: theirs). */
 const char *rp_fidelity_policy(const struct wl_workload *w);
 
 /* Compares that policy's replay with the trace's observed figures. */

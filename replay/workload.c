@@ -281,6 +281,17 @@ wl_write(const struct wl_workload *w, FILE *f, const char *source, struct fs_err
 
 #define MAXTOK 16
 
+/*
+ * Value ranges (flushscope-workload(5)): times stay within about 31 years
+ * of the epoch and latencies within 11.6 days, so that microseconds times
+ * 1000 and their sums never overflow the engine's nanosecond clock; a
+ * pass period or poll of at most an hour.
+ */
+#define WL_TIME_MAX	1000000000000000ll	/* |t_us|, end_us: 1e15 us */
+#define WL_LAT_MAX	1000000000000ll		/* latencies, samples: 1e12 us */
+#define WL_EPOCH_MAX	100000000000000000ll	/* epoch_us: 1e17 us */
+#define WL_PERIOD_MAX	3600000000ll		/* poll_us, pass_period_us: 1 h */
+
 /* Parses a signed decimal integer token; returns -1 if it is not one. */
 static int
 parse_i64(const char *s, int64_t *out)
@@ -383,6 +394,9 @@ read_event(struct wl_workload *w, char **tok, int nt, const char *name,
 	e.lineno = ln;
 	if (parse_i64(tok[0], &e.t_us) < 0)
 		return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": bad time '%s'", name, ln, tok[0]);
+	if (e.t_us < -WL_TIME_MAX || e.t_us > WL_TIME_MAX)
+		return fs_err_set(err, ERANGE, "%s:%" PRIu64 ": time %s out of range "
+		    "(-1e15..1e15 us)", name, ln, tok[0]);
 	if (nt < 3)
 		return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": expected 't_us kind fid:bno ...'",
 		    name, ln);
@@ -420,6 +434,9 @@ read_event(struct wl_workload *w, char **tok, int nt, const char *name,
 		if (strcmp(tok[5], "-") != 0 && (parse_i64(tok[5], &e.lat_us) < 0 || e.lat_us < 0))
 			return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": bad latency '%s'",
 			    name, ln, tok[5]);
+		if (e.lat_us > WL_LAT_MAX)
+			return fs_err_set(err, ERANGE, "%s:%" PRIu64 ": latency %s out of range "
+			    "(0..1e12 us)", name, ln, tok[5]);
 		for (k = 0; k < 5; k++)
 			if (strcmp(tok[6], lat_names[k]) == 0)
 				break;
@@ -432,6 +449,19 @@ read_event(struct wl_workload *w, char **tok, int nt, const char *name,
 	}
 	return wl_add(w, &e, err);
 }
+
+/* The numeric header lines and their ranges (sample is the last). */
+static const struct {
+	const char *name;
+	size_t off;
+	int64_t lo, hi;
+} hdr_ranges[] = {
+	{ "epoch_us", offsetof(struct wl_workload, epoch_us), 0, WL_EPOCH_MAX },
+	{ "end_us", offsetof(struct wl_workload, end_us), 0, WL_TIME_MAX },
+	{ "poll_us", offsetof(struct wl_workload, poll_us), 1, WL_PERIOD_MAX },
+	{ "default_latency_us", offsetof(struct wl_workload, default_lat_us), 0, WL_LAT_MAX },
+	{ "sample", 0, 0, WL_LAT_MAX },
+};
 
 /* Parses one header line. */
 static int
@@ -456,16 +486,21 @@ read_header(struct wl_workload *w, char **tok, int nt, const char *name,
 		return 0;
 	}
 	if (strcmp(tok[0], "era") == 0) {
-		if (nt != 2 || strlen(tok[1]) != 1 || strchr("AZ?", tok[1][0]) == NULL)
-			return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": era expects A, Z or ?",
+		if (nt != 2 || strlen(tok[1]) != 1 || strchr("ABCZ?", tok[1][0]) == NULL)
+			return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": era expects A, B, C, Z or ?",
 			    name, ln);
 		w->era = tok[1][0];
 		return 0;
 	}
 	if (strcmp(tok[0], "observed") == 0) {
+		int64_t hi = strcmp(tok[1], "pass_period_us") == 0 ? WL_PERIOD_MAX : WL_TIME_MAX;
+
 		if (nt != 3 || parse_i64(tok[2], &v) < 0)
 			return fs_err_set(err, EINVAL,
 			    "%s:%" PRIu64 ": observed expects a name and an integer", name, ln);
+		if (v < -1 || v > hi)
+			return fs_err_set(err, ERANGE, "%s:%" PRIu64 ": observed %s %s out of "
+			    "range (-1 for unknown, or 0..%" PRId64 ")", name, ln, tok[1], tok[2], hi);
 		for (i = 0; i < NOBS; i++)
 			if (strcmp(tok[1], obs_fields[i].name) == 0)
 				*(int64_t *)((char *)&w->obs + obs_fields[i].off) = v;
@@ -473,19 +508,18 @@ read_header(struct wl_workload *w, char **tok, int nt, const char *name,
 	}
 	if (nt != 2 || parse_i64(tok[1], &v) < 0)
 		goto unknown;
-	if (strcmp(tok[0], "epoch_us") == 0)
-		w->epoch_us = v;
-	else if (strcmp(tok[0], "end_us") == 0 && v >= 0)
-		w->end_us = v;
-	else if (strcmp(tok[0], "poll_us") == 0 && v > 0)
-		w->poll_us = v;
-	else if (strcmp(tok[0], "default_latency_us") == 0 && v >= 0)
-		w->default_lat_us = v;
-	else if (strcmp(tok[0], "sample") == 0 && v >= 0)
-		return wl_add_sample(w, v, err);
-	else
-		goto unknown;
-	return 0;
+	for (i = 0; i < sizeof(hdr_ranges) / sizeof(hdr_ranges[0]); i++) {
+		if (strcmp(tok[0], hdr_ranges[i].name) != 0)
+			continue;
+		if (v < hdr_ranges[i].lo || v > hdr_ranges[i].hi)
+			return fs_err_set(err, ERANGE, "%s:%" PRIu64 ": %s %s out of range "
+			    "(%" PRId64 "..%" PRId64 ")", name, ln, tok[0], tok[1], hdr_ranges[i].lo,
+			    hdr_ranges[i].hi);
+		if (i == 4)
+			return wl_add_sample(w, v, err);
+		*(int64_t *)((char *)w + hdr_ranges[i].off) = v;
+		return 0;
+	}
 unknown:
 	return fs_err_set(err, EINVAL, "%s:%" PRIu64 ": unknown or malformed line starting '%s'",
 	    name, ln, tok[0]);
@@ -649,7 +683,7 @@ struct wl_extractor {
 	int64_t dropped;
 	int64_t lines;
 	uint64_t seq;			/* order of emitted events, for stable sorting */
-	int saw_a, saw_z;
+	uint64_t era_lines[4];		/* lines that mark era A, B, C, Z (ps_msg_era) */
 	int oom;			/* a table could not grow */
 };
 
@@ -1128,20 +1162,26 @@ on_bmap_done(struct wl_extractor *x, int64_t bi, int64_t ts, struct fs_err *err)
 static void
 era_note(struct wl_extractor *x, enum ps_msg m)
 {
-	switch (m) {
-	case PS_MSG_NONE:
-	case PS_MSG_COUNT:
-		return;
-	case PS_MSG_Z_SCHED_FLUSH: case PS_MSG_Z_ADD_FLUSHQ: case PS_MSG_Z_LIST_EMPTY:
-	case PS_MSG_Z_FLUSHABLE: case PS_MSG_Z_TRY_FLUSH_BMAP: case PS_MSG_Z_SENDING_WRITE:
-	case PS_MSG_Z_RPC_CALLBACK: case PS_MSG_Z_REMOVE_FLUSHQ: case PS_MSG_Z_WAKEUP:
-	case PS_MSG_Z_WORK_TIME: case PS_MSG_M_CHECKING: case PS_MSG_M_TRY_FLUSH_BMAP:
-	case PS_MSG_M_STALL: case PS_MSG_Z_RESCHED:
-		x->saw_z = 1;
-		return;
-	default:
-		x->saw_a = 1;
+	switch (ps_msg_era(m)) {
+	case 'A': x->era_lines[0]++; break;
+	case 'B': x->era_lines[1]++; break;
+	case 'C': x->era_lines[2]++; break;
+	case 'Z': x->era_lines[3]++; break;
+	default: break;
 	}
+}
+
+/* The trace's era: the one whose own messages it holds most of ('?' if none). */
+static char
+era_of(const struct wl_extractor *x)
+{
+	static const char letters[] = "ABCZ";
+	int i, best = -1;
+
+	for (i = 0; i < 4; i++)
+		if (x->era_lines[i] > 0 && (best < 0 || x->era_lines[i] > x->era_lines[best]))
+			best = i;
+	return best < 0 ? '?' : letters[best];
 }
 
 /* Feeds one event to the extractor. */
@@ -1351,7 +1391,7 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 	out->arrivals = arr_f;
 	out->service = svc_f;
 	out->fidelity = arr_f > svc_f ? arr_f : svc_f;
-	out->era = x->saw_z && !x->saw_a ? 'Z' : x->saw_a ? 'A' : '?';
+	out->era = era_of(x);
 	out->obs.lines = x->lines;
 	out->obs.span_us = x->first_ts == INT64_MIN ? 0 : x->last_ts - x->first_ts;
 	if (x->have_fig) {
@@ -1368,7 +1408,7 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 	 * Arrivals taken from the RPCs were all sent; era Z has no in-flight
 	 * line per biorq, so what its trace left unsent is unknown.
 	 */
-	out->obs.writes_unsent = narr == 0 ? 0 : x->saw_z ? -1 : unsent;
+	out->obs.writes_unsent = narr == 0 ? 0 : out->era != 'A' && out->era != '?' ? -1 : unsent;
 	wl_sort(out);
 	return 0;
 }

@@ -211,6 +211,23 @@ static const struct {
 	{ "flushscope-workload 1\nfidelity great\n", "bad.wl:2: fidelity expects biorq, rpc or fitted" },
 	{ "flushscope-workload 1\npolicy legacy\n", "bad.wl:2: unknown or malformed line starting 'policy'" },
 	{ "flushscope-workload 1\nobserved passes many\n", "bad.wl:2: observed expects" },
+	/* out-of-range values are refused, never wrapped (issue 15) */
+	{ "flushscope-workload 1\n0 rpc 2a:1 0 1 100000000000000000 xid 1\n",
+	  "bad.wl:2: latency 100000000000000000 out of range" },
+	{ "flushscope-workload 1\n9223372036854775807 write 2a:1 0 1\n",
+	  "bad.wl:2: time 9223372036854775807 out of range" },
+	{ "flushscope-workload 1\n-1000000000000001 write 2a:1 0 1\n",
+	  "bad.wl:2: time -1000000000000001 out of range" },
+	{ "flushscope-workload 1\nobserved pass_period_us 18446744073709552\n",
+	  "bad.wl:2: observed pass_period_us 18446744073709552 out of range" },
+	{ "flushscope-workload 1\nobserved wasted_examinations -2\n",
+	  "bad.wl:2: observed wasted_examinations -2 out of range" },
+	{ "flushscope-workload 1\nend_us 1000000000000001\n", "bad.wl:2: end_us 1000000000000001 out of range" },
+	{ "flushscope-workload 1\npoll_us 0\n", "bad.wl:2: poll_us 0 out of range" },
+	{ "flushscope-workload 1\nepoch_us -5\n", "bad.wl:2: epoch_us -5 out of range" },
+	{ "flushscope-workload 1\ndefault_latency_us 1000000000001\n",
+	  "bad.wl:2: default_latency_us 1000000000001 out of range" },
+	{ "flushscope-workload 1\nsample 1000000000001\n", "bad.wl:2: sample 1000000000001 out of range" },
 };
 
 START_TEST(test_reader_errors)

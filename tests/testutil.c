@@ -248,3 +248,17 @@ tu_dump_db(const char *db)
 	st_close(st);
 	return buf;
 }
+
+/* Counts the newline-terminated lines of a file. */
+long
+tu_count_lines(const char *path)
+{
+	size_t n, i;
+	char *s = tu_slurp(path, &n);
+	long c = 0;
+
+	for (i = 0; i < n; i++)
+		c += s[i] == '\n';
+	free(s);
+	return c;
+}

@@ -17,6 +17,9 @@ char *tu_slurp(const char *path, size_t *n);
 /* Writes n bytes to a file opened with mode ("w" or "a"). */
 void tu_spit(const char *path, const char *mode, const char *data, size_t n);
 
+/* The number of newline-terminated lines of a file. */
+long tu_count_lines(const char *path);
+
 /* The testdata directory ($FS_TESTDATA, else testdata). */
 const char *tu_testdata_dir(void);
 
