@@ -13,6 +13,7 @@
 #include "libflush/flush.h"
 #include "parsers/sniff.h"
 #include "replay/wlsource.h"
+#include "store/store.h"
 
 struct fs_global fs_global;
 
@@ -292,6 +293,8 @@ fs_check_db(const char *path, struct fs_err *err)
 {
 	struct stat sb;
 
+	if (st_is_server(path))		/* a server: st_open says what is wrong */
+		return 0;
 	if (stat(path, &sb) != 0)
 		return fs_err_set(err, errno, "%s: %s", path, strerror(errno));
 	if (S_ISDIR(sb.st_mode))

@@ -57,7 +57,8 @@ int fs_check_log(const char *path, const char *log_format, struct fs_err *err);
 
 /*
  * Checks that a database a command reads (-d DB) exists and is not a
- * directory, so that the message is the same as for any missing file.
+ * directory, so that the message is the same as for any missing file (a
+ * server's database, a postgresql:// URI or conninfo, is left to st_open).
  */
 int fs_check_db(const char *path, struct fs_err *err);
 

@@ -34,7 +34,7 @@ split_policies(char *s, char **out, int max)
 }
 
 struct replay_args {
-	const char *db, *workload, *policy, *plot;
+	const char *db, *workload, *policy, *plot, *client;
 	int format, no_calibrate, fit_cost, quiet, verbose;
 	double speed;
 	uint64_t exam_cost_ns;
@@ -43,7 +43,10 @@ struct replay_args {
 
 #define A struct replay_args
 static const struct fs_opt replay_opts[] = {
-	FS_OPT_STRING('d', "db", A, db, "DB", NULL, "read the workload from an ingested database"),
+	FS_OPT_STRING('d', "db", A, db, "DB", NULL, "read the workload from an ingested database"
+	    " (a file, or a postgresql:// URI or conninfo string)"),
+	FS_OPT_STRING(0, "client", A, client, "NAME", NULL,
+	    "with -d: only the sources of this client"),
 	FS_OPT_STRING('w', "workload", A, workload, "FILE", NULL,
 	    "read a workload file (flushscope-workload(5))"),
 	FS_OPT_STRING('p', "policy", A, policy, "LIST", "legacy,deadline",
@@ -220,6 +223,7 @@ cmd_replay(int argc, char **argv)
 	o.keep_samples = plot != NULL;
 
 	wl_extract_opts_default(&xo);
+	xo.client = a.client;
 	fs_err_clear(&err);
 	if (db != NULL)
 		c = wl_load_db(&w, db, &xo, &err);

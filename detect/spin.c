@@ -616,7 +616,8 @@ thread_get(struct sp_detector *d, const struct ps_event *ev, int create)
 	t = &d->th[d->nth];
 	memset(t, 0, sizeof(*t));
 	memcpy(t->st.thread, name.p, name.n);
-	memcpy(t->st.tid, tid.p, tid.n);
+	if (tid.n > 0)		/* p may be NULL when there is no tid */
+		memcpy(t->st.tid, tid.p, tid.n);
 	t->namelen = (uint8_t)name.n;
 	t->tidlen = (uint8_t)tid.n;
 	t->thr = ev->thr;

@@ -152,7 +152,7 @@ thread_is(const struct at_thread *t, const struct ps_event *ev)
 {
 	return t->namelen == ev->thread.n && t->tidlen == ev->tid_s.n &&
 	    memcmp(t->name, ev->thread.p, ev->thread.n) == 0 &&
-	    memcmp(t->tid, ev->tid_s.p, ev->tid_s.n) == 0;
+	    (ev->tid_s.n == 0 || memcmp(t->tid, ev->tid_s.p, ev->tid_s.n) == 0);
 }
 
 /* The event's thread number, numbering a new thread; -1 if none. */
@@ -175,7 +175,8 @@ thread_number(struct ps_stream *st, const struct ps_event *ev)
 		return -1;
 	memset(&t, 0, sizeof(t));
 	memcpy(t.name, ev->thread.p, ev->thread.n);
-	memcpy(t.tid, ev->tid_s.p, ev->tid_s.n);
+	if (ev->tid_s.n > 0)	/* p may be NULL when there is no tid */
+		memcpy(t.tid, ev->tid_s.p, ev->tid_s.n);
 	t.namelen = (uint8_t)ev->thread.n;
 	t.tidlen = (uint8_t)ev->tid_s.n;
 	if (fs_vec_push(&st->th, t) != 0 ||
