@@ -15,6 +15,7 @@
 #include "replay/replay.h"
 #include "replay/tune.h"
 #include "replay/wlsource.h"
+#include "store/store.h"
 #include "util/plot.h"
 
 #define MAXGRID 16
@@ -29,7 +30,7 @@ struct grid_args {
 };
 
 struct tune_args {
-	const char *policy, *baseline, *plot;
+	const char *policy, *baseline, *plot, *client;
 	uint64_t max_p99_ns, max_reg_ns, wake_latency_ns;
 	struct rp_cost cost;
 	struct fs_settings set;
@@ -98,6 +99,8 @@ static const struct fs_opt tune_opts[] = {
 	    "CPU model: cost per wake-up, examination and RPC"),
 	FS_OPT_CUSTOM(0, "set", A, set, "[POLICY:]NAME=VALUE", NULL, fs_parse_setting,
 	    "a tunable fixed for every point (and the baseline) of POLICY or all; repeatable"),
+	FS_OPT_STRING(0, "client", A, client, "NAME", NULL,
+	    "with a database: only the sources of this client"),
 	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
 	FS_OPT_STRING(0, "plot", A, plot, "FILE.svg", NULL,
 	    "CPU and wake-ups against p99 for every point, the frontier and the choice, as SVG"),
@@ -189,8 +192,8 @@ table_row(const struct tn_point *p, const char *mark)
  * alone, checks it with the gate this comparison passes.
  */
 static void
-print_commands(FILE *f, const struct tn_point *base, const struct tn_point *rec, char **ops,
-    int nops)
+print_commands(FILE *f, const struct tn_point *base, const struct tn_point *rec,
+    const char *client, char **ops, int nops)
 {
 	char scoped[256] = "", plain[256] = "", trace[512] = "", gate[128] = "";
 	int same = strcmp(base->policy, rec->policy) == 0, i;
@@ -208,7 +211,8 @@ print_commands(FILE *f, const struct tn_point *base, const struct tn_point *rec,
 		k = strlen(plain);
 		snprintf(plain + k, sizeof(plain) - k, " --set %s", one);
 	}
-	for (i = 0, k = 0; i < nops && k < sizeof(trace); i++)
+	k = client != NULL ? (size_t)snprintf(trace, sizeof(trace), " --client %s", client) : 0;
+	for (i = 0; i < nops && k < sizeof(trace); i++)
 		k += (size_t)snprintf(trace + k, sizeof(trace) - k, " %s", ops[i]);
 	fprintf(f, "  flushscope replay --policy %s%s%s%s%s\n", same ? "" : base->policy,
 	    same ? "" : ",", rec->policy, scoped, trace);
@@ -237,7 +241,7 @@ print_commands(FILE *f, const struct tn_point *base, const struct tn_point *rec,
 static void
 print_table(const char *src, const struct wl_workload *w, const struct tn_point *p, size_t n,
     const struct tn_point *base, long rec, uint64_t limit, const char *why_limit, int jobs,
-    char **ops, int nops)
+    const char *client, char **ops, int nops)
 {
 	char b99[24], lim[24], r99[24];
 	size_t i;
@@ -270,7 +274,7 @@ print_table(const char *src, const struct wl_workload *w, const struct tn_point 
 		    set, fabs(red) * 100, red >= 0 ? "less" : "more", r->wakeups, base->wakeups,
 		    b99, r99);
 		printf("reproduce it:\n");
-		print_commands(stdout, base, r, ops, nops);
+		print_commands(stdout, base, r, client, ops, nops);
 	}
 }
 
@@ -446,6 +450,7 @@ cmd_tune(int argc, char **argv)
 	struct wl_extract_opts xo;
 	struct fs_err err;
 	const char *bpol;
+	char shown[512], *src, **disp;
 	uint64_t limit;
 	size_t npts = 0;
 	long rec;
@@ -489,14 +494,19 @@ cmd_tune(int argc, char **argv)
 		o.wake_latency_ns = a.wake_latency_ns;
 	memcpy(o.set, a.set.v, sizeof(o.set));
 	o.nset = a.set.n;
+	/* a database named by URI is shown without its password */
+	src = st_display_name(fa.ops[0], shown, sizeof(shown));
+	disp = fa.nops == 1 ? &src : fa.ops;
+
 	wl_extract_opts_default(&xo);
+	xo.client = a.client;
 	if ((fa.nops == 1 ? wl_load(&w, fa.ops[0], &xo, &err) :
 	    wl_load_logs(&w, fa.ops, fa.nops, &xo, &err)) < 0) {
 		fs_warn("tune", "%s", err.msg);
 		return FS_EXIT_RUNTIME;
 	}
 	if (wl_count(&w, WL_WRITE) == 0) {
-		fs_warn("tune", "%s: the workload has no writes, nothing to tune", fa.ops[0]);
+		fs_warn("tune", "%s: the workload has no writes, nothing to tune", src);
 		wl_free(&w);
 		return FS_EXIT_RUNTIME;
 	}
@@ -506,7 +516,7 @@ cmd_tune(int argc, char **argv)
 	memset(&base, 0, sizeof(base));
 	snprintf(base.policy, sizeof(base.policy), "%s", bpol);
 	if (rp_run(&w, bpol, &o, &br, &err) < 0) {
-		fs_warn("tune", "%s: baseline %s: %s", fa.ops[0], bpol, err.msg);
+		fs_warn("tune", "%s: baseline %s: %s", src, bpol, err.msg);
 		wl_free(&w);
 		return FS_EXIT_RUNTIME;
 	}
@@ -516,7 +526,7 @@ cmd_tune(int argc, char **argv)
 		fprintf(stderr, "tune: replaying the points on %d thread%s...\r", jobs,
 		    jobs == 1 ? "" : "s");
 	if (tn_sweep(&w, grids, npol, &o, jobs, &pts, &npts, &err) < 0) {
-		fs_warn("tune", "%s: %s", fa.ops[0], err.msg);
+		fs_warn("tune", "%s: %s", src, err.msg);
 		wl_free(&w);
 		return FS_EXIT_RUNTIME;
 	}
@@ -538,11 +548,11 @@ cmd_tune(int argc, char **argv)
 	}
 	rec = tn_recommend(pts, npts, limit);
 	if (a.format == FS_FMT_JSON)
-		print_json(fa.ops[0], pts, npts, &base, rec, limit);
+		print_json(src, pts, npts, &base, rec, limit);
 	else if (a.format == FS_FMT_CSV)
 		print_csv(pts, npts, &base, rec);
 	else
-		print_table(fa.ops[0], &w, pts, npts, &base, rec, limit, why_limit, jobs, fa.ops,
+		print_table(src, &w, pts, npts, &base, rec, limit, why_limit, jobs, a.client, disp,
 		    fa.nops);
 	rc = rec >= 0 ? FS_EXIT_OK : FS_EXIT_FOUND;
 	if (a.plot != NULL && write_plot(a.plot, pts, npts, &base, rec, &err) < 0) {
