@@ -754,19 +754,6 @@ flushable_2011(const struct ps_event *ev)
 	return ev->msg_id == PS_MSG_Z_FLUSHABLE && ev->outstanding >= 0;
 }
 
-/*
- * 1 if an EXAMINE says the bmap leaves the queue without a line of its
- * own: the 2011 scan (`flushable? (outstandingRpcCnt=N)`, the form with the
- * count) removes a bmap that is not DIRTY (0x40 in the 2010-2011 flags)
- * silently (engine-history.md C, Pass 1).  HEAD's bare `flushable?` and
- * its flags are another matter: its bmaps leave at their last completion.
- */
-static int
-clean_leaves(const struct ps_event *ev)
-{
-	return flushable_2011(ev) && (ev->bmap.flags & 0x40) == 0;
-}
-
 /* An EXAMINE line of a bmap, on thread ti (-1: not yet a flush thread); returns ti. */
 static int
 on_examine(struct sp_detector *d, const struct ps_event *ev, int ti)
@@ -817,9 +804,15 @@ on_examine(struct sp_detector *d, const struct ps_event *ev, int ti)
 	t->st.examinations++;
 	t->st.era = ev->msg_id == PS_MSG_A_TRY_FLUSH_BMAP ? 'A' : ev->msg_id == PS_MSG_M_CHECKING ?
 	    'B' : flushable_2011(ev) ? 'C' : 'Z';
-	if (clean_leaves(ev)) {
-		/* the scan retires it without a line: useful, and it is gone */
-		exam_close(d, (uint32_t)bi, SP_USEFUL, ev->ts_us, SP_RUN_PROGRESS);
+	/*
+	 * 2011-08 to 2015: a flushable? bmap whose flags say clean (the
+	 * parser's bmap.dirty: no d among the 494ee8caf letters) is taken off
+	 * the queue without a line (engine-history.md C, Pass 1): the
+	 * examination retired it.  HEAD's letters do not say (dirty -1): its
+	 * bmaps leave at their last completion, with a line.
+	 */
+	if (ev->msg_id == PS_MSG_Z_FLUSHABLE && ev->bmap.dirty == 0) {
+		exam_close(d, (uint32_t)bi, SP_USEFUL, ev->ts_us, SP_RUN_GONE);
 		bmap_retire(d, (uint32_t)bi, SP_RUN_GONE, ev->ts_us);
 	}
 	return ti;

@@ -17,9 +17,10 @@
  *                       by B's next examination, by that thread's end-of-
  *                       pass line (`work time`, 2011's `flush (...)`), or by
  *                       B leaving the queue on another thread, whichever
- *                       comes first.  A 2011 `flushable? (outstandingRpcCnt=N)`
- *                       of a bmap that is not DIRTY is useful: that scan
- *                       removes it without a line;
+ *                       comes first.  A `flushable?` of a bmap whose
+ *                       flags say clean (ps_event bmap.dirty 0: 2011-08
+ *                       to 2015) is useful: that scan removes it without
+ *                       a line;
  *     undecided         the log does not say: the examining thread's pass
  *                       is cut off by the end of the log (or B went idle
  *                       for the stale window), or an era-A examination was

@@ -177,7 +177,7 @@ thread_number(struct ps_stream *st, const struct ps_event *ev)
 		return -1;
 	memset(&t, 0, sizeof(t));
 	memcpy(t.name, ev->thread.p, ev->thread.n);
-	if (ev->tid_s.n > 0)	/* a line may name no tid (p NULL) */
+	if (ev->tid_s.n > 0)	/* p may be NULL when there is no tid */
 		memcpy(t.tid, ev->tid_s.p, ev->tid_s.n);
 	t.namelen = (uint8_t)ev->thread.n;
 	t.tidlen = (uint8_t)ev->tid_s.n;
@@ -334,8 +334,10 @@ attribute_bmap(struct ps_stream *st, struct ps_event *ev)
 	}
 	/*
 	 * The flush thread's own lines without a bmap of their own: the RPCs
-	 * it builds and the biorqs it handles belong to the bmap it works on
-	 * (examined last, or took to `try flush` last).  A new biorq becoming ready (a writer thread) does not.
+	 * it builds and the biorqs it handles belong to the bmap it examined
+	 * or started to flush last (from 2010-10 a pass checks every bmap
+	 * first, then logs `try flush` for each one it flushes).  A new biorq
+	 * becoming ready (a writer thread) does not.
 	 */
 	thread_attr = ev->kind == PS_EV_RPC_SEND || ev->kind == PS_EV_SCHEDULE ||
 	    ((ev->has & PS_HAS_BIORQ) && ev->kind != PS_EV_WRITE_READY);

@@ -2,7 +2,8 @@
  * Closed-loop fidelity of replay (issue 13; architecture.md, "Replay"):
  * `flushscope synth --truth` runs a historical policy on a workload and
  * writes its log and what the engine really did; the log is read back (from
- * the file, and from a database `ingest` made of it), its workload
+ * the file, and from a database `ingest` made of it, SQLite or PostgreSQL
+ * by turns), its workload
  * extracted and replayed under the same policy.  The replay must do what
  * the engine did: the same wasted examinations, the same pass period, the
  * same ready->issue latencies; and the detector must see in the log the
@@ -215,12 +216,15 @@ check_replay(const struct loop_case *c, const struct wl_workload *w, const struc
 	rp_result_free(&r);
 }
 
-/* One row: synth, then the file's and the database's workloads replayed. */
+/*
+ * One row: synth, then the file's and the database's workloads replayed;
+ * the database on SQLite (even rows) or PostgreSQL (odd rows).
+ */
 START_TEST(test_closed_loop)
 {
 	const struct loop_case *c = &cases[_i];
 	const char *bin = getenv("FS_BIN");
-	char dir[64], log[128], truthf[128], db[128], cmd[1024], *paths[1];
+	char dir[64], log[128], truthf[128], db[1024], via[64], cmd[2048], *paths[1];
 	struct truth t;
 	struct wl_workload w;
 	struct fs_err err;
@@ -229,7 +233,8 @@ START_TEST(test_closed_loop)
 	tu_mkdtemp(dir, sizeof(dir), "fidelity");
 	snprintf(log, sizeof(log), "%s/trace.log", dir);
 	snprintf(truthf, sizeof(truthf), "%s/trace.truth", dir);
-	snprintf(db, sizeof(db), "%s/trace.db", dir);
+	snprintf(db, sizeof(db), "%s", tu_db(_i % TU_NBACKENDS, dir, 0, "trace.db"));
+	snprintf(via, sizeof(via), "the database (%s)", tu_backend_name(_i % TU_NBACKENDS));
 	snprintf(cmd, sizeof(cmd), "'%s' synth --policy %s --seed %d %s %s%s --truth '%s' > '%s' && "
 	    "'%s' ingest -q -d '%s' '%s'", bin, c->policy, c->seed, c->workload,
 	    c->exam_cost ? "--exam-cost " : "", c->exam_cost ? c->exam_cost : "", truthf, log,
@@ -242,7 +247,7 @@ START_TEST(test_closed_loop)
 	check_replay(c, &w, &t, "the log");
 	wl_free(&w);
 	ck_assert_msg(wl_load_db(&w, db, NULL, &err) == 0, "%s", err.msg);
-	check_replay(c, &w, &t, "the database");
+	check_replay(c, &w, &t, via);
 	wl_free(&w);
 	tu_rmtree(dir);
 }
