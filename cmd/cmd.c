@@ -96,6 +96,21 @@ fs_check_log(const char *path, const char *log_format, struct fs_err *err)
 	return 0;
 }
 
+/* Splits a comma-separated list in place. */
+int
+fs_split_list(char *s, char **out, int max)
+{
+	char *tok, *save = NULL;
+	int n = 0;
+
+	for (tok = strtok_r(s, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (n == max)
+			return -1;
+		out[n++] = tok;
+	}
+	return n;
+}
+
 /* Writes the policy names, comma-separated, into buf. */
 void
 fs_policy_list(char *buf, size_t n)

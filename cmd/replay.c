@@ -18,21 +18,6 @@
 
 #define MAXPOL 8
 
-/* Splits a comma-separated policy list in place. */
-static int
-split_policies(char *s, char **out, int max)
-{
-	int n = 0;
-	char *tok, *save = NULL;
-
-	for (tok = strtok_r(s, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		if (n == max)
-			return -1;
-		out[n++] = tok;
-	}
-	return n;
-}
-
 struct replay_args {
 	const char *db, *workload, *policy, *plot, *client;
 	int format, no_calibrate, fit_cost, quiet, verbose;
@@ -203,7 +188,7 @@ cmd_replay(int argc, char **argv)
 	if (strlen(a.policy) >= sizeof(polbuf))
 		return fs_usage(&fs_spec_replay, "--policy: the list is too long");
 	strcpy(polbuf, a.policy);
-	if ((npol = split_policies(polstr, pols, MAXPOL)) <= 0)
+	if ((npol = fs_split_list(polstr, pols, MAXPOL)) <= 0)
 		return fs_usage(&fs_spec_replay, "--policy: give 1 to %d policies", MAXPOL);
 	for (i = 0; i < npol; i++) {
 		if (fl_policy_parse(pols[i]) < 0) {
