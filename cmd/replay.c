@@ -117,6 +117,12 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 	printf("\n%-24s", "wake-ups");
 	for (i = 0; i < n; i++)
 		printf(" %10" PRIu64, r[i].st.wakeups);
+	printf("\n%-24s", "wake-ups, lower bound");
+	for (i = 0; i < n; i++)
+		printf(" %10" PRIu64, r[i].wakeups_min);
+	printf("\n%-24s", "efficiency");
+	for (i = 0; i < n; i++)
+		printf(" %10.2f", r[i].efficiency);
 	printf("\n%-24s", "wasted examinations");
 	for (i = 0; i < n; i++)
 		printf(" %10" PRIu64, r[i].st.wasted);

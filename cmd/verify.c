@@ -131,7 +131,7 @@ print_verdict(const struct trace_checks *t, const char *base, const char *cand, 
 
 struct verify_args {
 	const char *baseline, *candidate, *junit;
-	double min_cpu_reduction;
+	double min_cpu_reduction, min_efficiency;
 	uint64_t max_p99_ns;
 	long long max_wasted;
 	int format, verbose;
@@ -152,6 +152,8 @@ static const struct fs_opt verify_opts[] = {
 	    "virtual time, 0.5ms on the real clock)"),
 	FS_OPT_COUNT(0, "max-wasted", A, max_wasted, "N", "0", 0, 1e18,
 	    "wasted examinations allowed to the candidate"),
+	FS_OPT_RATIO(0, "min-efficiency", A, min_efficiency, "0", 0, 1,
+	    "minimum lower bound / wake-ups of the candidate; 0 = not checked"),
 	FS_MODEL_OPTS(A),
 	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
 	FS_OPT_FLAG('v', "verbose", A, verbose, "table: every check with its numbers"),
@@ -304,6 +306,7 @@ cmd_verify(int argc, char **argv)
 		return FS_EXIT_USAGE;
 	th.min_cpu_reduction = a.min_cpu_reduction;
 	th.max_wasted = a.max_wasted;
+	th.min_efficiency = a.min_efficiency;
 	if (fs_opt_given(&fs_spec_verify, &fa, "max-p99-regression")) {
 		th.max_p99_regression_us = (double)a.max_p99_ns / 1e3;
 		th.set_p99 = 1;

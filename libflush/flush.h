@@ -255,18 +255,84 @@ int fl_era_parse(const char *name);
 /*
  * A policy's declared latency budget, from its tunables: a write must be
  * issued by its ready time plus max_age_ns, or plus full_ns if it
- * completes a full run (the coalesce size); with wall_second set, also
- * no later than the next whole wall-clock second of the log epoch (the
- * 2010 expiry test).  A lower bound on wake-ups is computed from it.
+ * completes a full run (full_size bytes, the coalesce size); with
+ * wall_second set, also no later than the next whole wall-clock second
+ * (epoch_ns is the wall clock of t = 0: the 2010 expiry test).  The lower
+ * bound on wake-ups (fl_wakeups_min) is computed from it.
  */
 struct fl_budget {
 	uint64_t max_age_ns;
 	uint64_t full_ns;
 	int wall_second;
+	uint32_t full_size;
+	uint64_t epoch_ns;
 };
 
 /* Fills b from c's policy and tunables. */
 void fl_config_budget(const struct fl_config *c, struct fl_budget *b);
+
+/*
+ * The limit (architecture.md): the fewest instants at which a flush thread
+ * could issue every write by its deadline, ignoring the RPC window.  A
+ * write's deadline is its ready time plus the budget's max age, capped at
+ * the next wall-clock second if the budget says so, and
+ *   - plus full_ns if it completes a full run: per bmap, in ready order,
+ *     the reference runs are the coalescer's: a write joins the runs it
+ *     overlaps, else a contiguous run below full_size; a run closes when
+ *     it reaches full_size (its last write completed it) or when its
+ *     earliest deadline passes before the next write (it was sent);
+ *   - no later than a forced flush (fsync/close) of its bmap at or after
+ *     its ready time, if that comes first.
+ * A wake-up at t can issue every write whose [ready, deadline] contains t:
+ * the bound is the minimum number of points stabbing every interval,
+ * found exactly by a greedy pass in deadline order, O(n log n).
+ */
+struct fl_bound_in {
+	uint64_t t_ns;		/* a write's ready time, or the time of a forced flush */
+	uint64_t fid;
+	uint32_t bno;		/* forced flush: FL_BMAP_ALL for every bmap of the file */
+	uint32_t off, len;	/* a write (len > 0); len 0: a forced flush */
+};
+
+/*
+ * Each write's deadline under budget b: dl[i] for in[i] (FL_TIME_NEVER for
+ * a forced flush).  Inputs in any order; equal times keep their order.
+ * Returns 0, or -1 with err set (out of memory).
+ */
+int fl_bound_deadlines(const struct fl_bound_in *in, size_t n, const struct fl_budget *b,
+    uint64_t *dl, struct fs_err *err);
+
+/*
+ * The fewest points stabbing every interval [lo[i], hi[i]] (lo[i] <= hi[i];
+ * an entry with lo[i] > hi[i] is ignored): sorted by hi, a point at the
+ * first hi not yet stabbed.  Stores the count in *count; -1 with err set
+ * when out of memory.
+ */
+int fl_stab_min(const uint64_t *lo, const uint64_t *hi, size_t n, uint64_t *count,
+    struct fs_err *err);
+
+/* What fl_wakeups_min found. */
+struct fl_bound {
+	uint64_t wakeups_min;		/* the bound for the budget */
+	uint64_t wakeups_min_realised;	/* for the realised schedule given (else = wakeups_min) */
+	uint64_t past_budget;		/* writes issued after their deadline (realised) */
+};
+
+/*
+ * The lower bound on wake-ups of the writes and forced flushes in[0, n)
+ * under budget b.  With issue_ns (per input: when the write was first
+ * issued; FL_TIME_NEVER if unknown) there is also the bound of that
+ * realised schedule: a write issued after its deadline gets the time it
+ * was issued as its deadline (the bound for the latency a policy
+ * achieved), and with start_ns (per input: when the run that issued it
+ * began, its wake-up), a write issued by a run that began before it was
+ * ready reaches back to that start; no schedule whose every issue happens
+ * in a run begun at one of its wake-ups has fewer wake-ups.  Either array
+ * may be NULL.  Returns 0, or -1 with err set (out of memory).
+ */
+int fl_wakeups_min(const struct fl_bound_in *in, size_t n, const struct fl_budget *b,
+    const uint64_t *issue_ns, const uint64_t *start_ns, struct fl_bound *out,
+    struct fs_err *err);
 
 /*
  * Sets tunable `name` (a struct fl_tunables field name) of c from value

@@ -139,6 +139,8 @@ fl_config_budget(const struct fl_config *c, struct fl_budget *b)
 	/* a full run is sendable at once, except within deadline's batching window */
 	b->full_ns = c->tun.batch_ns < c->tun.max_age_ns ? c->tun.batch_ns : c->tun.max_age_ns;
 	b->wall_second = o != NULL && o->second_cap;
+	b->full_size = c->tun.coalesce_size;
+	b->epoch_ns = c->log_epoch_s * 1000000000ull + c->log_epoch_us * 1000ull;
 }
 
 /* One tunable: its name, where it is and its range. */

@@ -1,0 +1,407 @@
+/*
+ * The limit: a lower bound on wake-ups (flush.h, fl_wakeups_min).
+ *
+ * Two steps.  fl_bound_deadlines gives every write its deadline under a
+ * budget: the max age (or the next wall-clock second), the full-run window
+ * for a write that completes a reference run of the coalesce size, a forced
+ * flush that comes first.  fl_stab_min then counts the fewest instants that
+ * stab every [ready, deadline]: sorted by deadline, a point goes at the
+ * first deadline no earlier point reaches (the classic exchange argument
+ * makes this exact: some optimal set has its first point at the earliest
+ * deadline, and every interval that point stabs can be dropped).
+ *
+ * The reference runs are formed per bmap in ready order, with no schedule
+ * but the budget's: a run is open until it reaches the coalesce size or its
+ * earliest deadline passes (then it was sent); a write joins the open runs
+ * it overlaps, then the contiguous ones while the run is below the size.
+ * Open runs never overlap, so they are kept sorted by start; their earliest
+ * deadlines grow with their age, so a FIFO in creation order finds the
+ * expired ones (a merged run keeps the id of its oldest part).
+ */
+#include "libflush/internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An open reference run. */
+struct brun {
+	uint32_t start, end;
+	uint64_t expiry;	/* earliest deadline of its writes */
+	int alive;
+};
+
+/* One bmap's open runs: a pool, the live ones by start, and a FIFO by age. */
+struct bstate {
+	struct brun *run;
+	size_t nrun, caprun;
+	size_t *ord;		/* live run ids, by start */
+	size_t nord, capord;
+	size_t head;		/* FIFO: run ids head..nrun-1, in creation order */
+};
+
+/* A sort key: a write by (fid, bno, time, index), a forced flush by (fid, time, index). */
+struct bkey {
+	uint64_t fid, t;
+	uint32_t bno;
+	size_t i;
+};
+
+/* qsort comparator for sort keys. */
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct bkey *x = a, *y = b;
+
+	if (x->fid != y->fid)
+		return x->fid < y->fid ? -1 : 1;
+	if (x->bno != y->bno)
+		return x->bno < y->bno ? -1 : 1;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The max-age deadline of a write ready at t (capped at the next wall second). */
+static uint64_t
+age_deadline(const struct fl_budget *b, uint64_t t)
+{
+	uint64_t dl = fl_sat_add(t, b->max_age_ns);
+
+	if (b->wall_second) {
+		uint64_t wall = b->epoch_ns + t;
+		uint64_t next = (wall / 1000000000ull + 1) * 1000000000ull - b->epoch_ns;
+
+		if (next < dl)
+			dl = next;
+	}
+	return dl;
+}
+
+/* The position of the first live run ending after off. */
+static size_t
+first_ending_after(const struct bstate *s, uint32_t off)
+{
+	size_t lo = 0, hi = s->nord;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->run[s->ord[mid]].end <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The position of the first live run starting at or after off. */
+static size_t
+first_starting(const struct bstate *s, uint32_t off)
+{
+	size_t lo = 0, hi = s->nord;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->run[s->ord[mid]].start < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Removes ord[k, k + m) (the runs stay in the pool, dead or about to be reused). */
+static void
+ord_cut(struct bstate *s, size_t k, size_t m)
+{
+	memmove(&s->ord[k], &s->ord[k + m], (s->nord - k - m) * sizeof(*s->ord));
+	s->nord -= m;
+}
+
+/* Drops the runs whose earliest deadline passed before now (they were sent). */
+static void
+expire(struct bstate *s, uint64_t now)
+{
+	while (s->head < s->nrun) {
+		struct brun *r = &s->run[s->head];
+
+		if (r->alive && r->expiry >= now)
+			break;
+		if (r->alive) {
+			r->alive = 0;
+			ord_cut(s, first_starting(s, r->start), 1);
+		}
+		s->head++;
+	}
+}
+
+/* Closes every open run (a forced flush sent them). */
+static void
+close_all(struct bstate *s)
+{
+	size_t i;
+
+	for (i = s->head; i < s->nrun; i++)
+		s->run[i].alive = 0;
+	s->head = s->nrun;
+	s->nord = 0;
+}
+
+/* What a write is merging: its extent, earliest deadline and the run id it keeps. */
+struct merge {
+	uint32_t start, end;
+	uint64_t expiry;
+	size_t keep;		/* the oldest run merged (SIZE_MAX: none yet) */
+};
+
+/* Merges live run id into m; the younger of it and m's run dies. */
+static void
+absorb(struct bstate *s, struct merge *m, size_t id)
+{
+	struct brun *r = &s->run[id];
+
+	if (r->start < m->start)
+		m->start = r->start;
+	if (r->end > m->end)
+		m->end = r->end;
+	if (r->expiry < m->expiry)
+		m->expiry = r->expiry;
+	if (m->keep == SIZE_MAX)
+		m->keep = id;
+	else {
+		s->run[id > m->keep ? id : m->keep].alive = 0;
+		if (id < m->keep)
+			m->keep = id;
+	}
+}
+
+/*
+ * Adds write [off, off + len) with deadline dl to the open runs as the
+ * coalescer would (it joins the runs it overlaps, then a run ending where
+ * it starts, then one starting where it ends while below the size);
+ * returns 1 if it completes a full run (the run closes), 0 if not, -1 on
+ * ENOMEM.
+ */
+static int
+join(struct bstate *s, uint32_t off, uint32_t len, uint64_t dl, uint32_t full)
+{
+	struct merge m = { off, off + len, dl, SIZE_MAX };
+	size_t k = first_ending_after(s, off), n = 0, i;
+
+	while (k + n < s->nord && s->run[s->ord[k + n]].start < m.end)
+		n++;
+	for (i = k; i < k + n; i++)
+		absorb(s, &m, s->ord[i]);
+	ord_cut(s, k, n);
+	/* open runs never overlap: ord[k - 1] ends at or before m.start */
+	if (k > 0 && s->run[s->ord[k - 1]].end == m.start) {
+		absorb(s, &m, s->ord[k - 1]);
+		ord_cut(s, --k, 1);
+	}
+	if (k < s->nord && s->run[s->ord[k]].start == m.end && m.end - m.start < full) {
+		absorb(s, &m, s->ord[k]);
+		ord_cut(s, k, 1);
+	}
+	if (m.end - m.start >= full) {
+		if (m.keep != SIZE_MAX)
+			s->run[m.keep].alive = 0;
+		return 1;
+	}
+	if (m.keep == SIZE_MAX) {
+		/* a new run: the youngest, at the FIFO's tail */
+		if (fl_grow(&s->run, &s->caprun, s->nrun + 1, sizeof(*s->run)) < 0)
+			return -1;
+		m.keep = s->nrun++;
+	}
+	if (fl_grow(&s->ord, &s->capord, s->nord + 1, sizeof(*s->ord)) < 0)
+		return -1;
+	s->run[m.keep].start = m.start;
+	s->run[m.keep].end = m.end;
+	s->run[m.keep].expiry = m.expiry;
+	s->run[m.keep].alive = 1;
+	memmove(&s->ord[k + 1], &s->ord[k], (s->nord - k) * sizeof(*s->ord));
+	s->ord[k] = m.keep;
+	s->nord++;
+	return 0;
+}
+
+/*
+ * Deadlines of the writes of one bmap, w[0, nw), given the forced flushes
+ * f[0, nf) of its file, all in input order.
+ */
+static int
+bmap_deadlines(const struct fl_bound_in *in, const struct bkey *w, size_t nw,
+    const struct bkey *f, size_t nf, const struct fl_budget *b, uint64_t *dl, struct bstate *s)
+{
+	size_t p, since = 0, fi = 0;
+	uint32_t full = b->full_size ? b->full_size : 1;
+
+	s->nrun = s->nord = s->head = 0;
+	for (p = 0; p <= nw; p++) {
+		const struct fl_bound_in *x = p < nw ? &in[w[p].i] : NULL;
+		uint64_t fdl;
+		int r;
+
+		/* forced flushes of this bmap before this write: its pending writes are due */
+		for (; fi < nf && (x == NULL || f[fi].t < x->t_ns ||
+		    (f[fi].t == x->t_ns && f[fi].i < w[p].i)); fi++) {
+			if (in[f[fi].i].bno != FL_BMAP_ALL && in[f[fi].i].bno != w[0].bno)
+				continue;
+			for (; since < p; since++)
+				if (dl[w[since].i] > f[fi].t)
+					dl[w[since].i] = f[fi].t;
+			close_all(s);
+		}
+		if (x == NULL)
+			break;
+		dl[w[p].i] = age_deadline(b, x->t_ns);
+		expire(s, x->t_ns);
+		if ((r = join(s, x->off, x->len, dl[w[p].i], full)) < 0)
+			return -1;
+		fdl = fl_sat_add(x->t_ns, b->full_ns);
+		if (r == 1 && fdl < dl[w[p].i])
+			dl[w[p].i] = fdl;
+	}
+	return 0;
+}
+
+/* Each write's deadline under budget b. */
+int
+fl_bound_deadlines(const struct fl_bound_in *in, size_t n, const struct fl_budget *b,
+    uint64_t *dl, struct fs_err *err)
+{
+	struct bkey *w = malloc((n ? n : 1) * sizeof(*w)), *f = malloc((n ? n : 1) * sizeof(*f));
+	size_t nw = 0, nf = 0, i, j, fj = 0;
+	struct bstate s;
+	int rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	if (w == NULL || f == NULL) {
+		free(w);
+		free(f);
+		return fs_err_set(err, ENOMEM, "libflush: out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		struct bkey k = { in[i].fid, in[i].t_ns, in[i].bno, i };
+
+		dl[i] = FL_TIME_NEVER;
+		if (in[i].len > 0)
+			w[nw++] = k;
+		else {
+			k.bno = 0;	/* forced flushes: by file only */
+			f[nf++] = k;
+		}
+	}
+	qsort(w, nw, sizeof(*w), key_cmp);
+	qsort(f, nf, sizeof(*f), key_cmp);
+	for (i = 0; i < nw && rc == 0; i = j) {
+		size_t fe;
+
+		for (j = i + 1; j < nw && w[j].fid == w[i].fid && w[j].bno == w[i].bno; j++)
+			;
+		while (fj < nf && f[fj].fid < w[i].fid)
+			fj++;
+		for (fe = fj; fe < nf && f[fe].fid == w[i].fid; fe++)
+			;
+		rc = bmap_deadlines(in, &w[i], j - i, &f[fj], fe - fj, b, dl, &s);
+	}
+	free(s.run);
+	free(s.ord);
+	free(w);
+	free(f);
+	if (rc < 0)
+		return fs_err_set(err, ENOMEM, "libflush: out of memory");
+	return 0;
+}
+
+/* An interval to stab. */
+struct ival {
+	uint64_t hi, lo;
+};
+
+/* Orders intervals by right end. */
+static int
+ival_cmp(const void *a, const void *b)
+{
+	const struct ival *x = a, *y = b;
+
+	if (x->hi != y->hi)
+		return x->hi < y->hi ? -1 : 1;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The fewest points stabbing every interval. */
+int
+fl_stab_min(const uint64_t *lo, const uint64_t *hi, size_t n, uint64_t *count,
+    struct fs_err *err)
+{
+	struct ival *v = malloc((n ? n : 1) * sizeof(*v));
+	size_t i, m = 0;
+	uint64_t c = 0, p = 0;
+
+	if (v == NULL)
+		return fs_err_set(err, ENOMEM, "libflush: out of memory");
+	for (i = 0; i < n; i++)
+		if (lo[i] <= hi[i]) {
+			v[m].lo = lo[i];
+			v[m].hi = hi[i];
+			m++;
+		}
+	qsort(v, m, sizeof(*v), ival_cmp);
+	/* every interval before p's was stabbed; hi >= p for the rest */
+	for (i = 0; i < m; i++)
+		if (c == 0 || v[i].lo > p) {
+			p = v[i].hi;
+			c++;
+		}
+	free(v);
+	*count = c;
+	return 0;
+}
+
+/* The lower bound on wake-ups, and that of a realised schedule. */
+int
+fl_wakeups_min(const struct fl_bound_in *in, size_t n, const struct fl_budget *b,
+    const uint64_t *issue_ns, const uint64_t *start_ns, struct fl_bound *out,
+    struct fs_err *err)
+{
+	uint64_t *lo = malloc((n ? n : 1) * sizeof(*lo)), *hi = malloc((n ? n : 1) * sizeof(*hi));
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (lo == NULL || hi == NULL) {
+		free(lo);
+		free(hi);
+		return fs_err_set(err, ENOMEM, "libflush: out of memory");
+	}
+	if ((rc = fl_bound_deadlines(in, n, b, hi, err)) < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		lo[i] = in[i].len > 0 ? in[i].t_ns : 1;	/* a forced flush: no interval */
+		if (in[i].len == 0)
+			hi[i] = 0;
+	}
+	if ((rc = fl_stab_min(lo, hi, n, &out->wakeups_min, err)) < 0)
+		goto out;
+	out->wakeups_min_realised = out->wakeups_min;
+	if (issue_ns == NULL && start_ns == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (in[i].len == 0)
+			continue;
+		if (issue_ns != NULL && issue_ns[i] != FL_TIME_NEVER && issue_ns[i] > hi[i]) {
+			hi[i] = issue_ns[i];
+			out->past_budget++;
+		}
+		if (start_ns != NULL && start_ns[i] < lo[i])
+			lo[i] = start_ns[i];
+	}
+	rc = fl_stab_min(lo, hi, n, &out->wakeups_min_realised, err);
+out:
+	free(lo);
+	free(hi);
+	return rc;
+}
