@@ -254,9 +254,9 @@ print_text(const struct trace_checks *tc, int nt, const char *base, const char *
 		    o->clock == FL_CLOCK_REAL ? "real" : "virtual");
 		if (o->clock == FL_CLOCK_VIRTUAL)
 			printf("note: CPU is modelled: %.2f us per wake-up, %.2f us per "
-			    "examination, %.2f us per RPC (--cpu-cost; --clock real measures "
-			    "it)\n", o->cost.wake_ns / 1e3, o->cost.exam_ns / 1e3,
-			    o->cost.rpc_ns / 1e3);
+			    "examination, %.2f us per RPC, %.2f us per timer re-arm (--cpu-cost; "
+			    "--clock real measures it)\n", o->cost.wake_ns / 1e3,
+			    o->cost.exam_ns / 1e3, o->cost.rpc_ns / 1e3, o->cost.rearm_ns / 1e3);
 		for (i = 0; i < nt; i++) {
 			printf("%s\n", tc[i].trace);
 			for (k = 0; k < tc[i].n; k++)

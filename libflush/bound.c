@@ -24,22 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An open reference run. */
-struct brun {
-	uint32_t start, end;
-	uint64_t expiry;	/* earliest deadline of its writes */
-	int alive;
-};
-
-/* One bmap's open runs: a pool, the live ones by start, and a FIFO by age. */
-struct bstate {
-	struct brun *run;
-	size_t nrun, caprun;
-	size_t *ord;		/* live run ids, by start */
-	size_t nord, capord;
-	size_t head;		/* FIFO: run ids head..nrun-1, in creation order */
-};
-
 /* A sort key: a write by (fid, bno, time, index), a forced flush by (fid, time, index). */
 struct bkey {
 	uint64_t fid, t;
@@ -80,7 +64,7 @@ age_deadline(const struct fl_budget *b, uint64_t t)
 
 /* The position of the first live run ending after off. */
 static size_t
-first_ending_after(const struct bstate *s, uint32_t off)
+first_ending_after(const struct fl_refruns *s, uint32_t off)
 {
 	size_t lo = 0, hi = s->nord;
 
@@ -97,7 +81,7 @@ first_ending_after(const struct bstate *s, uint32_t off)
 
 /* The position of the first live run starting at or after off. */
 static size_t
-first_starting(const struct bstate *s, uint32_t off)
+first_starting(const struct fl_refruns *s, uint32_t off)
 {
 	size_t lo = 0, hi = s->nord;
 
@@ -114,7 +98,7 @@ first_starting(const struct bstate *s, uint32_t off)
 
 /* Removes ord[k, k + m) (the runs stay in the pool, dead or about to be reused). */
 static void
-ord_cut(struct bstate *s, size_t k, size_t m)
+ord_cut(struct fl_refruns *s, size_t k, size_t m)
 {
 	memmove(&s->ord[k], &s->ord[k + m], (s->nord - k - m) * sizeof(*s->ord));
 	s->nord -= m;
@@ -122,10 +106,10 @@ ord_cut(struct bstate *s, size_t k, size_t m)
 
 /* Drops the runs whose earliest deadline passed before now (they were sent). */
 static void
-expire(struct bstate *s, uint64_t now)
+expire(struct fl_refruns *s, uint64_t now)
 {
 	while (s->head < s->nrun) {
-		struct brun *r = &s->run[s->head];
+		struct fl_refrun *r = &s->run[s->head];
 
 		if (r->alive && r->expiry >= now)
 			break;
@@ -138,15 +122,34 @@ expire(struct bstate *s, uint64_t now)
 }
 
 /* Closes every open run (a forced flush sent them). */
+void
+fl_ref_force(struct fl_refruns *s)
+{
+	s->head = s->nrun = s->nord = 0;
+}
+
+/* Frees the runs' arrays. */
+void
+fl_ref_free(struct fl_refruns *s)
+{
+	free(s->run);
+	free(s->ord);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Drops the dead runs before the FIFO's head once they are most of the pool. */
 static void
-close_all(struct bstate *s)
+compact(struct fl_refruns *s)
 {
 	size_t i;
 
-	for (i = s->head; i < s->nrun; i++)
-		s->run[i].alive = 0;
-	s->head = s->nrun;
-	s->nord = 0;
+	if (s->head < 64 || s->head * 2 < s->nrun)
+		return;
+	memmove(s->run, &s->run[s->head], (s->nrun - s->head) * sizeof(*s->run));
+	for (i = 0; i < s->nord; i++)
+		s->ord[i] -= s->head;	/* live ids are at or after the head */
+	s->nrun -= s->head;
+	s->head = 0;
 }
 
 /* What a write is merging: its extent, earliest deadline and the run id it keeps. */
@@ -158,9 +161,9 @@ struct merge {
 
 /* Merges live run id into m; the younger of it and m's run dies. */
 static void
-absorb(struct bstate *s, struct merge *m, size_t id)
+absorb(struct fl_refruns *s, struct merge *m, size_t id)
 {
-	struct brun *r = &s->run[id];
+	struct fl_refrun *r = &s->run[id];
 
 	if (r->start < m->start)
 		m->start = r->start;
@@ -185,7 +188,7 @@ absorb(struct bstate *s, struct merge *m, size_t id)
  * ENOMEM.
  */
 static int
-join(struct bstate *s, uint32_t off, uint32_t len, uint64_t dl, uint32_t full)
+join(struct fl_refruns *s, uint32_t off, uint32_t len, uint64_t dl, uint32_t full)
 {
 	struct merge m = { off, off + len, dl, SIZE_MAX };
 	size_t k = first_ending_after(s, off), n = 0, i;
@@ -227,18 +230,27 @@ join(struct bstate *s, uint32_t off, uint32_t len, uint64_t dl, uint32_t full)
 	return 0;
 }
 
+/* A write of the bmap: expires what it outlived, then joins the runs. */
+int
+fl_ref_write(struct fl_refruns *s, uint64_t t, uint32_t off, uint32_t len, uint64_t dl,
+    uint32_t full)
+{
+	expire(s, t);
+	compact(s);
+	return join(s, off, len, dl, full ? full : 1);
+}
+
 /*
  * Deadlines of the writes of one bmap, w[0, nw), given the forced flushes
  * f[0, nf) of its file, all in input order.
  */
 static int
 bmap_deadlines(const struct fl_bound_in *in, const struct bkey *w, size_t nw,
-    const struct bkey *f, size_t nf, const struct fl_budget *b, uint64_t *dl, struct bstate *s)
+    const struct bkey *f, size_t nf, const struct fl_budget *b, uint64_t *dl, struct fl_refruns *s)
 {
 	size_t p, since = 0, fi = 0;
-	uint32_t full = b->full_size ? b->full_size : 1;
 
-	s->nrun = s->nord = s->head = 0;
+	fl_ref_force(s);
 	for (p = 0; p <= nw; p++) {
 		const struct fl_bound_in *x = p < nw ? &in[w[p].i] : NULL;
 		uint64_t fdl;
@@ -252,13 +264,12 @@ bmap_deadlines(const struct fl_bound_in *in, const struct bkey *w, size_t nw,
 			for (; since < p; since++)
 				if (dl[w[since].i] > f[fi].t)
 					dl[w[since].i] = f[fi].t;
-			close_all(s);
+			fl_ref_force(s);
 		}
 		if (x == NULL)
 			break;
 		dl[w[p].i] = age_deadline(b, x->t_ns);
-		expire(s, x->t_ns);
-		if ((r = join(s, x->off, x->len, dl[w[p].i], full)) < 0)
+		if ((r = fl_ref_write(s, x->t_ns, x->off, x->len, dl[w[p].i], b->full_size)) < 0)
 			return -1;
 		fdl = fl_sat_add(x->t_ns, b->full_ns);
 		if (r == 1 && fdl < dl[w[p].i])
@@ -274,7 +285,7 @@ fl_bound_deadlines(const struct fl_bound_in *in, size_t n, const struct fl_budge
 {
 	struct bkey *w = malloc((n ? n : 1) * sizeof(*w)), *f = malloc((n ? n : 1) * sizeof(*f));
 	size_t nw = 0, nf = 0, i, j, fj = 0;
-	struct bstate s;
+	struct fl_refruns s;
 	int rc = 0;
 
 	memset(&s, 0, sizeof(s));
@@ -307,8 +318,7 @@ fl_bound_deadlines(const struct fl_bound_in *in, size_t n, const struct fl_budge
 			;
 		rc = bmap_deadlines(in, &w[i], j - i, &f[fj], fe - fj, b, dl, &s);
 	}
-	free(s.run);
-	free(s.ord);
+	fl_ref_free(&s);
 	free(w);
 	free(f);
 	if (rc < 0)

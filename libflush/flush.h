@@ -115,12 +115,19 @@ struct fl_tunables {
 	 */
 	uint64_t wake_latency_ns;
 	/*
-	 * deadline only: the wake-up batching window.  A run that reached the
-	 * coalesce size is sendable once its oldest write is batch_ns old, and
-	 * a pass also sends the runs due within the next batch_ns.  It never
-	 * delays a write past max age.  Default FL_DEADLINE_BATCH_NS.
+	 * deadline only: the batching window.  A write that completes a full
+	 * run (the coalesce size) is due batch_ns after it arrives, so writes
+	 * arriving meanwhile share the wake-up.  At most max age.  Default
+	 * FL_DEADLINE_BATCH_NS.
 	 */
 	uint64_t batch_ns;
+	/*
+	 * deadline, real clock only: its timer is set this long before the
+	 * earliest due time, so that the timer's and the scheduler's latency
+	 * (tens of us) do not make writes late.  Each us of lead shortens the
+	 * budget the wake-ups are spent on.  Default 0.
+	 */
+	uint64_t timer_lead_ns;
 	/*
 	 * Virtual clock only: the pass cost of the real client, which logs as
 	 * it works: every line a flush thread logs after the first one of a
@@ -359,7 +366,14 @@ struct fl_stats {
 	/* flush thread */
 	uint64_t wakeups;		/* sleeps that ended (= wake_timeout + wake_signal) */
 	uint64_t wake_timeout;		/* by the end of a timed sleep (tick or deadline) */
-	uint64_t wake_signal;		/* by a signal (new work, completion, expiry, rearm) */
+	uint64_t wake_signal;		/* by a signal (new work, completion, expiry) */
+	/*
+	 * Timed waits brought forward without a wake-up (fl_rearm; deadline):
+	 * on the real clock each is a timerfd_settime(2) by the thread that
+	 * made the earlier deadline (a writer or the reply thread), not by the
+	 * flush thread.
+	 */
+	uint64_t rearms;
 	uint64_t wake_useless;		/* wake-ups after which no RPC was sent */
 	uint64_t passes;		/* passes over the queue */
 	uint64_t exams;			/* bmap examinations */

@@ -168,6 +168,7 @@ static const struct tun_desc tuns[] = {
 	T8(exam_cost_ns, 0, 1000000000),
 	T8(wake_latency_ns, 0, 1000000000),
 	T8(batch_ns, 0, 3600000000000ull),
+	T8(timer_lead_ns, 0, 1000000000),
 	T8(line_cost_ns, 0, 1000000000),
 	T8(sleep_overshoot_ns, 0, 1000000000),
 	T8(reaper_poll_ns, 0, 1000000000),

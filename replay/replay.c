@@ -30,36 +30,53 @@ rp_options_default(struct rp_options *o)
 	o->cost.wake_ns = RP_COST_WAKE_NS;
 	o->cost.exam_ns = RP_COST_EXAM_NS;
 	o->cost.rpc_ns = RP_COST_RPC_NS;
+	o->cost.rearm_ns = RP_COST_REARM_NS;
 }
 
-/* Parses "WAKE,EXAM,RPC" in microseconds. */
+/* Parses "WAKE,EXAM,RPC[,REARM]" in microseconds. */
 int
 rp_cost_parse(const char *s, struct rp_cost *c, struct fs_err *err)
 {
-	double v[3];
+	double v[4];
 	const char *p = s;
 	char *end;
-	int i;
+	int n = 0;
 
-	for (i = 0; i < 3; i++) {
-		v[i] = strtod(p, &end);
-		if (end == p || !(v[i] >= 0) || v[i] > 1e6 || *end != (i < 2 ? ',' : '\0'))
-			return fs_err_set(err, EINVAL, "bad CPU cost '%s': want WAKE,EXAM,RPC in "
-			    "microseconds, e.g. 12,0.1,1.2", s);
+	for (;;) {
+		v[n] = strtod(p, &end);
+		if (end == p || !(v[n] >= 0) || v[n] > 1e6) {
+			n = 0;		/* not a cost */
+			break;
+		}
+		n++;
+		if (*end != ',' || n == 4)
+			break;
 		p = end + 1;
 	}
+	if (n < 3 || *end != '\0')
+		return fs_err_set(err, EINVAL, "bad CPU cost '%s': want WAKE,EXAM,RPC[,REARM] in "
+		    "microseconds, e.g. 12,0.1,1.2", s);
 	c->wake_ns = v[0] * 1e3;
 	c->exam_ns = v[1] * 1e3;
 	c->rpc_ns = v[2] * 1e3;
+	if (n == 4)
+		c->rearm_ns = v[3] * 1e3;
 	return 0;
 }
 
-/* Modelled flush-thread CPU of a run's counters. */
-double
-rp_model_cpu_ns(const struct rp_cost *c, const struct fl_stats *st)
+/* The flush-thread part of the model (what rp_fit_cost fits). */
+static double
+flush_model_ns(const struct rp_cost *c, const struct fl_stats *st)
 {
 	return c->wake_ns * (double)st->wakeups + c->exam_ns * (double)st->exams +
 	    c->rpc_ns * (double)st->rpcs;
+}
+
+/* Modelled CPU of a run's counters: the flush thread's and the re-arms'. */
+double
+rp_model_cpu_ns(const struct rp_cost *c, const struct fl_stats *st)
+{
+	return flush_model_ns(c, st) + c->rearm_ns * (double)st->rearms;
 }
 
 /*
@@ -182,13 +199,14 @@ rp_fit_cost(const struct rp_result *r, int n, struct rp_cost *out, double *max_r
 	if (best_res < 0)
 		return fs_err_set(err, EINVAL, "cost fit: the counters of the %d runs do not "
 		    "determine the costs (replay more policies)", n);
+	out->rearm_ns = RP_COST_REARM_NS;	/* a writer's cost: not in flush-thread CPU */
 	out->wake_ns = best_x[0];
 	out->exam_ns = best_x[1];
 	out->rpc_ns = best_x[2];
 	if (max_rel != NULL) {
 		*max_rel = 0;
 		for (i = 0; i < n; i++) {
-			double d = fabs(rp_model_cpu_ns(out, &r[i].st) /
+			double d = fabs(flush_model_ns(out, &r[i].st) /
 			    (double)r[i].flush_cpu_ns - 1.0);
 
 			if (d > *max_rel)
@@ -1205,6 +1223,7 @@ M(m_wto, r->st.wake_timeout)
 M(m_wsig, r->st.wake_signal)
 M(m_widle, r->idle_wakeups)
 M(m_wuseless, r->st.wake_useless)
+M(m_rearm, r->st.rearms)
 M(m_wmin, r->wakeups_min)
 M(m_eff, r->efficiency)
 M(m_pass, r->st.passes)
@@ -1234,6 +1253,7 @@ static const struct metric metrics[] = {
 	{ "  by signal", "wake_signal", 0, m_wsig },
 	{ "  idle (nothing to do)", "idle_wakeups", 0, m_widle },
 	{ "  useless (sent nothing)", "useless_wakeups", 0, m_wuseless },
+	{ "timer re-arms (writers)", "rearms", 0, m_rearm },
 	{ "wake-ups, lower bound", "wakeups_min", 0, m_wmin },
 	{ "efficiency (bound/wake-ups)", "efficiency", 0, m_eff },
 	{ "passes", "passes", 0, m_pass },
@@ -1307,9 +1327,10 @@ print_summary(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 			    "trace-second is understated by about %gx\n", speed, speed);
 		if (r[0].clock == FL_CLOCK_VIRTUAL)
 			fprintf(f, "note: virtual clock: CPU is not measured; modelled CPU = "
-			    "wake-ups x %.2f us + examinations x %.2f us + RPCs x %.2f us; a signalled "
-			    "flush thread runs %.1f us later\n", r[0].cost.wake_ns / 1e3,
-			    r[0].cost.exam_ns / 1e3, r[0].cost.rpc_ns / 1e3,
+			    "wake-ups x %.2f us + examinations x %.2f us + RPCs x %.2f us + timer "
+			    "re-arms (by writers) x %.2f us; a signalled flush thread runs %.1f us "
+			    "later\n", r[0].cost.wake_ns / 1e3, r[0].cost.exam_ns / 1e3,
+			    r[0].cost.rpc_ns / 1e3, r[0].cost.rearm_ns / 1e3,
 			    (double)r[0].wake_latency_ns / 1e3);
 	}
 }
@@ -1525,6 +1546,7 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 		    PRIu64 ",\"wasted_examinations\":%" PRIu64 ",\"rpcs\":%" PRIu64 ",\"bytes\":%"
 		    PRIu64 ",", s->wakeups, s->wake_timeout, s->wake_signal, r[i].idle_wakeups,
 		    s->wake_useless, s->passes, s->exams, s->wasted, s->rpcs, s->bytes_sent);
+		fprintf(f, "\"rearms\":%" PRIu64 ",", s->rearms);
 		fprintf(f, "\"wakeups_min\":%" PRIu64 ",\"efficiency\":%.4f,\"wakeups_min_budget\":%"
 		    PRIu64 ",\"past_budget\":%" PRIu64 ",", r[i].wakeups_min, r[i].efficiency,
 		    r[i].wakeups_min_budget, r[i].past_budget);
@@ -1561,7 +1583,8 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 	if (n > 0)
 	{
 		fprintf(f, ",\"cpu_model\":{\"wake_ns\":%.1f,\"exam_ns\":%.1f,\"rpc_ns\":%.1f,"
-		    "\"wake_latency_ns\":", r[0].cost.wake_ns, r[0].cost.exam_ns, r[0].cost.rpc_ns);
+		    "\"rearm_ns\":%.1f,\"wake_latency_ns\":", r[0].cost.wake_ns, r[0].cost.exam_ns,
+		    r[0].cost.rpc_ns, r[0].cost.rearm_ns);
 		if (r[0].clock == FL_CLOCK_VIRTUAL)
 			fprintf(f, "%" PRIu64 "}", r[0].wake_latency_ns);
 		else

@@ -22,19 +22,23 @@
 
 /*
  * The CPU model: flush-thread CPU = wake_ns per wake-up + exam_ns per bmap
- * examination + rpc_ns per RPC issued.  The virtual clock measures no CPU,
- * so this is how its CPU figures and verify's virtual CPU check are made;
- * on the real clock it is printed beside the measured CPU, and rp_fit_cost
- * refits it to what was measured.  Defaults: RP_COST_* (see
- * flushscope-replay(1) for the measurement they come from).
+ * examination + rpc_ns per RPC issued, plus rearm_ns per timer re-arm, the
+ * CPU a writer (or the reply thread) spends so that the flush thread need
+ * not wake (fl_stats.rearms: one timerfd_settime).  The virtual clock
+ * measures no CPU, so this is how its CPU figures and verify's virtual CPU
+ * check are made; on the real clock it is printed beside the measured CPU,
+ * and rp_fit_cost refits its flush-thread part to what was measured.
+ * Defaults: RP_COST_* (see flushscope-replay(1) for the measurements they
+ * come from).
  */
 struct rp_cost {
-	double wake_ns, exam_ns, rpc_ns;
+	double wake_ns, exam_ns, rpc_ns, rearm_ns;
 };
 
 #define RP_COST_WAKE_NS		12000.0
 #define RP_COST_EXAM_NS		100.0
 #define RP_COST_RPC_NS		1200.0
+#define RP_COST_REARM_NS	800.0
 
 struct rp_options {
 	enum fl_clock clock;
@@ -101,7 +105,7 @@ struct rp_result {
 	char skip_what[96];		/* and its fields, as a workload line */
 };
 
-/* Flush-thread CPU that cost c predicts for the counters of st (ns). */
+/* CPU that cost c predicts for the counters of st (ns), re-arms included. */
 double rp_model_cpu_ns(const struct rp_cost *c, const struct fl_stats *st);
 
 /*
@@ -129,8 +133,9 @@ struct rp_fit {
 void rp_fit_report(const struct rp_result *r, int n, struct rp_fit *fit);
 
 /*
- * Parses a --cpu-cost value "WAKE,EXAM,RPC": three costs in microseconds
- * (e.g. "12,0.1,1.2"); -1 with err set otherwise.
+ * Parses a --cpu-cost value "WAKE,EXAM,RPC[,REARM]": three or four costs
+ * in microseconds (e.g. "12,0.1,1.2" or "12,0.1,1.2,0.8"; the re-arm cost
+ * stays as it was when not given); -1 with err set otherwise.
  */
 int rp_cost_parse(const char *s, struct rp_cost *c, struct fs_err *err);
 

@@ -289,6 +289,93 @@ START_TEST(test_stab_long)
 }
 END_TEST
 
+/*
+ * deadline is the limit's greedy: on workloads with no overlap, a window
+ * that never fills and no forced flush, its wake-ups equal the bound for
+ * its budget (isolated writes, full 1 MiB writes, regular streams), or
+ * stay within 10 % of it (jittered streams among isolated writes, where
+ * a stream held to fill up may stop short).
+ */
+struct greedy_case {
+	const char *name;
+	int kind;		/* 0 isolated, 1 full writes, 2 streams, 3 jittered mix */
+	double slack;		/* wake-ups <= bound * slack */
+};
+
+static const struct greedy_case greedy_cases[] = {
+	{ "isolated small writes", 0, 1.0 }, { "full 1 MiB writes", 1, 1.0 },
+	{ "regular streams", 2, 1.0 }, { "jittered streams and isolated writes", 3, 1.10 },
+};
+
+START_TEST(test_deadline_is_greedy)
+{
+	const struct greedy_case *gc = &greedy_cases[_i / 4];
+	uint64_t seed = 0x51ed270b1ull * (uint64_t)(_i + 3), t = 0;
+	uint32_t next_off[8] = { 0 };
+	struct fl_bound_in *in = calloc(4000, sizeof(*in));
+	struct fl_config c;
+	struct fl_engine *e;
+	struct fl_budget b;
+	struct fl_bound res;
+	struct fl_stats st;
+	struct fs_err err;
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(in);
+	ck_assert_int_eq(fl_config_init(&c, "deadline"), 0);
+	c.transport.kind = FL_LAT_FIXED;
+	c.transport.fixed_ns = 100 * US;
+	e = fl_engine_new(&c, &err);
+	ck_assert_ptr_nonnull(e);
+	rnd(&seed);
+	while (n < 3900) {
+		uint32_t bno = (uint32_t)(rnd(&seed) % 8), len = 4096u << (rnd(&seed) % 4);
+		int k, burst = 1, stream = gc->kind == 2 || (gc->kind == 3 && rnd(&seed) % 3 == 0);
+		uint64_t gap = 40 * US;
+
+		t += 1 + rnd(&seed) % (gc->kind == 1 ? 400 * US : 700 * US);
+		if (gc->kind == 1)
+			len = M;
+		if (stream) {
+			burst = 16;
+			len = 64 * K;
+			next_off[bno] = (next_off[bno] + M - 1) / M * M;	/* a fresh run */
+		}
+		for (k = 0; k < burst; k++) {
+			uint64_t at = t + (uint64_t)k * gap;
+
+			if (gc->kind == 3 && stream)
+				at += rnd(&seed) % (10 * US);
+			if (next_off[bno] + len > 64 * M)
+				next_off[bno] = 0;
+			in[n].t_ns = at;
+			in[n].fid = 9;
+			in[n].bno = bno;
+			in[n].off = next_off[bno];
+			in[n].len = len;
+			/* isolated writes leave a hole: nothing joins them */
+			next_off[bno] += len + (stream || gc->kind == 1 ? 0 : 4096);
+			ck_assert_int_eq(fl_engine_write(e, at, 9, bno, in[n].off, len,
+			    FL_READY_AT_ARRIVAL, &err), 0);
+			n++;
+		}
+		if (stream)
+			t += (uint64_t)burst * gap;
+	}
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	fl_engine_stats(e, &st);
+	fl_config_budget(&c, &b);
+	ck_assert_int_eq(fl_wakeups_min(in, n, &b, NULL, NULL, &res, &err), 0);
+	ck_assert_uint_eq(st.late_writes, 0);
+	ck_assert_uint_eq(st.wasted, 0);
+	ck_assert_msg((double)st.wakeups <= (double)res.wakeups_min * gc->slack &&
+	    st.wakeups >= res.wakeups_min, "%s: %" PRIu64 " wake-ups, bound %" PRIu64, gc->name,
+	    st.wakeups, res.wakeups_min);
+	fl_engine_free(e);
+	free(in);
+}
+END_TEST
+
 /* The bundled traces and the policies for the realised-latency test. */
 static const char *const traces[] = {
 	"sample.log", "seed-excerpt.log", "synth/seedlike-A.log", "synth/seedlike-Z.log",
@@ -414,6 +501,8 @@ bound_suite(void)
 	tcase_add_loop_test(tc, test_brute_force, 0, 400);
 	tcase_add_loop_test(tc, test_stab_random, 0, 300);
 	tcase_add_test(tc, test_stab_long);
+	tcase_add_loop_test(tc, test_deadline_is_greedy, 0,
+	    (int)(sizeof(greedy_cases) / sizeof(greedy_cases[0])) * 4);
 	suite_add_tcase(s, tc);
 	tcase_add_loop_test(tp, test_policies_above_bound, 0,
 	    (int)(sizeof(traces) / sizeof(traces[0])) * NPOLS);
