@@ -100,6 +100,8 @@ first_starting(const struct fl_refruns *s, uint32_t off)
 static void
 ord_cut(struct fl_refruns *s, size_t k, size_t m)
 {
+	if (m == 0)
+		return;
 	memmove(&s->ord[k], &s->ord[k + m], (s->nord - k - m) * sizeof(*s->ord));
 	s->nord -= m;
 }
@@ -278,13 +280,120 @@ bmap_deadlines(const struct fl_bound_in *in, const struct bkey *w, size_t nw,
 	return 0;
 }
 
+/* A bmap's entry in group_writes's hash table. */
+struct hent {
+	uint64_t fid;
+	uint32_t bno;
+	int used;
+	size_t id;
+};
+
+/* Finds or adds (fid, bno) in table h of cap (a power of two) entries; returns its slot. */
+static size_t
+hslot(struct hent *h, size_t cap, uint64_t fid, uint32_t bno)
+{
+	size_t j = (size_t)((fid * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)bno * 0xc2b2ae3d27d4eb4full)) &
+	    (cap - 1);
+
+	while (h[j].used && (h[j].fid != fid || h[j].bno != bno))
+		j = (j + 1) & (cap - 1);
+	return j;
+}
+
+/*
+ * Orders the writes w[0, nw), in input order, by bmap: a hash numbers the
+ * bmaps, a counting sort groups them stably (O(n)), and only a group whose
+ * times are out of order is sorted.  Stores the ng + 1 group starts in
+ * *gstart; -1 when out of memory.
+ */
+static int
+group_writes(struct bkey *w, size_t nw, size_t **gstart, size_t *ng)
+{
+	size_t cap = 1024, n = 0, i, g, *gid = malloc((nw ? nw : 1) * sizeof(*gid)), *cnt = NULL;
+	struct hent *h = calloc(cap, sizeof(*h));
+	struct bkey *tmp = malloc((nw ? nw : 1) * sizeof(*tmp));
+	int rc = -1;
+
+	if (gid == NULL || h == NULL || tmp == NULL)
+		goto out;
+	for (i = 0; i < nw; i++) {
+		size_t j;
+
+		if (2 * (n + 1) > cap) {
+			struct hent *nh = calloc(cap * 2, sizeof(*nh));
+			size_t k;
+
+			if (nh == NULL)
+				goto out;
+			for (k = 0; k < cap; k++)
+				if (h[k].used)
+					nh[hslot(nh, cap * 2, h[k].fid, h[k].bno)] = h[k];
+			free(h);
+			h = nh;
+			cap *= 2;
+		}
+		j = hslot(h, cap, w[i].fid, w[i].bno);
+		if (!h[j].used) {
+			h[j].used = 1;
+			h[j].fid = w[i].fid;
+			h[j].bno = w[i].bno;
+			h[j].id = n++;
+		}
+		gid[i] = h[j].id;
+	}
+	if ((cnt = calloc(n + 2, sizeof(*cnt))) == NULL)
+		goto out;
+	for (i = 0; i < nw; i++)
+		cnt[gid[i] + 2]++;
+	for (g = 2; g < n + 2; g++)
+		cnt[g] += cnt[g - 1];
+	for (i = 0; i < nw; i++)
+		tmp[cnt[gid[i] + 1]++] = w[i];	/* cnt[g + 1] ends as group g's end */
+	memcpy(w, tmp, nw * sizeof(*w));
+	for (g = 0; g < n; g++) {
+		size_t k;
+
+		for (k = cnt[g] + 1; k < cnt[g + 1] && w[k - 1].t <= w[k].t; k++)
+			;
+		if (k < cnt[g + 1])
+			qsort(&w[cnt[g]], cnt[g + 1] - cnt[g], sizeof(*w), key_cmp);
+	}
+	*gstart = cnt;
+	*ng = n;
+	cnt = NULL;
+	rc = 0;
+out:
+	free(cnt);
+	free(gid);
+	free(h);
+	free(tmp);
+	return rc;
+}
+
+/* The first forced flush of file fid in f[0, nf) (sorted by file), or nf. */
+static size_t
+first_force(const struct bkey *f, size_t nf, uint64_t fid)
+{
+	size_t lo = 0, hi = nf;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f[mid].fid < fid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Each write's deadline under budget b. */
 int
 fl_bound_deadlines(const struct fl_bound_in *in, size_t n, const struct fl_budget *b,
     uint64_t *dl, struct fs_err *err)
 {
 	struct bkey *w = malloc((n ? n : 1) * sizeof(*w)), *f = malloc((n ? n : 1) * sizeof(*f));
-	size_t nw = 0, nf = 0, i, j, fj = 0;
+	size_t nw = 0, nf = 0, i, ng = 0, *gs = NULL;
 	struct fl_refruns s;
 	int rc = 0;
 
@@ -305,20 +414,18 @@ fl_bound_deadlines(const struct fl_bound_in *in, size_t n, const struct fl_budge
 			f[nf++] = k;
 		}
 	}
-	qsort(w, nw, sizeof(*w), key_cmp);
 	qsort(f, nf, sizeof(*f), key_cmp);
-	for (i = 0; i < nw && rc == 0; i = j) {
-		size_t fe;
+	if ((rc = group_writes(w, nw, &gs, &ng)) == 0)
+		for (i = 0; i < ng && rc == 0; i++) {
+			const struct bkey *wg = &w[gs[i]];
+			size_t fs = first_force(f, nf, wg->fid), fe;
 
-		for (j = i + 1; j < nw && w[j].fid == w[i].fid && w[j].bno == w[i].bno; j++)
-			;
-		while (fj < nf && f[fj].fid < w[i].fid)
-			fj++;
-		for (fe = fj; fe < nf && f[fe].fid == w[i].fid; fe++)
-			;
-		rc = bmap_deadlines(in, &w[i], j - i, &f[fj], fe - fj, b, dl, &s);
-	}
+			for (fe = fs; fe < nf && f[fe].fid == wg->fid; fe++)
+				;
+			rc = bmap_deadlines(in, wg, gs[i + 1] - gs[i], &f[fs], fe - fs, b, dl, &s);
+		}
 	fl_ref_free(&s);
+	free(gs);
 	free(w);
 	free(f);
 	if (rc < 0)

@@ -941,6 +941,20 @@ rp_wakeups_min(const struct wl_workload *w, const char *policy, const struct rp_
 	return rc;
 }
 
+/* True if c's budget is the default one (rp_wakeups_min with no policy). */
+static int
+default_budget(const struct fl_config *c)
+{
+	struct fl_config d;
+	struct fl_budget a, b;
+
+	fl_config_init(&d, "deadline");
+	fl_config_budget(c, &a);
+	fl_config_budget(&d, &b);
+	return a.max_age_ns == b.max_age_ns && a.full_ns == b.full_ns && !a.wall_second &&
+	    !b.wall_second && a.full_size == b.full_size;
+}
+
 /* Runs one policy on a workload. */
 int
 rp_run(const struct wl_workload *w, const char *policy, const struct rp_options *opt,
@@ -1024,7 +1038,9 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 	r->batch_ns = c.tun.batch_ns;
 	r->model_cpu_ns = rp_model_cpu_ns(&opt->cost, &r->st);
 	fill_bound(r, &ro[med]);
-	if ((rc = rp_wakeups_min(w, NULL, opt, &r->wakeups_min_default, err)) < 0)
+	if (opt->clock == FL_CLOCK_VIRTUAL && default_budget(&c))
+		r->wakeups_min_default = r->wakeups_min_budget;	/* the same inputs and budget */
+	else if ((rc = rp_wakeups_min(w, NULL, opt, &r->wakeups_min_default, err)) < 0)
 		goto out;
 	rc = 0;
 out:
