@@ -34,7 +34,7 @@ split_policies(char *s, char **out, int max)
 }
 
 struct replay_args {
-	const char *db, *workload, *policy, *plot;
+	const char *db, *workload, *policy, *plot, *client;
 	int format, no_calibrate, fit_cost, quiet, verbose;
 	double speed;
 	uint64_t exam_cost_ns;
@@ -43,12 +43,16 @@ struct replay_args {
 
 #define A struct replay_args
 static const struct fs_opt replay_opts[] = {
-	FS_OPT_STRING('d', "db", A, db, "DB", NULL, "read the workload from an ingested database"),
+	FS_OPT_STRING('d', "db", A, db, "DB", NULL, "read the workload from an ingested database"
+	    " (a file, or a postgresql:// URI or conninfo string)"),
+	FS_OPT_STRING(0, "client", A, client, "NAME", NULL,
+	    "with -d: only the sources of this client"),
 	FS_OPT_STRING('w', "workload", A, workload, "FILE", NULL,
 	    "read a workload file (flushscope-workload(5))"),
 	FS_OPT_STRING('p', "policy", A, policy, "LIST", "legacy,deadline",
 	    "comma-separated policies; the first is the baseline"),
 	FS_MODEL_OPTS(A),
+	FS_SET_OPT(A, "every policy replayed"),
 	FS_OPT_NUMBER(0, "speed", A, speed, "X", "1", 1e-3, 1e6,
 	    "real clock: compress time by X (understates polling cost)"),
 	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
@@ -136,7 +140,9 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 		printf(" %10s", b);
 	}
 	putchar('\n');
-	if (fid != NULL)
+	if (fid != NULL && fid->altered[0] != '\0')
+		printf("fidelity: not checked: %s ran with %s (--set)\n", fid->policy, fid->altered);
+	else if (fid != NULL)
 		printf("fidelity: %s replay has %" PRId64 " wasted examinations, the trace %" PRId64
 		    ": %s\n", fid->policy, fid->replay_wasted, fid->trace_wasted,
 		    fid->ok ? "reproduced within 5 %" : "NOT within 5 % (see -v)");
@@ -151,30 +157,6 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 		    r[i].st.wakeups == 1 ? "" : "s", r[0].st.wakeups, b, c);
 	}
 	printf("(every metric: -v; for machines: --format csv or json)\n");
-}
-
-/* Checks each LOG operand: exists and, unless a workload or database, holds log lines. */
-static int
-check_traces(const char *cmd, char **ops, int n, int single)
-{
-	struct fs_err err;
-	int i;
-
-	fs_err_clear(&err);
-	for (i = 0; i < n; i++) {
-		enum wl_input k = wl_input_kind(ops[i]);
-
-		if (k != WL_IN_LOG && !single) {
-			fs_warn(cmd, "%s: is a %s: give it alone (or with -d/-w)", ops[i],
-			    k == WL_IN_DB ? "database" : "workload file");
-			return -1;
-		}
-		if (k == WL_IN_LOG && fs_check_log(ops[i], NULL, &err) < 0) {
-			fs_warn(cmd, "%s", err.msg);
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /* The replay command. */
@@ -238,7 +220,7 @@ cmd_replay(int argc, char **argv)
 			    pols[i], names);
 		}
 	}
-	if (check_traces("replay", fa.ops, fa.nops, fa.nops == 1) < 0)
+	if (fs_check_traces("replay", fa.ops, fa.nops) < 0)
 		return FS_EXIT_RUNTIME;
 	fs_err_clear(&err);
 	if ((db != NULL && fs_check_db(db, &err) < 0) ||
@@ -249,6 +231,7 @@ cmd_replay(int argc, char **argv)
 	o.keep_samples = plot != NULL;
 
 	wl_extract_opts_default(&xo);
+	xo.client = a.client;
 	fs_err_clear(&err);
 	if (db != NULL)
 		c = wl_load_db(&w, db, &xo, &err);

@@ -13,6 +13,7 @@
 
 #include "replay/replay.h"
 #include "replay/wlsource.h"
+#include "store/store.h"
 #include "cmd/cmd.h"
 #include "cmd/model.h"
 #include "util/err.h"
@@ -33,7 +34,9 @@ xml(FILE *f, const char *s)
 }
 
 struct trace_checks {
-	const char *trace;
+	const char *trace;		/* as messages show it (no password) */
+	const char *input;		/* as given */
+	char shown[512];
 	struct rp_check c[RP_CHECK_MAX];
 	int n;
 	double seconds;
@@ -130,7 +133,7 @@ print_verdict(const struct trace_checks *t, const char *base, const char *cand, 
 }
 
 struct verify_args {
-	const char *baseline, *candidate, *junit;
+	const char *baseline, *candidate, *junit, *client;
 	double min_cpu_reduction, min_efficiency;
 	uint64_t max_p99_ns;
 	long long max_wasted;
@@ -145,6 +148,8 @@ static const struct fs_opt verify_opts[] = {
 	FS_OPT_STRING(0, "candidate", A, candidate, "POLICY", NULL, "the policy checked"),
 	FS_OPT_STRING(0, "junit", A, junit, "FILE", NULL,
 	    "write JUnit XML, one testcase per trace and metric"),
+	FS_OPT_STRING(0, "client", A, client, "NAME", NULL,
+	    "a database trace: only the sources of this client"),
 	FS_OPT_RATIO(0, "min-cpu-reduction", A, min_cpu_reduction, "0.9", -1, 1,
 	    "minimum 1 - candidate/baseline flush-thread CPU"),
 	FS_OPT_DURATION(0, "max-p99-regression", A, max_p99_ns, NULL, 0, 1000 * FS_NS_S,
@@ -155,6 +160,7 @@ static const struct fs_opt verify_opts[] = {
 	FS_OPT_RATIO(0, "min-efficiency", A, min_efficiency, "0", 0, 1,
 	    "minimum lower bound / wake-ups of the candidate; 0 = not checked"),
 	FS_MODEL_OPTS(A),
+	FS_SET_OPT(A, "the candidate (the change checked)"),
 	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
 	FS_OPT_FLAG('v', "verbose", A, verbose, "table: every check with its numbers"),
 	FS_OPT_END
@@ -166,9 +172,10 @@ const struct fs_cmdspec fs_spec_verify = {
 	.usage = { "--baseline P --candidate Q TRACE..." },
 	.min_ops = 1, .max_ops = -1,
 	.summary = "CI gate: a candidate policy against a baseline on traces; JUnit output.",
-	.notes = "Each TRACE (log, database or workload file) is replayed under both policies;\n"
-	    "the candidate must cut CPU, keep ready->issue p99 and p99.9 and RPC sizes no\n"
-	    "worse, and waste no examinations.  Exit 0 if every check passes, 1 if one fails.\n",
+	.notes = "Each TRACE (log, database or workload file; a database may be a\n"
+	    "postgresql:// URI) is replayed under both policies; the candidate must cut\n"
+	    "CPU, keep ready->issue p99 and p99.9 and RPC sizes no worse, and waste no\n"
+	    "examinations.  Exit 0 if every check passes, 1 if one fails.\n",
 	.opts = verify_opts,
 };
 
@@ -180,10 +187,12 @@ verify_trace(struct trace_checks *tc, const char *base, const char *cand,
 {
 	struct wl_workload w;
 	struct rp_result rb, rc;
+	struct rp_options ob;
 	struct fs_err err;
+	int i;
 
 	fs_err_clear(&err);
-	if (wl_load(&w, tc->trace, xo, &err) < 0) {
+	if (wl_load(&w, tc->input, xo, &err) < 0) {
 		fs_warn("verify", "%s", err.msg);
 		return -1;
 	}
@@ -193,7 +202,13 @@ verify_trace(struct trace_checks *tc, const char *base, const char *cand,
 		wl_free(&w);
 		return -1;
 	}
-	if (rp_run(&w, base, o, &rb, &err) < 0 ||
+	/* --set without a policy is the candidate's change: the baseline runs without it */
+	ob = *o;
+	ob.nset = 0;
+	for (i = 0; i < o->nset; i++)
+		if (o->set[i].policy[0] != '\0')
+			ob.set[ob.nset++] = o->set[i];
+	if (rp_run(&w, base, &ob, &rb, &err) < 0 ||
 	    (rp_run(&w, cand, o, &rc, &err) < 0 && (rp_result_free(&rb), 1))) {
 		fs_warn("verify", "%s: %s", tc->trace, err.msg);
 		wl_free(&w);
@@ -315,6 +330,7 @@ cmd_verify(int argc, char **argv)
 		return fs_usage(&fs_spec_verify, "--wake-latency applies to the virtual clock "
 		    "only; the real clock measures it");
 	wl_extract_opts_default(&xo);
+	xo.client = a.client;
 	nt = fa.nops;
 	fs_err_clear(&err);
 	for (i = 0; i < nt; i++)
@@ -328,7 +344,8 @@ cmd_verify(int argc, char **argv)
 		return FS_EXIT_RUNTIME;
 	}
 	for (i = 0; i < nt; i++) {
-		tc[i].trace = fa.ops[i];
+		tc[i].input = fa.ops[i];
+		tc[i].trace = st_display_name(fa.ops[i], tc[i].shown, sizeof(tc[i].shown));
 		if (verify_trace(&tc[i], base, cand, &o, &th, &xo) < 0) {
 			free(tc);
 			return FS_EXIT_RUNTIME;

@@ -616,7 +616,8 @@ thread_get(struct sp_detector *d, const struct ps_event *ev, int create)
 	t = &d->th[d->nth];
 	memset(t, 0, sizeof(*t));
 	memcpy(t->st.thread, name.p, name.n);
-	memcpy(t->st.tid, tid.p, tid.n);
+	if (tid.n > 0)		/* p may be NULL when there is no tid */
+		memcpy(t->st.tid, tid.p, tid.n);
 	t->namelen = (uint8_t)name.n;
 	t->tidlen = (uint8_t)tid.n;
 	t->thr = ev->thr;
@@ -767,6 +768,15 @@ on_examine(struct sp_detector *d, const struct ps_event *ev)
 	if (style == STYLE_Z)
 		ex_link(d, (uint32_t)bi);
 	t->st.examinations++;
+	/*
+	 * 2011-08 to 2015: a flushable? bmap whose flags say clean (no d) is
+	 * taken off the queue without a line (bmap_flush, 97bf587a9): the
+	 * examination retired it.
+	 */
+	if (ev->msg_id == PS_MSG_Z_FLUSHABLE && ev->bmap.dirty == 0) {
+		exam_close(d, (uint32_t)bi, SP_USEFUL, ev->ts_us, SP_RUN_GONE);
+		bmap_retire(d, (uint32_t)bi, SP_RUN_GONE, ev->ts_us);
+	}
 }
 
 /* 1 if a SCHEDULE-kind line is not progress (looking at or giving up a biorq). */

@@ -34,7 +34,8 @@
 #include "util/map.h"
 #include "util/vec.h"
 
-#define IG_COMMIT_LINES_DEFAULT 262144
+#define IG_COMMIT_LINES_DEFAULT 262144	/* into a file */
+#define IG_COMMIT_LINES_SERVER 65536	/* into a server: commits overlap the reading */
 #define IG_BATCH_BYTES_MAX (8u << 20)	/* close a batch at this much row data */
 #define IG_UNPARSED_SAMPLES 10		/* unparsed lines kept per source */
 #define IG_UNPARSED_TEXT 4096		/* bytes kept of each unparsed sample */
@@ -210,7 +211,6 @@ void
 ig_options_default(struct ig_options *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->commit_lines = IG_COMMIT_LINES_DEFAULT;
 	sp_options_default(&o->sp);
 }
 
@@ -227,7 +227,8 @@ ig_new(const char *db_path, const struct ig_options *o, struct fs_err *err)
 	}
 	ig->opt = *o;
 	if (ig->opt.commit_lines == 0)
-		ig->opt.commit_lines = IG_COMMIT_LINES_DEFAULT;
+		ig->opt.commit_lines = st_is_server(db_path) ? IG_COMMIT_LINES_SERVER :
+		    IG_COMMIT_LINES_DEFAULT;
 	if ((ig->st = st_open(db_path, ST_OPEN_CREATE, err)) == NULL)
 		goto fail;
 	for (i = 0; i < IG_NBATCH; i++)
@@ -785,6 +786,14 @@ ig_sink_line(struct ig_sink *k, const struct ps_item *it)
 	if (it->parsed)
 		series_line(k, ev, tno);
 	k->batch_lines++;
+	if (it->parsed && ev->host.n > 0 && k->ig->opt.client == NULL &&
+	    strcmp(k->src.client, ST_CLIENT_UNKNOWN) == 0) {
+		/* no --client: the client is the first syslog host the lines name */
+		size_t n = ev->host.n < ST_CLIENT_MAX - 1 ? ev->host.n : ST_CLIENT_MAX - 1;
+
+		memcpy(k->src.client, ev->host.p, n);
+		k->src.client[n] = '\0';
+	}
 	if (it->off < k->resume_off)
 		return;
 	k->src.lines++;
@@ -968,7 +977,7 @@ ig_sink_open(struct ig_ingest *ig, const char *path, int claim_unchanged,
 	}
 	st_batch_clear(k->cur);
 	ig->sink_open = 1;
-	if (ig_identify(ig->st, path, ig->opt.final, claim_unchanged, &id, err) != 0) {
+	if (ig_identify(ig->st, path, ig->opt.client, ig->opt.final, claim_unchanged, &id, err) != 0) {
 		ig_sink_close(k, NULL);
 		return NULL;
 	}
@@ -1062,22 +1071,15 @@ file_loop(struct ig_ingest *ig, struct ig_sink *k, struct ps_source *src,
 	return rc < 0 ? -1 : 1;
 }
 
-/* Counts the episodes a query returns. */
-static int
-count_episode(void *arg, const struct st_episode_row *row)
-{
-	(void)row;
-	(*(uint64_t *)arg)++;
-	return 0;
-}
-
 /* An unchanged file: the result reports what is stored for it, not zeros. */
 static int
 stored_counts(struct st_store *st, const struct st_source *src, struct ig_result *res,
     struct fs_err *err)
 {
 	struct st_filter flt;
-	int k;
+	struct st_cursor *c;
+	const union st_row *row;
+	int k, rc;
 
 	res->lines = src->lines;
 	res->unparsed = src->unparsed;
@@ -1085,7 +1087,12 @@ stored_counts(struct st_store *st, const struct st_source *src, struct ig_result
 		res->events[k] = src->events[k];
 	st_filter_init(&flt);
 	flt.source_id = src->id;
-	return st_query_episodes(st, &flt, count_episode, &res->episodes, err) != 0 ? -1 : 0;
+	if ((c = st_cursor_open(st, ST_EPISODES, &flt, err)) == NULL)
+		return -1;
+	while ((rc = st_cursor_next(c, &row, err)) == 1)
+		res->episodes++;
+	st_cursor_close(c);
+	return rc < 0 ? -1 : 0;
 }
 
 /* Ingests one input. */

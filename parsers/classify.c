@@ -185,6 +185,76 @@ sending_write(struct ps_event *ev)
 	}
 }
 
+/*
+ * "try flush": era A's examination of a bmap (with its outstanding count
+ * and no `checking for flush` seen), 2010-10's and 2011-08's bmap flush
+ * after the check, HEAD's (no count); on a biorq line, era A's per-biorq
+ * consideration, which is not progress.
+ */
+static void
+classify_try_flush(struct ps_class_state *st, struct ps_event *ev)
+{
+	const struct ps_str m = ev->msg;
+
+	if (!STARTS(m, "try flush") ||
+	    (m.n > 9 && m.p[9] != ' '))
+		return;
+	if (!(ev->has & PS_HAS_BMAP)) {
+		/*
+		 * Era A bmap_flush:706 logs this for every biorq it
+		 * considers, also those trycoalesce then deschedules:
+		 * not progress (spec 3.5).  The id keeps the biorq.
+		 */
+		if (ev->has & PS_HAS_BIORQ)
+			set(ev, PS_EV_OTHER, PS_MSG_A_TRY_FLUSH_BIORQ);
+		return;
+	}
+	if (STARTS(m, "try flush (outstandingRpcCnt="))
+		ev->outstanding = num_at(&m,
+		    sizeof("try flush (outstandingRpcCnt=") - 1);
+	else
+		ev->outstanding = num_after(&m, "(outstandingRpcCnt=", 0);
+	if (ev->outstanding < 0)
+		set(ev, PS_EV_SCHEDULE, PS_MSG_Z_TRY_FLUSH_BMAP);
+	else if (st->seen_checking)
+		set(ev, PS_EV_SCHEDULE, PS_MSG_M_TRY_FLUSH_BMAP);
+	else
+		set(ev, PS_EV_EXAMINE, PS_MSG_A_TRY_FLUSH_BMAP);
+}
+
+/* Messages starting with 'b': the biorq list and expiry lines, run sizes. */
+static void
+classify_b(struct ps_event *ev)
+{
+	const struct ps_str m = ev->msg;
+
+	if (STARTS(m, "biorq=0x") || STARTS(m, "biorq=(nil)")) {
+		const char *p = memchr(m.p, ' ', m.n);
+		struct ps_str r;
+
+		if (p == NULL)
+			return;
+		r = (struct ps_str){ p + 1, m.n - (size_t)(p + 1 - m.p) };
+		if (STARTS(r, "list_empty(")) {
+			set(ev, PS_EV_WRITE_READY, PS_MSG_A_BIORQ_LIST_EMPTY);
+		} else if (STARTS(r, "list_empty=")) {
+			set(ev, PS_EV_WRITE_READY, PS_MSG_Z_LIST_EMPTY);
+		}
+	} else if (STARTS(m, "biorq #")) {
+		int64_t x = num_after(&m, "(expired=", 0);
+
+		set(ev, PS_EV_OTHER, PS_MSG_BIORQ_EXPIRED);
+		ev->biorq_expired = x < 0 ? -1 : x > 0;
+	} else if (STARTS(m, "biorq array cb arg (")) {
+		set(ev, PS_EV_OTHER, PS_MSG_BIORQ_ARRAY_CB_ARG);
+		ev->run_size = num_after(&m, ") size=", 0);
+	} else if (STARTS(m, "bwc cb arg (")) {
+		set(ev, PS_EV_OTHER, PS_MSG_Z_BWC_CB_ARG);
+		ev->run_size = num_after(&m, ") size=", 0);
+		ev->run_nbiorqs = i32(num_after(&m, " nbiorqs=", 0));
+	}
+}
+
 /* Classifies ev (header and prefixes already decoded). */
 void
 ps_classify(struct ps_class_state *st, struct ps_event *ev)
@@ -210,31 +280,7 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 		}
 		break;
 	case 'b':
-		if (STARTS(m, "biorq=0x") || STARTS(m, "biorq=(nil)")) {
-			const char *p = memchr(m.p, ' ', m.n);
-			struct ps_str r;
-
-			if (p == NULL)
-				break;
-			r = (struct ps_str){ p + 1, m.n - (size_t)(p + 1 - m.p) };
-			if (STARTS(r, "list_empty(")) {
-				set(ev, PS_EV_WRITE_READY, PS_MSG_A_BIORQ_LIST_EMPTY);
-			} else if (STARTS(r, "list_empty=")) {
-				set(ev, PS_EV_WRITE_READY, PS_MSG_Z_LIST_EMPTY);
-			}
-		} else if (STARTS(m, "biorq #")) {
-			int64_t x = num_after(&m, "(expired=", 0);
-
-			set(ev, PS_EV_OTHER, PS_MSG_BIORQ_EXPIRED);
-			ev->biorq_expired = x < 0 ? -1 : x > 0;
-		} else if (STARTS(m, "biorq array cb arg (")) {
-			set(ev, PS_EV_OTHER, PS_MSG_BIORQ_ARRAY_CB_ARG);
-			ev->run_size = num_after(&m, ") size=", 0);
-		} else if (STARTS(m, "bwc cb arg (")) {
-			set(ev, PS_EV_OTHER, PS_MSG_Z_BWC_CB_ARG);
-			ev->run_size = num_after(&m, ") size=", 0);
-			ev->run_nbiorqs = i32(num_after(&m, " nbiorqs=", 0));
-		}
+		classify_b(ev);
 		break;
 	case 'B':
 		if (STARTS(m, "BIORQ_FLUSHRDY"))
@@ -344,30 +390,7 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 		}
 		break;
 	case 't':
-		if (!STARTS(m, "try flush") ||
-		    (m.n > 9 && m.p[9] != ' '))
-			break;
-		if (!(ev->has & PS_HAS_BMAP)) {
-			/*
-			 * Era A bmap_flush:706 logs this for every biorq it
-			 * considers, also those trycoalesce then deschedules:
-			 * not progress (spec 3.5).  The id keeps the biorq.
-			 */
-			if (ev->has & PS_HAS_BIORQ)
-				set(ev, PS_EV_OTHER, PS_MSG_A_TRY_FLUSH_BIORQ);
-			break;
-		}
-		if (STARTS(m, "try flush (outstandingRpcCnt="))
-			ev->outstanding = num_at(&m,
-			    sizeof("try flush (outstandingRpcCnt=") - 1);
-		else
-			ev->outstanding = num_after(&m, "(outstandingRpcCnt=", 0);
-		if (ev->outstanding < 0)
-			set(ev, PS_EV_SCHEDULE, PS_MSG_Z_TRY_FLUSH_BMAP);
-		else if (st->seen_checking)
-			set(ev, PS_EV_SCHEDULE, PS_MSG_M_TRY_FLUSH_BMAP);
-		else
-			set(ev, PS_EV_EXAMINE, PS_MSG_A_TRY_FLUSH_BMAP);
+		classify_try_flush(st, ev);
 		break;
 	case 'u':
 		if (STARTS(m, "unset DIRTY"))

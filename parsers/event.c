@@ -132,6 +132,7 @@ ps_event_reset(struct ps_event *ev)
 	ev->req.xid = -1;
 	ev->req.opc = -1;
 	ev->bmap.opcnt = -1;
+	ev->bmap.dirty = -1;
 	ev->outstanding = -1;
 	ev->rpc_off = -1;
 	ev->rpc_sz = -1;

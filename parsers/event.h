@@ -159,6 +159,12 @@ struct ps_event {
 		uint32_t bno;		/* b: (hex) / bno: */
 		uint32_t flags;		/* m: / flg: numeric value */
 		int32_t opcnt;
+		/*
+		 * DIRTY (writes not yet complete), where the flags say: era A's
+		 * and 2010's numeric bit 0x40, or the letter d of the 2011-2015
+		 * alphabet (spec 2.1); -1 where they cannot (HEAD's letters).
+		 */
+		int8_t dirty;
 	} bmap;
 
 	/* biorq@ prefix (PS_HAS_BIORQ). */

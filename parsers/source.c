@@ -152,7 +152,7 @@ thread_is(const struct at_thread *t, const struct ps_event *ev)
 {
 	return t->namelen == ev->thread.n && t->tidlen == ev->tid_s.n &&
 	    memcmp(t->name, ev->thread.p, ev->thread.n) == 0 &&
-	    memcmp(t->tid, ev->tid_s.p, ev->tid_s.n) == 0;
+	    (ev->tid_s.n == 0 || memcmp(t->tid, ev->tid_s.p, ev->tid_s.n) == 0);
 }
 
 /* The event's thread number, numbering a new thread; -1 if none. */
@@ -175,7 +175,8 @@ thread_number(struct ps_stream *st, const struct ps_event *ev)
 		return -1;
 	memset(&t, 0, sizeof(t));
 	memcpy(t.name, ev->thread.p, ev->thread.n);
-	memcpy(t.tid, ev->tid_s.p, ev->tid_s.n);
+	if (ev->tid_s.n > 0)	/* p may be NULL when there is no tid */
+		memcpy(t.tid, ev->tid_s.p, ev->tid_s.n);
 	t.namelen = (uint8_t)ev->thread.n;
 	t.tidlen = (uint8_t)ev->tid_s.n;
 	if (fs_vec_push(&st->th, t) != 0 ||
@@ -308,7 +309,7 @@ attribute_bmap(struct ps_stream *st, struct ps_event *ev)
 		attr_set(ev, ev->bmap.fid, ev->bmap.bno);
 		if (ev->bmap.addr != 0)
 			table_put(st, &st->addr, ev->bmap.addr, 0, ev->bmap.fid, ev->bmap.bno);
-		if (ev->kind == PS_EV_EXAMINE && t != NULL) {
+		if ((ev->kind == PS_EV_EXAMINE || ev->kind == PS_EV_SCHEDULE) && t != NULL) {
 			t->has_exam = 1;
 			t->exam.fid = ev->bmap.fid;
 			t->exam.bno = ev->bmap.bno;
@@ -327,7 +328,9 @@ attribute_bmap(struct ps_stream *st, struct ps_event *ev)
 	/*
 	 * The flush thread's own lines without a bmap of their own: the RPCs
 	 * it builds and the biorqs it handles belong to the bmap it examined
-	 * last.  A new biorq becoming ready (a writer thread) does not.
+	 * or started to flush last (from 2010-10 a pass checks every bmap
+	 * first, then logs `try flush` for each one it flushes).  A new biorq
+	 * becoming ready (a writer thread) does not.
 	 */
 	thread_attr = ev->kind == PS_EV_RPC_SEND || ev->kind == PS_EV_SCHEDULE ||
 	    ((ev->has & PS_HAS_BIORQ) && ev->kind != PS_EV_WRITE_READY);

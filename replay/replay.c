@@ -692,6 +692,29 @@ note_skipped(const struct wl_workload *w, struct rp_result *r)
 	}
 }
 
+/* Whether setting s applies to policy. */
+static int
+setting_applies(const struct rp_setting *s, const char *policy)
+{
+	return s->policy[0] == '\0' || strcmp(s->policy, policy) == 0;
+}
+
+/* The settings that apply to policy, as text. */
+void
+rp_settings_text(const struct rp_options *o, const char *policy, char *buf, size_t n)
+{
+	size_t k = 0;
+	int i;
+
+	if (n == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < o->nset && k < n; i++)
+		if (setting_applies(&o->set[i], policy))
+			k += (size_t)snprintf(buf + k, n - k, "%s%s=%" PRIu64, k ? " " : "",
+			    o->set[i].name, o->set[i].value);
+}
+
 /* Configures c for policy on w from the options; -1 with err set. */
 static int
 configure(const struct wl_workload *w, const char *policy, const struct rp_options *opt,
@@ -731,6 +754,19 @@ configure(const struct wl_workload *w, const char *policy, const struct rp_optio
 		c->log_epoch_s = (uint64_t)w->epoch_us / 1000000;
 		c->log_epoch_us = (uint64_t)w->epoch_us % 1000000;
 	}
+	/* the user's settings come last: they win over the calibrated tick too */
+	for (int i = 0; i < opt->nset; i++) {
+		char v[24];
+
+		if (!setting_applies(&opt->set[i], policy))
+			continue;
+		snprintf(v, sizeof(v), "%" PRIu64, opt->set[i].value);
+		if (fl_config_set(c, opt->set[i].name, v, err) < 0)
+			return -1;
+		if (strcmp(opt->set[i].name, "poll_ns") == 0)
+			r->calibrated = 0;
+	}
+	rp_settings_text(opt, policy, r->settings, sizeof(r->settings));
 	return 0;
 }
 
@@ -1099,6 +1135,9 @@ rp_fidelity_check(const struct wl_workload *w, const struct rp_result *r, struct
 	f->after_passes = (int64_t)r->after_passes;
 	f->trace_period_us = w->obs.pass_period_us;
 	f->replay_period_us = r->pass_period_us;
+	snprintf(f->altered, sizeof(f->altered), "%s", r->settings);
+	if (f->altered[0] != '\0')
+		return;		/* not the recorded engine: nothing to check */
 	if (f->trace_wasted >= 0) {
 		f->have_wasted = 1;
 		f->wasted_dev = dev(f->replay_wasted, f->trace_wasted);
@@ -1333,11 +1372,15 @@ print_summary(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 			fprintf(f, ", %d repeat%s (medians), speed %gx", r[0].repeats,
 			    r[0].repeats == 1 ? "" : "s", speed);
 		fputc('\n', f);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			if (r[i].calibrated)
 				fprintf(f, "note: %s tick calibrated to the trace's pass period "
 				    "%" PRIu64 " us (usleep overshoot of the recorded machine)\n",
 				    r[i].policy, r[i].poll_ns / 1000);
+			if (r[i].settings[0] != '\0')
+				fprintf(f, "note: %s runs with %s (--set)\n", r[i].policy,
+				    r[i].settings);
+		}
 		if (r[0].clock == FL_CLOCK_REAL && speed != 1.0)
 			fprintf(f, "warning: --speed %g compresses time: polling cost per "
 			    "trace-second is understated by about %gx\n", speed, speed);
@@ -1361,6 +1404,11 @@ print_fidelity(FILE *f, const struct rp_fidelity *fid)
 		return;
 	}
 	fprintf(f, "fidelity check (%s vs trace): ", fid->policy);
+	if (fid->altered[0] != '\0') {
+		fprintf(f, "not run: %s ran with %s (--set), not as the recorded engine\n",
+		    fid->policy, fid->altered);
+		return;
+	}
 	if (fid->have_wasted)
 		fprintf(f, "wasted examinations %" PRId64 " vs %" PRId64 " (%.1f %%)",
 		    fid->replay_wasted, fid->trace_wasted, fid->wasted_dev * 100);
@@ -1536,9 +1584,13 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 	jnum(f, w->obs.rpcs);
 	fprintf(f, "},");
 	if (fid != NULL) {
-		fprintf(f, "\"fidelity_check\":{\"policy\":\"%s\",\"ok\":%s,\"replay_wasted\":%"
-		    PRId64 ",\"trace_wasted\":", fid->policy, fid->ok ? "true" : "false",
-		    fid->replay_wasted);
+		fprintf(f, "\"fidelity_check\":{\"policy\":\"%s\",\"ok\":%s,\"altered\":",
+		    fid->policy, fid->ok ? "true" : "false");
+		if (fid->altered[0] != '\0')
+			fs_json_str(f, fid->altered, strlen(fid->altered));
+		else
+			fputs("null", f);
+		fprintf(f, ",\"replay_wasted\":%" PRId64 ",\"trace_wasted\":", fid->replay_wasted);
 		jnum(f, fid->trace_wasted);
 		fprintf(f, ",\"replay_passes_in_span\":%" PRId64 ",\"replay_passes_after\":%" PRId64
 		    ",\"replay_wasted_after\":%" PRId64, fid->replay_passes, fid->after_passes,
@@ -1555,8 +1607,11 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 		int real = r[i].clock == FL_CLOCK_REAL;
 
 		fprintf(f, "%s{\"policy\":\"%s\",\"clock\":\"%s\",\"repeats\":%d,\"poll_us\":%" PRIu64
-		    ",\"calibrated\":%s,", i ? "," : "", r[i].policy, real ? "real" : "virtual",
-		    r[i].repeats, r[i].poll_ns / 1000, r[i].calibrated ? "true" : "false");
+		    ",\"calibrated\":%s,\"settings\":", i ? "," : "", r[i].policy,
+		    real ? "real" : "virtual", r[i].repeats, r[i].poll_ns / 1000,
+		    r[i].calibrated ? "true" : "false");
+		fs_json_str(f, r[i].settings, strlen(r[i].settings));
+		fputc(',', f);
 		fprintf(f, "\"wakeups\":%" PRIu64 ",\"wake_timeout\":%" PRIu64 ",\"wake_signal\":%"
 		    PRIu64 ",\"idle_wakeups\":%" PRIu64 ",\"useless_wakeups\":%" PRIu64 ",\"passes\":%" PRIu64 ",\"examinations\":%"
 		    PRIu64 ",\"wasted_examinations\":%" PRIu64 ",\"rpcs\":%" PRIu64 ",\"bytes\":%"

@@ -40,6 +40,19 @@ struct rp_cost {
 #define RP_COST_RPC_NS		1200.0
 #define RP_COST_REARM_NS	800.0
 
+/*
+ * One libflush tunable set for a replay (replay --set): for every policy
+ * when policy is "", else for that one only.  name is fl_tunable_name's;
+ * value its integer (nanoseconds for the *_ns ones).
+ */
+struct rp_setting {
+	char policy[16];
+	char name[32];
+	uint64_t value;
+};
+
+#define RP_SET_MAX 16
+
 struct rp_options {
 	enum fl_clock clock;
 	double speed;		/* real clock: inputs and latencies compressed by this factor */
@@ -50,7 +63,15 @@ struct rp_options {
 	uint64_t wake_latency_ns;	/* virtual clock: signal -> run (RP_ENGINE_DEFAULT) */
 	struct rp_cost cost;	/* the CPU model (RP_COST_*) */
 	uint64_t batch_ns;	/* deadline's batching window (RP_ENGINE_DEFAULT) */
+	struct rp_setting set[RP_SET_MAX];	/* applied last, in order */
+	int nset;
 };
+
+/*
+ * Formats the settings that apply to policy as "max_age_ns=5000000
+ * window=64" ("" if none) into buf.
+ */
+void rp_settings_text(const struct rp_options *o, const char *policy, char *buf, size_t n);
 
 #define RP_REAL_REPEATS		3		/* real-clock runs per policy by default */
 #define RP_ENGINE_DEFAULT	UINT64_MAX	/* keep libflush's default (fl_config_init) */
@@ -82,6 +103,7 @@ struct rp_result {
 	struct rp_cost cost;		/* that model */
 	uint64_t wake_latency_ns;	/* virtual clock: the modelled signal -> run latency */
 	uint64_t batch_ns;		/* deadline's batching window used (else 0) */
+	char settings[160];		/* the --set tunables applied (rp_settings_text) */
 	/* over the trace's span (end_us) and after it; see rp_fidelity_check */
 	uint64_t span_exams, span_wasted, span_passes;
 	uint64_t after_exams, after_wasted, after_passes;
@@ -179,6 +201,7 @@ struct rp_fidelity {
 	int64_t trace_period_us, replay_period_us;
 	double wasted_dev, period_dev;	/* |replay - trace| / trace */
 	int ok;				/* both known ones within 5 % */
+	char altered[160];		/* the policy ran with these --set tunables: not checked */
 };
 
 /* The policy whose replay should reproduce the trace: "head" for era Z, else "legacy" (B, C: theirs). */

@@ -436,20 +436,58 @@ order_streams(struct dbload *d)
 	return 0;
 }
 
-/* Runs every query of the database into d. */
+/* Reads every row of one kind into d; 0, or -1 with err set. */
 static int
-load(struct st_store *st, const char *path, struct dbload *d, struct fs_err *err)
+load_kind(struct st_store *st, enum st_kind kind, const struct st_filter *f,
+    struct dbload *d, struct fs_err *err)
 {
+	struct st_cursor *c = st_cursor_open(st, kind, f, err);
+	const union st_row *r;
+	int rc, stop = 0;
+
+	if (c == NULL)
+		return -1;
+	while (!stop && (rc = st_cursor_next(c, &r, err)) == 1) {
+		switch (kind) {
+		case ST_WRITES:
+			stop = on_write(d, &r->write);
+			break;
+		case ST_RPCS:
+			stop = on_rpc(d, &r->rpc);
+			break;
+		case ST_STATES:
+			stop = on_state(d, &r->state);
+			break;
+		case ST_FORCED:
+			stop = on_forced(d, &r->forced);
+			break;
+		case ST_EPISODES:
+			stop = on_episode(d, &r->episode);
+			break;
+		default:
+			stop = on_thread(d, &r->thread);
+			break;
+		}
+	}
+	st_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Reads every kind of row the workload needs (of one client, or all) into d. */
+static int
+load(struct st_store *st, const char *path, const char *client, struct dbload *d,
+    struct fs_err *err)
+{
+	static const enum st_kind order[] = { ST_WRITES, ST_RPCS, ST_STATES, ST_FORCED,
+	    ST_EPISODES, ST_THREAD_STATS };
 	struct st_filter f;
+	size_t i;
 
 	st_filter_init(&f);
-	if (st_query_writes(st, &f, on_write, d, err) < 0 ||
-	    st_query_rpcs(st, &f, on_rpc, d, err) < 0 ||
-	    st_query_states(st, &f, on_state, d, err) < 0 ||
-	    st_query_forced(st, &f, on_forced, d, err) < 0 ||
-	    st_query_episodes(st, &f, on_episode, d, err) < 0 ||
-	    st_query_thread_stats(st, &f, on_thread, d, err) < 0)
-		return -1;
+	f.client = client;
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (load_kind(st, order[i], &f, d, err) < 0)
+			return -1;
 	if (d->overflow) {
 		fs_err_set(err, EOVERFLOW, "%s: more than %" PRIu32 " rows of one kind", path,
 		    UINT32_MAX);
@@ -597,7 +635,7 @@ dbload_free(struct dbload *d)
 
 /* Opens the database at path and loads it into d (freed by the caller). */
 static int
-open_load(const char *path, struct dbload *d, struct fs_err *err)
+open_load(const char *path, const char *client, struct dbload *d, struct fs_err *err)
 {
 	struct st_store *st;
 	int rc;
@@ -607,7 +645,7 @@ open_load(const char *path, struct dbload *d, struct fs_err *err)
 	d->fig.first_pass_us = INT64_MIN;
 	if ((st = st_open(path, ST_OPEN_READONLY, err)) == NULL)
 		return -1;
-	rc = load(st, path, d, err);
+	rc = load(st, path, client, d, err);
 	st_close(st);
 	return rc;
 }
@@ -632,7 +670,7 @@ wl_db_source(const char *path, struct fs_err *err)
 		fs_err_set(err, ENOMEM, "%s: out of memory", path);
 		return NULL;
 	}
-	if (open_load(path, d, err) < 0) {
+	if (open_load(path, NULL, d, err) < 0) {
 		db_close(d);
 		return NULL;
 	}
@@ -668,7 +706,7 @@ wl_load_db(struct wl_workload *w, const char *path, const struct wl_extract_opts
 	size_t i;
 	int rc = -1;
 
-	if (open_load(path, &d, err) < 0)
+	if (open_load(path, o != NULL ? o->client : NULL, &d, err) < 0)
 		goto out;
 	if ((x = wl_extract_new(o, err)) == NULL)
 		goto out;

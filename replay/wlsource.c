@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "parsers/source.h"
+#include "store/store.h"
 
 /* Returns the kind of input at path, judged from its first bytes. */
 enum wl_input
@@ -24,6 +25,8 @@ wl_input_kind(const char *path)
 
 	if (strcmp(path, "-") == 0)
 		return WL_IN_LOG;
+	if (st_is_server(path))
+		return WL_IN_DB;
 	if ((f = fopen(path, "rb")) == NULL)
 		return WL_IN_LOG;	/* the log reader reports the error */
 	n = fread(buf, 1, sizeof(buf) - 1, f);

@@ -294,6 +294,56 @@ START_TEST(test_fidelity_span)
 END_TEST
 
 /*
+ * --set: a tunable set for one policy reaches that policy only, wins over
+ * the calibrated tick, and turns its fidelity check off (it no longer is
+ * the recorded engine).
+ */
+START_TEST(test_settings)
+{
+	struct wl_workload w;
+	struct rp_options o;
+	struct rp_result a, b;
+	struct rp_fidelity f;
+	struct fs_err err;
+
+	load(&w, "flushscope-workload 1\n"
+	    "era A\n"
+	    "end_us 8000\n"
+	    "observed wasted_examinations 3\n"
+	    "observed pass_period_us 2000\n"
+	    "0 write 80000002d907b:1 0 32768\n"
+	    "1024 rpc 80000002d907b:1 0 32768 30000 xid 1\n");
+	rp_options_default(&o);
+	fs_err_clear(&err);
+	snprintf(o.set[0].policy, sizeof(o.set[0].policy), "legacy");
+	snprintf(o.set[0].name, sizeof(o.set[0].name), "poll_ns");
+	o.set[0].value = 5000000;
+	snprintf(o.set[1].name, sizeof(o.set[1].name), "max_age_ns");
+	o.set[1].value = 3000000;
+	o.nset = 2;
+	ck_assert_msg(rp_run(&w, "legacy", &o, &a, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(a.poll_ns, 5000000);
+	ck_assert_int_eq(a.calibrated, 0);
+	ck_assert_str_eq(a.settings, "poll_ns=5000000 max_age_ns=3000000");
+	rp_fidelity_check(&w, &a, &f);
+	ck_assert_str_eq(f.altered, "poll_ns=5000000 max_age_ns=3000000");
+	ck_assert(f.ok);
+	ck_assert_msg(rp_run(&w, "deadline", &o, &b, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(b.settings, "max_age_ns=3000000");
+	/* one lone write: deadline sends it at its max age */
+	ck_assert_uint_eq(b.st.ready_issue.max, 3000000);
+	rp_result_free(&a);
+	rp_result_free(&b);
+	/* a value out of the engine's range is an error, not a silent default */
+	o.set[0].value = 0;
+	snprintf(o.set[0].name, sizeof(o.set[0].name), "window");
+	ck_assert_int_eq(rp_run(&w, "legacy", &o, &a, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "window"));
+	wl_free(&w);
+}
+END_TEST
+
+/*
  * Float-to-integer conversions are guarded: a real-clock replay compressed
  * to absurdity saturates and is refused with its line, with no undefined
  * conversion (UBSan's float-cast-overflow check runs in CI).
@@ -887,6 +937,7 @@ replay_suite(void)
 	tcase_add_loop_test(tc, test_long_gaps, 0, 2 * NPOLS);
 	tcase_add_loop_test(tc, test_bad_write_skipped, 0, NPOLS);
 	tcase_add_test(tc, test_fidelity_span);
+	tcase_add_test(tc, test_settings);
 	tcase_add_loop_test(tc, test_fidelity_policy_per_era, 0, 5);
 	tcase_add_test(tc, test_speed_saturates);
 	suite_add_tcase(s, tc);
