@@ -29,7 +29,22 @@ struct bkey {
 	uint64_t fid, t;
 	uint32_t bno;
 	size_t i;
+	uint32_t off, len;	/* a write's (copied: the pass reads keys in order) */
+	uint64_t dl;		/* its deadline, scattered to the caller's array at the end */
 };
+
+/* qsort comparator for forced flushes: by file, time, then input order. */
+static int
+force_cmp(const void *a, const void *b)
+{
+	const struct bkey *x = a, *y = b;
+
+	if (x->fid != y->fid)
+		return x->fid < y->fid ? -1 : 1;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
 
 /* qsort comparator for sort keys. */
 static int
@@ -243,39 +258,40 @@ fl_ref_write(struct fl_refruns *s, uint64_t t, uint32_t off, uint32_t len, uint6
 }
 
 /*
- * Deadlines of the writes of one bmap, w[0, nw), given the forced flushes
- * f[0, nf) of its file, all in input order.
+ * Deadlines (w[].dl) of the writes of one bmap, w[0, nw), given the forced
+ * flushes f[0, nf) of its file (bno: the flush's, FL_BMAP_ALL for the
+ * file), all in input order.
  */
 static int
-bmap_deadlines(const struct fl_bound_in *in, const struct bkey *w, size_t nw,
-    const struct bkey *f, size_t nf, const struct fl_budget *b, uint64_t *dl, struct fl_refruns *s)
+bmap_deadlines(struct bkey *w, size_t nw, const struct bkey *f, size_t nf,
+    const struct fl_budget *b, struct fl_refruns *s)
 {
 	size_t p, since = 0, fi = 0;
 
 	fl_ref_force(s);
 	for (p = 0; p <= nw; p++) {
-		const struct fl_bound_in *x = p < nw ? &in[w[p].i] : NULL;
+		struct bkey *x = p < nw ? &w[p] : NULL;
 		uint64_t fdl;
 		int r;
 
 		/* forced flushes of this bmap before this write: its pending writes are due */
-		for (; fi < nf && (x == NULL || f[fi].t < x->t_ns ||
-		    (f[fi].t == x->t_ns && f[fi].i < w[p].i)); fi++) {
-			if (in[f[fi].i].bno != FL_BMAP_ALL && in[f[fi].i].bno != w[0].bno)
+		for (; fi < nf && (x == NULL || f[fi].t < x->t ||
+		    (f[fi].t == x->t && f[fi].i < x->i)); fi++) {
+			if (f[fi].bno != FL_BMAP_ALL && f[fi].bno != w[0].bno)
 				continue;
 			for (; since < p; since++)
-				if (dl[w[since].i] > f[fi].t)
-					dl[w[since].i] = f[fi].t;
+				if (w[since].dl > f[fi].t)
+					w[since].dl = f[fi].t;
 			fl_ref_force(s);
 		}
 		if (x == NULL)
 			break;
-		dl[w[p].i] = age_deadline(b, x->t_ns);
-		if ((r = fl_ref_write(s, x->t_ns, x->off, x->len, dl[w[p].i], b->full_size)) < 0)
+		x->dl = age_deadline(b, x->t);
+		if ((r = fl_ref_write(s, x->t, x->off, x->len, x->dl, b->full_size)) < 0)
 			return -1;
-		fdl = fl_sat_add(x->t_ns, b->full_ns);
-		if (r == 1 && fdl < dl[w[p].i])
-			dl[w[p].i] = fdl;
+		fdl = fl_sat_add(x->t, b->full_ns);
+		if (r == 1 && fdl < x->dl)
+			x->dl = fdl;
 	}
 	return 0;
 }
@@ -404,26 +420,28 @@ fl_bound_deadlines(const struct fl_bound_in *in, size_t n, const struct fl_budge
 		return fs_err_set(err, ENOMEM, "libflush: out of memory");
 	}
 	for (i = 0; i < n; i++) {
-		struct bkey k = { in[i].fid, in[i].t_ns, in[i].bno, i };
+		struct bkey k = { in[i].fid, in[i].t_ns, in[i].bno, i, in[i].off, in[i].len,
+		    FL_TIME_NEVER };
 
 		dl[i] = FL_TIME_NEVER;
 		if (in[i].len > 0)
 			w[nw++] = k;
-		else {
-			k.bno = 0;	/* forced flushes: by file only */
+		else
 			f[nf++] = k;
-		}
 	}
-	qsort(f, nf, sizeof(*f), key_cmp);
+	/* forced flushes by file, time, input order (their bno is the bmap flushed) */
+	qsort(f, nf, sizeof(*f), force_cmp);
 	if ((rc = group_writes(w, nw, &gs, &ng)) == 0)
 		for (i = 0; i < ng && rc == 0; i++) {
-			const struct bkey *wg = &w[gs[i]];
+			const struct bkey *wg = &w[gs[i]];	/* the first write of the bmap */
 			size_t fs = first_force(f, nf, wg->fid), fe;
 
 			for (fe = fs; fe < nf && f[fe].fid == wg->fid; fe++)
 				;
-			rc = bmap_deadlines(in, wg, gs[i + 1] - gs[i], &f[fs], fe - fs, b, dl, &s);
+			rc = bmap_deadlines(&w[gs[i]], gs[i + 1] - gs[i], &f[fs], fe - fs, b, &s);
 		}
+	for (i = 0; rc == 0 && i < nw; i++)
+		dl[w[i].i] = w[i].dl;
 	fl_ref_free(&s);
 	free(gs);
 	free(w);
@@ -438,15 +456,51 @@ struct ival {
 	uint64_t hi, lo;
 };
 
-/* Orders intervals by right end. */
-static int
-ival_cmp(const void *a, const void *b)
-{
-	const struct ival *x = a, *y = b;
+#define RADIX_BITS	11
+#define RADIX		(1u << RADIX_BITS)
 
-	if (x->hi != y->hi)
-		return x->hi < y->hi ? -1 : 1;
-	return x->lo < y->lo ? -1 : x->lo > y->lo;
+/*
+ * Sorts v[0, n) by right end: least significant digit first, 11 bits a
+ * pass, a pass skipped when every key has the same digit (the high ones,
+ * usually).  Linear, where a comparison sort of millions of intervals was
+ * most of a replay's bound.  Uses tmp (n entries); -1 on ENOMEM.
+ */
+static int
+ival_sort(struct ival *v, size_t n)
+{
+	struct ival *tmp = malloc((n ? n : 1) * sizeof(*tmp)), *src = v, *dst = tmp;
+	size_t *cnt = malloc(RADIX * sizeof(*cnt)), i;
+	unsigned shift;
+
+	if (tmp == NULL || cnt == NULL) {
+		free(tmp);
+		free(cnt);
+		return -1;
+	}
+	for (shift = 0; shift < 64; shift += RADIX_BITS) {
+		size_t sum = 0, d;
+
+		memset(cnt, 0, RADIX * sizeof(*cnt));
+		for (i = 0; i < n; i++)
+			cnt[(src[i].hi >> shift) & (RADIX - 1)]++;
+		if (n == 0 || cnt[(src[0].hi >> shift) & (RADIX - 1)] == n)
+			continue;	/* one digit: the order stands */
+		for (d = 0; d < RADIX; d++) {
+			size_t c = cnt[d];
+
+			cnt[d] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			dst[cnt[(src[i].hi >> shift) & (RADIX - 1)]++] = src[i];
+		src = dst;
+		dst = src == v ? tmp : v;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+	free(tmp);
+	free(cnt);
+	return 0;
 }
 
 /* The fewest points stabbing every interval. */
@@ -466,7 +520,10 @@ fl_stab_min(const uint64_t *lo, const uint64_t *hi, size_t n, uint64_t *count,
 			v[m].hi = hi[i];
 			m++;
 		}
-	qsort(v, m, sizeof(*v), ival_cmp);
+	if (ival_sort(v, m) < 0) {
+		free(v);
+		return fs_err_set(err, ENOMEM, "libflush: out of memory");
+	}
 	/* every interval before p's was stabbed; hi >= p for the rest */
 	for (i = 0; i < m; i++)
 		if (c == 0 || v[i].lo > p) {
