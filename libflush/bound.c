@@ -570,7 +570,10 @@ fl_wakeups_min(const struct fl_bound_in *in, size_t n, const struct fl_budget *b
 			hi[i] = issue_ns[i];
 			out->past_budget++;
 		}
-		if (start_ns != NULL && start_ns[i] < lo[i])
+		if (start_ns != NULL && start_ns[i] == FL_BOUND_NO_WAKE) {
+			lo[i] = 1;	/* served by a thread's first run: no interval */
+			hi[i] = 0;
+		} else if (start_ns != NULL && start_ns[i] < lo[i])
 			lo[i] = start_ns[i];
 	}
 	rc = fl_stab_min(lo, hi, n, &out->wakeups_min_realised, err);

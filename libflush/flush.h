@@ -318,6 +318,9 @@ int fl_bound_deadlines(const struct fl_bound_in *in, size_t n, const struct fl_b
 int fl_stab_min(const uint64_t *lo, const uint64_t *hi, size_t n, uint64_t *count,
     struct fs_err *err);
 
+/* fl_wakeups_min start_ns: issued by a thread's first run, before it ever slept (no wake-up) */
+#define FL_BOUND_NO_WAKE	(FL_TIME_NEVER - 1)
+
 /* What fl_wakeups_min found. */
 struct fl_bound {
 	uint64_t wakeups_min;		/* the bound for the budget */
@@ -333,9 +336,10 @@ struct fl_bound {
  * was issued as its deadline (the bound for the latency a policy
  * achieved), and with start_ns (per input: when the run that issued it
  * began, its wake-up), a write issued by a run that began before it was
- * ready reaches back to that start; no schedule whose every issue happens
- * in a run begun at one of its wake-ups has fewer wake-ups.  Either array
- * may be NULL.  Returns 0, or -1 with err set (out of memory).
+ * ready reaches back to that start (FL_BOUND_NO_WAKE: the write was issued
+ * before its thread first slept, and needs no wake-up); no schedule whose
+ * every issue happens in a run begun at one of its wake-ups has fewer
+ * wake-ups.  Either array may be NULL.  Returns 0, or -1 with err set.
  */
 int fl_wakeups_min(const struct fl_bound_in *in, size_t n, const struct fl_budget *b,
     const uint64_t *issue_ns, const uint64_t *start_ns, struct fl_bound *out,

@@ -466,6 +466,7 @@ struct bobs {
 	uint64_t *ready, *issue, *start;
 	size_t n;
 	uint64_t wake_t[FL_MAX_THREADS_RP];
+	int woke[FL_MAX_THREADS_RP];	/* the thread has slept and woken */
 	uint64_t lag_max;		/* longest wake-up -> issue */
 };
 
@@ -509,15 +510,18 @@ observe_bound(struct bobs *b, const struct fl_trace_ev *ev)
 		break;
 	case FL_TR_WAKE:
 		b->wake_t[th] = ev->t_ns;
+		b->woke[th] = 1;
 		break;
 	case FL_TR_IDLE:
 		b->wake_t[th] = ev->t_ns + (ev->count - 1) * ev->period_ns;
+		b->woke[th] = 1;
 		break;
 	case FL_TR_BIORQ_SENT:
 		if (ev->id < b->n && b->issue[ev->id] == FL_TIME_NEVER) {
 			b->issue[ev->id] = ev->t_ns;
-			b->start[ev->id] = b->wake_t[th];
-			if (ev->t_ns - b->wake_t[th] > b->lag_max)
+			/* a thread's first run is no wake-up: what it sends needs none */
+			b->start[ev->id] = b->woke[th] ? b->wake_t[th] : FL_BOUND_NO_WAKE;
+			if (b->woke[th] && ev->t_ns - b->wake_t[th] > b->lag_max)
 				b->lag_max = ev->t_ns - b->wake_t[th];
 		}
 		break;

@@ -218,9 +218,14 @@ START_TEST(test_brute_force)
 			ck_assert_uint_ge(dl[i], in[i].t_ns);
 			ck_assert_uint_le(dl[i], in[i].t_ns + b.max_age_ns);
 		}
-		/* a realised schedule: issued at most 6 late, from a run begun up to 2 before */
+		/*
+		 * a realised schedule: issued at most 6 late, from a run begun up
+		 * to 2 before, or (1 in 8) by a thread's first run, no wake-up
+		 */
 		issue[i] = in[i].t_ns + rnd(&seed) % (b.max_age_ns + 7);
 		start[i] = issue[i] >= 2 ? issue[i] - rnd(&seed) % 3 : issue[i];
+		if (rnd(&seed) % 8 == 0)
+			start[i] = FL_BOUND_NO_WAKE;
 		if (hi[i] > T)
 			T = (unsigned)hi[i];
 		if (issue[i] > T)
@@ -235,7 +240,10 @@ START_TEST(test_brute_force)
 			continue;
 		if (issue[i] > hi[i])
 			hi[i] = issue[i];
-		if (start[i] < lo[i])
+		if (start[i] == FL_BOUND_NO_WAKE) {
+			lo[i] = 1;	/* needs no point */
+			hi[i] = 0;
+		} else if (start[i] < lo[i])
 			lo[i] = start[i];
 	}
 	ck_assert_uint_eq(res.wakeups_min_realised, brute(lo, hi, n, T));
