@@ -91,8 +91,9 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 	if (real)
 		printf(", medians of %d runs\n", r[0].repeats);
 	else
-		printf(" (CPU modelled: %g us per wake-up, %g us per examination, %g us per RPC)\n",
-		    r[0].cost.wake_ns / 1e3, r[0].cost.exam_ns / 1e3, r[0].cost.rpc_ns / 1e3);
+		printf(" (CPU modelled: %g us per wake-up, %g us per examination, %g us per RPC, "
+		    "%g us per timer re-arm)\n", r[0].cost.wake_ns / 1e3, r[0].cost.exam_ns / 1e3,
+		    r[0].cost.rpc_ns / 1e3, r[0].cost.rearm_ns / 1e3);
 	if (real)
 		printf("note: real clock: CPU and latencies are measured on this machine and vary "
 		    "with its load;\n      they inform, the virtual clock's counts are the "
@@ -106,6 +107,12 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 	printf("\n%-24s", "wake-ups");
 	for (i = 0; i < n; i++)
 		printf(" %10" PRIu64, r[i].st.wakeups);
+	printf("\n%-24s", "wake-ups, lower bound");
+	for (i = 0; i < n; i++)
+		printf(" %10" PRIu64, r[i].wakeups_min);
+	printf("\n%-24s", "efficiency");
+	for (i = 0; i < n; i++)
+		printf(" %10.2f", r[i].efficiency);
 	printf("\n%-24s", "wasted examinations");
 	for (i = 0; i < n; i++)
 		printf(" %10" PRIu64, r[i].st.wasted);
@@ -129,9 +136,10 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 
 		fs_fmt_duration(b, sizeof(b), (double)r[0].st.ready_issue.p99);
 		fs_fmt_duration(c, sizeof(c), (double)r[i].st.ready_issue.p99);
-		printf("%s: %.0f %% %s flush-thread CPU than %s, %" PRIu64 " wake-ups instead of %"
+		printf("%s: %.0f %% %s flush-thread CPU than %s, %" PRIu64 " wake-up%s instead of %"
 		    PRIu64 ", ready->issue p99 %s -> %s\n", r[i].policy, fabs(red) * 100,
-		    red >= 0 ? "less" : "more", r[0].policy, r[i].st.wakeups, r[0].st.wakeups, b, c);
+		    red >= 0 ? "less" : "more", r[0].policy, r[i].st.wakeups,
+		    r[i].st.wakeups == 1 ? "" : "s", r[0].st.wakeups, b, c);
 	}
 	printf("(every metric: -v; for machines: --format csv or json)\n");
 }
