@@ -96,6 +96,21 @@ fs_check_log(const char *path, const char *log_format, struct fs_err *err)
 	return 0;
 }
 
+/* Splits a comma-separated list in place. */
+int
+fs_split_list(char *s, char **out, int max)
+{
+	char *tok, *save = NULL;
+	int n = 0;
+
+	for (tok = strtok_r(s, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		if (n == max)
+			return -1;
+		out[n++] = tok;
+	}
+	return n;
+}
+
 /* Writes the policy names, comma-separated, into buf. */
 void
 fs_policy_list(char *buf, size_t n)
@@ -109,30 +124,33 @@ fs_policy_list(char *buf, size_t n)
 		    fl_policy_name((enum fl_policy)p));
 }
 
-/* Parses --cpu-cost: three durations, per wake-up, examination and RPC. */
+/*
+ * Parses --cpu-cost: three durations, per wake-up, examination and RPC,
+ * and optionally a fourth, per timer re-arm (else RP_COST_REARM_NS).
+ */
 int
 fs_parse_cpu_cost(const char *arg, void *dst, struct fs_err *err)
 {
 	struct rp_cost *c = dst;
-	char buf[128], *p[3], *save = NULL;
-	uint64_t v[3];
-	int i;
+	char buf[128], *p[5], *save = NULL;
+	uint64_t v[4];
+	int i, n;
 
 	if (strlen(arg) >= sizeof(buf))
 		return fs_err_set(err, EINVAL, "'%s' is too long", arg);
 	strcpy(buf, arg);
-	p[0] = strtok_r(buf, ",", &save);
-	p[1] = strtok_r(NULL, ",", &save);
-	p[2] = strtok_r(NULL, ",", &save);
-	if (p[2] == NULL || strtok_r(NULL, ",", &save) != NULL)
-		return fs_err_set(err, EINVAL, "'%s': give three durations, per wake-up, "
-		    "examination and RPC (e.g. 12us,0.1us,1.2us)", arg);
-	for (i = 0; i < 3; i++)
+	for (n = 0; n < 5 && (p[n] = strtok_r(n ? NULL : buf, ",", &save)) != NULL; n++)
+		;
+	if (n < 3 || n > 4 || arg[strlen(arg) - 1] == ',')
+		return fs_err_set(err, EINVAL, "'%s': give three or four durations, per wake-up, "
+		    "examination, RPC and timer re-arm (e.g. 12us,0.1us,1.2us,0.8us)", arg);
+	for (i = 0; i < n; i++)
 		if (fs_parse_duration(p[i], 0, &v[i], err) < 0)
 			return -1;
 	c->wake_ns = (double)v[0];
 	c->exam_ns = (double)v[1];
 	c->rpc_ns = (double)v[2];
+	c->rearm_ns = n == 4 ? (double)v[3] : RP_COST_REARM_NS;
 	return 0;
 }
 

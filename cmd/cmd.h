@@ -62,6 +62,9 @@ int fs_check_log(const char *path, const char *log_format, struct fs_err *err);
  */
 int fs_check_db(const char *path, struct fs_err *err);
 
+/* Splits a comma-separated list in place into out[0..max); the count, or -1 if more. */
+int fs_split_list(char *s, char **out, int max);
+
 /* Writes the policy names ("legacy, pendq, ...") into buf, for messages. */
 void fs_policy_list(char *buf, size_t n);
 

@@ -18,21 +18,6 @@
 
 #define MAXPOL 8
 
-/* Splits a comma-separated policy list in place. */
-static int
-split_policies(char *s, char **out, int max)
-{
-	int n = 0;
-	char *tok, *save = NULL;
-
-	for (tok = strtok_r(s, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		if (n == max)
-			return -1;
-		out[n++] = tok;
-	}
-	return n;
-}
-
 struct replay_args {
 	const char *db, *workload, *policy, *plot, *client;
 	int format, no_calibrate, fit_cost, quiet, verbose;
@@ -106,8 +91,9 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 	if (real)
 		printf(", medians of %d runs\n", r[0].repeats);
 	else
-		printf(" (CPU modelled: %g us per wake-up, %g us per examination, %g us per RPC)\n",
-		    r[0].cost.wake_ns / 1e3, r[0].cost.exam_ns / 1e3, r[0].cost.rpc_ns / 1e3);
+		printf(" (CPU modelled: %g us per wake-up, %g us per examination, %g us per RPC, "
+		    "%g us per timer re-arm)\n", r[0].cost.wake_ns / 1e3, r[0].cost.exam_ns / 1e3,
+		    r[0].cost.rpc_ns / 1e3, r[0].cost.rearm_ns / 1e3);
 	if (real)
 		printf("note: real clock: CPU and latencies are measured on this machine and vary "
 		    "with its load;\n      they inform, the virtual clock's counts are the "
@@ -121,6 +107,12 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 	printf("\n%-24s", "wake-ups");
 	for (i = 0; i < n; i++)
 		printf(" %10" PRIu64, r[i].st.wakeups);
+	printf("\n%-24s", "wake-ups, lower bound");
+	for (i = 0; i < n; i++)
+		printf(" %10" PRIu64, r[i].wakeups_min);
+	printf("\n%-24s", "efficiency");
+	for (i = 0; i < n; i++)
+		printf(" %10.2f", r[i].efficiency);
 	printf("\n%-24s", "wasted examinations");
 	for (i = 0; i < n; i++)
 		printf(" %10" PRIu64, r[i].st.wasted);
@@ -144,9 +136,10 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 
 		fs_fmt_duration(b, sizeof(b), (double)r[0].st.ready_issue.p99);
 		fs_fmt_duration(c, sizeof(c), (double)r[i].st.ready_issue.p99);
-		printf("%s: %.0f %% %s flush-thread CPU than %s, %" PRIu64 " wake-ups instead of %"
+		printf("%s: %.0f %% %s flush-thread CPU than %s, %" PRIu64 " wake-up%s instead of %"
 		    PRIu64 ", ready->issue p99 %s -> %s\n", r[i].policy, fabs(red) * 100,
-		    red >= 0 ? "less" : "more", r[0].policy, r[i].st.wakeups, r[0].st.wakeups, b, c);
+		    red >= 0 ? "less" : "more", r[0].policy, r[i].st.wakeups,
+		    r[i].st.wakeups == 1 ? "" : "s", r[0].st.wakeups, b, c);
 	}
 	printf("(every metric: -v; for machines: --format csv or json)\n");
 }
@@ -203,7 +196,7 @@ cmd_replay(int argc, char **argv)
 	if (strlen(a.policy) >= sizeof(polbuf))
 		return fs_usage(&fs_spec_replay, "--policy: the list is too long");
 	strcpy(polbuf, a.policy);
-	if ((npol = split_policies(polstr, pols, MAXPOL)) <= 0)
+	if ((npol = fs_split_list(polstr, pols, MAXPOL)) <= 0)
 		return fs_usage(&fs_spec_replay, "--policy: give 1 to %d policies", MAXPOL);
 	for (i = 0; i < npol; i++) {
 		if (fl_policy_parse(pols[i]) < 0) {

@@ -420,21 +420,6 @@ write_plot(const char *path, const struct tn_point *p, size_t n, const struct tn
 	return rc;
 }
 
-/* Splits a comma-separated policy list in place; the count, or -1. */
-static int
-split_list(char *s, char **out, int max)
-{
-	char *tok, *save = NULL;
-	int n = 0;
-
-	for (tok = strtok_r(s, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		if (n == max)
-			return -1;
-		out[n++] = tok;
-	}
-	return n;
-}
-
 /* The tune command. */
 int
 cmd_tune(int argc, char **argv)
@@ -463,7 +448,7 @@ cmd_tune(int argc, char **argv)
 	if (strlen(a.policy) >= sizeof(polbuf))
 		return fs_usage(&fs_spec_tune, "--policy: the list is too long");
 	strcpy(polbuf, a.policy);
-	if ((npol = split_list(polbuf, pols, TN_POLICIES_MAX)) <= 0)
+	if ((npol = fs_split_list(polbuf, pols, TN_POLICIES_MAX)) <= 0)
 		return fs_usage(&fs_spec_tune, "--policy: give 1 to %d policies", TN_POLICIES_MAX);
 	for (i = 0; i < npol; i++)
 		if (fl_policy_parse(pols[i]) < 0) {

@@ -134,7 +134,7 @@ print_verdict(const struct trace_checks *t, const char *base, const char *cand, 
 
 struct verify_args {
 	const char *baseline, *candidate, *junit, *client;
-	double min_cpu_reduction;
+	double min_cpu_reduction, min_efficiency;
 	uint64_t max_p99_ns;
 	long long max_wasted;
 	int format, verbose;
@@ -157,6 +157,8 @@ static const struct fs_opt verify_opts[] = {
 	    "virtual time, 0.5ms on the real clock)"),
 	FS_OPT_COUNT(0, "max-wasted", A, max_wasted, "N", "0", 0, 1e18,
 	    "wasted examinations allowed to the candidate"),
+	FS_OPT_RATIO(0, "min-efficiency", A, min_efficiency, "0", 0, 1,
+	    "minimum lower bound / wake-ups of the candidate; 0 = not checked"),
 	FS_MODEL_OPTS(A),
 	FS_SET_OPT(A, "the candidate (the change checked)"),
 	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
@@ -267,9 +269,9 @@ print_text(const struct trace_checks *tc, int nt, const char *base, const char *
 		    o->clock == FL_CLOCK_REAL ? "real" : "virtual");
 		if (o->clock == FL_CLOCK_VIRTUAL)
 			printf("note: CPU is modelled: %.2f us per wake-up, %.2f us per "
-			    "examination, %.2f us per RPC (--cpu-cost; --clock real measures "
-			    "it)\n", o->cost.wake_ns / 1e3, o->cost.exam_ns / 1e3,
-			    o->cost.rpc_ns / 1e3);
+			    "examination, %.2f us per RPC, %.2f us per timer re-arm (--cpu-cost; "
+			    "--clock real measures it)\n", o->cost.wake_ns / 1e3,
+			    o->cost.exam_ns / 1e3, o->cost.rpc_ns / 1e3, o->cost.rearm_ns / 1e3);
 		for (i = 0; i < nt; i++) {
 			printf("%s\n", tc[i].trace);
 			for (k = 0; k < tc[i].n; k++)
@@ -319,6 +321,7 @@ cmd_verify(int argc, char **argv)
 		return FS_EXIT_USAGE;
 	th.min_cpu_reduction = a.min_cpu_reduction;
 	th.max_wasted = a.max_wasted;
+	th.min_efficiency = a.min_efficiency;
 	if (fs_opt_given(&fs_spec_verify, &fa, "max-p99-regression")) {
 		th.max_p99_regression_us = (double)a.max_p99_ns / 1e3;
 		th.set_p99 = 1;

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FL_MAX_THREADS_RP	64	/* flush threads at most (libflush's limit) */
+
 /* Fills the replay defaults. */
 void
 rp_options_default(struct rp_options *o)
@@ -28,36 +30,53 @@ rp_options_default(struct rp_options *o)
 	o->cost.wake_ns = RP_COST_WAKE_NS;
 	o->cost.exam_ns = RP_COST_EXAM_NS;
 	o->cost.rpc_ns = RP_COST_RPC_NS;
+	o->cost.rearm_ns = RP_COST_REARM_NS;
 }
 
-/* Parses "WAKE,EXAM,RPC" in microseconds. */
+/* Parses "WAKE,EXAM,RPC[,REARM]" in microseconds. */
 int
 rp_cost_parse(const char *s, struct rp_cost *c, struct fs_err *err)
 {
-	double v[3];
+	double v[4];
 	const char *p = s;
 	char *end;
-	int i;
+	int n = 0;
 
-	for (i = 0; i < 3; i++) {
-		v[i] = strtod(p, &end);
-		if (end == p || !(v[i] >= 0) || v[i] > 1e6 || *end != (i < 2 ? ',' : '\0'))
-			return fs_err_set(err, EINVAL, "bad CPU cost '%s': want WAKE,EXAM,RPC in "
-			    "microseconds, e.g. 12,0.1,1.2", s);
+	for (;;) {
+		v[n] = strtod(p, &end);
+		if (end == p || !(v[n] >= 0) || v[n] > 1e6) {
+			n = 0;		/* not a cost */
+			break;
+		}
+		n++;
+		if (*end != ',' || n == 4)
+			break;
 		p = end + 1;
 	}
+	if (n < 3 || *end != '\0')
+		return fs_err_set(err, EINVAL, "bad CPU cost '%s': want WAKE,EXAM,RPC[,REARM] in "
+		    "microseconds, e.g. 12,0.1,1.2", s);
 	c->wake_ns = v[0] * 1e3;
 	c->exam_ns = v[1] * 1e3;
 	c->rpc_ns = v[2] * 1e3;
+	if (n == 4)
+		c->rearm_ns = v[3] * 1e3;
 	return 0;
 }
 
-/* Modelled flush-thread CPU of a run's counters. */
-double
-rp_model_cpu_ns(const struct rp_cost *c, const struct fl_stats *st)
+/* The flush-thread part of the model (what rp_fit_cost fits). */
+static double
+flush_model_ns(const struct rp_cost *c, const struct fl_stats *st)
 {
 	return c->wake_ns * (double)st->wakeups + c->exam_ns * (double)st->exams +
 	    c->rpc_ns * (double)st->rpcs;
+}
+
+/* Modelled CPU of a run's counters: the flush thread's and the re-arms'. */
+double
+rp_model_cpu_ns(const struct rp_cost *c, const struct fl_stats *st)
+{
+	return flush_model_ns(c, st) + c->rearm_ns * (double)st->rearms;
 }
 
 /*
@@ -180,13 +199,14 @@ rp_fit_cost(const struct rp_result *r, int n, struct rp_cost *out, double *max_r
 	if (best_res < 0)
 		return fs_err_set(err, EINVAL, "cost fit: the counters of the %d runs do not "
 		    "determine the costs (replay more policies)", n);
+	out->rearm_ns = RP_COST_REARM_NS;	/* a writer's cost: not in flush-thread CPU */
 	out->wake_ns = best_x[0];
 	out->exam_ns = best_x[1];
 	out->rpc_ns = best_x[2];
 	if (max_rel != NULL) {
 		*max_rel = 0;
 		for (i = 0; i < n; i++) {
-			double d = fabs(rp_model_cpu_ns(out, &r[i].st) /
+			double d = fabs(flush_model_ns(out, &r[i].st) /
 			    (double)r[i].flush_cpu_ns - 1.0);
 
 			if (d > *max_rel)
@@ -386,6 +406,7 @@ struct obs {
 	int64_t pending, inflight;	/* writes not yet sent, RPCs not yet done */
 	uint64_t last_done;		/* time of the last RPC completion */
 	uint64_t idle;			/* wake-ups with neither */
+	struct bobs *bo;		/* what the bound needs (NULL: nothing) */
 };
 
 /* Appends to a growable uint64/int64 array. */
@@ -436,12 +457,88 @@ observe_exam(struct obs *o, const struct fl_trace_ev *ev, unsigned th)
 	o->last_visible[th] = o->pass_t[th];
 }
 
+/*
+ * What the lower bound of a run needs, per engine write (its id): when it
+ * arrived, when it was first issued, and when the run of the flush thread
+ * that issued it began (its wake-up; 0 for a thread's first run).
+ */
+struct bobs {
+	uint64_t *ready, *issue, *start;
+	size_t n;
+	uint64_t wake_t[FL_MAX_THREADS_RP];
+	int woke[FL_MAX_THREADS_RP];	/* the thread has slept and woken */
+	uint64_t lag_max;		/* longest wake-up -> issue */
+};
+
+/* Allocates the per-write arrays for n writes; -1 on ENOMEM. */
+static int
+bobs_init(struct bobs *b, size_t n)
+{
+	size_t i;
+
+	memset(b, 0, sizeof(*b));
+	b->n = n;
+	b->ready = malloc((n ? n : 1) * sizeof(*b->ready));
+	b->issue = malloc((n ? n : 1) * sizeof(*b->issue));
+	b->start = malloc((n ? n : 1) * sizeof(*b->start));
+	if (!b->ready || !b->issue || !b->start)
+		return -1;
+	for (i = 0; i < n; i++)
+		b->ready[i] = b->issue[i] = b->start[i] = FL_TIME_NEVER;
+	return 0;
+}
+
+/* Frees the arrays. */
+static void
+bobs_free(struct bobs *b)
+{
+	free(b->ready);
+	free(b->issue);
+	free(b->start);
+}
+
+/* Notes arrivals, wake-ups and first issues for the bound. */
+static void
+observe_bound(struct bobs *b, const struct fl_trace_ev *ev)
+{
+	unsigned th = ev->thread < FL_MAX_THREADS_RP ? ev->thread : FL_MAX_THREADS_RP - 1;
+
+	switch (ev->kind) {
+	case FL_TR_ARRIVE:
+		if (ev->id < b->n && b->ready[ev->id] == FL_TIME_NEVER)
+			b->ready[ev->id] = ev->t_ns;
+		break;
+	case FL_TR_WAKE:
+		b->wake_t[th] = ev->t_ns;
+		b->woke[th] = 1;
+		break;
+	case FL_TR_IDLE:
+		b->wake_t[th] = ev->t_ns + (ev->count - 1) * ev->period_ns;
+		b->woke[th] = 1;
+		break;
+	case FL_TR_BIORQ_SENT:
+		if (ev->id < b->n && b->issue[ev->id] == FL_TIME_NEVER) {
+			b->issue[ev->id] = ev->t_ns;
+			/* a thread's first run is no wake-up: what it sends needs none */
+			b->start[ev->id] = b->woke[th] ? b->wake_t[th] : FL_BOUND_NO_WAKE;
+			if (b->woke[th] && ev->t_ns - b->wake_t[th] > b->lag_max)
+				b->lag_max = ev->t_ns - b->wake_t[th];
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 /* The engine's trace callback: visible passes and ready->issue samples. */
 static void
 observe(void *arg, const struct fl_trace_ev *ev)
 {
 	struct obs *o = arg;
 	unsigned th = ev->thread < 64 ? ev->thread : 63;
+
+	if (o->bo != NULL)
+		observe_bound(o->bo, ev);
 
 	switch (ev->kind) {
 	case FL_TR_ARRIVE:
@@ -588,6 +685,8 @@ struct runobs {
 	int64_t period;
 	uint64_t *lat;
 	size_t nlat;
+	struct fl_bound bound;		/* the run's lower bound (bound_of_run) */
+	uint64_t lag_max;
 };
 
 /* Notes the writes that do not fit in their bmap (skipped, reported) in r. */
@@ -704,6 +803,86 @@ configure(const struct wl_workload *w, const char *policy, const struct rp_optio
 	return 0;
 }
 
+/*
+ * The bound's inputs from w: its writes that fit and its forced flushes,
+ * at their times at speed x (writes: at ready[k] for the k-th when given).
+ * Stores the k-th write's index in *wpos[k] when wpos is given.  NULL on ENOMEM.
+ */
+static struct fl_bound_in *
+bound_inputs(const struct wl_workload *w, double speed, const uint64_t *ready, size_t *n,
+    size_t *wpos)
+{
+	struct fl_bound_in *in = malloc((w->n ? w->n : 1) * sizeof(*in));
+	size_t i, j = 0, k = 0;
+
+	if (in == NULL)
+		return NULL;
+	for (i = 0; i < w->n; i++) {
+		const struct wl_event *ev = &w->ev[i];
+		int wr = ev->kind == WL_WRITE && write_fits(ev);
+
+		if (!wr && ev->kind != WL_FSYNC)
+			continue;
+		in[j].t_ns = us_to_ns(ev->t_us, speed);
+		in[j].fid = ev->fid;
+		in[j].bno = ev->bno;
+		in[j].off = wr ? (uint32_t)ev->off : 0;
+		in[j].len = wr ? ev->len : 0;
+		if (wr) {
+			if (ready != NULL && ready[k] != FL_TIME_NEVER)
+				in[j].t_ns = ready[k];
+			if (wpos != NULL)
+				wpos[k] = j;
+			k++;
+		}
+		j++;
+	}
+	*n = j;
+	return in;
+}
+
+/*
+ * The lower bound of one run under c's budgets (fl_wakeups_min): from the
+ * workload's times (the real clock: when each write really arrived), and
+ * realised, from when each write was issued and by which wake-up.
+ */
+static int
+bound_of_run(const struct wl_workload *w, const struct fl_config *c, double speed,
+    const struct bobs *bo, struct runobs *ro, struct fs_err *err)
+{
+	struct fl_budget bud;
+	struct fl_bound_in *in;
+	uint64_t *issue = NULL, *start = NULL;
+	size_t *wpos = malloc((bo->n ? bo->n : 1) * sizeof(*wpos)), n = 0, i, k;
+	int rc = -1;
+
+	in = wpos ? bound_inputs(w, speed, c->clock == FL_CLOCK_REAL ? bo->ready : NULL, &n,
+	    wpos) : NULL;
+	if (in != NULL) {
+		issue = malloc((n ? n : 1) * sizeof(*issue));
+		start = malloc((n ? n : 1) * sizeof(*start));
+	}
+	if (in == NULL || issue == NULL || start == NULL) {
+		fs_err_set(err, ENOMEM, "replay: out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		issue[i] = start[i] = FL_TIME_NEVER;
+	for (k = 0; k < bo->n; k++) {
+		issue[wpos[k]] = bo->issue[k];
+		start[wpos[k]] = bo->start[k];
+	}
+	fl_config_budget(c, &bud);
+	rc = fl_wakeups_min(in, n, &bud, issue, start, &ro->bound, err);
+	ro->lag_max = bo->lag_max;
+out:
+	free(in);
+	free(issue);
+	free(start);
+	free(wpos);
+	return rc;
+}
+
 /* Runs repeat k of policy on w (see rp_run) and records what it saw in ro. */
 static int
 run_repeat(const struct wl_workload *w, struct fl_config *c, double speed, const uint64_t *ready,
@@ -711,6 +890,7 @@ run_repeat(const struct wl_workload *w, struct fl_config *c, double speed, const
 {
 	struct svc s;
 	struct obs o;
+	struct bobs bo;
 	size_t i;
 	int rc;
 
@@ -730,7 +910,16 @@ run_repeat(const struct wl_workload *w, struct fl_config *c, double speed, const
 	c->transport.arg = &s;
 	c->trace = observe;
 	c->trace_arg = &o;
+	if (bobs_init(&bo, nw) < 0) {
+		bobs_free(&bo);
+		svc_free(&s);
+		return fs_err_set(err, ENOMEM, "replay: out of memory");
+	}
+	o.bo = &bo;
 	rc = run_once(w, c, speed, &o, st, err);
+	if (rc == 0)
+		rc = bound_of_run(w, c, speed, &bo, ro, err);
+	bobs_free(&bo);
 	ro->rec = s.nrecorded;
 	ro->samp = s.nsampled;
 	ro->dflt = s.ndefault;
@@ -777,6 +966,62 @@ fill_result(struct rp_result *r, const struct runobs *ro)
 	r->after_exams = ro->after_exams;
 	r->after_wasted = ro->after_wasted;
 	r->after_passes = ro->after_passes;
+}
+
+/* Copies the chosen run's bound into r, with the efficiency. */
+static void
+fill_bound(struct rp_result *r, const struct runobs *ro)
+{
+	r->wakeups_min = ro->bound.wakeups_min_realised;
+	r->wakeups_min_budget = ro->bound.wakeups_min;
+	r->past_budget = ro->bound.past_budget;
+	r->issue_lag_max_ns = ro->lag_max;
+	if (r->st.wakeups > 0)
+		r->efficiency = (double)r->wakeups_min / (double)r->st.wakeups;
+	else
+		r->efficiency = r->wakeups_min == 0 ? 1.0 : (double)r->wakeups_min;
+}
+
+/* The lower bound on wake-ups of w under policy's budgets (NULL: the defaults). */
+int
+rp_wakeups_min(const struct wl_workload *w, const char *policy, const struct rp_options *o,
+    uint64_t *n, struct fs_err *err)
+{
+	struct fl_config c;
+	struct rp_result scratch;
+	struct fl_budget bud;
+	struct fl_bound_in *in;
+	struct fl_bound res;
+	double speed = o->clock == FL_CLOCK_REAL && o->speed > 0 ? o->speed : 1.0;
+	size_t nin;
+	int rc;
+
+	memset(&scratch, 0, sizeof(scratch));
+	if (policy == NULL)
+		fl_config_init(&c, "deadline");
+	else if (configure(w, policy, o, &c, &scratch, err) < 0)
+		return -1;
+	if ((in = bound_inputs(w, speed, NULL, &nin, NULL)) == NULL)
+		return fs_err_set(err, ENOMEM, "replay: out of memory");
+	fl_config_budget(&c, &bud);
+	rc = fl_wakeups_min(in, nin, &bud, NULL, NULL, &res, err);
+	free(in);
+	*n = res.wakeups_min;
+	return rc;
+}
+
+/* True if c's budget is the default one (rp_wakeups_min with no policy). */
+static int
+default_budget(const struct fl_config *c)
+{
+	struct fl_config d;
+	struct fl_budget a, b;
+
+	fl_config_init(&d, "deadline");
+	fl_config_budget(c, &a);
+	fl_config_budget(&d, &b);
+	return a.max_age_ns == b.max_age_ns && a.full_ns == b.full_ns && !a.wall_second &&
+	    !b.wall_second && a.full_size == b.full_size;
 }
 
 /* Runs one policy on a workload. */
@@ -862,6 +1107,11 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 	r->wake_latency_ns = opt->clock == FL_CLOCK_VIRTUAL ? c.tun.wake_latency_ns : 0;
 	r->batch_ns = c.tun.batch_ns;
 	r->model_cpu_ns = rp_model_cpu_ns(&opt->cost, &r->st);
+	fill_bound(r, &ro[med]);
+	if (opt->clock == FL_CLOCK_VIRTUAL && default_budget(&c))
+		r->wakeups_min_default = r->wakeups_min_budget;	/* the same inputs and budget */
+	else if ((rc = rp_wakeups_min(w, NULL, opt, &r->wakeups_min_default, err)) < 0)
+		goto out;
 	rc = 0;
 out:
 	for (k = 0; ro != NULL && k < nrep; k++)
@@ -962,6 +1212,7 @@ rp_thresholds_default(struct rp_thresholds *t)
 	t->max_p99_regression_us = 500;
 	t->set_p99 = 0;
 	t->max_wasted = 0;
+	t->min_efficiency = 0;
 }
 
 /* Adds one check to out[*n]. */
@@ -1030,6 +1281,15 @@ rp_verify(const struct rp_result *b, const struct rp_result *c, const struct rp_
 	    ", maximum %" PRId64 ")", c->st.wasted, b->st.wasted, t->max_wasted);
 	add_check(out, &n, "wasted", (double)b->st.wasted, (double)c->st.wasted,
 	    (double)t->max_wasted, (int64_t)c->st.wasted <= t->max_wasted, msg);
+
+	/* efficiency: the candidate's wake-ups against the lower bound */
+	if (t->min_efficiency > 0) {
+		snprintf(msg, sizeof(msg), "efficiency: %" PRIu64 " wake-ups, lower bound %" PRIu64
+		    ": efficiency %.3f (minimum %.3f; baseline %.3f)", c->st.wakeups,
+		    c->wakeups_min, c->efficiency, t->min_efficiency, b->efficiency);
+		add_check(out, &n, "efficiency", b->efficiency, c->efficiency,
+		    t->min_efficiency, c->efficiency >= t->min_efficiency, msg);
+	}
 	return n;
 }
 
@@ -1052,6 +1312,9 @@ M(m_wto, r->st.wake_timeout)
 M(m_wsig, r->st.wake_signal)
 M(m_widle, r->idle_wakeups)
 M(m_wuseless, r->st.wake_useless)
+M(m_rearm, r->st.rearms)
+M(m_wmin, r->wakeups_min)
+M(m_eff, r->efficiency)
 M(m_pass, r->st.passes)
 M(m_exam, r->st.exams)
 M(m_wasted, r->st.wasted)
@@ -1079,6 +1342,9 @@ static const struct metric metrics[] = {
 	{ "  by signal", "wake_signal", 0, m_wsig },
 	{ "  idle (nothing to do)", "idle_wakeups", 0, m_widle },
 	{ "  useless (sent nothing)", "useless_wakeups", 0, m_wuseless },
+	{ "timer re-arms (writers)", "rearms", 0, m_rearm },
+	{ "wake-ups, lower bound", "wakeups_min", 0, m_wmin },
+	{ "efficiency (bound/wake-ups)", "efficiency", 0, m_eff },
 	{ "passes", "passes", 0, m_pass },
 	{ "examinations", "examinations", 0, m_exam },
 	{ "wasted examinations", "wasted_examinations", 0, m_wasted },
@@ -1159,9 +1425,10 @@ print_summary(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 			    "trace-second is understated by about %gx\n", speed, speed);
 		if (r[0].clock == FL_CLOCK_VIRTUAL)
 			fprintf(f, "note: virtual clock: CPU is not measured; modelled CPU = "
-			    "wake-ups x %.2f us + examinations x %.2f us + RPCs x %.2f us; a signalled "
-			    "flush thread runs %.1f us later\n", r[0].cost.wake_ns / 1e3,
-			    r[0].cost.exam_ns / 1e3, r[0].cost.rpc_ns / 1e3,
+			    "wake-ups x %.2f us + examinations x %.2f us + RPCs x %.2f us + timer "
+			    "re-arms (by writers) x %.2f us; a signalled flush thread runs %.1f us "
+			    "later\n", r[0].cost.wake_ns / 1e3, r[0].cost.exam_ns / 1e3,
+			    r[0].cost.rpc_ns / 1e3, r[0].cost.rearm_ns / 1e3,
 			    (double)r[0].wake_latency_ns / 1e3);
 	}
 }
@@ -1336,6 +1603,7 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 	    wl_fidelity_name(w->service), w->era, wl_count(w, WL_WRITE),
 	    wl_count(w, WL_FSYNC), wl_count(w, WL_RPC), speed);
 	if (n > 0) {
+		fprintf(f, "\"wakeups_min\":%" PRIu64 ",", r[0].wakeups_min_default);
 		fprintf(f, "\"skipped_writes\":%" PRIu64 ",", r[0].skipped);
 		if (r[0].skipped > 0) {
 			fprintf(f, "\"first_skipped\":{\"line\":%" PRIu64 ",\"write\":", r[0].skip_line);
@@ -1388,6 +1656,10 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 		    PRIu64 ",\"wasted_examinations\":%" PRIu64 ",\"rpcs\":%" PRIu64 ",\"bytes\":%"
 		    PRIu64 ",", s->wakeups, s->wake_timeout, s->wake_signal, r[i].idle_wakeups,
 		    s->wake_useless, s->passes, s->exams, s->wasted, s->rpcs, s->bytes_sent);
+		fprintf(f, "\"rearms\":%" PRIu64 ",", s->rearms);
+		fprintf(f, "\"wakeups_min\":%" PRIu64 ",\"efficiency\":%.4f,\"wakeups_min_budget\":%"
+		    PRIu64 ",\"past_budget\":%" PRIu64 ",", r[i].wakeups_min, r[i].efficiency,
+		    r[i].wakeups_min_budget, r[i].past_budget);
 		if (real)
 			fprintf(f, "\"flush_cpu_ns\":%" PRIu64 ",\"proc_cpu_ns\":%" PRIu64 ",",
 			    r[i].flush_cpu_ns, r[i].proc_cpu_ns);
@@ -1421,7 +1693,8 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 	if (n > 0)
 	{
 		fprintf(f, ",\"cpu_model\":{\"wake_ns\":%.1f,\"exam_ns\":%.1f,\"rpc_ns\":%.1f,"
-		    "\"wake_latency_ns\":", r[0].cost.wake_ns, r[0].cost.exam_ns, r[0].cost.rpc_ns);
+		    "\"rearm_ns\":%.1f,\"wake_latency_ns\":", r[0].cost.wake_ns, r[0].cost.exam_ns,
+		    r[0].cost.rpc_ns, r[0].cost.rearm_ns);
 		if (r[0].clock == FL_CLOCK_VIRTUAL)
 			fprintf(f, "%" PRIu64 "}", r[0].wake_latency_ns);
 		else

@@ -869,7 +869,7 @@ START_TEST(test_cost_fit)
 		{ 985, 125, 225 }, { 985, 12, 225 }, { 24, 40, 225 }, { 114, 454, 225 }
 	};
 	struct rp_result r[4];
-	struct rp_cost truth = { 12000, 300, 1500 }, fit;
+	struct rp_cost truth = { 12000, 300, 1500, 0 }, fit;
 	struct fs_err err;
 	double rel;
 	int i;
@@ -906,20 +906,23 @@ END_TEST
 static const struct {
 	const char *in;
 	int ok;
-	double w, e, r;
+	double w, e, r, a;	/* a: the re-arm cost (unchanged, 777, when not given) */
 } cost_cases[] = {
-	{ "12,0.1,1.2", 1, 12000, 100, 1200 },
-	{ "0,0,0", 1, 0, 0, 0 },
-	{ "12,0.1", 0, 0, 0, 0 },
-	{ "12,0.1,1.2,4", 0, 0, 0, 0 },
-	{ "-1,0,0", 0, 0, 0, 0 },
-	{ "a,b,c", 0, 0, 0, 0 },
-	{ "", 0, 0, 0, 0 },
+	{ "12,0.1,1.2", 1, 12000, 100, 1200, 777 },
+	{ "0,0,0", 1, 0, 0, 0, 777 },
+	{ "12,0.1", 0, 0, 0, 0, 0 },
+	{ "12,0.1,1.2,4", 1, 12000, 100, 1200, 4000 },
+	{ "12,0.1,1.2,", 0, 0, 0, 0, 0 },
+	{ "12,0.1,1.2,4,5", 0, 0, 0, 0, 0 },
+	{ "12,0.1,1.2,-4", 0, 0, 0, 0, 0 },
+	{ "-1,0,0", 0, 0, 0, 0, 0 },
+	{ "a,b,c", 0, 0, 0, 0, 0 },
+	{ "", 0, 0, 0, 0, 0 },
 };
 
 START_TEST(test_cost_parse)
 {
-	struct rp_cost c;
+	struct rp_cost c = { 0, 0, 0, 777 };
 	struct fs_err err;
 	int rc = rp_cost_parse(cost_cases[_i].in, &c, &err);
 
@@ -928,6 +931,7 @@ START_TEST(test_cost_parse)
 		ck_assert_double_eq_tol(c.wake_ns, cost_cases[_i].w, 1e-6);
 		ck_assert_double_eq_tol(c.exam_ns, cost_cases[_i].e, 1e-6);
 		ck_assert_double_eq_tol(c.rpc_ns, cost_cases[_i].r, 1e-6);
+		ck_assert_double_eq_tol(c.rearm_ns, cost_cases[_i].a, 1e-6);
 	} else
 		ck_assert_ptr_nonnull(strstr(err.msg, "WAKE,EXAM,RPC"));
 }
