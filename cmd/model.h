@@ -42,6 +42,11 @@ void fs_setting_arg(const struct rp_setting *s, char *buf, size_t n);
 /* Parses --cpu-cost W,E,R[,A] (three or four durations) into a struct rp_cost. */
 int fs_parse_cpu_cost(const char *arg, void *dst, struct fs_err *err);
 
+/* --cpu-cost into field of T (the replay model's costs: one default for every command) */
+#define FS_CPU_COST_OPT(T, field) \
+	FS_OPT_CUSTOM(0, "cpu-cost", T, field, "W,E,R[,A]", "12us,0.1us,1.2us,0.8us", \
+	    fs_parse_cpu_cost, "CPU model: cost per wake-up, examination, RPC and timer re-arm")
+
 #define FS_MODEL_OPTS(T) \
 	FS_OPT_CHOICE(0, "clock", T, model.clock, "virtual|real", "virtual", \
 	    "virtual: deterministic counts, CPU modelled; real: threads, CPU measured"), \
@@ -49,8 +54,7 @@ int fs_parse_cpu_cost(const char *arg, void *dst, struct fs_err *err);
 	    "real clock: runs per policy, medians reported"), \
 	FS_OPT_DURATION(0, "wake-latency", T, model.wake_latency_ns, NULL, 0, 1 * FS_NS_S, \
 	    "virtual clock: a signalled flush thread runs this much later (default 10us)"), \
-	FS_OPT_CUSTOM(0, "cpu-cost", T, model.cost, "W,E,R[,A]", "12us,0.1us,1.2us,0.8us", \
-	    fs_parse_cpu_cost, "CPU model: cost per wake-up, examination, RPC and timer re-arm"), \
+	FS_CPU_COST_OPT(T, model.cost), \
 	FS_OPT_DURATION(0, "batch", T, model.batch_ns, NULL, 0, 1 * FS_NS_S, \
 	    "deadline's batching window, at most its max age; 0 = none (default 200us)")
 

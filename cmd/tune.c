@@ -95,8 +95,7 @@ static const struct fs_opt tune_opts[] = {
 	    "replays run at once (default: the cores available)"),
 	FS_OPT_DURATION(0, "wake-latency", A, wake_latency_ns, NULL, 0, 1 * FS_NS_S,
 	    "a signalled flush thread runs this much later (default 10us)"),
-	FS_OPT_CUSTOM(0, "cpu-cost", A, cost, "W,E,R", "12us,0.1us,1.2us", fs_parse_cpu_cost,
-	    "CPU model: cost per wake-up, examination and RPC"),
+	FS_CPU_COST_OPT(A, cost),
 	FS_OPT_CUSTOM(0, "set", A, set, "[POLICY:]NAME=VALUE", NULL, fs_parse_setting,
 	    "a tunable fixed for every point (and the baseline) of POLICY or all; repeatable"),
 	FS_OPT_STRING(0, "client", A, client, "NAME", NULL,
@@ -180,9 +179,10 @@ table_row(const struct tn_point *p, const char *mark)
 	fs_fmt_duration(b50, sizeof(b50), (double)p->p50_ns);
 	fs_fmt_duration(b99, sizeof(b99), (double)p->p99_ns);
 	fs_fmt_duration(bmax, sizeof(bmax), (double)p->max_ns);
-	printf("%s %-9s %-32s %9.2f %9" PRIu64 " %9s %9s %9s %7" PRIu64 " %9.0f %s\n", mark,
-	    p->policy, set[0] ? set : "(defaults)", p->cpu_ns / 1e6, p->wakeups, b50, b99, bmax,
-	    p->late, p->mean_rpc_bytes / 1024, p->pareto ? "yes" : "");
+	printf("%s %-9s %-32s %9.2f %9" PRIu64 " %9" PRIu64 " %5.2f %9s %9s %9s %7" PRIu64
+	    " %9.0f %s\n", mark, p->policy, set[0] ? set : "(defaults)", p->cpu_ns / 1e6,
+	    p->wakeups, p->wakeups_min, p->efficiency, b50, b99, bmax, p->late,
+	    p->mean_rpc_bytes / 1024, p->pareto ? "yes" : "");
 }
 
 /*
@@ -237,19 +237,39 @@ print_commands(FILE *f, const struct tn_point *base, const struct tn_point *rec,
 	    rec->policy, plain, gate, trace);
 }
 
+/* The bound curve, as `latency wake-ups` pairs wrapped at 80 columns. */
+static void
+print_bound(const struct tn_bound *bd, size_t nbd)
+{
+	char l[24], one[48];
+	size_t i;
+	int col;
+
+	col = printf("the limit, the fewest wake-ups that send every write within L:");
+	for (i = 0; i < nbd; i++) {
+		fs_fmt_duration(l, sizeof(l), (double)bd[i].latency_ns);
+		snprintf(one, sizeof(one), " %s %" PRIu64 "%s", l, bd[i].wakeups_min,
+		    i + 1 < nbd ? "," : "");
+		if (col + (int)strlen(one) > 80)
+			col = printf("\n ");
+		col += printf("%s", one);
+	}
+	printf("\n");
+}
+
 /* Prints the table form. */
 static void
 print_table(const char *src, const struct wl_workload *w, const struct tn_point *p, size_t n,
-    const struct tn_point *base, long rec, uint64_t limit, const char *why_limit, int jobs,
-    const char *client, char **ops, int nops)
+    const struct tn_point *base, long rec, const struct tn_bound *bd, size_t nbd,
+    uint64_t limit, const char *why_limit, int jobs, const char *client, char **ops, int nops)
 {
 	char b99[24], lim[24], r99[24];
 	size_t i;
 
 	printf("%s: %zu writes; %zu points in virtual time, %d at once\n", src,
 	    wl_count(w, WL_WRITE), n, jobs);
-	printf("  %-9s %-32s %9s %9s %9s %9s %9s %7s %9s %s\n", "policy", "settings", "CPU ms",
-	    "wake-ups", "p50", "p99", "max", "late", "RPC KiB", "pareto");
+	printf("  %-9s %-32s %9s %9s %9s %5s %9s %9s %9s %7s %9s %s\n", "policy", "settings",
+	    "CPU ms", "wake-ups", "bound", "eff.", "p50", "p99", "max", "late", "RPC KiB", "pareto");
 	table_row(base, "B");
 	for (i = 0; i < n; i++)
 		table_row(&p[i], (long)i == rec ? "*" : " ");
@@ -257,6 +277,8 @@ print_table(const char *src, const struct wl_workload *w, const struct tn_point 
 	fs_fmt_duration(lim, sizeof(lim), (double)limit);
 	printf("baseline (B): %s at its defaults: %.2f ms CPU, %" PRIu64 " wake-ups, p99 %s\n",
 	    base->policy, base->cpu_ns / 1e6, base->wakeups, b99);
+	print_bound(bd, nbd);
+	fs_fmt_duration(lim, sizeof(lim), (double)limit);
 	printf("constraint: p99 at most %s (%s)\n", lim, why_limit);
 	if (rec < 0) {
 		printf("recommendation: none: no point meets the constraint\n");
@@ -270,9 +292,10 @@ print_table(const char *src, const struct wl_workload *w, const struct tn_point 
 		settings_args(r, set, sizeof(set), 0);
 		fs_fmt_duration(r99, sizeof(r99), (double)r->p99_ns);
 		printf("recommendation (*): %s%s%s: %.0f %% %s CPU than the baseline, %" PRIu64
-		    " wake-ups instead of %" PRIu64 ", p99 %s -> %s\n", r->policy, set[0] ? " " : "",
-		    set, fabs(red) * 100, red >= 0 ? "less" : "more", r->wakeups, base->wakeups,
-		    b99, r99);
+		    " wake-ups instead of %" PRIu64 ", p99 %s -> %s; the limit for its budgets: %"
+		    PRIu64 " wake-ups (efficiency %.2f)\n", r->policy, set[0] ? " " : "", set,
+		    fabs(red) * 100, red >= 0 ? "less" : "more", r->wakeups, base->wakeups, b99, r99,
+		    r->wakeups_min, r->efficiency);
 		printf("reproduce it:\n");
 		print_commands(stdout, base, r, client, ops, nops);
 	}
@@ -294,17 +317,18 @@ json_point(FILE *f, const struct tn_point *p)
 		fputc('}', f);
 		return;
 	}
-	fprintf(f, ",\"model_cpu_ns\":%.0f,\"wakeups\":%" PRIu64 ",\"rpcs\":%" PRIu64
-	    ",\"late_writes\":%" PRIu64 ",\"mean_rpc_bytes\":%.1f,\"latency_us\":{\"p50\":%.3f,"
-	    "\"p99\":%.3f,\"max\":%.3f},\"pareto\":%s}", p->cpu_ns, p->wakeups, p->rpcs, p->late,
-	    p->mean_rpc_bytes, (double)p->p50_ns / 1e3, (double)p->p99_ns / 1e3,
+	fprintf(f, ",\"model_cpu_ns\":%.0f,\"wakeups\":%" PRIu64 ",\"wakeups_min\":%" PRIu64
+	    ",\"efficiency\":%.4f,\"rpcs\":%" PRIu64 ",\"late_writes\":%" PRIu64
+	    ",\"mean_rpc_bytes\":%.1f,\"latency_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f},"
+	    "\"pareto\":%s}", p->cpu_ns, p->wakeups, p->wakeups_min, p->efficiency, p->rpcs,
+	    p->late, p->mean_rpc_bytes, (double)p->p50_ns / 1e3, (double)p->p99_ns / 1e3,
 	    (double)p->max_ns / 1e3, p->pareto ? "true" : "false");
 }
 
 /* Prints the JSON form. */
 static void
 print_json(const char *src, const struct tn_point *p, size_t n, const struct tn_point *base,
-    long rec, uint64_t limit)
+    long rec, const struct tn_bound *bd, size_t nbd, uint64_t limit)
 {
 	size_t i;
 
@@ -323,7 +347,11 @@ print_json(const char *src, const struct tn_point *p, size_t n, const struct tn_
 		json_point(stdout, &p[rec]);
 	else
 		printf("null");
-	printf("}\n");
+	printf(",\"bound\":[");
+	for (i = 0; i < nbd; i++)
+		printf("%s{\"latency_us\":%.3f,\"wakeups_min\":%" PRIu64 "}", i ? "," : "",
+		    (double)bd[i].latency_ns / 1e3, bd[i].wakeups_min);
+	printf("]}\n");
 }
 
 /* Prints the CSV form: one row per point, the baseline first. */
@@ -332,29 +360,36 @@ print_csv(const struct tn_point *p, size_t n, const struct tn_point *base, long 
 {
 	size_t i;
 
-	printf("role,policy,settings,valid,model_cpu_ns,wakeups,p50_us,p99_us,max_us,late_writes,"
-	    "mean_rpc_bytes,pareto\n");
+	printf("role,policy,settings,valid,model_cpu_ns,wakeups,wakeups_min,efficiency,p50_us,"
+	    "p99_us,max_us,late_writes,mean_rpc_bytes,pareto\n");
 	for (i = 0; i <= n; i++) {
 		const struct tn_point *q = i == 0 ? base : &p[i - 1];
 		char set[160];
 
 		settings_args(q, set, sizeof(set), 0);
-		printf("%s,%s,%s,%d,%.0f,%" PRIu64 ",%.3f,%.3f,%.3f,%" PRIu64 ",%.1f,%d\n",
+		printf("%s,%s,%s,%d,%.0f,%" PRIu64 ",%" PRIu64 ",%.4f,%.3f,%.3f,%.3f,%" PRIu64
+		    ",%.1f,%d\n",
 		    i == 0 ? "baseline" : (long)(i - 1) == rec ? "recommendation" : "point",
-		    q->policy, set, q->valid, q->cpu_ns, q->wakeups, (double)q->p50_ns / 1e3,
+		    q->policy, set, q->valid, q->cpu_ns, q->wakeups, q->wakeups_min, q->efficiency,
+		    (double)q->p50_ns / 1e3,
 		    (double)q->p99_ns / 1e3, (double)q->max_ns / 1e3, q->late, q->mean_rpc_bytes,
 		    q->pareto);
 	}
 }
 
-/* Writes the SVG: CPU and wake-ups against p99, points, frontier, baseline, choice. */
+/*
+ * Writes the SVG: CPU and wake-ups against p99, points, frontier, baseline,
+ * choice, and the limit: the bound curve on the wake-ups panel, and on the
+ * CPU panel its wake-ups at wake_ns each (the model charges at least that).
+ */
 static int
 write_plot(const char *path, const struct tn_point *p, size_t n, const struct tn_point *base,
-    long rec, struct fs_err *err)
+    long rec, const struct tn_bound *bd, size_t nbd, double wake_ns, struct fs_err *err)
 {
 	struct pl_chart *c;
-	double *x = calloc(n + 1, sizeof(double)), *y = calloc(n + 1, sizeof(double));
-	double *yw = calloc(n + 1, sizeof(double));
+	size_t m = (n > nbd ? n : nbd) + 1;
+	double *x = calloc(m, sizeof(double)), *y = calloc(m, sizeof(double));
+	double *yw = calloc(m, sizeof(double));
 	size_t i, k;
 	FILE *f;
 	int rc = -1;
@@ -394,6 +429,13 @@ write_plot(const char *path, const struct tn_point *p, size_t n, const struct tn
 			y[j] = p[i].cpu_ns / 1e6;
 		}
 	pl_series(c, 0, "Pareto frontier", x, y, k, PL_LINE);
+	for (i = 0; i < nbd; i++) {
+		x[i] = (double)bd[i].latency_ns / 1e6;
+		yw[i] = (double)bd[i].wakeups_min;
+		y[i] = yw[i] * wake_ns / 1e6;
+	}
+	pl_series(c, 0, "limit (its wake-ups' CPU)", x, y, nbd, PL_LINE);
+	pl_series(c, 1, "limit: every write within x", x, yw, nbd, PL_LINE);
 	x[0] = (double)base->p99_ns / 1e6;
 	y[0] = base->cpu_ns / 1e6;
 	yw[0] = (double)base->wakeups;
@@ -429,6 +471,7 @@ cmd_tune(int argc, char **argv)
 	char polbuf[256], *pols[TN_POLICIES_MAX], names[128], why_limit[96];
 	struct tn_grid grids[TN_POLICIES_MAX];
 	struct tn_point *pts = NULL, base;
+	struct tn_bound *bd = NULL;
 	struct rp_options o;
 	struct rp_result br;
 	struct wl_workload w;
@@ -437,7 +480,7 @@ cmd_tune(int argc, char **argv)
 	const char *bpol;
 	char shown[512], *src, **disp;
 	uint64_t limit;
-	size_t npts = 0;
+	size_t npts = 0, nbd = 0;
 	long rec;
 	int rc, npol, i, jobs;
 
@@ -532,19 +575,27 @@ cmd_tune(int argc, char **argv)
 			snprintf(why_limit, sizeof(why_limit), "the baseline's plus %s", d);
 	}
 	rec = tn_recommend(pts, npts, limit);
+	if (tn_bound_curve(&w, &o, pts, npts, &base, &bd, &nbd, &err) < 0) {
+		fs_warn("tune", "%s: %s", src, err.msg);
+		free(pts);
+		wl_free(&w);
+		return FS_EXIT_RUNTIME;
+	}
 	if (a.format == FS_FMT_JSON)
-		print_json(src, pts, npts, &base, rec, limit);
+		print_json(src, pts, npts, &base, rec, bd, nbd, limit);
 	else if (a.format == FS_FMT_CSV)
 		print_csv(pts, npts, &base, rec);
 	else
-		print_table(src, &w, pts, npts, &base, rec, limit, why_limit, jobs, a.client, disp,
+		print_table(src, &w, pts, npts, &base, rec, bd, nbd, limit, why_limit, jobs, a.client, disp,
 		    fa.nops);
 	rc = rec >= 0 ? FS_EXIT_OK : FS_EXIT_FOUND;
-	if (a.plot != NULL && write_plot(a.plot, pts, npts, &base, rec, &err) < 0) {
+	if (a.plot != NULL && write_plot(a.plot, pts, npts, &base, rec, bd, nbd, a.cost.wake_ns,
+	    &err) < 0) {
 		fs_warn("tune", "%s", err.msg);
 		rc = FS_EXIT_RUNTIME;
 	}
 	free(pts);
+	free(bd);
 	wl_free(&w);
 	if (fflush(stdout) != 0)
 		return FS_EXIT_RUNTIME;

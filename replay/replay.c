@@ -1010,6 +1010,34 @@ rp_wakeups_min(const struct wl_workload *w, const char *policy, const struct rp_
 	return rc;
 }
 
+/* The lower bound on wake-ups of w for each latency budget lat_ns[i] (rp_bound_curve). */
+int
+rp_bound_curve(const struct wl_workload *w, const struct rp_options *o, const uint64_t *lat_ns,
+    size_t n, uint64_t *out, struct fs_err *err)
+{
+	struct fl_config c;
+	struct fl_budget bud;
+	struct fl_bound_in *in;
+	struct fl_bound res;
+	double speed = o->clock == FL_CLOCK_REAL && o->speed > 0 ? o->speed : 1.0;
+	size_t nin, i;
+	int rc = 0;
+
+	if ((in = bound_inputs(w, speed, NULL, &nin, NULL)) == NULL)
+		return fs_err_set(err, ENOMEM, "replay: out of memory");
+	/* every write within L: the max age and the batching window are L, no second cap */
+	fl_config_init(&c, "deadline");
+	fl_config_budget(&c, &bud);
+	bud.wall_second = 0;
+	for (i = 0; i < n && rc == 0; i++) {
+		bud.max_age_ns = bud.full_ns = lat_ns[i];
+		rc = fl_wakeups_min(in, nin, &bud, NULL, NULL, &res, err);
+		out[i] = res.wakeups_min;
+	}
+	free(in);
+	return rc;
+}
+
 /* True if c's budget is the default one (rp_wakeups_min with no policy). */
 static int
 default_budget(const struct fl_config *c)

@@ -192,6 +192,16 @@ int rp_wakeups_min(const struct wl_workload *w, const char *policy, const struct
     uint64_t *n, struct fs_err *err);
 
 /*
+ * The limit as a curve over the latency budget: out[i] is the fewest
+ * wake-ups that issue every write of w within lat_ns[i] of its ready time
+ * (and by any forced flush of its bmap), ignoring the RPC window
+ * (fl_wakeups_min with max age and batching window lat_ns[i]).  Returns
+ * -1 with err set.
+ */
+int rp_bound_curve(const struct wl_workload *w, const struct rp_options *o, const uint64_t *lat_ns,
+    size_t n, uint64_t *out, struct fs_err *err);
+
+/*
  * Fidelity check: the replay of the policy that wrote the trace (legacy for
  * era A, 2010-10 for B, 2011-08 for C, head for Z: rp_fidelity_policy)
  * against what the trace showed.

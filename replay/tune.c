@@ -91,6 +91,8 @@ tn_point_from(struct tn_point *p, const struct rp_result *r)
 	p->p99_ns = r->st.ready_issue.p99;
 	p->max_ns = r->st.ready_issue.max;
 	p->mean_rpc_bytes = r->st.rpcs > 0 ? (double)r->st.bytes_sent / (double)r->st.rpcs : 0;
+	p->wakeups_min = r->wakeups_min;
+	p->efficiency = r->efficiency;
 }
 
 /* The work shared by the sweep's threads. */
@@ -270,3 +272,65 @@ tn_recommend(const struct tn_point *p, size_t n, uint64_t max_p99_ns)
 	}
 	return best;
 }
+
+/* The 1-2-5 step at or below v (up: at or above), v >= 1. */
+static uint64_t
+step125(uint64_t v, int up)
+{
+	static const uint64_t m[] = { 1, 2, 5 };
+	uint64_t d = 1, best = 1;
+	int i;
+
+	for (;;) {
+		for (i = 0; i < 3; i++) {
+			uint64_t s = m[i] * d;
+
+			if (s == v || (up && s > v))
+				return s;
+			if (s > v)
+				return best;
+			best = s;
+		}
+		if (d > UINT64_MAX / 50)
+			return best;
+		d *= 10;
+	}
+}
+
+/* The bound curve over the sweep's span of p99. */
+int
+tn_bound_curve(const struct wl_workload *w, const struct rp_options *o,
+    const struct tn_point *p, size_t n, const struct tn_point *base, struct tn_bound **out,
+    size_t *nout, struct fs_err *err)
+{
+	uint64_t lo = base->p99_ns, hi = base->p99_ns, l, lat[TN_BOUND_MAX], wm[TN_BOUND_MAX];
+	size_t i, k = 0;
+
+	*out = NULL;
+	*nout = 0;
+	for (i = 0; i < n; i++)
+		if (p[i].valid) {
+			if (p[i].p99_ns < lo)
+				lo = p[i].p99_ns;
+			if (p[i].p99_ns > hi)
+				hi = p[i].p99_ns;
+		}
+	lo = step125(lo < US ? US : lo, 0);
+	hi = step125(hi < lo ? lo : hi, 1);
+	for (l = lo; k < TN_BOUND_MAX; l = step125(l + 1, 1)) {
+		lat[k++] = l;
+		if (l >= hi)
+			break;
+	}
+	if (rp_bound_curve(w, o, lat, k, wm, err) < 0)
+		return -1;
+	if ((*out = malloc(k * sizeof(**out))) == NULL)
+		return fs_err_set(err, ENOMEM, "tune: out of memory");
+	for (i = 0; i < k; i++) {
+		(*out)[i].latency_ns = lat[i];
+		(*out)[i].wakeups_min = wm[i];
+	}
+	*nout = k;
+	return 0;
+}
+

@@ -58,6 +58,13 @@ struct tn_point {
 	uint64_t wakeups, rpcs, bytes, late, wasted;
 	uint64_t p50_ns, p99_ns, max_ns;	/* ready -> issue */
 	double mean_rpc_bytes;
+	/*
+	 * The lower bound for this point's own budgets and the latency it
+	 * achieved, and wakeups_min / wakeups: replay's figures
+	 * (rp_result.wakeups_min, efficiency)
+	 */
+	uint64_t wakeups_min;
+	double efficiency;
 	int pareto;			/* on the frontier of CPU against p99 */
 };
 
@@ -87,5 +94,22 @@ void tn_pareto(struct tn_point *p, size_t n);
  * wake-ups, then p99, then sweep order); -1 if none meets it.
  */
 long tn_recommend(const struct tn_point *p, size_t n, uint64_t max_p99_ns);
+
+/* One point of the bound curve: the fewest wake-ups that send every write within latency_ns. */
+struct tn_bound {
+	uint64_t latency_ns, wakeups_min;
+};
+
+/*
+ * The bound curve over the latencies the sweep spans (rp_bound_curve at
+ * 1-2-5 steps from the step at or below the smallest p99 of the valid
+ * points and the baseline, at least 1 us, to the step at or above the
+ * largest, at most TN_BOUND_MAX steps).  Returns 0 and *out (free with
+ * free()), or -1 with err set.
+ */
+#define TN_BOUND_MAX	64
+int tn_bound_curve(const struct wl_workload *w, const struct rp_options *o,
+    const struct tn_point *p, size_t n, const struct tn_point *base, struct tn_bound **out,
+    size_t *nout, struct fs_err *err);
 
 #endif

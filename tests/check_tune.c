@@ -4,6 +4,7 @@
  * on any number of threads, and the outputs.
  */
 #include <check.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,84 @@ START_TEST(test_sweep_jobs)
 }
 END_TEST
 
+/*
+ * The limit as a curve: 1-2-5 steps spanning the points' p99, never rising
+ * with the latency, each the bound of deadline with that max age and
+ * window (the same fl_wakeups_min reached through the policy's budget),
+ * and under every point's own bound for the latency it achieved.
+ */
+START_TEST(test_bound_curve)
+{
+	char *paths[1] = { (char *)tu_testdata("synth/seedlike-A.log") };
+	static const uint64_t steps[] = { 1, 2, 5 };
+	struct wl_workload w;
+	struct tn_grid g[2];
+	struct tn_point *p, base;
+	struct tn_bound *b;
+	struct rp_options o;
+	struct rp_result r;
+	struct fs_err err = { 0 };
+	uint64_t lo = UINT64_MAX, hi = 0, v;
+	size_t n, nb, i, k;
+
+	ck_assert_msg(wl_load_logs(&w, paths, 1, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(tn_default_grid("legacy", &g[0]), 0);
+	ck_assert_int_eq(tn_default_grid("deadline", &g[1]), 0);
+	rp_options_default(&o);
+	ck_assert_msg(tn_sweep(&w, g, 2, &o, 2, &p, &n, &err) == 0, "%s", err.msg);
+	memset(&base, 0, sizeof(base));
+	ck_assert_msg(rp_run(&w, "legacy", &o, &r, &err) == 0, "%s", err.msg);
+	tn_point_from(&base, &r);
+	rp_result_free(&r);
+	ck_assert_msg(tn_bound_curve(&w, &o, p, n, &base, &b, &nb, &err) == 0, "%s", err.msg);
+	for (i = 0; i < n; i++)
+		if (p[i].valid) {
+			lo = p[i].p99_ns < lo ? p[i].p99_ns : lo;
+			hi = p[i].p99_ns > hi ? p[i].p99_ns : hi;
+		}
+	ck_assert_uint_ge(nb, 2);
+	ck_assert_uint_le(b[0].latency_ns, lo);
+	ck_assert_uint_ge(b[nb - 1].latency_ns, hi);
+	for (i = 0; i < nb; i++) {
+		struct rp_options od = o;
+
+		/* a 1-2-5 step */
+		for (v = b[i].latency_ns; v % 10 == 0; v /= 10)
+			;
+		ck_assert_msg(v == steps[0] || v == steps[1] || v == steps[2], "%" PRIu64,
+		    b[i].latency_ns);
+		if (i > 0) {
+			ck_assert_uint_gt(b[i].latency_ns, b[i - 1].latency_ns);
+			ck_assert_uint_le(b[i].wakeups_min, b[i - 1].wakeups_min);
+		}
+		ck_assert_uint_ge(b[i].wakeups_min, 1);
+		snprintf(od.set[0].policy, sizeof(od.set[0].policy), "deadline");
+		snprintf(od.set[0].name, sizeof(od.set[0].name), "max_age_ns");
+		od.set[0].value = b[i].latency_ns;
+		od.set[1] = od.set[0];
+		snprintf(od.set[1].name, sizeof(od.set[1].name), "batch_ns");
+		od.nset = 2;
+		ck_assert_msg(rp_wakeups_min(&w, "deadline", &od, &v, &err) == 0, "%s", err.msg);
+		ck_assert_uint_eq(v, b[i].wakeups_min);
+	}
+	for (i = 0; i < n; i++) {
+		if (!p[i].valid)
+			continue;
+		ck_assert_uint_le(p[i].wakeups_min, p[i].wakeups);
+		ck_assert(p[i].efficiency > 0 && p[i].efficiency <= 1.0);
+		/* every write was sent within max: no fewer wake-ups than the curve there */
+		for (k = 0; k < nb && b[k].latency_ns < p[i].max_ns; k++)
+			;
+		if (k < nb)
+			ck_assert_msg(p[i].wakeups_min >= b[k].wakeups_min, "point %zu: %" PRIu64
+			    " < %" PRIu64, i, p[i].wakeups_min, b[k].wakeups_min);
+	}
+	free(b);
+	free(p);
+	wl_free(&w);
+}
+END_TEST
+
 /* Runs the binary with args (a shell line); its exit status, stdout in *out. */
 static int
 run_fs(const char *args, char **out)
@@ -228,6 +307,33 @@ START_TEST(test_command)
 	ck_assert_ptr_nonnull(strstr(a, "\"points\":[{\"policy\":\"legacy\""));
 	ck_assert_ptr_nonnull(strstr(a, "\"recommendation\":{\"policy\":"));
 	ck_assert_ptr_nonnull(strstr(a, "\"pareto\":true"));
+	ck_assert_ptr_nonnull(strstr(a, "\"efficiency\":"));
+	ck_assert_ptr_nonnull(strstr(a, "\"bound\":[{\"latency_us\":"));
+	free(a);
+	free(b);
+	/* a point's figures are replay's for the same settings, bound included */
+	snprintf(args, sizeof(args), "tune --policy deadline --grid max_age=2ms --grid batch=1ms "
+	    "--format json '%s'", log);
+	ck_assert_int_eq(run_fs(args, &a), 0);
+	snprintf(args, sizeof(args), "replay --policy deadline --set max_age=2ms --set batch=1ms "
+	    "--format json '%s'", log);
+	ck_assert_int_eq(run_fs(args, &b), 0);
+	{
+		static const char *keys[] = { "\"model_cpu_ns\":", "\"wakeups_min\":",
+		    "\"efficiency\":", "\"late_writes\":" };
+		const char *pa = strstr(a, "\"points\":"), *pb = strstr(b, "\"policies\":");
+		size_t k;
+
+		ck_assert(pa != NULL && pb != NULL);
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			const char *x = strstr(pa, keys[k]), *y = strstr(pb, keys[k]);
+
+			ck_assert_msg(x != NULL && y != NULL, "%s", keys[k]);
+			ck_assert_msg(strtod(x + strlen(keys[k]), NULL) ==
+			    strtod(y + strlen(keys[k]), NULL), "%s tune %.40s replay %.40s", keys[k],
+			    x, y);
+		}
+	}
 	free(a);
 	free(b);
 	snprintf(args, sizeof(args), "tune --policy deadline --max-p99 1ns '%s'", log);
@@ -261,6 +367,7 @@ START_TEST(test_plot)
 	ck_assert_ptr_nonnull(strstr(s, "Pareto frontier"));
 	ck_assert_ptr_nonnull(strstr(s, "baseline"));
 	ck_assert_ptr_nonnull(strstr(s, "recommendation"));
+	ck_assert_ptr_nonnull(strstr(s, "limit: every write within x"));
 	free(s);
 	free(o);
 }
@@ -276,6 +383,7 @@ tune_suite(void)
 	tcase_add_loop_test(tc, test_recommend, 0, (int)(sizeof(rec_cases) / sizeof(rec_cases[0])));
 	tcase_add_test(tc, test_grids);
 	tcase_add_test(tc, test_sweep_jobs);
+	tcase_add_test(tc, test_bound_curve);
 	tcase_add_test(tc, test_command);
 	tcase_add_test(tc, test_plot);
 	suite_add_tcase(s, tc);
