@@ -26,7 +26,82 @@ fl_expired(const struct fl_biorq *q, uint64_t now)
 	return (q->flags & FLB_FORCE) || q->deadline <= now;
 }
 
+/* bmap_flushable: see internal.h. */
+int
+fl_flushable(struct fl_ctx *x, struct fl_bmap *b, uint64_t *tv)
+{
+	uint32_t rs = 0, re = 0;
+	size_t i, n = 0;
+
+	fl_un_sort(x->e, b);
+	for (i = 0; i < b->nun; i++) {
+		struct fl_biorq *q = b->un[i];
+
+		fl_log_consider(x, q, 1);
+		if (fl_expired(q, x->now))
+			return 1;
+		if (tv != NULL)
+			*tv = q->deadline;
+		if (n == 0 || q->off > re) {
+			n = 0;
+			rs = q->off;
+			re = q->off;
+		}
+		n++;
+		if (q->off + q->len > re)
+			re = q->off + q->len;
+		if (n == FL_MAX_IOVS || re - rs >= x->e->c.tun.coalesce_size)
+			return 1;
+	}
+	return 0;
+}
+
+/* Schedules, cuts and sends every unsent biorq of b: see internal.h. */
+size_t
+fl_schedule_send(struct fl_ctx *x, struct fl_bmap *b)
+{
+	struct fl_thr *t = x->t;
+	struct fl_run run;
+	size_t i, sent = 0;
+
+	fl_un_sort(x->e, b);
+	t->bqs.n = 0;
+	for (i = 0; i < b->nun; i++) {
+		struct fl_biorq *q = b->un[i];
+
+		fl_log_consider(x, q, 0);
+		q->flags |= FLB_SCHED;
+		fl_log_biorq_try(x, q);
+		if (fl_vec_push(x->e, &t->bqs, q) < 0)
+			return sent;
+	}
+	t->cpos = 0;
+	while (!x->e->failed && fl_cut(x, FL_CUT_READY, &run)) {
+		struct fl_batch *ba = fl_batch_new(x, b, (struct fl_biorq **)t->bqs.v + run.first,
+		    run.last - run.first, run.expired && !run.large, 0);
+
+		if (ba == NULL)
+			break;
+		sent += fl_batch_send(x, ba, SIZE_MAX, 0);
+	}
+	return sent;
+}
+
 /* ------------------------------------------------------------- cutters */
+
+/* The end of a cut: [start, i) is a run if it is expired or large (1); else 0. */
+static int
+cut_run(struct fl_thr *t, struct fl_run *run, size_t start, size_t i, int expired, int large)
+{
+	if (i == start || !(expired || large))
+		return 0;
+	run->first = start;
+	run->last = i;
+	run->expired = expired;
+	run->large = large;
+	t->cpos = i;
+	return 1;
+}
 
 /* The thread's i-th collected biorq. */
 static struct fl_biorq *
@@ -86,14 +161,8 @@ cut_ready(struct fl_ctx *x, struct fl_run *run)
 		}
 		ready = re - rs >= x->e->c.tun.coalesce_size || i - start == FL_MAX_IOVS;
 	}
-	if (i > start && (expired || ready)) {
-		run->first = start;
-		run->last = i;
-		run->expired = expired;
-		run->large = ready;
-		t->cpos = i;
+	if (cut_run(t, run, start, i, expired, ready))
 		return 1;
-	}
 	desched(x, start, i);
 	t->cpos = n;
 	return 0;
@@ -135,14 +204,8 @@ cut_sticky(struct fl_ctx *x, struct fl_run *run)
 			large = 1;
 		i++;
 	}
-	if (i > start && (expired || large)) {
-		run->first = start;
-		run->last = i;
-		run->expired = expired;
-		run->large = large;
-		t->cpos = i;
+	if (cut_run(t, run, start, i, expired, large))
 		return 1;
-	}
 	desched(x, start, i);
 	t->cpos = n;
 	return 0;
@@ -195,14 +258,8 @@ cut_no_overflow(struct fl_ctx *x, struct fl_run *run)
 			i++;
 		}
 	}
-	if (i > start && (expired || large)) {
-		run->first = start;
-		run->last = i;
-		run->expired = expired;
-		run->large = large;
-		t->cpos = i;
+	if (cut_run(t, run, start, i, expired, large))
 		return 1;
-	}
 	for (; start < i; start++)
 		bq_at(t, start)->flags &= ~(uint32_t)FLB_SCHED;
 	t->cpos = n;

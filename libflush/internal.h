@@ -434,8 +434,17 @@ struct fl_lline {
  */
 void fl_legacy_pass(struct fl_ctx *x, int (*park)(struct fl_ctx *x, struct fl_bmap *b));
 
+/* The 2010 thread's turn (bf:985): a pass with park unless the window is full. */
+void fl_legacy_run(struct fl_ctx *x, enum fl_why why,
+    int (*park)(struct fl_ctx *x, struct fl_bmap *b));
+
 /* The end of the 2010 usleep begun at x->now (plus overshoot and sync_pass_ns, virtual). */
 uint64_t fl_legacy_wake(const struct fl_ctx *x);
+
+/* usleep(2048): the 2010 plan, its idle tick and n idle ticks skipped (each a pass). */
+struct fl_wait fl_legacy_plan(struct fl_ctx *x);
+uint64_t fl_legacy_idle_period(struct fl_engine *e, struct fl_thr *t);
+void fl_legacy_idle_skip(struct fl_engine *e, struct fl_thr *t, uint64_t n);
 
 /* The 2010 writer: queues b if FLUSHPROC is clear (msi:1153-1181). */
 void fl_legacy_write(struct fl_engine *e, struct fl_bmap *b, struct fl_biorq *q, int was_dirty,
@@ -536,6 +545,22 @@ enum fl_cut_rule {
  * run, 0 when the bmap is done.
  */
 int fl_cut(struct fl_ctx *x, enum fl_cut_rule rule, struct fl_run *run);
+
+/*
+ * bmap_flushable (bf:539-628; 2010-10 and 2011-08): `consider for flush`
+ * per unsent biorq of b in offset order until the answer: 1 at the first
+ * expired one, or when a contiguous run reaches FL_MAX_IOVS biorqs or the
+ * coalesce size; else 0.  tv (NULL: not wanted; 2011-08's `&t`) gets the
+ * deadline of the last young biorq examined.
+ */
+int fl_flushable(struct fl_ctx *x, struct fl_bmap *b, uint64_t *tv);
+
+/*
+ * Step 2 of the 2010 passes (legacy :671-708, 2010-10): every unsent biorq
+ * of b considered and scheduled, then the ready runs cut (FL_CUT_READY) and
+ * sent; returns the RPCs sent.
+ */
+size_t fl_schedule_send(struct fl_ctx *x, struct fl_bmap *b);
 
 /* Makes a run of n biorqs of b in flight and splits it into RPCs; NULL on ENOMEM. */
 struct fl_batch *fl_batch_new(struct fl_ctx *x, struct fl_bmap *b, struct fl_biorq **bq,

@@ -63,71 +63,6 @@ b_complete(struct fl_engine *e, struct fl_batch *ba, int done, uint64_t now)
 		fl_wakeall(e, &e->wq[B_WQ]);
 }
 
-/*
- * bmap_flushable (bf:539-628): `consider for flush` per biorq until the
- * answer: true at the first eligible expired biorq, or when a contiguous
- * run reaches 256 biorqs or the coalesce size.
- */
-static int
-flushable(struct fl_ctx *x, struct fl_bmap *b)
-{
-	uint32_t rs = 0, re = 0;
-	size_t i, n = 0;
-
-	fl_un_sort(x->e, b);
-	for (i = 0; i < b->nun; i++) {
-		struct fl_biorq *q = b->un[i];
-
-		fl_log_consider(x, q, 1);
-		if (fl_expired(q, x->now))
-			return 1;
-		if (n == 0 || q->off > re) {
-			n = 0;
-			rs = q->off;
-			re = q->off;
-		}
-		n++;
-		if (q->off + q->len > re)
-			re = q->off + q->len;
-		if (n == FL_MAX_IOVS || re - rs >= x->e->c.tun.coalesce_size)
-			return 1;
-	}
-	return 0;
-}
-
-/* Step 2 for one collected bmap: try flush, schedule every biorq, cut and send. */
-static size_t
-flush_bmap(struct fl_ctx *x, struct fl_bmap *b)
-{
-	struct fl_thr *t = x->t;
-	struct fl_run run;
-	size_t i, sent = 0;
-
-	fl_log_tryflush(x, b);
-	b->sched = 1;
-	fl_un_sort(x->e, b);
-	t->bqs.n = 0;
-	for (i = 0; i < b->nun; i++) {
-		struct fl_biorq *q = b->un[i];
-
-		fl_log_consider(x, q, 0);
-		q->flags |= FLB_SCHED;
-		fl_log_biorq_try(x, q);
-		if (fl_vec_push(x->e, &t->bqs, q) < 0)
-			return sent;
-	}
-	t->cpos = 0;
-	while (!x->e->failed && fl_cut(x, FL_CUT_READY, &run)) {
-		struct fl_batch *ba = fl_batch_new(x, b, (struct fl_biorq **)t->bqs.v + run.first,
-		    run.last - run.first, run.expired && !run.large, 0);
-
-		if (ba == NULL)
-			break;
-		sent += fl_batch_send(x, ba, SIZE_MAX, 0);
-	}
-	return sent;
-}
-
 /* One pass (bf:730-856). */
 static void
 b_pass(struct fl_ctx *x)
@@ -151,7 +86,7 @@ b_pass(struct fl_ctx *x)
 			fl_trace_bmap(e, FL_TR_CLEAN, b, x->t->k, x->now);
 			continue;
 		}
-		if (flushable(x, b)) {
+		if (fl_flushable(x, b, NULL)) {
 			if (fl_vec_push(e, col, b) < 0)
 				break;
 			if (e->c.tun.scan_cap > 0 && col->n >= e->c.tun.scan_cap)
@@ -163,7 +98,9 @@ b_pass(struct fl_ctx *x)
 		size_t sent;
 
 		b = col->v[i];
-		sent = flush_bmap(x, b);
+		fl_log_tryflush(x, b);	/* step 2: try flush, then schedule, cut and send */
+		b->sched = 1;
+		sent = fl_schedule_send(x, b);
 		fl_exam_end(x, b, 1);
 		if (e->outstanding > e->c.tun.window) {
 			fl_log_stall(x, (unsigned)sent);

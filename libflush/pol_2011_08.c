@@ -130,38 +130,6 @@ c_complete(struct fl_engine *e, struct fl_batch *ba, int done, uint64_t now)
 	}
 }
 
-/*
- * bmap_flushable(b, &t) (bf:539-628 + :116-118): as 2010-10's, and *tv is
- * the deadline of the last young eligible biorq examined.
- */
-static int
-flushable(struct fl_ctx *x, struct fl_bmap *b, uint64_t *tv)
-{
-	uint32_t rs = 0, re = 0;
-	size_t i, n = 0;
-
-	fl_un_sort(x->e, b);
-	for (i = 0; i < b->nun; i++) {
-		struct fl_biorq *q = b->un[i];
-
-		fl_log_consider(x, q, 1);
-		if (fl_expired(q, x->now))
-			return 1;
-		*tv = q->deadline;
-		if (n == 0 || q->off > re) {
-			n = 0;
-			rs = q->off;
-			re = q->off;
-		}
-		n++;
-		if (q->off + q->len > re)
-			re = q->off + q->len;
-		if (n == FL_MAX_IOVS || re - rs >= x->e->c.tun.coalesce_size)
-			return 1;
-	}
-	return 0;
-}
-
 /* Collects one bmap's biorqs for step 2, holding back those on pages in flight. */
 static void
 collect(struct fl_ctx *x, struct fl_bmap *b)
@@ -255,7 +223,7 @@ c_pass(struct fl_ctx *x)
 			fl_trace_bmap(e, FL_TR_CLEAN, b, t->k, x->now);
 			continue;
 		}
-		if (flushable(x, b, &tv)) {
+		if (fl_flushable(x, b, &tv)) {
 			if (fl_vec_push(e, col, b) < 0)
 				return;
 		} else {

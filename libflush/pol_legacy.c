@@ -80,41 +80,6 @@ lg_complete(struct fl_engine *e, struct fl_batch *ba, int done, uint64_t now)
 	(void)now;
 }
 
-/*
- * Step 2 for a dirty bmap: every unsent biorq is considered and scheduled
- * (:671-708), sorted (the array is kept sorted), cut and sent; returns the
- * RPCs sent.
- */
-static size_t
-flush_bmap(struct fl_ctx *x, struct fl_bmap *b)
-{
-	struct fl_thr *t = x->t;
-	struct fl_run run;
-	size_t i, sent = 0;
-
-	fl_un_sort(x->e, b);
-	t->bqs.n = 0;
-	for (i = 0; i < b->nun; i++) {
-		struct fl_biorq *q = b->un[i];
-
-		fl_log_consider(x, q, 0);
-		q->flags |= FLB_SCHED;
-		fl_log_biorq_try(x, q);
-		if (fl_vec_push(x->e, &t->bqs, q) < 0)
-			return sent;
-	}
-	t->cpos = 0;
-	while (!x->e->failed && fl_cut(x, FL_CUT_READY, &run)) {
-		struct fl_batch *ba = fl_batch_new(x, b, (struct fl_biorq **)t->bqs.v + run.first,
-		    run.last - run.first, run.expired && !run.large, 0);
-
-		if (ba == NULL)
-			break;
-		sent += fl_batch_send(x, ba, SIZE_MAX, 0);
-	}
-	return sent;
-}
-
 /* Step 3 for a kept bmap: restore it while writes are pending, else let it go. */
 static void
 keep_or_release(struct fl_ctx *x, struct fl_bmap *b)
@@ -163,7 +128,7 @@ fl_legacy_pass(struct fl_ctx *x, int (*park)(struct fl_ctx *x, struct fl_bmap *b
 		b->in_pass = 1;
 		if (fl_vec_push(e, col, b) < 0)
 			break;
-		budget -= (long)flush_bmap(x, b);
+		budget -= (long)fl_schedule_send(x, b);	/* :671-708 */
 	}
 	for (i = 0; i < col->n; i++) {
 		struct fl_bmap *b = col->v[i];
@@ -176,8 +141,9 @@ fl_legacy_pass(struct fl_ctx *x, int (*park)(struct fl_ctx *x, struct fl_bmap *b
 }
 
 /* The thread wakes from usleep: pass if the window has room (bf:985). */
-static void
-lg_run(struct fl_ctx *x, enum fl_why why)
+void
+fl_legacy_run(struct fl_ctx *x, enum fl_why why,
+    int (*park)(struct fl_ctx *x, struct fl_bmap *b))
 {
 	struct fl_engine *e = x->e;
 
@@ -187,7 +153,14 @@ lg_run(struct fl_ctx *x, enum fl_why why)
 		e->st.skipped_passes++;
 		return;
 	}
-	fl_legacy_pass(x, NULL);
+	fl_legacy_pass(x, park);
+}
+
+/* legacy's turn: the pass, nothing parked. */
+static void
+lg_run(struct fl_ctx *x, enum fl_why why)
+{
+	fl_legacy_run(x, why, NULL);
 }
 
 /*
@@ -212,8 +185,8 @@ fl_legacy_wake(const struct fl_ctx *x)
 }
 
 /* usleep(2048). */
-static struct fl_wait
-lg_plan(struct fl_ctx *x)
+struct fl_wait
+fl_legacy_plan(struct fl_ctx *x)
 {
 	struct fl_wait w = { FLW_SLEEP, NULL, 0 };
 
@@ -222,16 +195,16 @@ lg_plan(struct fl_ctx *x)
 }
 
 /* Idle, a pass finds nothing and logs nothing: one tick. */
-static uint64_t
-lg_idle_period(struct fl_engine *e, struct fl_thr *t)
+uint64_t
+fl_legacy_idle_period(struct fl_engine *e, struct fl_thr *t)
 {
 	(void)t;
 	return e->c.tun.poll_ns + e->c.tun.sleep_overshoot_ns;
 }
 
 /* n idle ticks: each was a pass. */
-static void
-lg_idle_skip(struct fl_engine *e, struct fl_thr *t, uint64_t n)
+void
+fl_legacy_idle_skip(struct fl_engine *e, struct fl_thr *t, uint64_t n)
 {
 	(void)t;
 	e->st.passes += n;
@@ -254,7 +227,7 @@ const struct fl_policy_ops fl_pol_legacy = {
 	.force = lg_force,
 	.complete = lg_complete,
 	.run = lg_run,
-	.plan = lg_plan,
-	.idle_period = lg_idle_period,
-	.idle_skip = lg_idle_skip,
+	.plan = fl_legacy_plan,
+	.idle_period = fl_legacy_idle_period,
+	.idle_skip = fl_legacy_idle_skip,
 };

@@ -66,41 +66,7 @@ pq_park(struct fl_ctx *x, struct fl_bmap *b)
 static void
 pq_run(struct fl_ctx *x, enum fl_why why)
 {
-	struct fl_engine *e = x->e;
-
-	if (why == FL_WHY_START)
-		return;
-	if (e->outstanding >= e->c.tun.window) {
-		e->st.skipped_passes++;
-		return;
-	}
-	fl_legacy_pass(x, pq_park);
-}
-
-/* usleep(2048), as legacy. */
-static struct fl_wait
-pq_plan(struct fl_ctx *x)
-{
-	struct fl_wait w = { FLW_SLEEP, NULL, 0 };
-
-	w.until = fl_legacy_wake(x);
-	return w;
-}
-
-/* One idle tick. */
-static uint64_t
-pq_idle_period(struct fl_engine *e, struct fl_thr *t)
-{
-	(void)t;
-	return e->c.tun.poll_ns + e->c.tun.sleep_overshoot_ns;
-}
-
-/* n idle ticks, each a pass. */
-static void
-pq_idle_skip(struct fl_engine *e, struct fl_thr *t, uint64_t n)
-{
-	(void)t;
-	e->st.passes += n;
+	fl_legacy_run(x, why, pq_park);
 }
 
 const struct fl_policy_ops fl_pol_pendq = {
@@ -120,7 +86,7 @@ const struct fl_policy_ops fl_pol_pendq = {
 	.force = pq_force,
 	.complete = pq_complete,
 	.run = pq_run,
-	.plan = pq_plan,
-	.idle_period = pq_idle_period,
-	.idle_skip = pq_idle_skip,
+	.plan = fl_legacy_plan,		/* usleep(2048), as legacy */
+	.idle_period = fl_legacy_idle_period,
+	.idle_skip = fl_legacy_idle_skip,
 };
