@@ -46,7 +46,7 @@ lines=$(awk '{ print $1 }' "$T/out")
 step "extract (parse + workload)" "$BIN" -q extract "$T/big.log" -o "$T/big.wl"
 step "replay, all six policies (virtual)" "$BIN" replay \
     --policy legacy,2010-10,2011-08,head,pendq,deadline --workload "$T/big.wl"
-grep -A1 "fidelity check" "$T/out" > "$T/fid" || true
+grep "^fidelity" "$T/out" > "$T/fid" || true
 grep -E "^(wake-ups|efficiency|wasted examinations|ready->issue p99 )" "$T/out" > "$T/six" || true
 step "ingest (log -> db)" "$BIN" ingest -q -d "$T/big.db" "$T/big.log"
 step "extract -d (db -> workload)" "$BIN" -q extract -d "$T/big.db" -o "$T/db.wl"
