@@ -118,8 +118,9 @@ $(O)/flushscope: $(O)/flushscope.o $(O)/libfscmd.a $(O)/libfscore.a $(O)/libflus
 # ./flushscope is always the build of the current configuration: after a
 # SANITIZE=... run, a plain `make` puts the plain build back even though
 # build/flushscope is older than the instrumented copy (hence FORCE and cmp).
+# Replaced by rename, so a copy still running (a long replay) is no obstacle.
 $(BIN): $(O)/flushscope FORCE
-	@cmp -s $< $@ || cp $< $@
+	@cmp -s $< $@ || { cp $< $@.new && mv -f $@.new $@; }
 
 .PHONY: FORCE
 FORCE:

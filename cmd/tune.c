@@ -237,7 +237,7 @@ print_commands(FILE *f, const struct tn_point *base, const struct tn_point *rec,
 	    rec->policy, plain, gate, trace);
 }
 
-/* The bound curve, as `latency wake-ups` pairs wrapped at 80 columns. */
+/* The bound curve at its 1-2-5 steps, as `latency wake-ups` pairs wrapped at 80 columns. */
 static void
 print_bound(const struct tn_bound *bd, size_t nbd)
 {
@@ -245,11 +245,18 @@ print_bound(const struct tn_bound *bd, size_t nbd)
 	size_t i;
 	int col;
 
+	size_t last = 0;
+
+	for (i = 0; i < nbd; i++)
+		if (tn_is_step(bd[i].latency_ns))
+			last = i;
 	col = printf("the limit, the fewest wake-ups that send every write within L:");
 	for (i = 0; i < nbd; i++) {
+		if (!tn_is_step(bd[i].latency_ns))
+			continue;	/* a point's maximum: in JSON, CSV and the plot */
 		fs_fmt_duration(l, sizeof(l), (double)bd[i].latency_ns);
 		snprintf(one, sizeof(one), " %s %" PRIu64 "%s", l, bd[i].wakeups_min,
-		    i + 1 < nbd ? "," : "");
+		    i < last ? "," : "");
 		if (col + (int)strlen(one) > 80)
 			col = printf("\n ");
 		col += printf("%s", one);
@@ -575,7 +582,7 @@ cmd_tune(int argc, char **argv)
 			snprintf(why_limit, sizeof(why_limit), "the baseline's plus %s", d);
 	}
 	rec = tn_recommend(pts, npts, limit);
-	if (tn_bound_curve(&w, &o, pts, npts, &base, &bd, &nbd, &err) < 0) {
+	if (tn_bound_curve(&w, &o, pts, npts, &base, jobs, &bd, &nbd, &err) < 0) {
 		fs_warn("tune", "%s: %s", src, err.msg);
 		free(pts);
 		wl_free(&w);

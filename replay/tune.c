@@ -273,6 +273,15 @@ tn_recommend(const struct tn_point *p, size_t n, uint64_t max_p99_ns)
 	return best;
 }
 
+/* 1 if v is a 1-2-5 step (1, 2, 5, 10, 20, ...). */
+int
+tn_is_step(uint64_t v)
+{
+	while (v >= 10 && v % 10 == 0)
+		v /= 10;
+	return v == 1 || v == 2 || v == 5;
+}
+
 /* The 1-2-5 step at or below v (up: at or above), v >= 1. */
 static uint64_t
 step125(uint64_t v, int up)
@@ -297,40 +306,114 @@ step125(uint64_t v, int up)
 	}
 }
 
-/* The bound curve over the sweep's span of p99. */
+/* The work of the bound curve's threads: one latency at a time. */
+struct curve {
+	const struct wl_workload *w;
+	const struct rp_options *o;
+	struct tn_bound *b;
+	size_t n;
+	atomic_size_t next;
+	atomic_int failed;
+	pthread_mutex_t lock;		/* guards err */
+	struct fs_err err;
+};
+
+/* A curve thread: computes latencies until none is left. */
+static void *
+curve_worker(void *arg)
+{
+	struct curve *c = arg;
+	struct fs_err err;
+	size_t k;
+
+	fs_err_clear(&err);
+	while (!atomic_load(&c->failed) && (k = atomic_fetch_add(&c->next, 1)) < c->n)
+		if (rp_bound_curve(c->w, c->o, &c->b[k].latency_ns, 1, &c->b[k].wakeups_min,
+		    &err) < 0) {
+			pthread_mutex_lock(&c->lock);
+			if (!atomic_exchange(&c->failed, 1))
+				c->err = err;
+			pthread_mutex_unlock(&c->lock);
+		}
+	return NULL;
+}
+
+/* Ascending order of latency. */
+static int
+lat_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct tn_bound *)a)->latency_ns;
+	uint64_t y = ((const struct tn_bound *)b)->latency_ns;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The bound curve over the sweep's span of latencies. */
 int
 tn_bound_curve(const struct wl_workload *w, const struct rp_options *o,
-    const struct tn_point *p, size_t n, const struct tn_point *base, struct tn_bound **out,
-    size_t *nout, struct fs_err *err)
+    const struct tn_point *p, size_t n, const struct tn_point *base, int jobs,
+    struct tn_bound **out, size_t *nout, struct fs_err *err)
 {
-	uint64_t lo = base->p99_ns, hi = base->p99_ns, l, lat[TN_BOUND_MAX], wm[TN_BOUND_MAX];
-	size_t i, k = 0;
+	uint64_t lo = base->p99_ns, hi = base->max_ns, l;
+	struct tn_bound *b;
+	struct curve c;
+	pthread_t th[64];
+	size_t i, k = 0, m;
+	int t, started = 0;
 
 	*out = NULL;
 	*nout = 0;
 	for (i = 0; i < n; i++)
 		if (p[i].valid) {
-			if (p[i].p99_ns < lo)
-				lo = p[i].p99_ns;
-			if (p[i].p99_ns > hi)
-				hi = p[i].p99_ns;
+			lo = p[i].p99_ns < lo ? p[i].p99_ns : lo;
+			hi = p[i].max_ns > hi ? p[i].max_ns : hi;
 		}
+	if ((b = malloc((TN_BOUND_MAX + n + 1) * sizeof(*b))) == NULL)
+		return fs_err_set(err, ENOMEM, "tune: out of memory");
 	lo = step125(lo < US ? US : lo, 0);
 	hi = step125(hi < lo ? lo : hi, 1);
 	for (l = lo; k < TN_BOUND_MAX; l = step125(l + 1, 1)) {
-		lat[k++] = l;
+		b[k++].latency_ns = l;
 		if (l >= hi)
 			break;
 	}
-	if (rp_bound_curve(w, o, lat, k, wm, err) < 0)
-		return -1;
-	if ((*out = malloc(k * sizeof(**out))) == NULL)
-		return fs_err_set(err, ENOMEM, "tune: out of memory");
-	for (i = 0; i < k; i++) {
-		(*out)[i].latency_ns = lat[i];
-		(*out)[i].wakeups_min = wm[i];
+	/* and each point's worst latency: the bound it must not beat */
+	for (i = 0; i <= n; i++) {
+		const struct tn_point *q = i < n ? &p[i] : base;
+
+		if (q->valid && q->max_ns > 0)
+			b[k++].latency_ns = q->max_ns;
 	}
-	*nout = k;
+	qsort(b, k, sizeof(*b), lat_cmp);
+	for (i = m = 0; i < k; i++)
+		if (m == 0 || b[i].latency_ns != b[m - 1].latency_ns)
+			b[m++] = b[i];
+	memset(&c, 0, sizeof(c));
+	c.w = w;
+	c.o = o;
+	c.b = b;
+	c.n = m;
+	atomic_init(&c.next, 0);
+	atomic_init(&c.failed, 0);
+	pthread_mutex_init(&c.lock, NULL);
+	if (jobs > (int)(sizeof(th) / sizeof(th[0])))
+		jobs = (int)(sizeof(th) / sizeof(th[0]));
+	for (t = 1; t < jobs; t++) {
+		if (pthread_create(&th[started], NULL, curve_worker, &c) != 0)
+			break;		/* fewer threads: slower, not wrong */
+		started++;
+	}
+	curve_worker(&c);
+	for (t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	pthread_mutex_destroy(&c.lock);
+	if (atomic_load(&c.failed)) {
+		*err = c.err;
+		free(b);
+		return -1;
+	}
+	*out = b;
+	*nout = c.n;
 	return 0;
 }
 

@@ -101,15 +101,20 @@ struct tn_bound {
 };
 
 /*
- * The bound curve over the latencies the sweep spans (rp_bound_curve at
+ * The bound curve over the latencies the sweep spans: rp_bound_curve at
  * 1-2-5 steps from the step at or below the smallest p99 of the valid
- * points and the baseline, at least 1 us, to the step at or above the
- * largest, at most TN_BOUND_MAX steps).  Returns 0 and *out (free with
- * free()), or -1 with err set.
+ * points and the baseline (at least 1 us) to the step at or above their
+ * largest maximum (at most TN_BOUND_MAX steps), and at each one's maximum
+ * latency, the bound that point must not beat; ascending, each latency
+ * once.  Computed on jobs threads (the result does not depend on it).
+ * Returns 0 and *out (free with free()), or -1 with err set.
  */
 #define TN_BOUND_MAX	64
+
+/* 1 if v is a 1-2-5 step (1, 2, 5, 10, 20, ...): the curve's own latencies. */
+int tn_is_step(uint64_t v);
 int tn_bound_curve(const struct wl_workload *w, const struct rp_options *o,
-    const struct tn_point *p, size_t n, const struct tn_point *base, struct tn_bound **out,
-    size_t *nout, struct fs_err *err);
+    const struct tn_point *p, size_t n, const struct tn_point *base, int jobs,
+    struct tn_bound **out, size_t *nout, struct fs_err *err);
 
 #endif

@@ -227,7 +227,7 @@ START_TEST(test_bound_curve)
 	ck_assert_msg(rp_run(&w, "legacy", &o, &r, &err) == 0, "%s", err.msg);
 	tn_point_from(&base, &r);
 	rp_result_free(&r);
-	ck_assert_msg(tn_bound_curve(&w, &o, p, n, &base, &b, &nb, &err) == 0, "%s", err.msg);
+	ck_assert_msg(tn_bound_curve(&w, &o, p, n, &base, 2, &b, &nb, &err) == 0, "%s", err.msg);
 	for (i = 0; i < n; i++)
 		if (p[i].valid) {
 			lo = p[i].p99_ns < lo ? p[i].p99_ns : lo;
@@ -236,14 +236,23 @@ START_TEST(test_bound_curve)
 	ck_assert_uint_ge(nb, 2);
 	ck_assert_uint_le(b[0].latency_ns, lo);
 	ck_assert_uint_ge(b[nb - 1].latency_ns, hi);
+	for (i = 0; i < n; i++)
+		if (p[i].valid)
+			ck_assert_uint_ge(b[nb - 1].latency_ns, p[i].max_ns);
 	for (i = 0; i < nb; i++) {
 		struct rp_options od = o;
 
-		/* a 1-2-5 step */
+		int is_max = b[i].latency_ns == base.max_ns;
+
+		for (k = 0; k < n; k++)
+			is_max |= p[k].valid && p[k].max_ns == b[i].latency_ns;
+		/* a 1-2-5 step, or a point's worst latency */
 		for (v = b[i].latency_ns; v % 10 == 0; v /= 10)
 			;
-		ck_assert_msg(v == steps[0] || v == steps[1] || v == steps[2], "%" PRIu64,
-		    b[i].latency_ns);
+		ck_assert_msg(is_max || v == steps[0] || v == steps[1] || v == steps[2],
+		    "%" PRIu64, b[i].latency_ns);
+		ck_assert_int_eq(tn_is_step(b[i].latency_ns),
+		    v == steps[0] || v == steps[1] || v == steps[2]);
 		if (i > 0) {
 			ck_assert_uint_gt(b[i].latency_ns, b[i - 1].latency_ns);
 			ck_assert_uint_le(b[i].wakeups_min, b[i - 1].wakeups_min);
@@ -263,12 +272,16 @@ START_TEST(test_bound_curve)
 			continue;
 		ck_assert_uint_le(p[i].wakeups_min, p[i].wakeups);
 		ck_assert(p[i].efficiency > 0 && p[i].efficiency <= 1.0);
-		/* every write was sent within max: no fewer wake-ups than the curve there */
-		for (k = 0; k < nb && b[k].latency_ns < p[i].max_ns; k++)
+		/*
+		 * every write was sent within max: the curve has that latency, and
+		 * neither the point nor its own bound is under it
+		 */
+		for (k = 0; k < nb && b[k].latency_ns != p[i].max_ns; k++)
 			;
-		if (k < nb)
-			ck_assert_msg(p[i].wakeups_min >= b[k].wakeups_min, "point %zu: %" PRIu64
-			    " < %" PRIu64, i, p[i].wakeups_min, b[k].wakeups_min);
+		ck_assert_msg(k < nb, "point %zu: its max is not on the curve", i);
+		ck_assert_msg(p[i].wakeups >= b[k].wakeups_min && p[i].wakeups_min >=
+		    b[k].wakeups_min, "point %zu: %" PRIu64 "/%" PRIu64 " < %" PRIu64, i,
+		    p[i].wakeups, p[i].wakeups_min, b[k].wakeups_min);
 	}
 	free(b);
 	free(p);
