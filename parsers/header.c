@@ -783,6 +783,20 @@ ps_header_match(struct ps_header *h, const char *line, size_t len,
 	return hl;
 }
 
+/* 1 if 6-digit %u values are read as usec x 100. */
+int
+ps_header_usec_x100(const struct ps_header *h)
+{
+	return h->usec_x100;
+}
+
+/* Sets the usec x 100 reading. */
+void
+ps_header_set_usec_x100(struct ps_header *h, int on)
+{
+	h->usec_x100 = on != 0;
+}
+
 /* Selects the hand-written matcher (on = 1) or PCRE2 (on = 0). */
 int
 ps_header_set_fast(struct ps_header *h, int on)
