@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "replay/replay.h"
+#include "parsers/source.h"
 #include "replay/wlsource.h"
 #include "cmd/cmd.h"
 #include "cmd/model.h"
@@ -36,6 +37,7 @@ split_policies(char *s, char **out, int max)
 struct replay_args {
 	const char *db, *workload, *policy, *plot;
 	int format, no_calibrate, fit_cost, quiet, verbose;
+	long long jobs;
 	double speed;
 	uint64_t exam_cost_ns;
 	struct fs_model_args model;
@@ -64,6 +66,7 @@ static const struct fs_opt replay_opts[] = {
 	FS_OPT_FLAG('v', "verbose", A, verbose, "table: every metric (wake-ups by cause, "
 	    "latency percentiles, RPC sizes, ...)"),
 	FS_OPT_FLAG('q', "quiet", A, quiet, "no progress or warnings on stderr"),
+	FS_OPT_JOBS(A, jobs),
 	FS_OPT_END
 };
 #undef A
@@ -241,6 +244,7 @@ cmd_replay(int argc, char **argv)
 	o.keep_samples = plot != NULL;
 
 	wl_extract_opts_default(&xo);
+	xo.jobs = a.jobs > 0 ? (int)a.jobs : ps_jobs_default();
 	fs_err_clear(&err);
 	if (db != NULL)
 		c = wl_load_db(&w, db, &xo, &err);

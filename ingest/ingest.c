@@ -1113,7 +1113,7 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 		return ret;
 	}
 	ig_sink_callbacks(k, &cb);
-	if ((src = ps_source_open(path, ig->opt.log_format, err)) == NULL ||
+	if ((src = ps_source_open(path, ig->opt.log_format, ig->opt.jobs, err)) == NULL ||
 	    (det = sp_detector_new(&ig->opt.sp, &cb, err)) == NULL)
 		goto out;
 	if (file_loop(ig, k, src, det, path, t0, err) < 0) {

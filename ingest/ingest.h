@@ -64,6 +64,7 @@ struct ig_options {
 	int keep_text;			/* store every line's text (table lines) */
 	uint64_t commit_lines;		/* lines per transaction; 0 = default (262144) */
 	int final;			/* the files are finished: store an unterminated last line */
+	int jobs;			/* parser threads (ps_source_open); <= 1: sequential */
 	struct sp_options sp;		/* spin detector options */
 	/* Called from the ingesting thread about 4 times a second; may be NULL. */
 	void (*progress)(void *arg, const struct ig_progress *p);

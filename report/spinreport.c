@@ -353,7 +353,7 @@ fr_threads(struct file_run *c, const struct sp_detector *d)
 /* Runs one file through a source and the detector. */
 int
 sp_report_add_file(struct sp_report *r, const char *path, const struct sp_options *o,
-    const struct sp_filter *f, struct fs_err *err)
+    const struct sp_filter *f, int jobs, struct fs_err *err)
 {
 	struct file_run c;
 	struct sp_callbacks cb;
@@ -373,7 +373,7 @@ sp_report_add_file(struct sp_report *r, const char *path, const struct sp_option
 	cb.exam = fr_exam;
 	cb.pass_start = fr_pass_start;
 	cb.pass = fr_pass;
-	if ((src = ps_source_open(path, NULL, err)) == NULL)
+	if ((src = ps_source_open(path, NULL, jobs, err)) == NULL)
 		return -1;
 	if ((d = sp_detector_new(o, &cb, err)) == NULL) {
 		ps_source_close(src);
