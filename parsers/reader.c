@@ -118,6 +118,7 @@ static ssize_t
 gz_fill(struct ps_reader *r, char *dst, size_t n, struct fs_err *err)
 {
 	size_t want = n > UINT32_MAX ? UINT32_MAX : n, got;
+	uInt before;
 	ssize_t k;
 	int zr;
 
@@ -149,11 +150,14 @@ gz_fill(struct ps_reader *r, char *dst, size_t n, struct fs_err *err)
 		}
 		if (r->zs.avail_out == 0)
 			return (ssize_t)got;
-		if (r->zs.avail_in == 0) {
-			if (got > 0)
-				return (ssize_t)got;
-			return rd_err(r, err, -1, "truncated gzip data (unexpected end of file)");
-		}
+		if (r->zs.avail_in == 0 && got > 0)
+			return (ssize_t)got;
+		/*
+		 * With no input left, inflate may still hold output (a match it
+		 * stopped copying when dst was full): only when it gives
+		 * nothing more is the data truncated.
+		 */
+		before = r->zs.avail_out;
 		zr = inflate(&r->zs, Z_NO_FLUSH);
 		if (zr == Z_STREAM_END) {
 			r->z_end = 1;
@@ -162,6 +166,8 @@ gz_fill(struct ps_reader *r, char *dst, size_t n, struct fs_err *err)
 		if (zr != Z_OK && zr != Z_BUF_ERROR)
 			return rd_err(r, err, -1, "corrupt gzip data (%s)",
 			    r->zs.msg ? r->zs.msg : "inflate error");
+		if (r->zs.avail_in == 0 && r->zs.avail_out == before && r->in_eof)
+			return rd_err(r, err, -1, "truncated gzip data (unexpected end of file)");
 	}
 }
 

@@ -391,7 +391,7 @@ ps_stream_line(struct ps_stream *st, const char *line, size_t len, uint64_t off,
  * (a READY one is taken rather than waited for).  After each chunk the
  * caller's parser state is published as the next guess.
  */
-#define PAR_CHUNK	((size_t)256 << 10)	/* bytes of text a chunk is filled with */
+#define PAR_CHUNK	((size_t)256 << 10)	/* bytes of text a chunk is filled with (default) */
 #define PAR_NCK(jobs)	(2 * (jobs) + 2)	/* chunks in the ring */
 #define PAR_STACK	((size_t)512 << 10)	/* stack of the reader and parser threads */
 
@@ -435,9 +435,10 @@ struct par {
 	int reader_done;		/* the reader filled its last chunk */
 	int quit;
 	int stop;			/* quit, for the reader's reads (atomic) */
-	int nbig;			/* chunk buffers larger than PAR_CHUNK */
+	int nbig;			/* chunk buffers larger than the chunk size */
 	struct ps_parser_state guess;	/* the caller's parser state after its last chunk */
 	const char *log_format;
+	size_t chunk;			/* bytes of text a chunk is filled with */
 	size_t max_line;
 	struct ps_reader *rd;
 	pthread_t reader;
@@ -470,6 +471,8 @@ struct ps_source {
 	uint64_t lineno;
 	uint64_t last_end;		/* end of the last item (parallel reading) */
 	int jobs;
+	int par_tried;
+	size_t chunk, max_line;		/* ps_source_tune (0: defaults) */
 	struct par *par;		/* running parallel reading; NULL: sequential */
 };
 
@@ -644,13 +647,13 @@ par_read(struct par *pa, struct chunk *c, size_t at, size_t n)
 static int
 chunk_grow(struct par *pa, struct chunk *c)
 {
-	size_t ncap = c->cap * 2, lim = pa->max_line + PAR_CHUNK;
+	size_t ncap = c->cap * 2, lim = pa->max_line + pa->chunk;
 	char *nb;
 
 	if (ncap > lim)
-		ncap = lim > c->cap ? lim : c->cap + PAR_CHUNK;
+		ncap = lim > c->cap ? lim : c->cap + pa->chunk;
 	pthread_mutex_lock(&pa->mu);
-	if (c->cap <= PAR_CHUNK) {
+	if (c->cap <= pa->chunk) {
 		while (pa->nbig > 0 && !pa->quit)
 			pthread_cond_wait(&pa->cv_reader, &pa->mu);
 		pa->nbig++;
@@ -701,8 +704,8 @@ chunk_cut(struct par *pa, struct chunk *c)
 		ssize_t k;
 		const char *q;
 
-		if (room > PAR_CHUNK)
-			room = PAR_CHUNK;
+		if (room > pa->chunk)
+			room = pa->chunk;
 		if ((k = par_read(pa, c, keep, room)) < 0) {
 			c->cut = 0;	/* as ps_reader: the error, not the line */
 			c->len = 0;
@@ -729,11 +732,18 @@ chunk_cut(struct par *pa, struct chunk *c)
 	}
 }
 
-/* Fills c (it holds the carry: the start of a line) with whole lines; see "Chunks". */
+/*
+ * Fills c (it holds the carry: it starts a line, and may hold whole lines
+ * after a cut one) with whole lines; see "Chunks".
+ */
 static void
 chunk_fill(struct par *pa, struct chunk *c)
 {
 	size_t last = SIZE_MAX, tail;	/* offset in buf of the last newline */
+	const char *nl = c->len > 0 ? memrchr(c->buf, '\n', c->len) : NULL;
+
+	if (nl != NULL)
+		last = (size_t)(nl - c->buf);
 
 	for (;;) {
 		size_t step;
@@ -751,14 +761,14 @@ chunk_fill(struct par *pa, struct chunk *c)
 				break;
 		}
 		step = c->cap - c->len;
-		if (last == SIZE_MAX && step > PAR_CHUNK)
-			step = PAR_CHUNK;
+		if (last == SIZE_MAX && step > pa->chunk)
+			step = pa->chunk;
 		if ((k = par_read(pa, c, c->len, step)) <= 0)
 			break;
 		if ((q = memrchr(c->buf + c->len, '\n', (size_t)k)) != NULL)
 			last = (size_t)(q - c->buf);
 		c->len += (size_t)k;
-		if (last != SIZE_MAX && c->cap > PAR_CHUNK)
+		if (last != SIZE_MAX && c->cap > pa->chunk)
 			break;		/* a grown chunk: carry no more than one read */
 	}
 	tail = last == SIZE_MAX ? 0 : last + 1;
@@ -816,8 +826,8 @@ reader_main(void *arg)
 		c->cut_end = 0;
 		fs_err_clear(&c->err);
 		c->off = pa->rd_off - pa->carry_len;
-		if (c->buf == NULL && (c->buf = malloc(PAR_CHUNK)) != NULL)
-			c->cap = PAR_CHUNK;
+		if (c->buf == NULL && (c->buf = malloc(pa->chunk)) != NULL)
+			c->cap = pa->chunk;
 		if (c->buf == NULL) {
 			c->failed = c->last = 1;
 			fs_err_set(&c->err, ENOMEM, "out of memory");
@@ -911,7 +921,8 @@ par_start(struct ps_source *s)
 	pa->nck = PAR_NCK(n);
 	pa->rd = s->rd;
 	pa->log_format = s->log_format;
-	pa->max_line = PS_READER_MAX_LINE;
+	pa->chunk = s->chunk > 0 ? s->chunk : PAR_CHUNK;
+	pa->max_line = s->max_line > 0 ? s->max_line : PS_READER_MAX_LINE;
 	if ((pa->ck = calloc((size_t)pa->nck, sizeof(*pa->ck))) == NULL ||
 	    (pa->workers = calloc((size_t)n, sizeof(*pa->workers))) == NULL ||
 	    (pa->wparser = calloc((size_t)n, sizeof(*pa->wparser))) == NULL ||
@@ -957,7 +968,7 @@ par_release(struct ps_source *s, struct par *pa)
 	int have = ps_parser_state_get(s->st->parser, &st) == 0;
 
 	pthread_mutex_lock(&pa->mu);
-	if (c->cap > PAR_CHUNK) {
+	if (c->cap > pa->chunk) {
 		free(c->buf);
 		c->buf = NULL;
 		c->cap = 0;
@@ -1112,8 +1123,8 @@ ps_source_next(struct ps_source *s, struct ps_item *it, struct fs_err *err)
 
 	if (s->ops != NULL)
 		return s->ops->next(s->impl, it, err);
-	if (s->jobs >= 2) {
-		s->jobs = 1;	/* one try: without threads, sequentially */
+	if (s->jobs >= 2 && !s->par_tried) {
+		s->par_tried = 1;	/* one try: without threads, sequentially */
 		par_start(s);
 	}
 	if (s->par != NULL)
@@ -1127,6 +1138,16 @@ ps_source_next(struct ps_source *s, struct ps_item *it, struct fs_err *err)
 	it->cut = ps_reader_last_cut(s->rd);
 	it->parsed = ps_stream_line(s->st, it->line, it->len, it->off, it->lineno, &it->ev);
 	return 1;
+}
+
+/* Sets the chunk size and the line limit (tests; before the first item). */
+void
+ps_source_tune(struct ps_source *s, size_t chunk, size_t max_line)
+{
+	s->chunk = chunk;
+	s->max_line = max_line;
+	if (s->rd != NULL)
+		ps_reader_set_max_line(s->rd, max_line);
 }
 
 /* The offset just past the last line returned (file sources). */

@@ -129,6 +129,13 @@ struct ps_source *ps_source_open(const char *path, const char *log_format, int j
 /* The default number of parser threads: the cores available, at most PS_JOBS_MAX_USEFUL. */
 int ps_jobs_default(void);
 
+/*
+ * For tests: the bytes of text a parallel source's chunks are filled with
+ * and the longest line returned whole (see ps_reader_set_max_line); 0 =
+ * the defaults (256 KiB, PS_READER_MAX_LINE).  Before the first item.
+ */
+void ps_source_tune(struct ps_source *s, size_t chunk, size_t max_line);
+
 /* Next item: 1, 0 at the end of the input, -1 with err naming the file and line. */
 int ps_source_next(struct ps_source *s, struct ps_item *it, struct fs_err *err);
 
