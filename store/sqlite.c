@@ -372,6 +372,13 @@ prepare_multi(struct st_store *st, const char *sql, sqlite3_stmt **out, struct f
 	return rc == SQLITE_OK ? 0 : db_err(st, err, "preparing statements");
 }
 
+/* Process-wide SQLite settings; see store.h. */
+void
+st_process_init(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 /* Opens the database; see store.h. */
 struct st_store *
 st_open(const char *path, int flags, struct fs_err *err)
