@@ -615,8 +615,10 @@ thread_get(struct sp_detector *d, const struct ps_event *ev, int create)
 		return -1;
 	t = &d->th[d->nth];
 	memset(t, 0, sizeof(*t));
-	memcpy(t->st.thread, name.p, name.n);
-	memcpy(t->st.tid, tid.p, tid.n);
+	if (name.n > 0)
+		memcpy(t->st.thread, name.p, name.n);
+	if (tid.n > 0)		/* a format without a tid: p is NULL */
+		memcpy(t->st.tid, tid.p, tid.n);
 	t->namelen = (uint8_t)name.n;
 	t->tidlen = (uint8_t)tid.n;
 	t->thr = ev->thr;

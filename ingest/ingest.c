@@ -355,8 +355,10 @@ thread_find(struct ig_sink *k, const char *name, size_t namelen, const char *tid
 	if (!create || k->th.n >= IG_MAX_THREADS)
 		return -1;
 	memset(&t, 0, sizeof(t));
-	memcpy(t.name, name, namelen);
-	memcpy(t.tid, tid, tidlen);
+	if (namelen > 0)
+		memcpy(t.name, name, namelen);
+	if (tidlen > 0)		/* a format without a tid: tid is NULL */
+		memcpy(t.tid, tid, tidlen);
 	t.row.max_outstanding = -1;
 	if (fs_vec_push(&k->th, t) != 0)
 		return -1;

@@ -994,7 +994,8 @@ lv_snapshot(struct lv_model *m, int64_t wall_us, const struct lv_view *v,
 			n++;
 	}
 	sum->tracked = m->nused;
-	qsort_r(m->rows, n, sizeof(m->rows[0]), row_cmp, (void *)v);
+	if (n > 0)		/* rows may be NULL then */
+		qsort_r(m->rows, n, sizeof(m->rows[0]), row_cmp, (void *)v);
 	*rows = m->rows;
 	*nrows = n;
 	return 0;
@@ -1068,7 +1069,8 @@ lv_threads(struct lv_model *m, const char *filter, const struct lv_thread_row **
 			n++;
 		}
 	}
-	qsort(m->trows, n, sizeof(m->trows[0]), thr_cmp);
+	if (n > 0)		/* trows may be NULL then */
+		qsort(m->trows, n, sizeof(m->trows[0]), thr_cmp);
 	*rows = m->trows;
 	*nrows = n;
 	return 0;

@@ -155,7 +155,7 @@ thread_is(const struct at_thread *t, const struct ps_event *ev)
 {
 	return t->namelen == ev->thread.n && t->tidlen == ev->tid_s.n &&
 	    memcmp(t->name, ev->thread.p, ev->thread.n) == 0 &&
-	    memcmp(t->tid, ev->tid_s.p, ev->tid_s.n) == 0;
+	    (ev->tid_s.n == 0 || memcmp(t->tid, ev->tid_s.p, ev->tid_s.n) == 0);
 }
 
 /* The event's thread number, numbering a new thread; -1 if none. */
@@ -178,7 +178,8 @@ thread_number(struct ps_stream *st, const struct ps_event *ev)
 		return -1;
 	memset(&t, 0, sizeof(t));
 	memcpy(t.name, ev->thread.p, ev->thread.n);
-	memcpy(t.tid, ev->tid_s.p, ev->tid_s.n);
+	if (ev->tid_s.n > 0)	/* a format without a tid: p is NULL */
+		memcpy(t.tid, ev->tid_s.p, ev->tid_s.n);
 	t.namelen = (uint8_t)ev->thread.n;
 	t.tidlen = (uint8_t)ev->tid_s.n;
 	if (fs_vec_push(&st->th, t) != 0 ||
@@ -683,7 +684,8 @@ carry_set(struct par *pa, struct chunk *c, const char *p, size_t n)
 		pa->carry = nb;
 		pa->carry_cap = n;
 	}
-	memmove(pa->carry, p, n);
+	if (n > 0)
+		memmove(pa->carry, p, n);
 	pa->carry_len = n;
 	return 0;
 }
@@ -838,7 +840,8 @@ reader_main(void *arg)
 				fs_err_set(&c->err, EINVAL, "internal error: carry %zu > %zu",
 				    pa->carry_len, c->cap);
 			} else {
-				memcpy(c->buf, pa->carry, pa->carry_len);
+				if (pa->carry_len > 0)
+					memcpy(c->buf, pa->carry, pa->carry_len);
 				c->len = pa->carry_len;
 				pa->carry_len = 0;
 				chunk_fill(pa, c);

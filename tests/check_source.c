@@ -265,10 +265,10 @@ write_file(const char *path, const struct buf *b, int gz)
 		gzFile g = gzopen(path, "wb1");
 
 		ck_assert_ptr_nonnull(g);
-		ck_assert_int_eq(gzwrite(g, b->p, (unsigned)b->n), (int)b->n);
+		ck_assert_int_eq(gzwrite(g, b->n > 0 ? b->p : "", (unsigned)b->n), (int)b->n);
 		ck_assert_int_eq(gzclose(g), Z_OK);
 	} else
-		tu_spit(path, "w", b->p, b->n);
+		tu_spit(path, "w", b->n > 0 ? b->p : "", b->n);
 }
 
 /*
