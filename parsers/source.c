@@ -471,6 +471,7 @@ struct ps_source {
 	const char *log_format;
 	uint64_t lineno;
 	uint64_t last_end;		/* end of the last item (parallel reading) */
+	struct ps_item item;		/* the item handed out when no chunk holds it */
 	int jobs;
 	int par_tried;
 	size_t chunk, max_line;		/* ps_source_tune (0: defaults) */
@@ -1034,11 +1035,12 @@ par_finish(struct ps_source *s, struct ps_item *it)
 	}
 }
 
-/* Next item of a parallel source. */
+/* Next item of a parallel source, in place (see ps_source_next_ref). */
 static int
-par_next(struct ps_source *s, struct ps_item *it, struct fs_err *err)
+par_next(struct ps_source *s, struct ps_item **out, struct fs_err *err)
 {
 	struct par *pa = s->par;
+	struct ps_item *it;
 
 	if (pa->sticky < 0) {
 		*err = pa->sticky_err;
@@ -1054,11 +1056,12 @@ par_next(struct ps_source *s, struct ps_item *it, struct fs_err *err)
 			continue;
 		}
 		if (!pa->lines_mode && pa->idx < c->nitems) {
-			*it = c->items[pa->idx++];
+			*out = it = &c->items[pa->idx++];
 			par_finish(s, it);
 			return 1;
 		}
 		if (pa->lines_mode && pa->pos < c->len) {
+			*out = it = &s->item;
 			chunk_line(c, &pa->pos, pa->max_line, it);
 			it->parsed = ps_stream_line(s->st, it->line, it->len, it->off, 0, &it->ev);
 			it->lineno = it->ev.lineno = ++s->lineno;
@@ -1118,12 +1121,14 @@ ps_source_open(const char *path, const char *log_format, int jobs, struct fs_err
 	return s;
 }
 
-/* Next item of a source. */
+/* Next item of a source, in place. */
 int
-ps_source_next(struct ps_source *s, struct ps_item *it, struct fs_err *err)
+ps_source_next_ref(struct ps_source *s, struct ps_item **out, struct fs_err *err)
 {
+	struct ps_item *it = &s->item;
 	int rc;
 
+	*out = it;
 	if (s->ops != NULL)
 		return s->ops->next(s->impl, it, err);
 	if (s->jobs >= 2 && !s->par_tried) {
@@ -1131,7 +1136,7 @@ ps_source_next(struct ps_source *s, struct ps_item *it, struct fs_err *err)
 		par_start(s);
 	}
 	if (s->par != NULL)
-		return par_next(s, it, err);
+		return par_next(s, out, err);
 	rc = ps_reader_next(s->rd, &it->line, &it->len, &it->off, err);
 	if (rc != 1)
 		return rc;
@@ -1141,6 +1146,18 @@ ps_source_next(struct ps_source *s, struct ps_item *it, struct fs_err *err)
 	it->cut = ps_reader_last_cut(s->rd);
 	it->parsed = ps_stream_line(s->st, it->line, it->len, it->off, it->lineno, &it->ev);
 	return 1;
+}
+
+/* Next item of a source, copied. */
+int
+ps_source_next(struct ps_source *s, struct ps_item *it, struct fs_err *err)
+{
+	struct ps_item *p;
+	int rc = ps_source_next_ref(s, &p, err);
+
+	if (rc == 1)
+		*it = *p;
+	return rc;
 }
 
 /* Sets the chunk size and the line limit (tests; before the first item). */

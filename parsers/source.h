@@ -139,6 +139,13 @@ void ps_source_tune(struct ps_source *s, size_t chunk, size_t max_line);
 /* Next item: 1, 0 at the end of the input, -1 with err naming the file and line. */
 int ps_source_next(struct ps_source *s, struct ps_item *it, struct fs_err *err);
 
+/*
+ * The same without a copy: *it points to the source's own item (a
+ * parallel source's parsed chunk), the caller's to read and change until
+ * the next call.
+ */
+int ps_source_next_ref(struct ps_source *s, struct ps_item **it, struct fs_err *err);
+
 /* For a file source: its reader's offset, gzip state and parser (else 0 / NULL). */
 uint64_t ps_source_offset(const struct ps_source *s);
 int ps_source_is_gz(const struct ps_source *s);

@@ -160,15 +160,15 @@ static int
 feed_log(struct wl_pipe *p, const char *path, int jobs, struct fs_err *err)
 {
 	struct ps_source *src;
-	struct ps_item it;
+	struct ps_item *it;
 	int rc;
 
 	if ((src = ps_source_open(path, NULL, jobs, err)) == NULL)
 		return -1;
 	sp_detector_new_stream(p->det);
-	while ((rc = ps_source_next(src, &it, err)) == 1) {
-		if (wl_pipe_feed(p, &it.ev, err) < 0) {
-			fs_err_prefix(err, "%s:%" PRIu64, path, it.lineno);
+	while ((rc = ps_source_next_ref(src, &it, err)) == 1) {
+		if (wl_pipe_feed(p, &it->ev, err) < 0) {
+			fs_err_prefix(err, "%s:%" PRIu64, path, it->lineno);
 			rc = -1;
 			break;
 		}

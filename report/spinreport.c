@@ -359,7 +359,7 @@ sp_report_add_file(struct sp_report *r, const char *path, const struct sp_option
 	struct sp_callbacks cb;
 	struct ps_source *src;
 	struct sp_detector *d;
-	struct ps_item it;
+	struct ps_item *it;
 	size_t i;
 	int rc;
 
@@ -379,11 +379,11 @@ sp_report_add_file(struct sp_report *r, const char *path, const struct sp_option
 		ps_source_close(src);
 		return -1;
 	}
-	while ((rc = ps_source_next(src, &it, err)) == 1) {
-		const struct ps_event *ev = &it.ev;
+	while ((rc = ps_source_next_ref(src, &it, err)) == 1) {
+		const struct ps_event *ev = &it->ev;
 
 		r->lines++;
-		if (!it.parsed) {
+		if (!it->parsed) {
 			r->unparsed++;
 			continue;
 		}
