@@ -3,7 +3,7 @@
 # As root it installs what is missing with apt-get; otherwise it prints the
 # exact command to run and fails.
 set -u
-need="libpcre2-dev libsqlite3-dev sqlite3 libncurses-dev check libsubunit-dev zlib1g-dev pkg-config mandoc"
+need="libpcre2-dev libsqlite3-dev sqlite3 libpq-dev postgresql libncurses-dev check libsubunit-dev zlib1g-dev pkg-config mandoc"
 missing=""
 for p in $need; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

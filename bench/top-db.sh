@@ -50,7 +50,7 @@ run() {
 }
 
 run plain
-run db --db "$D/top.db" --db-interval 1
+run db --db "$D/top.db" --db-interval 1s
 STORED=$("$BIN" spins -d "$D/top.db" --format=json >/dev/null 2>&1; \
     sqlite3 "$D/top.db" 'SELECT sum(lines) FROM sources' 2>/dev/null || echo "?")
 echo "lines stored by top --db: $STORED of $N"

@@ -57,11 +57,22 @@ int fs_check_log(const char *path, const char *log_format, struct fs_err *err);
 
 /*
  * Checks that a database a command reads (-d DB) exists and is not a
- * directory, so that the message is the same as for any missing file.
+ * directory, so that the message is the same as for any missing file (a
+ * server's database, a postgresql:// URI or conninfo, is left to st_open).
  */
 int fs_check_db(const char *path, struct fs_err *err);
 
+/* Splits a comma-separated list in place into out[0..max); the count, or -1 if more. */
+int fs_split_list(char *s, char **out, int max);
+
 /* Writes the policy names ("legacy, pendq, ...") into buf, for messages. */
 void fs_policy_list(char *buf, size_t n);
+
+/*
+ * Checks the TRACE operands of replay and tune: each exists and, unless it
+ * is a workload file or a database (which must then be alone), holds log
+ * lines.  Prints the message as cmd and returns -1 on the first bad one.
+ */
+int fs_check_traces(const char *cmd, char **ops, int n);
 
 #endif

@@ -11,11 +11,12 @@
 
 #include "parsers/source.h"
 #include "replay/wlsource.h"
+#include "store/store.h"
 #include "cmd/cmd.h"
 #include "util/err.h"
 
 struct extract_args {
-	const char *db, *out;
+	const char *db, *out, *client;
 	int quiet;
 	long long jobs;
 	uint64_t poll_ns, max_age_ns, latency_ns;
@@ -24,7 +25,10 @@ struct extract_args {
 #define A struct extract_args
 static const struct fs_opt extract_opts[] = {
 	FS_OPT_STRING('d', "db", A, db, "DB", NULL,
-	    "read the events of an ingested database (instead of LOG...)"),
+	    "read the events of an ingested database, a file or a postgresql:// URI"
+	    " (instead of LOG...)"),
+	FS_OPT_STRING(0, "client", A, client, "NAME", NULL,
+	    "with -d: only the sources of this client"),
 	FS_OPT_STRING('o', "output", A, out, "FILE", NULL,
 	    "write the workload to FILE (default: standard output)"),
 	FS_OPT_DURATION(0, "poll", A, poll_ns, "2048us", FS_NS_US, 1000 * FS_NS_S,
@@ -63,6 +67,7 @@ cmd_extract(int argc, char **argv)
 	struct fs_err err;
 	FILE *f = stdout;
 	const char *db, *out;
+	char shown[512];
 	int rc, i;
 
 	memset(&a, 0, sizeof(a));
@@ -78,6 +83,7 @@ cmd_extract(int argc, char **argv)
 	xo.max_age_us = (int64_t)(a.max_age_ns / 1000);
 	xo.default_lat_us = (int64_t)(a.latency_ns / 1000);
 	xo.jobs = a.jobs > 0 ? (int)a.jobs : ps_jobs_default();
+	xo.client = a.client;
 	fs_err_clear(&err);
 	if (db != NULL && fs_check_db(db, &err) < 0) {
 		fs_warn("extract", "%s", err.msg);
@@ -109,7 +115,7 @@ cmd_extract(int argc, char **argv)
 		wl_free(&w);
 		return FS_EXIT_RUNTIME;
 	}
-	rc = wl_write(&w, f, db ? db : fa.ops[0], &err);
+	rc = wl_write(&w, f, db ? st_display_name(db, shown, sizeof(shown)) : fa.ops[0], &err);
 	if (out != NULL && fclose(f) != 0 && rc == 0)
 		rc = fs_err_set(&err, errno, "%s", strerror(errno));
 	if (rc < 0) {

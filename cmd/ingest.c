@@ -17,6 +17,7 @@
 #include "parsers/sniff.h"
 #include "parsers/source.h"
 #include "ingest/ingest.h"
+#include "store/store.h"
 #include "util/clock.h"
 
 #define INGEST_MAX_FORMATS 32
@@ -333,7 +334,7 @@ check_stdin(const char *log_format, struct fs_err *err)
 }
 
 struct ingest_args {
-	const char *db, *log_format;
+	const char *db, *log_format, *client;
 	int keep_text, quiet, format, final, force;
 	long long commit_lines, jobs;
 };
@@ -341,15 +342,19 @@ struct ingest_args {
 #define A struct ingest_args
 static const struct fs_opt ingest_opts[] = {
 	FS_OPT_STRING('d', "db", A, db, "DB", "flushscope.db",
-	    "the database (created if missing)"),
+	    "the database: a file (created if missing), or a postgresql:// URI or"
+	    " conninfo string (a server's database; its schema is created)"),
+	FS_OPT_STRING(0, "client", A, client, "NAME", NULL,
+	    "the client the files come from: a label, and part of each source's identity"
+	    " (default: the host their syslog lines name, else unknown)"),
 	FS_OPT_STRING(0, "log-format", A, log_format, "FMT", NULL,
 	    "PSC_LOG_FORMAT of the logs (default: detected per file)"),
 	FS_OPT_FLAG(0, "keep-text", A, keep_text, "also store the text of every line (table lines)"),
 	FS_OPT_FLAG('q', "quiet", A, quiet, "no progress bar, no summary on stderr"),
 	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table",
 	    "the summary: a table on stderr, or csv or json on stdout"),
-	FS_OPT_COUNT(0, "commit-lines", A, commit_lines, "N", "262144", 1, 1e12,
-	    "lines per transaction"),
+	FS_OPT_COUNT(0, "commit-lines", A, commit_lines, "N", NULL, 1, 1e12,
+	    "lines per transaction (default: 262144 into a file, 65536 into a server)"),
 	FS_OPT_FLAG(0, "final", A, final,
 	    "the files are finished: store an unterminated last line too"),
 	FS_OPT_FLAG(0, "force", A, force,
@@ -363,7 +368,7 @@ const struct fs_cmdspec fs_spec_ingest = {
 	.name = "ingest",
 	.usage = { "FILE..." },
 	.min_ops = 1, .max_ops = -1,
-	.summary = "Parses logs into a SQLite database (resumable) and finds spins.",
+	.summary = "Parses logs into a database, a file or a server (resumable); finds spins.",
 	.notes = "FILE '-' is standard input; .gz files are read transparently.  Re-ingesting\n"
 	    "a file adds nothing; a grown file adds only its new lines.  A file's\n"
 	    "unterminated last line is held back until a later run finds it finished.\n",
@@ -393,6 +398,10 @@ cmd_ingest(int argc, char **argv)
 	o.log_format = a.log_format;
 	o.keep_text = a.keep_text;
 	o.final = a.final;
+	if (a.client != NULL && (a.client[0] == '\0' || strlen(a.client) >= ST_CLIENT_MAX))
+		return fs_usage(&fs_spec_ingest, "--client: a name of 1 to %d bytes",
+		    ST_CLIENT_MAX - 1);
+	o.client = a.client;
 	o.commit_lines = (uint64_t)a.commit_lines;
 	o.jobs = a.jobs > 0 ? (int)a.jobs : ps_jobs_default();
 	fs_err_clear(&err);

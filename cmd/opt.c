@@ -4,6 +4,7 @@
 #include "cmd/opt.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -150,16 +151,36 @@ fs_parse_ratio(const char *s, double *v, struct fs_err *err)
 void
 fs_fmt_duration(char *buf, size_t n, double ns)
 {
+	/* the unit is chosen after rounding to 3 digits: 999.6 us is "1 ms", not "1e+03 us" */
 	if (!(ns >= 0))
 		snprintf(buf, n, "-");
-	else if (ns < 1e3)
+	else if (ns < 999.5)
 		snprintf(buf, n, "%.3g ns", ns);
-	else if (ns < 1e6)
+	else if (ns < 999.5e3)
 		snprintf(buf, n, "%.3g us", ns / 1e3);
-	else if (ns < 1e9)
+	else if (ns < 999.5e6)
 		snprintf(buf, n, "%.3g ms", ns / 1e6);
 	else
 		snprintf(buf, n, "%.3g s", ns / 1e9);
+}
+
+/* Formats a duration exactly, in the largest unit that divides it. */
+void
+fs_fmt_duration_arg(char *buf, size_t n, uint64_t ns)
+{
+	static const struct { uint64_t ns; const char *unit; } u[] = {
+		{ 3600000000000ull, "h" }, { 60000000000ull, "min" }, { 1000000000, "s" },
+		{ 1000000, "ms" }, { 1000, "us" }, { 1, "ns" },
+	};
+	size_t i;
+
+	if (ns == 0) {
+		snprintf(buf, n, "0");
+		return;
+	}
+	for (i = 0; ns % u[i].ns != 0; i++)
+		;
+	snprintf(buf, n, "%" PRIu64 "%s", ns / u[i].ns, u[i].unit);
 }
 
 /* The value name an option shows in help. */

@@ -227,4 +227,10 @@ int fs_parse_ratio(const char *s, double *v, struct fs_err *err);
 /* Formats a duration for people: "2.07 ms", "200 us", "1.5 s" (3 significant digits). */
 void fs_fmt_duration(char *buf, size_t n, double ns);
 
+/*
+ * Formats a duration exactly, as an option value fs_parse_duration reads
+ * back: "5ms", "2048us", "1500ns", "0" (the largest unit that divides it).
+ */
+void fs_fmt_duration_arg(char *buf, size_t n, uint64_t ns);
+
 #endif

@@ -19,23 +19,8 @@
 
 #define MAXPOL 8
 
-/* Splits a comma-separated policy list in place. */
-static int
-split_policies(char *s, char **out, int max)
-{
-	int n = 0;
-	char *tok, *save = NULL;
-
-	for (tok = strtok_r(s, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		if (n == max)
-			return -1;
-		out[n++] = tok;
-	}
-	return n;
-}
-
 struct replay_args {
-	const char *db, *workload, *policy, *plot;
+	const char *db, *workload, *policy, *plot, *client;
 	int format, no_calibrate, fit_cost, quiet, verbose;
 	long long jobs;
 	double speed;
@@ -45,12 +30,16 @@ struct replay_args {
 
 #define A struct replay_args
 static const struct fs_opt replay_opts[] = {
-	FS_OPT_STRING('d', "db", A, db, "DB", NULL, "read the workload from an ingested database"),
+	FS_OPT_STRING('d', "db", A, db, "DB", NULL, "read the workload from an ingested database"
+	    " (a file, or a postgresql:// URI or conninfo string)"),
+	FS_OPT_STRING(0, "client", A, client, "NAME", NULL,
+	    "with -d: only the sources of this client"),
 	FS_OPT_STRING('w', "workload", A, workload, "FILE", NULL,
 	    "read a workload file (flushscope-workload(5))"),
 	FS_OPT_STRING('p', "policy", A, policy, "LIST", "legacy,deadline",
 	    "comma-separated policies; the first is the baseline"),
 	FS_MODEL_OPTS(A),
+	FS_SET_OPT(A, "every policy replayed"),
 	FS_OPT_NUMBER(0, "speed", A, speed, "X", "1", 1e-3, 1e6,
 	    "real clock: compress time by X (understates polling cost)"),
 	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
@@ -58,7 +47,7 @@ static const struct fs_opt replay_opts[] = {
 	    "CPU and ready->issue latency CDFs per policy, as SVG"),
 	FS_OPT_FLAG(0, "no-calibrate", A, no_calibrate,
 	    "virtual clock: keep the policies' default tick, usleep overshoot and line "
-	    "cost, not the trace's pass period"),
+	    "cost, not the trace's timing"),
 	FS_OPT_DURATION(0, "exam-cost", A, exam_cost_ns, "0", 0, 1 * FS_NS_S,
 	    "virtual clock: time one bmap examination keeps the flush thread busy"),
 	FS_OPT_FLAG(0, "fit-cost", A, fit_cost,
@@ -105,8 +94,9 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 	if (real)
 		printf(", medians of %d runs\n", r[0].repeats);
 	else
-		printf(" (CPU modelled: %g us per wake-up, %g us per examination, %g us per RPC)\n",
-		    r[0].cost.wake_ns / 1e3, r[0].cost.exam_ns / 1e3, r[0].cost.rpc_ns / 1e3);
+		printf(" (CPU modelled: %g us per wake-up, %g us per examination, %g us per RPC, "
+		    "%g us per timer re-arm)\n", r[0].cost.wake_ns / 1e3, r[0].cost.exam_ns / 1e3,
+		    r[0].cost.rpc_ns / 1e3, r[0].cost.rearm_ns / 1e3);
 	if (real)
 		printf("note: real clock: CPU and latencies are measured on this machine and vary "
 		    "with its load;\n      they inform, the virtual clock's counts are the "
@@ -120,6 +110,12 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 	printf("\n%-24s", "wake-ups");
 	for (i = 0; i < n; i++)
 		printf(" %10" PRIu64, r[i].st.wakeups);
+	printf("\n%-24s", "wake-ups, lower bound");
+	for (i = 0; i < n; i++)
+		printf(" %10" PRIu64, r[i].wakeups_min);
+	printf("\n%-24s", "efficiency");
+	for (i = 0; i < n; i++)
+		printf(" %10.2f", r[i].efficiency);
 	printf("\n%-24s", "wasted examinations");
 	for (i = 0; i < n; i++)
 		printf(" %10" PRIu64, r[i].st.wasted);
@@ -132,7 +128,9 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 		printf(" %10s", b);
 	}
 	putchar('\n');
-	if (fid != NULL)
+	if (fid != NULL && fid->altered[0] != '\0')
+		printf("fidelity: not checked: %s ran with %s (--set)\n", fid->policy, fid->altered);
+	else if (fid != NULL)
 		printf("fidelity: %s replay has %" PRId64 " wasted examinations, the trace %" PRId64
 		    ": %s\n", fid->policy, fid->replay_wasted, fid->trace_wasted,
 		    fid->ok ? "reproduced within 5 %" : "NOT within 5 % (see -v)");
@@ -141,35 +139,12 @@ print_short(const char *src, const struct wl_workload *w, const struct rp_result
 
 		fs_fmt_duration(b, sizeof(b), (double)r[0].st.ready_issue.p99);
 		fs_fmt_duration(c, sizeof(c), (double)r[i].st.ready_issue.p99);
-		printf("%s: %.0f %% %s flush-thread CPU than %s, %" PRIu64 " wake-ups instead of %"
+		printf("%s: %.0f %% %s flush-thread CPU than %s, %" PRIu64 " wake-up%s instead of %"
 		    PRIu64 ", ready->issue p99 %s -> %s\n", r[i].policy, fabs(red) * 100,
-		    red >= 0 ? "less" : "more", r[0].policy, r[i].st.wakeups, r[0].st.wakeups, b, c);
+		    red >= 0 ? "less" : "more", r[0].policy, r[i].st.wakeups,
+		    r[i].st.wakeups == 1 ? "" : "s", r[0].st.wakeups, b, c);
 	}
 	printf("(every metric: -v; for machines: --format csv or json)\n");
-}
-
-/* Checks each LOG operand: exists and, unless a workload or database, holds log lines. */
-static int
-check_traces(const char *cmd, char **ops, int n, int single)
-{
-	struct fs_err err;
-	int i;
-
-	fs_err_clear(&err);
-	for (i = 0; i < n; i++) {
-		enum wl_input k = wl_input_kind(ops[i]);
-
-		if (k != WL_IN_LOG && !single) {
-			fs_warn(cmd, "%s: is a %s: give it alone (or with -d/-w)", ops[i],
-			    k == WL_IN_DB ? "database" : "workload file");
-			return -1;
-		}
-		if (k == WL_IN_LOG && fs_check_log(ops[i], NULL, &err) < 0) {
-			fs_warn(cmd, "%s", err.msg);
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /* The replay command. */
@@ -224,7 +199,7 @@ cmd_replay(int argc, char **argv)
 	if (strlen(a.policy) >= sizeof(polbuf))
 		return fs_usage(&fs_spec_replay, "--policy: the list is too long");
 	strcpy(polbuf, a.policy);
-	if ((npol = split_policies(polstr, pols, MAXPOL)) <= 0)
+	if ((npol = fs_split_list(polstr, pols, MAXPOL)) <= 0)
 		return fs_usage(&fs_spec_replay, "--policy: give 1 to %d policies", MAXPOL);
 	for (i = 0; i < npol; i++) {
 		if (fl_policy_parse(pols[i]) < 0) {
@@ -233,7 +208,7 @@ cmd_replay(int argc, char **argv)
 			    pols[i], names);
 		}
 	}
-	if (check_traces("replay", fa.ops, fa.nops, fa.nops == 1) < 0)
+	if (fs_check_traces("replay", fa.ops, fa.nops) < 0)
 		return FS_EXIT_RUNTIME;
 	fs_err_clear(&err);
 	if ((db != NULL && fs_check_db(db, &err) < 0) ||
@@ -245,6 +220,7 @@ cmd_replay(int argc, char **argv)
 
 	wl_extract_opts_default(&xo);
 	xo.jobs = a.jobs > 0 ? (int)a.jobs : ps_jobs_default();
+	xo.client = a.client;
 	fs_err_clear(&err);
 	if (db != NULL)
 		c = wl_load_db(&w, db, &xo, &err);

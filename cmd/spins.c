@@ -219,6 +219,105 @@ print_bmaps(const struct sp_report *r, int fmt, size_t limit)
 		printf("],\n");
 }
 
+/* Formats a time as UTC to the second for a table ("-" if unknown). */
+static void
+utc(int64_t us, char *buf, size_t n)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	if (us == INT64_MIN || gmtime_r(&t, &tm) == NULL)
+		snprintf(buf, n, "-");
+	else
+		strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* Writes a time in microseconds as a JSON number, or null when unknown. */
+static void
+json_time(int64_t us)
+{
+	if (us == INT64_MIN)
+		printf("null");
+	else
+		printf("%lld", (long long)us);
+}
+
+/*
+ * Prints the per-client figures (the first limit; 0 = all): table, CSV or
+ * a JSON array, the most wasted examinations per second first.
+ */
+static void
+print_clients(const struct sp_report *r, int fmt, size_t limit)
+{
+	size_t i, n = limit == 0 || limit > r->nclients ? r->nclients : limit;
+
+	if (fmt == FS_FMT_TABLE) {
+		printf("CLIENTS: %zu (the most wasted examinations per second first%s)\n",
+		    r->nclients, n < r->nclients ? "; --limit 0 lists all" : "");
+		if (r->nclients > 0)
+			printf("%-20s %10s %10s %10s %8s  %-22s %7s  %-19s  %s\n", "CLIENT",
+			    "WASTED/S", "WASTED", "EXAMS", "EPISODES", "WORST BMAP", "CYCLES",
+			    "FIRST (UTC)", "LAST (UTC)");
+	} else if (fmt == FS_FMT_CSV) {
+		printf("client,wasted_per_s,wasted_examinations,examinations,episodes,worst_fid,"
+		    "worst_bmapno,worst_cycles,first_us,last_us\n");
+	} else {
+		printf("\"clients\":[");
+	}
+	for (i = 0; i < n; i++) {
+		const struct sp_client_row *c = &r->clients[i];
+		char bm[48] = "-", t0[32], t1[32];
+		const char *p;
+
+		if (c->has_worst)
+			snprintf(bm, sizeof(bm), "%" PRIx64 ":%" PRIu32, c->worst_fid, c->worst_bno);
+		if (fmt == FS_FMT_TABLE) {
+			utc(c->first_us, t0, sizeof(t0));
+			utc(c->last_us, t1, sizeof(t1));
+			printf("%-20s %10.1f %10" PRIu64 " %10" PRIu64 " %8" PRIu64 "  %-22s %7" PRIu64
+			    "  %-19s  %s\n", c->client, sp_client_rate(c), c->wasted,
+			    c->examinations, c->episodes, bm, c->worst_cycles, t0, t1);
+		} else if (fmt == FS_FMT_CSV) {
+			putchar('"');
+			for (p = c->client; *p != '\0'; p++)
+				printf(*p == '"' ? "\"\"" : "%c", *p);
+			printf("\",%.1f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", sp_client_rate(c),
+			    c->wasted, c->examinations, c->episodes);
+			if (c->has_worst)
+				printf("%" PRIx64 ",%" PRIu32 ",%" PRIu64 ",", c->worst_fid,
+				    c->worst_bno, c->worst_cycles);
+			else
+				printf(",,0,");
+			if (c->first_us != INT64_MIN)
+				printf("%lld", (long long)c->first_us);
+			putchar(',');
+			if (c->last_us != INT64_MIN)
+				printf("%lld", (long long)c->last_us);
+			putchar('\n');
+		} else {
+			printf("%s\n{\"client\":", i ? "," : "");
+			fs_json_str(stdout, c->client, strlen(c->client));
+			printf(",\"wasted_per_s\":");
+			fs_json_num(stdout, sp_client_rate(c));
+			printf(",\"wasted_examinations\":%" PRIu64 ",\"examinations\":%" PRIu64
+			    ",\"episodes\":%" PRIu64 ",\"worst_bmap\":", c->wasted, c->examinations,
+			    c->episodes);
+			if (c->has_worst)
+				printf("{\"fid\":\"%" PRIx64 "\",\"bmapno\":%" PRIu32 ",\"cycles\":%"
+				    PRIu64 "}", c->worst_fid, c->worst_bno, c->worst_cycles);
+			else
+				printf("null");
+			printf(",\"first_us\":");
+			json_time(c->first_us);
+			printf(",\"last_us\":");
+			json_time(c->last_us);
+			putchar('}');
+		}
+	}
+	if (fmt == FS_FMT_JSON)
+		printf("],\n");
+}
+
 /* Writes a CSV integer field, empty when unknown (< 0). */
 static void
 csv_int(int64_t v)
@@ -277,9 +376,9 @@ print_csv(const struct sp_report *r, double scan_cost_us, size_t limit, int thre
 	}
 }
 
-/* Prints the report as one JSON object (with the bmaps when asked for). */
+/* Prints the report as one JSON object (with the bmaps or clients: which 3 or 4). */
 static void
-print_json(const struct sp_report *r, double scan_cost_us, size_t limit, int bmaps)
+print_json(const struct sp_report *r, double scan_cost_us, size_t limit, int which)
 {
 	char hex[40];
 	size_t i, n = limit == 0 || limit > r->neps ? r->neps : limit;
@@ -306,8 +405,10 @@ print_json(const struct sp_report *r, double scan_cost_us, size_t limit, int bma
 		    sp_cause_name(e->cause), e->first_off, e->last_off);
 	}
 	printf("],\n");
-	if (bmaps)
+	if (which == 3)
 		print_bmaps(r, FS_FMT_JSON, 0);
+	if (which == 4)
+		print_clients(r, FS_FMT_JSON, 0);
 	printf("\"threads\":[");
 	for (i = 0; i < r->nthreads; i++) {
 		const struct sp_thread_stats *t = &r->threads[i];
@@ -362,7 +463,7 @@ parse_time(const char *arg, void *dst, struct fs_err *err)
 }
 
 struct spins_args {
-	const char *db, *plot;
+	const char *db, *plot, *by;
 	struct sp_filter flt;
 	long long min_cycles, window_limit, limit, jobs;
 	uint64_t max_gap_ns, scan_cost_ns;
@@ -372,7 +473,10 @@ struct spins_args {
 #define A struct spins_args
 static const struct fs_opt spins_opts[] = {
 	FS_OPT_STRING('d', "db", A, db, "DB", NULL,
-	    "read the episodes and thread figures ingest stored (instead of FILE...)"),
+	    "read the episodes and thread figures ingest stored, in a file or a"
+	    " postgresql:// URI (instead of FILE...)"),
+	FS_OPT_STRING(0, "client", A, flt.client, "NAME", NULL,
+	    "with -d: only this client's sources; with FILE...: their client's name"),
 	FS_OPT_CUSTOM(0, "fid", A, flt, "HEX", NULL, parse_fid,
 	    "only episodes and bmaps of this file id"),
 	FS_OPT_STRING(0, "thread", A, flt.thread, "NAME[:TID]", NULL,
@@ -390,9 +494,11 @@ static const struct fs_opt spins_opts[] = {
 	FS_OPT_DURATION(0, "scan-cost", A, scan_cost_ns, NULL, 1, 1e9,
 	    "CPU one examination costs: adds the CPU wasted per thread (default: none)"),
 	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
-	FS_OPT_CHOICE(0, "table", A, table, "all|episodes|threads|bmaps", NULL,
+	FS_OPT_CHOICE(0, "table", A, table, "all|episodes|threads|bmaps|clients", NULL,
 	    "the part to print (default: all = episodes and threads; csv prints one table,"
-	    " episodes; json adds the bmaps with --table bmaps)"),
+	    " episodes; json adds the bmaps or clients with --table bmaps or clients)"),
+	FS_OPT_STRING(0, "by", A, by, "KIND", NULL,
+	    "thread, bmap or client: the same as --table threads, bmaps or clients"),
 	FS_OPT_COUNT(0, "limit", A, limit, "N", NULL, 0, 1e12,
 	    "episodes listed, 0 = all (default: 50 in a table, all in csv and json)"),
 	FS_OPT_STRING(0, "plot", A, plot, "FILE.svg", NULL, "also draw the time-line as SVG"),
@@ -431,9 +537,25 @@ cmd_spins(int argc, char **argv)
 	if ((a.db == NULL) == (fa.nops == 0))
 		return fs_usage(&fs_spec_spins, a.db ? "give either -d DB or log files, not both" :
 		    "give log files or -d DB");
-	if (a.format == FS_FMT_JSON && a.table != 0 && a.table != 3)
+	if (a.by != NULL) {
+		if (strcmp(a.by, "thread") == 0)
+			a.table = 2;
+		else if (strcmp(a.by, "bmap") == 0)
+			a.table = 3;
+		else if (strcmp(a.by, "client") == 0)
+			a.table = 4;
+		else
+			return fs_usage(&fs_spec_spins, "--by: '%s' is not thread, bmap or client",
+			    a.by);
+		if (fs_opt_given(&fs_spec_spins, &fa, "table"))
+			return fs_usage(&fs_spec_spins, "give --by or --table, not both");
+	}
+	if (a.flt.client != NULL && a.flt.client[0] == '\0')
+		return fs_usage(&fs_spec_spins, "--client: an empty name");
+	if (a.format == FS_FMT_JSON && a.table != 0 && a.table != 3 && a.table != 4)
 		return fs_usage(&fs_spec_spins, "--table chooses a table of the table or csv "
-		    "format; json holds episodes and threads (and bmaps with --table bmaps)");
+		    "format; json holds episodes and threads (and bmaps or clients with --table"
+		    " bmaps or clients)");
 	sp_options_default(&opt);
 	opt.min_cycles = (int)a.min_cycles;
 	opt.max_gap_us = (int64_t)(a.max_gap_ns / 1000);
@@ -455,6 +577,7 @@ cmd_spins(int argc, char **argv)
 	}
 	sp_report_init(&rep);
 	a.flt.want_bmaps = which == 3;
+	a.flt.want_clients = which == 4;
 	if (a.db != NULL) {
 		/* stored episodes were cut with ingest's min-cycles: stricter ones filter */
 		if (fs_opt_given(&fs_spec_spins, &fa, "min-cycles"))
@@ -479,9 +602,11 @@ cmd_spins(int argc, char **argv)
 		if (a.limit < 0)
 			a.limit = a.format == FS_FMT_TABLE ? 50 : 0;
 		if (a.format == FS_FMT_JSON)
-			print_json(&rep, scan_cost_us, (size_t)a.limit, which == 3);
+			print_json(&rep, scan_cost_us, (size_t)a.limit, which);
 		else if (which == 3)
 			print_bmaps(&rep, a.format, (size_t)a.limit);
+		else if (which == 4)
+			print_clients(&rep, a.format, (size_t)a.limit);
 		else if (a.format == FS_FMT_CSV)
 			print_csv(&rep, scan_cost_us, (size_t)a.limit, which == 2);
 		else

@@ -1005,8 +1005,9 @@ static const struct fs_opt top_opts[] = {
 	FS_OPT_DURATION(0, "poll", A, poll_ns, "100ms", FS_NS_MS, 60 * FS_NS_S,
 	    "longest wait between checks of the files"),
 	FS_OPT_FLAG(0, "no-inotify", A, no_inotify, "poll only"),
-	FS_OPT_STRING(0, "db", A, db, "FILE", NULL,
-	    "also record the followed files (read from their first byte) into the database FILE"),
+	FS_OPT_STRING(0, "db", A, db, "DB", NULL,
+	    "also record the followed files (read from their first byte) into the database DB"
+	    " (a file, or a postgresql:// URI or conninfo string)"),
 	FS_OPT_DURATION(0, "db-interval", A, db_interval_ns, "30s", FS_NS_S, 86400 * FS_NS_S,
 	    "time between commits of the recording"),
 	FS_OPT_END

@@ -13,6 +13,7 @@
 
 #include "replay/replay.h"
 #include "replay/wlsource.h"
+#include "store/store.h"
 #include "cmd/cmd.h"
 #include "cmd/model.h"
 #include "util/err.h"
@@ -33,7 +34,9 @@ xml(FILE *f, const char *s)
 }
 
 struct trace_checks {
-	const char *trace;
+	const char *trace;		/* as messages show it (no password) */
+	const char *input;		/* as given */
+	char shown[512];
 	struct rp_check c[RP_CHECK_MAX];
 	int n;
 	double seconds;
@@ -130,8 +133,8 @@ print_verdict(const struct trace_checks *t, const char *base, const char *cand, 
 }
 
 struct verify_args {
-	const char *baseline, *candidate, *junit;
-	double min_cpu_reduction;
+	const char *baseline, *candidate, *junit, *client;
+	double min_cpu_reduction, min_efficiency;
 	uint64_t max_p99_ns;
 	long long max_wasted;
 	int format, verbose;
@@ -145,6 +148,8 @@ static const struct fs_opt verify_opts[] = {
 	FS_OPT_STRING(0, "candidate", A, candidate, "POLICY", NULL, "the policy checked"),
 	FS_OPT_STRING(0, "junit", A, junit, "FILE", NULL,
 	    "write JUnit XML, one testcase per trace and metric"),
+	FS_OPT_STRING(0, "client", A, client, "NAME", NULL,
+	    "a database trace: only the sources of this client"),
 	FS_OPT_RATIO(0, "min-cpu-reduction", A, min_cpu_reduction, "0.9", -1, 1,
 	    "minimum 1 - candidate/baseline flush-thread CPU"),
 	FS_OPT_DURATION(0, "max-p99-regression", A, max_p99_ns, NULL, 0, 1000 * FS_NS_S,
@@ -152,7 +157,10 @@ static const struct fs_opt verify_opts[] = {
 	    "virtual time, 0.5ms on the real clock)"),
 	FS_OPT_COUNT(0, "max-wasted", A, max_wasted, "N", "0", 0, 1e18,
 	    "wasted examinations allowed to the candidate"),
+	FS_OPT_RATIO(0, "min-efficiency", A, min_efficiency, "0", 0, 1,
+	    "minimum lower bound / wake-ups of the candidate; 0 = not checked"),
 	FS_MODEL_OPTS(A),
+	FS_SET_OPT(A, "the candidate (the change checked)"),
 	FS_OPT_CHOICE(0, "format", A, format, FS_FORMATS, "table", "output format"),
 	FS_OPT_FLAG('v', "verbose", A, verbose, "table: every check with its numbers"),
 	FS_OPT_END
@@ -164,9 +172,10 @@ const struct fs_cmdspec fs_spec_verify = {
 	.usage = { "--baseline P --candidate Q TRACE..." },
 	.min_ops = 1, .max_ops = -1,
 	.summary = "CI gate: a candidate policy against a baseline on traces; JUnit output.",
-	.notes = "Each TRACE (log, database or workload file) is replayed under both policies;\n"
-	    "the candidate must cut CPU, keep ready->issue p99 and p99.9 and RPC sizes no\n"
-	    "worse, and waste no examinations.  Exit 0 if every check passes, 1 if one fails.\n",
+	.notes = "Each TRACE (log, database or workload file; a database may be a\n"
+	    "postgresql:// URI) is replayed under both policies; the candidate must cut\n"
+	    "CPU, keep ready->issue p99 and p99.9 and RPC sizes no worse, and waste no\n"
+	    "examinations.  Exit 0 if every check passes, 1 if one fails.\n",
 	.opts = verify_opts,
 };
 
@@ -178,10 +187,12 @@ verify_trace(struct trace_checks *tc, const char *base, const char *cand,
 {
 	struct wl_workload w;
 	struct rp_result rb, rc;
+	struct rp_options ob;
 	struct fs_err err;
+	int i;
 
 	fs_err_clear(&err);
-	if (wl_load(&w, tc->trace, xo, &err) < 0) {
+	if (wl_load(&w, tc->input, xo, &err) < 0) {
 		fs_warn("verify", "%s", err.msg);
 		return -1;
 	}
@@ -191,7 +202,13 @@ verify_trace(struct trace_checks *tc, const char *base, const char *cand,
 		wl_free(&w);
 		return -1;
 	}
-	if (rp_run(&w, base, o, &rb, &err) < 0 ||
+	/* --set without a policy is the candidate's change: the baseline runs without it */
+	ob = *o;
+	ob.nset = 0;
+	for (i = 0; i < o->nset; i++)
+		if (o->set[i].policy[0] != '\0')
+			ob.set[ob.nset++] = o->set[i];
+	if (rp_run(&w, base, &ob, &rb, &err) < 0 ||
 	    (rp_run(&w, cand, o, &rc, &err) < 0 && (rp_result_free(&rb), 1))) {
 		fs_warn("verify", "%s: %s", tc->trace, err.msg);
 		wl_free(&w);
@@ -252,9 +269,9 @@ print_text(const struct trace_checks *tc, int nt, const char *base, const char *
 		    o->clock == FL_CLOCK_REAL ? "real" : "virtual");
 		if (o->clock == FL_CLOCK_VIRTUAL)
 			printf("note: CPU is modelled: %.2f us per wake-up, %.2f us per "
-			    "examination, %.2f us per RPC (--cpu-cost; --clock real measures "
-			    "it)\n", o->cost.wake_ns / 1e3, o->cost.exam_ns / 1e3,
-			    o->cost.rpc_ns / 1e3);
+			    "examination, %.2f us per RPC, %.2f us per timer re-arm (--cpu-cost; "
+			    "--clock real measures it)\n", o->cost.wake_ns / 1e3,
+			    o->cost.exam_ns / 1e3, o->cost.rpc_ns / 1e3, o->cost.rearm_ns / 1e3);
 		for (i = 0; i < nt; i++) {
 			printf("%s\n", tc[i].trace);
 			for (k = 0; k < tc[i].n; k++)
@@ -304,6 +321,7 @@ cmd_verify(int argc, char **argv)
 		return FS_EXIT_USAGE;
 	th.min_cpu_reduction = a.min_cpu_reduction;
 	th.max_wasted = a.max_wasted;
+	th.min_efficiency = a.min_efficiency;
 	if (fs_opt_given(&fs_spec_verify, &fa, "max-p99-regression")) {
 		th.max_p99_regression_us = (double)a.max_p99_ns / 1e3;
 		th.set_p99 = 1;
@@ -312,6 +330,7 @@ cmd_verify(int argc, char **argv)
 		return fs_usage(&fs_spec_verify, "--wake-latency applies to the virtual clock "
 		    "only; the real clock measures it");
 	wl_extract_opts_default(&xo);
+	xo.client = a.client;
 	nt = fa.nops;
 	fs_err_clear(&err);
 	for (i = 0; i < nt; i++)
@@ -325,7 +344,8 @@ cmd_verify(int argc, char **argv)
 		return FS_EXIT_RUNTIME;
 	}
 	for (i = 0; i < nt; i++) {
-		tc[i].trace = fa.ops[i];
+		tc[i].input = fa.ops[i];
+		tc[i].trace = st_display_name(fa.ops[i], tc[i].shown, sizeof(tc[i].shown));
 		if (verify_trace(&tc[i], base, cand, &o, &th, &xo) < 0) {
 			free(tc);
 			return FS_EXIT_RUNTIME;

@@ -20,7 +20,8 @@
  *   An EXAMINE opens an examination of bmap B (a previous open one of B is
  *   decided first: wasted in the Z style, undecided in the A style).
  *   Progress on B (a SCHEDULE other than the biorq-level "looking" lines,
- *   or an RPC_SEND, attributed to B by the source) decides it useful, and
+ *   or an RPC_SEND, attributed to B by the source) on the examining thread
+ *   decides it useful (another thread's progress on B decides nothing), and
  *   so does B leaving the queue on the examining thread.  Era A: a REQUEUE
  *   of B decides it wasted.  Z style: the thread's end-of-pass line, or B
  *   leaving the queue on another thread, decides it wasted.  The end of
@@ -62,6 +63,7 @@
 #define SP_RUN_THREADS	16		/* threads counted per run */
 #define SP_PERIODS	4096		/* pass periods kept per thread */
 #define NIL		0		/* list links are index + 1 */
+#define NOT_FLUSH	(-2)		/* thr2th: a thread that is no flush thread (yet) */
 
 enum { STYLE_A = 1, STYLE_Z = 2 };	/* how an examination is decided */
 
@@ -116,6 +118,12 @@ struct sp_thread {
 	uint32_t ex_head;		/* open Z-style examinations (bmap index + 1) */
 	uint64_t nperiods;
 	uint32_t periods[SP_PERIODS];
+	/* timing: the previous line of the open pass, sleeps and line gaps */
+	int64_t prev_line_ts;		/* INT64_MIN: none yet in this pass */
+	int prev_line_exam;		/* that line was an EXAMINE */
+	uint64_t nsleeps, nlgaps;
+	uint32_t sleeps[SP_PERIODS];
+	uint64_t lgaps[SP_BURST_GAP_US + 1];	/* line gaps (us): a histogram, exact */
 };
 
 struct sp_detector {
@@ -562,7 +570,10 @@ bmap_get(struct sp_detector *d, uint64_t fid, uint32_t bno, int64_t now)
 
 /* ---- threads and passes ---- */
 
-/* Remembers that the stream's thread number thr is thread ti; returns ti. */
+/*
+ * Remembers that the stream's thread number thr is thread ti (or, with
+ * NOT_FLUSH, a thread looked up and not found); returns ti.
+ */
 static int
 thr_note(struct sp_detector *d, int32_t thr, int ti)
 {
@@ -590,8 +601,12 @@ thread_get(struct sp_detector *d, const struct ps_event *ev, int create)
 	uint32_t v;
 	struct sp_thread *t;
 
-	if (ev->thr >= 0 && (size_t)ev->thr < d->thr2th.n && d->thr2th.v[ev->thr] >= 0)
-		return d->thr2th.v[ev->thr];
+	if (ev->thr >= 0 && (size_t)ev->thr < d->thr2th.n && d->thr2th.v[ev->thr] != -1) {
+		if (d->thr2th.v[ev->thr] >= 0)
+			return d->thr2th.v[ev->thr];
+		if (!create)
+			return -1;	/* NOT_FLUSH: looked up before, not a flush thread */
+	}
 	if (name.n >= SP_NAME_MAX)
 		name.n = SP_NAME_MAX - 1;
 	if (tid.n >= SP_NAME_MAX)
@@ -600,8 +615,10 @@ thread_get(struct sp_detector *d, const struct ps_event *ev, int create)
 	hb = fs_fnv1a(tid.p, tid.n);
 	if (fs_map_get(&d->thash, ha, hb, &v))
 		return thr_note(d, ev->thr, (int)v);
-	if (!create)
+	if (!create) {
+		thr_note(d, ev->thr, NOT_FLUSH);
 		return -1;
+	}
 	if (d->nth == d->capth) {
 		int nc = d->capth ? d->capth * 2 : 8;
 		struct sp_thread *nt = realloc(d->th, (size_t)nc * sizeof(*nt));
@@ -615,9 +632,9 @@ thread_get(struct sp_detector *d, const struct ps_event *ev, int create)
 		return -1;
 	t = &d->th[d->nth];
 	memset(t, 0, sizeof(*t));
-	if (name.n > 0)
+	if (name.n > 0)		/* an empty slice may have no pointer */
 		memcpy(t->st.thread, name.p, name.n);
-	if (tid.n > 0)		/* a format without a tid: p is NULL */
+	if (tid.n > 0)
 		memcpy(t->st.tid, tid.p, tid.n);
 	t->namelen = (uint8_t)name.n;
 	t->tidlen = (uint8_t)tid.n;
@@ -662,6 +679,25 @@ pass_end(struct sp_detector *d, int ti)
 	}
 }
 
+/* Adds v (clamped to 0..UINT32_MAX) to a reservoir of SP_PERIODS values, *n seen. */
+static void
+sample(struct sp_detector *d, uint32_t *r, uint64_t *n, int64_t v)
+{
+	if (v < 0)
+		v = 0;
+	if (v > UINT32_MAX)
+		v = UINT32_MAX;
+	if (*n < SP_PERIODS) {
+		r[*n] = (uint32_t)v;
+	} else {
+		uint64_t j = rng_next(d) % (*n + 1);
+
+		if (j < SP_PERIODS)
+			r[j] = (uint32_t)v;
+	}
+	(*n)++;
+}
+
 /* Starts a pass on thread ti at time ts. */
 static void
 pass_start(struct sp_detector *d, int ti, int64_t ts)
@@ -679,17 +715,8 @@ pass_start(struct sp_detector *d, int ti, int64_t ts)
 		while (bucket < 39 && (per >> (bucket + 1)) != 0)
 			bucket++;
 		t->st.period_hist[bucket]++;
-		if (per > UINT32_MAX)
-			per = UINT32_MAX;
-		if (t->nperiods < SP_PERIODS) {
-			t->periods[t->nperiods] = (uint32_t)per;
-		} else {
-			uint64_t j = rng_next(d) % (t->nperiods + 1);
-
-			if (j < SP_PERIODS)
-				t->periods[j] = (uint32_t)per;
-		}
-		t->nperiods++;
+		sample(d, t->periods, &t->nperiods, per);
+		sample(d, t->sleeps, &t->nsleeps, ts - t->pass_last);
 	} else {
 		t->st.first_pass_us = ts;
 	}
@@ -700,6 +727,7 @@ pass_start(struct sp_detector *d, int ti, int64_t ts)
 	t->pass_last = ts;
 	t->pass_useful = 0;
 	t->boundary = 0;
+	t->prev_line_ts = INT64_MIN;
 	if (d->cb.pass_start != NULL) {
 		pass_fill(d, ti, &p);
 		d->cb.pass_start(d->cb.arg, &p);
@@ -719,28 +747,33 @@ thread_touch(struct sp_thread *t, int64_t ts)
 
 /* ---- events ---- */
 
-/* An EXAMINE line of a bmap. */
-static void
-on_examine(struct sp_detector *d, const struct ps_event *ev)
+/* 1 for 2011's `flushable? (outstandingRpcCnt=N)` (HEAD's prints no count). */
+static int
+flushable_2011(const struct ps_event *ev)
+{
+	return ev->msg_id == PS_MSG_Z_FLUSHABLE && ev->outstanding >= 0;
+}
+
+/* An EXAMINE line of a bmap, on thread ti (-1: not yet a flush thread); returns ti. */
+static int
+on_examine(struct sp_detector *d, const struct ps_event *ev, int ti)
 {
 	int style = ev->msg_id == PS_MSG_A_TRY_FLUSH_BMAP ? STYLE_A : STYLE_Z;
-	int ti = thread_get(d, ev, 1);
 	int64_t bi;
 	struct sp_thread *t;
 	struct sp_bmap *b;
 	int newpass;
 
-	if (ti < 0)
-		return;
+	if (ti < 0 && (ti = thread_get(d, ev, 1)) < 0)
+		return -1;
 	if ((bi = bmap_get(d, ev->bmap.fid, ev->bmap.bno, ev->ts_us)) < 0)
-		return;
+		return ti;
 	t = &d->th[ti];
 	b = &d->pool[bi];
 
 	newpass = !t->pass_open || t->boundary;
-	if (!newpass && style == STYLE_A && b->examined && b->exam_thread == ti &&
-	    b->exam_pass == t->pass_seq)
-		newpass = 1;	/* era A examines a bmap once per pass */
+	if (!newpass && b->examined && b->exam_thread == ti && b->exam_pass == t->pass_seq)
+		newpass = 1;	/* a pass examines a bmap once */
 	if (!newpass && style == STYLE_Z && !t->saw_work_time &&
 	    ev->ts_us - t->last_flush_ts > SP_BURST_GAP_US)
 		newpass = 1;
@@ -769,6 +802,20 @@ on_examine(struct sp_detector *d, const struct ps_event *ev)
 	if (style == STYLE_Z)
 		ex_link(d, (uint32_t)bi);
 	t->st.examinations++;
+	t->st.era = ev->msg_id == PS_MSG_A_TRY_FLUSH_BMAP ? 'A' : ev->msg_id == PS_MSG_M_CHECKING ?
+	    'B' : flushable_2011(ev) ? 'C' : 'Z';
+	/*
+	 * 2011-08 to 2015: a flushable? bmap whose flags say clean (the
+	 * parser's bmap.dirty: no d among the 494ee8caf letters) is taken off
+	 * the queue without a line (engine-history.md C, Pass 1): the
+	 * examination retired it.  HEAD's letters do not say (dirty -1): its
+	 * bmaps leave at their last completion, with a line.
+	 */
+	if (ev->msg_id == PS_MSG_Z_FLUSHABLE && ev->bmap.dirty == 0) {
+		exam_close(d, (uint32_t)bi, SP_USEFUL, ev->ts_us, SP_RUN_GONE);
+		bmap_retire(d, (uint32_t)bi, SP_RUN_GONE, ev->ts_us);
+	}
+	return ti;
 }
 
 /* 1 if a SCHEDULE-kind line is not progress (looking at or giving up a biorq). */
@@ -779,28 +826,38 @@ not_progress(const struct ps_event *ev)
 	    ev->msg_id == PS_MSG_Z_RESCHED;
 }
 
-/* Progress on the event's bmap (SCHEDULE, RPC_SEND): its examination was useful. */
+/* Progress on the event's bmap (SCHEDULE, RPC_SEND) on thread ti: its examination was useful. */
 static void
-on_progress(struct sp_detector *d, const struct ps_event *ev)
+on_progress(struct sp_detector *d, const struct ps_event *ev, int ti)
 {
-	int ti;
 	int64_t bi;
 
 	if (ev->kind == PS_EV_SCHEDULE && not_progress(ev))
 		return;
-	if ((ti = thread_get(d, ev, 0)) >= 0)
+	if (ti >= 0)
 		thread_touch(&d->th[ti], ev->ts_us);
 	if (!ev->bm_known || (bi = bmap_find(d, ev->bm_fid, ev->bm_bno)) < 0)
 		return;
 	bmap_touch(d, (uint32_t)bi, ev->ts_us);
+	/*
+	 * An RPC or biorq line belongs to the bmap its own thread works on:
+	 * it decides only that thread's examination.  A bmap-level `try
+	 * flush` decides the open examination whoever made it: one is kept
+	 * per bmap, so when another HEAD thread examined the bmap meanwhile
+	 * (and will skip it, taken: wasted), that one closed this thread's as
+	 * wasted and this closes it as useful; the verdicts of the two
+	 * threads are swapped, their number is right.
+	 */
+	if (!(ev->kind == PS_EV_SCHEDULE && (ev->has & PS_HAS_BMAP)) && d->pool[bi].exam_open &&
+	    d->pool[bi].exam_thread != ti)
+		return;
 	exam_close(d, (uint32_t)bi, SP_USEFUL, ev->ts_us, SP_RUN_PROGRESS);
 }
 
 /* Era A: restore to dirty list. */
 static void
-on_requeue(struct sp_detector *d, const struct ps_event *ev)
+on_requeue(struct sp_detector *d, const struct ps_event *ev, int ti)
 {
-	int ti = thread_get(d, ev, 0);
 	int64_t bi;
 
 	if (ti >= 0) {
@@ -816,9 +873,8 @@ on_requeue(struct sp_detector *d, const struct ps_event *ev)
 
 /* The bmap left the flush queue. */
 static void
-on_clean(struct sp_detector *d, const struct ps_event *ev)
+on_clean(struct sp_detector *d, const struct ps_event *ev, int ti)
 {
-	int ti = thread_get(d, ev, 0);
 	int64_t bi;
 	enum sp_verdict v;
 	struct sp_bmap *b;
@@ -831,6 +887,15 @@ on_clean(struct sp_detector *d, const struct ps_event *ev)
 	if (!(ev->has & PS_HAS_BMAP) || (bi = bmap_find(d, ev->bmap.fid, ev->bmap.bno)) < 0)
 		return;
 	b = &d->pool[bi];
+	if (b->exam_open && b->exam_style == STYLE_A && (ti < 0 || b->exam_thread != ti)) {
+		/*
+		 * Era A: the reaper's `unset DIRTY` while a pass holds the bmap.
+		 * It stays the flush thread's until that pass restores it or
+		 * finds it clean, which decides the examination.
+		 */
+		bmap_touch(d, (uint32_t)bi, ev->ts_us);
+		return;
+	}
 	if (ti >= 0 && b->exam_thread == ti)
 		v = SP_USEFUL;		/* the examining thread retired it */
 	else if (b->exam_style == STYLE_Z)
@@ -841,52 +906,84 @@ on_clean(struct sp_detector *d, const struct ps_event *ev)
 	bmap_retire(d, (uint32_t)bi, SP_RUN_GONE, ev->ts_us);
 }
 
-/* An end-of-pass line (`work time`, 2011's `flush (...)`): its open examinations were wasted. */
-static void
-on_pass_line(struct sp_detector *d, const struct ps_event *ev)
+/*
+ * An end-of-pass line (`work time`, 2011's `flush (...)`) on thread ti (-1:
+ * not yet a flush thread): its open examinations were wasted; returns ti.
+ */
+static int
+on_pass_line(struct sp_detector *d, const struct ps_event *ev, int ti)
 {
-	int ti = thread_get(d, ev, 1);
 	struct sp_thread *t;
 
-	if (ti < 0)
-		return;
+	if (ti < 0 && (ti = thread_get(d, ev, 1)) < 0)
+		return -1;
 	t = &d->th[ti];
 	thread_touch(t, ev->ts_us);
 	t->saw_work_time = 1;
 	t->boundary = 1;
 	while (d->th[ti].ex_head != NIL)
 		exam_close(d, d->th[ti].ex_head - 1, SP_WASTED, ev->ts_us, SP_RUN_UNDECIDED);
+	return ti;
+}
+
+/*
+ * Any line of a flush thread with a pass open: the gap since its previous
+ * line of the pass is a line-cost sample, unless that line was an
+ * examination (whose work the gap may hold) or the gap is a pause (more
+ * than SP_BURST_GAP_US).
+ */
+static void
+on_line(struct sp_detector *d, const struct ps_event *ev, int ti)
+{
+	struct sp_thread *t;
+
+	if (ti < 0)
+		return;
+	t = &d->th[ti];
+	if (!t->pass_open)
+		return;
+	if (t->prev_line_ts != INT64_MIN && !t->prev_line_exam && ev->ts_us >= t->prev_line_ts &&
+	    ev->ts_us - t->prev_line_ts <= SP_BURST_GAP_US) {
+		t->lgaps[ev->ts_us - t->prev_line_ts]++;
+		t->nlgaps++;
+	}
+	t->prev_line_ts = ev->ts_us;
+	t->prev_line_exam = ev->kind == PS_EV_EXAMINE;
 }
 
 /* Feeds one event. */
 void
 sp_detector_feed(struct sp_detector *d, const struct ps_event *ev)
 {
+	int ti;
+
 	if (ev->outstanding >= 0)
 		d->last_outst = ev->outstanding;
 	if (ev->ts_us == INT64_MIN)
 		return;
+	ti = thread_get(d, ev, 0);
 	switch (ev->kind) {
 	case PS_EV_EXAMINE:
 		if (ev->has & PS_HAS_BMAP)
-			on_examine(d, ev);
-		return;
+			ti = on_examine(d, ev, ti);
+		break;
 	case PS_EV_SCHEDULE:
 	case PS_EV_RPC_SEND:
-		on_progress(d, ev);
-		return;
+		on_progress(d, ev, ti);
+		break;
 	case PS_EV_REQUEUE:
-		on_requeue(d, ev);
-		return;
+		on_requeue(d, ev, ti);
+		break;
 	case PS_EV_CLEAN:
-		on_clean(d, ev);
-		return;
+		on_clean(d, ev, ti);
+		break;
 	case PS_EV_PASS:
-		on_pass_line(d, ev);
-		return;
+		ti = on_pass_line(d, ev, ti);
+		break;
 	default:
-		return;
+		break;
 	}
+	on_line(d, ev, ti);
 }
 
 /* Creates a detector. */
@@ -945,29 +1042,49 @@ sp_detector_nbmaps(const struct sp_detector *d)
 	return d->nlive;
 }
 
-/* Copies thread i's figures, with the pass-period percentiles. */
+/*
+ * The q-th percentile of a reservoir of *n values seen (nearest rank: the
+ * smallest value with at least q % of the sample at or below it); -1 if
+ * empty or out of memory.
+ */
+static int64_t
+pctl(const uint32_t *r, uint64_t nseen, int q)
+{
+	size_t n = nseen < SP_PERIODS ? (size_t)nseen : SP_PERIODS;
+	uint32_t *p;
+	int64_t v;
+
+	if (n == 0 || (p = malloc(n * sizeof(*p))) == NULL)
+		return -1;
+	memcpy(p, r, n * sizeof(p[0]));
+	sort_u32(p, n);
+	v = p[(n * (size_t)q + 99) / 100 - 1];
+	free(p);
+	return v;
+}
+
+/* Copies thread i's figures, with the pass-period and timing percentiles. */
 void
-sp_detector_thread(const struct sp_detector *d, int i, struct sp_thread_stats *out)
+sp_detector_thread(const struct sp_detector *d, int ti, struct sp_thread_stats *out)
 {
 	const struct sp_thread *t;
-	uint32_t *p;
-	size_t n;
+	uint64_t k;
+	int i;
 
 	memset(out, 0, sizeof(*out));
-	if (i < 0 || i >= d->nth)
+	if (ti < 0 || ti >= d->nth)
 		return;
-	t = &d->th[i];
+	t = &d->th[ti];
 	*out = t->st;
-	n = t->nperiods < SP_PERIODS ? (size_t)t->nperiods : SP_PERIODS;
-	out->period_p50_us = out->period_p99_us = -1;
-	if (n == 0 || (p = malloc(n * sizeof(*p))) == NULL)
-		return;
-	memcpy(p, t->periods, n * sizeof(p[0]));
-	sort_u32(p, n);
-	/* nearest rank: the smallest value with at least q of the sample at or below it */
-	out->period_p50_us = p[(n * 50 + 99) / 100 - 1];
-	out->period_p99_us = p[(n * 99 + 99) / 100 - 1];
-	free(p);
+	out->period_p50_us = pctl(t->periods, t->nperiods, 50);
+	out->period_p99_us = pctl(t->periods, t->nperiods, 99);
+	out->sleep_p50_us = pctl(t->sleeps, t->nsleeps, 50);
+	out->line_p50_us = -1;
+	for (i = 0, k = 0; t->nlgaps > 0 && i <= SP_BURST_GAP_US; i++)
+		if ((k += t->lgaps[i]) * 2 >= t->nlgaps) {
+			out->line_p50_us = i;	/* nearest rank, as pctl */
+			break;
+		}
 }
 
 /* Frees the detector. */

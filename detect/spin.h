@@ -17,7 +17,10 @@
  *                       by B's next examination, by that thread's end-of-
  *                       pass line (`work time`, 2011's `flush (...)`), or by
  *                       B leaving the queue on another thread, whichever
- *                       comes first;
+ *                       comes first.  A `flushable?` of a bmap whose
+ *                       flags say clean (ps_event bmap.dirty 0: 2011-08
+ *                       to 2015) is useful: that scan removes it without
+ *                       a line;
  *     undecided         the log does not say: the examining thread's pass
  *                       is cut off by the end of the log (or B went idle
  *                       for the stale window), or an era-A examination was
@@ -27,7 +30,10 @@
  *                       REQUEUE / is-clean on that thread (era A), after an
  *                       end-of-pass line (era Z), or (middle era, or era Z
  *                       without end-of-pass lines) after a pause of more
- *                       than SP_BURST_GAP_US in the thread's flush lines.
+ *                       than SP_BURST_GAP_US in the thread's flush lines;
+ *                       in every era, at an EXAMINE of a bmap the thread
+ *                       already examined in its pass (a pass examines a
+ *                       bmap once).
  *                       Useful if any of its examinations was useful.
  *   run                 consecutive wasted examinations of one bmap (fid,
  *                       bno), each within max_gap_us of the previous,
@@ -106,6 +112,14 @@ struct sp_thread_stats {
 	 * starts, bucket i holds periods in [2^i, 2^(i+1)) microseconds */
 	uint64_t period_hist[40];
 	int64_t period_p50_us, period_p99_us;	/* -1 if fewer than two passes */
+	/*
+	 * The pass's timing, for replay's calibration: the median sleep (from
+	 * a pass's last flush-path line to the next pass's first line) and the
+	 * median gap between consecutive lines of a pass (a gap after an
+	 * examination, or over SP_BURST_GAP_US, left out); -1 if none seen.
+	 */
+	int64_t sleep_p50_us, line_p50_us;
+	char era;			/* of its EXAMINE lines: 'A', 'B', 'C', 'Z'; 0 none */
 };
 
 enum sp_verdict { SP_USEFUL = 0, SP_WASTED, SP_UNDECIDED };

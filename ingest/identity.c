@@ -29,6 +29,7 @@ struct cur {
 struct idctx {
 	struct cur c;
 	int final, claim_unchanged;
+	const char *client;		/* NULL: any client's sources match */
 	struct ig_identity *id;
 };
 
@@ -169,34 +170,38 @@ struct cands {
 	int oom;
 };
 
-/* st_query_sources callback: keeps the sources whose first bytes match. */
+/* Keeps a source whose first bytes match; -1 when out of memory. */
 static int
-cand_cb(void *arg, const struct st_source *s)
+cand_add(struct cands *k, const struct st_source *s)
 {
-	struct cands *k = arg;
-
 	if (s->head_len == 0 || s->done_off == 0 || s->head_len > k->c->headn ||
 	    fs_fnv1a(k->c->head, s->head_len) != s->head_sum)
 		return 0;
-	if (fs_vec_push(&k->v, *s) != 0) {
-		k->oom = 1;
-		return 1;
-	}
-	return 0;
+	return fs_vec_push(&k->v, *s);
 }
 
-/* A source holding this content under any path (the newest); 1, 0 or -1. */
+/* A source of this client holding this content under any path (the newest); 1, 0 or -1. */
 static int
-find_content(struct st_store *st, const struct cur *c, int64_t skip, struct st_source *out,
-    struct fs_err *err)
+find_content(struct st_store *st, const struct cur *c, const char *client, int64_t skip,
+    struct st_source *out, struct fs_err *err)
 {
+	const union st_row *row;
+	struct st_filter f;
+	struct st_cursor *cur;
 	struct cands k;
 	size_t i;
-	int found = 0;
+	int found = 0, rc;
 
 	memset(&k, 0, sizeof(k));
 	k.c = c;
-	if (st_query_sources(st, cand_cb, &k, err) < 0 || k.oom) {
+	st_filter_init(&f);
+	f.client = client;
+	if ((cur = st_cursor_open(st, ST_SOURCES, &f, err)) == NULL)
+		return -1;
+	while ((rc = st_cursor_next(cur, &row, err)) == 1 && !k.oom)
+		k.oom = cand_add(&k, &row->source) != 0;
+	st_cursor_close(cur);
+	if (rc < 0 || k.oom) {
 		fs_vec_free(&k.v);
 		return k.oom ? fs_err_set(err, ENOMEM, "%s: out of memory", c->path) : -1;
 	}
@@ -228,14 +233,17 @@ continue_source(struct st_store *st, struct idctx *x, const struct st_source *s,
 		if (!x->claim_unchanged)
 			return 0;
 	}
+	/* the claim first: it waits for a commit of the source in flight (a server) */
+	if (st_source_claim(st, s->id, s->done_off, &id->run, err) != 0)
+		return -1;
 	snprintf(id->src.path, sizeof(id->src.path), "%s", x->c.key);
 	id->src.dev = (uint64_t)x->c.sb.st_dev;
 	id->src.ino = (uint64_t)x->c.sb.st_ino;
 	id->src.size = (uint64_t)x->c.sb.st_size;
 	id->src.gz = x->c.gz;
-	if (st_source_update(st, &id->src, err) != 0)
-		return -1;
-	return st_source_claim(st, s->id, &id->run, err);
+	if (x->client != NULL)
+		snprintf(id->src.client, sizeof(id->src.client), "%s", x->client);
+	return st_source_update(st, &id->src, err);
 }
 
 /* Inserts a new source for the file (and claims it). */
@@ -254,9 +262,11 @@ new_source(struct st_store *st, struct idctx *x, struct fs_err *err)
 		id->src.head_sum = fs_fnv1a(x->c.head, x->c.headn);
 		id->src.gz = x->c.gz;
 	}
+	snprintf(id->src.client, sizeof(id->src.client), "%s",
+	    x->client != NULL ? x->client : ST_CLIENT_UNKNOWN);
 	if (st_source_insert(st, &id->src, err) != 0)
 		return -1;
-	return st_source_claim(st, id->src.id, &id->run, err);
+	return st_source_claim(st, id->src.id, 0, &id->run, err);
 }
 
 /* The decision, inside one write transaction. */
@@ -272,7 +282,7 @@ decide(void *arg, struct st_store *st, struct fs_err *err)
 		id->decision = IG_NEW;
 		return new_source(st, x, err);
 	}
-	if ((found = st_source_find_path(st, x->c.key, &s, err)) < 0)
+	if ((found = st_source_find_path(st, x->c.key, x->client, &s, err)) < 0)
 		return -1;
 	if (found) {
 		if (same_content(&x->c, &s))
@@ -287,7 +297,7 @@ decide(void *arg, struct st_store *st, struct fs_err *err)
 		else
 			id->decision = IG_REPLACED;
 	}
-	if ((found = find_content(st, &x->c, found ? s.id : 0, &s, err)) < 0)
+	if ((found = find_content(st, &x->c, x->client, found ? s.id : 0, &s, err)) < 0)
 		return -1;
 	if (found) {
 		if (id->old_id == 0) {
@@ -305,17 +315,19 @@ decide(void *arg, struct st_store *st, struct fs_err *err)
 
 /* Decides what to do with path. */
 int
-ig_identify(struct st_store *st, const char *path, int final, int claim_unchanged,
-    struct ig_identity *id, struct fs_err *err)
+ig_identify(struct st_store *st, const char *path, const char *client, int final,
+    int claim_unchanged, struct ig_identity *id, struct fs_err *err)
 {
 	struct idctx x;
 	struct stat sb;
+	int tries, rc;
 
 	memset(id, 0, sizeof(*id));
 	memset(&x, 0, sizeof(x));
 	x.c.path = path;
 	x.final = final;
 	x.claim_unchanged = claim_unchanged;
+	x.client = client;
 	x.id = id;
 	if (strcmp(path, "-") == 0 || (stat(path, &sb) == 0 && (S_ISFIFO(sb.st_mode) ||
 	    S_ISCHR(sb.st_mode) || S_ISSOCK(sb.st_mode)))) {
@@ -330,5 +342,16 @@ ig_identify(struct st_store *st, const char *path, int final, int claim_unchange
 	} else {
 		id->regular = S_ISREG(x.c.sb.st_mode);
 	}
-	return st_transaction(st, decide, &x, err);
+	/* a decision taken on a source that moved while it was claimed is taken again */
+	for (tries = 0;; tries++) {
+		rc = st_transaction(st, decide, &x, err);
+		if (rc == 0 || err->code != EAGAIN || tries == 20)
+			return rc;
+		memset(&id->src, 0, sizeof(id->src));
+		id->decision = IG_NEW;
+		id->nothing_new = 0;
+		id->old_id = 0;
+		id->old_path[0] = '\0';
+		id->old_size = 0;
+	}
 }

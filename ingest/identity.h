@@ -24,6 +24,11 @@
  * The run then claims the source (st_source_claim): a run that claimed it
  * before loses it at its next commit, so two ingests of one file never
  * store its rows twice.
+ *
+ * A client name (ingest --client) is part of a source's identity: the
+ * look-ups above then only see that client's sources, so the same path
+ * (or the same bytes) on two clients are two sources.  Without one, every
+ * source matches, and a new source's client is "unknown".
  */
 #ifndef FS_INGEST_IDENTITY_H
 #define FS_INGEST_IDENTITY_H
@@ -62,14 +67,14 @@ const char *ig_status_name(enum ig_status s);
 
 /*
  * Decides what to do with path in database st (see above), inserting or
- * claiming its source.  final: a held-back last line is to be stored
+ * claiming its source; client: the client it comes from, NULL = unknown.  final: a held-back last line is to be stored
  * (an unchanged file with one is then resumed).  claim_unchanged: claim
  * an unchanged source too (a recorder that will store what is appended);
  * otherwise an unchanged source is left to whoever owns it.  -1 with err
  * set.
  */
-int ig_identify(struct st_store *st, const char *path, int final, int claim_unchanged,
-    struct ig_identity *id, struct fs_err *err);
+int ig_identify(struct st_store *st, const char *path, const char *client, int final,
+    int claim_unchanged, struct ig_identity *id, struct fs_err *err);
 
 /* Writes a sentence saying what was decided and why into buf ("" for new/resumed/unchanged). */
 void ig_identity_note(const struct ig_identity *id, const char *path, char *buf, size_t n);

@@ -34,7 +34,8 @@
 #include "util/map.h"
 #include "util/vec.h"
 
-#define IG_COMMIT_LINES_DEFAULT 262144
+#define IG_COMMIT_LINES_DEFAULT 262144	/* into a file */
+#define IG_COMMIT_LINES_SERVER 65536	/* into a server: commits overlap the reading */
 #define IG_BATCH_BYTES_MAX (8u << 20)	/* close a batch at this much row data */
 #define IG_UNPARSED_SAMPLES 10		/* unparsed lines kept per source */
 #define IG_UNPARSED_TEXT 4096		/* bytes kept of each unparsed sample */
@@ -210,7 +211,6 @@ void
 ig_options_default(struct ig_options *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->commit_lines = IG_COMMIT_LINES_DEFAULT;
 	sp_options_default(&o->sp);
 }
 
@@ -227,7 +227,8 @@ ig_new(const char *db_path, const struct ig_options *o, struct fs_err *err)
 	}
 	ig->opt = *o;
 	if (ig->opt.commit_lines == 0)
-		ig->opt.commit_lines = IG_COMMIT_LINES_DEFAULT;
+		ig->opt.commit_lines = st_is_server(db_path) ? IG_COMMIT_LINES_SERVER :
+		    IG_COMMIT_LINES_DEFAULT;
 	if ((ig->st = st_open(db_path, ST_OPEN_CREATE, err)) == NULL)
 		goto fail;
 	for (i = 0; i < IG_NBATCH; i++)
@@ -559,6 +560,35 @@ ig_sink_callbacks(struct ig_sink *k, struct sp_callbacks *cb)
 
 /* ---- one line ---- */
 
+/*
+ * Eras A-C: a write's `set inflight` line as a writes row.  Its arrival
+ * line (`biorq=%p list_empty(%d)`) names the biorq but not its extent;
+ * this line, where the extractor takes a write from a log, gives offset
+ * and length, so a database replays the same writes as the log.
+ */
+static void
+store_extent(struct st_batch *b, const struct ps_event *ev, int tno)
+{
+	struct st_write x;
+
+	memset(&x, 0, sizeof(x));
+	x.src_off = ev->src_off;
+	x.tno = tno;
+	x.ts_us = ev->ts_us;
+	x.bno = -1;
+	x.msg_id = ev->msg_id;
+	if (ev->bm_known) {
+		x.has_bmap = 1;
+		x.fid = ev->bm_fid;
+		x.bno = ev->bm_bno;
+	}
+	x.biorq_addr = ev->biorq.addr;
+	x.bmap_addr = ev->biorq.bmap_addr;
+	x.off = ev->biorq.off;
+	x.len = ev->biorq.len;
+	st_batch_add_write(b, &x);
+}
+
 /* Stores the rows one parsed line yields (only for lines not yet stored). */
 static void
 store_event(struct ig_sink *k, const struct ps_event *ev, int tno)
@@ -579,6 +609,7 @@ store_event(struct ig_sink *k, const struct ps_event *ev, int tno)
 		x.kind = ev->kind == PS_EV_RPC_DONE ? ST_RPC_DONE : ST_RPC_SEND;
 		x.xid = (ev->has & PS_HAS_REQ) ? ev->req.xid : -1;
 		x.req_addr = (ev->has & PS_HAS_REQ) ? ev->req.addr : 0;
+		x.bwc_addr = ev->bwc_addr;
 		x.off = ev->rpc_off;
 		x.sz = ev->rpc_sz;
 		x.outstanding = ev->outstanding;
@@ -615,10 +646,15 @@ store_event(struct ig_sink *k, const struct ps_event *ev, int tno)
 			x.len = ev->biorq.len;
 			if (x.bmap_addr == 0)
 				x.bmap_addr = ev->biorq.bmap_addr;
-		}
+		} else if (ps_msg_biorq_addr(ev, &x.biorq_addr) < 0)
+			x.biorq_addr = 0;
 		st_batch_add_write(b, &x);
 		break;
 	}
+	case PS_EV_SCHEDULE:
+		if (ev->msg_id == PS_MSG_A_SET_INFLIGHT && (ev->has & PS_HAS_BIORQ))
+			store_extent(b, ev, tno);
+		break;
 	case PS_EV_CLEAN:
 		if (ev->has & PS_HAS_BMAP) {
 			struct st_state x;
@@ -787,6 +823,14 @@ ig_sink_line(struct ig_sink *k, const struct ps_item *it)
 	if (it->parsed)
 		series_line(k, ev, tno);
 	k->batch_lines++;
+	if (it->parsed && ev->host.n > 0 && k->ig->opt.client == NULL &&
+	    strcmp(k->src.client, ST_CLIENT_UNKNOWN) == 0) {
+		/* no --client: the client is the first syslog host the lines name */
+		size_t n = ev->host.n < ST_CLIENT_MAX - 1 ? ev->host.n : ST_CLIENT_MAX - 1;
+
+		memcpy(k->src.client, ev->host.p, n);
+		k->src.client[n] = '\0';
+	}
 	if (it->off < k->resume_off)
 		return;
 	k->src.lines++;
@@ -864,6 +908,9 @@ thread_stats_add(struct ig_sink *k, const struct sp_detector *det)
 		x.period_p50_us = ts.period_p50_us;
 		x.period_p99_us = ts.period_p99_us;
 		memcpy(x.period_hist, ts.period_hist, sizeof(x.period_hist));
+		x.sleep_p50_us = ts.sleep_p50_us;
+		x.line_p50_us = ts.line_p50_us;
+		x.era = ts.era;
 		st_batch_add_thread_stats(k->cur, tno, &x);
 	}
 }
@@ -970,7 +1017,7 @@ ig_sink_open(struct ig_ingest *ig, const char *path, int claim_unchanged,
 	}
 	st_batch_clear(k->cur);
 	ig->sink_open = 1;
-	if (ig_identify(ig->st, path, ig->opt.final, claim_unchanged, &id, err) != 0) {
+	if (ig_identify(ig->st, path, ig->opt.client, ig->opt.final, claim_unchanged, &id, err) != 0) {
 		ig_sink_close(k, NULL);
 		return NULL;
 	}
@@ -1064,22 +1111,15 @@ file_loop(struct ig_ingest *ig, struct ig_sink *k, struct ps_source *src,
 	return rc < 0 ? -1 : 1;
 }
 
-/* Counts the episodes a query returns. */
-static int
-count_episode(void *arg, const struct st_episode_row *row)
-{
-	(void)row;
-	(*(uint64_t *)arg)++;
-	return 0;
-}
-
 /* An unchanged file: the result reports what is stored for it, not zeros. */
 static int
 stored_counts(struct st_store *st, const struct st_source *src, struct ig_result *res,
     struct fs_err *err)
 {
 	struct st_filter flt;
-	int k;
+	struct st_cursor *c;
+	const union st_row *row;
+	int k, rc;
 
 	res->lines = src->lines;
 	res->unparsed = src->unparsed;
@@ -1087,7 +1127,12 @@ stored_counts(struct st_store *st, const struct st_source *src, struct ig_result
 		res->events[k] = src->events[k];
 	st_filter_init(&flt);
 	flt.source_id = src->id;
-	return st_query_episodes(st, &flt, count_episode, &res->episodes, err) != 0 ? -1 : 0;
+	if ((c = st_cursor_open(st, ST_EPISODES, &flt, err)) == NULL)
+		return -1;
+	while ((rc = st_cursor_next(c, &row, err)) == 1)
+		res->episodes++;
+	st_cursor_close(c);
+	return rc < 0 ? -1 : 0;
 }
 
 /* Ingests one input. */

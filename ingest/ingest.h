@@ -62,9 +62,12 @@ struct ig_progress {
 struct ig_options {
 	const char *log_format;		/* PSC_LOG_FORMAT to force, NULL = detect */
 	int keep_text;			/* store every line's text (table lines) */
-	uint64_t commit_lines;		/* lines per transaction; 0 = default (262144) */
+	uint64_t commit_lines;		/* lines per transaction; 0 = default (262144 into
+					   a file, 65536 into a server) */
 	int final;			/* the files are finished: store an unterminated last line */
 	int jobs;			/* parser threads (ps_source_open); <= 1: sequential */
+	const char *client;		/* the client the files come from (a source's label and
+					   part of its identity); NULL = unknown */
 	struct sp_options sp;		/* spin detector options */
 	/* Called from the ingesting thread about 4 times a second; may be NULL. */
 	void (*progress)(void *arg, const struct ig_progress *p);

@@ -615,12 +615,10 @@ mark_held(struct fl_bmap *b)
 
 /* Decides whether open run r is sendable by horizon; records it or the next time. */
 static void
-plan_close(struct fl_engine *e, const struct fl_prun *r, uint64_t dl, uint64_t horizon,
+plan_close(struct fl_prun *r, uint64_t dl, uint64_t horizon,
     uint64_t *next, size_t *ns, struct fl_prun *runs, size_t maxruns, size_t *nr)
 {
-	if (r->end - r->start >= e->c.tun.coalesce_size &&
-	    fl_sat_add(r->oldest, e->c.tun.batch_ns) < dl)
-		dl = fl_sat_add(r->oldest, e->c.tun.batch_ns);
+	r->due = dl;
 	if (r->forced || dl <= horizon) {
 		(*ns)++;
 		if (runs != NULL && *nr < maxruns)
@@ -633,9 +631,9 @@ plan_close(struct fl_engine *e, const struct fl_prun *r, uint64_t dl, uint64_t h
  * Splits b's unsent biorqs into runs: overlapping biorqs always join;
  * contiguous ones join while the run is below the coalesce size; a hole
  * starts a new run; held ones are left out.  A run is sendable by horizon
- * when forced, when its earliest deadline passed, or when it reached the
- * coalesce size and its oldest write is batch_ns old.  Only answers for
- * horizon == now are cached.
+ * when forced or when the earliest due time of its biorqs (q->due: the
+ * policy's, deadline's batching window for a write that completes a full
+ * run) is at or before horizon.  Only answers for horizon == now are cached.
  */
 size_t
 fl_plan_runs(struct fl_engine *e, struct fl_bmap *b, uint64_t now, uint64_t horizon,
@@ -661,26 +659,33 @@ fl_plan_runs(struct fl_engine *e, struct fl_bmap *b, uint64_t now, uint64_t hori
 		    (q->off == r.end && r.end - r.start < e->c.tun.coalesce_size))) {
 			if (q->off + q->len > r.end)
 				r.end = q->off + q->len;
-			if (q->ready < r.oldest)
+			if (q->ready < r.oldest) {
 				r.oldest = q->ready;
-			if (q->deadline < dl)
-				dl = q->deadline;
+				r.oldest_len = q->len;
+			}
+			if (q->ready > r.newest)
+				r.newest = q->ready;
+			r.n++;
+			if (q->due < dl)
+				dl = q->due;
 			r.forced |= (q->flags & FLB_FORCE) != 0;
 			r.last = i;
 			continue;
 		}
 		if (open)
-			plan_close(e, &r, dl, horizon, next, &ns, runs, maxruns, &nr);
+			plan_close(&r, dl, horizon, next, &ns, runs, maxruns, &nr);
 		r.first = r.last = i;
 		r.start = q->off;
 		r.end = q->off + q->len;
-		r.oldest = q->ready;
+		r.oldest = r.newest = q->ready;
+		r.oldest_len = q->len;
+		r.n = 1;
 		r.forced = (q->flags & FLB_FORCE) != 0;
-		dl = q->deadline;
+		dl = q->due;
 		open = 1;
 	}
 	if (open)
-		plan_close(e, &r, dl, horizon, next, &ns, runs, maxruns, &nr);
+		plan_close(&r, dl, horizon, next, &ns, runs, maxruns, &nr);
 	if (nruns != NULL)
 		*nruns = nr;
 	if (horizon == now) {

@@ -242,6 +242,7 @@ fl_core_input(struct fl_engine *e, struct fl_input *in, uint64_t now)
 	if (q->flags & FLB_READY_AT_ARR)
 		q->ready = now;		/* real clock: when it really arrived */
 	q->deadline = deadline_of(e, q->ready);
+	q->due = q->deadline;
 	if (e->ops->pin_writes && b->runs != NULL && fl_infl_overlaps(b, q->off, q->len, 1)) {
 		/* the writer copies into pages in flight: it blocks (io:1681-1688) */
 		if (fl_grow(&b->blk, &b->capblk, b->nblk + 1, sizeof(*b->blk)) < 0) {
@@ -422,6 +423,7 @@ fl_engine_new(const struct fl_config *c, struct fs_err *err)
 	for (i = 0; i < FL_MAX_THREADS; i++) {
 		e->thr[i].k = i;
 		e->thr[i].until = FL_TIME_NEVER;
+		e->thr[i].tfd = e->thr[i].efd = -1;
 		e->thr[i].e = e;
 	}
 	if (ops->start != NULL && ops->start(e) < 0) {
@@ -729,6 +731,7 @@ fl_engine_free(struct fl_engine *e)
 		free_runs(e->bm[i]);
 		free(e->bm[i]->un);
 		free(e->bm[i]->blk);
+		fl_ref_free(&e->bm[i]->ref);
 		free(e->bm[i]);
 	}
 	for (i = 0; i < FL_MAX_THREADS; i++) {

@@ -115,12 +115,19 @@ struct fl_tunables {
 	 */
 	uint64_t wake_latency_ns;
 	/*
-	 * deadline only: the wake-up batching window.  A run that reached the
-	 * coalesce size is sendable once its oldest write is batch_ns old, and
-	 * a pass also sends the runs due within the next batch_ns.  It never
-	 * delays a write past max age.  Default FL_DEADLINE_BATCH_NS.
+	 * deadline only: the batching window.  A write that completes a full
+	 * run (the coalesce size) is due batch_ns after it arrives, so writes
+	 * arriving meanwhile share the wake-up.  At most max age.  Default
+	 * FL_DEADLINE_BATCH_NS.
 	 */
 	uint64_t batch_ns;
+	/*
+	 * deadline, real clock only: its timer is set this long before the
+	 * earliest due time, so that the timer's and the scheduler's latency
+	 * (tens of us) do not make writes late.  Each us of lead shortens the
+	 * budget the wake-ups are spent on.  Default 0.
+	 */
+	uint64_t timer_lead_ns;
 	/*
 	 * Virtual clock only: the pass cost of the real client, which logs as
 	 * it works: every line a flush thread logs after the first one of a
@@ -129,6 +136,14 @@ struct fl_tunables {
 	 */
 	uint64_t line_cost_ns;
 	uint64_t sleep_overshoot_ns;	/* virtual: usleep overshoot (seed: 2116 - 2048 us) */
+	/*
+	 * Virtual clock, legacy and pendq: the first pass that would start
+	 * after this time, or less than half a tick before it, starts at it
+	 * (0: none).  Replay sets it to
+	 * a recorded trace's first pass: the work before the trace, which it
+	 * can only infer, set the tick's phase there.
+	 */
+	uint64_t sync_pass_ns;
 	uint64_t reaper_poll_ns;	/* 2010 reaper: a run of several RPCs is reaped on this tick */
 	uint64_t force_poll_ns;		/* head: fsync re-checks the bmap this often (100 us) */
 	int wake_oldest;		/* a wake-one reaches the longest waiter (1) or thread 0.. (0) */
@@ -255,18 +270,88 @@ int fl_era_parse(const char *name);
 /*
  * A policy's declared latency budget, from its tunables: a write must be
  * issued by its ready time plus max_age_ns, or plus full_ns if it
- * completes a full run (the coalesce size); with wall_second set, also
- * no later than the next whole wall-clock second of the log epoch (the
- * 2010 expiry test).  A lower bound on wake-ups is computed from it.
+ * completes a full run (full_size bytes, the coalesce size); with
+ * wall_second set, also no later than the next whole wall-clock second
+ * (epoch_ns is the wall clock of t = 0: the 2010 expiry test).  The lower
+ * bound on wake-ups (fl_wakeups_min) is computed from it.
  */
 struct fl_budget {
 	uint64_t max_age_ns;
 	uint64_t full_ns;
 	int wall_second;
+	uint32_t full_size;
+	uint64_t epoch_ns;
 };
 
 /* Fills b from c's policy and tunables. */
 void fl_config_budget(const struct fl_config *c, struct fl_budget *b);
+
+/*
+ * The limit (architecture.md): the fewest instants at which a flush thread
+ * could issue every write by its deadline, ignoring the RPC window.  A
+ * write's deadline is its ready time plus the budget's max age, capped at
+ * the next wall-clock second if the budget says so, and
+ *   - plus full_ns if it completes a full run: per bmap, in ready order,
+ *     the reference runs are the coalescer's: a write joins the runs it
+ *     overlaps, else a contiguous run below full_size; a run closes when
+ *     it reaches full_size (its last write completed it) or when its
+ *     earliest deadline passes before the next write (it was sent);
+ *   - no later than a forced flush (fsync/close) of its bmap at or after
+ *     its ready time, if that comes first.
+ * A wake-up at t can issue every write whose [ready, deadline] contains t:
+ * the bound is the minimum number of points stabbing every interval,
+ * found exactly by a greedy pass in deadline order, O(n log n).
+ */
+struct fl_bound_in {
+	uint64_t t_ns;		/* a write's ready time, or the time of a forced flush */
+	uint64_t fid;
+	uint32_t bno;		/* forced flush: FL_BMAP_ALL for every bmap of the file */
+	uint32_t off, len;	/* a write (len > 0); len 0: a forced flush */
+};
+
+/*
+ * Each write's deadline under budget b: dl[i] for in[i] (FL_TIME_NEVER for
+ * a forced flush).  Inputs in any order; equal times keep their order.
+ * Returns 0, or -1 with err set (out of memory).
+ */
+int fl_bound_deadlines(const struct fl_bound_in *in, size_t n, const struct fl_budget *b,
+    uint64_t *dl, struct fs_err *err);
+
+/*
+ * The fewest points stabbing every interval [lo[i], hi[i]] (lo[i] <= hi[i];
+ * an entry with lo[i] > hi[i] is ignored): sorted by hi, a point at the
+ * first hi not yet stabbed.  Stores the count in *count; -1 with err set
+ * when out of memory.
+ */
+int fl_stab_min(const uint64_t *lo, const uint64_t *hi, size_t n, uint64_t *count,
+    struct fs_err *err);
+
+/* fl_wakeups_min start_ns: issued by a thread's first run, before it ever slept (no wake-up) */
+#define FL_BOUND_NO_WAKE	(FL_TIME_NEVER - 1)
+
+/* What fl_wakeups_min found. */
+struct fl_bound {
+	uint64_t wakeups_min;		/* the bound for the budget */
+	uint64_t wakeups_min_realised;	/* for the realised schedule given (else = wakeups_min) */
+	uint64_t past_budget;		/* writes issued after their deadline (realised) */
+};
+
+/*
+ * The lower bound on wake-ups of the writes and forced flushes in[0, n)
+ * under budget b.  With issue_ns (per input: when the write was first
+ * issued; FL_TIME_NEVER if unknown) there is also the bound of that
+ * realised schedule: a write issued after its deadline gets the time it
+ * was issued as its deadline (the bound for the latency a policy
+ * achieved), and with start_ns (per input: when the run that issued it
+ * began, its wake-up), a write issued by a run that began before it was
+ * ready reaches back to that start (FL_BOUND_NO_WAKE: the write was issued
+ * before its thread first slept, and needs no wake-up); no schedule whose
+ * every issue happens in a run begun at one of its wake-ups has fewer
+ * wake-ups.  Either array may be NULL.  Returns 0, or -1 with err set.
+ */
+int fl_wakeups_min(const struct fl_bound_in *in, size_t n, const struct fl_budget *b,
+    const uint64_t *issue_ns, const uint64_t *start_ns, struct fl_bound *out,
+    struct fs_err *err);
 
 /*
  * Sets tunable `name` (a struct fl_tunables field name) of c from value
@@ -293,7 +378,14 @@ struct fl_stats {
 	/* flush thread */
 	uint64_t wakeups;		/* sleeps that ended (= wake_timeout + wake_signal) */
 	uint64_t wake_timeout;		/* by the end of a timed sleep (tick or deadline) */
-	uint64_t wake_signal;		/* by a signal (new work, completion, expiry, rearm) */
+	uint64_t wake_signal;		/* by a signal (new work, completion, expiry) */
+	/*
+	 * Timed waits brought forward without a wake-up (fl_rearm; deadline):
+	 * on the real clock each is a timerfd_settime(2) by the thread that
+	 * made the earlier deadline (a writer or the reply thread), not by the
+	 * flush thread.
+	 */
+	uint64_t rearms;
 	uint64_t wake_useless;		/* wake-ups after which no RPC was sent */
 	uint64_t passes;		/* passes over the queue */
 	uint64_t exams;			/* bmap examinations */

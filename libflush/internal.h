@@ -42,11 +42,45 @@
 struct fl_batch;
 struct fl_thr;
 
+/*
+ * The limit's reference runs of one bmap (bound.c), also kept online by
+ * deadline, which wakes by the limit's deadlines: the open runs (never
+ * overlapping) by start, and a FIFO of run ids by age.
+ */
+struct fl_refrun {
+	uint32_t start, end;
+	uint64_t expiry;	/* earliest max-age deadline of its writes */
+	int alive;
+};
+
+struct fl_refruns {
+	struct fl_refrun *run;
+	size_t nrun, caprun;
+	size_t *ord;		/* live run ids, by start */
+	size_t nord, capord;
+	size_t head;		/* FIFO: run ids head..nrun-1, in creation order */
+};
+
+/*
+ * A write [off, off+len) ready at t with max-age deadline dl joins s's
+ * runs as the limit forms them (runs of `full` bytes); 1 if it completes
+ * a full run, 0 if not, -1 when out of memory.
+ */
+int fl_ref_write(struct fl_refruns *s, uint64_t t, uint32_t off, uint32_t len, uint64_t dl,
+    uint32_t full);
+
+/* A forced flush of the bmap: its open runs were sent. */
+void fl_ref_force(struct fl_refruns *s);
+
+/* Frees s's arrays (s may be reused). */
+void fl_ref_free(struct fl_refruns *s);
+
 /* One write request (the input record doubles as the biorq). */
 struct fl_biorq {
 	uint64_t id;		/* input order among writes */
 	uint64_t at, ready;	/* arrival, creation (its age counts from here) */
 	uint64_t deadline;	/* when it expires (policy rule, fixed at arrival) */
+	uint64_t due;		/* when it must go (planner): deadline, or earlier by policy */
 	uint64_t issue;		/* time its first RPC was issued */
 	uint32_t off, len;
 	uint32_t flags;
@@ -115,6 +149,7 @@ struct fl_bmap {
 	uint64_t npending;		/* writes not completed (pndgwr): unsent, blocked, in flight */
 	int dirty;			/* BMAP_DIRTY: npending > 0 since the last `unset DIRTY` */
 	unsigned pflags;		/* policy-private bits (FLUSHPROC, SCHED, ...) */
+	struct fl_refruns ref;		/* the limit's runs (deadline) */
 	/* plan cache (deadline's planner): answer at pc_now for state generation gen */
 	uint64_t gen, pc_gen, pc_now, pc_next;
 	size_t pc_ns;
@@ -186,6 +221,7 @@ struct fl_thr {
 	/* real clock */
 	pthread_t tid;
 	pthread_cond_t cv;
+	int tfd, efd;			/* rearm_timer: its timerfd and eventfd (-1: none) */
 	int woken;
 	uint64_t sig_at;
 	struct fl_engine *e;
@@ -266,6 +302,13 @@ struct fl_policy_ops {
 	int second_cap;		/* a deadline is capped at the next whole wall-clock second */
 	int pin_writes;		/* a write touching a page in flight waits at the writer */
 	int iov_per_page;	/* one iovec per page (HEAD), not per (biorq, page) segment */
+	/*
+	 * Its flush threads wait in poll(2) on a timerfd and an eventfd (real
+	 * clock), so that another thread can bring a timed wait forward
+	 * without waking the flush thread (fl_rearm); on the virtual clock the
+	 * same, modelled.
+	 */
+	int rearm_timer;
 	void (*defaults)(struct fl_tunables *t);
 	int (*start)(struct fl_engine *e);			/* private state; -1 on ENOMEM */
 	void (*stop)(struct fl_engine *e);
@@ -390,6 +433,9 @@ struct fl_lline {
  * kept bmap before it is restored; it returns 1 if it took the bmap.
  */
 void fl_legacy_pass(struct fl_ctx *x, int (*park)(struct fl_ctx *x, struct fl_bmap *b));
+
+/* The end of the 2010 usleep begun at x->now (plus overshoot and sync_pass_ns, virtual). */
+uint64_t fl_legacy_wake(const struct fl_ctx *x);
 
 /* The 2010 writer: queues b if FLUSHPROC is clear (msi:1153-1181). */
 void fl_legacy_write(struct fl_engine *e, struct fl_bmap *b, struct fl_biorq *q, int was_dirty,
@@ -516,7 +562,10 @@ void fl_win_account(struct fl_engine *e, unsigned ios, uint64_t now, unsigned be
 struct fl_prun {
 	size_t first, last;	/* un[first..last] minus held ones */
 	uint32_t start, end;
-	uint64_t oldest;
+	uint64_t oldest, newest;	/* earliest and latest ready time */
+	uint32_t oldest_len;	/* the oldest biorq's length */
+	size_t n;		/* biorqs */
+	uint64_t due;		/* earliest due time of its biorqs */
 	int forced;
 };
 size_t fl_plan_runs(struct fl_engine *e, struct fl_bmap *b, uint64_t now, uint64_t horizon,
@@ -546,6 +595,14 @@ int fl_wakeone(struct fl_engine *e, struct fl_waitq *wq);
 
 /* Wakes every waiter of wq; returns how many. */
 unsigned fl_wakeall(struct fl_engine *e, struct fl_waitq *wq);
+
+/*
+ * Makes sure a waiter of wq wakes by until: if none waits with a timer at
+ * or before it, the one a wake-one would reach gets its timed wait
+ * brought forward to until, without a wake-up (policies with rearm_timer;
+ * the others are woken instead).  Returns 1 if a timer was re-armed.
+ */
+int fl_rearm(struct fl_engine *e, struct fl_waitq *wq, uint64_t until);
 
 /* Schedules a policy timer at t (ops->timer(e, arg, t)). */
 void fl_timer_add(struct fl_engine *e, uint64_t t, uint64_t arg);

@@ -190,16 +190,34 @@ lg_run(struct fl_ctx *x, enum fl_why why)
 	fl_legacy_pass(x, NULL);
 }
 
-/* usleep(2048), plus the modelled overshoot on the virtual clock. */
+/*
+ * The end of usleep(2048) begun at x->now, plus the modelled overshoot on
+ * the virtual clock, where a sleep that would end less than half a tick
+ * before sync_pass_ns, or after it, ends at it instead (the tick's phase
+ * taken from a trace).
+ */
+uint64_t
+fl_legacy_wake(const struct fl_ctx *x)
+{
+	const struct fl_tunables *t = &x->e->c.tun;
+	uint64_t d = t->poll_ns, until;
+
+	if (x->e->real)
+		return fl_sat_add(x->now, d);
+	d += t->sleep_overshoot_ns;
+	until = fl_sat_add(x->now, d);
+	if (t->sync_pass_ns > x->now && t->sync_pass_ns <= fl_sat_add(until, d / 2))
+		until = t->sync_pass_ns;
+	return until;
+}
+
+/* usleep(2048). */
 static struct fl_wait
 lg_plan(struct fl_ctx *x)
 {
 	struct fl_wait w = { FLW_SLEEP, NULL, 0 };
-	uint64_t d = x->e->c.tun.poll_ns;
 
-	if (!x->e->real)
-		d += x->e->c.tun.sleep_overshoot_ns;
-	w.until = fl_sat_add(x->now, d);
+	w.until = fl_legacy_wake(x);
 	return w;
 }
 

@@ -77,16 +77,13 @@ pq_run(struct fl_ctx *x, enum fl_why why)
 	fl_legacy_pass(x, pq_park);
 }
 
-/* usleep(2048) plus the modelled overshoot. */
+/* usleep(2048), as legacy. */
 static struct fl_wait
 pq_plan(struct fl_ctx *x)
 {
 	struct fl_wait w = { FLW_SLEEP, NULL, 0 };
-	uint64_t d = x->e->c.tun.poll_ns;
 
-	if (!x->e->real)
-		d += x->e->c.tun.sleep_overshoot_ns;
-	w.until = fl_sat_add(x->now, d);
+	w.until = fl_legacy_wake(x);
 	return w;
 }
 

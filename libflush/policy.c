@@ -139,6 +139,8 @@ fl_config_budget(const struct fl_config *c, struct fl_budget *b)
 	/* a full run is sendable at once, except within deadline's batching window */
 	b->full_ns = c->tun.batch_ns < c->tun.max_age_ns ? c->tun.batch_ns : c->tun.max_age_ns;
 	b->wall_second = o != NULL && o->second_cap;
+	b->full_size = c->tun.coalesce_size;
+	b->epoch_ns = c->log_epoch_s * 1000000000ull + c->log_epoch_us * 1000ull;
 }
 
 /* One tunable: its name, where it is and its range. */
@@ -166,8 +168,10 @@ static const struct tun_desc tuns[] = {
 	T8(exam_cost_ns, 0, 1000000000),
 	T8(wake_latency_ns, 0, 1000000000),
 	T8(batch_ns, 0, 3600000000000ull),
+	T8(timer_lead_ns, 0, 1000000000),
 	T8(line_cost_ns, 0, 1000000000),
 	T8(sleep_overshoot_ns, 0, 1000000000),
+	T8(sync_pass_ns, 0, FL_TIME_MAX),
 	T8(reaper_poll_ns, 0, 1000000000),
 	T8(force_poll_ns, 1000, 1000000000),
 	TI(wake_oldest),

@@ -694,6 +694,22 @@ fl_log_arrive(struct fl_engine *e, uint64_t t, struct fl_biorq *q, int list_empt
 	}
 }
 
+/* Eras A-C: a `force expire` line for each of the n biorqs q[] flagged FORCE. */
+static void
+force_lines(struct fl_engine *e, uint64_t t, struct fl_bmap *b, struct fl_biorq **q, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!(q[i]->flags & FLB_FORCE))
+			continue;
+		whdr(e, t, b->fid, "gen", "main.c", e->era == FL_ERA_A ?
+		    "slash2fuse_flush_int_locked" : "msl_flush_int_locked", 1176);
+		biorq_pfx(e, q[i], 0x202);
+		fputs("force expire\n", e->lf);
+	}
+}
+
 /* fsync/close flags b's biorqs: force expire. */
 void
 fl_log_force(struct fl_engine *e, uint64_t t, struct fl_bmap *b, size_t nflagged)
@@ -706,8 +722,13 @@ fl_log_force(struct fl_engine *e, uint64_t t, struct fl_bmap *b, size_t nflagged
 		fputs("force expire\n", e->lf);
 		return;
 	}
-	whdr(e, t, b->fid, "gen", "main.c", "msl_flush_int_locked", 1176);
-	fputs("force expire\n", e->lf);
+	/*
+	 * 2010-2011: close/fsync flags the handle's biorqs one by one,
+	 * DEBUG_BIORQ(PLL_INFO, r, "force expire") (main.c:1176), so each
+	 * line names its biorq and, through b=, its bmap.
+	 */
+	force_lines(e, t, b, b->un, b->nun);
+	force_lines(e, t, b, b->blk, b->nblk);
 }
 
 /* C: bmap_flushq_wake's line; Z: wakeup flusher (mode = reason). */

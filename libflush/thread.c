@@ -18,16 +18,22 @@
  * Real clock: one pthread per flush thread, each with its own condition
  * variable; a completion thread delivers replies at their due times; the
  * caller's thread injects inputs and runs policy timers.  Everything runs
- * under e->mu.
+ * under e->mu.  A policy with rearm_timer has its flush threads wait in
+ * poll(2) on a timerfd, which another thread re-arms (fl_rearm: one
+ * timerfd_settime, no wake-up), and an eventfd, which a wake writes.
  */
 #include "libflush/internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Reads CLOCK_MONOTONIC in ns. */
 uint64_t
@@ -446,6 +452,19 @@ v_wake(struct fl_engine *e, struct fl_thr *t)
 
 /* ------------------------------------------------------------ real driver */
 
+/* Tells real flush thread t to look at its state: its condition variable, or its eventfd. */
+static void
+r_kick(struct fl_thr *t)
+{
+	uint64_t one = 1;
+
+	if (t->efd >= 0) {
+		while (write(t->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+			;
+	} else
+		pthread_cond_signal(&t->cv);
+}
+
 /* Wakes t (real): it leaves the queue now and runs when it gets the lock. */
 static void
 r_wake(struct fl_engine *e, struct fl_thr *t)
@@ -454,7 +473,25 @@ r_wake(struct fl_engine *e, struct fl_thr *t)
 	t->woken = 1;
 	t->sig_at = fl_now(e);
 	t->state = FLT_RUN;
-	pthread_cond_signal(&t->cv);
+	r_kick(t);
+}
+
+/* Run-relative time t as an absolute CLOCK_MONOTONIC timespec. */
+static struct timespec abs_ts(const struct fl_engine *e, uint64_t t);
+
+/* Sets t's timerfd to its wait deadline (disarmed for an untimed wait). */
+static void
+r_arm(const struct fl_engine *e, struct fl_thr *t)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	if (t->until != FL_TIME_NEVER) {
+		its.it_value = abs_ts(e, t->until);
+		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+			its.it_value.tv_nsec = 1;	/* 0 would disarm it */
+	}
+	timerfd_settime(t->tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
 /* Picks the thread a wake-one reaches. */
@@ -501,6 +538,33 @@ fl_wakeall(struct fl_engine *e, struct fl_waitq *wq)
 		n++;
 	}
 	return n;
+}
+
+/* Brings a timed wait of wq forward to until without a wake-up, if none ends by then. */
+int
+fl_rearm(struct fl_engine *e, struct fl_waitq *wq, uint64_t until)
+{
+	struct fl_thr *t;
+
+	if (wq->head == NULL)
+		return 0;
+	for (t = wq->head; t != NULL; t = t->wnext)
+		if (t->until <= until)
+			return 0;	/* one wakes by then already */
+	t = wq_pick(e, wq);
+	if (!e->ops->rearm_timer || (e->real && t->tfd < 0)) {
+		fl_wakeone(e, wq);
+		return 0;
+	}
+	e->st.rearms++;
+	t->until = until;
+	if (e->real)
+		r_arm(e, t);
+	else {
+		t->token++;	/* its old timer event is stale */
+		v_wake_at(e, t, until, FL_WHY_TIMEOUT);
+	}
+	return 1;
 }
 
 /*
@@ -655,6 +719,40 @@ r_idle_check(struct fl_engine *e)
 		pthread_cond_signal(&e->icv);
 }
 
+/* Empties a nonblocking timerfd or eventfd. */
+static void
+r_drain(int fd)
+{
+	uint64_t v;
+
+	while (read(fd, &v, sizeof(v)) > 0)
+		;
+}
+
+/*
+ * Waits on t's timerfd and eventfd until woken or the (possibly re-armed)
+ * deadline t->until passes; the mutex is released while it polls.  A stale
+ * expiry or an old wake's count only makes it look again.
+ */
+static void
+r_poll_wait(struct fl_engine *e, struct fl_thr *t)
+{
+	struct pollfd pfd[2];
+
+	r_arm(e, t);
+	while (!t->woken && !e->stop && (t->until == FL_TIME_NEVER || fl_now(e) < t->until)) {
+		pfd[0].fd = t->tfd;
+		pfd[1].fd = t->efd;
+		pfd[0].events = pfd[1].events = POLLIN;
+		pthread_mutex_unlock(&e->mu);
+		while (poll(pfd, 2, -1) < 0 && errno == EINTR)
+			;
+		pthread_mutex_lock(&e->mu);
+		r_drain(t->tfd);
+		r_drain(t->efd);
+	}
+}
+
 /* A real flush thread waits as w says; returns why it runs next. */
 static enum fl_why
 r_wait(struct fl_engine *e, struct fl_thr *t, struct fl_wait w)
@@ -676,7 +774,9 @@ r_wait(struct fl_engine *e, struct fl_thr *t, struct fl_wait w)
 	t->until = w.until;
 	t->woken = 0;
 	wq_add(w.wq, t);
-	while (!t->woken && !e->stop) {
+	if (t->tfd >= 0)
+		r_poll_wait(e, t);
+	while (t->tfd < 0 && !t->woken && !e->stop) {
 		if (w.until == FL_TIME_NEVER)
 			pthread_cond_wait(&t->cv, &e->mu);
 		else {
@@ -812,10 +912,19 @@ fl_run_real(struct fl_engine *e)
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_cond_init(&e->ccv, &ca);
 	pthread_cond_init(&e->icv, &ca);
-	for (k = 0; k < e->c.tun.threads; k++)
+	for (k = 0; k < e->c.tun.threads; k++) {
 		pthread_cond_init(&e->thr[k].cv, &ca);
+		if (e->ops->rearm_timer) {
+			e->thr[k].tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+			e->thr[k].efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+			if (e->thr[k].tfd < 0 || e->thr[k].efd < 0)
+				rc = -1;
+		}
+	}
 	pthread_condattr_destroy(&ca);
-	if ((e->rlate = malloc((e->nin + 1) * sizeof(*e->rlate))) == NULL)
+	if (rc < 0)
+		fl_fail(e, "cannot create a timerfd or an eventfd");
+	if (rc == 0 && (e->rlate = malloc((e->nin + 1) * sizeof(*e->rlate))) == NULL)
 		rc = -1;
 	e->nrlate = 0;
 	/*
@@ -844,7 +953,7 @@ fl_run_real(struct fl_engine *e)
 		r_inject(e);
 	e->stop = 1;
 	for (k = 0; k < started; k++)
-		pthread_cond_signal(&e->thr[k].cv);
+		r_kick(&e->thr[k]);
 	pthread_cond_broadcast(&e->ccv);
 	pthread_mutex_unlock(&e->mu);
 	for (k = 0; k < started; k++)
@@ -855,8 +964,14 @@ fl_run_real(struct fl_engine *e)
 		prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0UL, 0UL, 0UL);
 	e->st.wall_ns = fl_mono_ns() - e->rstart;
 	e->st.proc_cpu_ns = proc_cpu() - cpu0;
-	for (k = 0; k < e->c.tun.threads; k++)
+	for (k = 0; k < e->c.tun.threads; k++) {
 		pthread_cond_destroy(&e->thr[k].cv);
+		if (e->thr[k].tfd >= 0)
+			close(e->thr[k].tfd);
+		if (e->thr[k].efd >= 0)
+			close(e->thr[k].efd);
+		e->thr[k].tfd = e->thr[k].efd = -1;
+	}
 	pthread_cond_destroy(&e->ccv);
 	pthread_cond_destroy(&e->icv);
 	pthread_mutex_destroy(&e->mu);

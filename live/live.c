@@ -994,7 +994,7 @@ lv_snapshot(struct lv_model *m, int64_t wall_us, const struct lv_view *v,
 			n++;
 	}
 	sum->tracked = m->nused;
-	if (n > 0)		/* rows may be NULL then */
+	if (n > 1)	/* rows is NULL while nothing was tracked */
 		qsort_r(m->rows, n, sizeof(m->rows[0]), row_cmp, (void *)v);
 	*rows = m->rows;
 	*nrows = n;
@@ -1069,7 +1069,7 @@ lv_threads(struct lv_model *m, const char *filter, const struct lv_thread_row **
 			n++;
 		}
 	}
-	if (n > 0)		/* trows may be NULL then */
+	if (n > 1)	/* trows is NULL while no thread was seen */
 		qsort(m->trows, n, sizeof(m->trows[0]), thr_cmp);
 	*rows = m->trows;
 	*nrows = n;

@@ -176,6 +176,37 @@ flags_val(const struct kv *kv)
 	return (uint32_t)p_num(kv->v, kv->vn, NULL);
 }
 
+/*
+ * Whether a bmap's flags say DIRTY (spec 2.1): decimal flags (era A's m:,
+ * 2010's flg:%u) hold bit 0x40; after 2011-05 the bits moved and the
+ * letters say it: the 494ee8caf alphabet (R W I D Q C d M L T A G w O) has
+ * d for DIRTY; HEAD's (R W L l D F G w B) has none.  -1: cannot tell.
+ */
+static int8_t
+flags_dirty(const struct kv *kv)
+{
+	const char *colon = memchr(kv->v, ':', kv->vn);
+	size_t i, n;
+	int old = 0, head = 0, d = 0;
+
+	if (colon == NULL)
+		return kv->vn > 1 && kv->v[0] == '0' && (kv->v[1] == 'x' || kv->v[1] == 'X') ? -1 :
+		    (flags_val(kv) & 0x40) != 0;
+	n = kv->vn - (size_t)(colon + 1 - kv->v);
+	for (i = 0; i < n; i++) {
+		char ch = colon[1 + i];
+
+		if (strchr("IQCdMTAO", ch) != NULL)
+			old = 1;
+		else if (strchr("LlFB", ch) != NULL)
+			head = 1;
+		d |= ch == 'd';
+	}
+	if (old && !head)
+		return (int8_t)d;
+	return -1;
+}
+
 /* bmap@ prefix (2.1).  c->i is just past '@'. */
 static int
 dec_bmap(struct cur *c, struct ps_event *ev)
@@ -189,8 +220,10 @@ dec_bmap(struct cur *c, struct ps_event *ev)
 			ev->bmap.bno = (uint32_t)p_hex(kv.v, kv.vn, NULL);
 		else if (key(&kv, "bno"))
 			ev->bmap.bno = (uint32_t)p_num(kv.v, kv.vn, NULL);
-		else if (key(&kv, "m") || key(&kv, "flg"))
+		else if (key(&kv, "m") || key(&kv, "flg")) {
 			ev->bmap.flags = flags_val(&kv);
+			ev->bmap.dirty = flags_dirty(&kv);
+		}
 		else if (key(&kv, "i") || key(&kv, "fid"))
 			ev->bmap.fid = p_hex(kv.v, kv.vn, NULL);
 		else if (key(&kv, "opcnt")) {

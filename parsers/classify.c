@@ -73,6 +73,15 @@ num_after(const struct ps_str *m, const char *key, int base16)
 	return neg ? -v : v;
 }
 
+/* The 0x-hex pointer after "key" in the message; 0 if none. */
+static uint64_t
+addr_after(const struct ps_str *m, const char *key)
+{
+	int64_t v = num_after(m, key, 1);
+
+	return v > 0 ? (uint64_t)v : 0;
+}
+
 /* The decimal right after the literal prefix lit of m (known to match); -1 if none. */
 static int64_t
 num_at(const struct ps_str *m, size_t at)
@@ -158,7 +167,11 @@ set(struct ps_event *ev, enum ps_ev_kind k, enum ps_msg id)
 	ev->msg_id = id;
 }
 
-/* Era-Z "sending WRITE RPC to iosid=%#x fid=%#018lx:%lu off=%u sz=%u ios=%u infl=%d". */
+/*
+ * Era-Z "sending WRITE RPC to iosid=%#x fid=%#018lx:%lu off=%u sz=%u ios=%u
+ * infl=%d".  The fid is SLPRI_FG, fid:generation (the spec's example sends
+ * for bmap 1 with `:0`): no bmap number, so rpc_bno stays -1.
+ */
 static void
 sending_write(struct ps_event *ev)
 {
@@ -171,17 +184,80 @@ sending_write(struct ps_event *ev)
 	if (p != NULL) {
 		struct ps_str rest = { p + 5, m->n - (size_t)(p + 5 - m->p) };
 		int64_t fid = num_after(&rest, "", 1);
-		const char *colon = memchr(rest.p, ':', rest.n);
 
 		if (fid >= 0)
 			ev->rpc_fid = (uint64_t)fid;
-		if (colon != NULL) {
-			struct ps_str b = { colon + 1, rest.n - (size_t)(colon + 1 - rest.p) };
-			int64_t bno = num_after(&b, "", 0);
+	}
+}
 
-			if (bno >= 0)
-				ev->rpc_bno = i32(bno);
+/*
+ * "try flush": era A's examination of a bmap (with its outstanding count
+ * and no `checking for flush` seen), 2010-10's and 2011-08's bmap flush
+ * after the check, HEAD's (no count); on a biorq line, era A's per-biorq
+ * consideration, which is not progress.
+ */
+static void
+classify_try_flush(struct ps_class_state *st, struct ps_event *ev)
+{
+	const struct ps_str m = ev->msg;
+
+	if (!STARTS(m, "try flush") ||
+	    (m.n > 9 && m.p[9] != ' '))
+		return;
+	if (!(ev->has & PS_HAS_BMAP)) {
+		/*
+		 * Era A bmap_flush:706 logs this for every biorq it
+		 * considers, also those trycoalesce then deschedules:
+		 * not progress (spec 3.5).  The id keeps the biorq.
+		 */
+		if (ev->has & PS_HAS_BIORQ)
+			set(ev, PS_EV_OTHER, PS_MSG_A_TRY_FLUSH_BIORQ);
+		return;
+	}
+	if (STARTS(m, "try flush (outstandingRpcCnt="))
+		ev->outstanding = num_at(&m,
+		    sizeof("try flush (outstandingRpcCnt=") - 1);
+	else
+		ev->outstanding = num_after(&m, "(outstandingRpcCnt=", 0);
+	if (ev->outstanding < 0)
+		set(ev, PS_EV_SCHEDULE, PS_MSG_Z_TRY_FLUSH_BMAP);
+	else if (st->seen_checking)
+		set(ev, PS_EV_SCHEDULE, PS_MSG_M_TRY_FLUSH_BMAP);
+	else
+		set(ev, PS_EV_EXAMINE, PS_MSG_A_TRY_FLUSH_BMAP);
+}
+
+/* Messages starting with 'b': the biorq list and expiry lines, run sizes. */
+static void
+classify_b(struct ps_event *ev)
+{
+	const struct ps_str m = ev->msg;
+
+	if (STARTS(m, "biorq=0x") || STARTS(m, "biorq=(nil)")) {
+		const char *p = memchr(m.p, ' ', m.n);
+		struct ps_str r;
+
+		if (p == NULL)
+			return;
+		r = (struct ps_str){ p + 1, m.n - (size_t)(p + 1 - m.p) };
+		if (STARTS(r, "list_empty(")) {
+			set(ev, PS_EV_WRITE_READY, PS_MSG_A_BIORQ_LIST_EMPTY);
+		} else if (STARTS(r, "list_empty=")) {
+			set(ev, PS_EV_WRITE_READY, PS_MSG_Z_LIST_EMPTY);
 		}
+	} else if (STARTS(m, "biorq #")) {
+		int64_t x = num_after(&m, "(expired=", 0);
+
+		set(ev, PS_EV_OTHER, PS_MSG_BIORQ_EXPIRED);
+		ev->biorq_expired = x < 0 ? -1 : x > 0;
+	} else if (STARTS(m, "biorq array cb arg (")) {
+		set(ev, PS_EV_OTHER, PS_MSG_BIORQ_ARRAY_CB_ARG);
+		ev->run_size = num_after(&m, ") size=", 0);
+	} else if (STARTS(m, "bwc cb arg (")) {
+		set(ev, PS_EV_OTHER, PS_MSG_Z_BWC_CB_ARG);
+		ev->run_size = num_after(&m, ") size=", 0);
+		ev->run_nbiorqs = i32(num_after(&m, " nbiorqs=", 0));
+		ev->bwc_addr = addr_after(&m, "bwc cb arg (");
 	}
 }
 
@@ -210,31 +286,7 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 		}
 		break;
 	case 'b':
-		if (STARTS(m, "biorq=0x") || STARTS(m, "biorq=(nil)")) {
-			const char *p = memchr(m.p, ' ', m.n);
-			struct ps_str r;
-
-			if (p == NULL)
-				break;
-			r = (struct ps_str){ p + 1, m.n - (size_t)(p + 1 - m.p) };
-			if (STARTS(r, "list_empty(")) {
-				set(ev, PS_EV_WRITE_READY, PS_MSG_A_BIORQ_LIST_EMPTY);
-			} else if (STARTS(r, "list_empty=")) {
-				set(ev, PS_EV_WRITE_READY, PS_MSG_Z_LIST_EMPTY);
-			}
-		} else if (STARTS(m, "biorq #")) {
-			int64_t x = num_after(&m, "(expired=", 0);
-
-			set(ev, PS_EV_OTHER, PS_MSG_BIORQ_EXPIRED);
-			ev->biorq_expired = x < 0 ? -1 : x > 0;
-		} else if (STARTS(m, "biorq array cb arg (")) {
-			set(ev, PS_EV_OTHER, PS_MSG_BIORQ_ARRAY_CB_ARG);
-			ev->run_size = num_after(&m, ") size=", 0);
-		} else if (STARTS(m, "bwc cb arg (")) {
-			set(ev, PS_EV_OTHER, PS_MSG_Z_BWC_CB_ARG);
-			ev->run_size = num_after(&m, ") size=", 0);
-			ev->run_nbiorqs = i32(num_after(&m, " nbiorqs=", 0));
-		}
+		classify_b(ev);
 		break;
 	case 'B':
 		if (STARTS(m, "BIORQ_FLUSHRDY"))
@@ -250,6 +302,7 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 		} else if (STARTS(m, "callback to write RPC")) {
 			set(ev, PS_EV_RPC_DONE, PS_MSG_Z_RPC_CALLBACK);
 			ev->outstanding = num_after(&m, " infl=", 0);
+			ev->bwc_addr = addr_after(&m, " bwc=");
 			ev->rpc_rc = num_after(&m, " rc=", 0);
 		} else if (STARTS(m, "could not flush")) {
 			set(ev, PS_EV_OTHER, PS_MSG_M_COULD_NOT_FLUSH);
@@ -344,30 +397,7 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 		}
 		break;
 	case 't':
-		if (!STARTS(m, "try flush") ||
-		    (m.n > 9 && m.p[9] != ' '))
-			break;
-		if (!(ev->has & PS_HAS_BMAP)) {
-			/*
-			 * Era A bmap_flush:706 logs this for every biorq it
-			 * considers, also those trycoalesce then deschedules:
-			 * not progress (spec 3.5).  The id keeps the biorq.
-			 */
-			if (ev->has & PS_HAS_BIORQ)
-				set(ev, PS_EV_OTHER, PS_MSG_A_TRY_FLUSH_BIORQ);
-			break;
-		}
-		if (STARTS(m, "try flush (outstandingRpcCnt="))
-			ev->outstanding = num_at(&m,
-			    sizeof("try flush (outstandingRpcCnt=") - 1);
-		else
-			ev->outstanding = num_after(&m, "(outstandingRpcCnt=", 0);
-		if (ev->outstanding < 0)
-			set(ev, PS_EV_SCHEDULE, PS_MSG_Z_TRY_FLUSH_BMAP);
-		else if (st->seen_checking)
-			set(ev, PS_EV_SCHEDULE, PS_MSG_M_TRY_FLUSH_BMAP);
-		else
-			set(ev, PS_EV_EXAMINE, PS_MSG_A_TRY_FLUSH_BMAP);
+		classify_try_flush(st, ev);
 		break;
 	case 'u':
 		if (STARTS(m, "unset DIRTY"))

@@ -1,6 +1,8 @@
 /* Event vocabulary: kind and message names, reset, the forced-flush predicate. */
 #include "parsers/event.h"
 
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const kind_names[PS_EV_NKINDS] = {
@@ -132,6 +134,7 @@ ps_event_reset(struct ps_event *ev)
 	ev->req.xid = -1;
 	ev->req.opc = -1;
 	ev->bmap.opcnt = -1;
+	ev->bmap.dirty = -1;
 	ev->outstanding = -1;
 	ev->rpc_off = -1;
 	ev->rpc_sz = -1;
@@ -145,4 +148,33 @@ ps_event_reset(struct ps_event *ev)
 	ev->biorq_expired = -1;
 	ev->run_size = -1;
 	ev->run_nbiorqs = -1;
+}
+
+/* The biorq address of an era A-C `biorq=%p list_empty(%d)` message. */
+int
+ps_msg_biorq_addr(const struct ps_event *ev, uint64_t *addr)
+{
+	const struct ps_str *m = &ev->msg;
+	char buf[64];
+	size_t i, n;
+	const char *p;
+
+	if (ev->msg_id != PS_MSG_A_BIORQ_LIST_EMPTY || m->p == NULL)
+		return -1;
+	for (i = 0; i + 8 < m->n; i++)
+		if (memcmp(m->p + i, "biorq=0x", 8) == 0)
+			break;
+	if (i + 8 >= m->n)
+		return -1;
+	p = m->p + i + 8;
+	n = 0;
+	while (n < sizeof(buf) - 1 && i + 8 + n < m->n && isxdigit((unsigned char)p[n])) {
+		buf[n] = p[n];
+		n++;
+	}
+	if (n == 0)
+		return -1;
+	buf[n] = '\0';
+	*addr = strtoull(buf, NULL, 16);
+	return 0;
 }

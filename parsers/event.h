@@ -159,6 +159,12 @@ struct ps_event {
 		uint32_t bno;		/* b: (hex) / bno: */
 		uint32_t flags;		/* m: / flg: numeric value */
 		int32_t opcnt;
+		/*
+		 * DIRTY (writes not yet complete), where the flags say: era A's
+		 * and 2010's numeric bit 0x40, or the letter d of the 2011-2015
+		 * alphabet (spec 2.1); -1 where they cannot (HEAD's letters).
+		 */
+		int8_t dirty;
 	} bmap;
 
 	/* biorq@ prefix (PS_HAS_BIORQ). */
@@ -189,12 +195,20 @@ struct ps_event {
 	int64_t rpc_sz;			/* sz= of an RPC_SEND */
 	int64_t rpc_rc;			/* rc= of an RPC_DONE (era Z) */
 	uint64_t rpc_fid;		/* fid= of era-Z sending WRITE RPC; 0 if none */
-	int32_t rpc_bno;		/* bmap number after fid:...: in era Z; -1 if none */
+	int32_t rpc_bno;		/* bmap number of an RPC line; -1 if none (era Z's fid:%lu is
+					 * a generation, not a bmap: the parser leaves this -1) */
 	int32_t wake_reason;		/* wakeup reason bits (era Z reason=, 2011 mode=) */
 	int32_t woke;			/* wake=%d of a wakeup line (1: waiters were woken); -1 */
 	int64_t alarm_us;		/* 2011 newalarm=(s:ns) in microseconds; INT64_MIN if none */
 	int32_t biorq_expired;		/* biorq #%d (expired=%d): the expiry flag; -1 if none */
 	int64_t run_size;		/* bytes of a run about to be sent (size=%zu); -1 if none */
+	/*
+	 * HEAD's write-RPC context (bwc): the %p of `bwc cb arg (%p)`, of
+	 * `callback to write RPC bwc=%p`, and (given by the source) of the
+	 * RPC_SEND that follows a `bwc cb arg` on its thread; 0 if none.
+	 * One run is one RPC, so it pairs a send with its completion.
+	 */
+	uint64_t bwc_addr;
 	int32_t run_nbiorqs;		/* biorqs in that run (array len= / nbiorqs=); -1 if none */
 
 	struct ps_str msg;		/* the message text after all prefixes */
@@ -231,5 +245,12 @@ const char *ps_ev_kind_name(enum ps_ev_kind k);
 
 /* Resets an event to "nothing known" (all numeric fields -1 / 0). */
 void ps_event_reset(struct ps_event *ev);
+
+/*
+ * The biorq address an era A-C `biorq=%p list_empty(%d)` message names
+ * (its biorq is in the text, not a biorq@ prefix): 0 with *addr set, or
+ * -1 if the message names none.
+ */
+int ps_msg_biorq_addr(const struct ps_event *ev, uint64_t *addr);
 
 #endif

@@ -339,64 +339,202 @@ no:
 	h->use_fast = 0;
 }
 
+/* The psclog escapes a header format may hold (pfl/log.c). */
+static const struct hesc {
+	char c;
+	int f;			/* HF_* field, -1 = matched but not kept */
+	const char *name;
+	const char *re;
+	int numeric;
+	int fcls;		/* fast-path class, -1 = not eligible */
+} hesc[] = {
+	{ 's', HF_SEC, "sec", "\\d+", 1 , FC_DIG },
+	{ 'u', HF_USEC, "usec", "\\d+", 1 , FC_DIG },
+	{ 'n', HF_THREAD, "thread", "[^\\s:]+", 0 , FC_WORD },
+	{ 'F', HF_FUNC, "func", "[^\\s:]+", 0 , FC_WORD },
+	{ 'f', HF_FILE, "file", "[^\\s:]+", 0 , FC_WORD },
+	{ 'l', HF_LINE, "line", "\\d+", 1 , FC_DIG },
+	{ 'L', HF_LEVEL, "level", "-?\\d+", 1 , -1 },
+	{ 'h', HF_HOST, "host", "[^\\s:]+", 0 , FC_WORD },
+	{ 'H', HF_HOST, "fqdn", "[^\\s:]+", 0 , FC_WORD },
+	{ 'r', -1, "rank", "-?\\d+", 1 , -1 },
+	{ 'i', HF_TID, "tid", "\\d+", 1 , FC_DIG },
+	{ 'P', -1, "pid", "-?\\d+", 1 , -1 },
+	{ 'U', -1, "uid", "-?\\d+", 1 , -1 },
+	{ 't', -1, "subsys_id", "-?\\d+", 1 , -1 },
+	{ 'T', HF_SUBSYS, "subsys", "[^\\s:]+", 0 , FC_WORD },
+	{ 'B', HF_BASE, "base", "[^\\s:]+", 0 , FC_WORD },
+	{ 'N', -1, "prog", "[^\\s:]+", 0 , FC_WORD },
+	{ 'I', HF_PTID, "ptid", "(?:0x)?[0-9a-fA-F]+", 1 , FC_HEX },
+	{ 'X', -1, "exe", "\\S*", 0 , -1 },
+	{ 'A', -1, "peer", "\\S*", 0 , -1 },
+	{ 'S', -1, "stack", "\\S*", 0 , -1 },
+};
+
+/* The state of one format's compilation. */
+struct hcomp {
+	struct ps_header *h;
+	struct sbuf b;			/* the pattern being built */
+	unsigned char named[128];	/* escapes already given a named group */
+	int ngroups;
+	const char *fmt;
+};
+
+/* One escape's flags and width: "%-12s", "%06u". */
+struct hwidth {
+	int width, left, zero;
+};
+
+/* Reads the flags and width between '%' and the letter at q. */
+static void
+read_width(const char *spec, const char *q, struct hwidth *w)
+{
+	const char *c = spec;
+
+	memset(w, 0, sizeof(*w));
+	while (c < q && strchr("-+ #0'", *c) != NULL) {
+		if (*c == '-')
+			w->left = 1;
+		if (*c == '0')
+			w->zero = 1;
+		c++;
+	}
+	/* Clamped: a huge width must not overflow the int. */
+	while (c < q && isdigit((unsigned char)*c)) {
+		if (w->width < 100000)
+			w->width = w->width * 10 + (*c - '0');
+		c++;
+	}
+}
+
+/*
+ * %D<strftime>: the date group (p at the 'D').  Returns the last character
+ * consumed, or NULL with err set.  A bare %D prints "" and swallows the next
+ * character.
+ */
+static const char *
+compile_date(struct hcomp *k, const char *p, const struct hwidth *w, struct fs_err *err)
+{
+	struct ps_header *h = k->h;
+	const char *end;
+	enum dkind dk;
+
+	h->fast_ok = 0;
+	if (p[1] != '<')
+		return p[1] != '\0' ? p + 1 : p;
+	if ((end = strchr(p + 2, '>')) == NULL) {
+		fs_err_set(err, -1, "log format \"%s\": %%D< without closing >", k->fmt);
+		return NULL;
+	}
+	if (h->grp[HF_DATE] == 0) {
+		free(h->dfmt);
+		if ((h->dfmt = strndup(p + 2, (size_t)(end - p - 2))) == NULL) {
+			fs_err_set(err, ENOMEM, "log format: out of memory");
+			return NULL;
+		}
+	}
+	if (w->width > 0 && !w->left)
+		sb_add(&k->b, " *");
+	open_group(h, &k->b, HF_DATE, "date", &k->ngroups);
+	strftime_to_re(&k->b, p + 2, (size_t)(end - p - 2), &dk);
+	if (h->grp[HF_DATE] == k->ngroups)
+		h->dkind = dk;
+	sb_add(&k->b, ")");
+	if (w->width > 0 && w->left)
+		sb_add(&k->b, " *");
+	return end;
+}
+
+/* One known escape e, written "%<spec..q>": its group and its fast-path field. */
+static void
+compile_field(struct hcomp *k, const struct hesc *e, const char *spec, const char *q,
+    const struct hwidth *w)
+{
+	struct ps_header *h = k->h;
+	/* Fast only with no flags, or "0<width>" on a number. */
+	int plain = q == spec;
+	const char *c;
+
+	if (!plain && e->numeric && spec[0] == '0') {
+		for (c = spec + 1; c < q && isdigit((unsigned char)*c); c++)
+			;
+		plain = c == q;
+	}
+	if (e->fcls < 0 || !plain)
+		h->fast_ok = 0;
+	else
+		fast_field(h, (enum fcls)e->fcls, e->f >= 0 && h->grp[e->f] == 0 ? e->f : -1,
+		    w->zero && w->width > 1 ? w->width : 1);
+	if (w->width > 0 && !w->left && !(w->zero && e->numeric))
+		sb_add(&k->b, " *");
+	if (e->f >= 0)
+		open_group(h, &k->b, e->f, e->name, &k->ngroups);
+	else if (!k->named[(unsigned char)e->c]) {
+		k->named[(unsigned char)e->c] = 1;
+		open_group(h, &k->b, -1, e->name, &k->ngroups);
+	} else
+		sb_add(&k->b, "(?:");
+	if (w->zero && e->numeric && w->width > 1) {
+		char tmp[48];
+
+		snprintf(tmp, sizeof(tmp), "%s{%d,}", e->c == 'I' ? "(?:0x)?[0-9a-fA-F]" : "\\d",
+		    w->width);
+		sb_add(&k->b, tmp);
+	} else
+		sb_add(&k->b, e->re);
+	sb_add(&k->b, ")");
+	if (w->width > 0 && w->left)
+		sb_add(&k->b, " *");
+}
+
+/* Compiles the built pattern (PCRE2, JIT when it can); -1 with err set. */
+static int
+compile_pattern(struct ps_header *h, const char *fmt, struct fs_err *err)
+{
+	int errcode;
+	PCRE2_SIZE erroff;
+
+	h->code = pcre2_compile((PCRE2_SPTR)h->pat, PCRE2_ZERO_TERMINATED,
+	    PCRE2_ANCHORED | PCRE2_DOTALL, &errcode, &erroff, NULL);
+	if (h->code == NULL) {
+		PCRE2_UCHAR msg[256];
+
+		pcre2_get_error_message(errcode, msg, sizeof(msg));
+		return fs_err_set(err, -1, "log format \"%s\": cannot compile pattern "
+		    "at offset %zu: %s", fmt, (size_t)erroff, (char *)msg);
+	}
+	h->jit = pcre2_jit_compile(h->code, PCRE2_JIT_COMPLETE) == 0;
+	h->md = pcre2_match_data_create_from_pattern(h->code, NULL);
+	if (h->md == NULL)
+		return fs_err_set(err, ENOMEM, "log format: out of memory");
+	return 0;
+}
+
 /* Compiles a PSC_LOG_FORMAT string into an anchored PCRE2 pattern. */
 struct ps_header *
 ps_header_compile(const char *fmt, struct fs_err *err)
 {
-	static const struct {
-		char c;
-		int f;
-		const char *name;
-		const char *re;
-		int numeric;
-		int fcls;	/* fast-path class, -1 = not eligible */
-	} esc[] = {
-		{ 's', HF_SEC, "sec", "\\d+", 1 , FC_DIG },
-		{ 'u', HF_USEC, "usec", "\\d+", 1 , FC_DIG },
-		{ 'n', HF_THREAD, "thread", "[^\\s:]+", 0 , FC_WORD },
-		{ 'F', HF_FUNC, "func", "[^\\s:]+", 0 , FC_WORD },
-		{ 'f', HF_FILE, "file", "[^\\s:]+", 0 , FC_WORD },
-		{ 'l', HF_LINE, "line", "\\d+", 1 , FC_DIG },
-		{ 'L', HF_LEVEL, "level", "-?\\d+", 1 , -1 },
-		{ 'h', HF_HOST, "host", "[^\\s:]+", 0 , FC_WORD },
-		{ 'H', HF_HOST, "fqdn", "[^\\s:]+", 0 , FC_WORD },
-		{ 'r', -1, "rank", "-?\\d+", 1 , -1 },
-		{ 'i', HF_TID, "tid", "\\d+", 1 , FC_DIG },
-		{ 'P', -1, "pid", "-?\\d+", 1 , -1 },
-		{ 'U', -1, "uid", "-?\\d+", 1 , -1 },
-		{ 't', -1, "subsys_id", "-?\\d+", 1 , -1 },
-		{ 'T', HF_SUBSYS, "subsys", "[^\\s:]+", 0 , FC_WORD },
-		{ 'B', HF_BASE, "base", "[^\\s:]+", 0 , FC_WORD },
-		{ 'N', -1, "prog", "[^\\s:]+", 0 , FC_WORD },
-		{ 'I', HF_PTID, "ptid", "(?:0x)?[0-9a-fA-F]+", 1 , FC_HEX },
-		{ 'X', -1, "exe", "\\S*", 0 , -1 },
-		{ 'A', -1, "peer", "\\S*", 0 , -1 },
-		{ 'S', -1, "stack", "\\S*", 0 , -1 },
-	};
-	struct ps_header *h;
-	struct sbuf b = { 0 };
-	unsigned char named[128] = { 0 };
-	int ngroups = 0, errcode;
-	PCRE2_SIZE erroff;
+	struct hcomp k;
 	const char *p;
 
-	h = calloc(1, sizeof(*h));
-	if (h == NULL || (h->fmt = strdup(fmt)) == NULL) {
-		free(h);
+	memset(&k, 0, sizeof(k));
+	k.fmt = fmt;
+	k.h = calloc(1, sizeof(*k.h));
+	if (k.h == NULL || (k.h->fmt = strdup(fmt)) == NULL) {
+		free(k.h);
 		fs_err_set(err, ENOMEM, "log format: out of memory");
 		return NULL;
 	}
-	h->fast_ok = 1;
-	sb_add(&b, "^");
+	k.h->fast_ok = 1;
+	sb_add(&k.b, "^");
 	for (p = fmt; *p != '\0'; p++) {
 		const char *spec, *q;
-		int width = 0, left = 0, zero = 0;
-		size_t k;
-		char c;
+		struct hwidth w;
+		size_t e;
 
 		if (*p != '%') {
-			sb_lit(&b, *p);
-			fast_lit(h, *p);
+			sb_lit(&k.b, *p);
+			fast_lit(k.h, *p);
 			continue;
 		}
 		spec = p + 1;
@@ -405,147 +543,45 @@ ps_header_compile(const char *fmt, struct fs_err *err)
 		if (*q == '\0') {
 			/* A trailing '%' and flags without a letter: literal. */
 			for (; p < q; p++) {
-				sb_lit(&b, *p);
-				fast_lit(h, *p);
+				sb_lit(&k.b, *p);
+				fast_lit(k.h, *p);
 			}
 			break;
 		}
-		c = *q;
 		/* Flags and width (precision is ignored: it only truncates). */
-		{
-			const char *w = spec;
-
-			while (w < q && strchr("-+ #0'", *w) != NULL) {
-				if (*w == '-')
-					left = 1;
-				if (*w == '0')
-					zero = 1;
-				w++;
-			}
-			/* Clamped: a huge width must not overflow the int. */
-			while (w < q && isdigit((unsigned char)*w)) {
-				if (width < 100000)
-					width = width * 10 + (*w - '0');
-				w++;
-			}
-		}
+		read_width(spec, q, &w);
 		p = q;
-		if (c == 'D') {
-			h->fast_ok = 0;
-			const char *end;
-
-			if (p[1] != '<') {
-				/* Bare %D: prints "" and swallows the next character. */
-				if (p[1] != '\0')
-					p++;
-				continue;
-			}
-			end = strchr(p + 2, '>');
-			if (end == NULL) {
-				fs_err_set(err, -1, "log format \"%s\": %%D< without "
-				    "closing >", fmt);
+		if (*q == 'D') {
+			if ((p = compile_date(&k, p, &w, err)) == NULL)
 				goto fail;
-			}
-			if (h->grp[HF_DATE] == 0) {
-				free(h->dfmt);
-				h->dfmt = strndup(p + 2, (size_t)(end - p - 2));
-				if (h->dfmt == NULL) {
-					fs_err_set(err, ENOMEM, "log format: out of memory");
-					goto fail;
-				}
-			}
-			if (width > 0 && !left)
-				sb_add(&b, " *");
-			open_group(h, &b, HF_DATE, "date", &ngroups);
-			{
-				enum dkind dk;
-
-				strftime_to_re(&b, p + 2, (size_t)(end - p - 2), &dk);
-				if (h->grp[HF_DATE] == ngroups)
-					h->dkind = dk;
-			}
-			sb_add(&b, ")");
-			if (width > 0 && left)
-				sb_add(&b, " *");
-			p = end;
 			continue;
 		}
-		for (k = 0; k < sizeof(esc) / sizeof(esc[0]); k++)
-			if (esc[k].c == c)
+		for (e = 0; e < sizeof(hesc) / sizeof(hesc[0]); e++)
+			if (hesc[e].c == *q)
 				break;
-		if (k == sizeof(esc) / sizeof(esc[0])) {
+		if (e == sizeof(hesc) / sizeof(hesc[0])) {
 			/* Unknown letter: copied out with its '%'. */
-			sb_lit(&b, '%');
-			sb_lit(&b, c);
-			fast_lit(h, '%');
-			fast_lit(h, c);
+			sb_lit(&k.b, '%');
+			sb_lit(&k.b, *q);
+			fast_lit(k.h, '%');
+			fast_lit(k.h, *q);
 			continue;
 		}
-		{
-			/* Fast only with no flags, or "0<width>" on a number. */
-			int plain = q == spec;
-			const char *w;
-
-			if (!plain && esc[k].numeric && spec[0] == '0') {
-				for (w = spec + 1; w < q && isdigit((unsigned char)*w); w++)
-					;
-				plain = w == q;
-			}
-			if (esc[k].fcls < 0 || !plain)
-				h->fast_ok = 0;
-			else
-				fast_field(h, (enum fcls)esc[k].fcls,
-				    esc[k].f >= 0 && h->grp[esc[k].f] == 0 ? esc[k].f : -1,
-				    zero && width > 1 ? width : 1);
-		}
-		if (width > 0 && !left && !(zero && esc[k].numeric))
-			sb_add(&b, " *");
-		if (esc[k].f >= 0)
-			open_group(h, &b, esc[k].f, esc[k].name, &ngroups);
-		else if (!named[(unsigned char)c]) {
-			named[(unsigned char)c] = 1;
-			open_group(h, &b, -1, esc[k].name, &ngroups);
-		} else
-			sb_add(&b, "(?:");
-		if (zero && esc[k].numeric && width > 1) {
-			char tmp[48];
-
-			snprintf(tmp, sizeof(tmp), "%s{%d,}",
-			    c == 'I' ? "(?:0x)?[0-9a-fA-F]" : "\\d", width);
-			sb_add(&b, tmp);
-		} else
-			sb_add(&b, esc[k].re);
-		sb_add(&b, ")");
-		if (width > 0 && left)
-			sb_add(&b, " *");
+		compile_field(&k, &hesc[e], spec, q, &w);
 	}
-	if (b.oom) {
+	if (k.b.oom) {
 		fs_err_set(err, ENOMEM, "log format: out of memory");
 		goto fail;
 	}
-	fast_finish(h);
-	h->pat = b.p;
-	b.p = NULL;
-	h->code = pcre2_compile((PCRE2_SPTR)h->pat, PCRE2_ZERO_TERMINATED,
-	    PCRE2_ANCHORED | PCRE2_DOTALL, &errcode, &erroff, NULL);
-	if (h->code == NULL) {
-		PCRE2_UCHAR msg[256];
-
-		pcre2_get_error_message(errcode, msg, sizeof(msg));
-		fs_err_set(err, -1, "log format \"%s\": cannot compile pattern "
-		    "at offset %zu: %s", fmt, (size_t)erroff, (char *)msg);
+	fast_finish(k.h);
+	k.h->pat = k.b.p;
+	k.b.p = NULL;
+	if (compile_pattern(k.h, fmt, err) < 0)
 		goto fail;
-	}
-	h->jit = pcre2_jit_compile(h->code, PCRE2_JIT_COMPLETE) == 0;
-	h->md = pcre2_match_data_create_from_pattern(h->code, NULL);
-	if (h->md == NULL) {
-		fs_err_set(err, ENOMEM, "log format: out of memory");
-		goto fail;
-	}
-	return h;
+	return k.h;
 fail:
-	free(b.p);
-	ps_header_free(h);
+	free(k.b.p);
+	ps_header_free(k.h);
 	return NULL;
 }
 

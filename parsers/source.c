@@ -5,7 +5,8 @@
  * Threads: each (name, tid) gets a number (ev->thr) in order of first
  * appearance, through a hash table and a one-entry cache of the last
  * thread (consecutive lines mostly come from one thread); each thread's
- * latest EXAMINE is kept by number.
+ * current bmap (its latest EXAMINE or bmap-level `try flush`) is kept by
+ * number.
  *
  * Addresses: two generations of (address -> bmap identity) maps.  Look-ups
  * try the current generation, then the previous one (promoting a hit);
@@ -48,12 +49,13 @@ struct at_table {
 	uint32_t last_v;
 };
 
-/* One numbered thread: its name and tid (for the cache) and latest EXAMINE. */
+/* One numbered thread: its name and tid (for the cache) and current bmap. */
 struct at_thread {
 	char name[64], tid[64];
 	uint8_t namelen, tidlen;
 	int has_exam;
 	struct at_bmap exam;
+	uint64_t bwc;			/* its latest `bwc cb arg (%p)`, for its next RPC */
 };
 
 struct ps_stream {
@@ -178,7 +180,7 @@ thread_number(struct ps_stream *st, const struct ps_event *ev)
 		return -1;
 	memset(&t, 0, sizeof(t));
 	memcpy(t.name, ev->thread.p, ev->thread.n);
-	if (ev->tid_s.n > 0)	/* a format without a tid: p is NULL */
+	if (ev->tid_s.n > 0)	/* p may be NULL when there is no tid */
 		memcpy(t.tid, ev->tid_s.p, ev->tid_s.n);
 	t.namelen = (uint8_t)ev->thread.n;
 	t.tidlen = (uint8_t)ev->tid_s.n;
@@ -312,7 +314,12 @@ attribute_bmap(struct ps_stream *st, struct ps_event *ev)
 		attr_set(ev, ev->bmap.fid, ev->bmap.bno);
 		if (ev->bmap.addr != 0)
 			table_put(st, &st->addr, ev->bmap.addr, 0, ev->bmap.fid, ev->bmap.bno);
-		if (ev->kind == PS_EV_EXAMINE && t != NULL) {
+		/*
+		 * The bmap the thread works on: its EXAMINE (era A sends right
+		 * after it), or the bmap-level `try flush` of the second phase
+		 * of a 2010-10..HEAD pass (the scan examined others since).
+		 */
+		if ((ev->kind == PS_EV_EXAMINE || ev->kind == PS_EV_SCHEDULE) && t != NULL) {
 			t->has_exam = 1;
 			t->exam.fid = ev->bmap.fid;
 			t->exam.bno = ev->bmap.bno;
@@ -331,7 +338,9 @@ attribute_bmap(struct ps_stream *st, struct ps_event *ev)
 	/*
 	 * The flush thread's own lines without a bmap of their own: the RPCs
 	 * it builds and the biorqs it handles belong to the bmap it examined
-	 * last.  A new biorq becoming ready (a writer thread) does not.
+	 * or started to flush last (from 2010-10 a pass checks every bmap
+	 * first, then logs `try flush` for each one it flushes).  A new biorq
+	 * becoming ready (a writer thread) does not.
 	 */
 	thread_attr = ev->kind == PS_EV_RPC_SEND || ev->kind == PS_EV_SCHEDULE ||
 	    ((ev->has & PS_HAS_BIORQ) && ev->kind != PS_EV_WRITE_READY);
@@ -342,11 +351,32 @@ attribute_bmap(struct ps_stream *st, struct ps_event *ev)
 	attr_set(ev, t->exam.fid, t->exam.bno);
 }
 
+/*
+ * HEAD builds each run's write-RPC context (bwc), logs `bwc cb arg (%p)`,
+ * then sends the run as one RPC: that send gets the thread's bwc, which
+ * its `callback to write RPC bwc=%p` names.
+ */
+static void
+attribute_bwc(struct ps_stream *st, struct ps_event *ev)
+{
+	struct at_thread *t = ev->thr >= 0 ? &st->th.v[ev->thr] : NULL;
+
+	if (t == NULL)
+		return;
+	if (ev->msg_id == PS_MSG_Z_BWC_CB_ARG)
+		t->bwc = ev->bwc_addr;
+	else if (ev->kind == PS_EV_RPC_SEND && ev->bwc_addr == 0) {
+		ev->bwc_addr = t->bwc;
+		t->bwc = 0;
+	}
+}
+
 /* Attributes an event and learns from it. */
 void
 ps_stream_attribute(struct ps_stream *st, struct ps_event *ev)
 {
 	attribute_bmap(st, ev);
+	attribute_bwc(st, ev);
 	mark_forced(st, ev);
 }
 

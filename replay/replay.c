@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FL_MAX_THREADS_RP	64	/* flush threads at most (libflush's limit) */
+
 /* Fills the replay defaults. */
 void
 rp_options_default(struct rp_options *o)
@@ -28,36 +30,53 @@ rp_options_default(struct rp_options *o)
 	o->cost.wake_ns = RP_COST_WAKE_NS;
 	o->cost.exam_ns = RP_COST_EXAM_NS;
 	o->cost.rpc_ns = RP_COST_RPC_NS;
+	o->cost.rearm_ns = RP_COST_REARM_NS;
 }
 
-/* Parses "WAKE,EXAM,RPC" in microseconds. */
+/* Parses "WAKE,EXAM,RPC[,REARM]" in microseconds. */
 int
 rp_cost_parse(const char *s, struct rp_cost *c, struct fs_err *err)
 {
-	double v[3];
+	double v[4];
 	const char *p = s;
 	char *end;
-	int i;
+	int n = 0;
 
-	for (i = 0; i < 3; i++) {
-		v[i] = strtod(p, &end);
-		if (end == p || !(v[i] >= 0) || v[i] > 1e6 || *end != (i < 2 ? ',' : '\0'))
-			return fs_err_set(err, EINVAL, "bad CPU cost '%s': want WAKE,EXAM,RPC in "
-			    "microseconds, e.g. 12,0.1,1.2", s);
+	for (;;) {
+		v[n] = strtod(p, &end);
+		if (end == p || !(v[n] >= 0) || v[n] > 1e6) {
+			n = 0;		/* not a cost */
+			break;
+		}
+		n++;
+		if (*end != ',' || n == 4)
+			break;
 		p = end + 1;
 	}
+	if (n < 3 || *end != '\0')
+		return fs_err_set(err, EINVAL, "bad CPU cost '%s': want WAKE,EXAM,RPC[,REARM] in "
+		    "microseconds, e.g. 12,0.1,1.2", s);
 	c->wake_ns = v[0] * 1e3;
 	c->exam_ns = v[1] * 1e3;
 	c->rpc_ns = v[2] * 1e3;
+	if (n == 4)
+		c->rearm_ns = v[3] * 1e3;
 	return 0;
 }
 
-/* Modelled flush-thread CPU of a run's counters. */
-double
-rp_model_cpu_ns(const struct rp_cost *c, const struct fl_stats *st)
+/* The flush-thread part of the model (what rp_fit_cost fits). */
+static double
+flush_model_ns(const struct rp_cost *c, const struct fl_stats *st)
 {
 	return c->wake_ns * (double)st->wakeups + c->exam_ns * (double)st->exams +
 	    c->rpc_ns * (double)st->rpcs;
+}
+
+/* Modelled CPU of a run's counters: the flush thread's and the re-arms'. */
+double
+rp_model_cpu_ns(const struct rp_cost *c, const struct fl_stats *st)
+{
+	return flush_model_ns(c, st) + c->rearm_ns * (double)st->rearms;
 }
 
 /*
@@ -180,13 +199,14 @@ rp_fit_cost(const struct rp_result *r, int n, struct rp_cost *out, double *max_r
 	if (best_res < 0)
 		return fs_err_set(err, EINVAL, "cost fit: the counters of the %d runs do not "
 		    "determine the costs (replay more policies)", n);
+	out->rearm_ns = RP_COST_REARM_NS;	/* a writer's cost: not in flush-thread CPU */
 	out->wake_ns = best_x[0];
 	out->exam_ns = best_x[1];
 	out->rpc_ns = best_x[2];
 	if (max_rel != NULL) {
 		*max_rel = 0;
 		for (i = 0; i < n; i++) {
-			double d = fabs(rp_model_cpu_ns(out, &r[i].st) /
+			double d = fabs(flush_model_ns(out, &r[i].st) /
 			    (double)r[i].flush_cpu_ns - 1.0);
 
 			if (d > *max_rel)
@@ -386,6 +406,7 @@ struct obs {
 	int64_t pending, inflight;	/* writes not yet sent, RPCs not yet done */
 	uint64_t last_done;		/* time of the last RPC completion */
 	uint64_t idle;			/* wake-ups with neither */
+	struct bobs *bo;		/* what the bound needs (NULL: nothing) */
 };
 
 /* Appends to a growable uint64/int64 array. */
@@ -436,12 +457,88 @@ observe_exam(struct obs *o, const struct fl_trace_ev *ev, unsigned th)
 	o->last_visible[th] = o->pass_t[th];
 }
 
+/*
+ * What the lower bound of a run needs, per engine write (its id): when it
+ * arrived, when it was first issued, and when the run of the flush thread
+ * that issued it began (its wake-up; 0 for a thread's first run).
+ */
+struct bobs {
+	uint64_t *ready, *issue, *start;
+	size_t n;
+	uint64_t wake_t[FL_MAX_THREADS_RP];
+	int woke[FL_MAX_THREADS_RP];	/* the thread has slept and woken */
+	uint64_t lag_max;		/* longest wake-up -> issue */
+};
+
+/* Allocates the per-write arrays for n writes; -1 on ENOMEM. */
+static int
+bobs_init(struct bobs *b, size_t n)
+{
+	size_t i;
+
+	memset(b, 0, sizeof(*b));
+	b->n = n;
+	b->ready = malloc((n ? n : 1) * sizeof(*b->ready));
+	b->issue = malloc((n ? n : 1) * sizeof(*b->issue));
+	b->start = malloc((n ? n : 1) * sizeof(*b->start));
+	if (!b->ready || !b->issue || !b->start)
+		return -1;
+	for (i = 0; i < n; i++)
+		b->ready[i] = b->issue[i] = b->start[i] = FL_TIME_NEVER;
+	return 0;
+}
+
+/* Frees the arrays. */
+static void
+bobs_free(struct bobs *b)
+{
+	free(b->ready);
+	free(b->issue);
+	free(b->start);
+}
+
+/* Notes arrivals, wake-ups and first issues for the bound. */
+static void
+observe_bound(struct bobs *b, const struct fl_trace_ev *ev)
+{
+	unsigned th = ev->thread < FL_MAX_THREADS_RP ? ev->thread : FL_MAX_THREADS_RP - 1;
+
+	switch (ev->kind) {
+	case FL_TR_ARRIVE:
+		if (ev->id < b->n && b->ready[ev->id] == FL_TIME_NEVER)
+			b->ready[ev->id] = ev->t_ns;
+		break;
+	case FL_TR_WAKE:
+		b->wake_t[th] = ev->t_ns;
+		b->woke[th] = 1;
+		break;
+	case FL_TR_IDLE:
+		b->wake_t[th] = ev->t_ns + (ev->count - 1) * ev->period_ns;
+		b->woke[th] = 1;
+		break;
+	case FL_TR_BIORQ_SENT:
+		if (ev->id < b->n && b->issue[ev->id] == FL_TIME_NEVER) {
+			b->issue[ev->id] = ev->t_ns;
+			/* a thread's first run is no wake-up: what it sends needs none */
+			b->start[ev->id] = b->woke[th] ? b->wake_t[th] : FL_BOUND_NO_WAKE;
+			if (b->woke[th] && ev->t_ns - b->wake_t[th] > b->lag_max)
+				b->lag_max = ev->t_ns - b->wake_t[th];
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 /* The engine's trace callback: visible passes and ready->issue samples. */
 static void
 observe(void *arg, const struct fl_trace_ev *ev)
 {
 	struct obs *o = arg;
 	unsigned th = ev->thread < 64 ? ev->thread : 63;
+
+	if (o->bo != NULL)
+		observe_bound(o->bo, ev);
 
 	switch (ev->kind) {
 	case FL_TR_ARRIVE:
@@ -554,17 +651,30 @@ run_once(const struct wl_workload *w, const struct fl_config *c, double speed,
 }
 
 /*
- * Calibrates the tick of legacy and pendq to the trace's pass period: the
- * recorded machine's usleep overshoot and pass cost are inputs, not a
- * policy difference, so every pass lasts the trace's median period (the
- * modelled overshoot and per-line cost are then off).
+ * Calibrates legacy and pendq to the recorded machine's timing: its usleep
+ * (with overshoot) and its cost per line logged are inputs, not a policy
+ * difference.  With the trace's sleep between passes and gap between the
+ * lines of a pass known, the tick is that sleep and each line costs that
+ * gap, so a pass lasts as long as the recorded one for the same work and
+ * RPCs go out at the same point of it (1).  Otherwise (a workload without
+ * them) the tick is the trace's median pass period and lines cost nothing:
+ * the period is right, the timing within a pass is not (2).
  */
-static void
+static int
 calibrate(const struct wl_workload *w, struct fl_tunables *t)
 {
-	t->poll_ns = (uint64_t)w->obs.pass_period_us * 1000;
 	t->sleep_overshoot_ns = 0;
+	if (w->obs.sleep_us > 0 && w->obs.line_us >= 0) {
+		t->poll_ns = (uint64_t)w->obs.sleep_us * 1000;
+		t->line_cost_ns = (uint64_t)w->obs.line_us * 1000;
+		/* the work before the trace (inferred) set the tick's phase at its first pass */
+		if (w->obs.first_pass_us > 0)
+			t->sync_pass_ns = (uint64_t)w->obs.first_pass_us * 1000;
+		return 1;
+	}
+	t->poll_ns = (uint64_t)w->obs.pass_period_us * 1000;
 	t->line_cost_ns = 0;
+	return 2;
 }
 
 /* What the observer and the service model saw in one run. */
@@ -575,6 +685,8 @@ struct runobs {
 	int64_t period;
 	uint64_t *lat;
 	size_t nlat;
+	struct fl_bound bound;		/* the run's lower bound (bound_of_run) */
+	uint64_t lag_max;
 };
 
 /* Notes the writes that do not fit in their bmap (skipped, reported) in r. */
@@ -597,6 +709,41 @@ note_skipped(const struct wl_workload *w, struct rp_result *r)
 	}
 }
 
+/* Whether setting s applies to policy. */
+static int
+setting_applies(const struct rp_setting *s, const char *policy)
+{
+	return s->policy[0] == '\0' || strcmp(s->policy, policy) == 0;
+}
+
+/* The settings that apply to policy, as text. */
+void
+rp_settings_text(const struct rp_options *o, const char *policy, char *buf, size_t n)
+{
+	size_t k = 0;
+	int i;
+
+	if (n == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < o->nset && k < n; i++)
+		if (setting_applies(&o->set[i], policy))
+			k += (size_t)snprintf(buf + k, n - k, "%s%s=%" PRIu64, k ? " " : "",
+			    o->set[i].name, o->set[i].value);
+}
+
+/* 1 if the user sets tunable name for policy (--set). */
+static int
+user_sets(const struct rp_options *o, const char *policy, const char *name)
+{
+	int i;
+
+	for (i = 0; i < o->nset; i++)
+		if (setting_applies(&o->set[i], policy) && strcmp(o->set[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
 /* Configures c for policy on w from the options; -1 with err set. */
 static int
 configure(const struct wl_workload *w, const char *policy, const struct rp_options *opt,
@@ -606,11 +753,24 @@ configure(const struct wl_workload *w, const char *policy, const struct rp_optio
 		return fs_err_set(err, EINVAL, "unknown policy '%s' (%s)", policy,
 		    fl_policy_list());
 	c->clock = opt->clock;
+	/*
+	 * The per-line pass cost models a client logging its flush path, as
+	 * the traces of eras A-Z show it did; a workload of unknown era (one
+	 * written by hand) shows no log, so its passes cost nothing (unless
+	 * calibrated to a trace's own timing below).
+	 */
+	if (w->era == '?')
+		c->tun.line_cost_ns = 0;
+	/*
+	 * A tick the user sets (--set poll_ns) is not the recorded machine's:
+	 * no calibration at all then (its line cost and phase belong to the
+	 * recorded tick).
+	 */
 	if (opt->clock == FL_CLOCK_VIRTUAL && opt->calibrate && w->obs.pass_period_us > 0 &&
 	    (w->era == 'A' || w->era == '?') &&
-	    (c->policy == FL_POL_LEGACY || c->policy == FL_POL_PENDQ)) {
-		calibrate(w, &c->tun);
-		r->calibrated = 1;
+	    (c->policy == FL_POL_LEGACY || c->policy == FL_POL_PENDQ) &&
+	    !user_sets(opt, policy, "poll_ns")) {
+		r->calibrated = calibrate(w, &c->tun);
 	}
 	if (opt->batch_ns != RP_ENGINE_DEFAULT && c->policy == FL_POL_DEADLINE) {
 		if (opt->batch_ns > c->tun.max_age_ns)
@@ -624,19 +784,103 @@ configure(const struct wl_workload *w, const char *policy, const struct rp_optio
 		if (opt->wake_latency_ns != RP_ENGINE_DEFAULT)
 			c->tun.wake_latency_ns = opt->wake_latency_ns;
 	}
-	/*
-	 * The per-line pass cost models a client logging its flush path, as
-	 * the traces of eras A-Z show it did; a workload of unknown era (one
-	 * written by hand) shows no log, so its passes cost nothing.
-	 */
-	if (w->era == '?')
-		c->tun.line_cost_ns = 0;
 	/* the wall clock of the 2010 expiry test is the trace's */
 	if (w->epoch_us > 0) {
 		c->log_epoch_s = (uint64_t)w->epoch_us / 1000000;
 		c->log_epoch_us = (uint64_t)w->epoch_us % 1000000;
 	}
+	/* the user's settings come last: they win over the calibrated tick too */
+	for (int i = 0; i < opt->nset; i++) {
+		char v[24];
+
+		if (!setting_applies(&opt->set[i], policy))
+			continue;
+		snprintf(v, sizeof(v), "%" PRIu64, opt->set[i].value);
+		if (fl_config_set(c, opt->set[i].name, v, err) < 0)
+			return -1;
+	}
+	rp_settings_text(opt, policy, r->settings, sizeof(r->settings));
 	return 0;
+}
+
+/*
+ * The bound's inputs from w: its writes that fit and its forced flushes,
+ * at their times at speed x (writes: at ready[k] for the k-th when given).
+ * Stores the k-th write's index in *wpos[k] when wpos is given.  NULL on ENOMEM.
+ */
+static struct fl_bound_in *
+bound_inputs(const struct wl_workload *w, double speed, const uint64_t *ready, size_t *n,
+    size_t *wpos)
+{
+	struct fl_bound_in *in = malloc((w->n ? w->n : 1) * sizeof(*in));
+	size_t i, j = 0, k = 0;
+
+	if (in == NULL)
+		return NULL;
+	for (i = 0; i < w->n; i++) {
+		const struct wl_event *ev = &w->ev[i];
+		int wr = ev->kind == WL_WRITE && write_fits(ev);
+
+		if (!wr && ev->kind != WL_FSYNC)
+			continue;
+		in[j].t_ns = us_to_ns(ev->t_us, speed);
+		in[j].fid = ev->fid;
+		in[j].bno = ev->bno;
+		in[j].off = wr ? (uint32_t)ev->off : 0;
+		in[j].len = wr ? ev->len : 0;
+		if (wr) {
+			if (ready != NULL && ready[k] != FL_TIME_NEVER)
+				in[j].t_ns = ready[k];
+			if (wpos != NULL)
+				wpos[k] = j;
+			k++;
+		}
+		j++;
+	}
+	*n = j;
+	return in;
+}
+
+/*
+ * The lower bound of one run under c's budgets (fl_wakeups_min): from the
+ * workload's times (the real clock: when each write really arrived), and
+ * realised, from when each write was issued and by which wake-up.
+ */
+static int
+bound_of_run(const struct wl_workload *w, const struct fl_config *c, double speed,
+    const struct bobs *bo, struct runobs *ro, struct fs_err *err)
+{
+	struct fl_budget bud;
+	struct fl_bound_in *in;
+	uint64_t *issue = NULL, *start = NULL;
+	size_t *wpos = malloc((bo->n ? bo->n : 1) * sizeof(*wpos)), n = 0, i, k;
+	int rc = -1;
+
+	in = wpos ? bound_inputs(w, speed, c->clock == FL_CLOCK_REAL ? bo->ready : NULL, &n,
+	    wpos) : NULL;
+	if (in != NULL) {
+		issue = malloc((n ? n : 1) * sizeof(*issue));
+		start = malloc((n ? n : 1) * sizeof(*start));
+	}
+	if (in == NULL || issue == NULL || start == NULL) {
+		fs_err_set(err, ENOMEM, "replay: out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		issue[i] = start[i] = FL_TIME_NEVER;
+	for (k = 0; k < bo->n; k++) {
+		issue[wpos[k]] = bo->issue[k];
+		start[wpos[k]] = bo->start[k];
+	}
+	fl_config_budget(c, &bud);
+	rc = fl_wakeups_min(in, n, &bud, issue, start, &ro->bound, err);
+	ro->lag_max = bo->lag_max;
+out:
+	free(in);
+	free(issue);
+	free(start);
+	free(wpos);
+	return rc;
 }
 
 /* Runs repeat k of policy on w (see rp_run) and records what it saw in ro. */
@@ -646,6 +890,7 @@ run_repeat(const struct wl_workload *w, struct fl_config *c, double speed, const
 {
 	struct svc s;
 	struct obs o;
+	struct bobs bo;
 	size_t i;
 	int rc;
 
@@ -665,7 +910,16 @@ run_repeat(const struct wl_workload *w, struct fl_config *c, double speed, const
 	c->transport.arg = &s;
 	c->trace = observe;
 	c->trace_arg = &o;
+	if (bobs_init(&bo, nw) < 0) {
+		bobs_free(&bo);
+		svc_free(&s);
+		return fs_err_set(err, ENOMEM, "replay: out of memory");
+	}
+	o.bo = &bo;
 	rc = run_once(w, c, speed, &o, st, err);
+	if (rc == 0)
+		rc = bound_of_run(w, c, speed, &bo, ro, err);
+	bobs_free(&bo);
 	ro->rec = s.nrecorded;
 	ro->samp = s.nsampled;
 	ro->dflt = s.ndefault;
@@ -714,6 +968,90 @@ fill_result(struct rp_result *r, const struct runobs *ro)
 	r->after_passes = ro->after_passes;
 }
 
+/* Copies the chosen run's bound into r, with the efficiency. */
+static void
+fill_bound(struct rp_result *r, const struct runobs *ro)
+{
+	r->wakeups_min = ro->bound.wakeups_min_realised;
+	r->wakeups_min_budget = ro->bound.wakeups_min;
+	r->past_budget = ro->bound.past_budget;
+	r->issue_lag_max_ns = ro->lag_max;
+	if (r->st.wakeups > 0)
+		r->efficiency = (double)r->wakeups_min / (double)r->st.wakeups;
+	else
+		r->efficiency = r->wakeups_min == 0 ? 1.0 : (double)r->wakeups_min;
+}
+
+/* The lower bound on wake-ups of w under policy's budgets (NULL: the defaults). */
+int
+rp_wakeups_min(const struct wl_workload *w, const char *policy, const struct rp_options *o,
+    uint64_t *n, struct fs_err *err)
+{
+	struct fl_config c;
+	struct rp_result scratch;
+	struct fl_budget bud;
+	struct fl_bound_in *in;
+	struct fl_bound res;
+	double speed = o->clock == FL_CLOCK_REAL && o->speed > 0 ? o->speed : 1.0;
+	size_t nin;
+	int rc;
+
+	memset(&scratch, 0, sizeof(scratch));
+	if (policy == NULL)
+		fl_config_init(&c, "deadline");
+	else if (configure(w, policy, o, &c, &scratch, err) < 0)
+		return -1;
+	if ((in = bound_inputs(w, speed, NULL, &nin, NULL)) == NULL)
+		return fs_err_set(err, ENOMEM, "replay: out of memory");
+	fl_config_budget(&c, &bud);
+	rc = fl_wakeups_min(in, nin, &bud, NULL, NULL, &res, err);
+	free(in);
+	*n = res.wakeups_min;
+	return rc;
+}
+
+/* The lower bound on wake-ups of w for each latency budget lat_ns[i] (rp_bound_curve). */
+int
+rp_bound_curve(const struct wl_workload *w, const struct rp_options *o, const uint64_t *lat_ns,
+    size_t n, uint64_t *out, struct fs_err *err)
+{
+	struct fl_config c;
+	struct fl_budget bud;
+	struct fl_bound_in *in;
+	struct fl_bound res;
+	double speed = o->clock == FL_CLOCK_REAL && o->speed > 0 ? o->speed : 1.0;
+	size_t nin, i;
+	int rc = 0;
+
+	if ((in = bound_inputs(w, speed, NULL, &nin, NULL)) == NULL)
+		return fs_err_set(err, ENOMEM, "replay: out of memory");
+	/* every write within L: the max age and the batching window are L, no second cap */
+	fl_config_init(&c, "deadline");
+	fl_config_budget(&c, &bud);
+	bud.wall_second = 0;
+	for (i = 0; i < n && rc == 0; i++) {
+		bud.max_age_ns = bud.full_ns = lat_ns[i];
+		rc = fl_wakeups_min(in, nin, &bud, NULL, NULL, &res, err);
+		out[i] = res.wakeups_min;
+	}
+	free(in);
+	return rc;
+}
+
+/* True if c's budget is the default one (rp_wakeups_min with no policy). */
+static int
+default_budget(const struct fl_config *c)
+{
+	struct fl_config d;
+	struct fl_budget a, b;
+
+	fl_config_init(&d, "deadline");
+	fl_config_budget(c, &a);
+	fl_config_budget(&d, &b);
+	return a.max_age_ns == b.max_age_ns && a.full_ns == b.full_ns && !a.wall_second &&
+	    !b.wall_second && a.full_size == b.full_size;
+}
+
 /* Runs one policy on a workload. */
 int
 rp_run(const struct wl_workload *w, const char *policy, const struct rp_options *opt,
@@ -736,6 +1074,7 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 	if (opt->clock == FL_CLOCK_VIRTUAL)
 		speed = 1.0;
 	r->poll_ns = c.tun.poll_ns;
+	r->line_cost_ns = opt->clock == FL_CLOCK_VIRTUAL ? c.tun.line_cost_ns : 0;
 	note_skipped(w, r);
 	nrep = opt->clock != FL_CLOCK_REAL ? 1 : opt->repeat > 0 ? opt->repeat : RP_REAL_REPEATS;
 	r->repeats = nrep;
@@ -796,6 +1135,11 @@ rp_run(const struct wl_workload *w, const char *policy, const struct rp_options 
 	r->wake_latency_ns = opt->clock == FL_CLOCK_VIRTUAL ? c.tun.wake_latency_ns : 0;
 	r->batch_ns = c.tun.batch_ns;
 	r->model_cpu_ns = rp_model_cpu_ns(&opt->cost, &r->st);
+	fill_bound(r, &ro[med]);
+	if (opt->clock == FL_CLOCK_VIRTUAL && default_budget(&c))
+		r->wakeups_min_default = r->wakeups_min_budget;	/* the same inputs and budget */
+	else if ((rc = rp_wakeups_min(w, NULL, opt, &r->wakeups_min_default, err)) < 0)
+		goto out;
 	rc = 0;
 out:
 	for (k = 0; ro != NULL && k < nrep; k++)
@@ -853,6 +1197,9 @@ rp_fidelity_check(const struct wl_workload *w, const struct rp_result *r, struct
 	f->after_passes = (int64_t)r->after_passes;
 	f->trace_period_us = w->obs.pass_period_us;
 	f->replay_period_us = r->pass_period_us;
+	snprintf(f->altered, sizeof(f->altered), "%s", r->settings);
+	if (f->altered[0] != '\0')
+		return;		/* not the recorded engine: nothing to check */
 	if (f->trace_wasted >= 0) {
 		f->have_wasted = 1;
 		f->wasted_dev = dev(f->replay_wasted, f->trace_wasted);
@@ -893,6 +1240,7 @@ rp_thresholds_default(struct rp_thresholds *t)
 	t->max_p99_regression_us = 500;
 	t->set_p99 = 0;
 	t->max_wasted = 0;
+	t->min_efficiency = 0;
 }
 
 /* Adds one check to out[*n]. */
@@ -961,6 +1309,15 @@ rp_verify(const struct rp_result *b, const struct rp_result *c, const struct rp_
 	    ", maximum %" PRId64 ")", c->st.wasted, b->st.wasted, t->max_wasted);
 	add_check(out, &n, "wasted", (double)b->st.wasted, (double)c->st.wasted,
 	    (double)t->max_wasted, (int64_t)c->st.wasted <= t->max_wasted, msg);
+
+	/* efficiency: the candidate's wake-ups against the lower bound */
+	if (t->min_efficiency > 0) {
+		snprintf(msg, sizeof(msg), "efficiency: %" PRIu64 " wake-ups, lower bound %" PRIu64
+		    ": efficiency %.3f (minimum %.3f; baseline %.3f)", c->st.wakeups,
+		    c->wakeups_min, c->efficiency, t->min_efficiency, b->efficiency);
+		add_check(out, &n, "efficiency", b->efficiency, c->efficiency,
+		    t->min_efficiency, c->efficiency >= t->min_efficiency, msg);
+	}
 	return n;
 }
 
@@ -983,6 +1340,9 @@ M(m_wto, r->st.wake_timeout)
 M(m_wsig, r->st.wake_signal)
 M(m_widle, r->idle_wakeups)
 M(m_wuseless, r->st.wake_useless)
+M(m_rearm, r->st.rearms)
+M(m_wmin, r->wakeups_min)
+M(m_eff, r->efficiency)
 M(m_pass, r->st.passes)
 M(m_exam, r->st.exams)
 M(m_wasted, r->st.wasted)
@@ -1010,6 +1370,9 @@ static const struct metric metrics[] = {
 	{ "  by signal", "wake_signal", 0, m_wsig },
 	{ "  idle (nothing to do)", "idle_wakeups", 0, m_widle },
 	{ "  useless (sent nothing)", "useless_wakeups", 0, m_wuseless },
+	{ "timer re-arms (writers)", "rearms", 0, m_rearm },
+	{ "wake-ups, lower bound", "wakeups_min", 0, m_wmin },
+	{ "efficiency (bound/wake-ups)", "efficiency", 0, m_eff },
 	{ "passes", "passes", 0, m_pass },
 	{ "examinations", "examinations", 0, m_exam },
 	{ "wasted examinations", "wasted_examinations", 0, m_wasted },
@@ -1071,19 +1434,29 @@ print_summary(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 			fprintf(f, ", %d repeat%s (medians), speed %gx", r[0].repeats,
 			    r[0].repeats == 1 ? "" : "s", speed);
 		fputc('\n', f);
-		for (i = 0; i < n; i++)
-			if (r[i].calibrated)
+		for (i = 0; i < n; i++) {
+			if (r[i].calibrated == 1)
+				fprintf(f, "note: %s calibrated to the trace's timing: %" PRIu64 " us "
+				    "from a pass's last line to the next pass, %" PRIu64 " us a line "
+				    "(the recorded machine's usleep and pass cost)\n", r[i].policy,
+				    r[i].poll_ns / 1000, r[i].line_cost_ns / 1000);
+			else if (r[i].calibrated)
 				fprintf(f, "note: %s tick calibrated to the trace's pass period "
 				    "%" PRIu64 " us (usleep overshoot of the recorded machine)\n",
 				    r[i].policy, r[i].poll_ns / 1000);
+			if (r[i].settings[0] != '\0')
+				fprintf(f, "note: %s runs with %s (--set)\n", r[i].policy,
+				    r[i].settings);
+		}
 		if (r[0].clock == FL_CLOCK_REAL && speed != 1.0)
 			fprintf(f, "warning: --speed %g compresses time: polling cost per "
 			    "trace-second is understated by about %gx\n", speed, speed);
 		if (r[0].clock == FL_CLOCK_VIRTUAL)
 			fprintf(f, "note: virtual clock: CPU is not measured; modelled CPU = "
-			    "wake-ups x %.2f us + examinations x %.2f us + RPCs x %.2f us; a signalled "
-			    "flush thread runs %.1f us later\n", r[0].cost.wake_ns / 1e3,
-			    r[0].cost.exam_ns / 1e3, r[0].cost.rpc_ns / 1e3,
+			    "wake-ups x %.2f us + examinations x %.2f us + RPCs x %.2f us + timer "
+			    "re-arms (by writers) x %.2f us; a signalled flush thread runs %.1f us "
+			    "later\n", r[0].cost.wake_ns / 1e3, r[0].cost.exam_ns / 1e3,
+			    r[0].cost.rpc_ns / 1e3, r[0].cost.rearm_ns / 1e3,
 			    (double)r[0].wake_latency_ns / 1e3);
 	}
 }
@@ -1098,6 +1471,11 @@ print_fidelity(FILE *f, const struct rp_fidelity *fid)
 		return;
 	}
 	fprintf(f, "fidelity check (%s vs trace): ", fid->policy);
+	if (fid->altered[0] != '\0') {
+		fprintf(f, "not run: %s ran with %s (--set), not as the recorded engine\n",
+		    fid->policy, fid->altered);
+		return;
+	}
 	if (fid->have_wasted)
 		fprintf(f, "wasted examinations %" PRId64 " vs %" PRId64 " (%.1f %%)",
 		    fid->replay_wasted, fid->trace_wasted, fid->wasted_dev * 100);
@@ -1253,6 +1631,7 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 	    wl_fidelity_name(w->service), w->era, wl_count(w, WL_WRITE),
 	    wl_count(w, WL_FSYNC), wl_count(w, WL_RPC), speed);
 	if (n > 0) {
+		fprintf(f, "\"wakeups_min\":%" PRIu64 ",", r[0].wakeups_min_default);
 		fprintf(f, "\"skipped_writes\":%" PRIu64 ",", r[0].skipped);
 		if (r[0].skipped > 0) {
 			fprintf(f, "\"first_skipped\":{\"line\":%" PRIu64 ",\"write\":", r[0].skip_line);
@@ -1272,9 +1651,13 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 	jnum(f, w->obs.rpcs);
 	fprintf(f, "},");
 	if (fid != NULL) {
-		fprintf(f, "\"fidelity_check\":{\"policy\":\"%s\",\"ok\":%s,\"replay_wasted\":%"
-		    PRId64 ",\"trace_wasted\":", fid->policy, fid->ok ? "true" : "false",
-		    fid->replay_wasted);
+		fprintf(f, "\"fidelity_check\":{\"policy\":\"%s\",\"ok\":%s,\"altered\":",
+		    fid->policy, fid->ok ? "true" : "false");
+		if (fid->altered[0] != '\0')
+			fs_json_str(f, fid->altered, strlen(fid->altered));
+		else
+			fputs("null", f);
+		fprintf(f, ",\"replay_wasted\":%" PRId64 ",\"trace_wasted\":", fid->replay_wasted);
 		jnum(f, fid->trace_wasted);
 		fprintf(f, ",\"replay_passes_in_span\":%" PRId64 ",\"replay_passes_after\":%" PRId64
 		    ",\"replay_wasted_after\":%" PRId64, fid->replay_passes, fid->after_passes,
@@ -1291,13 +1674,20 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 		int real = r[i].clock == FL_CLOCK_REAL;
 
 		fprintf(f, "%s{\"policy\":\"%s\",\"clock\":\"%s\",\"repeats\":%d,\"poll_us\":%" PRIu64
-		    ",\"calibrated\":%s,", i ? "," : "", r[i].policy, real ? "real" : "virtual",
-		    r[i].repeats, r[i].poll_ns / 1000, r[i].calibrated ? "true" : "false");
+		    ",\"line_us\":%" PRIu64 ",\"calibrated\":%s,\"settings\":", i ? "," : "",
+		    r[i].policy, real ? "real" : "virtual", r[i].repeats, r[i].poll_ns / 1000,
+		    r[i].line_cost_ns / 1000, r[i].calibrated ? "true" : "false");
+		fs_json_str(f, r[i].settings, strlen(r[i].settings));
+		fputc(',', f);
 		fprintf(f, "\"wakeups\":%" PRIu64 ",\"wake_timeout\":%" PRIu64 ",\"wake_signal\":%"
 		    PRIu64 ",\"idle_wakeups\":%" PRIu64 ",\"useless_wakeups\":%" PRIu64 ",\"passes\":%" PRIu64 ",\"examinations\":%"
 		    PRIu64 ",\"wasted_examinations\":%" PRIu64 ",\"rpcs\":%" PRIu64 ",\"bytes\":%"
 		    PRIu64 ",", s->wakeups, s->wake_timeout, s->wake_signal, r[i].idle_wakeups,
 		    s->wake_useless, s->passes, s->exams, s->wasted, s->rpcs, s->bytes_sent);
+		fprintf(f, "\"rearms\":%" PRIu64 ",", s->rearms);
+		fprintf(f, "\"wakeups_min\":%" PRIu64 ",\"efficiency\":%.4f,\"wakeups_min_budget\":%"
+		    PRIu64 ",\"past_budget\":%" PRIu64 ",", r[i].wakeups_min, r[i].efficiency,
+		    r[i].wakeups_min_budget, r[i].past_budget);
 		if (real)
 			fprintf(f, "\"flush_cpu_ns\":%" PRIu64 ",\"proc_cpu_ns\":%" PRIu64 ",",
 			    r[i].flush_cpu_ns, r[i].proc_cpu_ns);
@@ -1331,7 +1721,8 @@ rp_print_json(FILE *f, const struct wl_workload *w, const struct rp_result *r, i
 	if (n > 0)
 	{
 		fprintf(f, ",\"cpu_model\":{\"wake_ns\":%.1f,\"exam_ns\":%.1f,\"rpc_ns\":%.1f,"
-		    "\"wake_latency_ns\":", r[0].cost.wake_ns, r[0].cost.exam_ns, r[0].cost.rpc_ns);
+		    "\"rearm_ns\":%.1f,\"wake_latency_ns\":", r[0].cost.wake_ns, r[0].cost.exam_ns,
+		    r[0].cost.rpc_ns, r[0].cost.rearm_ns);
 		if (r[0].clock == FL_CLOCK_VIRTUAL)
 			fprintf(f, "%" PRIu64 "}", r[0].wake_latency_ns);
 		else

@@ -22,19 +22,36 @@
 
 /*
  * The CPU model: flush-thread CPU = wake_ns per wake-up + exam_ns per bmap
- * examination + rpc_ns per RPC issued.  The virtual clock measures no CPU,
- * so this is how its CPU figures and verify's virtual CPU check are made;
- * on the real clock it is printed beside the measured CPU, and rp_fit_cost
- * refits it to what was measured.  Defaults: RP_COST_* (see
- * flushscope-replay(1) for the measurement they come from).
+ * examination + rpc_ns per RPC issued, plus rearm_ns per timer re-arm, the
+ * CPU a writer (or the reply thread) spends so that the flush thread need
+ * not wake (fl_stats.rearms: one timerfd_settime).  The virtual clock
+ * measures no CPU, so this is how its CPU figures and verify's virtual CPU
+ * check are made; on the real clock it is printed beside the measured CPU,
+ * and rp_fit_cost refits its flush-thread part to what was measured.
+ * Defaults: RP_COST_* (see flushscope-replay(1) for the measurements they
+ * come from).
  */
 struct rp_cost {
-	double wake_ns, exam_ns, rpc_ns;
+	double wake_ns, exam_ns, rpc_ns, rearm_ns;
 };
 
 #define RP_COST_WAKE_NS		12000.0
 #define RP_COST_EXAM_NS		100.0
 #define RP_COST_RPC_NS		1200.0
+#define RP_COST_REARM_NS	800.0
+
+/*
+ * One libflush tunable set for a replay (replay --set): for every policy
+ * when policy is "", else for that one only.  name is fl_tunable_name's;
+ * value its integer (nanoseconds for the *_ns ones).
+ */
+struct rp_setting {
+	char policy[16];
+	char name[32];
+	uint64_t value;
+};
+
+#define RP_SET_MAX 16
 
 struct rp_options {
 	enum fl_clock clock;
@@ -46,7 +63,15 @@ struct rp_options {
 	uint64_t wake_latency_ns;	/* virtual clock: signal -> run (RP_ENGINE_DEFAULT) */
 	struct rp_cost cost;	/* the CPU model (RP_COST_*) */
 	uint64_t batch_ns;	/* deadline's batching window (RP_ENGINE_DEFAULT) */
+	struct rp_setting set[RP_SET_MAX];	/* applied last, in order */
+	int nset;
 };
+
+/*
+ * Formats the settings that apply to policy as "max_age_ns=5000000
+ * window=64" ("" if none) into buf.
+ */
+void rp_settings_text(const struct rp_options *o, const char *policy, char *buf, size_t n);
 
 #define RP_REAL_REPEATS		3		/* real-clock runs per policy by default */
 #define RP_ENGINE_DEFAULT	UINT64_MAX	/* keep libflush's default (fl_config_init) */
@@ -63,7 +88,8 @@ struct rp_result {
 	enum fl_clock clock;
 	int repeats;
 	uint64_t poll_ns;		/* tick used (after calibration) */
-	int calibrated;
+	uint64_t line_cost_ns;		/* virtual clock: cost of a logged line used */
+	int calibrated;			/* 1: tick = the trace's sleep, lines its gap; 2: tick = its period */
 	struct fl_stats st;		/* counters of the median run (by flush CPU) */
 	uint64_t flush_cpu_ns;		/* median over repeats (real clock), else 0 */
 	uint64_t proc_cpu_ns;		/* median over repeats (real clock), else 0 */
@@ -78,16 +104,31 @@ struct rp_result {
 	struct rp_cost cost;		/* that model */
 	uint64_t wake_latency_ns;	/* virtual clock: the modelled signal -> run latency */
 	uint64_t batch_ns;		/* deadline's batching window used (else 0) */
+	char settings[160];		/* the --set tunables applied (rp_settings_text) */
 	/* over the trace's span (end_us) and after it; see rp_fidelity_check */
 	uint64_t span_exams, span_wasted, span_passes;
 	uint64_t after_exams, after_wasted, after_passes;
+	/*
+	 * The limit (fl_wakeups_min): the fewest wake-ups that issue every
+	 * write by its deadline under this policy's budgets, ignoring the
+	 * window; for a write the policy issued later, by when it issued it
+	 * (the bound for the latency it achieved).  efficiency = wakeups_min /
+	 * wake-ups (<= 1).  wakeups_min_budget is the bound for the declared
+	 * budgets alone; past_budget counts the writes issued after their
+	 * deadline; issue_lag_max_ns is the longest time from the start of a
+	 * wake-up's run to an issue in it.  wakeups_min_default: the bound
+	 * of the workload for the default budgets (rp_wakeups_min, NULL).
+	 */
+	uint64_t wakeups_min, wakeups_min_budget, past_budget, issue_lag_max_ns;
+	double efficiency;
+	uint64_t wakeups_min_default;
 	/* writes of the workload that do not fit in their bmap: skipped, reported */
 	uint64_t skipped;
 	uint64_t skip_line;		/* the first one's line (0: not known) */
 	char skip_what[96];		/* and its fields, as a workload line */
 };
 
-/* Flush-thread CPU that cost c predicts for the counters of st (ns). */
+/* CPU that cost c predicts for the counters of st (ns), re-arms included. */
 double rp_model_cpu_ns(const struct rp_cost *c, const struct fl_stats *st);
 
 /*
@@ -115,8 +156,9 @@ struct rp_fit {
 void rp_fit_report(const struct rp_result *r, int n, struct rp_fit *fit);
 
 /*
- * Parses a --cpu-cost value "WAKE,EXAM,RPC": three costs in microseconds
- * (e.g. "12,0.1,1.2"); -1 with err set otherwise.
+ * Parses a --cpu-cost value "WAKE,EXAM,RPC[,REARM]": three or four costs
+ * in microseconds (e.g. "12,0.1,1.2" or "12,0.1,1.2,0.8"; the re-arm cost
+ * stays as it was when not given); -1 with err set otherwise.
  */
 int rp_cost_parse(const char *s, struct rp_cost *c, struct fs_err *err);
 
@@ -125,9 +167,12 @@ void rp_result_free(struct rp_result *r);
 
 /*
  * Runs policy on w and fills r.  On the virtual clock with calibrate set and
- * the trace's pass period known, the tick (poll) of legacy and pendq is the
- * observed pass period: the recorded machine's usleep(2048) overshoot and
- * pass cost are inputs, not a policy difference.  The engine's wall clock
+ * an era-A (or unknown-era) trace, legacy and pendq take the recorded
+ * machine's timing, an input, not a policy difference: their tick is the
+ * trace's median sleep between passes, each line logged costs its median
+ * gap between the lines of a pass, and the pass nearest the trace's first
+ * starts with it (a workload without those figures: the tick is the trace's
+ * pass period and lines cost nothing).  The engine's wall clock
  * (the 2010 expiry test) is the trace's epoch.  Writes that do not fit in
  * their bmap (a bad record of a log) are skipped and counted in r->skipped.
  * Examinations, wasted examinations and passes are also counted over the
@@ -135,6 +180,26 @@ void rp_result_free(struct rp_result *r);
  */
 int rp_run(const struct wl_workload *w, const char *policy, const struct rp_options *o,
     struct rp_result *r, struct fs_err *err);
+
+/*
+ * The lower bound on wake-ups of w (fl_wakeups_min) under the budgets
+ * policy has in rp_run with options o (its max age, full-run window and
+ * wall-second cap), inputs at their times at o's speed; policy NULL: the
+ * default budgets (libflush's: max age 1 ms, a full run 200 us, the
+ * batching window).  Returns -1 with err set.
+ */
+int rp_wakeups_min(const struct wl_workload *w, const char *policy, const struct rp_options *o,
+    uint64_t *n, struct fs_err *err);
+
+/*
+ * The limit as a curve over the latency budget: out[i] is the fewest
+ * wake-ups that issue every write of w within lat_ns[i] of its ready time
+ * (and by any forced flush of its bmap), ignoring the RPC window
+ * (fl_wakeups_min with max age and batching window lat_ns[i]).  Returns
+ * -1 with err set.
+ */
+int rp_bound_curve(const struct wl_workload *w, const struct rp_options *o, const uint64_t *lat_ns,
+    size_t n, uint64_t *out, struct fs_err *err);
 
 /*
  * Fidelity check: the replay of the policy that wrote the trace (legacy for
@@ -150,6 +215,7 @@ struct rp_fidelity {
 	int64_t trace_period_us, replay_period_us;
 	double wasted_dev, period_dev;	/* |replay - trace| / trace */
 	int ok;				/* both known ones within 5 % */
+	char altered[160];		/* the policy ran with these --set tunables: not checked */
 };
 
 /* The policy whose replay should reproduce the trace: "head" for era Z, else "legacy" (B, C: theirs). */
@@ -166,6 +232,7 @@ struct rp_thresholds {
 	double max_p99_regression_us;	/* 500 (real clock; also virtual if set_p99) */
 	int set_p99;			/* the user gave --max-p99-regression */
 	int64_t max_wasted;		/* 0 */
+	double min_efficiency;		/* 0: not checked (verify --min-efficiency) */
 };
 
 /* Fills the defaults above. */
@@ -175,7 +242,7 @@ void rp_thresholds_default(struct rp_thresholds *t);
 
 /* One metric's verdict for one trace. */
 struct rp_check {
-	char metric[32];		/* "cpu", "p99", "p999", "rpc_size", "wasted" */
+	char metric[32];		/* "cpu", "p99", "p999", "rpc_size", "wasted", "efficiency" */
 	double baseline, candidate, limit;
 	int pass;
 	char msg[256];			/* the numbers, in words */
@@ -188,7 +255,8 @@ struct rp_check {
  * tolerance), i.e. no more RPCs for the same bytes.  CPU: on the real clock
  * 1 - cand/base flush CPU measured; on the virtual clock the same ratio of
  * modelled CPU (model_cpu_ns).  Wasted: candidate's wasted examinations <= max_wasted.
- * Returns the number of checks written to out.
+ * Efficiency (when min_efficiency > 0): the candidate's wakeups_min / wake-ups
+ * at least min_efficiency.  Returns the number of checks written to out.
  */
 int rp_verify(const struct rp_result *base, const struct rp_result *cand,
     const struct rp_thresholds *t, struct rp_check *out);

@@ -63,7 +63,7 @@ struct rwrite {
 /* An RPC send or completion; fid 0 and bno -1 when no bmap is attributed. */
 struct rrpc {
 	int64_t xid, off, sz, outstanding;
-	uint64_t req_addr, fid;
+	uint64_t req_addr, fid, bwc_addr;
 	int32_t bno;
 	uint32_t thread;
 	uint8_t done;
@@ -245,6 +245,7 @@ on_rpc(void *arg, const struct st_rpc *r)
 	e->done = r->kind != ST_RPC_SEND;
 	e->xid = r->xid;
 	e->req_addr = r->req_addr;
+	e->bwc_addr = r->bwc_addr;
 	e->off = r->off;
 	e->sz = r->sz;
 	e->outstanding = r->outstanding;
@@ -333,7 +334,7 @@ on_episode(void *arg, const struct st_episode_row *r)
 	return 0;
 }
 
-/* Query callback: per-thread figures, summed; the busiest thread's period. */
+/* Query callback: per-thread figures, summed; the busiest thread's period, timing, era. */
 static int
 on_thread(void *arg, const struct st_thread_row *r)
 {
@@ -348,6 +349,9 @@ on_thread(void *arg, const struct st_thread_row *r)
 	if ((int64_t)r->st.passes > d->best_passes) {
 		d->best_passes = (int64_t)r->st.passes;
 		d->fig.pass_period_us = r->st.period_p50_us;
+		d->fig.sleep_us = r->st.sleep_p50_us;
+		d->fig.line_us = r->st.line_p50_us;
+		d->fig.era = r->st.era;
 	}
 	return 0;
 }
@@ -436,20 +440,58 @@ order_streams(struct dbload *d)
 	return 0;
 }
 
-/* Runs every query of the database into d. */
+/* Reads every row of one kind into d; 0, or -1 with err set. */
 static int
-load(struct st_store *st, const char *path, struct dbload *d, struct fs_err *err)
+load_kind(struct st_store *st, enum st_kind kind, const struct st_filter *f,
+    struct dbload *d, struct fs_err *err)
 {
+	struct st_cursor *c = st_cursor_open(st, kind, f, err);
+	const union st_row *r;
+	int rc, stop = 0;
+
+	if (c == NULL)
+		return -1;
+	while (!stop && (rc = st_cursor_next(c, &r, err)) == 1) {
+		switch (kind) {
+		case ST_WRITES:
+			stop = on_write(d, &r->write);
+			break;
+		case ST_RPCS:
+			stop = on_rpc(d, &r->rpc);
+			break;
+		case ST_STATES:
+			stop = on_state(d, &r->state);
+			break;
+		case ST_FORCED:
+			stop = on_forced(d, &r->forced);
+			break;
+		case ST_EPISODES:
+			stop = on_episode(d, &r->episode);
+			break;
+		default:
+			stop = on_thread(d, &r->thread);
+			break;
+		}
+	}
+	st_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Reads every kind of row the workload needs (of one client, or all) into d. */
+static int
+load(struct st_store *st, const char *path, const char *client, struct dbload *d,
+    struct fs_err *err)
+{
+	static const enum st_kind order[] = { ST_WRITES, ST_RPCS, ST_STATES, ST_FORCED,
+	    ST_EPISODES, ST_THREAD_STATS };
 	struct st_filter f;
+	size_t i;
 
 	st_filter_init(&f);
-	if (st_query_writes(st, &f, on_write, d, err) < 0 ||
-	    st_query_rpcs(st, &f, on_rpc, d, err) < 0 ||
-	    st_query_states(st, &f, on_state, d, err) < 0 ||
-	    st_query_forced(st, &f, on_forced, d, err) < 0 ||
-	    st_query_episodes(st, &f, on_episode, d, err) < 0 ||
-	    st_query_thread_stats(st, &f, on_thread, d, err) < 0)
-		return -1;
+	f.client = client;
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (load_kind(st, order[i], &f, d, err) < 0)
+			return -1;
 	if (d->overflow) {
 		fs_err_set(err, EOVERFLOW, "%s: more than %" PRIu32 " rows of one kind", path,
 		    UINT32_MAX);
@@ -513,8 +555,9 @@ db_next(void *arg, struct ps_item *it, struct fs_err *err)
 		const struct rwrite *r = &d->w[k->idx];
 
 		ev_start(ev, d, k->ts, k->off, r->thread, d->msg, it->lineno);
-		ev->kind = PS_EV_WRITE_READY;
 		ev->msg_id = (enum ps_msg)r->msg_id;
+		/* a write's arrival, or (eras A-C) its extent as it goes in flight */
+		ev->kind = ev->msg_id == PS_MSG_A_SET_INFLIGHT ? PS_EV_SCHEDULE : PS_EV_WRITE_READY;
 		if (r->flags & W_BMAP) {
 			ev->has |= PS_HAS_BMAP;
 			ev->bmap.fid = r->fid;
@@ -528,7 +571,7 @@ db_next(void *arg, struct ps_item *it, struct fs_err *err)
 			ev->biorq.bmap_addr = r->bmap_addr;
 			ev->biorq.off = r->off;
 			ev->biorq.len = r->len;
-			ev->biorq.flags = 0x2;
+			ev->biorq.flags = ev->kind == PS_EV_SCHEDULE ? 0x232 : 0x2;	/* wsi / w */
 		} else if (r->flags & W_MSG) {
 			snprintf(d->msg, sizeof(d->msg), "biorq=0x%" PRIx64, r->biorq_addr);
 			ev->msg.n = strlen(d->msg);
@@ -550,6 +593,7 @@ db_next(void *arg, struct ps_item *it, struct fs_err *err)
 		ev->outstanding = r->outstanding;
 		ev->rpc_fid = r->fid;
 		ev->rpc_bno = r->bno;
+		ev->bwc_addr = r->bwc_addr;
 		if (r->bno >= 0)
 			ev_bmap(ev, r->fid, (uint32_t)r->bno);
 		break;
@@ -597,17 +641,17 @@ dbload_free(struct dbload *d)
 
 /* Opens the database at path and loads it into d (freed by the caller). */
 static int
-open_load(const char *path, struct dbload *d, struct fs_err *err)
+open_load(const char *path, const char *client, struct dbload *d, struct fs_err *err)
 {
 	struct st_store *st;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
-	d->fig.pass_period_us = -1;
+	d->fig.pass_period_us = d->fig.sleep_us = d->fig.line_us = -1;
 	d->fig.first_pass_us = INT64_MIN;
 	if ((st = st_open(path, ST_OPEN_READONLY, err)) == NULL)
 		return -1;
-	rc = load(st, path, d, err);
+	rc = load(st, path, client, d, err);
 	st_close(st);
 	return rc;
 }
@@ -632,7 +676,7 @@ wl_db_source(const char *path, struct fs_err *err)
 		fs_err_set(err, ENOMEM, "%s: out of memory", path);
 		return NULL;
 	}
-	if (open_load(path, d, err) < 0) {
+	if (open_load(path, NULL, d, err) < 0) {
 		db_close(d);
 		return NULL;
 	}
@@ -668,7 +712,7 @@ wl_load_db(struct wl_workload *w, const char *path, const struct wl_extract_opts
 	size_t i;
 	int rc = -1;
 
-	if (open_load(path, &d, err) < 0)
+	if (open_load(path, o != NULL ? o->client : NULL, &d, err) < 0)
 		goto out;
 	if ((x = wl_extract_new(o, err)) == NULL)
 		goto out;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "parsers/source.h"
+#include "store/store.h"
 
 /* Returns the kind of input at path, judged from its first bytes. */
 enum wl_input
@@ -24,6 +25,8 @@ wl_input_kind(const char *path)
 
 	if (strcmp(path, "-") == 0)
 		return WL_IN_LOG;
+	if (st_is_server(path))
+		return WL_IN_DB;
 	if ((f = fopen(path, "rb")) == NULL)
 		return WL_IN_LOG;	/* the log reader reports the error */
 	n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -101,7 +104,7 @@ wl_pipe_feed(struct wl_pipe *p, const struct ps_event *ev, struct fs_err *err)
 	return wl_extract_feed(p->x, ev, err);
 }
 
-/* The detector's figures, summed over its threads (the busiest thread's period). */
+/* The detector's figures, summed over its threads (the busiest thread's period, timing, era). */
 static void
 figures(const struct sp_detector *d, struct wl_figures *f)
 {
@@ -109,7 +112,7 @@ figures(const struct sp_detector *d, struct wl_figures *f)
 	int i;
 
 	memset(f, 0, sizeof(*f));
-	f->pass_period_us = -1;
+	f->pass_period_us = f->sleep_us = f->line_us = -1;
 	f->first_pass_us = INT64_MIN;
 	for (i = 0; i < sp_detector_nthreads(d); i++) {
 		struct sp_thread_stats st;
@@ -124,6 +127,9 @@ figures(const struct sp_detector *d, struct wl_figures *f)
 		if (st.passes > best) {
 			best = st.passes;
 			f->pass_period_us = st.period_p50_us;
+			f->sleep_us = st.sleep_p50_us;
+			f->line_us = st.line_p50_us;
+			f->era = st.era;
 		}
 	}
 }

@@ -54,7 +54,8 @@ static void
 obs_unknown(struct wl_observed *o)
 {
 	o->lines = o->span_us = o->examinations = o->wasted_examinations = -1;
-	o->passes = o->pass_period_us = o->rpcs = o->bytes = -1;
+	o->passes = o->pass_period_us = o->sleep_us = o->line_us = o->rpcs = o->bytes = -1;
+	o->first_pass_us = -1;
 	o->outstanding_max = o->arrivals_dropped = o->writes_unsent = -1;
 }
 
@@ -217,6 +218,9 @@ static const struct {
 	{ "wasted_examinations", offsetof(struct wl_observed, wasted_examinations) },
 	{ "passes", offsetof(struct wl_observed, passes) },
 	{ "pass_period_us", offsetof(struct wl_observed, pass_period_us) },
+	{ "sleep_us", offsetof(struct wl_observed, sleep_us) },
+	{ "line_us", offsetof(struct wl_observed, line_us) },
+	{ "first_pass_us", offsetof(struct wl_observed, first_pass_us) },
 	{ "rpcs", offsetof(struct wl_observed, rpcs) },
 	{ "bytes", offsetof(struct wl_observed, bytes) },
 	{ "outstanding_max", offsetof(struct wl_observed, outstanding_max) },
@@ -493,7 +497,8 @@ read_header(struct wl_workload *w, char **tok, int nt, const char *name,
 		return 0;
 	}
 	if (strcmp(tok[0], "observed") == 0) {
-		int64_t hi = strcmp(tok[1], "pass_period_us") == 0 ? WL_PERIOD_MAX : WL_TIME_MAX;
+		int64_t hi = strcmp(tok[1], "pass_period_us") == 0 || strcmp(tok[1], "sleep_us") == 0 ||
+		    strcmp(tok[1], "line_us") == 0 ? WL_PERIOD_MAX : WL_TIME_MAX;
 
 		if (nt != 3 || parse_i64(tok[2], &v) < 0)
 			return fs_err_set(err, EINVAL,
@@ -668,7 +673,7 @@ struct wl_extractor {
 	FS_VEC(struct xbiorq) bq;
 	struct fs_map biorq_by_addr;
 
-	struct fs_map rpc_by_xid;	/* (xid, 0) -> index in w.ev */
+	struct fs_map rpc_by_xid;	/* (xid, 0) or (HEAD bwc, 1) -> index in w.ev */
 	size_t *fifo;			/* w.ev indices of RPCs not yet paired */
 	size_t fifo_head, fifo_n, fifo_cap;
 	int64_t *bm_of_rpc;		/* bmap index per w.ev index */
@@ -696,6 +701,7 @@ wl_extract_opts_default(struct wl_extract_opts *o)
 	o->default_lat_us = 10000;
 	o->default_len = 32768;
 	o->jobs = 1;
+	o->client = NULL;
 }
 
 /* Creates an extractor. */
@@ -928,32 +934,6 @@ biorq_get(struct wl_extractor *x, uint64_t addr)
 	return &x->bq.v[x->bq.n - 1];
 }
 
-/* Parses "biorq=0x..." out of an era-A list_empty message. */
-static int
-msg_biorq_addr(const struct ps_str *m, uint64_t *addr)
-{
-	char buf[64];
-	size_t i, n;
-	const char *p;
-
-	for (i = 0; i + 8 < m->n; i++)
-		if (memcmp(m->p + i, "biorq=0x", 8) == 0)
-			break;
-	if (i + 8 >= m->n)
-		return -1;
-	p = m->p + i + 8;
-	n = 0;
-	while (n < sizeof(buf) - 1 && i + 8 + n < m->n && isxdigit((unsigned char)p[n])) {
-		buf[n] = p[n];
-		n++;
-	}
-	if (n == 0)
-		return -1;
-	buf[n] = '\0';
-	*addr = strtoull(buf, NULL, 16);
-	return 0;
-}
-
 /* The bmap index the source attributed the event to; -1 if none (or no memory). */
 static int64_t
 attr_bmap(struct wl_extractor *x, const struct ps_event *ev)
@@ -1097,6 +1077,9 @@ on_send(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, struct fs
 	if (e.xid >= 0 && x->w.n - 1 <= UINT32_MAX &&
 	    fs_map_put(&x->rpc_by_xid, (uint64_t)e.xid, 0, (uint32_t)(x->w.n - 1)) < 0)
 		return fs_err_set(err, ENOMEM, "extract: out of memory");
+	if (ev->bwc_addr != 0 && x->w.n - 1 <= UINT32_MAX &&
+	    fs_map_put(&x->rpc_by_xid, ev->bwc_addr, 1, (uint32_t)(x->w.n - 1)) < 0)
+		return fs_err_set(err, ENOMEM, "extract: out of memory");
 	return 0;
 }
 
@@ -1114,14 +1097,20 @@ fifo_trim(struct wl_extractor *x)
 	}
 }
 
-/* Handles an RPC_DONE: by xid when logged, else the oldest unpaired send. */
+/*
+ * Handles an RPC_DONE: by xid when logged, or by HEAD's bwc (a reused bwc
+ * names its latest send), else the oldest unpaired send.  Both exact
+ * pairings count as WL_LAT_XID.
+ */
 static int
 on_done(struct wl_extractor *x, const struct ps_event *ev, int64_t ts, struct fs_err *err)
 {
 	int64_t i;
+	int byxid = (ev->has & PS_HAS_REQ) && ev->req.xid >= 0;
 
-	if ((ev->has & PS_HAS_REQ) && ev->req.xid >= 0) {
-		i = map_get(&x->rpc_by_xid, (uint64_t)ev->req.xid, 0);
+	if (byxid || ev->bwc_addr != 0) {
+		i = byxid ? map_get(&x->rpc_by_xid, (uint64_t)ev->req.xid, 0) :
+		    map_get(&x->rpc_by_xid, ev->bwc_addr, 1);
 		if (i < 0 || x->w.ev[i].lat_us >= 0)
 			return 0;	/* sent before the trace began, or a repeat */
 		if (rpc_paired(x, (size_t)i, ts, WL_LAT_XID, err) < 0)
@@ -1244,7 +1233,7 @@ wl_extract_feed(struct wl_extractor *x, const struct ps_event *ev, struct fs_err
 			uint64_t qa;
 			struct xbiorq *q;
 
-			if (msg_biorq_addr(&ev->msg, &qa) < 0)
+			if (ps_msg_biorq_addr(ev, &qa) < 0)
 				return 0;
 			if ((q = biorq_get(x, qa)) == NULL)
 				return fs_err_set(err, ENOMEM, "extract: out of memory");
@@ -1282,6 +1271,7 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 	enum wl_fidelity arr_f, svc_f = WL_FID_BIORQ;
 	size_t i, nrpc_trace, nfit = 0, narr;
 	int64_t epoch, period = x->have_fig ? x->fig.pass_period_us : -1, unsent = 0;
+	char era;
 	int r;
 
 	wl_init(out);
@@ -1371,12 +1361,21 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 		if (w->ev[i].t_us < epoch)
 			epoch = w->ev[i].t_us;
 	/*
-	 * Phase: the replayed legacy engine passes at k * period from t = 0,
-	 * so put t = 0 a whole number of periods before the trace's first
-	 * pass; replayed passes then start in step with the recorded ones.
+	 * Phase of a trace written by the 2010 tick (era A): the replayed
+	 * legacy engine, idle, passes every sleep from t = 0 (every period if
+	 * the sleep is unknown: the replay then calibrates its tick to the
+	 * period), so put t = 0 a whole number of those before the trace's
+	 * first pass; replayed passes then start in step with the recorded
+	 * ones.  The later engines wait for events, not a tick: t = 0 is the
+	 * trace's first line.
 	 */
-	if (x->have_fig && x->fig.first_pass_us != INT64_MIN && period > 0 &&
-	    x->fig.first_pass_us >= epoch)
+	era = era_of(x);
+	if (era == '?' && x->have_fig && x->fig.era != 0)
+		era = x->fig.era;	/* a database keeps no era-marking line */
+	if (x->have_fig && x->fig.sleep_us > 0 && x->fig.line_us >= 0)
+		period = x->fig.sleep_us;
+	if ((era == 'A' || era == '?') && x->have_fig && x->fig.first_pass_us != INT64_MIN &&
+	    period > 0 && x->fig.first_pass_us >= epoch)
 		epoch = x->fig.first_pass_us -
 		    ((x->fig.first_pass_us - epoch + period - 1) / period) * period;
 	for (i = 0; i < w->n; i++)
@@ -1391,7 +1390,7 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 	out->arrivals = arr_f;
 	out->service = svc_f;
 	out->fidelity = arr_f > svc_f ? arr_f : svc_f;
-	out->era = era_of(x);
+	out->era = era;
 	out->obs.lines = x->lines;
 	out->obs.span_us = x->first_ts == INT64_MIN ? 0 : x->last_ts - x->first_ts;
 	if (x->have_fig) {
@@ -1399,6 +1398,10 @@ wl_extract_finish(struct wl_extractor *x, struct wl_workload *out, struct fs_err
 		out->obs.wasted_examinations = x->fig.wasted;
 		out->obs.passes = x->fig.passes;
 		out->obs.pass_period_us = x->fig.pass_period_us;
+		out->obs.sleep_us = x->fig.sleep_us;
+		out->obs.line_us = x->fig.line_us;
+		if (x->fig.first_pass_us != INT64_MIN && x->fig.first_pass_us >= epoch)
+			out->obs.first_pass_us = x->fig.first_pass_us - epoch;
 	}
 	out->obs.rpcs = x->rpcs;
 	out->obs.bytes = x->bytes;

@@ -77,6 +77,9 @@ struct wl_observed {
 	int64_t wasted_examinations;
 	int64_t passes;
 	int64_t pass_period_us;		/* median gap between pass starts */
+	int64_t sleep_us;		/* median gap from a pass's last line to the next pass */
+	int64_t line_us;		/* median gap between consecutive lines of a pass */
+	int64_t first_pass_us;		/* the busiest flush thread's first pass (relative) */
 	int64_t rpcs;			/* write RPCs sent */
 	int64_t bytes;			/* bytes in those RPCs */
 	int64_t outstanding_max;	/* largest outstanding-RPC counter logged */
@@ -159,6 +162,7 @@ struct wl_extract_opts {
 	int64_t default_lat_us;		/* latency when nothing was seen (default 10000) */
 	uint32_t default_len;		/* size of an inferred write (default 32768) */
 	int jobs;			/* parser threads reading logs (default 1: sequential) */
+	const char *client;		/* a database: this client's sources only (NULL = all) */
 };
 
 /* Fills in the defaults above. */
@@ -186,7 +190,9 @@ int wl_extract_run(struct wl_extractor *x, uint64_t fid, uint32_t bno, int64_t f
 struct wl_figures {
 	int64_t examinations, wasted, passes;
 	int64_t pass_period_us;		/* the busiest thread's median; -1 unknown */
+	int64_t sleep_us, line_us;	/* that thread's pass timing (sp_thread_stats); -1 */
 	int64_t first_pass_us;		/* the first pass start; INT64_MIN unknown */
+	char era;			/* that thread's examination era; 0 unknown */
 };
 
 /* Gives the extractor the detector's figures (the workload's observed ones). */

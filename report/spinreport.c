@@ -33,9 +33,135 @@ sp_report_free(struct sp_report *r)
 	free(r->eps);
 	free(r->threads);
 	free(r->bmaps);
+	free(r->clients);
+	free(r->cbmaps);
+	fs_map_free(&r->cbidx);
 	free(r->wasted_s);
 	free(r->outst_s);
 	sp_report_init(r);
+}
+
+/* Cycles of one client's episodes on one bmap. */
+struct sp_client_bmap {
+	uint32_t ci, bno;
+	uint64_t fid, cycles;
+};
+
+/* The index of a client's row, added if new. */
+int
+sp_report_client(struct sp_report *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nclients; i++)
+		if (strcmp(r->clients[i].client, name) == 0)
+			return (int)i;
+	if (r->nclients == r->capclients) {
+		size_t nc = r->capclients ? r->capclients * 2 : 8;
+		struct sp_client_row *n = realloc(r->clients, nc * sizeof(*n));
+
+		if (n == NULL)
+			return -1;
+		r->clients = n;
+		r->capclients = nc;
+	}
+	memset(&r->clients[r->nclients], 0, sizeof(r->clients[0]));
+	snprintf(r->clients[r->nclients].client, SP_CLIENT_MAX, "%s", name);
+	r->clients[r->nclients].first_us = r->clients[r->nclients].last_us = INT64_MIN;
+	return (int)r->nclients++;
+}
+
+/* Adds a thread's windowed figures to a client's. */
+int
+sp_report_client_thread(struct sp_report *r, int ci, const struct sp_thread_stats *t)
+{
+	struct sp_client_row *c = &r->clients[ci];
+
+	c->examinations += t->examinations;
+	c->wasted += t->wasted_examinations;
+	if (t->first_us != INT64_MIN && (c->first_us == INT64_MIN || t->first_us < c->first_us))
+		c->first_us = t->first_us;
+	if (t->last_us != INT64_MIN && (c->last_us == INT64_MIN || t->last_us > c->last_us))
+		c->last_us = t->last_us;
+	return 0;
+}
+
+/* Adds a kept episode to a client's (and its bmap's cycles). */
+int
+sp_report_client_episode(struct sp_report *r, int ci, const struct sp_episode *e)
+{
+	uint64_t key = (uint64_t)ci << 32 | e->bno;
+	uint32_t v;
+
+	r->clients[ci].episodes++;
+	if (fs_map_get(&r->cbidx, e->fid, key, &v)) {
+		r->cbmaps[v].cycles += e->cycles;
+		return 0;
+	}
+	if (r->ncbmaps >= UINT32_MAX || fs_map_put(&r->cbidx, e->fid, key,
+	    (uint32_t)r->ncbmaps) != 0)
+		return -1;
+	if (r->ncbmaps == r->capcbmaps) {
+		size_t nc = r->capcbmaps ? r->capcbmaps * 2 : 32;
+		struct sp_client_bmap *n = realloc(r->cbmaps, nc * sizeof(*n));
+
+		if (n == NULL)
+			return -1;
+		r->cbmaps = n;
+		r->capcbmaps = nc;
+	}
+	r->cbmaps[r->ncbmaps].ci = (uint32_t)ci;
+	r->cbmaps[r->ncbmaps].fid = e->fid;
+	r->cbmaps[r->ncbmaps].bno = e->bno;
+	r->cbmaps[r->ncbmaps++].cycles = e->cycles;
+	return 0;
+}
+
+/* A client's wasted examinations per second. */
+double
+sp_client_rate(const struct sp_client_row *c)
+{
+	if (c->first_us == INT64_MIN || c->last_us <= c->first_us)
+		return 0;
+	return (double)c->wasted * 1e6 / (double)(c->last_us - c->first_us);
+}
+
+/* Orders clients: the highest rate first, then the most wasted, then by name. */
+static int
+client_cmp(const void *a, const void *b)
+{
+	const struct sp_client_row *x = a, *y = b;
+	double rx = sp_client_rate(x), ry = sp_client_rate(y);
+
+	if (rx != ry)
+		return rx > ry ? -1 : 1;
+	if (x->wasted != y->wasted)
+		return x->wasted > y->wasted ? -1 : 1;
+	return strcmp(x->client, y->client);
+}
+
+/* Fills each client's worst bmap, then ranks the clients. */
+static void
+rank_clients(struct sp_report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->ncbmaps; i++) {
+		const struct sp_client_bmap *m = &r->cbmaps[i];
+		struct sp_client_row *c = &r->clients[m->ci];
+
+		if (!c->has_worst || m->cycles > c->worst_cycles || (m->cycles == c->worst_cycles &&
+		    (m->fid < c->worst_fid || (m->fid == c->worst_fid && m->bno < c->worst_bno)))) {
+			c->has_worst = 1;
+			c->worst_fid = m->fid;
+			c->worst_bno = m->bno;
+			c->worst_cycles = m->cycles;
+		}
+	}
+	r->ncbmaps = 0;
+	fs_map_clear(&r->cbidx);
+	if (r->nclients > 1)
+		qsort(r->clients, r->nclients, sizeof(*r->clients), client_cmp);
 }
 
 /* Adds one episode. */
@@ -360,7 +486,8 @@ sp_report_add_file(struct sp_report *r, const char *path, const struct sp_option
 	struct ps_source *src;
 	struct sp_detector *d;
 	struct ps_item *it;
-	size_t i;
+	size_t i, th0 = r->nthreads, ep0 = r->neps;
+	char host[SP_CLIENT_MAX] = "";
 	int rc;
 
 	memset(&c, 0, sizeof(c));
@@ -383,6 +510,8 @@ sp_report_add_file(struct sp_report *r, const char *path, const struct sp_option
 		const struct ps_event *ev = &it->ev;
 
 		r->lines++;
+		if (it->parsed && host[0] == '\0' && ev->host.n > 0 && f->want_clients)
+			snprintf(host, sizeof(host), "%.*s", (int)ev->host.n, ev->host.p);
 		if (!it->parsed) {
 			r->unparsed++;
 			continue;
@@ -401,6 +530,19 @@ sp_report_add_file(struct sp_report *r, const char *path, const struct sp_option
 			if (sp_report_add_bmap(r, c.tmp.v[i].fid, c.tmp.v[i].bno,
 			    c.tmp.v[i].examinations, c.tmp.v[i].wasted) != 0)
 				c.nomem = 1;
+	}
+	if (rc == 0 && f->want_clients && !c.nomem) {
+		/* a file is its client's: the filter's name for it, else its syslog host */
+		int ci = sp_report_client(r, f->client != NULL ? f->client : host[0] != '\0' ?
+		    host : "unknown");
+
+		for (i = th0; ci >= 0 && i < r->nthreads; i++)
+			sp_report_client_thread(r, ci, &r->threads[i]);
+		for (i = ep0; ci >= 0 && i < r->neps; i++)
+			if (sp_report_client_episode(r, ci, &r->eps[i]) != 0)
+				ci = -1;
+		if (ci < 0)
+			c.nomem = 1;
 	}
 	sp_detector_free(d);
 	ps_source_close(src);
@@ -499,6 +641,7 @@ sp_report_rank(struct sp_report *r)
 		qsort(r->bmaps, r->nbmaps, sizeof(*r->bmaps), bmap_cmp);
 	if (r->neps > 1)
 		qsort(r->eps, r->neps, sizeof(*r->eps), ep_cmp);
+	rank_clients(r);
 }
 
 /* Draws the time-line. */

@@ -19,6 +19,12 @@
  *              those seconds, and the episodes kept and their cycles;
  *   time-line  per second: wasted examinations and the highest outstanding
  *              count logged.
+ *   clients    (when asked for) per client (a source's label, see
+ *              ingest --client): examinations and wasted ones of its
+ *              threads as above, their span, its episodes kept and its
+ *              worst bmap (the most cycles in those episodes).  A file's
+ *              client is the filter's client, else the first syslog host
+ *              its lines name, else "unknown".
  * --fid narrows episodes and bmaps; --thread narrows episodes and threads;
  * bmaps are per bmap, whichever thread examined them, and the time-line is
  * the whole input's.
@@ -31,6 +37,7 @@
 
 #include "detect/spin.h"
 #include "util/err.h"
+#include "util/map.h"
 
 /* Per-bmap figures of a report. */
 struct sp_bmap_row {
@@ -40,6 +47,20 @@ struct sp_bmap_row {
 	uint64_t episodes, cycles;	/* of the episodes kept */
 };
 
+#define SP_CLIENT_MAX 256
+
+/* Per-client figures of a report. */
+struct sp_client_row {
+	char client[SP_CLIENT_MAX];
+	uint64_t examinations, wasted;	/* of its threads, in the window */
+	int64_t first_us, last_us;	/* the span of its threads; INT64_MIN unknown */
+	uint64_t episodes;		/* kept */
+	int has_worst;			/* a worst bmap: the most cycles in its episodes */
+	uint64_t worst_fid;
+	uint32_t worst_bno;
+	uint64_t worst_cycles;
+};
+
 struct sp_report {
 	struct sp_episode *eps;
 	size_t neps, capeps;
@@ -47,6 +68,11 @@ struct sp_report {
 	size_t nthreads, capthreads;
 	struct sp_bmap_row *bmaps;	/* filled when the filter asks for them */
 	size_t nbmaps, capbmaps;
+	struct sp_client_row *clients;	/* filled when the filter asks for them */
+	size_t nclients, capclients;
+	struct sp_client_bmap *cbmaps;	/* (client, bmap) cycles, for the worst bmap */
+	size_t ncbmaps, capcbmaps;
+	struct fs_map cbidx;		/* (fid, client << 32 | bno) -> index in cbmaps */
 
 	/* time-line: slot i is second t0_s + i */
 	int64_t t0_s;
@@ -65,6 +91,9 @@ struct sp_filter {
 	int64_t since_us, until_us;	/* INT64_MIN / INT64_MAX: open */
 	uint64_t min_cycles;		/* stored episodes: stricter than ingest's */
 	int want_bmaps;			/* fill the per-bmap figures */
+	int want_clients;		/* fill the per-client figures */
+	const char *client;		/* databases: this client's sources only, NULL = all;
+					   files: their client */
 };
 
 /* A filter that keeps everything. */
@@ -100,6 +129,16 @@ int sp_report_add_db(struct sp_report *r, const char *path, const struct sp_filt
 int sp_report_add_episode(struct sp_report *r, const struct sp_episode *ep);
 int sp_report_add_thread(struct sp_report *r, const struct sp_thread_stats *t);
 
+/* The index of client name in r->clients (added if new); -1 on no memory. */
+int sp_report_client(struct sp_report *r, const char *name);
+
+/* Adds a thread's figures / a kept episode to client ci's; -1 on no memory. */
+int sp_report_client_thread(struct sp_report *r, int ci, const struct sp_thread_stats *t);
+int sp_report_client_episode(struct sp_report *r, int ci, const struct sp_episode *e);
+
+/* Client c's wasted examinations per second over its span (0 if no span). */
+double sp_client_rate(const struct sp_client_row *c);
+
 /* Adds examinations to bmap (fid, bno)'s figures; -1 on no memory. */
 int sp_report_add_bmap(struct sp_report *r, uint64_t fid, uint32_t bno, uint64_t exams,
     uint64_t wasted);
@@ -117,8 +156,9 @@ int sp_filter_episode(const struct sp_filter *f, const struct sp_episode *e);
 
 /*
  * Ranks episodes (most cycles first, then longest, then earliest), bmaps
- * (most wasted first, then fid, bno) and threads (source order kept), and
- * fills each bmap's episode figures from the episodes.
+ * (most wasted first, then fid, bno), clients (most wasted examinations
+ * per second first, then name) and threads (source order kept), and fills
+ * each bmap's episode figures from the episodes, each client's worst bmap.
  */
 void sp_report_rank(struct sp_report *r);
 

@@ -12,6 +12,7 @@
 
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/map.h"
 
 /* Windowed counts of one stored thread (source, tno). */
 struct db_thread {
@@ -25,14 +26,23 @@ struct db_ctx {
 	const struct sp_filter *f;
 	struct db_thread *th;
 	size_t nth, capth;
+	struct fs_map src_ci;		/* (source id, 0) -> client index (want_clients) */
 	int nomem;
 };
 
-/* Query callback: one stored episode, kept if the filter does. */
+/* The report's client index of a stored source; -1 if unknown. */
 static int
-db_episode(void *arg, const struct st_episode_row *row)
+client_of(struct db_ctx *c, int64_t source_id)
 {
-	struct db_ctx *c = arg;
+	uint32_t v;
+
+	return fs_map_get(&c->src_ci, (uint64_t)source_id, 0, &v) ? (int)v : -1;
+}
+
+/* One stored episode, kept if the filter does. */
+static int
+db_episode(struct db_ctx *c, const struct st_episode_row *row)
+{
 	const struct st_episode *s = &row->ep;
 	struct sp_episode ep;
 	int cause = sp_cause_parse(s->cause);
@@ -52,7 +62,11 @@ db_episode(void *arg, const struct st_episode_row *row)
 	ep.cause = cause >= 0 ? (enum sp_cause)cause : SP_CAUSE_INFLIGHT;
 	ep.first_off = s->first_off;
 	ep.last_off = s->last_off;
-	if (sp_filter_episode(c->f, &ep) && sp_report_add_episode(c->r, &ep) != 0) {
+	if (!sp_filter_episode(c->f, &ep))
+		return 0;
+	if (sp_report_add_episode(c->r, &ep) != 0 || (c->f->want_clients &&
+	    client_of(c, row->source_id) >= 0 &&
+	    sp_report_client_episode(c->r, client_of(c, row->source_id), &ep) != 0)) {
 		c->nomem = 1;
 		return 1;
 	}
@@ -83,11 +97,10 @@ db_thread_get(struct db_ctx *c, int64_t source_id, int tno)
 	return &c->th[c->nth++];
 }
 
-/* Query callback: one thread-second of the series. */
+/* One thread-second of the series. */
 static int
-db_series(void *arg, const struct st_series *s)
+db_series(struct db_ctx *c, const struct st_series *s)
 {
-	struct db_ctx *c = arg;
 	struct db_thread *t;
 
 	if (!sp_filter_second(c->f, s->sec))
@@ -107,11 +120,10 @@ db_series(void *arg, const struct st_series *s)
 	return 0;
 }
 
-/* Query callback: one thread's stored figures, with its windowed counts. */
+/* One thread's stored figures, with its windowed counts. */
 static int
-db_thread(void *arg, const struct st_thread_row *row)
+db_thread(struct db_ctx *c, const struct st_thread_row *row)
 {
-	struct db_ctx *c = arg;
 	const struct st_thread_stats *s = &row->st;
 	struct sp_thread_stats st;
 	struct db_thread *t;
@@ -138,19 +150,23 @@ db_thread(void *arg, const struct st_thread_row *row)
 		st.last_us = c->f->until_us;
 	st.period_p50_us = s->period_p50_us;
 	st.period_p99_us = s->period_p99_us;
+	st.sleep_p50_us = s->sleep_p50_us;
+	st.line_p50_us = s->line_p50_us;
+	st.era = s->era;
 	memcpy(st.period_hist, s->period_hist, sizeof(st.period_hist));
 	if (sp_report_add_thread(c->r, &st) != 0) {
 		c->nomem = 1;
 		return 1;
 	}
+	if (c->f->want_clients && client_of(c, row->source_id) >= 0)
+		sp_report_client_thread(c->r, client_of(c, row->source_id), &st);
 	return 0;
 }
 
-/* Query callback: one bmap-second. */
+/* One bmap-second. */
 static int
-db_bmap(void *arg, const struct st_bmap_stat *b)
+db_bmap(struct db_ctx *c, const struct st_bmap_stat *b)
 {
-	struct db_ctx *c = arg;
 
 	if (!sp_filter_second(c->f, b->sec))
 		return 0;
@@ -159,6 +175,61 @@ db_bmap(void *arg, const struct st_bmap_stat *b)
 		return 1;
 	}
 	return 0;
+}
+
+/* Walks the rows of kind under f through fn; 0, or -1 with err set. */
+static int
+walk(struct st_store *st, enum st_kind kind, const struct st_filter *f, struct db_ctx *c,
+    int (*fn)(struct db_ctx *c, const union st_row *row), struct fs_err *err)
+{
+	struct st_cursor *cur = st_cursor_open(st, kind, f, err);
+	const union st_row *row;
+	int rc;
+
+	if (cur == NULL)
+		return -1;
+	while ((rc = st_cursor_next(cur, &row, err)) == 1)
+		if (fn(c, row) != 0)
+			break;
+	st_cursor_close(cur);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Row handlers for walk. */
+static int
+on_source(struct db_ctx *c, const union st_row *row)
+{
+	int ci = sp_report_client(c->r, row->source.client);
+
+	if (ci < 0 || fs_map_put(&c->src_ci, (uint64_t)row->source.id, 0, (uint32_t)ci) != 0) {
+		c->nomem = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+on_series(struct db_ctx *c, const union st_row *row)
+{
+	return db_series(c, &row->series);
+}
+
+static int
+on_thread(struct db_ctx *c, const union st_row *row)
+{
+	return db_thread(c, &row->thread);
+}
+
+static int
+on_episode(struct db_ctx *c, const union st_row *row)
+{
+	return db_episode(c, &row->episode);
+}
+
+static int
+on_bmap(struct db_ctx *c, const union st_row *row)
+{
+	return db_bmap(c, &row->bmap);
 }
 
 /* Adds what the filter selects of a database. */
@@ -176,24 +247,28 @@ sp_report_add_db(struct sp_report *r, const char *path, const struct sp_filter *
 	c.f = flt;
 	if ((st = st_open(path, ST_OPEN_READONLY, err)) == NULL)
 		return -1;
-	/* the store narrows by whole seconds; the callbacks apply the filter exactly */
+	/* the store narrows by whole seconds; the handlers apply the filter exactly */
 	st_filter_init(&f);
 	f.since_us = flt->since_us;
 	f.until_us = flt->until_us;
-	rc = st_query_series(st, &f, db_series, &c, err);
-	if (rc == 0)
-		rc = st_query_thread_stats(st, &f, db_thread, &c, err);
+	f.client = flt->client;
+	rc = flt->want_clients ? walk(st, ST_SOURCES, &f, &c, on_source, err) : 0;
+	if (rc == 0 && !c.nomem)
+		rc = walk(st, ST_SERIES, &f, &c, on_series, err);
+	if (rc == 0 && !c.nomem)
+		rc = walk(st, ST_THREAD_STATS, &f, &c, on_thread, err);
 	if (flt->has_fid) {
 		f.has_fid = 1;
 		f.fid = flt->fid;
 		f.bno = -1;
 	}
-	if (rc == 0)
-		rc = st_query_episodes(st, &f, db_episode, &c, err);
-	if (rc == 0 && flt->want_bmaps)
-		rc = st_query_bmap_stats(st, &f, db_bmap, &c, err);
+	if (rc == 0 && !c.nomem)
+		rc = walk(st, ST_EPISODES, &f, &c, on_episode, err);
+	if (rc == 0 && !c.nomem && flt->want_bmaps)
+		rc = walk(st, ST_BMAP_SERIES, &f, &c, on_bmap, err);
 	st_close(st);
 	free(c.th);
+	fs_map_free(&c.src_ci);
 	if (c.nomem)
 		return fs_err_set(err, ENOMEM, "%s: out of memory reading the spin results", path);
 	return rc == 0 ? 0 : -1;

@@ -2,10 +2,13 @@
  * store: the one storage interface of flushscope.
  *
  * Everything that persists parsed logs or reads them back goes through this
- * header; the first backend is SQLite (store/sqlite.c), a PostgreSQL backend
- * is planned behind the same calls, so nothing outside store/ names a
- * database library.  The schema is documented in flushscope-ingest(1) and
- * README.md ("From a log to a first SQL query").
+ * header.  Two backends sit behind it (store/backend.h, a table of
+ * operations): SQLite, a file (store/sqlite.c), and PostgreSQL, a server
+ * many ingests write to at once (store/pg.c); st_open picks one from the
+ * string it is given.  Nothing outside store/ names a database library.
+ * Both hold the same schema, described once (store/schema.c); it is
+ * documented in flushscope-ingest(1) and README.md ("From a log to a
+ * first SQL query").
  *
  * Model:
  *   source   one ingested input (file or stdin); every stored row carries
@@ -26,15 +29,16 @@
  * so a process killed at any moment leaves a consistent database whose
  * sources row says exactly which lines are stored.
  *
- * Reading: st_query_*() call a callback per row (return nonzero from the
- * callback to stop early).  Strings in rows passed to callbacks are valid
- * only during the call.
+ * Reading: a cursor over one kind of row with a filter (st_cursor_open,
+ * st_cursor_next, st_cursor_close).
  *
  * Errors: a database locked by another writer past the busy timeout is
  * reported with err->code EBUSY (worth retrying); other codes are final.
  *
  * A struct st_store is used by one thread at a time.  Several processes may
- * use one database at once (readers during an ingest: WAL, busy timeout).
+ * use one database at once: on SQLite readers during an ingest (WAL, busy
+ * timeout, one writer at a time); on PostgreSQL any number of readers and
+ * writers (see store/pg.c for how commits of one source are serialised).
  */
 #ifndef FS_STORE_STORE_H
 #define FS_STORE_STORE_H
@@ -46,8 +50,13 @@
 #include "parsers/event.h"
 #include "util/err.h"
 
-/* Schema version stored in the database (SQLite: PRAGMA user_version). */
-#define ST_SCHEMA_VERSION 2
+/*
+ * Schema version stored in the database (SQLite: PRAGMA user_version;
+ * PostgreSQL: the table fs_meta).  3: sources.client.  4: each flush
+ * thread's pass timing and era (thread_stats.sleep_p50_us, line_p50_us,
+ * era), HEAD's bwc of an RPC (rpcs.bwc).
+ */
+#define ST_SCHEMA_VERSION 4
 
 /* ---- opening ---- */
 
@@ -59,12 +68,24 @@ enum {
 struct st_store;
 
 /*
- * Opens (and with ST_OPEN_CREATE creates or migrates) the database at path.
- * Returns NULL with err set ("PATH: reason") if the file is not a flushscope
- * database, has a newer schema, is read-only when writing was asked for, or
- * cannot be opened.
+ * Opens (and with ST_OPEN_CREATE creates or migrates) the database named
+ * by spec: a PostgreSQL URI (postgresql://..., postgres://...) or conninfo
+ * string ("host=... dbname=...", see st_is_server), else the path of an
+ * SQLite file.  Returns NULL with err set ("DB: reason", the password of a
+ * URI never shown) if it is not a flushscope database, has a newer
+ * schema, is read-only when writing was asked for, or cannot be opened.
+ * A server's database must exist; its schema is created.
  */
-struct st_store *st_open(const char *path, int flags, struct fs_err *err);
+struct st_store *st_open(const char *spec, int flags, struct fs_err *err);
+
+/* 1 if spec names a PostgreSQL server (a URI or a conninfo string), 0 if a file. */
+int st_is_server(const char *spec);
+
+/*
+ * The database as messages name it: the path, or the URI / conninfo with
+ * its password replaced by "***".  Into buf (n bytes); returns buf.
+ */
+char *st_display_name(const char *spec, char *buf, size_t n);
 
 /*
  * Tunes SQLite for the whole process, before anything opens a database: no
@@ -82,6 +103,8 @@ void st_close(struct st_store *st);
 #define ST_PATH_MAX 4096
 #define ST_FORMATS_MAX 2048
 #define ST_HEAD_MAX 4096	/* bytes hashed to recognise a file */
+#define ST_CLIENT_MAX 256	/* a client's name, NUL included */
+#define ST_CLIENT_UNKNOWN "unknown"
 
 enum st_source_state {
 	ST_SRC_PARTIAL = 0,	/* ingest started, not finished: derived rows incomplete */
@@ -106,22 +129,23 @@ struct st_source {
 	char formats[ST_FORMATS_MAX];	/* header formats seen, '\n'-separated */
 	int state;			/* enum st_source_state */
 	int64_t updated;		/* unix time of the last commit */
+	char client[ST_CLIENT_MAX];	/* which client wrote it ("unknown" if not known) */
 };
 
-/* Finds the most recent source with this path: 1 found, 0 none, -1 error. */
-int st_source_find_path(struct st_store *st, const char *path, struct st_source *out,
-    struct fs_err *err);
-
-/* Finds the most recent source whose first head_len bytes hash to head_sum. */
-int st_source_find_head(struct st_store *st, uint64_t head_sum, uint64_t head_len,
+/*
+ * Finds the most recent source with this path (of this client; NULL = of
+ * any client): 1 found, 0 none, -1 error.
+ */
+int st_source_find_path(struct st_store *st, const char *path, const char *client,
     struct st_source *out, struct fs_err *err);
 
 /* Inserts src (its own transaction) and sets src->id; 0 or -1. */
 int st_source_add(struct st_store *st, struct st_source *src, struct fs_err *err);
 
 /*
- * Runs fn inside one write transaction: other writers wait until it ends,
- * so a look-up and the insert or claim that follows it are atomic.  fn
+ * Runs fn inside one write transaction: other writers' transactions wait
+ * until it ends (SQLite: the write lock; PostgreSQL: an advisory lock), so
+ * a look-up and the insert or claim that follows it are atomic.  fn
  * returns 0 to commit, or -1 (err set) to roll back; st_transaction
  * returns what fn returned, or -1 if the transaction itself failed.
  */
@@ -136,13 +160,13 @@ int st_source_update(struct st_store *st, const struct st_source *src, struct fs
 /*
  * Inside st_transaction: makes the caller the source's only writer (its
  * run_id goes up by one; *run gets it).  A run that claimed a source
- * before loses it: its next commit fails (st_batch_expect_run).
+ * before loses it: its next commit fails (st_batch_expect_run).  The
+ * claim waits for a commit of the source in flight; if that moved the
+ * source's done_off away from expect_off (what the caller's decision was
+ * based on), it fails with EAGAIN: decide again, in a new transaction.
  */
-int st_source_claim(struct st_store *st, int64_t id, uint64_t *run, struct fs_err *err);
-
-/* Calls cb for every source in id order; 0, -1 on error, or cb's nonzero value. */
-int st_query_sources(struct st_store *st, int (*cb)(void *arg, const struct st_source *s),
-    void *arg, struct fs_err *err);
+int st_source_claim(struct st_store *st, int64_t id, uint64_t expect_off, uint64_t *run,
+    struct fs_err *err);
 
 /* ---- row types (adding: tno identifies the thread; thread is NULL) ---- */
 
@@ -163,6 +187,7 @@ struct st_rpc {
 	uint64_t fid;
 	int64_t bno;
 	uint64_t req_addr;		/* req@ pointer, 0 if none */
+	uint64_t bwc_addr;		/* era Z: the run's bwc (ps_event.bwc_addr), 0 if none */
 };
 
 /* A write arrival (WRITE_READY). */
@@ -264,6 +289,8 @@ struct st_thread_stats {
 	int64_t first_pass_us;		/* start of its first pass; INT64_MIN if unknown */
 	int64_t period_p50_us, period_p99_us;	/* -1 if unknown */
 	uint64_t period_hist[40];	/* log2 buckets of the gaps between pass starts */
+	int64_t sleep_p50_us, line_p50_us;	/* pass timing (sp_thread_stats); -1 if unknown */
+	char era;			/* of its examinations: 'A', 'B', 'C', 'Z'; 0 if unknown */
 };
 
 struct st_thread_row {
@@ -351,11 +378,12 @@ void st_batch_add_thread_stats(struct st_batch *b, int tno, const struct st_thre
  */
 int st_commit(struct st_store *st, struct st_batch *b, struct fs_err *err);
 
-/* ---- queries ---- */
+/* ---- reading: cursors over a kind of row ---- */
 
-/* Which rows a query returns.  st_filter_init sets "everything". */
+/* Which rows a cursor returns.  st_filter_init sets "everything". */
 struct st_filter {
 	int64_t source_id;		/* 0 = every source */
+	const char *client;		/* sources of this client only, NULL = any */
 	int has_fid;			/* filter on fid (and bno when >= 0) */
 	uint64_t fid;
 	int64_t bno;			/* -1 = any */
@@ -367,34 +395,60 @@ struct st_filter {
 /* Sets a filter that matches everything. */
 void st_filter_init(struct st_filter *f);
 
+/* The kinds of rows a cursor walks, and the member of union st_row each fills. */
+enum st_kind {
+	ST_SOURCES = 0,		/* .source, in id order */
+	ST_EPISODES,		/* .episode, by start time, source, first offset */
+	ST_THREAD_STATS,	/* .thread, by source, tno (whole-source figures) */
+	ST_SERIES,		/* .series, by second, source, tno */
+	ST_RPCS,		/* .rpc, in log order (source, offset) */
+	ST_WRITES,		/* .write */
+	ST_STATES,		/* .state */
+	ST_FORCED,		/* .forced */
+	ST_BMAP_SERIES,		/* .bmap, by source, fid, bno, second */
+	ST_UNPARSED,		/* .line: unparsed-line samples, by source, offset */
+	ST_LINES,		/* .line: lines kept by --keep-text */
+	ST_NKINDS
+};
+
+union st_row {
+	struct st_source source;
+	struct st_episode_row episode;
+	struct st_thread_row thread;
+	struct st_series series;
+	struct st_rpc rpc;
+	struct st_write write;
+	struct st_state state;
+	struct st_forced forced;
+	struct st_bmap_stat bmap;
+	struct st_line line;
+};
+
+struct st_cursor;
+
 /*
- * Each query calls cb per matching row in log order (source, offset; for
- * episodes start time) and returns 0, -1 with err set, or cb's nonzero
- * return value when cb stopped it.  Time filters apply to: episodes
- * (overlap of [start,end]), series and bmap series (the seconds the
- * window touches: floor(since) .. floor(until)), the ts of the other rows;
- * thread figures are whole-source.  The fid filter applies to rows that
- * name a bmap; the thread filter to rows that name a thread.
+ * Opens a cursor over the rows of kind that f selects (NULL = all), in the
+ * order given above.  Time filters apply to: episodes (overlap of
+ * [start,end]), series and bmap series (the seconds the window touches:
+ * floor(since) .. floor(until)), the ts of the per-line rows; thread
+ * figures and sources are whole.  The fid filter applies to rows that
+ * name a bmap, the thread filter to rows that name a thread, the source
+ * and client filters to every kind.  NULL with err set on failure.
+ *
+ * Several cursors may be open on one store at once, and inside
+ * st_transaction (they then see its writes).
  */
-int st_query_episodes(struct st_store *st, const struct st_filter *f,
-    int (*cb)(void *arg, const struct st_episode_row *r), void *arg, struct fs_err *err);
-int st_query_thread_stats(struct st_store *st, const struct st_filter *f,
-    int (*cb)(void *arg, const struct st_thread_row *r), void *arg, struct fs_err *err);
-int st_query_series(struct st_store *st, const struct st_filter *f,
-    int (*cb)(void *arg, const struct st_series *r), void *arg, struct fs_err *err);
-int st_query_rpcs(struct st_store *st, const struct st_filter *f,
-    int (*cb)(void *arg, const struct st_rpc *r), void *arg, struct fs_err *err);
-int st_query_writes(struct st_store *st, const struct st_filter *f,
-    int (*cb)(void *arg, const struct st_write *r), void *arg, struct fs_err *err);
-int st_query_states(struct st_store *st, const struct st_filter *f,
-    int (*cb)(void *arg, const struct st_state *r), void *arg, struct fs_err *err);
-int st_query_forced(struct st_store *st, const struct st_filter *f,
-    int (*cb)(void *arg, const struct st_forced *r), void *arg, struct fs_err *err);
-int st_query_bmap_stats(struct st_store *st, const struct st_filter *f,
-    int (*cb)(void *arg, const struct st_bmap_stat *r), void *arg, struct fs_err *err);
-/* Unparsed samples (kept=0) or stored lines (kept=1) of one source (0 = all). */
-int st_query_lines(struct st_store *st, int64_t source_id, int kept,
-    int (*cb)(void *arg, const struct st_line *r), void *arg, struct fs_err *err);
+struct st_cursor *st_cursor_open(struct st_store *st, enum st_kind kind,
+    const struct st_filter *f, struct fs_err *err);
+
+/*
+ * Moves to the next row: 1 and *row set (valid until the next call or
+ * close; strings in it too), 0 at the end, -1 with err set.
+ */
+int st_cursor_next(struct st_cursor *c, const union st_row **row, struct fs_err *err);
+
+/* Closes a cursor (NULL is fine), early or at the end. */
+void st_cursor_close(struct st_cursor *c);
 
 /*
  * Writes every table's rows to out in a canonical order, without row ids

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/model.h"
 #include "cmd/opt.h"
 #include "tests/testutil.h"
 
@@ -118,6 +119,93 @@ START_TEST(parse_ratio)
 	    err.msg);
 	if (ratio_cases[_i].ok)
 		ck_assert_double_eq_tol(v, ratio_cases[_i].v, 1e-12);
+}
+END_TEST
+
+/*
+ * Durations printed: three digits in the unit that holds them after
+ * rounding (999.6 us once printed as "1e+03 us"); and exactly, as an option
+ * value that reads back the same.
+ */
+static const struct {
+	double ns;
+	const char *human;
+	uint64_t exact_ns;
+	const char *exact;
+} fmt_cases[] = {
+	{ 999.6e3, "1 ms", 999600, "999600ns" },
+	{ 999.4e3, "999 us", 2048000, "2048us" },
+	{ 2.07e6, "2.07 ms", 5000000, "5ms" },
+	{ 999.7e6, "1 s", 1500000000, "1500ms" },
+	{ 500, "500 ns", 0, "0" },
+	{ 2e9, "2 s", 7200000000000ull, "2h" },
+};
+
+START_TEST(fmt_duration)
+{
+	char buf[32];
+	uint64_t back;
+	struct fs_err err;
+
+	fs_fmt_duration(buf, sizeof(buf), fmt_cases[_i].ns);
+	ck_assert_str_eq(buf, fmt_cases[_i].human);
+	fs_fmt_duration_arg(buf, sizeof(buf), fmt_cases[_i].exact_ns);
+	ck_assert_str_eq(buf, fmt_cases[_i].exact);
+	ck_assert_int_eq(fs_parse_duration(buf, 0, &back, &err), 0);
+	ck_assert_uint_eq(back, fmt_cases[_i].exact_ns);
+}
+END_TEST
+
+/* --set [POLICY:]NAME=VALUE: the tunable, its unit, its range, and back. */
+static const struct {
+	const char *in;
+	const char *policy, *name;
+	uint64_t value;
+	const char *back;		/* fs_setting_arg; NULL: refused */
+} set_cases[] = {
+	{ "max_age=5ms", "", "max_age_ns", 5000000, "max_age=5ms" },
+	{ "max_age_ns=2048us", "", "max_age_ns", 2048000, "max_age=2048us" },
+	{ "deadline:batch=0", "deadline", "batch_ns", 0, "deadline:batch=0" },
+	{ "head:threads=4", "head", "threads", 4, "head:threads=4" },
+	{ "window=64", "", "window", 64, "window=64" },
+	{ "2011-08:safety_timeout=1.5s", "2011-08", "safety_timeout_ns", 1500000000,
+	    "2011-08:safety_timeout=1500ms" },
+	{ "max_age=5", NULL, NULL, 0, NULL },		/* a duration needs its unit */
+	{ "window=0", NULL, NULL, 0, NULL },		/* below the engine's range */
+	{ "window=6.5", NULL, NULL, 0, NULL },
+	{ "window=", NULL, NULL, 0, NULL },
+	{ "nosuch=1", NULL, NULL, 0, NULL },
+	{ "bogus:window=4", NULL, NULL, 0, NULL },
+	{ "window", NULL, NULL, 0, NULL },
+	{ "=4", NULL, NULL, 0, NULL },
+};
+
+START_TEST(parse_setting)
+{
+	struct fs_settings ss;
+	struct fs_err err;
+	char back[64];
+	int r;
+
+	memset(&ss, 0, sizeof(ss));
+	fs_err_clear(&err);
+	r = fs_parse_setting(set_cases[_i].in, &ss, &err);
+	if (set_cases[_i].back == NULL) {
+		ck_assert_msg(r < 0 && ss.n == 0, "'%s' was taken", set_cases[_i].in);
+		ck_assert_msg(err.msg[0] != '\0', "'%s': no message", set_cases[_i].in);
+		return;
+	}
+	ck_assert_msg(r == 0, "'%s': %s", set_cases[_i].in, err.msg);
+	ck_assert_int_eq(ss.n, 1);
+	ck_assert_str_eq(ss.v[0].policy, set_cases[_i].policy);
+	ck_assert_str_eq(ss.v[0].name, set_cases[_i].name);
+	ck_assert_uint_eq(ss.v[0].value, set_cases[_i].value);
+	fs_setting_arg(&ss.v[0], back, sizeof(back));
+	ck_assert_str_eq(back, set_cases[_i].back);
+	/* and what it prints reads back the same */
+	ck_assert_int_eq(fs_parse_setting(back, &ss, &err), 0);
+	ck_assert_uint_eq(ss.v[1].value, ss.v[0].value);
+	ck_assert_str_eq(ss.v[1].name, ss.v[0].name);
 }
 END_TEST
 
@@ -235,7 +323,7 @@ END_TEST
 /* ---- the tables agree with the man pages and --help ---- */
 
 static const char *const cmds[] = { "ingest", "spins", "top", "synth", "extract", "replay",
-	"verify" };
+	"verify", "tune" };
 
 /* The OPTIONS section of a man page, malloc'd. */
 static char *
@@ -377,6 +465,7 @@ static const char *const base_lines[][8] = {
 	{ "extract", "-o", "o.wl", "@", NULL },
 	{ "replay", "@", NULL },
 	{ "verify", "--baseline", "legacy", "--candidate", "deadline", "@", NULL },
+	{ "tune", "--policy", "legacy,deadline", "@", NULL },
 };
 
 /* Builds argv: the base line of command k (input in), then extra before or after it. */
@@ -694,6 +783,8 @@ cmd_suite(void)
 	tcase_add_loop_test(tp, parse_duration, 0, (int)(sizeof(dur_cases) / sizeof(dur_cases[0])));
 	tcase_add_test(tp, parse_duration_bare);
 	tcase_add_loop_test(tp, parse_size, 0, (int)(sizeof(size_cases) / sizeof(size_cases[0])));
+	tcase_add_loop_test(tp, fmt_duration, 0, (int)(sizeof(fmt_cases) / sizeof(fmt_cases[0])));
+	tcase_add_loop_test(tp, parse_setting, 0, (int)(sizeof(set_cases) / sizeof(set_cases[0])));
 	tcase_add_loop_test(tp, parse_ratio, 0, (int)(sizeof(ratio_cases) /
 	    sizeof(ratio_cases[0])));
 	tcase_add_test(tp, grammar);

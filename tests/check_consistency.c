@@ -4,7 +4,9 @@
  * workload extracted from the file and from the database) gives the same
  * examinations, wasted examinations, passes, useless passes and episodes,
  * per thread and per bmap, and file and database agree again under
- * --since/--until, --fid and --thread.
+ * --since/--until, --fid and --thread.  Every case runs against both
+ * backends (case i: log i / 2, backend i % 2), and the two databases'
+ * dumps are the same text.
  */
 #include <check.h>
 #include <inttypes.h>
@@ -23,7 +25,7 @@
 static const char *const logs[] = {
 	"sample.log", "seed-excerpt.log", "extract-unsent.log", "forced-a.log",
 	"spins/daemons.log", "spins/era-z.log", "spins/middle.log", "spins/no-spin-a.log",
-	"synth/seedlike-A.log", "synth/seedlike-Z.log",
+	"synth/seedlike-A.log", "synth/seedlike-Z.log", "synth/forced-B.log",
 	"bad/crlf.log", "bad/duplicated-lines.log", "bad/empty.log", "bad/good.log.gz",
 	"bad/invalid-utf8.log", "bad/mixed-formats.log", "bad/nul-bytes.log",
 	"bad/time-backwards.log", "bad/truncated-last-line.log", "bad/unparsed-line.log",
@@ -173,8 +175,8 @@ fsync_sum(const struct wl_workload *w)
 /* Every path gives the file's figures. */
 START_TEST(test_every_path)
 {
-	const char *file = tu_testdata(logs[_i]);
-	char dir[128], db[256];
+	const char *file = tu_testdata(logs[_i / TU_NBACKENDS]), *name = logs[_i / TU_NBACKENDS];
+	char dir[128], db[1024];
 	struct sp_report rf, rd;
 	struct sp_filter f;
 	struct totals t;
@@ -188,13 +190,13 @@ START_TEST(test_every_path)
 	uint64_t wasted_rows = 0;
 
 	tu_mkdtemp(dir, sizeof(dir), "consist");
-	snprintf(db, sizeof(db), "%s/c.db", dir);
+	snprintf(db, sizeof(db), "%s", tu_db(_i % TU_NBACKENDS, dir, 0, "c.db"));
 	ingest(db, file);
 	sp_filter_init(&f);
 	f.want_bmaps = 1;
 	report(&rf, file, NULL, &f);
 	report(&rd, NULL, db, &f);
-	assert_same_report(logs[_i], &rf, &rd);
+	assert_same_report(name, &rf, &rd);
 	t = report_totals(&rf);
 
 	/* top: the final snapshot and its thread rows */
@@ -202,7 +204,7 @@ START_TEST(test_every_path)
 	ck_assert_int_eq(lv_snapshot(m, 0, NULL, &sum, &rows, &nrows, &err), 0);
 	ck_assert_msg(sum.passes == t.passes && sum.wasted == t.wasted,
 	    "%s: top %" PRIu64 " passes %" PRIu64 " wasted, spins %" PRIu64 " and %" PRIu64,
-	    logs[_i], sum.passes, sum.wasted, t.passes, t.wasted);
+	    name, sum.passes, sum.wasted, t.passes, t.wasted);
 	ck_assert_int_eq(lv_threads(m, NULL, &trows, &ntrows, &err), 0);
 	ck_assert_uint_eq(ntrows, rf.nthreads);
 	for (i = 0; i < ntrows; i++) {
@@ -210,7 +212,7 @@ START_TEST(test_every_path)
 			if (strcmp(rf.threads[k].thread, trows[i].thread) == 0 &&
 			    strcmp(rf.threads[k].tid, trows[i].tid) == 0)
 				break;
-		ck_assert_msg(k < rf.nthreads, "%s: top thread %s", logs[_i], trows[i].thread);
+		ck_assert_msg(k < rf.nthreads, "%s: top thread %s", name, trows[i].thread);
 		ck_assert_uint_eq(trows[i].passes, rf.threads[k].passes);
 		ck_assert_uint_eq(trows[i].useless_passes, rf.threads[k].useless_passes);
 		ck_assert_uint_eq(trows[i].examinations, rf.threads[k].examinations);
@@ -218,7 +220,7 @@ START_TEST(test_every_path)
 	}
 	for (i = 0; i < nrows; i++)
 		wasted_rows += rows[i].wasted_total;
-	ck_assert_msg(wasted_rows == t.wasted, "%s: top rows %" PRIu64 " wasted", logs[_i],
+	ck_assert_msg(wasted_rows == t.wasted, "%s: top rows %" PRIu64 " wasted", name,
 	    wasted_rows);
 	lv_free(m);
 
@@ -254,15 +256,15 @@ START_TEST(test_filters)
 {
 	static const char *const threads[] = { NULL, "msbflushthr", "msbflushthr:23667",
 	    "msflushthr3", "nosuchthread" };
-	const char *file = tu_testdata(logs[_i]);
-	char dir[128], db[256], what[256];
+	const char *file = tu_testdata(logs[_i / TU_NBACKENDS]), *name = logs[_i / TU_NBACKENDS];
+	char dir[128], db[1024], what[256];
 	struct sp_report all, rf, rd;
 	struct sp_filter f;
 	int64_t lo = INT64_MAX, hi = INT64_MIN;
 	size_t i, k;
 
 	tu_mkdtemp(dir, sizeof(dir), "consistf");
-	snprintf(db, sizeof(db), "%s/c.db", dir);
+	snprintf(db, sizeof(db), "%s", tu_db(_i % TU_NBACKENDS, dir, 0, "c.db"));
 	ingest(db, file);
 	sp_filter_init(&f);
 	report(&all, file, NULL, &f);
@@ -290,7 +292,7 @@ START_TEST(test_filters)
 			f.has_fid = 1;
 			f.fid = k == 8 ? 0x80000002d907bULL : 0x1;
 		}
-		snprintf(what, sizeof(what), "%s filter %zu", logs[_i], k);
+		snprintf(what, sizeof(what), "%s filter %zu", name, k);
 		report(&rf, file, NULL, &f);
 		report(&rd, NULL, db, &f);
 		assert_same_report(what, &rf, &rd);
@@ -298,6 +300,27 @@ START_TEST(test_filters)
 		sp_report_free(&rd);
 	}
 	sp_report_free(&all);
+	tu_rmtree(dir);
+}
+END_TEST
+
+/* The same log ingested into SQLite and into PostgreSQL: the same dump, row for row. */
+START_TEST(test_same_dump)
+{
+	const char *file = tu_testdata(logs[_i]);
+	char dir[128], a[1024], b[1024], *da, *db;
+
+	tu_mkdtemp(dir, sizeof(dir), "consistd");
+	snprintf(a, sizeof(a), "%s", tu_db(TU_SQLITE, dir, 0, "c.db"));
+	snprintf(b, sizeof(b), "%s", tu_db(TU_PG, dir, 1, "c.db"));
+	ingest(a, file);
+	ingest(b, file);
+	da = tu_dump_db(a);
+	db = tu_dump_db(b);
+	ck_assert_msg(strcmp(da, db) == 0, "%s: the dumps differ:\n%.3000s\n---\n%.3000s",
+	    logs[_i], da, db);
+	free(da);
+	free(db);
 	tu_rmtree(dir);
 }
 END_TEST
@@ -310,8 +333,11 @@ consistency_suite(void)
 	Suite *s = suite_create("consistency");
 	TCase *tc = tcase_create("paths");
 
-	tcase_add_loop_test(tc, test_every_path, 0, (int)(sizeof(logs) / sizeof(logs[0])));
-	tcase_add_loop_test(tc, test_filters, 0, (int)(sizeof(logs) / sizeof(logs[0])));
+	tcase_add_loop_test(tc, test_every_path, 0,
+	    (int)(sizeof(logs) / sizeof(logs[0])) * TU_NBACKENDS);
+	tcase_add_loop_test(tc, test_filters, 0,
+	    (int)(sizeof(logs) / sizeof(logs[0])) * TU_NBACKENDS);
+	tcase_add_loop_test(tc, test_same_dump, 0, (int)(sizeof(logs) / sizeof(logs[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

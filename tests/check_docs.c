@@ -58,7 +58,7 @@ END_TEST
 static const char *const pages[] = {
 	"flushscope.1", "flushscope-ingest.1", "flushscope-spins.1", "flushscope-top.1",
 	"flushscope-synth.1", "flushscope-extract.1", "flushscope-replay.1",
-	"flushscope-verify.1", "flushscope-workload.5",
+	"flushscope-verify.1", "flushscope-tune.1", "flushscope-workload.5",
 };
 
 START_TEST(man_examples)

@@ -160,13 +160,20 @@ run_opt(int flags, const char *in, const char *const *args)
 #define RUN(...) run_opt(0, NULL, (const char *const[]){ __VA_ARGS__, NULL })
 #define RUNF(fl, ...) run_opt(fl, NULL, (const char *const[]){ __VA_ARGS__, NULL })
 
-/* Asserts that PRAGMA integrity_check of db says "ok" (sqlite3 CLI). */
+/*
+ * Asserts that PRAGMA integrity_check of db says "ok" (sqlite3 CLI); a
+ * server database: that it opens and reads whole.
+ */
 static void
 assert_integrity(const char *db)
 {
 	char cmd[700], out[256] = "";
 	FILE *p;
 
+	if (st_is_server(db)) {
+		free(tu_dump_db(db));
+		return;
+	}
 	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA integrity_check' 2>&1", db);
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
@@ -196,10 +203,11 @@ err_empty(void)
 	free(e);
 }
 
-/* Callback of st_query_sources: keeps the last source. */
+/* Callback of tu_walk: keeps the last source. */
 static int
-keep_source(void *arg, const struct st_source *s)
+keep_source(void *arg, const union st_row *row_)
 {
+	const struct st_source *s = &row_->source;
 	*(struct st_source *)arg = *s;
 	return 0;
 }
@@ -214,7 +222,7 @@ last_source(const char *db, struct st_source *out)
 	ck_assert_msg(st != NULL, "%s", err.msg);
 	memset(out, 0, sizeof(*out));
 	out->id = 0;
-	ck_assert_int_eq(st_query_sources(st, keep_source, out, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_SOURCES, NULL, keep_source, out), 0);
 	st_close(st);
 	return out->id != 0;
 }
@@ -494,13 +502,16 @@ sleep_us(int64_t us)
  */
 START_TEST(kill_random)
 {
-	const char *log = tp(1, "k.log"), *ref = tp(2, "ref.db"), *db = tp(0, "k.db");
-	long runs = env_long("FS_FAULT_RUNS", 30), i;
+	const char *log = tp(1, "k.log");
+	char ref[1024], db[1024];
+	long runs = env_long("FS_FAULT_RUNS", _i == TU_PG ? 12 : 30), i;
 	int64_t t0, span;
 	unsigned seed = 20261123;
 	char *want, *got;
 	int landed = 0, resumes = 0, since = 0;
 
+	snprintf(ref, sizeof(ref), "%s", tu_db(_i, tmpdir, 2, "ref.db"));
+	snprintf(db, sizeof(db), "%s", tu_db(_i, tmpdir, 0, "k.db"));
 	make_log(log, 2);		/* 5 000 lines */
 	t0 = now_us();
 	ck_assert_int_eq(RUN(KILL_ARGS(ref, log, "1")), 0);
@@ -519,7 +530,7 @@ START_TEST(kill_random)
 		landed += rc != 0;
 		/* aim the next kill inside the ingest: shorter after a miss */
 		span = rc == 0 ? span * 2 / 3 : span * 21 / 20;
-		if (access(db, F_OK) == 0)
+		if (tu_db_exists(db))
 			assert_integrity(db);
 		/* resume to the end every 3rd kill (and after the last) */
 		if (++since == 3 || i == runs - 1) {
@@ -529,14 +540,12 @@ START_TEST(kill_random)
 			free(got);
 			resumes++;
 			since = 0;
-			unlink(db);
-			unlink(tp(3, "k.db-wal"));
-			unlink(tp(3, "k.db-shm"));
+			tu_db_reset(db);
 		}
 	}
 	ck_assert_msg(landed * 3 >= runs, "only %d of %ld kills landed", landed, runs);
-	fprintf(stderr, "hardening: %ld kill runs (%d killed mid-ingest), %d resumes, "
-	    "0 differences\n", runs, landed, resumes);
+	fprintf(stderr, "hardening: %s: %ld kill runs (%d killed mid-ingest), %d resumes, "
+	    "0 differences\n", tu_backend_name(_i), runs, landed, resumes);
 	free(want);
 }
 END_TEST
@@ -706,10 +715,11 @@ END_TEST
 
 /* ---- concurrent writers and file identity (issue 15) ---- */
 
-/* st_query_sources callback: counts sources. */
+/* tu_walk callback: counts sources. */
 static int
-count_cb(void *arg, const struct st_source *src)
+count_cb(void *arg, const union st_row *row_)
 {
+	const struct st_source *src = &row_->source;
 	(void)src;
 	(*(int *)arg)++;
 	return 0;
@@ -770,27 +780,29 @@ assert_two_ok(int rc1, int rc2)
 }
 
 /*
- * Two ingests at once, five times each: of a grown file (0) and of a new
- * file into a database that holds another (1).  Whatever the interleaving,
- * the database then equals one clean ingest, and a third run adds nothing.
+ * Two ingests at once, five times each: of a grown file (variant 0) and of
+ * a new file into a database that holds another (1), on each backend (_i /
+ * 2).  Whatever the interleaving, the database then equals one clean
+ * ingest, and a third run adds nothing.
  */
 START_TEST(concurrent_ingests)
 {
-	const char *log = tp(1, "c.log"), *ref = tp(2, "cref.db"), *db = tp(0, "c.db");
+	const char *log = tp(1, "c.log");
+	char ref[1024], db[1024];
 	const char *const args[] = { "ingest", "-q", "-d", db, "--commit-lines", "300", log, NULL };
 	char *want, *got;
-	int round, rc1, rc2;
+	int round, rc1, rc2, be = _i / 2, variant = _i % 2;
 
+	snprintf(ref, sizeof(ref), "%s", tu_db(be, tmpdir, 2, "cref.db"));
+	snprintf(db, sizeof(db), "%s", tu_db(be, tmpdir, 0, "c.db"));
 	make_log(log, 6);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, tu_testdata("seed-excerpt.log")), 0);
 	ck_assert_int_eq(RUN("ingest", "-q", "-d", ref, log), 0);
 	want = tu_dump_db(ref);
 	for (round = 0; round < 5; round++) {
-		unlink(db);
-		unlink(tp(3, "c.db-wal"));
-		unlink(tp(3, "c.db-shm"));
+		tu_db_reset(db);
 		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("seed-excerpt.log")), 0);
-		if (_i == 0) {
+		if (variant == 0) {
 			/* a file half ingested, then grown */
 			make_log(log, 3);
 			ck_assert_int_eq(RUN("ingest", "-q", "-d", db, log), 0);
@@ -801,8 +813,8 @@ START_TEST(concurrent_ingests)
 		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, log), 0);
 		assert_integrity(db);
 		got = tu_dump_db(db);
-		ck_assert_msg(strcmp(got, want) == 0, "round %d: the database differs from one"
-		    " clean ingest (statuses %d, %d)", round, rc1, rc2);
+		ck_assert_msg(strcmp(got, want) == 0, "%s round %d: the database differs from one"
+		    " clean ingest (statuses %d, %d)", tu_backend_name(be), round, rc1, rc2);
 		free(got);
 	}
 	free(want);
@@ -836,9 +848,9 @@ sources_of(const char *db, const char *path, int *nsrc, uint64_t *lines)
 
 	ck_assert_msg(st != NULL, "%s", err.msg);
 	*nsrc = 0;
-	ck_assert_int_eq(st_query_sources(st, count_cb, nsrc, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_SOURCES, NULL, count_cb, nsrc), 0);
 	*lines = 0;
-	if (realpath(path, abs) != NULL && st_source_find_path(st, abs, &s, &err) == 1)
+	if (realpath(path, abs) != NULL && st_source_find_path(st, abs, NULL, &s, &err) == 1)
 		*lines = s.lines;
 	st_close(st);
 }
@@ -1223,12 +1235,12 @@ hardening_suite(void)
 
 	tcase_add_checked_fixture(tf, setup, teardown);
 	tcase_set_timeout(tf, 3600);
-	tcase_add_test(tf, kill_random);
+	tcase_add_loop_test(tf, kill_random, 0, TU_NBACKENDS);
 	tcase_add_test(tf, disk_full_resume);
 	tcase_add_loop_test(tf, read_only_db, 0, 2);
 	tcase_add_test(tf, locked_db);
 	tcase_add_test(tf, reader_during_ingest);
-	tcase_add_loop_test(tf, concurrent_ingests, 0, 2);
+	tcase_add_loop_test(tf, concurrent_ingests, 0, 2 * TU_NBACKENDS);
 	tcase_add_loop_test(tf, identity_cases, 0, 4);
 	tcase_add_test(tf, gz_rotation);
 	tcase_add_test(tf, foreign_db_untouched);

@@ -161,18 +161,19 @@ START_TEST(sample_table)
 }
 END_TEST
 
-/* Re-ingesting the same file adds nothing. */
+/* Re-ingesting the same file adds nothing (on each backend). */
 START_TEST(idempotent)
 {
-	char *a, *b;
+	char *a, *b, db[1024];
 
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "i.db"), tu_testdata("sample.log")), 0);
-	a = tu_dump_db(tp(0, "i.db"));
-	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "i.db"), "--format=json",
+	snprintf(db, sizeof(db), "%s", tu_db(_i, tmpdir, 0, "i.db"));
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", db, tu_testdata("sample.log")), 0);
+	a = tu_dump_db(db);
+	ck_assert_int_eq(RUN("ingest", "-d", db, "--format=json",
 	    tu_testdata("sample.log")), 0);
 	out_has("\"lines\":0,");
 	out_has("\"status\":\"unchanged\"");
-	b = tu_dump_db(tp(0, "i.db"));
+	b = tu_dump_db(db);
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);
@@ -201,6 +202,25 @@ START_TEST(forced_rows)
 	}
 	ck_assert_int_eq(rows, 3);
 	ck_assert_int_eq(with_bmap, 2);
+	free(d);
+
+	/*
+	 * synth's 2010-2011 close (testdata/synth/forced-B.log): one `force
+	 * expire` per flagged biorq, with its DEBUG_BIORQ prefix: one forced
+	 * flush each, each with its bmap (through b=).
+	 */
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(1, "b.db"),
+	    tu_testdata("synth/forced-B.log")), 0);
+	d = tu_dump_db(tp(1, "b.db"));
+	rows = with_bmap = 0;
+	for (p = d; (p = strstr(p, "\nforced|")) != NULL; p++) {
+		char *eol = strchr(p + 1, '\n');
+
+		rows++;
+		with_bmap += eol == NULL || memmem(p, (size_t)(eol - p), "|NULL", 5) == NULL;
+	}
+	ck_assert_int_eq(rows, 8);
+	ck_assert_int_eq(with_bmap, 8);
 	free(d);
 }
 END_TEST
@@ -240,15 +260,17 @@ END_TEST
 START_TEST(grown)
 {
 	size_t n, half;
-	char *data = tu_slurp(tu_testdata("sample.log"), &n), *a, *b;
+	char *data = tu_slurp(tu_testdata("sample.log"), &n), *a, *b, g[1024], g2[1024];
 	const char *log = tp(1, "g.log");
 
+	snprintf(g, sizeof(g), "%s", tu_db(_i, tmpdir, 0, "g.db"));
+	snprintf(g2, sizeof(g2), "%s", tu_db(_i, tmpdir, 2, "g2.db"));
 	for (half = n / 2; data[half - 1] != '\n'; half++)
 		;
 	tu_spit(log, "w", data, half);
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(0, "g.db"), log), 0);
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", g, log), 0);
 	tu_spit(log, "a", data + half, n - half);
-	ck_assert_int_eq(RUN("ingest", "-d", tp(0, "g.db"), "--format=json", log), 0);
+	ck_assert_int_eq(RUN("ingest", "-d", g, "--format=json", log), 0);
 	out_has("\"status\":\"resumed\"");
 	{
 		char want[64];
@@ -260,9 +282,9 @@ START_TEST(grown)
 		snprintf(want, sizeof(want), "\"lines\":%ld,", total - first);
 		out_has(want);
 	}
-	ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(2, "g2.db"), log), 0);
-	a = tu_dump_db(tp(0, "g.db"));
-	b = tu_dump_db(tp(2, "g2.db"));
+	ck_assert_int_eq(RUN("ingest", "-q", "-d", g2, log), 0);
+	a = tu_dump_db(g);
+	b = tu_dump_db(g2);
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);
@@ -272,8 +294,9 @@ END_TEST
 
 /* Counts sources. */
 static int
-count_src(void *arg, const struct st_source *s)
+count_src(void *arg, const union st_row *row_)
 {
+	const struct st_source *s = &row_->source;
 	(void)s;
 	(*(int *)arg)++;
 	return 0;
@@ -313,7 +336,7 @@ START_TEST(truncated_rotated)
 
 		ck_assert_ptr_nonnull(st);
 		/* the old source is kept beside the new one */
-		ck_assert_int_eq(st_query_sources(st, count_src, &nsrc, &err), 0);
+		ck_assert_int_eq(tu_walk(st, ST_SOURCES, NULL, count_src, &nsrc), 0);
 		ck_assert_int_eq(nsrc, 2);
 		st_close(st);
 	}
@@ -333,7 +356,7 @@ done_off(const char *db, const char *path, int *state)
 	*state = -1;
 	if (st == NULL)
 		return 0;
-	if (st_source_find_path(st, path, &s, &err) == 1) {
+	if (st_source_find_path(st, path, NULL, &s, &err) == 1) {
 		off = s.done_off;
 		*state = s.state;
 	}
@@ -352,7 +375,7 @@ source_of(const char *db, const char *path)
 
 	ck_assert_msg(st != NULL, "%s", err.msg);
 	ck_assert_ptr_nonnull(realpath(path, abs));
-	ck_assert_int_eq(st_source_find_path(st, abs, &s, &err), 1);
+	ck_assert_int_eq(st_source_find_path(st, abs, NULL, &s, &err), 1);
 	st_close(st);
 	return s;
 }
@@ -364,12 +387,14 @@ source_of(const char *db, const char *path)
  */
 START_TEST(kill_resume)
 {
-	const char *log = tp(1, "k.log"), *db = tp(0, "k.db");
-	const char *jobs = _i ? "2" : "1";
-	char *data, *a, *b, abs[4096];
+	const char *log = tp(1, "k.log");
+	const char *jobs = _i / TU_NBACKENDS ? "2" : "1";
+	char *data, *a, *b, abs[4096], db[1024], k2[1024];
 	size_t n;
 	int i, pass, kills = 0, attempt;
 
+	snprintf(db, sizeof(db), "%s", tu_db(_i % TU_NBACKENDS, tmpdir, 0, "k.db"));
+	snprintf(k2, sizeof(k2), "%s", tu_db(_i % TU_NBACKENDS, tmpdir, 2, "k2.db"));
 	data = tu_slurp(tu_testdata("sample.log"), &n);
 	tu_spit(log, "w", data, n);
 	for (i = 0; i < 29; i++)
@@ -411,10 +436,10 @@ START_TEST(kill_resume)
 			tu_spit(log, "a", data + 40, strcspn(data, "\n") + 1 - 40);
 		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, "--commit-lines", "97",
 		    "--keep-text", "--jobs", jobs, log), 0);
-		ck_assert_int_eq(RUN("ingest", "-q", "-d", tp(2, "k2.db"), "--keep-text",
-		    "--jobs", "1", log), 0);
+		ck_assert_int_eq(RUN("ingest", "-q", "-d", k2, "--keep-text", "--jobs", "1",
+		    log), 0);
 		a = tu_dump_db(db);
-		b = tu_dump_db(tp(2, "k2.db"));
+		b = tu_dump_db(k2);
 		ck_assert_str_eq(a, b);
 		if (pass == 0) {
 			free(a);
@@ -750,10 +775,11 @@ struct rpc_at {
 	struct st_rpc row;
 };
 
-/* Callback of st_query_rpcs: keeps the rows of the wanted line. */
+/* Callback of tu_walk: keeps the rows of the wanted line. */
 static int
-rpc_at_cb(void *arg, const struct st_rpc *r)
+rpc_at_cb(void *arg, const union st_row *row_)
 {
+	const struct st_rpc *r = &row_->rpc;
 	struct rpc_at *c = arg;
 
 	if (r->src_off == c->want) {
@@ -813,12 +839,12 @@ START_TEST(held_last_line)
 	memset(&c, 0, sizeof(c));
 	c.want = line_off;
 	st_filter_init(&f);
-	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_at_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, &f, rpc_at_cb, &c), 0);
 	ck_assert_msg(c.n == 1, "%s: %d rows for the completed line", cases[_i].what, c.n);
 	ck_assert_int_eq(c.row.kind, ST_RPC_SEND);
 	ck_assert_int_eq(c.row.sz, 1048576);
 	ck_assert_int_eq(c.row.off, 1048576);
-	ck_assert_int_eq(st_source_find_path(st, abs, &src, &err), 1);
+	ck_assert_int_eq(st_source_find_path(st, abs, NULL, &src, &err), 1);
 	ck_assert_msg(src.unparsed == 0, "%s: %d unparsed", cases[_i].what, (int)src.unparsed);
 	ck_assert_int_eq(src.lines, tu_count_lines(tu_testdata("sample.log")));
 	st_close(st);
@@ -905,8 +931,9 @@ struct trace_ctx {
 
 /* The line of the log starting at off must be the stored text. */
 static int
-trace_line(void *arg, const struct st_line *l)
+trace_line(void *arg, const union st_row *row_)
 {
+	const struct st_line *l = &row_->line;
 	struct trace_ctx *c = arg;
 
 	c->lines++;
@@ -917,8 +944,9 @@ trace_line(void *arg, const struct st_line *l)
 
 /* An RPC row's offset must lead to a send (off= sz=) or done line. */
 static int
-trace_rpc(void *arg, const struct st_rpc *r)
+trace_rpc(void *arg, const union st_row *row_)
 {
+	const struct st_rpc *r = &row_->rpc;
 	struct trace_ctx *c = arg;
 	const char *line = c->file + r->src_off;
 	size_t n = strcspn(line, "\n");
@@ -933,8 +961,9 @@ trace_rpc(void *arg, const struct st_rpc *r)
 
 /* An episode's first and last offsets lead to `try flush` lines of its bmap. */
 static int
-trace_episode(void *arg, const struct st_episode_row *e)
+trace_episode(void *arg, const union st_row *row_)
 {
+	const struct st_episode_row *e = &row_->episode;
 	struct trace_ctx *c = arg;
 	uint64_t offs[2] = { e->ep.first_off, e->ep.last_off };
 	int k;
@@ -954,8 +983,9 @@ trace_episode(void *arg, const struct st_episode_row *e)
 
 /* A state row leads to a line where the bmap left the flush queue. */
 static int
-trace_state(void *arg, const struct st_state *r)
+trace_state(void *arg, const union st_row *row_)
 {
+	const struct st_state *r = &row_->state;
 	struct trace_ctx *c = arg;
 	const char *line = c->file + r->src_off;
 	char *t = strndup(line, strcspn(line, "\n"));
@@ -987,17 +1017,17 @@ START_TEST(traceable)
 	st = st_open(tp(0, "tr.db"), ST_OPEN_READONLY, &err);
 	ck_assert_msg(st != NULL, "%s", err.msg);
 	st_filter_init(&f);
-	ck_assert_int_eq(st_query_lines(st, 0, 1, trace_line, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_LINES, NULL, trace_line, &c), 0);
 	ck_assert_uint_eq(c.lines, (uint64_t)tu_count_lines(tu_testdata("sample.log")));
 	/* the bundled sample: 225 RPCs sent and completed, 6 episodes, 12 bmaps
 	 * leaving the queue (see README "Two commands" for how it was made) */
-	ck_assert_int_eq(st_query_rpcs(st, &f, trace_rpc, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, &f, trace_rpc, &c), 0);
 	ck_assert_int_eq(c.rows, 450);
 	c.rows = 0;
-	ck_assert_int_eq(st_query_episodes(st, &f, trace_episode, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_EPISODES, &f, trace_episode, &c), 0);
 	ck_assert_int_eq(c.rows, 6);
 	c.rows = 0;
-	ck_assert_int_eq(st_query_states(st, &f, trace_state, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_STATES, &f, trace_state, &c), 0);
 	ck_assert_int_eq(c.rows, 12);
 	ck_assert_int_eq(c.bad, 0);
 	st_close(st);
@@ -1016,12 +1046,13 @@ ingest_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, seed_json);
 	tcase_add_test(tc, sample_table);
-	tcase_add_test(tc, idempotent);
+	tcase_add_loop_test(tc, idempotent, 0, TU_NBACKENDS);
 	tcase_add_test(tc, forced_rows);
 	tcase_add_test(tc, cut_line);
-	tcase_add_test(tc, grown);
+	tcase_add_loop_test(tc, grown, 0, TU_NBACKENDS);
 	tcase_add_loop_test(tc, truncated_rotated, 0, 3);
-	tcase_add_loop_test(tc, kill_resume, 0, 2);
+	/* each backend, --jobs 1 then --jobs 2 */
+	tcase_add_loop_test(tc, kill_resume, 0, 2 * TU_NBACKENDS);
 	tcase_add_loop_test(tc, jobs_equal, 0, 3);
 	tcase_add_loop_test(tc, bad_input, 0, 6);
 	tcase_add_test(tc, usage_errors);

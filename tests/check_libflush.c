@@ -494,7 +494,7 @@ START_TEST(test_header_shape)
 {
 	static const char *const re[FL_ERA_COUNT] = {
 		NULL,
-		"^\\[[0-9]+:[0-9]{6} [^: ]+:[0-9]+:(bmap|gen|rpc):[a-z_]+:[0-9]+\\] "
+		"^\\[[0-9]+:[0-9]{6} [^: ]+:[0-9]+:(bmap|gen|rpc):[a-z0-9_]+:[0-9]+\\] "
 		    "((bmap@0x[0-9a-f]+ b:[0-9a-f]+ m:[0-9]+ i:[0-9a-f]+ opcnt=[0-9]+ |"
 		    RE_2010_BIORQ RE_2010_REQ ")[a-zA-Z(]|" RE_2010_BARE ")",
 		"^\\[[0-9]+:[0-9]{6} [^: ]+:[0-9]+:(bmap|gen|rpc):[a-z_]+:[0-9]+\\] "
@@ -575,31 +575,32 @@ seedlike(const char *pol, struct rec *r, struct fl_stats *st)
 /*
  * Virtual-clock wake-ups of deadline: full (1 MiB) writes arrive `n` apart
  * by `gap_ns`; with the modelled wake-up latency and batching window given,
- * the flush thread wakes exactly `wakes` times (`useless` of them re-arms
- * that send nothing), and no write waits past batch + latency.
+ * the flush thread wakes exactly `wakes` times, none useless, its timer is
+ * re-armed by the writers `rearms` times (without a wake-up), and no write
+ * waits past batch + latency.
  */
 struct wake_case {
 	const char *name;
 	uint64_t latency_ns, batch_ns, gap_ns;
 	int n;
-	uint64_t wakes, useless;
+	uint64_t wakes, rearms;
 };
 
 static const struct wake_case wake_cases[] = {
-	/* no latency, no window: one wake-up per write */
+	/* no latency, no window: one wake-up per write, each signalled */
 	{ "instant", 0, 0, 20000, 20, 20, 0 },
 	/* signals within the latency merge into the wake already scheduled */
 	{ "latency merges", 10000, 0, 4000, 3, 1, 0 },
 	{ "latency apart", 10000, 0, 20000, 3, 3, 0 },
 	/*
-	 * A window: the first write re-arms the sleeping thread's timer (a
-	 * wake-up that sends nothing), the timer sends every write due within
-	 * the next window: at 0 re-arm, at 200 us the writes of 0..200 us, at
-	 * 220 us re-arm (the queue was empty), at 420 us the rest.
+	 * A window: the first write re-arms the sleeping thread's timer (no
+	 * wake-up), the timer sends every write ready by then: at 200 us the
+	 * writes of 0..200 us; the write at 220 us re-arms it (the thread
+	 * waited untimed), at 420 us the rest.
 	 */
-	{ "window 200us", 0, 200000, 20000, 20, 4, 2 },
-	{ "window 1ms", 0, 1000000, 20000, 20, 2, 1 },
-	{ "window and latency", 10000, 200000, 20000, 20, 4, 2 },
+	{ "window 200us", 0, 200000, 20000, 20, 2, 2 },
+	{ "window 1ms", 0, 1000000, 20000, 20, 1, 1 },
+	{ "window and latency", 10000, 200000, 20000, 20, 2, 2 },
 };
 
 START_TEST(test_wake_batching)
@@ -621,10 +622,11 @@ START_TEST(test_wake_batching)
 		    (uint32_t)i << 20, 1u << 20, FL_READY_AT_ARRIVAL, &err), 0);
 	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
 	fl_engine_stats(e, &st);
-	ck_assert_msg(st.wakeups == wc->wakes && st.wake_useless == wc->useless,
-	    "%s: %llu wake-ups (%llu useless), want %llu (%llu)", wc->name,
+	ck_assert_msg(st.wakeups == wc->wakes && st.wake_useless == 0 && st.rearms == wc->rearms,
+	    "%s: %llu wake-ups (%llu useless, %llu re-arms), want %llu (0, %llu)", wc->name,
 	    (unsigned long long)st.wakeups, (unsigned long long)st.wake_useless,
-	    (unsigned long long)wc->wakes, (unsigned long long)wc->useless);
+	    (unsigned long long)st.rearms, (unsigned long long)wc->wakes,
+	    (unsigned long long)wc->rearms);
 	ck_assert_uint_eq(st.rpcs, (uint64_t)wc->n);
 	ck_assert_uint_eq(st.late_writes, 0);
 	ck_assert_uint_le(st.ready_issue.max, wc->batch_ns + wc->latency_ns);
@@ -656,6 +658,79 @@ START_TEST(test_signal_keeps_timer)
 	ck_assert_msg(st.late_writes == 0, "%s: %llu late writes, late by %llu ns", "deadline",
 	    (unsigned long long)st.late_writes, (unsigned long long)st.late_max_ns);
 	ck_assert_uint_eq(st.rpcs_expired, 1);
+	fl_engine_free(e);
+}
+END_TEST
+
+/*
+ * A re-arm brings the sleeping thread's timer forward without waking it: a
+ * small write at 0 (due at 1 ms) re-arms the untimed wait, a full one at
+ * 100 us (due at 300 us, the batching window) re-arms it again, and one
+ * wake-up at 300 us sends both.
+ */
+START_TEST(test_rearm_no_wake)
+{
+	struct fl_config c;
+	struct fl_engine *e;
+	struct fs_err err;
+	struct fl_stats st;
+
+	cfg(&c, "deadline", NULL);
+	e = fl_engine_new(&c, &err);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(fl_engine_write(e, 0, 1, 1, 0, 4096, FL_READY_AT_ARRIVAL, &err), 0);
+	ck_assert_int_eq(fl_engine_write(e, 100000, 1, 0, 0, 1u << 20, FL_READY_AT_ARRIVAL,
+	    &err), 0);
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	fl_engine_stats(e, &st);
+	ck_assert_uint_eq(st.wakeups, 1);
+	ck_assert_uint_eq(st.wake_timeout, 1);
+	ck_assert_uint_eq(st.rearms, 2);
+	ck_assert_uint_eq(st.rpcs, 2);
+	ck_assert_uint_eq(st.ready_issue.max, 300000);
+	ck_assert_uint_eq(st.ready_issue.p50, 200000);
+	fl_engine_free(e);
+	/* the other policies wake their thread instead */
+	cfg(&c, "2011-08", NULL);
+	e = fl_engine_new(&c, &err);
+	ck_assert_int_eq(fl_engine_write(e, 0, 1, 1, 0, 4096, FL_READY_AT_ARRIVAL, &err), 0);
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	fl_engine_stats(e, &st);
+	ck_assert_uint_eq(st.rearms, 0);
+	fl_engine_free(e);
+}
+END_TEST
+
+/*
+ * A stream filling a run is held, not cut at another bmap's wake-up: 64 KiB
+ * writes every 40 us to bmap 0 fill 1 MiB at 600 us (due 200 us later); a
+ * full write to bmap 1 at 100 us is due at 300 us.  The wake-up at 300 us
+ * sends it and leaves the half-full stream; the one at 800 us sends the
+ * stream whole, one 1 MiB RPC.
+ */
+START_TEST(test_stream_held)
+{
+	struct fl_config c;
+	struct fl_engine *e;
+	struct fs_err err;
+	struct fl_stats st;
+	int i;
+
+	cfg(&c, "deadline", NULL);
+	e = fl_engine_new(&c, &err);
+	ck_assert_ptr_nonnull(e);
+	for (i = 0; i < 16; i++)
+		ck_assert_int_eq(fl_engine_write(e, (uint64_t)i * 40000, 1, 0, (uint32_t)i << 16,
+		    1u << 16, FL_READY_AT_ARRIVAL, &err), 0);
+	ck_assert_int_eq(fl_engine_write(e, 100000, 1, 1, 0, 1u << 20, FL_READY_AT_ARRIVAL,
+	    &err), 0);
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	fl_engine_stats(e, &st);
+	ck_assert_uint_eq(st.wakeups, 2);
+	ck_assert_uint_eq(st.rpcs, 2);
+	ck_assert_uint_eq(st.rpc_size_hist[8], 2);	/* both 1 MiB */
+	ck_assert_uint_eq(st.ready_issue.max, 800000);
+	ck_assert_uint_eq(st.late_writes, 0);
 	fl_engine_free(e);
 }
 END_TEST
@@ -764,9 +839,9 @@ START_TEST(test_seedlike_legacy)
 END_TEST
 
 /*
- * deadline: no wake-up while idle, no wasted examination; the only wake-ups
- * that send nothing are the re-arms that start a batching window (one per
- * burst at most).
+ * deadline: no wake-up while idle, no wasted examination, no wake-up that
+ * sends nothing: the first write of a burst re-arms the sleeping thread's
+ * timer without waking it (once per burst at most).
  */
 START_TEST(test_seedlike_deadline)
 {
@@ -777,7 +852,9 @@ START_TEST(test_seedlike_deadline)
 	size_t k;
 
 	ck_assert_uint_eq(st.wasted, 0);
-	ck_assert_uint_le(st.wake_useless, 4);	/* 4 bursts */
+	ck_assert_uint_eq(st.wake_useless, 0);
+	ck_assert_uint_ge(st.rearms, 1);
+	ck_assert_uint_le(st.rearms, 4);	/* 4 bursts */
 	ck_assert_uint_gt(st.wakeups, 0);
 	for (k = 0; k < r.n; k++) {
 		struct tev *v = &r.ev[k];
@@ -922,6 +999,39 @@ START_TEST(test_real_clock)
 	ck_assert_uint_gt(st.wall_ns, 0);
 	ck_assert_uint_eq(st.replay_late.n, 121);
 	ck_assert_uint_gt(st.flush_cpu_ns, 0);
+	fl_engine_free(e);
+}
+END_TEST
+
+/*
+ * deadline on the real clock: small writes 3 ms apart re-arm the flush
+ * thread's timerfd from the injecting thread; the thread is never
+ * signalled, wakes at most once per write, and every write goes.
+ */
+START_TEST(test_real_rearm)
+{
+	struct fl_config c;
+	struct fl_engine *e;
+	struct fs_err err;
+	struct fl_stats st;
+	int i;
+
+	cfg(&c, "deadline", NULL);
+	c.clock = FL_CLOCK_REAL;
+	e = fl_engine_new(&c, &err);
+	ck_assert_ptr_nonnull(e);
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(fl_engine_write(e, 1000000 + (uint64_t)i * 3000000, 4,
+		    (uint32_t)(i % 2), (uint32_t)i * 65536, 4096, FL_READY_AT_ARRIVAL, &err), 0);
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	fl_engine_stats(e, &st);
+	ck_assert_uint_eq(st.rpcs, 20);
+	ck_assert_uint_eq(st.wake_signal, 0);
+	ck_assert_uint_ge(st.rearms, 1);
+	ck_assert_uint_le(st.wakeups, 20);
+	ck_assert_uint_ge(st.wakeups, 1);
+	/* each went at its max age (1 ms), give or take the machine's load */
+	ck_assert_uint_ge(st.ready_issue.p50, 1000000);
 	fl_engine_free(e);
 }
 END_TEST
@@ -1130,12 +1240,15 @@ libflush_suite(void)
 	tcase_add_test(ts, test_batch_bounds);
 	tcase_add_test(ts, test_signal_keeps_timer);
 	tcase_add_test(ts, test_early_not_expired);
+	tcase_add_test(ts, test_rearm_no_wake);
+	tcase_add_test(ts, test_stream_held);
 	tcase_add_test(ts, test_seedlike_pendq);
 	tcase_add_test(ts, test_seedlike_log_shape);
 	tcase_add_test(ts, test_cmd_synth);
 	tcase_add_test(ts, test_seedlike_fixture);
 	suite_add_tcase(s, ts);
 	tcase_add_loop_test(tr, test_real_clock, 0, NPOLS);
+	tcase_add_test(tr, test_real_rearm);
 	tcase_set_timeout(tr, 60);
 	suite_add_tcase(s, tr);
 	return s;

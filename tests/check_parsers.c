@@ -150,6 +150,7 @@ check_key(const struct ps_event *ev, int ok, const char *k, const char *v,
 	else if (strcmp(k, "bmap.fid") == 0) bad = U(ev->bmap.fid);
 	else if (strcmp(k, "bmap.flags") == 0) bad = U(ev->bmap.flags);
 	else if (strcmp(k, "bmap.opcnt") == 0) bad = I(ev->bmap.opcnt);
+	else if (strcmp(k, "bmap.dirty") == 0) bad = I(ev->bmap.dirty);
 	else if (strcmp(k, "biorq.addr") == 0) bad = !(ev->has & PS_HAS_BIORQ) || U(ev->biorq.addr);
 	else if (strcmp(k, "biorq.bmap") == 0) bad = U(ev->biorq.bmap_addr);
 	else if (strcmp(k, "biorq.off") == 0) bad = U(ev->biorq.off);
@@ -176,6 +177,7 @@ check_key(const struct ps_event *ev, int ok, const char *k, const char *v,
 	else if (strcmp(k, "biorq_expired") == 0) bad = I(ev->biorq_expired);
 	else if (strcmp(k, "run_size") == 0) bad = I(ev->run_size);
 	else if (strcmp(k, "run_nbiorqs") == 0) bad = I(ev->run_nbiorqs);
+	else if (strcmp(k, "bwc_addr") == 0) bad = U(ev->bwc_addr);
 	else if (strcmp(k, "host") == 0) bad = S(ev->host);
 	else if (strcmp(k, "msg") == 0) bad = S(ev->msg);
 	else {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/plot.h"
+#include "libflush/flush.h"
 #include "detect/spin.h"
 #include "report/spinreport.h"
 #include "parsers/event.h"
@@ -27,7 +28,9 @@
  * One step of a hand-built log.  op:
  *   X era-A `try flush (outstandingRpcCnt=o)` of bmap bno   (EXAMINE)
  *   C middle-era `checking for flush`                        (EXAMINE)
- *   F era-Z `flushable?`                                     (EXAMINE)
+ *   F era-Z `flushable?`; with o >= 0, 2011's `flushable? (outstandingRpcCnt=o)`
+ *     of a DIRTY bmap (flg 0x2043)                           (EXAMINE)
+ *   c 2011's `flushable? (outstandingRpcCnt=o)` of a clean bmap (flg 0x2003)
  *   T era-Z bmap `try flush`                                 (SCHEDULE)
  *   M middle-era bmap `try flush`                            (SCHEDULE)
  *   R `restore to dirty list`                                (REQUEUE)
@@ -144,10 +147,14 @@ static const struct spin_case cases[] = {
 		A_PASS(0, 1, 0), A_PASS(2000, 1, 0), A_PASS(4000, 1, 0),
 		END }, { 1, 3, 1, 2000, SP_CAUSE_NOTREADY, NULL, 3, 3, 3 } },
 	{ "unset DIRTY on the RPC thread retires the bmap", {
+		A_PASS(0, 1, 5), A_PASS(2000, 1, 5), { 'U', 3000, "msbflushrpcthr", 1, -1, 0 },
+		A_PASS(4000, 1, 5), A_PASS(6000, 1, 5),
+		END }, { 0, 0, 0, -1, -1, NULL, 4, -1, -1 } },
+	{ "era A: unset DIRTY inside a pass leaves the examination to the pass", {
 		A_PASS(0, 1, 5), A_PASS(2000, 1, 5), { 'X', 4000, NULL, 1, 5, 0 },
 		{ 'U', 4005, "msbflushrpcthr", 1, -1, 0 }, { 'R', 4010, NULL, 1, -1, 0 },
-		A_PASS(6000, 1, 5), A_PASS(8000, 1, 5),
-		END }, { 0, 0, 0, -1, -1, NULL, 4, -1, -1 } },
+		{ 'X', 6000, NULL, 1, 0, 0 }, { 'I', 6010, NULL, 1, -1, 0 },
+		END }, { 1, 3, 1, 2000, -1, NULL, 3, -1, -1 } },
 	{ "era A re-examination without restore is not counted", {
 		A_PASS(0, 1, 5), { 'X', 2000, NULL, 1, 5, 0 }, A_PASS(4000, 1, 5),
 		A_PASS(6000, 1, 5),
@@ -172,6 +179,22 @@ static const struct spin_case cases[] = {
 		{ 'C', 4000, "msbflushthr0", 1, 7, 0 }, { 'M', 4005, "msbflushthr0", 1, 7, 0 },
 		{ 'C', 6000, "msbflushthr0", 1, 7, 0 },
 		END }, { 0, 0, 0, -1, -1, NULL, 0, 4, 1 } },
+	{ "middle era: RPCs after try flush go to that bmap, not the last examined", {
+		{ 'C', 0, "msbflushthr0", 1, 0, 0 }, { 'C', 14, "msbflushthr0", 2, 0, 0 },
+		{ 'M', 28, "msbflushthr0", 1, 0, 0 }, { 'P', 42, "msbflushthr0", 0, -1, 0 },
+		{ 'C', 10000, "msbflushthr0", 1, 1, 0 }, { 'C', 10014, "msbflushthr0", 2, 1, 0 },
+		{ 'M', 10028, "msbflushthr0", 1, 1, 0 }, { 'P', 10042, "msbflushthr0", 0, -1, 0 },
+		{ 'C', 20000, "msbflushthr0", 1, 2, 0 }, { 'C', 20014, "msbflushthr0", 2, 2, 0 },
+		{ 'M', 20028, "msbflushthr0", 1, 2, 0 }, { 'P', 20042, "msbflushthr0", 0, -1, 0 },
+		{ 'C', 30000, "msbflushthr0", 2, 2, 0 },
+		END }, { 1, 3, 2, 10000, -1, "msbflushthr0", 3, -1, -1 } },
+	{ "2011: the scan drops a bmap that is not DIRTY silently: useful, it leaves", {
+		{ 'F', 0, "msbflushthr0", 1, 0, 0 }, { 'W', 10000, "msbflushthr0", 0, -1, 0 },
+		{ 'F', 10014, "msbflushthr0", 1, 0, 0 }, { 'W', 20000, "msbflushthr0", 0, -1, 0 },
+		{ 'c', 20014, "msbflushthr0", 1, 0, 0 }, { 'W', 30000, "msbflushthr0", 0, -1, 0 },
+		{ 'F', 40014, "msbflushthr0", 1, 0, 0 }, { 'W', 50000, "msbflushthr0", 0, -1, 0 },
+		{ 'F', 50014, "msbflushthr0", 1, 0, 0 },
+		END }, { 0, 0, 0, -1, -1, NULL, 3, 5, 4 } },
 	{ "era Z: flushable? repeated without try flush", {
 		{ 'F', 0, "msflushthr5", 1, -1, 0 }, { 'F', 3000, "msflushthr5", 1, -1, 0 },
 		{ 'F', 6000, "msflushthr5", 1, -1, 0 }, { 'F', 9000, "msflushthr5", 1, -1, 0 },
@@ -320,10 +343,20 @@ make_event(const struct step *s, uint64_t lineno, struct ps_event *ev)
 	ev->tid_s.n = 5;
 	ev->tid = 23667;
 	switch (s->op) {
-	case 'X': case 'C': case 'F':
+	case 'X': case 'C': case 'F': case 'c':
 		ev->kind = PS_EV_EXAMINE;
 		ev->msg_id = s->op == 'X' ? PS_MSG_A_TRY_FLUSH_BMAP :
 		    s->op == 'C' ? PS_MSG_M_CHECKING : PS_MSG_Z_FLUSHABLE;
+		if (s->op == 'c' || (s->op == 'F' && s->o >= 0)) {
+			ev->has = PS_HAS_BMAP;
+			ev->bmap.addr = addr;
+			ev->bmap.fid = FID;
+			ev->bmap.bno = s->bno;
+			ev->bmap.flags = s->op == 'c' ? 0x2003 : 0x2043;
+			ev->bmap.dirty = s->op == 'c' ? 0 : 1;	/* as the parser reads the flags */
+			ev->outstanding = s->o;
+			return;
+		}
 		break;
 	case 'T': case 'M':
 		ev->kind = PS_EV_SCHEDULE;
@@ -1231,6 +1264,149 @@ START_TEST(test_synth_truth)
 }
 END_TEST
 
+/*
+ * Every examination's verdict, judged from the log alone, equals the one
+ * the engine that wrote the log records, for each historical policy in its
+ * own era (head with one flush thread: the design counts an era-Z bmap's
+ * examinations together across threads, the engine per thread).  Two bugs
+ * this found: 2011-08 takes a clean bmap off its queue without a line, so
+ * before the detector read DIRTY from the flags those examinations came out
+ * wasted (39 for 30); and from 2010-10 a pass checks every bmap before it
+ * flushes any, so an RPC went to the bmap checked last instead of the one
+ * whose `try flush` came before it (wasted examinations called useful).
+ */
+static const struct {
+	const char *policy;
+	uint64_t seed, duration_ms;
+	unsigned burst;
+	uint32_t write_size;
+	double rate;
+} engine_cases[] = {
+	{ "legacy", 3, 2000, 32, 32768, 320 },
+	{ "legacy", 7, 3000, 75, 1u << 20, 75 },
+	{ "2010-10", 3, 2000, 32, 32768, 320 },
+	{ "2010-10", 5, 2000, 1, 65536, 900 },
+	{ "2011-08", 3, 2000, 32, 32768, 320 },
+	{ "2011-08", 7, 3000, 32, 256u << 10, 64 },
+	{ "2011-08", 5, 2000, 1, 65536, 900 },
+	{ "head", 3, 2000, 32, 32768, 320 },
+	{ "head", 7, 3000, 75, 1u << 20, 75 },
+};
+
+struct verdicts {
+	struct { int64_t t_us; uint64_t fid; uint32_t bno; int wasted; } *v;
+	size_t n, cap;
+};
+
+static void
+verdict_add(struct verdicts *vs, int64_t t_us, uint64_t fid, uint32_t bno, int wasted)
+{
+	if (vs->n == vs->cap) {
+		vs->cap = vs->cap ? vs->cap * 2 : 256;
+		vs->v = realloc(vs->v, vs->cap * sizeof(*vs->v));
+		ck_assert_ptr_nonnull(vs->v);
+	}
+	vs->v[vs->n].t_us = t_us;
+	vs->v[vs->n].fid = fid;
+	vs->v[vs->n].bno = bno;
+	vs->v[vs->n++].wasted = wasted;
+}
+
+/* Engine trace callback: its examinations, with their verdicts. */
+static void
+engine_exam(void *arg, const struct fl_trace_ev *ev)
+{
+	if (ev->kind == FL_TR_EXAMINE)
+		verdict_add(arg, (int64_t)(ev->t_ns / 1000), ev->fid, ev->bno, ev->wasted);
+}
+
+/* Detector callback: its decided examinations. */
+static void
+detector_exam(void *arg, const struct sp_exam *x)
+{
+	ck_assert_msg(x->verdict != SP_UNDECIDED, "undecided examination of %x at %" PRId64,
+	    x->bno, x->ts_us);
+	verdict_add(arg, x->ts_us - 1282327206000000LL, x->fid, x->bno, x->verdict == SP_WASTED);
+}
+
+static int
+verdict_cmp(const void *a, const void *b)
+{
+	const int64_t *x = a, *y = b;
+
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+START_TEST(test_engine_verdicts)
+{
+	char path[] = "/tmp/fs-engine-verdicts-XXXXXX";
+	struct verdicts truth = { 0 }, seen = { 0 };
+	struct fl_config c;
+	struct fl_synth sy;
+	struct fl_engine *e;
+	struct sp_callbacks cb;
+	struct sp_detector *d;
+	struct ps_source *src;
+	struct ps_item it;
+	struct fs_err err = { 0 };
+	size_t i, nw = 0;
+	FILE *f;
+	int fd;
+
+	ck_assert_int_ge(fd = mkstemp(path), 0);
+	ck_assert_ptr_nonnull(f = fdopen(fd, "w"));
+	ck_assert_int_eq(fl_config_init(&c, engine_cases[_i].policy), 0);
+	c.tun.threads = 1;
+	c.era = fl_policy_info(c.policy)->era;
+	c.log = f;
+	c.trace = engine_exam;
+	c.trace_arg = &truth;
+	ck_assert_int_eq(fl_transport_parse(&c.transport, "uniform:20ms:40ms", &err), 0);
+	fl_synth_defaults(&sy);
+	sy.seed = engine_cases[_i].seed;
+	c.transport.seed = sy.seed;
+	sy.duration_ns = engine_cases[_i].duration_ms * 1000000ULL;
+	sy.burst = engine_cases[_i].burst;
+	sy.write_size = engine_cases[_i].write_size;
+	sy.rate = engine_cases[_i].rate;
+	ck_assert_msg((e = fl_engine_new(&c, &err)) != NULL, "%s", err.msg);
+	ck_assert_int_gt(fl_synth_add(e, &sy, &err), 0);
+	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
+	fl_engine_free(e);
+	ck_assert_int_eq(fclose(f), 0);
+
+	memset(&cb, 0, sizeof(cb));
+	cb.arg = &seen;
+	cb.exam = detector_exam;
+	ck_assert_ptr_nonnull(d = sp_detector_new(NULL, &cb, &err));
+	ck_assert_msg((src = ps_source_open(path, NULL, 1, &err)) != NULL, "%s", err.msg);
+	while (ps_source_next(src, &it, &err) == 1)
+		if (it.parsed)
+			sp_detector_feed(d, &it.ev);
+	ps_source_close(src);
+	sp_detector_finish(d);
+	sp_detector_free(d);
+	unlink(path);
+
+	qsort(truth.v, truth.n, sizeof(*truth.v), verdict_cmp);
+	qsort(seen.v, seen.n, sizeof(*seen.v), verdict_cmp);
+	for (i = 0; i < truth.n; i++)
+		nw += truth.v[i].wasted;
+	ck_assert_msg(truth.n > 20 && nw > 0, "%s: a workload with %zu examinations, %zu wasted",
+	    engine_cases[_i].policy, truth.n, nw);
+	ck_assert_msg(seen.n == truth.n, "%s #%d: %zu examinations in the log, the engine made %zu",
+	    engine_cases[_i].policy, _i, seen.n, truth.n);
+	for (i = 0; i < truth.n; i++)
+		ck_assert_msg(seen.v[i].t_us == truth.v[i].t_us && seen.v[i].bno == truth.v[i].bno &&
+		    seen.v[i].wasted == truth.v[i].wasted, "%s #%d: examination of b:%x at %" PRId64
+		    " us: the log says %s, the engine %s", engine_cases[_i].policy, _i,
+		    truth.v[i].bno, truth.v[i].t_us, seen.v[i].wasted ? "wasted" : "useful",
+		    truth.v[i].wasted ? "wasted" : "useful");
+	free(truth.v);
+	free(seen.v);
+}
+END_TEST
+
 Suite *spin_suite(void);
 
 Suite *
@@ -1253,6 +1429,8 @@ spin_suite(void)
 	tcase_add_test(tc, test_plot_svg);
 	tcase_add_loop_test(tc, test_synth_truth, 0,
 	    (int)(sizeof(synth_logs) / sizeof(synth_logs[0])));
+	tcase_add_loop_test(tc, test_engine_verdicts, 0,
+	    (int)(sizeof(engine_cases) / sizeof(engine_cases[0])));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("command");
 	tcase_add_loop_test(tc, test_cmd_cases, 0, (int)(sizeof(cmd_cases) / sizeof(cmd_cases[0])));

@@ -1,13 +1,18 @@
 /*
- * tests/check_store.c: the storage interface (store/store.h) on SQLite:
- * schema creation and refusal, sources, batch commits, queries, dump.
+ * tests/check_store.c: the storage interface (store/store.h) on both
+ * backends (loop index = backend): schema creation and refusal, sources,
+ * batch commits, cursors, claims, dump, schema 4's columns; SQLite databases
+ * of schemas 1, 2 and 3 migrated, a server database of schema 3 migrated;
+ * which strings name a server, and that no password is shown.
  */
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -16,6 +21,7 @@
 Suite *store_suite(void);
 
 static char tmpdir[256];
+static char the_db[1024];		/* the database of open_with_source */
 
 /* A path in the temporary directory. */
 #define tpath(slot, name) tu_path(tmpdir, (slot), (name))
@@ -34,12 +40,15 @@ teardown(void)
 	tu_rmtree(tmpdir);
 }
 
-/* Opens a new database and adds one source. */
+/* Opens a new database of backend be (the_db) and adds one source. */
 static struct st_store *
-open_with_source(struct st_source *src)
+open_with_source(int be, struct st_source *src)
 {
 	struct fs_err err;
-	struct st_store *st = st_open(tpath(0, "t.db"), ST_OPEN_CREATE, &err);
+	struct st_store *st;
+
+	snprintf(the_db, sizeof(the_db), "%s", tu_db(be, tmpdir, 0, "t.db"));
+	st = st_open(the_db, ST_OPEN_CREATE, &err);
 
 	ck_assert_msg(st != NULL, "%s", err.msg);
 	memset(src, 0, sizeof(*src));
@@ -55,17 +64,15 @@ START_TEST(create_and_reopen)
 {
 	struct st_source src, got;
 	struct fs_err err;
-	struct st_store *st = open_with_source(&src);
+	struct st_store *st = open_with_source(_i, &src);
 
 	st_close(st);
-	st = st_open(tpath(0, "t.db"), ST_OPEN_READONLY, &err);
+	st = st_open(the_db, ST_OPEN_READONLY, &err);
 	ck_assert_msg(st != NULL, "%s", err.msg);
-	ck_assert_int_eq(st_source_find_path(st, "/var/log/x.log", &got, &err), 1);
+	ck_assert_int_eq(st_source_find_path(st, "/var/log/x.log", NULL, &got, &err), 1);
 	ck_assert_int_eq(got.id, src.id);
 	ck_assert_int_eq(got.state, ST_SRC_PARTIAL);
-	ck_assert_int_eq(st_source_find_path(st, "/nope", &got, &err), 0);
-	ck_assert_int_eq(st_source_find_head(st, 42, 4096, &got, &err), 1);
-	ck_assert_int_eq(st_source_find_head(st, 43, 4096, &got, &err), 0);
+	ck_assert_int_eq(st_source_find_path(st, "/nope", NULL, &got, &err), 0);
 	st_close(st);
 }
 END_TEST
@@ -126,7 +133,7 @@ START_TEST(readonly_file)
 {
 	struct st_source src;
 	struct fs_err err;
-	struct st_store *st = open_with_source(&src);
+	struct st_store *st = open_with_source(TU_SQLITE, &src);
 
 	st_close(st);
 	ck_assert_int_eq(chmod(tpath(0, "t.db"), 0444), 0);
@@ -146,8 +153,9 @@ struct collect {
 
 /* Collects RPC xids and thread names. */
 static int
-rpc_cb(void *arg, const struct st_rpc *r)
+rpc_cb(void *arg, const union st_row *row_)
 {
+	const struct st_rpc *r = &row_->rpc;
 	struct collect *c = arg;
 
 	c->a[c->n] = r->xid;
@@ -158,8 +166,9 @@ rpc_cb(void *arg, const struct st_rpc *r)
 
 /* Collects episode cycle counts and thread names. */
 static int
-ep_cb(void *arg, const struct st_episode_row *r)
+ep_cb(void *arg, const union st_row *row_)
 {
+	const struct st_episode_row *r = &row_->episode;
 	struct collect *c = arg;
 
 	c->a[c->n] = (int64_t)r->ep.cycles;
@@ -170,8 +179,9 @@ ep_cb(void *arg, const struct st_episode_row *r)
 
 /* Collects series wasted counts (summed) per row. */
 static int
-series_cb(void *arg, const struct st_series *r)
+series_cb(void *arg, const union st_row *row_)
 {
+	const struct st_series *r = &row_->series;
 	struct collect *c = arg;
 
 	c->a[c->n++] = (int64_t)r->wasted;
@@ -180,8 +190,9 @@ series_cb(void *arg, const struct st_series *r)
 
 /* Counts write rows. */
 static int
-write_cb(void *arg, const struct st_write *r)
+write_cb(void *arg, const union st_row *row_)
 {
+	const struct st_write *r = &row_->write;
 	(void)r;
 	((struct collect *)arg)->n++;
 	return 0;
@@ -189,8 +200,9 @@ write_cb(void *arg, const struct st_write *r)
 
 /* Stops after the first row. */
 static int
-stop_cb(void *arg, const struct st_rpc *r)
+stop_cb(void *arg, const union st_row *row_)
 {
+	const struct st_rpc *r = &row_->rpc;
 	(void)r;
 	(*(int *)arg)++;
 	return 7;
@@ -200,7 +212,7 @@ START_TEST(batch_commit_and_query)
 {
 	struct st_source src;
 	struct fs_err err;
-	struct st_store *st = open_with_source(&src);
+	struct st_store *st = open_with_source(_i, &src);
 	struct st_batch *b = st_batch_new();
 	struct st_rpc r;
 	struct st_episode ep;
@@ -259,7 +271,7 @@ START_TEST(batch_commit_and_query)
 
 	st_filter_init(&f);
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, &f, rpc_cb, &c), 0);
 	ck_assert_int_eq(c.n, 2);
 	ck_assert_int_eq(c.a[0], 1412);
 	ck_assert_str_eq(c.s[0], "msbflushthr");
@@ -268,17 +280,17 @@ START_TEST(batch_commit_and_query)
 	/* filters: thread, time */
 	f.thread = "msbflushrpcthr";
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, &f, rpc_cb, &c), 0);
 	ck_assert_int_eq(c.n, 1);
 	ck_assert_int_eq(c.a[0], 1413);
 	st_filter_init(&f);
 	f.until_us = 2000000;
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, &f, rpc_cb, &c), 0);
 	ck_assert_int_eq(c.n, 1);
 	ck_assert_int_eq(c.a[0], 1412);
 	st_filter_init(&f);
-	ck_assert_int_eq(st_query_rpcs(st, &f, stop_cb, &stops, &err), 7);
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, &f, stop_cb, &stops), 7);
 	ck_assert_int_eq(stops, 1);
 
 	/* episodes by fid/bno */
@@ -286,18 +298,18 @@ START_TEST(batch_commit_and_query)
 	f.fid = 0x80000002d907bULL;
 	f.bno = 1;
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_episodes(st, &f, ep_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_EPISODES, &f, ep_cb, &c), 0);
 	ck_assert_int_eq(c.n, 1);
 	ck_assert_int_eq(c.a[0], 3);
 	ck_assert_str_eq(c.s[0], "msbflushthr/inflight");
 	f.bno = 2;
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_episodes(st, &f, ep_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_EPISODES, &f, ep_cb, &c), 0);
 	ck_assert_int_eq(c.n, 0);
 
 	st_filter_init(&f);
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_series(st, &f, series_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_SERIES, &f, series_cb, &c), 0);
 	ck_assert_int_eq(c.n, 1);
 	ck_assert_int_eq(c.a[0], 6);
 
@@ -307,16 +319,16 @@ START_TEST(batch_commit_and_query)
 	st_batch_set_source(b, &src);
 	ck_assert_int_eq(st_commit(st, b, &err), 0);
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_episodes(st, &f, ep_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_EPISODES, &f, ep_cb, &c), 0);
 	ck_assert_int_eq(c.n, 0);
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_rpcs(st, &f, rpc_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, &f, rpc_cb, &c), 0);
 	ck_assert_int_eq(c.n, 2);
 
 	{
 		struct st_source got;
 
-		ck_assert_int_eq(st_source_find_path(st, src.path, &got, &err), 1);
+		ck_assert_int_eq(st_source_find_path(st, src.path, NULL, &got, &err), 1);
 		ck_assert_uint_eq(got.done_off, 400);
 		ck_assert_uint_eq(got.events[PS_EV_RPC_SEND], 1);
 	}
@@ -342,7 +354,7 @@ START_TEST(dump_canonical)
 		char name[16];
 
 		snprintf(name, sizeof(name), "d%d.db", k);
-		st = st_open(tpath(2, name), ST_OPEN_CREATE, &err);
+		st = st_open(tu_db(_i, tmpdir, 2, name), ST_OPEN_CREATE, &err);
 		ck_assert_ptr_nonnull(st);
 		memset(&src, 0, sizeof(src));
 		snprintf(src.path, sizeof(src.path), "x");
@@ -378,12 +390,102 @@ START_TEST(dump_canonical)
 }
 END_TEST
 
+/* Collects RPC bwc addresses. */
+static int
+bwc_cb(void *arg, const union st_row *row_)
+{
+	struct collect *c = arg;
+
+	c->a[c->n++] = (int64_t)row_->rpc.bwc_addr;
+	return 0;
+}
+
+/* Collects thread figures: sleep, line gap and era as "sleep/line/era". */
+static int
+tstat_cb(void *arg, const union st_row *row_)
+{
+	const struct st_thread_stats *t = &row_->thread.st;
+	struct collect *c = arg;
+
+	snprintf(c->s[c->n], sizeof(c->s[0]), "%d:%" PRId64 "/%" PRId64 "/%c", row_->thread.tno,
+	    t->sleep_p50_us, t->line_p50_us, t->era ? t->era : '-');
+	c->n++;
+	return 0;
+}
+
+/*
+ * Schema 4's columns round-trip on both backends: an RPC's bwc, a flush
+ * thread's pass timing and era (absent: NULL, read back as 0 / -1); a
+ * thread's figures written again replace the old ones.
+ */
+START_TEST(v4_columns)
+{
+	struct st_source src;
+	struct fs_err err;
+	struct st_store *st = open_with_source(_i, &src);
+	struct st_batch *b = st_batch_new();
+	struct st_thread_stats ts;
+	struct st_rpc r;
+	struct collect c;
+	int k;
+
+	st_batch_add_thread(b, 0, "msflushthr0", 11, "7f1c1affd700", 12);
+	st_batch_add_thread(b, 1, "msflushthr3", 11, "7f1c1a7fc700", 12);
+	memset(&r, 0, sizeof(r));
+	r.xid = r.off = r.sz = r.outstanding = r.rc = r.bno = -1;
+	r.src_off = 10;
+	r.kind = ST_RPC_SEND;
+	r.bwc_addr = 0x7f1c0c0012a0ULL;
+	st_batch_add_rpc(b, &r);
+	r.src_off = 20;
+	r.bwc_addr = 0;
+	st_batch_add_rpc(b, &r);
+	for (k = 0; k < 2; k++) {
+		memset(&ts, 0, sizeof(ts));
+		ts.first_us = ts.last_us = ts.first_pass_us = INT64_MIN;
+		ts.period_p50_us = ts.period_p99_us = -1;
+		ts.sleep_p50_us = k == 0 ? 2116 : -1;
+		ts.line_p50_us = k == 0 ? 14 : -1;
+		ts.era = k == 0 ? 'A' : 0;
+		st_batch_add_thread_stats(b, k, &ts);
+	}
+	src.done_off = 30;
+	st_batch_set_source(b, &src);
+	ck_assert_msg(st_commit(st, b, &err) == 0, "%s", err.msg);
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(tu_walk(st, ST_RPCS, NULL, bwc_cb, &c), 0);
+	ck_assert_int_eq(c.n, 2);
+	ck_assert_int_eq(c.a[0], 0x7f1c0c0012a0LL);
+	ck_assert_int_eq(c.a[1], 0);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(tu_walk(st, ST_THREAD_STATS, NULL, tstat_cb, &c), 0);
+	ck_assert_int_eq(c.n, 2);
+	ck_assert_str_eq(c.s[0], "0:2116/14/A");
+	ck_assert_str_eq(c.s[1], "1:-1/-1/-");
+
+	/* written again (a run that re-reads the source): replaced */
+	st_batch_clear(b);
+	ts.sleep_p50_us = 99000;
+	ts.line_p50_us = 3;
+	ts.era = 'C';
+	st_batch_add_thread_stats(b, 1, &ts);
+	st_batch_set_source(b, &src);
+	ck_assert_msg(st_commit(st, b, &err) == 0, "%s", err.msg);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(tu_walk(st, ST_THREAD_STATS, NULL, tstat_cb, &c), 0);
+	ck_assert_str_eq(c.s[1], "1:99000/3/C");
+	st_batch_free(b);
+	st_close(st);
+}
+END_TEST
+
 /* A batch expecting a stale offset is refused and writes nothing. */
 START_TEST(expect_offset)
 {
 	struct st_source src, got;
 	struct fs_err err;
-	struct st_store *st = open_with_source(&src);
+	struct st_store *st = open_with_source(_i, &src);
 	struct st_batch *b = st_batch_new();
 	struct st_write w;
 	struct st_filter f;
@@ -403,11 +505,11 @@ START_TEST(expect_offset)
 	st_batch_set_source(b, &src);
 	ck_assert_int_eq(st_commit(st, b, &err), -1);
 	ck_assert_msg(strstr(err.msg, "another process") != NULL, "%s", err.msg);
-	ck_assert_int_eq(st_source_find_path(st, src.path, &got, &err), 1);
+	ck_assert_int_eq(st_source_find_path(st, src.path, NULL, &got, &err), 1);
 	ck_assert_uint_eq(got.done_off, 100);
 	st_filter_init(&f);
 	memset(&c, 0, sizeof(c));
-	ck_assert_int_eq(st_query_writes(st, &f, write_cb, &c, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_WRITES, &f, write_cb, &c), 0);
 	ck_assert_int_eq(c.n, 1);
 	/* the right expectation goes through */
 	st_batch_expect_offset(b, 100);
@@ -417,20 +519,331 @@ START_TEST(expect_offset)
 }
 END_TEST
 
+/* Loads an SQL text into a new SQLite file with the sqlite3 shell (its path in slot). */
+static const char *
+sqlite_from(const char *sql_file, int slot, const char *name)
+{
+	const char *path = tpath(slot, name);
+	char cmd[2400];
+
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' < '%s'", path, tu_testdata(sql_file));
+	ck_assert_int_eq(system(cmd), 0);
+	return path;
+}
+
+/* Runs the binary under test with a shell command line; its status. */
+static int
+sh(const char *fmt, const char *a, const char *b)
+{
+	char cmd[3000], line[2800];
+
+	snprintf(line, sizeof(line), fmt, a, b);
+	snprintf(cmd, sizeof(cmd), "'%s' %s", tu_fsbin(), line);
+	return WEXITSTATUS(system(cmd));
+}
+
+/*
+ * Cuts the rows of table in a dump (st_dump's "table|f1|f2|...") to their
+ * first keep fields (the table's name is field 0), emptying field blank
+ * (-1: none).  In place.
+ */
+static void
+dump_cut(char *dump, const char *table, int keep, int blank)
+{
+	size_t tl = strlen(table);
+	char *r = dump, *w = dump;
+
+	while (*r != '\0') {
+		size_t n = strcspn(r, "\n");
+		int row = strncmp(r, table, tl) == 0 && r[tl] == '|';
+		int f = 0;
+		size_t i;
+
+		for (i = 0; i < n; i++) {
+			if (r[i] == '|')
+				f++;
+			if (row && (f >= keep || (f == blank && r[i] != '|')))
+				continue;
+			*w++ = r[i];
+		}
+		r += n;
+		if (*r == '\n')
+			*w++ = *r++;
+	}
+	*w = '\0';
+}
+
+/*
+ * A database of schema 2 (made by the flushscope before schema 3) opens,
+ * is migrated once written to, and then holds the rows a new database
+ * given the same log holds (but for what schema 4 added: each thread's pass
+ * timing and era, an RPC's bwc, NULL in the migrated rows; and the bmap of
+ * HEAD's RPCs, whose fid=%lx:%lu the flushscope of schema 2 read as the
+ * bmap number); read-only it is refused until then.
+ */
+START_TEST(migrate_schema2)
+{
+	const char *old = sqlite_from("db/schema2.sql", 3, "v2.db"), *fresh = tpath(4, "new.db");
+	struct fs_err err;
+	struct st_store *st;
+	char *a, *b;
+
+	st = st_open(old, ST_OPEN_READONLY, &err);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err.msg, "needs migrating") != NULL, "%s", err.msg);
+	st = st_open(old, ST_OPEN_CREATE, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	st_close(st);
+	ck_assert_int_eq(sh("ingest -q -d '%s' - < '%s'", fresh,
+	    tu_testdata("spins/era-z.log")), 0);
+	a = tu_dump_db(old);
+	b = tu_dump_db(fresh);
+	ck_assert_msg(strstr(a, "|unknown\n") != NULL, "no client 'unknown':\n%.500s", a);
+	ck_assert_msg(strstr(b, "|2800|10|Z\n") != NULL, "no thread timing:\n%s", b);
+	dump_cut(a, "thread_stats", 13, -1);
+	dump_cut(b, "thread_stats", 13, -1);
+	dump_cut(a, "rpcs", 14, 12);
+	dump_cut(b, "rpcs", 14, 12);
+	/* every row but the source's bookkeeping (how a stream's tail is kept changed) */
+	ck_assert_msg(strcmp(strchr(a, '\n'), strchr(b, '\n')) == 0, "the migrated rows differ");
+	free(a);
+	free(b);
+}
+END_TEST
+
+/*
+ * A database of schema 1 migrates through 2 to 3: its per-bmap counters
+ * move to second 0 (totals kept), every other row stays, spins reads it.
+ */
+START_TEST(migrate_schema1)
+{
+	const char *old = sqlite_from("db/schema1.sql", 3, "v1.db");
+	const char *ref = sqlite_from("db/schema2.sql", 5, "v2.db");
+	struct fs_err err;
+	struct st_store *st;
+	char *a, *b, *p;
+
+	st = st_open(old, ST_OPEN_CREATE, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	st_close(st);
+	st = st_open(ref, ST_OPEN_CREATE, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	st_close(st);
+	a = tu_dump_db(old);
+	b = tu_dump_db(ref);
+	/* the same episodes, threads, series and RPCs */
+	for (p = strstr(b, "\nepisodes|"); p != NULL; p = strstr(p + 1, "\nepisodes|")) {
+		char row[512];
+
+		snprintf(row, sizeof(row), "%.*s", (int)strcspn(p + 1, "\n"), p + 1);
+		ck_assert_msg(strstr(a, row) != NULL, "migrated lacks %s", row);
+	}
+	ck_assert_msg(strstr(a, "\nbmap_series|1|") != NULL, "no bmap series:\n%s", a);
+	ck_assert_int_eq(sh("spins -d '%s' --by bmap --format csv > /dev/null%s", old, ""), 0);
+	free(a);
+	free(b);
+}
+END_TEST
+
+/* Runs a shell command; its exit status. */
+static int
+shell(const char *fmt, const char *a, const char *b)
+{
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd), fmt, a, b);
+	return WEXITSTATUS(system(cmd));
+}
+
+/*
+ * A database of schema 3 (made by the flushscope before schema 4) is
+ * refused read-only, migrated once opened for writing, and then holds
+ * every row and column it held, unchanged (compared with a copy left at
+ * schema 3); schema 4's columns are NULL (unknown: a thread's timing -1,
+ * its era 0, an RPC's bwc 0), and a log ingested next has them.
+ */
+START_TEST(migrate_schema3)
+{
+	const char *old = sqlite_from("db/schema3.sql", 3, "v3.db");
+	const char *ref = sqlite_from("db/schema3.sql", 5, "v3-ref.db");
+	struct fs_err err;
+	struct st_store *st;
+	struct collect c;
+
+	st = st_open(old, ST_OPEN_READONLY, &err);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err.msg, "schema version 3 needs migrating to 4") != NULL, "%s",
+	    err.msg);
+	st = st_open(old, ST_OPEN_CREATE, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	st_close(st);
+	/* each table of schema 3, its columns of schema 3, in both */
+	ck_assert_int_eq(shell("for t in $(sqlite3 '%2$s' \"SELECT name FROM sqlite_master"
+	    " WHERE type = 'table'\"); do c=$(sqlite3 '%2$s' \"SELECT group_concat(name)"
+	    " FROM pragma_table_info('$t')\"); q=\"SELECT $c FROM $t ORDER BY 1, 2\";"
+	    " sqlite3 '%2$s' \"$q\" > '%2$s.txt' && sqlite3 '%1$s' \"$q\" > '%1$s.txt' &&"
+	    " cmp -s '%2$s.txt' '%1$s.txt' || { echo \"$t differs\" >&2; exit 1; }; done",
+	    old, ref), 0);
+	ck_assert_int_eq(shell("test \"$(sqlite3 '%1$s' 'PRAGMA user_version')\" = 4 &&"
+	    " test \"$(sqlite3 '%1$s' 'SELECT count(*) FROM thread_stats WHERE era IS NULL')\" = 1"
+	    " && test \"$(sqlite3 '%1$s' 'SELECT count(*) FROM rpcs WHERE bwc IS NULL')\" = 1",
+	    old, ""), 0);
+	st = st_open(old, ST_OPEN_READONLY, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(tu_walk(st, ST_THREAD_STATS, NULL, tstat_cb, &c), 0);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_str_eq(c.s[0], "1:-1/-1/-");
+	st_close(st);
+	/* what is ingested into it now has schema 4's figures */
+	ck_assert_int_eq(sh("ingest -q -d '%s' '%s'", old, tu_testdata("seed-excerpt.log")), 0);
+	st = st_open(old, ST_OPEN_READONLY, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(tu_walk(st, ST_THREAD_STATS, NULL, tstat_cb, &c), 0);
+	ck_assert_int_eq(c.n, 2);
+	ck_assert_str_eq(c.s[1], "0:2116/14/A");
+	st_close(st);
+}
+END_TEST
+
+/*
+ * PostgreSQL: a server database of schema 3 (a new one taken back: schema
+ * 4's columns dropped, its version 3) is refused read-only and migrated
+ * when opened for writing; the columns come back, NULL for the old rows.
+ */
+START_TEST(pg_migrate_schema3)
+{
+	const char *db = tu_db(TU_PG, tmpdir, 0, "v3");
+	struct fs_err err;
+	struct st_store *st;
+	struct collect c;
+
+	ck_assert_int_eq(sh("ingest -q -d '%s' '%s'", db, tu_testdata("seed-excerpt.log")), 0);
+	tu_pg_sql(db, "ALTER TABLE thread_stats DROP COLUMN sleep_p50_us,"
+	    " DROP COLUMN line_p50_us, DROP COLUMN era; ALTER TABLE rpcs DROP COLUMN bwc;"
+	    " UPDATE fs_meta SET value = '3' WHERE key = 'schema_version'");
+	st = st_open(db, ST_OPEN_READONLY, &err);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err.msg, "schema version 3 needs migrating to 4") != NULL, "%s",
+	    err.msg);
+	st = st_open(db, ST_OPEN_CREATE, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(tu_walk(st, ST_THREAD_STATS, NULL, tstat_cb, &c), 0);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_str_eq(c.s[0], "0:-1/-1/-");
+	st_close(st);
+	/* ingested again from its start (a new source): the figures are stored */
+	ck_assert_int_eq(sh("ingest -q -d '%s' - < '%s'", db, tu_testdata("seed-excerpt.log")), 0);
+	st = st_open(db, ST_OPEN_READONLY, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(tu_walk(st, ST_THREAD_STATS, NULL, tstat_cb, &c), 0);
+	ck_assert_int_eq(c.n, 2);
+	ck_assert_str_eq(c.s[1], "0:2116/14/A");
+	st_close(st);
+}
+END_TEST
+
+/* A claim based on a source that a commit moved meanwhile fails with EAGAIN. */
+START_TEST(claim_stale)
+{
+	struct st_source src, got;
+	struct fs_err err;
+	struct st_store *st = open_with_source(_i, &src);
+	struct st_batch *b = st_batch_new();
+	uint64_t run;
+
+	src.done_off = 10;
+	st_batch_set_source(b, &src);
+	ck_assert_msg(st_commit(st, b, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(st_source_claim(st, src.id, 0, &run, &err), -1);
+	ck_assert_int_eq(err.code, EAGAIN);
+	ck_assert_int_eq(st_source_claim(st, src.id, 10, &run, &err), 0);
+	ck_assert_int_eq(st_source_find_path(st, src.path, NULL, &got, &err), 1);
+	ck_assert_uint_eq(got.run_id, run);
+	/* a client names a source's look-up */
+	ck_assert_int_eq(st_source_find_path(st, src.path, "nosuchclient", &got, &err), 0);
+	ck_assert_int_eq(st_source_find_path(st, src.path, "unknown", &got, &err), 1);
+	st_batch_free(b);
+	st_close(st);
+}
+END_TEST
+
+/* Which strings name a server, and how messages show them. */
+START_TEST(server_names)
+{
+	static const struct { const char *spec; int server; const char *shown; } cases[] = {
+		{ "flushscope.db", 0, "flushscope.db" },
+		{ "/tmp/a=b.db", 0, "/tmp/a=b.db" },
+		{ "postgresql://fs:s3cret@db.example/flush", 1, "postgresql://fs:***@db.example/flush" },
+		{ "postgres://fs@db/flush?password=s3cret&sslmode=require", 1,
+		    "postgres://fs@db/flush?password=***&sslmode=require" },
+		{ "postgresql:///flush?host=/tmp/x", 1, "postgresql:///flush?host=/tmp/x" },
+		{ "host=db dbname=flush password=s3cret user=fs", 1,
+		    "host=db dbname=flush password=*** user=fs" },
+		{ "dbname = flush password = 'it\\'s s3cret'", 1, "dbname = flush password=***" },
+	};
+	char buf[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(st_is_server(cases[i].spec), cases[i].server);
+		ck_assert_str_eq(st_display_name(cases[i].spec, buf, sizeof(buf)), cases[i].shown);
+		ck_assert_ptr_null(strstr(buf, "s3cret"));
+	}
+}
+END_TEST
+
+/* A server database of someone else's (a table and no fs_meta) is refused, untouched. */
+START_TEST(pg_refuse_foreign)
+{
+	const char *db = tu_db(TU_PG, tmpdir, 0, "x");
+	struct fs_err err;
+	struct st_store *st;
+
+	st = st_open(db, ST_OPEN_READONLY, &err);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err.msg, "empty database") != NULL, "%s", err.msg);
+	tu_pg_sql(db, "CREATE TABLE theirs (x int)");
+	st = st_open(db, ST_OPEN_CREATE, &err);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err.msg, "not a flushscope database") != NULL, "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, "postgresql:///") != NULL, "%s", err.msg);
+	tu_pg_sql(db, "DROP TABLE theirs");
+	st = st_open(db, ST_OPEN_CREATE, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	st_close(st);
+	tu_pg_sql(db, "UPDATE fs_meta SET value = '99' WHERE key = 'schema_version'");
+	st = st_open(db, ST_OPEN_READONLY, &err);
+	ck_assert_ptr_null(st);
+	ck_assert_msg(strstr(err.msg, "newer") != NULL, "%s", err.msg);
+}
+END_TEST
+
 /* Builds the store suite. */
 Suite *
 store_suite(void)
 {
 	Suite *s = suite_create("store");
-	TCase *tc = tcase_create("sqlite");
+	TCase *tc = tcase_create("backends");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, create_and_reopen);
+	tcase_add_loop_test(tc, create_and_reopen, 0, TU_NBACKENDS);
 	tcase_add_loop_test(tc, refuse_foreign, 0, 4);
 	tcase_add_test(tc, readonly_file);
-	tcase_add_test(tc, batch_commit_and_query);
-	tcase_add_test(tc, dump_canonical);
-	tcase_add_test(tc, expect_offset);
+	tcase_add_loop_test(tc, batch_commit_and_query, 0, TU_NBACKENDS);
+	tcase_add_loop_test(tc, dump_canonical, 0, TU_NBACKENDS);
+	tcase_add_loop_test(tc, v4_columns, 0, TU_NBACKENDS);
+	tcase_add_loop_test(tc, expect_offset, 0, TU_NBACKENDS);
+	tcase_add_loop_test(tc, claim_stale, 0, TU_NBACKENDS);
+	tcase_add_test(tc, migrate_schema2);
+	tcase_add_test(tc, migrate_schema1);
+	tcase_add_test(tc, migrate_schema3);
+	tcase_add_test(tc, pg_migrate_schema3);
+	tcase_add_test(tc, server_names);
+	tcase_add_test(tc, pg_refuse_foreign);
 	suite_add_tcase(s, tc);
 	return s;
 }

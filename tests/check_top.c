@@ -616,8 +616,9 @@ END_TEST
 
 /* Sums the lines of every source in a store. */
 static int
-sum_lines(void *arg, const struct st_source *src)
+sum_lines(void *arg, const union st_row *row_)
 {
+	const struct st_source *src = &row_->source;
 	*(uint64_t *)arg += src->lines;
 	return 0;
 }
@@ -645,7 +646,7 @@ START_TEST(test_batch_db_records)
 	fs_err_clear(&err);
 	st = st_open(db, ST_OPEN_READONLY, &err);
 	ck_assert_msg(st != NULL, "%s", err.msg);
-	ck_assert_int_eq(st_query_sources(st, sum_lines, &lines, &err), 0);
+	ck_assert_int_eq(tu_walk(st, ST_SOURCES, NULL, sum_lines, &lines), 0);
 	ck_assert_uint_eq(lines, (uint64_t)n);
 	st_close(st);
 	/* stdin cannot be recorded: a usage error. */

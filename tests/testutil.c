@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/store.h"
 
@@ -99,6 +100,135 @@ tu_path(const char *dir, int slot, const char *name)
 	ck_assert_int_lt((unsigned)slot, 8);
 	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", dir, name);
 	return buf[slot];
+}
+
+/* Walks the rows of a kind through a callback. */
+int
+tu_walk(struct st_store *st, int kind, const struct st_filter *f,
+    int (*cb)(void *arg, const union st_row *row), void *arg)
+{
+	const union st_row *row;
+	struct st_cursor *c;
+	struct fs_err err;
+	int rc, ret = 0;
+
+	c = st_cursor_open(st, (enum st_kind)kind, f, &err);
+	ck_assert_msg(c != NULL, "%s", err.msg);
+	while ((rc = st_cursor_next(c, &row, &err)) == 1)
+		if ((ret = cb(arg, row)) != 0)
+			break;
+	ck_assert_msg(rc >= 0, "%s", err.msg);
+	st_cursor_close(c);
+	return ret;
+}
+
+/* Names a backend. */
+const char *
+tu_backend_name(int backend)
+{
+	return backend == TU_PG ? "postgresql" : "sqlite";
+}
+
+/* The test server's environment, or a failed test saying how to get one. */
+static const char *
+pg_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	ck_assert_msg(v != NULL && *v != '\0', "%s is not set: the PostgreSQL cases run"
+	    " beside the server tests/pg.sh starts (make check does)", name);
+	return v;
+}
+
+/* Runs psql on database dbname of the test server. */
+static void
+psql(const char *dbname, const char *sql)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd), "'%s/psql' -X -q -At -v ON_ERROR_STOP=1"
+	    " 'host=%s user=fs dbname=%s' -c \"%s\" >/dev/null", pg_env("FS_PG_BIN"),
+	    pg_env("FS_PG_DIR"), dbname, sql);
+	ck_assert_msg(system(cmd) == 0, "psql failed: %s", sql);
+}
+
+/* The database name of a URI made by tu_db. */
+static void
+pg_dbname(const char *db, char *out, size_t n)
+{
+	const char *p = strstr(db, ":///");
+
+	ck_assert_ptr_nonnull(p);
+	p += 4;
+	snprintf(out, n, "%.*s", (int)strcspn(p, "?"), p);
+}
+
+/* A new empty database. */
+const char *
+tu_db(int backend, const char *dir, int slot, const char *name)
+{
+	static char buf[8][1024];
+	static unsigned seq;
+	char dbname[64];
+
+	ck_assert_int_lt((unsigned)slot, 8);
+	if (backend != TU_PG)
+		return tu_path(dir, slot, name);
+	snprintf(dbname, sizeof(dbname), "fs_%ld_%u", (long)getpid(), seq++);
+	{
+		char sql[128];
+
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
+		psql("postgres", sql);
+	}
+	snprintf(buf[slot], sizeof(buf[slot]), "postgresql:///%s?host=%s&user=fs", dbname,
+	    pg_env("FS_PG_DIR"));
+	return buf[slot];
+}
+
+/* Empties a database. */
+void
+tu_db_reset(const char *db)
+{
+	char dbname[64], sql[160], path[1100];
+
+	if (!st_is_server(db)) {
+		unlink(db);
+		snprintf(path, sizeof(path), "%s-wal", db);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s-shm", db);
+		unlink(path);
+		return;
+	}
+	pg_dbname(db, dbname, sizeof(dbname));
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", dbname);
+	psql("postgres", sql);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
+	psql("postgres", sql);
+}
+
+/* 1 if the database exists. */
+int
+tu_db_exists(const char *db)
+{
+	struct fs_err err;
+	struct st_store *st;
+
+	if (!st_is_server(db))
+		return access(db, F_OK) == 0;
+	st = st_open(db, ST_OPEN_READONLY, &err);
+	st_close(st);
+	return st != NULL;
+}
+
+/* Runs SQL on a server database. */
+void
+tu_pg_sql(const char *db, const char *sql)
+{
+	char dbname[64];
+
+	pg_dbname(db, dbname, sizeof(dbname));
+	psql(dbname, sql);
 }
 
 /* The canonical dump of a database. */

@@ -29,6 +29,45 @@ const char *tu_testdata(const char *name);
 /* dir/name in one of 8 static buffers (slot 0..7): several paths can be live at once. */
 const char *tu_path(const char *dir, int slot, const char *name);
 
+/*
+ * Walks the rows of kind that f selects (NULL = all) in database st: cb
+ * per row; stops when cb returns nonzero and returns that value, else 0
+ * (a read error fails the test).
+ */
+struct st_store;
+union st_row;
+struct st_filter;
+int tu_walk(struct st_store *st, int kind, const struct st_filter *f,
+    int (*cb)(void *arg, const union st_row *row), void *arg);
+
+/*
+ * The backends behavioural tests run against: one table of cases, two
+ * backends (a loop test's index picks the backend, e.g. _i % TU_NBACKENDS).
+ * The PostgreSQL server is the throw-away one tests/pg.sh starts for
+ * `make check` ($FS_PG, $FS_PG_DIR, $FS_PG_BIN); a PostgreSQL case fails,
+ * never skips, without it.
+ */
+enum { TU_SQLITE = 0, TU_PG = 1, TU_NBACKENDS = 2 };
+
+/* "sqlite" or "postgresql". */
+const char *tu_backend_name(int backend);
+
+/*
+ * A new, empty database of a backend, as -d takes it: SQLite dir/name;
+ * PostgreSQL a fresh database on the test server (its postgresql:// URI).
+ * In one of 8 static buffers (slot 0..7).
+ */
+const char *tu_db(int backend, const char *dir, int slot, const char *name);
+
+/* Empties a database made by tu_db (the file removed; a server database made anew). */
+void tu_db_reset(const char *db);
+
+/* 1 if the database exists (a file; a server database with flushscope's tables). */
+int tu_db_exists(const char *db);
+
+/* Runs SQL on a server database made by tu_db (psql); fails the test if it fails. */
+void tu_pg_sql(const char *db, const char *sql);
+
 /* The canonical text of a database (st_dump), malloc'd. */
 char *tu_dump_db(const char *db);
 

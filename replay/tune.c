@@ -1,0 +1,336 @@
+/*
+ * replay/tune: the sweep behind flushscope tune (see replay/tune.h).
+ */
+#include "replay/tune.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MS 1000000ull
+#define US 1000ull
+
+/* The default grids: each policy's CPU-against-latency knobs around its defaults. */
+static const struct {
+	const char *policy;
+	struct {
+		const char *name;
+		uint64_t v[8];
+		int n;
+	} ax[2];
+	int nax;
+} defaults[] = {
+	{ "legacy", { { "poll_ns", { 1 * MS, 2048 * US, 5 * MS, 10 * MS }, 4 } }, 1 },
+	{ "pendq", { { "poll_ns", { 1 * MS, 2048 * US, 5 * MS, 10 * MS }, 4 } }, 1 },
+	{ "2010-10", { { "safety_timeout_ns", { 20 * MS, 50 * MS, 100 * MS }, 3 } }, 1 },
+	{ "2011-08", { { "max_age_ns", { 2 * MS, 5 * MS, 10 * MS, 20 * MS }, 4 } }, 1 },
+	{ "head", { { "threads", { 1, 4, 16 }, 3 },
+	    { "safety_timeout_ns", { 500 * MS, 2000 * MS }, 2 } }, 2 },
+	{ "deadline", { { "max_age_ns", { 1 * MS, 2 * MS, 5 * MS, 10 * MS }, 4 },
+	    { "batch_ns", { 0, 200 * US, 1 * MS }, 3 } }, 2 },
+};
+
+/* Fills policy's default grid. */
+int
+tn_default_grid(const char *policy, struct tn_grid *g)
+{
+	size_t i;
+	int a, k;
+
+	memset(g, 0, sizeof(*g));
+	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+		if (strcmp(defaults[i].policy, policy) != 0)
+			continue;
+		snprintf(g->policy, sizeof(g->policy), "%s", policy);
+		for (a = 0; a < defaults[i].nax; a++) {
+			snprintf(g->ax[a].name, sizeof(g->ax[a].name), "%s", defaults[i].ax[a].name);
+			for (k = 0; k < defaults[i].ax[a].n; k++)
+				g->ax[a].v[k] = defaults[i].ax[a].v[k];
+			g->ax[a].n = defaults[i].ax[a].n;
+		}
+		g->nax = defaults[i].nax;
+		return 0;
+	}
+	return -1;
+}
+
+/* Replaces or adds an axis. */
+int
+tn_grid_set(struct tn_grid *g, const struct tn_axis *a, struct fs_err *err)
+{
+	int i;
+
+	for (i = 0; i < g->nax; i++)
+		if (strcmp(g->ax[i].name, a->name) == 0)
+			break;
+	if (i == g->nax) {
+		if (g->nax >= TN_AXES_MAX)
+			return fs_err_set(err, E2BIG, "%s: at most %d tunables are varied at once",
+			    g->policy, TN_AXES_MAX);
+		g->nax++;
+	}
+	g->ax[i] = *a;
+	return 0;
+}
+
+/* Fills a point's figures from a replay. */
+void
+tn_point_from(struct tn_point *p, const struct rp_result *r)
+{
+	p->valid = 1;
+	p->cpu_ns = r->model_cpu_ns;
+	p->wakeups = r->st.wakeups;
+	p->rpcs = r->st.rpcs;
+	p->bytes = r->st.bytes_sent;
+	p->late = r->st.late_writes;
+	p->wasted = r->st.wasted;
+	p->p50_ns = r->st.ready_issue.p50;
+	p->p99_ns = r->st.ready_issue.p99;
+	p->max_ns = r->st.ready_issue.max;
+	p->mean_rpc_bytes = r->st.rpcs > 0 ? (double)r->st.bytes_sent / (double)r->st.rpcs : 0;
+	p->wakeups_min = r->wakeups_min;
+	p->efficiency = r->efficiency;
+}
+
+/* The work shared by the sweep's threads. */
+struct sweep {
+	const struct wl_workload *w;
+	const struct rp_options *base;
+	struct tn_point *p;
+	size_t n;
+	atomic_size_t next;		/* the next point to take */
+	atomic_int failed;		/* a replay failed for another reason than its settings */
+	pthread_mutex_t lock;		/* guards err */
+	struct fs_err err;
+};
+
+/* Replays point k. */
+static void
+run_point(struct sweep *s, size_t k)
+{
+	struct tn_point *p = &s->p[k];
+	struct rp_options o = *s->base;
+	struct rp_result r;
+	struct fs_err err;
+	int i;
+
+	for (i = 0; i < p->nset && o.nset < RP_SET_MAX; i++)
+		o.set[o.nset++] = p->set[i];
+	fs_err_clear(&err);
+	if (rp_run(s->w, p->policy, &o, &r, &err) < 0) {
+		/* the engine refusing a combination is a point it cannot run, not a failure */
+		if (err.code == EINVAL) {
+			snprintf(p->why, sizeof(p->why), "%s", err.msg);
+			return;
+		}
+		pthread_mutex_lock(&s->lock);
+		if (!atomic_load(&s->failed))
+			s->err = err;
+		atomic_store(&s->failed, 1);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	tn_point_from(p, &r);
+	rp_result_free(&r);
+}
+
+/* A sweep thread: takes points until none is left. */
+static void *
+worker(void *arg)
+{
+	struct sweep *s = arg;
+	size_t k;
+
+	while (!atomic_load(&s->failed) && (k = atomic_fetch_add(&s->next, 1)) < s->n)
+		run_point(s, k);
+	return NULL;
+}
+
+/* The number of points of a grid. */
+static size_t
+grid_points(const struct tn_grid *g)
+{
+	size_t n = 1;
+	int a;
+
+	for (a = 0; a < g->nax; a++)
+		n *= (size_t)(g->ax[a].n > 0 ? g->ax[a].n : 1);
+	return n;
+}
+
+/* Writes grid g's points to p (the last axis varies fastest). */
+static void
+expand(const struct tn_grid *g, struct tn_point *p)
+{
+	size_t n = grid_points(g), k;
+	int a;
+
+	for (k = 0; k < n; k++) {
+		size_t rest = k;
+
+		memset(&p[k], 0, sizeof(p[k]));
+		snprintf(p[k].policy, sizeof(p[k].policy), "%s", g->policy);
+		for (a = g->nax - 1; a >= 0; a--) {
+			struct rp_setting *s = &p[k].set[a];
+			int m = g->ax[a].n > 0 ? g->ax[a].n : 1;
+
+			snprintf(s->policy, sizeof(s->policy), "%s", g->policy);
+			snprintf(s->name, sizeof(s->name), "%s", g->ax[a].name);
+			s->value = g->ax[a].n > 0 ? g->ax[a].v[rest % (size_t)m] : 0;
+			rest /= (size_t)m;
+		}
+		p[k].nset = g->nax;
+	}
+}
+
+/* Runs the sweep. */
+int
+tn_sweep(const struct wl_workload *w, const struct tn_grid *grids, int ngrids,
+    const struct rp_options *base, int jobs, struct tn_point **out, size_t *n,
+    struct fs_err *err)
+{
+	struct sweep s;
+	pthread_t th[64];
+	size_t total = 0, k = 0;
+	int i, started = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; i < ngrids; i++)
+		total += grid_points(&grids[i]);
+	memset(&s, 0, sizeof(s));
+	if (total == 0 || (s.p = calloc(total, sizeof(*s.p))) == NULL)
+		return fs_err_set(err, total ? ENOMEM : EINVAL, total ? "tune: out of memory" :
+		    "tune: no point to replay");
+	for (i = 0; i < ngrids; i++) {
+		expand(&grids[i], s.p + k);
+		k += grid_points(&grids[i]);
+	}
+	s.w = w;
+	s.base = base;
+	s.n = total;
+	atomic_init(&s.next, 0);
+	atomic_init(&s.failed, 0);
+	pthread_mutex_init(&s.lock, NULL);
+	if (jobs > (int)(sizeof(th) / sizeof(th[0])))
+		jobs = (int)(sizeof(th) / sizeof(th[0]));
+	for (i = 1; i < jobs; i++) {
+		if (pthread_create(&th[started], NULL, worker, &s) != 0)
+			break;		/* fewer threads: slower, not wrong */
+		started++;
+	}
+	worker(&s);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&s.lock);
+	if (atomic_load(&s.failed)) {
+		*err = s.err;
+		free(s.p);
+		return -1;
+	}
+	tn_pareto(s.p, total);
+	*out = s.p;
+	*n = total;
+	return 0;
+}
+
+/* Marks the frontier. */
+void
+tn_pareto(struct tn_point *p, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		p[i].pareto = p[i].valid;
+		for (j = 0; j < n && p[i].pareto; j++)
+			if (j != i && p[j].valid && p[j].cpu_ns <= p[i].cpu_ns &&
+			    p[j].p99_ns <= p[i].p99_ns &&
+			    (p[j].cpu_ns < p[i].cpu_ns || p[j].p99_ns < p[i].p99_ns))
+				p[i].pareto = 0;
+	}
+}
+
+/* The cheapest point meeting the constraint. */
+long
+tn_recommend(const struct tn_point *p, size_t n, uint64_t max_p99_ns)
+{
+	long best = -1;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct tn_point *b = best >= 0 ? &p[best] : NULL;
+
+		if (!p[i].valid || p[i].p99_ns > max_p99_ns)
+			continue;
+		if (b == NULL || p[i].cpu_ns < b->cpu_ns ||
+		    (p[i].cpu_ns == b->cpu_ns && (p[i].wakeups < b->wakeups ||
+		    (p[i].wakeups == b->wakeups && p[i].p99_ns < b->p99_ns))))
+			best = (long)i;
+	}
+	return best;
+}
+
+/* The 1-2-5 step at or below v (up: at or above), v >= 1. */
+static uint64_t
+step125(uint64_t v, int up)
+{
+	static const uint64_t m[] = { 1, 2, 5 };
+	uint64_t d = 1, best = 1;
+	int i;
+
+	for (;;) {
+		for (i = 0; i < 3; i++) {
+			uint64_t s = m[i] * d;
+
+			if (s == v || (up && s > v))
+				return s;
+			if (s > v)
+				return best;
+			best = s;
+		}
+		if (d > UINT64_MAX / 50)
+			return best;
+		d *= 10;
+	}
+}
+
+/* The bound curve over the sweep's span of p99. */
+int
+tn_bound_curve(const struct wl_workload *w, const struct rp_options *o,
+    const struct tn_point *p, size_t n, const struct tn_point *base, struct tn_bound **out,
+    size_t *nout, struct fs_err *err)
+{
+	uint64_t lo = base->p99_ns, hi = base->p99_ns, l, lat[TN_BOUND_MAX], wm[TN_BOUND_MAX];
+	size_t i, k = 0;
+
+	*out = NULL;
+	*nout = 0;
+	for (i = 0; i < n; i++)
+		if (p[i].valid) {
+			if (p[i].p99_ns < lo)
+				lo = p[i].p99_ns;
+			if (p[i].p99_ns > hi)
+				hi = p[i].p99_ns;
+		}
+	lo = step125(lo < US ? US : lo, 0);
+	hi = step125(hi < lo ? lo : hi, 1);
+	for (l = lo; k < TN_BOUND_MAX; l = step125(l + 1, 1)) {
+		lat[k++] = l;
+		if (l >= hi)
+			break;
+	}
+	if (rp_bound_curve(w, o, lat, k, wm, err) < 0)
+		return -1;
+	if ((*out = malloc(k * sizeof(**out))) == NULL)
+		return fs_err_set(err, ENOMEM, "tune: out of memory");
+	for (i = 0; i < k; i++) {
+		(*out)[i].latency_ns = lat[i];
+		(*out)[i].wakeups_min = wm[i];
+	}
+	*nout = k;
+	return 0;
+}
+
