@@ -3,7 +3,8 @@
  * yields exactly the items of the sequential path (jobs = 1): every field
  * of every item and of its event (attribution included), the formats seen
  * after each item, the offset at the end and the error, if any, with its
- * line number.  Inputs: every log of testdata/ and testdata/bad/ (plain
+ * line number.  Inputs: every log of testdata/, testdata/bad/ and
+ * testdata/synth/ (forced flushes once per biorq, era-Z bwc pairing; plain
  * and gzip, truncated and corrupt gzip among them), a generated era-A log,
  * and made-up ones that break chunks everywhere: CRLF, empty lines, lines
  * longer than a chunk, lines past the line limit (ended or not by a
@@ -121,8 +122,8 @@ describe(struct buf *b, const struct ps_source *src, const struct ps_item *it)
 	slice(b, it, e->func);
 	slice(b, it, e->host);
 	slice(b, it, e->msg);
-	buf_fmt(b, " bmap %" PRIx64 " %" PRIx64 " %u %u %d", e->bmap.addr, e->bmap.fid,
-	    e->bmap.bno, e->bmap.flags, e->bmap.opcnt);
+	buf_fmt(b, " bmap %" PRIx64 " %" PRIx64 " %u %u %d %d", e->bmap.addr, e->bmap.fid,
+	    e->bmap.bno, e->bmap.flags, e->bmap.opcnt, e->bmap.dirty);
 	buf_fmt(b, " biorq %" PRIx64 " %" PRIx64 " %u %u %u", e->biorq.addr, e->biorq.bmap_addr,
 	    e->biorq.off, e->biorq.len, e->biorq.flags);
 	buf_fmt(b, " bmpce %" PRIx64 " %u %u req %" PRIx64 " %" PRId64 " %d", e->bmpce.addr,
@@ -131,6 +132,7 @@ describe(struct buf *b, const struct ps_source *src, const struct ps_item *it)
 	    PRId64 " %d %" PRId64 " %d", e->outstanding, e->rpc_off, e->rpc_sz, e->rpc_rc,
 	    e->rpc_fid, e->rpc_bno, e->wake_reason, e->woke, e->alarm_us, e->biorq_expired,
 	    e->run_size, e->run_nbiorqs);
+	buf_fmt(b, " bwc %" PRIx64, e->bwc_addr);
 	buf_fmt(b, " bm %d %" PRIx64 " %u thr %d f%d\n", e->bm_known, e->bm_fid, e->bm_bno,
 	    e->thr, e->forced);
 }
@@ -204,14 +206,14 @@ assert_same(const char *path, size_t nt)
 	}
 }
 
-/* Every log under testdata/ and testdata/bad/ (plain and .gz). */
+/* Every log under testdata/, testdata/bad/ and testdata/synth/ (plain and .gz). */
 START_TEST(testdata_logs)
 {
-	static const char *const dirs[] = { "", "bad" };
+	static const char *const dirs[] = { "", "bad", "synth" };
 	char dir[512], path[1024];
 	int d, n = 0;
 
-	for (d = 0; d < 2; d++) {
+	for (d = 0; d < 3; d++) {
 		DIR *dp;
 		struct dirent *de;
 
