@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "store/store.h"
 #include "util/err.h"
 
 struct fs_cmd {
@@ -43,6 +44,7 @@ main(int argc, char **argv)
 	const struct fs_cmd *c;
 	int i;
 
+	st_process_init();
 	fs_global.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--version") == 0) {

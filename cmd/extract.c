@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parsers/source.h"
 #include "replay/wlsource.h"
 #include "store/store.h"
 #include "cmd/cmd.h"
@@ -17,6 +18,7 @@
 struct extract_args {
 	const char *db, *out, *client;
 	int quiet;
+	long long jobs;
 	uint64_t poll_ns, max_age_ns, latency_ns;
 };
 
@@ -36,6 +38,7 @@ static const struct fs_opt extract_opts[] = {
 	FS_OPT_DURATION(0, "latency", A, latency_ns, "10ms", FS_NS_US, 1000 * FS_NS_S,
 	    "RPC latency recorded when none can be measured"),
 	FS_OPT_FLAG('q', "quiet", A, quiet, "no summary on stderr"),
+	FS_OPT_JOBS(A, jobs),
 	FS_OPT_GONE("poll-us", "use --poll DURATION (e.g. --poll 2048us)"),
 	FS_OPT_GONE("max-age-us", "use --max-age DURATION (e.g. --max-age 1ms)"),
 	FS_OPT_GONE("latency-us", "use --latency DURATION (e.g. --latency 10ms)"),
@@ -79,6 +82,7 @@ cmd_extract(int argc, char **argv)
 	xo.poll_us = (int64_t)(a.poll_ns / 1000);
 	xo.max_age_us = (int64_t)(a.max_age_ns / 1000);
 	xo.default_lat_us = (int64_t)(a.latency_ns / 1000);
+	xo.jobs = a.jobs > 0 ? (int)a.jobs : ps_jobs_default();
 	xo.client = a.client;
 	fs_err_clear(&err);
 	if (db != NULL && fs_check_db(db, &err) < 0) {

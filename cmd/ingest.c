@@ -15,6 +15,7 @@
 #include "cmd/cmd.h"
 #include "parsers/parser.h"
 #include "parsers/sniff.h"
+#include "parsers/source.h"
 #include "ingest/ingest.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -335,7 +336,7 @@ check_stdin(const char *log_format, struct fs_err *err)
 struct ingest_args {
 	const char *db, *log_format, *client;
 	int keep_text, quiet, format, final, force;
-	long long commit_lines;
+	long long commit_lines, jobs;
 };
 
 #define A struct ingest_args
@@ -358,6 +359,7 @@ static const struct fs_opt ingest_opts[] = {
 	    "the files are finished: store an unterminated last line too"),
 	FS_OPT_FLAG(0, "force", A, force,
 	    "ingest a file with no SLASH2 log line in its first lines (as unparsed lines)"),
+	FS_OPT_JOBS(A, jobs),
 	FS_OPT_END
 };
 #undef A
@@ -401,6 +403,7 @@ cmd_ingest(int argc, char **argv)
 		    ST_CLIENT_MAX - 1);
 	o.client = a.client;
 	o.commit_lines = (uint64_t)a.commit_lines;
+	o.jobs = a.jobs > 0 ? (int)a.jobs : ps_jobs_default();
 	fs_err_clear(&err);
 	if (o.log_format != NULL) {
 		struct ps_parser *p = ps_parser_new(o.log_format, &err);

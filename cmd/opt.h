@@ -139,6 +139,16 @@ struct fs_opt {
 	{ .type = FS_OT_GONE, .name = (n), .help = (h), .flags = FS_OF_HIDDEN }
 #define FS_OPT_END { .type = FS_OT_END }
 
+/*
+ * --jobs, alike in every command that reads logs: parser threads (0 when
+ * not given: the caller uses ps_jobs_default()).
+ */
+#define FS_OPT_JOBS(T, F) \
+	{ .type = FS_OT_COUNT, .shortname = 'j', .name = "jobs", .off = offsetof(T, F), \
+	  .arg = "N", .def = "the cores available, at most 4", .flags = FS_OF_DEFTEXT, \
+	  .min = 1, .max = 64, \
+	  .help = "threads that parse the logs; 1 reads and parses in one thread" }
+
 #define FS_NS_US	1e3
 #define FS_NS_MS	1e6
 #define FS_NS_S		1e9

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "replay/replay.h"
+#include "parsers/source.h"
 #include "replay/wlsource.h"
 #include "cmd/cmd.h"
 #include "cmd/model.h"
@@ -21,6 +22,7 @@
 struct replay_args {
 	const char *db, *workload, *policy, *plot, *client;
 	int format, no_calibrate, fit_cost, quiet, verbose;
+	long long jobs;
 	double speed;
 	uint64_t exam_cost_ns;
 	struct fs_model_args model;
@@ -53,6 +55,7 @@ static const struct fs_opt replay_opts[] = {
 	FS_OPT_FLAG('v', "verbose", A, verbose, "table: every metric (wake-ups by cause, "
 	    "latency percentiles, RPC sizes, ...)"),
 	FS_OPT_FLAG('q', "quiet", A, quiet, "no progress or warnings on stderr"),
+	FS_OPT_JOBS(A, jobs),
 	FS_OPT_END
 };
 #undef A
@@ -216,6 +219,7 @@ cmd_replay(int argc, char **argv)
 	o.keep_samples = plot != NULL;
 
 	wl_extract_opts_default(&xo);
+	xo.jobs = a.jobs > 0 ? (int)a.jobs : ps_jobs_default();
 	xo.client = a.client;
 	fs_err_clear(&err);
 	if (db != NULL)

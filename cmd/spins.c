@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "detect/spin.h"
+#include "parsers/source.h"
 #include "report/spinreport.h"
 #include "cmd/cmd.h"
 #include "util/err.h"
@@ -464,7 +465,7 @@ parse_time(const char *arg, void *dst, struct fs_err *err)
 struct spins_args {
 	const char *db, *plot, *by;
 	struct sp_filter flt;
-	long long min_cycles, window_limit, limit;
+	long long min_cycles, window_limit, limit, jobs;
 	uint64_t max_gap_ns, scan_cost_ns;
 	int format, table, fail_on_spin;
 };
@@ -502,6 +503,7 @@ static const struct fs_opt spins_opts[] = {
 	    "episodes listed, 0 = all (default: 50 in a table, all in csv and json)"),
 	FS_OPT_STRING(0, "plot", A, plot, "FILE.svg", NULL, "also draw the time-line as SVG"),
 	FS_OPT_FLAG(0, "fail-on-spin", A, fail_on_spin, "exit 1 when any episode is found"),
+	FS_OPT_JOBS(A, jobs),
 	FS_OPT_END
 };
 #undef A
@@ -587,7 +589,8 @@ cmd_spins(int argc, char **argv)
 		}
 	} else {
 		for (i = 0; i < fa.nops; i++) {
-			if (sp_report_add_file(&rep, fa.ops[i], &opt, &a.flt, &err) != 0) {
+			if (sp_report_add_file(&rep, fa.ops[i], &opt, &a.flt,
+			    a.jobs > 0 ? (int)a.jobs : ps_jobs_default(), &err) != 0) {
 				fs_warn(CMDNAME, "%s", err.msg);
 				rc = FS_EXIT_RUNTIME;
 				break;

@@ -356,8 +356,10 @@ thread_find(struct ig_sink *k, const char *name, size_t namelen, const char *tid
 	if (!create || k->th.n >= IG_MAX_THREADS)
 		return -1;
 	memset(&t, 0, sizeof(t));
-	memcpy(t.name, name, namelen);
-	memcpy(t.tid, tid, tidlen);
+	if (namelen > 0)
+		memcpy(t.name, name, namelen);
+	if (tidlen > 0)		/* a format without a tid: tid is NULL */
+		memcpy(t.tid, tid, tidlen);
 	t.row.max_outstanding = -1;
 	if (fs_vec_push(&k->th, t) != 0)
 		return -1;
@@ -1071,12 +1073,12 @@ file_loop(struct ig_ingest *ig, struct ig_sink *k, struct ps_source *src,
     struct sp_detector *det, const char *path, double t0, struct fs_err *err)
 {
 	struct ig_result *res = k->res;
-	struct ps_item it;
+	struct ps_item *it;
 	double tlast = t0;
 	int rc;
 
-	while ((rc = ps_source_next(src, &it, err)) == 1) {
-		if (it.off >= k->resume_off && k->regular && !ig->opt.final && it.unterminated &&
+	while ((rc = ps_source_next_ref(src, &it, err)) == 1) {
+		if (it->off >= k->resume_off && k->regular && !ig->opt.final && it->unterminated &&
 		    !ps_source_is_gz(src)) {
 			/*
 			 * The writer may be in the middle of this line: leave it
@@ -1084,27 +1086,27 @@ file_loop(struct ig_ingest *ig, struct ig_sink *k, struct ps_source *src,
 			 * finished.  Nothing follows it: the loop ends.
 			 */
 			res->held = 1;
-			res->held_bytes = it.end - it.off;
-			res->held_lineno = it.lineno;
+			res->held_bytes = it->end - it->off;
+			res->held_lineno = it->lineno;
 			continue;
 		}
-		if (it.off < k->resume_off && it.end > k->resume_off)
+		if (it->off < k->resume_off && it->end > k->resume_off)
 			snprintf(res->note, sizeof(res->note), "%s:%llu: this line was stored "
 			    "unfinished by an earlier ingest (--final, or a flushscope that did "
 			    "not hold back an unterminated last line); the rest of it is not "
-			    "stored", path, (unsigned long long)it.lineno);
-		if (it.cut && it.off >= k->resume_off) {
+			    "stored", path, (unsigned long long)it->lineno);
+		if (it->cut && it->off >= k->resume_off) {
 			if (res->cut_lines++ == 0)
-				res->first_cut_lineno = it.lineno;
-			res->cut_bytes += it.end - it.off - it.len;
+				res->first_cut_lineno = it->lineno;
+			res->cut_bytes += it->end - it->off - it->len;
 		}
-		ig_sink_line(k, &it);
-		if (it.parsed)
-			sp_detector_feed(det, &it.ev);
+		ig_sink_line(k, it);
+		if (it->parsed)
+			sp_detector_feed(det, &it->ev);
 		if (ig_sink_full(k) &&
 		    sink_commit(k, NULL, ps_source_parser(src), 0, 1, err) != 0)
 			return -1;
-		progress(ig, path, k, ps_source_offset(src), it.lineno, t0, &tlast);
+		progress(ig, path, k, ps_source_offset(src), it->lineno, t0, &tlast);
 	}
 	return rc < 0 ? -1 : 1;
 }
@@ -1158,7 +1160,7 @@ ig_file(struct ig_ingest *ig, const char *path, struct ig_result *res, struct fs
 		return ret;
 	}
 	ig_sink_callbacks(k, &cb);
-	if ((src = ps_source_open(path, ig->opt.log_format, err)) == NULL ||
+	if ((src = ps_source_open(path, ig->opt.log_format, ig->opt.jobs, err)) == NULL ||
 	    (det = sp_detector_new(&ig->opt.sp, &cb, err)) == NULL)
 		goto out;
 	if (file_loop(ig, k, src, det, path, t0, err) < 0) {

@@ -643,16 +643,36 @@ struct spans {
 	size_t n[HF_COUNT];
 };
 
+/* The end of the run of class bytes (in[c] != 0) at u[k, len), four at a time. */
+static inline size_t
+fast_scan(const unsigned char *in, const unsigned char *u, size_t k, size_t len)
+{
+	while (k + 4 <= len) {
+		if (!in[u[k]])
+			return k;
+		if (!in[u[k + 1]])
+			return k + 1;
+		if (!in[u[k + 2]])
+			return k + 2;
+		if (!in[u[k + 3]])
+			return k + 3;
+		k += 4;
+	}
+	while (k < len && in[u[k]])
+		k++;
+	return k;
+}
+
 /* Runs the fast program; returns the header length or 0. */
 static size_t
 fast_match(const struct ps_header *h, const char *line, size_t len,
     struct spans *sp)
 {
+	const unsigned char *u = (const unsigned char *)line;
+	const struct ftok *t = h->fast, *end = h->fast + h->nfast;
 	size_t pos = 0;
-	int i;
 
-	for (i = 0; i < h->nfast; i++) {
-		const struct ftok *t = &h->fast[i];
+	for (; t < end; t++) {
 		size_t k, pfx;
 
 		if (t->lit) {
@@ -660,30 +680,22 @@ fast_match(const struct ps_header *h, const char *line, size_t len,
 
 			if (len - pos < t->n)
 				return 0;
-			for (j = 0; j < t->n; j++)
-				if (line[pos + j] != t->s[j])
+			if (u[pos] != (unsigned char)t->s[0])
+				return 0;
+			for (j = 1; j < t->n; j++)
+				if (u[pos + j] != (unsigned char)t->s[j])
 					return 0;
 			pos += t->n;
 			continue;
 		}
-		{
-			const unsigned char *in = h->in_cls[t->cls];
-
-			k = pos;
-			/* %I printed as a pointer (FreeBSD, macOS): "0x801c15400". */
-			if (t->cls == FC_HEX && len - pos > 2 && line[pos] == '0' &&
-			    line[pos + 1] == 'x' && in[(unsigned char)line[pos + 2]])
-				pfx = 2;
-			else
-				pfx = 0;
-			for (k += pfx; k < len && in[(unsigned char)line[k]]; k++)
-				;
-		}
-		k -= pos;
+		/* %I printed as a pointer (FreeBSD, macOS): "0x801c15400". */
+		pfx = t->cls == FC_HEX && len - pos > 2 && u[pos] == '0' && u[pos + 1] == 'x' &&
+		    h->in_cls[FC_HEX][u[pos + 2]] ? 2 : 0;
+		k = fast_scan(h->in_cls[t->cls], u, pos + pfx, len) - pos;
 		if (t->ndig > 0) {
 			/* "\d{min,}00": the run ends with the literal's digits. */
 			if (k < t->ndig || memcmp(line + pos + k - t->ndig,
-			    h->fast[i + 1].s, t->ndig) != 0)
+			    t[1].s, t->ndig) != 0)
 				return 0;
 			k -= t->ndig;
 		}
@@ -817,6 +829,20 @@ ps_header_match(struct ps_header *h, const char *line, size_t len,
 		return 0;
 	fill_fields(h, &sp, ev);
 	return hl;
+}
+
+/* 1 if 6-digit %u values are read as usec x 100. */
+int
+ps_header_usec_x100(const struct ps_header *h)
+{
+	return h->usec_x100;
+}
+
+/* Sets the usec x 100 reading. */
+void
+ps_header_set_usec_x100(struct ps_header *h, int on)
+{
+	h->usec_x100 = on != 0;
 }
 
 /* Selects the hand-written matcher (on = 1) or PCRE2 (on = 0). */

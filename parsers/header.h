@@ -75,6 +75,10 @@ int ps_header_set_fast(struct ps_header *h, int on);
  */
 size_t ps_header_infer(const char *line, size_t len, char *fmt, size_t fmtsz);
 
+/* The usec x 100 state of ps_header_match (for copying a parser's state). */
+int ps_header_usec_x100(const struct ps_header *h);
+void ps_header_set_usec_x100(struct ps_header *h, int on);
+
 /* Frees a compiled header (NULL is fine). */
 void ps_header_free(struct ps_header *h);
 

@@ -21,22 +21,34 @@
 static inline int64_t
 ps_dec(const char *s, size_t n, size_t *used)
 {
-	int64_t v = 0;
-	size_t i = 0;
+	uint64_t v = 0;
+	size_t i = 0, fast;
 	int neg = 0;
 
 	if (n > 0 && s[0] == '-') {
 		neg = 1;
 		i = 1;
 	}
-	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-		int d = s[i] - '0';
+	/* 18 digits cannot overflow: no check for them (nearly every number) */
+	fast = n - i > 18 ? i + 18 : n;
+	for (; i < fast; i++) {
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
 
-		v = v > (INT64_MAX - d) / 10 ? INT64_MAX : v * 10 + d;
+		if (d > 9)
+			goto out;
+		v = v * 10 + d;
 	}
+	for (; i < n; i++) {
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
+
+		if (d > 9)
+			break;
+		v = v > (uint64_t)(INT64_MAX - d) / 10 ? (uint64_t)INT64_MAX : v * 10 + d;
+	}
+out:
 	if (used != NULL)
 		*used = i;
-	return neg ? -v : v;
+	return neg ? -(int64_t)v : (int64_t)v;
 }
 
 /*

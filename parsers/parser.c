@@ -22,11 +22,12 @@
 #include "parsers/header.h"
 #include "parsers/internal.h"
 
-#define MAX_FMTS	32
+#define MAX_FMTS	PS_PARSER_MAX_FMTS
 
 struct ps_parser {
 	struct ps_header *fmts[MAX_FMTS];
 	int nfmts;
+	int nbase;			/* the given or built-in formats: fmts[0, nbase) */
 	int forced;			/* a format was given: nothing is inferred */
 	int cur;			/* candidate that matched last; -1 before the first */
 	int seen[MAX_FMTS];		/* candidates seen, in order of first match */
@@ -73,6 +74,7 @@ ps_parser_new(const char *log_format, struct fs_err *err)
 		}
 		p->nfmts++;
 	}
+	p->nbase = p->nfmts;
 	p->cur = -1;	/* nothing matched yet: the first line tries all */
 	return p;
 }
@@ -306,4 +308,96 @@ ps_parser_format(const struct ps_parser *p, int i)
 	if (i < 0 || i >= p->nseen)
 		return NULL;
 	return ps_header_format(p->fmts[p->seen[i]]);
+}
+
+/* Copies the parser's state (see parser.h). */
+int
+ps_parser_state_get(const struct ps_parser *p, struct ps_parser_state *s)
+{
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	s->nfmts = p->nfmts;
+	s->cur = p->cur;
+	s->nseen = p->nseen;
+	for (i = 0; i < p->nseen; i++)
+		s->seen[i] = (unsigned char)p->seen[i];
+	s->last_syslog = p->last_syslog;
+	s->seen_checking = p->cls.seen_checking;
+	for (i = 0; i < p->nfmts; i++) {
+		if (ps_header_usec_x100(p->fmts[i]))
+			s->usec_x100 |= 1u << i;
+		if (i >= p->nbase &&
+		    (s->inferred[i] = strdup(ps_header_format(p->fmts[i]))) == NULL) {
+			ps_parser_state_free(s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Puts the parser into a state (see parser.h). */
+int
+ps_parser_state_set(struct ps_parser *p, const struct ps_parser_state *s,
+    struct fs_err *err)
+{
+	struct ps_header *add[MAX_FMTS];
+	int i, n = 0, keep;
+
+	if (s->nfmts < p->nbase || s->nfmts > MAX_FMTS)
+		return fs_err_set(err, EINVAL, "parser: a state of another parser");
+	/* The formats both have: the base ones and the same inferred ones. */
+	for (keep = p->nbase; keep < p->nfmts && keep < s->nfmts; keep++)
+		if (s->inferred[keep] == NULL ||
+		    strcmp(s->inferred[keep], ps_header_format(p->fmts[keep])) != 0)
+			break;
+	/* Compile first, so a failure leaves p as it was. */
+	for (i = keep; i < s->nfmts; i++, n++)
+		if (s->inferred[i] == NULL ||
+		    (add[n] = ps_header_compile(s->inferred[i], err)) == NULL) {
+			while (n > 0)
+				ps_header_free(add[--n]);
+			if (s->inferred[i] == NULL)
+				fs_err_set(err, EINVAL, "parser: a state without its formats");
+			return -1;
+		}
+	for (i = keep; i < p->nfmts; i++)
+		ps_header_free(p->fmts[i]);
+	for (i = 0; i < n; i++)
+		p->fmts[keep + i] = add[i];
+	p->nfmts = s->nfmts;
+	p->cur = s->cur;
+	p->nseen = s->nseen;
+	memset(p->is_seen, 0, sizeof(p->is_seen));
+	for (i = 0; i < s->nseen; i++) {
+		p->seen[i] = s->seen[i];
+		p->is_seen[s->seen[i]] = 1;
+	}
+	p->last_syslog = s->last_syslog;
+	p->cls.seen_checking = s->seen_checking;
+	for (i = 0; i < p->nfmts; i++)
+		ps_header_set_usec_x100(p->fmts[i], (s->usec_x100 >> i) & 1);
+	return 0;
+}
+
+/* 1 if two states are the same. */
+int
+ps_parser_state_eq(const struct ps_parser_state *a, const struct ps_parser_state *b)
+{
+	return a->nfmts == b->nfmts && a->cur == b->cur && a->nseen == b->nseen &&
+	    memcmp(a->seen, b->seen, (size_t)a->nseen) == 0 &&
+	    a->last_syslog == b->last_syslog && a->seen_checking == b->seen_checking &&
+	    a->usec_x100 == b->usec_x100;
+}
+
+/* Frees a state's inferred formats. */
+void
+ps_parser_state_free(struct ps_parser_state *s)
+{
+	int i;
+
+	for (i = 0; i < MAX_FMTS; i++) {
+		free(s->inferred[i]);
+		s->inferred[i] = NULL;
+	}
 }

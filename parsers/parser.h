@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "parsers/event.h"
 #include "util/err.h"
@@ -91,6 +92,26 @@ int ps_reader_is_gz(const struct ps_reader *r);
 /* Closes the input. */
 void ps_reader_close(struct ps_reader *r);
 
+/*
+ * Block reading, for a caller that splits lines itself (the reader thread
+ * of parsers/source.c): the next up to n bytes of the (decompressed)
+ * stream into dst, from where the reader stands.  Returns the count, 0 at
+ * the end of the input, -1 on error with err holding the reason alone
+ * (the caller names the file and the line).  Not to be mixed with
+ * ps_reader_next on one reader.
+ */
+ssize_t ps_reader_read(struct ps_reader *r, char *dst, size_t n, struct fs_err *err);
+
+/*
+ * From now on a read that waits for input (a pipe, a terminal) ends when
+ * *stop becomes nonzero (read atomically; another thread sets it): it
+ * fails with ECANCELED.  NULL: reads wait as long as it takes.
+ */
+void ps_reader_set_stop(struct ps_reader *r, const int *stop);
+
+/* Frees the line buffer once ps_reader_read has drained it (memory only). */
+void ps_reader_drop_buffer(struct ps_reader *r);
+
 /* ---- headers and bodies ---- */
 
 struct ps_parser;
@@ -116,5 +137,47 @@ const char *ps_parser_format(const struct ps_parser *p, int i);
 
 /* Frees the parser. */
 void ps_parser_free(struct ps_parser *p);
+
+/*
+ * Parsing in parallel (parsers/source.c): what a parser carries from one
+ * line to the next (the candidate that matched last, the formats seen and
+ * inferred, the syslog hint, the classifier's era hint, each header's
+ * usec x 100 reading).  Two parsers in equal states parse the next lines
+ * alike, so a chunk parsed ahead from a guessed state is exact when the
+ * guess equals the state the lines before it left.
+ */
+#define PS_PARSER_MAX_FMTS	32
+
+struct ps_parser_state {
+	int nfmts;			/* candidates: the given or built-in ones, then inferred */
+	int cur;			/* the one that matched last; -1 before the first */
+	int nseen;			/* formats seen, in order of first match */
+	unsigned char seen[PS_PARSER_MAX_FMTS];
+	int last_syslog;
+	int seen_checking;
+	uint32_t usec_x100;		/* bit i: candidate i reads 6-digit %u as usec x 100 */
+	char *inferred[PS_PARSER_MAX_FMTS];	/* format strings of candidates past the base ones */
+};
+
+/* Copies p's state into *s (owning copies of inferred formats); -1 out of memory. */
+int ps_parser_state_get(const struct ps_parser *p, struct ps_parser_state *s);
+
+/*
+ * Puts p into state s: compiles the inferred formats p lacks, drops the
+ * ones s does not have.  s must come from a parser with the same
+ * log_format.  -1 with err set on failure (p is then unchanged).
+ */
+int ps_parser_state_set(struct ps_parser *p, const struct ps_parser_state *s,
+    struct fs_err *err);
+
+/*
+ * 1 if a and b are the same state.  Inferred formats are compared by count
+ * only: states of one input share their formats' order, so a state's
+ * inferred formats are a prefix of any later state's.
+ */
+int ps_parser_state_eq(const struct ps_parser_state *a, const struct ps_parser_state *b);
+
+/* Frees what ps_parser_state_get allocated (the struct itself is the caller's). */
+void ps_parser_state_free(struct ps_parser_state *s);
 
 #endif

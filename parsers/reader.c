@@ -19,6 +19,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,15 +52,32 @@ struct ps_reader {
 	int unterminated;		/* the last line returned had no '\n' (end of input) */
 	size_t max_line;		/* longer lines are cut */
 	int last_cut;			/* the last line returned was cut */
+	int blocks;			/* read by ps_reader_read: errors give the reason only */
+	const int *stop;		/* ps_reader_set_stop */
+	int regular;			/* a regular file: reads never wait */
 	uint64_t cut_lines, cut_bytes, first_cut_lineno, first_cut_off;
 };
 
-/* Reads up to n raw bytes from the descriptor, retrying on EINTR. */
+/*
+ * Reads up to n raw bytes from the descriptor, retrying on EINTR.  With a
+ * stop flag, a descriptor that may keep a read waiting (a pipe, a
+ * terminal) is polled first, so the flag ends the wait (-1, ECANCELED).
+ */
 static ssize_t
 raw_read(struct ps_reader *r, void *dst, size_t n)
 {
 	ssize_t k;
 
+	while (r->stop != NULL && !r->regular) {
+		struct pollfd pfd = { r->fd, POLLIN, 0 };
+
+		if (__atomic_load_n(r->stop, __ATOMIC_ACQUIRE)) {
+			errno = ECANCELED;
+			return -1;
+		}
+		if (poll(&pfd, 1, 100) != 0)
+			break;	/* readable, hung up or failing: read says which */
+	}
 	do
 		k = read(r->fd, dst, n);
 	while (k < 0 && errno == EINTR);
@@ -72,6 +92,25 @@ err_line(const struct ps_reader *r)
 }
 
 /*
+ * Sets err to "PATH:LINE: reason", or the reason alone when the reader is
+ * read in blocks (its caller knows the line); returns -1.
+ */
+static int
+rd_err(const struct ps_reader *r, struct fs_err *err, int code, const char *fmt, ...)
+{
+	char why[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (r->blocks)
+		return fs_err_set(err, code, "%s", why);
+	return fs_err_set(err, code, "%s:%llu: %s", r->path, (unsigned long long)err_line(r),
+	    why);
+}
+
+/*
  * Inflates into dst (at most n bytes).  Returns bytes produced, 0 at the
  * clean end of the gzip stream, -1 on error (err set).
  */
@@ -79,6 +118,7 @@ static ssize_t
 gz_fill(struct ps_reader *r, char *dst, size_t n, struct fs_err *err)
 {
 	size_t want = n > UINT32_MAX ? UINT32_MAX : n, got;
+	uInt before;
 	ssize_t k;
 	int zr;
 
@@ -88,12 +128,8 @@ gz_fill(struct ps_reader *r, char *dst, size_t n, struct fs_err *err)
 		got = want - r->zs.avail_out;
 		if (r->zs.avail_in == 0 && !r->in_eof && got == 0) {
 			k = raw_read(r, r->in, RD_INSZ);
-			if (k < 0) {
-				fs_err_set(err, errno, "%s:%llu: read error: %s",
-				    r->path, (unsigned long long)err_line(r),
-				    strerror(errno));
-				return -1;
-			}
+			if (k < 0)
+				return rd_err(r, err, errno, "read error: %s", strerror(errno));
 			if (k == 0)
 				r->in_eof = 1;
 			r->zs.next_in = r->in;
@@ -114,25 +150,24 @@ gz_fill(struct ps_reader *r, char *dst, size_t n, struct fs_err *err)
 		}
 		if (r->zs.avail_out == 0)
 			return (ssize_t)got;
-		if (r->zs.avail_in == 0) {
-			if (got > 0)
-				return (ssize_t)got;
-			fs_err_set(err, -1, "%s:%llu: truncated gzip data "
-			    "(unexpected end of file)", r->path,
-			    (unsigned long long)err_line(r));
-			return -1;
-		}
+		if (r->zs.avail_in == 0 && got > 0)
+			return (ssize_t)got;
+		/*
+		 * With no input left, inflate may still hold output (a match it
+		 * stopped copying when dst was full): only when it gives
+		 * nothing more is the data truncated.
+		 */
+		before = r->zs.avail_out;
 		zr = inflate(&r->zs, Z_NO_FLUSH);
 		if (zr == Z_STREAM_END) {
 			r->z_end = 1;
 			continue;
 		}
-		if (zr != Z_OK && zr != Z_BUF_ERROR) {
-			fs_err_set(err, -1, "%s:%llu: corrupt gzip data (%s)",
-			    r->path, (unsigned long long)err_line(r),
+		if (zr != Z_OK && zr != Z_BUF_ERROR)
+			return rd_err(r, err, -1, "corrupt gzip data (%s)",
 			    r->zs.msg ? r->zs.msg : "inflate error");
-			return -1;
-		}
+		if (r->zs.avail_in == 0 && r->zs.avail_out == before && r->in_eof)
+			return rd_err(r, err, -1, "truncated gzip data (unexpected end of file)");
 	}
 }
 
@@ -171,9 +206,7 @@ fill(struct ps_reader *r, struct fs_err *err)
 	else {
 		k = raw_read(r, r->buf + r->end, r->cap - r->end);
 		if (k < 0)
-			fs_err_set(err, errno, "%s:%llu: read error: %s",
-			    r->path, (unsigned long long)err_line(r),
-			    strerror(errno));
+			rd_err(r, err, errno, "read error: %s", strerror(errno));
 	}
 	if (k < 0)
 		return -1;
@@ -271,6 +304,8 @@ ps_reader_open(const char *path, uint64_t start_off, struct fs_err *err)
 		}
 		r->own_fd = 1;
 	}
+	if (fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode))
+		r->regular = 1;
 	if (fstat(r->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		fs_err_set(err, EISDIR, "%s: is a directory", path);
 		goto fail;
@@ -337,8 +372,7 @@ read_more(struct ps_reader *r, struct fs_err *err)
 		return gz_fill(r, r->buf + r->end, r->cap - r->end, err);
 	k = raw_read(r, r->buf + r->end, r->cap - r->end);
 	if (k < 0)
-		fs_err_set(err, errno, "%s:%llu: read error: %s", r->path,
-		    (unsigned long long)err_line(r), strerror(errno));
+		rd_err(r, err, errno, "read error: %s", strerror(errno));
 	return k;
 }
 
@@ -511,4 +545,54 @@ int
 ps_reader_is_gz(const struct ps_reader *r)
 {
 	return r->gz;
+}
+
+/* The next bytes of the stream, in blocks (see parser.h). */
+ssize_t
+ps_reader_read(struct ps_reader *r, char *dst, size_t n, struct fs_err *err)
+{
+	ssize_t k;
+	size_t have = r->end - r->pos;
+
+	r->blocks = 1;
+	if (have > 0) {
+		/* What the open read (sniffing, the first inflated bytes) comes first. */
+		if (have > n)
+			have = n;
+		memcpy(dst, r->buf + r->pos, have);
+		r->pos += have;
+		r->next_off = r->buf_off + r->pos;
+		return (ssize_t)have;
+	}
+	if (r->eof)
+		return 0;
+	if (r->gz)
+		k = gz_fill(r, dst, n, err);
+	else if ((k = raw_read(r, dst, n)) < 0)
+		rd_err(r, err, errno, "read error: %s", strerror(errno));
+	if (k == 0)
+		r->eof = 1;
+	if (k > 0) {
+		r->buf_off += (uint64_t)k;
+		r->next_off = r->buf_off + r->pos;
+	}
+	return k;
+}
+
+/* Frees the line buffer of a reader read in blocks only. */
+void
+ps_reader_drop_buffer(struct ps_reader *r)
+{
+	if (r->pos == r->end) {
+		free(r->buf);
+		r->buf = NULL;
+		r->cap = r->pos = r->end = 0;
+	}
+}
+
+/* Lets *stop (read atomically) end a read that waits for input (NULL: none). */
+void
+ps_reader_set_stop(struct ps_reader *r, const int *stop)
+{
+	r->stop = stop;
 }

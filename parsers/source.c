@@ -18,8 +18,11 @@
 #include "parsers/source.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "parsers/parser.h"
 #include "util/hash.h"
@@ -396,6 +399,98 @@ ps_stream_line(struct ps_stream *st, const char *line, size_t len, uint64_t off,
 
 /* ---- sources ---- */
 
+/*
+ * Parallel reading (jobs >= 2).
+ *
+ * Chunks: a ring of PAR_NCK(jobs) buffers; chunk number seq lives in slot
+ * seq % nck and goes FREE -> FILLING (reader) -> READY -> PARSING (a
+ * parser, or the caller) -> PARSED -> (read by the caller) -> FREE.  The
+ * reader fills them in order, parsers take READY ones in order, the caller
+ * reads them in order.  Every state change is made under mu.
+ *
+ * A chunk holds whole lines from a line start: the bytes after its last
+ * newline are carried to the next chunk.  A chunk without a newline grows
+ * (reads of PAR_CHUNK at most, so what is carried stays small) until one
+ * shows or the line passes max_line; then the chunk holds the line's first
+ * max_line bytes (cut) and the rest is read and dropped up to its newline,
+ * as ps_reader does.  At most one chunk buffer is larger than PAR_CHUNK at
+ * a time: growing one waits until the caller has released the other.
+ *
+ * The caller takes chunk cons_seq: a parsed one whose guessed start state
+ * equals its own parser's state and that saw no new format is read item by
+ * item (attribution only); any other is parsed line by line by the caller
+ * (a READY one is taken rather than waited for).  After each chunk the
+ * caller's parser state is published as the next guess.
+ */
+#define PAR_CHUNK	((size_t)256 << 10)	/* bytes of text a chunk is filled with (default) */
+#define PAR_NCK(jobs)	(2 * (jobs) + 2)	/* chunks in the ring */
+#define PAR_STACK	((size_t)512 << 10)	/* stack of the reader and parser threads */
+
+enum { CK_FREE, CK_FILLING, CK_READY, CK_PARSING, CK_PARSED };
+
+struct chunk {
+	char *buf;
+	size_t cap, len;		/* text: buf[0, len) */
+	uint64_t off;			/* stream offset of buf[0] */
+	uint64_t seq;
+	int state;
+	int last;			/* nothing follows this chunk */
+	int unterminated;		/* its last line ends the input without a newline */
+	int cut;			/* buf[0, len) starts a line longer than max_line */
+	uint64_t cut_end;		/* that line's end offset (past its newline) */
+	int failed;			/* a read error follows its lines (err) */
+	struct fs_err err;
+	/* a parser's work */
+	struct ps_item *items;
+	size_t nitems, icap;
+	int has_items;
+	struct ps_parser_state start, end;
+};
+
+struct par;
+
+/* What a parser thread is given. */
+struct worker_arg {
+	struct par *pa;
+	struct ps_parser *p;
+};
+
+struct par {
+	pthread_mutex_t mu;
+	pthread_cond_t cv_reader, cv_work, cv_cons;
+	struct chunk *ck;
+	int nck;
+	uint64_t fill_seq;		/* the next chunk the reader fills */
+	uint64_t parse_seq;		/* the next chunk a parser takes */
+	uint64_t cons_seq;		/* the chunk the caller reads */
+	int reader_done;		/* the reader filled its last chunk */
+	int quit;
+	int stop;			/* quit, for the reader's reads (atomic) */
+	int nbig;			/* chunk buffers larger than the chunk size */
+	struct ps_parser_state guess;	/* the caller's parser state after its last chunk */
+	const char *log_format;
+	size_t chunk;			/* bytes of text a chunk is filled with */
+	size_t max_line;
+	struct ps_reader *rd;
+	pthread_t reader;
+	int reader_started;
+	pthread_t *workers;
+	struct worker_arg *wargs;
+	struct ps_parser **wparser;	/* one per parser thread */
+	int nparsers, nworkers;		/* parsers made, threads started */
+	/* the reader's */
+	char *carry;			/* bytes after the last chunk's last newline */
+	size_t carry_len, carry_cap;
+	uint64_t rd_off;		/* stream offset of the next byte read */
+	int eof;
+	/* the caller's */
+	struct chunk *cur;		/* being read; NULL between chunks */
+	int lines_mode;			/* cur is parsed line by line here */
+	size_t pos, idx;		/* next byte (lines mode) or item */
+	int sticky;			/* 0 or -1 once the end or an error was returned */
+	struct fs_err sticky_err;
+};
+
 struct ps_source {
 	const struct ps_source_ops *ops;
 	void *impl;
@@ -403,8 +498,620 @@ struct ps_source {
 	struct ps_reader *rd;
 	struct ps_stream *st;
 	const char *path;
+	const char *log_format;
 	uint64_t lineno;
+	uint64_t last_end;		/* end of the last item (parallel reading) */
+	struct ps_item item;		/* the item handed out when no chunk holds it */
+	int jobs;
+	int par_tried;
+	size_t chunk, max_line;		/* ps_source_tune (0: defaults) */
+	struct par *par;		/* running parallel reading; NULL: sequential */
 };
+
+/* The default number of parser threads. */
+int
+ps_jobs_default(void)
+{
+	long n = 0;
+#ifdef CPU_COUNT
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+#endif
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	return n > PS_JOBS_MAX_USEFUL ? PS_JOBS_MAX_USEFUL : (int)n;
+}
+
+/* Copies a parser state, with its inferred formats; -1 out of memory. */
+static int
+state_copy(struct ps_parser_state *dst, const struct ps_parser_state *src)
+{
+	int i;
+
+	*dst = *src;
+	for (i = 0; i < PS_PARSER_MAX_FMTS; i++)
+		if (src->inferred[i] != NULL &&
+		    (dst->inferred[i] = strdup(src->inferred[i])) == NULL) {
+			while (i-- > 0) {
+				free(dst->inferred[i]);
+				dst->inferred[i] = NULL;
+			}
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * Splits the line at c->buf[*pos] into it (line, len, off, end,
+ * unterminated, cut) and moves *pos past it, as ps_reader_next would.
+ */
+static void
+chunk_line(const struct chunk *c, size_t *pos, size_t max_line, struct ps_item *it)
+{
+	const char *p = c->buf + *pos, *nl;
+	size_t rest = c->len - *pos, n;
+
+	it->line = p;
+	it->off = c->off + *pos;
+	it->cut = 0;
+	it->unterminated = 0;
+	if (c->cut) {
+		it->len = c->len;
+		it->end = c->cut_end;
+		it->cut = 1;
+		it->unterminated = c->unterminated;
+		*pos = c->len;
+		return;
+	}
+	if ((nl = memchr(p, '\n', rest)) == NULL) {
+		/* the input's last line, without a newline */
+		n = rest;
+		it->end = c->off + c->len;
+		it->unterminated = 1;
+		*pos = c->len;
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+	} else {
+		n = (size_t)(nl - p);
+		it->end = it->off + n + 1;
+		*pos += n + 1;
+		if (n > max_line) {
+			n = max_line;
+			it->cut = 1;
+		} else if (n > 0 && p[n - 1] == '\r')
+			n--;
+	}
+	it->len = n;
+}
+
+/* Parses a chunk into its items (a parser thread's work; no lock held). */
+static void
+chunk_parse(struct ps_parser *p, struct chunk *c, size_t max_line)
+{
+	size_t pos = 0;
+
+	c->nitems = 0;
+	c->has_items = 0;
+	while (pos < c->len) {
+		struct ps_item *it;
+
+		if (c->nitems == c->icap) {
+			size_t ncap = c->icap ? c->icap * 2 : 2048;
+			struct ps_item *ni = realloc(c->items, ncap * sizeof(*ni));
+
+			if (ni == NULL)
+				return;		/* the caller parses it */
+			c->items = ni;
+			c->icap = ncap;
+		}
+		it = &c->items[c->nitems++];
+		chunk_line(c, &pos, max_line, it);
+		it->lineno = 0;
+		it->parsed = ps_parser_parse(p, it->line, it->len, it->off, 0, &it->ev);
+	}
+	c->has_items = 1;
+}
+
+/* A parser thread: parses READY chunks in order from the published guess. */
+static void *
+worker_main(void *arg)
+{
+	struct worker_arg *wa = arg;
+	struct par *pa = wa->pa;
+	struct ps_parser *p = wa->p;
+
+	pthread_mutex_lock(&pa->mu);
+	for (;;) {
+		struct ps_parser_state guess;
+		struct chunk *c;
+		struct fs_err err;
+		int ok;
+
+		while (!pa->quit && (pa->parse_seq >= pa->fill_seq ||
+		    pa->ck[pa->parse_seq % pa->nck].state != CK_READY))
+			pthread_cond_wait(&pa->cv_work, &pa->mu);
+		if (pa->quit)
+			break;
+		c = &pa->ck[pa->parse_seq++ % pa->nck];
+		c->state = CK_PARSING;
+		ok = state_copy(&guess, &pa->guess) == 0;
+		pthread_mutex_unlock(&pa->mu);
+		c->has_items = 0;
+		if (ok && ps_parser_state_set(p, &guess, &err) == 0) {
+			ps_parser_state_free(&c->start);
+			ps_parser_state_free(&c->end);
+			c->start = guess;
+			memset(guess.inferred, 0, sizeof(guess.inferred));	/* moved */
+			chunk_parse(p, c, pa->max_line);
+			if (ps_parser_state_get(p, &c->end) != 0)
+				c->has_items = 0;
+		}
+		ps_parser_state_free(&guess);
+		pthread_mutex_lock(&pa->mu);
+		c->state = CK_PARSED;
+		pthread_cond_broadcast(&pa->cv_cons);
+	}
+	pthread_mutex_unlock(&pa->mu);
+	return NULL;
+}
+
+/* Reads into c->buf[c->len, +n) from the input; the count, 0 at its end, -1 (c->err). */
+static ssize_t
+par_read(struct par *pa, struct chunk *c, size_t at, size_t n)
+{
+	ssize_t k = ps_reader_read(pa->rd, c->buf + at, n, &c->err);
+
+	ps_reader_drop_buffer(pa->rd);
+	if (k > 0)
+		pa->rd_off += (uint64_t)k;
+	else if (k == 0)
+		pa->eof = 1;
+	else
+		c->failed = 1;
+	return k;
+}
+
+/* Grows c's buffer (at most one large buffer at a time); -1 (c->err) out of memory. */
+static int
+chunk_grow(struct par *pa, struct chunk *c)
+{
+	size_t ncap = c->cap * 2, lim = pa->max_line + pa->chunk;
+	char *nb;
+
+	if (ncap > lim)
+		ncap = lim > c->cap ? lim : c->cap + pa->chunk;
+	pthread_mutex_lock(&pa->mu);
+	if (c->cap <= pa->chunk) {
+		while (pa->nbig > 0 && !pa->quit)
+			pthread_cond_wait(&pa->cv_reader, &pa->mu);
+		pa->nbig++;
+	}
+	pthread_mutex_unlock(&pa->mu);
+	if ((nb = realloc(c->buf, ncap)) == NULL) {
+		c->failed = 1;
+		return fs_err_set(&c->err, ENOMEM, "line too long (out of memory at %zu bytes)",
+		    c->cap);
+	}
+	c->buf = nb;
+	c->cap = ncap;
+	return 0;
+}
+
+/* Keeps n bytes at p as the carry; -1 (c->err) out of memory. */
+static int
+carry_set(struct par *pa, struct chunk *c, const char *p, size_t n)
+{
+	if (n > pa->carry_cap) {
+		char *nb = realloc(pa->carry, n);
+
+		if (nb == NULL) {
+			c->failed = 1;
+			return fs_err_set(&c->err, ENOMEM, "out of memory");
+		}
+		pa->carry = nb;
+		pa->carry_cap = n;
+	}
+	if (n > 0)
+		memmove(pa->carry, p, n);
+	pa->carry_len = n;
+	return 0;
+}
+
+/*
+ * c holds more than max_line bytes of one line and no newline: keeps
+ * max_line of them, reads and drops the rest up to the newline.
+ */
+static void
+chunk_cut(struct par *pa, struct chunk *c)
+{
+	size_t keep = pa->max_line;
+
+	c->cut = 1;
+	c->len = keep;
+	for (;;) {
+		size_t room = c->cap - keep;
+		ssize_t k;
+		const char *q;
+
+		if (room > pa->chunk)
+			room = pa->chunk;
+		if ((k = par_read(pa, c, keep, room)) < 0) {
+			c->cut = 0;	/* as ps_reader: the error, not the line */
+			c->len = 0;
+			c->last = 1;
+			return;
+		}
+		if (k == 0) {
+			c->cut_end = pa->rd_off;
+			c->unterminated = 1;
+			c->last = 1;
+			return;
+		}
+		if ((q = memchr(c->buf + keep, '\n', (size_t)k)) != NULL) {
+			size_t after = (size_t)(c->buf + keep + k - (q + 1));
+
+			c->cut_end = pa->rd_off - after;
+			if (carry_set(pa, c, q + 1, after) < 0) {
+				c->cut = 0;
+				c->len = 0;
+				c->last = 1;
+			}
+			return;
+		}
+	}
+}
+
+/*
+ * Fills c (it holds the carry: it starts a line, and may hold whole lines
+ * after a cut one) with whole lines; see "Chunks".
+ */
+static void
+chunk_fill(struct par *pa, struct chunk *c)
+{
+	size_t last = SIZE_MAX, tail;	/* offset in buf of the last newline */
+	const char *nl = c->len > 0 ? memrchr(c->buf, '\n', c->len) : NULL;
+
+	if (nl != NULL)
+		last = (size_t)(nl - c->buf);
+
+	for (;;) {
+		size_t step;
+		ssize_t k;
+		const char *q;
+
+		if (last == SIZE_MAX && c->len > pa->max_line) {
+			chunk_cut(pa, c);
+			return;
+		}
+		if (c->len == c->cap) {
+			if (last != SIZE_MAX)
+				break;
+			if (chunk_grow(pa, c) < 0)
+				break;
+		}
+		step = c->cap - c->len;
+		if (last == SIZE_MAX && step > pa->chunk)
+			step = pa->chunk;
+		if ((k = par_read(pa, c, c->len, step)) <= 0)
+			break;
+		if ((q = memrchr(c->buf + c->len, '\n', (size_t)k)) != NULL)
+			last = (size_t)(q - c->buf);
+		c->len += (size_t)k;
+		if (last != SIZE_MAX && c->cap > pa->chunk)
+			break;		/* a grown chunk: carry no more than one read */
+	}
+	tail = last == SIZE_MAX ? 0 : last + 1;
+	if (c->failed) {
+		c->len = tail;		/* the partial line is lost with the error, as in ps_reader */
+		c->last = 1;
+		return;
+	}
+	if (pa->eof) {
+		if (c->len - tail > pa->max_line) {
+			if (tail > 0) {
+				/* the next chunk holds the long last line alone */
+				if (carry_set(pa, c, c->buf + tail, c->len - tail) == 0)
+					c->len = tail;
+				else
+					c->last = 1;
+				return;
+			}
+			c->cut = 1;
+			c->cut_end = c->off + c->len;
+			c->len = pa->max_line;
+			c->unterminated = 1;
+			c->last = 1;
+			return;
+		}
+		c->unterminated = c->len > tail;
+		c->last = 1;
+		return;
+	}
+	if (carry_set(pa, c, c->buf + tail, c->len - tail) < 0)
+		c->last = 1;
+	c->len = tail;
+}
+
+/* The reader thread: fills chunks in order until the input ends or fails. */
+static void *
+reader_main(void *arg)
+{
+	struct par *pa = arg;
+
+	pthread_mutex_lock(&pa->mu);
+	for (;;) {
+		struct chunk *c = &pa->ck[pa->fill_seq % pa->nck];
+		int last;
+
+		while (!pa->quit && c->state != CK_FREE)
+			pthread_cond_wait(&pa->cv_reader, &pa->mu);
+		if (pa->quit)
+			break;
+		c->state = CK_FILLING;
+		pthread_mutex_unlock(&pa->mu);
+		c->seq = pa->fill_seq;
+		c->len = 0;
+		c->last = c->unterminated = c->cut = c->failed = 0;
+		c->cut_end = 0;
+		fs_err_clear(&c->err);
+		c->off = pa->rd_off - pa->carry_len;
+		if (c->buf == NULL && (c->buf = malloc(pa->chunk)) != NULL)
+			c->cap = pa->chunk;
+		if (c->buf == NULL) {
+			c->failed = c->last = 1;
+			fs_err_set(&c->err, ENOMEM, "out of memory");
+		} else {
+			if (pa->carry_len > c->cap) {
+				/* cannot happen: a carry is at most one read */
+				c->failed = c->last = 1;
+				fs_err_set(&c->err, EINVAL, "internal error: carry %zu > %zu",
+				    pa->carry_len, c->cap);
+			} else {
+				if (pa->carry_len > 0)
+					memcpy(c->buf, pa->carry, pa->carry_len);
+				c->len = pa->carry_len;
+				pa->carry_len = 0;
+				chunk_fill(pa, c);
+			}
+		}
+		last = c->last;
+		pthread_mutex_lock(&pa->mu);
+		c->state = CK_READY;
+		pa->fill_seq++;
+		pthread_cond_broadcast(&pa->cv_work);
+		pthread_cond_broadcast(&pa->cv_cons);
+		if (last) {
+			pa->reader_done = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pa->mu);
+	return NULL;
+}
+
+/* Stops the threads and frees the parallel state (NULL is fine). */
+static void
+par_free(struct par *pa)
+{
+	int i;
+
+	if (pa == NULL)
+		return;
+	pthread_mutex_lock(&pa->mu);
+	pa->quit = 1;
+	__atomic_store_n(&pa->stop, 1, __ATOMIC_RELEASE);	/* ends a read waiting on a pipe */
+	pthread_cond_broadcast(&pa->cv_reader);
+	pthread_cond_broadcast(&pa->cv_work);
+	pthread_mutex_unlock(&pa->mu);
+	if (pa->reader_started)
+		pthread_join(pa->reader, NULL);
+	for (i = 0; i < pa->nworkers; i++)
+		pthread_join(pa->workers[i], NULL);
+	for (i = 0; i < pa->nck; i++) {
+		free(pa->ck[i].buf);
+		free(pa->ck[i].items);
+		ps_parser_state_free(&pa->ck[i].start);
+		ps_parser_state_free(&pa->ck[i].end);
+	}
+	for (i = 0; i < pa->nparsers; i++)
+		ps_parser_free(pa->wparser[i]);
+	ps_parser_state_free(&pa->guess);
+	pthread_mutex_destroy(&pa->mu);
+	pthread_cond_destroy(&pa->cv_reader);
+	pthread_cond_destroy(&pa->cv_work);
+	pthread_cond_destroy(&pa->cv_cons);
+	free(pa->ck);
+	free(pa->workers);
+	free(pa->wargs);
+	free(pa->wparser);
+	free(pa->carry);
+	free(pa);
+}
+
+/*
+ * Starts parallel reading of s (at its first line): NULL if it cannot (no
+ * memory, no thread), and s is then read sequentially.  Every parser
+ * thread is created before any starts work, so a failure leaves nothing
+ * running but what is joined here.
+ */
+static struct par *
+par_start(struct ps_source *s)
+{
+	struct par *pa = calloc(1, sizeof(*pa));
+	pthread_attr_t attr;
+	struct fs_err err;
+	int i, n = s->jobs, ok = 1;
+
+	if (pa == NULL)
+		return NULL;
+	pthread_mutex_init(&pa->mu, NULL);
+	pthread_cond_init(&pa->cv_reader, NULL);
+	pthread_cond_init(&pa->cv_work, NULL);
+	pthread_cond_init(&pa->cv_cons, NULL);
+	pa->nck = PAR_NCK(n);
+	pa->rd = s->rd;
+	pa->log_format = s->log_format;
+	pa->chunk = s->chunk > 0 ? s->chunk : PAR_CHUNK;
+	pa->max_line = s->max_line > 0 ? s->max_line : PS_READER_MAX_LINE;
+	if ((pa->ck = calloc((size_t)pa->nck, sizeof(*pa->ck))) == NULL ||
+	    (pa->workers = calloc((size_t)n, sizeof(*pa->workers))) == NULL ||
+	    (pa->wparser = calloc((size_t)n, sizeof(*pa->wparser))) == NULL ||
+	    (pa->wargs = calloc((size_t)n, sizeof(*pa->wargs))) == NULL ||
+	    ps_parser_state_get(s->st->parser, &pa->guess) != 0) {
+		par_free(pa);
+		return NULL;
+	}
+	for (i = 0; i < n; i++, pa->nparsers++)
+		if ((pa->wparser[i] = ps_parser_new(s->log_format, &err)) == NULL) {
+			par_free(pa);
+			return NULL;
+		}
+	ps_reader_set_stop(pa->rd, &pa->stop);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, PAR_STACK);
+	for (i = 0; i < n && ok; i++) {
+		pa->wargs[i].pa = pa;
+		pa->wargs[i].p = pa->wparser[i];
+		if (pthread_create(&pa->workers[i], &attr, worker_main, &pa->wargs[i]) != 0)
+			ok = 0;
+		else
+			pa->nworkers++;
+	}
+	if (ok && pthread_create(&pa->reader, &attr, reader_main, pa) == 0)
+		pa->reader_started = 1;
+	pthread_attr_destroy(&attr);
+	if (!pa->reader_started) {
+		par_free(pa);
+		ps_reader_set_stop(s->rd, NULL);
+		return NULL;
+	}
+	s->par = pa;
+	return pa;
+}
+
+/* Ends the caller's chunk: hands it back to the reader; publishes the parser state. */
+static void
+par_release(struct ps_source *s, struct par *pa)
+{
+	struct chunk *c = pa->cur;
+	struct ps_parser_state st;
+	int have = ps_parser_state_get(s->st->parser, &st) == 0;
+
+	pthread_mutex_lock(&pa->mu);
+	if (c->cap > pa->chunk) {
+		free(c->buf);
+		c->buf = NULL;
+		c->cap = 0;
+		pa->nbig--;
+	}
+	c->state = CK_FREE;
+	pa->cons_seq++;
+	if (have) {
+		ps_parser_state_free(&pa->guess);
+		pa->guess = st;
+	}
+	pthread_cond_broadcast(&pa->cv_reader);
+	pthread_mutex_unlock(&pa->mu);
+	pa->cur = NULL;
+}
+
+/* Takes the next chunk (waiting for it), choosing how to read it. */
+static void
+par_take(struct ps_source *s, struct par *pa)
+{
+	struct chunk *c = &pa->ck[pa->cons_seq % pa->nck];
+	struct ps_parser_state now;
+	struct fs_err err;
+	int parsed;
+
+	pthread_mutex_lock(&pa->mu);
+	while (!(pa->fill_seq > pa->cons_seq && (c->state == CK_READY || c->state == CK_PARSED)))
+		pthread_cond_wait(&pa->cv_cons, &pa->mu);
+	parsed = c->state == CK_PARSED;
+	if (!parsed) {
+		/* no parser took it yet: read it here rather than wait */
+		c->state = CK_PARSING;
+		pa->parse_seq++;
+	}
+	pthread_mutex_unlock(&pa->mu);
+	pa->cur = c;
+	pa->pos = pa->idx = 0;
+	pa->lines_mode = 1;
+	if (parsed && c->has_items && c->end.nfmts == c->start.nfmts &&
+	    c->end.nseen == c->start.nseen && ps_parser_state_get(s->st->parser, &now) == 0) {
+		if (ps_parser_state_eq(&now, &c->start) &&
+		    ps_parser_state_set(s->st->parser, &c->end, &err) == 0)
+			pa->lines_mode = 0;
+		ps_parser_state_free(&now);
+	}
+}
+
+/* Completes an item for the caller: line number, attribution. */
+static void
+par_finish(struct ps_source *s, struct ps_item *it)
+{
+	it->lineno = it->ev.lineno = ++s->lineno;
+	s->last_end = it->end;
+	if (it->parsed)
+		ps_stream_attribute(s->st, &it->ev);
+	else {
+		it->ev.bm_known = 0;
+		it->ev.thr = -1;
+		it->ev.forced = 0;
+	}
+}
+
+/* Next item of a parallel source, in place (see ps_source_next_ref). */
+static int
+par_next(struct ps_source *s, struct ps_item **out, struct fs_err *err)
+{
+	struct par *pa = s->par;
+	struct ps_item *it;
+
+	if (pa->sticky < 0) {
+		*err = pa->sticky_err;
+		return -1;
+	}
+	if (pa->sticky > 0)
+		return 0;
+	for (;;) {
+		struct chunk *c = pa->cur;
+
+		if (c == NULL) {
+			par_take(s, pa);
+			continue;
+		}
+		if (!pa->lines_mode && pa->idx < c->nitems) {
+			*out = it = &c->items[pa->idx++];
+			par_finish(s, it);
+			return 1;
+		}
+		if (pa->lines_mode && pa->pos < c->len) {
+			*out = it = &s->item;
+			chunk_line(c, &pa->pos, pa->max_line, it);
+			it->parsed = ps_stream_line(s->st, it->line, it->len, it->off, 0, &it->ev);
+			it->lineno = it->ev.lineno = ++s->lineno;
+			s->last_end = it->end;
+			return 1;
+		}
+		if (c->failed) {
+			fs_err_set(&pa->sticky_err, c->err.code, "%s:%llu: %s", s->path,
+			    (unsigned long long)s->lineno + 1, c->err.msg);
+			pa->sticky = -1;
+			*err = pa->sticky_err;
+			return -1;
+		}
+		if (c->last) {
+			pa->sticky = 1;
+			return 0;
+		}
+		par_release(s, pa);
+	}
+}
 
 /* A source over another producer. */
 struct ps_source *
@@ -425,7 +1132,7 @@ ps_source_new(const struct ps_source_ops *ops, void *impl, struct fs_err *err)
 
 /* Opens a log file as a source. */
 struct ps_source *
-ps_source_open(const char *path, const char *log_format, struct fs_err *err)
+ps_source_open(const char *path, const char *log_format, int jobs, struct fs_err *err)
 {
 	struct ps_source *s = calloc(1, sizeof(*s));
 
@@ -434,6 +1141,8 @@ ps_source_open(const char *path, const char *log_format, struct fs_err *err)
 		return NULL;
 	}
 	s->path = path;
+	s->log_format = log_format;
+	s->jobs = jobs;
 	if ((s->rd = ps_reader_open(path, 0, err)) == NULL ||
 	    (s->st = ps_stream_new(log_format, err)) == NULL) {
 		ps_source_close(s);
@@ -442,14 +1151,22 @@ ps_source_open(const char *path, const char *log_format, struct fs_err *err)
 	return s;
 }
 
-/* Next item of a source. */
+/* Next item of a source, in place. */
 int
-ps_source_next(struct ps_source *s, struct ps_item *it, struct fs_err *err)
+ps_source_next_ref(struct ps_source *s, struct ps_item **out, struct fs_err *err)
 {
+	struct ps_item *it = &s->item;
 	int rc;
 
+	*out = it;
 	if (s->ops != NULL)
 		return s->ops->next(s->impl, it, err);
+	if (s->jobs >= 2 && !s->par_tried) {
+		s->par_tried = 1;	/* one try: without threads, sequentially */
+		par_start(s);
+	}
+	if (s->par != NULL)
+		return par_next(s, out, err);
 	rc = ps_reader_next(s->rd, &it->line, &it->len, &it->off, err);
 	if (rc != 1)
 		return rc;
@@ -461,10 +1178,34 @@ ps_source_next(struct ps_source *s, struct ps_item *it, struct fs_err *err)
 	return 1;
 }
 
-/* The reader's offset (file sources). */
+/* Next item of a source, copied. */
+int
+ps_source_next(struct ps_source *s, struct ps_item *it, struct fs_err *err)
+{
+	struct ps_item *p;
+	int rc = ps_source_next_ref(s, &p, err);
+
+	if (rc == 1)
+		*it = *p;
+	return rc;
+}
+
+/* Sets the chunk size and the line limit (tests; before the first item). */
+void
+ps_source_tune(struct ps_source *s, size_t chunk, size_t max_line)
+{
+	s->chunk = chunk;
+	s->max_line = max_line;
+	if (s->rd != NULL)
+		ps_reader_set_max_line(s->rd, max_line);
+}
+
+/* The offset just past the last line returned (file sources). */
 uint64_t
 ps_source_offset(const struct ps_source *s)
 {
+	if (s->par != NULL)
+		return s->last_end;
 	return s->rd != NULL ? ps_reader_offset(s->rd) : 0;
 }
 
@@ -490,6 +1231,7 @@ ps_source_close(struct ps_source *s)
 		return;
 	if (s->ops != NULL && s->ops->close != NULL)
 		s->ops->close(s->impl);
+	par_free(s->par);
 	if (s->rd != NULL)
 		ps_reader_close(s->rd);
 	ps_stream_free(s->st);

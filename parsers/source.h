@@ -26,6 +26,17 @@
  *               events: a store's rows, see ps_source_new).  Each item is a
  *               line with its event or "unparsed", its raw text, offset,
  *               line number and whether it is an unterminated last line.
+ *
+ * Parallel reading (ps_source_open with jobs >= 2): a reader thread reads
+ * (and inflates) the input into chunks of whole lines; jobs parser threads
+ * parse chunks ahead; the caller's thread takes the chunks in file order
+ * and attributes their events, so items come out exactly as with jobs = 1
+ * (the sequential path: one line read and parsed per call, no thread).
+ * A parser carries a little state from line to line (the format that
+ * matched last, formats seen, ...): a chunk is parsed ahead from the state
+ * the caller last reached and its result is used only if that guess was
+ * the state the lines before it really left and the chunk saw no new
+ * format; otherwise the caller parses the chunk itself, line by line.
  */
 #ifndef FS_PARSERS_SOURCE_H
 #define FS_PARSERS_SOURCE_H
@@ -105,13 +116,35 @@ struct ps_source *ps_source_new(const struct ps_source_ops *ops, void *impl,
 /*
  * A source over the log at path ("-" = standard input; gzip recognised by
  * its content), read from its first byte, parsed with log_format (NULL =
- * detect).
+ * detect), by jobs parser threads (<= 1: sequentially, in the caller's
+ * thread).  The threads start at the first ps_source_next; if they cannot,
+ * the source reads sequentially.
  */
-struct ps_source *ps_source_open(const char *path, const char *log_format,
+struct ps_source *ps_source_open(const char *path, const char *log_format, int jobs,
     struct fs_err *err);
+
+/* Most parser threads worth starting: past them the in-order stages bound the speed. */
+#define PS_JOBS_MAX_USEFUL	4
+
+/* The default number of parser threads: the cores available, at most PS_JOBS_MAX_USEFUL. */
+int ps_jobs_default(void);
+
+/*
+ * For tests: the bytes of text a parallel source's chunks are filled with
+ * and the longest line returned whole (see ps_reader_set_max_line); 0 =
+ * the defaults (256 KiB, PS_READER_MAX_LINE).  Before the first item.
+ */
+void ps_source_tune(struct ps_source *s, size_t chunk, size_t max_line);
 
 /* Next item: 1, 0 at the end of the input, -1 with err naming the file and line. */
 int ps_source_next(struct ps_source *s, struct ps_item *it, struct fs_err *err);
+
+/*
+ * The same without a copy: *it points to the source's own item (a
+ * parallel source's parsed chunk), the caller's to read and change until
+ * the next call.
+ */
+int ps_source_next_ref(struct ps_source *s, struct ps_item **it, struct fs_err *err);
 
 /* For a file source: its reader's offset, gzip state and parser (else 0 / NULL). */
 uint64_t ps_source_offset(const struct ps_source *s);

@@ -163,18 +163,18 @@ wl_pipe_free(struct wl_pipe *p)
 
 /* Feeds every line of one log to the pipeline. */
 static int
-feed_log(struct wl_pipe *p, const char *path, struct fs_err *err)
+feed_log(struct wl_pipe *p, const char *path, int jobs, struct fs_err *err)
 {
 	struct ps_source *src;
-	struct ps_item it;
+	struct ps_item *it;
 	int rc;
 
-	if ((src = ps_source_open(path, NULL, err)) == NULL)
+	if ((src = ps_source_open(path, NULL, jobs, err)) == NULL)
 		return -1;
 	sp_detector_new_stream(p->det);
-	while ((rc = ps_source_next(src, &it, err)) == 1) {
-		if (wl_pipe_feed(p, &it.ev, err) < 0) {
-			fs_err_prefix(err, "%s:%" PRIu64, path, it.lineno);
+	while ((rc = ps_source_next_ref(src, &it, err)) == 1) {
+		if (wl_pipe_feed(p, &it->ev, err) < 0) {
+			fs_err_prefix(err, "%s:%" PRIu64, path, it->lineno);
 			rc = -1;
 			break;
 		}
@@ -194,7 +194,7 @@ wl_load_logs(struct wl_workload *w, char *const *paths, int n,
 	if ((p = wl_pipe_new(o, NULL, err)) == NULL)
 		return n > 0 ? fs_err_name(err, paths[0]) : -1;
 	for (i = 0; i < n && rc == 0; i++)
-		if ((rc = feed_log(p, paths[i], err)) < 0)
+		if ((rc = feed_log(p, paths[i], o != NULL ? o->jobs : 1, err)) < 0)
 			fs_err_name(err, paths[i]);
 	if (rc == 0 && (rc = wl_pipe_finish(p, w, err)) < 0 && n > 0) {
 		if (n == 1)

@@ -700,6 +700,7 @@ wl_extract_opts_default(struct wl_extract_opts *o)
 	o->max_age_us = 1000;
 	o->default_lat_us = 10000;
 	o->default_len = 32768;
+	o->jobs = 1;
 	o->client = NULL;
 }
 

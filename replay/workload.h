@@ -161,6 +161,7 @@ struct wl_extract_opts {
 	int64_t max_age_us;		/* coalescer max age assumed (default 1000) */
 	int64_t default_lat_us;		/* latency when nothing was seen (default 10000) */
 	uint32_t default_len;		/* size of an inferred write (default 32768) */
+	int jobs;			/* parser threads reading logs (default 1: sequential) */
 	const char *client;		/* a database: this client's sources only (NULL = all) */
 };
 

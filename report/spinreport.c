@@ -479,13 +479,13 @@ fr_threads(struct file_run *c, const struct sp_detector *d)
 /* Runs one file through a source and the detector. */
 int
 sp_report_add_file(struct sp_report *r, const char *path, const struct sp_options *o,
-    const struct sp_filter *f, struct fs_err *err)
+    const struct sp_filter *f, int jobs, struct fs_err *err)
 {
 	struct file_run c;
 	struct sp_callbacks cb;
 	struct ps_source *src;
 	struct sp_detector *d;
-	struct ps_item it;
+	struct ps_item *it;
 	size_t i, th0 = r->nthreads, ep0 = r->neps;
 	char host[SP_CLIENT_MAX] = "";
 	int rc;
@@ -500,19 +500,19 @@ sp_report_add_file(struct sp_report *r, const char *path, const struct sp_option
 	cb.exam = fr_exam;
 	cb.pass_start = fr_pass_start;
 	cb.pass = fr_pass;
-	if ((src = ps_source_open(path, NULL, err)) == NULL)
+	if ((src = ps_source_open(path, NULL, jobs, err)) == NULL)
 		return -1;
 	if ((d = sp_detector_new(o, &cb, err)) == NULL) {
 		ps_source_close(src);
 		return -1;
 	}
-	while ((rc = ps_source_next(src, &it, err)) == 1) {
-		const struct ps_event *ev = &it.ev;
+	while ((rc = ps_source_next_ref(src, &it, err)) == 1) {
+		const struct ps_event *ev = &it->ev;
 
 		r->lines++;
-		if (it.parsed && host[0] == '\0' && ev->host.n > 0 && f->want_clients)
+		if (it->parsed && host[0] == '\0' && ev->host.n > 0 && f->want_clients)
 			snprintf(host, sizeof(host), "%.*s", (int)ev->host.n, ev->host.p);
-		if (!it.parsed) {
+		if (!it->parsed) {
 			r->unparsed++;
 			continue;
 		}

@@ -115,7 +115,7 @@ void sp_report_free(struct sp_report *r);
  * read before the error stays in r.
  */
 int sp_report_add_file(struct sp_report *r, const char *path, const struct sp_options *o,
-    const struct sp_filter *f, struct fs_err *err);
+    const struct sp_filter *f, int jobs, struct fs_err *err);
 
 /*
  * Adds what f selects of the episodes, thread figures, per-second series

@@ -109,7 +109,7 @@ report(struct sp_report *r, const char *file, const char *db, const struct sp_fi
 	if (db != NULL)
 		ck_assert_msg(sp_report_add_db(r, db, f, &err) == 0, "%s", err.msg);
 	else
-		ck_assert_msg(sp_report_add_file(r, file, NULL, f, &err) == 0, "%s", err.msg);
+		ck_assert_msg(sp_report_add_file(r, file, NULL, f, 2, &err) == 0, "%s", err.msg);
 	sp_report_rank(r);
 }
 

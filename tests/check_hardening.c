@@ -491,13 +491,14 @@ sleep_us(int64_t us)
 		;
 }
 
-#define KILL_ARGS(db, log) "ingest", "-q", "-d", db, "--commit-lines", "250", \
-	"--keep-text", log
+#define KILL_ARGS(db, log, jobs) "ingest", "-q", "-d", db, "--commit-lines", "250", \
+	"--keep-text", "--jobs", jobs, log
 
 /*
  * SIGKILL at random points (fixed seed), FS_FAULT_RUNS times: after each
  * kill the database passes integrity_check; every few kills the ingest is
- * resumed to the end and the dump must equal the uninterrupted one.
+ * resumed to the end and the dump must equal the uninterrupted one (of
+ * --jobs 1).  The killed and resuming runs take --jobs 1, 2 and 3 in turn.
  */
 START_TEST(kill_random)
 {
@@ -513,11 +514,13 @@ START_TEST(kill_random)
 	snprintf(db, sizeof(db), "%s", tu_db(_i, tmpdir, 0, "k.db"));
 	make_log(log, 2);		/* 5 000 lines */
 	t0 = now_us();
-	ck_assert_int_eq(RUN(KILL_ARGS(ref, log)), 0);
+	ck_assert_int_eq(RUN(KILL_ARGS(ref, log, "1")), 0);
 	span = now_us() - t0;		/* chooses kill points; never asserted */
 	want = tu_dump_db(ref);
 	for (i = 0; i < runs; i++) {
-		pid_t pid = start_opt(0, NULL, (const char *const[]){ KILL_ARGS(db, log), NULL });
+		const char *jobs = i % 3 == 0 ? "1" : i % 3 == 1 ? "2" : "3";
+		pid_t pid = start_opt(0, NULL, (const char *const[]){ KILL_ARGS(db, log, jobs),
+		    NULL });
 		int rc;
 
 		sleep_us((int64_t)(rand_r(&seed) % (unsigned)(span * 3 / 4 + 1)));
@@ -531,7 +534,7 @@ START_TEST(kill_random)
 			assert_integrity(db);
 		/* resume to the end every 3rd kill (and after the last) */
 		if (++since == 3 || i == runs - 1) {
-			ck_assert_int_eq(RUN(KILL_ARGS(db, log)), 0);
+			ck_assert_int_eq(RUN(KILL_ARGS(db, log, i % 2 ? "1" : "2")), 0);
 			got = tu_dump_db(db);
 			ck_assert_msg(strcmp(got, want) == 0, "run %ld: resumed database differs", i);
 			free(got);

@@ -2,7 +2,9 @@
  * tests/check_ingest.c: `flushscope ingest` end to end, running the real
  * binary (FS_BIN): JSON summary counts, idempotent re-ingest, grown,
  * truncated and rotated files, kill -9 and resume, bad inputs, an
- * unterminated last line held back until its writer finishes it.
+ * unterminated last line held back until its writer finishes it; the
+ * parallel path (--jobs 2, 3) stores what the sequential one (--jobs 1)
+ * does, from a file, a .gz and standard input, and after kills.
  */
 #include <check.h>
 #include <errno.h>
@@ -386,12 +388,13 @@ source_of(const char *db, const char *path)
 START_TEST(kill_resume)
 {
 	const char *log = tp(1, "k.log");
+	const char *jobs = _i / TU_NBACKENDS ? "2" : "1";
 	char *data, *a, *b, abs[4096], db[1024], k2[1024];
 	size_t n;
 	int i, pass, kills = 0, attempt;
 
-	snprintf(db, sizeof(db), "%s", tu_db(_i, tmpdir, 0, "k.db"));
-	snprintf(k2, sizeof(k2), "%s", tu_db(_i, tmpdir, 2, "k2.db"));
+	snprintf(db, sizeof(db), "%s", tu_db(_i % TU_NBACKENDS, tmpdir, 0, "k.db"));
+	snprintf(k2, sizeof(k2), "%s", tu_db(_i % TU_NBACKENDS, tmpdir, 2, "k2.db"));
 	data = tu_slurp(tu_testdata("sample.log"), &n);
 	tu_spit(log, "w", data, n);
 	for (i = 0; i < 29; i++)
@@ -407,7 +410,7 @@ START_TEST(kill_resume)
 
 		last = done_off(db, abs, &state);
 		run_bin(NULL, &pid, (const char *const[]){ "ingest", "-q", "-d", db,
-		    "--commit-lines", "97", "--keep-text", log, NULL });
+		    "--commit-lines", "97", "--keep-text", "--jobs", jobs, log, NULL });
 		/* wait for a commit beyond the previous one, then kill at once */
 		for (i = 0; i < 200000; i++) {
 			off = done_off(db, abs, &state);
@@ -432,8 +435,9 @@ START_TEST(kill_resume)
 		if (pass == 1)
 			tu_spit(log, "a", data + 40, strcspn(data, "\n") + 1 - 40);
 		ck_assert_int_eq(RUN("ingest", "-q", "-d", db, "--commit-lines", "97",
-		    "--keep-text", log), 0);
-		ck_assert_int_eq(RUN("ingest", "-q", "-d", k2, "--keep-text", log), 0);
+		    "--keep-text", "--jobs", jobs, log), 0);
+		ck_assert_int_eq(RUN("ingest", "-q", "-d", k2, "--keep-text", "--jobs", "1",
+		    log), 0);
 		a = tu_dump_db(db);
 		b = tu_dump_db(k2);
 		ck_assert_str_eq(a, b);
@@ -454,6 +458,47 @@ START_TEST(kill_resume)
 	free(a);
 	free(b);
 	free(data);
+}
+END_TEST
+
+/*
+ * --jobs 2 and 3 store what --jobs 1 does, byte for byte in st_dump: a
+ * generated era-A log (many chunks), from a file (_i 0), a .gz (1) and
+ * standard input (2); small commits, so batches end mid-chunk too.
+ */
+START_TEST(jobs_equal)
+{
+	const char *gen = getenv("FS_GEN_ERA_A"), *log = tp(1, _i == 1 ? "j.log.gz" : "j.log");
+	char cmd[1200], *want = NULL;
+	int jobs;
+
+	if (gen == NULL)
+		gen = "build/bench/gen_era_a";
+	snprintf(cmd, sizeof(cmd), "%s -n 40000 -s 5 %s > '%s'", gen, _i == 1 ? "| gzip -1" : "",
+	    log);
+	ck_assert_int_eq(system(cmd), 0);
+	for (jobs = 1; jobs <= 3; jobs++) {
+		char j[8], db[300], *got;
+
+		snprintf(j, sizeof(j), "%d", jobs);
+		snprintf(db, sizeof(db), "%s", tp(0, j));
+		if (_i == 2)
+			ck_assert_int_eq(run_bin(log, NULL, (const char *const[]){ "ingest", "-q",
+			    "-d", db, "--commit-lines", "5000", "--jobs", j, "-", NULL }), 0);
+		else
+			ck_assert_int_eq(RUN("ingest", "-q", "-d", db, "--commit-lines", "5000",
+			    "--jobs", j, log), 0);
+		got = tu_dump_db(db);
+		ck_assert_msg(strstr(got, "\nrpcs|") != NULL, "nothing stored:\n%.500s", got);
+		if (want == NULL)
+			want = got;
+		else {
+			ck_assert_msg(strcmp(got, want) == 0, "--jobs %d stored other rows than "
+			    "--jobs 1", jobs);
+			free(got);
+		}
+	}
+	free(want);
 }
 END_TEST
 
@@ -1006,7 +1051,9 @@ ingest_suite(void)
 	tcase_add_test(tc, cut_line);
 	tcase_add_loop_test(tc, grown, 0, TU_NBACKENDS);
 	tcase_add_loop_test(tc, truncated_rotated, 0, 3);
-	tcase_add_loop_test(tc, kill_resume, 0, TU_NBACKENDS);
+	/* each backend, --jobs 1 then --jobs 2 */
+	tcase_add_loop_test(tc, kill_resume, 0, 2 * TU_NBACKENDS);
+	tcase_add_loop_test(tc, jobs_equal, 0, 3);
 	tcase_add_loop_test(tc, bad_input, 0, 6);
 	tcase_add_test(tc, usage_errors);
 	tcase_add_test(tc, unparsed_and_stdin);

@@ -678,7 +678,7 @@ START_TEST(test_files)
 	sp_options_default(&o);
 	sp_report_init(&r);
 	sp_filter_init(&f);
-	ck_assert_msg(sp_report_add_file(&r, tu_testdata(fc->file), &o, &f, &err) == 0,
+	ck_assert_msg(sp_report_add_file(&r, tu_testdata(fc->file), &o, &f, 1, &err) == 0,
 	    "%s", err.msg);
 	sp_report_rank(&r);
 	for (i = 0; i < r.nthreads; i++)
@@ -707,7 +707,7 @@ START_TEST(test_seed_file)
 
 	sp_report_init(&r);
 	sp_filter_init(&f);
-	ck_assert_msg(sp_report_add_file(&r, tu_testdata("seed-excerpt.log"), NULL, &f, &err) == 0,
+	ck_assert_msg(sp_report_add_file(&r, tu_testdata("seed-excerpt.log"), NULL, &f, 1, &err) == 0,
 	    "%s", err.msg);
 	ck_assert_int_eq(r.neps, 2);
 	for (i = 0; i < 2; i++) {
@@ -750,7 +750,7 @@ START_TEST(test_seed_post)
 		return;	/* the shared tree is not beside this checkout */
 	sp_report_init(&r);
 	sp_filter_init(&f);
-	ck_assert_msg(sp_report_add_file(&r, path, NULL, &f, &err) == 0, "%s", err.msg);
+	ck_assert_msg(sp_report_add_file(&r, path, NULL, &f, 1, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(r.neps, 2);
 	ck_assert_uint_eq(r.eps[0].cycles + r.eps[1].cycles, 6);
 	sp_report_free(&r);
@@ -764,7 +764,7 @@ seed_filtered(struct sp_report *r, const struct sp_filter *f)
 	struct fs_err err;
 
 	sp_report_free(r);
-	ck_assert_int_eq(sp_report_add_file(r, tu_testdata("seed-excerpt.log"), NULL, f, &err), 0);
+	ck_assert_int_eq(sp_report_add_file(r, tu_testdata("seed-excerpt.log"), NULL, f, 1, &err), 0);
 }
 
 /* Filters keep what matches and drop the rest. */
@@ -1222,7 +1222,7 @@ START_TEST(test_synth_truth)
 	cb.arg = &t;
 	cb.exam = truth_exam;
 	snprintf(path, sizeof(path), "%s.log", tu_testdata(synth_logs[_i]));
-	src = ps_source_open(path, NULL, &err);
+	src = ps_source_open(path, NULL, 1, &err);
 	ck_assert_msg(src != NULL, "%s", err.msg);
 	/* episodes are collected through a second detector fed the same events */
 	{
@@ -1379,7 +1379,7 @@ START_TEST(test_engine_verdicts)
 	cb.arg = &seen;
 	cb.exam = detector_exam;
 	ck_assert_ptr_nonnull(d = sp_detector_new(NULL, &cb, &err));
-	ck_assert_msg((src = ps_source_open(path, NULL, &err)) != NULL, "%s", err.msg);
+	ck_assert_msg((src = ps_source_open(path, NULL, 1, &err)) != NULL, "%s", err.msg);
 	while (ps_source_next(src, &it, &err) == 1)
 		if (it.parsed)
 			sp_detector_feed(d, &it.ev);
