@@ -92,7 +92,7 @@ static const struct fs_opt tune_opts[] = {
 	FS_OPT_DURATION(0, "max-p99-regression", A, max_reg_ns, "0", 0, 1000 * FS_NS_S,
 	    "constraint: p99 at most the baseline's plus this"),
 	FS_OPT_COUNT('j', "jobs", A, jobs, "N", NULL, 1, 64,
-	    "replays run at once (default: the cores available)"),
+	    "threads parsing the logs and replaying the points (default: the cores available)"),
 	FS_OPT_DURATION(0, "wake-latency", A, wake_latency_ns, NULL, 0, 1 * FS_NS_S,
 	    "a signalled flush thread runs this much later (default 10us)"),
 	FS_CPU_COST_OPT(A, cost),
@@ -476,11 +476,10 @@ cmd_tune(int argc, char **argv)
 	struct tune_args a;
 	struct fs_args fa;
 	char polbuf[256], *pols[TN_POLICIES_MAX], names[128], why_limit[96];
-	struct tn_grid grids[TN_POLICIES_MAX];
+	struct tn_grid grids[TN_POLICIES_MAX + 1];	/* and the baseline */
 	struct tn_point *pts = NULL, base;
 	struct tn_bound *bd = NULL;
 	struct rp_options o;
-	struct rp_result br;
 	struct wl_workload w;
 	struct wl_extract_opts xo;
 	struct fs_err err;
@@ -535,6 +534,7 @@ cmd_tune(int argc, char **argv)
 
 	wl_extract_opts_default(&xo);
 	xo.client = a.client;
+	xo.jobs = jobs;		/* logs parsed on as many threads (the same workload) */
 	if ((fa.nops == 1 ? wl_load(&w, fa.ops[0], &xo, &err) :
 	    wl_load_logs(&w, fa.ops, fa.nops, &xo, &err)) < 0) {
 		fs_warn("tune", "%s", err.msg);
@@ -546,25 +546,30 @@ cmd_tune(int argc, char **argv)
 		return FS_EXIT_RUNTIME;
 	}
 
-	/* the baseline: a policy at its defaults, the recorded engine unless told */
+	/*
+	 * the baseline: a policy at its defaults, the recorded engine unless
+	 * told; replayed as one more point of the sweep (a grid without axes),
+	 * so it runs beside the others, then taken out of the points
+	 */
 	bpol = a.baseline != NULL ? a.baseline : rp_fidelity_policy(&w);
-	memset(&base, 0, sizeof(base));
-	snprintf(base.policy, sizeof(base.policy), "%s", bpol);
-	if (rp_run(&w, bpol, &o, &br, &err) < 0) {
-		fs_warn("tune", "%s: baseline %s: %s", src, bpol, err.msg);
-		wl_free(&w);
-		return FS_EXIT_RUNTIME;
-	}
-	tn_point_from(&base, &br);
-	rp_result_free(&br);
+	memset(&grids[npol], 0, sizeof(grids[npol]));
+	snprintf(grids[npol].policy, sizeof(grids[npol].policy), "%s", bpol);
 	if (!a.quiet && !fs_global.quiet && isatty(2))
 		fprintf(stderr, "tune: replaying the points on %d thread%s...\r", jobs,
 		    jobs == 1 ? "" : "s");
-	if (tn_sweep(&w, grids, npol, &o, jobs, &pts, &npts, &err) < 0) {
+	if (tn_sweep(&w, grids, npol + 1, &o, jobs, &pts, &npts, &err) < 0) {
 		fs_warn("tune", "%s: %s", src, err.msg);
 		wl_free(&w);
 		return FS_EXIT_RUNTIME;
 	}
+	base = pts[--npts];
+	if (!base.valid) {
+		fs_warn("tune", "%s: baseline %s: %s", src, bpol, base.why);
+		free(pts);
+		wl_free(&w);
+		return FS_EXIT_RUNTIME;
+	}
+	tn_pareto(pts, npts);	/* among the swept points alone */
 	if (!a.quiet && !fs_global.quiet && isatty(2))
 		fprintf(stderr, "%60s\r", "");
 
