@@ -49,6 +49,7 @@ struct follow_src {
 	int ended;			/* input over for good */
 	uint64_t lineno;
 	uint64_t generation;
+	int wd;				/* its inotify watch, -1: none */
 	struct ps_follow_stats st;
 };
 
@@ -58,6 +59,7 @@ struct ps_follow {
 	int nsrc, capsrc;
 	int cur;			/* round-robin position */
 	int ifd;			/* inotify fd or -1 */
+	uint64_t wakes;			/* waits ended by inotify news */
 };
 
 /* Fills in the defaults. */
@@ -93,7 +95,12 @@ ps_follow_new(const struct ps_follow_options *o, struct fs_err *err)
 	return f;
 }
 
-/* Watches the directory holding path (appends, creations, renames there). */
+/*
+ * Watches the directory holding path for names that come and go there
+ * (creations, renames, deletions: a rotation).  Not for writes: a database
+ * beside the log (top --db) would wake the follower at each of its own
+ * pages; appends are watched on the file itself (watch_file).
+ */
 static void
 watch_dir(struct ps_follow *f, const char *path)
 {
@@ -115,13 +122,26 @@ watch_dir(struct ps_follow *f, const char *path)
 		dir[n] = '\0';
 	}
 	/* Failure only costs latency: the poll fallback still runs. */
-	(void)inotify_add_watch(f->ifd, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO |
-	    IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_CLOSE_WRITE);
+	(void)inotify_add_watch(f->ifd, dir, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
+	    IN_DELETE);
 }
 
-/* Opens s->path as the source's current file; 0, or -1 with err set. */
+/*
+ * Watches the file now at s->path (its inode: appends, truncation, its
+ * own rename or deletion); again after each rotation, for the new file.
+ */
+static void
+watch_file(int ifd, struct follow_src *s)
+{
+	s->wd = -1;
+	if (ifd >= 0 && s->regular)
+		s->wd = inotify_add_watch(ifd, s->path, IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE |
+		    IN_MOVE_SELF | IN_DELETE_SELF);
+}
+
+/* Opens s->path as the source's current file, watched on ifd; 0, or -1 with err set. */
 static int
-src_open(struct follow_src *s, struct fs_err *err)
+src_open(struct follow_src *s, int ifd, struct fs_err *err)
 {
 	struct stat st;
 	int fd;
@@ -146,6 +166,7 @@ src_open(struct follow_src *s, struct fs_err *err)
 	s->skip = 0;
 	s->eof = 0;
 	s->lineno = 0;
+	watch_file(ifd, s);
 	return 0;
 }
 
@@ -168,6 +189,7 @@ ps_follow_add(struct ps_follow *f, const char *path, struct fs_err *err)
 	s = &f->src[f->nsrc];
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
+	s->wd = -1;
 	if ((s->path = strdup(path)) == NULL)
 		return fs_err_set(err, ENOMEM, "%s: out of memory", path);
 	s->cap = FOLLOW_CHUNK * 2;
@@ -184,7 +206,7 @@ ps_follow_add(struct ps_follow *f, const char *path, struct fs_err *err)
 			return fs_err_set(err, EISDIR, "stdin: is a directory");
 		}
 	} else {
-		if (src_open(s, err) < 0) {
+		if (src_open(s, f->ifd, err) < 0) {
 			free(s->buf);
 			free(s->path);
 			return -1;
@@ -326,7 +348,8 @@ make_room(struct ps_follow *f, struct follow_src *s, int src, struct ps_follow_l
  * nothing new, 2 if *out holds the rotated-away file's last partial line.
  */
 static int
-check_file(struct follow_src *s, int src, struct ps_follow_line *out, struct fs_err *err)
+check_file(struct follow_src *s, int ifd, int src, struct ps_follow_line *out,
+    struct fs_err *err)
 {
 	struct stat st;
 
@@ -350,10 +373,10 @@ check_file(struct follow_src *s, int src, struct ps_follow_line *out, struct fs_
 	if (take_rest(s, src, out))
 		return 2;
 	{
-		int oldfd = s->fd;
+		int oldfd = s->fd, oldwd = s->wd;
 		uint64_t gen = s->generation;
 
-		if (src_open(s, err) < 0) {
+		if (src_open(s, ifd, err) < 0) {
 			if (err->code == ENOENT) {
 				fs_err_clear(err);
 				return 0;	/* gone again: retry later */
@@ -361,6 +384,8 @@ check_file(struct follow_src *s, int src, struct ps_follow_line *out, struct fs_
 			return -1;
 		}
 		close(oldfd);
+		if (oldwd >= 0 && oldwd != s->wd)
+			(void)inotify_rm_watch(ifd, oldwd);	/* the rotated file: read out */
 		s->generation = gen + 1;
 		s->st.rotations++;
 	}
@@ -418,7 +443,7 @@ src_next(struct ps_follow *f, int i, struct ps_follow_line *out, struct fs_err *
 			s->st.ended = 1;
 			return take_rest(s, i, out);
 		}
-		r = check_file(s, i, out, err);
+		r = check_file(s, f->ifd, i, out, err);
 		if (r <= 0)
 			return r;
 		if (r == 2)
@@ -479,8 +504,16 @@ ps_follow_wait(struct ps_follow *f, int extra_fd, int timeout_ms)
 
 		while (read(f->ifd, ev, sizeof(ev)) > 0)
 			;	/* the events only say "look again" */
+		f->wakes++;
 	}
 	return xi >= 0 && (p[xi].revents & (POLLIN | POLLHUP)) ? 1 : 0;
+}
+
+/* Waits ended by inotify news. */
+uint64_t
+ps_follow_wakes(const struct ps_follow *f)
+{
+	return f->wakes;
 }
 
 /* 1 when every source ended. */

@@ -99,6 +99,12 @@ int ps_follow_nsources(const struct ps_follow *f);
 const char *ps_follow_path(const struct ps_follow *f, int src);
 void ps_follow_stats(const struct ps_follow *f, int src, struct ps_follow_stats *out);
 
+/*
+ * How many waits inotify ended: news of a followed file (an append, a
+ * truncation) or of its name (a rotation), never another file's writes.
+ */
+uint64_t ps_follow_wakes(const struct ps_follow *f);
+
 /* Closes every source and frees the follower. */
 void ps_follow_free(struct ps_follow *f);
 

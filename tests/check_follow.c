@@ -112,6 +112,56 @@ START_TEST(test_start_at_end)
 }
 END_TEST
 
+/*
+ * Only the followed file wakes the follower: writes to another file in its
+ * directory (top --db's database beside the log, other logs in /var/log)
+ * do not; an append and a rotation do.
+ */
+START_TEST(test_wakes_only_for_its_file)
+{
+	char dir[64], path[128], other[160], old[160];
+	struct ps_follow *f;
+	uint64_t n;
+	int i;
+
+	tu_mkdtemp(dir, sizeof(dir), "follow");
+	snprintf(path, sizeof(path), "%s/log", dir);
+	snprintf(other, sizeof(other), "%s/flushscope.db-wal", dir);
+	snprintf(old, sizeof(old), "%s/log.1", dir);
+	append(path, "1\n");
+	append(other, "its header\n");	/* there already: its creation is no news */
+	f = open_log(dir, 1, path, sizeof(path));
+	ck_assert_int_eq(drain(f, NULL, 0), 1);
+	for (i = 0; i < 20; i++)
+		append(other, "a database page\n");
+	(void)ps_follow_wait(f, -1, 0);
+	ck_assert_uint_eq(ps_follow_wakes(f), 0);
+	append(path, "2\n");
+	(void)ps_follow_wait(f, -1, 0);
+	ck_assert_uint_eq(ps_follow_wakes(f), 1);
+	ck_assert_int_eq(drain(f, NULL, 0), 1);
+	ck_assert_int_eq(rename(path, old), 0);
+	(void)ps_follow_wait(f, -1, 0);
+	ck_assert_uint_eq(ps_follow_wakes(f), 2);
+	append(path, "3\n");
+	(void)ps_follow_wait(f, -1, 0);
+	ck_assert_uint_eq(ps_follow_wakes(f), 3);
+	ck_assert_int_eq(drain(f, NULL, 0), 1);
+	/* the new file is watched, the rotated one no longer (its watch's removal is news once) */
+	(void)ps_follow_wait(f, -1, 0);
+	n = ps_follow_wakes(f);
+	append(old, "late\n");
+	append(other, "another page\n");
+	(void)ps_follow_wait(f, -1, 0);
+	ck_assert_uint_eq(ps_follow_wakes(f), n);
+	append(path, "4\n");
+	(void)ps_follow_wait(f, -1, 0);
+	ck_assert_uint_eq(ps_follow_wakes(f), n + 1);
+	ps_follow_free(f);
+	tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(test_rotation)
 {
 	char dir[64], path[128], old[160], got[1024];
@@ -379,6 +429,7 @@ follow_suite(void)
 	tcase_add_test(tc, test_append_and_partial);
 	tcase_add_test(tc, test_start_at_end);
 	tcase_add_test(tc, test_rotation);
+	tcase_add_test(tc, test_wakes_only_for_its_file);
 	tcase_add_test(tc, test_truncation);
 	tcase_add_test(tc, test_long_line_cut);
 	tcase_add_test(tc, test_stdin_pipe);
