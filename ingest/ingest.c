@@ -560,6 +560,23 @@ ig_sink_callbacks(struct ig_sink *k, struct sp_callbacks *cb)
 
 /* ---- one line ---- */
 
+/* A writes row's line, message and bmap (when the source attributed one). */
+static void
+write_row(struct st_write *x, const struct ps_event *ev, int tno)
+{
+	memset(x, 0, sizeof(*x));
+	x->src_off = ev->src_off;
+	x->tno = tno;
+	x->ts_us = ev->ts_us;
+	x->bno = -1;
+	x->msg_id = ev->msg_id;
+	if (ev->bm_known) {
+		x->has_bmap = 1;
+		x->fid = ev->bm_fid;
+		x->bno = ev->bm_bno;
+	}
+}
+
 /*
  * Eras A-C: a write's `set inflight` line as a writes row.  Its arrival
  * line (`biorq=%p list_empty(%d)`) names the biorq but not its extent;
@@ -571,17 +588,7 @@ store_extent(struct st_batch *b, const struct ps_event *ev, int tno)
 {
 	struct st_write x;
 
-	memset(&x, 0, sizeof(x));
-	x.src_off = ev->src_off;
-	x.tno = tno;
-	x.ts_us = ev->ts_us;
-	x.bno = -1;
-	x.msg_id = ev->msg_id;
-	if (ev->bm_known) {
-		x.has_bmap = 1;
-		x.fid = ev->bm_fid;
-		x.bno = ev->bm_bno;
-	}
+	write_row(&x, ev, tno);
 	x.biorq_addr = ev->biorq.addr;
 	x.bmap_addr = ev->biorq.bmap_addr;
 	x.off = ev->biorq.off;
@@ -626,18 +633,8 @@ store_event(struct ig_sink *k, const struct ps_event *ev, int tno)
 	case PS_EV_WRITE_READY: {
 		struct st_write x;
 
-		memset(&x, 0, sizeof(x));
-		x.src_off = ev->src_off;
-		x.tno = tno;
-		x.ts_us = ev->ts_us;
-		x.bno = -1;
+		write_row(&x, ev, tno);
 		x.off = x.len = -1;
-		x.msg_id = ev->msg_id;
-		if (ev->bm_known) {
-			x.has_bmap = 1;
-			x.fid = ev->bm_fid;
-			x.bno = ev->bm_bno;
-		}
 		if (ev->has & PS_HAS_BMAP)
 			x.bmap_addr = ev->bmap.addr;
 		if (ev->has & PS_HAS_BIORQ) {
