@@ -149,6 +149,29 @@ worker(void *arg)
 	return NULL;
 }
 
+/*
+ * Runs fn(arg) on jobs threads, this one included, and waits for them all
+ * (fn takes work items until none is left; fewer threads if some cannot
+ * start: slower, not wrong).
+ */
+static void
+run_pool(int jobs, void *(*fn)(void *), void *arg)
+{
+	pthread_t th[64];
+	int i, started = 0;
+
+	if (jobs > (int)(sizeof(th) / sizeof(th[0])))
+		jobs = (int)(sizeof(th) / sizeof(th[0]));
+	for (i = 1; i < jobs; i++) {
+		if (pthread_create(&th[started], NULL, fn, arg) != 0)
+			break;
+		started++;
+	}
+	fn(arg);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+}
+
 /* The number of points of a grid. */
 static size_t
 grid_points(const struct tn_grid *g)
@@ -193,9 +216,8 @@ tn_sweep(const struct wl_workload *w, const struct tn_grid *grids, int ngrids,
     struct fs_err *err)
 {
 	struct sweep s;
-	pthread_t th[64];
 	size_t total = 0, k = 0;
-	int i, started = 0;
+	int i;
 
 	*out = NULL;
 	*n = 0;
@@ -215,16 +237,7 @@ tn_sweep(const struct wl_workload *w, const struct tn_grid *grids, int ngrids,
 	atomic_init(&s.next, 0);
 	atomic_init(&s.failed, 0);
 	pthread_mutex_init(&s.lock, NULL);
-	if (jobs > (int)(sizeof(th) / sizeof(th[0])))
-		jobs = (int)(sizeof(th) / sizeof(th[0]));
-	for (i = 1; i < jobs; i++) {
-		if (pthread_create(&th[started], NULL, worker, &s) != 0)
-			break;		/* fewer threads: slower, not wrong */
-		started++;
-	}
-	worker(&s);
-	for (i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
+	run_pool(jobs, worker, &s);
 	pthread_mutex_destroy(&s.lock);
 	if (atomic_load(&s.failed)) {
 		*err = s.err;
@@ -357,9 +370,7 @@ tn_bound_curve(const struct wl_workload *w, const struct rp_options *o,
 	uint64_t lo = base->p99_ns, hi = base->max_ns, l;
 	struct tn_bound *b;
 	struct curve c;
-	pthread_t th[64];
 	size_t i, k = 0, m;
-	int t, started = 0;
 
 	*out = NULL;
 	*nout = 0;
@@ -396,16 +407,7 @@ tn_bound_curve(const struct wl_workload *w, const struct rp_options *o,
 	atomic_init(&c.next, 0);
 	atomic_init(&c.failed, 0);
 	pthread_mutex_init(&c.lock, NULL);
-	if (jobs > (int)(sizeof(th) / sizeof(th[0])))
-		jobs = (int)(sizeof(th) / sizeof(th[0]));
-	for (t = 1; t < jobs; t++) {
-		if (pthread_create(&th[started], NULL, curve_worker, &c) != 0)
-			break;		/* fewer threads: slower, not wrong */
-		started++;
-	}
-	curve_worker(&c);
-	for (t = 0; t < started; t++)
-		pthread_join(th[t], NULL);
+	run_pool(jobs, curve_worker, &c);
 	pthread_mutex_destroy(&c.lock);
 	if (atomic_load(&c.failed)) {
 		*err = c.err;
