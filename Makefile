@@ -208,6 +208,6 @@ fuzz:
 	@$(MAKE) -f fuzz/Makefile FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)
 
 clean:
-	rm -rf build build-* $(BIN)
+	rm -rf build build-* $(BIN) $(BIN).new
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

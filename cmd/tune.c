@@ -563,6 +563,7 @@ cmd_tune(int argc, char **argv)
 		return FS_EXIT_RUNTIME;
 	}
 	base = pts[--npts];
+	base.pareto = 0;	/* the frontier is the swept points' (tn_pareto below) */
 	if (!base.valid) {
 		fs_warn("tune", "%s: baseline %s: %s", src, bpol, base.why);
 		free(pts);
@@ -587,7 +588,9 @@ cmd_tune(int argc, char **argv)
 			snprintf(why_limit, sizeof(why_limit), "the baseline's plus %s", d);
 	}
 	rec = tn_recommend(pts, npts, limit);
-	if (tn_bound_curve(&w, &o, pts, npts, &base, jobs, &bd, &nbd, &err) < 0) {
+	/* the curve: in the table, JSON and plot (CSV has each point's own bound) */
+	if ((a.format != FS_FMT_CSV || a.plot != NULL) &&
+	    tn_bound_curve(&w, &o, pts, npts, &base, jobs, &bd, &nbd, &err) < 0) {
 		fs_warn("tune", "%s: %s", src, err.msg);
 		free(pts);
 		wl_free(&w);

@@ -139,6 +139,21 @@ watch_file(int ifd, struct follow_src *s)
 		    IN_MOVE_SELF | IN_DELETE_SELF);
 }
 
+/*
+ * 1 if a source watches wd: inotify gives one watch per inode, so two
+ * sources on one file (or on a log and its rotated copy) share it.
+ */
+static int
+wd_used(const struct ps_follow *f, int wd)
+{
+	int i;
+
+	for (i = 0; i < f->nsrc; i++)
+		if (f->src[i].wd == wd)
+			return 1;
+	return 0;
+}
+
 /* Opens s->path as the source's current file, watched on ifd; 0, or -1 with err set. */
 static int
 src_open(struct follow_src *s, int ifd, struct fs_err *err)
@@ -348,7 +363,7 @@ make_room(struct ps_follow *f, struct follow_src *s, int src, struct ps_follow_l
  * nothing new, 2 if *out holds the rotated-away file's last partial line.
  */
 static int
-check_file(struct follow_src *s, int ifd, int src, struct ps_follow_line *out,
+check_file(struct ps_follow *f, struct follow_src *s, int src, struct ps_follow_line *out,
     struct fs_err *err)
 {
 	struct stat st;
@@ -376,7 +391,7 @@ check_file(struct follow_src *s, int ifd, int src, struct ps_follow_line *out,
 		int oldfd = s->fd, oldwd = s->wd;
 		uint64_t gen = s->generation;
 
-		if (src_open(s, ifd, err) < 0) {
+		if (src_open(s, f->ifd, err) < 0) {
 			if (err->code == ENOENT) {
 				fs_err_clear(err);
 				return 0;	/* gone again: retry later */
@@ -384,8 +399,8 @@ check_file(struct follow_src *s, int ifd, int src, struct ps_follow_line *out,
 			return -1;
 		}
 		close(oldfd);
-		if (oldwd >= 0 && oldwd != s->wd)
-			(void)inotify_rm_watch(ifd, oldwd);	/* the rotated file: read out */
+		if (oldwd >= 0 && oldwd != s->wd && !wd_used(f, oldwd))
+			(void)inotify_rm_watch(f->ifd, oldwd);	/* the rotated file: read out */
 		s->generation = gen + 1;
 		s->st.rotations++;
 	}
@@ -443,7 +458,7 @@ src_next(struct ps_follow *f, int i, struct ps_follow_line *out, struct fs_err *
 			s->st.ended = 1;
 			return take_rest(s, i, out);
 		}
-		r = check_file(s, f->ifd, i, out, err);
+		r = check_file(f, s, i, out, err);
 		if (r <= 0)
 			return r;
 		if (r == 2)

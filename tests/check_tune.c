@@ -349,6 +349,18 @@ START_TEST(test_command)
 	}
 	free(a);
 	free(b);
+	/* the baseline is no point of the frontier, which is the swept points' alone */
+	snprintf(args, sizeof(args), "tune --policy legacy --baseline deadline --max-p99 10ms "
+	    "--format json '%s'", log);
+	ck_assert_int_eq(run_fs(args, &a), 0);
+	{
+		const char *bl = strstr(a, "\"baseline\":");
+
+		ck_assert_ptr_nonnull(bl);
+		ck_assert_ptr_nonnull(strstr(bl, "\"pareto\":false}"));
+		ck_assert(strstr(a, "\"pareto\":true") < bl);	/* some legacy point is on it */
+	}
+	free(a);
 	snprintf(args, sizeof(args), "tune --policy deadline --max-p99 1ns '%s'", log);
 	ck_assert_int_eq(run_fs(args, &a), 1);
 	ck_assert_ptr_nonnull(strstr(a, "recommendation: none"));
