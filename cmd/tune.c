@@ -469,6 +469,25 @@ write_plot(const char *path, const struct tn_point *p, size_t n, const struct tn
 	return rc;
 }
 
+/* The p99 limit of the recommendation: --max-p99, else the baseline's plus what may regress. */
+static uint64_t
+constraint(const struct tune_args *a, int max_p99_given, const struct tn_point *base, char *why,
+    size_t n)
+{
+	char d[24];
+
+	if (max_p99_given) {
+		snprintf(why, n, "--max-p99");
+		return a->max_p99_ns;
+	}
+	fs_fmt_duration(d, sizeof(d), (double)a->max_reg_ns);
+	if (a->max_reg_ns == 0)
+		snprintf(why, n, "the baseline's");
+	else
+		snprintf(why, n, "the baseline's plus %s", d);
+	return base->p99_ns + a->max_reg_ns;
+}
+
 /* The tune command. */
 int
 cmd_tune(int argc, char **argv)
@@ -571,22 +590,8 @@ cmd_tune(int argc, char **argv)
 		return FS_EXIT_RUNTIME;
 	}
 	tn_pareto(pts, npts);	/* among the swept points alone */
-	if (!a.quiet && !fs_global.quiet && isatty(2))
-		fprintf(stderr, "%60s\r", "");
-
-	if (fs_opt_given(&fs_spec_tune, &fa, "max-p99")) {
-		limit = a.max_p99_ns;
-		snprintf(why_limit, sizeof(why_limit), "--max-p99");
-	} else {
-		char d[24];
-
-		limit = base.p99_ns + a.max_reg_ns;
-		fs_fmt_duration(d, sizeof(d), (double)a.max_reg_ns);
-		if (a.max_reg_ns == 0)
-			snprintf(why_limit, sizeof(why_limit), "the baseline's");
-		else
-			snprintf(why_limit, sizeof(why_limit), "the baseline's plus %s", d);
-	}
+	limit = constraint(&a, fs_opt_given(&fs_spec_tune, &fa, "max-p99"), &base, why_limit,
+	    sizeof(why_limit));
 	rec = tn_recommend(pts, npts, limit);
 	/* the curve: in the table, JSON and plot (CSV has each point's own bound) */
 	if ((a.format != FS_FMT_CSV || a.plot != NULL) &&
@@ -596,13 +601,15 @@ cmd_tune(int argc, char **argv)
 		wl_free(&w);
 		return FS_EXIT_RUNTIME;
 	}
+	if (!a.quiet && !fs_global.quiet && isatty(2))
+		fprintf(stderr, "%60s\r", "");
 	if (a.format == FS_FMT_JSON)
 		print_json(src, pts, npts, &base, rec, bd, nbd, limit);
 	else if (a.format == FS_FMT_CSV)
 		print_csv(pts, npts, &base, rec);
 	else
-		print_table(src, &w, pts, npts, &base, rec, bd, nbd, limit, why_limit, jobs, a.client, disp,
-		    fa.nops);
+		print_table(src, &w, pts, npts, &base, rec, bd, nbd, limit, why_limit, jobs, a.client,
+		    disp, fa.nops);
 	rc = rec >= 0 ? FS_EXIT_OK : FS_EXIT_FOUND;
 	if (a.plot != NULL && write_plot(a.plot, pts, npts, &base, rec, bd, nbd, a.cost.wake_ns,
 	    &err) < 0) {
