@@ -325,13 +325,33 @@ struct curve {
 	const struct rp_options *o;
 	struct tn_bound *b;
 	size_t n;
+	size_t nchunks;			/* one rp_bound_curve call (one set of inputs) each */
 	atomic_size_t next;
 	atomic_int failed;
 	pthread_mutex_t lock;		/* guards err */
 	struct fs_err err;
 };
 
-/* A curve thread: computes latencies until none is left. */
+/* Computes the latencies of chunk k (a contiguous slice of c->b); -1 with err set. */
+static int
+curve_chunk(struct curve *c, size_t k, struct fs_err *err)
+{
+	size_t lo = k * c->n / c->nchunks, hi = (k + 1) * c->n / c->nchunks, i;
+	uint64_t *v = malloc(2 * (hi - lo + 1) * sizeof(*v));
+	int rc;
+
+	if (v == NULL)
+		return fs_err_set(err, ENOMEM, "tune: out of memory");
+	for (i = lo; i < hi; i++)
+		v[i - lo] = c->b[i].latency_ns;
+	rc = rp_bound_curve(c->w, c->o, v, hi - lo, v + (hi - lo), err);
+	for (i = lo; i < hi && rc == 0; i++)
+		c->b[i].wakeups_min = v[hi - lo + i - lo];
+	free(v);
+	return rc;
+}
+
+/* A curve thread: computes chunks until none is left. */
 static void *
 curve_worker(void *arg)
 {
@@ -340,9 +360,8 @@ curve_worker(void *arg)
 	size_t k;
 
 	fs_err_clear(&err);
-	while (!atomic_load(&c->failed) && (k = atomic_fetch_add(&c->next, 1)) < c->n)
-		if (rp_bound_curve(c->w, c->o, &c->b[k].latency_ns, 1, &c->b[k].wakeups_min,
-		    &err) < 0) {
+	while (!atomic_load(&c->failed) && (k = atomic_fetch_add(&c->next, 1)) < c->nchunks)
+		if (curve_chunk(c, k, &err) < 0) {
 			pthread_mutex_lock(&c->lock);
 			if (!atomic_exchange(&c->failed, 1))
 				c->err = err;
@@ -404,6 +423,7 @@ tn_bound_curve(const struct wl_workload *w, const struct rp_options *o,
 	c.o = o;
 	c.b = b;
 	c.n = m;
+	c.nchunks = jobs < 1 ? 1 : (size_t)jobs < m ? (size_t)jobs : m;
 	atomic_init(&c.next, 0);
 	atomic_init(&c.failed, 0);
 	pthread_mutex_init(&c.lock, NULL);
