@@ -123,31 +123,51 @@ ps_ev_kind_name(enum ps_ev_kind k)
 	return kind_names[k];
 }
 
-/* Resets an event to "nothing known". */
+/* An event that knows nothing: every absent field at its "none" value. */
+static const struct ps_event blank = {
+	.ts_us = INT64_MIN,
+	.srcline = -1,
+	.level = -1,
+	.req = { .xid = -1, .opc = -1 },
+	.bmap = { .opcnt = -1, .dirty = -1 },
+	.outstanding = -1,
+	.rpc_off = -1,
+	.rpc_sz = -1,
+	.rpc_rc = -1,
+	.rpc_bno = -1,
+	.wake_reason = -1,
+	.thr = -1,
+	.woke = -1,
+	.alarm_us = INT64_MIN,
+	.biorq_expired = -1,
+	.run_size = -1,
+	.run_nbiorqs = -1,
+};
+
+/* Sixteen bytes of an event, as one unaligned vector load or store. */
+typedef uint64_t ev_chunk __attribute__((vector_size(16), aligned(8), may_alias));
+_Static_assert(sizeof(struct ps_event) % sizeof(ev_chunk) == 0,
+    "ps_event_reset copies whole 16-byte chunks");
+
+/*
+ * Resets an event to "nothing known" (once per line).  A copy of the blank
+ * event in 16-byte moves: gcc turns memset or a struct copy of this size
+ * into "rep stos"/"rep movs", which took ~120 cycles a line here (3.8 % of
+ * an ingest, perf), and would turn this loop back into one without the
+ * attribute.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 void
 ps_event_reset(struct ps_event *ev)
 {
-	memset(ev, 0, sizeof(*ev));
-	ev->ts_us = INT64_MIN;
-	ev->srcline = -1;
-	ev->level = -1;
-	ev->req.xid = -1;
-	ev->req.opc = -1;
-	ev->bmap.opcnt = -1;
-	ev->bmap.dirty = -1;
-	ev->outstanding = -1;
-	ev->rpc_off = -1;
-	ev->rpc_sz = -1;
-	ev->rpc_rc = -1;
-	ev->rpc_bno = -1;
-	ev->wake_reason = -1;
-	ev->thr = -1;
-	ev->forced = 0;
-	ev->woke = -1;
-	ev->alarm_us = INT64_MIN;
-	ev->biorq_expired = -1;
-	ev->run_size = -1;
-	ev->run_nbiorqs = -1;
+	ev_chunk *d = (ev_chunk *)(void *)ev;
+	const ev_chunk *s = (const ev_chunk *)(const void *)&blank;
+	size_t i;
+
+	for (i = 0; i < sizeof(*ev) / sizeof(*d); i++)
+		d[i] = s[i];
 }
 
 /* The biorq address of an era A-C `biorq=%p list_empty(%d)` message. */

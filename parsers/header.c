@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Header fields we extract. */
 enum hf {
@@ -637,27 +640,72 @@ date_epoch(const struct ps_header *h, const char *s, size_t n)
 	return t == (time_t)-1 ? -1 : (int64_t)t;
 }
 
-/* Where each header field lies in the line (n = 0 and p = NULL: absent). */
+/* Where each header field lies in the line: p[f] and n[f] when bit f of have is set. */
 struct spans {
+	unsigned have;
 	const char *p[HF_COUNT];
 	size_t n[HF_COUNT];
 };
 
-/* The end of the run of class bytes (in[c] != 0) at u[k, len), four at a time. */
-static inline size_t
-fast_scan(const unsigned char *in, const unsigned char *u, size_t k, size_t len)
+#ifdef __SSE2__
+/*
+ * The bytes of v outside class cls, as a 16-bit mask (bit i: byte i); the
+ * same classes as fast_in().  An unsigned byte d lies in [0, m] when
+ * min(d, m) == d.
+ */
+static inline unsigned
+fast_out16(enum fcls cls, __m128i v)
 {
-	while (k + 4 <= len) {
-		if (!in[u[k]])
-			return k;
-		if (!in[u[k + 1]])
-			return k + 1;
-		if (!in[u[k + 2]])
-			return k + 2;
-		if (!in[u[k + 3]])
-			return k + 3;
-		k += 4;
+	__m128i d, in;
+
+	switch (cls) {
+	case FC_DIG:
+		d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+		in = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+		break;
+	case FC_HEX: {
+		__m128i l = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)),
+		    _mm_set1_epi8('a'));
+
+		d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+		in = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d),
+		    _mm_cmpeq_epi8(_mm_min_epu8(l, _mm_set1_epi8(5)), l));
+		break;
 	}
+	default:	/* FC_WORD: out are ' ', ':' and '\t'..'\r' */
+		d = _mm_sub_epi8(v, _mm_set1_epi8('\t'));
+		return (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8(':'))),
+		    _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(4)), d)));
+	}
+	return ~(unsigned)_mm_movemask_epi8(in) & 0xffffu;
+}
+#endif
+
+/*
+ * The end of the run of class-cls bytes at u[k, len).  Sixteen bytes at a
+ * time where SSE2 is there: a run's end is one test rather than a branch
+ * per byte, which mispredicted at the end of each of a header's seven runs
+ * (ps_header_match was 15 % of an ingest, perf).  The rest byte by byte
+ * with the table in[c] (in[c] != 0: c is in the class).
+ */
+static inline size_t
+fast_scan(enum fcls cls, const unsigned char *in, const unsigned char *u, size_t k,
+    size_t len)
+{
+#ifdef __SSE2__
+	while (k + 16 <= len) {
+		unsigned out = fast_out16(cls,
+		    _mm_loadu_si128((const __m128i *)(const void *)(u + k)));
+
+		if (out != 0)
+			return k + (size_t)__builtin_ctz(out);
+		k += 16;
+	}
+#else
+	(void)cls;
+#endif
 	while (k < len && in[u[k]])
 		k++;
 	return k;
@@ -691,7 +739,7 @@ fast_match(const struct ps_header *h, const char *line, size_t len,
 		/* %I printed as a pointer (FreeBSD, macOS): "0x801c15400". */
 		pfx = t->cls == FC_HEX && len - pos > 2 && u[pos] == '0' && u[pos + 1] == 'x' &&
 		    h->in_cls[FC_HEX][u[pos + 2]] ? 2 : 0;
-		k = fast_scan(h->in_cls[t->cls], u, pos + pfx, len) - pos;
+		k = fast_scan((enum fcls)t->cls, h->in_cls[t->cls], u, pos + pfx, len) - pos;
 		if (t->ndig > 0) {
 			/* "\d{min,}00": the run ends with the literal's digits. */
 			if (k < t->ndig || memcmp(line + pos + k - t->ndig,
@@ -702,6 +750,7 @@ fast_match(const struct ps_header *h, const char *line, size_t len,
 		if (k - pfx < t->min)
 			return 0;
 		if (t->hf != FAST_NOFIELD) {
+			sp->have |= 1u << t->hf;
 			sp->p[t->hf] = line + pos;
 			sp->n[t->hf] = k;
 		}
@@ -730,6 +779,7 @@ pcre_match(struct ps_header *h, const char *line, size_t len, struct spans *sp)
 		int g = h->grp[f];
 
 		if (g != 0 && g < rc && ov[2 * g] != PCRE2_UNSET) {
+			sp->have |= 1u << f;
 			sp->p[f] = line + ov[2 * g];
 			sp->n[f] = ov[2 * g + 1] - ov[2 * g];
 		}
@@ -746,7 +796,7 @@ fill_fields(struct ps_header *h, const struct spans *sp,
 	const char *s;
 	size_t n;
 
-#define GET(f) ((s = sp->p[f]) != NULL && ((n = sp->n[f]), 1))
+#define GET(f) ((sp->have & (1u << (f))) != 0 && ((s = sp->p[f]), (n = sp->n[f]), 1))
 	if (GET(HF_SEC))
 		sec = ps_dec(s, n, NULL);
 	else if (GET(HF_DATE) && h->dkind != D_NONE)
@@ -822,7 +872,7 @@ ps_header_match(struct ps_header *h, const char *line, size_t len,
 	struct spans sp;
 	size_t hl;
 
-	memset(&sp, 0, sizeof(sp));
+	sp.have = 0;	/* not a memset of sp: "rep stos" was 9 % of this function */
 	hl = h->use_fast ? fast_match(h, line, len, &sp) :
 	    pcre_match(h, line, len, &sp);
 	if (hl == 0)

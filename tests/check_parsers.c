@@ -227,6 +227,32 @@ check_absent(const struct ps_event *ev, const char *expect)
 		ck_assert_int_eq(ps_msg_forced(ev->msg_id), 0);
 }
 
+
+/* A reset event knows nothing, whatever the memory held before. */
+START_TEST(test_event_reset)
+{
+	struct ps_event ev;
+
+	memset(&ev, 0xab, sizeof(ev));
+	ps_event_reset(&ev);
+	ck_assert_int_eq(ev.kind, 0);
+	ck_assert_uint_eq(ev.has, 0);
+	ck_assert(ev.ts_us == INT64_MIN && ev.alarm_us == INT64_MIN);
+	ck_assert(ev.thread.p == NULL && ev.thread.n == 0 && ev.msg.p == NULL);
+	ck_assert(ev.host.p == NULL && ev.host.n == 0);
+	ck_assert_int_eq(ev.srcline, -1);
+	ck_assert_int_eq(ev.level, -1);
+	ck_assert(ev.req.xid == -1 && ev.req.opc == -1 && ev.req.addr == 0);
+	ck_assert(ev.bmap.opcnt == -1 && ev.bmap.dirty == -1 && ev.bmap.fid == 0);
+	ck_assert(ev.outstanding == -1 && ev.rpc_off == -1 && ev.rpc_sz == -1);
+	ck_assert(ev.rpc_rc == -1 && ev.rpc_bno == -1 && ev.rpc_fid == 0);
+	ck_assert(ev.wake_reason == -1 && ev.woke == -1 && ev.thr == -1);
+	ck_assert(ev.biorq_expired == -1 && ev.run_size == -1 && ev.run_nbiorqs == -1);
+	ck_assert(ev.bwc_addr == 0 && ev.forced == 0 && ev.bm_known == 0);
+	ck_assert(ev.src_off == 0 && ev.lineno == 0 && ev.tid == 0);
+}
+END_TEST
+
 /* One table line: parse its file up to it, then compare every key. */
 START_TEST(test_line_table)
 {
@@ -533,6 +559,55 @@ START_TEST(test_fast_equals_pcre)
 	if (_i <= 2 || _i == 6)
 		ck_assert_int_gt(matched, 0);
 	ps_header_free(h);
+}
+END_TEST
+
+/*
+ * Long fields (the fast matcher scans them sixteen bytes at a time): every
+ * byte value at every position of a 40-byte field of each class (digits,
+ * hex, [^\s:]) and at the first positions after it, and each field cut at
+ * every length; the fast matcher agrees with PCRE2 on all of them.
+ */
+START_TEST(test_fast_long_fields)
+{
+	static const struct {
+		const char *fmt, *pre, *post;
+		char fill;
+	} c[] = {
+		{ "[%s:%06u %n:%i:%T:%F:%l] ", "[1282327206:002074 ", ":23650:bmap:f:1185] m", 'w' },
+		{ "[%s:%06u %n:%i:%T:%F:%l] ", "[", ":002074 t:1:s:f:1] m", '7' },
+		{ "[%I:%n ", "[", ":thr m", 'c' },
+		{ "[%I:%n ", "[0x", ":thr m", 'E' },
+	};
+	static char area[4096 + 128];	/* initialised around the subject, for the JIT */
+	char *buf = area + 64;
+	size_t k;
+
+	for (k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct fs_err err;
+		struct ps_header *h = ps_header_compile(c[k].fmt, &err);
+		size_t pl = strlen(c[k].pre), ql = strlen(c[k].post), len = pl + 40 + ql, at;
+		int b;
+
+		ck_assert_ptr_nonnull(h);
+		ck_assert_int_eq(ps_header_set_fast(h, 1), 1);
+		for (at = 0; at < 40 + 3; at++)
+			for (b = 0; b < 256; b++) {
+				memcpy(buf, c[k].pre, pl);
+				memset(buf + pl, c[k].fill, 40);
+				memcpy(buf + pl + 40, c[k].post, ql);
+				buf[pl + at] = (char)b;
+				fast_vs_pcre(h, buf, len);
+			}
+		memcpy(buf, c[k].pre, pl);
+		memset(buf + pl, c[k].fill, 40);
+		memcpy(buf + pl + 40, c[k].post, ql);
+		ck_assert_msg(fast_vs_pcre(h, buf, len), "%s: the unchanged line matches",
+		    c[k].fmt);
+		for (at = 0; at <= len; at++)
+			fast_vs_pcre(h, buf, at);
+		ps_header_free(h);
+	}
 }
 END_TEST
 
@@ -1322,9 +1397,11 @@ parsers_suite(void)
 	load_lines();
 	tcase_add_loop_test(tl_tc, test_line_table, 0, ntl > 0 ? ntl : 1);
 	tcase_add_test(tl_tc, test_seeds);
+	tcase_add_test(tl_tc, test_event_reset);
 	suite_add_tcase(s, tl_tc);
 	tcase_add_loop_test(hd, test_builtin_formats, 0, ps_header_nbuiltin());
 	tcase_add_loop_test(hd, test_fast_equals_pcre, 0, ps_header_nbuiltin());
+	tcase_add_test(hd, test_fast_long_fields);
 	tcase_add_test(hd, test_fast_eligibility);
 	tcase_add_test(hd, test_hex_prefix);
 	tcase_add_test(hd, test_infer);
