@@ -12,70 +12,20 @@
 #include <sys/wait.h>
 
 #include "libflush/flush.h"
+#include "tests/testutil.h"
 #include "util/err.h"
 
 /* One recorded trace event. */
-struct tev {
-	enum fl_trace_kind kind;
-	uint64_t t;
-	unsigned thread;
-	int reason, wasted;
-	uint64_t fid;
-	uint32_t bno, off, len;
-	uint64_t id, xid, issue, done;
-	unsigned outstanding;
-	uint64_t count, period;		/* IDLE */
-};
-
-struct rec {
-	struct tev *ev;
-	size_t n, cap;
-};
-
-/* Trace observer: appends the event to the recorder. */
-static void
-rec_cb(void *arg, const struct fl_trace_ev *ev)
-{
-	struct rec *r = arg;
-	struct tev *t;
-
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 1024;
-		r->ev = realloc(r->ev, r->cap * sizeof(*r->ev));
-		ck_assert_ptr_nonnull(r->ev);
-	}
-	t = &r->ev[r->n++];
-	memset(t, 0, sizeof(*t));
-	t->kind = ev->kind;
-	t->t = ev->t_ns;
-	t->thread = ev->thread;
-	t->reason = ev->reason;
-	t->wasted = ev->wasted;
-	t->fid = ev->fid;
-	t->bno = ev->bno;
-	t->off = ev->off;
-	t->len = ev->len;
-	t->id = ev->id;
-	t->count = ev->count;
-	t->period = ev->period_ns;
-	if (ev->rpc != NULL) {
-		t->xid = ev->rpc->xid;
-		t->issue = ev->rpc->issue_ns;
-		t->done = ev->rpc->done_ns;
-		t->outstanding = ev->rpc->outstanding;
-	}
-}
-
 /* Makes a virtual-clock config for a policy with a trace recorder. */
 static void
-cfg(struct fl_config *c, const char *pol, struct rec *r)
+cfg(struct fl_config *c, const char *pol, struct tu_trace *r)
 {
 	ck_assert_int_eq(fl_config_init(c, pol), 0);
 	c->transport.kind = FL_LAT_FIXED;
 	c->transport.fixed_ns = 1000000;
 	if (r != NULL) {
 		memset(r, 0, sizeof(*r));
-		c->trace = rec_cb;
+		c->trace = tu_trace_cb;
 		c->trace_arg = r;
 	}
 }
@@ -136,7 +86,7 @@ START_TEST(test_coalesce)
 
 	for (p = 0; p < 2; p++) {
 		struct fl_config c;
-		struct rec r;
+		struct tu_trace r;
 		struct fl_engine *e;
 		struct fs_err err;
 		int i, n = 0;
@@ -195,7 +145,7 @@ START_TEST(test_bytes_once)
 {
 	enum { SLOTS = 512, SLOT = 4096 };
 	struct fl_config c;
-	struct rec r;
+	struct tu_trace r;
 	struct fl_engine *e;
 	struct fs_err err;
 	struct fl_stats st;
@@ -229,7 +179,7 @@ START_TEST(test_bytes_once)
 	}
 	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
 	for (k = 0; k < r.n; k++) {
-		struct tev *v = &r.ev[k];
+		struct tu_tev *v = &r.ev[k];
 
 		if (v->kind != FL_TR_SEND)
 			continue;
@@ -264,11 +214,11 @@ END_TEST
 START_TEST(test_overlap_order)
 {
 	struct fl_config c;
-	struct rec r;
+	struct tu_trace r;
 	struct fl_engine *e;
 	struct fs_err err;
 	uint64_t s = 99 + (uint64_t)_i, t = 0;
-	struct tev *infl[4096];
+	struct tu_tev *infl[4096];
 	uint64_t sent_at[600];
 	uint32_t woff[600], wlen[600];
 	size_t ninfl = 0, k, j, bad = 0, nsend = 0;
@@ -289,7 +239,7 @@ START_TEST(test_overlap_order)
 	}
 	ck_assert_msg(fl_engine_run(e, &err) == 0, "%s", err.msg);
 	for (k = 0; k < r.n; k++) {
-		struct tev *v = &r.ev[k];
+		struct tu_tev *v = &r.ev[k];
 
 		if (v->kind == FL_TR_SEND) {
 			for (j = 0; j < ninfl; j++)
@@ -339,7 +289,7 @@ static const struct { const char *pol; int hard; } win_cases[] = {
 START_TEST(test_window)
 {
 	struct fl_config c;
-	struct rec r;
+	struct tu_trace r;
 	struct fl_engine *e;
 	struct fs_err err;
 	struct fl_stats st;
@@ -548,7 +498,7 @@ END_TEST
  * tick policies wake exactly every 2048 us.
  */
 static struct fl_engine *
-seedlike(const char *pol, struct rec *r, struct fl_stats *st)
+seedlike(const char *pol, struct tu_trace *r, struct fl_stats *st)
 {
 	struct fl_config c;
 	struct fl_synth sy;
@@ -790,7 +740,7 @@ END_TEST
 /* legacy: one wake per 2048 us (488/s) and one wasted examination per waiting bmap per pass. */
 START_TEST(test_seedlike_legacy)
 {
-	struct rec r;
+	struct tu_trace r;
 	struct fl_stats st;
 	struct fl_engine *e = seedlike("legacy", &r, &st);
 	uint64_t expect_wasted = 0, per_s, prev_pass = 0, idle = 0;
@@ -803,7 +753,7 @@ START_TEST(test_seedlike_legacy)
 	    (unsigned long long)per_s);
 	ck_assert_uint_eq(st.wake_timeout, st.wakeups);
 	for (k = 0; k < r.n; k++) {
-		struct tev *v = &r.ev[k];
+		struct tu_tev *v = &r.ev[k];
 		int b = v->bno == 1 ? 0 : 1;
 
 		switch (v->kind) {
@@ -845,7 +795,7 @@ END_TEST
  */
 START_TEST(test_seedlike_deadline)
 {
-	struct rec r;
+	struct tu_trace r;
 	struct fl_stats st, lg;
 	struct fl_engine *e = seedlike("deadline", &r, &st), *l = seedlike("legacy", NULL, &lg);
 	int unsent = 0;
@@ -857,7 +807,7 @@ START_TEST(test_seedlike_deadline)
 	ck_assert_uint_le(st.rearms, 4);	/* 4 bursts */
 	ck_assert_uint_gt(st.wakeups, 0);
 	for (k = 0; k < r.n; k++) {
-		struct tev *v = &r.ev[k];
+		struct tu_tev *v = &r.ev[k];
 
 		if (v->kind == FL_TR_ARRIVE)
 			unsent++;
@@ -1139,7 +1089,7 @@ START_TEST(test_latency_list)
 {
 	static const uint64_t lat[] = { 5000000, 1000000, 3000000 };
 	struct fl_config c;
-	struct rec r;
+	struct tu_trace r;
 	struct fl_engine *e;
 	struct fs_err err;
 	size_t k;

@@ -34,59 +34,13 @@ struct in {
 };
 
 /* One recorded trace event. */
-struct tev {
-	enum fl_trace_kind kind;
-	uint64_t t;
-	unsigned thread;
-	int reason, wasted;
-	uint64_t fid;
-	uint32_t bno, off, len;
-	uint64_t id, issue, done, count, period;
-	unsigned outstanding, nbiorqs;
-};
-
 /* A run: counters, the trace, and per-bmap counters. */
 struct run {
 	struct fl_stats st;
-	struct tev *ev;
-	size_t n, cap;
+	struct tu_trace tr;
 	struct fl_bmap_stats bs[700];
 	size_t nbs;
 };
-
-/* Trace observer: appends the event. */
-static void
-rec_cb(void *arg, const struct fl_trace_ev *ev)
-{
-	struct run *r = arg;
-	struct tev *t;
-
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 4096;
-		r->ev = realloc(r->ev, r->cap * sizeof(*r->ev));
-		ck_assert_ptr_nonnull(r->ev);
-	}
-	t = &r->ev[r->n++];
-	memset(t, 0, sizeof(*t));
-	t->kind = ev->kind;
-	t->t = ev->t_ns;
-	t->thread = ev->thread;
-	t->reason = ev->reason;
-	t->wasted = ev->wasted;
-	t->fid = ev->fid;
-	t->bno = ev->bno;
-	t->off = ev->off;
-	t->len = ev->len;
-	t->id = ev->id;
-	t->count = ev->count;
-	t->period = ev->period_ns;
-	if (ev->rpc != NULL) {
-		t->issue = ev->rpc->issue_ns;
-		t->done = ev->rpc->done_ns;
-		t->outstanding = ev->rpc->outstanding;
-		t->nbiorqs = ev->rpc->nbiorqs;
-	}
-}
 
 static int overlapping;		/* the workload's writes overlap: bytes sent may be fewer */
 
@@ -104,8 +58,8 @@ go(const char *pol, const struct in *in, int nin, uint64_t lat_ns,
 	ck_assert_int_eq(fl_config_init(&c, pol), 0);
 	c.transport.kind = FL_LAT_FIXED;
 	c.transport.fixed_ns = lat_ns;
-	c.trace = rec_cb;
-	c.trace_arg = r;
+	c.trace = tu_trace_cb;
+	c.trace_arg = &r->tr;
 	if (log != NULL) {
 		c.log = log;
 		c.era = fl_policy_info(c.policy)->era;
@@ -135,8 +89,8 @@ go(const char *pol, const struct in *in, int nin, uint64_t lat_ns,
 static void
 done(struct run *r)
 {
-	free(r->ev);
-	r->ev = NULL;
+	free(r->tr.ev);
+	r->tr.ev = NULL;
 }
 
 /* When write id was issued (its first RPC); fails if never. */
@@ -145,9 +99,9 @@ issued(const struct run *r, uint64_t id)
 {
 	size_t k;
 
-	for (k = 0; k < r->n; k++)
-		if (r->ev[k].kind == FL_TR_BIORQ_SENT && r->ev[k].id == id)
-			return r->ev[k].issue;
+	for (k = 0; k < r->tr.n; k++)
+		if (r->tr.ev[k].kind == FL_TR_BIORQ_SENT && r->tr.ev[k].id == id)
+			return r->tr.ev[k].issue;
 	ck_abort_msg("write %" PRIu64 " never issued", id);
 	return 0;
 }
@@ -159,8 +113,8 @@ wakes_in(const struct run *r, uint64_t from, uint64_t to)
 	uint64_t n = 0, i;
 	size_t k;
 
-	for (k = 0; k < r->n; k++) {
-		const struct tev *v = &r->ev[k];
+	for (k = 0; k < r->tr.n; k++) {
+		const struct tu_tev *v = &r->tr.ev[k];
 
 		if (v->kind == FL_TR_WAKE && v->t >= from && v->t < to)
 			n++;
@@ -194,10 +148,10 @@ START_TEST(test_threads)
 	fl_config_init(&c, thread_cases[_i].pol);
 	ck_assert_uint_eq(c.tun.threads, thread_cases[_i].threads);
 	go(thread_cases[_i].pol, w, 400, 20 * MS, NULL, NULL, &r);
-	for (k = 0; k < r.n; k++)
-		if (r.ev[k].kind == FL_TR_WAKE) {
-			ck_assert_uint_lt(r.ev[k].thread, thread_cases[_i].threads);
-			if (seen[r.ev[k].thread]++ == 0)
+	for (k = 0; k < r.tr.n; k++)
+		if (r.tr.ev[k].kind == FL_TR_WAKE) {
+			ck_assert_uint_lt(r.tr.ev[k].thread, thread_cases[_i].threads);
+			if (seen[r.tr.ev[k].thread]++ == 0)
 				distinct++;
 		}
 	if (thread_cases[_i].threads > 1)
@@ -247,9 +201,9 @@ first_wake(const struct run *r, uint64_t t, int reason)
 {
 	size_t k;
 
-	for (k = 0; k < r->n; k++)
-		if (r->ev[k].kind == FL_TR_WAKE && r->ev[k].t >= t && r->ev[k].reason == reason)
-			return r->ev[k].t;
+	for (k = 0; k < r->tr.n; k++)
+		if (r->tr.ev[k].kind == FL_TR_WAKE && r->tr.ev[k].t >= t && r->tr.ev[k].reason == reason)
+			return r->tr.ev[k].t;
 	return UINT64_MAX;
 }
 
@@ -282,9 +236,9 @@ START_TEST(test_wakers_2010_10)
 
 	go("2010-10", w, 3, 1 * MS, NULL, NULL, &r);
 	ck_assert_uint_eq(wakes_in(&r, 1, 100 * MS), 0);	/* writes at 5, 20, 40 ms: no wake */
-	for (k = 0; k < r.n; k++)
-		if (r.ev[k].kind == FL_TR_DONE && done_t == 0)
-			done_t = r.ev[k].t;
+	for (k = 0; k < r.tr.n; k++)
+		if (r.tr.ev[k].kind == FL_TR_DONE && done_t == 0)
+			done_t = r.tr.ev[k].t;
 	ck_assert_uint_gt(done_t, 100 * MS);
 	/* the reply (fewer than 64 out) wakes the thread: it runs 10 us later */
 	ck_assert_uint_eq(first_wake(&r, done_t, 2), done_t + FL_WAKE_LATENCY_NS);
@@ -313,9 +267,9 @@ START_TEST(test_wakers_2011_08)
 	go("2011-08", many, 20, 3 * MS, NULL, NULL, &r);
 	ck_assert_uint_gt(r.st.window_stalls, 0);
 	ck_assert_uint_eq(r.st.max_outstanding, 16);
-	for (k = 0; k < r.n; k++)
-		if (r.ev[k].kind == FL_TR_DONE && done_t == 0)
-			done_t = r.ev[k].t;
+	for (k = 0; k < r.tr.n; k++)
+		if (r.tr.ev[k].kind == FL_TR_DONE && done_t == 0)
+			done_t = r.tr.ev[k].t;
 	ck_assert_uint_eq(first_wake(&r, done_t, 2), done_t + FL_WAKE_LATENCY_NS);
 	done(&r);
 }
@@ -332,8 +286,8 @@ START_TEST(test_wakers_head)
 	int n = 0;
 
 	go("head", w, 2, 1 * MS, NULL, NULL, &r);
-	for (k = 0; k < r.n; k++)
-		if (r.ev[k].kind == FL_TR_WAKE && r.ev[k].t < 40 * MS)
+	for (k = 0; k < r.tr.n; k++)
+		if (r.tr.ev[k].kind == FL_TR_WAKE && r.tr.ev[k].t < 40 * MS)
 			n++;
 	ck_assert_int_eq(n, 1);		/* 16 threads idle, one woken */
 	/* the second write finds the bmap queued and a thread in its 2 s wait */
@@ -390,18 +344,18 @@ START_TEST(test_scan)
 	scan_window = scan_cases[_i].window;
 	go(scan_cases[_i].pol, w, nw, 50 * MS, scan_tune, NULL, &r);
 	/* the pass that sent first: from its PASS to the same thread's next one */
-	for (k = 0; k < r.n && r.ev[k].kind != FL_TR_SEND; k++)
+	for (k = 0; k < r.tr.n && r.tr.ev[k].kind != FL_TR_SEND; k++)
 		;
-	ck_assert_uint_lt(k, r.n);
-	th = r.ev[k].thread;
-	for (first = k; first > 0 && !(r.ev[first].kind == FL_TR_PASS && r.ev[first].thread == th);
+	ck_assert_uint_lt(k, r.tr.n);
+	th = r.tr.ev[k].thread;
+	for (first = k; first > 0 && !(r.tr.ev[first].kind == FL_TR_PASS && r.tr.ev[first].thread == th);
 	    first--)
 		;
-	for (k = first + 1; k < r.n && !(r.ev[k].kind == FL_TR_PASS && r.ev[k].thread == th); k++)
-		if (r.ev[k].thread == th) {
-			if (r.ev[k].kind == FL_TR_SEND && !sent[r.ev[k].bno]++)
+	for (k = first + 1; k < r.tr.n && !(r.tr.ev[k].kind == FL_TR_PASS && r.tr.ev[k].thread == th); k++)
+		if (r.tr.ev[k].thread == th) {
+			if (r.tr.ev[k].kind == FL_TR_SEND && !sent[r.tr.ev[k].bno]++)
 				nsent++;
-			exams += r.ev[k].kind == FL_TR_EXAMINE;
+			exams += r.tr.ev[k].kind == FL_TR_EXAMINE;
 		}
 	ck_assert_msg(nsent == scan_cases[_i].first, "%s: first pass sent for %d bmaps, want %d",
 	    scan_cases[_i].pol, nsent, scan_cases[_i].first);
@@ -525,10 +479,10 @@ START_TEST(test_legacy_256)
 	for (i = 0; i < 300; i++)
 		w[i] = (struct in){ 'w', 1800 + (uint64_t)i / 10, 1, 0, (uint32_t)i * 1024, 1024 };
 	go("legacy", w, 300, 1 * MS, no_line_cost, NULL, &r);
-	for (k = 0; k < r.n; k++)
-		if (r.ev[k].kind == FL_TR_SEND && r.ev[k].nbiorqs == 256) {
+	for (k = 0; k < r.tr.n; k++)
+		if (r.tr.ev[k].kind == FL_TR_SEND && r.tr.ev[k].nbiorqs == 256) {
 			n256++;
-			ck_assert_uint_lt(r.ev[k].t, 1800 * US + 1 * MS);
+			ck_assert_uint_lt(r.tr.ev[k].t, 1800 * US + 1 * MS);
 		}
 	ck_assert_int_eq(n256, 1);
 	ck_assert_uint_lt(issued(&r, 0), 2800 * US);
@@ -548,15 +502,15 @@ START_TEST(test_sticky_large)
 	size_t k;
 
 	go("2011-08", w, 3, 1 * MS, NULL, NULL, &r);
-	for (k = 0; k < r.n; k++)
-		if (r.ev[k].kind == FL_TR_SEND)
-			ck_assert_uint_eq(r.ev[k].nbiorqs, 3);
+	for (k = 0; k < r.tr.n; k++)
+		if (r.tr.ev[k].kind == FL_TR_SEND)
+			ck_assert_uint_eq(r.tr.ev[k].nbiorqs, 3);
 	ck_assert_uint_eq(r.st.rpcs, 3);
 	done(&r);
 	go("legacy", w, 3, 1 * MS, NULL, NULL, &r);
-	for (k = 0; k < r.n; k++)
-		if (r.ev[k].kind == FL_TR_SEND)
-			ck_assert_uint_eq(r.ev[k].nbiorqs, 1);
+	for (k = 0; k < r.tr.n; k++)
+		if (r.tr.ev[k].kind == FL_TR_SEND)
+			ck_assert_uint_eq(r.tr.ev[k].nbiorqs, 1);
 	done(&r);
 }
 END_TEST
@@ -686,8 +640,8 @@ START_TEST(test_window_blocks)
 	ck_assert_uint_gt(r.st.window_stalls, 0);
 	done(&r);
 	go("head", w, 40, 5 * MS, head_ios, NULL, &r);
-	for (k = 0; k < r.n; k++) {
-		const struct tev *v = &r.ev[k];
+	for (k = 0; k < r.tr.n; k++) {
+		const struct tu_tev *v = &r.tr.ev[k];
 		unsigned ios = 9;
 
 		if (v->kind != FL_TR_SEND && v->kind != FL_TR_DONE)
@@ -731,11 +685,11 @@ START_TEST(test_completion_wake)
 	int woke = 0;
 
 	go(cwake_cases[_i].pol, w, 2, 30 * MS, NULL, NULL, &r);
-	for (k = 0; k < r.n; k++)
-		if (r.ev[k].kind == FL_TR_DONE)
-			for (j = 0; j < r.n; j++)
-				if (r.ev[j].kind == FL_TR_WAKE && r.ev[j].reason == 2 &&
-				    r.ev[j].t == r.ev[k].t + FL_WAKE_LATENCY_NS)
+	for (k = 0; k < r.tr.n; k++)
+		if (r.tr.ev[k].kind == FL_TR_DONE)
+			for (j = 0; j < r.tr.n; j++)
+				if (r.tr.ev[j].kind == FL_TR_WAKE && r.tr.ev[j].reason == 2 &&
+				    r.tr.ev[j].t == r.tr.ev[k].t + FL_WAKE_LATENCY_NS)
 					woke = 1;
 	ck_assert_msg(woke == cwake_cases[_i].wakes, "%s: a reply %s a flush thread",
 	    cwake_cases[_i].pol, woke ? "woke" : "did not wake");

@@ -262,3 +262,38 @@ tu_count_lines(const char *path)
 	free(s);
 	return c;
 }
+
+/* Appends a libflush trace event to the recorder (see testutil.h). */
+void
+tu_trace_cb(void *arg, const struct fl_trace_ev *ev)
+{
+	struct tu_trace *r = arg;
+	struct tu_tev *t;
+
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 4096;
+		r->ev = realloc(r->ev, r->cap * sizeof(*r->ev));
+		ck_assert_ptr_nonnull(r->ev);
+	}
+	t = &r->ev[r->n++];
+	memset(t, 0, sizeof(*t));
+	t->kind = ev->kind;
+	t->t = ev->t_ns;
+	t->thread = ev->thread;
+	t->reason = ev->reason;
+	t->wasted = ev->wasted;
+	t->fid = ev->fid;
+	t->bno = ev->bno;
+	t->off = ev->off;
+	t->len = ev->len;
+	t->id = ev->id;
+	t->count = ev->count;
+	t->period = ev->period_ns;
+	if (ev->rpc != NULL) {
+		t->xid = ev->rpc->xid;
+		t->issue = ev->rpc->issue_ns;
+		t->done = ev->rpc->done_ns;
+		t->outstanding = ev->rpc->outstanding;
+		t->nbiorqs = ev->rpc->nbiorqs;
+	}
+}

@@ -7,6 +7,7 @@
 #define FS_TESTS_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The flushscope binary under test ($FS_BIN, else ./flushscope). */
 const char *tu_fsbin(void);
@@ -76,5 +77,31 @@ void tu_mkdtemp(char *dir, size_t n, const char *tag);
 
 /* Removes dir and everything below it, read-only or immutable files included. */
 void tu_rmtree(const char *dir);
+
+/*
+ * A libflush trace, recorded event by event: set a config's trace to
+ * tu_trace_cb and its trace_arg to a zeroed struct tu_trace; free ev after.
+ */
+#include "libflush/flush.h"
+
+struct tu_tev {
+	enum fl_trace_kind kind;
+	uint64_t t;			/* t_ns */
+	unsigned thread;
+	int reason, wasted;
+	uint64_t fid;
+	uint32_t bno, off, len;
+	uint64_t id, count, period;	/* period_ns (IDLE) */
+	uint64_t xid, issue, done;	/* of the event's RPC, if any */
+	unsigned outstanding, nbiorqs;
+};
+
+struct tu_trace {
+	struct tu_tev *ev;
+	size_t n, cap;
+};
+
+/* The trace observer: appends the event to the struct tu_trace at arg. */
+void tu_trace_cb(void *arg, const struct fl_trace_ev *ev);
 
 #endif
