@@ -301,12 +301,27 @@ u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Sorts an array of gaps or periods. */
+/*
+ * Sorts an array of gaps or periods.  An episode's at most SP_GAPS gaps by
+ * insertion: qsort's merge sort through a comparison function was 4 % of
+ * an ingest's detecting thread (callgrind), for 2-64 values.
+ */
 static void
 sort_u32(uint32_t *a, size_t n)
 {
-	if (n > 1)
+	size_t i, j;
+
+	if (n > SP_GAPS) {
 		qsort(a, n, sizeof(*a), u32_cmp);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		uint32_t v = a[i];
+
+		for (j = i; j > 0 && a[j - 1] > v; j--)
+			a[j] = a[j - 1];
+		a[j] = v;
+	}
 }
 
 /* Fills an episode from bmap b's run. */
