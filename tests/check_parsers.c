@@ -611,6 +611,67 @@ START_TEST(test_fast_long_fields)
 }
 END_TEST
 
+/* A decimal run's value as ps_dec gives it: saturated at INT64_MAX. */
+static int64_t
+dec_ref(const char *s, size_t n)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+
+		v = v > (uint64_t)(INT64_MAX - d) / 10 ? (uint64_t)INT64_MAX : v * 10 + d;
+	}
+	return (int64_t)v;
+}
+
+/*
+ * The header's numbers (read eight digits at a time) at every length from
+ * 1 to 20 digits, every digit at every place, each line in a buffer of its
+ * exact size (so that ASan sees any read past it): seconds, tid and source
+ * line equal the plain decimal reading, with and without the fast matcher.
+ */
+START_TEST(test_header_numbers)
+{
+	static const char digs[] = "9876543210";
+	struct fs_err err;
+	struct ps_header *h = ps_header_compile("[%s:%06u %n:%i:%T:%F:%l]", &err);
+	int fast, nd, rot;
+
+	ck_assert_ptr_nonnull(h);
+	for (fast = 0; fast < 2; fast++)
+		for (nd = 1; nd <= 20; nd++)
+			for (rot = 0; rot < 10; rot++) {
+				char num[24], line[160], *buf;
+				struct ps_event ev;
+				int len, k;
+				int64_t v;
+
+				for (k = 0; k < nd; k++)
+					num[k] = digs[(k + rot) % 10];
+				num[nd] = '\0';
+				v = dec_ref(num, (size_t)nd);
+				len = snprintf(line, sizeof(line), "[%s:002074 t:%s:s:f:%s]",
+				    nd <= 12 ? num : "1", num, nd <= 9 ? num : "1");
+				ck_assert_ptr_nonnull(buf = malloc((size_t)len));
+				memcpy(buf, line, (size_t)len);
+				ps_header_set_fast(h, fast);
+				ps_event_reset(&ev);
+				ck_assert_uint_eq(ps_header_match(h, buf, (size_t)len, &ev), (size_t)len);
+				ck_assert_msg(ev.tid == (uint64_t)v, "tid %s: %" PRIu64, num, ev.tid);
+				if (nd <= 12)
+					ck_assert_msg(ev.ts_us == v * 1000000 + 2074, "sec %s: %" PRId64,
+					    num, ev.ts_us);
+				if (nd <= 9)
+					ck_assert_msg(ev.srcline == (int)v, "line %s: %d", num,
+					    ev.srcline);
+				free(buf);
+			}
+	ps_header_free(h);
+}
+END_TEST
+
 /* Formats with widths, flags or %D get no fast matcher; plain ones do. */
 START_TEST(test_fast_eligibility)
 {
@@ -1402,6 +1463,7 @@ parsers_suite(void)
 	tcase_add_loop_test(hd, test_builtin_formats, 0, ps_header_nbuiltin());
 	tcase_add_loop_test(hd, test_fast_equals_pcre, 0, ps_header_nbuiltin());
 	tcase_add_test(hd, test_fast_long_fields);
+	tcase_add_test(hd, test_header_numbers);
 	tcase_add_test(hd, test_fast_eligibility);
 	tcase_add_test(hd, test_hex_prefix);
 	tcase_add_test(hd, test_infer);
