@@ -773,7 +773,7 @@ ring_line(struct ig_sink *k, const struct ps_item *it)
 	if (!k->src.gz || it->line == NULL || it->off != k->ring_end || term > 2)
 		return;		/* a plain file's tail is read back at the commit (tail_read) */
 	ring_add(k, it->line, it->len);
-	ring_add(k, "\r\n" + (2 - term), (size_t)term);
+	ring_add(k, &"\r\n"[2 - term], (size_t)term);
 }
 
 /*
