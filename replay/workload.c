@@ -356,7 +356,10 @@ parse_bmap(const char *s, uint64_t *fid, uint32_t *bno)
 	return 0;
 }
 
-/* Splits a line into whitespace-separated tokens, stopping at '#'. */
+/*
+ * Splits a line into whitespace-separated tokens, stopping at '#'; tok
+ * holds MAXTOK + 1 slots, and the one after the last token is NULL.
+ */
 static int
 tokenize(char *line, char **tok)
 {
@@ -380,6 +383,7 @@ tokenize(char *line, char **tok)
 		if (*p)
 			*p++ = '\0';
 	}
+	tok[n] = NULL;
 	return n;
 }
 
@@ -497,12 +501,13 @@ read_header(struct wl_workload *w, char **tok, int nt, const char *name,
 		return 0;
 	}
 	if (strcmp(tok[0], "observed") == 0) {
-		int64_t hi = strcmp(tok[1], "pass_period_us") == 0 || strcmp(tok[1], "sleep_us") == 0 ||
-		    strcmp(tok[1], "line_us") == 0 ? WL_PERIOD_MAX : WL_TIME_MAX;
+		int64_t hi;
 
 		if (nt != 3 || parse_i64(tok[2], &v) < 0)
 			return fs_err_set(err, EINVAL,
 			    "%s:%" PRIu64 ": observed expects a name and an integer", name, ln);
+		hi = strcmp(tok[1], "pass_period_us") == 0 || strcmp(tok[1], "sleep_us") == 0 ||
+		    strcmp(tok[1], "line_us") == 0 ? WL_PERIOD_MAX : WL_TIME_MAX;
 		if (v < -1 || v > hi)
 			return fs_err_set(err, ERANGE, "%s:%" PRIu64 ": observed %s %s out of "
 			    "range (-1 for unknown, or 0..%" PRId64 ")", name, ln, tok[1], tok[2], hi);
@@ -534,7 +539,7 @@ unknown:
 int
 wl_read(struct wl_workload *w, FILE *f, const char *name, struct fs_err *err)
 {
-	char *line = NULL, *tok[MAXTOK];
+	char *line = NULL, *tok[MAXTOK + 1];
 	size_t cap = 0;
 	ssize_t len;
 	uint64_t ln = 0;

@@ -211,6 +211,9 @@ static const struct {
 	{ "flushscope-workload 1\nfidelity great\n", "bad.wl:2: fidelity expects biorq, rpc or fitted" },
 	{ "flushscope-workload 1\npolicy legacy\n", "bad.wl:2: unknown or malformed line starting 'policy'" },
 	{ "flushscope-workload 1\nobserved passes many\n", "bad.wl:2: observed expects" },
+	/* fewer fields than the line needs: none is read past the last (fuzz) */
+	{ "flushscope-workload 1\nobserved\n", "bad.wl:2: observed expects" },
+	{ "flushscope-workload 1\nobserved  # pass_period_us 5\n", "bad.wl:2: observed expects" },
 	/* out-of-range values are refused, never wrapped (issue 15) */
 	{ "flushscope-workload 1\n0 rpc 2a:1 0 1 100000000000000000 xid 1\n",
 	  "bad.wl:2: latency 100000000000000000 out of range" },
