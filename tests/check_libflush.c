@@ -15,7 +15,6 @@
 #include "tests/testutil.h"
 #include "util/err.h"
 
-/* One recorded trace event. */
 /* Makes a virtual-clock config for a policy with a trace recorder. */
 static void
 cfg(struct fl_config *c, const char *pol, struct tu_trace *r)

@@ -33,7 +33,6 @@ struct in {
 	uint32_t bno, off, len;
 };
 
-/* One recorded trace event. */
 /* A run: counters, the trace, and per-bmap counters. */
 struct run {
 	struct fl_stats st;
