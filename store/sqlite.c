@@ -268,6 +268,29 @@ bind_tno(sqlite3_stmt *s, int i, int tno)
 	bind_opt(s, i, tno, -1);
 }
 
+/* Binds a per-line row's source, offset, thread and time at parameters i..i+3. */
+static void
+bind_line(sqlite3_stmt *s, int i, int64_t sid, uint64_t src_off, int tno, int64_t ts_us)
+{
+	sqlite3_bind_int64(s, i, sid);
+	sqlite3_bind_int64(s, i + 1, (int64_t)src_off);
+	bind_tno(s, i + 2, tno);
+	bind_opt(s, i + 3, ts_us, INT64_MIN);
+}
+
+/* Binds a bmap (fid, bno) at parameters i, i+1; both NULL when the row has none. */
+static void
+bind_bmap(sqlite3_stmt *s, int i, int has, uint64_t fid, int64_t bno)
+{
+	if (has) {
+		sqlite3_bind_int64(s, i, (int64_t)fid);
+		sqlite3_bind_int64(s, i + 1, bno);
+	} else {
+		sqlite3_bind_null(s, i);
+		sqlite3_bind_null(s, i + 1);
+	}
+}
+
 /* Steps an insert statement and resets it; 0 or -1. */
 static int
 step_reset(sqlite3_stmt *s)
@@ -328,23 +351,14 @@ bind_rpc(sqlite3_stmt *s, int o, int64_t sid, const void *row)
 {
 	const struct st_rpc *r = row;
 
-	sqlite3_bind_int64(s, o + 1, sid);
-	sqlite3_bind_int64(s, o + 2, (int64_t)r->src_off);
-	bind_tno(s, o + 3, r->tno);
-	bind_opt(s, o + 4, r->ts_us, INT64_MIN);
+	bind_line(s, o + 1, sid, r->src_off, r->tno, r->ts_us);
 	sqlite3_bind_text(s, o + 5, r->kind == ST_RPC_DONE ? "done" : "send", -1, SQLITE_STATIC);
 	bind_opt(s, o + 6, r->xid, -1);
 	bind_opt(s, o + 7, r->off, -1);
 	bind_opt(s, o + 8, r->sz, -1);
 	bind_opt(s, o + 9, r->outstanding, -1);
 	bind_opt(s, o + 10, r->rc, -1);
-	if (r->has_bmap) {
-		sqlite3_bind_int64(s, o + 11, (int64_t)r->fid);
-		sqlite3_bind_int64(s, o + 12, r->bno);
-	} else {
-		sqlite3_bind_null(s, o + 11);
-		sqlite3_bind_null(s, o + 12);
-	}
+	bind_bmap(s, o + 11, r->has_bmap, r->fid, r->bno);
 	bind_opt(s, o + 13, (int64_t)r->req_addr, 0);
 	bind_opt(s, o + 14, (int64_t)r->bwc_addr, 0);
 }
@@ -355,17 +369,8 @@ bind_write(sqlite3_stmt *s, int o, int64_t sid, const void *row)
 {
 	const struct st_write *w = row;
 
-	sqlite3_bind_int64(s, o + 1, sid);
-	sqlite3_bind_int64(s, o + 2, (int64_t)w->src_off);
-	bind_tno(s, o + 3, w->tno);
-	bind_opt(s, o + 4, w->ts_us, INT64_MIN);
-	if (w->has_bmap) {
-		sqlite3_bind_int64(s, o + 5, (int64_t)w->fid);
-		sqlite3_bind_int64(s, o + 6, w->bno);
-	} else {
-		sqlite3_bind_null(s, o + 5);
-		sqlite3_bind_null(s, o + 6);
-	}
+	bind_line(s, o + 1, sid, w->src_off, w->tno, w->ts_us);
+	bind_bmap(s, o + 5, w->has_bmap, w->fid, w->bno);
 	bind_opt(s, o + 7, (int64_t)w->bmap_addr, 0);
 	bind_opt(s, o + 8, (int64_t)w->biorq_addr, 0);
 	bind_opt(s, o + 9, w->off, -1);
@@ -379,12 +384,8 @@ bind_state(sqlite3_stmt *s, int o, int64_t sid, const void *row)
 {
 	const struct st_state *x = row;
 
-	sqlite3_bind_int64(s, o + 1, sid);
-	sqlite3_bind_int64(s, o + 2, (int64_t)x->src_off);
-	bind_tno(s, o + 3, x->tno);
-	bind_opt(s, o + 4, x->ts_us, INT64_MIN);
-	sqlite3_bind_int64(s, o + 5, (int64_t)x->fid);
-	sqlite3_bind_int64(s, o + 6, x->bno);
+	bind_line(s, o + 1, sid, x->src_off, x->tno, x->ts_us);
+	bind_bmap(s, o + 5, 1, x->fid, x->bno);
 	bind_opt(s, o + 7, (int64_t)x->bmap_addr, 0);
 	sqlite3_bind_text(s, o + 8, x->kind == PS_EV_CLEAN ? "clean" : "ready", -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, o + 9, x->msg_id);
@@ -398,17 +399,8 @@ bind_forced(sqlite3_stmt *s, int o, int64_t sid, const void *row)
 {
 	const struct st_forced *f = row;
 
-	sqlite3_bind_int64(s, o + 1, sid);
-	sqlite3_bind_int64(s, o + 2, (int64_t)f->src_off);
-	bind_tno(s, o + 3, f->tno);
-	bind_opt(s, o + 4, f->ts_us, INT64_MIN);
-	if (f->has_bmap) {
-		sqlite3_bind_int64(s, o + 5, (int64_t)f->fid);
-		sqlite3_bind_int64(s, o + 6, f->bno);
-	} else {
-		sqlite3_bind_null(s, o + 5);
-		sqlite3_bind_null(s, o + 6);
-	}
+	bind_line(s, o + 1, sid, f->src_off, f->tno, f->ts_us);
+	bind_bmap(s, o + 5, f->has_bmap, f->fid, f->bno);
 	bind_opt(s, o + 7, (int64_t)f->biorq_addr, 0);
 }
 
@@ -436,15 +428,15 @@ bind_episode(sqlite3_stmt *s, int o, int64_t sid, const void *row)
 }
 
 /*
- * Inserts n rows of size sz at v with statement k (ST_MULTI at a time
- * with st->multi[m]) and binder fn; 0 or -1.
+ * Inserts n rows of size sz at v with binder fn: ST_MULTI at a time with
+ * st->multi[m], the rest one by one with its single-row statement; 0 or -1.
  */
 static int
-insert_rows(struct sq_store *st, int k, int m, int64_t sid, const void *v, size_t n, size_t sz,
+insert_rows(struct sq_store *st, int m, int64_t sid, const void *v, size_t n, size_t sz,
     void (*fn)(sqlite3_stmt *, int, int64_t, const void *))
 {
 	const char *p = v;
-	int ncol = sqlite3_bind_parameter_count(st->stmt[k]), j;
+	int k = multi_of[m], ncol = sqlite3_bind_parameter_count(st->stmt[k]), j;
 	size_t i = 0;
 
 	for (; i + ST_MULTI <= n; i += ST_MULTI) {
@@ -467,13 +459,13 @@ write_rows(struct sq_store *st, const struct st_batch *b)
 {
 	int64_t sid = b->src.id;
 
-	if (insert_rows(st, S_RPC, M_RPC, sid, b->rpcs.v, b->rpcs.n, sizeof(*b->rpcs.v),
+	if (insert_rows(st, M_RPC, sid, b->rpcs.v, b->rpcs.n, sizeof(*b->rpcs.v),
 	    bind_rpc) != 0 ||
-	    insert_rows(st, S_WRITE, M_WRITE, sid, b->writes.v, b->writes.n,
+	    insert_rows(st, M_WRITE, sid, b->writes.v, b->writes.n,
 	    sizeof(*b->writes.v), bind_write) != 0 ||
-	    insert_rows(st, S_STATE, M_STATE, sid, b->states.v, b->states.n,
+	    insert_rows(st, M_STATE, sid, b->states.v, b->states.n,
 	    sizeof(*b->states.v), bind_state) != 0 ||
-	    insert_rows(st, S_FORCED, M_FORCED, sid, b->forced.v, b->forced.n,
+	    insert_rows(st, M_FORCED, sid, b->forced.v, b->forced.n,
 	    sizeof(*b->forced.v), bind_forced) != 0)
 		return -1;
 	return 0;
@@ -514,7 +506,7 @@ write_derived(struct sq_store *st, const struct st_batch *b)
 	sqlite3_stmt *s;
 	size_t i;
 
-	if (insert_rows(st, S_EPISODE, M_EPISODE, sid, b->episodes.v, b->episodes.n,
+	if (insert_rows(st, M_EPISODE, sid, b->episodes.v, b->episodes.n,
 	    sizeof(*b->episodes.v), bind_episode) != 0)
 		return -1;
 	s = st->stmt[S_SERIES];
