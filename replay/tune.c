@@ -95,81 +95,108 @@ tn_point_from(struct tn_point *p, const struct rp_result *r)
 	p->efficiency = r->efficiency;
 }
 
-/* The work shared by the sweep's threads. */
-struct sweep {
-	const struct wl_workload *w;
-	const struct rp_options *base;
-	struct tn_point *p;
+/*
+ * Items 0..n-1 of a piece of work, shared by a pool's threads: each takes
+ * the next item and runs fn(ctx, k, err) on it; the first item that fails
+ * (fn < 0) stops the others from taking more, and its error is kept.
+ */
+struct pool {
 	size_t n;
-	atomic_size_t next;		/* the next point to take */
-	atomic_int failed;		/* a replay failed for another reason than its settings */
+	int (*fn)(void *ctx, size_t k, struct fs_err *err);
+	void *ctx;
+	atomic_size_t next;		/* the next item to take */
+	atomic_int failed;
 	pthread_mutex_t lock;		/* guards err */
 	struct fs_err err;
 };
 
-/* Replays point k. */
-static void
-run_point(struct sweep *s, size_t k)
-{
-	struct tn_point *p = &s->p[k];
-	struct rp_options o = *s->base;
-	struct rp_result r;
-	struct fs_err err;
-	int i;
-
-	for (i = 0; i < p->nset && o.nset < RP_SET_MAX; i++)
-		o.set[o.nset++] = p->set[i];
-	fs_err_clear(&err);
-	if (rp_run(s->w, p->policy, &o, &r, &err) < 0) {
-		/* the engine refusing a combination is a point it cannot run, not a failure */
-		if (err.code == EINVAL) {
-			snprintf(p->why, sizeof(p->why), "%s", err.msg);
-			return;
-		}
-		pthread_mutex_lock(&s->lock);
-		if (!atomic_load(&s->failed))
-			s->err = err;
-		atomic_store(&s->failed, 1);
-		pthread_mutex_unlock(&s->lock);
-		return;
-	}
-	tn_point_from(p, &r);
-	rp_result_free(&r);
-}
-
-/* A sweep thread: takes points until none is left. */
+/* A pool thread: runs items until none is left or one failed. */
 static void *
-worker(void *arg)
+pool_worker(void *arg)
 {
-	struct sweep *s = arg;
+	struct pool *pl = arg;
+	struct fs_err err;
 	size_t k;
 
-	while (!atomic_load(&s->failed) && (k = atomic_fetch_add(&s->next, 1)) < s->n)
-		run_point(s, k);
+	fs_err_clear(&err);
+	while (!atomic_load(&pl->failed) && (k = atomic_fetch_add(&pl->next, 1)) < pl->n)
+		if (pl->fn(pl->ctx, k, &err) < 0) {
+			pthread_mutex_lock(&pl->lock);
+			if (!atomic_exchange(&pl->failed, 1))
+				pl->err = err;
+			pthread_mutex_unlock(&pl->lock);
+		}
 	return NULL;
 }
 
 /*
- * Runs fn(arg) on jobs threads, this one included, and waits for them all
- * (fn takes work items until none is left; fewer threads if some cannot
- * start: slower, not wrong).
+ * Runs fn on items 0..n-1 on jobs threads, this one included, and waits
+ * for them all (fewer threads if some cannot start: slower, not wrong).
+ * 0, or -1 with err set to the first failure.
  */
-static void
-run_pool(int jobs, void *(*fn)(void *), void *arg)
+static int
+run_pool(int jobs, size_t n, int (*fn)(void *, size_t, struct fs_err *), void *ctx,
+    struct fs_err *err)
 {
+	struct pool pl;
 	pthread_t th[64];
-	int i, started = 0;
+	int i, started = 0, failed;
 
+	memset(&pl, 0, sizeof(pl));
+	pl.n = n;
+	pl.fn = fn;
+	pl.ctx = ctx;
+	atomic_init(&pl.next, 0);
+	atomic_init(&pl.failed, 0);
+	pthread_mutex_init(&pl.lock, NULL);
 	if (jobs > (int)(sizeof(th) / sizeof(th[0])))
 		jobs = (int)(sizeof(th) / sizeof(th[0]));
 	for (i = 1; i < jobs; i++) {
-		if (pthread_create(&th[started], NULL, fn, arg) != 0)
+		if (pthread_create(&th[started], NULL, pool_worker, &pl) != 0)
 			break;
 		started++;
 	}
-	fn(arg);
+	pool_worker(&pl);
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&pl.lock);
+	if ((failed = atomic_load(&pl.failed)) != 0)
+		*err = pl.err;
+	return failed ? -1 : 0;
+}
+
+/* The sweep's points and what each replays. */
+struct sweep {
+	const struct wl_workload *w;
+	const struct rp_options *base;
+	struct tn_point *p;
+};
+
+/* Replays point k (a pool item); -1 with err set when the replay failed. */
+static int
+run_point(void *ctx, size_t k, struct fs_err *err)
+{
+	struct sweep *s = ctx;
+	struct tn_point *p = &s->p[k];
+	struct rp_options o = *s->base;
+	struct rp_result r;
+	int i;
+
+	for (i = 0; i < p->nset && o.nset < RP_SET_MAX; i++)
+		o.set[o.nset++] = p->set[i];
+	fs_err_clear(err);
+	if (rp_run(s->w, p->policy, &o, &r, err) < 0) {
+		/* the engine refusing a combination is a point it cannot run, not a failure */
+		if (err->code == EINVAL) {
+			snprintf(p->why, sizeof(p->why), "%s", err->msg);
+			fs_err_clear(err);
+			return 0;
+		}
+		return -1;
+	}
+	tn_point_from(p, &r);
+	rp_result_free(&r);
+	return 0;
 }
 
 /* The number of points of a grid. */
@@ -233,14 +260,7 @@ tn_sweep(const struct wl_workload *w, const struct tn_grid *grids, int ngrids,
 	}
 	s.w = w;
 	s.base = base;
-	s.n = total;
-	atomic_init(&s.next, 0);
-	atomic_init(&s.failed, 0);
-	pthread_mutex_init(&s.lock, NULL);
-	run_pool(jobs, worker, &s);
-	pthread_mutex_destroy(&s.lock);
-	if (atomic_load(&s.failed)) {
-		*err = s.err;
+	if (run_pool(jobs, total, run_point, &s, err) < 0) {
 		free(s.p);
 		return -1;
 	}
@@ -319,25 +339,22 @@ step125(uint64_t v, int up)
 	}
 }
 
-/* The work of the bound curve's threads: one latency at a time. */
+/* The bound curve's latencies, computed in chunks (the pool's items). */
 struct curve {
 	const struct wl_workload *w;
 	const struct rp_options *o;
 	struct tn_bound *b;
 	size_t n;
 	size_t nchunks;			/* one rp_bound_curve call (one set of inputs) each */
-	atomic_size_t next;
-	atomic_int failed;
-	pthread_mutex_t lock;		/* guards err */
-	struct fs_err err;
 };
 
 /* Computes the latencies of chunk k (a contiguous slice of c->b); -1 with err set. */
 static int
-curve_chunk(struct curve *c, size_t k, struct fs_err *err)
+curve_chunk(void *ctx, size_t k, struct fs_err *err)
 {
+	struct curve *c = ctx;
 	size_t lo = k * c->n / c->nchunks, hi = (k + 1) * c->n / c->nchunks, i;
-	uint64_t *v = malloc(2 * (hi - lo + 1) * sizeof(*v));
+	uint64_t *v = calloc(2 * (hi - lo + 1), sizeof(*v));
 	int rc;
 
 	if (v == NULL)
@@ -349,25 +366,6 @@ curve_chunk(struct curve *c, size_t k, struct fs_err *err)
 		c->b[i].wakeups_min = v[hi - lo + i - lo];
 	free(v);
 	return rc;
-}
-
-/* A curve thread: computes chunks until none is left. */
-static void *
-curve_worker(void *arg)
-{
-	struct curve *c = arg;
-	struct fs_err err;
-	size_t k;
-
-	fs_err_clear(&err);
-	while (!atomic_load(&c->failed) && (k = atomic_fetch_add(&c->next, 1)) < c->nchunks)
-		if (curve_chunk(c, k, &err) < 0) {
-			pthread_mutex_lock(&c->lock);
-			if (!atomic_exchange(&c->failed, 1))
-				c->err = err;
-			pthread_mutex_unlock(&c->lock);
-		}
-	return NULL;
 }
 
 /* Ascending order of latency. */
@@ -424,13 +422,7 @@ tn_bound_curve(const struct wl_workload *w, const struct rp_options *o,
 	c.b = b;
 	c.n = m;
 	c.nchunks = jobs < 1 ? 1 : (size_t)jobs < m ? (size_t)jobs : m;
-	atomic_init(&c.next, 0);
-	atomic_init(&c.failed, 0);
-	pthread_mutex_init(&c.lock, NULL);
-	run_pool(jobs, curve_worker, &c);
-	pthread_mutex_destroy(&c.lock);
-	if (atomic_load(&c.failed)) {
-		*err = c.err;
+	if (run_pool(jobs, c.nchunks, curve_chunk, &c, err) < 0) {
 		free(b);
 		return -1;
 	}
