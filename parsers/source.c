@@ -380,13 +380,14 @@ ps_stream_attribute(struct ps_stream *st, struct ps_event *ev)
 	mark_forced(st, ev);
 }
 
-/* Parses and attributes one line. */
-int
-ps_stream_line(struct ps_stream *st, const char *line, size_t len, uint64_t off,
-    uint64_t lineno, struct ps_event *ev)
+/*
+ * Attributes a line's event in stream order: a parsed line as
+ * ps_stream_attribute does; an unparsed one has no bmap, thread or forced
+ * mark.
+ */
+static void
+stream_attribute_item(struct ps_stream *st, int parsed, struct ps_event *ev)
 {
-	int parsed = ps_parser_parse(st->parser, line, len, off, lineno, ev);
-
 	if (parsed)
 		ps_stream_attribute(st, ev);
 	else {
@@ -394,6 +395,16 @@ ps_stream_line(struct ps_stream *st, const char *line, size_t len, uint64_t off,
 		ev->thr = -1;
 		ev->forced = 0;
 	}
+}
+
+/* Parses and attributes one line. */
+int
+ps_stream_line(struct ps_stream *st, const char *line, size_t len, uint64_t off,
+    uint64_t lineno, struct ps_event *ev)
+{
+	int parsed = ps_parser_parse(st->parser, line, len, off, lineno, ev);
+
+	stream_attribute_item(st, parsed, ev);
 	return parsed;
 }
 
@@ -1056,13 +1067,7 @@ par_finish(struct ps_source *s, struct ps_item *it)
 {
 	it->lineno = it->ev.lineno = ++s->lineno;
 	s->last_end = it->end;
-	if (it->parsed)
-		ps_stream_attribute(s->st, &it->ev);
-	else {
-		it->ev.bm_known = 0;
-		it->ev.thr = -1;
-		it->ev.forced = 0;
-	}
+	stream_attribute_item(s->st, it->parsed, &it->ev);
 }
 
 /* Next item of a parallel source, in place (see ps_source_next_ref). */
@@ -1093,9 +1098,9 @@ par_next(struct ps_source *s, struct ps_item **out, struct fs_err *err)
 		if (pa->lines_mode && pa->pos < c->len) {
 			*out = it = &s->item;
 			chunk_line(c, &pa->pos, pa->max_line, it);
-			it->parsed = ps_stream_line(s->st, it->line, it->len, it->off, 0, &it->ev);
-			it->lineno = it->ev.lineno = ++s->lineno;
-			s->last_end = it->end;
+			it->parsed = ps_parser_parse(s->st->parser, it->line, it->len, it->off, 0,
+			    &it->ev);
+			par_finish(s, it);
 			return 1;
 		}
 		if (c->failed) {
