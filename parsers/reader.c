@@ -304,11 +304,12 @@ ps_reader_open(const char *path, uint64_t start_off, struct fs_err *err)
 		}
 		r->own_fd = 1;
 	}
-	if (fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode))
-		r->regular = 1;
-	if (fstat(r->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		fs_err_set(err, EISDIR, "%s: is a directory", path);
-		goto fail;
+	if (fstat(r->fd, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			fs_err_set(err, EISDIR, "%s: is a directory", path);
+			goto fail;
+		}
+		r->regular = S_ISREG(st.st_mode);
 	}
 	/* Sniff the magic bytes: read the first chunk into buf. */
 	while (r->end < 2) {
