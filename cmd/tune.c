@@ -242,10 +242,8 @@ static void
 print_bound(const struct tn_bound *bd, size_t nbd)
 {
 	char l[24], one[48];
-	size_t i;
+	size_t i, last = 0;	/* the last step: no comma after it */
 	int col;
-
-	size_t last = 0;
 
 	for (i = 0; i < nbd; i++)
 		if (tn_is_step(bd[i].latency_ns))
