@@ -12,6 +12,7 @@
 
 #include "libflush/flush.h"
 #include "parsers/sniff.h"
+#include "parsers/source.h"
 #include "replay/wlsource.h"
 #include "store/store.h"
 
@@ -318,4 +319,11 @@ fs_check_db(const char *path, struct fs_err *err)
 	if (S_ISDIR(sb.st_mode))
 		return fs_err_set(err, EISDIR, "%s: is a directory", path);
 	return 0;
+}
+
+/* The parser threads of a FS_OPT_JOBS value (see cmd.h). */
+int
+fs_jobs(long long given)
+{
+	return given > 0 ? (int)given : ps_jobs_default();
 }

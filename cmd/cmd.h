@@ -75,4 +75,7 @@ void fs_policy_list(char *buf, size_t n);
  */
 int fs_check_traces(const char *cmd, char **ops, int n);
 
+/* The parser threads of a FS_OPT_JOBS value: as given, or ps_jobs_default() when 0. */
+int fs_jobs(long long given);
+
 #endif

@@ -15,7 +15,6 @@
 #include "cmd/cmd.h"
 #include "parsers/parser.h"
 #include "parsers/sniff.h"
-#include "parsers/source.h"
 #include "ingest/ingest.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -403,7 +402,7 @@ cmd_ingest(int argc, char **argv)
 		    ST_CLIENT_MAX - 1);
 	o.client = a.client;
 	o.commit_lines = (uint64_t)a.commit_lines;
-	o.jobs = a.jobs > 0 ? (int)a.jobs : ps_jobs_default();
+	o.jobs = fs_jobs(a.jobs);
 	fs_err_clear(&err);
 	if (o.log_format != NULL) {
 		struct ps_parser *p = ps_parser_new(o.log_format, &err);

@@ -141,7 +141,7 @@ struct fs_opt {
 
 /*
  * --jobs, alike in every command that reads logs: parser threads (0 when
- * not given: the caller uses ps_jobs_default()).
+ * not given: fs_jobs() turns it into ps_jobs_default()).
  */
 #define FS_OPT_JOBS(T, F) \
 	{ .type = FS_OT_COUNT, .shortname = 'j', .name = "jobs", .off = offsetof(T, F), \

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "replay/replay.h"
-#include "parsers/source.h"
 #include "replay/wlsource.h"
 #include "cmd/cmd.h"
 #include "cmd/model.h"
@@ -219,7 +218,7 @@ cmd_replay(int argc, char **argv)
 	o.keep_samples = plot != NULL;
 
 	wl_extract_opts_default(&xo);
-	xo.jobs = a.jobs > 0 ? (int)a.jobs : ps_jobs_default();
+	xo.jobs = fs_jobs(a.jobs);
 	xo.client = a.client;
 	fs_err_clear(&err);
 	if (db != NULL)

@@ -16,7 +16,6 @@
 #include <time.h>
 
 #include "detect/spin.h"
-#include "parsers/source.h"
 #include "report/spinreport.h"
 #include "cmd/cmd.h"
 #include "util/err.h"
@@ -590,7 +589,7 @@ cmd_spins(int argc, char **argv)
 	} else {
 		for (i = 0; i < fa.nops; i++) {
 			if (sp_report_add_file(&rep, fa.ops[i], &opt, &a.flt,
-			    a.jobs > 0 ? (int)a.jobs : ps_jobs_default(), &err) != 0) {
+			    fs_jobs(a.jobs), &err) != 0) {
 				fs_warn(CMDNAME, "%s", err.msg);
 				rc = FS_EXIT_RUNTIME;
 				break;
