@@ -21,6 +21,7 @@
 #include <zlib.h>
 
 #include "parsers/header.h"
+#include "parsers/internal.h"
 #include "parsers/parser.h"
 #include "tests/testutil.h"
 
@@ -669,6 +670,72 @@ START_TEST(test_header_numbers)
 				free(buf);
 			}
 	ps_header_free(h);
+}
+END_TEST
+
+/* A hex run's value as x = x * 16 + d gives it: modulo 2^64. */
+static uint64_t
+hex_ref(const char *s, size_t n)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v = v * 16 + (uint64_t)(s[i] <= '9' ? s[i] - '0' : (s[i] | 0x20) - 'a' + 10);
+	return v;
+}
+
+/*
+ * The body's hex values at every length from 1 to 40 digits, every digit
+ * and letter of either case at every place, each message in a buffer of its
+ * exact size, with text after the values and without: address, block, fid
+ * and a biorq's bmap equal the digit-by-digit reading modulo 2^64, and the
+ * message starts where it should.
+ */
+START_TEST(test_body_hex)
+{
+	static const char digs[] = "0123456789abcdefABCDEF";
+	int nd, rot, tail;
+
+	for (tail = 0; tail < 2; tail++)
+		for (nd = 1; nd <= 40; nd++)
+			for (rot = 0; rot < (int)sizeof(digs) - 1; rot++) {
+				const char *msg = tail ? "" : " restore to dirty list";
+				char num[48], text[256], *buf;
+				struct ps_event ev;
+				uint64_t v;
+				int len, k;
+
+				for (k = 0; k < nd; k++)
+					num[k] = digs[(k + rot) % (sizeof(digs) - 1)];
+				num[nd] = '\0';
+				v = hex_ref(num, (size_t)nd);
+				len = snprintf(text, sizeof(text), "bmap@0x%s b:%s m:8259 i:%s "
+				    "opcnt=17%s", num, num, num, msg);
+				ck_assert_ptr_nonnull(buf = malloc((size_t)len));
+				memcpy(buf, text, (size_t)len);
+				ps_event_reset(&ev);
+				ps_body_decode(buf, (size_t)len, &ev);
+				ck_assert_msg(ev.has & PS_HAS_BMAP, "%s", text);
+				ck_assert_msg(ev.bmap.addr == v && ev.bmap.fid == v &&
+				    ev.bmap.bno == (uint32_t)v, "%s: %" PRIx64 " %" PRIx64 " %x",
+				    text, ev.bmap.addr, ev.bmap.fid, ev.bmap.bno);
+				ck_assert_msg(ev.msg.p == buf + len - strlen(msg) + (tail ? 0 : 1),
+				    "%s", text);
+				free(buf);
+
+				len = snprintf(text, sizeof(text), "biorq@0x%s fl=514 o=0 l=1 np=4 "
+				    "b=0x%s ts=1:2 wR%s", num, num, msg);
+				ck_assert_ptr_nonnull(buf = malloc((size_t)len));
+				memcpy(buf, text, (size_t)len);
+				ps_event_reset(&ev);
+				ps_body_decode(buf, (size_t)len, &ev);
+				ck_assert_msg(ev.has & PS_HAS_BIORQ, "%s", text);
+				ck_assert_msg(ev.biorq.addr == v && ev.biorq.bmap_addr == v,
+				    "%s: %" PRIx64 " %" PRIx64, text, ev.biorq.addr,
+				    ev.biorq.bmap_addr);
+				free(buf);
+			}
 }
 END_TEST
 
@@ -1464,6 +1531,7 @@ parsers_suite(void)
 	tcase_add_loop_test(hd, test_fast_equals_pcre, 0, ps_header_nbuiltin());
 	tcase_add_test(hd, test_fast_long_fields);
 	tcase_add_test(hd, test_header_numbers);
+	tcase_add_test(hd, test_body_hex);
 	tcase_add_test(hd, test_fast_eligibility);
 	tcase_add_test(hd, test_hex_prefix);
 	tcase_add_test(hd, test_infer);
