@@ -12,18 +12,21 @@
  *            active in that window even when CLEAN lines are missing.
  *   threads  one record per flush thread (one that logged an EXAMINE or
  *            an end-of-pass line), keyed by (name, tid as logged).  Each
- *            holds the list (ex_*) of the examinations it opened in the
+ *            holds the list (t_*) of the examinations it opened in the
  *            middle-era/era-Z style that are still open, so its end-of-
  *            pass line can decide them.
+ *   opens    one record per open examination, in a pool with a free list:
+ *            a bmap's (b_next, oldest first) hold at most one per thread,
+ *            since HEAD's flush threads examine one bmap at once.
  *
  * Examinations
- *   An EXAMINE opens an examination of bmap B (a previous open one of B is
- *   decided first: wasted in the Z style, undecided in the A style).
- *   Progress on B (a SCHEDULE other than the biorq-level "looking" lines,
- *   or an RPC_SEND, attributed to B by the source) on the examining thread
- *   decides it useful (another thread's progress on B decides nothing), and
- *   so does B leaving the queue on the examining thread.  Era A: a REQUEUE
- *   of B decides it wasted.  Z style: the thread's end-of-pass line, or B
+ *   An EXAMINE of bmap B on thread T opens an examination (T's previous
+ *   open one of B is decided first: wasted in the Z style, undecided in
+ *   the A style; other threads' stay open).  Progress on B (a SCHEDULE
+ *   other than the biorq-level "looking" lines, or an RPC_SEND, attributed
+ *   to B by the source) on T decides T's useful (another thread's progress
+ *   on B decides nothing), and so does B leaving the queue on T.  Era A: a
+ *   REQUEUE of B decides it wasted.  Z style: T's end-of-pass line, or B
  *   leaving the queue on another thread, decides it wasted.  The end of
  *   the log and staleness leave it undecided.
  *
@@ -74,19 +77,12 @@ struct sp_bmap {
 	uint64_t addr;
 	int64_t last_ts;		/* last activity, for staleness */
 	uint32_t lru_prev, lru_next;	/* activity order, oldest first */
-	uint32_t ex_prev, ex_next;	/* the examining thread's open Z-style examinations */
+	uint32_t open_head;		/* its open examinations, oldest first (index + 1) */
 
-	/* the open (or, with examined, the latest) examination */
-	int examined;			/* exam_* describe an examination */
-	int exam_open;
-	int exam_style;
-	int exam_thread;		/* thread index */
-	uint64_t exam_pass;		/* that thread's pass number then */
-	int64_t exam_ts;
-	int64_t exam_outst;
-	uint64_t exam_off, exam_lineno;
-	uint64_t exam_addr;
-	enum ps_msg exam_msg;
+	/* the latest examination, open or not */
+	int examined;			/* last_* describe one */
+	int last_thread;		/* thread index */
+	uint64_t last_pass;		/* that thread's pass number then */
 
 	/* the current run of wasted examinations */
 	uint64_t run_cycles;
@@ -104,6 +100,21 @@ struct sp_bmap {
 	} run_th[SP_RUN_THREADS];
 };
 
+/* One open examination: of bmap `bmap` by thread `thread`. */
+struct sp_open {
+	uint32_t bmap;			/* bmap index */
+	uint32_t b_next;		/* the bmap's next open one; the free list's next */
+	uint32_t t_prev, t_next;	/* the thread's open Z-style ones */
+	int style;
+	int thread;			/* thread index */
+	uint64_t pass;			/* that thread's pass number then */
+	int64_t ts;
+	int64_t outst;
+	uint64_t off, lineno;
+	uint64_t addr;
+	enum ps_msg msg;
+};
+
 struct sp_thread {
 	struct sp_thread_stats st;
 	uint8_t namelen, tidlen;	/* of st.thread and st.tid */
@@ -115,7 +126,7 @@ struct sp_thread {
 	int boundary;			/* a pass boundary was seen */
 	int saw_work_time;		/* it logs end-of-pass lines */
 	int64_t last_flush_ts;		/* last flush-path line of this thread */
-	uint32_t ex_head;		/* open Z-style examinations (bmap index + 1) */
+	uint32_t ex_head;		/* open Z-style examinations (open index + 1) */
 	uint64_t nperiods;
 	uint32_t periods[SP_PERIODS];
 	/* timing: the previous line of the open pass, sleeps and line gaps */
@@ -138,6 +149,10 @@ struct sp_detector {
 	uint32_t lru_head, lru_tail;	/* index + 1 */
 	struct fs_map byid;		/* (fid, bno) -> index */
 	uint32_t nlive;
+
+	struct sp_open *opens;
+	uint32_t nopens, capopens;
+	uint32_t open_free;		/* free list through b_next (index + 1) */
 
 	struct sp_thread *th;
 	int nth, capth;
@@ -261,33 +276,87 @@ bmap_touch(struct sp_detector *d, uint32_t i, int64_t ts)
 	d->lru_tail = i + 1;
 }
 
-/* Removes bmap i from its thread's open-examination list. */
+/* Removes open examination i from its thread's list. */
 static void
 ex_unlink(struct sp_detector *d, uint32_t i)
 {
-	struct sp_bmap *b = &d->pool[i];
+	struct sp_open *o = &d->opens[i];
 
-	if (b->ex_prev != NIL)
-		d->pool[b->ex_prev - 1].ex_next = b->ex_next;
-	else if (d->th[b->exam_thread].ex_head == i + 1)
-		d->th[b->exam_thread].ex_head = b->ex_next;
-	if (b->ex_next != NIL)
-		d->pool[b->ex_next - 1].ex_prev = b->ex_prev;
-	b->ex_prev = b->ex_next = NIL;
+	if (o->t_prev != NIL)
+		d->opens[o->t_prev - 1].t_next = o->t_next;
+	else if (d->th[o->thread].ex_head == i + 1)
+		d->th[o->thread].ex_head = o->t_next;
+	if (o->t_next != NIL)
+		d->opens[o->t_next - 1].t_prev = o->t_prev;
+	o->t_prev = o->t_next = NIL;
 }
 
-/* Adds bmap i to its examining thread's open-examination list. */
+/* Adds open examination i to its thread's list. */
 static void
 ex_link(struct sp_detector *d, uint32_t i)
 {
-	struct sp_bmap *b = &d->pool[i];
-	struct sp_thread *t = &d->th[b->exam_thread];
+	struct sp_open *o = &d->opens[i];
+	struct sp_thread *t = &d->th[o->thread];
 
-	b->ex_prev = NIL;
-	b->ex_next = t->ex_head;
+	o->t_prev = NIL;
+	o->t_next = t->ex_head;
 	if (t->ex_head != NIL)
-		d->pool[t->ex_head - 1].ex_prev = i + 1;
+		d->opens[t->ex_head - 1].t_prev = i + 1;
 	t->ex_head = i + 1;
+}
+
+/* A new open examination of bmap bi, last on its list; its index, or -1 on no memory. */
+static int64_t
+open_new(struct sp_detector *d, uint32_t bi)
+{
+	uint32_t i, *p;
+
+	if (d->open_free != NIL) {
+		i = d->open_free - 1;
+		d->open_free = d->opens[i].b_next;
+	} else {
+		if (d->nopens == d->capopens) {
+			uint32_t nc = d->capopens ? d->capopens * 2 : 32;
+			struct sp_open *no = realloc(d->opens, nc * sizeof(*no));
+
+			if (no == NULL)
+				return -1;
+			d->opens = no;
+			d->capopens = nc;
+		}
+		i = d->nopens++;
+	}
+	memset(&d->opens[i], 0, sizeof(d->opens[i]));
+	d->opens[i].bmap = bi;
+	for (p = &d->pool[bi].open_head; *p != NIL; p = &d->opens[*p - 1].b_next)
+		;
+	*p = i + 1;
+	return i;
+}
+
+/* Removes open examination i from its bmap's list and frees it. */
+static void
+open_free(struct sp_detector *d, uint32_t i)
+{
+	uint32_t *p = &d->pool[d->opens[i].bmap].open_head;
+
+	while (*p != i + 1)
+		p = &d->opens[*p - 1].b_next;
+	*p = d->opens[i].b_next;
+	d->opens[i].b_next = d->open_free;
+	d->open_free = i + 1;
+}
+
+/* Thread ti's open examination of bmap bi, or -1. */
+static int64_t
+open_of(const struct sp_detector *d, uint32_t bi, int ti)
+{
+	uint32_t k;
+
+	for (k = d->pool[bi].open_head; k != NIL; k = d->opens[k - 1].b_next)
+		if (d->opens[k - 1].thread == ti)
+			return k - 1;
+	return -1;
 }
 
 /* ---- runs and episodes ---- */
@@ -401,28 +470,28 @@ run_end(struct sp_detector *d, struct sp_bmap *b, enum sp_run_end why, int64_t e
 	b->run_nth = 0;
 }
 
-/* Adds bmap b's open examination (wasted) to its run; returns the run length. */
+/* Adds examination x of bmap b (wasted) to its run; returns the run length. */
 static uint64_t
-run_add(struct sp_detector *d, struct sp_bmap *b)
+run_add(struct sp_detector *d, struct sp_bmap *b, const struct sp_open *x)
 {
-	int64_t o = b->exam_outst, gap;
+	int64_t o = x->outst, gap;
 	int i;
 
 	if (b->run_cycles > 0) {
-		gap = b->exam_ts - b->run_last;
+		gap = x->ts - b->run_last;
 		if (gap > d->opt.max_gap_us || gap < -d->opt.max_gap_us)
-			run_end(d, b, SP_RUN_GAP, b->exam_ts);
+			run_end(d, b, SP_RUN_GAP, x->ts);
 	}
 	if (b->run_cycles == 0) {
-		b->run_start = b->exam_ts;
-		b->run_first_off = b->exam_off;
-		b->run_addr = b->exam_addr;
+		b->run_start = x->ts;
+		b->run_first_off = x->off;
+		b->run_addr = x->addr;
 		b->run_omin = b->run_omax = -1;
 		b->run_votes[0] = b->run_votes[1] = b->run_votes[2] = 0;
 		b->run_ngaps = 0;
 		b->run_nth = 0;
 	} else {
-		gap = b->exam_ts - b->run_last;
+		gap = x->ts - b->run_last;
 		if (gap < 0)
 			gap = 0;
 		if (gap > UINT32_MAX)
@@ -438,8 +507,8 @@ run_add(struct sp_detector *d, struct sp_bmap *b)
 		b->run_ngaps++;
 	}
 	b->run_cycles++;
-	b->run_last = b->exam_ts;
-	b->run_last_off = b->exam_off;
+	b->run_last = x->ts;
+	b->run_last_off = x->off;
 	if (o >= 0) {
 		if (b->run_omin < 0 || o < b->run_omin)
 			b->run_omin = o;
@@ -448,12 +517,12 @@ run_add(struct sp_detector *d, struct sp_bmap *b)
 		b->run_votes[cause_of(d, o)]++;
 	}
 	for (i = 0; i < b->run_nth; i++)
-		if (b->run_th[i].th == b->exam_thread)
+		if (b->run_th[i].th == x->thread)
 			break;
 	if (i < b->run_nth)
 		b->run_th[i].n++;
 	else if (i < SP_RUN_THREADS) {
-		b->run_th[i].th = b->exam_thread;
+		b->run_th[i].th = x->thread;
 		b->run_th[i].n = 1;
 		b->run_nth++;
 	}
@@ -463,60 +532,59 @@ run_add(struct sp_detector *d, struct sp_bmap *b)
 /* ---- examinations ---- */
 
 /*
- * Decides bmap bi's open examination.  now is the time of the line that
- * decided it (INT64_MIN at the end); why_undecided says why an undecided
- * one ends the run.
+ * Decides open examination oi.  now is the time of the line that decided
+ * it (INT64_MIN at the end); why_undecided says why an undecided one ends
+ * the run.
  */
 static void
-exam_close(struct sp_detector *d, uint32_t bi, enum sp_verdict v, int64_t now,
+exam_close(struct sp_detector *d, uint32_t oi, enum sp_verdict v, int64_t now,
     enum sp_run_end why_undecided)
 {
-	struct sp_bmap *b = &d->pool[bi];
-	struct sp_thread *t;
+	struct sp_open o = d->opens[oi];
+	struct sp_bmap *b = &d->pool[o.bmap];
+	struct sp_thread *t = &d->th[o.thread];
 	struct sp_exam x;
 
-	if (!b->exam_open)
-		return;
-	b->exam_open = 0;
-	if (b->exam_style == STYLE_Z)
-		ex_unlink(d, bi);
-	t = &d->th[b->exam_thread];
+	if (o.style == STYLE_Z)
+		ex_unlink(d, oi);
+	open_free(d, oi);
 	memset(&x, 0, sizeof(x));
 	x.verdict = v;
 	if (v == SP_WASTED) {
 		t->st.wasted_examinations++;
-		x.run_cycles = run_add(d, b);
-		x.cause = cause_of(d, b->exam_outst);
+		x.run_cycles = run_add(d, b, &o);
+		x.cause = cause_of(d, o.outst);
 	} else {
-		if (v == SP_USEFUL && t->pass_open && t->pass_seq == b->exam_pass)
+		if (v == SP_USEFUL && t->pass_open && t->pass_seq == o.pass)
 			t->pass_useful = 1;
 		run_end(d, b, v == SP_USEFUL ? SP_RUN_PROGRESS : why_undecided, now);
 	}
 	if (d->cb.exam == NULL)
 		return;
-	x.thread = b->exam_thread;
+	x.thread = o.thread;
 	x.thr = t->thr;
 	x.thread_name = t->st.thread;
 	x.tid = t->st.tid;
 	x.fid = b->fid;
 	x.bno = b->bno;
-	x.addr = b->exam_addr;
-	x.ts_us = b->exam_ts;
-	x.src_off = b->exam_off;
-	x.lineno = b->exam_lineno;
-	x.outstanding = b->exam_outst;
-	x.msg = b->exam_msg;
-	x.pass = b->exam_pass;
+	x.addr = o.addr;
+	x.ts_us = o.ts;
+	x.src_off = o.off;
+	x.lineno = o.lineno;
+	x.outstanding = o.outst;
+	x.msg = o.msg;
+	x.pass = o.pass;
 	d->cb.exam(d->cb.arg, &x);
 }
 
-/* Retires bmap bi: its examination is undecided, its run ends, its record is freed. */
+/* Retires bmap bi: its examinations are undecided, its run ends, its record is freed. */
 static void
 bmap_retire(struct sp_detector *d, uint32_t bi, enum sp_run_end why, int64_t now)
 {
 	struct sp_bmap *b = &d->pool[bi];
 
-	exam_close(d, bi, SP_UNDECIDED, now, why);
+	while (b->open_head != NIL)
+		exam_close(d, b->open_head - 1, SP_UNDECIDED, now, why);
 	run_end(d, b, why, now);
 	fs_map_del(&d->byid, b->fid, b->bno);
 	lru_unlink(d, bi);
@@ -769,14 +837,38 @@ flushable_2011(const struct ps_event *ev)
 	return ev->msg_id == PS_MSG_Z_FLUSHABLE && ev->outstanding >= 0;
 }
 
+/*
+ * Decides, wasted, the open Z-style examinations of bmap bi whose passes
+ * have ended by now: a thread without end-of-pass lines whose flush lines
+ * paused for more than SP_BURST_GAP_US (its next line starts a pass; one
+ * with them decides its own at its end-of-pass line).
+ */
+static void
+close_ended(struct sp_detector *d, uint32_t bi, int64_t now)
+{
+	uint32_t k = d->pool[bi].open_head;
+
+	while (k != NIL) {
+		const struct sp_open *o = &d->opens[k - 1];
+		const struct sp_thread *t = &d->th[o->thread];
+		uint32_t next = o->b_next;
+
+		if (o->style == STYLE_Z && !t->saw_work_time &&
+		    now - t->last_flush_ts > SP_BURST_GAP_US)
+			exam_close(d, k - 1, SP_WASTED, now, SP_RUN_UNDECIDED);
+		k = next;
+	}
+}
+
 /* An EXAMINE line of a bmap, on thread ti (-1: not yet a flush thread); returns ti. */
 static int
 on_examine(struct sp_detector *d, const struct ps_event *ev, int ti)
 {
 	int style = ev->msg_id == PS_MSG_A_TRY_FLUSH_BMAP ? STYLE_A : STYLE_Z;
-	int64_t bi;
+	int64_t bi, oi;
 	struct sp_thread *t;
 	struct sp_bmap *b;
+	struct sp_open *o;
 	int newpass;
 
 	if (ti < 0 && (ti = thread_get(d, ev, 1)) < 0)
@@ -787,35 +879,45 @@ on_examine(struct sp_detector *d, const struct ps_event *ev, int ti)
 	b = &d->pool[bi];
 
 	newpass = !t->pass_open || t->boundary;
-	if (!newpass && b->examined && b->exam_thread == ti && b->exam_pass == t->pass_seq)
+	if (!newpass && b->examined && b->last_thread == ti && b->last_pass == t->pass_seq)
 		newpass = 1;	/* a pass examines a bmap once */
 	if (!newpass && style == STYLE_Z && !t->saw_work_time &&
 	    ev->ts_us - t->last_flush_ts > SP_BURST_GAP_US)
 		newpass = 1;
-	if (newpass)
+	if (newpass) {
+		/* Z style: the previous pass ended without progress on what it left open */
+		while (d->th[ti].ex_head != NIL)
+			exam_close(d, d->th[ti].ex_head - 1, SP_WASTED, ev->ts_us,
+			    SP_RUN_UNDECIDED);
 		pass_start(d, ti, ev->ts_us);
+	}
 	t = &d->th[ti];
 	thread_touch(t, ev->ts_us);
 
-	if (b->exam_open)
-		exam_close(d, (uint32_t)bi, b->exam_style == STYLE_Z ? SP_WASTED : SP_UNDECIDED,
-		    ev->ts_us, SP_RUN_UNDECIDED);
+	if ((oi = open_of(d, (uint32_t)bi, ti)) >= 0)
+		exam_close(d, (uint32_t)oi, d->opens[oi].style == STYLE_Z ? SP_WASTED :
+		    SP_UNDECIDED, ev->ts_us, SP_RUN_UNDECIDED);
+	close_ended(d, (uint32_t)bi, ev->ts_us);
+	if ((oi = open_new(d, (uint32_t)bi)) < 0)
+		return ti;
 	b = &d->pool[bi];
 	bmap_touch(d, (uint32_t)bi, ev->ts_us);
 	b->addr = ev->bmap.addr;
 	b->examined = 1;
-	b->exam_open = 1;
-	b->exam_style = style;
-	b->exam_thread = ti;
-	b->exam_pass = t->pass_seq;
-	b->exam_ts = ev->ts_us;
-	b->exam_outst = ev->outstanding >= 0 ? ev->outstanding : d->last_outst;
-	b->exam_off = ev->src_off;
-	b->exam_lineno = ev->lineno;
-	b->exam_addr = ev->bmap.addr;
-	b->exam_msg = ev->msg_id;
+	b->last_thread = ti;
+	b->last_pass = t->pass_seq;
+	o = &d->opens[oi];
+	o->style = style;
+	o->thread = ti;
+	o->pass = t->pass_seq;
+	o->ts = ev->ts_us;
+	o->outst = ev->outstanding >= 0 ? ev->outstanding : d->last_outst;
+	o->off = ev->src_off;
+	o->lineno = ev->lineno;
+	o->addr = ev->bmap.addr;
+	o->msg = ev->msg_id;
 	if (style == STYLE_Z)
-		ex_link(d, (uint32_t)bi);
+		ex_link(d, (uint32_t)oi);
 	t->st.examinations++;
 	t->st.era = ev->msg_id == PS_MSG_A_TRY_FLUSH_BMAP ? 'A' : ev->msg_id == PS_MSG_M_CHECKING ?
 	    'B' : flushable_2011(ev) ? 'C' : 'Z';
@@ -827,7 +929,7 @@ on_examine(struct sp_detector *d, const struct ps_event *ev, int ti)
 	 * bmaps leave at their last completion, with a line.
 	 */
 	if (ev->msg_id == PS_MSG_Z_FLUSHABLE && ev->bmap.dirty == 0) {
-		exam_close(d, (uint32_t)bi, SP_USEFUL, ev->ts_us, SP_RUN_GONE);
+		exam_close(d, (uint32_t)oi, SP_USEFUL, ev->ts_us, SP_RUN_GONE);
 		bmap_retire(d, (uint32_t)bi, SP_RUN_GONE, ev->ts_us);
 	}
 	return ti;
@@ -845,7 +947,7 @@ not_progress(const struct ps_event *ev)
 static void
 on_progress(struct sp_detector *d, const struct ps_event *ev, int ti)
 {
-	int64_t bi;
+	int64_t bi, oi;
 
 	if (ev->kind == PS_EV_SCHEDULE && not_progress(ev))
 		return;
@@ -855,25 +957,38 @@ on_progress(struct sp_detector *d, const struct ps_event *ev, int ti)
 		return;
 	bmap_touch(d, (uint32_t)bi, ev->ts_us);
 	/*
-	 * An RPC or biorq line belongs to the bmap its own thread works on:
-	 * it decides only that thread's examination.  A bmap-level `try
-	 * flush` decides the open examination whoever made it: one is kept
-	 * per bmap, so when another HEAD thread examined the bmap meanwhile
-	 * (and will skip it, taken: wasted), that one closed this thread's as
-	 * wasted and this closes it as useful; the verdicts of the two
-	 * threads are swapped, their number is right.
+	 * A line of thread T decides only T's examination: when another HEAD
+	 * thread examined the bmap meanwhile, that one stays open until its
+	 * own thread takes the bmap or ends its pass without it (wasted).
 	 */
-	if (!(ev->kind == PS_EV_SCHEDULE && (ev->has & PS_HAS_BMAP)) && d->pool[bi].exam_open &&
-	    d->pool[bi].exam_thread != ti)
-		return;
-	exam_close(d, (uint32_t)bi, SP_USEFUL, ev->ts_us, SP_RUN_PROGRESS);
+	if (ti >= 0 && (oi = open_of(d, (uint32_t)bi, ti)) >= 0)
+		exam_close(d, (uint32_t)oi, SP_USEFUL, ev->ts_us, SP_RUN_PROGRESS);
+}
+
+/*
+ * The A-style examination of bmap bi a line of thread ti decides: ti's own,
+ * else another thread's (era A has one flush thread; a REQUEUE from a
+ * thread not yet seen as one decides the bmap's); -1 if none.
+ */
+static int64_t
+open_a(const struct sp_detector *d, uint32_t bi, int ti)
+{
+	int64_t oi = open_of(d, bi, ti);
+	uint32_t k;
+
+	if (oi >= 0)
+		return d->opens[oi].style == STYLE_A ? oi : -1;
+	for (k = d->pool[bi].open_head; k != NIL; k = d->opens[k - 1].b_next)
+		if (d->opens[k - 1].style == STYLE_A)
+			return k - 1;
+	return -1;
 }
 
 /* Era A: restore to dirty list. */
 static void
 on_requeue(struct sp_detector *d, const struct ps_event *ev, int ti)
 {
-	int64_t bi;
+	int64_t bi, oi;
 
 	if (ti >= 0) {
 		thread_touch(&d->th[ti], ev->ts_us);
@@ -882,8 +997,8 @@ on_requeue(struct sp_detector *d, const struct ps_event *ev, int ti)
 	if (!(ev->has & PS_HAS_BMAP) || (bi = bmap_find(d, ev->bmap.fid, ev->bmap.bno)) < 0)
 		return;
 	bmap_touch(d, (uint32_t)bi, ev->ts_us);
-	if (d->pool[bi].exam_open && d->pool[bi].exam_style == STYLE_A)
-		exam_close(d, (uint32_t)bi, SP_WASTED, ev->ts_us, SP_RUN_UNDECIDED);
+	if ((oi = open_a(d, (uint32_t)bi, ti)) >= 0)
+		exam_close(d, (uint32_t)oi, SP_WASTED, ev->ts_us, SP_RUN_UNDECIDED);
 }
 
 /* The bmap left the flush queue. */
@@ -893,6 +1008,7 @@ on_clean(struct sp_detector *d, const struct ps_event *ev, int ti)
 	int64_t bi;
 	enum sp_verdict v;
 	struct sp_bmap *b;
+	uint32_t k;
 
 	if (ti >= 0) {
 		thread_touch(&d->th[ti], ev->ts_us);
@@ -902,22 +1018,28 @@ on_clean(struct sp_detector *d, const struct ps_event *ev, int ti)
 	if (!(ev->has & PS_HAS_BMAP) || (bi = bmap_find(d, ev->bmap.fid, ev->bmap.bno)) < 0)
 		return;
 	b = &d->pool[bi];
-	if (b->exam_open && b->exam_style == STYLE_A && (ti < 0 || b->exam_thread != ti)) {
-		/*
-		 * Era A: the reaper's `unset DIRTY` while a pass holds the bmap.
-		 * It stays the flush thread's until that pass restores it or
-		 * finds it clean, which decides the examination.
-		 */
-		bmap_touch(d, (uint32_t)bi, ev->ts_us);
-		return;
+	for (k = b->open_head; k != NIL; k = d->opens[k - 1].b_next)
+		if (d->opens[k - 1].style == STYLE_A && (ti < 0 || d->opens[k - 1].thread != ti)) {
+			/*
+			 * Era A: the reaper's `unset DIRTY` while a pass holds
+			 * the bmap.  It stays the flush thread's until that
+			 * pass restores it or finds it clean, which decides
+			 * the examination.
+			 */
+			bmap_touch(d, (uint32_t)bi, ev->ts_us);
+			return;
+		}
+	while ((k = d->pool[bi].open_head) != NIL) {
+		const struct sp_open *o = &d->opens[k - 1];
+
+		if (ti >= 0 && o->thread == ti)
+			v = SP_USEFUL;		/* the examining thread retired it */
+		else if (o->style == STYLE_Z)
+			v = SP_WASTED;		/* left when its in-flight writes completed */
+		else
+			v = SP_UNDECIDED;
+		exam_close(d, k - 1, v, ev->ts_us, SP_RUN_GONE);
 	}
-	if (ti >= 0 && b->exam_thread == ti)
-		v = SP_USEFUL;		/* the examining thread retired it */
-	else if (b->exam_style == STYLE_Z)
-		v = SP_WASTED;		/* left when its in-flight writes completed */
-	else
-		v = SP_UNDECIDED;
-	exam_close(d, (uint32_t)bi, v, ev->ts_us, SP_RUN_GONE);
 	bmap_retire(d, (uint32_t)bi, SP_RUN_GONE, ev->ts_us);
 }
 
@@ -1110,6 +1232,7 @@ sp_detector_free(struct sp_detector *d)
 		return;
 	free(d->pool);
 	free(d->freelist);
+	free(d->opens);
 	fs_map_free(&d->byid);
 	fs_map_free(&d->thash);
 	fs_vec_free(&d->thr2th);

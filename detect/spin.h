@@ -14,10 +14,13 @@
  *                       attributed.  Middle era and era Z (`checking for
  *                       flush`, `flushable?`): no `try flush` of B followed
  *                       in the same call of the examining thread, decided
- *                       by B's next examination, by that thread's end-of-
- *                       pass line (`work time`, 2011's `flush (...)`), or by
- *                       B leaving the queue on another thread, whichever
- *                       comes first.  A `flushable?` of a bmap whose
+ *                       by that thread's next examination of B, its end-
+ *                       of-pass line (`work time`, 2011's `flush (...)`),
+ *                       its next pass, another thread's examination of B
+ *                       once its pass has paused (no end-of-pass lines,
+ *                       SP_BURST_GAP_US), or B leaving the queue on
+ *                       another thread, whichever comes first.  Threads
+ *                       examining B at once each keep their own.  A `flushable?` of a bmap whose
  *                       flags say clean (ps_event bmap.dirty 0: 2011-08
  *                       to 2015) is useful: that scan removes it without
  *                       a line;
