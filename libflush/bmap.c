@@ -62,6 +62,10 @@ fl_bmap_get(struct fl_engine *e, uint64_t fid, uint32_t bno)
 	if (fl_grow(&e->bm, &e->capbm, e->nbm + 1, sizeof(*e->bm)) < 0 ||
 	    (b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
+	if ((b->exam_t = calloc(e->c.tun.threads, sizeof(*b->exam_t))) == NULL) {
+		free(b);
+		return NULL;
+	}
 	b->fid = fid;
 	b->bno = bno;
 	b->idx = e->nbm;

@@ -544,7 +544,7 @@ send_one(struct fl_ctx *x, struct fl_batch *ba, int credit)
 	r->info.outstanding = e->outstanding;
 	ba->sent++;
 	ba->nleft++;
-	ba->b->sent = 1;
+	ba->b->sent |= FL_THR_BIT(x->t->k);
 	fl_log_send(x, r);
 	/* issued once its line is written (the line cost comes first) */
 	r->info.issue_ns = x->now;

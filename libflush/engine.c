@@ -114,11 +114,10 @@ fl_exam_begin(struct fl_ctx *x, struct fl_bmap *b)
 
 	e->st.exams++;
 	b->st.exams++;
-	b->sent = 0;
-	b->sched = 0;
-	b->exam_thr = x->t->k;
+	b->sent &= ~FL_THR_BIT(x->t->k);
+	b->sched &= ~FL_THR_BIT(x->t->k);
 	fl_log_exam(x, b);
-	b->exam_t = x->now;
+	b->exam_t[x->t->k] = x->now;
 	if (!e->real)
 		x->now += e->c.tun.exam_cost_ns;
 }
@@ -133,7 +132,8 @@ fl_exam_end(struct fl_ctx *x, struct fl_bmap *b, int stays)
 {
 	struct fl_engine *e = x->e;
 	struct fl_trace_ev ev;
-	int wasted = stays && !b->sent && !b->sched;
+	uint64_t bit = FL_THR_BIT(x->t->k);
+	int wasted = stays && !(b->sent & bit) && !(b->sched & bit);
 
 	if (wasted) {
 		e->st.wasted++;
@@ -147,8 +147,8 @@ fl_exam_end(struct fl_ctx *x, struct fl_bmap *b, int stays)
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = FL_TR_EXAMINE;
-	ev.t_ns = b->exam_t;
-	ev.thread = b->exam_thr;
+	ev.t_ns = b->exam_t[x->t->k];
+	ev.thread = x->t->k;
 	ev.fid = b->fid;
 	ev.bno = b->bno;
 	ev.wasted = wasted;
@@ -731,6 +731,7 @@ fl_engine_free(struct fl_engine *e)
 		free_runs(e->bm[i]);
 		free(e->bm[i]->un);
 		free(e->bm[i]->blk);
+		free(e->bm[i]->exam_t);
 		fl_ref_free(&e->bm[i]->ref);
 		free(e->bm[i]);
 	}

@@ -26,6 +26,7 @@
 #include "libflush/flush.h"
 
 #define FL_MAX_THREADS	64
+#define FL_THR_BIT(k)	((uint64_t)1 << (k))	/* flush thread k in a per-thread mask */
 #define FL_MAX_IOS	256
 #define FL_NQUEUES	3		/* policy-defined bmap queues */
 
@@ -158,12 +159,15 @@ struct fl_bmap {
 	struct fl_bmap *qprev, *qnext;
 	size_t hidx;			/* deadline heap slot, or SIZE_MAX */
 	uint64_t hkey;
-	/* the examination in progress */
+	/*
+	 * The examinations in progress, one per flush thread k at most (bit k
+	 * of the masks, exam_t[k]): HEAD's threads examine a bmap while
+	 * another holds it collected, so each keeps its own.
+	 */
 	int in_pass;
-	int sent;			/* an RPC was issued for it in this examination */
-	int sched;			/* the examination found flushable work (try flush, B-Z) */
-	uint64_t exam_t;
-	unsigned exam_thr;
+	uint64_t sent;			/* an RPC was issued for it in k's examination */
+	uint64_t sched;			/* k's examination found flushable work (try flush, B-Z) */
+	uint64_t *exam_t;		/* when k's began: tun.threads entries */
 	struct fl_bmap_stats st;
 	struct fl_bmap *hnext;		/* hash chain */
 };

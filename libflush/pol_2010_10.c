@@ -99,7 +99,7 @@ b_pass(struct fl_ctx *x)
 
 		b = col->v[i];
 		fl_log_tryflush(x, b);	/* step 2: try flush, then schedule, cut and send */
-		b->sched = 1;
+		b->sched |= FL_THR_BIT(x->t->k);
 		sent = fl_schedule_send(x, b);
 		fl_exam_end(x, b, 1);
 		if (e->outstanding > e->c.tun.window) {

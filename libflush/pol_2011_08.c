@@ -138,7 +138,7 @@ collect(struct fl_ctx *x, struct fl_bmap *b)
 	size_t i;
 
 	fl_log_tryflush(x, b);
-	b->sched = 1;
+	b->sched |= FL_THR_BIT(t->k);
 	fl_un_sort(x->e, b);
 	t->bqs.n = 0;
 	for (i = 0; i < b->nun; i++) {

@@ -248,12 +248,13 @@ z_send(struct fl_ctx *x)
 		if (!t->started) {
 			if (b->nun == 0) {
 				/* recheck: nothing unsent any more */
-				b->sent = b->sched = 0;
+				b->sent &= ~FL_THR_BIT(t->k);
+				b->sched &= ~FL_THR_BIT(t->k);
 				fl_exam_end(x, b, 1);
 				continue;
 			}
 			fl_log_tryflush(x, b);
-			b->sched = 1;
+			b->sched |= FL_THR_BIT(t->k);
 			fl_un_sort(e, b);
 			t->bqs.n = 0;
 			for (i = 0; i < b->nun; i++) {
@@ -270,8 +271,11 @@ z_send(struct fl_ctx *x)
 			e->st.window_stalls++;
 			return;
 		}
-		b->sent = t->m3 != 0;
-		b->sched = 1;
+		if (t->m3 != 0)
+			b->sent |= FL_THR_BIT(t->k);
+		else
+			b->sent &= ~FL_THR_BIT(t->k);
+		b->sched |= FL_THR_BIT(t->k);
 		fl_exam_end(x, b, 1);
 		t->started = 0;
 	}
