@@ -15,24 +15,31 @@
  *            holds the list (t_*) of the examinations it opened in the
  *            middle-era/era-Z style that are still open, so its end-of-
  *            pass line can decide them.
- *   opens    one record per open examination, in a pool with a free list:
- *            a bmap's (b_next, oldest first) hold at most one per thread,
- *            since HEAD's flush threads examine one bmap at once.
+ *   opens    one record per examination not yet ended, in a pool with a
+ *            free list: a bmap's list (b_next) in the order they were
+ *            made, at most one open per thread (HEAD's flush threads
+ *            examine one bmap at once), and decided ones held behind an
+ *            older open one (see Runs).
  *
  * Examinations
  *   An EXAMINE of bmap B on thread T opens an examination (T's previous
  *   open one of B is decided first: wasted in the Z style, undecided in
- *   the A style; other threads' stay open).  Progress on B (a SCHEDULE
- *   other than the biorq-level "looking" lines, or an RPC_SEND, attributed
- *   to B by the source) on T decides T's useful (another thread's progress
- *   on B decides nothing), and so does B leaving the queue on T.  Era A: a
- *   REQUEUE of B decides it wasted.  Z style: T's end-of-pass line, or B
- *   leaving the queue on another thread, decides it wasted.  The end of
- *   the log and staleness leave it undecided.
+ *   the A style).  Progress on B (a SCHEDULE other than the biorq-level
+ *   "looking" lines, or an RPC_SEND, attributed to B by the source) on T
+ *   decides T's useful (another thread's progress on B decides nothing),
+ *   and so does B leaving the queue on T.  Era A: a REQUEUE of B on T
+ *   decides T's wasted (from a thread not yet known as a flush thread, B's
+ *   open one).  Z style: T's end-of-pass line, B leaving the queue on
+ *   another thread, or another thread's EXAMINE of B once T's flush lines
+ *   paused for more than SP_BURST_GAP_US (T logs no end-of-pass lines: its
+ *   pass is over) decides it wasted.  The end of the log and staleness
+ *   leave it undecided.
  *
  * Runs and episodes
  *   Each bmap keeps its current run of consecutive wasted examinations
- *   (time of each = the time of its EXAMINE line).  Median period: the
+ *   (time of each = the time of its EXAMINE line), in the order they were
+ *   made: threads decide theirs out of order, so a decided examination
+ *   waits until every older one of its bmap is decided (exam_drain).  Median period: the
  *   gaps of a run are kept exactly up to SP_GAPS (the median is exact for
  *   runs of up to SP_GAPS + 1 cycles); beyond that a uniform reservoir
  *   sample of SP_GAPS gaps (Algorithm R, deterministic generator) stands
@@ -113,6 +120,11 @@ struct sp_open {
 	uint64_t off, lineno;
 	uint64_t addr;
 	enum ps_msg msg;
+	/* decided, held until those made before it on the bmap are (exam_drain) */
+	int decided;
+	enum sp_verdict verdict;
+	int64_t when;			/* the deciding line's time */
+	enum sp_run_end why;		/* an undecided one's end of run */
 };
 
 struct sp_thread {
@@ -354,7 +366,7 @@ open_of(const struct sp_detector *d, uint32_t bi, int ti)
 	uint32_t k;
 
 	for (k = d->pool[bi].open_head; k != NIL; k = d->opens[k - 1].b_next)
-		if (d->opens[k - 1].thread == ti)
+		if (!d->opens[k - 1].decided && d->opens[k - 1].thread == ti)
 			return k - 1;
 	return -1;
 }
@@ -532,59 +544,94 @@ run_add(struct sp_detector *d, struct sp_bmap *b, const struct sp_open *x)
 /* ---- examinations ---- */
 
 /*
- * Decides open examination oi.  now is the time of the line that decided
- * it (INT64_MIN at the end); why_undecided says why an undecided one ends
- * the run.
+ * Ends the decided examinations at the head of bmap bi's list, in the order
+ * they were made: wasted ones join the run, the others end it (at the time
+ * of the line that decided them), and each is delivered.  One still open
+ * holds back the later ones decided before it, so that a run's cycles,
+ * gaps and offsets stay in log order when threads decide out of order.
+ */
+static void
+exam_drain(struct sp_detector *d, uint32_t bi)
+{
+	uint32_t k;
+
+	while ((k = d->pool[bi].open_head) != NIL && d->opens[k - 1].decided) {
+		struct sp_open o = d->opens[k - 1];
+		struct sp_bmap *b = &d->pool[bi];
+		const struct sp_thread *t = &d->th[o.thread];
+		struct sp_exam x;
+
+		open_free(d, k - 1);
+		memset(&x, 0, sizeof(x));
+		x.verdict = o.verdict;
+		if (o.verdict == SP_WASTED) {
+			x.run_cycles = run_add(d, b, &o);
+			x.cause = cause_of(d, o.outst);
+		} else
+			run_end(d, b, o.verdict == SP_USEFUL ? SP_RUN_PROGRESS : o.why, o.when);
+		if (d->cb.exam == NULL)
+			continue;
+		x.thread = o.thread;
+		x.thr = t->thr;
+		x.thread_name = t->st.thread;
+		x.tid = t->st.tid;
+		x.fid = b->fid;
+		x.bno = b->bno;
+		x.addr = o.addr;
+		x.ts_us = o.ts;
+		x.src_off = o.off;
+		x.lineno = o.lineno;
+		x.outstanding = o.outst;
+		x.msg = o.msg;
+		x.pass = o.pass;
+		d->cb.exam(d->cb.arg, &x);
+	}
+}
+
+/*
+ * Decides open examination oi: its thread's figures now, its run in log
+ * order (exam_drain).  now is the time of the line that decided it
+ * (INT64_MIN at the end); why_undecided says why an undecided one ends the
+ * run.
  */
 static void
 exam_close(struct sp_detector *d, uint32_t oi, enum sp_verdict v, int64_t now,
     enum sp_run_end why_undecided)
 {
-	struct sp_open o = d->opens[oi];
-	struct sp_bmap *b = &d->pool[o.bmap];
-	struct sp_thread *t = &d->th[o.thread];
-	struct sp_exam x;
+	struct sp_open *o = &d->opens[oi];
+	struct sp_thread *t = &d->th[o->thread];
 
-	if (o.style == STYLE_Z)
+	if (o->style == STYLE_Z)
 		ex_unlink(d, oi);
-	open_free(d, oi);
-	memset(&x, 0, sizeof(x));
-	x.verdict = v;
-	if (v == SP_WASTED) {
+	if (v == SP_WASTED)
 		t->st.wasted_examinations++;
-		x.run_cycles = run_add(d, b, &o);
-		x.cause = cause_of(d, o.outst);
-	} else {
-		if (v == SP_USEFUL && t->pass_open && t->pass_seq == o.pass)
-			t->pass_useful = 1;
-		run_end(d, b, v == SP_USEFUL ? SP_RUN_PROGRESS : why_undecided, now);
-	}
-	if (d->cb.exam == NULL)
-		return;
-	x.thread = o.thread;
-	x.thr = t->thr;
-	x.thread_name = t->st.thread;
-	x.tid = t->st.tid;
-	x.fid = b->fid;
-	x.bno = b->bno;
-	x.addr = o.addr;
-	x.ts_us = o.ts;
-	x.src_off = o.off;
-	x.lineno = o.lineno;
-	x.outstanding = o.outst;
-	x.msg = o.msg;
-	x.pass = o.pass;
-	d->cb.exam(d->cb.arg, &x);
+	else if (v == SP_USEFUL && t->pass_open && t->pass_seq == o->pass)
+		t->pass_useful = 1;
+	o->decided = 1;
+	o->verdict = v;
+	o->when = now;
+	o->why = why_undecided;
+	exam_drain(d, o->bmap);
+}
+
+/* Decides every still open examination of bmap bi: undecided. */
+static void
+exam_close_all(struct sp_detector *d, uint32_t bi, int64_t now, enum sp_run_end why)
+{
+	uint32_t k;
+
+	while ((k = d->pool[bi].open_head) != NIL)
+		exam_close(d, k - 1, SP_UNDECIDED, now, why);	/* the head is open: drained */
 }
 
 /* Retires bmap bi: its examinations are undecided, its run ends, its record is freed. */
 static void
 bmap_retire(struct sp_detector *d, uint32_t bi, enum sp_run_end why, int64_t now)
 {
-	struct sp_bmap *b = &d->pool[bi];
+	struct sp_bmap *b;
 
-	while (b->open_head != NIL)
-		exam_close(d, b->open_head - 1, SP_UNDECIDED, now, why);
+	exam_close_all(d, bi, now, why);
+	b = &d->pool[bi];
 	run_end(d, b, why, now);
 	fs_map_del(&d->byid, b->fid, b->bno);
 	lru_unlink(d, bi);
@@ -838,6 +885,32 @@ flushable_2011(const struct ps_event *ev)
 }
 
 /*
+ * Bmap bi left the queue on thread ti (-1: not a flush thread) at now: ti's
+ * examination retired it (useful); another thread's Z-style one was waiting
+ * on writes that completed (wasted), its A-style one cannot tell
+ * (undecided); then its record goes.
+ */
+static void
+bmap_gone(struct sp_detector *d, uint32_t bi, int ti, int64_t now)
+{
+	uint32_t k;
+
+	while ((k = d->pool[bi].open_head) != NIL) {	/* the head is open: drained */
+		const struct sp_open *o = &d->opens[k - 1];
+		enum sp_verdict v;
+
+		if (ti >= 0 && o->thread == ti)
+			v = SP_USEFUL;
+		else if (o->style == STYLE_Z)
+			v = SP_WASTED;
+		else
+			v = SP_UNDECIDED;
+		exam_close(d, k - 1, v, now, SP_RUN_GONE);
+	}
+	bmap_retire(d, bi, SP_RUN_GONE, now);
+}
+
+/*
  * Decides, wasted, the open Z-style examinations of bmap bi whose passes
  * have ended by now: a thread without end-of-pass lines whose flush lines
  * paused for more than SP_BURST_GAP_US (its next line starts a pass; one
@@ -846,17 +919,18 @@ flushable_2011(const struct ps_event *ev)
 static void
 close_ended(struct sp_detector *d, uint32_t bi, int64_t now)
 {
-	uint32_t k = d->pool[bi].open_head;
+	uint32_t k;
 
-	while (k != NIL) {
+again:	/* a close may drain (free) the records after it: look again from the head */
+	for (k = d->pool[bi].open_head; k != NIL; k = d->opens[k - 1].b_next) {
 		const struct sp_open *o = &d->opens[k - 1];
 		const struct sp_thread *t = &d->th[o->thread];
-		uint32_t next = o->b_next;
 
-		if (o->style == STYLE_Z && !t->saw_work_time &&
-		    now - t->last_flush_ts > SP_BURST_GAP_US)
+		if (!o->decided && o->style == STYLE_Z && !t->saw_work_time &&
+		    now - t->last_flush_ts > SP_BURST_GAP_US) {
 			exam_close(d, k - 1, SP_WASTED, now, SP_RUN_UNDECIDED);
-		k = next;
+			goto again;
+		}
 	}
 }
 
@@ -884,13 +958,8 @@ on_examine(struct sp_detector *d, const struct ps_event *ev, int ti)
 	if (!newpass && style == STYLE_Z && !t->saw_work_time &&
 	    ev->ts_us - t->last_flush_ts > SP_BURST_GAP_US)
 		newpass = 1;
-	if (newpass) {
-		/* Z style: the previous pass ended without progress on what it left open */
-		while (d->th[ti].ex_head != NIL)
-			exam_close(d, d->th[ti].ex_head - 1, SP_WASTED, ev->ts_us,
-			    SP_RUN_UNDECIDED);
+	if (newpass)
 		pass_start(d, ti, ev->ts_us);
-	}
 	t = &d->th[ti];
 	thread_touch(t, ev->ts_us);
 
@@ -928,10 +997,8 @@ on_examine(struct sp_detector *d, const struct ps_event *ev, int ti)
 	 * examination retired it.  HEAD's letters do not say (dirty -1): its
 	 * bmaps leave at their last completion, with a line.
 	 */
-	if (ev->msg_id == PS_MSG_Z_FLUSHABLE && ev->bmap.dirty == 0) {
-		exam_close(d, (uint32_t)oi, SP_USEFUL, ev->ts_us, SP_RUN_GONE);
-		bmap_retire(d, (uint32_t)bi, SP_RUN_GONE, ev->ts_us);
-	}
+	if (ev->msg_id == PS_MSG_Z_FLUSHABLE && ev->bmap.dirty == 0)
+		bmap_gone(d, (uint32_t)bi, ti, ev->ts_us);
 	return ti;
 }
 
@@ -966,20 +1033,20 @@ on_progress(struct sp_detector *d, const struct ps_event *ev, int ti)
 }
 
 /*
- * The A-style examination of bmap bi a line of thread ti decides: ti's own,
- * else another thread's (era A has one flush thread; a REQUEUE from a
- * thread not yet seen as one decides the bmap's); -1 if none.
+ * The A-style examination of bmap bi a line of thread ti decides: ti's own;
+ * from a thread not yet seen as a flush thread (ti < 0), the bmap's first;
+ * -1 if none.
  */
 static int64_t
 open_a(const struct sp_detector *d, uint32_t bi, int ti)
 {
-	int64_t oi = open_of(d, bi, ti);
+	int64_t oi = ti >= 0 ? open_of(d, bi, ti) : -1;
 	uint32_t k;
 
-	if (oi >= 0)
-		return d->opens[oi].style == STYLE_A ? oi : -1;
+	if (ti >= 0)
+		return oi >= 0 && d->opens[oi].style == STYLE_A ? oi : -1;
 	for (k = d->pool[bi].open_head; k != NIL; k = d->opens[k - 1].b_next)
-		if (d->opens[k - 1].style == STYLE_A)
+		if (!d->opens[k - 1].decided && d->opens[k - 1].style == STYLE_A)
 			return k - 1;
 	return -1;
 }
@@ -1006,7 +1073,6 @@ static void
 on_clean(struct sp_detector *d, const struct ps_event *ev, int ti)
 {
 	int64_t bi;
-	enum sp_verdict v;
 	struct sp_bmap *b;
 	uint32_t k;
 
@@ -1019,7 +1085,8 @@ on_clean(struct sp_detector *d, const struct ps_event *ev, int ti)
 		return;
 	b = &d->pool[bi];
 	for (k = b->open_head; k != NIL; k = d->opens[k - 1].b_next)
-		if (d->opens[k - 1].style == STYLE_A && (ti < 0 || d->opens[k - 1].thread != ti)) {
+		if (!d->opens[k - 1].decided && d->opens[k - 1].style == STYLE_A &&
+		    (ti < 0 || d->opens[k - 1].thread != ti)) {
 			/*
 			 * Era A: the reaper's `unset DIRTY` while a pass holds
 			 * the bmap.  It stays the flush thread's until that
@@ -1029,18 +1096,7 @@ on_clean(struct sp_detector *d, const struct ps_event *ev, int ti)
 			bmap_touch(d, (uint32_t)bi, ev->ts_us);
 			return;
 		}
-	while ((k = d->pool[bi].open_head) != NIL) {
-		const struct sp_open *o = &d->opens[k - 1];
-
-		if (ti >= 0 && o->thread == ti)
-			v = SP_USEFUL;		/* the examining thread retired it */
-		else if (o->style == STYLE_Z)
-			v = SP_WASTED;		/* left when its in-flight writes completed */
-		else
-			v = SP_UNDECIDED;
-		exam_close(d, k - 1, v, ev->ts_us, SP_RUN_GONE);
-	}
-	bmap_retire(d, (uint32_t)bi, SP_RUN_GONE, ev->ts_us);
+	bmap_gone(d, (uint32_t)bi, ti, ev->ts_us);
 }
 
 /*

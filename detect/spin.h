@@ -16,18 +16,19 @@
  *                       in the same call of the examining thread, decided
  *                       by that thread's next examination of B, its end-
  *                       of-pass line (`work time`, 2011's `flush (...)`),
- *                       its next pass, another thread's examination of B
- *                       once its pass has paused (no end-of-pass lines,
- *                       SP_BURST_GAP_US), or B leaving the queue on
- *                       another thread, whichever comes first.  Threads
- *                       examining B at once each keep their own.  A `flushable?` of a bmap whose
- *                       flags say clean (ps_event bmap.dirty 0: 2011-08
- *                       to 2015) is useful: that scan removes it without
- *                       a line;
+ *                       another thread's examination of B after its flush
+ *                       lines paused for more than SP_BURST_GAP_US (in a
+ *                       log without end-of-pass lines), or B leaving the
+ *                       queue on another thread, whichever comes first.
+ *                       Threads examining B at once each have their own.
+ *                       A `flushable?` of a bmap whose flags say clean
+ *                       (ps_event bmap.dirty 0: 2011-08 to 2015) is
+ *                       useful: that scan removes it without a line;
  *     undecided         the log does not say: the examining thread's pass
  *                       is cut off by the end of the log (or B went idle
  *                       for the stale window), or an era-A examination was
- *                       followed by another one of B without REQUEUE.
+ *                       followed by another one of B by the same thread
+ *                       without REQUEUE.
  *                       Counted as an examination, never as wasted.
  *   pass                per thread: starts at the first EXAMINE after a
  *                       REQUEUE / is-clean on that thread (era A), after an

@@ -231,6 +231,17 @@ static const struct spin_case cases[] = {
 		{ 'F', 4000, "msflushthr3", 1, -1, 0 }, { 'F', 6000, "msflushthr9", 1, -1, 0 },
 		{ 'F', 8000, "msflushthr3", 1, -1, 0 }, { 'F', 10000, "msflushthr0", 1, -1, 0 },
 		END }, { 1, 5, 1, 2000, SP_CAUSE_INFLIGHT, "msflushthr3", 5, -1, -1 } },
+	{ "era Z: threads decide out of order, the run keeps log order", {
+		{ 'F', 0, "msflushthr0", 1, -1, 0 }, { 'F', 10, "msflushthr1", 1, -1, 0 },
+		{ 'F', 20, "msflushthr2", 1, -1, 0 }, { 'W', 30, "msflushthr2", 0, -1, 0 },
+		{ 'W', 40, "msflushthr1", 0, -1, 0 }, { 'W', 50, "msflushthr0", 0, -1, 0 },
+		/* decided last to first: still 0, 10, 20 (period 10, offsets in order) */
+		END }, { 1, 3, 1, 10, SP_CAUSE_INFLIGHT, "msflushthr0", 3, -1, -1 } },
+	{ "era Z: a pass split by a pause leaves the earlier examination open", {
+		{ 'F', 0, "msflushthr5", 3, -1, 0 }, { 'F', 5000, "msflushthr5", 5, -1, 0 },
+		{ 'T', 5014, "msflushthr5", 3, -1, 0 },
+		/* b:3's try flush after the pause still makes its examination useful */
+		END }, { 0, 0, 0, -1, -1, NULL, 0, 2, 2 } },
 	{ "era Z: outstanding from the last infl= seen", {
 		{ 'D', 0, "msnbrqthr8", 0, 0, 0 },
 		{ 'F', 10, "msflushthr5", 1, -1, 0 }, { 'F', 3000, "msflushthr5", 1, -1, 0 },
