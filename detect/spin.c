@@ -39,11 +39,11 @@
  *   Each bmap keeps its current run of consecutive wasted examinations
  *   (time of each = the time of its EXAMINE line), in the order they were
  *   made: threads decide theirs out of order, so a decided examination
- *   waits until every older one of its bmap is decided (exam_drain).  Median period: the
- *   gaps of a run are kept exactly up to SP_GAPS (the median is exact for
- *   runs of up to SP_GAPS + 1 cycles); beyond that a uniform reservoir
- *   sample of SP_GAPS gaps (Algorithm R, deterministic generator) stands
- *   for them.  The episode's thread is the one that made most of the run's
+ *   waits until every older one of its bmap is decided (exam_drain).
+ *   Median period: the gaps of a run are kept exactly up to SP_GAPS (the
+ *   median is exact for runs of up to SP_GAPS + 1 cycles); beyond that a
+ *   uniform reservoir sample of SP_GAPS gaps (Algorithm R, deterministic
+ *   generator) stands for them.  The episode's thread is the one that made most of the run's
  *   wasted examinations (the first SP_RUN_THREADS distinct threads are
  *   counted).  Cause: each wasted examination votes with its outstanding
  *   count (the EXAMINE's own outstandingRpcCnt, else the last count or
@@ -84,7 +84,7 @@ struct sp_bmap {
 	uint64_t addr;
 	int64_t last_ts;		/* last activity, for staleness */
 	uint32_t lru_prev, lru_next;	/* activity order, oldest first */
-	uint32_t open_head;		/* its open examinations, oldest first (index + 1) */
+	uint32_t open_head;		/* its examinations not yet ended, oldest first (index + 1) */
 
 	/* the latest examination, open or not */
 	int examined;			/* last_* describe one */
@@ -107,10 +107,10 @@ struct sp_bmap {
 	} run_th[SP_RUN_THREADS];
 };
 
-/* One open examination: of bmap `bmap` by thread `thread`. */
+/* One examination not yet ended (open, or decided and held): of bmap `bmap` by thread `thread`. */
 struct sp_open {
 	uint32_t bmap;			/* bmap index */
-	uint32_t b_next;		/* the bmap's next open one; the free list's next */
+	uint32_t b_next;		/* the bmap's next one; the free list's next */
 	uint32_t t_prev, t_next;	/* the thread's open Z-style ones */
 	int style;
 	int thread;			/* thread index */
