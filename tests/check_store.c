@@ -771,6 +771,45 @@ START_TEST(claim_stale)
 }
 END_TEST
 
+/* Transaction body: adds the source at arg, then fails (the transaction rolls back). */
+static int
+add_then_fail(void *arg, struct st_store *st, struct fs_err *err)
+{
+	if (st_source_insert(st, arg, err) != 0)
+		return -1;
+	return fs_err_set(err, EINTR, "killed");
+}
+
+/*
+ * A source added in a transaction that rolled back (an ingest killed while
+ * deciding) leaves no gap: the next source gets the id it would have had,
+ * so a resumed database equals an uninterrupted one.  PostgreSQL's identity
+ * sequence gave it id 2.
+ */
+START_TEST(source_id_after_rollback)
+{
+	struct st_source src, other;
+	struct fs_err err;
+	struct st_store *st;
+
+	snprintf(the_db, sizeof(the_db), "%s", tu_db(_i, tmpdir, 0, "r.db"));
+	st = st_open(the_db, ST_OPEN_CREATE, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	memset(&src, 0, sizeof(src));
+	snprintf(src.path, sizeof(src.path), "/var/log/a.log");
+	ck_assert_int_eq(st_transaction(st, add_then_fail, &src, &err), -1);
+	ck_assert_int_eq(err.code, EINTR);
+	memset(&other, 0, sizeof(other));
+	snprintf(other.path, sizeof(other.path), "/var/log/a.log");
+	ck_assert_msg(st_source_add(st, &other, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(other.id, 1);
+	snprintf(other.path, sizeof(other.path), "/var/log/b.log");
+	ck_assert_msg(st_source_add(st, &other, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(other.id, 2);
+	st_close(st);
+}
+END_TEST
+
 /* Which strings name a server, and how messages show them. */
 START_TEST(server_names)
 {
@@ -838,6 +877,7 @@ store_suite(void)
 	tcase_add_loop_test(tc, v4_columns, 0, TU_NBACKENDS);
 	tcase_add_loop_test(tc, expect_offset, 0, TU_NBACKENDS);
 	tcase_add_loop_test(tc, claim_stale, 0, TU_NBACKENDS);
+	tcase_add_loop_test(tc, source_id_after_rollback, 0, TU_NBACKENDS);
 	tcase_add_test(tc, migrate_schema2);
 	tcase_add_test(tc, migrate_schema1);
 	tcase_add_test(tc, migrate_schema3);
