@@ -87,8 +87,7 @@ struct sp_bmap {
 	uint32_t open_head;		/* its examinations not yet ended, oldest first (index + 1) */
 
 	/* the latest examination, open or not */
-	int examined;			/* last_* describe one */
-	int last_thread;		/* thread index */
+	int last_thread;		/* its thread index; -1 before the first */
 	uint64_t last_pass;		/* that thread's pass number then */
 
 	/* the current run of wasted examinations */
@@ -693,6 +692,7 @@ bmap_get(struct sp_detector *d, uint64_t fid, uint32_t bno, int64_t now)
 	d->pool[ni].fid = fid;
 	d->pool[ni].bno = bno;
 	d->pool[ni].live = 1;
+	d->pool[ni].last_thread = -1;
 	d->nlive++;
 	bmap_touch(d, ni, now);
 	return ni;
@@ -953,7 +953,7 @@ on_examine(struct sp_detector *d, const struct ps_event *ev, int ti)
 	b = &d->pool[bi];
 
 	newpass = !t->pass_open || t->boundary;
-	if (!newpass && b->examined && b->last_thread == ti && b->last_pass == t->pass_seq)
+	if (!newpass && b->last_thread == ti && b->last_pass == t->pass_seq)
 		newpass = 1;	/* a pass examines a bmap once */
 	if (!newpass && style == STYLE_Z && !t->saw_work_time &&
 	    ev->ts_us - t->last_flush_ts > SP_BURST_GAP_US)
@@ -972,7 +972,6 @@ on_examine(struct sp_detector *d, const struct ps_event *ev, int ti)
 	b = &d->pool[bi];
 	bmap_touch(d, (uint32_t)bi, ev->ts_us);
 	b->addr = ev->bmap.addr;
-	b->examined = 1;
 	b->last_thread = ti;
 	b->last_pass = t->pass_seq;
 	o = &d->opens[oi];
@@ -1040,11 +1039,13 @@ on_progress(struct sp_detector *d, const struct ps_event *ev, int ti)
 static int64_t
 open_a(const struct sp_detector *d, uint32_t bi, int ti)
 {
-	int64_t oi = ti >= 0 ? open_of(d, bi, ti) : -1;
+	int64_t oi;
 	uint32_t k;
 
-	if (ti >= 0)
+	if (ti >= 0) {
+		oi = open_of(d, bi, ti);
 		return oi >= 0 && d->opens[oi].style == STYLE_A ? oi : -1;
+	}
 	for (k = d->pool[bi].open_head; k != NIL; k = d->opens[k - 1].b_next)
 		if (!d->opens[k - 1].decided && d->opens[k - 1].style == STYLE_A)
 			return k - 1;
