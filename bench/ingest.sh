@@ -109,23 +109,24 @@ while [ "$r" -lt "$RUNS" ]; do
 	measure spins1 "$FS" spins --jobs 1 "$LOG"
 done
 
+# median: the median of the numbers on stdin, to 2 decimals ("-" if none)
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2)
+	    printf "%.2f\n", v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 # med NAME FIELD: median of field FIELD (1 wall, 2 cpu) of NAME's runs; max for 3 (RSS)
 med() {
 	if [ "$2" = 3 ]; then
 		awk '{ if ($3 > m) m = $3 } END { print m }' "$DIR/$1.times"
 	else
-		awk -v f="$2" '{ print $f }' "$DIR/$1.times" | sort -n |
-		    awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
-			else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		awk -v f="$2" '{ print $f }' "$DIR/$1.times" | median
 	fi
 }
 ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.2f", $1 / $2; else print "-" }'; }
 # rmed A B: median over the rounds of A's wall time over B's in the same round
 rmed() {
 	paste -d ' ' "$DIR/$1.times" "$DIR/$2.times" |
-	    awk '{ if ($4 > 0) printf "%.4f\n", $1 / $4 }' | sort -n |
-	    awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2)
-		printf "%.2f\n", v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	    awk '{ if ($4 > 0) printf "%.4f\n", $1 / $4 }' | median
 }
 verdict() { echo "$1 $2" | awk '{ print ($1 <= $2) ? "met" : "MISSED" }'; }
 
