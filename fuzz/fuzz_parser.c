@@ -1,12 +1,16 @@
 /*
  * Fuzz target: the line parser and body decoders.  The input is arbitrary
  * bytes, split into lines as the reader would; every line must parse or be
- * reported unparsed, with every slice of the event inside the line.
+ * reported unparsed, with every slice of the event inside the line.  What
+ * follows a line's first "] " (or the whole line) is also decoded as a
+ * message body by ps_body_decode and by the token loops alone
+ * (ps_body_decode_ref), which must leave the same event.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "parsers/internal.h"
 #include "parsers/parser.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -56,6 +60,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_slice(&ev.func, copy, len);
 		check_slice(&ev.host, copy, len);
 		check_slice(&ev.msg, copy, len);
+		{
+			const char *hd = memmem(copy, len, "] ", 2);
+			size_t bo = hd != NULL ? (size_t)(hd - copy) + 2 : 0;
+			struct ps_event a, b;
+
+			ps_event_reset(&a);
+			ps_event_reset(&b);
+			ps_body_decode(copy + bo, len - bo, &a);
+			ps_body_decode_ref(copy + bo, len - bo, &b);
+			if (memcmp(&a, &b, sizeof(a)) != 0)
+				abort();
+		}
 		free(copy);
 		s += len + (nl != NULL);
 	}

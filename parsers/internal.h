@@ -58,6 +58,9 @@ out:
  */
 void ps_body_decode(const char *s, size_t n, struct ps_event *ev);
 
+/* ps_body_decode without era A's one-pass decoders: the reference for tests. */
+void ps_body_decode_ref(const char *s, size_t n, struct ps_event *ev);
+
 /* Per-source state the classifier keeps (era hints seen so far). */
 struct ps_class_state {
 	int seen_checking;	/* "checking for flush" / "flushable?" seen: era M/Z */

@@ -739,6 +739,88 @@ START_TEST(test_body_hex)
 }
 END_TEST
 
+/*
+ * Decodes body[0..n) (copied into a buffer of exactly n bytes, for ASan)
+ * with ps_body_decode and with the token loops alone; fails unless the two
+ * events are the same bytes.  Returns 1 if the decoders found a bmap@ or
+ * biorq@ prefix.
+ */
+static int
+body_both(const char *body, size_t n, const char *what)
+{
+	struct ps_event a, b;
+	char *buf;
+
+	ck_assert_ptr_nonnull(buf = malloc(n ? n : 1));
+	memcpy(buf, body, n);
+	ps_event_reset(&a);
+	ps_event_reset(&b);
+	ps_body_decode(buf, n, &a);
+	ps_body_decode_ref(buf, n, &b);
+	ck_assert_msg(memcmp(&a, &b, sizeof(a)) == 0,
+	    "%s: fast and token-loop decoders differ on [%.*s]: has %x/%x, msg at %td/%td",
+	    what, (int)n, buf, a.has, b.has, a.msg.p - buf, b.msg.p - buf);
+	free(buf);
+	return (a.has & (PS_HAS_BMAP | PS_HAS_BIORQ)) != 0;
+}
+
+/*
+ * Era A's one-pass bmap@/biorq@ decoders against the token loops: every
+ * bmap@ and biorq@ body of the test logs, each cut at every length, and
+ * with each of its first 80 bytes replaced by bytes that end or extend a
+ * token (a space, ':', '=', a digit, a hex letter, 'x', '-', a letter, a
+ * NUL).  Both decoders must leave the very same event.
+ */
+START_TEST(test_body_fast_equals_ref)
+{
+	static const char *const files[] = {
+		"sample.log", "forced-a.log", "extract-unsent.log", "seed-excerpt.log",
+		"synth/seedlike-A.log", "synth/forced-B.log", "synth/seedlike-Z.log",
+	};
+	static const char subst[] = " :=9fxX-g";
+	size_t fi, bodies = 0, decoded = 0;
+
+	for (fi = 0; fi < sizeof(files) / sizeof(files[0]); fi++) {
+		char path[4096], line[4096];
+		FILE *f;
+		int nmut[2] = { 0, 0 };
+
+		snprintf(path, sizeof(path), "%s/%s", tu_testdata_dir(), files[fi]);
+		ck_assert_msg((f = fopen(path, "r")) != NULL, "%s", path);
+		while (fgets(line, sizeof(line), f) != NULL) {
+			const char *body = strstr(line, "] ");
+			size_t n, i, k;
+
+			if (body == NULL)
+				continue;
+			body += 2;
+			if (strncmp(body, "bmap@", 5) != 0 && strncmp(body, "biorq@", 6) != 0)
+				continue;
+			n = strcspn(body, "\r\n");
+			decoded += (size_t)body_both(body, n, files[fi]);
+			bodies++;
+			/* cuts and mutations of the first 8 of each kind in each file */
+			if (nmut[body[1] == 'm']++ >= 8)
+				continue;
+			for (k = 0; k <= n; k++)
+				(void)body_both(body, k, files[fi]);
+			for (i = 0; i < n && i < 80; i++)
+				for (k = 0; k < sizeof(subst); k++) {	/* the last is the NUL */
+					char mut[4096];
+
+					memcpy(mut, body, n);
+					mut[i] = subst[k];
+					(void)body_both(mut, n, files[fi]);
+				}
+		}
+		fclose(f);
+	}
+	/* the test logs hold era A's prefixes, and both decoders read them */
+	ck_assert_msg(bodies > 2000 && decoded == bodies, "%zu bodies, %zu decoded", bodies,
+	    decoded);
+}
+END_TEST
+
 /* Formats with widths, flags or %D get no fast matcher; plain ones do. */
 START_TEST(test_fast_eligibility)
 {
@@ -1532,6 +1614,7 @@ parsers_suite(void)
 	tcase_add_test(hd, test_fast_long_fields);
 	tcase_add_test(hd, test_header_numbers);
 	tcase_add_test(hd, test_body_hex);
+	tcase_add_test(hd, test_body_fast_equals_ref);
 	tcase_add_test(hd, test_fast_eligibility);
 	tcase_add_test(hd, test_hex_prefix);
 	tcase_add_test(hd, test_infer);
