@@ -50,6 +50,8 @@ struct ftok {
 	unsigned char ndig;	/* field: leading digits of the next literal */
 	unsigned short n;	/* literal length */
 	char s[14];		/* literal bytes (longer literals are split) */
+	uint64_t w;		/* literal: s[0..n) as one little-endian word (n <= 8) */
+	uint64_t wmask;		/* literal: the n low bytes of a word set (n <= 8) */
 };
 
 /* How a %D<...> value turns into time. */
@@ -67,6 +69,7 @@ struct ps_header {
 	/* The fast program (see "Fast path" below); nfast = 0 if none. */
 	struct ftok fast[FAST_MAX];
 	int nfast;
+	unsigned fast_have;	/* the fields the program captures (spans.have) */
 	int fast_ok;		/* still eligible while compiling */
 	int use_fast;
 	unsigned char in_cls[3][256];	/* byte c is in class k: in_cls[k][c] */
@@ -310,11 +313,21 @@ fast_finish(struct ps_header *h)
 		h->nfast = 0;
 		return;
 	}
+	h->fast_have = 0;
 	for (i = 0; i < h->nfast; i++) {
 		struct ftok *t = &h->fast[i], *nx;
 
-		if (t->lit)
+		if (t->lit) {
+			t->w = t->wmask = 0;
+			if (t->n <= 8)
+				for (k = 0; k < t->n; k++) {
+					t->w |= (uint64_t)(unsigned char)t->s[k] << (8 * k);
+					t->wmask |= (uint64_t)0xff << (8 * k);
+				}
 			continue;
+		}
+		if (t->hf != FAST_NOFIELD)
+			h->fast_have |= 1u << t->hf;
 		if (i + 1 >= h->nfast || !h->fast[i + 1].lit)
 			goto no;
 		nx = &h->fast[i + 1];
@@ -711,7 +724,41 @@ fast_scan(enum fcls cls, const unsigned char *in, const unsigned char *u, size_t
 	return k;
 }
 
-/* Runs the fast program; returns the header length or 0. */
+/*
+ * Matches literal t at u[*pos..len) and moves *pos past it; 0 if it is not
+ * there.  Eight bytes at a time where the line holds them (little-endian).
+ */
+static inline int
+fast_lit_at(const struct ftok *t, const unsigned char *u, size_t len, size_t *pos)
+{
+	size_t p = *pos;
+	unsigned j;
+
+	if (len - p < t->n)
+		return 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (t->n <= 8 && len - p >= 8) {
+		uint64_t w;
+
+		memcpy(&w, u + p, sizeof(w));
+		if (((w ^ t->w) & t->wmask) != 0)
+			return 0;
+		*pos = p + t->n;
+		return 1;
+	}
+#endif
+	for (j = 0; j < t->n; j++)
+		if (u[p + j] != (unsigned char)t->s[j])
+			return 0;
+	*pos = p + t->n;
+	return 1;
+}
+
+/*
+ * Runs the fast program; returns the header length or 0.  fast_finish saw
+ * to it that a literal follows every field, so a field and the literal
+ * after it are one step, and the class is known before the scan starts.
+ */
 static size_t
 fast_match(const struct ps_header *h, const char *line, size_t len,
     struct spans *sp)
@@ -721,41 +768,44 @@ fast_match(const struct ps_header *h, const char *line, size_t len,
 	size_t pos = 0;
 
 	for (; t < end; t++) {
-		size_t k, pfx;
+		size_t k, pfx = 0;
 
 		if (t->lit) {
-			unsigned j;
-
-			if (len - pos < t->n)
+			if (!fast_lit_at(t, u, len, &pos))
 				return 0;
-			if (u[pos] != (unsigned char)t->s[0])
-				return 0;
-			for (j = 1; j < t->n; j++)
-				if (u[pos + j] != (unsigned char)t->s[j])
-					return 0;
-			pos += t->n;
 			continue;
 		}
-		/* %I printed as a pointer (FreeBSD, macOS): "0x801c15400". */
-		pfx = t->cls == FC_HEX && len - pos > 2 && u[pos] == '0' && u[pos + 1] == 'x' &&
-		    h->in_cls[FC_HEX][u[pos + 2]] ? 2 : 0;
-		k = fast_scan((enum fcls)t->cls, h->in_cls[t->cls], u, pos + pfx, len) - pos;
-		if (t->ndig > 0) {
-			/* "\d{min,}00": the run ends with the literal's digits. */
-			if (k < t->ndig || memcmp(line + pos + k - t->ndig,
-			    t[1].s, t->ndig) != 0)
-				return 0;
-			k -= t->ndig;
+		switch (t->cls) {
+		case FC_DIG:
+			k = fast_scan(FC_DIG, h->in_cls[FC_DIG], u, pos, len);
+			break;
+		case FC_WORD:
+			k = fast_scan(FC_WORD, h->in_cls[FC_WORD], u, pos, len);
+			break;
+		default:
+			/* %I printed as a pointer (FreeBSD, macOS): "0x801c15400". */
+			if (len - pos > 2 && u[pos] == '0' && u[pos + 1] == 'x' &&
+			    h->in_cls[FC_HEX][u[pos + 2]])
+				pfx = 2;
+			k = fast_scan(FC_HEX, h->in_cls[FC_HEX], u, pos + pfx, len);
+			break;
 		}
+		k -= pos;
+		/* "\d{min,}00": the run ends with the literal's digits, matched with it */
+		if (k < t->ndig)
+			return 0;
+		k -= t->ndig;
 		if (k - pfx < t->min)
 			return 0;
 		if (t->hf != FAST_NOFIELD) {
-			sp->have |= 1u << t->hf;
 			sp->p[t->hf] = line + pos;
 			sp->n[t->hf] = k;
 		}
 		pos += k;
+		if (!fast_lit_at(++t, u, len, &pos))
+			return 0;
 	}
+	sp->have = h->fast_have;
 	return pos;
 }
 
