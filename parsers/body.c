@@ -429,28 +429,16 @@ dec_bmpce(struct cur *c, struct ps_event *ev)
 	return 0;
 }
 
-/*
- * Finds needle (two bytes or more, the first a space) in s[from..n); index
- * or n.  memchr for its second byte, then a compare: a req@ line has few
- * colons and 'o's but many spaces, and glibc's memmem took ~360
- * instructions a call here (callgrind).
- */
+/* Finds needle in s[from..n); index or n. */
 static size_t
 find(const char *s, size_t n, size_t from, const char *needle)
 {
-	size_t nl = strlen(needle), i = from;
-	const char *q;
+	const char *p;
 
-	while (i < n && n - i >= nl &&
-	    (q = memchr(s + i + 1, needle[1], n - i - 1)) != NULL) {
-		i = (size_t)(q - s) - 1;
-		if (n - i < nl)
-			break;
-		if (memcmp(s + i, needle, nl) == 0)
-			return i;
-		i += 1;
-	}
-	return n;
+	if (from >= n)
+		return n;
+	p = ps_memfind(s + from, n - from, needle, strlen(needle));
+	return p ? (size_t)(p - s) : n;
 }
 
 /* req@ prefix (2.4): xid and opcode, then up to " :: ". */

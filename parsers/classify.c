@@ -43,7 +43,7 @@ num_after(const struct ps_str *m, const char *key, int base16)
 
 	if (m->n < kn)
 		return -1;
-	p = memmem(m->p, m->n, key, kn);
+	p = ps_memfind(m->p, m->n, key, kn);
 	if (p == NULL)
 		return -1;
 	i = (size_t)(p - m->p) + kn;
@@ -119,7 +119,7 @@ static int64_t
 timespec_after(const struct ps_str *m, const char *key)
 {
 	size_t kn = strlen(key), used, i;
-	const char *p = memmem(m->p, m->n, key, kn);
+	const char *p = ps_memfind(m->p, m->n, key, kn);
 	int64_t sec, nsec;
 
 	if (p == NULL)
@@ -176,7 +176,7 @@ static void
 sending_write(struct ps_event *ev)
 {
 	const struct ps_str *m = &ev->msg;
-	const char *p = memmem(m->p, m->n, " fid=", 5);
+	const char *p = ps_memfind(m->p, m->n, " fid=", 5);
 
 	ev->rpc_off = num_after(m, " off=", 0);
 	ev->rpc_sz = num_after(m, " sz=", 0);
@@ -279,7 +279,7 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 			set(ev, PS_EV_WRITE_READY, PS_MSG_Z_ADD_FLUSHQ);
 		else if (STARTS(m, "add to bmapFlushQ"))
 			set(ev, PS_EV_WRITE_READY, PS_MSG_M_ADD_BMAPFLUSHQ);
-		else if (STARTS(m, "array ") && memmem(m.p, m.n, " has size=", 10) != NULL) {
+		else if (STARTS(m, "array ") && ps_memfind(m.p, m.n, " has size=", 10) != NULL) {
 			set(ev, PS_EV_OTHER, PS_MSG_A_ARRAY_SIZE);
 			ev->run_size = num_after(&m, " has size=", 0);
 			ev->run_nbiorqs = i32(num_after(&m, " array len=", 0));
@@ -330,7 +330,7 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 			ev->outstanding = num_after(&m, "outstandingRpcCnt=", 0);
 			st->seen_checking = 1;
 		} else if (STARTS(m, "flush (") &&
-		    memmem(m.p, m.n, "), rpcwait (", 12) != NULL) {
+		    ps_memfind(m.p, m.n, "), rpcwait (", 12) != NULL) {
 			/* 97bf587a9: the end of one flush-thread pass. */
 			set(ev, PS_EV_PASS, PS_MSG_M_FLUSH_LOOP);
 		} else if (word_is(&m, "force expire")) {
@@ -352,7 +352,7 @@ ps_classify(struct ps_class_state *st, struct ps_event *ev)
 	case 'm':
 		if (STARTS(m, "mark bmap free")) {
 			set(ev, PS_EV_OTHER, PS_MSG_Z_MARK_FREE);
-		} else if (STARTS(m, "mode=") && memmem(m.p, m.n, " wake=", 6) != NULL) {
+		} else if (STARTS(m, "mode=") && ps_memfind(m.p, m.n, " wake=", 6) != NULL) {
 			/* 97bf587a9 bmap_flushq_wake: mode = the reason bits. */
 			int64_t r = num_after(&m, "mode=", 1);
 

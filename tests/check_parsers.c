@@ -821,6 +821,49 @@ START_TEST(test_body_fast_equals_ref)
 }
 END_TEST
 
+/*
+ * ps_memfind finds what memmem finds: every needle of the decoders and
+ * classifier, and needles that overlap themselves, in every prefix and
+ * every suffix of some haystacks (each in a buffer of its exact size, for
+ * ASan).
+ */
+START_TEST(test_memfind)
+{
+	static const char *const hay[] = {
+		"req@0x7f95c4100a00 x1000/t0 c0 o43->@12345-10.32.5.12@tcp10:30 lens 232/112"
+		    " ref 1 res 0 ret 0 fl New:/0/0 replyc deadbeef rc 0/0 to=0 :: off=0 sz=1 op=1",
+		"try flush (outstandingRpcCnt=75)",
+		"sending WRITE RPC to iosid=0x1 fid=0x00080000002d907b:0 off=0 sz=4096 infl=3",
+		"  :  :: ::: :::: ((oo (o", "aaaaab", "",
+	};
+	static const char *const needle[] = {
+		" :: ", " o", " off=", "(outstandingRpcCnt=", " fid=", " infl=", "::", ":::",
+		"(o", "aab", "ab", "b", "", " mode=", " : ",
+	};
+	size_t h, k, cut;
+
+	for (h = 0; h < sizeof(hay) / sizeof(hay[0]); h++)
+		for (k = 0; k < sizeof(needle) / sizeof(needle[0]); k++)
+			for (cut = 0; cut <= 2 * strlen(hay[h]); cut++) {
+				/* every prefix, then every suffix */
+				size_t hn = strlen(hay[h]), nl = strlen(needle[k]);
+				size_t from = cut <= hn ? 0 : cut - hn, len = hn - from;
+				const char *a, *b;
+				char *buf;
+
+				if (cut <= hn)
+					len = cut;
+				ck_assert_ptr_nonnull(buf = malloc(len ? len : 1));
+				memcpy(buf, hay[h] + from, len);
+				a = ps_memfind(buf, len, needle[k], nl);
+				b = memmem(buf, len, needle[k], nl);
+				ck_assert_msg(a == b, "'%s' in '%.*s': %td, memmem %td", needle[k],
+				    (int)len, buf, a ? a - buf : -1, b ? b - buf : -1);
+				free(buf);
+			}
+}
+END_TEST
+
 /* Formats with widths, flags or %D get no fast matcher; plain ones do. */
 START_TEST(test_fast_eligibility)
 {
@@ -1615,6 +1658,7 @@ parsers_suite(void)
 	tcase_add_test(hd, test_header_numbers);
 	tcase_add_test(hd, test_body_hex);
 	tcase_add_test(hd, test_body_fast_equals_ref);
+	tcase_add_test(hd, test_memfind);
 	tcase_add_test(hd, test_fast_eligibility);
 	tcase_add_test(hd, test_hex_prefix);
 	tcase_add_test(hd, test_infer);
