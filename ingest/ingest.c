@@ -37,6 +37,7 @@
 #define IG_COMMIT_LINES_DEFAULT 262144	/* into a file */
 #define IG_COMMIT_LINES_SERVER 65536	/* into a server: commits overlap the reading */
 #define IG_BATCH_BYTES_MAX (8u << 20)	/* close a batch at this much row data */
+#define IG_TAPER_LINES 8192		/* the smallest batch near a file's end */
 #define IG_UNPARSED_SAMPLES 10		/* unparsed lines kept per source */
 #define IG_UNPARSED_TEXT 4096		/* bytes kept of each unparsed sample */
 #define IG_MAX_THREADS 4096		/* distinct threads tracked per source */
@@ -850,14 +851,29 @@ ig_sink_line(struct ig_sink *k, const struct ps_item *it)
 	k->src.done_off = it->end;
 }
 
-/* 1 when the batch should be committed. */
+/*
+ * 1 when the batch should be committed: at --commit-lines lines, at
+ * IG_BATCH_BYTES_MAX of rows, and near the end of a file of known size as
+ * soon as the batch holds as many bytes of it as are left (but at least
+ * IG_TAPER_LINES lines).  The writer works a batch or two behind the
+ * reading, and when the reading ends, what it still has to write runs on
+ * one core while the other idles: with 256 K-line batches that was about
+ * 0.15 s of a 5 M-line ingest.  Halving the batches towards the end leaves
+ * it a few small ones.  Where batches end does not change what is stored.
+ */
 int
 ig_sink_full(const struct ig_sink *k)
 {
+	if (k->batch_lines >= k->ig->opt.commit_lines)
+		return 1;
 	/* the sizes are summed every 256 lines: a batch overshoots by at most that */
-	return k->batch_lines >= k->ig->opt.commit_lines || ((k->batch_lines & 255) == 0 &&
-	    st_batch_bytes(k->cur) + k->bs.n * (sizeof(*k->bs.v) + 2 * sizeof(*k->bsmap.s)) >=
-	    IG_BATCH_BYTES_MAX);
+	if ((k->batch_lines & 255) != 0)
+		return 0;
+	if (k->batch_lines >= IG_TAPER_LINES && !k->src.gz && k->src.size > k->src.done_off &&
+	    k->src.done_off - k->committed_off >= k->src.size - k->src.done_off)
+		return 1;
+	return st_batch_bytes(k->cur) + k->bs.n * (sizeof(*k->bs.v) + 2 * sizeof(*k->bsmap.s)) >=
+	    IG_BATCH_BYTES_MAX;
 }
 
 /* Copies the parser's formats into the source row ('\n'-separated). */
@@ -944,6 +960,7 @@ sink_commit(struct ig_sink *k, const struct sp_detector *det, const struct ps_pa
 	if (!writer_submit(&k->ig->w, k->cur, block, &failed, err))
 		return failed ? -1 : 0;	/* still full: retried at the next commit */
 	k->handed = 1;
+	k->res->commits++;
 	k->committed_off = k->src.done_off;
 	k->cur = next;
 	st_batch_clear(k->cur);

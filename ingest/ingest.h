@@ -101,6 +101,7 @@ struct ig_result {
 	uint64_t cut_lines;		/* lines stored cut at PS_READER_MAX_LINE */
 	uint64_t cut_bytes;		/* bytes dropped from them */
 	uint64_t first_cut_lineno;	/* the first one's line number (0 = none) */
+	uint64_t commits;		/* transactions this call handed to the writer */
 	double seconds;
 };
 

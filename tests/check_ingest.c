@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "ingest/ingest.h"
 #include "tests/testutil.h"
 #include "store/store.h"
 
@@ -499,6 +500,58 @@ START_TEST(jobs_equal)
 		}
 	}
 	free(want);
+}
+END_TEST
+
+/*
+ * Batches taper near the end of a file of known size (ig_sink_full): one
+ * --commit-lines batch would hold all 40 000 lines, yet the file goes in
+ * several, each at most what was left, and the last ones small; a .gz,
+ * whose size is unknown, goes in one.  Both store the same rows.
+ */
+START_TEST(taper)
+{
+	const char *gen = getenv("FS_GEN_ERA_A");
+	char cmd[1200], *plain, *gz;
+	uint64_t commits[2];
+	int k;
+
+	if (gen == NULL)
+		gen = "build/bench/gen_era_a";
+	snprintf(cmd, sizeof(cmd), "%s -n 40000 -s 5 > '%s' && gzip -1 -c '%s' > '%s'", gen,
+	    tp(1, "t.log"), tp(1, "t.log"), tp(2, "t.log.gz"));
+	ck_assert_int_eq(system(cmd), 0);
+	for (k = 0; k < 2; k++) {
+		struct ig_options o;
+		struct ig_ingest *ig;
+		struct ig_result res;
+		struct fs_err err;
+
+		ig_options_default(&o);
+		o.commit_lines = 1000000;
+		o.jobs = 1;
+		ck_assert_msg((ig = ig_new(tp(3 + k, k ? "g.db" : "p.db"), &o, &err)) != NULL,
+		    "%s", err.msg);
+		ck_assert_msg(ig_file(ig, tp(1 + k, k ? "t.log.gz" : "t.log"), &res, &err) == 0,
+		    "%s", err.msg);
+		ck_assert_msg(res.lines == 40000, "%s: %llu lines, status %d, %s", k ? ".gz" : "plain",
+		    (unsigned long long)res.lines, res.status, res.note);
+		commits[k] = res.commits;
+		ig_free(ig);
+	}
+	/* 20 000, 10 000, 8192 lines (the least a tapered batch holds), the rest */
+	ck_assert_msg(commits[0] >= 4 && commits[0] <= 6, "plain file: %llu commits",
+	    (unsigned long long)commits[0]);
+	ck_assert_msg(commits[1] == 1, ".gz: %llu commits", (unsigned long long)commits[1]);
+	plain = tu_dump_db(tp(3, "p.db"));
+	gz = tu_dump_db(tp(4, "g.db"));
+	ck_assert_msg(strstr(plain, "\nrpcs|") != NULL, "nothing stored");
+	/* all rows but the source's (its path, size, and .gz flag) */
+	ck_assert(strncmp(plain, "sources|", 8) == 0 && strncmp(gz, "sources|", 8) == 0);
+	ck_assert_msg(strcmp(strchr(plain, '\n'), strchr(gz, '\n')) == 0,
+	    "the tapered batches stored other rows");
+	free(plain);
+	free(gz);
 }
 END_TEST
 
@@ -1054,6 +1107,7 @@ ingest_suite(void)
 	/* each backend, --jobs 1 then --jobs 2 */
 	tcase_add_loop_test(tc, kill_resume, 0, 2 * TU_NBACKENDS);
 	tcase_add_loop_test(tc, jobs_equal, 0, 3);
+	tcase_add_test(tc, taper);
 	tcase_add_loop_test(tc, bad_input, 0, 6);
 	tcase_add_test(tc, usage_errors);
 	tcase_add_test(tc, unparsed_and_stdin);
