@@ -37,7 +37,7 @@
 #define IG_COMMIT_LINES_DEFAULT 262144	/* into a file */
 #define IG_COMMIT_LINES_SERVER 65536	/* into a server: commits overlap the reading */
 #define IG_BATCH_BYTES_MAX (8u << 20)	/* close a batch at this much row data */
-#define IG_TAPER_LINES 8192		/* the smallest batch near a file's end */
+#define IG_TAPER_BYTES (1u << 20)	/* the smallest batch near a file's end, in bytes of it */
 #define IG_UNPARSED_SAMPLES 10		/* unparsed lines kept per source */
 #define IG_UNPARSED_TEXT 4096		/* bytes kept of each unparsed sample */
 #define IG_MAX_THREADS 4096		/* distinct threads tracked per source */
@@ -855,7 +855,8 @@ ig_sink_line(struct ig_sink *k, const struct ps_item *it)
  * 1 when the batch should be committed: at --commit-lines lines, at
  * IG_BATCH_BYTES_MAX of rows, and near the end of a file of known size as
  * soon as the batch holds as many bytes of it as are left (but at least
- * IG_TAPER_LINES lines).  The writer works a batch or two behind the
+ * IG_TAPER_BYTES; bytes stored, so a resume's replayed lines do not
+ * count).  The writer works a batch or two behind the
  * reading, and when the reading ends, what it still has to write runs on
  * one core while the other idles: with 256 K-line batches that was about
  * 0.15 s of a 5 M-line ingest.  Halving the batches towards the end leaves
@@ -869,9 +870,12 @@ ig_sink_full(const struct ig_sink *k)
 	/* the sizes are summed every 256 lines: a batch overshoots by at most that */
 	if ((k->batch_lines & 255) != 0)
 		return 0;
-	if (k->batch_lines >= IG_TAPER_LINES && !k->src.gz && k->src.size > k->src.done_off &&
-	    k->src.done_off - k->committed_off >= k->src.size - k->src.done_off)
-		return 1;
+	if (!k->src.gz && k->src.size > k->src.done_off) {
+		uint64_t held = k->src.done_off - k->committed_off;
+
+		if (held >= IG_TAPER_BYTES && held >= k->src.size - k->src.done_off)
+			return 1;
+	}
 	return st_batch_bytes(k->cur) + k->bs.n * (sizeof(*k->bs.v) + 2 * sizeof(*k->bsmap.s)) >=
 	    IG_BATCH_BYTES_MAX;
 }

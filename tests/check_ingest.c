@@ -539,7 +539,7 @@ START_TEST(taper)
 		commits[k] = res.commits;
 		ig_free(ig);
 	}
-	/* 20 000, 10 000, 8192 lines (the least a tapered batch holds), the rest */
+	/* 2.96 MB (half the file), 1.48 MB, 1 MiB (the least a tapered batch holds), the rest */
 	ck_assert_msg(commits[0] >= 4 && commits[0] <= 6, "plain file: %llu commits",
 	    (unsigned long long)commits[0]);
 	ck_assert_msg(commits[1] == 1, ".gz: %llu commits", (unsigned long long)commits[1]);
