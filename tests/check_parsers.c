@@ -822,6 +822,66 @@ START_TEST(test_body_fast_equals_ref)
 END_TEST
 
 /*
+ * The same comparison on constructed bodies that the logs do not hold:
+ * each value of era A's two layouts in turn given every length around the
+ * decoders' limits (8, 9, 16 digits) and where a number saturates or wraps
+ * (10, 17, 20 digits), in both cases, signed, empty, "(nil)"; each body
+ * with every ending the token loops treat apart (the message, " : " of a
+ * later era, " :" at the end, nothing, two spaces, no flag letters), and
+ * cut at every length.
+ */
+START_TEST(test_body_fast_edges)
+{
+	static const char *const hexv[] = {
+		"1", "882110", "fFfFfFfF", "123456789", "ffffffffffffffff", "10000000000000000",
+		"00000000000000000001", "0x5", "", "-1", "(nil)", "3g",
+	};
+	static const char *const decv[] = {
+		"0", "8259", "99999999", "999999999", "4294967296", "9999999999999999",
+		"18446744073709551617", "99999999999999999999", "", "-7", "0x40", "12:WL",
+	};
+	static const char *const bmap_end[] = {
+		" try flush (outstandingRpcCnt=1)", " : flushable?", " :", " : ", "", " ",
+		"  x", ":x", " x=1 y",
+	};
+	static const char *const biorq_end[] = {
+		" wR consider for flush", "  x", " wR", "", " ", " wR : x", " : x",
+	};
+	enum { NB = 5, NQ = 7 };
+	size_t f, v, e, k, n = 0;
+
+	for (f = 0; f < NB + NQ; f++)
+		for (v = 0; v < 12; v++)
+			for (e = 0; e < (f < NB ? sizeof(bmap_end) / sizeof(bmap_end[0]) :
+			    sizeof(biorq_end) / sizeof(biorq_end[0])); e++) {
+				/* field f takes value v, the others their usual values */
+				const char *bv[NB] = { "881330", "1", "8259", "80000002d907b", "65" };
+				const char *qv[NQ] = { "7f95c4012a30", "530", "0", "1048576", "32",
+					"881330", "1282327206:4244000" };
+				char body[512];
+				int len;
+
+				if (f < NB)
+					bv[f] = f == 2 || f == 4 ? decv[v] : hexv[v];
+				else
+					qv[f - NB] = f - NB >= 1 && f - NB <= 4 ? decv[v] : hexv[v];
+				if (f < NB)
+					len = snprintf(body, sizeof(body), "bmap@0x%s b:%s m:%s i:%s "
+					    "opcnt=%s%s", bv[0], bv[1], bv[2], bv[3], bv[4],
+					    bmap_end[e]);
+				else
+					len = snprintf(body, sizeof(body), "biorq@0x%s fl=%s o=%s l=%s "
+					    "np=%s b=0x%s ts=%s%s", qv[0], qv[1], qv[2], qv[3], qv[4],
+					    qv[5], qv[6], biorq_end[e]);
+				for (k = 0; k <= (size_t)len; k++)
+					(void)body_both(body, k, "constructed");
+				n++;
+			}
+	ck_assert_int_gt(n, 1000);
+}
+END_TEST
+
+/*
  * ps_memfind finds what memmem finds: every needle of the decoders and
  * classifier, and needles that overlap themselves, in every prefix and
  * every suffix of some haystacks (each in a buffer of its exact size, for
@@ -1658,6 +1718,7 @@ parsers_suite(void)
 	tcase_add_test(hd, test_header_numbers);
 	tcase_add_test(hd, test_body_hex);
 	tcase_add_test(hd, test_body_fast_equals_ref);
+	tcase_add_test(hd, test_body_fast_edges);
 	tcase_add_test(hd, test_memfind);
 	tcase_add_test(hd, test_fast_eligibility);
 	tcase_add_test(hd, test_hex_prefix);
