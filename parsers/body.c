@@ -35,25 +35,21 @@ static const unsigned char hexv1[256] = {
 	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
 };
 
-/* Hex digit value or -1. */
-static inline int
-hexval(char c)
-{
-	return (int)hexv1[(unsigned char)c] - 1;
-}
-
-/* Parses hex (optional 0x) from v[0..n); stops at the first non-digit. */
-static uint64_t
+/*
+ * Parses hex (optional 0x) from v[0..n); stops at the first non-digit.
+ * Inline: era A's prefix decoders read three hex values a line with it.
+ */
+static inline uint64_t
 p_hex(const char *v, size_t n, size_t *used)
 {
 	uint64_t x = 0;
 	size_t i = 0;
-	int d;
+	unsigned d;
 
 	if (n >= 2 && v[0] == '0' && (v[1] | 0x20) == 'x')
 		i = 2;
-	for (; i < n && (d = hexval(v[i])) >= 0; i++)
-		x = x * 16 + (uint64_t)d;
+	for (; i < n && (d = hexv1[(unsigned char)v[i]]) != 0; i++)
+		x = x * 16 + d - 1;
 	if (used)
 		*used = i;
 	return x;
@@ -222,30 +218,23 @@ flags_dirty(const struct kv *kv)
  */
 
 /*
- * A run of 1..max digits (hex or decimal) at s[*i..n): its value in *v and
- * *i past it; 0 if the run is empty or longer than max.
+ * A run of 1..max digits (hex or decimal, without a sign or a 0x prefix) at
+ * s[*i..n), read by p_hex or ps_dec: its value in *v and *i past it; 0 if
+ * the run is empty or longer than max, with nothing changed.
  */
 static inline int
 digit_run(const char *s, size_t n, size_t *i, int hex, size_t max, uint64_t *v)
 {
-	size_t k = *i, lim = n - k > max ? k + max + 1 : n;
-	uint64_t x = 0;
+	size_t k = *i, m = n - k > max ? max + 1 : n - k, used;
+	uint64_t x;
 
-	if (hex) {
-		unsigned d;
-
-		for (; k < lim && (d = hexv1[(unsigned char)s[k]]) != 0; k++)
-			x = x * 16 + d - 1;
-	} else {
-		unsigned d;
-
-		for (; k < lim && (d = (unsigned)(unsigned char)s[k] - '0') <= 9; k++)
-			x = x * 10 + d;
-	}
-	if (k == *i || k - *i > max)
+	if (m == 0 || s[k] == '-' || (hex && m >= 2 && s[k] == '0' && (s[k + 1] | 0x20) == 'x'))
+		return 0;
+	x = hex ? p_hex(s + k, m, &used) : (uint64_t)ps_dec(s + k, m, &used);
+	if (used == 0 || used > max)
 		return 0;
 	*v = x;
-	*i = k;
+	*i = k + used;
 	return 1;
 }
 
@@ -265,6 +254,19 @@ to_space(const char *s, size_t n, size_t *i)
 {
 	while (*i < n && s[*i] != ' ')
 		(*i)++;
+}
+
+/*
+ * Ends a bmap@ prefix, c->i just past opcnt's value: at " : " (a later era)
+ * or the space before the message.
+ */
+static int
+bmap_done(struct cur *c, struct ps_event *ev)
+{
+	if (!eat_colon_end(c) && c->i < c->n)
+		c->i++;
+	ev->has |= PS_HAS_BMAP;
+	return 1;
 }
 
 /*
@@ -292,10 +294,7 @@ dec_bmap_a(struct cur *c, struct ps_event *ev)
 	ev->bmap.fid = fid;
 	ev->bmap.opcnt = (int32_t)opcnt;
 	c->i = i;
-	if (!eat_colon_end(c) && c->i < c->n)
-		c->i++;	/* the space before the message */
-	ev->has |= PS_HAS_BMAP;
-	return 1;
+	return bmap_done(c, ev);
 }
 
 /*
@@ -308,6 +307,7 @@ dec_biorq_a(struct cur *c, struct ps_event *ev)
 	const char *s = c->s;
 	size_t n = c->n, i = c->i;
 	uint64_t addr, flags, off, len, baddr;
+	struct cur t;
 
 	if (!lit(s, n, &i, "0x", 2) || !digit_run(s, n, &i, 1, 16, &addr) ||
 	    !lit(s, n, &i, " fl=", 4) || !digit_run(s, n, &i, 0, 9, &flags) ||
@@ -320,18 +320,15 @@ dec_biorq_a(struct cur *c, struct ps_event *ev)
 	    !lit(s, n, &i, " ts=", 4))
 		return 0;
 	to_space(s, n, &i);
-	if (i >= n)
+	t = (struct cur){ s, n, i };
+	if (!eat_letters(&t))
 		return 0;	/* the line ends after ts=: so does the token loop */
-	i++;
-	to_space(s, n, &i);
-	if (i < n)
-		i++;	/* the space before the message */
 	ev->biorq.addr = addr;
 	ev->biorq.flags = (uint32_t)flags;
 	ev->biorq.off = (uint32_t)off;
 	ev->biorq.len = (uint32_t)len;
 	ev->biorq.bmap_addr = baddr;
-	c->i = i;
+	c->i = t.i;
 	ev->has |= PS_HAS_BIORQ;
 	return 1;
 }
@@ -359,10 +356,7 @@ dec_bmap(struct cur *c, struct ps_event *ev, int fast)
 			ev->bmap.fid = p_hex(kv.v, kv.vn, NULL);
 		else if (key(&kv, "opcnt")) {
 			ev->bmap.opcnt = (int32_t)ps_dec(kv.v, kv.vn, NULL);
-			if (!eat_colon_end(c) && c->i < c->n)
-				c->i++;	/* the space before the message */
-			ev->has |= PS_HAS_BMAP;
-			return 1;
+			return bmap_done(c, ev);
 		}
 	}
 	return 0;
