@@ -354,7 +354,7 @@ static const struct fs_opt ingest_opts[] = {
 	    "the summary: a table on stderr, or csv or json on stdout"),
 	FS_OPT_COUNT(0, "commit-lines", A, commit_lines, "N", NULL, 1, 1e12,
 	    "lines per transaction (default: 262144 into a file, 65536 into a server;"
-	    " fewer towards the end of a file)"),
+	    " fewer in the first ones and towards the end of a file)"),
 	FS_OPT_FLAG(0, "final", A, final,
 	    "the files are finished: store an unterminated last line too"),
 	FS_OPT_FLAG(0, "force", A, force,
