@@ -39,7 +39,7 @@
 #define IG_BATCH_BYTES_MAX (8u << 20)	/* close a batch at this much row data */
 #define IG_MIN_BATCH_BYTES (1u << 20)	/* the first batch, and the least near a file's end, in
 					   bytes of the input (ig_sink_full) */
-#define IG_RAMP_STEPS 6			/* batches that ramp up: 1, 2, 4, .. 32 MiB of input */
+#define IG_RAMP_BYTES (32u << 20)	/* the batches ramp up until a run stored this much input */
 #define IG_UNPARSED_SAMPLES 10		/* unparsed lines kept per source */
 #define IG_UNPARSED_TEXT 4096		/* bytes kept of each unparsed sample */
 #define IG_MAX_THREADS 4096		/* distinct threads tracked per source */
@@ -198,7 +198,6 @@ struct ig_sink {
 	uint64_t resume_off;		/* lines before this are already stored */
 	uint64_t committed_off;		/* done_off as of the last batch handed over */
 	int handed;			/* a batch was handed over (derived rows replaced) */
-	int nhanded;			/* batches this run handed over (ig_sink_full's ramp) */
 	int regular;			/* a regular file (by path): it may still grow */
 	struct st_batch *cur;
 	uint64_t batch_lines;
@@ -856,13 +855,14 @@ ig_sink_line(struct ig_sink *k, const struct ps_item *it)
 
 /*
  * 1 when the batch should be committed: at --commit-lines lines, at
- * IG_BATCH_BYTES_MAX of rows, and, measured in bytes of the input (bytes
- * stored, which a resume's replayed lines do not move):
- *  - ramp: the first IG_RAMP_STEPS batches of a run at IG_MIN_BATCH_BYTES,
- *    twice that, four times .. of it.  The writer is the busiest thread of
- *    an ingest and cannot start before the first batch is handed over:
- *    with 256 K-line batches it idled for the first 0.12 s of a 5 M-line
- *    ingest while the reading ran ahead.
+ * IG_BATCH_BYTES_MAX of rows, and, measured in bytes of the input stored
+ * (which a resume's replayed lines do not move):
+ *  - ramp: while this run has stored less than IG_RAMP_BYTES, a batch
+ *    closes at as much as the run stored before it (at least
+ *    IG_MIN_BATCH_BYTES): 1, 1, 2, 4, 8, 16 MiB.  The writer is the
+ *    busiest thread of an ingest and cannot start before the first batch
+ *    is handed over: with 256 K-line batches it idled for the first 0.12 s
+ *    of a 5 M-line ingest while the reading ran ahead.
  *  - taper: near the end of a file of known size, as soon as the batch
  *    holds as much of it as is left (and at least IG_MIN_BATCH_BYTES).
  *    The writer works a batch or two behind the reading; what it still had
@@ -873,7 +873,7 @@ ig_sink_line(struct ig_sink *k, const struct ps_item *it)
 int
 ig_sink_full(const struct ig_sink *k)
 {
-	uint64_t held;
+	uint64_t held, run;
 
 	if (k->batch_lines >= k->ig->opt.commit_lines)
 		return 1;
@@ -881,7 +881,8 @@ ig_sink_full(const struct ig_sink *k)
 	if ((k->batch_lines & 255) != 0)
 		return 0;
 	held = k->src.done_off - k->committed_off;
-	if (k->nhanded < IG_RAMP_STEPS && held >= (uint64_t)IG_MIN_BATCH_BYTES << k->nhanded)
+	run = k->committed_off - k->resume_off;
+	if (run < IG_RAMP_BYTES && held >= (run > IG_MIN_BATCH_BYTES ? run : IG_MIN_BATCH_BYTES))
 		return 1;
 	if (!k->src.gz && k->src.size > k->src.done_off && held >= IG_MIN_BATCH_BYTES &&
 	    held >= k->src.size - k->src.done_off)
@@ -974,7 +975,6 @@ sink_commit(struct ig_sink *k, const struct sp_detector *det, const struct ps_pa
 	if (!writer_submit(&k->ig->w, k->cur, block, &failed, err))
 		return failed ? -1 : 0;	/* still full: retried at the next commit */
 	k->handed = 1;
-	k->nhanded++;
 	k->res->commits++;
 	k->committed_off = k->src.done_off;
 	k->cur = next;

@@ -21,9 +21,10 @@
  *    state depends on everything before); lines from done_off on are stored.
  *    The detector's results (episodes, per-second series, per-thread and
  *    per-bmap figures) are replaced as a whole by this run.
- *  - Every commit (each --commit-lines lines) carries the new done_off, so
- *    a run killed at any moment leaves a consistent database, and the next
- *    run ends with exactly the rows of an uninterrupted ingest.
+ *  - Every commit (at most --commit-lines lines; where batches end:
+ *    ig_sink_full) carries the new done_off, so a run killed at any moment
+ *    leaves a consistent database, and the next run ends with exactly the
+ *    rows of an uninterrupted ingest.
  *  - A path that names a new file, a rewritten one or a truncated one is
  *    reported as rotated, replaced or truncated and becomes a new source;
  *    the old source's rows stay.
