@@ -92,7 +92,10 @@ enum { F_RPC, F_WRITE, F_STATE, F_FORCED, F_EPISODE, F_COUNT };
 
 #define FEED_MAXCOLS 14
 
-/* One column's value: SQLITE_NULL, SQLITE_INTEGER (i) or SQLITE_TEXT (t, static). */
+/*
+ * One column's value: SQLITE_NULL, SQLITE_INTEGER (i) or SQLITE_TEXT (t: a
+ * literal or the batch's own text, valid while the statement runs).
+ */
 struct sq_val {
 	int type;
 	int64_t i;
@@ -502,7 +505,11 @@ feed_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_
 
 	(void)argc;
 	(void)argv;
-	(void)errmsg;
+	if (f->kind->ncol > FEED_MAXCOLS) {
+		*errmsg = sqlite3_mprintf("%s: %d columns, at most %d", f->kind->module,
+		    f->kind->ncol, FEED_MAXCOLS);
+		return SQLITE_ERROR;
+	}
 	n = (size_t)snprintf(decl, sizeof(decl), "CREATE TABLE x(");
 	for (i = 0; i < f->kind->ncol; i++)
 		n += (size_t)snprintf(decl + n, sizeof(decl) - n, "%sc%d", i ? "," : "", i);
@@ -888,8 +895,6 @@ sq_open(const char *path, const char *name, int flags, struct fs_err *err)
 		if (exec(st, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;"
 		    "PRAGMA temp_store=MEMORY", err, "setting pragmas") != 0)
 			goto fail;
-	}
-	if (!st->readonly) {
 		for (i = 0; i < F_COUNT; i++) {
 			st->feed[i].kind = &feed_kinds[i];
 			if (sqlite3_create_module_v2(st->db, feed_kinds[i].module, &feed_module,

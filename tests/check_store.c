@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "store/store.h"
 #include "tests/testutil.h"
 
@@ -338,10 +340,41 @@ START_TEST(batch_commit_and_query)
 END_TEST
 
 /*
+ * Checks that the rows of a SQLite database's table, in id order, have
+ * strictly increasing values of col (the order they were added in), n of them.
+ */
+static void
+assert_id_order(const char *path, const char *table, const char *col, int n)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	char sql[128];
+	int64_t last = INT64_MIN;
+	int k = 0;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s ORDER BY id", col, table);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
+	    sqlite3_errmsg(db));
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		int64_t v = sqlite3_column_int64(s, 0);
+
+		ck_assert_msg(v > last, "%s: id order is not the order added (%" PRId64
+		    " after %" PRId64 ")", table, v, last);
+		last = v;
+		k++;
+	}
+	ck_assert_msg(k == n, "%s: %d rows, want %d", table, k, n);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+/*
  * Every per-line row kind and episodes, with each optional column present
  * in some rows and absent (NULL) in others, in batches of 0, 1 and many
  * rows: a SQLite database (rows fed through its virtual tables) and a
- * PostgreSQL one (rows sent with COPY) dump the same text.
+ * PostgreSQL one (rows sent with COPY) dump the same text, and SQLite's ids
+ * follow the order the rows were added in (the dump is by offset).
  */
 START_TEST(rows_both_backends)
 {
@@ -406,7 +439,7 @@ START_TEST(rows_both_backends)
 				x.fid = 0x300000000ULL + i;
 				x.bno = (int64_t)i % 2;
 				x.bmap_addr = i % 2 ? 0 : 0x7f0000005000ULL;
-				x.kind = i % 2 ? 7 : 1;
+				x.kind = i % 2 ? PS_EV_CLEAN : PS_EV_WRITE_READY;
 				x.msg_id = (int)i % 9;
 				x.flags = 0x40u | (uint32_t)i;
 				x.opcnt = i % 3 ? -1 : (int32_t)i;
@@ -453,6 +486,13 @@ START_TEST(rows_both_backends)
 		}
 		st_batch_free(b);
 		st_close(st);
+		if (be == TU_SQLITE) {
+			assert_id_order(the_db, "rpcs", "src_off", 70);
+			assert_id_order(the_db, "writes", "src_off", 34);
+			assert_id_order(the_db, "bmap_states", "src_off", 32);
+			assert_id_order(the_db, "forced", "src_off", 3);
+			assert_id_order(the_db, "episodes", "first_off", 5);
+		}
 		out[be] = tu_dump_db(the_db);
 		ck_assert_msg(strstr(out[be], "\nepisodes|") != NULL, "%s: no episodes in\n%s",
 		    tu_backend_name(be), out[be]);
