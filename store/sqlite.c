@@ -82,7 +82,7 @@ static const char *const stmt_sql[S_COUNT] = {
  * statement per table and batch, INSERT .. SELECT * FROM a feed: an
  * eponymous virtual table (fs_feed_<table>, this connection's only, never
  * stored) whose rows are the batch's, converted to column values one row
- * at a time (feed_next).  Against binding each value (sqlite3_bind_*, then
+ * at a time (feed_load).  Against binding each value (sqlite3_bind_*, then
  * copied into a register), even with 32 VALUES tuples a statement, it
  * saves about 15 % of the instructions of an insert.  Rows go in the
  * batch's order, so their ids are the same.  (The PostgreSQL backend
@@ -288,6 +288,7 @@ bind_opt(sqlite3_stmt *s, int i, int64_t v, int64_t absent)
 
 /* ---- column values of the feeds' rows ---- */
 
+/* An integer. */
 static void
 val_int(struct sq_val *v, int64_t x)
 {
@@ -305,7 +306,7 @@ val_opt(struct sq_val *v, int64_t x, int64_t absent)
 		val_int(v, x);
 }
 
-/* Static text. */
+/* Text that outlives the statement (a literal, or the batch's). */
 static void
 val_text(struct sq_val *v, const char *t)
 {
