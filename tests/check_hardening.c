@@ -1176,14 +1176,12 @@ static const char *const oom_cmds[][7] = {
 
 START_TEST(oom_names_input)
 {
-	const char *gen = getenv("FS_GEN_ERA_A"), *argv[8], *name = NULL;
+	const char *gen = tu_gen_era_a(), *argv[8], *name = NULL;
 	char cmd[600], want[300];
 	int k, rc, oom = 0;
 
 	if (UNDER_SANITIZER)
 		return;		/* the sanitizers reserve far more than any limit */
-	if (gen == NULL)
-		gen = "build/bench/gen_era_a";
 	snprintf(cmd, sizeof(cmd), "%s -n 60000 -s 7 > '%s'", gen, tp(0, "oom.log"));
 	ck_assert_int_eq(system(cmd), 0);
 	if (_i == 1)

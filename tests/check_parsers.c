@@ -848,10 +848,11 @@ START_TEST(test_body_fast_edges)
 		" wR consider for flush", "  x", " wR", "", " ", " wR : x", " : x",
 	};
 	enum { NB = 5, NQ = 7 };
+	_Static_assert(sizeof(hexv) == sizeof(decv), "one value of each kind per step");
 	size_t f, v, e, k, n = 0;
 
 	for (f = 0; f < NB + NQ; f++)
-		for (v = 0; v < 12; v++)
+		for (v = 0; v < sizeof(hexv) / sizeof(hexv[0]); v++)
 			for (e = 0; e < (f < NB ? sizeof(bmap_end) / sizeof(bmap_end[0]) :
 			    sizeof(biorq_end) / sizeof(biorq_end[0])); e++) {
 				/* field f takes value v, the others their usual values */

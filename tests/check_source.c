@@ -341,11 +341,9 @@ END_TEST
 /* A generated era-A log (20 000 lines, several default-size chunks). */
 START_TEST(generated)
 {
-	const char *gen = getenv("FS_GEN_ERA_A");
+	const char *gen = tu_gen_era_a();
 	char cmd[700];
 
-	if (gen == NULL)
-		gen = "build/bench/gen_era_a";
 	snprintf(cmd, sizeof(cmd), "%s -n 20000 -s 3 > '%s'", gen, tp(0, "g.log"));
 	ck_assert_int_eq(system(cmd), 0);
 	assert_same(tp(0, "g.log"), 2);

@@ -601,7 +601,7 @@ static const long gen_sizes[] = { 11, 15, 34, 100, 2000, 20000 };
 
 START_TEST(test_gen_era_a_counts)
 {
-	const char *gen = getenv("FS_GEN_ERA_A");
+	const char *gen = tu_gen_era_a();
 	long n = gen_sizes[_i], lines = 0;
 	char path[] = "/tmp/fs-wl-gen-XXXXXX", cmd[512], *paths[1] = { path }, *s, *p;
 	struct wl_workload w;
@@ -609,8 +609,6 @@ START_TEST(test_gen_era_a_counts)
 	size_t i, j, len;
 	int fd, *used;
 
-	if (gen == NULL)
-		gen = "build/bench/gen_era_a";
 	ck_assert_msg(access(gen, X_OK) == 0, "no generator %s (make check builds it)", gen);
 	ck_assert_int_ge(fd = mkstemp(path), 0);
 	close(fd);

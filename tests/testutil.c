@@ -18,6 +18,15 @@ tu_fsbin(void)
 	return b ? b : "./flushscope";
 }
 
+/* The benchmark log generator. */
+const char *
+tu_gen_era_a(void)
+{
+	const char *g = getenv("FS_GEN_ERA_A");
+
+	return g ? g : "build/bench/gen_era_a";
+}
+
 /* Reads a whole file into a malloc'd NUL-terminated string. */
 char *
 tu_slurp(const char *path, size_t *n)

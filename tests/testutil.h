@@ -12,6 +12,9 @@
 /* The flushscope binary under test ($FS_BIN, else ./flushscope). */
 const char *tu_fsbin(void);
 
+/* The benchmark log generator, bench/gen_era_a.c ($FS_GEN_ERA_A, else build/bench/gen_era_a). */
+const char *tu_gen_era_a(void);
+
 /* Reads a whole file into a malloc'd NUL-terminated string; *n gets its size. */
 char *tu_slurp(const char *path, size_t *n);
 
