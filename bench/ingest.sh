@@ -9,8 +9,15 @@
 # printed): wc -l, grep -c 'try flush', pcre2grep -c with the header regex
 # (below), zcat FILE.gz | wc -l, lnav's index with a hand-made era-A format
 # (when lnav is installed), flushscope ingest of FILE (parallel, then
-# --jobs 1) and of FILE.gz, and flushscope spins FILE (parallel, then
-# --jobs 1).  Prints wall and CPU seconds and peak RSS of each, the ratios
+# --jobs 1) and of FILE.gz, flushscope spins FILE (parallel, then
+# --jobs 1), and (when the sqlite3 shell is installed) sqlite3 itself
+# storing the rows that ingest stored: INSERT ... SELECT from the ingest's
+# database into an empty one with the same schema and pragmas, a
+# transaction per table.  Prints wall and CPU seconds and peak RSS of each,
+# an estimated floor for ingest with today's parser, detector and SQLite
+# (the CPU seconds of spins --jobs 1, which parses and detects as ingest
+# does, plus those of sqlite3 storing the rows, spread over the cores with
+# none idle; ingest cannot beat it), the ratios
 # of the targets of issue 17 (the ratio of the medians, which the targets
 # name, and beside it the median of each round's own ratio: this machine's
 # speed drifts by tens of percent between rounds, and a round's two runs
@@ -74,6 +81,33 @@ if command -v lnav > /dev/null 2>&1; then
 	HAVE_LNAV=1
 fi
 rm -f "$DIR"/*.times
+# row_tables DB: the tables of DB's rows (all but the sources and the metadata)
+row_tables() {
+	sqlite3 "$1" "SELECT name FROM sqlite_master WHERE type = 'table'
+	    AND name NOT IN ('sources', 'fs_meta') AND name NOT LIKE 'sqlite%' ORDER BY name"
+}
+HAVE_SQLITE3=0
+if command -v sqlite3 > /dev/null 2>&1; then
+	HAVE_SQLITE3=1
+	# ingest's schema with no rows, for sqlite3 to store the rows in
+	head -n 1 "$LOG" > "$DIR/one.log"
+	rm -f "$DIR/empty.db" "$DIR/empty.db-wal" "$DIR/empty.db-shm"
+	"$FS" ingest -q -d "$DIR/empty.db" "$DIR/one.log" > /dev/null
+	for t in $(row_tables "$DIR/empty.db"); do echo "DELETE FROM $t;"; done |
+	    sqlite3 "$DIR/empty.db"
+fi
+
+# store_sql DB: the SQL that stores DB's rows (all but its sources) again
+store_sql() {
+	echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;"
+	echo "ATTACH '$1' AS o;"
+	for t in $(row_tables "$1"); do
+		# ids are new rowids, as ingest's are
+		c=$(sqlite3 "$1" "SELECT group_concat(name, ', ') FROM pragma_table_info('$t')
+		    WHERE NOT (pk = 1 AND name = 'id')")
+		echo "BEGIN; INSERT INTO main.$t ($c) SELECT $c FROM o.$t; COMMIT;"
+	done
+}
 
 # measure NAME CMD...: runs CMD (stdout to $DIR/NAME.out) and appends
 # "wall cpu peak-rss-kB" to $DIR/NAME.times
@@ -99,6 +133,12 @@ while [ "$r" -lt "$RUNS" ]; do
 	fresh "$DIR/par.db"
 	# shellcheck disable=SC2086
 	measure ingest "$FS" ingest -q -d "$DIR/par.db" --format=json $J "$LOG"
+	if [ "$HAVE_SQLITE3" = 1 ]; then
+		[ -s "$DIR/store.sql" ] || store_sql "$DIR/par.db" > "$DIR/store.sql"
+		fresh "$DIR/store.db"
+		cp "$DIR/empty.db" "$DIR/store.db"
+		measure store sqlite3 -bail "$DIR/store.db" ".read $DIR/store.sql"
+	fi
 	fresh "$DIR/seq.db"
 	measure ingest1 "$FS" ingest -q -d "$DIR/seq.db" --format=json --jobs 1 "$LOG"
 	fresh "$DIR/gz.db"
@@ -160,6 +200,11 @@ row "flushscope ingest --jobs 1 FILE" ingest1
 row "flushscope ingest FILE.gz" ingestgz
 row "flushscope spins FILE" spins
 row "flushscope spins --jobs 1 FILE" spins1
+if [ "$HAVE_SQLITE3" = 1 ]; then
+	row "sqlite3 storing the rows ingest stored" store
+else
+	echo "sqlite3: not installed (apt-get install sqlite3), no floor estimate"
+fi
 
 W_ing=$(med ingest 1); W_spins=$(med spins 1); W_gz=$(med ingestgz 1)
 W_re=$(med pcre2grep 1); W_zcat=$(med zcat 1)
@@ -179,10 +224,27 @@ printf '  %-36s %6s\n' "ingest FILE / grep -c" "$(ratio "$W_ing" "$(med grep 1)"
 [ "$HAVE_LNAV" = 1 ] && printf '  %-36s %6s\n' "ingest FILE / lnav" "$(ratio "$W_ing" "$(med lnav 1)")"
 printf '  %-36s %6s\n' "ingest FILE / ingest --jobs 1" "$(ratio "$W_ing" "$(med ingest1 1)")"
 printf '  %-36s %6s\n' "spins FILE / spins --jobs 1" "$(ratio "$W_spins" "$(med spins1 1)")"
+if [ "$HAVE_SQLITE3" = 1 ]; then
+	# the floor: parsing and detecting (spins --jobs 1: no parallel overhead)
+	# and storing (sqlite3), each at its CPU cost, on every core at once
+	fcpu=$(echo "$(med spins1 2) $(med store 2)" | awk '{ printf "%.2f", $1 + $2 }')
+	floor=$(echo "$fcpu $CORES" | awk '{ printf "%.2f", $1 / $2 }')
+	printf '  %-36s %6s  (%s s: CPU of spins --jobs 1 + of sqlite3 storing, over %s cores)\n' \
+	    "estimated floor of ingest / pcre2grep" "$(ratio "$floor" "$W_re")" "$floor" "$CORES"
+	printf '  %-36s %6s\n' "ingest FILE / that floor" "$(ratio "$W_ing" "$floor")"
+	printf '  %-36s %6s  (ingest %s CPU-s, the floor %s: what ingest adds)\n' \
+	    "ingest CPU / the floor's CPU" "$(ratio "$(med ingest 2)" "$fcpu")" "$(med ingest 2)" "$fcpu"
+fi
 printf '  %-36s %6s kB   target <= 65536   %s\n' "peak RSS (ingest, ingest .gz, spins)" \
     "$rss" "$(verdict "$rss" 65536)"
 echo "$n_ing $W_ing" | awk '{ printf "ingest: %d lines in %.2f s = %.2f M lines/s", $1, $2, $1 / $2 / 1e6 }'
 echo ", spin episodes $episodes"
+if [ "$HAVE_SQLITE3" = 1 ]; then
+	rows=$(for t in $(row_tables "$DIR/par.db"); do
+		sqlite3 "$DIR/par.db" "SELECT count(*) FROM $t"; done | awk '{ n += $1 } END { print n }')
+	echo "$rows $(med store 2)" | awk '{ printf "sqlite3 stored %d rows in %.2f CPU-s = %.2f us a row\n",
+	    $1, $2, $2 * 1e6 / $1 }'
+fi
 
 status=0
 [ "$n_ing" = "$n_wc" ] || { echo "bench: ingest stored $n_ing lines, wc says $n_wc" >&2; status=1; }
