@@ -893,7 +893,7 @@ reader_main(void *arg)
 		pthread_mutex_lock(&pa->mu);
 		c->state = CK_READY;
 		pa->fill_seq++;
-		pthread_cond_broadcast(&pa->cv_work);
+		pthread_cond_signal(&pa->cv_work);	/* one chunk: one parser */
 		pthread_cond_broadcast(&pa->cv_cons);
 		if (last) {
 			pa->reader_done = 1;
