@@ -80,7 +80,7 @@ if command -v lnav > /dev/null 2>&1; then
 	HOME=$DIR/lnavhome lnav -i "$HERE/lnav-slash2-era-a.json" > /dev/null 2>&1 || true
 	HAVE_LNAV=1
 fi
-rm -f "$DIR"/*.times
+rm -f "$DIR"/*.times "$DIR/store.sql"
 # row_tables DB: the tables of DB's rows (all but the sources and the metadata)
 row_tables() {
 	sqlite3 "$1" "SELECT name FROM sqlite_master WHERE type = 'table'
@@ -97,7 +97,8 @@ if command -v sqlite3 > /dev/null 2>&1; then
 	    sqlite3 "$DIR/empty.db"
 fi
 
-# store_sql DB: the SQL that stores DB's rows (all but its sources) again
+# store_sql DB: the SQL that stores DB's rows (all but its sources) again,
+# with the pragmas store/sqlite.c sets for writing
 store_sql() {
 	echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;"
 	echo "ATTACH '$1' AS o;"
