@@ -789,6 +789,41 @@ START_TEST(migrate_schema2)
 }
 END_TEST
 
+/* PRAGMA page_size of a SQLite file. */
+static int
+page_size(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int v = -1;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/*
+ * A new SQLite database has 16 KiB pages (fewer writes a row); an existing
+ * one keeps its own page size and is written as before.
+ */
+START_TEST(sqlite_page_size)
+{
+	const char *old = sqlite_from("db/schema2.sql", 3, "v2.db"), *fresh = tpath(4, "new.db");
+	const char *log = tu_testdata("spins/era-z.log");
+
+	ck_assert_int_eq(page_size(old), 4096);
+	ck_assert_int_eq(sh("ingest -q -d '%s' '%s'", fresh, log), 0);
+	ck_assert_int_eq(sh("ingest -q -d '%s' '%s'", old, log), 0);
+	ck_assert_int_eq(page_size(fresh), 16384);
+	ck_assert_int_eq(page_size(old), 4096);
+	ck_assert_int_eq(sh("spins -d '%s' --fail-on-spin%s > /dev/null", old, ""), 1);
+}
+END_TEST
+
 /*
  * A database of schema 1 migrates through 2 to 3: its per-bmap counters
  * move to second 0 (totals kept), every other row stays, spins reads it.
@@ -1058,6 +1093,7 @@ store_suite(void)
 	tcase_add_loop_test(tc, claim_stale, 0, TU_NBACKENDS);
 	tcase_add_loop_test(tc, source_id_after_rollback, 0, TU_NBACKENDS);
 	tcase_add_test(tc, migrate_schema2);
+	tcase_add_test(tc, sqlite_page_size);
 	tcase_add_test(tc, migrate_schema1);
 	tcase_add_test(tc, migrate_schema3);
 	tcase_add_test(tc, pg_migrate_schema3);
