@@ -627,15 +627,19 @@ sp_report_rank(struct sp_report *r)
 		}
 		r->nbmaps = k + 1;
 	}
-	for (i = 0; i < r->nbmaps; i++) {
-		struct sp_bmap_row *b = &r->bmaps[i];
+	for (i = 0; i < r->nbmaps; i++)
+		r->bmaps[i].episodes = r->bmaps[i].cycles = 0;
+	/* each episode to its bmap's row (found by identity: the rows are in that order) */
+	for (k = 0; k < r->neps && r->nbmaps > 0; k++) {
+		struct sp_bmap_row want, *b;
 
-		b->episodes = b->cycles = 0;
-		for (k = 0; k < r->neps; k++)
-			if (r->eps[k].fid == b->fid && r->eps[k].bno == b->bno) {
-				b->episodes++;
-				b->cycles += r->eps[k].cycles;
-			}
+		want.fid = r->eps[k].fid;
+		want.bno = r->eps[k].bno;
+		if ((b = bsearch(&want, r->bmaps, r->nbmaps, sizeof(*r->bmaps),
+		    bmap_id_cmp)) != NULL) {
+			b->episodes++;
+			b->cycles += r->eps[k].cycles;
+		}
 	}
 	if (r->nbmaps > 1)
 		qsort(r->bmaps, r->nbmaps, sizeof(*r->bmaps), bmap_cmp);

@@ -768,6 +768,61 @@ START_TEST(test_seed_post)
 }
 END_TEST
 
+/*
+ * Ranking fills each bmap's episode figures from the episodes: many bmaps,
+ * given out of order and one of them twice (two sources), episodes of
+ * some, none of others, and episodes of a bmap without a row.
+ */
+START_TEST(test_rank_bmap_episodes)
+{
+	enum { NB = 3000, NE = 20000 };
+	static uint64_t want_eps[NB], want_cycles[NB];
+	struct sp_report r;
+	size_t i;
+
+	sp_report_init(&r);
+	memset(want_eps, 0, sizeof(want_eps));
+	memset(want_cycles, 0, sizeof(want_cycles));
+	for (i = 0; i < NB; i++) {
+		uint64_t b = (i * 7919) % NB;	/* a permutation of the bmaps */
+
+		ck_assert_int_eq(sp_report_add_bmap(&r, FID + b / 8, (uint32_t)(b % 8), 10 + b, b), 0);
+	}
+	ck_assert_int_eq(sp_report_add_bmap(&r, FID + 5, 3, 1, 1), 0);	/* bmap 43 again */
+	for (i = 0; i < NE; i++) {
+		struct sp_episode e;
+		uint64_t b = (i * 104729) % (NB + 100);	/* past NB: no row */
+
+		memset(&e, 0, sizeof(e));
+		e.fid = FID + b / 8;
+		e.bno = (uint32_t)(b % 8);
+		e.cycles = 3 + i % 5;
+		e.start_us = (int64_t)i * 1000;
+		e.end_us = e.start_us + 10;
+		if (b < NB) {
+			want_eps[b]++;
+			want_cycles[b] += e.cycles;
+		}
+		ck_assert_int_eq(sp_report_add_episode(&r, &e), 0);
+	}
+	sp_report_rank(&r);
+	ck_assert_uint_eq(r.nbmaps, NB);
+	for (i = 0; i < r.nbmaps; i++) {
+		uint64_t b = (r.bmaps[i].fid - FID) * 8 + r.bmaps[i].bno;
+
+		ck_assert_uint_lt(b, NB);
+		ck_assert_uint_eq(r.bmaps[i].examinations, 10 + b + (b == 43));
+		ck_assert_uint_eq(r.bmaps[i].episodes, want_eps[b]);
+		ck_assert_uint_eq(r.bmaps[i].cycles, want_cycles[b]);
+		if (i > 0)	/* most wasted first */
+			ck_assert_uint_ge(r.bmaps[i - 1].wasted, r.bmaps[i].wasted);
+	}
+	for (i = 1; i < r.neps; i++)	/* most cycles first */
+		ck_assert_uint_ge(r.eps[i - 1].cycles, r.eps[i].cycles);
+	sp_report_free(&r);
+}
+END_TEST
+
 /* Runs the seed excerpt through the report with filter f. */
 static void
 seed_filtered(struct sp_report *r, const struct sp_filter *f)
@@ -1587,6 +1642,7 @@ spin_suite(void)
 	tcase_add_test(tc, test_seed_file);
 	tcase_add_test(tc, test_seed_post);
 	tcase_add_test(tc, test_filter);
+	tcase_add_test(tc, test_rank_bmap_episodes);
 	tcase_add_test(tc, test_plot_svg);
 	tcase_add_loop_test(tc, test_threads_truth, 0,
 	    (int)(sizeof(thr_cases) / sizeof(thr_cases[0])));
