@@ -75,8 +75,9 @@ st_batch_rows(const struct st_batch *b)
 size_t
 st_batch_bytes(const struct st_batch *b)
 {
-	return b->text_n + b->rpcs.n * sizeof(*b->rpcs.v) +
+	return b->text_n + b->threads.n * sizeof(*b->threads.v) + b->rpcs.n * sizeof(*b->rpcs.v) +
 	    b->writes.n * sizeof(*b->writes.v) + b->states.n * sizeof(*b->states.v) +
+	    b->forced.n * sizeof(*b->forced.v) +
 	    b->series.n * sizeof(*b->series.v) + b->episodes.n * sizeof(*b->episodes.v) +
 	    (b->lines.n + b->unparsed.n) * sizeof(*b->lines.v) +
 	    b->bmaps.n * (sizeof(*b->bmaps.v) + 2 * sizeof(*b->bmap_idx.s)) +
