@@ -36,7 +36,7 @@
 
 #define IG_COMMIT_LINES_DEFAULT 262144	/* into a file */
 #define IG_COMMIT_LINES_SERVER 65536	/* into a server: commits overlap the reading */
-#define IG_BATCH_BYTES_MAX (8u << 20)	/* close a batch at this much row data */
+#define IG_BATCH_BYTES_MAX (4u << 20)	/* close a batch at this much row data */
 #define IG_MIN_BATCH_BYTES (1u << 20)	/* the first batch, and the least near a file's end, in
 					   bytes of the input (ig_sink_full) */
 #define IG_RAMP_BYTES (32u << 20)	/* the batches ramp up until a run stored this much input */
