@@ -36,11 +36,13 @@ enum {
 
 static const char *const stmt_sql[S_COUNT] = {
 	[S_THREAD] = "INSERT OR IGNORE INTO threads(source_id, tno, name, tid) VALUES(?,?,?,?)",
-	[S_BMAP] = "INSERT INTO bmaps(fid, bno, last_addr, first_us, last_us) VALUES(?1,?2,?3,?4,?5)"
-	    " ON CONFLICT(fid, bno) DO UPDATE SET last_addr=?3,"
-	    " first_us=min(coalesce(first_us, ?4), coalesce(?4, first_us)),"
-	    " last_us=max(coalesce(last_us, ?5), coalesce(?5, last_us))",
-	/* the per-line rows and the episodes: from the batch itself (see "Row feeds") */
+	/* the bmaps, the per-line rows and the episodes: from the batch itself (see "Row feeds");
+	 * WHERE true: an upsert's SELECT needs a clause before ON CONFLICT */
+	[S_BMAP] = "INSERT INTO bmaps(fid, bno, last_addr, first_us, last_us)"
+	    " SELECT * FROM fs_feed_bmaps WHERE true"
+	    " ON CONFLICT(fid, bno) DO UPDATE SET last_addr=excluded.last_addr,"
+	    " first_us=min(coalesce(first_us, excluded.first_us), coalesce(excluded.first_us, first_us)),"
+	    " last_us=max(coalesce(last_us, excluded.last_us), coalesce(excluded.last_us, last_us))",
 	[S_RPC] = "INSERT INTO rpcs(source_id, src_off, tno, ts_us, kind, xid, off, sz,"
 	    " outstanding, rc, fid, bno, req_addr, bwc) SELECT * FROM fs_feed_rpcs",
 	[S_WRITE] = "INSERT INTO writes(source_id, src_off, tno, ts_us, fid, bno, bmap_addr,"
@@ -78,7 +80,7 @@ static const char *const stmt_sql[S_COUNT] = {
 };
 
 /*
- * Row feeds.  The per-line tables and the episodes are inserted by one
+ * Row feeds.  The bmaps, the per-line tables and the episodes are inserted by one
  * statement per table and batch, INSERT .. SELECT * FROM a feed: an
  * eponymous virtual table (fs_feed_<table>, this connection's only, never
  * stored) whose rows are the batch's, converted to column values one row
@@ -88,7 +90,7 @@ static const char *const stmt_sql[S_COUNT] = {
  * batch's order, so their ids are the same.  (The PostgreSQL backend
  * sends rows with COPY and needs none of this.)
  */
-enum { F_RPC, F_WRITE, F_STATE, F_FORCED, F_EPISODE, F_COUNT };
+enum { F_BMAP, F_RPC, F_WRITE, F_STATE, F_FORCED, F_EPISODE, F_COUNT };
 
 #define FEED_MAXCOLS 14
 
@@ -123,6 +125,7 @@ struct sq_store {
 	int readonly;
 	sqlite3_stmt *stmt[S_COUNT];
 	struct sq_feed feed[F_COUNT];
+	FS_VEC(struct st_bbmap) bsorted;	/* a batch's bmaps in (fid, bno) order */
 };
 
 struct st_rawq {
@@ -347,7 +350,25 @@ step_reset(sqlite3_stmt *s)
 
 /* ---- commit ---- */
 
-/* Writes the batch's threads and bmaps, after deleting replaced derived rows. */
+static int insert_rows(struct sq_store *st, int k, int64_t sid, const void *v, size_t n,
+    size_t sz);
+
+/* Orders bmaps by identity. */
+static int
+bbmap_cmp(const void *a, const void *b)
+{
+	const struct st_bbmap *x = a, *y = b;
+
+	if (x->fid != y->fid)
+		return x->fid < y->fid ? -1 : 1;
+	return x->bno < y->bno ? -1 : x->bno > y->bno;
+}
+
+/*
+ * Writes the batch's threads and bmaps, after deleting replaced derived rows.
+ * The bmaps are merged into their rows in (fid, bno) order: each upsert then
+ * finds its row next to the last one's, in pages just read.
+ */
 static int
 write_refs(struct sq_store *st, const struct st_batch *b)
 {
@@ -374,19 +395,26 @@ write_refs(struct sq_store *st, const struct st_batch *b)
 		if (step_reset(s) != 0)
 			return -1;
 	}
-	s = st->stmt[S_BMAP];
-	for (i = 0; i < b->bmaps.n; i++) {
-		const struct st_bbmap *m = &b->bmaps.v[i];
+	if (b->bmaps.n == 0 || fs_vec_reserve(&st->bsorted, b->bmaps.n) != 0)	/* order is speed only */
+		return insert_rows(st, F_BMAP, sid, b->bmaps.v, b->bmaps.n, sizeof(*b->bmaps.v));
+	memcpy(st->bsorted.v, b->bmaps.v, b->bmaps.n * sizeof(*b->bmaps.v));
+	st->bsorted.n = b->bmaps.n;
+	qsort(st->bsorted.v, st->bsorted.n, sizeof(*st->bsorted.v), bbmap_cmp);
+	return insert_rows(st, F_BMAP, sid, st->bsorted.v, st->bsorted.n, sizeof(*st->bsorted.v));
+}
 
-		sqlite3_bind_int64(s, 1, (int64_t)m->fid);
-		sqlite3_bind_int64(s, 2, m->bno);
-		sqlite3_bind_int64(s, 3, (int64_t)m->addr);
-		bind_opt(s, 4, m->first_us, INT64_MIN);
-		bind_opt(s, 5, m->last_us, INT64_MIN);
-		if (step_reset(s) != 0)
-			return -1;
-	}
-	return 0;
+/* A bmap row's columns (S_BMAP's order); it belongs to no source. */
+static void
+row_bmap(struct sq_val *v, int64_t sid, const void *row)
+{
+	const struct st_bbmap *m = row;
+
+	(void)sid;
+	val_int(&v[0], (int64_t)m->fid);
+	val_int(&v[1], m->bno);
+	val_int(&v[2], (int64_t)m->addr);
+	val_opt(&v[3], m->first_us, INT64_MIN);
+	val_opt(&v[4], m->last_us, INT64_MIN);
 }
 
 /* An RPC row's columns (S_RPC's order). */
@@ -472,6 +500,7 @@ row_episode(struct sq_val *v, int64_t sid, const void *row)
 }
 
 static const struct feed_kind feed_kinds[F_COUNT] = {
+	[F_BMAP] = { "fs_feed_bmaps", 5, S_BMAP, row_bmap },
 	[F_RPC] = { "fs_feed_rpcs", 14, S_RPC, row_rpc },
 	[F_WRITE] = { "fs_feed_writes", 11, S_WRITE, row_write },
 	[F_STATE] = { "fs_feed_states", 11, S_STATE, row_state },
@@ -850,6 +879,7 @@ sq_close(struct st_store *base)
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
+	free(st->bsorted.v);
 	free(st);
 }
 

@@ -515,6 +515,63 @@ START_TEST(rows_both_backends)
 }
 END_TEST
 
+/*
+ * The bmaps rows merge every batch's notes: the latest address, the
+ * earliest first and latest last time (a note without a time changes
+ * neither), whatever order the bmaps were noted in.
+ */
+START_TEST(bmaps_merge)
+{
+	static const struct {
+		int batch;
+		uint64_t fid;
+		uint32_t bno, addr;
+		int64_t ts;
+	} notes[] = {
+		{ 0, 0x30, 1, 0x10, 2000 }, { 0, 0x10, 7, 0x20, INT64_MIN }, { 0, 0x20, 2, 0x30, 500 },
+		{ 0, 0x10, 3, 0x40, 900 }, { 1, 0x10, 7, 0x21, 4000 }, { 1, 0x30, 1, 0x11, 1000 },
+		{ 1, 0x20, 2, 0x31, INT64_MIN }, { 1, 0x30, 1, 0x12, 3000 },
+	};
+	static const char want[] = "bmaps|16|3|64|900|900\n" "bmaps|16|7|33|4000|4000\n"
+	    "bmaps|32|2|49|500|500\n" "bmaps|48|1|18|1000|3000\n";
+	struct st_source src;
+	struct st_store *st = open_with_source(_i, &src);
+	struct st_batch *b = st_batch_new();
+	struct fs_err err;
+	char *dump, *got;
+	size_t i, k = 0;
+	int n;
+
+	for (n = 0; n < 2; n++) {
+		for (i = 0; i < sizeof(notes) / sizeof(notes[0]); i++)
+			if (notes[i].batch == n)
+				st_batch_note_bmap(b, notes[i].fid, notes[i].bno, notes[i].addr,
+				    notes[i].ts);
+		st_batch_set_source(b, &src);
+		ck_assert_msg(st_commit(st, b, &err) == 0, "%s", err.msg);
+		st_batch_clear(b);
+	}
+	st_batch_free(b);
+	st_close(st);
+	dump = tu_dump_db(the_db);
+	got = calloc(1, strlen(dump) + 1);
+	ck_assert_ptr_nonnull(got);
+	for (i = 0; dump[i] != '\0'; i++) {	/* the bmaps lines only */
+		size_t len = strcspn(dump + i, "\n") + 1;
+
+		if (strncmp(dump + i, "bmaps|", 6) == 0) {
+			memcpy(got + k, dump + i, len);
+			k += len;
+		}
+		i += len - 1;
+	}
+	ck_assert_msg(strcmp(got, want) == 0, "%s: bmaps\n%s\nwant\n%s", tu_backend_name(_i),
+	    got, want);
+	free(got);
+	free(dump);
+}
+END_TEST
+
 /* The same rows committed in different batch splits dump identically. */
 START_TEST(dump_canonical)
 {
@@ -1139,6 +1196,7 @@ store_suite(void)
 	tcase_add_loop_test(tc, batch_commit_and_query, 0, TU_NBACKENDS);
 	tcase_add_loop_test(tc, dump_canonical, 0, TU_NBACKENDS);
 	tcase_add_test(tc, rows_both_backends);
+	tcase_add_loop_test(tc, bmaps_merge, 0, TU_NBACKENDS);
 	tcase_add_loop_test(tc, v4_columns, 0, TU_NBACKENDS);
 	tcase_add_loop_test(tc, expect_offset, 0, TU_NBACKENDS);
 	tcase_add_loop_test(tc, claim_stale, 0, TU_NBACKENDS);
