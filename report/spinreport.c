@@ -631,10 +631,8 @@ sp_report_rank(struct sp_report *r)
 		r->bmaps[i].episodes = r->bmaps[i].cycles = 0;
 	/* each episode to its bmap's row (found by identity: the rows are in that order) */
 	for (k = 0; k < r->neps && r->nbmaps > 0; k++) {
-		struct sp_bmap_row want, *b;
+		struct sp_bmap_row want = { .fid = r->eps[k].fid, .bno = r->eps[k].bno }, *b;
 
-		want.fid = r->eps[k].fid;
-		want.bno = r->eps[k].bno;
 		if ((b = bsearch(&want, r->bmaps, r->nbmaps, sizeof(*r->bmaps),
 		    bmap_id_cmp)) != NULL) {
 			b->episodes++;

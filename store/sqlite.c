@@ -80,15 +80,16 @@ static const char *const stmt_sql[S_COUNT] = {
 };
 
 /*
- * Row feeds.  The bmaps, the per-line tables and the episodes are inserted by one
- * statement per table and batch, INSERT .. SELECT * FROM a feed: an
+ * Row feeds.  The bmaps, the per-line tables and the episodes are inserted
+ * by one statement per table and batch, INSERT .. SELECT * FROM a feed: an
  * eponymous virtual table (fs_feed_<table>, this connection's only, never
  * stored) whose rows are the batch's, converted to column values one row
  * at a time (feed_load).  Against binding each value (sqlite3_bind_*, then
  * copied into a register), even with 32 VALUES tuples a statement, it
  * saves about 15 % of the instructions of an insert.  Rows go in the
- * batch's order, so their ids are the same.  (The PostgreSQL backend
- * sends rows with COPY and needs none of this.)
+ * batch's order, so their ids are the same; the bmaps (no ids) go in
+ * (fid, bno) order (write_refs).  (The PostgreSQL backend sends rows with
+ * COPY and needs none of this.)
  */
 enum { F_BMAP, F_RPC, F_WRITE, F_STATE, F_FORCED, F_EPISODE, F_COUNT };
 
@@ -917,9 +918,10 @@ sq_open(const char *path, const char *name, int flags, struct fs_err *err)
 		goto fail;
 	}
 	/*
-	 * A new file's pages are 16 KiB (an existing file keeps its own): ingest
-	 * writes each page twice (WAL, then checkpoint), and larger pages halve
-	 * the calls and tree balancing per row stored.  The pragma writes nothing.
+	 * A new (or empty) file's pages are 16 KiB; a file with a schema keeps
+	 * its own.  Ingest writes every page twice (WAL, then checkpoint), and
+	 * pages four times the default size make a quarter of the write calls
+	 * and balance the trees less often.  The pragma writes nothing.
 	 */
 	if (!st->readonly && exec(st, "PRAGMA page_size=16384", err, "setting the page size") != 0)
 		goto fail;
