@@ -39,13 +39,11 @@ on_ep(void *arg, const struct sp_episode *ep)
 
 /* Counts wasted examinations. */
 static void
-on_w(void *arg, const struct ps_event *ev, uint64_t fid, uint32_t bno)
+on_exam(void *arg, const struct sp_exam *x)
 {
 	(void)arg;
-	(void)ev;
-	(void)fid;
-	(void)bno;
-	nwasted++;
+	if (x->verdict == SP_WASTED)
+		nwasted++;
 }
 
 int
@@ -60,7 +58,7 @@ main(int argc, char **argv)
 	struct ps_parser *ps;
 	int rounds = argc > 2 ? atoi(argv[2]) : 3, r;
 	double best_parse = 1e9, best_det = 1e9, t;
-	struct sp_callbacks cb = { NULL, on_ep, on_w, NULL };
+	struct sp_callbacks cb = { .episode = on_ep, .exam = on_exam };
 
 	if (argc < 2 || (f = fopen(argv[1], "rb")) == NULL) {
 		fprintf(stderr, "usage: spin_bench FILE [ROUNDS]\n");
