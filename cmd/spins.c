@@ -85,7 +85,7 @@ fmt_dur(char *buf, size_t n, double us)
 
 /* Writes an outstanding range ("75", "70-80", "-"). */
 static void
-fmt_outst(char *buf, size_t n, const struct sp_episode *e)
+fmt_outst(char *buf, size_t n, const struct sp_rep_episode *e)
 {
 	if (e->outstanding_min < 0)
 		snprintf(buf, n, "-");
@@ -124,9 +124,9 @@ print_table(const struct sp_report *r, double scan_cost_us, size_t limit, int wh
 		    "BMAP (fid:bmapno)", "ADDR", "START (UTC)", "DURATION", "CYCLES", "PERIOD",
 		    "OUTSTANDING", "CAUSE");
 	for (i = 0; i < n; i++) {
-		const struct sp_episode *e = &r->eps[i];
+		const struct sp_rep_episode *e = &r->eps[i];
 
-		snprintf(th, sizeof(th), "%s:%s", e->thread, e->tid);
+		snprintf(th, sizeof(th), "%s:%s", sp_report_ep_thread(r, e), sp_report_ep_tid(r, e));
 		snprintf(bm, sizeof(bm), "%" PRIx64 ":%" PRIu32, e->fid, e->bno);
 		fmt_time(st, sizeof(st), e->start_us);
 		fmt_dur(dur, sizeof(dur), (double)(e->end_us - e->start_us));
@@ -335,10 +335,11 @@ print_csv(const struct sp_report *r, double scan_cost_us, size_t limit, int thre
 		printf("rank,thread,tid,fid,bmapno,addr,start_us,end_us,duration_us,cycles,"
 		    "period_us,outstanding_min,outstanding_max,cause,first_off,last_off\n");
 		for (i = 0; i < n; i++) {
-			const struct sp_episode *e = &r->eps[i];
+			const struct sp_rep_episode *e = &r->eps[i];
 
 			printf("%zu,%s,%s,%" PRIx64 ",%" PRIu32 ",0x%" PRIx64 ",%lld,%lld,%lld,%"
-			    PRIu64 ",", i + 1, e->thread, e->tid, e->fid, e->bno, e->addr,
+			    PRIu64 ",", i + 1, sp_report_ep_thread(r, e), sp_report_ep_tid(r, e), e->fid,
+			    e->bno, e->addr,
 			    (long long)e->start_us, (long long)e->end_us,
 			    (long long)(e->end_us - e->start_us), e->cycles);
 			csv_int(e->period_us);
@@ -384,12 +385,12 @@ print_json(const struct sp_report *r, double scan_cost_us, size_t limit, int whi
 
 	printf("{\"episodes\":[");
 	for (i = 0; i < n; i++) {
-		const struct sp_episode *e = &r->eps[i];
+		const struct sp_rep_episode *e = &r->eps[i];
 
 		printf("%s\n{\"rank\":%zu,\"thread\":", i ? "," : "", i + 1);
-		fs_json_str(stdout, e->thread, strlen(e->thread));
+		fs_json_str(stdout, sp_report_ep_thread(r, e), strlen(sp_report_ep_thread(r, e)));
 		printf(",\"tid\":");
-		fs_json_str(stdout, e->tid, strlen(e->tid));
+		fs_json_str(stdout, sp_report_ep_tid(r, e), strlen(sp_report_ep_tid(r, e)));
 		snprintf(hex, sizeof(hex), "%" PRIx64, e->fid);
 		printf(",\"fid\":\"%s\",\"bmapno\":%" PRIu32 ",\"addr\":\"0x%" PRIx64 "\""
 		    ",\"start_us\":%lld,\"end_us\":%lld,\"duration_us\":%lld,\"cycles\":%" PRIu64

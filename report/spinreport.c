@@ -13,6 +13,7 @@
 
 #include "parsers/source.h"
 #include "util/clock.h"
+#include "util/hash.h"
 #include "util/map.h"
 #include "util/plot.h"
 #include "util/vec.h"
@@ -31,6 +32,8 @@ void
 sp_report_free(struct sp_report *r)
 {
 	free(r->eps);
+	fs_vec_free(&r->names);
+	fs_map_free(&r->name_idx);
 	free(r->threads);
 	free(r->bmaps);
 	free(r->clients);
@@ -88,7 +91,7 @@ sp_report_client_thread(struct sp_report *r, int ci, const struct sp_thread_stat
 
 /* Adds a kept episode to a client's (and its bmap's cycles). */
 int
-sp_report_client_episode(struct sp_report *r, int ci, const struct sp_episode *e)
+sp_report_client_episode(struct sp_report *r, int ci, const struct sp_rep_episode *e)
 {
 	uint64_t key = (uint64_t)ci << 32 | e->bno;
 	uint32_t v;
@@ -164,21 +167,86 @@ rank_clients(struct sp_report *r)
 		qsort(r->clients, r->nclients, sizeof(*r->clients), client_cmp);
 }
 
+/* The number of (thread, tid) in r's names, added if new; -1 on no memory. */
+static int64_t
+name_number(struct sp_report *r, const char *thread, const char *tid)
+{
+	uint64_t a = fs_fnv1a(thread, strlen(thread)), b = fs_fnv1a(tid, strlen(tid));
+	struct sp_rep_name n;
+	uint32_t v;
+	size_t i;
+
+	if (fs_map_get(&r->name_idx, a, b, &v) && strcmp(r->names.v[v].thread, thread) == 0 &&
+	    strcmp(r->names.v[v].tid, tid) == 0)
+		return v;
+	for (i = 0; i < r->names.n; i++)	/* a hash collision: a slow look-up, once */
+		if (strcmp(r->names.v[i].thread, thread) == 0 && strcmp(r->names.v[i].tid, tid) == 0)
+			return (int64_t)i;
+	if (r->names.n >= UINT32_MAX)
+		return -1;
+	memset(&n, 0, sizeof(n));
+	snprintf(n.thread, sizeof(n.thread), "%s", thread);
+	snprintf(n.tid, sizeof(n.tid), "%s", tid);
+	if (fs_vec_push(&r->names, n) != 0)
+		return -1;
+	if (!fs_map_get(&r->name_idx, a, b, &v) &&
+	    fs_map_put(&r->name_idx, a, b, (uint32_t)(r->names.n - 1)) != 0)
+		return -1;
+	return (int64_t)(r->names.n - 1);
+}
+
 /* Adds one episode. */
 int
 sp_report_add_episode(struct sp_report *r, const struct sp_episode *ep)
 {
+	struct sp_rep_episode *e;
+	int64_t name;
+
 	if (r->neps == r->capeps) {
 		size_t nc = r->capeps ? r->capeps * 2 : 32;
-		struct sp_episode *n = realloc(r->eps, nc * sizeof(*n));
+		struct sp_rep_episode *n = realloc(r->eps, nc * sizeof(*n));
 
 		if (n == NULL)
 			return -1;
 		r->eps = n;
 		r->capeps = nc;
 	}
-	r->eps[r->neps++] = *ep;
+	/* the previous episode's thread is the likeliest */
+	if (r->neps > 0 && strcmp(r->names.v[r->eps[r->neps - 1].name].thread, ep->thread) == 0 &&
+	    strcmp(r->names.v[r->eps[r->neps - 1].name].tid, ep->tid) == 0)
+		name = r->eps[r->neps - 1].name;
+	else if ((name = name_number(r, ep->thread, ep->tid)) < 0)
+		return -1;
+	e = &r->eps[r->neps++];
+	memset(e, 0, sizeof(*e));
+	e->name = (uint32_t)name;
+	e->bno = ep->bno;
+	e->fid = ep->fid;
+	e->addr = ep->addr;
+	e->start_us = ep->start_us;
+	e->end_us = ep->end_us;
+	e->cycles = ep->cycles;
+	e->period_us = ep->period_us;
+	e->outstanding_min = ep->outstanding_min;
+	e->outstanding_max = ep->outstanding_max;
+	e->cause = ep->cause;
+	e->first_off = ep->first_off;
+	e->last_off = ep->last_off;
 	return 0;
+}
+
+/* The thread name of a report's episode. */
+const char *
+sp_report_ep_thread(const struct sp_report *r, const struct sp_rep_episode *e)
+{
+	return r->names.v[e->name].thread;
+}
+
+/* The tid of a report's episode, as logged. */
+const char *
+sp_report_ep_tid(const struct sp_report *r, const struct sp_rep_episode *e)
+{
+	return r->names.v[e->name].tid;
 }
 
 /* Adds one thread's figures. */
@@ -571,7 +639,7 @@ sp_thread_match(const char *want, const char *thread, const char *tid)
 static int
 ep_cmp(const void *a, const void *b)
 {
-	const struct sp_episode *x = a, *y = b;
+	const struct sp_rep_episode *x = a, *y = b;
 	int64_t dx = x->end_us - x->start_us, dy = y->end_us - y->start_us;
 
 	if (x->cycles != y->cycles)
@@ -693,7 +761,7 @@ sp_report_plot(const struct sp_report *rp, FILE *f, struct fs_err *err)
 		goto out;
 	}
 	for (i = 0; i < r.neps; i++) {
-		const struct sp_episode *e = &r.eps[i];
+		const struct sp_rep_episode *e = &r.eps[i];
 
 		snprintf(buf, sizeof(buf), "%" PRIx64 ":%" PRIu32 " (%" PRIu64 "x)", e->fid, e->bno,
 		    e->cycles);

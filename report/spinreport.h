@@ -38,6 +38,7 @@
 #include "detect/spin.h"
 #include "util/err.h"
 #include "util/map.h"
+#include "util/vec.h"
 
 /* Per-bmap figures of a report. */
 struct sp_bmap_row {
@@ -45,6 +46,31 @@ struct sp_bmap_row {
 	uint32_t bno;
 	uint64_t examinations, wasted;
 	uint64_t episodes, cycles;	/* of the episodes kept */
+};
+
+/*
+ * An episode as a report holds it: the detector's figures, its thread and
+ * tid by number (sp_report_ep_thread, sp_report_ep_tid).  The names are 128
+ * of a detector episode's 224 bytes, the same few threads over and over,
+ * and a long log has millions of episodes: the report keeps each name once.
+ */
+struct sp_rep_episode {
+	uint32_t name;			/* the report's (thread, tid) number */
+	uint32_t bno;
+	uint64_t fid;
+	uint64_t addr;
+	int64_t start_us, end_us;
+	uint64_t cycles;
+	int64_t period_us;
+	int64_t outstanding_min, outstanding_max;
+	enum sp_cause cause;
+	uint64_t first_off, last_off;
+};
+
+/* A (thread, tid) of a report's episodes. */
+struct sp_rep_name {
+	char thread[SP_NAME_MAX];
+	char tid[SP_NAME_MAX];
 };
 
 #define SP_CLIENT_MAX 256
@@ -62,8 +88,10 @@ struct sp_client_row {
 };
 
 struct sp_report {
-	struct sp_episode *eps;
+	struct sp_rep_episode *eps;
 	size_t neps, capeps;
+	FS_VEC(struct sp_rep_name) names;	/* the episodes' threads */
+	struct fs_map name_idx;		/* (hash of thread, hash of tid) -> index in names */
 	struct sp_thread_stats *threads;
 	size_t nthreads, capthreads;
 	struct sp_bmap_row *bmaps;	/* filled when the filter asks for them */
@@ -127,6 +155,10 @@ int sp_report_add_db(struct sp_report *r, const char *path, const struct sp_filt
 
 /* Adds one episode / one thread's figures (copied); -1 on no memory. */
 int sp_report_add_episode(struct sp_report *r, const struct sp_episode *ep);
+
+/* The thread name and tid of a report's episode. */
+const char *sp_report_ep_thread(const struct sp_report *r, const struct sp_rep_episode *e);
+const char *sp_report_ep_tid(const struct sp_report *r, const struct sp_rep_episode *e);
 int sp_report_add_thread(struct sp_report *r, const struct sp_thread_stats *t);
 
 /* The index of client name in r->clients (added if new); -1 on no memory. */
@@ -134,7 +166,7 @@ int sp_report_client(struct sp_report *r, const char *name);
 
 /* Adds a thread's figures / a kept episode to client ci's; -1 on no memory. */
 int sp_report_client_thread(struct sp_report *r, int ci, const struct sp_thread_stats *t);
-int sp_report_client_episode(struct sp_report *r, int ci, const struct sp_episode *e);
+int sp_report_client_episode(struct sp_report *r, int ci, const struct sp_rep_episode *e);
 
 /* Client c's wasted examinations per second over its span (0 if no span). */
 double sp_client_rate(const struct sp_client_row *c);

@@ -66,7 +66,8 @@ db_episode(struct db_ctx *c, const struct st_episode_row *row)
 		return 0;
 	if (sp_report_add_episode(c->r, &ep) != 0 || (c->f->want_clients &&
 	    client_of(c, row->source_id) >= 0 &&
-	    sp_report_client_episode(c->r, client_of(c, row->source_id), &ep) != 0)) {
+	    sp_report_client_episode(c->r, client_of(c, row->source_id),
+	    &c->r->eps[c->r->neps - 1]) != 0)) {
 		c->nomem = 1;
 		return 1;
 	}

@@ -60,12 +60,14 @@ assert_same_report(const char *what, const struct sp_report *a, const struct sp_
 
 	ck_assert_msg(a->neps == b->neps, "%s: %zu vs %zu episodes", what, a->neps, b->neps);
 	for (i = 0; i < a->neps; i++) {
-		const struct sp_episode *x = &a->eps[i], *y = &b->eps[i];
+		const struct sp_rep_episode *x = &a->eps[i], *y = &b->eps[i];
 
 		ck_assert_msg(x->fid == y->fid && x->bno == y->bno && x->start_us == y->start_us &&
 		    x->end_us == y->end_us && x->cycles == y->cycles &&
 		    x->period_us == y->period_us && x->cause == y->cause &&
-		    strcmp(x->thread, y->thread) == 0 && x->first_off == y->first_off,
+		    strcmp(sp_report_ep_thread(a, x), sp_report_ep_thread(b, y)) == 0 &&
+		    strcmp(sp_report_ep_tid(a, x), sp_report_ep_tid(b, y)) == 0 &&
+		    x->first_off == y->first_off,
 		    "%s: episode %zu differs (%" PRIx64 ":%u %" PRId64 " %" PRIu64 " cycles vs "
 		    "%" PRIx64 ":%u %" PRId64 " %" PRIu64 ")", what, i, x->fid, x->bno,
 		    x->start_us, x->cycles, y->fid, y->bno, y->start_us, y->cycles);

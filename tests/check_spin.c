@@ -702,7 +702,7 @@ START_TEST(test_files)
 		ck_assert_uint_eq(r.eps[0].bno, fc->bno0);
 		ck_assert_uint_eq(r.eps[0].cycles, fc->cycles0);
 		ck_assert_uint_eq(r.eps[0].fid, FID);
-		ck_assert_str_eq(r.eps[0].thread, fc->thread0);
+		ck_assert_str_eq(sp_report_ep_thread(&r, &r.eps[0]), fc->thread0);
 	}
 	sp_report_free(&r);
 }
@@ -722,7 +722,7 @@ START_TEST(test_seed_file)
 	    "%s", err.msg);
 	ck_assert_int_eq(r.neps, 2);
 	for (i = 0; i < 2; i++) {
-		const struct sp_episode *e = &r.eps[i];
+		const struct sp_rep_episode *e = &r.eps[i];
 
 		ck_assert_uint_eq(e->fid, FID);
 		ck_assert(e->bno == 1 || e->bno == 3);
@@ -733,8 +733,8 @@ START_TEST(test_seed_file)
 		ck_assert_int_eq(e->outstanding_min, 75);
 		ck_assert_int_eq(e->outstanding_max, 75);
 		ck_assert_int_eq(e->cause, SP_CAUSE_INFLIGHT);
-		ck_assert_str_eq(e->thread, "msbflushthr");
-		ck_assert_str_eq(e->tid, "23667");
+		ck_assert_str_eq(sp_report_ep_thread(&r, e), "msbflushthr");
+		ck_assert_str_eq(sp_report_ep_tid(&r, e), "23667");
 	}
 	ck_assert_uint_ne(r.eps[0].bno, r.eps[1].bno);
 	ck_assert_int_eq(r.nthreads, 1);
@@ -819,6 +819,48 @@ START_TEST(test_rank_bmap_episodes)
 	}
 	for (i = 1; i < r.neps; i++)	/* most cycles first */
 		ck_assert_uint_ge(r.eps[i - 1].cycles, r.eps[i].cycles);
+	sp_report_free(&r);
+}
+END_TEST
+
+/*
+ * A report keeps each (thread, tid) of its episodes once, and every
+ * episode gives its own back: threads interleaved, one name with two tids,
+ * one tid under two names, an empty tid, the longest name.
+ */
+START_TEST(test_report_episode_names)
+{
+	static const char *const names[][2] = {
+		{ "msbflushthr", "23667" }, { "msbflushthr", "23668" }, { "msflushthr0", "23667" },
+		{ "msbflushthr", "" },
+		{ "x123456789012345678901234567890123456789012345678901234567890ab", "7f1c1affd700" },
+	};
+	enum { NN = sizeof(names) / sizeof(names[0]), NE = 1000 };
+	struct sp_report r;
+	size_t i;
+
+	sp_report_init(&r);
+	ck_assert_uint_eq(strlen(names[NN - 1][0]), SP_NAME_MAX - 1);
+	for (i = 0; i < NE; i++) {
+		struct sp_episode e;
+		size_t k = (i * i + i / 3) % NN;
+
+		memset(&e, 0, sizeof(e));
+		snprintf(e.thread, sizeof(e.thread), "%s", names[k][0]);
+		snprintf(e.tid, sizeof(e.tid), "%s", names[k][1]);
+		e.fid = FID;
+		e.bno = (uint32_t)i;
+		e.cycles = 3;
+		ck_assert_int_eq(sp_report_add_episode(&r, &e), 0);
+	}
+	ck_assert_uint_eq(r.names.n, NN);
+	for (i = 0; i < NE; i++) {
+		size_t k = (i * i + i / 3) % NN;
+
+		ck_assert_uint_eq(r.eps[i].bno, i);
+		ck_assert_str_eq(sp_report_ep_thread(&r, &r.eps[i]), names[k][0]);
+		ck_assert_str_eq(sp_report_ep_tid(&r, &r.eps[i]), names[k][1]);
+	}
 	sp_report_free(&r);
 }
 END_TEST
@@ -1643,6 +1685,7 @@ spin_suite(void)
 	tcase_add_test(tc, test_seed_post);
 	tcase_add_test(tc, test_filter);
 	tcase_add_test(tc, test_rank_bmap_episodes);
+	tcase_add_test(tc, test_report_episode_names);
 	tcase_add_test(tc, test_plot_svg);
 	tcase_add_loop_test(tc, test_threads_truth, 0,
 	    (int)(sizeof(thr_cases) / sizeof(thr_cases[0])));
