@@ -179,7 +179,7 @@ name_number(struct sp_report *r, const char *thread, const char *tid)
 	if (fs_map_get(&r->name_idx, a, b, &v) && strcmp(r->names.v[v].thread, thread) == 0 &&
 	    strcmp(r->names.v[v].tid, tid) == 0)
 		return v;
-	for (i = 0; i < r->names.n; i++)	/* a hash collision: a slow look-up, once */
+	for (i = 0; i < r->names.n; i++)	/* new, or its key is another name's: scan */
 		if (strcmp(r->names.v[i].thread, thread) == 0 && strcmp(r->names.v[i].tid, tid) == 0)
 			return (int64_t)i;
 	if (r->names.n >= UINT32_MAX)

@@ -49,10 +49,11 @@ struct sp_bmap_row {
 };
 
 /*
- * An episode as a report holds it: the detector's figures, its thread and
- * tid by number (sp_report_ep_thread, sp_report_ep_tid).  The names are 128
- * of a detector episode's 224 bytes, the same few threads over and over,
- * and a long log has millions of episodes: the report keeps each name once.
+ * An episode as a report holds it (96 bytes): the detector's figures, its
+ * thread and tid by number (sp_report_ep_thread, sp_report_ep_tid).  The
+ * names are 128 of a detector episode's 224 bytes, the same few threads
+ * over and over, and a long log has millions of episodes: the report keeps
+ * each name once.
  */
 struct sp_rep_episode {
 	uint32_t name;			/* the report's (thread, tid) number */
@@ -156,7 +157,7 @@ int sp_report_add_db(struct sp_report *r, const char *path, const struct sp_filt
 /* Adds one episode / one thread's figures (copied); -1 on no memory. */
 int sp_report_add_episode(struct sp_report *r, const struct sp_episode *ep);
 
-/* The thread name and tid of a report's episode. */
+/* The thread name and tid of a report's episode (valid until the next episode is added). */
 const char *sp_report_ep_thread(const struct sp_report *r, const struct sp_rep_episode *e);
 const char *sp_report_ep_tid(const struct sp_report *r, const struct sp_rep_episode *e);
 int sp_report_add_thread(struct sp_report *r, const struct sp_thread_stats *t);
