@@ -386,11 +386,12 @@ print_json(const struct sp_report *r, double scan_cost_us, size_t limit, int whi
 	printf("{\"episodes\":[");
 	for (i = 0; i < n; i++) {
 		const struct sp_rep_episode *e = &r->eps[i];
+		const char *thread = sp_report_ep_thread(r, e), *tid = sp_report_ep_tid(r, e);
 
 		printf("%s\n{\"rank\":%zu,\"thread\":", i ? "," : "", i + 1);
-		fs_json_str(stdout, sp_report_ep_thread(r, e), strlen(sp_report_ep_thread(r, e)));
+		fs_json_str(stdout, thread, strlen(thread));
 		printf(",\"tid\":");
-		fs_json_str(stdout, sp_report_ep_tid(r, e), strlen(sp_report_ep_tid(r, e)));
+		fs_json_str(stdout, tid, strlen(tid));
 		snprintf(hex, sizeof(hex), "%" PRIx64, e->fid);
 		printf(",\"fid\":\"%s\",\"bmapno\":%" PRIu32 ",\"addr\":\"0x%" PRIx64 "\""
 		    ",\"start_us\":%lld,\"end_us\":%lld,\"duration_us\":%lld,\"cycles\":%" PRIu64

@@ -167,6 +167,13 @@ rank_clients(struct sp_report *r)
 		qsort(r->clients, r->nclients, sizeof(*r->clients), client_cmp);
 }
 
+/* 1 if name n is (thread, tid). */
+static int
+name_is(const struct sp_rep_name *n, const char *thread, const char *tid)
+{
+	return strcmp(n->thread, thread) == 0 && strcmp(n->tid, tid) == 0;
+}
+
 /* The number of (thread, tid) in r's names, added if new; -1 on no memory. */
 static int64_t
 name_number(struct sp_report *r, const char *thread, const char *tid)
@@ -176,11 +183,10 @@ name_number(struct sp_report *r, const char *thread, const char *tid)
 	uint32_t v;
 	size_t i;
 
-	if (fs_map_get(&r->name_idx, a, b, &v) && strcmp(r->names.v[v].thread, thread) == 0 &&
-	    strcmp(r->names.v[v].tid, tid) == 0)
+	if (fs_map_get(&r->name_idx, a, b, &v) && name_is(&r->names.v[v], thread, tid))
 		return v;
 	for (i = 0; i < r->names.n; i++)	/* new, or its key is another name's: scan */
-		if (strcmp(r->names.v[i].thread, thread) == 0 && strcmp(r->names.v[i].tid, tid) == 0)
+		if (name_is(&r->names.v[i], thread, tid))
 			return (int64_t)i;
 	if (r->names.n >= UINT32_MAX)
 		return -1;
@@ -211,11 +217,7 @@ sp_report_add_episode(struct sp_report *r, const struct sp_episode *ep)
 		r->eps = n;
 		r->capeps = nc;
 	}
-	/* the previous episode's thread is the likeliest */
-	if (r->neps > 0 && strcmp(r->names.v[r->eps[r->neps - 1].name].thread, ep->thread) == 0 &&
-	    strcmp(r->names.v[r->eps[r->neps - 1].name].tid, ep->tid) == 0)
-		name = r->eps[r->neps - 1].name;
-	else if ((name = name_number(r, ep->thread, ep->tid)) < 0)
+	if ((name = name_number(r, ep->thread, ep->tid)) < 0)
 		return -1;
 	e = &r->eps[r->neps++];
 	memset(e, 0, sizeof(*e));
