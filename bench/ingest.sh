@@ -100,9 +100,10 @@ if command -v sqlite3 > /dev/null 2>&1; then
 fi
 
 # store_sql DB: the SQL that stores DB's rows (all but its sources) again,
-# with the pragmas store/sqlite.c sets for writing
+# with the connection pragmas store/sqlite.c sets for writing (the WAL mode
+# and the page size are the file's: empty.db, made by ingest, has them)
 store_sql() {
-	echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;"
+	echo "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;"
 	echo "ATTACH '$1' AS o;"
 	for t in $(row_tables "$1"); do
 		# ids are new rowids, as ingest's are
