@@ -13,6 +13,7 @@
  *    are stored.
  */
 #include "store/backend.h"
+#include "store/sqlite_ckpt.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -127,6 +128,7 @@ struct sq_store {
 	sqlite3_stmt *stmt[S_COUNT];
 	struct sq_feed feed[F_COUNT];
 	FS_VEC(struct st_bbmap) bsorted;	/* a batch's bmaps in (fid, bno) order */
+	struct sq_ckpt *ck;		/* checkpoints off the writer's thread; NULL: SQLite's */
 };
 
 struct st_rawq {
@@ -877,6 +879,7 @@ sq_close(struct st_store *base)
 	struct sq_store *st = SQ(base);
 	int i;
 
+	sq_ckpt_detach(st->ck);
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
@@ -935,6 +938,8 @@ sq_open(const char *path, const char *name, int flags, struct fs_err *err)
 		if (exec(st, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;"
 		    "PRAGMA temp_store=MEMORY", err, "setting pragmas") != 0)
 			goto fail;
+		/* the WAL is copied back by a thread of its own (store/sqlite_ckpt.h) */
+		st->ck = sq_ckpt_attach(st->db);
 		for (i = 0; i < F_COUNT; i++) {
 			st->feed[i].kind = &feed_kinds[i];
 			if (sqlite3_create_module_v2(st->db, feed_kinds[i].module, &feed_module,

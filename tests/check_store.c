@@ -3,7 +3,8 @@
  * backends (loop index = backend): schema creation and refusal, sources,
  * batch commits, cursors, claims, dump, schema 4's columns; SQLite databases
  * of schemas 1, 2 and 3 migrated, a server database of schema 3 migrated;
- * which strings name a server, and that no password is shown.
+ * which strings name a server, and that no password is shown; the SQLite
+ * WAL checkpointer's thread and its cap.
  */
 #include <check.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 
 #include <sqlite3.h>
 
+#include "store/sqlite_ckpt.h"
 #include "store/store.h"
 #include "tests/testutil.h"
 
@@ -1007,6 +1009,73 @@ START_TEST(sqlite_page_size)
 }
 END_TEST
 
+/* The size of a file; 0 when it does not exist. */
+static long long
+file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? (long long)sb.st_size : 0;
+}
+
+/*
+ * The checkpointer (store/sqlite_ckpt.h) copies the WAL back in its own
+ * thread, and a writer that never waits still keeps the WAL under its cap:
+ * 200 commits of about 51 pages each (10,200 pages, five times the cap)
+ * never leave a WAL larger than the cap and one commit.  All rows are
+ * there afterwards, and closing removes the WAL.
+ */
+START_TEST(sqlite_checkpointer)
+{
+	const char *path = tpath(0, "ck.db");
+	char wal[1100];
+	struct sq_ckpt_stats cs;
+	struct sq_ckpt *ck;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	long long cap = (long long)(SQ_CKPT_CAP + 60) * (4096 + 24) + 32, most = 0;
+	int i, j;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL;"
+	    "PRAGMA synchronous=NORMAL; CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_ptr_nonnull(ck = sq_ckpt_attach(db));
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO t(v) VALUES(zeroblob(4000))", -1,
+	    &s, NULL), SQLITE_OK);
+	for (i = 0; i < 200; i++) {
+		ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+		for (j = 0; j < 50; j++) {
+			ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+			sqlite3_reset(s);
+		}
+		ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+		if (file_size(wal) > most)
+			most = file_size(wal);
+	}
+	sqlite3_finalize(s);
+	sq_ckpt_stats(ck, &cs);
+	ck_assert_msg(most > (long long)SQ_CKPT_START * 4096 && most <= cap,
+	    "WAL peaked at %lld bytes; cap %lld", most, cap);
+	ck_assert_uint_ge(cs.asked, 1);
+	ck_assert_uint_eq(cs.background, cs.asked);
+	ck_assert_msg(cs.background_pages >= SQ_CKPT_START,
+	    "the thread copied %llu pages", (unsigned long long)cs.background_pages);
+	sq_ckpt_detach(ck);
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+	ck_assert_int_eq(file_size(wal), 0);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*), sum(length(v)) FROM t", -1,
+	    &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(s, 0), 10000);
+	ck_assert_int_eq(sqlite3_column_int64(s, 1), 40000000);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+END_TEST
+
 /*
  * A database of schema 1 migrates through 2 to 3: its per-bmap counters
  * move to second 0 (totals kept), every other row stays, spins reads it.
@@ -1278,6 +1347,7 @@ store_suite(void)
 	tcase_add_loop_test(tc, source_id_after_rollback, 0, TU_NBACKENDS);
 	tcase_add_test(tc, migrate_schema2);
 	tcase_add_test(tc, sqlite_page_size);
+	tcase_add_test(tc, sqlite_checkpointer);
 	tcase_add_loop_test(tc, batch_bytes_rows, 0,
 	    (int)(sizeof(batch_rows) / sizeof(batch_rows[0])));
 	tcase_add_test(tc, migrate_schema1);
