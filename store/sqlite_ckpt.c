@@ -42,12 +42,13 @@ ck_main(void *arg)
 		pthread_mutex_unlock(&ck->mu);
 		pages = 0;
 		/* PASSIVE: copies what no reader still needs, never waits */
+		/* pages: the WAL's frames copied back so far (-1: no WAL seen) */
 		(void)sqlite3_wal_checkpoint_v2(ck->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
 		    &pages);
 		pthread_mutex_lock(&ck->mu);
 		ck->stats.background++;
 		if (pages > 0)
-			ck->stats.background_pages += (uint64_t)pages;
+			ck->stats.background_done++;
 		ck->busy = 0;
 		pthread_cond_broadcast(&ck->cv);
 	}
@@ -64,7 +65,8 @@ ck_start(struct sq_ckpt *ck)
 {
 	const char *path = sqlite3_db_filename(ck->db, "main");
 
-	if (path == NULL || *path == '\0')
+	/* a second thread needs a library built thread-safe (Debian's is) */
+	if (path == NULL || *path == '\0' || !sqlite3_threadsafe())
 		return -1;
 	if (sqlite3_open_v2(path, &ck->cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 	    NULL) != SQLITE_OK)
@@ -133,11 +135,13 @@ sq_ckpt_attach(sqlite3 *db)
 	return ck;
 }
 
-/* Copies the counts so far; see sqlite_ckpt.h. */
+/* Copies the counts once the thread is idle; see sqlite_ckpt.h. */
 void
 sq_ckpt_stats(struct sq_ckpt *ck, struct sq_ckpt_stats *out)
 {
 	pthread_mutex_lock(&ck->mu);
+	while (ck->want || ck->busy)
+		pthread_cond_wait(&ck->cv, &ck->mu);
 	*out = ck->stats;
 	pthread_mutex_unlock(&ck->mu);
 }

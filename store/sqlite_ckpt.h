@@ -13,14 +13,18 @@
  * The WAL can restart from its beginning only when a write transaction
  * starts with every frame already copied back, and a writer that never
  * waits rarely gives the checkpointer that moment.  So the WAL has a cap
- * (SQ_CKPT_CAP pages): a commit that leaves more than that waits for the
- * checkpointer and checkpoints the rest itself, as SQLite would, and the
- * next transaction restarts the WAL.
+ * (SQ_CKPT_CAP pages): a commit that leaves that many or more waits for
+ * the checkpointer and checkpoints the rest itself, as SQLite would, and
+ * the next transaction restarts the WAL.  A reader holding an older
+ * snapshot stops both (with or without this thread): the WAL then grows
+ * until the reader ends, as it does under SQLite's own checkpoints.
  *
- * A checkpoint that fails (a reader holding an old snapshot, another
- * process checkpointing) is left to the next one, as SQLite's own
- * auto-checkpoint leaves it; a commit that cannot grow the WAL fails by
- * itself.  Nothing here changes what is stored, or when it is durable.
+ * A checkpoint that cannot finish (such a reader, another process
+ * checkpointing) is left to the next one, as SQLite's own auto-checkpoint
+ * leaves it; a commit that cannot grow the WAL fails by itself.  Nothing
+ * here changes what is stored.  Commits become durable when a checkpoint
+ * syncs the WAL (synchronous=NORMAL), as before; that sync now runs on the
+ * thread, a little later than inside the commit.
  */
 #ifndef FS_STORE_SQLITE_CKPT_H
 #define FS_STORE_SQLITE_CKPT_H
@@ -38,7 +42,7 @@ struct sq_ckpt;
 struct sq_ckpt_stats {
 	uint64_t asked;		/* checkpoints the writer's commits asked for */
 	uint64_t background;	/* checkpoints the thread ran */
-	uint64_t background_pages;	/* pages they copied back */
+	uint64_t background_done;	/* of them, those after which frames were copied back */
 	uint64_t writer;	/* checkpoints the writer ran itself (the cap, or no thread) */
 };
 
@@ -50,7 +54,7 @@ struct sq_ckpt_stats {
  */
 struct sq_ckpt *sq_ckpt_attach(sqlite3 *db);
 
-/* Copies the counts so far. */
+/* Waits until no checkpoint is asked for or running, then copies the counts. */
 void sq_ckpt_stats(struct sq_ckpt *ck, struct sq_ckpt_stats *out);
 
 /*

@@ -1021,7 +1021,7 @@ file_size(const char *path)
 /*
  * The checkpointer (store/sqlite_ckpt.h) copies the WAL back in its own
  * thread, and a writer that never waits still keeps the WAL under its cap:
- * 200 commits of about 51 pages each (10,200 pages, five times the cap)
+ * 200 commits of about 52 pages each (10,400 frames, five times the cap)
  * never leave a WAL larger than the cap and one commit.  All rows are
  * there afterwards, and closing removes the WAL.
  */
@@ -1060,8 +1060,8 @@ START_TEST(sqlite_checkpointer)
 	    "WAL peaked at %lld bytes; cap %lld", most, cap);
 	ck_assert_uint_ge(cs.asked, 1);
 	ck_assert_uint_eq(cs.background, cs.asked);
-	ck_assert_msg(cs.background_pages >= SQ_CKPT_START,
-	    "the thread copied %llu pages", (unsigned long long)cs.background_pages);
+	ck_assert_msg(cs.background_done >= 1, "none of the thread's %llu checkpoints copied",
+	    (unsigned long long)cs.background);
 	sq_ckpt_detach(ck);
 	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
 	ck_assert_int_eq(file_size(wal), 0);
