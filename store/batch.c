@@ -46,14 +46,46 @@ st_batch_free(struct st_batch *b)
 	free(b);
 }
 
-/* Empties a batch, keeping its memory. */
+/*
+ * Empties array arr of a batch, keeping its memory unless the batch used
+ * under a quarter of it (and it is over BATCH_KEEP_MIN bytes); the text
+ * arena likewise.  Batches
+ * are reused; without this, one that once held many rows of a kind (the
+ * writes of a busy stretch, the closes of another) would keep room for
+ * each kind's busiest batch at once.
+ */
+#define BATCH_KEEP_MIN ((size_t)64 << 10)
+#define CLEAR(arr) do {							\
+	if ((arr).cap * sizeof(*(arr).v) > BATCH_KEEP_MIN && (arr).n < (arr).cap / 4) {	\
+		free((arr).v);						\
+		(arr).v = NULL;						\
+		(arr).cap = 0;						\
+	}								\
+	(arr).n = 0;							\
+} while (0)
+
+/* Empties a batch, keeping the memory its rows used. */
 void
 st_batch_clear(struct st_batch *b)
 {
-	b->threads.n = b->bmaps.n = b->rpcs.n = b->writes.n = 0;
-	b->states.n = b->forced.n = b->unparsed.n = b->lines.n = 0;
-	b->episodes.n = b->series.n = b->bstats.n = b->tstats.n = 0;
+	CLEAR(b->threads);
+	CLEAR(b->bmaps);
+	CLEAR(b->rpcs);
+	CLEAR(b->writes);
+	CLEAR(b->states);
+	CLEAR(b->forced);
+	CLEAR(b->unparsed);
+	CLEAR(b->lines);
+	CLEAR(b->episodes);
+	CLEAR(b->series);
+	CLEAR(b->bstats);
+	CLEAR(b->tstats);
 	fs_map_clear(&b->bmap_idx);
+	if (b->text_cap > BATCH_KEEP_MIN && b->text_n < b->text_cap / 4) {
+		free(b->text);
+		b->text = NULL;
+		b->text_cap = 0;
+	}
 	b->text_n = 0;
 	b->has_source = 0;
 	b->replace_derived = 0;
@@ -82,6 +114,19 @@ st_batch_bytes(const struct st_batch *b)
 	    (b->lines.n + b->unparsed.n) * sizeof(*b->lines.v) +
 	    b->bmaps.n * (sizeof(*b->bmaps.v) + 2 * sizeof(*b->bmap_idx.s)) +
 	    b->bstats.n * sizeof(*b->bstats.v) + b->tstats.n * sizeof(*b->tstats.v);
+}
+
+/* Bytes of memory held for rows, used or not. */
+size_t
+st_batch_held(const struct st_batch *b)
+{
+	return b->text_cap + b->threads.cap * sizeof(*b->threads.v) +
+	    b->bmaps.cap * sizeof(*b->bmaps.v) + b->rpcs.cap * sizeof(*b->rpcs.v) +
+	    b->writes.cap * sizeof(*b->writes.v) + b->states.cap * sizeof(*b->states.v) +
+	    b->forced.cap * sizeof(*b->forced.v) + b->unparsed.cap * sizeof(*b->unparsed.v) +
+	    b->lines.cap * sizeof(*b->lines.v) + b->episodes.cap * sizeof(*b->episodes.v) +
+	    b->series.cap * sizeof(*b->series.v) + b->bstats.cap * sizeof(*b->bstats.v) +
+	    b->tstats.cap * sizeof(*b->tstats.v);
 }
 
 /* Copies the source bookkeeping that goes with the batch. */

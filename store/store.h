@@ -318,8 +318,15 @@ struct st_batch *st_batch_new(void);
 /* Frees a batch. */
 void st_batch_free(struct st_batch *b);
 
-/* Empties a batch for reuse (keeps its memory). */
+/*
+ * Empties a batch for reuse.  It keeps the memory of each kind of row
+ * unless it used under a quarter of it: a reused batch holds room for its
+ * recent rows, not for every kind's busiest batch at once.
+ */
 void st_batch_clear(struct st_batch *b);
+
+/* Bytes of memory a batch holds for rows, used or not. */
+size_t st_batch_held(const struct st_batch *b);
 
 /* Rows held, and bytes of memory they use (to bound batch size). */
 size_t st_batch_rows(const struct st_batch *b);
