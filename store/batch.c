@@ -47,16 +47,18 @@ st_batch_free(struct st_batch *b)
 }
 
 /*
- * Empties array arr of a batch, keeping its memory unless the batch used
- * under a quarter of it (and it is over BATCH_KEEP_MIN bytes); the text
- * arena likewise.  Batches
- * are reused; without this, one that once held many rows of a kind (the
- * writes of a busy stretch, the closes of another) would keep room for
- * each kind's busiest batch at once.
+ * Empties array arr of a batch.  A batch that held rows keeps the memory
+ * of each array unless it used under a quarter of it (and it is over
+ * BATCH_KEEP_MIN bytes); the text arena likewise.  Batches are reused;
+ * without this, one that once held many rows of a kind (the writes of a
+ * busy stretch, the closes of another) would keep room for each kind's
+ * busiest batch at once.  An empty batch (one cleared again) tells
+ * nothing about the next one and keeps everything.
  */
 #define BATCH_KEEP_MIN ((size_t)64 << 10)
-#define CLEAR(arr) do {							\
-	if ((arr).cap * sizeof(*(arr).v) > BATCH_KEEP_MIN && (arr).n < (arr).cap / 4) {	\
+#define CLEAR(arr, shrink) do {						\
+	if ((shrink) && (arr).cap * sizeof(*(arr).v) > BATCH_KEEP_MIN &&	\
+	    (arr).n < (arr).cap / 4) {					\
 		free((arr).v);						\
 		(arr).v = NULL;						\
 		(arr).cap = 0;						\
@@ -68,20 +70,22 @@ st_batch_free(struct st_batch *b)
 void
 st_batch_clear(struct st_batch *b)
 {
-	CLEAR(b->threads);
-	CLEAR(b->bmaps);
-	CLEAR(b->rpcs);
-	CLEAR(b->writes);
-	CLEAR(b->states);
-	CLEAR(b->forced);
-	CLEAR(b->unparsed);
-	CLEAR(b->lines);
-	CLEAR(b->episodes);
-	CLEAR(b->series);
-	CLEAR(b->bstats);
-	CLEAR(b->tstats);
+	int shrink = st_batch_rows(b) > 0;
+
+	CLEAR(b->threads, shrink);
+	CLEAR(b->bmaps, shrink);
+	CLEAR(b->rpcs, shrink);
+	CLEAR(b->writes, shrink);
+	CLEAR(b->states, shrink);
+	CLEAR(b->forced, shrink);
+	CLEAR(b->unparsed, shrink);
+	CLEAR(b->lines, shrink);
+	CLEAR(b->episodes, shrink);
+	CLEAR(b->series, shrink);
+	CLEAR(b->bstats, shrink);
+	CLEAR(b->tstats, shrink);
 	fs_map_clear(&b->bmap_idx);
-	if (b->text_cap > BATCH_KEEP_MIN && b->text_n < b->text_cap / 4) {
+	if (shrink && b->text_cap > BATCH_KEEP_MIN && b->text_n < b->text_cap / 4) {
 		free(b->text);
 		b->text = NULL;
 		b->text_cap = 0;
