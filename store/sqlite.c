@@ -11,6 +11,8 @@
  *    holding the rows AND the source's bookkeeping (done_off, counts), so
  *    the sources row always describes exactly which lines of the source
  *    are stored.
+ *  - A writable database's WAL is checkpointed by a thread of its own,
+ *    on a second connection (store/sqlite_ckpt.h), not inside commits.
  */
 #include "store/backend.h"
 #include "store/sqlite_ckpt.h"

@@ -319,9 +319,10 @@ struct st_batch *st_batch_new(void);
 void st_batch_free(struct st_batch *b);
 
 /*
- * Empties a batch for reuse.  It keeps the memory of each kind of row
- * unless it used under a quarter of it: a reused batch holds room for its
- * recent rows, not for every kind's busiest batch at once.
+ * Empties a batch for reuse.  A batch that held rows keeps the memory of
+ * each kind of row unless it used under a quarter of it: a reused batch
+ * holds room for its recent rows, not for every kind's busiest batch at
+ * once.  An empty batch keeps all its memory.
  */
 void st_batch_clear(struct st_batch *b);
 
