@@ -16,6 +16,15 @@
 	}								\
 } while (0)
 
+/*
+ * Every array of rows a batch has, once: X(name) for each.  Freeing,
+ * clearing, counting and sizing a batch all walk this list, so an array
+ * added to struct st_batch and here is handled by each of them.
+ */
+#define BATCH_ARRAYS(X)							\
+	X(threads) X(bmaps) X(rpcs) X(writes) X(states) X(forced)	\
+	X(unparsed) X(lines) X(episodes) X(series) X(bstats) X(tstats)
+
 /* A new empty batch. */
 struct st_batch *
 st_batch_new(void)
@@ -29,63 +38,49 @@ st_batch_free(struct st_batch *b)
 {
 	if (b == NULL)
 		return;
-	free(b->threads.v);
-	free(b->bmaps.v);
+#define FREE_ARRAY(a) free(b->a.v);
+	BATCH_ARRAYS(FREE_ARRAY)
+#undef FREE_ARRAY
 	fs_map_free(&b->bmap_idx);
-	free(b->rpcs.v);
-	free(b->writes.v);
-	free(b->states.v);
-	free(b->forced.v);
-	free(b->unparsed.v);
-	free(b->lines.v);
-	free(b->episodes.v);
-	free(b->series.v);
-	free(b->bstats.v);
-	free(b->tstats.v);
 	free(b->text);
 	free(b);
 }
 
-/*
- * Empties array arr of a batch.  A batch that held rows keeps the memory
- * of each array unless it used under a quarter of it (and it is over
- * BATCH_KEEP_MIN bytes); the text arena likewise.  Batches are reused;
- * without this, one that once held many rows of a kind (the writes of a
- * busy stretch, the closes of another) would keep room for each kind's
- * busiest batch at once.  An empty batch (one cleared again) tells
- * nothing about the next one and keeps everything.
- */
+/* Arrays (and text arenas) up to this many bytes are always kept. */
 #define BATCH_KEEP_MIN ((size_t)64 << 10)
-#define CLEAR(arr, shrink) do {						\
-	if ((shrink) && (arr).cap * sizeof(*(arr).v) > BATCH_KEEP_MIN &&	\
-	    (arr).n < (arr).cap / 4) {					\
-		free((arr).v);						\
-		(arr).v = NULL;						\
-		(arr).cap = 0;						\
-	}								\
-	(arr).n = 0;							\
-} while (0)
 
-/* Empties a batch, keeping the memory its rows used. */
+/* 1 if a batch that held rows gives back an array of cap elements of sz bytes, n used. */
+static int
+batch_shrinks(size_t n, size_t cap, size_t sz)
+{
+	return cap * sz > BATCH_KEEP_MIN && n < cap / 4;
+}
+
+/*
+ * Empties a batch.  A batch that held rows keeps the memory of each array
+ * unless it used under a quarter of it (batch_shrinks); the text arena
+ * likewise.  Batches are reused; without this, one that once held many
+ * rows of a kind (the writes of a busy stretch, the closes of another)
+ * would keep room for each kind's busiest batch at once.  An empty batch
+ * (one cleared again) tells nothing about the next one and keeps
+ * everything.
+ */
 void
 st_batch_clear(struct st_batch *b)
 {
 	int shrink = st_batch_rows(b) > 0;
 
-	CLEAR(b->threads, shrink);
-	CLEAR(b->bmaps, shrink);
-	CLEAR(b->rpcs, shrink);
-	CLEAR(b->writes, shrink);
-	CLEAR(b->states, shrink);
-	CLEAR(b->forced, shrink);
-	CLEAR(b->unparsed, shrink);
-	CLEAR(b->lines, shrink);
-	CLEAR(b->episodes, shrink);
-	CLEAR(b->series, shrink);
-	CLEAR(b->bstats, shrink);
-	CLEAR(b->tstats, shrink);
+#define CLEAR_ARRAY(a)							\
+	if (shrink && batch_shrinks(b->a.n, b->a.cap, sizeof(*b->a.v))) {	\
+		free(b->a.v);						\
+		b->a.v = NULL;						\
+		b->a.cap = 0;						\
+	}								\
+	b->a.n = 0;
+	BATCH_ARRAYS(CLEAR_ARRAY)
+#undef CLEAR_ARRAY
 	fs_map_clear(&b->bmap_idx);
-	if (shrink && b->text_cap > BATCH_KEEP_MIN && b->text_n < b->text_cap / 4) {
+	if (shrink && batch_shrinks(b->text_n, b->text_cap, 1)) {
 		free(b->text);
 		b->text = NULL;
 		b->text_cap = 0;
@@ -102,35 +97,36 @@ st_batch_clear(struct st_batch *b)
 size_t
 st_batch_rows(const struct st_batch *b)
 {
-	return b->threads.n + b->bmaps.n + b->rpcs.n + b->writes.n + b->states.n +
-	    b->forced.n + b->unparsed.n + b->lines.n + b->episodes.n + b->series.n +
-	    b->bstats.n + b->tstats.n;
+	size_t n = 0;
+
+#define ROWS(a) n += b->a.n;
+	BATCH_ARRAYS(ROWS)
+#undef ROWS
+	return n;
 }
 
-/* Approximate bytes of row data held. */
+/* Approximate bytes of row data held: rows, their text, the bmaps' index. */
 size_t
 st_batch_bytes(const struct st_batch *b)
 {
-	return b->text_n + b->threads.n * sizeof(*b->threads.v) + b->rpcs.n * sizeof(*b->rpcs.v) +
-	    b->writes.n * sizeof(*b->writes.v) + b->states.n * sizeof(*b->states.v) +
-	    b->forced.n * sizeof(*b->forced.v) +
-	    b->series.n * sizeof(*b->series.v) + b->episodes.n * sizeof(*b->episodes.v) +
-	    (b->lines.n + b->unparsed.n) * sizeof(*b->lines.v) +
-	    b->bmaps.n * (sizeof(*b->bmaps.v) + 2 * sizeof(*b->bmap_idx.s)) +
-	    b->bstats.n * sizeof(*b->bstats.v) + b->tstats.n * sizeof(*b->tstats.v);
+	size_t n = b->text_n + b->bmaps.n * 2 * sizeof(*b->bmap_idx.s);
+
+#define BYTES(a) n += b->a.n * sizeof(*b->a.v);
+	BATCH_ARRAYS(BYTES)
+#undef BYTES
+	return n;
 }
 
 /* Bytes of memory held for rows, used or not. */
 size_t
 st_batch_held(const struct st_batch *b)
 {
-	return b->text_cap + b->threads.cap * sizeof(*b->threads.v) +
-	    b->bmaps.cap * sizeof(*b->bmaps.v) + b->rpcs.cap * sizeof(*b->rpcs.v) +
-	    b->writes.cap * sizeof(*b->writes.v) + b->states.cap * sizeof(*b->states.v) +
-	    b->forced.cap * sizeof(*b->forced.v) + b->unparsed.cap * sizeof(*b->unparsed.v) +
-	    b->lines.cap * sizeof(*b->lines.v) + b->episodes.cap * sizeof(*b->episodes.v) +
-	    b->series.cap * sizeof(*b->series.v) + b->bstats.cap * sizeof(*b->bstats.v) +
-	    b->tstats.cap * sizeof(*b->tstats.v);
+	size_t n = b->text_cap;
+
+#define HELD(a) n += b->a.cap * sizeof(*b->a.v);
+	BATCH_ARRAYS(HELD)
+#undef HELD
+	return n;
 }
 
 /* Copies the source bookkeeping that goes with the batch. */

@@ -49,6 +49,7 @@ struct st_batch {
 	uint64_t expect_run;
 	int oom;			/* an adder failed to allocate */
 
+	/* the arrays of rows (each also in BATCH_ARRAYS, store/batch.c) */
 	FS_VEC(struct st_bthread) threads;
 	FS_VEC(struct st_bbmap) bmaps;
 	struct fs_map bmap_idx;		/* (fid, bno) -> index into bmaps.v */
