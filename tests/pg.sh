@@ -29,7 +29,9 @@ dir=$(mktemp -d /tmp/fs-pg-XXXXXX) || exit 1
 as=""
 if [ "$(id -u)" = 0 ]; then
 	chown nobody "$dir"
-	as="runuser -u nobody --"
+	# from /: nobody may not enter the caller's directory (a mktemp -d
+	# clone is 0700), and the server's tools said "could not change directory"
+	as="env -C / runuser -u nobody --"
 fi
 
 stop() {
