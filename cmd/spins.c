@@ -87,13 +87,13 @@ fmt_dur(char *buf, size_t n, double us)
 static void
 fmt_outst(char *buf, size_t n, const struct sp_rep_episode *e)
 {
-	if (e->outstanding_min < 0)
+	if (e->f.outstanding_min < 0)
 		snprintf(buf, n, "-");
-	else if (e->outstanding_min == e->outstanding_max)
-		snprintf(buf, n, "%lld", (long long)e->outstanding_min);
+	else if (e->f.outstanding_min == e->f.outstanding_max)
+		snprintf(buf, n, "%lld", (long long)e->f.outstanding_min);
 	else
-		snprintf(buf, n, "%lld-%lld", (long long)e->outstanding_min,
-		    (long long)e->outstanding_max);
+		snprintf(buf, n, "%lld-%lld", (long long)e->f.outstanding_min,
+		    (long long)e->f.outstanding_max);
 }
 
 /* Seconds a thread was seen for (0 if a single instant). */
@@ -127,13 +127,14 @@ print_table(const struct sp_report *r, double scan_cost_us, size_t limit, int wh
 		const struct sp_rep_episode *e = &r->eps[i];
 
 		snprintf(th, sizeof(th), "%s:%s", sp_report_ep_thread(r, e), sp_report_ep_tid(r, e));
-		snprintf(bm, sizeof(bm), "%" PRIx64 ":%" PRIu32, e->fid, e->bno);
-		fmt_time(st, sizeof(st), e->start_us);
-		fmt_dur(dur, sizeof(dur), (double)(e->end_us - e->start_us));
-		fmt_dur(per, sizeof(per), (double)e->period_us);
+		snprintf(bm, sizeof(bm), "%" PRIx64 ":%" PRIu32, e->f.fid, e->f.bno);
+		fmt_time(st, sizeof(st), e->f.start_us);
+		fmt_dur(dur, sizeof(dur), (double)(e->f.end_us - e->f.start_us));
+		fmt_dur(per, sizeof(per), (double)e->f.period_us);
 		fmt_outst(out, sizeof(out), e);
 		printf("%3zu  %-28s %-22s 0x%-12" PRIx64 " %-26s %10s %7" PRIu64 " %9s %11s  %s\n",
-		    i + 1, th, bm, e->addr, st, dur, e->cycles, per, out, sp_cause_name(e->cause));
+		    i + 1, th, bm, e->f.addr, st, dur, e->f.cycles, per, out,
+		    sp_cause_name(e->f.cause));
 	}
 	if (which == 1)
 		return;
@@ -338,17 +339,17 @@ print_csv(const struct sp_report *r, double scan_cost_us, size_t limit, int thre
 			const struct sp_rep_episode *e = &r->eps[i];
 
 			printf("%zu,%s,%s,%" PRIx64 ",%" PRIu32 ",0x%" PRIx64 ",%lld,%lld,%lld,%"
-			    PRIu64 ",", i + 1, sp_report_ep_thread(r, e), sp_report_ep_tid(r, e), e->fid,
-			    e->bno, e->addr,
-			    (long long)e->start_us, (long long)e->end_us,
-			    (long long)(e->end_us - e->start_us), e->cycles);
-			csv_int(e->period_us);
+			    PRIu64 ",", i + 1, sp_report_ep_thread(r, e), sp_report_ep_tid(r, e),
+			    e->f.fid, e->f.bno, e->f.addr, (long long)e->f.start_us,
+			    (long long)e->f.end_us,
+			    (long long)(e->f.end_us - e->f.start_us), e->f.cycles);
+			csv_int(e->f.period_us);
 			putchar(',');
-			csv_int(e->outstanding_min);
+			csv_int(e->f.outstanding_min);
 			putchar(',');
-			csv_int(e->outstanding_max);
-			printf(",%s,%" PRIu64 ",%" PRIu64 "\n", sp_cause_name(e->cause), e->first_off,
-			    e->last_off);
+			csv_int(e->f.outstanding_max);
+			printf(",%s,%" PRIu64 ",%" PRIu64 "\n", sp_cause_name(e->f.cause),
+			    e->f.first_off, e->f.last_off);
 		}
 		return;
 	}
@@ -392,18 +393,18 @@ print_json(const struct sp_report *r, double scan_cost_us, size_t limit, int whi
 		fs_json_str(stdout, thread, strlen(thread));
 		printf(",\"tid\":");
 		fs_json_str(stdout, tid, strlen(tid));
-		snprintf(hex, sizeof(hex), "%" PRIx64, e->fid);
+		snprintf(hex, sizeof(hex), "%" PRIx64, e->f.fid);
 		printf(",\"fid\":\"%s\",\"bmapno\":%" PRIu32 ",\"addr\":\"0x%" PRIx64 "\""
 		    ",\"start_us\":%lld,\"end_us\":%lld,\"duration_us\":%lld,\"cycles\":%" PRIu64
-		    ",\"period_us\":", hex, e->bno, e->addr, (long long)e->start_us,
-		    (long long)e->end_us, (long long)(e->end_us - e->start_us), e->cycles);
-		fs_json_int(stdout, e->period_us);
+		    ",\"period_us\":", hex, e->f.bno, e->f.addr, (long long)e->f.start_us,
+		    (long long)e->f.end_us, (long long)(e->f.end_us - e->f.start_us), e->f.cycles);
+		fs_json_int(stdout, e->f.period_us);
 		printf(",\"outstanding_min\":");
-		fs_json_int(stdout, e->outstanding_min);
+		fs_json_int(stdout, e->f.outstanding_min);
 		printf(",\"outstanding_max\":");
-		fs_json_int(stdout, e->outstanding_max);
+		fs_json_int(stdout, e->f.outstanding_max);
 		printf(",\"cause\":\"%s\",\"first_off\":%" PRIu64 ",\"last_off\":%" PRIu64 "}",
-		    sp_cause_name(e->cause), e->first_off, e->last_off);
+		    sp_cause_name(e->f.cause), e->f.first_off, e->f.last_off);
 	}
 	printf("],\n");
 	if (which == 3)

@@ -423,33 +423,33 @@ episode_of(const struct sp_detector *d, const struct sp_bmap *b, struct sp_episo
 		memcpy(ep->thread, t->st.thread, sizeof(ep->thread));
 		memcpy(ep->tid, t->st.tid, sizeof(ep->tid));
 	}
-	ep->fid = b->fid;
-	ep->bno = b->bno;
-	ep->addr = b->run_addr;
-	ep->start_us = b->run_start;
-	ep->end_us = b->run_last;
-	ep->cycles = b->run_cycles;
+	ep->f.fid = b->fid;
+	ep->f.bno = b->bno;
+	ep->f.addr = b->run_addr;
+	ep->f.start_us = b->run_start;
+	ep->f.end_us = b->run_last;
+	ep->f.cycles = b->run_cycles;
 	n = b->run_ngaps < SP_GAPS ? (size_t)b->run_ngaps : SP_GAPS;
 	memcpy(g, b->run_gaps, n * sizeof(g[0]));
 	sort_u32(g, n);
 	if (n == 0)
-		ep->period_us = 0;
+		ep->f.period_us = 0;
 	else if (n % 2 == 1)
-		ep->period_us = g[n / 2];
+		ep->f.period_us = g[n / 2];
 	else
-		ep->period_us = ((int64_t)g[n / 2 - 1] + g[n / 2] + 1) / 2;
-	ep->outstanding_min = b->run_omin;
-	ep->outstanding_max = b->run_omax;
+		ep->f.period_us = ((int64_t)g[n / 2 - 1] + g[n / 2] + 1) / 2;
+	ep->f.outstanding_min = b->run_omin;
+	ep->f.outstanding_max = b->run_omax;
 	if (v[0] + v[1] + v[2] == 0 ||
 	    (v[SP_CAUSE_INFLIGHT] >= v[SP_CAUSE_THROTTLED] &&
 	    v[SP_CAUSE_INFLIGHT] >= v[SP_CAUSE_NOTREADY]))
-		ep->cause = SP_CAUSE_INFLIGHT;
+		ep->f.cause = SP_CAUSE_INFLIGHT;
 	else if (v[SP_CAUSE_THROTTLED] >= v[SP_CAUSE_NOTREADY])
-		ep->cause = SP_CAUSE_THROTTLED;
+		ep->f.cause = SP_CAUSE_THROTTLED;
 	else
-		ep->cause = SP_CAUSE_NOTREADY;
-	ep->first_off = b->run_first_off;
-	ep->last_off = b->run_last_off;
+		ep->f.cause = SP_CAUSE_NOTREADY;
+	ep->f.first_off = b->run_first_off;
+	ep->f.last_off = b->run_last_off;
 }
 
 /* Ends bmap b's run (delivering it, and its episode if long enough). */

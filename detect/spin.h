@@ -88,18 +88,26 @@ void sp_options_default(struct sp_options *o);
 #define SP_NAME_MAX 64
 
 /* One spin episode, final when delivered. */
-struct sp_episode {
-	char thread[SP_NAME_MAX];	/* thread that made most of the examinations */
-	char tid[SP_NAME_MAX];		/* its tid as logged */
-	uint64_t fid;
+/*
+ * An episode's figures: all of an episode but its thread's names, which a
+ * report keeps once per thread (report/spinreport.h).
+ */
+struct sp_ep_figures {
 	uint32_t bno;
+	enum sp_cause cause;
+	uint64_t fid;
 	uint64_t addr;			/* bmap address at the first cycle */
 	int64_t start_us, end_us;	/* first and last wasted examination */
 	uint64_t cycles;		/* wasted examinations in the run */
 	int64_t period_us;		/* median gap between consecutive cycles */
 	int64_t outstanding_min, outstanding_max;	/* -1 if never logged */
-	enum sp_cause cause;
 	uint64_t first_off, last_off;	/* source byte offsets of first/last cycle */
+};
+
+struct sp_episode {
+	char thread[SP_NAME_MAX];	/* thread that made most of the examinations */
+	char tid[SP_NAME_MAX];		/* its tid as logged */
+	struct sp_ep_figures f;
 };
 
 /* Per-thread figures, cumulative since the detector started. */

@@ -496,7 +496,7 @@ cb_episode(void *arg, const struct sp_episode *ep)
 
 	if (!s->eof_run) {
 		m->episodes_done++;
-		if ((i = bmap_find(m, s->idx, ep->fid, ep->bno)) != UINT32_MAX)
+		if ((i = bmap_find(m, s->idx, ep->f.fid, ep->f.bno)) != UINT32_MAX)
 			m->pool[i].episodes++;
 	}
 	if (s->also.episode != NULL)

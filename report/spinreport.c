@@ -93,15 +93,15 @@ sp_report_client_thread(struct sp_report *r, int ci, const struct sp_thread_stat
 int
 sp_report_client_episode(struct sp_report *r, int ci, const struct sp_rep_episode *e)
 {
-	uint64_t key = (uint64_t)ci << 32 | e->bno;
+	uint64_t key = (uint64_t)ci << 32 | e->f.bno;
 	uint32_t v;
 
 	r->clients[ci].episodes++;
-	if (fs_map_get(&r->cbidx, e->fid, key, &v)) {
-		r->cbmaps[v].cycles += e->cycles;
+	if (fs_map_get(&r->cbidx, e->f.fid, key, &v)) {
+		r->cbmaps[v].cycles += e->f.cycles;
 		return 0;
 	}
-	if (r->ncbmaps >= UINT32_MAX || fs_map_put(&r->cbidx, e->fid, key,
+	if (r->ncbmaps >= UINT32_MAX || fs_map_put(&r->cbidx, e->f.fid, key,
 	    (uint32_t)r->ncbmaps) != 0)
 		return -1;
 	if (r->ncbmaps == r->capcbmaps) {
@@ -114,9 +114,9 @@ sp_report_client_episode(struct sp_report *r, int ci, const struct sp_rep_episod
 		r->capcbmaps = nc;
 	}
 	r->cbmaps[r->ncbmaps].ci = (uint32_t)ci;
-	r->cbmaps[r->ncbmaps].fid = e->fid;
-	r->cbmaps[r->ncbmaps].bno = e->bno;
-	r->cbmaps[r->ncbmaps++].cycles = e->cycles;
+	r->cbmaps[r->ncbmaps].fid = e->f.fid;
+	r->cbmaps[r->ncbmaps].bno = e->f.bno;
+	r->cbmaps[r->ncbmaps++].cycles = e->f.cycles;
 	return 0;
 }
 
@@ -220,20 +220,8 @@ sp_report_add_episode(struct sp_report *r, const struct sp_episode *ep)
 	if ((name = name_number(r, ep->thread, ep->tid)) < 0)
 		return -1;
 	e = &r->eps[r->neps++];
-	memset(e, 0, sizeof(*e));
 	e->name = (uint32_t)name;
-	e->bno = ep->bno;
-	e->fid = ep->fid;
-	e->addr = ep->addr;
-	e->start_us = ep->start_us;
-	e->end_us = ep->end_us;
-	e->cycles = ep->cycles;
-	e->period_us = ep->period_us;
-	e->outstanding_min = ep->outstanding_min;
-	e->outstanding_max = ep->outstanding_max;
-	e->cause = ep->cause;
-	e->first_off = ep->first_off;
-	e->last_off = ep->last_off;
+	e->f = ep->f;
 	return 0;
 }
 
@@ -373,8 +361,9 @@ sp_filter_second(const struct sp_filter *f, int64_t sec)
 int
 sp_filter_episode(const struct sp_filter *f, const struct sp_episode *e)
 {
-	return (!f->has_fid || e->fid == f->fid) && sp_thread_match(f->thread, e->thread, e->tid) &&
-	    e->end_us >= f->since_us && e->start_us <= f->until_us && e->cycles >= f->min_cycles;
+	return (!f->has_fid || e->f.fid == f->fid) &&
+	    sp_thread_match(f->thread, e->thread, e->tid) && e->f.end_us >= f->since_us &&
+	    e->f.start_us <= f->until_us && e->f.cycles >= f->min_cycles;
 }
 
 /* Adds examinations to a bmap's figures (a linear look-up from the end: rows come grouped). */
@@ -642,17 +631,17 @@ static int
 ep_cmp(const void *a, const void *b)
 {
 	const struct sp_rep_episode *x = a, *y = b;
-	int64_t dx = x->end_us - x->start_us, dy = y->end_us - y->start_us;
+	int64_t dx = x->f.end_us - x->f.start_us, dy = y->f.end_us - y->f.start_us;
 
-	if (x->cycles != y->cycles)
-		return x->cycles > y->cycles ? -1 : 1;
+	if (x->f.cycles != y->f.cycles)
+		return x->f.cycles > y->f.cycles ? -1 : 1;
 	if (dx != dy)
 		return dx > dy ? -1 : 1;
-	if (x->start_us != y->start_us)
-		return x->start_us < y->start_us ? -1 : 1;
-	if (x->fid != y->fid)
-		return x->fid < y->fid ? -1 : 1;
-	return x->bno < y->bno ? -1 : x->bno > y->bno;
+	if (x->f.start_us != y->f.start_us)
+		return x->f.start_us < y->f.start_us ? -1 : 1;
+	if (x->f.fid != y->f.fid)
+		return x->f.fid < y->f.fid ? -1 : 1;
+	return x->f.bno < y->f.bno ? -1 : x->f.bno > y->f.bno;
 }
 
 /* Orders bmaps: most wasted, then fid, bno. */
@@ -701,12 +690,12 @@ sp_report_rank(struct sp_report *r)
 		r->bmaps[i].episodes = r->bmaps[i].cycles = 0;
 	/* each episode to its bmap's row (found by identity: the rows are in that order) */
 	for (k = 0; k < r->neps && r->nbmaps > 0; k++) {
-		struct sp_bmap_row want = { .fid = r->eps[k].fid, .bno = r->eps[k].bno }, *b;
+		struct sp_bmap_row want = { .fid = r->eps[k].f.fid, .bno = r->eps[k].f.bno }, *b;
 
 		if ((b = bsearch(&want, r->bmaps, r->nbmaps, sizeof(*r->bmaps),
 		    bmap_id_cmp)) != NULL) {
 			b->episodes++;
-			b->cycles += r->eps[k].cycles;
+			b->cycles += r->eps[k].f.cycles;
 		}
 	}
 	if (r->nbmaps > 1)
@@ -765,10 +754,10 @@ sp_report_plot(const struct sp_report *rp, FILE *f, struct fs_err *err)
 	for (i = 0; i < r.neps; i++) {
 		const struct sp_rep_episode *e = &r.eps[i];
 
-		snprintf(buf, sizeof(buf), "%" PRIx64 ":%" PRIu32 " (%" PRIu64 "x)", e->fid, e->bno,
-		    e->cycles);
-		pl_band(c, (double)(e->start_us - r.t0_s * 1000000) / 1e6,
-		    (double)(e->end_us - r.t0_s * 1000000) / 1e6, buf);
+		snprintf(buf, sizeof(buf), "%" PRIx64 ":%" PRIu32 " (%" PRIu64 "x)", e->f.fid,
+		    e->f.bno, e->f.cycles);
+		pl_band(c, (double)(e->f.start_us - r.t0_s * 1000000) / 1e6,
+		    (double)(e->f.end_us - r.t0_s * 1000000) / 1e6, buf);
 	}
 	rc = pl_chart_svg(c, f, err);
 	pl_chart_free(c);

@@ -51,21 +51,13 @@ struct sp_bmap_row {
 /*
  * An episode as a report holds it (96 bytes): the detector's figures, its
  * thread and tid by number (sp_report_ep_thread, sp_report_ep_tid).  The
- * names are 128 of a detector episode's 224 bytes, the same few threads
+ * names are 128 of a detector episode's 216 bytes, the same few threads
  * over and over, and a long log has millions of episodes: the report keeps
  * each name once.
  */
 struct sp_rep_episode {
 	uint32_t name;			/* the report's (thread, tid) number */
-	uint32_t bno;
-	uint64_t fid;
-	uint64_t addr;
-	int64_t start_us, end_us;
-	uint64_t cycles;
-	int64_t period_us;
-	int64_t outstanding_min, outstanding_max;
-	enum sp_cause cause;
-	uint64_t first_off, last_off;
+	struct sp_ep_figures f;
 };
 
 /* A (thread, tid) of a report's episodes. */

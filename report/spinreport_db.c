@@ -50,18 +50,18 @@ db_episode(struct db_ctx *c, const struct st_episode_row *row)
 	memset(&ep, 0, sizeof(ep));
 	memcpy(ep.thread, s->thread, sizeof(ep.thread));
 	memcpy(ep.tid, s->tid, sizeof(ep.tid));
-	ep.fid = s->fid;
-	ep.bno = s->bno;
-	ep.addr = s->addr;
-	ep.start_us = s->start_us;
-	ep.end_us = s->end_us;
-	ep.cycles = s->cycles;
-	ep.period_us = s->period_us;
-	ep.outstanding_min = s->outstanding_min;
-	ep.outstanding_max = s->outstanding_max;
-	ep.cause = cause >= 0 ? (enum sp_cause)cause : SP_CAUSE_INFLIGHT;
-	ep.first_off = s->first_off;
-	ep.last_off = s->last_off;
+	ep.f.fid = s->fid;
+	ep.f.bno = s->bno;
+	ep.f.addr = s->addr;
+	ep.f.start_us = s->start_us;
+	ep.f.end_us = s->end_us;
+	ep.f.cycles = s->cycles;
+	ep.f.period_us = s->period_us;
+	ep.f.outstanding_min = s->outstanding_min;
+	ep.f.outstanding_max = s->outstanding_max;
+	ep.f.cause = cause >= 0 ? (enum sp_cause)cause : SP_CAUSE_INFLIGHT;
+	ep.f.first_off = s->first_off;
+	ep.f.last_off = s->last_off;
 	if (!sp_filter_episode(c->f, &ep))
 		return 0;
 	if (sp_report_add_episode(c->r, &ep) != 0 || (c->f->want_clients &&

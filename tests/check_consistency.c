@@ -62,15 +62,15 @@ assert_same_report(const char *what, const struct sp_report *a, const struct sp_
 	for (i = 0; i < a->neps; i++) {
 		const struct sp_rep_episode *x = &a->eps[i], *y = &b->eps[i];
 
-		ck_assert_msg(x->fid == y->fid && x->bno == y->bno && x->start_us == y->start_us &&
-		    x->end_us == y->end_us && x->cycles == y->cycles &&
-		    x->period_us == y->period_us && x->cause == y->cause &&
+		ck_assert_msg(x->f.fid == y->f.fid && x->f.bno == y->f.bno &&
+		    x->f.start_us == y->f.start_us && x->f.end_us == y->f.end_us && x->f.cycles == y->f.cycles &&
+		    x->f.period_us == y->f.period_us && x->f.cause == y->f.cause &&
 		    strcmp(sp_report_ep_thread(a, x), sp_report_ep_thread(b, y)) == 0 &&
 		    strcmp(sp_report_ep_tid(a, x), sp_report_ep_tid(b, y)) == 0 &&
-		    x->first_off == y->first_off,
+		    x->f.first_off == y->f.first_off,
 		    "%s: episode %zu differs (%" PRIx64 ":%u %" PRId64 " %" PRIu64 " cycles vs "
-		    "%" PRIx64 ":%u %" PRId64 " %" PRIu64 ")", what, i, x->fid, x->bno,
-		    x->start_us, x->cycles, y->fid, y->bno, y->start_us, y->cycles);
+		    "%" PRIx64 ":%u %" PRId64 " %" PRIu64 ")", what, i, x->f.fid, x->f.bno,
+		    x->f.start_us, x->f.cycles, y->f.fid, y->f.bno, y->f.start_us, y->f.cycles);
 	}
 	ck_assert_msg(a->nthreads == b->nthreads, "%s: %zu vs %zu threads", what, a->nthreads,
 	    b->nthreads);

@@ -469,20 +469,20 @@ START_TEST(test_cases)
 	    (unsigned long long)wasted, (unsigned long long)ex->wasted);
 	ck_assert_uint_eq(c.nwasted, wasted);
 	if (ex->neps > 0) {
-		ck_assert_msg(c.ep[0].cycles == ex->cycles0, "%s: cycles %llu", tc->name,
-		    (unsigned long long)c.ep[0].cycles);
-		ck_assert_uint_eq(c.ep[0].bno, ex->bno0);
-		ck_assert_uint_eq(c.ep[0].fid, FID);
+		ck_assert_msg(c.ep[0].f.cycles == ex->cycles0, "%s: cycles %llu", tc->name,
+		    (unsigned long long)c.ep[0].f.cycles);
+		ck_assert_uint_eq(c.ep[0].f.bno, ex->bno0);
+		ck_assert_uint_eq(c.ep[0].f.fid, FID);
 		if (ex->period0 >= 0)
-			ck_assert_msg(c.ep[0].period_us == ex->period0, "%s: period %lld",
-			    tc->name, (long long)c.ep[0].period_us);
+			ck_assert_msg(c.ep[0].f.period_us == ex->period0, "%s: period %lld",
+			    tc->name, (long long)c.ep[0].f.period_us);
 		if (ex->cause0 >= 0)
-			ck_assert_msg((int)c.ep[0].cause == ex->cause0, "%s: cause %s", tc->name,
-			    sp_cause_name(c.ep[0].cause));
+			ck_assert_msg((int)c.ep[0].f.cause == ex->cause0, "%s: cause %s", tc->name,
+			    sp_cause_name(c.ep[0].f.cause));
 		if (ex->thread0 != NULL)
 			ck_assert_str_eq(c.ep[0].thread, ex->thread0);
-		ck_assert_int_le(c.ep[0].start_us, c.ep[0].end_us);
-		ck_assert_uint_le(c.ep[0].first_off, c.ep[0].last_off);
+		ck_assert_int_le(c.ep[0].f.start_us, c.ep[0].f.end_us);
+		ck_assert_uint_le(c.ep[0].f.first_off, c.ep[0].f.last_off);
 	}
 	if (ex->passes >= 0) {
 		sp_detector_thread(d, 0, &st);
@@ -507,21 +507,21 @@ START_TEST(test_seed_details)
 	for (i = 0; i < 2; i++) {
 		ck_assert_str_eq(c.ep[i].thread, "msbflushthr");
 		ck_assert_str_eq(c.ep[i].tid, "23667");
-		ck_assert_int_eq(c.ep[i].outstanding_min, 75);
-		ck_assert_int_eq(c.ep[i].outstanding_max, 75);
-		ck_assert_int_eq(c.ep[i].cause, SP_CAUSE_INFLIGHT);
-		ck_assert_int_ge(c.ep[i].period_us, 2150);
-		ck_assert_int_le(c.ep[i].period_us, 2170);
+		ck_assert_int_eq(c.ep[i].f.outstanding_min, 75);
+		ck_assert_int_eq(c.ep[i].f.outstanding_max, 75);
+		ck_assert_int_eq(c.ep[i].f.cause, SP_CAUSE_INFLIGHT);
+		ck_assert_int_ge(c.ep[i].f.period_us, 2150);
+		ck_assert_int_le(c.ep[i].f.period_us, 2170);
 	}
 	/* delivered at finish in record order: b:1 then b:3 */
-	ck_assert_uint_eq(c.ep[0].addr, 0x881330);
-	ck_assert_uint_eq(c.ep[1].addr, 0x882110);
-	ck_assert_uint_eq(c.ep[1].bno, 3);
-	ck_assert_int_eq(c.ep[0].start_us, 1282327206161331LL);
-	ck_assert_int_eq(c.ep[0].end_us, 1282327206165650LL);
-	ck_assert_int_eq(c.ep[1].period_us, 2161);
-	ck_assert_uint_eq(c.ep[0].first_off, 200);	/* step 2 */
-	ck_assert_uint_eq(c.ep[0].last_off, 1000);	/* step 10 */
+	ck_assert_uint_eq(c.ep[0].f.addr, 0x881330);
+	ck_assert_uint_eq(c.ep[1].f.addr, 0x882110);
+	ck_assert_uint_eq(c.ep[1].f.bno, 3);
+	ck_assert_int_eq(c.ep[0].f.start_us, 1282327206161331LL);
+	ck_assert_int_eq(c.ep[0].f.end_us, 1282327206165650LL);
+	ck_assert_int_eq(c.ep[1].f.period_us, 2161);
+	ck_assert_uint_eq(c.ep[0].f.first_off, 200);	/* step 2 */
+	ck_assert_uint_eq(c.ep[0].f.last_off, 1000);	/* step 10 */
 	ck_assert_int_eq(sp_detector_nthreads(d), 1);
 	sp_detector_thread(d, 0, &st);
 	ck_assert_uint_eq(st.examinations, 6);
@@ -554,8 +554,8 @@ START_TEST(test_options)
 	o.max_gap_us = 2159;	/* b:1's second gap is 2160 */
 	d = run_steps(cases[0].steps, &c, &o);
 	ck_assert_int_eq(c.neps, 1);
-	ck_assert_uint_eq(c.ep[0].bno, 1);
-	ck_assert_uint_eq(c.ep[0].cycles, 2);
+	ck_assert_uint_eq(c.ep[0].f.bno, 1);
+	ck_assert_uint_eq(c.ep[0].f.cycles, 2);
 	sp_detector_free(d);
 	o.min_cycles = 0;
 	ck_assert_ptr_null(sp_detector_new(&o, NULL, &err));
@@ -594,8 +594,8 @@ START_TEST(test_long_run_median)
 	}
 	sp_detector_finish(d);
 	ck_assert_int_eq(c.neps, 1);
-	ck_assert_uint_eq(c.ep[0].cycles, 10000);
-	ck_assert_int_eq(c.ep[0].period_us, 2000);
+	ck_assert_uint_eq(c.ep[0].f.cycles, 10000);
+	ck_assert_int_eq(c.ep[0].f.period_us, 2000);
 	sp_detector_free(d);
 }
 END_TEST
@@ -644,7 +644,7 @@ START_TEST(test_many_bmaps_and_stale)
 		s.t += 1;
 	}
 	ck_assert_int_eq(c.neps, 1);	/* delivered by the stale sweep */
-	ck_assert_uint_eq(c.ep[0].bno, 1);
+	ck_assert_uint_eq(c.ep[0].f.bno, 1);
 	/* memory follows the live bmaps: the 20000 came and went */
 	ck_assert_uint_le(sp_detector_nbmaps(d), 2);
 	sp_detector_finish(d);
@@ -699,9 +699,9 @@ START_TEST(test_files)
 	ck_assert_msg((int)r.nthreads == fc->nthreads, "%s: %zu threads", fc->file, r.nthreads);
 	ck_assert_uint_eq(r.unparsed, 0);
 	if (fc->neps > 0) {
-		ck_assert_uint_eq(r.eps[0].bno, fc->bno0);
-		ck_assert_uint_eq(r.eps[0].cycles, fc->cycles0);
-		ck_assert_uint_eq(r.eps[0].fid, FID);
+		ck_assert_uint_eq(r.eps[0].f.bno, fc->bno0);
+		ck_assert_uint_eq(r.eps[0].f.cycles, fc->cycles0);
+		ck_assert_uint_eq(r.eps[0].f.fid, FID);
 		ck_assert_str_eq(sp_report_ep_thread(&r, &r.eps[0]), fc->thread0);
 	}
 	sp_report_free(&r);
@@ -724,19 +724,19 @@ START_TEST(test_seed_file)
 	for (i = 0; i < 2; i++) {
 		const struct sp_rep_episode *e = &r.eps[i];
 
-		ck_assert_uint_eq(e->fid, FID);
-		ck_assert(e->bno == 1 || e->bno == 3);
-		ck_assert_uint_eq(e->addr, e->bno == 1 ? 0x881330 : 0x882110);
-		ck_assert_uint_eq(e->cycles, 3);
-		ck_assert_int_ge(e->period_us, 2150);
-		ck_assert_int_le(e->period_us, 2170);
-		ck_assert_int_eq(e->outstanding_min, 75);
-		ck_assert_int_eq(e->outstanding_max, 75);
-		ck_assert_int_eq(e->cause, SP_CAUSE_INFLIGHT);
+		ck_assert_uint_eq(e->f.fid, FID);
+		ck_assert(e->f.bno == 1 || e->f.bno == 3);
+		ck_assert_uint_eq(e->f.addr, e->f.bno == 1 ? 0x881330 : 0x882110);
+		ck_assert_uint_eq(e->f.cycles, 3);
+		ck_assert_int_ge(e->f.period_us, 2150);
+		ck_assert_int_le(e->f.period_us, 2170);
+		ck_assert_int_eq(e->f.outstanding_min, 75);
+		ck_assert_int_eq(e->f.outstanding_max, 75);
+		ck_assert_int_eq(e->f.cause, SP_CAUSE_INFLIGHT);
 		ck_assert_str_eq(sp_report_ep_thread(&r, e), "msbflushthr");
 		ck_assert_str_eq(sp_report_ep_tid(&r, e), "23667");
 	}
-	ck_assert_uint_ne(r.eps[0].bno, r.eps[1].bno);
+	ck_assert_uint_ne(r.eps[0].f.bno, r.eps[1].f.bno);
 	ck_assert_int_eq(r.nthreads, 1);
 	ck_assert_uint_eq(r.threads[0].wasted_examinations, 6);
 	/* the time-line: all six wasted examinations in one second */
@@ -763,7 +763,7 @@ START_TEST(test_seed_post)
 	sp_filter_init(&f);
 	ck_assert_msg(sp_report_add_file(&r, path, NULL, &f, 1, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(r.neps, 2);
-	ck_assert_uint_eq(r.eps[0].cycles + r.eps[1].cycles, 6);
+	ck_assert_uint_eq(r.eps[0].f.cycles + r.eps[1].f.cycles, 6);
 	sp_report_free(&r);
 }
 END_TEST
@@ -794,14 +794,14 @@ START_TEST(test_rank_bmap_episodes)
 		uint64_t b = (i * 104729) % (NB + 100);	/* past NB: no row */
 
 		memset(&e, 0, sizeof(e));
-		e.fid = FID + b / 8;
-		e.bno = (uint32_t)(b % 8);
-		e.cycles = 3 + i % 5;
-		e.start_us = (int64_t)i * 1000;
-		e.end_us = e.start_us + 10;
+		e.f.fid = FID + b / 8;
+		e.f.bno = (uint32_t)(b % 8);
+		e.f.cycles = 3 + i % 5;
+		e.f.start_us = (int64_t)i * 1000;
+		e.f.end_us = e.f.start_us + 10;
 		if (b < NB) {
 			want_eps[b]++;
-			want_cycles[b] += e.cycles;
+			want_cycles[b] += e.f.cycles;
 		}
 		ck_assert_int_eq(sp_report_add_episode(&r, &e), 0);
 	}
@@ -818,7 +818,7 @@ START_TEST(test_rank_bmap_episodes)
 			ck_assert_uint_ge(r.bmaps[i - 1].wasted, r.bmaps[i].wasted);
 	}
 	for (i = 1; i < r.neps; i++)	/* most cycles first */
-		ck_assert_uint_ge(r.eps[i - 1].cycles, r.eps[i].cycles);
+		ck_assert_uint_ge(r.eps[i - 1].f.cycles, r.eps[i].f.cycles);
 	sp_report_free(&r);
 }
 END_TEST
@@ -848,16 +848,16 @@ START_TEST(test_report_episode_names)
 		memset(&e, 0, sizeof(e));
 		snprintf(e.thread, sizeof(e.thread), "%s", names[k][0]);
 		snprintf(e.tid, sizeof(e.tid), "%s", names[k][1]);
-		e.fid = FID;
-		e.bno = (uint32_t)i;
-		e.cycles = 3;
+		e.f.fid = FID;
+		e.f.bno = (uint32_t)i;
+		e.f.cycles = 3;
 		ck_assert_int_eq(sp_report_add_episode(&r, &e), 0);
 	}
 	ck_assert_uint_eq(r.names.n, NN);
 	for (i = 0; i < NE; i++) {
 		size_t k = (i * i + i / 3) % NN;
 
-		ck_assert_uint_eq(r.eps[i].bno, i);
+		ck_assert_uint_eq(r.eps[i].f.bno, i);
 		ck_assert_str_eq(sp_report_ep_thread(&r, &r.eps[i]), names[k][0]);
 		ck_assert_str_eq(sp_report_ep_tid(&r, &r.eps[i]), names[k][1]);
 	}
@@ -892,7 +892,7 @@ START_TEST(test_filter)
 	f.until_us = 1282327206161340LL;	/* b:1 starts at .161331, b:3 at .161347 */
 	seed_filtered(&r, &f);
 	ck_assert_int_eq(r.neps, 1);
-	ck_assert_uint_eq(r.eps[0].bno, 1);
+	ck_assert_uint_eq(r.eps[0].f.bno, 1);
 	f.thread = "msbflushthr:1";
 	seed_filtered(&r, &f);
 	ck_assert_int_eq(r.neps, 0);
@@ -1510,9 +1510,9 @@ START_TEST(test_synth_truth)
 		    "%s b:%u: %llu wasted examinations found, truth %llu", synth_logs[_i], b->bno,
 		    (unsigned long long)b->wasted_seen, (unsigned long long)b->wasted_truth);
 		for (k = 0; k < c.neps && k < MAXEP; k++)
-			if (c.ep[k].fid == b->fid && c.ep[k].bno == b->bno) {
+			if (c.ep[k].f.fid == b->fid && c.ep[k].f.bno == b->bno) {
 				n++;
-				cyc += c.ep[k].cycles;
+				cyc += c.ep[k].f.cycles;
 			}
 		ck_assert_msg(n == b->neps && cyc == b->cycles_sum,
 		    "%s b:%u: %d episodes (%llu cycles), truth %d (%llu)", synth_logs[_i], b->bno,
