@@ -67,7 +67,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			ps_event_reset(&a);
 			ps_event_reset(&b);
-			ps_body_decode(copy + bo, len - bo, &a);
+			ps_body_decode(NULL, copy + bo, len - bo, &a);
 			ps_body_decode_ref(copy + bo, len - bo, &b);
 			if (memcmp(&a, &b, sizeof(a)) != 0)
 				abort();

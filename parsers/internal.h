@@ -79,11 +79,34 @@ ps_memfind(const char *s, size_t n, const char *needle, size_t nl)
 }
 
 /*
+ * Era A's bmap@ prefixes lately decoded, one per slot (see body.c): a
+ * line whose prefix repeats one byte for byte, as a bmap's does while its
+ * state holds, takes the decoded fields from here.  A parser's own (no
+ * lock); all zero is empty.
+ */
+#define PS_BMAP_MEMO_SLOTS	64
+#define PS_BMAP_MEMO_KEY	64	/* longest prefix kept, bytes */
+
+struct ps_bmap_memo_slot {
+	uint8_t len;			/* bytes of key; 0: empty */
+	int8_t dirty;
+	uint32_t bno, flags;
+	int32_t opcnt;
+	uint64_t addr, fid;
+	char key[PS_BMAP_MEMO_KEY];	/* from after "bmap@" to the space after opcnt's value */
+};
+
+struct ps_body_memo {
+	struct ps_bmap_memo_slot slot[PS_BMAP_MEMO_SLOTS];
+};
+
+/*
  * Decodes the object prefixes (bmap@, biorq@, bmpce@, req@, fcmh@, any
  * number in a row) at the start of the message s[0..n) into ev and sets
- * ev->msg to the text after them.
+ * ev->msg to the text after them.  m (NULL: none) remembers era A's bmap@
+ * prefixes; the event is the same with or without it.
  */
-void ps_body_decode(const char *s, size_t n, struct ps_event *ev);
+void ps_body_decode(struct ps_body_memo *m, const char *s, size_t n, struct ps_event *ev);
 
 /* ps_body_decode without era A's one-pass decoders: the reference for tests. */
 void ps_body_decode_ref(const char *s, size_t n, struct ps_event *ev);

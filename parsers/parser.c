@@ -35,6 +35,7 @@ struct ps_parser {
 	unsigned char is_seen[MAX_FMTS];
 	int last_syslog;
 	struct ps_class_state cls;
+	struct ps_body_memo memo;	/* a cache: no part of the parser's state */
 };
 
 /* Frees the parser. */
@@ -289,7 +290,7 @@ ps_parser_parse(struct ps_parser *p, const char *line, size_t len,
 		ev->msg.n = len;
 		return 0;
 	}
-	ps_body_decode(line + ml, len - ml, ev);
+	ps_body_decode(&p->memo, line + ml, len - ml, ev);
 	ps_classify(&p->cls, ev);
 	return 1;
 }

@@ -715,7 +715,7 @@ START_TEST(test_body_hex)
 				ck_assert_ptr_nonnull(buf = malloc((size_t)len));
 				memcpy(buf, text, (size_t)len);
 				ps_event_reset(&ev);
-				ps_body_decode(buf, (size_t)len, &ev);
+				ps_body_decode(NULL, buf, (size_t)len, &ev);
 				ck_assert_msg(ev.has & PS_HAS_BMAP, "%s", text);
 				ck_assert_msg(ev.bmap.addr == v && ev.bmap.fid == v &&
 				    ev.bmap.bno == (uint32_t)v, "%s: %" PRIx64 " %" PRIx64 " %x",
@@ -729,7 +729,7 @@ START_TEST(test_body_hex)
 				ck_assert_ptr_nonnull(buf = malloc((size_t)len));
 				memcpy(buf, text, (size_t)len);
 				ps_event_reset(&ev);
-				ps_body_decode(buf, (size_t)len, &ev);
+				ps_body_decode(NULL, buf, (size_t)len, &ev);
 				ck_assert_msg(ev.has & PS_HAS_BIORQ, "%s", text);
 				ck_assert_msg(ev.biorq.addr == v && ev.biorq.bmap_addr == v,
 				    "%s: %" PRIx64 " %" PRIx64, text, ev.biorq.addr,
@@ -740,29 +740,131 @@ START_TEST(test_body_hex)
 END_TEST
 
 /*
+ * The bmap@ memo the comparisons share (each test that uses it clears it):
+ * the prefixes it keeps meet their own cuts and mutations.
+ */
+static struct ps_body_memo body_memo;
+
+/*
  * Decodes body[0..n) (copied into a buffer of exactly n bytes, for ASan)
- * with ps_body_decode and with the token loops alone; fails unless the two
- * events are the same bytes.  Returns 1 if the decoders found a bmap@ or
- * biorq@ prefix.
+ * with ps_body_decode, without and with body_memo, and with the token loops
+ * alone; fails unless the three events are the same bytes.  Returns 1 if
+ * the decoders found a bmap@ or biorq@ prefix.
  */
 static int
 body_both(const char *body, size_t n, const char *what)
 {
-	struct ps_event a, b;
+	struct ps_event a, b, c;
 	char *buf;
 
 	ck_assert_ptr_nonnull(buf = malloc(n ? n : 1));
 	memcpy(buf, body, n);
 	ps_event_reset(&a);
 	ps_event_reset(&b);
-	ps_body_decode(buf, n, &a);
+	ps_event_reset(&c);
+	ps_body_decode(NULL, buf, n, &a);
 	ps_body_decode_ref(buf, n, &b);
+	ps_body_decode(&body_memo, buf, n, &c);
 	ck_assert_msg(memcmp(&a, &b, sizeof(a)) == 0,
 	    "%s: fast and token-loop decoders differ on [%.*s]: has %x/%x, msg at %td/%td",
 	    what, (int)n, buf, a.has, b.has, a.msg.p - buf, b.msg.p - buf);
+	ck_assert_msg(memcmp(&c, &b, sizeof(c)) == 0,
+	    "%s: the memo changed the decoding of [%.*s]: has %x/%x, msg at %td/%td",
+	    what, (int)n, buf, c.has, b.has, c.msg.p - buf, b.msg.p - buf);
 	free(buf);
 	return (a.has & (PS_HAS_BMAP | PS_HAS_BIORQ)) != 0;
 }
+
+/* The one kept slot of body_memo, which must hold exactly one. */
+static struct ps_bmap_memo_slot *
+memo_only_slot(void)
+{
+	struct ps_bmap_memo_slot *e = NULL;
+	int i;
+
+	for (i = 0; i < PS_BMAP_MEMO_SLOTS; i++)
+		if (body_memo.slot[i].len != 0) {
+			ck_assert_msg(e == NULL, "more than one slot kept");
+			e = &body_memo.slot[i];
+		}
+	ck_assert_msg(e != NULL, "no slot kept");
+	return e;
+}
+
+/* Decodes body (NUL-terminated; its first n bytes) with body_memo. */
+static void
+memo_decode(const char *body, size_t n, struct ps_event *ev)
+{
+	char *buf;
+
+	ck_assert_ptr_nonnull(buf = malloc(n ? n : 1));
+	memcpy(buf, body, n);
+	ps_event_reset(ev);
+	ps_body_decode(&body_memo, buf, n, ev);
+	ev->msg.p = NULL;	/* buf is gone */
+	free(buf);
+}
+
+/*
+ * The memo is read, and only for the very bytes it kept: a kept slot whose
+ * fid is altered by hand gives that fid to the same prefix before any
+ * message, but not to a prefix that differs in any byte the decoder read
+ * (a digit, the space after opcnt's value) or that the line cuts short of
+ * the two bytes after it; " : " after the kept bytes is consumed as the
+ * decoder does.
+ */
+START_TEST(test_body_memo)
+{
+	static const char body[] = "bmap@0x882110 b:3 m:8259 i:80000002d907b opcnt=17 "
+	    "try flush (outstandingRpcCnt=0)";
+	static const char *const hit[] = {
+		"bmap@0x882110 b:3 m:8259 i:80000002d907b opcnt=17 restore to dirty list",
+		"bmap@0x882110 b:3 m:8259 i:80000002d907b opcnt=17 : flushable?",
+		"bmap@0x882110 b:3 m:8259 i:80000002d907b opcnt=17 xy",
+	};
+	static const char *const miss[] = {
+		"bmap@0x882110 b:3 m:8259 i:80000002d907c opcnt=17 try flush",
+		"bmap@0x882110 b:3 m:8259 i:80000002d907b opcnt=1 try flush",
+		"bmap@0x882110 b:3 m:8259 i:80000002d907b opcnt=171 try flush",
+		"bmap@0x882110 b:3 m:8259 i:80000002d907b opcnt=17:try flush",
+		"bmap@0x882110 b:3 m:8259 i:80000002d907b opcnt=17 x",
+		"bmap@0x882110 b:3 m:8259 i:80000002d907b opcnt=17 ",
+	};
+	size_t key = strlen("0x882110 b:3 m:8259 i:80000002d907b opcnt=17 "), i;
+	struct ps_bmap_memo_slot *e;
+	struct ps_event ev, ref;
+
+	memset(&body_memo, 0, sizeof(body_memo));
+	memo_decode(body, strlen(body), &ev);
+	ck_assert(ev.has & PS_HAS_BMAP);
+	e = memo_only_slot();
+	ck_assert_uint_eq(e->len, key);
+	ck_assert_mem_eq(e->key, body + 5, key);
+	e->fid = 0x1234;
+	for (i = 0; i < sizeof(hit) / sizeof(hit[0]); i++) {
+		const char *msg = strstr(hit[i], "17 ") + 3;
+
+		memo_decode(hit[i], strlen(hit[i]), &ev);
+		ck_assert_msg((ev.has & PS_HAS_BMAP) && ev.bmap.fid == 0x1234 &&
+		    ev.bmap.addr == 0x882110 && ev.bmap.opcnt == 17, "not kept: %s", hit[i]);
+		ck_assert_uint_eq(ev.msg.n, strlen(msg) - (msg[0] == ':' ? 2 : 0));
+	}
+	for (i = 0; i < sizeof(miss) / sizeof(miss[0]); i++) {
+		char *buf = strdup(miss[i]);
+
+		ck_assert_ptr_nonnull(buf);
+		ps_event_reset(&ref);
+		ps_body_decode_ref(buf, strlen(buf), &ref);
+		free(buf);
+		memset(&body_memo, 0, sizeof(body_memo));	/* the body's slot alone, altered */
+		memo_decode(body, strlen(body), &ev);
+		memo_only_slot()->fid = 0x1234;
+		memo_decode(miss[i], strlen(miss[i]), &ev);
+		ck_assert_msg(ev.bmap.fid == ref.bmap.fid && ev.has == ref.has &&
+		    ev.bmap.opcnt == ref.bmap.opcnt && ev.msg.n == ref.msg.n, "kept: %s", miss[i]);
+	}
+}
+END_TEST
 
 /*
  * Era A's one-pass bmap@/biorq@ decoders against the token loops: every
@@ -779,6 +881,8 @@ START_TEST(test_body_fast_equals_ref)
 	};
 	static const char subst[] = " :=9fxX-g";
 	size_t fi, bodies = 0, decoded = 0;
+
+	memset(&body_memo, 0, sizeof(body_memo));
 
 	for (fi = 0; fi < sizeof(files) / sizeof(files[0]); fi++) {
 		char path[4096], line[4096];
@@ -850,6 +954,8 @@ START_TEST(test_body_fast_edges)
 	enum { NB = 5, NQ = 7 };
 	_Static_assert(sizeof(hexv) == sizeof(decv), "one value of each kind per step");
 	size_t f, v, e, k, n = 0;
+
+	memset(&body_memo, 0, sizeof(body_memo));
 
 	for (f = 0; f < NB + NQ; f++)
 		for (v = 0; v < sizeof(hexv) / sizeof(hexv[0]); v++)
@@ -1720,6 +1826,7 @@ parsers_suite(void)
 	tcase_add_test(hd, test_body_hex);
 	tcase_add_test(hd, test_body_fast_equals_ref);
 	tcase_add_test(hd, test_body_fast_edges);
+	tcase_add_test(hd, test_body_memo);
 	tcase_add_test(hd, test_memfind);
 	tcase_add_test(hd, test_fast_eligibility);
 	tcase_add_test(hd, test_hex_prefix);
