@@ -57,6 +57,29 @@ struct ftok {
 	uint64_t wmask;		/* literal: the n low bytes of a word set (n <= 8) */
 };
 
+/*
+ * Era A's header tails lately matched (see match_era_a): the bytes after
+ * the timestamp, thread to "] ", of which a log has few (its threads times
+ * their call sites), each with where its fields lie and its tid and line
+ * decoded.  One per slot; all zero is empty.
+ */
+#define TAIL_BITS	7
+#define TAIL_KEY	64	/* longest tail kept, bytes */
+#define TAIL_MIN	16	/* shortest (the hash reads 16 bytes) */
+
+enum { TF_THREAD, TF_TID, TF_SUBSYS, TF_FUNC, TF_LINE, TF_COUNT };
+
+struct tail_slot {
+	uint8_t len;			/* bytes of key; 0: empty */
+	uint8_t off[TF_COUNT], n[TF_COUNT];	/* each field, from the tail's start */
+	int64_t tid, line;
+	char key[TAIL_KEY];
+};
+
+struct tail_memo {
+	struct tail_slot slot[1 << TAIL_BITS];
+};
+
 /* How a %D<...> value turns into time. */
 enum dkind { D_NONE, D_EPOCH, D_STRPTIME };
 
@@ -74,6 +97,7 @@ struct ps_header {
 	int nfast;
 	unsigned fast_have;	/* the fields the program captures (spans.have) */
 	int era_a;		/* the format is era A's default: match_era_a() */
+	struct tail_memo *tails;	/* era A's tails lately matched; NULL: none */
 	int fast_ok;		/* still eligible while compiling */
 	int use_fast;
 	unsigned char in_cls[3][256];	/* byte c is in class k: in_cls[k][c] */
@@ -223,6 +247,7 @@ ps_header_free(struct ps_header *h)
 	free(h->fmt);
 	free(h->pat);
 	free(h->dfmt);
+	free(h->tails);
 	free(h);
 }
 
@@ -354,6 +379,8 @@ fast_finish(struct ps_header *h)
 			    (unsigned char)k);
 	h->use_fast = 1;
 	h->era_a = strcmp(h->fmt, ERA_A_FORMAT) == 0;
+	if (h->era_a)
+		h->tails = calloc(1, sizeof(*h->tails));	/* a cache: NULL only slows */
 	return;
 no:
 	h->nfast = 0;
@@ -658,11 +685,16 @@ date_epoch(const struct ps_header *h, const char *s, size_t n)
 	return t == (time_t)-1 ? -1 : (int64_t)t;
 }
 
-/* Where each header field lies in the line: p[f] and n[f] when bit f of have is set. */
+/*
+ * Where each header field lies in the line: p[f] and n[f] when bit f of
+ * have is set.  The tid and line are already decoded (tid, line) when bits
+ * HF_TID and HF_LINE of decoded are set (a tail memo's hit).
+ */
 struct spans {
-	unsigned have;
+	unsigned have, decoded;
 	const char *p[HF_COUNT];
 	size_t n[HF_COUNT];
+	int64_t tid, line;
 };
 
 #ifdef __SSE2__
@@ -814,19 +846,141 @@ fast_match(const struct ps_header *h, const char *line, size_t len,
 	return pos;
 }
 
+static inline int64_t dec_checked(const char *s, size_t n, const char *end);
+
+/* The header fields of the tail fields, in TF_ order. */
+static const unsigned char tail_hf[TF_COUNT] = { HF_THREAD, HF_TID, HF_SUBSYS, HF_FUNC, HF_LINE };
+
+/*
+ * The slot of the tail s[0..len) (TAIL_MIN <= len): a hash of its first
+ * and last 8 bytes and its length, so equal tails share a slot.
+ */
+static inline struct tail_slot *
+tail_slot(struct tail_memo *m, const char *s, size_t len)
+{
+	uint64_t a, b;
+
+	memcpy(&a, s, sizeof(a));
+	memcpy(&b, s + len - sizeof(b), sizeof(b));
+	return &m->slot[((a ^ b * 0x9e3779b97f4a7c15ULL ^ len) * 0xc2b2ae3d27d4eb4fULL) >>
+	    (64 - TAIL_BITS)];
+}
+
+/*
+ * The index of the first ']' in s[0..n), or n.  Sixteen bytes at a time
+ * where SSE2 is there (libc's memchr, called for a tail of 40 bytes, cost
+ * twice as much: callgrind).
+ */
+static inline size_t
+first_bracket(const char *s, size_t n)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	for (; i + 16 <= n; i += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)(s + i)), _mm_set1_epi8(']')));
+
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+	while (i < n && s[i] != ']')
+		i++;
+	return i;
+}
+
+/* 1 if a[0..k) and b[0..k) are the same bytes (TAIL_MIN <= k <= TAIL_KEY). */
+static inline int
+tail_eq(const char *a, const char *b, size_t k)
+{
+#ifdef __SSE2__
+	size_t i;
+	__m128i d = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + k - 16)),
+	    _mm_loadu_si128((const __m128i *)(const void *)(b + k - 16)));
+
+	for (i = 0; i + 16 < k; i += 16)	/* the last block, overlapping, is d's */
+		d = _mm_or_si128(d, _mm_xor_si128(
+		    _mm_loadu_si128((const __m128i *)(const void *)(a + i)),
+		    _mm_loadu_si128((const __m128i *)(const void *)(b + i))));
+	return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xffff;
+#else
+	return memcmp(a, b, k) == 0;
+#endif
+}
+
+/*
+ * The kept match of the tail at line[p..len), if any: its length (sp
+ * filled, the tid and line decoded), else 0.  The tail a lookup tries ends
+ * at the first "] ": a kept tail, which match_era_a matched, holds no
+ * other (no field holds a space).
+ */
+static size_t
+tail_get(struct tail_memo *m, const char *line, size_t p, size_t len, struct spans *sp)
+{
+	const char *s = line + p;
+	const struct tail_slot *e;
+	size_t k = first_bracket(s, len - p < TAIL_KEY ? len - p : TAIL_KEY) + 2;
+
+	if (k < TAIL_MIN || k > TAIL_KEY || k > len - p || s[k - 1] != ' ')
+		return 0;	/* no "] ", or too near either end */
+	e = tail_slot(m, s, k);
+	if (e->len != k || !tail_eq(s, e->key, k))
+		return 0;
+	sp->p[HF_THREAD] = s + e->off[TF_THREAD];
+	sp->n[HF_THREAD] = e->n[TF_THREAD];
+	sp->p[HF_TID] = s + e->off[TF_TID];
+	sp->n[HF_TID] = e->n[TF_TID];
+	sp->p[HF_SUBSYS] = s + e->off[TF_SUBSYS];
+	sp->n[HF_SUBSYS] = e->n[TF_SUBSYS];
+	sp->p[HF_FUNC] = s + e->off[TF_FUNC];
+	sp->n[HF_FUNC] = e->n[TF_FUNC];
+	sp->p[HF_LINE] = s + e->off[TF_LINE];
+	sp->n[HF_LINE] = e->n[TF_LINE];
+	sp->tid = e->tid;
+	sp->line = e->line;
+	sp->decoded = 1u << HF_TID | 1u << HF_LINE;
+	return k;
+}
+
+/* Keeps the tail line[p..p + k) that match_era_a matched into sp. */
+static void
+tail_put(struct tail_memo *m, const char *line, size_t p, size_t k, size_t len,
+    const struct spans *sp)
+{
+	const char *s = line + p;
+	struct tail_slot *e;
+	size_t i;
+
+	if (k < TAIL_MIN || k > TAIL_KEY || first_bracket(s, k) != k - 2)
+		return;		/* too short, too long, or not found by tail_get */
+	e = tail_slot(m, s, k);
+	e->len = (uint8_t)k;
+	for (i = 0; i < TF_COUNT; i++) {
+		e->off[i] = (uint8_t)(sp->p[tail_hf[i]] - s);
+		e->n[i] = (uint8_t)sp->n[tail_hf[i]];
+	}
+	e->tid = dec_checked(sp->p[HF_TID], sp->n[HF_TID], line + len);
+	e->line = dec_checked(sp->p[HF_LINE], sp->n[HF_LINE], line + len);
+	memcpy(e->key, s, k);
+}
+
 /*
  * fast_match on era A's default program (ERA_A_FORMAT), unrolled: nearly
  * every line of an era-A log has this header, and reading the program (each
  * token's kind, class, bounds and literal) was half of fast_match's work
  * (callgrind).  The same steps: each field's run, its minimum length, and
- * the literal after it, here one byte or "] ".
+ * the literal after it, here one byte or "] ".  After the timestamp, the
+ * tail memo: the match of a tail is a function of its bytes (each field's
+ * run ends inside it), so a tail kept byte for byte matches as it did
+ * (on bench/ingest.sh's log, 517 instructions a header became 422).
  */
 static size_t
 match_era_a(const struct ps_header *h, const char *line, size_t len,
     struct spans *sp)
 {
 	const unsigned char *u = (const unsigned char *)line;
-	size_t p = 1, e;
+	size_t p = 1, e, t, k;
 
 #define FIELD(cls, f, min, c) do {						\
 	e = fast_scan(cls, h->in_cls[cls], u, p, len);				\
@@ -840,6 +994,11 @@ match_era_a(const struct ps_header *h, const char *line, size_t len,
 		return 0;
 	FIELD(FC_DIG, HF_SEC, 1, ':');
 	FIELD(FC_DIG, HF_USEC, 6, ' ');
+	if (h->tails != NULL && (k = tail_get(h->tails, line, p, len, sp)) != 0) {
+		sp->have = h->fast_have;
+		return p + k;
+	}
+	t = p;
 	FIELD(FC_WORD, HF_THREAD, 1, ':');
 	FIELD(FC_DIG, HF_TID, 1, ':');
 	FIELD(FC_WORD, HF_SUBSYS, 1, ':');
@@ -849,6 +1008,8 @@ match_era_a(const struct ps_header *h, const char *line, size_t len,
 	if (p >= len || u[p] != ' ')
 		return 0;
 	sp->have = h->fast_have;
+	if (h->tails != NULL)
+		tail_put(h->tails, line, t, p + 1 - t, len, sp);
 	return p + 1;
 }
 
@@ -960,7 +1121,7 @@ fill_fields(struct ps_header *h, const struct spans *sp, const char *end,
 		ev->thread = (struct ps_str){ s, n };
 	if (GET(HF_TID)) {
 		ev->tid_s = (struct ps_str){ s, n };
-		ev->tid = (uint64_t)dec_checked(s, n, end);
+		ev->tid = (uint64_t)(sp->decoded & 1u << HF_TID ? sp->tid : dec_checked(s, n, end));
 	} else if (GET(HF_PTID)) {
 		size_t i;
 		int ishex = 0;
@@ -988,7 +1149,7 @@ fill_fields(struct ps_header *h, const struct spans *sp, const char *end,
 	if (GET(HF_FUNC))
 		ev->func = (struct ps_str){ s, n };
 	if (GET(HF_LINE))
-		ev->srcline = (int)dec_checked(s, n, end);
+		ev->srcline = (int)(sp->decoded & 1u << HF_LINE ? sp->line : dec_checked(s, n, end));
 	if (GET(HF_LEVEL)) {
 		ev->level = (int)ps_dec(s, n, NULL);
 		ev->has |= PS_HAS_LEVEL;
@@ -1006,7 +1167,8 @@ ps_header_match(struct ps_header *h, const char *line, size_t len,
 	struct spans sp;
 	size_t hl;
 
-	sp.have = 0;	/* not a memset of sp: "rep stos" was 9 % of this function */
+	sp.have = sp.decoded = 0;	/* not a memset of sp: "rep stos" was 9 % of this function */
+	sp.tid = sp.line = 0;
 	if (!h->use_fast)
 		hl = pcre_match(h, line, len, &sp);
 	else if (h->era_a)
