@@ -323,7 +323,7 @@ fs_check_db(const char *path, struct fs_err *err)
 
 /* The parser threads of a FS_OPT_JOBS value (see cmd.h). */
 int
-fs_jobs(long long given)
+fs_jobs(long long given, int busy)
 {
-	return given > 0 ? (int)given : ps_jobs_default();
+	return given > 0 ? (int)given : ps_jobs_default(busy);
 }

@@ -75,7 +75,11 @@ void fs_policy_list(char *buf, size_t n);
  */
 int fs_check_traces(const char *cmd, char **ops, int n);
 
-/* The parser threads of a FS_OPT_JOBS value: as given, or ps_jobs_default() when 0. */
-int fs_jobs(long long given);
+/*
+ * The parser threads of a FS_OPT_JOBS value: as given, or when 0
+ * ps_jobs_default(busy), busy being the cores the command's own threads
+ * keep busy beside its in-order stage (ingest's writer: 1).
+ */
+int fs_jobs(long long given, int busy);
 
 #endif

@@ -81,7 +81,7 @@ cmd_extract(int argc, char **argv)
 	xo.poll_us = (int64_t)(a.poll_ns / 1000);
 	xo.max_age_us = (int64_t)(a.max_age_ns / 1000);
 	xo.default_lat_us = (int64_t)(a.latency_ns / 1000);
-	xo.jobs = fs_jobs(a.jobs);
+	xo.jobs = fs_jobs(a.jobs, 0);
 	xo.client = a.client;
 	fs_err_clear(&err);
 	if (db != NULL && fs_check_db(db, &err) < 0) {

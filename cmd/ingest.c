@@ -360,7 +360,7 @@ static const struct fs_opt ingest_opts[] = {
 	    "the files are finished: store an unterminated last line too"),
 	FS_OPT_FLAG(0, "force", A, force,
 	    "ingest a file with no SLASH2 log line in its first lines (as unparsed lines)"),
-	FS_OPT_JOBS(A, jobs),
+	FS_OPT_JOBS_WRITER(A, jobs),
 	FS_OPT_END
 };
 #undef A
@@ -416,7 +416,7 @@ cmd_ingest(int argc, char **argv)
 		    ST_CLIENT_MAX - 1);
 	o.client = a.client;
 	o.commit_lines = (uint64_t)a.commit_lines;
-	o.jobs = fs_jobs(a.jobs);
+	o.jobs = fs_jobs(a.jobs, 1);
 	fs_err_clear(&err);
 	if (o.log_format != NULL) {
 		struct ps_parser *p = ps_parser_new(o.log_format, &err);

@@ -141,13 +141,16 @@ struct fs_opt {
 
 /*
  * --jobs, alike in every command that reads logs: parser threads (0 when
- * not given: fs_jobs() turns it into ps_jobs_default()).
+ * not given: fs_jobs() turns it into ps_jobs_default()).  FS_OPT_JOBS_WRITER
+ * is ingest's, whose database writer keeps a core busy (fs_jobs' busy = 1).
  */
-#define FS_OPT_JOBS(T, F) \
+#define FS_OPT_JOBS_(T, F, D) \
 	{ .type = FS_OT_COUNT, .shortname = 'j', .name = "jobs", .off = offsetof(T, F), \
-	  .arg = "N", .def = "the cores available, at most 4", .flags = FS_OF_DEFTEXT, \
-	  .min = 1, .max = 64, \
+	  .arg = "N", .def = (D), .flags = FS_OF_DEFTEXT, .min = 1, .max = 64, \
 	  .help = "threads that parse the logs; 1 reads and parses in one thread" }
+#define FS_OPT_JOBS(T, F) FS_OPT_JOBS_(T, F, "the cores available, at most 4")
+#define FS_OPT_JOBS_WRITER(T, F) FS_OPT_JOBS_(T, F, \
+	"one parser thread per core but the writer's, at least one, at most 4")
 
 #define FS_NS_US	1e3
 #define FS_NS_MS	1e6

@@ -218,7 +218,7 @@ cmd_replay(int argc, char **argv)
 	o.keep_samples = plot != NULL;
 
 	wl_extract_opts_default(&xo);
-	xo.jobs = fs_jobs(a.jobs);
+	xo.jobs = fs_jobs(a.jobs, 0);
 	xo.client = a.client;
 	fs_err_clear(&err);
 	if (db != NULL)

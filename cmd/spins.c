@@ -592,7 +592,7 @@ cmd_spins(int argc, char **argv)
 	} else {
 		for (i = 0; i < fa.nops; i++) {
 			if (sp_report_add_file(&rep, fa.ops[i], &opt, &a.flt,
-			    fs_jobs(a.jobs), &err) != 0) {
+			    fs_jobs(a.jobs, 0), &err) != 0) {
 				fs_warn(CMDNAME, "%s", err.msg);
 				rc = FS_EXIT_RUNTIME;
 				break;

@@ -66,7 +66,7 @@ struct ig_options {
 	uint64_t commit_lines;		/* lines per transaction; 0 = default (262144 into
 					   a file, 65536 into a server) */
 	int final;			/* the files are finished: store an unterminated last line */
-	int jobs;			/* parser threads (ps_source_open); <= 1: sequential */
+	int jobs;			/* parser threads: ps_source_open's jobs */
 	const char *client;		/* the client the files come from (a source's label and
 					   part of its identity); NULL = unknown */
 	struct sp_options sp;		/* spin detector options */

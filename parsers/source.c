@@ -411,9 +411,9 @@ ps_stream_line(struct ps_stream *st, const char *line, size_t len, uint64_t off,
 /* ---- sources ---- */
 
 /*
- * Parallel reading (jobs >= 2).
+ * Parallel reading (s->workers >= 1 parser threads).
  *
- * Chunks: a ring of PAR_NCK(jobs) buffers; chunk number seq lives in slot
+ * Chunks: a ring of PAR_NCK(workers) buffers; chunk number seq lives in slot
  * seq % nck and goes FREE -> FILLING (reader) -> READY -> PARSING (a
  * parser, or the caller) -> PARSED -> (read by the caller) -> FREE.  The
  * reader fills them in order, parsers take READY ones in order, the caller
@@ -434,7 +434,7 @@ ps_stream_line(struct ps_stream *st, const char *line, size_t len, uint64_t off,
  * caller's parser state is published as the next guess.
  */
 #define PAR_CHUNK	((size_t)256 << 10)	/* bytes of text a chunk is filled with (default) */
-#define PAR_NCK(jobs)	(2 * (jobs) + 2)	/* chunks in the ring */
+#define PAR_NCK(workers)	(2 * (workers) + 2)	/* chunks in the ring */
 #define PAR_STACK	((size_t)512 << 10)	/* stack of the reader and parser threads */
 
 enum { CK_FREE, CK_FILLING, CK_READY, CK_PARSING, CK_PARSED };
@@ -513,15 +513,15 @@ struct ps_source {
 	uint64_t lineno;
 	uint64_t last_end;		/* end of the last item (parallel reading) */
 	struct ps_item item;		/* the item handed out when no chunk holds it */
-	int jobs;
+	int workers;			/* parser threads; 0: sequential */
 	int par_tried;
 	size_t chunk, max_line;		/* ps_source_tune (0: defaults) */
 	struct par *par;		/* running parallel reading; NULL: sequential */
 };
 
-/* The default number of parser threads. */
+/* The default number of parser threads (see source.h). */
 int
-ps_jobs_default(void)
+ps_jobs_default(int busy)
 {
 	long n = 0;
 #ifdef CPU_COUNT
@@ -532,8 +532,11 @@ ps_jobs_default(void)
 #endif
 	if (n <= 0)
 		n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 1)
-		n = 1;
+	if (n <= 1)
+		return 1;
+	n -= busy > 0 ? busy : 0;
+	if (n <= 1)
+		return PS_JOBS_ONE_THREAD;
 	return n > PS_JOBS_MAX_USEFUL ? PS_JOBS_MAX_USEFUL : (int)n;
 }
 
@@ -955,7 +958,7 @@ par_start(struct ps_source *s)
 	struct par *pa = calloc(1, sizeof(*pa));
 	pthread_attr_t attr;
 	struct fs_err err;
-	int i, n = s->jobs, ok = 1;
+	int i, n = s->workers, ok = 1;
 
 	if (pa == NULL)
 		return NULL;
@@ -1147,7 +1150,7 @@ ps_source_open(const char *path, const char *log_format, int jobs, struct fs_err
 	}
 	s->path = path;
 	s->log_format = log_format;
-	s->jobs = jobs;
+	s->workers = jobs >= 2 ? jobs : jobs == PS_JOBS_ONE_THREAD ? 1 : 0;
 	if ((s->rd = ps_reader_open(path, 0, err)) == NULL ||
 	    (s->st = ps_stream_new(log_format, err)) == NULL) {
 		ps_source_close(s);
@@ -1166,7 +1169,7 @@ ps_source_next_ref(struct ps_source *s, struct ps_item **out, struct fs_err *err
 	*out = it;
 	if (s->ops != NULL)
 		return s->ops->next(s->impl, it, err);
-	if (s->jobs >= 2 && !s->par_tried) {
+	if (s->workers > 0 && !s->par_tried) {
 		s->par_tried = 1;	/* one try: without threads, sequentially */
 		par_start(s);
 	}

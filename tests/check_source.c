@@ -1,6 +1,7 @@
 /*
- * tests/check_source.c: parallel reading (parsers/source.c, jobs >= 2)
- * yields exactly the items of the sequential path (jobs = 1): every field
+ * tests/check_source.c: parallel reading (parsers/source.c, jobs >= 2 or
+ * PS_JOBS_ONE_THREAD) yields exactly the items of the sequential path
+ * (jobs = 1): every field
  * of every item and of its event (attribution included), the formats seen
  * after each item, the offset at the end and the error, if any, with its
  * line number.  Inputs: every log of testdata/, testdata/bad/ and
@@ -16,6 +17,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,11 +176,17 @@ static const size_t tunings[][2] = {
 };
 #define ALL_TUNINGS	(sizeof(tunings) / sizeof(tunings[0]))
 
-/* Asserts that jobs 2 and 3 read path as jobs 1 does, with the first nt tunings. */
+/* The parallel readings compared with jobs 1: one parser thread, two, three. */
+static const int par_jobs[] = { PS_JOBS_ONE_THREAD, 2, 3 };
+
+/*
+ * Asserts that one, two and three parser threads read path as jobs 1
+ * does, with the first nt tunings.
+ */
 static void
 assert_same(const char *path, size_t nt)
 {
-	size_t t;
+	size_t t, j;
 	int jobs;
 
 	for (t = 0; t < nt; t++) {
@@ -186,8 +194,8 @@ assert_same(const char *path, size_t nt)
 
 		ck_assert_msg(strstr(want, "\nend ") != NULL || strncmp(want, "end ", 4) == 0 ||
 		    strncmp(want, "open: ", 6) == 0, "%s: %s", path, want);
-		for (jobs = 2; jobs <= 3; jobs++) {
-			char *got = read_all(path, jobs, tunings[t][0], tunings[t][1]);
+		for (j = 0; j < sizeof(par_jobs) / sizeof(par_jobs[0]); j++) {
+			char *got = read_all(path, jobs = par_jobs[j], tunings[t][0], tunings[t][1]);
 
 			if (strcmp(got, want) != 0) {
 				size_t k = 0;
@@ -432,6 +440,36 @@ START_TEST(bench_regex)
 }
 END_TEST
 
+/*
+ * The default parser threads follow the cores this process may run on,
+ * less those the command keeps busy: one core reads sequentially, two
+ * give ingest (one core busy) one parser thread beside the caller's and
+ * spins two; never more than PS_JOBS_MAX_USEFUL.
+ */
+START_TEST(jobs_default)
+{
+	cpu_set_t all, one;
+	int n, busy;
+
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(all), &all), 0);
+	n = CPU_COUNT(&all);
+	for (busy = 0; busy <= 2; busy++) {
+		int want = n == 1 ? 1 : n - busy <= 1 ? PS_JOBS_ONE_THREAD :
+		    n - busy > PS_JOBS_MAX_USEFUL ? PS_JOBS_MAX_USEFUL : n - busy;
+
+		ck_assert_int_eq(ps_jobs_default(busy), want);
+	}
+	CPU_ZERO(&one);
+	for (n = 0; !CPU_ISSET(n, &all); n++)
+		;
+	CPU_SET(n, &one);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);	/* this test's fork */
+	ck_assert_int_eq(ps_jobs_default(0), 1);
+	ck_assert_int_eq(ps_jobs_default(1), 1);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(all), &all), 0);
+}
+END_TEST
+
 /* Builds the source suite. */
 Suite *
 source_suite(void)
@@ -447,6 +485,7 @@ source_suite(void)
 	tcase_add_test(tc, truncated_gz);
 	tcase_add_test(tc, close_early);
 	tcase_add_test(tc, bench_regex);
+	tcase_add_test(tc, jobs_default);
 	suite_add_tcase(s, tc);
 	return s;
 }
