@@ -1,5 +1,6 @@
 /* Event vocabulary: kind and message names, reset, the forced-flush predicate. */
 #include "parsers/event.h"
+#include "parsers/internal.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -179,26 +180,23 @@ int
 ps_msg_biorq_addr(const struct ps_event *ev, uint64_t *addr)
 {
 	const struct ps_str *m = &ev->msg;
-	char buf[64];
-	size_t i, n;
 	const char *p;
+	size_t n, left;
+	uint64_t v = 0;
+	int over = 0;
 
-	if (ev->msg_id != PS_MSG_A_BIORQ_LIST_EMPTY || m->p == NULL)
+	if (ev->msg_id != PS_MSG_A_BIORQ_LIST_EMPTY || m->p == NULL ||
+	    (p = ps_memfind(m->p, m->n, "biorq=0x", 8)) == NULL)
 		return -1;
-	for (i = 0; i + 8 < m->n; i++)
-		if (memcmp(m->p + i, "biorq=0x", 8) == 0)
-			break;
-	if (i + 8 >= m->n)
-		return -1;
-	p = m->p + i + 8;
-	n = 0;
-	while (n < sizeof(buf) - 1 && i + 8 + n < m->n && isxdigit((unsigned char)p[n])) {
-		buf[n] = p[n];
-		n++;
+	p += 8;
+	left = m->n - (size_t)(p - m->p);
+	/* at most 63 digits, as strtoull read them; past 64 bits it saturates too */
+	for (n = 0; n < left && n < 63 && isxdigit((unsigned char)p[n]); n++) {
+		over |= v > UINT64_MAX >> 4;
+		v = v << 4 | (uint64_t)(p[n] <= '9' ? p[n] - '0' : (p[n] | 0x20) - 'a' + 10);
 	}
 	if (n == 0)
 		return -1;
-	buf[n] = '\0';
-	*addr = strtoull(buf, NULL, 16);
+	*addr = over ? UINT64_MAX : v;
 	return 0;
 }

@@ -989,6 +989,67 @@ START_TEST(test_body_fast_edges)
 END_TEST
 
 /*
+ * ps_msg_biorq_addr reads the first "biorq=0x" address of a message as
+ * strtoull reads its (at most 63) hex digits, saturating past 64 bits;
+ * -1 without digits, without the token, or for another message.
+ */
+START_TEST(test_msg_biorq_addr)
+{
+	static const struct {
+		const char *msg;
+		int rc;
+		uint64_t addr;
+	} c[] = {
+		{ "biorq=0x7f95c4084730 list_empty(1)", 0, 0x7f95c4084730ULL },
+		{ "opcnt=3 biorq=0xABCdef list_empty(0)", 0, 0xabcdefULL },
+		{ "biorq=0x1 biorq=0x2", 0, 1 },
+		{ "biorq=0xffffffffffffffff", 0, UINT64_MAX },
+		{ "biorq=0x10000000000000000", 0, UINT64_MAX },		/* 17 digits: saturates */
+		{ "biorq=0x0000000000000000000000ff", 0, 0xff },		/* leading zeros */
+		{ "biorq=0x1234g", 0, 0x1234 },
+		{ "biorq=0x", -1, 0 },
+		{ "biorq=0xg1", -1, 0 },
+		{ "biorq=0", -1, 0 },
+		{ "list_empty(1)", -1, 0 },
+		{ "", -1, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		size_t n = strlen(c[i].msg);
+		char *buf = malloc(n ? n : 1);	/* exactly the message, for ASan */
+		struct ps_event ev;
+		uint64_t a = 42;
+
+		ck_assert_ptr_nonnull(buf);
+		memcpy(buf, c[i].msg, n);
+		ps_event_reset(&ev);
+		ev.msg_id = PS_MSG_A_BIORQ_LIST_EMPTY;
+		ev.msg = (struct ps_str){ buf, n };
+		ck_assert_msg(ps_msg_biorq_addr(&ev, &a) == c[i].rc, "%s", c[i].msg);
+		if (c[i].rc == 0)
+			ck_assert_msg(a == c[i].addr, "%s: %" PRIx64, c[i].msg, a);
+		ev.msg_id = PS_MSG_NONE;
+		ck_assert_int_eq(ps_msg_biorq_addr(&ev, &a), -1);
+		free(buf);
+	}
+	{	/* 64 digits: strtoull saw the first 63 */
+		char msg[80] = "biorq=0x";
+		struct ps_event ev;
+		uint64_t a = 0;
+
+		memset(msg + 8, '0', 63);
+		msg[8 + 63] = '7';
+		ps_event_reset(&ev);
+		ev.msg_id = PS_MSG_A_BIORQ_LIST_EMPTY;
+		ev.msg = (struct ps_str){ msg, 8 + 64 };
+		ck_assert_int_eq(ps_msg_biorq_addr(&ev, &a), 0);
+		ck_assert_uint_eq(a, 0);
+	}
+}
+END_TEST
+
+/*
  * ps_memfind finds what memmem finds: every needle of the decoders and
  * classifier, and needles that overlap themselves, in every prefix and
  * every suffix of some haystacks (each in a buffer of its exact size, for
@@ -1828,6 +1889,7 @@ parsers_suite(void)
 	tcase_add_test(hd, test_body_fast_edges);
 	tcase_add_test(hd, test_body_memo);
 	tcase_add_test(hd, test_memfind);
+	tcase_add_test(hd, test_msg_biorq_addr);
 	tcase_add_test(hd, test_fast_eligibility);
 	tcase_add_test(hd, test_hex_prefix);
 	tcase_add_test(hd, test_infer);
