@@ -490,7 +490,13 @@ on_episode(void *arg, const struct sp_episode *ep)
 	e.period_us = ep->f.period_us;
 	e.outstanding_min = ep->f.outstanding_min;
 	e.outstanding_max = ep->f.outstanding_max;
-	snprintf(e.cause, sizeof(e.cause), "%s", sp_cause_name(ep->f.cause));
+	{
+		/* a copy, not snprintf: this ran for every episode (0.6 % of an ingest) */
+		const char *c = sp_cause_name(ep->f.cause);
+		size_t cn = strnlen(c, sizeof(e.cause) - 1);
+
+		memcpy(e.cause, c, cn);		/* e is zeroed: the NUL is there */
+	}
 	e.first_off = ep->f.first_off;
 	e.last_off = ep->f.last_off;
 	st_batch_add_episode(k->cur, tno, &e);
