@@ -440,6 +440,60 @@ START_TEST(bench_regex)
 }
 END_TEST
 
+/* The thread number the stream gives a line of thread name:tid. */
+static int32_t
+thread_no(struct ps_stream *st, const char *name, const char *tid)
+{
+	char line[256];
+	struct ps_event ev;
+	int n = snprintf(line, sizeof(line), "[1282327206:002074 %s:%s:bmap:bmap_flush:639] "
+	    "restore to dirty list", name, tid);
+
+	ck_assert_int_eq(ps_stream_line(st, line, (size_t)n, 0, 1, &ev), 1);
+	ck_assert(ev.thread.n == strlen(name) && ev.tid_s.n == strlen(tid));
+	return ev.thr;
+}
+
+/*
+ * Threads are told apart by every byte of their name and tid, whatever
+ * their lengths (1 to 20 bytes: the comparison reads up to 16 in words,
+ * ends overlapping): a name or tid changed in any one byte is another
+ * thread, and the original is still its own.
+ */
+START_TEST(thread_numbers)
+{
+	static const char base[] = "abcdefghijklmnopqrst";
+	static const char digits[] = "12345678901234567890";
+	struct fs_err err;
+	struct ps_stream *st = ps_stream_new(NULL, &err);
+	size_t len, i;
+
+	ck_assert_ptr_nonnull(st);
+	for (len = 1; len <= 20; len++) {
+		char name[32], tid[32], alt[32];
+		int32_t t0;
+
+		memcpy(name, base, len);
+		name[len] = '\0';
+		memcpy(tid, digits, len);
+		tid[len] = '\0';
+		t0 = thread_no(st, name, tid);
+		ck_assert_int_ge(t0, 0);
+		for (i = 0; i < len; i++) {
+			memcpy(alt, name, len + 1);
+			alt[i] = 'Z';
+			ck_assert_msg(thread_no(st, alt, tid) != t0, "name %s vs %s", alt, name);
+			ck_assert_int_eq(thread_no(st, name, tid), t0);
+			memcpy(alt, tid, len + 1);
+			alt[i] = alt[i] == '9' ? '0' : (char)(alt[i] + 1);
+			ck_assert_msg(thread_no(st, name, alt) != t0, "tid %s vs %s", alt, tid);
+			ck_assert_int_eq(thread_no(st, name, tid), t0);
+		}
+	}
+	ps_stream_free(st);
+}
+END_TEST
+
 /*
  * The default parser threads follow the cores this process may run on,
  * less those the command keeps busy: one core reads sequentially, two
@@ -486,6 +540,7 @@ source_suite(void)
 	tcase_add_test(tc, close_early);
 	tcase_add_test(tc, bench_regex);
 	tcase_add_test(tc, jobs_default);
+	tcase_add_test(tc, thread_numbers);
 	suite_add_tcase(s, tc);
 	return s;
 }
