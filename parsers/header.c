@@ -10,6 +10,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "parsers/header.h"
 #include "parsers/internal.h"
+#include "util/bytes.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -107,6 +108,10 @@ struct ps_header {
 	 * 8-digit %u; from then on a 6-digit %u is read as usec x 100 too.
 	 */
 	int usec_x100;
+	/* The last %s decoded (consecutive lines mostly share their second). */
+	char sec_s[16];
+	size_t sec_n;		/* 0: none */
+	int64_t sec_v;
 };
 
 /* Growable string used while building the pattern. */
@@ -1092,8 +1097,18 @@ fill_fields(struct ps_header *h, const struct spans *sp, const char *end,
 	size_t n;
 
 #define GET(f) ((sp->have & (1u << (f))) != 0 && ((s = sp->p[f]), (n = sp->n[f]), 1))
-	if (GET(HF_SEC))
-		sec = dec_checked(s, n, end);
+	if (GET(HF_SEC)) {
+		if (n == h->sec_n && fs_bytes_eq(s, h->sec_s, n))
+			sec = h->sec_v;
+		else {
+			sec = dec_checked(s, n, end);
+			if (n <= sizeof(h->sec_s)) {
+				memcpy(h->sec_s, s, n);
+				h->sec_n = n;
+				h->sec_v = sec;
+			}
+		}
+	}
 	else if (GET(HF_DATE) && h->dkind != D_NONE)
 		sec = date_epoch(h, s, n);
 	if (GET(HF_USEC)) {

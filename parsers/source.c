@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "parsers/parser.h"
+#include "util/bytes.h"
 #include "util/hash.h"
 #include "util/map.h"
 #include "util/vec.h"
@@ -152,46 +153,15 @@ table_get(struct ps_stream *st, struct at_table *t, uint64_t a, uint64_t b,
 }
 
 /*
- * 1 if a[0..n) and b[0..n) are the same bytes: up to 16 of them in at most
- * four loads, each of a's and b's own bytes (a thread's name and tid are
- * compared on every line: two memcmp calls were 2 % of an ingest).
+ * 1 if thread t is the event's (name and tid as logged).  Every line asks
+ * (two memcmp calls were 2 % of an ingest; fs_bytes_eq has no call).
  */
-static inline int
-bytes_eq(const char *a, const char *b, size_t n)
-{
-	uint64_t a0, a1, b0, b1;
-	uint32_t c0, c1, d0, d1;
-	size_t i;
-
-	if (n >= 8 && n <= 16) {
-		memcpy(&a0, a, 8);
-		memcpy(&b0, b, 8);
-		memcpy(&a1, a + n - 8, 8);
-		memcpy(&b1, b + n - 8, 8);
-		return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-	}
-	if (n >= 4 && n < 8) {
-		memcpy(&c0, a, 4);
-		memcpy(&d0, b, 4);
-		memcpy(&c1, a + n - 4, 4);
-		memcpy(&d1, b + n - 4, 4);
-		return ((c0 ^ d0) | (c1 ^ d1)) == 0;
-	}
-	if (n > 16)
-		return memcmp(a, b, n) == 0;
-	for (i = 0; i < n; i++)
-		if (a[i] != b[i])
-			return 0;
-	return 1;
-}
-
-/* 1 if thread t is the event's (name and tid as logged). */
 static int
 thread_is(const struct at_thread *t, const struct ps_event *ev)
 {
 	return t->namelen == ev->thread.n && t->tidlen == ev->tid_s.n &&
-	    bytes_eq(t->name, ev->thread.p, ev->thread.n) &&
-	    bytes_eq(t->tid, ev->tid_s.p, ev->tid_s.n);
+	    fs_bytes_eq(t->name, ev->thread.p, ev->thread.n) &&
+	    fs_bytes_eq(t->tid, ev->tid_s.p, ev->tid_s.n);
 }
 
 /* The event's thread number, numbering a new thread; -1 if none. */

@@ -633,6 +633,44 @@ dec_ref(const char *s, size_t n)
  * exact size (so that ASan sees any read past it): seconds, tid and source
  * line equal the plain decimal reading, with and without the fast matcher.
  */
+/*
+ * A header keeps its last second decoded: a second that differs from the
+ * last in any one digit, of any length from 1 to 12, is decoded afresh,
+ * and the same second again is read as it was.  Both matchers.
+ */
+START_TEST(test_header_second_cache)
+{
+	struct fs_err err;
+	struct ps_header *h = ps_header_compile("[%s:%06u %n:%i:%T:%F:%l] ", &err);
+	int fast, nd, i, again;
+
+	ck_assert_ptr_nonnull(h);
+	for (fast = 0; fast < 2; fast++)
+		for (nd = 1; nd <= 12; nd++)
+			for (i = 0; i < nd; i++)
+				for (again = 0; again < 3; again++) {
+					char sec[24], line[128];
+					struct ps_event ev;
+					int len, k;
+					int64_t v = 0;
+
+					for (k = 0; k < nd; k++)	/* "123..." with digit i bumped on the middle pass */
+						sec[k] = (char)('1' + (k + (again == 1 && k == i)) % 9);
+					sec[nd] = '\0';
+					for (k = 0; k < nd; k++)
+						v = v * 10 + (sec[k] - '0');
+					len = snprintf(line, sizeof(line), "[%s:002074 msbflushthr:23667:bmap:"
+					    "bmap_flush:639] restore to dirty list", sec);
+					ps_header_set_fast(h, fast);
+					ps_event_reset(&ev);
+					ck_assert_uint_gt(ps_header_match(h, line, (size_t)len, &ev), 0);
+					ck_assert_msg(ev.ts_us == v * 1000000 + 2074, "sec %s: %" PRId64, sec,
+					    ev.ts_us);
+				}
+	ps_header_free(h);
+}
+END_TEST
+
 START_TEST(test_header_numbers)
 {
 	static const char digs[] = "9876543210";
@@ -1884,6 +1922,7 @@ parsers_suite(void)
 	tcase_add_loop_test(hd, test_fast_equals_pcre, 0, ps_header_nbuiltin());
 	tcase_add_test(hd, test_fast_long_fields);
 	tcase_add_test(hd, test_header_numbers);
+	tcase_add_test(hd, test_header_second_cache);
 	tcase_add_test(hd, test_body_hex);
 	tcase_add_test(hd, test_body_fast_equals_ref);
 	tcase_add_test(hd, test_body_fast_edges);
