@@ -8,8 +8,8 @@
 # (gzip -6), then times, in RUNS interleaved rounds (default 3; medians are
 # printed): wc -l, grep -c 'try flush', pcre2grep -c with the header regex
 # (below), zcat FILE.gz | wc -l, lnav's index with a hand-made era-A format
-# (when lnav is installed), flushscope ingest of FILE (parallel, then
-# --jobs 1) and of FILE.gz, flushscope spins FILE (parallel, then
+# (when lnav is installed), flushscope ingest of FILE (default --jobs, then
+# --jobs 1) and of FILE.gz, flushscope spins FILE (default --jobs, then
 # --jobs 1), and (when the sqlite3 shell is installed) sqlite3 itself
 # storing the rows that ingest stored: INSERT ... SELECT from the ingest's
 # database into an empty one with the same schema and pragmas, a
@@ -23,11 +23,12 @@
 # of the targets of issue 17 (the ratio of the medians, which the targets
 # name, and beside it the median of each round's own ratio: this machine's
 # speed drifts by tens of percent between rounds, and a round's two runs
-# are seconds apart), and checks that the parallel ingest stored exactly
-# what --jobs 1 stored (st_dump, bench/stdump.c).
+# are seconds apart), and checks that the default ingest, and one with two
+# parser threads (--jobs 2, untimed: on two cores ingest's default is 1),
+# stored exactly what --jobs 1 stored (st_dump, bench/stdump.c).
 #
 # Everything runs under nice.  Environment: RUNS, JOBS (--jobs for the
-# parallel runs; default: flushscope's own), BENCH_DIR (work directory kept
+# default runs; default: flushscope's own), BENCH_DIR (work directory kept
 # between runs; default a fresh one under /tmp, removed at the end), FS
 # (the flushscope binary), NICE (default 10).
 set -eu
@@ -184,7 +185,7 @@ episodes=$(sed 's/.*"episodes":\([0-9]*\).*/\1/' "$DIR/ingest.out")
 echo "input: $LOG, $n_wc lines, $SIZE bytes ($GZSIZE as .gz); 'try flush' lines: $n_grep;" \
     "header regex matches: $n_re"
 echo "machine: $CORES cores, load average before the run $LOAD; $RUNS interleaved rounds," \
-    "medians; nice ${NICE:-10}; parallel runs: ${JOBS:+--jobs $JOBS}${JOBS:-flushscope's default --jobs}"
+    "medians; nice ${NICE:-10}; default runs: ${JOBS:+--jobs $JOBS}${JOBS:-flushscope's default --jobs}"
 echo "header regex (pcre2grep -c): $HEADER_RE"
 printf '%-46s %8s %8s %12s\n' tool wall-s cpu-s peak-RSS-kB
 row() {
@@ -247,12 +248,16 @@ echo ", spin episodes $episodes"
 status=0
 [ "$n_ing" = "$n_wc" ] || { echo "bench: ingest stored $n_ing lines, wc says $n_wc" >&2; status=1; }
 [ "$n_gz" = "$n_wc" ] || { echo "bench: ingest of the .gz stored $n_gz lines, wc says $n_wc" >&2; status=1; }
+fresh "$DIR/par2.db"
+"$FS" ingest -q -d "$DIR/par2.db" --jobs 2 "$LOG" > /dev/null
 "$DIR/stdump" "$DIR/seq.db" > "$DIR/seq.dump"
 "$DIR/stdump" "$DIR/par.db" > "$DIR/par.dump"
-if cmp -s "$DIR/seq.dump" "$DIR/par.dump"; then
-	echo "database of the parallel ingest: equal to --jobs 1 (st_dump, $(wc -l < "$DIR/seq.dump") rows)"
+"$DIR/stdump" "$DIR/par2.db" > "$DIR/par2.dump"
+if cmp -s "$DIR/seq.dump" "$DIR/par.dump" && cmp -s "$DIR/seq.dump" "$DIR/par2.dump"; then
+	echo "database of the default ingest and of --jobs 2: equal to --jobs 1" \
+	    "(st_dump, $(wc -l < "$DIR/seq.dump") rows)"
 else
-	echo "bench: the parallel ingest stored other rows than --jobs 1" >&2
+	echo "bench: the default ingest or --jobs 2 stored other rows than --jobs 1" >&2
 	status=1
 fi
 if [ "$HAVE_SQLITE3" = 1 ]; then

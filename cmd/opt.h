@@ -150,7 +150,7 @@ struct fs_opt {
 	  .help = "threads that parse the logs; 1 reads and parses in one thread" }
 #define FS_OPT_JOBS(T, F) FS_OPT_JOBS_(T, F, "the cores available, at most 4")
 #define FS_OPT_JOBS_WRITER(T, F) FS_OPT_JOBS_(T, F, \
-	"one parser thread per core but the writer's, at least one, at most 4")
+	"the cores available but one, the writer's, at most 4")
 
 #define FS_NS_US	1e3
 #define FS_NS_MS	1e6

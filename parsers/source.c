@@ -536,11 +536,9 @@ ps_jobs_default(int busy)
 #endif
 	if (n <= 0)
 		n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n <= 1)
-		return 1;
 	n -= busy > 0 ? busy : 0;
 	if (n <= 1)
-		return PS_JOBS_ONE_THREAD;
+		return 1;
 	return n > PS_JOBS_MAX_USEFUL ? PS_JOBS_MAX_USEFUL : (int)n;
 }
 
@@ -1154,7 +1152,7 @@ ps_source_open(const char *path, const char *log_format, int jobs, struct fs_err
 	}
 	s->path = path;
 	s->log_format = log_format;
-	s->workers = jobs >= 2 ? jobs : jobs == PS_JOBS_ONE_THREAD ? 1 : 0;
+	s->workers = jobs >= 2 ? jobs : 0;
 	if ((s->rd = ps_reader_open(path, 0, err)) == NULL ||
 	    (s->st = ps_stream_new(log_format, err)) == NULL) {
 		ps_source_close(s);

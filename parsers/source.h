@@ -27,9 +27,9 @@
  *               line with its event or "unparsed", its raw text, offset,
  *               line number and whether it is an unterminated last line.
  *
- * Parallel reading (ps_source_open with jobs >= 2 or PS_JOBS_ONE_THREAD): a
- * reader thread reads (and inflates) the input into chunks of whole lines;
- * jobs parser threads (or one) parse chunks ahead; the caller's thread takes the chunks in file order
+ * Parallel reading (ps_source_open with jobs >= 2): a reader thread reads
+ * (and inflates) the input into chunks of whole lines; jobs parser threads
+ * parse chunks ahead; the caller's thread takes the chunks in file order
  * and attributes their events, so items come out exactly as with jobs = 1
  * (the sequential path: one line read and parsed per call, no thread).
  * A parser carries a little state from line to line (the format that
@@ -116,9 +116,9 @@ struct ps_source *ps_source_new(const struct ps_source_ops *ops, void *impl,
 /*
  * A source over the log at path ("-" = standard input; gzip recognised by
  * its content), read from its first byte, parsed with log_format (NULL =
- * detect), by jobs parser threads (jobs >= 2; PS_JOBS_ONE_THREAD: one;
- * otherwise sequentially, in the caller's thread).  The threads start at
- * the first ps_source_next; if they cannot, the source reads sequentially.
+ * detect), by jobs parser threads (<= 1: sequentially, in the caller's
+ * thread).  The threads start at the first ps_source_next; if they cannot,
+ * the source reads sequentially.
  */
 struct ps_source *ps_source_open(const char *path, const char *log_format, int jobs,
     struct fs_err *err);
@@ -127,19 +127,14 @@ struct ps_source *ps_source_open(const char *path, const char *log_format, int j
 #define PS_JOBS_MAX_USEFUL	4
 
 /*
- * ps_source_open's jobs for one parser thread beside the caller's (jobs = 1
- * is the sequential path, with no thread).
- */
-#define PS_JOBS_ONE_THREAD	(-1)
-
-/*
  * The default parser threads of a command whose own threads keep busy
  * cores of the cores available (ingest: 1, its database writer): the rest,
- * at most PS_JOBS_MAX_USEFUL, or PS_JOBS_ONE_THREAD when one or none is
- * left; 1 (sequential) on a single core.  Past that, parser threads only
- * take the cores from the in-order stages: on 2 cores an ingest with 2
- * parser threads took 9 % more CPU and 10 % more time than with one
- * (bench/ingest.sh's log, medians of 10 interleaved runs).
+ * at most PS_JOBS_MAX_USEFUL; 1 (sequential) when one or none is left.
+ * Parser threads beyond the cores only take them from the in-order
+ * stages: on 2 cores an ingest read and parsed in its own thread took 15
+ * to 17 % less time and CPU than with two parser threads or one
+ * (bench/ingest.sh's log, medians of 15 interleaved runs), and as long on
+ * the .gz.
  */
 int ps_jobs_default(int busy);
 

@@ -1,7 +1,6 @@
 /*
- * tests/check_source.c: parallel reading (parsers/source.c, jobs >= 2 or
- * PS_JOBS_ONE_THREAD) yields exactly the items of the sequential path
- * (jobs = 1): every field
+ * tests/check_source.c: parallel reading (parsers/source.c, jobs >= 2)
+ * yields exactly the items of the sequential path (jobs = 1): every field
  * of every item and of its event (attribution included), the formats seen
  * after each item, the offset at the end and the error, if any, with its
  * line number.  Inputs: every log of testdata/, testdata/bad/ and
@@ -176,13 +175,10 @@ static const size_t tunings[][2] = {
 };
 #define ALL_TUNINGS	(sizeof(tunings) / sizeof(tunings[0]))
 
-/* The parallel readings compared with jobs 1: one parser thread, two, three. */
-static const int par_jobs[] = { PS_JOBS_ONE_THREAD, 2, 3 };
+/* The parallel readings compared with jobs 1: two parser threads, three. */
+static const int par_jobs[] = { 2, 3 };
 
-/*
- * Asserts that one, two and three parser threads read path as jobs 1
- * does, with the first nt tunings.
- */
+/* Asserts that two and three parser threads read path as jobs 1 does, with the first nt tunings. */
 static void
 assert_same(const char *path, size_t nt)
 {
@@ -496,9 +492,9 @@ END_TEST
 
 /*
  * The default parser threads follow the cores this process may run on,
- * less those the command keeps busy: one core reads sequentially, two
- * give ingest (one core busy) one parser thread beside the caller's and
- * spins two; never more than PS_JOBS_MAX_USEFUL.
+ * less those the command keeps busy: one core reads sequentially, and so
+ * does ingest (one core busy) on two, where spins has two threads; never
+ * more than PS_JOBS_MAX_USEFUL.
  */
 START_TEST(jobs_default)
 {
@@ -508,8 +504,8 @@ START_TEST(jobs_default)
 	ck_assert_int_eq(sched_getaffinity(0, sizeof(all), &all), 0);
 	n = CPU_COUNT(&all);
 	for (busy = 0; busy <= 2; busy++) {
-		int want = n == 1 ? 1 : n - busy <= 1 ? PS_JOBS_ONE_THREAD :
-		    n - busy > PS_JOBS_MAX_USEFUL ? PS_JOBS_MAX_USEFUL : n - busy;
+		int want = n - busy <= 1 ? 1 : n - busy > PS_JOBS_MAX_USEFUL ?
+		    PS_JOBS_MAX_USEFUL : n - busy;
 
 		ck_assert_int_eq(ps_jobs_default(busy), want);
 	}
