@@ -312,12 +312,7 @@ memo_get(struct ps_body_memo *m, struct cur *c, struct ps_event *ev)
 	k = e->len;
 	if (k == 0 || left < k + 2 || memcmp(s, e->key, k) != 0)
 		return 0;
-	ev->bmap.addr = e->addr;
-	ev->bmap.bno = e->bno;
-	ev->bmap.flags = e->flags;
-	ev->bmap.dirty = e->dirty;
-	ev->bmap.fid = e->fid;
-	ev->bmap.opcnt = e->opcnt;
+	memcpy(&ev->bmap, e->bmap, sizeof(ev->bmap));	/* all that dec_bmap_a sets */
 	ev->has |= PS_HAS_BMAP;
 	c->i += s[k] == ':' && s[k + 1] == ' ' ? k + 2 : k;	/* as bmap_done */
 	return 1;
@@ -333,13 +328,8 @@ memo_put(struct ps_body_memo *m, const char *s, size_t len, const struct ps_even
 		return;
 	e = memo_slot(m, s);
 	e->len = (uint8_t)len;
-	e->addr = ev->bmap.addr;
-	e->bno = ev->bmap.bno;
-	e->flags = ev->bmap.flags;
-	e->dirty = ev->bmap.dirty;
-	e->fid = ev->bmap.fid;
-	e->opcnt = ev->bmap.opcnt;
 	memcpy(e->key, s, len);
+	memcpy(e->bmap, &ev->bmap, sizeof(ev->bmap));
 }
 
 /*

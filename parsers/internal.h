@@ -89,11 +89,8 @@ ps_memfind(const char *s, size_t n, const char *needle, size_t nl)
 
 struct ps_bmap_memo_slot {
 	uint8_t len;			/* bytes of key; 0: empty */
-	int8_t dirty;
-	uint32_t bno, flags;
-	int32_t opcnt;
-	uint64_t addr, fid;
 	char key[PS_BMAP_MEMO_KEY];	/* from after "bmap@" to the space after opcnt's value */
+	char bmap[sizeof(((struct ps_event *)0)->bmap)];	/* the event's bmap fields */
 };
 
 struct ps_body_memo {
