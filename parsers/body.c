@@ -271,7 +271,7 @@ bmap_done(struct cur *c, struct ps_event *ev)
 
 /*
  * The memo (see ps_body_memo in internal.h).  A bmap@ prefix that
- * dec_bmap_a decoded is a function of the bytes it read: from the '@' to
+ * dec_bmap_a decoded is a function of the bytes it read: from after the @ to
  * the space after opcnt's value (the key, kept), then whether ": " follows
  * (bmap_done's " : "), which is read again.  It is kept when the line held
  * those two bytes too; a later prefix with the very same key, and the two

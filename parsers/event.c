@@ -3,7 +3,6 @@
 #include "parsers/internal.h"
 
 #include <ctype.h>
-#include <stdlib.h>
 #include <string.h>
 
 static const char *const kind_names[PS_EV_NKINDS] = {

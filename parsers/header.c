@@ -1108,8 +1108,7 @@ fill_fields(struct ps_header *h, const struct spans *sp, const char *end,
 				h->sec_v = sec;
 			}
 		}
-	}
-	else if (GET(HF_DATE) && h->dkind != D_NONE)
+	} else if (GET(HF_DATE) && h->dkind != D_NONE)
 		sec = date_epoch(h, s, n);
 	if (GET(HF_USEC)) {
 		usec = dec_checked(s, n, end);

@@ -415,7 +415,7 @@ ps_stream_line(struct ps_stream *st, const char *line, size_t len, uint64_t off,
 /* ---- sources ---- */
 
 /*
- * Parallel reading (s->workers >= 1 parser threads).
+ * Parallel reading (s->workers parser threads: ps_source_open's jobs >= 2).
  *
  * Chunks: a ring of PAR_NCK(workers) buffers; chunk number seq lives in slot
  * seq % nck and goes FREE -> FILLING (reader) -> READY -> PARSING (a
