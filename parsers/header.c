@@ -68,6 +68,8 @@ struct ftok {
 #define TAIL_KEY	64	/* longest tail kept, bytes */
 #define TAIL_MIN	16	/* shortest (the hash reads 16 bytes) */
 
+_Static_assert(TAIL_MIN >= 16 && TAIL_KEY <= 64, "tails are compared by fs_bytes_eq_blocks");
+
 enum { TF_THREAD, TF_TID, TF_SUBSYS, TF_FUNC, TF_LINE, TF_COUNT };
 
 struct tail_slot {
@@ -895,25 +897,6 @@ first_bracket(const char *s, size_t n)
 	return i;
 }
 
-/* 1 if a[0..k) and b[0..k) are the same bytes (TAIL_MIN <= k <= TAIL_KEY). */
-static inline int
-tail_eq(const char *a, const char *b, size_t k)
-{
-#ifdef __SSE2__
-	size_t i;
-	__m128i d = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + k - 16)),
-	    _mm_loadu_si128((const __m128i *)(const void *)(b + k - 16)));
-
-	for (i = 0; i + 16 < k; i += 16)	/* the last block, overlapping, is d's */
-		d = _mm_or_si128(d, _mm_xor_si128(
-		    _mm_loadu_si128((const __m128i *)(const void *)(a + i)),
-		    _mm_loadu_si128((const __m128i *)(const void *)(b + i))));
-	return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xffff;
-#else
-	return memcmp(a, b, k) == 0;
-#endif
-}
-
 /*
  * The kept match of the tail at line[p..len), if any: its length (sp
  * filled, the tid and line decoded), else 0.  The tail a lookup tries ends
@@ -930,7 +913,7 @@ tail_get(struct tail_memo *m, const char *line, size_t p, size_t len, struct spa
 	if (k < TAIL_MIN || k > TAIL_KEY || k > len - p || s[k - 1] != ' ')
 		return 0;	/* no "] ", or too near either end */
 	e = tail_slot(m, s, k);
-	if (e->len != k || !tail_eq(s, e->key, k))
+	if (e->len != k || !fs_bytes_eq_blocks(s, e->key, k))	/* TAIL_MIN <= k <= TAIL_KEY */
 		return 0;
 	sp->p[HF_THREAD] = s + e->off[TF_THREAD];
 	sp->n[HF_THREAD] = e->n[TF_THREAD];

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "parsers/event.h"
+#include "util/bytes.h"
 #include "util/err.h"
 #include "util/json.h"
 
@@ -187,6 +188,33 @@ START_TEST(test_json_roundtrip)
 }
 END_TEST
 
+/*
+ * fs_bytes_eq says what memcmp says for every length 0 to 80 (each of its
+ * ways: bytes, words, 16-byte blocks, memcmp), the strings equal and
+ * differing in any one byte, each in a buffer of its exact length (ASan).
+ */
+START_TEST(test_bytes_eq)
+{
+	size_t n, i;
+
+	for (n = 0; n <= 80; n++) {
+		char *a = malloc(n ? n : 1), *b = malloc(n ? n : 1);
+
+		ck_assert(a != NULL && b != NULL);
+		for (i = 0; i < n; i++)
+			a[i] = b[i] = (char)('a' + i % 26);
+		ck_assert_msg(fs_bytes_eq(a, b, n), "length %zu: equal", n);
+		for (i = 0; i < n; i++) {
+			b[i] ^= 0x20;
+			ck_assert_msg(!fs_bytes_eq(a, b, n), "length %zu: byte %zu differs", n, i);
+			b[i] ^= 0x20;
+		}
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
 Suite *util_suite(void);
 
 Suite *
@@ -202,6 +230,7 @@ util_suite(void)
 	tcase_add_loop_test(tc, test_json_str, 0,
 	    (int)(sizeof(json_cases) / sizeof(json_cases[0])));
 	tcase_add_test(tc, test_json_roundtrip);
+	tcase_add_test(tc, test_bytes_eq);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,7 +1,7 @@
 /*
  * util/bytes: equality of short byte strings without a call, for the
- * per-line comparisons of names and numbers (memcmp's call was most of
- * their cost at 5-16 bytes).
+ * per-line comparisons of names, numbers and the parsers' memo keys
+ * (memcmp's call was most of their cost at 5-64 bytes).
  */
 #ifndef FS_UTIL_BYTES_H
 #define FS_UTIL_BYTES_H
@@ -9,11 +9,38 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /*
- * 1 if a[0..n) and b[0..n) are the same bytes: up to 16 of them in at most
- * four loads, each within a's and b's own n bytes (the two ends,
- * overlapping); memcmp beyond.
+ * 1 if a[0..n) and b[0..n) are the same bytes, for 16 <= n <= 64: 16-byte
+ * blocks where SSE2 is there, the last one overlapping, each load within
+ * a's and b's own n bytes (callers that know n is in range call it
+ * directly: the era-A header tails).
+ */
+static inline int
+fs_bytes_eq_blocks(const char *a, const char *b, size_t n)
+{
+#ifdef __SSE2__
+	size_t i;
+	__m128i d = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + n - 16)),
+	    _mm_loadu_si128((const __m128i *)(const void *)(b + n - 16)));
+
+	for (i = 0; i + 16 < n; i += 16)
+		d = _mm_or_si128(d, _mm_xor_si128(
+		    _mm_loadu_si128((const __m128i *)(const void *)(a + i)),
+		    _mm_loadu_si128((const __m128i *)(const void *)(b + i))));
+	return _mm_movemask_epi8(_mm_cmpeq_epi8(d, _mm_setzero_si128())) == 0xffff;
+#else
+	return memcmp(a, b, n) == 0;
+#endif
+}
+
+/*
+ * 1 if a[0..n) and b[0..n) are the same bytes, each load within a's and
+ * b's own n bytes: up to 16 in at most four word loads (the two ends,
+ * overlapping), up to 64 by fs_bytes_eq_blocks, memcmp beyond.
  */
 static inline int
 fs_bytes_eq(const char *a, const char *b, size_t n)
@@ -36,6 +63,8 @@ fs_bytes_eq(const char *a, const char *b, size_t n)
 		memcpy(&d1, b + n - 4, 4);
 		return ((c0 ^ d0) | (c1 ^ d1)) == 0;
 	}
+	if (n > 16 && n <= 64)
+		return fs_bytes_eq_blocks(a, b, n);
 	if (n > 16)
 		return memcmp(a, b, n) == 0;
 	for (i = 0; i < n; i++)
