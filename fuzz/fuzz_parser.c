@@ -3,8 +3,9 @@
  * bytes, split into lines as the reader would; every line must parse or be
  * reported unparsed, with every slice of the event inside the line.  What
  * follows a line's first "] " (or the whole line) is also decoded as a
- * message body by ps_body_decode and by the token loops alone
- * (ps_body_decode_ref), which must leave the same event.
+ * message body by ps_body_decode, without and with a bmap@ memo kept
+ * across the input's lines, and by the token loops alone
+ * (ps_body_decode_ref), which must all leave the same event.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,7 +36,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *s = (const char *)data, *end = s + size, *nl;
 	uint64_t lineno = 0;
 	char *copy;
+	static struct ps_body_memo memo;
 
+	memset(&memo, 0, sizeof(memo));
 	p = ps_parser_new(NULL, &err);
 	if (p == NULL)
 		abort();
@@ -63,13 +66,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{
 			const char *hd = memmem(copy, len, "] ", 2);
 			size_t bo = hd != NULL ? (size_t)(hd - copy) + 2 : 0;
-			struct ps_event a, b;
+			struct ps_event a, b, c;
 
 			ps_event_reset(&a);
 			ps_event_reset(&b);
+			ps_event_reset(&c);
 			ps_body_decode(NULL, copy + bo, len - bo, &a);
 			ps_body_decode_ref(copy + bo, len - bo, &b);
-			if (memcmp(&a, &b, sizeof(a)) != 0)
+			ps_body_decode(&memo, copy + bo, len - bo, &c);
+			if (memcmp(&a, &b, sizeof(a)) != 0 || memcmp(&c, &b, sizeof(c)) != 0)
 				abort();
 		}
 		free(copy);
