@@ -842,10 +842,11 @@ pass_start(struct sp_detector *d, int ti, int64_t ts)
 
 		if (per < 0)
 			per = 0;
-		if (per > 0) {	/* floor(log2(per)), at most 39 (a loop was 0.5 % of an ingest) */
+		if (per > 0) {	/* floor(log2(per)), the last bucket open-ended (a loop was
+				 * 0.5 % of an ingest) */
 			bucket = 63 - __builtin_clzll((unsigned long long)per);
-			if (bucket > 39)
-				bucket = 39;
+			if (bucket > SP_PERIOD_BUCKETS - 1)
+				bucket = SP_PERIOD_BUCKETS - 1;
 		}
 		t->st.period_hist[bucket]++;
 		sample(d, t->periods, &t->nperiods, per);

@@ -87,6 +87,9 @@ void sp_options_default(struct sp_options *o);
 
 #define SP_NAME_MAX 64
 
+/* Buckets of a thread's pass-period histogram: floor(log2(us)), the last open-ended. */
+#define SP_PERIOD_BUCKETS 40
+
 /* One spin episode, final when delivered. */
 /*
  * An episode's figures: all of an episode but its thread's names, which a
@@ -122,7 +125,7 @@ struct sp_thread_stats {
 	int64_t first_pass_us;		/* start of its first pass; INT64_MIN if none */
 	/* pass-period distribution: log2 buckets of the gap between pass
 	 * starts, bucket i holds periods in [2^i, 2^(i+1)) microseconds */
-	uint64_t period_hist[40];
+	uint64_t period_hist[SP_PERIOD_BUCKETS];
 	int64_t period_p50_us, period_p99_us;	/* -1 if fewer than two passes */
 	/*
 	 * The pass's timing, for replay's calibration: the median sleep (from

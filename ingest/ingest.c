@@ -941,6 +941,7 @@ thread_stats_add(struct ig_sink *k, const struct sp_detector *det)
 		x.first_pass_us = ts.first_pass_us;
 		x.period_p50_us = ts.period_p50_us;
 		x.period_p99_us = ts.period_p99_us;
+		_Static_assert(sizeof(x.period_hist) == sizeof(ts.period_hist), "one histogram");
 		memcpy(x.period_hist, ts.period_hist, sizeof(x.period_hist));
 		x.sleep_p50_us = ts.sleep_p50_us;
 		x.line_p50_us = ts.line_p50_us;

@@ -154,6 +154,7 @@ db_thread(struct db_ctx *c, const struct st_thread_row *row)
 	st.sleep_p50_us = s->sleep_p50_us;
 	st.line_p50_us = s->line_p50_us;
 	st.era = s->era;
+	_Static_assert(sizeof(st.period_hist) == sizeof(s->period_hist), "one histogram");
 	memcpy(st.period_hist, s->period_hist, sizeof(st.period_hist));
 	if (sp_report_add_thread(c->r, &st) != 0) {
 		c->nomem = 1;

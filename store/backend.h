@@ -82,7 +82,7 @@ int st__commit_check(struct st_store *st, const struct st_batch *b, const char *
 /* Writes a source's bookkeeping row (UPDATE sources ... WHERE id); 0 or -1. */
 int st__source_write(struct st_store *st, const struct st_source *src, struct fs_err *err);
 
-/* The period histogram as text ("n,n,...", 40 numbers) into buf; its length. */
+/* The period histogram as text ("n,n,...", ST_HIST_BUCKETS numbers) into buf; its length. */
 size_t st__hist_text(const uint64_t *hist, char *buf, size_t n);
 
 /* The text value of a source state. */

@@ -948,7 +948,7 @@ write_derived(struct pg_store *pg, const struct st_batch *b, struct cbuf *c,
 		return -1;
 	for (i = 0; i < b->tstats.n; i++) {
 		const struct st_thread_stats *t = &b->tstats.v[i].st;
-		char hist[40 * 21 + 1];
+		char hist[ST_HIST_TEXT];
 		size_t hn = st__hist_text(t->period_hist, hist, sizeof(hist));
 
 		cb_int(c, (int64_t)i);

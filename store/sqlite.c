@@ -777,13 +777,8 @@ write_derived(struct sq_store *st, const struct st_batch *b)
 	s = st->stmt[S_TSTAT];
 	for (i = 0; i < b->tstats.n; i++) {
 		const struct st_thread_stats *t = &b->tstats.v[i].st;
-		char hist[40 * 21 + 1];
-		size_t hn = 0;
-		int j;
-
-		for (j = 0; j < 40; j++)
-			hn += (size_t)snprintf(hist + hn, sizeof(hist) - hn, "%s%" PRIu64,
-			    j ? "," : "", t->period_hist[j]);
+		char hist[ST_HIST_TEXT];
+		size_t hn = st__hist_text(t->period_hist, hist, sizeof(hist));
 		sqlite3_bind_int64(s, 1, sid);
 		sqlite3_bind_int(s, 2, b->tstats.v[i].tno);
 		sqlite3_bind_int64(s, 3, (int64_t)t->passes);

@@ -403,7 +403,7 @@ st__hist_text(const uint64_t *hist, char *buf, size_t n)
 	int j;
 
 	buf[0] = '\0';
-	for (j = 0; j < 40 && k < n; j++)
+	for (j = 0; j < ST_HIST_BUCKETS && k < n; j++)
 		k += (size_t)snprintf(buf + k, n - k, "%s%" PRIu64, j ? "," : "", hist[j]);
 	return k < n ? k : n - 1;
 }
@@ -645,7 +645,7 @@ decode_thread(struct st_cursor *c, struct st_thread_row *r)
 	h = col_str(c, 16);
 	r->st.era = h != NULL && h[0] != '\0' && strchr("ABCZ", h[0]) != NULL ? h[0] : 0;
 	h = col_str(c, 12);
-	for (j = 0; h != NULL && *h != '\0' && j < 40; j++) {
+	for (j = 0; h != NULL && *h != '\0' && j < ST_HIST_BUCKETS; j++) {
 		char *end;
 
 		r->st.period_hist[j] = strtoull(h, &end, 10);

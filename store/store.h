@@ -279,6 +279,11 @@ struct st_episode_row {
 	struct st_episode ep;		/* thread/tid filled from the threads table */
 };
 
+/* Buckets of a thread's pass-period histogram (log2 of microseconds). */
+#define ST_HIST_BUCKETS	40
+/* Bytes of its text (st__hist_text): each number at most 20 digits and a comma. */
+#define ST_HIST_TEXT	(ST_HIST_BUCKETS * 21 + 1)
+
 /* A flush thread's figures over its whole source, as stored. */
 struct st_thread_stats {
 	char thread[ST_NAME_MAX];
@@ -288,7 +293,7 @@ struct st_thread_stats {
 	int64_t first_us, last_us;	/* INT64_MIN if unknown */
 	int64_t first_pass_us;		/* start of its first pass; INT64_MIN if unknown */
 	int64_t period_p50_us, period_p99_us;	/* -1 if unknown */
-	uint64_t period_hist[40];	/* log2 buckets of the gaps between pass starts */
+	uint64_t period_hist[ST_HIST_BUCKETS];	/* log2 buckets of the gaps between pass starts */
 	int64_t sleep_p50_us, line_p50_us;	/* pass timing (sp_thread_stats); -1 if unknown */
 	char era;			/* of its examinations: 'A', 'B', 'C', 'Z'; 0 if unknown */
 };
