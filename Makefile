@@ -40,8 +40,17 @@ CHECKLIBS := $(shell pkg-config --libs check 2>/dev/null)
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-ALLCFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) \
+# Link-time optimisation: a line's path crosses files at every stage (reader,
+# parser, attribution, detector, sink), and inlining across them took 3.6 %
+# of the instructions and 6 % of the wall time of an ingest (callgrind and
+# side-by-side runs, issue 17).  Not in sanitizer builds, which need no
+# speed; `make LTO=` builds without it.
+ifeq ($(SANITIZE),)
+LTO      ?= -flto=auto
+endif
+ALLCFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(LTO) \
 	-I. -DFS_VERSION='"$(VERSION)"' $(PKGCFLAGS)
+LDFLAGS  += $(LTO)
 LDLIBS   := $(PKGLIBS) -lpthread -lm
 
 # Sanitizer builds live in their own object directory so they never mix with
@@ -55,6 +64,19 @@ else
 O        ?= build
 endif
 comma := ,
+
+# What the objects were built with: when the flags change (LTO=, OPT=,
+# CFLAGS=), $(O)/flags changes and every object and program is rebuilt,
+# instead of linking objects of two configurations.
+FLAGS_NOW := $(CC) $(ALLCFLAGS) | $(LDFLAGS) | $(LDLIBS)
+ifeq ($(filter clean uninstall,$(MAKECMDGOALS)),)
+ifneq ($(FLAGS_NOW),$(file < $(O)/flags))
+$(shell mkdir -p $(O))
+$(file > $(O)/flags,$(FLAGS_NOW))
+endif
+endif
+$(O)/flags: ;
+.DEFAULT_GOAL := all
 
 CORE_DIRS := util parsers store detect report ingest live replay
 CORE_SRC  := $(wildcard $(addsuffix /*.c,$(CORE_DIRS)))
@@ -112,8 +134,8 @@ $(O)/libfscmd.a: $(CMDLIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(O)/flushscope: $(O)/flushscope.o $(O)/libfscmd.a $(O)/libfscore.a $(O)/libflush.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/flushscope: $(O)/flushscope.o $(O)/libfscmd.a $(O)/libfscore.a $(O)/libflush.a $(O)/flags
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(O)/flags,$^) $(LDLIBS)
 
 # ./flushscope is always the build of the current configuration: after a
 # SANITIZE=... run, a plain `make` puts the plain build back even though
@@ -125,7 +147,7 @@ $(BIN): $(O)/flushscope FORCE
 .PHONY: FORCE
 FORCE:
 
-$(O)/%.o: %.c
+$(O)/%.o: %.c $(O)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -MMD -MP -c -o $@ $<
 
@@ -136,20 +158,20 @@ $(O)/tests/suites.h: $(TEST_SRC)
 	@for f in $(TEST_SRC); do n=$${f#tests/check_}; n=$${n%.c}; \
 		echo "SUITE($$n)"; done > $@.tmp && mv $@.tmp $@
 
-$(O)/tests/runner.o: tests/runner.c $(O)/tests/suites.h
+$(O)/tests/runner.o: tests/runner.c $(O)/tests/suites.h $(O)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(CHECKCFLAGS) -I$(O)/tests -MMD -MP -c -o $@ $<
 
-$(O)/tests/%.o: tests/%.c
+$(O)/tests/%.o: tests/%.c $(O)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(CHECKCFLAGS) -MMD -MP -c -o $@ $<
 
-$(TESTBIN): $(TEST_OBJ) $(O)/libfscmd.a $(O)/libfscore.a $(O)/libflush.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECKLIBS) $(LDLIBS)
+$(TESTBIN): $(TEST_OBJ) $(O)/libfscmd.a $(O)/libfscore.a $(O)/libflush.a $(O)/flags
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(O)/flags,$^) $(CHECKLIBS) $(LDLIBS)
 
 # The benchmark's log generator, which the workload suite checks.
 GEN_ERA_A := $(O)/bench/gen_era_a
-$(GEN_ERA_A): bench/gen_era_a.c
+$(GEN_ERA_A): bench/gen_era_a.c $(O)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 
