@@ -186,10 +186,15 @@ $(PGO_DIR)/%.o: %.c $(O)/flags
 $(PGO_DIR)/flushscope: $(PGO_OBJ)
 	$(CC) $(PGO_GEN) -o $@ $^ $(LDLIBS)
 
-# One training run's counts; those of an earlier run go first.
+# One training run's counts; those of an earlier run go first.  Every
+# object must have its counts where the final compile looks: gcc would
+# otherwise build without them, silently (-Wno-missing-profile).
 $(PGO_STAMP): $(PGO_DIR)/flushscope $(GEN_ERA_A) bench/pgo-train.sh
 	@find $(O) -name '*.gcda' -delete
 	sh bench/pgo-train.sh $(PGO_DIR)/flushscope $(GEN_ERA_A) $(PGO_DIR)/run
+	@n=$$(for o in $(PGO_OBJ:$(PGO_DIR)/%.o=$(O)/%.gcda); do [ -s "$$o" ] && echo; done | wc -l); \
+	[ "$$n" -eq $(words $(PGO_OBJ)) ] || { echo "PGO: the training left counts for $$n of \
+	$(words $(PGO_OBJ)) objects beside them (make PGO= builds without)" >&2; exit 1; }
 	@touch $@
 endif
 
