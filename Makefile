@@ -5,7 +5,8 @@
 #   cmd/*.c + flushscope.c           -> flushscope
 #   tests/check_<module>.c           -> one suite each, run by tests/runner.c
 #
-# make [all]            build ./flushscope (objects under $(O))
+# make [all]            build ./flushscope (objects under $(O)), with LTO and PGO
+# make LTO= PGO=        the same without link-time and profile-guided optimisation
 # make demo             the main job on the bundled sample, ending in a verdict
 # make check            build and run every Check suite (check-docs included)
 # make check-docs       run the commands README.md and the man pages show
