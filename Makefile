@@ -107,8 +107,8 @@ GEN_ERA_A := $(O)/bench/gen_era_a
 # and that flushscope runs bench/pgo-train.sh (ingest, spins, a .gz, eras
 # B, C and Z, a replay); the counts it leaves beside the final objects
 # ($(O)/**/*.gcda) make gcc lay them out and inline for the paths that
-# ran: on top of LTO, 4 % fewer instructions and 7 % less wall time for an
-# ingest (issue 17).  A change to any source retrains and rebuilds every
+# ran: on top of LTO, 4 % fewer instructions and 5-7 % less wall time for
+# an ingest (issue 17).  A change to any source retrains and rebuilds every
 # object, so `make PGO=` is the quicker loop while editing.
 ifneq ($(PGO),)
 PGO_DIR   := $(O)/pgo
@@ -185,7 +185,7 @@ $(PGO_DIR)/%.o: %.c $(O)/flags
 		-MMD -MP -c -o $@ $<
 
 $(PGO_DIR)/flushscope: $(PGO_OBJ)
-	$(CC) $(PGO_GEN) -o $@ $^ $(LDLIBS)
+	$(CC) $(filter-out $(LTO),$(LDFLAGS)) $(PGO_GEN) -o $@ $^ $(LDLIBS)
 
 # One training run's counts; those of an earlier run go first.  Every
 # object must have its counts where the final compile looks: gcc would
