@@ -12,6 +12,7 @@
  * bit is not set).
  */
 #include "parsers/internal.h"
+#include "util/map.h"
 
 #include <string.h>
 
@@ -287,15 +288,14 @@ bmap_done(struct cur *c, struct ps_event *ev)
 _Static_assert(PS_BMAP_MEMO_SLOTS == 1 << MEMO_BITS, "memo slots: a power of two");
 _Static_assert(PS_BMAP_MEMO_KEY <= UINT8_MAX, "memo key length fits its field");
 
-/* The slot of the prefix at s (MEMO_HASHED bytes readable). */
+/* The slot of the prefix at s (MEMO_HASHED bytes readable): the tables' mixer. */
 static inline struct ps_bmap_memo_slot *
 memo_slot(struct ps_body_memo *m, const char *s)
 {
 	uint64_t w[MEMO_HASHED / 8];
 
 	memcpy(w, s, sizeof(w));
-	return &m->slot[((w[0] ^ w[1] * 0x9e3779b97f4a7c15ULL ^ w[2] * 0xc2b2ae3d27d4eb4fULL) *
-	    0x165667b19e3779f9ULL) >> (64 - MEMO_BITS)];
+	return &m->slot[fs_mix2(w[0] ^ w[2], w[1]) >> (64 - MEMO_BITS)];
 }
 
 /* The kept decoding of the bmap@ prefix at the cursor, if any: 1, ev and c->i set. */

@@ -11,6 +11,7 @@
 #include "parsers/header.h"
 #include "parsers/internal.h"
 #include "util/bytes.h"
+#include "util/map.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -859,8 +860,8 @@ static inline int64_t dec_checked(const char *s, size_t n, const char *end);
 static const unsigned char tail_hf[TF_COUNT] = { HF_THREAD, HF_TID, HF_SUBSYS, HF_FUNC, HF_LINE };
 
 /*
- * The slot of the tail s[0..len) (TAIL_MIN <= len): a hash of its first
- * and last 8 bytes and its length, so equal tails share a slot.
+ * The slot of the tail s[0..len) (TAIL_MIN <= len): the tables' mixer over
+ * its first and last 8 bytes and its length, so equal tails share a slot.
  */
 static inline struct tail_slot *
 tail_slot(struct tail_memo *m, const char *s, size_t len)
@@ -869,8 +870,7 @@ tail_slot(struct tail_memo *m, const char *s, size_t len)
 
 	memcpy(&a, s, sizeof(a));
 	memcpy(&b, s + len - sizeof(b), sizeof(b));
-	return &m->slot[((a ^ b * 0x9e3779b97f4a7c15ULL ^ len) * 0xc2b2ae3d27d4eb4fULL) >>
-	    (64 - TAIL_BITS)];
+	return &m->slot[fs_mix2(a ^ len, b) >> (64 - TAIL_BITS)];
 }
 
 /*
