@@ -900,16 +900,19 @@ first_bracket(const char *s, size_t n)
 /*
  * The kept match of the tail at line[p..len), if any: its length (sp
  * filled, the tid and line decoded), else 0.  The tail a lookup tries ends
- * at the first "] ": a kept tail, which match_era_a matched, holds no
- * other (no field holds a space).
+ * at the first "] " (a kept tail, which match_era_a matched, holds no
+ * other: no field holds a space); its length goes to *key either way, for
+ * tail_put.
  */
 static size_t
-tail_get(struct tail_memo *m, const char *line, size_t p, size_t len, struct spans *sp)
+tail_get(struct tail_memo *m, const char *line, size_t p, size_t len, struct spans *sp,
+    size_t *key)
 {
 	const char *s = line + p;
 	const struct tail_slot *e;
 	size_t k = first_bracket(s, len - p < TAIL_KEY ? len - p : TAIL_KEY) + 2;
 
+	*key = k;
 	if (k < TAIL_MIN || k > TAIL_KEY || k > len - p || s[k - 1] != ' ')
 		return 0;	/* no "] ", or too near either end */
 	e = tail_slot(m, s, k);
@@ -931,25 +934,30 @@ tail_get(struct tail_memo *m, const char *line, size_t p, size_t len, struct spa
 	return k;
 }
 
-/* Keeps the tail line[p..p + k) that match_era_a matched into sp. */
+/*
+ * Keeps the tail line[p..p + k) that match_era_a matched into sp, if it is
+ * the one tail_get looked up (key): a later lookup finds it.  The tid and
+ * line are decoded here, once, for sp too.
+ */
 static void
-tail_put(struct tail_memo *m, const char *line, size_t p, size_t k, size_t len,
-    const struct spans *sp)
+tail_put(struct tail_memo *m, const char *line, size_t p, size_t k, size_t key, size_t len,
+    struct spans *sp)
 {
 	const char *s = line + p;
 	struct tail_slot *e;
 	size_t i;
 
-	if (k < TAIL_MIN || k > TAIL_KEY || first_bracket(s, k) != k - 2)
-		return;		/* too short, too long, or not found by tail_get */
+	if (k != key || k < TAIL_MIN || k > TAIL_KEY)
+		return;		/* too short, too long, or another than tail_get tries */
 	e = tail_slot(m, s, k);
 	e->len = (uint8_t)k;
 	for (i = 0; i < TF_COUNT; i++) {
 		e->off[i] = (uint8_t)(sp->p[tail_hf[i]] - s);
 		e->n[i] = (uint8_t)sp->n[tail_hf[i]];
 	}
-	e->tid = dec_checked(sp->p[HF_TID], sp->n[HF_TID], line + len);
-	e->line = dec_checked(sp->p[HF_LINE], sp->n[HF_LINE], line + len);
+	e->tid = sp->tid = dec_checked(sp->p[HF_TID], sp->n[HF_TID], line + len);
+	e->line = sp->line = dec_checked(sp->p[HF_LINE], sp->n[HF_LINE], line + len);
+	sp->decoded = 1u << HF_TID | 1u << HF_LINE;
 	memcpy(e->key, s, k);
 }
 
@@ -968,7 +976,7 @@ match_era_a(const struct ps_header *h, const char *line, size_t len,
     struct spans *sp)
 {
 	const unsigned char *u = (const unsigned char *)line;
-	size_t p = 1, e, t, k;
+	size_t p = 1, e, t, k, key = 0;
 
 #define FIELD(cls, f, min, c) do {						\
 	e = fast_scan(cls, h->in_cls[cls], u, p, len);				\
@@ -982,7 +990,7 @@ match_era_a(const struct ps_header *h, const char *line, size_t len,
 		return 0;
 	FIELD(FC_DIG, HF_SEC, 1, ':');
 	FIELD(FC_DIG, HF_USEC, 6, ' ');
-	if (h->tails != NULL && (k = tail_get(h->tails, line, p, len, sp)) != 0) {
+	if (h->tails != NULL && (k = tail_get(h->tails, line, p, len, sp, &key)) != 0) {
 		sp->have = h->fast_have;
 		return p + k;
 	}
@@ -997,7 +1005,7 @@ match_era_a(const struct ps_header *h, const char *line, size_t len,
 		return 0;
 	sp->have = h->fast_have;
 	if (h->tails != NULL)
-		tail_put(h->tails, line, t, p + 1 - t, len, sp);
+		tail_put(h->tails, line, t, p + 1 - t, key, len, sp);
 	return p + 1;
 }
 
@@ -1165,7 +1173,7 @@ ps_header_match(struct ps_header *h, const char *line, size_t len,
 	size_t hl;
 
 	sp.have = sp.decoded = 0;	/* not a memset of sp: "rep stos" was 9 % of this function */
-	sp.tid = sp.line = 0;
+	sp.tid = sp.line = 0;		/* read only when decoded says, which gcc cannot see */
 	if (!h->use_fast)
 		hl = pcre_match(h, line, len, &sp);
 	else if (h->era_a)
