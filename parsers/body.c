@@ -282,10 +282,8 @@ bmap_done(struct cur *c, struct ps_event *ev)
  * lines, before every message: on bench/ingest.sh's era-A log the memo
  * halved the decoder's instructions (582 to 299 a line, callgrind).
  */
-#define MEMO_BITS	6
 #define MEMO_HASHED	24
 
-_Static_assert(PS_BMAP_MEMO_SLOTS == 1 << MEMO_BITS, "memo slots: a power of two");
 _Static_assert(PS_BMAP_MEMO_KEY <= UINT8_MAX, "memo key length fits its field");
 
 /* The slot of the prefix at s (MEMO_HASHED bytes readable): the tables' mixer. */
@@ -295,7 +293,7 @@ memo_slot(struct ps_body_memo *m, const char *s)
 	uint64_t w[MEMO_HASHED / 8];
 
 	memcpy(w, s, sizeof(w));
-	return &m->slot[fs_mix2(w[0] ^ w[2], w[1]) >> (64 - MEMO_BITS)];
+	return &m->slot[fs_mix2(w[0] ^ w[2], w[1]) >> (64 - PS_BMAP_MEMO_BITS)];
 }
 
 /* The kept decoding of the bmap@ prefix at the cursor, if any: 1, ev and c->i set. */

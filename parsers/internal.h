@@ -84,7 +84,8 @@ ps_memfind(const char *s, size_t n, const char *needle, size_t nl)
  * state holds, takes the decoded fields from here.  A parser's own (no
  * lock); all zero is empty.
  */
-#define PS_BMAP_MEMO_SLOTS	64
+#define PS_BMAP_MEMO_BITS	6
+#define PS_BMAP_MEMO_SLOTS	(1 << PS_BMAP_MEMO_BITS)
 #define PS_BMAP_MEMO_KEY	64	/* longest prefix kept, bytes */
 
 struct ps_bmap_memo_slot {

@@ -1,7 +1,8 @@
 /*
  * util/bytes: equality of short byte strings without a call, for the
- * per-line comparisons of names, numbers and the parsers' memo keys
- * (memcmp's call was most of their cost at 5-64 bytes).
+ * per-line comparisons of names, numbers and the era-A header tails
+ * (memcmp's call was most of their cost at 5-64 bytes; the bmap@ memo's
+ * keys stay on memcmp, which measured cheaper there).
  */
 #ifndef FS_UTIL_BYTES_H
 #define FS_UTIL_BYTES_H
