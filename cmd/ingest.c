@@ -365,6 +365,8 @@ static const struct fs_opt ingest_opts[] = {
 };
 #undef A
 
+_Static_assert(IG_BUSY_THREADS == 1, "--jobs' default text says: the cores but one, the writer's");
+
 const struct fs_cmdspec fs_spec_ingest = {
 	.name = "ingest",
 	.usage = { "FILE..." },
@@ -416,7 +418,7 @@ cmd_ingest(int argc, char **argv)
 		    ST_CLIENT_MAX - 1);
 	o.client = a.client;
 	o.commit_lines = (uint64_t)a.commit_lines;
-	o.jobs = fs_jobs(a.jobs, 1);
+	o.jobs = fs_jobs(a.jobs, IG_BUSY_THREADS);
 	fs_err_clear(&err);
 	if (o.log_format != NULL) {
 		struct ps_parser *p = ps_parser_new(o.log_format, &err);

@@ -67,6 +67,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "parsers/source.h"
 #include "util/err.h"
 
 enum fs_opt_type {
@@ -142,15 +143,19 @@ struct fs_opt {
 /*
  * --jobs, alike in every command that reads logs: parser threads (0 when
  * not given: fs_jobs() turns it into ps_jobs_default()).  FS_OPT_JOBS_WRITER
- * is ingest's, whose database writer keeps a core busy (fs_jobs' busy = 1).
+ * is ingest's, whose database writer keeps a core busy (fs_jobs' busy:
+ * IG_BUSY_THREADS).  The cap in the text is ps_jobs_default's own.
  */
+#define FS_OPT_STR_(x) #x
+#define FS_OPT_STR(x) FS_OPT_STR_(x)
 #define FS_OPT_JOBS_(T, F, D) \
 	{ .type = FS_OT_COUNT, .shortname = 'j', .name = "jobs", .off = offsetof(T, F), \
 	  .arg = "N", .def = (D), .flags = FS_OF_DEFTEXT, .min = 1, .max = 64, \
 	  .help = "threads that parse the logs; 1 reads and parses in one thread" }
-#define FS_OPT_JOBS(T, F) FS_OPT_JOBS_(T, F, "the cores available, at most 4")
+#define FS_OPT_JOBS(T, F) FS_OPT_JOBS_(T, F, \
+	"the cores available, at most " FS_OPT_STR(PS_JOBS_MAX_USEFUL))
 #define FS_OPT_JOBS_WRITER(T, F) FS_OPT_JOBS_(T, F, \
-	"the cores available but one, the writer's, at most 4")
+	"the cores available but one, the writer's, at most " FS_OPT_STR(PS_JOBS_MAX_USEFUL))
 
 #define FS_NS_US	1e3
 #define FS_NS_MS	1e6

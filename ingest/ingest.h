@@ -78,6 +78,13 @@ struct ig_options {
 /* Fills in defaults. */
 void ig_options_default(struct ig_options *o);
 
+/*
+ * Threads of an ingest that keep a core busy beside the caller's: the
+ * database writer.  Parser threads by default: the cores but these
+ * (ps_jobs_default's busy).
+ */
+#define IG_BUSY_THREADS 1
+
 #define IG_SAMPLE_MAX 200
 
 /*
