@@ -47,7 +47,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 # side-by-side runs, issue 17).  Then profile-guided optimisation (PGO, see
 # below).  Both are gcc's (11 or later), and only in plain builds: sanitizer
 # builds need no speed.  `make LTO= PGO=` builds without them.
-GCC_MAJOR := $(shell $(CC) -v 2>&1 | sed -n 's/^gcc version \([0-9]*\).*/\1/p')
+GCC_MAJOR := $(shell LC_ALL=C $(CC) -v 2>&1 | sed -n 's/^gcc version \([0-9]*\).*/\1/p')
 ifeq ($(SANITIZE)$(shell [ "$(GCC_MAJOR)" -ge 11 ] 2>/dev/null && echo gcc),gcc)
 LTO      ?= -flto=auto
 PGO      ?= 1
@@ -72,8 +72,9 @@ comma := ,
 # What the objects were built with: when the flags change (LTO=, PGO=, OPT=,
 # CFLAGS=), $(O)/flags changes and every object and program is rebuilt,
 # instead of linking objects of two configurations (a dry run, make -n,
-# leaves it alone).
-FLAGS_NOW := $(CC) $(ALLCFLAGS) | $(LDFLAGS) | $(LDLIBS) | PGO=$(PGO)
+# leaves it alone).  The directory is part of it: PGO's instrumented objects
+# hold the absolute paths their counts go to, so a moved tree rebuilds.
+FLAGS_NOW := $(CC) $(ALLCFLAGS) | $(LDFLAGS) | $(LDLIBS) | PGO=$(PGO) | $(abspath $(O))
 ifeq ($(filter clean uninstall,$(MAKECMDGOALS))$(findstring n,$(firstword -$(MAKEFLAGS))),)
 ifneq ($(FLAGS_NOW),$(file < $(O)/flags))
 $(shell mkdir -p $(O))
@@ -104,7 +105,7 @@ GEN_ERA_A := $(O)/bench/gen_era_a
 
 # Profile-guided optimisation (plain builds; `make PGO=` skips it).  The
 # program's objects are built twice: first instrumented, under $(O)/pgo,
-# and that flushscope runs bench/pgo-train.sh (ingest, spins, a .gz, eras
+# and that flushscope runs .ci/pgo-train.sh (ingest, spins, a .gz, eras
 # B, C and Z, a replay); the counts it leaves beside the final objects
 # ($(O)/**/*.gcda) make gcc lay them out and inline for the paths that
 # ran: on top of LTO, 4 % fewer instructions and 5-7 % less wall time for
@@ -190,9 +191,9 @@ $(PGO_DIR)/flushscope: $(PGO_OBJ)
 # One training run's counts; those of an earlier run go first.  Every
 # object must have its counts where the final compile looks: gcc would
 # otherwise build without them, silently (-Wno-missing-profile).
-$(PGO_STAMP): $(PGO_DIR)/flushscope $(GEN_ERA_A) bench/pgo-train.sh
+$(PGO_STAMP): $(PGO_DIR)/flushscope $(GEN_ERA_A) .ci/pgo-train.sh testdata/sample.log
 	@find $(O) -name '*.gcda' -delete
-	sh bench/pgo-train.sh $(PGO_DIR)/flushscope $(GEN_ERA_A) $(PGO_DIR)/run
+	sh .ci/pgo-train.sh $(PGO_DIR)/flushscope $(GEN_ERA_A) $(PGO_DIR)/run
 	@n=$$(for o in $(PGO_OBJ:$(PGO_DIR)/%.o=$(O)/%.gcda); do [ -s "$$o" ] && echo; done | wc -l); \
 	[ "$$n" -eq $(words $(PGO_OBJ)) ] || { echo "PGO: the training left counts for $$n of \
 	$(words $(PGO_OBJ)) objects beside them (make PGO= builds without)" >&2; exit 1; }
@@ -272,8 +273,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
 
 bench: $(BIN)
-	@for b in $(filter-out bench/pgo-train.sh,$(wildcard bench/*.sh)); do \
-		echo "== $$b"; sh $$b || exit 1; done
+	@for b in bench/*.sh; do echo "== $$b"; sh $$b || exit 1; done
 
 fuzz:
 	@$(MAKE) -f fuzz/Makefile FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60)

@@ -1,7 +1,8 @@
 #!/bin/sh
-# bench/pgo-train.sh: the training run of the profile-guided build.
+# .ci/pgo-train.sh: the training run of the profile-guided build (a build
+# step, like .ci/deps.sh, not a benchmark).
 #
-#   sh bench/pgo-train.sh FLUSHSCOPE GEN_ERA_A DIR
+#   sh .ci/pgo-train.sh FLUSHSCOPE GEN_ERA_A DIR
 #
 # The Makefile (PGO=1, the default of a plain build) runs it with an
 # instrumented flushscope; the counts that program leaves behind decide how
